@@ -1,0 +1,158 @@
+//! The audit trail: who changed what, when, and why. Written in the same transaction as the
+//! change it records, so that neither exists without the other.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::audit_log;
+use super::{DbConnection, StoreResult};
+
+/// Who is making a change and why: taken from the token and the request.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    /// The API client.
+    pub client_id: String,
+    /// The end user named in the token, if any.
+    pub end_user_id: Option<String>,
+    /// The end user's name, if any.
+    pub end_user_name: Option<String>,
+    /// The `X-Audit-Reason` header, if any.
+    pub reason: Option<String>,
+    /// The request id.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The service itself (start-up, demo loading, command line).
+    pub fn system(reason: &str) -> Self {
+        Self {
+            client_id: "system".into(),
+            reason: Some(reason.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// A change to record.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a, T: Serialize> {
+    /// `create`, `update`, `delete`, `rotateSecret` …
+    pub action: &'a str,
+    /// `unit`, `client` …
+    pub resource_type: &'a str,
+    /// The resource's code or id.
+    pub resource_id: &'a str,
+    /// The resource before, if it existed.
+    pub before: Option<&'a T>,
+    /// The resource after, if it still exists.
+    pub after: Option<&'a T>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditRow<'a> {
+    at: NaiveDateTime,
+    client_id: &'a str,
+    end_user_id: Option<&'a str>,
+    end_user_name: Option<&'a str>,
+    action: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    before_json: Option<String>,
+    after_json: Option<String>,
+    reason: Option<&'a str>,
+    request_id: Option<&'a str>,
+}
+
+/// Records `change` made by `actor`. Call it inside the transaction of the change.
+pub fn record<T: Serialize>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    change: Change<'_, T>,
+) -> StoreResult<()> {
+    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_string(v).ok());
+    diesel::insert_into(audit_log::table)
+        .values(NewAuditRow {
+            at: super::now(),
+            client_id: &actor.client_id,
+            end_user_id: actor.end_user_id.as_deref(),
+            end_user_name: actor.end_user_name.as_deref(),
+            action: change.action,
+            resource_type: change.resource_type,
+            resource_id: change.resource_id,
+            before_json: json(change.before),
+            after_json: json(change.after),
+            reason: actor.reason.as_deref(),
+            request_id: actor.request_id.as_deref(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// One recorded change.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    /// Sequence number (newer is larger).
+    pub id: i64,
+    /// When (UTC).
+    pub at: NaiveDateTime,
+    /// Client.
+    pub client_id: String,
+    /// End user id.
+    pub end_user_id: Option<String>,
+    /// End user name.
+    pub end_user_name: Option<String>,
+    /// Action.
+    pub action: String,
+    /// Resource kind.
+    pub resource_type: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// JSON before.
+    pub before_json: Option<String>,
+    /// JSON after.
+    pub after_json: Option<String>,
+    /// Reason given.
+    pub reason: Option<String>,
+    /// Request id.
+    pub request_id: Option<String>,
+}
+
+/// Which audit entries to list: newest first, keyset-paginated.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this kind of resource.
+    pub resource_type: Option<String>,
+    /// Only this resource.
+    pub resource_id: Option<String>,
+    /// Only changes by this client.
+    pub client_id: Option<String>,
+    /// Entries older than this id (the cursor).
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Lists audit entries, newest first.
+pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> StoreResult<Vec<AuditRow>> {
+    let mut q = audit_log::table
+        .select(AuditRow::as_select())
+        .order(audit_log::id.desc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(t) = &filter.resource_type {
+        q = q.filter(audit_log::resource_type.eq(t.clone()));
+    }
+    if let Some(r) = &filter.resource_id {
+        q = q.filter(audit_log::resource_id.eq(r.clone()));
+    }
+    if let Some(c) = &filter.client_id {
+        q = q.filter(audit_log::client_id.eq(c.clone()));
+    }
+    if let Some(before) = filter.before_id {
+        q = q.filter(audit_log::id.lt(before));
+    }
+    Ok(q.load(conn)?)
+}

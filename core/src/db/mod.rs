@@ -1,0 +1,260 @@
+//! Persistence with diesel, one codebase over SQLite (embedded default) and PostgreSQL
+//! (production, several service instances on one database).
+//!
+//! The backend is picked from the URL scheme. Backend-specific SQL (connection pragmas,
+//! transaction start, migration locking) lives in this module only, each in one `match`.
+
+pub mod audit;
+pub mod clients;
+mod connection;
+mod error;
+pub mod schema;
+pub mod settings;
+pub mod units;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use connection::DbConnection;
+pub use error::{StoreError, StoreResult};
+
+/// Migrations for SQLite, embedded at build time from `migrations/sqlite`.
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+/// Migrations for PostgreSQL, embedded at build time from `migrations/postgres`.
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+
+/// The database backends tthc runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, a file beside the service.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Where the database is: the backend and what its driver is given to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    /// The backend.
+    pub backend: Backend,
+    /// For SQLite, the file path; for PostgreSQL, the whole URL.
+    pub target: String,
+}
+
+impl DatabaseUrl {
+    /// Reads `sqlite://path`, `sqlite:path`, `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err("a sqlite URL needs a file path, e.g. sqlite://tthc.db".into());
+            }
+            if path == ":memory:" {
+                return Err("an in-memory SQLite database is not shared by the pool; use a file".into());
+            }
+            return Ok(Self {
+                backend: Backend::Sqlite,
+                target: path.to_owned(),
+            });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            });
+        }
+        Err("must start with sqlite:// or postgres://".into())
+    }
+}
+
+/// Opens connections of the configured backend, set up for the service (the pool's manager).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self.url.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)?;
+                // WAL lets readers run beside the writer; the busy timeout makes writers queue
+                // instead of failing; LIKE must be case-sensitive to use the path index.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA case_sensitive_like = ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url.target)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// The database: a connection pool and its backend.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    url: DatabaseUrl,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("backend", &self.url.backend).finish()
+    }
+}
+
+impl Database {
+    /// Opens a pool of `pool_size` connections. SQLite files are created when missing.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> StoreResult<Self> {
+        let manager = Manager { url: url.clone() };
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| StoreError::Setup(format!("cannot connect to the database: {e}")))?;
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.url.backend
+    }
+
+    /// A connection from the pool.
+    pub fn conn(&self) -> StoreResult<PooledConnection> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies every pending migration. On PostgreSQL an advisory lock makes instances that
+    /// start together take turns, so exactly one of them migrates.
+    pub fn migrate(&self) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        let result = match &mut *conn {
+            DbConnection::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConnection::Pg(c) => {
+                c.batch_execute("SELECT pg_advisory_lock(7660766)")?;
+                let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                c.batch_execute("SELECT pg_advisory_unlock(7660766)")?;
+                applied
+            }
+        };
+        result.map_err(|e| StoreError::Setup(format!("migration failed: {e}")))
+    }
+
+    /// Reverts every applied migration (for tests and for `tthc migrate --revert-all`).
+    pub fn revert_all(&self) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        let result = match &mut *conn {
+            DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        };
+        result.map_err(|e| StoreError::Setup(format!("migration revert failed: {e}")))
+    }
+
+    /// Whether the database answers and every migration is applied (for `/readyz`).
+    pub fn check_ready(&self) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1")?;
+        let pending = match &mut *conn {
+            DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            DbConnection::Pg(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| StoreError::Setup(format!("cannot read migrations: {e}")))?;
+        if pending {
+            return Err(StoreError::Setup("migrations are pending".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` in a write transaction and commits when it returns `Ok`.
+///
+/// SQLite starts it with `BEGIN IMMEDIATE`, so that a writer waits for the write lock up front
+/// (honouring the busy timeout) instead of failing when a read transaction tries to upgrade.
+/// `f` must not open transactions of its own.
+pub fn write_tx<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    if matches!(conn, DbConnection::Pg(_)) {
+        return conn.transaction(f);
+    }
+    conn.batch_execute("BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => match conn.batch_execute("COMMIT") {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = conn.batch_execute("ROLLBACK");
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            conn.batch_execute("ROLLBACK")?;
+            Err(e)
+        }
+    }
+}
+
+/// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend_by_scheme() {
+        let u = DatabaseUrl::parse("sqlite://tthc.db").unwrap();
+        assert_eq!((u.backend, u.target.as_str()), (Backend::Sqlite, "tthc.db"));
+        let u = DatabaseUrl::parse("sqlite:///var/lib/tthc.db").unwrap();
+        assert_eq!(u.target, "/var/lib/tthc.db");
+        let u = DatabaseUrl::parse("postgres://u@h/db").unwrap();
+        assert_eq!(u.backend, Backend::Postgres);
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+        assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
+    }
+}

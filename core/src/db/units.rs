@@ -1,0 +1,357 @@
+//! Storage of organisational units.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::audit::{self, Actor, Change};
+use super::schema::units;
+use super::{DbConnection, StoreError, StoreResult, write_tx};
+use crate::InvalidParam;
+use crate::unit::{
+    Unit, UnitCode, UnitLevel, UnitScope, check_move, check_validity, parent_in_path, tree_path,
+};
+
+/// A stored unit row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    /// Surrogate key.
+    pub id: i64,
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level name.
+    pub level: String,
+    /// Parent key.
+    pub parent_id: Option<i64>,
+    /// Materialised path.
+    pub path: String,
+    /// Validity start.
+    pub valid_from: Option<NaiveDate>,
+    /// Validity end.
+    pub valid_to: Option<NaiveDate>,
+    /// Version.
+    pub version: i64,
+    /// Created at (UTC).
+    pub created_at: NaiveDateTime,
+    /// Updated at (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+impl UnitRow {
+    /// The domain view of the row. Rows are written only through this module, so their codes
+    /// and levels are valid; a row edited by hand into nonsense is reported, not trusted.
+    pub fn into_unit(self) -> StoreResult<Unit> {
+        let bad = |what: String| StoreError::Setup(format!("unit row {}: {what}", self.id));
+        let code = UnitCode::parse(&self.code).map_err(|e| bad(format!("code {e}")))?;
+        let level = self.level.parse::<UnitLevel>().map_err(&bad)?;
+        let parent = parent_in_path(&self.path)
+            .map(UnitCode::parse)
+            .transpose()
+            .map_err(|e| bad(format!("path {e}")))?;
+        Ok(Unit {
+            code,
+            name: self.name,
+            level,
+            parent,
+            path: self.path,
+            valid_from: self.valid_from,
+            valid_to: self.valid_to,
+            version: self.version,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+/// What a new unit is made of.
+#[derive(Debug, Clone)]
+pub struct UnitInsertForm {
+    /// Identifier code, unique.
+    pub code: UnitCode,
+    /// Official name.
+    pub name: String,
+    /// Level.
+    pub level: UnitLevel,
+    /// Parent's code; `None` for a root.
+    pub parent: Option<UnitCode>,
+    /// First day of validity.
+    pub valid_from: Option<NaiveDate>,
+    /// Last day of validity.
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// A change to a unit; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UnitUpdateForm {
+    /// New name.
+    pub name: Option<String>,
+    /// New level.
+    pub level: Option<UnitLevel>,
+    /// New parent (moves the unit and its subtree); `Some(None)` makes it a root.
+    pub parent: Option<Option<UnitCode>>,
+    /// New validity start.
+    pub valid_from: Option<Option<NaiveDate>>,
+    /// New validity end.
+    pub valid_to: Option<Option<NaiveDate>>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = units)]
+struct NewUnitRow<'a> {
+    code: &'a str,
+    name: &'a str,
+    level: &'a str,
+    parent_id: Option<i64>,
+    path: &'a str,
+    valid_from: Option<NaiveDate>,
+    valid_to: Option<NaiveDate>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Which units to list, ordered by code.
+#[derive(Debug, Clone)]
+pub struct UnitFilter {
+    /// Only the direct children of this unit.
+    pub parent: Option<UnitCode>,
+    /// Only units of this level.
+    pub level: Option<UnitLevel>,
+    /// Only this unit and its whole subtree.
+    pub within: Option<UnitCode>,
+    /// Only units valid on this day.
+    pub valid_on: Option<NaiveDate>,
+    /// Only units with codes after this one (the cursor).
+    pub after: Option<String>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// The row of `code`, whatever the scope.
+pub fn find_row(conn: &mut DbConnection, code: &str) -> StoreResult<Option<UnitRow>> {
+    Ok(units::table
+        .filter(units::code.eq(code))
+        .select(UnitRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The unit `code` if it exists within `scope`; otherwise `NotFound`, so that units outside a
+/// caller's grant do not exist for it.
+pub fn get(conn: &mut DbConnection, scope: &UnitScope, code: &str) -> StoreResult<Unit> {
+    find_row(conn, code)?
+        .filter(|row| scope.allows(&row.path))
+        .ok_or_else(|| not_found(code))?
+        .into_unit()
+}
+
+fn not_found(code: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "unit",
+        id: code.to_owned(),
+    }
+}
+
+/// The materialised paths of `codes`, in no order; unknown codes are left out.
+pub fn paths_of(conn: &mut DbConnection, codes: &[String]) -> StoreResult<Vec<String>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(units::table
+        .filter(units::code.eq_any(codes))
+        .select(units::path)
+        .load(conn)?)
+}
+
+/// How many units are stored.
+pub fn count(conn: &mut DbConnection) -> StoreResult<i64> {
+    Ok(units::table.count().get_result(conn)?)
+}
+
+type Db = <DbConnection as Connection>::Backend;
+type BoxedCondition = Box<dyn BoxableExpression<units::table, Db, SqlType = diesel::sql_types::Bool>>;
+
+/// `path LIKE root%` for any of `roots`; an empty list matches nothing.
+fn within_any(roots: &[String]) -> BoxedCondition {
+    let mut condition: BoxedCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+    for root in roots {
+        condition = Box::new(condition.or(units::path.like(format!("{root}%"))));
+    }
+    condition
+}
+
+/// Lists units in `scope` matching `filter`, ordered by code.
+pub fn list(conn: &mut DbConnection, scope: &UnitScope, filter: &UnitFilter) -> StoreResult<Vec<Unit>> {
+    let mut q = units::table
+        .select(UnitRow::as_select())
+        .order(units::code.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let UnitScope::Within(roots) = scope {
+        q = q.filter(within_any(roots));
+    }
+    if let Some(parent) = &filter.parent {
+        let Some(parent) = find_row(conn, parent.as_str())? else {
+            return Ok(Vec::new());
+        };
+        q = q.filter(units::parent_id.eq(parent.id));
+    }
+    if let Some(within) = &filter.within {
+        let Some(root) = find_row(conn, within.as_str())? else {
+            return Ok(Vec::new());
+        };
+        q = q.filter(units::path.like(format!("{}%", root.path)));
+    }
+    if let Some(level) = filter.level {
+        q = q.filter(units::level.eq(level.as_str()));
+    }
+    if let Some(day) = filter.valid_on {
+        q = q
+            .filter(units::valid_from.is_null().or(units::valid_from.le(day)))
+            .filter(units::valid_to.is_null().or(units::valid_to.ge(day)));
+    }
+    if let Some(after) = &filter.after {
+        q = q.filter(units::code.gt(after.clone()));
+    }
+    q.load(conn)?.into_iter().map(UnitRow::into_unit).collect()
+}
+
+/// The parent named by a write, which must exist within the caller's scope.
+fn parent_row(conn: &mut DbConnection, scope: &UnitScope, code: &UnitCode) -> StoreResult<UnitRow> {
+    find_row(conn, code.as_str())?
+        .filter(|row| scope.allows(&row.path))
+        .ok_or_else(|| {
+            StoreError::invalid(InvalidParam::new("parent", format!("no unit has the code {code}")))
+        })
+}
+
+/// Creates a unit under a parent in `scope`, recording it in the audit trail.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    form: &UnitInsertForm,
+) -> StoreResult<Unit> {
+    check_validity(form.valid_from, form.valid_to).map_err(StoreError::invalid)?;
+    write_tx(conn, |conn| {
+        let parent = form
+            .parent
+            .as_ref()
+            .map(|code| parent_row(conn, scope, code))
+            .transpose()?;
+        let path = tree_path(parent.as_ref().map(|p| p.path.as_str()), &form.code);
+        let now = super::now();
+        diesel::insert_into(units::table)
+            .values(NewUnitRow {
+                code: form.code.as_str(),
+                name: &form.name,
+                level: form.level.as_str(),
+                parent_id: parent.as_ref().map(|p| p.id),
+                path: &path,
+                valid_from: form.valid_from,
+                valid_to: form.valid_to,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .execute(conn)
+            .map_err(|e| {
+                StoreError::unique_as_conflict(e, "code", &format!("a unit with the code {} exists already", form.code))
+            })?;
+        let created = get(conn, &UnitScope::All, form.code.as_str())?;
+        audit::record(conn, actor, Change {
+            action: "create",
+            resource_type: "unit",
+            resource_id: form.code.as_str(),
+            before: None,
+            after: Some(&created),
+        })?;
+        Ok(created)
+    })
+}
+
+/// Changes unit `code` in `scope`. With `expected_version`, refuses when the unit has changed
+/// since. Moving a unit moves its whole subtree.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    code: &str,
+    form: &UnitUpdateForm,
+    expected_version: Option<i64>,
+) -> StoreResult<Unit> {
+    write_tx(conn, |conn| {
+        let row = find_row(conn, code)?
+            .filter(|row| scope.allows(&row.path))
+            .ok_or_else(|| not_found(code))?;
+        let before = row.clone().into_unit()?;
+        if let Some(expected) = expected_version
+            && expected != row.version
+        {
+            return Err(StoreError::VersionMismatch { current: row.version });
+        }
+        let valid_from = form.valid_from.unwrap_or(row.valid_from);
+        let valid_to = form.valid_to.unwrap_or(row.valid_to);
+        check_validity(valid_from, valid_to).map_err(StoreError::invalid)?;
+
+        let (parent_id, path) = match &form.parent {
+            None => (row.parent_id, row.path.clone()),
+            Some(new_parent) => {
+                let parent = new_parent
+                    .as_ref()
+                    .map(|p| parent_row(conn, scope, p))
+                    .transpose()?;
+                if let Some(parent) = &parent {
+                    check_move(&row.path, &parent.path).map_err(StoreError::invalid)?;
+                }
+                let path = tree_path(parent.as_ref().map(|p| p.path.as_str()), &before.code);
+                (parent.map(|p| p.id), path)
+            }
+        };
+        if path != row.path {
+            move_descendants(conn, &row.path, &path)?;
+        }
+        diesel::update(units::table.find(row.id))
+            .set((
+                units::name.eq(form.name.as_deref().unwrap_or(&row.name)),
+                units::level.eq(form.level.map_or(row.level.clone(), |l| l.as_str().to_owned())),
+                units::parent_id.eq(parent_id),
+                units::path.eq(&path),
+                units::valid_from.eq(valid_from),
+                units::valid_to.eq(valid_to),
+                units::version.eq(row.version + 1),
+                units::updated_at.eq(super::now()),
+            ))
+            .execute(conn)?;
+        let after = get(conn, &UnitScope::All, code)?;
+        audit::record(conn, actor, Change {
+            action: "update",
+            resource_type: "unit",
+            resource_id: code,
+            before: Some(&before),
+            after: Some(&after),
+        })?;
+        Ok(after)
+    })
+}
+
+/// Rewrites the paths of every strict descendant of the unit at `old_path`.
+fn move_descendants(conn: &mut DbConnection, old_path: &str, new_path: &str) -> StoreResult<()> {
+    let descendants: Vec<(i64, String)> = units::table
+        .filter(units::path.like(format!("{old_path}%")))
+        .filter(units::path.ne(old_path))
+        .select((units::id, units::path))
+        .load(conn)?;
+    for (id, path) in descendants {
+        let Some(rest) = path.strip_prefix(old_path) else {
+            continue;
+        };
+        let moved = format!("{new_path}{rest}");
+        diesel::update(units::table.find(id))
+            .set((units::path.eq(moved), units::version.eq(units::version + 1)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
