@@ -170,7 +170,11 @@ pub fn check_validity(
 }
 
 /// Whether a unit with this validity interval exists on `day` (both ends inclusive).
-pub fn is_valid_on(valid_from: Option<NaiveDate>, valid_to: Option<NaiveDate>, day: NaiveDate) -> bool {
+pub fn is_valid_on(
+    valid_from: Option<NaiveDate>,
+    valid_to: Option<NaiveDate>,
+    day: NaiveDate,
+) -> bool {
     valid_from.is_none_or(|f| f <= day) && valid_to.is_none_or(|t| day <= t)
 }
 

@@ -3,7 +3,8 @@
 //! Names are realistic; codes follow the national identifier-code shape
 //! (`000.00.00.H12` style). Used only by `tthc demo`.
 
-/// One unit of the demo province: (code, name, parent code).
+/// One unit of the demo province: its code and name (the level and parent follow from the list
+/// it is in).
 pub struct DemoUnit {
     /// Identifier code, unique.
     pub code: &'static str,

@@ -135,7 +135,9 @@ pub fn find_row(conn: &mut DbConnection, id: &str) -> StoreResult<Option<ClientR
 
 /// Client `id`.
 pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<Client> {
-    find_row(conn, id)?.map(Client::from).ok_or_else(|| not_found(id))
+    find_row(conn, id)?
+        .map(Client::from)
+        .ok_or_else(|| not_found(id))
 }
 
 /// Clients ordered by id, after the cursor `after`.
@@ -152,7 +154,11 @@ pub fn list(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> StoreRe
 }
 
 /// Creates a client.
-pub fn create(conn: &mut DbConnection, actor: &Actor, form: &ClientInsertForm) -> StoreResult<Client> {
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    form: &ClientInsertForm,
+) -> StoreResult<Client> {
     write_tx(conn, |conn| {
         let now = super::now();
         diesel::insert_into(clients::table)
@@ -171,16 +177,24 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, form: &ClientInsertForm) -
             ))
             .execute(conn)
             .map_err(|e| {
-                StoreError::unique_as_conflict(e, "id", &format!("a client with the id {} exists already", form.id))
+                StoreError::unique_as_conflict(
+                    e,
+                    "id",
+                    &format!("a client with the id {} exists already", form.id),
+                )
             })?;
         let created = get(conn, &form.id)?;
-        audit::record(conn, actor, Change {
-            action: "create",
-            resource_type: "client",
-            resource_id: &form.id,
-            before: None,
-            after: Some(&created),
-        })?;
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: "create",
+                resource_type: "client",
+                resource_id: &form.id,
+                before: None,
+                after: Some(&created),
+            },
+        )?;
         Ok(created)
     })
 }
@@ -198,7 +212,9 @@ pub fn update(
         if let Some(expected) = expected_version
             && expected != row.version
         {
-            return Err(StoreError::VersionMismatch { current: row.version });
+            return Err(StoreError::VersionMismatch {
+                current: row.version,
+            });
         }
         let before = Client::from(row.clone());
         let now = super::now();
@@ -206,8 +222,14 @@ pub fn update(
         diesel::update(clients::table.find(id))
             .set((
                 clients::name.eq(form.name.as_deref().unwrap_or(&row.name)),
-                clients::scopes.eq(form.scopes.as_ref().map_or(row.scopes.clone(), |s| s.join(" "))),
-                clients::units.eq(form.units.as_ref().map_or(row.units.clone(), |u| u.join(" "))),
+                clients::scopes.eq(form
+                    .scopes
+                    .as_ref()
+                    .map_or(row.scopes.clone(), |s| s.join(" "))),
+                clients::units.eq(form
+                    .units
+                    .as_ref()
+                    .map_or(row.units.clone(), |u| u.join(" "))),
                 clients::all_units.eq(form.all_units.unwrap_or(row.all_units)),
                 clients::disabled.eq(form.disabled.unwrap_or(row.disabled)),
                 clients::secret_hash.eq(form.secret_hash.as_deref().unwrap_or(&row.secret_hash)),
@@ -217,13 +239,17 @@ pub fn update(
             ))
             .execute(conn)?;
         let after = get(conn, id)?;
-        audit::record(conn, actor, Change {
-            action: if rotated { "rotateSecret" } else { "update" },
-            resource_type: "client",
-            resource_id: id,
-            before: Some(&before),
-            after: Some(&after),
-        })?;
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: if rotated { "rotateSecret" } else { "update" },
+                resource_type: "client",
+                resource_id: id,
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )?;
         Ok(after)
     })
 }
@@ -233,12 +259,16 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<(
     write_tx(conn, |conn| {
         let before = get(conn, id)?;
         diesel::delete(clients::table.find(id)).execute(conn)?;
-        audit::record(conn, actor, Change {
-            action: "delete",
-            resource_type: "client",
-            resource_id: id,
-            before: Some(&before),
-            after: None,
-        })
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: "delete",
+                resource_type: "client",
+                resource_id: id,
+                before: Some(&before),
+                after: None,
+            },
+        )
     })
 }

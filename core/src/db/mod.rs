@@ -14,10 +14,10 @@ pub mod units;
 
 use std::time::Duration;
 
+use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use connection::DbConnection;
@@ -27,7 +27,6 @@ pub use error::{StoreError, StoreResult};
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 /// Migrations for PostgreSQL, embedded at build time from `migrations/postgres`.
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
-
 
 /// The database backends tthc runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +55,9 @@ impl DatabaseUrl {
                 return Err("a sqlite URL needs a file path, e.g. sqlite://tthc.db".into());
             }
             if path == ":memory:" {
-                return Err("an in-memory SQLite database is not shared by the pool; use a file".into());
+                return Err(
+                    "an in-memory SQLite database is not shared by the pool; use a file".into(),
+                );
             }
             return Ok(Self {
                 backend: Backend::Sqlite,
@@ -134,7 +135,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("backend", &self.url.backend).finish()
+        f.debug_struct("Database")
+            .field("backend", &self.url.backend)
+            .finish()
     }
 }
 
@@ -168,12 +171,12 @@ impl Database {
     pub fn migrate(&self) -> StoreResult<usize> {
         let mut conn = self.conn()?;
         let result = match &mut *conn {
-            DbConnection::Sqlite(c) => c
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             DbConnection::Pg(c) => {
                 c.batch_execute("SELECT pg_advisory_lock(7660766)")?;
-                let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len());
                 c.batch_execute("SELECT pg_advisory_unlock(7660766)")?;
                 applied
             }
@@ -186,7 +189,9 @@ impl Database {
         let mut conn = self.conn()?;
         let result = match &mut *conn {
             DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-            DbConnection::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Pg(c) => c
+                .revert_all_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
         };
         result.map_err(|e| StoreError::Setup(format!("migration revert failed: {e}")))
     }

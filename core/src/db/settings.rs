@@ -21,7 +21,8 @@ pub fn get_or_init(
         .values((settings::key.eq(key), settings::value.eq(init())))
         .execute(conn);
     match inserted {
-        Ok(_) | Err(diesel::result::Error::DatabaseError(
+        Ok(_)
+        | Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) => get(conn, key)?.ok_or_else(|| StoreError::Setup(format!("setting {key} vanished"))),

@@ -171,36 +171,39 @@ pub fn count(conn: &mut DbConnection) -> StoreResult<i64> {
 }
 
 type Db = <DbConnection as Connection>::Backend;
-type BoxedCondition = Box<dyn BoxableExpression<units::table, Db, SqlType = diesel::sql_types::Bool>>;
+type BoxedCondition =
+    Box<dyn BoxableExpression<units::table, Db, SqlType = diesel::sql_types::Bool>>;
 
 /// `path LIKE root%` for any of `roots`; an empty list matches nothing.
 fn within_any(roots: &[String]) -> BoxedCondition {
-    let mut condition: BoxedCondition = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+    let mut condition: BoxedCondition =
+        Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
     for root in roots {
         condition = Box::new(condition.or(units::path.like(format!("{root}%"))));
     }
     condition
 }
 
-/// Lists units in `scope` matching `filter`, ordered by code.
-pub fn list(conn: &mut DbConnection, scope: &UnitScope, filter: &UnitFilter) -> StoreResult<Vec<Unit>> {
-    let mut q = units::table
-        .select(UnitRow::as_select())
-        .order(units::code.asc())
-        .limit(filter.limit)
-        .into_boxed();
+/// The units in `scope` matching `filter` (all but its cursor and limit); `None` when the
+/// filter names a unit that does not exist, so nothing can match.
+fn matching(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    filter: &UnitFilter,
+) -> StoreResult<Option<units::BoxedQuery<'static, Db>>> {
+    let mut q = units::table.into_boxed();
     if let UnitScope::Within(roots) = scope {
         q = q.filter(within_any(roots));
     }
     if let Some(parent) = &filter.parent {
         let Some(parent) = find_row(conn, parent.as_str())? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         q = q.filter(units::parent_id.eq(parent.id));
     }
     if let Some(within) = &filter.within {
         let Some(root) = find_row(conn, within.as_str())? else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
         q = q.filter(units::path.like(format!("{}%", root.path)));
     }
@@ -212,10 +215,40 @@ pub fn list(conn: &mut DbConnection, scope: &UnitScope, filter: &UnitFilter) -> 
             .filter(units::valid_from.is_null().or(units::valid_from.le(day)))
             .filter(units::valid_to.is_null().or(units::valid_to.ge(day)));
     }
+    Ok(Some(q))
+}
+
+/// Lists units in `scope` matching `filter`, ordered by code, after its cursor.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    filter: &UnitFilter,
+) -> StoreResult<Vec<Unit>> {
+    let Some(mut q) = matching(conn, scope, filter)? else {
+        return Ok(Vec::new());
+    };
     if let Some(after) = &filter.after {
         q = q.filter(units::code.gt(after.clone()));
     }
-    q.load(conn)?.into_iter().map(UnitRow::into_unit).collect()
+    q.select(UnitRow::as_select())
+        .order(units::code.asc())
+        .limit(filter.limit)
+        .load(conn)?
+        .into_iter()
+        .map(UnitRow::into_unit)
+        .collect()
+}
+
+/// How many units in `scope` match `filter`, whatever its cursor and limit.
+pub fn count_matching(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    filter: &UnitFilter,
+) -> StoreResult<i64> {
+    match matching(conn, scope, filter)? {
+        Some(q) => Ok(q.count().get_result(conn)?),
+        None => Ok(0),
+    }
 }
 
 /// The parent named by a write, which must exist within the caller's scope.
@@ -223,7 +256,10 @@ fn parent_row(conn: &mut DbConnection, scope: &UnitScope, code: &UnitCode) -> St
     find_row(conn, code.as_str())?
         .filter(|row| scope.allows(&row.path))
         .ok_or_else(|| {
-            StoreError::invalid(InvalidParam::new("parent", format!("no unit has the code {code}")))
+            StoreError::invalid(InvalidParam::new(
+                "parent",
+                format!("no unit has the code {code}"),
+            ))
         })
 }
 
@@ -258,16 +294,24 @@ pub fn create(
             })
             .execute(conn)
             .map_err(|e| {
-                StoreError::unique_as_conflict(e, "code", &format!("a unit with the code {} exists already", form.code))
+                StoreError::unique_as_conflict(
+                    e,
+                    "code",
+                    &format!("a unit with the code {} exists already", form.code),
+                )
             })?;
         let created = get(conn, &UnitScope::All, form.code.as_str())?;
-        audit::record(conn, actor, Change {
-            action: "create",
-            resource_type: "unit",
-            resource_id: form.code.as_str(),
-            before: None,
-            after: Some(&created),
-        })?;
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: "create",
+                resource_type: "unit",
+                resource_id: form.code.as_str(),
+                before: None,
+                after: Some(&created),
+            },
+        )?;
         Ok(created)
     })
 }
@@ -290,7 +334,9 @@ pub fn update(
         if let Some(expected) = expected_version
             && expected != row.version
         {
-            return Err(StoreError::VersionMismatch { current: row.version });
+            return Err(StoreError::VersionMismatch {
+                current: row.version,
+            });
         }
         let valid_from = form.valid_from.unwrap_or(row.valid_from);
         let valid_to = form.valid_to.unwrap_or(row.valid_to);
@@ -316,7 +362,9 @@ pub fn update(
         diesel::update(units::table.find(row.id))
             .set((
                 units::name.eq(form.name.as_deref().unwrap_or(&row.name)),
-                units::level.eq(form.level.map_or(row.level.clone(), |l| l.as_str().to_owned())),
+                units::level.eq(form
+                    .level
+                    .map_or(row.level.clone(), |l| l.as_str().to_owned())),
                 units::parent_id.eq(parent_id),
                 units::path.eq(&path),
                 units::valid_from.eq(valid_from),
@@ -326,13 +374,17 @@ pub fn update(
             ))
             .execute(conn)?;
         let after = get(conn, &UnitScope::All, code)?;
-        audit::record(conn, actor, Change {
-            action: "update",
-            resource_type: "unit",
-            resource_id: code,
-            before: Some(&before),
-            after: Some(&after),
-        })?;
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: "update",
+                resource_type: "unit",
+                resource_id: code,
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )?;
         Ok(after)
     })
 }

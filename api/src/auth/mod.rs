@@ -1,0 +1,58 @@
+//! Authentication and authorisation: OAuth2 client credentials, JWT access tokens, scopes and
+//! unit grants.
+//!
+//! A client's grant lives on the server (its scopes and the units it acts for, each with its
+//! subtree) and is copied into every token it gets. A request is refused with 401 when its token
+//! is missing or bad, 403 when the token lacks the operation's scope, and 404 when the record it
+//! names lies outside the client's units: such records do not exist for that client.
+
+mod principal;
+mod secrets;
+mod token;
+
+pub use principal::Principal;
+pub use secrets::{generate_secret, hash_secret, verify_secret};
+pub use token::{Claims, JwtKeys};
+
+/// A permission a client can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Read units.
+    UnitsRead,
+    /// Create and change units.
+    UnitsWrite,
+    /// Manage API clients.
+    ClientsAdmin,
+    /// Read the audit trail.
+    AuditRead,
+}
+
+impl Scope {
+    /// Every scope, the bootstrap `admin` client's grant.
+    pub const ALL: [Scope; 4] = [
+        Self::UnitsRead,
+        Self::UnitsWrite,
+        Self::ClientsAdmin,
+        Self::AuditRead,
+    ];
+
+    /// The scope's name in tokens and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnitsRead => "units:read",
+            Self::UnitsWrite => "units:write",
+            Self::ClientsAdmin => "clients:admin",
+            Self::AuditRead => "audit:read",
+        }
+    }
+
+    /// The scope called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The names of every scope, for messages and documentation.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|s| s.as_str()).collect()
+    }
+}

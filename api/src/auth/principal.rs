@@ -1,0 +1,105 @@
+//! The caller of a request, from its bearer token.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use tthc_core::db::audit::Actor;
+use tthc_core::db::{DbConnection, units};
+use tthc_core::unit::UnitScope;
+
+use super::{Claims, Scope};
+use crate::error::ApiError;
+use crate::http::audit_reason;
+use crate::middleware::RequestId;
+use crate::state::AppState;
+
+/// An authenticated caller: a client, its grant, and the end user it acts for.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The token's claims.
+    pub claims: Claims,
+    /// The `X-Audit-Reason` of the request.
+    pub reason: Option<String>,
+    /// The request id.
+    pub request_id: Option<String>,
+}
+
+impl Principal {
+    /// Refuses with 403 unless the token holds `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self
+            .claims
+            .scope
+            .split_whitespace()
+            .any(|s| s == scope.as_str())
+        {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this operation needs the scope {}, which the token does not hold",
+                scope.as_str()
+            )))
+        }
+    }
+
+    /// Who to record in the audit trail.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            client_id: self.claims.sub.clone(),
+            end_user_id: self.claims.uid.clone(),
+            end_user_name: self.claims.uname.clone(),
+            reason: self.reason.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// The units this caller may see and act on, resolved to their current tree paths (units
+    /// move, codes do not).
+    pub fn unit_scope(&self, conn: &mut DbConnection) -> Result<UnitScope, ApiError> {
+        if self.claims.all_units {
+            return Ok(UnitScope::All);
+        }
+        Ok(UnitScope::Within(units::paths_of(
+            conn,
+            &self.claims.units,
+        )?))
+    }
+
+    fn from_request_sync(req: &HttpRequest) -> Result<Self, ApiError> {
+        let unauthorized = |detail: &str| ApiError::Unauthorized {
+            code: "invalidToken",
+            detail: detail.into(),
+        };
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+        let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+            unauthorized("this operation needs an access token: Authorization: Bearer <token>")
+        })?;
+        let text = value
+            .to_str()
+            .map_err(|_| unauthorized("the Authorization header is not ASCII"))?;
+        let token = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?
+            .trim();
+        let claims = state.jwt.verify(token)?;
+        Ok(Self {
+            claims,
+            reason: audit_reason(req)?,
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        })
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::from_request_sync(req))
+    }
+}

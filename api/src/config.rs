@@ -1,0 +1,206 @@
+//! Configuration from environment variables, validated at start.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tthc_core::db::DatabaseUrl;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The service's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TTHC_DATABASE_URL`: `sqlite://path` or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// `TTHC_BIND`: address and port to listen on.
+    pub bind: SocketAddr,
+    /// `TTHC_JWT_SECRET`: key that signs tokens; generated and kept in the database when unset.
+    pub jwt_secret: Option<String>,
+    /// `TTHC_ADMIN_CLIENT_SECRET`: secret of the bootstrap client `admin`.
+    pub admin_client_secret: Option<String>,
+    /// `TTHC_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// `TTHC_LOG`: log filter (`info`, `debug`, `tthc_api=debug,actix_web=info` …).
+    pub log: String,
+    /// `TTHC_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `TTHC_TOKEN_TTL`: lifetime of access tokens, in seconds.
+    pub token_ttl: Duration,
+    /// `TTHC_DB_POOL_SIZE`: database connections per instance.
+    pub db_pool_size: u32,
+    /// `TTHC_WORKERS`: HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+/// A configuration variable with a bad value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Minimum length of `TTHC_JWT_SECRET` and `TTHC_ADMIN_CLIENT_SECRET`.
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|var| std::env::var(var).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| lookup(var).filter(|v| !v.trim().is_empty());
+        let err = |var: &'static str, reason: String| ConfigError { var, reason };
+
+        let database_url = DatabaseUrl::parse(
+            &get("TTHC_DATABASE_URL").unwrap_or_else(|| "sqlite://tthc.db".into()),
+        )
+        .map_err(|r| err("TTHC_DATABASE_URL", r))?;
+        let bind = get("TTHC_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse()
+            .map_err(|e| err("TTHC_BIND", format!("not an address:port ({e})")))?;
+        let secret = |var: &'static str| match get(var) {
+            Some(s) if s.len() < MIN_SECRET_LEN => Err(err(
+                var,
+                format!("must be at least {MIN_SECRET_LEN} characters"),
+            )),
+            other => Ok(other),
+        };
+        let jwt_secret = secret("TTHC_JWT_SECRET")?;
+        let admin_client_secret = secret("TTHC_ADMIN_CLIENT_SECRET")?;
+        let cors_origins = get("TTHC_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = cors_origins
+            .iter()
+            .find(|o| *o != "*" && !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(err(
+                "TTHC_CORS_ORIGINS",
+                format!("{bad:?} is not an origin like https://example.gov.vn or *"),
+            ));
+        }
+        let log = get("TTHC_LOG").unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log)
+            .map_err(|e| err("TTHC_LOG", format!("not a log filter ({e})")))?;
+        let log_format = match get("TTHC_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(err(
+                    "TTHC_LOG_FORMAT",
+                    format!("must be text or json, not {other:?}"),
+                ));
+            }
+        };
+        let number =
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match get(var) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| (min..=max).contains(n))
+                        .ok_or_else(|| {
+                            err(var, format!("must be a whole number from {min} to {max}"))
+                        }),
+                }
+            };
+        let token_ttl = Duration::from_secs(number("TTHC_TOKEN_TTL", 3600, 60, 86_400)?);
+        let db_pool_size = u32::try_from(number("TTHC_DB_POOL_SIZE", 16, 1, 1000)?)
+            .map_err(|_| err("TTHC_DB_POOL_SIZE", "too large".into()))?;
+        let workers = match get("TTHC_WORKERS") {
+            None => None,
+            Some(_) => Some(
+                usize::try_from(number("TTHC_WORKERS", 1, 1, 512)?)
+                    .map_err(|_| err("TTHC_WORKERS", "too large".into()))?,
+            ),
+        };
+        Ok(Self {
+            database_url,
+            bind,
+            jwt_secret,
+            admin_client_secret,
+            cors_origins,
+            log,
+            log_format,
+            token_ttl,
+            db_pool_size,
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_give_sqlite_on_localhost() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url.target, "tthc.db");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("TTHC_DATABASE_URL", "mysql://x"),
+            ("TTHC_BIND", "localhost"),
+            ("TTHC_JWT_SECRET", "short"),
+            ("TTHC_ADMIN_CLIENT_SECRET", "short"),
+            ("TTHC_CORS_ORIGINS", "example.com"),
+            ("TTHC_LOG", "[["),
+            ("TTHC_LOG_FORMAT", "xml"),
+            ("TTHC_TOKEN_TTL", "0"),
+            ("TTHC_DB_POOL_SIZE", "many"),
+            ("TTHC_WORKERS", "-1"),
+        ];
+        for (var, value) in cases {
+            let e = config(&[(var, value)]).unwrap_err();
+            assert_eq!(e.var, *var, "{value}");
+        }
+    }
+
+    #[test]
+    fn origins_are_split_and_trimmed() {
+        let c = config(&[(
+            "TTHC_CORS_ORIGINS",
+            "https://a.gov.vn, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://a.gov.vn", "http://localhost:5173"]
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! `tthc demo`: a demo province, so that a fresh install has something to show.
+
+mod province_data;
+
+use chrono::NaiveDate;
+use tthc_core::db::audit::Actor;
+use tthc_core::db::units::{self, UnitInsertForm};
+use tthc_core::db::{Database, StoreError};
+use tthc_core::unit::{UnitCode, UnitLevel, UnitScope};
+
+use province_data::{COMMUNES, DEPARTMENTS, DemoUnit, PROVINCE};
+
+/// What loading the demo did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// Units created now (0 when the demo was loaded before).
+    pub units_created: usize,
+}
+
+/// Loads the demo province: the province, its departments and its communes. Loading it again
+/// changes nothing.
+pub fn load(db: &Database) -> Result<DemoSummary, StoreError> {
+    let mut conn = db.conn()?;
+    if units::find_row(&mut conn, PROVINCE.code)?.is_some() {
+        return Ok(DemoSummary { units_created: 0 });
+    }
+    let actor = Actor::system("demo province");
+    // The two-level local government took effect on 1 July 2025.
+    let since = NaiveDate::from_ymd_opt(2025, 7, 1);
+    let code = |u: &DemoUnit| {
+        UnitCode::parse(u.code).map_err(|e| StoreError::Setup(format!("demo code {}: {e}", u.code)))
+    };
+    let province = code(&PROVINCE)?;
+    let mut create = |unit: &DemoUnit, level: UnitLevel, parent: Option<UnitCode>| {
+        let form = UnitInsertForm {
+            code: code(unit)?,
+            name: unit.name.to_owned(),
+            level,
+            parent,
+            valid_from: since,
+            valid_to: None,
+        };
+        units::create(&mut conn, &actor, &UnitScope::All, &form)
+    };
+    create(&PROVINCE, UnitLevel::Province, None)?;
+    for d in DEPARTMENTS {
+        create(d, UnitLevel::Department, Some(province.clone()))?;
+    }
+    for c in COMMUNES {
+        create(c, UnitLevel::Commune, Some(province.clone()))?;
+    }
+    Ok(DemoSummary {
+        units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
+    })
+}

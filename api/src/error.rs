@@ -1,0 +1,272 @@
+//! The HTTP layer's error type and its `application/problem+json` form (RFC 9457).
+//!
+//! Every status code the API answers with an error is chosen in [`ApiError::status_code`].
+//! Errors raised by actix itself (unknown route, wrong method, body too large …) are rewritten
+//! into the same form by [`problem_for_framework_errors`].
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use tthc_core::InvalidParam;
+use tthc_core::db::StoreError;
+use utoipa::ToSchema;
+
+/// Media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error answered to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed or breaks a rule; `invalid` names the fields.
+    #[error("{detail}")]
+    BadRequest {
+        /// Machine-readable code.
+        code: &'static str,
+        /// What is wrong, for a person.
+        detail: String,
+        /// The fields refused and why.
+        invalid: Vec<InvalidParam>,
+    },
+    /// No valid credentials.
+    #[error("{detail}")]
+    Unauthorized {
+        /// Machine-readable code (`invalid_token`, `invalid_client` …).
+        code: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The credentials lack a scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist for this caller.
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists, but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The write conflicts with what is stored.
+    #[error("{}", .0.reason)]
+    Conflict(InvalidParam),
+    /// `If-Match` did not match the stored version.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The body is not of a media type the operation reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than the operation accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A dependency (the database) is not ready.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an outage; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 naming one invalid field.
+    pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::invalid_params(vec![InvalidParam::new(name, reason)])
+    }
+
+    /// A 400 naming several invalid fields.
+    pub fn invalid_params(invalid: Vec<InvalidParam>) -> Self {
+        let detail = match invalid.as_slice() {
+            [one] => format!("{}: {}", one.name, one.reason),
+            _ => format!("{} fields are invalid", invalid.len()),
+        };
+        Self::BadRequest {
+            code: "validationFailed",
+            detail,
+            invalid,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. } | Self::Unauthorized { code, .. } => code,
+            Self::Forbidden(_) => "insufficientScope",
+            Self::NotFound(_) => "notFound",
+            Self::MethodNotAllowed(_) => "methodNotAllowed",
+            Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed(_) => "preconditionFailed",
+            Self::UnsupportedMediaType(_) => "unsupportedMediaType",
+            Self::PayloadTooLarge(_) => "payloadTooLarge",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let (detail, invalid) = match self {
+            Self::BadRequest {
+                invalid, detail, ..
+            } => (detail.clone(), invalid.clone()),
+            Self::Conflict(param) => (param.reason.clone(), vec![param.clone()]),
+            Self::Internal(_) => (
+                "The service failed to answer; the error is logged with this request's id.".into(),
+                Vec::new(),
+            ),
+            other => (other.to_string(), Vec::new()),
+        };
+        Problem::new(status, self.code(), detail, invalid)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { resource, id } => {
+                Self::NotFound(format!("no {resource} {id:?}"))
+            }
+            StoreError::Conflict(param) => Self::Conflict(param),
+            StoreError::Invalid(params) => Self::invalid_params(params),
+            StoreError::VersionMismatch { current } => Self::PreconditionFailed(format!(
+                "the resource has changed: its ETag is now {}; read it again and retry",
+                crate::http::etag(current)
+            )),
+            StoreError::Pool(e) => Self::Unavailable(format!("no database connection: {e}")),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        if let Self::Internal(detail) = self {
+            tracing::error!(error = %detail, "internal error");
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unauthorized { .. }) {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tthc\""));
+        }
+        res.content_type(PROBLEM_JSON).json(self.problem())
+    }
+}
+
+/// An error, as `application/problem+json` (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "type": "urn:tthc:problem:validationFailed",
+    "title": "Bad Request",
+    "status": 400,
+    "detail": "parent: no unit has the code 000.00.99.H12",
+    "code": "validationFailed",
+    "invalidParams": [{"name": "parent", "reason": "no unit has the code 000.00.99.H12"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:tthc:problem:{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// The HTTP status's reason phrase.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// Machine-readable code, stable across releases.
+    pub code: String,
+    /// The fields refused and why (validation failures only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_params: Vec<InvalidParamView>,
+}
+
+/// A refused field.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InvalidParamView {
+    /// The field (camelCase, dotted for nested fields, `[i]` for array items).
+    pub name: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+impl Problem {
+    fn new(status: StatusCode, code: &str, detail: String, invalid: Vec<InvalidParam>) -> Self {
+        Self {
+            type_: format!("urn:tthc:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: code.to_owned(),
+            invalid_params: invalid
+                .into_iter()
+                .map(|p| InvalidParamView {
+                    name: p.name,
+                    reason: p.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Rewrites every error response that is not yet `application/problem+json` (actix's own:
+/// unknown route, wrong method, payload errors) into one, keeping its status.
+pub fn problem_for_framework_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let req = res.request();
+    let (code, detail) = match status {
+        StatusCode::NOT_FOUND => ("notFound", format!("no resource at {}", req.path())),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "methodNotAllowed",
+            format!("{} is not allowed on {}", req.method(), req.path()),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payloadTooLarge", "the request body is too large".into())
+        }
+        s if s.is_server_error() => ("internal", "the service failed to answer".into()),
+        s => (
+            "badRequest",
+            s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+        ),
+    };
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let problem = Problem::new(status, code, detail, Vec::new());
+    let (req, _) = res.into_parts();
+    let mut new = HttpResponse::build(status);
+    if let Some(allow) = allow {
+        new.insert_header((header::ALLOW, allow));
+    }
+    new.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+    let new = new.json(problem);
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body::<B>(),
+    ))
+}

@@ -1,0 +1,392 @@
+//! Request and response plumbing shared by every handler: bodies and queries that name the
+//! field they refuse, ETags, cursors and pages.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tthc_core::InvalidParam;
+use utoipa::ToSchema;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::ApiError;
+
+/// Largest JSON body accepted, in bytes.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// A JSON body, deserialized and validated. A refusal names the field (`units[2]`, `validTo`)
+/// and the reason, and nothing of the request is acted on.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json(&content_type) {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "the body must be application/json, not {:?}",
+                    if content_type.is_empty() {
+                        "(none)"
+                    } else {
+                        &content_type
+                    }
+                )));
+            }
+            let bytes = body.await.map_err(payload_error)?;
+            parse_json(&bytes).map(ValidJson)
+        })
+    }
+}
+
+/// Whether a `Content-Type` is JSON.
+pub fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence == "application/json" || essence.ends_with("+json")
+}
+
+/// Maps a body-reading failure to the error a client can act on.
+pub fn payload_error(e: actix_web::Error) -> ApiError {
+    let status = e.as_response_error().status_code();
+    if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(format!("the body is larger than {MAX_JSON_BODY} bytes"))
+    } else {
+        ApiError::BadRequest {
+            code: "unreadableBody",
+            detail: format!("the body could not be read: {e}"),
+            invalid: Vec::new(),
+        }
+    }
+}
+
+/// Deserializes and validates a JSON document.
+pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::BadRequest {
+                code: "malformedJson",
+                detail: format!("the body is not valid JSON: {inner}"),
+                invalid: Vec::new(),
+            };
+        }
+        ApiError::invalid(body_field(&path), strip_position(&inner.to_string()))
+    })?;
+    value.validate().map_err(validation_error)?;
+    Ok(value)
+}
+
+/// serde_path_to_error says `.` for the document itself.
+fn body_field(path: &str) -> String {
+    if path == "." {
+        "body".into()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// serde_json appends " at line 1 column 42"; the field name says more.
+fn strip_position(reason: &str) -> String {
+    match reason.rfind(" at line ") {
+        Some(i) => reason[..i].to_owned(),
+        None => reason.to_owned(),
+    }
+}
+
+/// Query parameters, deserialized and validated, naming the parameter they refuse.
+#[derive(Debug)]
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(ValidQuery))
+    }
+}
+
+/// Deserializes and validates a query string.
+pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // A bad value of a scalar parameter is reported at the document level by
+        // serde_urlencoded; the message then carries the parameter's name.
+        ApiError::invalid(if path == "." { "query".into() } else { path }, inner)
+    })?;
+    value.validate().map_err(validation_error)?;
+    Ok(value)
+}
+
+/// Turns validator's errors into named fields, camelCase and dotted.
+pub fn validation_error(errors: ValidationErrors) -> ApiError {
+    let mut params = Vec::new();
+    collect_validation(&errors, "", &mut params);
+    params.sort_by(|a, b| a.name.cmp(&b.name));
+    ApiError::invalid_params(params)
+}
+
+fn collect_validation(errors: &ValidationErrors, prefix: &str, out: &mut Vec<InvalidParam>) {
+    for (field, kind) in errors.errors() {
+        let name = format!("{prefix}{}", camel_case(field));
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let reason = e
+                        .message
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| describe_rule(e));
+                    out.push(InvalidParam::new(name.clone(), reason));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => {
+                collect_validation(inner, &format!("{name}."), out)
+            }
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    collect_validation(inner, &format!("{name}[{i}]."), out);
+                }
+            }
+        }
+    }
+}
+
+fn describe_rule(e: &validator::ValidationError) -> String {
+    let param = |k: &str| e.params.get(k).map(ToString::to_string);
+    match e.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be {min} to {max} characters long"),
+            (Some(min), None) => format!("must be at least {min} characters long"),
+            (None, Some(max)) => format!("must be at most {max} characters long"),
+            _ => "has the wrong length".into(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be from {min} to {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            _ => "is out of range".into(),
+        },
+        other => format!("fails the rule {other}"),
+    }
+}
+
+fn camel_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The `ETag` of a resource at `version`.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// The version an `If-Match` header asks for: `None` when absent or `*`.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| {
+            ApiError::invalid(
+                "If-Match",
+                "must be an ETag this service returned, such as \"3\"",
+            )
+        })
+}
+
+/// The `X-Audit-Reason` header: UTF-8, at most 1,000 characters.
+pub fn audit_reason(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("x-audit-reason") else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(value.as_bytes())
+        .map_err(|_| ApiError::invalid("X-Audit-Reason", "must be UTF-8 text"))?
+        .trim();
+    if text.chars().count() > 1000 {
+        return Err(ApiError::invalid(
+            "X-Audit-Reason",
+            "must be at most 1000 characters",
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Encodes a keyset position as an opaque cursor.
+pub fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("k:{key}"))
+}
+
+/// Decodes a cursor made by [`encode_cursor`].
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("k:").map(str::to_owned))
+        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this service returned"))
+}
+
+/// Default page size.
+pub const DEFAULT_LIMIT: i64 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: i64 = 500;
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T: ToSchema> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// How many items match in all; only with `count=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+impl<T: ToSchema> Page<T> {
+    /// Builds a page from up to `limit + 1` loaded rows: the extra row only says there is more.
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        key: impl Fn(&R) -> String,
+        view: impl Fn(R) -> T,
+    ) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(&key(r)))
+        } else {
+            None
+        };
+        Self {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+            total: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Validate, Debug)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Body {
+        #[validate(length(min = 1, max = 5))]
+        display_name: String,
+        #[validate(range(min = 1, max = 500))]
+        limit: Option<i64>,
+    }
+
+    fn invalid_names(e: ApiError) -> Vec<(String, String)> {
+        match e {
+            ApiError::BadRequest { invalid, .. } => {
+                invalid.into_iter().map(|p| (p.name, p.reason)).collect()
+            }
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Body>(br#"{"displayName": 5}"#).unwrap_err();
+        let names = invalid_names(e);
+        assert_eq!(names[0].0, "displayName");
+        assert!(names[0].1.contains("invalid type"), "{names:?}");
+
+        let e = parse_json::<Body>(br#"{"displayName": "too long here"}"#).unwrap_err();
+        assert_eq!(
+            invalid_names(e),
+            [(
+                "displayName".into(),
+                "must be 1 to 5 characters long".into()
+            )]
+        );
+
+        let e = parse_json::<Body>(br#"{"displayName": "ok", "extra": 1}"#).unwrap_err();
+        assert!(invalid_names(e)[0].1.contains("unknown field `extra`"));
+
+        assert!(matches!(
+            parse_json::<Body>(b"{"),
+            Err(ApiError::BadRequest {
+                code: "malformedJson",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let q: Body = parse_query("displayName=abc&limit=5").unwrap();
+        assert_eq!(q.limit, Some(5));
+        let e = parse_query::<Body>("displayName=abc&limit=900").unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "limit");
+        let e = parse_query::<Body>("displayName=abc&limit=x").unwrap_err();
+        assert!(format!("{e}").contains("invalid digit"), "{e}");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_forgeries() {
+        assert_eq!(
+            decode_cursor(&encode_cursor("000.00.12.H12")).unwrap(),
+            "000.00.12.H12"
+        );
+        assert!(decode_cursor("not a cursor").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("x")).is_err());
+    }
+
+    #[test]
+    fn pages_keep_limit_items_and_point_past_the_last() {
+        let page =
+            Page::<String>::from_rows(vec!["a", "b", "c"], 2, |s| (*s).to_owned(), str::to_owned);
+        assert_eq!(page.items, ["a", "b"]);
+        assert_eq!(
+            decode_cursor(page.next_cursor.as_deref().unwrap()).unwrap(),
+            "b"
+        );
+        let last = Page::<String>::from_rows(vec!["a"], 2, |s| (*s).to_owned(), str::to_owned);
+        assert!(last.next_cursor.is_none());
+    }
+}

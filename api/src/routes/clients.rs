@@ -1,0 +1,432 @@
+//! `/api/v1/clients`: API clients, their scopes, unit grants and secrets.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tthc_core::InvalidParam;
+use tthc_core::db::clients::{self as store, Client, ClientInsertForm, ClientUpdateForm};
+use tthc_core::db::units;
+use tthc_core::unit::UnitCode;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::auth::{Principal, Scope, generate_secret, hash_secret};
+use crate::error::{ApiError, Problem};
+use crate::http::{
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, decode_cursor, etag, if_match,
+};
+use crate::state::AppState;
+
+const PROBLEM: &str = "application/problem+json";
+
+/// An API client.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "vnpt-igate", "name": "VNPT iGate một cửa", "scopes": ["units:read"],
+    "units": ["000.00.00.H12"], "allUnits": false, "disabled": false, "version": 1,
+    "createdAt": "2026-11-21T02:44:00Z", "updatedAt": "2026-11-21T02:44:00Z",
+    "secretRotatedAt": "2026-11-21T02:44:00Z"
+}))]
+pub struct ClientView {
+    /// Client id, used as `client_id` when getting tokens.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes granted.
+    pub scopes: Vec<String>,
+    /// Unit codes the client acts for, each with its whole subtree.
+    pub units: Vec<String>,
+    /// Whether it acts for every unit.
+    pub all_units: bool,
+    /// A disabled client gets no tokens.
+    pub disabled: bool,
+    /// Version, also the `ETag`.
+    pub version: i64,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Updated at.
+    pub updated_at: DateTime<Utc>,
+    /// When the secret was last set.
+    pub secret_rotated_at: DateTime<Utc>,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            scopes: c.scopes,
+            units: c.units,
+            all_units: c.all_units,
+            disabled: c.disabled,
+            version: c.version,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            secret_rotated_at: c.secret_rotated_at,
+        }
+    }
+}
+
+/// A client with its secret, shown once when it is created or rotated.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "client": {"id": "vnpt-igate", "name": "VNPT iGate một cửa", "scopes": ["units:read"],
+               "units": ["000.00.00.H12"], "allUnits": false, "disabled": false, "version": 1,
+               "createdAt": "2026-11-21T02:44:00Z", "updatedAt": "2026-11-21T02:44:00Z",
+               "secretRotatedAt": "2026-11-21T02:44:00Z"},
+    "clientSecret": "q8Xv0Yb3kR7tN2mC5wZ9pL4sH6jD1fG8aE0uI3oK"
+}))]
+pub struct ClientWithSecret {
+    /// The client.
+    pub client: ClientView,
+    /// Its secret: store it now, it is not shown again.
+    pub client_secret: String,
+}
+
+/// A new client.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "id": "vnpt-igate", "name": "VNPT iGate một cửa", "scopes": ["units:read", "units:write"],
+    "units": ["000.00.00.H12"]
+}))]
+pub struct ClientCreate {
+    /// Client id: 3–64 lowercase letters, digits, `-`, `_` or `.`.
+    #[validate(length(min = 3, max = 64), custom(function = "valid_client_id"))]
+    pub id: String,
+    /// Name.
+    #[validate(length(min = 1, max = 200))]
+    pub name: String,
+    /// Scopes: any of `units:read`, `units:write`, `clients:admin`, `audit:read`.
+    pub scopes: Vec<String>,
+    /// Unit codes the client acts for, each with its subtree.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub units: Vec<UnitCode>,
+    /// Acts for every unit (a provincial office's own systems).
+    #[serde(default)]
+    pub all_units: bool,
+}
+
+/// A change to a client: fields left out stay as they are.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"scopes": ["units:read"], "disabled": false}))]
+pub struct ClientPatch {
+    /// New name.
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    /// New scopes (replace the old).
+    pub scopes: Option<Vec<String>>,
+    /// New unit codes (replace the old).
+    #[schema(value_type = Option<Vec<String>>)]
+    pub units: Option<Vec<UnitCode>>,
+    /// Acts for every unit.
+    pub all_units: Option<bool>,
+    /// Refuse (`true`) or allow (`false`) new tokens.
+    pub disabled: Option<bool>,
+}
+
+fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
+    if id
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("clientId")
+            .with_message("may contain only lowercase letters, digits, '-', '_' and '.'".into()))
+    }
+}
+
+/// Checks scope names and that every unit exists.
+fn check_grant(
+    conn: &mut tthc_core::db::DbConnection,
+    scopes: Option<&[String]>,
+    unit_codes: Option<&[UnitCode]>,
+) -> Result<(), ApiError> {
+    let mut invalid = Vec::new();
+    for (i, s) in scopes.unwrap_or_default().iter().enumerate() {
+        if Scope::parse(s).is_none() {
+            invalid.push(InvalidParam::new(
+                format!("scopes[{i}]"),
+                format!("unknown scope {s:?}; known: {}", Scope::names().join(", ")),
+            ));
+        }
+    }
+    if let Some(codes) = unit_codes {
+        let wanted: Vec<String> = codes.iter().map(ToString::to_string).collect();
+        let known = units::paths_of(conn, &wanted)?;
+        for (i, code) in wanted.iter().enumerate() {
+            let suffix = format!("/{code}/");
+            if !known.iter().any(|p| p.ends_with(&suffix)) {
+                invalid.push(InvalidParam::new(
+                    format!("units[{i}]"),
+                    format!("no unit has the code {code}"),
+                ));
+            }
+        }
+    }
+    if invalid.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_params(invalid))
+    }
+}
+
+/// Query of the client list.
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClientListQuery {
+    /// Page size, 1–500 (default 50).
+    #[validate(range(min = 1, max = 500))]
+    pub limit: Option<i64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List clients
+#[utoipa::path(
+    tag = "clients",
+    params(ClientListQuery),
+    responses(
+        (status = 200, description = "A page of clients, ordered by id", body = Page<ClientView>),
+        (status = 400, description = "Invalid query", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[get("/clients")]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<ClientListQuery>,
+) -> Result<web::Json<Page<ClientView>>, ApiError> {
+    principal.require(Scope::ClientsAdmin)?;
+    let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let after = query.0.cursor.as_deref().map(decode_cursor).transpose()?;
+    let rows = state
+        .run(move |conn| Ok(store::list(conn, after.as_deref(), limit + 1)?))
+        .await?;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        limit,
+        |c| c.id.clone(),
+        ClientView::from,
+    )))
+}
+
+/// Create a client
+///
+/// Answers the client with its secret, shown this once. Audited (without the secret).
+#[utoipa::path(
+    tag = "clients",
+    request_body = ClientCreate,
+    responses(
+        (status = 201, description = "Created, with its secret", body = ClientWithSecret, headers(("Location" = String))),
+        (status = 400, description = "Invalid fields, unknown scope or unit", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The id is taken", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[post("/clients")]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<ClientCreate>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsAdmin)?;
+    let b = body.0;
+    let secret = generate_secret();
+    let secret_hash = web::block({
+        let secret = secret.clone();
+        move || hash_secret(&secret)
+    })
+    .await??;
+    let client = state
+        .run(move |conn| {
+            check_grant(conn, Some(&b.scopes), Some(&b.units))?;
+            let form = ClientInsertForm {
+                id: b.id,
+                name: b.name.trim().to_owned(),
+                secret_hash,
+                scopes: b.scopes,
+                units: b.units.iter().map(ToString::to_string).collect(),
+                all_units: b.all_units,
+            };
+            Ok(store::create(conn, &principal.actor(), &form)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/clients/{}", client.id)))
+        .insert_header((header::ETAG, etag(client.version)))
+        .json(ClientWithSecret {
+            client: client.into(),
+            client_secret: secret,
+        }))
+}
+
+/// Get a client
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
+    responses(
+        (status = 200, description = "The client", body = ClientView, headers(("ETag" = String))),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[get("/clients/{id}")]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsAdmin)?;
+    let id = id.into_inner();
+    let client = state.run(move |conn| Ok(store::get(conn, &id)?)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(client.version)))
+        .json(ClientView::from(client)))
+}
+
+/// Change a client
+///
+/// Changes name, scopes, units or the disabled flag; tokens already issued keep their grant
+/// until they expire. Audited.
+#[utoipa::path(
+    tag = "clients",
+    request_body = ClientPatch,
+    params(
+        ("id" = String, Path, description = "Client id", example = "vnpt-igate"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read"),
+    ),
+    responses(
+        (status = 200, description = "The changed client", body = ClientView, headers(("ETag" = String))),
+        (status = 400, description = "Invalid fields, unknown scope or unit", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+        (status = 412, description = "The client changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[patch("/clients/{id}")]
+pub async fn patch_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ValidJson<ClientPatch>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsAdmin)?;
+    let expected = if_match(&req)?;
+    let b = body.0;
+    let id = id.into_inner();
+    let client = state
+        .run(move |conn| {
+            check_grant(conn, b.scopes.as_deref(), b.units.as_deref())?;
+            let form = ClientUpdateForm {
+                name: b.name.map(|n| n.trim().to_owned()),
+                scopes: b.scopes,
+                units: b.units.map(|u| u.iter().map(ToString::to_string).collect()),
+                all_units: b.all_units,
+                disabled: b.disabled,
+                secret_hash: None,
+            };
+            Ok(store::update(
+                conn,
+                &principal.actor(),
+                &id,
+                &form,
+                expected,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(client.version)))
+        .json(ClientView::from(client)))
+}
+
+/// Delete a client
+///
+/// The client gets no more tokens; tokens already issued expire on their own. Audited.
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[delete("/clients/{id}")]
+pub async fn delete_client(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsAdmin)?;
+    let id = id.into_inner();
+    state
+        .run(move |conn| Ok(store::delete(conn, &principal.actor(), &id)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Rotate a client's secret
+///
+/// Replaces the secret with a new one, answered this once; the old one stops working at once.
+/// Audited.
+#[utoipa::path(
+    tag = "clients",
+    params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
+    responses(
+        (status = 201, description = "The new secret", body = ClientWithSecret),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["clients:admin"]))
+)]
+#[post("/clients/{id}/secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ClientsAdmin)?;
+    let id = id.into_inner();
+    let secret = generate_secret();
+    let secret_hash = web::block({
+        let secret = secret.clone();
+        move || hash_secret(&secret)
+    })
+    .await??;
+    let client = state
+        .run(move |conn| {
+            let form = ClientUpdateForm {
+                secret_hash: Some(secret_hash),
+                ..ClientUpdateForm::default()
+            };
+            Ok(store::update(conn, &principal.actor(), &id, &form, None)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag(client.version)))
+        .json(ClientWithSecret {
+            client: client.into(),
+            client_secret: secret,
+        }))
+}

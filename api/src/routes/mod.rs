@@ -1,0 +1,33 @@
+//! Every route of the service, wired in one place. The OpenAPI document is collected from the
+//! same registrations, so it lists exactly what is served.
+
+pub mod audit;
+pub mod clients;
+pub mod health;
+pub mod token;
+pub mod units;
+
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers every route.
+pub fn configure(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(
+            scope("/api/v1")
+                .service(token::issue_token)
+                .service(units::list_units)
+                .service(units::create_unit)
+                .service(units::get_unit)
+                .service(units::patch_unit)
+                .service(clients::list_clients)
+                .service(clients::create_client)
+                .service(clients::get_client)
+                .service(clients::patch_client)
+                .service(clients::delete_client)
+                .service(clients::rotate_secret)
+                .service(audit::list_audit),
+        );
+}

@@ -1,0 +1,209 @@
+//! Start-up: connect and migrate the database, settle the token key and the bootstrap client,
+//! then serve HTTP.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use tthc_core::db::audit::Actor;
+use tthc_core::db::clients::{self, ClientInsertForm, ClientUpdateForm};
+use tthc_core::db::{Database, StoreError, settings};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{JwtKeys, Scope, generate_secret, hash_secret, verify_secret};
+use crate::config::Config;
+use crate::error::{ApiError, problem_for_framework_errors};
+use crate::http::MAX_JSON_BODY;
+use crate::middleware::{Metrics, observe};
+use crate::state::AppState;
+use crate::{openapi, routes};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+impl From<StoreError> for StartError {
+    fn from(e: StoreError) -> Self {
+        Self(format!("database: {e}"))
+    }
+}
+
+/// Id of the bootstrap client.
+pub const ADMIN_CLIENT_ID: &str = "admin";
+
+/// The state a started service shares, and the admin secret when one was generated now (to be
+/// shown once).
+pub struct Prepared {
+    /// The application state.
+    pub state: AppState,
+    /// A freshly generated secret of the `admin` client.
+    pub generated_admin_secret: Option<String>,
+}
+
+/// Opens and migrates the database, settles the token key and the `admin` client.
+pub fn prepare(config: Config) -> Result<Prepared, StartError> {
+    let db = open_database(&config)?;
+    let secret = match &config.jwt_secret {
+        Some(s) => s.clone(),
+        None => {
+            let mut conn = db.conn()?;
+            settings::get_or_init(&mut conn, "jwt_secret", || {
+                format!("{}{}", generate_secret(), generate_secret())
+            })?
+        }
+    };
+    let generated_admin_secret = ensure_admin(&db, config.admin_client_secret.as_deref())?;
+    let metrics = Metrics::new().map_err(|e| StartError(format!("metrics: {e}")))?;
+    Ok(Prepared {
+        state: AppState {
+            jwt: JwtKeys::new(secret.as_bytes(), config.token_ttl),
+            db,
+            config: Arc::new(config),
+            metrics,
+        },
+        generated_admin_secret,
+    })
+}
+
+/// Opens the database and applies pending migrations.
+pub fn open_database(config: &Config) -> Result<Database, StartError> {
+    let db = Database::open(&config.database_url, config.db_pool_size)?;
+    let applied = db.migrate()?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(db)
+}
+
+/// Makes sure the `admin` client exists with every scope and every unit. Its secret is
+/// `TTHC_ADMIN_CLIENT_SECRET` when set (reset to it if it differs); otherwise one is generated
+/// on first start and returned, to be shown once.
+pub fn ensure_admin(db: &Database, configured: Option<&str>) -> Result<Option<String>, StartError> {
+    let mut conn = db.conn()?;
+    let actor = Actor::system("bootstrap admin client");
+    let scopes: Vec<String> = Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+    let hash = |s: &str| hash_secret(s).map_err(|e| StartError(e.to_string()));
+    match clients::find_row(&mut conn, ADMIN_CLIENT_ID)? {
+        None => {
+            let secret = configured.map_or_else(generate_secret, str::to_owned);
+            let form = ClientInsertForm {
+                id: ADMIN_CLIENT_ID.into(),
+                name: "Administrator (bootstrap)".into(),
+                secret_hash: hash(&secret)?,
+                scopes,
+                units: Vec::new(),
+                all_units: true,
+            };
+            match clients::create(&mut conn, &actor, &form) {
+                Ok(_) => Ok(configured.is_none().then_some(secret)),
+                // Another instance created it at the same moment; its secret stands.
+                Err(StoreError::Conflict(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some(row) => {
+            let reset = configured.filter(|s| !verify_secret(s, &row.secret_hash));
+            let scopes_differ = row
+                .scopes
+                .split_whitespace()
+                .ne(scopes.iter().map(String::as_str));
+            if reset.is_some() || scopes_differ || !row.all_units {
+                let form = ClientUpdateForm {
+                    scopes: Some(scopes),
+                    all_units: Some(true),
+                    secret_hash: reset.map(hash).transpose()?,
+                    ..ClientUpdateForm::default()
+                };
+                clients::update(&mut conn, &actor, ADMIN_CLIENT_ID, &form, None)?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    // Requests from other origins are answered without CORS headers rather than refused, so
+    // that same-origin callers (Swagger UI) are never blocked; browsers enforce the rest.
+    let cors = Cors::default()
+        .block_on_origin_mismatch(false)
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::ACCEPT,
+        ])
+        .allowed_header("x-audit-reason")
+        .allowed_header("x-request-id")
+        .allowed_header("idempotency-key")
+        .expose_headers([header::ETAG, header::LOCATION])
+        .expose_any_header()
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return cors.allow_any_origin();
+    }
+    origins
+        .iter()
+        .fold(cors, |cors, origin| cors.allowed_origin(origin))
+}
+
+/// Builds the HTTP server on `listener`. It runs when awaited, on the current actix system.
+pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let doc = openapi::document();
+    let workers = state.config.workers;
+    let origins = state.config.cors_origins.clone();
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .split_for_parts();
+        app.app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", doc.clone()))
+            .route("/docs", web::get().to(redirect_to_docs))
+            .default_service(web::to(no_route))
+            .wrap(Compress::default())
+            .wrap(cors(&origins))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
+            .wrap(from_fn(observe))
+    })
+    .listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}
+
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Requests no route takes: 405 when the path exists with other methods, else 404.
+async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(if req.resource_map().has_resource(req.path()) {
+        ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+    } else {
+        ApiError::NotFound(format!("no resource at {}", req.path()))
+    })
+}
+
+/// Prepares and serves until the process is stopped.
+pub async fn serve(prepared: Prepared) -> Result<(), StartError> {
+    let bind = prepared.state.config.bind;
+    let listener =
+        TcpListener::bind(bind).map_err(|e| StartError(format!("TTHC_BIND {bind}: {e}")))?;
+    tracing::info!(%bind, docs = %format!("http://{bind}/docs/"), "tthc is listening");
+    build_server(prepared.state, listener)
+        .map_err(|e| StartError(format!("starting the HTTP server: {e}")))?
+        .await
+        .map_err(|e| StartError(format!("HTTP server: {e}")))
+}

@@ -1,0 +1,39 @@
+//! What every handler shares: the database, the token keys, the configuration, the metrics.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use tthc_core::db::{Database, DbConnection, PooledConnection};
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::middleware::Metrics;
+
+/// Shared application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: Database,
+    /// Token keys.
+    pub jwt: JwtKeys,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Request metrics.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Runs blocking database work `f` on the blocking thread pool with a pooled connection.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut conn: PooledConnection = db.conn()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
