@@ -160,14 +160,16 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
     let origins = state.config.cors_origins.clone();
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
+        // The document's route comes before the /api/v1 scope: a scope answers every path
+        // under its prefix, so routes registered after it there are never reached.
         let (app, _) = App::new()
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", doc.clone()))
+            .route("/docs", web::get().to(redirect_to_docs))
             .into_utoipa_app()
             .configure(routes::configure)
             .split_for_parts();
         app.app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", doc.clone()))
-            .route("/docs", web::get().to(redirect_to_docs))
             .default_service(web::to(no_route))
             .wrap(Compress::default())
             .wrap(cors(&origins))

@@ -1,1 +1,13 @@
-fn main() {}
+//! End-to-end tests: the real service on a loopback port, over HTTP, on SQLite by default and
+//! on PostgreSQL when `TTHC_TEST_DATABASE_URL` is set. Each test has a database of its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod audit;
+mod auth;
+mod clients;
+mod errors;
+mod instances;
+mod migrations;
+mod openapi;
+mod operations;
+mod units;

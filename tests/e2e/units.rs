@@ -1,0 +1,213 @@
+//! Units: the tree, its filters and pages, moves, validity, versions.
+
+use serde_json::{Value, json};
+use tthc_tests::{Status, TestApp};
+
+fn codes(body: &Value) -> Vec<String> {
+    body["items"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap().to_owned()).collect()
+}
+
+/// P ─┬─ D1 ─ D1.1
+///    ├─ D2
+///    └─ C1 (commune)
+fn small_tree(app: &TestApp) {
+    app.unit("P", "province", None);
+    app.unit("D1", "department", Some("P"));
+    app.unit("D1.1", "other", Some("D1"));
+    app.unit("D2", "department", Some("P"));
+    app.unit("C1", "commune", Some("P"));
+}
+
+#[test]
+fn created_units_are_listed_filtered_and_read_back() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    small_tree(&app);
+
+    let r = app.get("/api/v1/units", &token);
+    assert_eq!(r.status, Status::OK);
+    assert_eq!(codes(&r.body), ["C1", "D1", "D1.1", "D2", "P"]);
+    assert!(r.body["nextCursor"].is_null());
+    assert!(r.body.get("total").is_none(), "total only when asked");
+
+    assert_eq!(codes(&app.get("/api/v1/units?parent=P", &token).body), ["C1", "D1", "D2"]);
+    assert_eq!(codes(&app.get("/api/v1/units?level=department", &token).body), ["D1", "D2"]);
+    assert_eq!(codes(&app.get("/api/v1/units?within=D1", &token).body), ["D1", "D1.1"]);
+    assert_eq!(codes(&app.get("/api/v1/units?within=P&level=commune", &token).body), ["C1"]);
+    assert_eq!(codes(&app.get("/api/v1/units?parent=NOPE", &token).body), Vec::<String>::new());
+    assert_eq!(app.get("/api/v1/units?count=true&parent=P", &token).body["total"], 3);
+
+    let r = app.get("/api/v1/units/D1.1", &token);
+    assert_eq!(r.status, Status::OK);
+    assert_eq!(r.body["parent"], "D1");
+    assert_eq!(r.body["level"], "other");
+    assert_eq!(r.body["name"], "Đơn vị D1.1");
+    assert_eq!(r.header("etag"), Some("\"1\""));
+}
+
+#[test]
+fn pages_follow_the_cursor_to_the_end_without_gaps() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    app.unit("P", "province", None);
+    for i in 0..23 {
+        app.unit(&format!("C{i:02}"), "commune", Some("P"));
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/units?parent=P&limit=10&count=true".to_owned();
+    loop {
+        let r = app.get(&path, &token);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        assert_eq!(r.body["total"], 23);
+        seen.extend(codes(&r.body));
+        match r.body["nextCursor"].as_str() {
+            Some(c) => path = format!("/api/v1/units?parent=P&limit=10&count=true&cursor={c}"),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..23).map(|i| format!("C{i:02}")).collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn validity_dates_filter_units_by_day() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    app.unit("P", "province", None);
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "H1", "name": "Huyện Yên Dũng", "level": "district", "parent": "P",
+                "validFrom": "2019-01-01", "validTo": "2025-06-30"}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    assert_eq!(r.header("location"), Some("/api/v1/units/H1"));
+    assert_eq!(codes(&app.get("/api/v1/units?validOn=2025-06-30", &token).body), ["H1", "P"]);
+    assert_eq!(codes(&app.get("/api/v1/units?validOn=2025-07-01", &token).body), ["P"]);
+
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "H2", "name": "x", "level": "district", "parent": "P",
+                "validFrom": "2025-07-01", "validTo": "2025-06-30"}),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["validTo"]);
+    app.get("/api/v1/units/H2", &token).assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn duplicate_codes_and_unknown_parents_are_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    small_tree(&app);
+    let r = app.post("/api/v1/units", &token, &json!({"code": "D1", "name": "again", "level": "department", "parent": "P"}));
+    r.assert_problem(Status::CONFLICT, "conflict");
+    assert_eq!(r.invalid_names(), ["code"]);
+    assert_eq!(app.get("/api/v1/units/D1", &token).body["name"], "Đơn vị D1", "the first D1 stands");
+
+    let r = app.post("/api/v1/units", &token, &json!({"code": "X", "name": "x", "level": "commune", "parent": "NOPE"}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["parent"]);
+    assert!(r.body["invalidParams"][0]["reason"].as_str().unwrap().contains("NOPE"));
+    app.get("/api/v1/units/X", &token).assert_problem(Status::NOT_FOUND, "notFound");
+    assert_eq!(app.get("/api/v1/units?count=true", &token).body["total"], 5);
+
+    let r = app.post("/api/v1/units", &token, &json!({"code": "Y", "name": "", "level": "commune", "parent": "P"}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["name"]);
+    let r = app.post("/api/v1/units", &token, &json!({"code": "Y", "name": "y", "level": "village", "parent": "P"}));
+    assert_eq!(r.invalid_names(), ["level"]);
+    let r = app.post("/api/v1/units", &token, &json!({"code": "Y", "name": "y", "level": "commune", "parent": "P", "colour": 1}));
+    assert_eq!(r.invalid_names(), ["colour"], "{}", r.text);
+    assert!(r.text.contains("colour"));
+    assert_eq!(app.get("/api/v1/units?count=true", &token).body["total"], 5);
+}
+
+#[test]
+fn moving_a_unit_moves_its_subtree_and_never_under_itself() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    small_tree(&app);
+
+    let r = app.patch("/api/v1/units/D1", &token, &json!({"parent": "D1.1"}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["parent"]);
+    let r = app.patch("/api/v1/units/D1", &token, &json!({"parent": "D1"}));
+    assert_eq!(r.invalid_names(), ["parent"]);
+    assert_eq!(app.get("/api/v1/units/D1", &token).body["version"], 1, "refused moves change nothing");
+
+    let r = app.patch("/api/v1/units/D1", &token, &json!({"parent": "D2", "name": "Sở mới"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["parent"], "D2");
+    assert_eq!(r.body["name"], "Sở mới");
+    assert_eq!(r.header("etag"), Some("\"2\""));
+    assert_eq!(codes(&app.get("/api/v1/units?within=D2", &token).body), ["D1", "D1.1", "D2"]);
+    assert_eq!(app.get("/api/v1/units/D1.1", &token).body["parent"], "D1");
+
+    // Close a unit, then reopen it with an explicit null.
+    let r = app.patch("/api/v1/units/C1", &token, &json!({"validTo": "2025-06-30"}));
+    assert_eq!(r.body["validTo"], "2025-06-30");
+    let r = app.patch("/api/v1/units/C1", &token, &json!({"validTo": null}));
+    assert!(r.body["validTo"].is_null());
+    assert_eq!(r.body["name"], "Đơn vị C1", "fields left out stay");
+}
+
+#[test]
+fn if_match_refuses_a_stale_update() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    small_tree(&app);
+    let patch_with = |etag: &str, name: &str| {
+        app.raw()
+            .patch(app.url("/api/v1/units/D2"))
+            .bearer_auth(&token)
+            .header("If-Match", etag)
+            .json(&json!({"name": name}))
+            .send()
+            .unwrap()
+    };
+    assert_eq!(patch_with("\"1\"", "first").status(), Status::OK);
+    let stale = tthc_tests::Reply::from(patch_with("\"1\"", "second"));
+    stale.assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+    assert_eq!(app.get("/api/v1/units/D2", &token).body["name"], "first");
+    assert_eq!(patch_with("\"2\"", "second").status(), Status::OK);
+    let bad = tthc_tests::Reply::from(patch_with("yesterday", "third"));
+    assert_eq!(bad.invalid_names(), ["If-Match"]);
+}
+
+#[test]
+fn concurrent_writers_all_succeed() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    app.unit("P", "province", None);
+    std::thread::scope(|s| {
+        for t in 0..6 {
+            let (app, token) = (&app, &token);
+            s.spawn(move || {
+                for i in 0..8 {
+                    let r = app.post(
+                        "/api/v1/units",
+                        token,
+                        &json!({"code": format!("C{t}.{i}"), "name": "xã", "level": "commune", "parent": "P"}),
+                    );
+                    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+                }
+            });
+        }
+    });
+    assert_eq!(app.get("/api/v1/units?parent=P&count=true", &token).body["total"], 48);
+}
+
+#[test]
+fn the_demo_province_loads_once() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    let first = tthc_api::demo::load(&app.db).unwrap();
+    assert_eq!(first.units_created, 121);
+    assert_eq!(tthc_api::demo::load(&app.db).unwrap().units_created, 0);
+    let r = app.get("/api/v1/units?within=000.00.00.H12&count=true&limit=1", &token);
+    assert_eq!(r.body["total"], 121);
+    assert_eq!(app.get("/api/v1/units?level=department&count=true", &token).body["total"], 20);
+    assert_eq!(app.get("/api/v1/units?level=commune&count=true", &token).body["total"], 100);
+}
