@@ -16,7 +16,7 @@ Decision 766/QĐ-TTg service-quality index, explained down to the dossier or dec
 lost point.\n\nGet a token with `POST /api/v1/auth/token` (OAuth2 client credentials) and send it as \
 `Authorization: Bearer <token>`. Errors are `application/problem+json` (RFC 9457) with a `code` and, \
 for validation failures, `invalidParams`.",
-        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     tags(
         (name = "auth", description = "Access tokens (OAuth2 client credentials)"),

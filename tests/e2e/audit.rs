@@ -7,7 +7,14 @@ use tthc_tests::{ADMIN_SECRET, Reply, Status, TestApp};
 fn writes_are_audited_with_actor_reason_and_both_states() {
     let app = TestApp::spawn();
     app.unit("P", "province", None);
-    let t = app.token_for("admin", ADMIN_SECRET, &[("end_user_id", "cb-0012"), ("end_user_name", "Nguyễn Thị Lan")]);
+    let t = app.token_for(
+        "admin",
+        ADMIN_SECRET,
+        &[
+            ("end_user_id", "cb-0012"),
+            ("end_user_name", "Nguyễn Thị Lan"),
+        ],
+    );
     let token = t.body["access_token"].as_str().unwrap().to_owned();
     let r = Reply::from(
         app.raw()
@@ -47,9 +54,15 @@ fn client_changes_are_audited_without_secrets_and_reading_needs_the_scope() {
     let log = app.get("/api/v1/audit?resourceType=client", &admin);
     assert!(!log.text.contains(&secret));
     assert!(!log.text.contains("argon2"));
-    let ids: Vec<&str> = log.body["items"].as_array().unwrap().iter().map(|e| e["resourceId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resourceId"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&"reader"), "{}", log.text);
-    app.get("/api/v1/audit", &reader).assert_problem(Status::FORBIDDEN, "insufficientScope");
+    app.get("/api/v1/audit", &reader)
+        .assert_problem(Status::FORBIDDEN, "insufficientScope");
 
     // Pages of one entry walk the whole trail newest first.
     let mut seen = Vec::new();

@@ -24,7 +24,12 @@ fn claims(scope: &str, exp_offset: i64) -> Claims {
 }
 
 fn sign(claims: &Claims, key: &str) -> String {
-    encode(&Header::default(), claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// A validly signed token whose payload was edited afterwards.
@@ -33,7 +38,12 @@ fn forged(valid: &str) -> String {
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let mut payload: Value = serde_json::from_slice(&engine.decode(parts[1]).unwrap()).unwrap();
     payload["sub"] = json!("somebody-else");
-    format!("{}.{}.{}", parts[0], engine.encode(payload.to_string()), parts[2])
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        engine.encode(payload.to_string()),
+        parts[2]
+    )
 }
 
 struct WriteRoute {
@@ -69,8 +79,18 @@ fn write_routes() -> Vec<WriteRoute> {
             body: Some(json!({"disabled": true})),
             scope: "clients:admin",
         },
-        WriteRoute { method: HttpMethod::DELETE, path: "/api/v1/clients/victim", body: None, scope: "clients:admin" },
-        WriteRoute { method: HttpMethod::POST, path: "/api/v1/clients/victim/secret", body: None, scope: "clients:admin" },
+        WriteRoute {
+            method: HttpMethod::DELETE,
+            path: "/api/v1/clients/victim",
+            body: None,
+            scope: "clients:admin",
+        },
+        WriteRoute {
+            method: HttpMethod::POST,
+            path: "/api/v1/clients/victim/secret",
+            body: None,
+            scope: "clients:admin",
+        },
     ]
 }
 
@@ -96,22 +116,59 @@ fn every_write_route_refuses_bad_tokens_and_missing_scopes() {
     let bad_tokens: Vec<(&str, Option<String>)> = vec![
         ("missing", None),
         ("garbage", Some("not-a-jwt".into())),
-        ("expired", Some(sign(&claims("units:write clients:admin", -3600), JWT_SECRET))),
-        ("wrong key", Some(sign(&claims("units:write clients:admin", 3600), "another-key-0123456789abcdef0123456789"))),
+        (
+            "expired",
+            Some(sign(
+                &claims("units:write clients:admin", -3600),
+                JWT_SECRET,
+            )),
+        ),
+        (
+            "wrong key",
+            Some(sign(
+                &claims("units:write clients:admin", 3600),
+                "another-key-0123456789abcdef0123456789",
+            )),
+        ),
         ("forged", Some(forged(&admin))),
     ];
     for route in write_routes() {
         for (what, token) in &bad_tokens {
-            let r = app.call(route.method.clone(), route.path, token.as_deref(), route.body.as_ref());
-            assert_eq!(r.status, Status::UNAUTHORIZED, "{what} token on {} {}: {}", route.method, route.path, r.text);
+            let r = app.call(
+                route.method.clone(),
+                route.path,
+                token.as_deref(),
+                route.body.as_ref(),
+            );
+            assert_eq!(
+                r.status,
+                Status::UNAUTHORIZED,
+                "{what} token on {} {}: {}",
+                route.method,
+                route.path,
+                r.text
+            );
             r.assert_problem(Status::UNAUTHORIZED, "invalidToken");
             assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
         }
-        let r = app.call(route.method.clone(), route.path, Some(&read_only), route.body.as_ref());
+        let r = app.call(
+            route.method.clone(),
+            route.path,
+            Some(&read_only),
+            route.body.as_ref(),
+        );
         r.assert_problem(Status::FORBIDDEN, "insufficientScope");
-        assert!(r.body["detail"].as_str().unwrap().contains(route.scope), "{}", r.text);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains(route.scope),
+            "{}",
+            r.text
+        );
     }
-    assert_eq!(snapshot(&app, &admin), before, "refused requests stored nothing");
+    assert_eq!(
+        snapshot(&app, &admin),
+        before,
+        "refused requests stored nothing"
+    );
 }
 
 #[test]
@@ -124,25 +181,50 @@ fn units_outside_the_grant_do_not_exist_for_the_client() {
     app.unit("D2", "department", Some("P"));
     let (_, d1) = app.client("d1-vendor", &["units:read", "units:write"], &["D1"]);
 
-    let listed: Vec<Value> = app.get("/api/v1/units", &d1).body["items"].as_array().unwrap().clone();
+    let listed: Vec<Value> = app.get("/api/v1/units", &d1).body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     let listed: Vec<&str> = listed.iter().map(|u| u["code"].as_str().unwrap()).collect();
     assert_eq!(listed, ["D1", "D1.1"]);
-    app.get("/api/v1/units/D2", &d1).assert_problem(Status::NOT_FOUND, "notFound");
-    app.get("/api/v1/units/P", &d1).assert_problem(Status::NOT_FOUND, "notFound");
-    app.patch("/api/v1/units/D2", &d1, &json!({"name": "x"})).assert_problem(Status::NOT_FOUND, "notFound");
-    let r = app.post("/api/v1/units", &d1, &json!({"code": "N", "name": "n", "level": "other", "parent": "D2"}));
+    app.get("/api/v1/units/D2", &d1)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    app.get("/api/v1/units/P", &d1)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    app.patch("/api/v1/units/D2", &d1, &json!({"name": "x"}))
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let r = app.post(
+        "/api/v1/units",
+        &d1,
+        &json!({"code": "N", "name": "n", "level": "other", "parent": "D2"}),
+    );
     assert_eq!(r.invalid_names(), ["parent"]);
     // Moving its own unit out of its grant is refused the same way.
     let r = app.patch("/api/v1/units/D1.1", &d1, &json!({"parent": "D2"}));
     assert_eq!(r.invalid_names(), ["parent"]);
-    let r = app.post("/api/v1/units", &d1, &json!({"code": "ROOT2", "name": "n", "level": "province"}));
+    let r = app.post(
+        "/api/v1/units",
+        &d1,
+        &json!({"code": "ROOT2", "name": "n", "level": "province"}),
+    );
     r.assert_problem(Status::FORBIDDEN, "insufficientScope");
-    assert_eq!(app.get("/api/v1/units/D2", &admin).body["name"], "Đơn vị D2");
+    assert_eq!(
+        app.get("/api/v1/units/D2", &admin).body["name"],
+        "Đơn vị D2"
+    );
 
     // Inside the grant, the same client works.
-    let r = app.post("/api/v1/units", &d1, &json!({"code": "N", "name": "n", "level": "other", "parent": "D1.1"}));
+    let r = app.post(
+        "/api/v1/units",
+        &d1,
+        &json!({"code": "N", "name": "n", "level": "other", "parent": "D1.1"}),
+    );
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
-    assert_eq!(app.patch("/api/v1/units/D1.1", &d1, &json!({"name": "ok"})).status, Status::OK);
+    assert_eq!(
+        app.patch("/api/v1/units/D1.1", &d1, &json!({"name": "ok"}))
+            .status,
+        Status::OK
+    );
 }
 
 #[test]
@@ -152,7 +234,10 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["token_type"], "Bearer");
     assert_eq!(r.body["expires_in"], 3600);
-    assert_eq!(r.body["scope"], "units:read units:write clients:admin audit:read");
+    assert_eq!(
+        r.body["scope"],
+        "units:read units:write clients:admin audit:read"
+    );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 
     let json_reply = Reply::from(
@@ -179,31 +264,55 @@ fn tokens_come_from_forms_json_or_basic_auth() {
 #[test]
 fn bad_credentials_grants_and_scopes_are_refused() {
     let app = TestApp::spawn();
-    app.token_for("admin", "wrong-secret", &[]).assert_problem(Status::UNAUTHORIZED, "invalid_client");
-    app.token_for("nobody", ADMIN_SECRET, &[]).assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    app.token_for("admin", "wrong-secret", &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    app.token_for("nobody", ADMIN_SECRET, &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
     let r = Reply::from(
         app.raw()
             .post(app.url("/api/v1/auth/token"))
-            .form(&[("grant_type", "password"), ("client_id", "admin"), ("client_secret", ADMIN_SECRET)])
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "admin"),
+                ("client_secret", ADMIN_SECRET),
+            ])
             .send()
             .unwrap(),
     );
     r.assert_problem(Status::BAD_REQUEST, "unsupported_grant_type");
-    let r = Reply::from(app.raw().post(app.url("/api/v1/auth/token")).body("x").send().unwrap());
+    let r = Reply::from(
+        app.raw()
+            .post(app.url("/api/v1/auth/token"))
+            .body("x")
+            .send()
+            .unwrap(),
+    );
     r.assert_problem(Status::UNSUPPORTED_MEDIA_TYPE, "unsupportedMediaType");
     let r = Reply::from(
-        app.raw().post(app.url("/api/v1/auth/token")).form(&[("grant_type", "client_credentials")]).send().unwrap(),
+        app.raw()
+            .post(app.url("/api/v1/auth/token"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .unwrap(),
     );
     assert_eq!(r.invalid_names(), ["client_id"]);
 
-    app.token_for("admin", ADMIN_SECRET, &[("scope", "units:read dossiers:write")])
-        .assert_problem(Status::BAD_REQUEST, "invalid_scope");
+    app.token_for(
+        "admin",
+        ADMIN_SECRET,
+        &[("scope", "units:read dossiers:write")],
+    )
+    .assert_problem(Status::BAD_REQUEST, "invalid_scope");
     let narrow = app.token_for("admin", ADMIN_SECRET, &[("scope", "units:read")]);
     assert_eq!(narrow.body["scope"], "units:read");
     let token = narrow.body["access_token"].as_str().unwrap();
     assert_eq!(app.get("/api/v1/units", token).status, Status::OK);
-    app.post("/api/v1/units", token, &json!({"code": "P", "name": "p", "level": "province"}))
-        .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    app.post(
+        "/api/v1/units",
+        token,
+        &json!({"code": "P", "name": "p", "level": "province"}),
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
 }
 
 #[test]
@@ -212,20 +321,46 @@ fn disabled_deleted_and_rotated_clients_lose_their_secret() {
     let admin = app.admin_token();
     let (secret, _) = app.client("vendor", &["units:read"], &[]);
 
-    assert_eq!(app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true})).status, Status::OK);
-    app.token_for("vendor", &secret, &[]).assert_problem(Status::UNAUTHORIZED, "invalid_client");
-    assert_eq!(app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": false})).status, Status::OK);
+    assert_eq!(
+        app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true}))
+            .status,
+        Status::OK
+    );
+    app.token_for("vendor", &secret, &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    assert_eq!(
+        app.patch(
+            "/api/v1/clients/vendor",
+            &admin,
+            &json!({"disabled": false})
+        )
+        .status,
+        Status::OK
+    );
     assert_eq!(app.token_for("vendor", &secret, &[]).status, Status::OK);
 
-    let r = app.call(HttpMethod::POST, "/api/v1/clients/vendor/secret", Some(&admin), None);
+    let r = app.call(
+        HttpMethod::POST,
+        "/api/v1/clients/vendor/secret",
+        Some(&admin),
+        None,
+    );
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
     let new_secret = r.body["clientSecret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
-    app.token_for("vendor", &secret, &[]).assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    app.token_for("vendor", &secret, &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
     assert_eq!(app.token_for("vendor", &new_secret, &[]).status, Status::OK);
 
-    let r = app.call(HttpMethod::DELETE, "/api/v1/clients/vendor", Some(&admin), None);
+    let r = app.call(
+        HttpMethod::DELETE,
+        "/api/v1/clients/vendor",
+        Some(&admin),
+        None,
+    );
     assert_eq!(r.status, Status::NO_CONTENT);
-    app.token_for("vendor", &new_secret, &[]).assert_problem(Status::UNAUTHORIZED, "invalid_client");
-    app.get("/api/v1/clients/vendor", &admin).assert_problem(Status::NOT_FOUND, "notFound");
+    app.token_for("vendor", &new_secret, &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    app.get("/api/v1/clients/vendor", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
 }

@@ -19,12 +19,29 @@ fn clients_are_created_listed_changed_and_never_show_their_hash() {
     assert_eq!(r.body["clientSecret"].as_str().unwrap().len(), 40);
 
     let list = app.get("/api/v1/clients", &admin);
-    let ids: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["admin", "vnpt-igate"]);
-    assert!(!list.text.contains("argon2"), "no secret hash leaks: {}", list.text);
-    assert!(!list.text.to_lowercase().contains("secret\":"), "{}", list.text);
+    assert!(
+        !list.text.contains("argon2"),
+        "no secret hash leaks: {}",
+        list.text
+    );
+    assert!(
+        !list.text.to_lowercase().contains("secret\":"),
+        "{}",
+        list.text
+    );
 
-    let r = app.patch("/api/v1/clients/vnpt-igate", &admin, &json!({"scopes": ["units:read"], "name": "VNPT"}));
+    let r = app.patch(
+        "/api/v1/clients/vnpt-igate",
+        &admin,
+        &json!({"scopes": ["units:read"], "name": "VNPT"}),
+    );
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["scopes"], json!(["units:read"]));
     assert_eq!(r.header("etag"), Some("\"2\""));
@@ -49,12 +66,28 @@ fn bad_clients_are_refused_with_the_field_named() {
         &json!({"id": "good-id", "name": "n", "scopes": ["units:read", "everything"], "units": ["NOPE"]}),
     );
     assert_eq!(r.invalid_names(), ["scopes[1]", "units[0]"], "{}", r.text);
-    let r = app.post("/api/v1/clients", &admin, &json!({"id": "Bad Id", "name": "n", "scopes": []}));
+    let r = app.post(
+        "/api/v1/clients",
+        &admin,
+        &json!({"id": "Bad Id", "name": "n", "scopes": []}),
+    );
     assert_eq!(r.invalid_names(), ["id"]);
-    let r = app.post("/api/v1/clients", &admin, &json!({"id": "admin", "name": "n", "scopes": []}));
+    let r = app.post(
+        "/api/v1/clients",
+        &admin,
+        &json!({"id": "admin", "name": "n", "scopes": []}),
+    );
     r.assert_problem(Status::CONFLICT, "conflict");
-    let ids = app.get("/api/v1/clients", &admin).body["items"].as_array().unwrap().len();
+    let ids = app.get("/api/v1/clients", &admin).body["items"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(ids, 1, "only admin exists");
-    app.call(HttpMethod::DELETE, "/api/v1/clients/ghost", Some(&admin), None)
-        .assert_problem(Status::NOT_FOUND, "notFound");
+    app.call(
+        HttpMethod::DELETE,
+        "/api/v1/clients/ghost",
+        Some(&admin),
+        None,
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
 }

@@ -7,7 +7,8 @@ use tthc_tests::{HttpMethod, Reply, Status, TestApp};
 fn framework_errors_are_problems() {
     let app = TestApp::spawn();
     let token = app.admin_token();
-    app.call(HttpMethod::GET, "/no/such/route", None, None).assert_problem(Status::NOT_FOUND, "notFound");
+    app.call(HttpMethod::GET, "/no/such/route", None, None)
+        .assert_problem(Status::NOT_FOUND, "notFound");
     app.call(HttpMethod::DELETE, "/api/v1/units", Some(&token), None)
         .assert_problem(Status::METHOD_NOT_ALLOWED, "methodNotAllowed");
     app.call(HttpMethod::PUT, "/api/v1/units/X", Some(&token), None)
@@ -25,11 +26,19 @@ fn framework_errors_are_problems() {
     malformed.assert_problem(Status::BAD_REQUEST, "malformedJson");
 
     let wrong_type = Reply::from(
-        app.raw().post(app.url("/api/v1/units")).bearer_auth(&token).body("code=P").send().unwrap(),
+        app.raw()
+            .post(app.url("/api/v1/units"))
+            .bearer_auth(&token)
+            .body("code=P")
+            .send()
+            .unwrap(),
     );
     wrong_type.assert_problem(Status::UNSUPPORTED_MEDIA_TYPE, "unsupportedMediaType");
 
-    let big = format!("{{\"code\": \"P\", \"name\": \"{}\", \"level\": \"province\"}}", "x".repeat(2 * 1024 * 1024));
+    let big = format!(
+        "{{\"code\": \"P\", \"name\": \"{}\", \"level\": \"province\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let too_large = Reply::from(
         app.raw()
             .post(app.url("/api/v1/units"))
@@ -60,7 +69,11 @@ fn bad_queries_name_the_parameter() {
         r.assert_problem(Status::BAD_REQUEST, "validationFailed");
         let names = r.invalid_names();
         assert_eq!(names.len(), 1, "{query}: {}", r.text);
-        assert!(names[0] == param || r.body["detail"].as_str().unwrap().contains(param), "{query}: {}", r.text);
+        assert!(
+            names[0] == param || r.body["detail"].as_str().unwrap().contains(param),
+            "{query}: {}",
+            r.text
+        );
     }
 }
 
@@ -69,10 +82,21 @@ fn errors_leak_no_internals() {
     let app = TestApp::spawn();
     let token = app.admin_token();
     app.unit("P", "province", None);
-    let r = app.post("/api/v1/units", &token, &json!({"code": "P", "name": "again", "level": "province"}));
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "P", "name": "again", "level": "province"}),
+    );
     r.assert_problem(Status::CONFLICT, "conflict");
     let text = r.text.to_lowercase();
-    for leak in ["unique", "constraint", "sqlite", "postgres", "insert", "diesel"] {
+    for leak in [
+        "unique",
+        "constraint",
+        "sqlite",
+        "postgres",
+        "insert",
+        "diesel",
+    ] {
         assert!(!text.contains(leak), "{leak} in {}", r.text);
     }
 }

@@ -11,7 +11,10 @@ fn migrations_apply_up_down_up() {
     assert!(applied >= 1);
     db.check_ready().unwrap();
     assert_eq!(db.revert_all().unwrap(), applied);
-    assert!(db.check_ready().is_err(), "reverted migrations are pending again");
+    assert!(
+        db.check_ready().is_err(),
+        "reverted migrations are pending again"
+    );
     assert_eq!(db.migrate().unwrap(), applied);
     db.check_ready().unwrap();
     assert_eq!(db.migrate().unwrap(), 0, "a second run applies nothing");

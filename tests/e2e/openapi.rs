@@ -30,23 +30,41 @@ fn every_operation_is_documented_with_errors_security_and_an_example() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
             let name = format!("{method} {path}");
-            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{name}: summary");
-            assert!(op["security"].is_array(), "{name}: security requirement (empty for public)");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: summary"
+            );
+            assert!(
+                op["security"].is_array(),
+                "{name}: security requirement (empty for public)"
+            );
             let responses = op["responses"].as_object().unwrap();
-            let public = op["security"].as_array().unwrap().iter().all(|s| s.as_object().unwrap().is_empty());
+            let public = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s.as_object().unwrap().is_empty());
             if !public {
                 for status in ["401", "403"] {
-                    assert!(responses.contains_key(status), "{name}: {status} documented");
+                    assert!(
+                        responses.contains_key(status),
+                        "{name}: {status} documented"
+                    );
                 }
             }
-            let success = responses.iter().find(|(s, _)| s.starts_with('2')).unwrap().1;
+            let success = responses
+                .iter()
+                .find(|(s, _)| s.starts_with('2'))
+                .unwrap()
+                .1;
             if let Some(content) = success["content"].as_object() {
                 let media = content.values().next().unwrap();
                 let schema = resolve(&doc, &media["schema"]);
                 // A page's example is its items' example.
                 let item = resolve(&doc, &schema["properties"]["items"]["items"]);
-                let has_example =
-                    media.get("example").is_some() || schema.get("example").is_some() || item.get("example").is_some();
+                let has_example = media.get("example").is_some()
+                    || schema.get("example").is_some()
+                    || item.get("example").is_some();
                 assert!(has_example, "{name}: success response example");
             }
             for (status, response) in responses {

@@ -4,7 +4,12 @@ use serde_json::{Value, json};
 use tthc_tests::{Status, TestApp};
 
 fn codes(body: &Value) -> Vec<String> {
-    body["items"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap().to_owned()).collect()
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// P ─┬─ D1 ─ D1.1
@@ -30,12 +35,30 @@ fn created_units_are_listed_filtered_and_read_back() {
     assert!(r.body["nextCursor"].is_null());
     assert!(r.body.get("total").is_none(), "total only when asked");
 
-    assert_eq!(codes(&app.get("/api/v1/units?parent=P", &token).body), ["C1", "D1", "D2"]);
-    assert_eq!(codes(&app.get("/api/v1/units?level=department", &token).body), ["D1", "D2"]);
-    assert_eq!(codes(&app.get("/api/v1/units?within=D1", &token).body), ["D1", "D1.1"]);
-    assert_eq!(codes(&app.get("/api/v1/units?within=P&level=commune", &token).body), ["C1"]);
-    assert_eq!(codes(&app.get("/api/v1/units?parent=NOPE", &token).body), Vec::<String>::new());
-    assert_eq!(app.get("/api/v1/units?count=true&parent=P", &token).body["total"], 3);
+    assert_eq!(
+        codes(&app.get("/api/v1/units?parent=P", &token).body),
+        ["C1", "D1", "D2"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/units?level=department", &token).body),
+        ["D1", "D2"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/units?within=D1", &token).body),
+        ["D1", "D1.1"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/units?within=P&level=commune", &token).body),
+        ["C1"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/units?parent=NOPE", &token).body),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        app.get("/api/v1/units?count=true&parent=P", &token).body["total"],
+        3
+    );
 
     let r = app.get("/api/v1/units/D1.1", &token);
     assert_eq!(r.status, Status::OK);
@@ -82,8 +105,14 @@ fn validity_dates_filter_units_by_day() {
     );
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
     assert_eq!(r.header("location"), Some("/api/v1/units/H1"));
-    assert_eq!(codes(&app.get("/api/v1/units?validOn=2025-06-30", &token).body), ["H1", "P"]);
-    assert_eq!(codes(&app.get("/api/v1/units?validOn=2025-07-01", &token).body), ["P"]);
+    assert_eq!(
+        codes(&app.get("/api/v1/units?validOn=2025-06-30", &token).body),
+        ["H1", "P"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/units?validOn=2025-07-01", &token).body),
+        ["P"]
+    );
 
     let r = app.post(
         "/api/v1/units",
@@ -93,7 +122,8 @@ fn validity_dates_filter_units_by_day() {
     );
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["validTo"]);
-    app.get("/api/v1/units/H2", &token).assert_problem(Status::NOT_FOUND, "notFound");
+    app.get("/api/v1/units/H2", &token)
+        .assert_problem(Status::NOT_FOUND, "notFound");
 }
 
 #[test]
@@ -101,24 +131,54 @@ fn duplicate_codes_and_unknown_parents_are_refused_and_nothing_is_stored() {
     let app = TestApp::spawn();
     let token = app.admin_token();
     small_tree(&app);
-    let r = app.post("/api/v1/units", &token, &json!({"code": "D1", "name": "again", "level": "department", "parent": "P"}));
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "D1", "name": "again", "level": "department", "parent": "P"}),
+    );
     r.assert_problem(Status::CONFLICT, "conflict");
     assert_eq!(r.invalid_names(), ["code"]);
-    assert_eq!(app.get("/api/v1/units/D1", &token).body["name"], "Đơn vị D1", "the first D1 stands");
+    assert_eq!(
+        app.get("/api/v1/units/D1", &token).body["name"],
+        "Đơn vị D1",
+        "the first D1 stands"
+    );
 
-    let r = app.post("/api/v1/units", &token, &json!({"code": "X", "name": "x", "level": "commune", "parent": "NOPE"}));
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "X", "name": "x", "level": "commune", "parent": "NOPE"}),
+    );
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["parent"]);
-    assert!(r.body["invalidParams"][0]["reason"].as_str().unwrap().contains("NOPE"));
-    app.get("/api/v1/units/X", &token).assert_problem(Status::NOT_FOUND, "notFound");
+    assert!(
+        r.body["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("NOPE")
+    );
+    app.get("/api/v1/units/X", &token)
+        .assert_problem(Status::NOT_FOUND, "notFound");
     assert_eq!(app.get("/api/v1/units?count=true", &token).body["total"], 5);
 
-    let r = app.post("/api/v1/units", &token, &json!({"code": "Y", "name": "", "level": "commune", "parent": "P"}));
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "Y", "name": "", "level": "commune", "parent": "P"}),
+    );
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["name"]);
-    let r = app.post("/api/v1/units", &token, &json!({"code": "Y", "name": "y", "level": "village", "parent": "P"}));
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "Y", "name": "y", "level": "village", "parent": "P"}),
+    );
     assert_eq!(r.invalid_names(), ["level"]);
-    let r = app.post("/api/v1/units", &token, &json!({"code": "Y", "name": "y", "level": "commune", "parent": "P", "colour": 1}));
+    let r = app.post(
+        "/api/v1/units",
+        &token,
+        &json!({"code": "Y", "name": "y", "level": "commune", "parent": "P", "colour": 1}),
+    );
     assert_eq!(r.invalid_names(), ["colour"], "{}", r.text);
     assert!(r.text.contains("colour"));
     assert_eq!(app.get("/api/v1/units?count=true", &token).body["total"], 5);
@@ -135,18 +195,33 @@ fn moving_a_unit_moves_its_subtree_and_never_under_itself() {
     assert_eq!(r.invalid_names(), ["parent"]);
     let r = app.patch("/api/v1/units/D1", &token, &json!({"parent": "D1"}));
     assert_eq!(r.invalid_names(), ["parent"]);
-    assert_eq!(app.get("/api/v1/units/D1", &token).body["version"], 1, "refused moves change nothing");
+    assert_eq!(
+        app.get("/api/v1/units/D1", &token).body["version"],
+        1,
+        "refused moves change nothing"
+    );
 
-    let r = app.patch("/api/v1/units/D1", &token, &json!({"parent": "D2", "name": "Sở mới"}));
+    let r = app.patch(
+        "/api/v1/units/D1",
+        &token,
+        &json!({"parent": "D2", "name": "Sở mới"}),
+    );
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["parent"], "D2");
     assert_eq!(r.body["name"], "Sở mới");
     assert_eq!(r.header("etag"), Some("\"2\""));
-    assert_eq!(codes(&app.get("/api/v1/units?within=D2", &token).body), ["D1", "D1.1", "D2"]);
+    assert_eq!(
+        codes(&app.get("/api/v1/units?within=D2", &token).body),
+        ["D1", "D1.1", "D2"]
+    );
     assert_eq!(app.get("/api/v1/units/D1.1", &token).body["parent"], "D1");
 
     // Close a unit, then reopen it with an explicit null.
-    let r = app.patch("/api/v1/units/C1", &token, &json!({"validTo": "2025-06-30"}));
+    let r = app.patch(
+        "/api/v1/units/C1",
+        &token,
+        &json!({"validTo": "2025-06-30"}),
+    );
     assert_eq!(r.body["validTo"], "2025-06-30");
     let r = app.patch("/api/v1/units/C1", &token, &json!({"validTo": null}));
     assert!(r.body["validTo"].is_null());
@@ -196,7 +271,10 @@ fn concurrent_writers_all_succeed() {
             });
         }
     });
-    assert_eq!(app.get("/api/v1/units?parent=P&count=true", &token).body["total"], 48);
+    assert_eq!(
+        app.get("/api/v1/units?parent=P&count=true", &token).body["total"],
+        48
+    );
 }
 
 #[test]
@@ -206,8 +284,19 @@ fn the_demo_province_loads_once() {
     let first = tthc_api::demo::load(&app.db).unwrap();
     assert_eq!(first.units_created, 121);
     assert_eq!(tthc_api::demo::load(&app.db).unwrap().units_created, 0);
-    let r = app.get("/api/v1/units?within=000.00.00.H12&count=true&limit=1", &token);
+    let r = app.get(
+        "/api/v1/units?within=000.00.00.H12&count=true&limit=1",
+        &token,
+    );
     assert_eq!(r.body["total"], 121);
-    assert_eq!(app.get("/api/v1/units?level=department&count=true", &token).body["total"], 20);
-    assert_eq!(app.get("/api/v1/units?level=commune&count=true", &token).body["total"], 100);
+    assert_eq!(
+        app.get("/api/v1/units?level=department&count=true", &token)
+            .body["total"],
+        20
+    );
+    assert_eq!(
+        app.get("/api/v1/units?level=commune&count=true", &token)
+            .body["total"],
+        100
+    );
 }

@@ -24,7 +24,9 @@ pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdef012345";
 
 /// Which backend the tests run on.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("TTHC_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("TTHC_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// A database of its own for one test, removed when dropped.
@@ -40,14 +42,24 @@ impl TestDb {
         match postgres_url() {
             Some(admin_url) => {
                 let name = format!("tthc_test_{id}");
-                let mut conn = PgConnection::establish(&admin_url).expect("connect to TTHC_TEST_DATABASE_URL");
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                let mut conn =
+                    PgConnection::establish(&admin_url).expect("connect to TTHC_TEST_DATABASE_URL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
                 let url = replace_database(&admin_url, &name);
-                Self { url, sqlite_path: None, pg: Some((admin_url, name)) }
+                Self {
+                    url,
+                    sqlite_path: None,
+                    pg: Some((admin_url, name)),
+                }
             }
             None => {
                 let path = std::env::temp_dir().join(format!("tthc-test-{id}.db"));
-                Self { url: format!("sqlite://{}", path.display()), sqlite_path: Some(path), pg: None }
+                Self {
+                    url: format!("sqlite://{}", path.display()),
+                    sqlite_path: Some(path),
+                    pg: None,
+                }
             }
         }
     }
@@ -144,7 +156,10 @@ impl TestApp {
         Self {
             base: format!("http://127.0.0.1:{port}"),
             db,
-            http: Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             handle,
             _test_db: None,
         }
@@ -159,7 +174,13 @@ impl TestApp {
     }
 
     /// A request with an optional token and JSON body.
-    pub fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+    pub fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -184,9 +205,19 @@ impl TestApp {
 
     /// A token for client `id`, optionally narrowed to `scope`.
     pub fn token_for(&self, id: &str, secret: &str, extra: &[(&str, &str)]) -> Reply {
-        let mut form = vec![("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ];
         form.extend_from_slice(extra);
-        Reply::from(self.http.post(self.url("/api/v1/auth/token")).form(&form).send().unwrap())
+        Reply::from(
+            self.http
+                .post(self.url("/api/v1/auth/token"))
+                .form(&form)
+                .send()
+                .unwrap(),
+        )
     }
 
     /// A token of the bootstrap `admin` client (every scope, every unit).
@@ -199,7 +230,11 @@ impl TestApp {
     /// Creates a client with these scopes and units; returns its secret and a token.
     pub fn client(&self, id: &str, scopes: &[&str], units: &[&str]) -> (String, String) {
         let admin = self.admin_token();
-        let r = self.post("/api/v1/clients", &admin, &json!({"id": id, "name": id, "scopes": scopes, "units": units}));
+        let r = self.post(
+            "/api/v1/clients",
+            &admin,
+            &json!({"id": id, "name": id, "scopes": scopes, "units": units}),
+        );
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let secret = r.body["clientSecret"].as_str().unwrap().to_owned();
         let t = self.token_for(id, &secret, &[]);
@@ -241,7 +276,12 @@ impl From<Response> for Reply {
         let headers = r.headers().clone();
         let text = r.text().unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self { status, headers, text, body }
+        Self {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 }
 
@@ -253,10 +293,20 @@ impl Reply {
     /// Asserts an `application/problem+json` error with this status and code.
     pub fn assert_problem(&self, status: StatusCode, code: &str) -> &Self {
         assert_eq!(self.status, status, "{}", self.text);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
         assert_eq!(self.body["status"], status.as_u16(), "{}", self.text);
         assert_eq!(self.body["code"], code, "{}", self.text);
-        assert!(self.body["type"].as_str().unwrap().starts_with("urn:tthc:problem:"));
+        assert!(
+            self.body["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:tthc:problem:")
+        );
         assert!(!self.body["detail"].as_str().unwrap().is_empty());
         self
     }
@@ -265,7 +315,11 @@ impl Reply {
     pub fn invalid_names(&self) -> Vec<String> {
         self.body["invalidParams"]
             .as_array()
-            .map(|a| a.iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|p| p["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

@@ -35,7 +35,7 @@ impl Actor {
 }
 
 /// A change to record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Change<'a, T: Serialize> {
     /// `create`, `update`, `delete`, `rotateSecret` …
     pub action: &'a str,
@@ -69,7 +69,7 @@ struct NewAuditRow<'a> {
 pub fn record<T: Serialize>(
     conn: &mut DbConnection,
     actor: &Actor,
-    change: Change<'_, T>,
+    change: &Change<'_, T>,
 ) -> StoreResult<()> {
     let json = |v: Option<&T>| v.and_then(|v| serde_json::to_string(v).ok());
     diesel::insert_into(audit_log::table)

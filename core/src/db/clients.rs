@@ -187,7 +187,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            Change {
+            &Change {
                 action: "create",
                 resource_type: "client",
                 resource_id: &form.id,
@@ -242,7 +242,7 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            Change {
+            &Change {
                 action: if rotated { "rotateSecret" } else { "update" },
                 resource_type: "client",
                 resource_id: id,
@@ -262,7 +262,7 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<(
         audit::record(
             conn,
             actor,
-            Change {
+            &Change {
                 action: "delete",
                 resource_type: "client",
                 resource_id: id,

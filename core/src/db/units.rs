@@ -304,7 +304,7 @@ pub fn create(
         audit::record(
             conn,
             actor,
-            Change {
+            &Change {
                 action: "create",
                 resource_type: "unit",
                 resource_id: form.code.as_str(),
@@ -377,7 +377,7 @@ pub fn update(
         audit::record(
             conn,
             actor,
-            Change {
+            &Change {
                 action: "update",
                 resource_type: "unit",
                 resource_id: code,
