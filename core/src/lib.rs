@@ -8,6 +8,7 @@
 //! `default-features = false`. Persistence with diesel over SQLite and PostgreSQL lives in
 //! [`db`], behind the default `db` feature.
 
+pub mod calendar;
 pub mod unit;
 
 #[cfg(feature = "db")]

@@ -25,6 +25,8 @@ pub enum Scope {
     ClientsAdmin,
     /// Read the audit trail.
     AuditRead,
+    /// Edit provinces' working-day calendars.
+    CalendarWrite,
 }
 
 impl Scope {
@@ -43,6 +45,7 @@ impl Scope {
             Self::UnitsWrite => "units:write",
             Self::ClientsAdmin => "clients:admin",
             Self::AuditRead => "audit:read",
+            Self::CalendarWrite => "calendar:write",
         }
     }
 

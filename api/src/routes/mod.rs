@@ -2,6 +2,7 @@
 //! same registrations, so it lists exactly what is served.
 
 pub mod audit;
+pub mod calendar;
 pub mod clients;
 pub mod health;
 pub mod token;
@@ -28,6 +29,11 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(clients::patch_client)
                 .service(clients::delete_client)
                 .service(clients::rotate_secret)
-                .service(audit::list_audit),
+                .service(audit::list_audit)
+                .service(calendar::due)
+                .service(calendar::working_time)
+                .service(calendar::get_year)
+                .service(calendar::put_year)
+                .service(calendar::list_days),
         );
 }

@@ -5,6 +5,7 @@
 //! transaction start, migration locking) lives in this module only, each in one `match`.
 
 pub mod audit;
+pub mod calendars;
 pub mod clients;
 mod connection;
 mod error;

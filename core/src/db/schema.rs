@@ -96,4 +96,20 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(units, clients, audit_log, settings);
+diesel::table! {
+    /// Calendar years edited by a province.
+    calendar_years (unit_id, year) {
+        /// The province.
+        unit_id -> BigInt,
+        /// The year.
+        year -> Integer,
+        /// The year as JSON (`YearCalendar`).
+        data -> Text,
+        /// Row version for optimistic concurrency.
+        version -> BigInt,
+        /// Last updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(units, clients, audit_log, settings, calendar_years);
