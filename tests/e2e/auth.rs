@@ -95,11 +95,12 @@ fn write_routes() -> Vec<WriteRoute> {
 }
 
 /// What the write routes could have changed, to compare before and after refusals.
-fn snapshot(app: &TestApp, admin: &str) -> (Value, Value, Value) {
+fn snapshot(app: &TestApp, admin: &str) -> (Value, Value, Value, Value) {
     (
         app.get("/api/v1/units?count=true", admin).body,
         app.get("/api/v1/clients", admin).body,
         app.get("/api/v1/units/D1", admin).body,
+        app.get("/api/v1/calendars/P/2026", admin).body,
     )
 }
 
@@ -236,7 +237,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read"
+        "units:read units:write clients:admin audit:read calendar:write"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod calendar;
 mod clients;
 mod errors;
 mod instances;

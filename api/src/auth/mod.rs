@@ -31,11 +31,12 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 4] = [
+    pub const ALL: [Scope; 5] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
         Self::AuditRead,
+        Self::CalendarWrite,
     ];
 
     /// The scope's name in tokens and in the API.
