@@ -87,6 +87,10 @@ fn bad_due_queries_name_the_parameter() {
             "amount",
         ),
         (
+            "start=2026-02-13T10:00:00%2B07:00&amount=5000&measure=workingDays",
+            "amount",
+        ),
+        (
             "start=2026-02-13T10:00:00%2B07:00&amount=1.5&measure=calendarDays",
             "amount",
         ),

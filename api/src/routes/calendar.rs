@@ -368,8 +368,9 @@ pub async fn due(
         .unwrap_or_default();
     let local = cal::to_local(&start);
     let year = local.date().year();
+    // 1,000 working days, the largest amount, end within six years.
     let (province, calendar) = state
-        .run(move |conn| calendar_of(conn, q.unit.as_ref(), year, year + 2))
+        .run(move |conn| calendar_of(conn, q.unit.as_ref(), year, year + 6))
         .await?;
     let result = calendar.due(local, limit, &pauses);
     let (counting_starts, _) = calendar.intake_start(local);

@@ -337,6 +337,10 @@ pub enum Measure {
     CalendarDays,
 }
 
+/// The largest time limit accepted, in any measure: no procedure's time limit comes near it, and
+/// it keeps a computation within a few years of the start.
+pub const MAX_AMOUNT: f64 = 1000.0;
+
 /// A time limit: an amount in hundredths, and its measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeLimit {
@@ -350,10 +354,10 @@ impl TimeLimit {
     /// A time limit of `amount` (up to two decimals) `measure`s.
     pub fn new(amount: f64, measure: Measure) -> Result<Self, InvalidParam> {
         let hundredths = (amount * 100.0).round();
-        if !amount.is_finite() || amount <= 0.0 || amount > 100_000.0 {
+        if !amount.is_finite() || amount <= 0.0 || amount > MAX_AMOUNT {
             return Err(InvalidParam::new(
                 "amount",
-                "must be a number above 0 and at most 100000",
+                format!("must be a number above 0 and at most {MAX_AMOUNT}"),
             ));
         }
         if (amount * 100.0 - hundredths).abs() > 1e-6 {
@@ -493,7 +497,9 @@ impl CompiledYear {
 /// ([`default_year`]).
 #[derive(Debug, Clone)]
 pub struct Calendar {
-    years: HashMap<i32, CompiledYear>,
+    // Consecutive years from `first_year`, so that finding a day's year is an index.
+    first_year: i32,
+    years: Vec<CompiledYear>,
 }
 
 /// How far a computation may walk before giving up: 400 years of days.
@@ -502,12 +508,20 @@ const MAX_DAYS_WALKED: i64 = 146_100;
 impl Calendar {
     /// A calendar of the given years; other years follow the national default.
     pub fn new(years: impl IntoIterator<Item = YearCalendar>) -> Self {
-        Self {
-            years: years
-                .into_iter()
-                .map(|y| (y.year, CompiledYear::new(&y)))
-                .collect(),
-        }
+        let given: HashMap<i32, YearCalendar> = years.into_iter().map(|y| (y.year, y)).collect();
+        let (Some(&first_year), Some(&last_year)) = (given.keys().min(), given.keys().max()) else {
+            return Self {
+                first_year: 0,
+                years: Vec::new(),
+            };
+        };
+        let years = (first_year..=last_year)
+            .map(|year| match given.get(&year) {
+                Some(y) => CompiledYear::new(y),
+                None => CompiledYear::new(&default_year(year)),
+            })
+            .collect();
+        Self { first_year, years }
     }
 
     /// The national calendar, with the years `from..=to` compiled ahead.
@@ -516,7 +530,10 @@ impl Calendar {
     }
 
     fn year(&self, year: i32) -> std::borrow::Cow<'_, CompiledYear> {
-        match self.years.get(&year) {
+        let compiled = usize::try_from(year - self.first_year)
+            .ok()
+            .and_then(|i| self.years.get(i));
+        match compiled {
             Some(y) => std::borrow::Cow::Borrowed(y),
             None => std::borrow::Cow::Owned(CompiledYear::new(&default_year(year))),
         }
@@ -675,13 +692,18 @@ impl Calendar {
         if let Some(reason) = late {
             explanation.push(Step::CountingStarts { at: start, reason });
         }
-        let mut due = match limit.measure {
-            Measure::WorkingHours => self.add_working_seconds(start, limit.hundredths * 36),
+        let requested = match limit.measure {
+            Measure::WorkingHours => Some(limit.hundredths * 36),
             Measure::WorkingDays => {
                 let day = self.year(start.date().year()).rules.day_seconds();
                 // hundredths × day seconds / 100, rounded to the nearest second.
-                let seconds = (i128::from(limit.hundredths) * i128::from(day) + 50) / 100;
-                self.add_working_seconds(start, i64::try_from(seconds).unwrap_or(i64::MAX))
+                i64::try_from((i128::from(limit.hundredths) * i128::from(day) + 50) / 100).ok()
+            }
+            Measure::CalendarDays => None,
+        };
+        let mut due = match limit.measure {
+            Measure::WorkingHours | Measure::WorkingDays => {
+                self.add_working_seconds(start, requested.unwrap_or(i64::MAX))
             }
             Measure::CalendarDays => {
                 let end = start + TimeDelta::days(limit.hundredths / 100);
@@ -703,6 +725,7 @@ impl Calendar {
                 }
             }
         };
+        let mut paused_total = 0;
         for (from, to) in merge(pauses) {
             let paused = self.working_seconds_between(from, to);
             explanation.push(Step::Paused {
@@ -711,35 +734,49 @@ impl Calendar {
                 working_seconds: paused,
             });
             due = self.add_working_seconds(due, paused);
+            paused_total += paused;
         }
-        let mut day = start.date();
-        let last = due
-            .date()
-            .min(start.date() + TimeDelta::days(MAX_DAYS_WALKED));
+        self.explain_days(start.date(), due.date(), &mut explanation);
+        explanation.sort_by_key(step_date);
+        let working_seconds = match (limit.measure, requested) {
+            (Measure::CalendarDays, _) | (_, None) => self.working_seconds_between(start, due),
+            (_, Some(requested)) => requested + paused_total,
+        };
+        Due {
+            due,
+            working_seconds,
+            explanation,
+        }
+    }
+
+    /// Adds the days from `first` to `last` that are not ordinary working days.
+    fn explain_days(&self, first: NaiveDate, last: NaiveDate, explanation: &mut Vec<Step>) {
+        let last = last.min(first + TimeDelta::days(MAX_DAYS_WALKED));
+        let mut year = self.year(first.year());
+        let mut day = first;
         while day <= last {
-            let info = self.day(day);
-            match info.kind {
+            if day.year() != year.first.year() {
+                year = self.year(day.year());
+            }
+            match year.kind(day) {
                 DayKind::Working => {}
-                DayKind::MakeUpWorking => explanation.push(Step::WorkedWeekendDay {
-                    date: day,
-                    name: info.name,
-                }),
-                kind => explanation.push(Step::Skipped {
-                    date: day,
-                    kind,
-                    name: info.name,
-                }),
+                DayKind::MakeUpWorking => {
+                    let name = year.names.get(&day).cloned();
+                    explanation.push(Step::WorkedWeekendDay { date: day, name });
+                }
+                kind => {
+                    let name = year.names.get(&day).cloned();
+                    explanation.push(Step::Skipped {
+                        date: day,
+                        kind,
+                        name,
+                    });
+                }
             }
             day = match day.succ_opt() {
                 Some(d) => d,
                 None => break,
             };
-        }
-        explanation.sort_by_key(step_date);
-        Due {
-            due,
-            working_seconds: self.working_seconds_between(start, due),
-            explanation,
         }
     }
 }
