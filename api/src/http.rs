@@ -31,12 +31,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type = content_type(req);
         let body = Bytes::from_request(req, payload);
         Box::pin(async move {
             if !is_json(&content_type) {
@@ -53,6 +48,15 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
             parse_json(&bytes).map(ValidJson)
         })
     }
+}
+
+/// The request's `Content-Type`, lowercased; empty when absent.
+pub fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// Whether a `Content-Type` is JSON.

@@ -142,6 +142,17 @@ fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// A new secret and its hash; hashing is slow on purpose, so it runs off the request threads.
+async fn new_secret() -> Result<(String, String), ApiError> {
+    let secret = generate_secret();
+    let hash = web::block({
+        let secret = secret.clone();
+        move || hash_secret(&secret)
+    })
+    .await??;
+    Ok((secret, hash))
+}
+
 /// Checks scope names and that every unit exists.
 fn check_grant(
     conn: &mut tthc_core::db::DbConnection,
@@ -244,12 +255,7 @@ pub async fn create_client(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ClientsAdmin)?;
     let b = body.0;
-    let secret = generate_secret();
-    let secret_hash = web::block({
-        let secret = secret.clone();
-        move || hash_secret(&secret)
-    })
-    .await??;
+    let (secret, secret_hash) = new_secret().await?;
     let client = state
         .run(move |conn| {
             check_grant(conn, Some(&b.scopes), Some(&b.units))?;
@@ -408,12 +414,7 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ClientsAdmin)?;
     let id = id.into_inner();
-    let secret = generate_secret();
-    let secret_hash = web::block({
-        let secret = secret.clone();
-        move || hash_secret(&secret)
-    })
-    .await??;
+    let (secret, secret_hash) = new_secret().await?;
     let client = state
         .run(move |conn| {
             let form = ClientUpdateForm {

@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::auth::{Claims, generate_secret, hash_secret, verify_secret};
 use crate::error::{ApiError, Problem};
-use crate::http::{is_json, parse_json};
+use crate::http::{content_type, is_json, parse_json};
 use crate::state::AppState;
 
 const PROBLEM: &str = "application/problem+json";
@@ -68,12 +68,7 @@ fn invalid_client() -> ApiError {
 }
 
 fn parse_request(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = content_type(req);
     let mut request: TokenRequest = if is_json(&content_type) {
         parse_json(body)?
     } else if content_type.starts_with("application/x-www-form-urlencoded") {

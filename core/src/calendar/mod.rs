@@ -237,31 +237,26 @@ impl YearCalendar {
     pub fn validate(&self) -> Result<(), Vec<InvalidParam>> {
         let mut invalid = self.rules.validate().err().unwrap_or_default();
         let mut seen = HashMap::new();
-        for (i, d) in self.days_off.iter().enumerate() {
-            let field = format!("daysOff[{i}].date");
-            if d.date.year() != self.year {
+        let dates = self
+            .days_off
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("daysOff[{i}].date"), d.date));
+        let worked = self
+            .working_days
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (format!("workingDays[{i}].date"), d.date));
+        for (field, date) in dates.chain(worked) {
+            if date.year() != self.year {
                 invalid.push(InvalidParam::new(
                     field,
-                    format!("{} is not in {}", d.date, self.year),
+                    format!("{date} is not in {}", self.year),
                 ));
-            } else if let Some(other) = seen.insert(d.date, field.clone()) {
+            } else if let Some(other) = seen.insert(date, field.clone()) {
                 invalid.push(InvalidParam::new(
                     field,
-                    format!("{} is listed already ({other})", d.date),
-                ));
-            }
-        }
-        for (i, d) in self.working_days.iter().enumerate() {
-            let field = format!("workingDays[{i}].date");
-            if d.date.year() != self.year {
-                invalid.push(InvalidParam::new(
-                    field,
-                    format!("{} is not in {}", d.date, self.year),
-                ));
-            } else if let Some(other) = seen.insert(d.date, field.clone()) {
-                invalid.push(InvalidParam::new(
-                    field,
-                    format!("{} is listed already ({other})", d.date),
+                    format!("{date} is listed already ({other})"),
                 ));
             }
         }
