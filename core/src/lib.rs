@@ -8,7 +8,10 @@
 //! `default-features = false`. Persistence with diesel over SQLite and PostgreSQL lives in
 //! [`db`], behind the default `db` feature.
 
+pub mod announcement;
 pub mod calendar;
+pub mod procedure;
+pub mod text;
 pub mod unit;
 
 #[cfg(feature = "db")]

@@ -321,6 +321,7 @@ pub struct DayInfo {
 }
 
 /// A time limit's unit.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Measure {
@@ -559,6 +560,43 @@ impl Calendar {
     /// Whether `date` is worked.
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
         self.year(date.year()).kind(date).is_working()
+    }
+
+    /// The `n`-th working day after `date` (before it when `n` is negative); `date` itself when
+    /// `n` is 0.
+    pub fn shift_working_days(&self, date: NaiveDate, n: i64) -> NaiveDate {
+        let mut day = date;
+        let mut left = n.abs();
+        let mut walked = 0;
+        while left > 0 && walked < MAX_DAYS_WALKED {
+            let next = if n > 0 {
+                day.succ_opt()
+            } else {
+                day.pred_opt()
+            };
+            let Some(next) = next else { break };
+            day = next;
+            walked += 1;
+            if self.is_working_day(day) {
+                left -= 1;
+            }
+        }
+        day
+    }
+
+    /// How many working days lie after `from` up to and including `to` (0 when `to` ≤ `from`).
+    pub fn working_days_in(&self, from: NaiveDate, to: NaiveDate) -> i64 {
+        let mut count = 0;
+        let mut day = from;
+        let last = to.min(from + TimeDelta::days(MAX_DAYS_WALKED));
+        while day < last {
+            let Some(next) = day.succ_opt() else { break };
+            day = next;
+            if self.is_working_day(day) {
+                count += 1;
+            }
+        }
+        count
     }
 
     /// The instant counting starts for something received at `received` (local time): see

@@ -4,11 +4,13 @@
 //! The backend is picked from the URL scheme. Backend-specific SQL (connection pragmas,
 //! transaction start, migration locking) lives in this module only, each in one `match`.
 
+pub mod announcements;
 pub mod audit;
 pub mod calendars;
 pub mod clients;
 mod connection;
 mod error;
+pub mod procedures;
 pub mod schema;
 pub mod settings;
 pub mod units;

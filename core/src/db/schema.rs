@@ -112,4 +112,178 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(units, clients, audit_log, settings, calendar_years);
+diesel::table! {
+    /// Fields (lĩnh vực).
+    fields (code) {
+        /// Code.
+        code -> Text,
+        /// Name.
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    /// Procedures; their content is in `procedure_versions`.
+    procedures (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// Procedure code.
+        code -> Text,
+        /// The national code it is based on (itself when national).
+        base_code -> Text,
+        /// Whether it is a province's localized copy.
+        localized -> Bool,
+        /// Published on the national database.
+        published_on -> Nullable<Date>,
+        /// Abolished on.
+        abolished_on -> Nullable<Date>,
+        /// Row version.
+        version -> BigInt,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Versions of procedures' content.
+    procedure_versions (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// The procedure.
+        procedure_id -> BigInt,
+        /// 1, 2, … per procedure.
+        seq -> Integer,
+        /// First day in force.
+        valid_from -> Date,
+        /// Last day in force.
+        valid_to -> Nullable<Date>,
+        /// The decision that made it.
+        decision -> Nullable<Text>,
+        /// Name.
+        name -> Text,
+        /// Name folded for search.
+        search_name -> Text,
+        /// Field code.
+        field -> Text,
+        /// Online service level.
+        online_level -> Nullable<Text>,
+        /// Space-separated levels.
+        levels -> Text,
+        /// Space-separated missing content parts.
+        missing -> Text,
+        /// The content as JSON.
+        content -> Text,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Units handling a procedure version.
+    procedure_version_units (version_id, unit_id) {
+        /// The version.
+        version_id -> BigInt,
+        /// The unit.
+        unit_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Announcement decisions.
+    announcements (id) {
+        /// Surrogate key, the API's id.
+        id -> BigInt,
+        /// `ministry` or `province`.
+        kind -> Text,
+        /// Decision number.
+        number -> Text,
+        /// Title.
+        title -> Text,
+        /// Ministry name or province code.
+        issuer -> Text,
+        /// Signed on.
+        signed_on -> Date,
+        /// Takes effect on.
+        effective_on -> Nullable<Date>,
+        /// Unit that should submit (ministry) or that submitted (province).
+        unit_id -> Nullable<BigInt>,
+        /// Internal-process decision number.
+        internal_process_number -> Nullable<Text>,
+        /// Internal-process decision date.
+        internal_process_on -> Nullable<Date>,
+        /// Published on the national database.
+        published_on -> Nullable<Date>,
+        /// Notes.
+        notes -> Nullable<Text>,
+        /// Announcement deadline (ministry decisions).
+        announce_due -> Nullable<Date>,
+        /// The rule that gave it.
+        announce_rule -> Nullable<Text>,
+        /// Publication deadline (province decisions).
+        publish_due -> Nullable<Date>,
+        /// The rule that gave it.
+        publish_rule -> Nullable<Text>,
+        /// When the decision was applied to the catalogue.
+        applied_at -> Nullable<Timestamp>,
+        /// Row version.
+        version -> BigInt,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Items of announcement decisions.
+    announcement_items (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// The decision.
+        announcement_id -> BigInt,
+        /// Order in the decision.
+        position -> Integer,
+        /// Procedure code.
+        procedure_code -> Text,
+        /// Action.
+        action -> Text,
+        /// Procedure name as written in the decision.
+        name -> Nullable<Text>,
+        /// Code replaced.
+        replaces -> Nullable<Text>,
+        /// Content JSON.
+        content -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Provincial decisions implementing ministry decisions.
+    announcement_links (province_decision_id, ministry_decision_id) {
+        /// The provincial decision.
+        province_decision_id -> BigInt,
+        /// The ministry decision.
+        ministry_decision_id -> BigInt,
+    }
+}
+
+diesel::joinable!(procedure_versions -> procedures (procedure_id));
+diesel::joinable!(procedure_version_units -> units (unit_id));
+diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
+diesel::joinable!(announcement_items -> announcements (announcement_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    clients,
+    audit_log,
+    settings,
+    calendar_years,
+    fields,
+    procedures,
+    procedure_versions,
+    procedure_version_units,
+    announcements,
+    announcement_items,
+    announcement_links
+);

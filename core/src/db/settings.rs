@@ -38,3 +38,16 @@ pub fn get(conn: &mut DbConnection, key: &str) -> StoreResult<Option<String>> {
         .first(conn)
         .optional()?)
 }
+
+/// Sets setting `key` to `value`.
+pub fn put(conn: &mut DbConnection, key: &str, value: &str) -> StoreResult<()> {
+    let updated = diesel::update(settings::table.find(key))
+        .set(settings::value.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(settings::table)
+            .values((settings::key.eq(key), settings::value.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

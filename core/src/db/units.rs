@@ -165,6 +165,19 @@ pub fn paths_of(conn: &mut DbConnection, codes: &[String]) -> StoreResult<Vec<St
         .load(conn)?)
 }
 
+/// The ids of the units in `scope`; `None` for every unit.
+pub fn ids_in_scope(conn: &mut DbConnection, scope: &UnitScope) -> StoreResult<Option<Vec<i64>>> {
+    match scope {
+        UnitScope::All => Ok(None),
+        UnitScope::Within(roots) => Ok(Some(
+            units::table
+                .filter(within_any(roots))
+                .select(units::id)
+                .load(conn)?,
+        )),
+    }
+}
+
 /// How many units are stored.
 pub fn count(conn: &mut DbConnection) -> StoreResult<i64> {
     Ok(units::table.count().get_result(conn)?)

@@ -1,0 +1,692 @@
+//! Storage of the procedure catalogue: procedures, their versions, fields.
+
+use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::audit::{self, Actor, Change};
+use super::schema::{fields, procedure_version_units, procedure_versions, procedures, units};
+use super::{DbConnection, StoreError, StoreResult, write_tx};
+use crate::InvalidParam;
+use crate::procedure::{ContentPart, ProcedureCode, ProcedureContent, missing_parts};
+use crate::text::fold;
+use crate::unit::UnitScope;
+
+type Db = <DbConnection as Connection>::Backend;
+
+/// A field (lĩnh vực).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable)]
+#[diesel(table_name = fields)]
+pub struct Field {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Every field, by code.
+pub fn list_fields(conn: &mut DbConnection) -> StoreResult<Vec<Field>> {
+    Ok(fields::table
+        .order(fields::code.asc())
+        .select(Field::as_select())
+        .load(conn)?)
+}
+
+/// Creates or renames a field. Audited.
+pub fn put_field(conn: &mut DbConnection, actor: &Actor, field: &Field) -> StoreResult<Field> {
+    write_tx(conn, |conn| {
+        let before: Option<Field> = fields::table
+            .find(&field.code)
+            .select(Field::as_select())
+            .first(conn)
+            .optional()?;
+        if before.is_some() {
+            diesel::update(fields::table.find(&field.code))
+                .set(fields::name.eq(&field.name))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(fields::table)
+                .values((fields::code.eq(&field.code), fields::name.eq(&field.name)))
+                .execute(conn)?;
+        }
+        audit::record(
+            conn,
+            actor,
+            &Change {
+                action: if before.is_some() { "update" } else { "create" },
+                resource_type: "field",
+                resource_id: &field.code,
+                before: before.as_ref(),
+                after: Some(field),
+            },
+        )?;
+        Ok(field.clone())
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = procedures)]
+struct ProcedureRow {
+    id: i64,
+    code: String,
+    base_code: String,
+    localized: bool,
+    published_on: Option<NaiveDate>,
+    abolished_on: Option<NaiveDate>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = procedure_versions)]
+struct VersionRow {
+    id: i64,
+    seq: i32,
+    valid_from: NaiveDate,
+    valid_to: Option<NaiveDate>,
+    decision: Option<String>,
+    missing: String,
+    content: String,
+}
+
+/// One version of a procedure's content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcedureVersion {
+    /// 1, 2, … in order.
+    pub seq: i32,
+    /// First day in force.
+    pub valid_from: NaiveDate,
+    /// Last day in force; `None` while in force.
+    pub valid_to: Option<NaiveDate>,
+    /// The decision that made it.
+    pub decision: Option<String>,
+    /// Required parts the content lacks.
+    pub missing: Vec<ContentPart>,
+    /// The content.
+    pub content: ProcedureContent,
+}
+
+/// A procedure with the version in force on the day asked about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Procedure {
+    /// Code.
+    pub code: String,
+    /// The national code it is based on (itself when national).
+    pub base_code: String,
+    /// Whether it is a province's localized copy.
+    pub localized: bool,
+    /// Published on the national database (a draft until then).
+    pub published_on: Option<NaiveDate>,
+    /// Abolished on.
+    pub abolished_on: Option<NaiveDate>,
+    /// Row version, the API's `ETag`.
+    pub version: i64,
+    /// The version in force.
+    pub current: ProcedureVersion,
+    /// Created at.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Updated at.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn parse_missing(text: &str) -> Vec<ContentPart> {
+    text.split_whitespace()
+        .filter_map(|p| ContentPart::ALL.into_iter().find(|c| c.as_str() == p))
+        .collect()
+}
+
+fn version_of(row: VersionRow) -> StoreResult<ProcedureVersion> {
+    Ok(ProcedureVersion {
+        seq: row.seq,
+        valid_from: row.valid_from,
+        valid_to: row.valid_to,
+        decision: row.decision,
+        missing: parse_missing(&row.missing),
+        content: serde_json::from_str(&row.content).map_err(|e| {
+            StoreError::Setup(format!("procedure version {} unreadable: {e}", row.id))
+        })?,
+    })
+}
+
+fn procedure_of(row: ProcedureRow, version: VersionRow) -> StoreResult<Procedure> {
+    Ok(Procedure {
+        code: row.code,
+        base_code: row.base_code,
+        localized: row.localized,
+        published_on: row.published_on,
+        abolished_on: row.abolished_on,
+        version: row.version,
+        current: version_of(version)?,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    })
+}
+
+fn not_found(code: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "procedure",
+        id: code.to_owned(),
+    }
+}
+
+fn find_row(conn: &mut DbConnection, code: &str) -> StoreResult<Option<ProcedureRow>> {
+    Ok(procedures::table
+        .filter(procedures::code.eq(code))
+        .select(ProcedureRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn latest_version(conn: &mut DbConnection, procedure_id: i64) -> StoreResult<Option<VersionRow>> {
+    Ok(procedure_versions::table
+        .filter(procedure_versions::procedure_id.eq(procedure_id))
+        .order(procedure_versions::seq.desc())
+        .select(VersionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The procedure `code` with the version in force on `on` (the latest version when none is);
+/// drafts only when `drafts` is true.
+pub fn get(
+    conn: &mut DbConnection,
+    code: &str,
+    on: NaiveDate,
+    drafts: bool,
+) -> StoreResult<Procedure> {
+    let row = find_row(conn, code)?
+        .filter(|r| drafts || r.published_on.is_some())
+        .ok_or_else(|| not_found(code))?;
+    let in_force = procedure_versions::table
+        .filter(procedure_versions::procedure_id.eq(row.id))
+        .filter(procedure_versions::valid_from.le(on))
+        .filter(
+            procedure_versions::valid_to
+                .is_null()
+                .or(procedure_versions::valid_to.ge(on)),
+        )
+        .select(VersionRow::as_select())
+        .first(conn)
+        .optional()?;
+    let version = match in_force {
+        Some(v) => v,
+        None => latest_version(conn, row.id)?.ok_or_else(|| not_found(code))?,
+    };
+    procedure_of(row, version)
+}
+
+/// Every version of procedure `code`, oldest first.
+pub fn versions(
+    conn: &mut DbConnection,
+    code: &str,
+    drafts: bool,
+) -> StoreResult<Vec<ProcedureVersion>> {
+    let row = find_row(conn, code)?
+        .filter(|r| drafts || r.published_on.is_some())
+        .ok_or_else(|| not_found(code))?;
+    procedure_versions::table
+        .filter(procedure_versions::procedure_id.eq(row.id))
+        .order(procedure_versions::seq.asc())
+        .select(VersionRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(version_of)
+        .collect()
+}
+
+/// Which procedures to list, ordered by code.
+#[derive(Debug, Clone, Default)]
+pub struct ProcedureFilter {
+    /// Only this field.
+    pub field: Option<String>,
+    /// Only procedures handled at this level.
+    pub level: Option<String>,
+    /// Only procedures handled by a unit within this tree path.
+    pub unit_path: Option<String>,
+    /// Only published (`Some(true)`) or draft (`Some(false)`) procedures.
+    pub published: Option<bool>,
+    /// Only this online service level.
+    pub online_level: Option<String>,
+    /// Only localized (`true`) or national (`false`) procedures.
+    pub localized: Option<bool>,
+    /// Only complete (`true`) or incomplete (`false`) content.
+    pub complete: Option<bool>,
+    /// The day whose versions count.
+    pub valid_on: NaiveDate,
+    /// Words of the name, with or without diacritics.
+    pub search: Option<String>,
+    /// Codes after this one (the cursor).
+    pub after: Option<String>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Procedures in force on the filter's day, ordered by code.
+pub fn list(conn: &mut DbConnection, filter: &ProcedureFilter) -> StoreResult<Vec<Procedure>> {
+    let mut q = procedure_versions::table
+        .inner_join(procedures::table)
+        .filter(procedure_versions::valid_from.le(filter.valid_on))
+        .filter(
+            procedure_versions::valid_to
+                .is_null()
+                .or(procedure_versions::valid_to.ge(filter.valid_on)),
+        )
+        .select((ProcedureRow::as_select(), VersionRow::as_select()))
+        .order(procedures::code.asc())
+        .limit(filter.limit)
+        .into_boxed::<Db>();
+    if let Some(field) = &filter.field {
+        q = q.filter(procedure_versions::field.eq(field.clone()));
+    }
+    if let Some(level) = &filter.level {
+        q = q.filter(procedure_versions::levels.like(format!("%{level}%")));
+    }
+    if let Some(path) = &filter.unit_path {
+        let in_tree = procedure_version_units::table
+            .inner_join(units::table)
+            .filter(units::path.like(format!("{path}%")))
+            .select(procedure_version_units::version_id);
+        q = q.filter(procedure_versions::id.eq_any(in_tree));
+    }
+    match filter.published {
+        Some(true) => q = q.filter(procedures::published_on.is_not_null()),
+        Some(false) => q = q.filter(procedures::published_on.is_null()),
+        None => {}
+    }
+    if let Some(level) = &filter.online_level {
+        q = q.filter(procedure_versions::online_level.eq(level.clone()));
+    }
+    if let Some(localized) = filter.localized {
+        q = q.filter(procedures::localized.eq(localized));
+    }
+    match filter.complete {
+        Some(true) => q = q.filter(procedure_versions::missing.eq("")),
+        Some(false) => q = q.filter(procedure_versions::missing.ne("")),
+        None => {}
+    }
+    if let Some(words) = &filter.search {
+        for word in fold(words).split_whitespace() {
+            q = q.filter(procedure_versions::search_name.like(format!("%{word}%")));
+        }
+    }
+    if let Some(after) = &filter.after {
+        q = q.filter(procedures::code.gt(after.clone()));
+    }
+    q.load::<(ProcedureRow, VersionRow)>(conn)?
+        .into_iter()
+        .map(|(p, v)| procedure_of(p, v))
+        .collect()
+}
+
+/// What a write did to a procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// A new procedure.
+    Created,
+    /// A new version, or a correction of the current one.
+    Updated,
+    /// Nothing changed.
+    Unchanged,
+}
+
+/// A procedure's content to store.
+#[derive(Debug, Clone)]
+pub struct ProcedureWrite {
+    /// Code.
+    pub code: ProcedureCode,
+    /// Content.
+    pub content: ProcedureContent,
+    /// First day the content is in force. A later day than the current version's makes a new
+    /// version; the same day corrects the current version.
+    pub valid_from: NaiveDate,
+    /// The decision that made it.
+    pub decision: Option<String>,
+    /// Published on the national database: `Some(None)` makes it a draft again.
+    pub published_on: Option<Option<NaiveDate>>,
+}
+
+fn check_content(conn: &mut DbConnection, content: &ProcedureContent) -> StoreResult<Vec<i64>> {
+    let mut invalid = Vec::new();
+    if content.name.trim().is_empty() {
+        invalid.push(InvalidParam::new("content.name", "must not be empty"));
+    }
+    let known_field: Option<String> = fields::table
+        .find(&content.field)
+        .select(fields::code)
+        .first(conn)
+        .optional()?;
+    if known_field.is_none() {
+        invalid.push(InvalidParam::new(
+            "content.field",
+            format!("no field has the code {:?}", content.field),
+        ));
+    }
+    let mut unit_ids = Vec::new();
+    for (i, code) in content.handling_units.iter().enumerate() {
+        let id: Option<i64> = units::table
+            .filter(units::code.eq(code))
+            .select(units::id)
+            .first(conn)
+            .optional()?;
+        match id {
+            Some(id) => unit_ids.push(id),
+            None => invalid.push(InvalidParam::new(
+                format!("content.handlingUnits[{i}]"),
+                format!("no unit has the code {code}"),
+            )),
+        }
+    }
+    if invalid.is_empty() {
+        Ok(unit_ids)
+    } else {
+        Err(StoreError::Invalid(invalid))
+    }
+}
+
+fn insert_version(
+    conn: &mut DbConnection,
+    procedure_id: i64,
+    seq: i32,
+    write: &ProcedureWrite,
+    unit_ids: &[i64],
+) -> StoreResult<()> {
+    let c = &write.content;
+    let missing: Vec<&str> = missing_parts(c)
+        .into_iter()
+        .map(ContentPart::as_str)
+        .collect();
+    let levels: Vec<String> = c
+        .levels
+        .iter()
+        .filter_map(|l| serde_json::to_value(l).ok())
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let online = c
+        .online_level
+        .and_then(|l| serde_json::to_value(l).ok())
+        .and_then(|v| v.as_str().map(str::to_owned));
+    let content = serde_json::to_string(c).map_err(|e| StoreError::Setup(e.to_string()))?;
+    diesel::insert_into(procedure_versions::table)
+        .values((
+            procedure_versions::procedure_id.eq(procedure_id),
+            procedure_versions::seq.eq(seq),
+            procedure_versions::valid_from.eq(write.valid_from),
+            procedure_versions::decision.eq(&write.decision),
+            procedure_versions::name.eq(c.name.trim()),
+            procedure_versions::search_name.eq(fold(&c.name)),
+            procedure_versions::field.eq(&c.field),
+            procedure_versions::online_level.eq(online),
+            procedure_versions::levels.eq(levels.join(" ")),
+            procedure_versions::missing.eq(missing.join(" ")),
+            procedure_versions::content.eq(content),
+            procedure_versions::created_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    let version_id: i64 = procedure_versions::table
+        .filter(procedure_versions::procedure_id.eq(procedure_id))
+        .filter(procedure_versions::seq.eq(seq))
+        .select(procedure_versions::id)
+        .first(conn)?;
+    for unit_id in unit_ids {
+        diesel::insert_into(procedure_version_units::table)
+            .values((
+                procedure_version_units::version_id.eq(version_id),
+                procedure_version_units::unit_id.eq(unit_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Stores a procedure's content inside the caller's transaction: creates it, adds a version,
+/// corrects the current version, or does nothing when nothing changed. Audited.
+pub fn write_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    write: &ProcedureWrite,
+) -> StoreResult<Outcome> {
+    let unit_ids = check_content(conn, &write.content)?;
+    let code = write.code.as_str();
+    let now = super::now();
+    let Some(row) = find_row(conn, code)? else {
+        diesel::insert_into(procedures::table)
+            .values((
+                procedures::code.eq(code),
+                procedures::base_code.eq(write.code.base()),
+                procedures::localized.eq(write.code.is_localized()),
+                procedures::published_on.eq(write.published_on.flatten()),
+                procedures::version.eq(1),
+                procedures::created_at.eq(now),
+                procedures::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(|e| {
+                StoreError::unique_as_conflict(
+                    e,
+                    "code",
+                    &format!("the procedure {code} exists already"),
+                )
+            })?;
+        let row = find_row(conn, code)?.ok_or_else(|| not_found(code))?;
+        insert_version(conn, row.id, 1, write, &unit_ids)?;
+        let after = get(conn, code, write.valid_from, true)?;
+        audit::record(
+            conn,
+            actor,
+            &Change {
+                action: "create",
+                resource_type: "procedure",
+                resource_id: code,
+                before: None,
+                after: Some(&after),
+            },
+        )?;
+        return Ok(Outcome::Created);
+    };
+    let latest = latest_version(conn, row.id)?.ok_or_else(|| not_found(code))?;
+    let before = procedure_of(row.clone(), latest.clone())?;
+    let same_content =
+        before.current.content == write.content && before.current.decision == write.decision;
+    let published_on = write.published_on.unwrap_or(row.published_on);
+    if same_content && published_on == row.published_on && row.abolished_on.is_none() {
+        return Ok(Outcome::Unchanged);
+    }
+    if write.valid_from < latest.valid_from {
+        return Err(StoreError::invalid(InvalidParam::new(
+            "validFrom",
+            format!(
+                "must not be before the current version's start, {}",
+                latest.valid_from
+            ),
+        )));
+    }
+    if !same_content || row.abolished_on.is_some() {
+        if write.valid_from == latest.valid_from {
+            // A correction of the version in force: replace it.
+            diesel::delete(
+                procedure_version_units::table
+                    .filter(procedure_version_units::version_id.eq(latest.id)),
+            )
+            .execute(conn)?;
+            diesel::delete(procedure_versions::table.find(latest.id)).execute(conn)?;
+            insert_version(conn, row.id, latest.seq, write, &unit_ids)?;
+        } else {
+            let end = write.valid_from - TimeDelta::days(1);
+            diesel::update(procedure_versions::table.find(latest.id))
+                .set(procedure_versions::valid_to.eq(latest.valid_to.map_or(end, |t| t.min(end))))
+                .execute(conn)?;
+            insert_version(conn, row.id, latest.seq + 1, write, &unit_ids)?;
+        }
+    }
+    diesel::update(procedures::table.find(row.id))
+        .set((
+            procedures::published_on.eq(published_on),
+            procedures::abolished_on.eq(None::<NaiveDate>),
+            procedures::version.eq(row.version + 1),
+            procedures::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let after = get(conn, code, write.valid_from, true)?;
+    audit::record(
+        conn,
+        actor,
+        &Change {
+            action: "update",
+            resource_type: "procedure",
+            resource_id: code,
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )?;
+    Ok(Outcome::Updated)
+}
+
+/// [`write_in`] in a transaction of its own; with `expected_version`, refuses when the
+/// procedure changed since.
+pub fn write(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    write: &ProcedureWrite,
+    expected_version: Option<i64>,
+) -> StoreResult<Outcome> {
+    write_tx(conn, |conn| {
+        if let Some(expected) = expected_version {
+            let current = find_row(conn, write.code.as_str())?.map_or(0, |r| r.version);
+            if current != expected {
+                return Err(StoreError::VersionMismatch { current });
+            }
+        }
+        write_in(conn, actor, write)
+    })
+}
+
+/// Ends procedure `code`'s validity the day before `on` (abolition), inside the caller's
+/// transaction. Audited.
+pub fn abolish_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    code: &str,
+    on: NaiveDate,
+) -> StoreResult<()> {
+    let row = find_row(conn, code)?.ok_or_else(|| not_found(code))?;
+    let latest = latest_version(conn, row.id)?.ok_or_else(|| not_found(code))?;
+    let before = procedure_of(row.clone(), latest.clone())?;
+    let end = (on - TimeDelta::days(1)).max(latest.valid_from);
+    diesel::update(procedure_versions::table.find(latest.id))
+        .set(procedure_versions::valid_to.eq(latest.valid_to.map_or(end, |t| t.min(end))))
+        .execute(conn)?;
+    diesel::update(procedures::table.find(row.id))
+        .set((
+            procedures::abolished_on.eq(on),
+            procedures::version.eq(row.version + 1),
+            procedures::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    let after = get(conn, code, end, true)?;
+    audit::record(
+        conn,
+        actor,
+        &Change {
+            action: "abolish",
+            resource_type: "procedure",
+            resource_id: code,
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )?;
+    Ok(())
+}
+
+/// Marks procedures published on the national database on `on`, where not marked yet.
+pub fn mark_published_in(
+    conn: &mut DbConnection,
+    codes: &[String],
+    on: NaiveDate,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        procedures::table
+            .filter(procedures::code.eq_any(codes))
+            .filter(procedures::published_on.is_null()),
+    )
+    .set(procedures::published_on.eq(on))
+    .execute(conn)?)
+}
+
+/// A national procedure handled locally that the province has not localized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotLocalized {
+    /// National code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Field code.
+    pub field: String,
+    /// Codes of the units that handle it.
+    pub units: Vec<String>,
+}
+
+/// National procedures in force on `on`, handled at province, district or commune level within
+/// `scope`, that no localized procedure is based on.
+pub fn not_localized(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    on: NaiveDate,
+) -> StoreResult<Vec<NotLocalized>> {
+    let localized_bases = procedures::table
+        .filter(procedures::localized.eq(true))
+        .select(procedures::base_code);
+    let localized_bases: Vec<String> = localized_bases.load(conn)?;
+    let rows: Vec<(ProcedureRow, VersionRow)> = procedure_versions::table
+        .inner_join(procedures::table)
+        .filter(procedures::localized.eq(false))
+        .filter(procedure_versions::valid_from.le(on))
+        .filter(
+            procedure_versions::valid_to
+                .is_null()
+                .or(procedure_versions::valid_to.ge(on)),
+        )
+        .select((ProcedureRow::as_select(), VersionRow::as_select()))
+        .order(procedures::code.asc())
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (p, v) in rows {
+        if localized_bases.contains(&p.code) {
+            continue;
+        }
+        let content: ProcedureContent = match serde_json::from_str(&v.content) {
+            Ok(c) => c,
+            Err(_) => continue,
+        };
+        let local = content
+            .levels
+            .iter()
+            .any(|l| !matches!(l, crate::procedure::ProcedureLevel::Central));
+        if !local {
+            continue;
+        }
+        let paths: Vec<(String, String)> = procedure_version_units::table
+            .inner_join(units::table)
+            .filter(procedure_version_units::version_id.eq(v.id))
+            .select((units::code, units::path))
+            .load(conn)?;
+        let in_scope = match scope {
+            UnitScope::All => true,
+            UnitScope::Within(_) => paths.iter().any(|(_, path)| scope.allows(path)),
+        };
+        if !in_scope {
+            continue;
+        }
+        out.push(NotLocalized {
+            code: p.code,
+            name: content.name,
+            field: content.field,
+            units: paths.into_iter().map(|(code, _)| code).collect(),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,74 @@
+//! Text helpers for Vietnamese: search that finds "Đăng ký khai sinh" from "dang ky khai sinh".
+
+/// Folds Vietnamese text for search: lowercase, tone marks and vowel marks removed, `đ` → `d`,
+/// runs of white space collapsed. Works on precomposed (NFC) and decomposed (NFD) input alike.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = true;
+    for c in text.chars() {
+        // Combining marks of decomposed input (U+0300–U+036F) carry only tones and vowel marks.
+        if ('\u{0300}'..='\u{036F}').contains(&c) {
+            continue;
+        }
+        let base = base_letter(c);
+        for l in base.to_lowercase() {
+            if l.is_whitespace() {
+                if !space {
+                    out.push(' ');
+                }
+                space = true;
+            } else {
+                out.push(l);
+                space = false;
+            }
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+fn base_letter(c: char) -> char {
+    const GROUPS: [(&str, char); 14] = [
+        ("àáạảãâầấậẩẫăằắặẳẵ", 'a'),
+        ("ÀÁẠẢÃÂẦẤẬẨẪĂẰẮẶẲẴ", 'A'),
+        ("èéẹẻẽêềếệểễ", 'e'),
+        ("ÈÉẸẺẼÊỀẾỆỂỄ", 'E'),
+        ("ìíịỉĩ", 'i'),
+        ("ÌÍỊỈĨ", 'I'),
+        ("òóọỏõôồốộổỗơờớợởỡ", 'o'),
+        ("ÒÓỌỎÕÔỒỐỘỔỖƠỜỚỢỞỠ", 'O'),
+        ("ùúụủũưừứựửữ", 'u'),
+        ("ÙÚỤỦŨƯỪỨỰỬỮ", 'U'),
+        ("ỳýỵỷỹ", 'y'),
+        ("ỲÝỴỶỸ", 'Y'),
+        ("đ", 'd'),
+        ("Đ", 'D'),
+    ];
+    if c.is_ascii() {
+        return c;
+    }
+    GROUPS
+        .iter()
+        .find(|(letters, _)| letters.contains(c))
+        .map_or(c, |(_, base)| *base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_marks_and_case() {
+        assert_eq!(fold("Đăng ký khai sinh"), "dang ky khai sinh");
+        assert_eq!(fold("  THỦ TỤC   hành chính "), "thu tuc hanh chinh");
+        assert_eq!(
+            fold("Cấp Giấy chứng nhận quyền sử dụng đất"),
+            "cap giay chung nhan quyen su dung dat"
+        );
+        // Decomposed input: "ế" as e + U+0302 + U+0301.
+        assert_eq!(fold("Ti\u{65}\u{302}\u{301}p nhận"), "tiep nhan");
+        assert_eq!(fold(&fold("Ưu đãi")), fold("Ưu đãi"));
+    }
+}
