@@ -46,6 +46,7 @@ impl ItemAction {
 
 /// The rule set of announcement deadlines, in working days.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5})))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnnouncementRules {

@@ -9,6 +9,7 @@ use crate::calendar::Measure;
 
 /// A procedure code: the national code (`1.001234`) or a province's localized copy of it
 /// (`1.001234.H12`). 3–40 ASCII letters, digits and dots, starting with a digit.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ProcedureCode(String);

@@ -10,7 +10,7 @@ mod principal;
 mod secrets;
 mod token;
 
-pub use principal::Principal;
+pub use principal::{MaybePrincipal, Principal};
 pub use secrets::{generate_secret, hash_secret, verify_secret};
 pub use token::{Claims, JwtKeys};
 
@@ -27,16 +27,22 @@ pub enum Scope {
     AuditRead,
     /// Edit provinces' working-day calendars.
     CalendarWrite,
+    /// Read draft procedures and announcement decisions.
+    ProceduresRead,
+    /// Write procedures, fields and announcement decisions.
+    ProceduresWrite,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 5] = [
+    pub const ALL: [Scope; 7] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
         Self::AuditRead,
         Self::CalendarWrite,
+        Self::ProceduresRead,
+        Self::ProceduresWrite,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -47,6 +53,8 @@ impl Scope {
             Self::ClientsAdmin => "clients:admin",
             Self::AuditRead => "audit:read",
             Self::CalendarWrite => "calendar:write",
+            Self::ProceduresRead => "procedures:read",
+            Self::ProceduresWrite => "procedures:write",
         }
     }
 

@@ -103,3 +103,28 @@ impl FromRequest for Principal {
         ready(Self::from_request_sync(req))
     }
 }
+
+/// A caller who may be anonymous: `None` without an `Authorization` header. A header with a bad
+/// token is still refused with 401, never taken for anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl MaybePrincipal {
+    /// Whether the caller holds `scope`.
+    pub fn holds(&self, scope: Scope) -> bool {
+        self.0.as_ref().is_some_and(|p| p.require(scope).is_ok())
+    }
+}
+
+impl FromRequest for MaybePrincipal {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if req.headers().contains_key(header::AUTHORIZATION) {
+            ready(Principal::from_request_sync(req).map(|p| Self(Some(p))))
+        } else {
+            ready(Ok(Self(None)))
+        }
+    }
+}

@@ -1,10 +1,12 @@
 //! Every route of the service, wired in one place. The OpenAPI document is collected from the
 //! same registrations, so it lists exactly what is served.
 
+pub mod announcements;
 pub mod audit;
 pub mod calendar;
 pub mod clients;
 pub mod health;
+pub mod procedures;
 pub mod token;
 pub mod units;
 
@@ -34,6 +36,26 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(calendar::working_time)
                 .service(calendar::get_year)
                 .service(calendar::put_year)
-                .service(calendar::list_days),
+                .service(calendar::list_days)
+                // Fixed paths before `/procedures/{code}` and `/announcements/{id}`.
+                .service(procedures::list_procedures)
+                .service(procedures::create_procedure)
+                .service(procedures::bulk_procedures)
+                .service(procedures::not_localized)
+                .service(procedures::get_procedure)
+                .service(procedures::put_procedure)
+                .service(procedures::list_versions)
+                .service(procedures::list_fields)
+                .service(procedures::put_field)
+                .service(announcements::list_decisions)
+                .service(announcements::create_decision)
+                .service(announcements::late)
+                .service(announcements::pending)
+                .service(announcements::publication)
+                .service(announcements::get_decision)
+                .service(announcements::put_decision)
+                .service(announcements::apply_decision)
+                .service(announcements::get_rules)
+                .service(announcements::put_rules),
         );
 }

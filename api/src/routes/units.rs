@@ -138,24 +138,17 @@ pub struct UnitPatch {
     /// New level.
     pub level: Option<Level>,
     /// New parent's code: the unit moves with its whole subtree. `null` makes it a root.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<String>)]
     pub parent: Option<Option<UnitCode>>,
     /// New first day.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub valid_from: Option<Option<NaiveDate>>,
     /// New last day.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub valid_to: Option<Option<NaiveDate>>,
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
-fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Filters of the unit list.

@@ -22,6 +22,7 @@ use crate::procedure::{ProcedureCode, ProcedureContent};
 use crate::unit::UnitScope;
 
 /// Whose decision it is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DecisionKind {
@@ -42,6 +43,7 @@ impl DecisionKind {
 }
 
 /// An item of a decision: what it does to which procedure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionItem {
@@ -87,6 +89,7 @@ pub struct DecisionWrite {
 }
 
 /// Another decision, named.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionRef {
@@ -99,6 +102,8 @@ pub struct DecisionRef {
 }
 
 /// A stored decision.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"id": 7, "kind": "ministry", "number": "503/QĐ-BTTTT", "title": "Công bố thủ tục hành chính được sửa đổi, bổ sung lĩnh vực Xuất bản, In và Phát hành", "issuer": "Bộ Thông tin và Truyền thông", "signedOn": "2024-04-09", "effectiveOn": "2024-06-03", "unit": "000.00.10.H12", "implements": [], "implementedBy": [{"id": 9, "number": "812/QĐ-UBND", "signedOn": "2024-04-24"}], "internalProcessNumber": null, "internalProcessOn": null, "publishedOn": null, "notes": "Tờ trình số 41/TTr-STTTT ngày 22/4/2024", "announcementDue": {"due": "2024-05-27", "rule": "5 working days before the legal basis takes effect on 2024-06-03"}, "publicationDue": null, "appliedAt": null, "items": [{"procedureCode": "1.004650", "action": "amended", "name": "Cấp giấy phép xuất bản bản tin", "replaces": null, "content": null}], "version": 1})))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
@@ -680,6 +685,8 @@ pub fn update(
 }
 
 /// What applying a decision did to one procedure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"procedureCode": "1.004650.H12", "action": "amended", "result": "updated"})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedItem {
@@ -751,7 +758,7 @@ pub fn apply(
                         decision: Some(decision.number.clone()),
                         published_on: decision.published_on.map(Some),
                     };
-                    match procedures::write_in(conn, actor, &write).map_err(item_error(i))? {
+                    match procedures::write_in(conn, actor, scope, &write).map_err(item_error(i))? {
                         Outcome::Created => "created",
                         Outcome::Updated => "updated",
                         Outcome::Unchanged => "unchanged",
@@ -793,6 +800,7 @@ pub fn apply(
 }
 
 /// A unit, named.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UnitRef {
@@ -803,6 +811,8 @@ pub struct UnitRef {
 }
 
 /// A ministry decision the province announced late, or has not announced past its deadline.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"ministryDecision": {"id": 7, "number": "503/QĐ-BTTTT", "signedOn": "2024-04-09"}, "title": "Công bố thủ tục hành chính được sửa đổi, bổ sung", "ministry": "Bộ Thông tin và Truyền thông", "unit": {"code": "000.00.10.H12", "name": "Sở Thông tin và Truyền thông"}, "due": "2024-04-16", "rule": "5 working days after the ministry signed on 2024-04-09", "announcedBy": {"id": 9, "number": "812/QĐ-UBND", "signedOn": "2024-04-24"}, "workingDaysLate": 5, "notes": "Tờ trình số 41/TTr-STTTT ngày 22/4/2024"})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LateAnnouncement {
@@ -827,6 +837,8 @@ pub struct LateAnnouncement {
 }
 
 /// A ministry decision the province has not announced yet.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"ministryDecision": {"id": 8, "number": "1234/QĐ-BTP", "signedOn": "2026-11-16"}, "title": "Công bố thủ tục hành chính mới lĩnh vực hộ tịch", "ministry": "Bộ Tư pháp", "unit": {"code": "000.00.02.H12", "name": "Sở Tư pháp"}, "due": "2026-11-23", "rule": "5 working days after the ministry signed on 2026-11-16", "workingDaysLeft": 1})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingAnnouncement {
@@ -847,6 +859,8 @@ pub struct PendingAnnouncement {
 }
 
 /// How a provincial decision's procedure stands on the national database.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"decision": {"id": 9, "number": "812/QĐ-UBND", "signedOn": "2024-04-24"}, "unit": {"code": "000.00.10.H12", "name": "Sở Thông tin và Truyền thông"}, "procedureCode": "1.004650.H12", "name": "Cấp giấy phép xuất bản bản tin", "due": "2024-05-06", "rule": "5 working days after the provincial decision signed on 2024-04-24", "publishedOn": "2024-05-10", "status": "late", "workingDaysLate": 3})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicationStatus {

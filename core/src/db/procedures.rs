@@ -15,6 +15,8 @@ use crate::unit::UnitScope;
 type Db = <DbConnection as Connection>::Backend;
 
 /// A field (lĩnh vực).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"code": "HT", "name": "Hộ tịch"})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable)]
 #[diesel(table_name = fields)]
 pub struct Field {
@@ -322,6 +324,7 @@ pub fn list(conn: &mut DbConnection, filter: &ProcedureFilter) -> StoreResult<Ve
 }
 
 /// What a write did to a procedure.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
@@ -349,7 +352,11 @@ pub struct ProcedureWrite {
     pub published_on: Option<Option<NaiveDate>>,
 }
 
-fn check_content(conn: &mut DbConnection, content: &ProcedureContent) -> StoreResult<Vec<i64>> {
+fn check_content(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    content: &ProcedureContent,
+) -> StoreResult<Vec<i64>> {
     let mut invalid = Vec::new();
     if content.name.trim().is_empty() {
         invalid.push(InvalidParam::new("content.name", "must not be empty"));
@@ -367,13 +374,14 @@ fn check_content(conn: &mut DbConnection, content: &ProcedureContent) -> StoreRe
     }
     let mut unit_ids = Vec::new();
     for (i, code) in content.handling_units.iter().enumerate() {
-        let id: Option<i64> = units::table
+        let unit: Option<(i64, String)> = units::table
             .filter(units::code.eq(code))
-            .select(units::id)
+            .select((units::id, units::path))
             .first(conn)
             .optional()?;
-        match id {
-            Some(id) => unit_ids.push(id),
+        // A unit outside the caller's grant does not exist for it.
+        match unit.filter(|(_, path)| scope.allows(path)) {
+            Some((id, _)) => unit_ids.push(id),
             None => invalid.push(InvalidParam::new(
                 format!("content.handlingUnits[{i}]"),
                 format!("no unit has the code {code}"),
@@ -447,9 +455,10 @@ fn insert_version(
 pub fn write_in(
     conn: &mut DbConnection,
     actor: &Actor,
+    scope: &UnitScope,
     write: &ProcedureWrite,
 ) -> StoreResult<Outcome> {
-    let unit_ids = check_content(conn, &write.content)?;
+    let unit_ids = check_content(conn, scope, &write.content)?;
     let code = write.code.as_str();
     let now = super::now();
     let Some(row) = find_row(conn, code)? else {
@@ -550,6 +559,7 @@ pub fn write_in(
 pub fn write(
     conn: &mut DbConnection,
     actor: &Actor,
+    scope: &UnitScope,
     write: &ProcedureWrite,
     expected_version: Option<i64>,
 ) -> StoreResult<Outcome> {
@@ -560,7 +570,7 @@ pub fn write(
                 return Err(StoreError::VersionMismatch { current });
             }
         }
-        write_in(conn, actor, write)
+        write_in(conn, actor, scope, write)
     })
 }
 
@@ -617,6 +627,8 @@ pub fn mark_published_in(
 }
 
 /// A national procedure handled locally that the province has not localized.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"code": "1.012345", "name": "Cấp giấy phép khai thác nước dưới đất", "field": "TNN", "units": ["000.00.06.H12"]})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotLocalized {
