@@ -311,6 +311,56 @@ impl<T: ToSchema> Page<T> {
     }
 }
 
+/// Whether the client asked for CSV (`Accept: text/csv`).
+pub fn wants_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
+}
+
+/// A CSV download: UTF-8 with a byte-order mark, so that Excel shows Vietnamese correctly.
+pub fn csv_response(
+    name: &str,
+    header_row: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let mut writer = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let fail = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
+    writer.write_record(header_row).map_err(fail)?;
+    for row in rows {
+        writer.write_record(&row).map_err(fail)?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.csv\""),
+        ))
+        .body(bytes))
+}
+
+/// Text of an optional value for a CSV cell.
+pub fn cell<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Today in Vietnam, or the `asOf` day a report asks about.
+pub fn today_or(as_of: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
+    as_of.unwrap_or_else(|| tthc_core::calendar::to_local(&chrono::Utc::now()).date())
+}
+
+/// For `#[serde(default, deserialize_with = "present")]`: tells a field sent as `null`
+/// (`Some(None)`) from a field left out (`None`).
+pub fn present<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,54 +443,4 @@ mod tests {
         let last = Page::<String>::from_rows(vec!["a"], 2, |s| (*s).to_owned(), str::to_owned);
         assert!(last.next_cursor.is_none());
     }
-}
-
-/// Whether the client asked for CSV (`Accept: text/csv`).
-pub fn wants_csv(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().contains("text/csv"))
-}
-
-/// A CSV download: UTF-8 with a byte-order mark, so that Excel shows Vietnamese correctly.
-pub fn csv_response(
-    name: &str,
-    header_row: &[&str],
-    rows: impl IntoIterator<Item = Vec<String>>,
-) -> Result<actix_web::HttpResponse, ApiError> {
-    let mut writer = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let fail = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
-    writer.write_record(header_row).map_err(fail)?;
-    for row in rows {
-        writer.write_record(&row).map_err(fail)?;
-    }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
-    Ok(actix_web::HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.csv\""),
-        ))
-        .body(bytes))
-}
-
-/// Text of an optional value for a CSV cell.
-pub fn cell<T: ToString>(value: Option<T>) -> String {
-    value.map(|v| v.to_string()).unwrap_or_default()
-}
-
-/// Today in Vietnam, or the `asOf` day a report asks about.
-pub fn today_or(as_of: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
-    as_of.unwrap_or_else(|| tthc_core::calendar::to_local(&chrono::Utc::now()).date())
-}
-
-/// For `#[serde(default, deserialize_with = "present")]`: tells a field sent as `null`
-/// (`Some(None)`) from a field left out (`None`).
-pub fn present<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }

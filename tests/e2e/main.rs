@@ -2,6 +2,7 @@
 //! on PostgreSQL when `TTHC_TEST_DATABASE_URL` is set. Each test has a database of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod announcements;
 mod audit;
 mod auth;
 mod calendar;
@@ -11,4 +12,5 @@ mod instances;
 mod migrations;
 mod openapi;
 mod operations;
+mod procedures;
 mod units;

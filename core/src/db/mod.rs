@@ -174,7 +174,7 @@ impl Database {
     pub fn migrate(&self) -> StoreResult<usize> {
         let mut conn = self.conn()?;
         let result = match &mut *conn {
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Sqlite(c) => migrate_sqlite(c),
             DbConnection::Pg(c) => {
                 c.batch_execute("SELECT pg_advisory_lock(7660766)")?;
                 let applied = c
@@ -212,6 +212,26 @@ impl Database {
             return Err(StoreError::Setup("migrations are pending".into()));
         }
         Ok(())
+    }
+}
+
+/// SQLite has no advisory lock: when instances start together, the one that loses the race
+/// fails on a table the winner created. It then waits for the winner to finish and applies
+/// whatever is still pending.
+fn migrate_sqlite(conn: &mut SqliteConnection) -> diesel::migration::Result<usize> {
+    let mut attempt = 0;
+    loop {
+        match conn.run_pending_migrations(SQLITE_MIGRATIONS) {
+            Ok(applied) => return Ok(applied.len()),
+            Err(_) if attempt < 50 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(100));
+                if !conn.has_pending_migration(SQLITE_MIGRATIONS)? {
+                    return Ok(0);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -1,0 +1,442 @@
+//! Announcement decisions: deadlines, application to the catalogue, and the compliance views,
+//! with every expected row worked out by hand on the 2024 calendar.
+//!
+//! April–May 2024: Hùng Kings' day Thursday 18 April; Monday 29 April swapped for Saturday
+//! 4 May (worked); 30 April and 1 May holidays.
+
+use serde_json::{Value, json};
+use tthc_tests::{HttpMethod, Reply, Status, TestApp};
+
+use crate::procedures::{content, seed};
+
+fn ministry(
+    number: &str,
+    ministry: &str,
+    signed: &str,
+    effective: Option<&str>,
+    unit: &str,
+    code: &str,
+) -> Value {
+    json!({"kind": "ministry", "number": number, "title": format!("Công bố TTHC theo {number}"), "issuer": ministry,
+           "signedOn": signed, "effectiveOn": effective, "unit": unit,
+           "items": [{"procedureCode": code, "action": "amended", "name": "Thủ tục"}]})
+}
+
+fn create(app: &TestApp, token: &str, body: &Value) -> Value {
+    let r = app.post("/api/v1/announcements", token, body);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    r.body
+}
+
+/// M1 503/QĐ-BTTTT: signed Tue 9 Apr, effect 16 Apr → due 16 Apr (5 working days after
+///   signing is later than 5 before the effect); announced by Q1 on 24 Apr: 5 working days late
+///   (17, 19, 22, 23, 24).
+/// M2 100/QĐ-BTP: signed Fri 1 Mar, effect Wed 1 May → due Mon 22 Apr (5 working days before
+///   the effect: 26, 25, 24, 23, 22); announced by Q2 on 19 Apr: on time.
+/// M3 200/QĐ-BYT: signed Mon 6 May → due Mon 13 May; not announced: on 20 May 5 working days late.
+/// M4 300/QĐ-BNV: signed Wed 15 May → due Wed 22 May; on 20 May 2 working days left.
+/// Q1 812/QĐ-UBND signed Wed 24 Apr → publication due Sat 4 May (25, 26, 2, 3 May and the worked
+///   Saturday); published 8 May: 3 working days late (6, 7, 8). It localizes 1.000002.
+/// Q2 700/QĐ-UBND signed Fri 19 Apr → publication due Fri 26 Apr; published 25 Apr: on time. It
+///   amends 1.000001.P.
+fn decisions(app: &TestApp, admin: &str) -> (i64, i64) {
+    let m1 = create(
+        app,
+        admin,
+        &ministry(
+            "503/QĐ-BTTTT",
+            "Bộ Thông tin và Truyền thông",
+            "2024-04-09",
+            Some("2024-04-16"),
+            "STTTT",
+            "1.000002",
+        ),
+    );
+    assert_eq!(m1["announcementDue"]["due"], "2024-04-16");
+    assert!(
+        m1["announcementDue"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("after the ministry signed")
+    );
+    let m2 = create(
+        app,
+        admin,
+        &ministry(
+            "100/QĐ-BTP",
+            "Bộ Tư pháp",
+            "2024-03-01",
+            Some("2024-05-01"),
+            "STP",
+            "1.000001",
+        ),
+    );
+    assert_eq!(m2["announcementDue"]["due"], "2024-04-22");
+    assert!(
+        m2["announcementDue"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("before the legal basis")
+    );
+    create(
+        app,
+        admin,
+        &ministry(
+            "200/QĐ-BYT",
+            "Bộ Y tế",
+            "2024-05-06",
+            None,
+            "STP",
+            "1.000001",
+        ),
+    );
+    create(
+        app,
+        admin,
+        &ministry(
+            "300/QĐ-BNV",
+            "Bộ Nội vụ",
+            "2024-05-15",
+            None,
+            "STP",
+            "1.000001",
+        ),
+    );
+    let q1 = create(
+        app,
+        admin,
+        &json!({
+        "kind": "province", "number": "812/QĐ-UBND", "title": "Công bố TTHC lĩnh vực Xuất bản", "issuer": "P",
+        "signedOn": "2024-04-24", "unit": "STTTT", "implements": ["503/QĐ-BTTTT"], "publishedOn": "2024-05-08",
+        "notes": "Tờ trình số 41/TTr-STTTT ngày 22/4/2024",
+        "internalProcess": {"number": "813/QĐ-UBND", "date": "2024-04-24"},
+        "items": [{"procedureCode": "1.000002.P", "action": "new", "name": "Cấp giấy phép xuất bản bản tin",
+                   "content": content("Cấp giấy phép xuất bản bản tin", "XB", "province", "STTTT", true)}]}),
+    );
+    assert_eq!(q1["publicationDue"]["due"], "2024-05-04");
+    let q2 = create(
+        app,
+        admin,
+        &json!({
+        "kind": "province", "number": "700/QĐ-UBND", "title": "Công bố TTHC lĩnh vực Hộ tịch", "issuer": "P",
+        "signedOn": "2024-04-19", "effectiveOn": "2024-04-22", "unit": "STP", "implements": ["100/QĐ-BTP"], "publishedOn": "2024-04-25",
+        "items": [{"procedureCode": "1.000001.P", "action": "amended",
+                   "content": content("Đăng ký khai sinh (2024)", "HT", "commune", "C1", true)}]}),
+    );
+    assert_eq!(q2["publicationDue"]["due"], "2024-04-26");
+    (q1["id"].as_i64().unwrap(), q2["id"].as_i64().unwrap())
+}
+
+#[test]
+fn late_announcements_in_the_shape_of_the_monthly_notice() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    decisions(&app, &admin);
+    let r = app.get("/api/v1/announcements/late?asOf=2024-05-20", &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let rows = r.body["items"].as_array().unwrap();
+    let summary: Vec<(&str, &str, &str, i64, Option<&str>)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row["ministryDecision"]["number"].as_str().unwrap(),
+                row["unit"]["code"].as_str().unwrap(),
+                row["due"].as_str().unwrap(),
+                row["workingDaysLate"].as_i64().unwrap(),
+                row["announcedBy"]["number"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "503/QĐ-BTTTT",
+                "STTTT",
+                "2024-04-16",
+                5,
+                Some("812/QĐ-UBND")
+            ),
+            ("200/QĐ-BYT", "STP", "2024-05-13", 5, None),
+        ]
+    );
+    assert_eq!(rows[0]["notes"], "Tờ trình số 41/TTr-STTTT ngày 22/4/2024");
+    assert_eq!(rows[0]["unit"]["name"], "Đơn vị STTTT");
+
+    let csv = Reply::from(
+        app.raw()
+            .get(app.url("/api/v1/announcements/late?asOf=2024-05-20"))
+            .bearer_auth(&admin)
+            .header("Accept", "text/csv")
+            .send()
+            .unwrap(),
+    );
+    let lines: Vec<&str> = csv.text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].starts_with("503/QĐ-BTTTT,2024-04-09,Bộ Thông tin và Truyền thông,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].ends_with(
+            ",2024-04-16,812/QĐ-UBND,2024-04-24,5,Tờ trình số 41/TTr-STTTT ngày 22/4/2024"
+        ),
+        "{}",
+        lines[1]
+    );
+
+    // Before M3's deadline passes, only M1 is late.
+    let early = app.get("/api/v1/announcements/late?asOf=2024-05-13", &admin);
+    assert_eq!(early.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn pending_decisions_are_sorted_by_urgency() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    decisions(&app, &admin);
+    let r = app.get("/api/v1/announcements/pending?asOf=2024-05-20", &admin);
+    let rows: Vec<(&str, i64)> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["ministryDecision"]["number"].as_str().unwrap(),
+                row["workingDaysLeft"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [("200/QĐ-BYT", -5), ("300/QĐ-BNV", 2)]);
+    // A client of STTTT sees no STP decisions.
+    let (_, sttt) = app.client("sttt", &["procedures:read"], &["STTTT"]);
+    assert_eq!(
+        app.get("/api/v1/announcements/pending?asOf=2024-05-20", &sttt)
+            .body["items"],
+        json!([])
+    );
+}
+
+#[test]
+fn publication_on_the_national_database() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    decisions(&app, &admin);
+    let r = app.get("/api/v1/announcements/publication?asOf=2024-05-20", &admin);
+    let rows: Vec<(&str, &str, &str, &str, i64)> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["decision"]["number"].as_str().unwrap(),
+                row["procedureCode"].as_str().unwrap(),
+                row["due"].as_str().unwrap(),
+                row["status"].as_str().unwrap(),
+                row["workingDaysLate"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("700/QĐ-UBND", "1.000001.P", "2024-04-26", "onTime", 0),
+            ("812/QĐ-UBND", "1.000002.P", "2024-05-04", "late", 3),
+        ]
+    );
+}
+
+#[test]
+fn applying_a_provincial_decision_changes_the_catalogue_in_one_go() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let (q1, q2) = decisions(&app, &admin);
+    let before = app.get(
+        "/api/v1/procedures/not-localized?validOn=2024-06-01",
+        &admin,
+    );
+    assert_eq!(before.body["total"], 1);
+
+    let r = app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{q1}/apply"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        r.body["items"],
+        json!([{"procedureCode": "1.000002.P", "action": "new", "result": "created"}])
+    );
+    let created = app.get("/api/v1/procedures/1.000002.P?validOn=2024-06-01", &admin);
+    assert_eq!(
+        (
+            created.body["decision"].as_str(),
+            created.body["publishedOn"].as_str()
+        ),
+        (Some("812/QĐ-UBND"), Some("2024-05-08"))
+    );
+    assert_eq!(created.body["validFrom"], "2024-04-24");
+    let after = app.get(
+        "/api/v1/procedures/not-localized?validOn=2024-06-01",
+        &admin,
+    );
+    assert_eq!(after.body["total"], 0, "1.000002 is localized now");
+    app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{q1}/apply"),
+        Some(&admin),
+        None,
+    )
+    .assert_problem(Status::CONFLICT, "conflict");
+
+    let r = app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{q2}/apply"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.body["items"][0]["result"], "updated", "{}", r.text);
+    let versions = app.get("/api/v1/procedures/1.000001.P/versions", &admin);
+    let v = versions.body["items"].as_array().unwrap();
+    assert_eq!(
+        (v[0]["validTo"].as_str(), v[1]["validFrom"].as_str()),
+        (Some("2024-04-21"), Some("2024-04-22"))
+    );
+
+    // A decision abolishing an unknown procedure is refused whole, its item named.
+    let bad = create(
+        &app,
+        &admin,
+        &json!({"kind": "province", "number": "900/QĐ-UBND", "title": "Bãi bỏ", "issuer": "P",
+        "signedOn": "2024-06-03", "unit": "STP",
+        "items": [{"procedureCode": "1.000001", "action": "abolished"}, {"procedureCode": "9.999999", "action": "abolished"}]}),
+    );
+    let r = app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{}/apply", bad["id"]),
+        Some(&admin),
+        None,
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["items[1].procedureCode"]);
+    let still = app.call(
+        HttpMethod::GET,
+        "/api/v1/procedures/1.000001?validOn=2024-06-10",
+        None,
+        None,
+    );
+    assert_eq!(
+        still.body["status"], "published",
+        "the first item was rolled back"
+    );
+    let audit = app.get(
+        &format!("/api/v1/audit?resourceType=announcement&resourceId={q1}"),
+        &admin,
+    );
+    assert_eq!(audit.body["items"][0]["action"], "apply");
+}
+
+#[test]
+fn decisions_are_validated_and_versioned() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let m = create(
+        &app,
+        &admin,
+        &ministry(
+            "1/QĐ-BTC",
+            "Bộ Tài chính",
+            "2024-05-06",
+            None,
+            "STP",
+            "1.000001",
+        ),
+    );
+    let id = m["id"].as_i64().unwrap();
+    app.post(
+        "/api/v1/announcements",
+        &admin,
+        &ministry(
+            "1/QĐ-BTC",
+            "Bộ Tài chính",
+            "2024-05-06",
+            None,
+            "STP",
+            "1.000001",
+        ),
+    )
+    .assert_problem(Status::CONFLICT, "conflict");
+    let r = app.post("/api/v1/announcements", &admin, &json!({"kind": "province", "number": "5/QĐ-UBND", "title": "x", "issuer": "P",
+        "signedOn": "2024-05-06", "unit": "NOPE", "implements": ["NOPE/QĐ"], "items": [{"procedureCode": "1.000001", "action": "amended"}]}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(
+        r.invalid_names(),
+        ["unit", "implements[0]", "items[0].content"]
+    );
+
+    let mut body = ministry(
+        "1/QĐ-BTC",
+        "Bộ Tài chính",
+        "2024-05-13",
+        None,
+        "STP",
+        "1.000001",
+    );
+    let r = Reply::from(
+        app.raw()
+            .put(app.url(&format!("/api/v1/announcements/{id}")))
+            .bearer_auth(&admin)
+            .header("If-Match", "\"1\"")
+            .json(&body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        r.body["announcementDue"]["due"], "2024-05-20",
+        "recomputed from the new signature"
+    );
+    body["title"] = json!("again");
+    let stale = Reply::from(
+        app.raw()
+            .put(app.url(&format!("/api/v1/announcements/{id}")))
+            .bearer_auth(&admin)
+            .header("If-Match", "\"1\"")
+            .json(&body)
+            .send()
+            .unwrap(),
+    );
+    stale.assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+
+    // The rule set is data: a stricter rule gives new deadlines to decisions written after it.
+    let rules = app.call(
+        HttpMethod::PUT,
+        "/api/v1/announcement-rules",
+        Some(&admin),
+        Some(&json!({"beforeEffective": 5, "afterMinistrySigned": 3, "publishAfterDecision": 5})),
+    );
+    assert_eq!(rules.status, Status::OK, "{}", rules.text);
+    let m = create(
+        &app,
+        &admin,
+        &ministry(
+            "2/QĐ-BTC",
+            "Bộ Tài chính",
+            "2024-05-06",
+            None,
+            "STP",
+            "1.000001",
+        ),
+    );
+    assert_eq!(m["announcementDue"]["due"], "2024-05-09");
+    assert_eq!(
+        app.get(&format!("/api/v1/announcements/{id}"), &admin).body["announcementDue"]["due"],
+        "2024-05-20",
+        "stored deadlines keep their rule"
+    );
+    let list = app.get("/api/v1/announcements?kind=ministry&limit=1", &admin);
+    assert_eq!(list.body["items"][0]["number"], "2/QĐ-BTC");
+    assert!(list.body["nextCursor"].is_string());
+}
