@@ -74,7 +74,10 @@ fn main() -> ExitCode {
                 server::open_database(&config).and_then(|db| demo::load(&db).map_err(Into::into));
             match loaded {
                 Ok(s) => {
-                    println!("demo province loaded: {} units created", s.units_created);
+                    println!(
+                        "demo province loaded: {} units, {} procedures, {} announcement decisions created",
+                        s.units_created, s.procedures_created, s.decisions_created
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),

@@ -1,5 +1,6 @@
 //! `tthc demo`: a demo province, so that a fresh install has something to show.
 
+mod catalogue;
 mod province_data;
 
 use chrono::NaiveDate;
@@ -15,6 +16,10 @@ use province_data::{COMMUNES, DEPARTMENTS, DemoUnit, PROVINCE};
 pub struct DemoSummary {
     /// Units created now (0 when the demo was loaded before).
     pub units_created: usize,
+    /// Procedures created now.
+    pub procedures_created: usize,
+    /// Announcement decisions created now.
+    pub decisions_created: usize,
 }
 
 /// Loads the demo province: the province, its departments and its communes. Loading it again
@@ -22,7 +27,11 @@ pub struct DemoSummary {
 pub fn load(db: &Database) -> Result<DemoSummary, StoreError> {
     let mut conn = db.conn()?;
     if units::find_row(&mut conn, PROVINCE.code)?.is_some() {
-        return Ok(DemoSummary { units_created: 0 });
+        return Ok(DemoSummary {
+            units_created: 0,
+            procedures_created: 0,
+            decisions_created: 0,
+        });
     }
     let actor = Actor::system("demo province");
     // The two-level local government took effect on 1 July 2025.
@@ -49,7 +58,11 @@ pub fn load(db: &Database) -> Result<DemoSummary, StoreError> {
     for c in COMMUNES {
         create(c, UnitLevel::Commune, Some(province.clone()))?;
     }
+    let communes: Vec<&str> = COMMUNES.iter().map(|c| c.code).collect();
+    let catalogue = catalogue::load(&mut conn, &communes)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
+        procedures_created: catalogue.procedures,
+        decisions_created: catalogue.decisions,
     })
 }

@@ -88,11 +88,12 @@ impl Manager {
         match self.url.backend {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)?;
-                // WAL lets readers run beside the writer; the busy timeout makes writers queue
-                // instead of failing; LIKE must be case-sensitive to use the path index.
+                // The busy timeout comes first: switching to WAL takes a lock that the pool's
+                // other new connections would otherwise fail on. WAL lets readers run beside the
+                // writer; LIKE must be case-sensitive to use the path index.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA case_sensitive_like = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
