@@ -278,6 +278,14 @@ fn applying_a_provincial_decision_changes_the_catalogue_in_one_go() {
         (Some("812/QĐ-UBND"), Some("2024-05-08"))
     );
     assert_eq!(created.body["validFrom"], "2024-04-24");
+    assert_eq!(
+        created.body["internalProcessApproved"], true,
+        "813/QĐ-UBND approves its internal process"
+    );
+    assert_eq!(
+        created.body["content"]["internalProcess"],
+        json!({"number": "813/QĐ-UBND", "date": "2024-04-24"})
+    );
     let after = app.get(
         "/api/v1/procedures/not-localized?validOn=2024-06-01",
         &admin,

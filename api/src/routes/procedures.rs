@@ -47,7 +47,7 @@ pub enum ProcedureStatus {
     "code": "1.001193.H12", "baseCode": "1.001193", "localized": true, "status": "published",
     "publishedOn": "2026-03-10", "abolishedOn": null, "version": 2, "versionSeq": 2,
     "validFrom": "2026-03-01", "validTo": null, "decision": "345/QĐ-UBND", "complete": false,
-    "missing": ["fees"],
+    "missing": ["fees"], "internalProcessApproved": false, "electronicProcessConfigured": false,
     "content": {"name": "Đăng ký khai sinh", "field": "HT", "levels": ["commune"],
                 "handlingUnits": ["000.21.30.H12"], "timeLimit": {"amount": 1, "measure": "workingDays"},
                 "fees": null, "channels": ["inPerson", "online"], "onlineLevel": "full",
@@ -84,6 +84,10 @@ pub struct ProcedureView {
     pub complete: bool,
     /// The required parts it lacks.
     pub missing: Vec<ContentPart>,
+    /// Whether its internal process is approved (a decision number and date are recorded).
+    pub internal_process_approved: bool,
+    /// Whether its electronic process is configured in the provincial system (decision recorded).
+    pub electronic_process_configured: bool,
     /// The content.
     pub content: ProcedureContent,
     /// Created at.
@@ -113,6 +117,8 @@ impl From<Procedure> for ProcedureView {
             decision: p.current.decision,
             complete: p.current.missing.is_empty(),
             missing: p.current.missing,
+            internal_process_approved: p.current.content.internal_process.is_some(),
+            electronic_process_configured: p.current.content.electronic_process.is_some(),
             content: p.current.content,
             created_at: p.created_at,
             updated_at: p.updated_at,

@@ -18,7 +18,7 @@ use crate::announcement::{
     working_days_left,
 };
 use crate::calendar::Calendar;
-use crate::procedure::{ProcedureCode, ProcedureContent};
+use crate::procedure::{ProcedureCode, ProcedureContent, ProcessDecision};
 use crate::unit::UnitScope;
 
 /// Whose decision it is.
@@ -751,9 +751,22 @@ pub fn apply(
                         procedures::abolish_in(conn, actor, old.as_str(), on)
                             .map_err(item_error(i))?;
                     }
+                    let mut content = content.clone();
+                    // The decision approving the internal process covers the decision's procedures.
+                    if content.internal_process.is_none()
+                        && let (Some(number), Some(date)) = (
+                            &decision.internal_process_number,
+                            decision.internal_process_on,
+                        )
+                    {
+                        content.internal_process = Some(ProcessDecision {
+                            number: number.clone(),
+                            date,
+                        });
+                    }
                     let write = ProcedureWrite {
                         code: item.procedure_code.clone(),
-                        content: content.clone(),
+                        content,
                         valid_from: on,
                         decision: Some(decision.number.clone()),
                         published_on: decision.published_on.map(Some),
