@@ -10,8 +10,9 @@ use tthc_core::db::announcements::{
     self as store, AppliedItem, Decision, DecisionItem, DecisionKind, DecisionWrite,
     LateAnnouncement, PendingAnnouncement, PublicationStatus,
 };
+use tthc_core::db::{DbConnection, StoreResult};
 use tthc_core::procedure::{ProcedureCode, ProcedureContent};
-use tthc_core::unit::UnitCode;
+use tthc_core::unit::{UnitCode, UnitScope};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -383,6 +384,36 @@ fn unit_cells(unit: Option<&tthc_core::db::announcements::UnitRef>) -> [String; 
     ]
 }
 
+/// How a compliance view is read from the store.
+type Load<T> = fn(&mut DbConnection, &UnitScope, NaiveDate) -> StoreResult<Vec<T>>;
+
+/// A compliance view as of a day, within the caller's units, as JSON or (with
+/// `Accept: text/csv`) as a CSV file of `header` and one `row` per item.
+#[allow(clippy::too_many_arguments)] // each is one part of the view's definition
+async fn compliance_view<T: Serialize + ToSchema + Send + 'static>(
+    state: &AppState,
+    principal: Principal,
+    req: &HttpRequest,
+    as_of: Option<NaiveDate>,
+    load: Load<T>,
+    name: &str,
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ProceduresRead)?;
+    let as_of = today_or(as_of);
+    let items = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(load(conn, &scope, as_of)?)
+        })
+        .await?;
+    if wants_csv(req) {
+        return csv_response(name, header, items.iter().map(row));
+    }
+    Ok(HttpResponse::Ok().json(Rows { as_of, items }))
+}
+
 /// Late announcements
 ///
 /// Ministry decisions the province announced late, or has not announced past the deadline, in
@@ -406,16 +437,14 @@ pub async fn late(
     req: HttpRequest,
     query: ValidQuery<AsOfQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::ProceduresRead)?;
-    let as_of = today_or(query.0.as_of);
-    let items = state
-        .run(move |conn| {
-            let scope = principal.unit_scope(conn)?;
-            Ok(store::late(conn, &scope, as_of)?)
-        })
-        .await?;
-    if wants_csv(&req) {
-        let header = [
+    compliance_view(
+        &state,
+        principal,
+        &req,
+        query.0.as_of,
+        store::late,
+        "late-announcements",
+        &[
             "ministryDecision",
             "signedOn",
             "ministry",
@@ -427,29 +456,25 @@ pub async fn late(
             "announcedOn",
             "workingDaysLate",
             "notes",
-        ];
-        return csv_response(
-            "late-announcements",
-            &header,
-            items.iter().map(|r| {
-                let [code, name] = unit_cells(r.unit.as_ref());
-                vec![
-                    r.ministry_decision.number.clone(),
-                    r.ministry_decision.signed_on.to_string(),
-                    r.ministry.clone(),
-                    r.title.clone(),
-                    code,
-                    name,
-                    r.due.to_string(),
-                    cell(r.announced_by.as_ref().map(|a| a.number.clone())),
-                    cell(r.announced_by.as_ref().map(|a| a.signed_on)),
-                    r.working_days_late.to_string(),
-                    cell(r.notes.clone()),
-                ]
-            }),
-        );
-    }
-    Ok(HttpResponse::Ok().json(Rows { as_of, items }))
+        ],
+        |r: &LateAnnouncement| {
+            let [code, name] = unit_cells(r.unit.as_ref());
+            vec![
+                r.ministry_decision.number.clone(),
+                r.ministry_decision.signed_on.to_string(),
+                r.ministry.clone(),
+                r.title.clone(),
+                code,
+                name,
+                r.due.to_string(),
+                cell(r.announced_by.as_ref().map(|a| a.number.clone())),
+                cell(r.announced_by.as_ref().map(|a| a.signed_on)),
+                r.working_days_late.to_string(),
+                cell(r.notes.clone()),
+            ]
+        },
+    )
+    .await
 }
 
 /// Pending ministry decisions
@@ -474,16 +499,14 @@ pub async fn pending(
     req: HttpRequest,
     query: ValidQuery<AsOfQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::ProceduresRead)?;
-    let as_of = today_or(query.0.as_of);
-    let items = state
-        .run(move |conn| {
-            let scope = principal.unit_scope(conn)?;
-            Ok(store::pending(conn, &scope, as_of)?)
-        })
-        .await?;
-    if wants_csv(&req) {
-        let header = [
+    compliance_view(
+        &state,
+        principal,
+        &req,
+        query.0.as_of,
+        store::pending,
+        "pending-announcements",
+        &[
             "ministryDecision",
             "signedOn",
             "ministry",
@@ -492,26 +515,22 @@ pub async fn pending(
             "unitName",
             "due",
             "workingDaysLeft",
-        ];
-        return csv_response(
-            "pending-announcements",
-            &header,
-            items.iter().map(|r| {
-                let [code, name] = unit_cells(r.unit.as_ref());
-                vec![
-                    r.ministry_decision.number.clone(),
-                    r.ministry_decision.signed_on.to_string(),
-                    r.ministry.clone(),
-                    r.title.clone(),
-                    code,
-                    name,
-                    r.due.to_string(),
-                    r.working_days_left.to_string(),
-                ]
-            }),
-        );
-    }
-    Ok(HttpResponse::Ok().json(Rows { as_of, items }))
+        ],
+        |r: &PendingAnnouncement| {
+            let [code, name] = unit_cells(r.unit.as_ref());
+            vec![
+                r.ministry_decision.number.clone(),
+                r.ministry_decision.signed_on.to_string(),
+                r.ministry.clone(),
+                r.title.clone(),
+                code,
+                name,
+                r.due.to_string(),
+                r.working_days_left.to_string(),
+            ]
+        },
+    )
+    .await
 }
 
 /// Publication on the national database
@@ -536,16 +555,14 @@ pub async fn publication(
     req: HttpRequest,
     query: ValidQuery<AsOfQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require(Scope::ProceduresRead)?;
-    let as_of = today_or(query.0.as_of);
-    let items = state
-        .run(move |conn| {
-            let scope = principal.unit_scope(conn)?;
-            Ok(store::publication(conn, &scope, as_of)?)
-        })
-        .await?;
-    if wants_csv(&req) {
-        let header = [
+    compliance_view(
+        &state,
+        principal,
+        &req,
+        query.0.as_of,
+        store::publication,
+        "publication",
+        &[
             "decision",
             "signedOn",
             "unitCode",
@@ -556,28 +573,24 @@ pub async fn publication(
             "publishedOn",
             "status",
             "workingDaysLate",
-        ];
-        return csv_response(
-            "publication",
-            &header,
-            items.iter().map(|r| {
-                let [code, name] = unit_cells(r.unit.as_ref());
-                vec![
-                    r.decision.number.clone(),
-                    r.decision.signed_on.to_string(),
-                    code,
-                    name,
-                    r.procedure_code.clone(),
-                    cell(r.name.clone()),
-                    r.due.to_string(),
-                    cell(r.published_on),
-                    r.status.clone(),
-                    r.working_days_late.to_string(),
-                ]
-            }),
-        );
-    }
-    Ok(HttpResponse::Ok().json(Rows { as_of, items }))
+        ],
+        |r: &PublicationStatus| {
+            let [code, name] = unit_cells(r.unit.as_ref());
+            vec![
+                r.decision.number.clone(),
+                r.decision.signed_on.to_string(),
+                code,
+                name,
+                r.procedure_code.clone(),
+                cell(r.name.clone()),
+                r.due.to_string(),
+                cell(r.published_on),
+                r.status.clone(),
+                r.working_days_late.to_string(),
+            ]
+        },
+    )
+    .await
 }
 
 /// Get the announcement rule set

@@ -534,6 +534,56 @@ fn store_children(
     Ok(())
 }
 
+/// The columns a decision's write sets, for both insert and update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = announcements, treat_none_as_null = true)]
+struct DecisionColumns<'a> {
+    number: &'a str,
+    title: &'a str,
+    issuer: &'a str,
+    signed_on: NaiveDate,
+    effective_on: Option<NaiveDate>,
+    unit_id: Option<i64>,
+    internal_process_number: Option<&'a str>,
+    internal_process_on: Option<NaiveDate>,
+    published_on: Option<NaiveDate>,
+    notes: Option<&'a str>,
+    announce_due: Option<NaiveDate>,
+    announce_rule: Option<String>,
+    publish_due: Option<NaiveDate>,
+    publish_rule: Option<String>,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+fn columns<'a>(
+    write: &'a DecisionWrite,
+    unit: Option<&UnitRow>,
+    announce: Option<Deadline>,
+    publish: Option<Deadline>,
+    version: i64,
+    now: NaiveDateTime,
+) -> DecisionColumns<'a> {
+    DecisionColumns {
+        number: &write.number,
+        title: &write.title,
+        issuer: &write.issuer,
+        signed_on: write.signed_on,
+        effective_on: write.effective_on,
+        unit_id: unit.map(|u| u.id),
+        internal_process_number: write.internal_process.as_ref().map(|p| p.0.as_str()),
+        internal_process_on: write.internal_process.as_ref().map(|p| p.1),
+        published_on: write.published_on,
+        notes: write.notes.as_deref(),
+        announce_due: announce.as_ref().map(|d| d.due),
+        announce_rule: announce.map(|d| d.rule),
+        publish_due: publish.as_ref().map(|d| d.due),
+        publish_rule: publish.map(|d| d.rule),
+        version,
+        updated_at: now,
+    }
+}
+
 /// Creates a decision, computing its deadline with the rule set in force. Audited.
 pub fn create(
     conn: &mut DbConnection,
@@ -548,24 +598,8 @@ pub fn create(
         diesel::insert_into(announcements::table)
             .values((
                 announcements::kind.eq(write.kind.as_str()),
-                announcements::number.eq(&write.number),
-                announcements::title.eq(&write.title),
-                announcements::issuer.eq(&write.issuer),
-                announcements::signed_on.eq(write.signed_on),
-                announcements::effective_on.eq(write.effective_on),
-                announcements::unit_id.eq(unit.as_ref().map(|u| u.id)),
-                announcements::internal_process_number
-                    .eq(write.internal_process.as_ref().map(|p| p.0.clone())),
-                announcements::internal_process_on.eq(write.internal_process.as_ref().map(|p| p.1)),
-                announcements::published_on.eq(write.published_on),
-                announcements::notes.eq(&write.notes),
-                announcements::announce_due.eq(announce.as_ref().map(|d| d.due)),
-                announcements::announce_rule.eq(announce.as_ref().map(|d| d.rule.clone())),
-                announcements::publish_due.eq(publish.as_ref().map(|d| d.due)),
-                announcements::publish_rule.eq(publish.as_ref().map(|d| d.rule.clone())),
-                announcements::version.eq(1),
                 announcements::created_at.eq(now),
-                announcements::updated_at.eq(now),
+                columns(write, unit.as_ref(), announce, publish, 1, now),
             ))
             .execute(conn)
             .map_err(|e| {
@@ -630,24 +664,13 @@ pub fn update(
         let (unit, links) = check_write(conn, scope, write)?;
         let (announce, publish) = deadlines(conn, write, unit.as_ref())?;
         diesel::update(announcements::table.find(id))
-            .set((
-                announcements::number.eq(&write.number),
-                announcements::title.eq(&write.title),
-                announcements::issuer.eq(&write.issuer),
-                announcements::signed_on.eq(write.signed_on),
-                announcements::effective_on.eq(write.effective_on),
-                announcements::unit_id.eq(unit.as_ref().map(|u| u.id)),
-                announcements::internal_process_number
-                    .eq(write.internal_process.as_ref().map(|p| p.0.clone())),
-                announcements::internal_process_on.eq(write.internal_process.as_ref().map(|p| p.1)),
-                announcements::published_on.eq(write.published_on),
-                announcements::notes.eq(&write.notes),
-                announcements::announce_due.eq(announce.as_ref().map(|d| d.due)),
-                announcements::announce_rule.eq(announce.as_ref().map(|d| d.rule.clone())),
-                announcements::publish_due.eq(publish.as_ref().map(|d| d.due)),
-                announcements::publish_rule.eq(publish.as_ref().map(|d| d.rule.clone())),
-                announcements::version.eq(before.version + 1),
-                announcements::updated_at.eq(super::now()),
+            .set(columns(
+                write,
+                unit.as_ref(),
+                announce,
+                publish,
+                before.version + 1,
+                super::now(),
             ))
             .execute(conn)
             .map_err(|e| {
