@@ -10,6 +10,7 @@
 
 pub mod announcement;
 pub mod calendar;
+pub mod dossier;
 pub mod procedure;
 pub mod text;
 pub mod unit;

@@ -1,0 +1,264 @@
+//! Dossiers (hồ sơ): one applicant's case under one procedure, its status history, whether it is
+//! on time by the rules of the 766 progress indicator, and the data-quality problems that cost
+//! points on the national portal. All functions here are pure.
+
+mod quality;
+mod timing;
+
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+pub use quality::{Flag, QualityInput, ResultDocument, quality_flags};
+pub use timing::{Classification, Timing, TimingInput, classify};
+
+/// A dossier's status, with the national sync code of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    /// 1: newly registered (mới đăng ký).
+    NewlyRegistered,
+    /// 2: received (đã tiếp nhận).
+    Received,
+    /// 3: not accepted (không được tiếp nhận).
+    NotAccepted,
+    /// 4: processing (đang xử lý).
+    Processing,
+    /// 5: supplement requested (yêu cầu bổ sung): the clock pauses.
+    SupplementRequested,
+    /// 6: financial obligation requested (yêu cầu thực hiện nghĩa vụ tài chính).
+    FinancialObligation,
+    /// 7: withdrawn by the citizen (công dân rút hồ sơ).
+    Withdrawn,
+    /// 8: processing stopped (dừng xử lý).
+    Stopped,
+    /// 9: processing finished (đã xử lý xong).
+    Finished,
+    /// 10: result returned (đã trả kết quả).
+    Returned,
+}
+
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 10] = [
+        Self::NewlyRegistered,
+        Self::Received,
+        Self::NotAccepted,
+        Self::Processing,
+        Self::SupplementRequested,
+        Self::FinancialObligation,
+        Self::Withdrawn,
+        Self::Stopped,
+        Self::Finished,
+        Self::Returned,
+    ];
+
+    /// The national sync code (1–10).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::NewlyRegistered => 1,
+            Self::Received => 2,
+            Self::NotAccepted => 3,
+            Self::Processing => 4,
+            Self::SupplementRequested => 5,
+            Self::FinancialObligation => 6,
+            Self::Withdrawn => 7,
+            Self::Stopped => 8,
+            Self::Finished => 9,
+            Self::Returned => 10,
+        }
+    }
+
+    /// The status of a national sync code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The status's name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NewlyRegistered => "newlyRegistered",
+            Self::Received => "received",
+            Self::NotAccepted => "notAccepted",
+            Self::Processing => "processing",
+            Self::SupplementRequested => "supplementRequested",
+            Self::FinancialObligation => "financialObligation",
+            Self::Withdrawn => "withdrawn",
+            Self::Stopped => "stopped",
+            Self::Finished => "finished",
+            Self::Returned => "returned",
+        }
+    }
+
+    /// The status called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether the dossier's handling has ended (for timing).
+    pub fn is_end(self) -> bool {
+        matches!(
+            self,
+            Self::NotAccepted | Self::Withdrawn | Self::Stopped | Self::Finished | Self::Returned
+        )
+    }
+
+    /// The statuses that may follow this one.
+    pub fn successors(self) -> &'static [Status] {
+        use Status::*;
+        match self {
+            NewlyRegistered => &[Received, NotAccepted, Withdrawn],
+            Received | Processing => &[
+                Processing,
+                SupplementRequested,
+                FinancialObligation,
+                Withdrawn,
+                Stopped,
+                Finished,
+                NotAccepted,
+            ],
+            SupplementRequested => &[
+                Received,
+                Processing,
+                FinancialObligation,
+                Withdrawn,
+                Stopped,
+                Finished,
+            ],
+            FinancialObligation => &[
+                Processing,
+                SupplementRequested,
+                Withdrawn,
+                Stopped,
+                Finished,
+            ],
+            Finished => &[Returned],
+            NotAccepted | Withdrawn | Stopped | Returned => &[],
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A dossier code: `{unit identifier}-{yyMMdd}-{4-digit daily sequence}`, e.g.
+/// `H15.50.05.13-261008-0975`. Other shapes are accepted (ministries' systems differ) and
+/// flagged.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(transparent)]
+pub struct DossierCode(String);
+
+impl DossierCode {
+    /// Checks `code` (1–60 ASCII letters, digits, `.`, `-` and `_`) and wraps it.
+    pub fn parse(code: &str) -> Result<Self, String> {
+        if code.is_empty() || code.len() > 60 {
+            return Err("must be 1 to 60 characters".into());
+        }
+        if let Some(bad) = code
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+        {
+            return Err(format!(
+                "may contain only ASCII letters, digits, '.', '-' and '_' (found {bad:?})"
+            ));
+        }
+        Ok(Self(code.to_owned()))
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The parts of a standard code: unit identifier, date, daily sequence; `None` for other
+    /// shapes.
+    pub fn standard_parts(&self) -> Option<(&str, NaiveDate, u16)> {
+        let mut parts = self.0.rsplitn(3, '-');
+        let seq = parts.next()?;
+        let date = parts.next()?;
+        let unit = parts.next()?;
+        if seq.len() != 4 || !seq.bytes().all(|b| b.is_ascii_digit()) || unit.is_empty() {
+            return None;
+        }
+        if date.len() != 6 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let date = NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").ok()?;
+        Some((unit, date, seq.parse().ok()?))
+    }
+}
+
+impl fmt::Display for DossierCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DossierCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// The vendor's event id, unique within the dossier: events are deduplicated by it.
+    pub id: String,
+    /// The new status.
+    pub status: Status,
+    /// When (Vietnam local time).
+    pub at: NaiveDateTime,
+    /// For an apology (phiếu xin lỗi): the new due instant.
+    pub new_due: Option<NaiveDateTime>,
+}
+
+/// Why an event cannot be added to a history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden {
+    /// The event refused.
+    pub event_id: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// Orders events by instant (and by arrival for the same instant), as the history is read.
+pub fn ordered(events: &[Event]) -> Vec<&Event> {
+    let mut sorted: Vec<&Event> = events.iter().collect();
+    sorted.sort_by_key(|e| e.at);
+    sorted
+}
+
+/// Checks that a history is a sequence the rules allow, in instant order; the first
+/// transition that breaks them is reported.
+pub fn check_history(events: &[Event]) -> Result<(), Forbidden> {
+    let mut current: Option<Status> = None;
+    for e in ordered(events) {
+        if let Some(from) = current
+            && !from.successors().contains(&e.status)
+        {
+            return Err(Forbidden {
+                event_id: e.id.clone(),
+                reason: format!("{} cannot follow {from} (at {})", e.status, e.at),
+            });
+        }
+        current = Some(e.status);
+    }
+    Ok(())
+}
+
+/// The current status: the last event's, in instant order.
+pub fn current_status(events: &[Event]) -> Option<Status> {
+    ordered(events).last().map(|e| e.status)
+}
+
+#[cfg(test)]
+mod tests;

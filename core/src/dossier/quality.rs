@@ -1,0 +1,200 @@
+//! Data-quality checks that cost points on the national portal (seed `001_…`): results that are
+//! missing, archives, blank or copies of the applicant's own documents; finished dossiers never
+//! synced; histories with missing steps.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::{Event, Status, current_status};
+
+/// A document of the dossier's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResultDocument {
+    /// File name.
+    pub name: String,
+    /// Media type (e.g. `application/pdf`).
+    pub media_type: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Page count, if known.
+    #[serde(default)]
+    pub pages: Option<i32>,
+    /// Whether it carries a digital signature.
+    #[serde(default)]
+    pub signed: bool,
+}
+
+/// A data-quality problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Flag {
+    /// Finished without a result document.
+    NoResultDocument,
+    /// A result is a zip, rar or 7z archive.
+    ArchiveResult,
+    /// A result is empty (0 bytes or 0 pages).
+    EmptyResult,
+    /// A result is identical to one of the dossier's own submitted components.
+    ResultIsComponent,
+    /// Finished but never synced to the national portal.
+    NeverSynced,
+    /// Synced with a status older than the current one.
+    SyncBehind,
+    /// A step is missing from the history (e.g. finished with no received event).
+    MissingSteps,
+    /// The code is not `{unit}-{yyMMdd}-{nnnn}`.
+    NonStandardCode,
+    /// The vendor's due date disagrees with the one the rules give.
+    DueDateDisagrees,
+}
+
+impl Flag {
+    /// The flag's name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoResultDocument => "noResultDocument",
+            Self::ArchiveResult => "archiveResult",
+            Self::EmptyResult => "emptyResult",
+            Self::ResultIsComponent => "resultIsComponent",
+            Self::NeverSynced => "neverSynced",
+            Self::SyncBehind => "syncBehind",
+            Self::MissingSteps => "missingSteps",
+            Self::NonStandardCode => "nonStandardCode",
+            Self::DueDateDisagrees => "dueDateDisagrees",
+        }
+    }
+
+    /// The flag called `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::NoResultDocument,
+            Self::ArchiveResult,
+            Self::EmptyResult,
+            Self::ResultIsComponent,
+            Self::NeverSynced,
+            Self::SyncBehind,
+            Self::MissingSteps,
+            Self::NonStandardCode,
+            Self::DueDateDisagrees,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == name)
+    }
+}
+
+/// What the checks read.
+#[derive(Debug, Clone, Copy)]
+pub struct QualityInput<'a> {
+    /// The events.
+    pub events: &'a [Event],
+    /// The result documents.
+    pub results: &'a [ResultDocument],
+    /// SHA-256 of the components the applicant submitted.
+    pub component_hashes: &'a [String],
+    /// When it was last synced to the national portal.
+    pub synced_at: Option<NaiveDateTime>,
+    /// The status it was last synced with.
+    pub synced_status: Option<Status>,
+    /// Whether the code has the standard shape.
+    pub standard_code: bool,
+    /// Whether the vendor's due date disagrees with the rules'.
+    pub due_disagrees: bool,
+}
+
+const ARCHIVES: [&str; 6] = [
+    "application/zip",
+    "application/x-zip-compressed",
+    "application/vnd.rar",
+    "application/x-rar-compressed",
+    "application/x-7z-compressed",
+    "application/gzip",
+];
+
+fn is_archive(doc: &ResultDocument) -> bool {
+    let name = doc.name.to_ascii_lowercase();
+    ARCHIVES.contains(&doc.media_type.to_ascii_lowercase().as_str())
+        || [".zip", ".rar", ".7z", ".gz"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+}
+
+/// Every problem found, each with its reason.
+pub fn quality_flags(input: &QualityInput<'_>) -> Vec<(Flag, String)> {
+    let mut flags = Vec::new();
+    let finished = input
+        .events
+        .iter()
+        .any(|e| matches!(e.status, Status::Finished | Status::Returned));
+    if finished && input.results.is_empty() {
+        flags.push((
+            Flag::NoResultDocument,
+            "finished without a result document".to_owned(),
+        ));
+    }
+    for doc in input.results {
+        if is_archive(doc) {
+            flags.push((
+                Flag::ArchiveResult,
+                format!("{} is an archive, not a result", doc.name),
+            ));
+        }
+        if doc.size_bytes == 0 || doc.pages == Some(0) {
+            flags.push((Flag::EmptyResult, format!("{} is empty", doc.name)));
+        }
+        if input
+            .component_hashes
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&doc.sha256))
+        {
+            flags.push((
+                Flag::ResultIsComponent,
+                format!("{} is one of the applicant's own documents", doc.name),
+            ));
+        }
+    }
+    let current = current_status(input.events);
+    if finished && input.synced_at.is_none() {
+        flags.push((
+            Flag::NeverSynced,
+            "finished but never synced to the national portal".to_owned(),
+        ));
+    }
+    if let (Some(synced), Some(current)) = (input.synced_status, current)
+        && synced != current
+    {
+        flags.push((
+            Flag::SyncBehind,
+            format!("synced as {synced}, now {current}"),
+        ));
+    }
+    let has = |s: Status| input.events.iter().any(|e| e.status == s);
+    if finished && !has(Status::Received) {
+        flags.push((
+            Flag::MissingSteps,
+            "finished with no received event".to_owned(),
+        ));
+    } else if has(Status::Returned) && !has(Status::Finished) {
+        flags.push((
+            Flag::MissingSteps,
+            "returned with no finished event".to_owned(),
+        ));
+    }
+    if !input.standard_code {
+        flags.push((
+            Flag::NonStandardCode,
+            "the code is not {unit}-{yyMMdd}-{nnnn}".to_owned(),
+        ));
+    }
+    if input.due_disagrees {
+        flags.push((
+            Flag::DueDateDisagrees,
+            "the vendor's due date differs from the rules' due date".to_owned(),
+        ));
+    }
+    flags
+}
