@@ -237,7 +237,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write"
+        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 
@@ -301,7 +301,7 @@ fn bad_credentials_grants_and_scopes_are_refused() {
     app.token_for(
         "admin",
         ADMIN_SECRET,
-        &[("scope", "units:read dossiers:write")],
+        &[("scope", "units:read reports:write")],
     )
     .assert_problem(Status::BAD_REQUEST, "invalid_scope");
     let narrow = app.token_for("admin", ADMIN_SECRET, &[("scope", "units:read")]);

@@ -31,11 +31,15 @@ pub enum Scope {
     ProceduresRead,
     /// Write procedures, fields and announcement decisions.
     ProceduresWrite,
+    /// Read dossiers.
+    DossiersRead,
+    /// Push dossiers and their events.
+    DossiersWrite,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 9] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -43,6 +47,8 @@ impl Scope {
         Self::CalendarWrite,
         Self::ProceduresRead,
         Self::ProceduresWrite,
+        Self::DossiersRead,
+        Self::DossiersWrite,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -55,6 +61,8 @@ impl Scope {
             Self::CalendarWrite => "calendar:write",
             Self::ProceduresRead => "procedures:read",
             Self::ProceduresWrite => "procedures:write",
+            Self::DossiersRead => "dossiers:read",
+            Self::DossiersWrite => "dossiers:write",
         }
     }
 

@@ -5,6 +5,7 @@ pub mod announcements;
 pub mod audit;
 pub mod calendar;
 pub mod clients;
+pub mod dossiers;
 pub mod health;
 pub mod procedures;
 pub mod token;
@@ -56,6 +57,11 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(announcements::put_decision)
                 .service(announcements::apply_decision)
                 .service(announcements::get_rules)
-                .service(announcements::put_rules),
+                .service(announcements::put_rules)
+                .service(dossiers::list_dossiers)
+                .service(dossiers::bulk_dossiers)
+                .service(dossiers::put_dossier)
+                .service(dossiers::get_dossier)
+                .service(dossiers::add_event),
         );
 }

@@ -168,6 +168,11 @@ fn level_name<T: Serialize>(value: &T) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
+/// The API name of a unit-only enum value (`"created"`, `"online"` …).
+pub fn word<T: Serialize>(value: &T) -> String {
+    level_name(value).unwrap_or_default()
+}
+
 /// List procedures
 ///
 /// The catalogue in force on a day, with filters and search. Published procedures are public;
@@ -648,7 +653,8 @@ pub async fn read_bulk(
     Ok(items)
 }
 
-fn rejected(index: usize, code: Option<String>, e: ApiError) -> BulkItemResult {
+/// The fields and reasons of a refused bulk item.
+pub fn problems(e: ApiError) -> Vec<crate::error::InvalidParamView> {
     let invalid = match e {
         ApiError::BadRequest {
             invalid, detail, ..
@@ -657,17 +663,21 @@ fn rejected(index: usize, code: Option<String>, e: ApiError) -> BulkItemResult {
         ApiError::Conflict(p) => vec![p],
         other => vec![InvalidParam::new("item", other.to_string())],
     };
+    invalid
+        .into_iter()
+        .map(|p| crate::error::InvalidParamView {
+            name: p.name,
+            reason: p.reason,
+        })
+        .collect()
+}
+
+fn rejected(index: usize, code: Option<String>, e: ApiError) -> BulkItemResult {
     BulkItemResult {
         index,
         code,
         result: "rejected".into(),
-        invalid_params: invalid
-            .into_iter()
-            .map(|p| crate::error::InvalidParamView {
-                name: p.name,
-                reason: p.reason,
-            })
-            .collect(),
+        invalid_params: problems(e),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod calendars;
 pub mod clients;
 mod connection;
+pub mod dossiers;
 mod error;
 pub mod procedures;
 pub mod schema;

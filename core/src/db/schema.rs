@@ -268,6 +268,80 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Dossiers pushed by vendor systems.
+    dossiers (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// Dossier code.
+        code -> Text,
+        /// Handling unit.
+        unit_id -> BigInt,
+        /// The unit's tree path when stored.
+        unit_path -> Text,
+        /// Procedure code.
+        procedure_code -> Text,
+        /// Procedure version in force at receipt.
+        procedure_version -> Nullable<Integer>,
+        /// Field code.
+        field -> Nullable<Text>,
+        /// Channel.
+        channel -> Text,
+        /// Current status.
+        status -> Text,
+        /// Received at (local time).
+        received_at -> Timestamp,
+        /// Due instant used for timing.
+        due_at -> Nullable<Timestamp>,
+        /// Due instant by the rules.
+        rule_due_at -> Nullable<Timestamp>,
+        /// Due instant after apologies and supplement time.
+        effective_due_at -> Nullable<Timestamp>,
+        /// End of handling by the timing rules.
+        ended_at -> Nullable<Timestamp>,
+        /// Final timing of an ended dossier.
+        timing -> Nullable<Text>,
+        /// Quality flags, space-delimited with leading and trailing spaces.
+        flags -> Text,
+        /// Last synced to the national portal.
+        synced_at -> Nullable<Timestamp>,
+        /// Status last synced.
+        synced_status -> Nullable<Text>,
+        /// The rest of the dossier as JSON.
+        data -> Text,
+        /// Hash of the last write's input.
+        input_hash -> Text,
+        /// Row version.
+        version -> BigInt,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Status events of dossiers.
+    dossier_events (dossier_id, event_id) {
+        /// The dossier.
+        dossier_id -> BigInt,
+        /// The vendor's event id.
+        event_id -> Text,
+        /// Status.
+        status -> Text,
+        /// When (local time).
+        at -> Timestamp,
+        /// New due instant (apology).
+        new_due -> Nullable<Timestamp>,
+        /// Who.
+        actor -> Nullable<Text>,
+        /// Note.
+        note -> Nullable<Text>,
+        /// When tthc received it (UTC).
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::joinable!(procedure_version_units -> units (unit_id));
 diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
@@ -285,5 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     procedure_version_units,
     announcements,
     announcement_items,
-    announcement_links
+    announcement_links,
+    dossiers,
+    dossier_events
 );

@@ -262,3 +262,34 @@ pub fn current_status(events: &[Event]) -> Option<Status> {
 
 #[cfg(test)]
 mod tests;
+
+/// What tthc keeps derived from a dossier's data and events, for queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The current status.
+    pub status: Option<Status>,
+    /// The due instant after apologies and supplement time.
+    pub effective_due: Option<NaiveDateTime>,
+    /// When handling ended by the timing rules.
+    pub ended_at: Option<NaiveDateTime>,
+    /// The final timing, once handling ended.
+    pub timing: Option<Timing>,
+    /// The quality flags and their reasons.
+    pub flags: Vec<(Flag, String)>,
+}
+
+/// Derives status, timing and flags at `now`.
+pub fn derive(
+    calendar: &crate::calendar::Calendar,
+    timing: &TimingInput<'_>,
+    quality: &QualityInput<'_>,
+) -> Derived {
+    let c = classify(calendar, timing);
+    Derived {
+        status: current_status(timing.events),
+        effective_due: c.effective_due,
+        ended_at: c.end,
+        timing: c.end.map(|_| c.timing),
+        flags: quality_flags(quality),
+    }
+}

@@ -1,0 +1,754 @@
+//! `/api/v1/dossiers`: the dossier registry that vendor one-stop systems push to.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use tthc_core::calendar::{from_local, to_local};
+use tthc_core::db::dossiers::{
+    self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
+    DossierWrite, EventOutcome, FeeRecord, Outcome, Rating,
+};
+use tthc_core::db::units;
+use tthc_core::dossier::{DossierCode, Event, Flag, ResultDocument, Status, Timing};
+use tthc_core::procedure::{Channel, ProcedureCode};
+use tthc_core::unit::UnitCode;
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::auth::{Principal, Scope};
+use crate::error::{ApiError, InvalidParamView, Problem};
+use crate::http::{
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor,
+    encode_cursor, wants_csv,
+};
+use crate::routes::procedures::{problems, read_bulk, word};
+use crate::state::AppState;
+
+const PROBLEM: &str = "application/problem+json";
+
+fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
+    to_local(&t)
+}
+
+/// The applicant.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicantInput {
+    /// `citizen` or `organization`.
+    #[validate(length(min = 1, max = 20))]
+    pub kind: String,
+    /// Name.
+    #[validate(length(min = 1, max = 300))]
+    pub name: String,
+    /// Identity number (CCCD) or tax code: stored only as a salted hash and its last 4
+    /// characters, never returned.
+    #[validate(length(min = 4, max = 20))]
+    pub identity_number: Option<String>,
+}
+
+/// The citizen's rating.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingInput {
+    /// `satisfied`, `neutral` or `dissatisfied`.
+    pub value: String,
+    /// When.
+    pub at: DateTime<FixedOffset>,
+}
+
+/// The sync state with the national portal.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncInput {
+    /// When it was last synced.
+    pub synced_at: DateTime<FixedOffset>,
+    /// The status it was synced with.
+    pub synced_status: Status,
+}
+
+/// A status change.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"id": "evt-000123-4", "status": "finished", "at": "2026-03-04T10:00:00+07:00"}))]
+pub struct EventInput {
+    /// The vendor's event id, unique within the dossier (events are deduplicated by it).
+    #[validate(length(min = 1, max = 100))]
+    pub id: String,
+    /// The new status.
+    pub status: Status,
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// For an apology with a new date: the new due instant.
+    pub new_due: Option<DateTime<FixedOffset>>,
+}
+
+impl From<&EventInput> for Event {
+    fn from(e: &EventInput) -> Self {
+        Self {
+            id: e.id.clone(),
+            status: e.status,
+            at: local(e.at),
+            new_due: e.new_due.map(local),
+        }
+    }
+}
+
+/// A whole dossier, as a vendor system pushes it.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "procedureCode": "1.001193.H12", "unit": "000.21.30.H12", "channel": "online",
+    "receivedAt": "2026-03-02T08:00:00+07:00",
+    "applicant": {"kind": "citizen", "name": "Nguyễn Văn An", "identityNumber": "001090012345"},
+    "components": [{"name": "Tờ khai", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "digitized": true}],
+    "results": [{"name": "giay-khai-sinh.pdf", "mediaType": "application/pdf", "sizeBytes": 120394, "sha256": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", "pages": 1, "signed": true}],
+    "sync": {"syncedAt": "2026-03-04T10:05:00+07:00", "syncedStatus": "finished"},
+    "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"},
+               {"id": "2", "status": "finished", "at": "2026-03-04T10:00:00+07:00"}]
+}))]
+pub struct DossierPut {
+    /// Procedure code (the version in force at receipt applies).
+    #[schema(value_type = String)]
+    pub procedure_code: ProcedureCode,
+    /// Handling unit's code.
+    #[schema(value_type = String)]
+    pub unit: UnitCode,
+    /// Channel.
+    pub channel: Channel,
+    /// Submitted at.
+    pub submitted_at: Option<DateTime<FixedOffset>>,
+    /// Received at.
+    pub received_at: DateTime<FixedOffset>,
+    /// The vendor's due instant; computed from the procedure's time limit when left out. When it
+    /// disagrees with the rules, both are kept and the dossier is flagged.
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// The applicant.
+    #[validate(nested)]
+    pub applicant: ApplicantInput,
+    /// Fees.
+    #[serde(default)]
+    pub fees: Vec<FeeRecord>,
+    /// Whether a financial obligation applies.
+    #[serde(default)]
+    pub financial_obligation: bool,
+    /// Components submitted.
+    #[serde(default)]
+    pub components: Vec<ComponentRecord>,
+    /// Account verified with VNeID.
+    #[serde(default)]
+    pub vneid_verified: bool,
+    /// The population database was used.
+    #[serde(default)]
+    pub population_db_used: bool,
+    /// Result documents.
+    #[serde(default)]
+    pub results: Vec<ResultDocument>,
+    /// The citizen's rating.
+    #[validate(nested)]
+    pub rating: Option<RatingInput>,
+    /// Sync state with the national portal.
+    #[validate(nested)]
+    pub sync: Option<SyncInput>,
+    /// Status events, in any order.
+    #[serde(default)]
+    #[validate(nested, length(max = 500))]
+    pub events: Vec<EventInput>,
+}
+
+fn write_of(code: DossierCode, d: DossierPut) -> DossierWrite {
+    DossierWrite {
+        code,
+        procedure_code: d.procedure_code.to_string(),
+        unit: d.unit.to_string(),
+        channel: d.channel,
+        received_at: local(d.received_at),
+        identity_number: d.applicant.identity_number.clone(),
+        details: DossierDetails {
+            submitted_at: d.submitted_at.map(local),
+            applicant: Applicant {
+                kind: d.applicant.kind,
+                name: d.applicant.name,
+                identity_last4: None,
+                identity_hash: None,
+            },
+            fees: d.fees,
+            financial_obligation: d.financial_obligation,
+            components: d.components,
+            vneid_verified: d.vneid_verified,
+            population_db_used: d.population_db_used,
+            results: d.results,
+            rating: d.rating.map(|r| Rating {
+                value: r.value,
+                at: local(r.at),
+            }),
+            vendor_due_at: d.due_at.map(local),
+        },
+        synced: d.sync.map(|s| (local(s.synced_at), s.synced_status)),
+        events: d.events.iter().map(Event::from).collect(),
+    }
+}
+
+/// A status event as stored.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// The vendor's id.
+    pub id: String,
+    /// Status.
+    pub status: Status,
+    /// The national sync code of the status (1–10).
+    pub status_code: u8,
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// New due instant (apology).
+    pub new_due: Option<DateTime<FixedOffset>>,
+}
+
+/// A dossier.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "code": "000.21.30.H12-260302-0001", "procedureCode": "1.001193.H12", "procedureVersion": 1, "field": "HT",
+    "unit": "000.21.30.H12", "channel": "online", "status": "finished", "statusCode": 9,
+    "receivedAt": "2026-03-02T08:00:00+07:00", "dueAt": "2026-03-03T08:00:00+07:00", "ruleDueAt": "2026-03-03T08:00:00+07:00",
+    "effectiveDueAt": "2026-03-03T08:00:00+07:00", "endedAt": "2026-03-02T16:00:00+07:00", "timing": "finishedEarly",
+    "flags": [], "syncedAt": "2026-03-02T16:05:00+07:00", "syncedStatus": "finished",
+    "applicant": {"kind": "citizen", "name": "Nguyễn Văn An", "identityLast4": "2345"},
+    "events": [{"id": "1", "status": "received", "statusCode": 2, "at": "2026-03-02T08:00:00+07:00", "newDue": null}],
+    "version": 1
+}))]
+pub struct DossierView {
+    /// Code.
+    pub code: String,
+    /// Procedure code.
+    pub procedure_code: String,
+    /// The procedure version in force at receipt.
+    pub procedure_version: Option<i32>,
+    /// Field.
+    pub field: Option<String>,
+    /// Handling unit.
+    pub unit: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Current status.
+    pub status: Option<Status>,
+    /// Its national sync code.
+    pub status_code: Option<u8>,
+    /// Received at.
+    pub received_at: DateTime<FixedOffset>,
+    /// The due instant used for timing (the vendor's when sent).
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// The due instant by the rules.
+    pub rule_due_at: Option<DateTime<FixedOffset>>,
+    /// The due instant after apologies and supplement time.
+    pub effective_due_at: Option<DateTime<FixedOffset>>,
+    /// When handling ended by the timing rules.
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    /// The final timing, once ended.
+    pub timing: Option<Timing>,
+    /// Quality flags.
+    pub flags: Vec<Flag>,
+    /// Last synced.
+    pub synced_at: Option<DateTime<FixedOffset>>,
+    /// Status last synced.
+    pub synced_status: Option<Status>,
+    /// The applicant (identity number as its last 4 characters only).
+    pub applicant: Applicant,
+    /// Fees.
+    pub fees: Vec<FeeRecord>,
+    /// Whether a financial obligation applies.
+    pub financial_obligation: bool,
+    /// Components.
+    pub components: Vec<ComponentRecord>,
+    /// VNeID verified.
+    pub vneid_verified: bool,
+    /// Population database used.
+    pub population_db_used: bool,
+    /// Result documents.
+    pub results: Vec<ResultDocument>,
+    /// Events in instant order.
+    pub events: Vec<EventView>,
+    /// Row version.
+    pub version: i64,
+}
+
+impl From<Dossier> for DossierView {
+    fn from(d: Dossier) -> Self {
+        let mut applicant = d.details.applicant;
+        applicant.identity_hash = None;
+        Self {
+            code: d.code,
+            procedure_code: d.procedure_code,
+            procedure_version: d.procedure_version,
+            field: d.field,
+            unit: d.unit,
+            channel: d.channel,
+            status_code: d.status.map(Status::code),
+            status: d.status,
+            received_at: from_local(d.received_at),
+            due_at: d.due_at.map(from_local),
+            rule_due_at: d.rule_due_at.map(from_local),
+            effective_due_at: d.effective_due_at.map(from_local),
+            ended_at: d.ended_at.map(from_local),
+            timing: d.timing,
+            flags: d.flags,
+            synced_at: d.synced_at.map(from_local),
+            synced_status: d.synced_status,
+            applicant,
+            fees: d.details.fees,
+            financial_obligation: d.details.financial_obligation,
+            components: d.details.components,
+            vneid_verified: d.details.vneid_verified,
+            population_db_used: d.details.population_db_used,
+            results: d.details.results,
+            events: d
+                .events
+                .into_iter()
+                .map(|e| EventView {
+                    status_code: e.status.code(),
+                    id: e.id,
+                    status: e.status,
+                    at: from_local(e.at),
+                    new_due: e.new_due.map(from_local),
+                })
+                .collect(),
+            version: d.version,
+        }
+    }
+}
+
+fn dossier_code(text: &str) -> Result<DossierCode, ApiError> {
+    DossierCode::parse(text).map_err(|r| ApiError::invalid("code", r))
+}
+
+/// What a push did.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "000.21.30.H12-260302-0001", "result": "created"}))]
+pub struct PutResult {
+    /// The dossier.
+    pub code: String,
+    /// `created`, `updated` or `unchanged`.
+    pub result: Outcome,
+}
+
+/// Push a whole dossier
+///
+/// Idempotent by code: the same push again is `unchanged`. Events are checked against the
+/// transition rules in instant order. Audited.
+#[utoipa::path(
+    tag = "dossiers",
+    request_body = DossierPut,
+    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    responses(
+        (status = 200, description = "Updated or unchanged", body = PutResult),
+        (status = 201, description = "Created", body = PutResult),
+        (status = 400, description = "Invalid fields, unknown unit or procedure, forbidden transitions", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:write"]))
+)]
+#[put("/dossiers/{code}")]
+pub async fn put_dossier(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    body: ValidJson<DossierPut>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::DossiersWrite)?;
+    let code = dossier_code(&code)?;
+    let write = write_of(code.clone(), body.0);
+    let outcome = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(store::put(conn, &principal.actor(), &scope, &write)?)
+        })
+        .await?;
+    let mut res = if outcome == Outcome::Created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(res.json(PutResult {
+        code: code.to_string(),
+        result: outcome,
+    }))
+}
+
+/// What adding an event did.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "000.21.30.H12-260302-0001", "result": "added", "status": "finished"}))]
+pub struct EventResult {
+    /// The dossier.
+    pub code: String,
+    /// `added`, or `duplicate` when the same event was added before.
+    pub result: EventOutcome,
+    /// The dossier's status now.
+    pub status: Option<Status>,
+}
+
+/// Add a status event
+///
+/// Deduplicated by event id; placed by its instant, so events may arrive out of order. A
+/// transition the rules forbid (e.g. received after returned) is refused with the reason.
+#[utoipa::path(
+    tag = "dossiers",
+    request_body = EventInput,
+    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    responses(
+        (status = 200, description = "Added or duplicate", body = EventResult),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The transition is forbidden, or the id was used for another event", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:write"]))
+)]
+#[post("/dossiers/{code}/events")]
+pub async fn add_event(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    body: ValidJson<EventInput>,
+) -> Result<web::Json<EventResult>, ApiError> {
+    principal.require(Scope::DossiersWrite)?;
+    let code = code.into_inner();
+    let event = Event::from(&body.0);
+    let answer = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            let result = store::add_event(conn, &principal.actor(), &scope, &code, &event)?;
+            let status = store::get(conn, &scope, &code)?.status;
+            Ok(EventResult {
+                code,
+                result,
+                status,
+            })
+        })
+        .await?;
+    Ok(web::Json(answer))
+}
+
+/// One item's outcome in a bulk push.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItem {
+    /// Position in the batch.
+    pub index: usize,
+    /// The dossier code, when it could be read.
+    pub code: Option<String>,
+    /// `created`, `updated`, `unchanged` or `rejected`.
+    pub result: String,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_params: Vec<InvalidParamView>,
+}
+
+/// A bulk push's outcome.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"created": 1, "updated": 0, "unchanged": 0, "rejected": 1, "items": [
+    {"index": 0, "code": "000.21.30.H12-260302-0001", "result": "created"},
+    {"index": 1, "code": "000.21.30.H12-260302-0002", "result": "rejected", "invalidParams": [{"name": "events[1].status", "reason": "received cannot follow returned (at 2026-03-05 08:00:00)"}]}
+]}))]
+pub struct BulkResult {
+    /// Created.
+    pub created: usize,
+    /// Updated.
+    pub updated: usize,
+    /// Unchanged.
+    pub unchanged: usize,
+    /// Rejected.
+    pub rejected: usize,
+    /// Every item, in order.
+    pub items: Vec<BulkItem>,
+}
+
+/// A dossier in a bulk push: the push body with its code.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDossier {
+    /// Dossier code.
+    #[schema(value_type = String)]
+    pub code: DossierCode,
+    /// The dossier.
+    #[serde(flatten)]
+    #[validate(nested)]
+    pub dossier: DossierPut,
+}
+
+/// Push dossiers in bulk
+///
+/// A JSON array or NDJSON of up to 10,000 dossiers shaped like `PUT /dossiers/{code}` with their
+/// `code`. Each is created, updated, unchanged or rejected with its reasons; each is stored
+/// whole or not at all (one transaction per item), so one bad item never rejects its neighbours
+/// and a crash leaves no half-written dossier.
+#[utoipa::path(
+    tag = "dossiers",
+    request_body(content((Vec<BulkDossier> = "application/json"), (BulkDossier = "application/x-ndjson"))),
+    responses(
+        (status = 200, description = "Every item's outcome", body = BulkResult),
+        (status = 400, description = "Not a JSON array or NDJSON, or too many items", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
+        (status = 413, description = "The body is too large", body = Problem, content_type = PROBLEM),
+        (status = 415, description = "Neither JSON nor NDJSON", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:write"]))
+)]
+#[post("/dossiers/bulk")]
+pub async fn bulk_dossiers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<web::Json<BulkResult>, ApiError> {
+    principal.require(Scope::DossiersWrite)?;
+    let items = read_bulk(&req, payload).await?;
+    let results = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            let actor = principal.actor();
+            let mut results = Vec::with_capacity(items.len());
+            for (index, value) in items.into_iter().enumerate() {
+                let code = value
+                    .get("code")
+                    .and_then(|c| c.as_str())
+                    .map(str::to_owned);
+                let outcome = crate::http::parse_json::<BulkDossier>(value.to_string().as_bytes())
+                    .and_then(|item| {
+                        Ok(store::put(
+                            conn,
+                            &actor,
+                            &scope,
+                            &write_of(item.code, item.dossier),
+                        )?)
+                    });
+                results.push(match outcome {
+                    Ok(o) => BulkItem {
+                        index,
+                        code,
+                        result: word(&o),
+                        invalid_params: Vec::new(),
+                    },
+                    Err(e) => BulkItem {
+                        index,
+                        code,
+                        result: "rejected".into(),
+                        invalid_params: problems(e),
+                    },
+                });
+            }
+            Ok(results)
+        })
+        .await?;
+    let count = |r: &str| results.iter().filter(|i| i.result == r).count();
+    Ok(web::Json(BulkResult {
+        created: count("created"),
+        updated: count("updated"),
+        unchanged: count("unchanged"),
+        rejected: count("rejected"),
+        items: results,
+    }))
+}
+
+/// Filters of the dossier list.
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DossierQuery {
+    /// Only dossiers of this unit and the units below it.
+    #[param(value_type = Option<String>)]
+    pub unit: Option<UnitCode>,
+    /// Only this procedure.
+    pub procedure: Option<String>,
+    /// Only this field.
+    pub field: Option<String>,
+    /// Only this current status.
+    #[param(inline)]
+    pub status: Option<Status>,
+    /// Only this channel.
+    #[param(inline)]
+    pub channel: Option<Channel>,
+    /// Received at or after (RFC 3339).
+    pub received_from: Option<DateTime<FixedOffset>>,
+    /// Received before.
+    pub received_to: Option<DateTime<FixedOffset>>,
+    /// Ended at or after.
+    pub finished_from: Option<DateTime<FixedOffset>>,
+    /// Ended before.
+    pub finished_to: Option<DateTime<FixedOffset>>,
+    /// Only dossiers overdue now (`true`) or not (`false`).
+    pub overdue: Option<bool>,
+    /// Only dossiers not ended whose due instant falls before this one (an early-warning list).
+    pub due_before: Option<DateTime<FixedOffset>>,
+    /// Only dossiers with this quality flag.
+    #[param(inline)]
+    pub flag: Option<Flag>,
+    /// Only synced (`true`) or never synced (`false`) dossiers.
+    pub synced: Option<bool>,
+    /// Page size, 1–500 (default 50).
+    #[validate(range(min = 1, max = 500))]
+    pub limit: Option<i64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let text = decode_cursor(cursor)?;
+    let bad = || ApiError::invalid("cursor", "is not a cursor this service returned");
+    let (at, code) = text.split_once('|').ok_or_else(bad)?;
+    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok((at, code.to_owned()))
+}
+
+/// List dossiers
+///
+/// Newest receipt first, keyset-paginated, with filters; `Accept: text/csv` for a spreadsheet.
+#[utoipa::path(
+    tag = "dossiers",
+    params(DossierQuery),
+    responses(
+        (status = 200, description = "A page of dossiers", content((Page<DossierView> = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:read"]))
+)]
+#[get("/dossiers")]
+pub async fn list_dossiers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    query: ValidQuery<DossierQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::DossiersRead)?;
+    let q = query.0;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let now = to_local(&chrono::Utc::now());
+    let mut filter = DossierFilter {
+        unit_path: None,
+        procedure: q.procedure,
+        field: q.field,
+        status: q.status,
+        channel: q.channel,
+        received_from: q.received_from.map(local),
+        received_to: q.received_to.map(local),
+        ended_from: q.finished_from.map(local),
+        ended_to: q.finished_to.map(local),
+        overdue_at: q.overdue.map(|o| (o, now)),
+        due_before: q.due_before.map(local),
+        flag: q.flag,
+        synced: q.synced,
+        after: q.cursor.as_deref().map(parse_cursor).transpose()?,
+        limit: limit + 1,
+    };
+    let unit = q.unit;
+    let rows = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            if let Some(code) = unit {
+                match units::find_row(conn, code.as_str())? {
+                    Some(row) => filter.unit_path = Some(row.path),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            Ok(store::list(conn, &scope, &filter)?)
+        })
+        .await?;
+    let mut page = Page::from_rows(
+        rows,
+        limit,
+        |d| {
+            format!(
+                "{}|{}",
+                d.received_at.format("%Y-%m-%dT%H:%M:%S%.f"),
+                d.code
+            )
+        },
+        DossierView::from,
+    );
+    if page.next_cursor.is_some()
+        && let Some(last) = page.items.last()
+    {
+        page.next_cursor = Some(encode_cursor(&format!(
+            "{}|{}",
+            local(last.received_at).format("%Y-%m-%dT%H:%M:%S%.f"),
+            last.code
+        )));
+    }
+    if wants_csv(&req) {
+        let header = [
+            "code",
+            "procedureCode",
+            "field",
+            "unit",
+            "channel",
+            "status",
+            "receivedAt",
+            "dueAt",
+            "endedAt",
+            "timing",
+            "flags",
+            "syncedAt",
+        ];
+        return csv_response(
+            "dossiers",
+            &header,
+            page.items.iter().map(|d| {
+                vec![
+                    d.code.clone(),
+                    d.procedure_code.clone(),
+                    cell(d.field.clone()),
+                    d.unit.clone(),
+                    word(&d.channel),
+                    cell(d.status),
+                    d.received_at.to_rfc3339(),
+                    cell(d.due_at.map(|t| t.to_rfc3339())),
+                    cell(d.ended_at.map(|t| t.to_rfc3339())),
+                    cell(d.timing.map(|t| word(&t))),
+                    d.flags
+                        .iter()
+                        .map(|f| f.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    cell(d.synced_at.map(|t| t.to_rfc3339())),
+                ]
+            }),
+        );
+    }
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Get a dossier
+///
+/// With its events and quality flags; the identity number is never returned.
+#[utoipa::path(
+    tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    responses(
+        (status = 200, description = "The dossier", body = DossierView),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:read"]))
+)]
+#[get("/dossiers/{code}")]
+pub async fn get_dossier(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+) -> Result<web::Json<DossierView>, ApiError> {
+    principal.require(Scope::DossiersRead)?;
+    let code = code.into_inner();
+    let d = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(store::get(conn, &scope, &code)?)
+        })
+        .await?;
+    Ok(web::Json(DossierView::from(d)))
+}

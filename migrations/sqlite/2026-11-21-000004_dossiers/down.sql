@@ -1,0 +1,2 @@
+DROP TABLE dossier_events;
+DROP TABLE dossiers;

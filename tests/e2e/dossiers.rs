@@ -1,0 +1,344 @@
+//! The dossier registry: idempotent pushes, events in any order, forbidden transitions, unit
+//! scoping, due dates, and every quality flag.
+
+use serde_json::{Value, json};
+use tthc_tests::{HttpMethod, Reply, Status, TestApp};
+
+use crate::procedures::seed;
+
+const PDF: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const FORM: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn ev(id: &str, status: &str, at: &str) -> Value {
+    json!({"id": id, "status": status, "at": format!("2026-03-{at}+07:00")})
+}
+
+/// 1.000001 has a 3-working-day limit: received Monday 2 March 08:00, due Thursday 5 March 08:00.
+fn dossier(code: &str, events: Value, results: Value, sync: Value) -> Value {
+    json!({
+        "code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+        "receivedAt": "2026-03-02T08:00:00+07:00",
+        "applicant": {"kind": "citizen", "name": "Nguyễn Văn An", "identityNumber": "001090012345"},
+        "components": [{"name": "Tờ khai", "sha256": FORM, "digitized": true}],
+        "results": results, "sync": sync, "events": events
+    })
+}
+
+fn pdf() -> Value {
+    json!([{"name": "ketqua.pdf", "mediaType": "application/pdf", "sizeBytes": 1000, "sha256": PDF, "pages": 1, "signed": true}])
+}
+
+fn finished_events() -> Value {
+    json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "processing", "02T09:00:00"),
+        ev("3", "finished", "04T10:00:00")
+    ])
+}
+
+fn synced(status: &str) -> Value {
+    json!({"syncedAt": "2026-03-04T10:05:00+07:00", "syncedStatus": status})
+}
+
+fn with_vendor_due(mut d: Value) -> Value {
+    d["dueAt"] = json!("2026-03-06T17:00:00+07:00");
+    d
+}
+
+fn batch() -> Value {
+    json!([
+        dossier(
+            "C1-260302-0001",
+            finished_events(),
+            pdf(),
+            synced("finished")
+        ),
+        dossier("C1-260302-0002", finished_events(), json!([]), Value::Null),
+        dossier(
+            "C1-260302-0003",
+            finished_events(),
+            json!([
+                {"name": "ketqua.zip", "mediaType": "application/zip", "sizeBytes": 10, "sha256": "aa"},
+                {"name": "trang.pdf", "mediaType": "application/pdf", "sizeBytes": 0, "sha256": "bb"},
+                {"name": "tokhai.pdf", "mediaType": "application/pdf", "sizeBytes": 10, "sha256": FORM}
+            ]),
+            synced("finished")
+        ),
+        dossier(
+            "C1-260302-0004",
+            finished_events(),
+            pdf(),
+            synced("processing")
+        ),
+        dossier(
+            "C1-260302-0005",
+            json!([ev("3", "finished", "04T10:00:00")]),
+            pdf(),
+            synced("finished")
+        ),
+        dossier("BTP-000123", finished_events(), pdf(), synced("finished")),
+        with_vendor_due(dossier(
+            "C1-260302-0007",
+            finished_events(),
+            pdf(),
+            synced("finished")
+        )),
+        dossier(
+            "C1-260302-0008",
+            json!([ev("1", "received", "02T08:00:00")]),
+            json!([]),
+            Value::Null
+        ),
+    ])
+}
+
+fn flags(app: &TestApp, token: &str, code: &str) -> Vec<String> {
+    let r = app.get(&format!("/api/v1/dossiers/{code}"), token);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_same_bulk_three_times_leaves_the_same_state() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let first = app.post("/api/v1/dossiers/bulk", &admin, &batch());
+    assert_eq!(first.status, Status::OK, "{}", first.text);
+    assert_eq!(first.body["created"], 8, "{}", first.text);
+    let before = app.get("/api/v1/dossiers?limit=500", &admin).body;
+    for _ in 0..2 {
+        let again = app.post("/api/v1/dossiers/bulk", &admin, &batch());
+        assert_eq!(
+            (
+                again.body["unchanged"].as_u64(),
+                again.body["created"].as_u64()
+            ),
+            (Some(8), Some(0))
+        );
+    }
+    assert_eq!(app.get("/api/v1/dossiers?limit=500", &admin).body, before);
+}
+
+#[test]
+fn every_quality_flag_is_raised_with_its_dossier() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    assert_eq!(
+        app.post("/api/v1/dossiers/bulk", &admin, &batch()).body["rejected"],
+        0
+    );
+    assert_eq!(flags(&app, &admin, "C1-260302-0001"), Vec::<String>::new());
+    assert_eq!(
+        flags(&app, &admin, "C1-260302-0002"),
+        ["noResultDocument", "neverSynced"]
+    );
+    assert_eq!(
+        flags(&app, &admin, "C1-260302-0003"),
+        ["archiveResult", "emptyResult", "resultIsComponent"]
+    );
+    assert_eq!(flags(&app, &admin, "C1-260302-0004"), ["syncBehind"]);
+    assert_eq!(flags(&app, &admin, "C1-260302-0005"), ["missingSteps"]);
+    assert_eq!(flags(&app, &admin, "BTP-000123"), ["nonStandardCode"]);
+    assert_eq!(flags(&app, &admin, "C1-260302-0007"), ["dueDateDisagrees"]);
+    let flagged = app.get("/api/v1/dossiers?flag=neverSynced", &admin);
+    let codes: Vec<&str> = flagged.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["C1-260302-0002"],
+        "the dossier still in progress is not finished, so not flagged"
+    );
+    let unsynced = app.get("/api/v1/dossiers?synced=false", &admin);
+    assert_eq!(unsynced.body["items"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn due_dates_timing_and_the_identity_number() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    app.post("/api/v1/dossiers/bulk", &admin, &batch());
+    let d = app.get("/api/v1/dossiers/C1-260302-0001", &admin);
+    assert_eq!(
+        d.body["dueAt"], "2026-03-05T08:00:00+07:00",
+        "computed from the procedure's 3 working days"
+    );
+    assert_eq!(d.body["timing"], "finishedEarly");
+    assert_eq!(d.body["status"], "finished");
+    assert_eq!(d.body["statusCode"], 9);
+    assert_eq!(d.body["field"], "HT");
+    assert_eq!(d.body["applicant"]["identityLast4"], "2345");
+    assert!(d.body["applicant"].get("identityHash").is_none());
+    assert!(
+        !d.text.contains("001090012345"),
+        "the identity number is never returned"
+    );
+    let disagreeing = app.get("/api/v1/dossiers/C1-260302-0007", &admin);
+    assert_eq!(
+        (
+            disagreeing.body["dueAt"].as_str(),
+            disagreeing.body["ruleDueAt"].as_str()
+        ),
+        (
+            Some("2026-03-06T17:00:00+07:00"),
+            Some("2026-03-05T08:00:00+07:00")
+        )
+    );
+    // The dossier still in progress since March is overdue now.
+    let overdue = app.get("/api/v1/dossiers?overdue=true", &admin);
+    let codes: Vec<&str> = overdue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["C1-260302-0008"]);
+    let csv = Reply::from(
+        app.raw()
+            .get(app.url("/api/v1/dossiers?overdue=true"))
+            .bearer_auth(&admin)
+            .header("Accept", "text/csv")
+            .send()
+            .unwrap(),
+    );
+    assert!(
+        csv.text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("C1-260302-0008,1.000001,HT,C1,online,received,")
+    );
+}
+
+#[test]
+fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0009";
+    let mut d = dossier(
+        code,
+        json!([ev("1", "received", "02T08:00:00")]),
+        pdf(),
+        Value::Null,
+    );
+    d.as_object_mut().unwrap().remove("code");
+    let r = app.call(
+        HttpMethod::PUT,
+        &format!("/api/v1/dossiers/{code}"),
+        Some(&admin),
+        Some(&d),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let post = |e: Value| app.post(&format!("/api/v1/dossiers/{code}/events"), &admin, &e);
+    assert_eq!(
+        post(ev("3", "finished", "04T10:00:00")).body["status"],
+        "finished"
+    );
+    // An earlier event arriving late takes its place in the history.
+    let late = post(ev("2", "processing", "03T09:00:00"));
+    assert_eq!(
+        (late.body["result"].as_str(), late.body["status"].as_str()),
+        (Some("added"), Some("finished"))
+    );
+    assert_eq!(
+        post(ev("2", "processing", "03T09:00:00")).body["result"],
+        "duplicate"
+    );
+    post(ev("2", "stopped", "03T09:00:00")).assert_problem(Status::CONFLICT, "conflict");
+    assert_eq!(
+        post(ev("4", "returned", "05T08:00:00")).body["status"],
+        "returned"
+    );
+    let refused = post(ev("5", "received", "06T08:00:00"));
+    refused.assert_problem(Status::CONFLICT, "conflict");
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("received cannot follow returned"),
+        "{}",
+        refused.text
+    );
+    let events = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body["events"].clone();
+    let ids: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["1", "2", "3", "4"],
+        "in instant order, the refused one not stored"
+    );
+
+    let mut bad = d.clone();
+    bad["events"] = json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "returned", "03T08:00:00")
+    ]);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0010",
+        Some(&admin),
+        Some(&bad),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["events[1].status"]);
+    app.get("/api/v1/dossiers/C1-260302-0010", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn vendors_act_only_for_their_units() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    app.post("/api/v1/dossiers/bulk", &admin, &batch());
+    let (_, other) = app.client(
+        "sttt-vendor",
+        &["dossiers:read", "dossiers:write"],
+        &["STTTT"],
+    );
+    app.get("/api/v1/dossiers/C1-260302-0001", &other)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    assert_eq!(app.get("/api/v1/dossiers", &other).body["items"], json!([]));
+    let mut d = dossier("x", finished_events(), pdf(), Value::Null);
+    d.as_object_mut().unwrap().remove("code");
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0011",
+        Some(&other),
+        Some(&d),
+    );
+    assert_eq!(r.invalid_names(), ["unit"]);
+    app.post(
+        "/api/v1/dossiers/C1-260302-0001/events",
+        &other,
+        &ev("9", "returned", "05T08:00:00"),
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
+    let (_, reader) = app.client("reader", &["dossiers:read"], &["P"]);
+    app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0011",
+        Some(&reader),
+        Some(&d),
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert_eq!(
+        app.get("/api/v1/dossiers?unit=STP&limit=3", &reader).body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
