@@ -342,3 +342,84 @@ fn vendors_act_only_for_their_units() {
         3
     );
 }
+
+#[test]
+fn timelines_explain_and_lists_answer_the_periods_questions() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let supplemented = json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "processing", "02T09:00:00"),
+        ev("3", "supplementRequested", "03T10:00:00"),
+        ev("4", "processing", "04T10:00:00"),
+        ev("5", "finished", "06T07:59:00")
+    ]);
+    let late = json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "finished", "05T09:00:00")
+    ]);
+    let now = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap());
+    let mut fresh = dossier("C1-261121-0021", json!([]), json!([]), Value::Null);
+    fresh["receivedAt"] = json!(now.to_rfc3339());
+    let mut week_old = dossier("C1-261114-0022", json!([]), json!([]), Value::Null);
+    week_old["receivedAt"] = json!((now - chrono::TimeDelta::days(7)).to_rfc3339());
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier("C1-260302-0031", supplemented, pdf(), synced("finished")),
+            dossier("C1-260302-0032", late, pdf(), synced("finished")),
+            fresh,
+            week_old
+        ]),
+    );
+    assert_eq!(r.body["created"], 4, "{}", r.text);
+
+    let t = app.get("/api/v1/dossiers/C1-260302-0031/timeline", &admin);
+    assert_eq!(t.status, Status::OK, "{}", t.text);
+    assert_eq!(t.body["timing"], "finishedOnTime");
+    assert_eq!(t.body["ruleDueAt"], "2026-03-05T08:00:00+07:00");
+    assert_eq!(t.body["effectiveDueAt"], "2026-03-06T08:00:00+07:00");
+    assert_eq!(t.body["supplementWorkingHours"], 8.0);
+    assert!(
+        t.body["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("supplement requested"))
+    );
+    assert_eq!(
+        t.body["dueExplanation"],
+        json!([]),
+        "Monday to Thursday: no day skipped"
+    );
+
+    let finished_late = app.get("/api/v1/dossiers?timing=finishedLate&finishedFrom=2026-03-01T00:00:00%2B07:00&finishedTo=2026-04-01T00:00:00%2B07:00", &admin);
+    let codes: Vec<&str> = finished_late.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["C1-260302-0032"],
+        "{}",
+        app.get("/api/v1/dossiers/C1-260302-0031", &admin).text
+    );
+
+    let warning = app.get("/api/v1/dossiers?dueWithinHours=2000", &admin);
+    let codes: Vec<&str> = warning.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["C1-261114-0022", "C1-261121-0021"],
+        "soonest due first; finished dossiers left out"
+    );
+    app.get("/api/v1/dossiers?sort=name", &admin)
+        .assert_problem(Status::BAD_REQUEST, "validationFailed");
+}

@@ -246,7 +246,8 @@ pub struct DueView {
     pub explanation: Vec<ExplanationItem>,
 }
 
-fn explain(step: Step) -> ExplanationItem {
+/// A calendar step in the API's words.
+pub fn explain(step: Step) -> ExplanationItem {
     match step {
         Step::CountingStarts { at, reason } => ExplanationItem {
             step: "countingStarts".into(),

@@ -1,7 +1,7 @@
 //! `/api/v1/dossiers`: the dossier registry that vendor one-stop systems push to.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::dossiers::{
@@ -588,6 +588,16 @@ pub struct DossierQuery {
     pub flag: Option<Flag>,
     /// Only synced (`true`) or never synced (`false`) dossiers.
     pub synced: Option<bool>,
+    /// Only dossiers that ended with this timing (`finishedLate` with `finishedFrom`/`finishedTo`
+    /// lists the dossiers finished late in a period).
+    #[param(inline)]
+    pub timing: Option<Timing>,
+    /// Only dossiers not ended that fall due within this many working hours from now (national
+    /// calendar), soonest first: the early-warning list.
+    #[validate(range(min = 1, max = 2000))]
+    pub due_within_hours: Option<i64>,
+    /// `-receivedAt` (default, newest first) or `dueAt` (soonest due first).
+    pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
     pub limit: Option<i64>,
@@ -628,6 +638,18 @@ pub async fn list_dossiers(
     let q = query.0;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let now = to_local(&chrono::Utc::now());
+    let by_due = match q.sort.as_deref() {
+        None | Some("-receivedAt") => q.due_within_hours.is_some(),
+        Some("dueAt") => true,
+        Some(_) => return Err(ApiError::invalid("sort", "must be -receivedAt or dueAt")),
+    };
+    let due_before = match q.due_within_hours {
+        Some(hours) => Some(
+            tthc_core::calendar::Calendar::national(now.date().year(), now.date().year() + 1)
+                .add_working_seconds(now, hours * 3600),
+        ),
+        None => q.due_before.map(local),
+    };
     let mut filter = DossierFilter {
         unit_path: None,
         procedure: q.procedure,
@@ -639,9 +661,11 @@ pub async fn list_dossiers(
         ended_from: q.finished_from.map(local),
         ended_to: q.finished_to.map(local),
         overdue_at: q.overdue.map(|o| (o, now)),
-        due_before: q.due_before.map(local),
+        due_before,
         flag: q.flag,
         synced: q.synced,
+        timing: q.timing,
+        by_due,
         after: q.cursor.as_deref().map(parse_cursor).transpose()?,
         limit: limit + 1,
     };
@@ -751,4 +775,104 @@ pub async fn get_dossier(
         })
         .await?;
     Ok(web::Json(DossierView::from(d)))
+}
+
+/// How a dossier's due instant and timing were reached.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "code": "000.21.30.H12-260302-0001", "receivedAt": "2026-03-02T08:00:00+07:00",
+    "countingStarts": "2026-03-02T08:00:00+07:00", "limit": {"amount": 3, "measure": "workingDays"},
+    "dueAt": "2026-03-05T08:00:00+07:00", "ruleDueAt": "2026-03-05T08:00:00+07:00", "effectiveDueAt": "2026-03-06T08:00:00+07:00",
+    "dueExplanation": [], "at": "2026-11-21T10:00:00+07:00", "timing": "finishedOnTime", "endedAt": "2026-03-06T07:59:00+07:00",
+    "supplementRequests": 1, "supplementWorkingHours": 8.0,
+    "steps": ["handling ended at 2026-03-06 07:59:00", "supplement requested at 2026-03-03 10:00:00 and completed at 2026-03-04 10:00:00: 8.00 working hours added"],
+    "events": []
+}))]
+pub struct TimelineView {
+    /// The dossier.
+    pub code: String,
+    /// Received at.
+    pub received_at: DateTime<FixedOffset>,
+    /// When counting started (after the intake cut-off rule).
+    pub counting_starts: DateTime<FixedOffset>,
+    /// The procedure's time limit at receipt.
+    pub limit: Option<tthc_core::procedure::TimeLimitSpec>,
+    /// The due instant used (the vendor's when sent).
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// The rules' due instant.
+    pub rule_due_at: Option<DateTime<FixedOffset>>,
+    /// After apologies and supplement time.
+    pub effective_due_at: Option<DateTime<FixedOffset>>,
+    /// How the rules' due instant was computed: days skipped and why.
+    pub due_explanation: Vec<crate::routes::calendar::ExplanationItem>,
+    /// The instant the timing is judged at (now).
+    pub at: DateTime<FixedOffset>,
+    /// The timing.
+    pub timing: Timing,
+    /// When handling ended by the rules.
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    /// Supplement requests made.
+    pub supplement_requests: usize,
+    /// Working hours of answered supplement requests.
+    pub supplement_working_hours: f64,
+    /// Each timing rule applied, in words.
+    pub steps: Vec<String>,
+    /// Events in instant order.
+    pub events: Vec<EventView>,
+}
+
+/// Explain a dossier's timing
+///
+/// Its due date (the procedure's limit, the cut-off, the days skipped) and its timing
+/// classification (end, supplement time, apologies), step by step, judged now.
+#[utoipa::path(
+    tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    responses(
+        (status = 200, description = "The timeline", body = TimelineView),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:read"]))
+)]
+#[get("/dossiers/{code}/timeline")]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+) -> Result<web::Json<TimelineView>, ApiError> {
+    principal.require(Scope::DossiersRead)?;
+    let code = code.into_inner();
+    let now = to_local(&chrono::Utc::now());
+    let t = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(store::timeline(conn, &scope, &code, now)?)
+        })
+        .await?;
+    let c = t.classification;
+    let view = DossierView::from(t.dossier);
+    Ok(web::Json(TimelineView {
+        code: view.code,
+        received_at: view.received_at,
+        counting_starts: from_local(t.counting_starts),
+        limit: t.limit,
+        due_at: view.due_at,
+        rule_due_at: view.rule_due_at,
+        effective_due_at: c.effective_due.map(from_local),
+        due_explanation: t
+            .due_explanation
+            .into_iter()
+            .map(crate::routes::calendar::explain)
+            .collect(),
+        at: from_local(t.at),
+        timing: c.timing,
+        ended_at: c.end.map(from_local),
+        supplement_requests: c.supplement_requests,
+        supplement_working_hours: (c.supplement_seconds as f64 / 36.0).round() / 100.0,
+        steps: c.steps,
+        events: view.events,
+    }))
 }

@@ -62,6 +62,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(dossiers::bulk_dossiers)
                 .service(dossiers::put_dossier)
                 .service(dossiers::get_dossier)
+                .service(dossiers::timeline)
                 .service(dossiers::add_event),
         );
 }

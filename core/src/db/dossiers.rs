@@ -711,6 +711,11 @@ pub struct DossierFilter {
     pub flag: Option<Flag>,
     /// Only synced (`true`) or never synced (`false`) dossiers.
     pub synced: Option<bool>,
+    /// Only dossiers that ended with this timing.
+    pub timing: Option<Timing>,
+    /// Order by effective due instant, soonest first, instead of newest receipt first (then
+    /// the keyset position is the due instant and code).
+    pub by_due: bool,
     /// Keyset position: (received at, code) of the last row of the previous page.
     pub after: Option<(NaiveDateTime, String)>,
     /// Page size.
@@ -793,16 +798,90 @@ pub fn list(
         Some(false) => q = q.filter(dossiers::synced_at.is_null()),
         None => {}
     }
-    if let Some((at, code)) = &filter.after {
-        q = q.filter(
-            dossiers::received_at.lt(*at).or(dossiers::received_at
-                .eq(*at)
-                .and(dossiers::code.gt(code.clone()))),
-        );
+    if let Some(t) = filter.timing {
+        q = q.filter(dossiers::timing.eq(word(&t)));
     }
-    let rows: Vec<Row> = q
-        .order((dossiers::received_at.desc(), dossiers::code.asc()))
-        .limit(filter.limit)
-        .load(conn)?;
+    if filter.by_due {
+        if let Some((at, code)) = &filter.after {
+            q = q.filter(
+                dossiers::effective_due_at
+                    .gt(*at)
+                    .or(dossiers::effective_due_at
+                        .eq(*at)
+                        .and(dossiers::code.gt(code.clone()))),
+            );
+        }
+        q = q
+            .filter(dossiers::effective_due_at.is_not_null())
+            .order((dossiers::effective_due_at.asc(), dossiers::code.asc()));
+    } else {
+        if let Some((at, code)) = &filter.after {
+            q = q.filter(
+                dossiers::received_at.lt(*at).or(dossiers::received_at
+                    .eq(*at)
+                    .and(dossiers::code.gt(code.clone()))),
+            );
+        }
+        q = q.order((dossiers::received_at.desc(), dossiers::code.asc()));
+    }
+    let rows: Vec<Row> = q.limit(filter.limit).load(conn)?;
     rows.into_iter().map(|r| dossier_of(conn, r)).collect()
+}
+
+/// How a dossier's due instant and timing were reached, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline {
+    /// The dossier.
+    pub dossier: Dossier,
+    /// When counting started (after the intake cut-off rule).
+    pub counting_starts: NaiveDateTime,
+    /// The procedure's time limit, if known.
+    pub limit: Option<crate::procedure::TimeLimitSpec>,
+    /// How the rules' due instant was computed: days skipped and why.
+    pub due_explanation: Vec<crate::calendar::Step>,
+    /// The timing at `at` and the rules applied.
+    pub classification: crate::dossier::Classification,
+    /// The instant the timing is judged at.
+    pub at: NaiveDateTime,
+}
+
+/// The timeline of dossier `code`, its timing judged at `at`.
+pub fn timeline(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    code: &str,
+    at: NaiveDateTime,
+) -> StoreResult<Timeline> {
+    let row = row_of(conn, scope, code)?;
+    let unit: UnitRow = super::schema::units::table
+        .find(row.unit_id)
+        .select(UnitRow::as_select())
+        .first(conn)?;
+    let dossier = dossier_of(conn, row)?;
+    let calendar = calendar_for_unit(conn, &unit, dossier.received_at.date().year())?;
+    let spec = procedure_at(conn, &dossier.procedure_code, dossier.received_at.date())?
+        .and_then(|(_, c)| c.time_limit);
+    let limit = spec.and_then(|t| TimeLimit::new(t.amount, t.measure).ok());
+    let due_explanation = limit
+        .map(|l| calendar.due(dossier.received_at, l, &[]).explanation)
+        .unwrap_or_default();
+    let classification = crate::dossier::classify(
+        &calendar,
+        &TimingInput {
+            received_at: dossier.received_at,
+            due_at: dossier.due_at,
+            limit,
+            events: &dossier.events,
+            at,
+        },
+    );
+    Ok(Timeline {
+        counting_starts: calendar.intake_start(dossier.received_at).0,
+        limit: spec,
+        due_explanation,
+        classification,
+        at,
+        dossier,
+    })
 }
