@@ -140,7 +140,12 @@ impl TestApp {
 
     /// Starts another instance of the service over an existing database.
     pub fn spawn_on(database_url: &str) -> Self {
-        let prepared = server::prepare(config(database_url)).expect("service prepares");
+        Self::spawn_with(config(database_url))
+    }
+
+    /// Starts the service with this configuration.
+    pub fn spawn_with(config: Config) -> Self {
+        let prepared = server::prepare(config).expect("service prepares");
         let db = prepared.state.db.clone();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();

@@ -481,9 +481,9 @@ pub struct BulkDossier {
 /// Push dossiers in bulk
 ///
 /// A JSON array or NDJSON of up to 10,000 dossiers shaped like `PUT /dossiers/{code}` with their
-/// `code`. Each is created, updated, unchanged or rejected with its reasons; each is stored
-/// whole or not at all (one transaction per item), so one bad item never rejects its neighbours
-/// and a crash leaves no half-written dossier.
+/// `code`. Each is checked first and created, updated, unchanged or rejected with its reasons:
+/// a bad item never rejects its neighbours. The accepted items are stored in one transaction,
+/// so a crash mid-batch leaves no half-written dossier.
 #[utoipa::path(
     tag = "dossiers",
     request_body(content((Vec<BulkDossier> = "application/json"), (BulkDossier = "application/x-ndjson"))),
@@ -506,43 +506,52 @@ pub async fn bulk_dossiers(
 ) -> Result<web::Json<BulkResult>, ApiError> {
     principal.require(Scope::DossiersWrite)?;
     let items = read_bulk(&req, payload).await?;
-    let results = state
+    // Parse every item first; the valid ones are stored in one batch.
+    let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(items.len());
+    let mut writes = Vec::new();
+    let mut slots = Vec::new();
+    for (index, value) in items.into_iter().enumerate() {
+        let code = value
+            .get("code")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned);
+        match crate::http::parse_value::<BulkDossier>(value) {
+            Ok(item) => {
+                writes.push(write_of(item.code, item.dossier));
+                slots.push((index, code));
+                results.push(None);
+            }
+            Err(e) => results.push(Some(BulkItem {
+                index,
+                code,
+                result: "rejected".into(),
+                invalid_params: problems(e),
+            })),
+        }
+    }
+    let outcomes = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
-            let actor = principal.actor();
-            let mut results = Vec::with_capacity(items.len());
-            for (index, value) in items.into_iter().enumerate() {
-                let code = value
-                    .get("code")
-                    .and_then(|c| c.as_str())
-                    .map(str::to_owned);
-                let outcome = crate::http::parse_json::<BulkDossier>(value.to_string().as_bytes())
-                    .and_then(|item| {
-                        Ok(store::put(
-                            conn,
-                            &actor,
-                            &scope,
-                            &write_of(item.code, item.dossier),
-                        )?)
-                    });
-                results.push(match outcome {
-                    Ok(o) => BulkItem {
-                        index,
-                        code,
-                        result: word(&o),
-                        invalid_params: Vec::new(),
-                    },
-                    Err(e) => BulkItem {
-                        index,
-                        code,
-                        result: "rejected".into(),
-                        invalid_params: problems(e),
-                    },
-                });
-            }
-            Ok(results)
+            Ok(store::put_batch(conn, &principal.actor(), &scope, &writes)?)
         })
         .await?;
+    for ((index, code), outcome) in slots.into_iter().zip(outcomes) {
+        results[index] = Some(match outcome {
+            Ok(o) => BulkItem {
+                index,
+                code,
+                result: word(&o),
+                invalid_params: Vec::new(),
+            },
+            Err(e) => BulkItem {
+                index,
+                code,
+                result: "rejected".into(),
+                invalid_params: problems(e.into()),
+            },
+        });
+    }
+    let results: Vec<BulkItem> = results.into_iter().flatten().collect();
     let count = |r: &str| results.iter().filter(|i| i.result == r).count();
     Ok(web::Json(BulkResult {
         created: count("created"),

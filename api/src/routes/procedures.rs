@@ -722,9 +722,7 @@ pub async fn bulk_procedures(
                     .get("code")
                     .and_then(|c| c.as_str())
                     .map(str::to_owned);
-                let item = match crate::http::parse_json::<ProcedureCreate>(
-                    value.to_string().as_bytes(),
-                ) {
+                let item = match crate::http::parse_value::<ProcedureCreate>(value) {
                     Ok(item) => item,
                     Err(e) => {
                         results.push(rejected(index, code, e));

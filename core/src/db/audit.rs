@@ -50,7 +50,8 @@ pub struct Change<'a, T: Serialize> {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = audit_log)]
+// None is NULL, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES.
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 struct NewAuditRow<'a> {
     at: NaiveDateTime,
     client_id: &'a str,
@@ -87,6 +88,45 @@ pub fn record<T: Serialize>(
             request_id: actor.request_id.as_deref(),
         })
         .execute(conn)?;
+    Ok(())
+}
+
+/// Records many changes of one resource type by `actor` at once (after-states only), with
+/// multi-row inserts. Call it inside the transaction of the changes.
+pub fn record_many<T: Serialize>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    resource_type: &str,
+    changes: &[(&str, &str, &T)],
+) -> StoreResult<()> {
+    let at = super::now();
+    let rows: Vec<NewAuditRow<'_>> = changes
+        .iter()
+        .map(|(action, id, after)| NewAuditRow {
+            at,
+            client_id: &actor.client_id,
+            end_user_id: actor.end_user_id.as_deref(),
+            end_user_name: actor.end_user_name.as_deref(),
+            action,
+            resource_type,
+            resource_id: id,
+            before_json: None,
+            after_json: serde_json::to_string(after).ok(),
+            reason: actor.reason.as_deref(),
+            request_id: actor.request_id.as_deref(),
+        })
+        .collect();
+    // Multi-row inserts are not expressible over both backends at once (MultiConnection).
+    for chunk in rows.chunks(500) {
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(audit_log::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(audit_log::table)
+                .values(chunk)
+                .execute(c)?,
+        };
+    }
     Ok(())
 }
 

@@ -1,12 +1,15 @@
 //! Storage of dossiers and their events: idempotent pushes, event intake with deduplication and
 //! the transition rules, derived timing and quality flags, and filtered keyset lists.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::audit::{self, Actor, Change};
+use super::audit::{self, Actor};
 use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
 use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
@@ -219,7 +222,7 @@ fn not_found(code: &str) -> StoreError {
     }
 }
 
-/// The procedure version in force on `on` and its field and time limit.
+/// The procedure version in force on `on`: its sequence number and content.
 fn procedure_at(
     conn: &mut DbConnection,
     code: &str,
@@ -245,12 +248,128 @@ fn calendar_for_unit(conn: &mut DbConnection, unit: &UnitRow, year: i32) -> Stor
     calendars::calendar_for(conn, province.as_ref(), year - 1, year + 2)
 }
 
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// A new dossier.
+    Created,
+    /// A changed dossier.
+    Updated,
+    /// The same push again: nothing changed.
+    Unchanged,
+}
+
+/// A procedure version: first and last day, sequence number, content.
+type VersionInfo = (
+    chrono::NaiveDate,
+    Option<chrono::NaiveDate>,
+    i32,
+    ProcedureContent,
+);
+
+/// What a batch of writes looks up once: units, procedures, calendars, the identity salt.
+#[derive(Default)]
+struct Lookups {
+    units: HashMap<String, Option<UnitRow>>,
+    procedures: HashMap<String, Vec<VersionInfo>>,
+    provinces: HashMap<i64, Option<UnitRow>>,
+    calendars: HashMap<(Option<i64>, i32), Calendar>,
+    salt: Option<String>,
+}
+
+impl Lookups {
+    fn unit(&mut self, conn: &mut DbConnection, code: &str) -> StoreResult<Option<UnitRow>> {
+        if !self.units.contains_key(code) {
+            let row = find_unit(conn, code)?;
+            self.units.insert(code.to_owned(), row);
+        }
+        Ok(self.units.get(code).cloned().flatten())
+    }
+
+    fn versions(&mut self, conn: &mut DbConnection, code: &str) -> StoreResult<&Vec<VersionInfo>> {
+        if !self.procedures.contains_key(code) {
+            let rows: Vec<(chrono::NaiveDate, Option<chrono::NaiveDate>, i32, String)> =
+                procedure_versions::table
+                    .inner_join(procedures::table)
+                    .filter(procedures::code.eq(code))
+                    .select((
+                        procedure_versions::valid_from,
+                        procedure_versions::valid_to,
+                        procedure_versions::seq,
+                        procedure_versions::content,
+                    ))
+                    .load(conn)?;
+            let versions = rows
+                .into_iter()
+                .filter_map(|(from, to, seq, content)| {
+                    serde_json::from_str(&content)
+                        .ok()
+                        .map(|c| (from, to, seq, c))
+                })
+                .collect();
+            self.procedures.insert(code.to_owned(), versions);
+        }
+        self.procedures
+            .get(code)
+            .ok_or_else(|| StoreError::Setup("procedure cache".into()))
+    }
+
+    /// The calendar of `unit`'s province for the years around `year`.
+    fn calendar(
+        &mut self,
+        conn: &mut DbConnection,
+        unit: &UnitRow,
+        year: i32,
+    ) -> StoreResult<&Calendar> {
+        let province = match self.provinces.entry(unit.id) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(e) => e.insert(calendars::province_of(conn, unit)?).clone(),
+        };
+        let key = (province.as_ref().map(|p| p.id), year);
+        Ok(match self.calendars.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(calendars::calendar_for(
+                conn,
+                province.as_ref(),
+                year - 1,
+                year + 2,
+            )?),
+        })
+    }
+
+    fn identity_hash(&mut self, conn: &mut DbConnection, number: &str) -> StoreResult<String> {
+        if self.salt.is_none() {
+            self.salt = Some(settings::get_or_init(conn, "identity_salt", || {
+                use rand::Rng;
+                rand::rng()
+                    .sample_iter(&rand::distr::Alphanumeric)
+                    .take(32)
+                    .map(char::from)
+                    .collect()
+            })?);
+        }
+        let salt = self.salt.as_deref().unwrap_or_default();
+        Ok(hex(&Sha256::digest(format!("{salt}:{number}").as_bytes())))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn now_local() -> NaiveDateTime {
     crate::calendar::to_local(&chrono::Utc::now())
 }
 
-/// Everything derived and stored for a dossier.
-struct Computed {
+/// A checked dossier with everything derived, ready to store.
+struct Prepared {
+    code: String,
+    unit: UnitRow,
+    write: DossierWrite,
+    data: String,
+    input_hash: String,
     status: Status,
     procedure_version: Option<i32>,
     field: Option<String>,
@@ -258,78 +377,40 @@ struct Computed {
     rule_due_at: Option<NaiveDateTime>,
     effective_due_at: Option<NaiveDateTime>,
     ended_at: Option<NaiveDateTime>,
-    timing: Option<Timing>,
-    flags: Vec<Flag>,
+    timing: Option<String>,
+    flags: String,
 }
 
-fn compute(conn: &mut DbConnection, unit: &UnitRow, write: &DossierWrite) -> StoreResult<Computed> {
-    let procedure = procedure_at(conn, &write.procedure_code, write.received_at.date())?;
-    let calendar = calendar_for_unit(conn, unit, write.received_at.date().year())?;
-    let limit = procedure
-        .as_ref()
-        .and_then(|(_, c)| c.time_limit)
-        .and_then(|t| TimeLimit::new(t.amount, t.measure).ok());
-    let rule_due_at = limit.map(|l| calendar.due(write.received_at, l, &[]).due);
-    let vendor_due = write.details.vendor_due_at;
-    let due_at = vendor_due.or(rule_due_at);
-    let hashes: Vec<String> = write
-        .details
-        .components
-        .iter()
-        .filter_map(|c| c.sha256.clone())
-        .collect();
-    let derived = derive(
-        &calendar,
-        &TimingInput {
-            received_at: write.received_at,
-            due_at,
-            limit,
-            events: &write.events,
-            at: now_local(),
-        },
-        &QualityInput {
-            events: &write.events,
-            results: &write.details.results,
-            component_hashes: &hashes,
-            synced_at: write.synced.map(|s| s.0),
-            synced_status: write.synced.map(|s| s.1),
-            standard_code: write.code.standard_parts().is_some(),
-            due_disagrees: matches!((vendor_due, rule_due_at), (Some(v), Some(r)) if v != r),
-        },
-    );
-    Ok(Computed {
-        status: derived.status.unwrap_or(Status::NewlyRegistered),
-        procedure_version: procedure.as_ref().map(|(seq, _)| *seq),
-        field: procedure.map(|(_, c)| c.field),
-        due_at,
-        rule_due_at,
-        effective_due_at: derived.effective_due,
-        ended_at: derived.ended_at,
-        timing: derived.timing,
-        flags: derived.flags.into_iter().map(|(f, _)| f).collect(),
-    })
-}
-
-fn check(conn: &mut DbConnection, scope: &UnitScope, write: &DossierWrite) -> StoreResult<UnitRow> {
+/// Checks a write and derives what is stored with it. Reads only: a refused write stores nothing.
+fn prepare(
+    conn: &mut DbConnection,
+    lookups: &mut Lookups,
+    scope: &UnitScope,
+    write: &DossierWrite,
+    now: NaiveDateTime,
+) -> StoreResult<Prepared> {
     let mut invalid = Vec::new();
-    let unit = find_unit(conn, &write.unit)?.filter(|u| scope.allows(&u.path));
+    let unit = lookups
+        .unit(conn, &write.unit)?
+        .filter(|u| scope.allows(&u.path));
     if unit.is_none() {
         invalid.push(InvalidParam::new(
             "unit",
             format!("no unit has the code {}", write.unit),
         ));
     }
-    let known: Option<i64> = procedures::table
-        .filter(procedures::code.eq(&write.procedure_code))
-        .select(procedures::id)
-        .first(conn)
-        .optional()?;
-    if known.is_none() {
+    let on = write.received_at.date();
+    let versions = lookups.versions(conn, &write.procedure_code)?;
+    if versions.is_empty() {
         invalid.push(InvalidParam::new(
             "procedureCode",
             format!("no procedure has the code {}", write.procedure_code),
         ));
     }
+    let procedure = versions
+        .iter()
+        .find(|(from, to, _, _)| *from <= on && to.is_none_or(|t| on <= t))
+        .map(|(_, _, seq, content)| (*seq, content.field.clone(), content.time_limit));
     let mut ids = std::collections::HashSet::new();
     for (i, e) in write.events.iter().enumerate() {
         if !ids.insert(e.id.as_str()) {
@@ -347,62 +428,17 @@ fn check(conn: &mut DbConnection, scope: &UnitScope, write: &DossierWrite) -> St
             .unwrap_or(0);
         invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
     }
-    match (unit, invalid.is_empty()) {
-        (Some(unit), true) => Ok(unit),
-        _ => Err(StoreError::Invalid(invalid)),
-    }
-}
+    let unit = match (unit, invalid.is_empty()) {
+        (Some(unit), true) => unit,
+        _ => return Err(StoreError::Invalid(invalid)),
+    };
 
-fn identity_hash(conn: &mut DbConnection, number: &str) -> StoreResult<String> {
-    let salt = settings::get_or_init(conn, "identity_salt", || {
-        use rand::Rng;
-        rand::rng()
-            .sample_iter(&rand::distr::Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect()
-    })?;
-    Ok(hex(&Sha256::digest(format!("{salt}:{number}").as_bytes())))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What a push did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub enum Outcome {
-    /// A new dossier.
-    Created,
-    /// A changed dossier.
-    Updated,
-    /// The same push again: nothing changed.
-    Unchanged,
-}
-
-/// Stores a whole dossier with its events, inside the caller's transaction: created, updated,
-/// or unchanged when the same input was pushed before.
-pub fn put_in(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    scope: &UnitScope,
-    write: &DossierWrite,
-) -> StoreResult<Outcome> {
-    let unit = check(conn, scope, write)?;
     let mut write = write.clone();
     if let Some(number) = write.identity_number.take() {
-        let digits: String = number
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        write.details.applicant.identity_last4 = Some(digits);
-        write.details.applicant.identity_hash = Some(identity_hash(conn, &number)?);
+        let chars: Vec<char> = number.chars().collect();
+        let last4: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+        write.details.applicant.identity_last4 = Some(last4);
+        write.details.applicant.identity_hash = Some(lookups.identity_hash(conn, &number)?);
     }
     let data =
         serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
@@ -422,115 +458,267 @@ pub fn put_in(
         )
         .as_bytes(),
     ));
-    let existing: Option<(i64, String, i64)> = dossiers::table
-        .filter(dossiers::code.eq(write.code.as_str()))
-        .select((dossiers::id, dossiers::input_hash, dossiers::version))
-        .first(conn)
-        .optional()?;
-    if existing
+
+    let calendar = lookups.calendar(conn, &unit, on.year())?;
+    let limit = procedure
         .as_ref()
-        .is_some_and(|(_, hash, _)| *hash == input_hash)
-    {
-        return Ok(Outcome::Unchanged);
-    }
-    let c = compute(conn, &unit, &write)?;
+        .and_then(|(_, _, t)| *t)
+        .and_then(|t| TimeLimit::new(t.amount, t.measure).ok());
+    let rule_due_at = limit.map(|l| calendar.due(write.received_at, l, &[]).due);
+    let vendor_due = write.details.vendor_due_at;
+    let due_at = vendor_due.or(rule_due_at);
+    let hashes: Vec<String> = write
+        .details
+        .components
+        .iter()
+        .filter_map(|c| c.sha256.clone())
+        .collect();
+    let derived = derive(
+        calendar,
+        &TimingInput {
+            received_at: write.received_at,
+            due_at,
+            limit,
+            events: &write.events,
+            at: now,
+        },
+        &QualityInput {
+            events: &write.events,
+            results: &write.details.results,
+            component_hashes: &hashes,
+            synced_at: write.synced.map(|s| s.0),
+            synced_status: write.synced.map(|s| s.1),
+            standard_code: write.code.standard_parts().is_some(),
+            due_disagrees: matches!((vendor_due, rule_due_at), (Some(v), Some(r)) if v != r),
+        },
+    );
     let flags = format!(
         " {} ",
-        c.flags
+        derived
+            .flags
             .iter()
-            .map(|f| f.as_str())
+            .map(|(f, _)| f.as_str())
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let now = super::now();
-    let values = (
-        dossiers::unit_id.eq(unit.id),
-        dossiers::unit_path.eq(&unit.path),
-        dossiers::procedure_code.eq(&write.procedure_code),
-        dossiers::procedure_version.eq(c.procedure_version),
-        dossiers::field.eq(&c.field),
-        dossiers::channel.eq(word(&write.channel)),
-        dossiers::status.eq(c.status.as_str()),
-        dossiers::received_at.eq(write.received_at),
-        dossiers::due_at.eq(c.due_at),
-        dossiers::rule_due_at.eq(c.rule_due_at),
-        dossiers::effective_due_at.eq(c.effective_due_at),
-        dossiers::ended_at.eq(c.ended_at),
-        dossiers::timing.eq(c.timing.map(|t| word(&t))),
-        dossiers::flags.eq(&flags),
-        dossiers::synced_at.eq(write.synced.map(|s| s.0)),
-        dossiers::synced_status.eq(write.synced.map(|s| s.1.as_str())),
-        dossiers::data.eq(&data),
-        dossiers::input_hash.eq(&input_hash),
-        dossiers::updated_at.eq(now),
-    );
-    let (id, outcome) = match existing {
-        Some((id, _, version)) => {
-            diesel::update(dossiers::table.find(id))
-                .set((values, dossiers::version.eq(version + 1)))
-                .execute(conn)?;
-            diesel::delete(dossier_events::table.filter(dossier_events::dossier_id.eq(id)))
-                .execute(conn)?;
-            (id, Outcome::Updated)
-        }
-        None => {
-            diesel::insert_into(dossiers::table)
-                .values((
-                    values,
-                    dossiers::code.eq(write.code.as_str()),
-                    dossiers::version.eq(1),
-                    dossiers::created_at.eq(now),
-                ))
-                .execute(conn)?;
-            let id = dossiers::table
-                .filter(dossiers::code.eq(write.code.as_str()))
-                .select(dossiers::id)
-                .first(conn)?;
-            (id, Outcome::Created)
+    Ok(Prepared {
+        code: write.code.to_string(),
+        unit,
+        status: derived.status.unwrap_or(Status::NewlyRegistered),
+        procedure_version: procedure.as_ref().map(|(seq, _, _)| *seq),
+        field: procedure.map(|(_, field, _)| field),
+        due_at,
+        rule_due_at,
+        effective_due_at: derived.effective_due,
+        ended_at: derived.ended_at,
+        timing: derived.timing.map(|t| word(&t)),
+        flags,
+        data,
+        input_hash,
+        write,
+    })
+}
+
+/// The columns of a dossier row, for inserts and updates alike.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = dossiers, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct DossierColumns<'a> {
+    code: &'a str,
+    unit_id: i64,
+    unit_path: &'a str,
+    procedure_code: &'a str,
+    procedure_version: Option<i32>,
+    field: Option<&'a str>,
+    channel: String,
+    status: &'a str,
+    received_at: NaiveDateTime,
+    due_at: Option<NaiveDateTime>,
+    rule_due_at: Option<NaiveDateTime>,
+    effective_due_at: Option<NaiveDateTime>,
+    ended_at: Option<NaiveDateTime>,
+    timing: Option<&'a str>,
+    flags: &'a str,
+    synced_at: Option<NaiveDateTime>,
+    synced_status: Option<&'a str>,
+    data: &'a str,
+    input_hash: &'a str,
+    version: i64,
+    updated_at: NaiveDateTime,
+}
+
+fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns<'_> {
+    DossierColumns {
+        code: &p.code,
+        unit_id: p.unit.id,
+        unit_path: &p.unit.path,
+        procedure_code: &p.write.procedure_code,
+        procedure_version: p.procedure_version,
+        field: p.field.as_deref(),
+        channel: word(&p.write.channel),
+        status: p.status.as_str(),
+        received_at: p.write.received_at,
+        due_at: p.due_at,
+        rule_due_at: p.rule_due_at,
+        effective_due_at: p.effective_due_at,
+        ended_at: p.ended_at,
+        timing: p.timing.as_deref(),
+        flags: &p.flags,
+        synced_at: p.write.synced.map(|s| s.0),
+        synced_status: p.write.synced.map(|s| s.1.as_str()),
+        data: &p.data,
+        input_hash: &p.input_hash,
+        version,
+        updated_at: now,
+    }
+}
+
+/// Rows per multi-row insert: well under SQLite's 32,766 bound variables.
+const CHUNK: usize = 500;
+
+/// Multi-row inserts are not expressible over both backends at once (MultiConnection), so
+/// each backend gets the same insert here.
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(CHUNK) {
+            match $conn {
+                DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                DbConnection::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+            };
         }
     };
-    let rows: Vec<_> = write
-        .events
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = dossier_events, treat_none_as_default_value = false)]
+struct EventRow<'a> {
+    dossier_id: i64,
+    event_id: &'a str,
+    status: &'a str,
+    at: NaiveDateTime,
+    new_due: Option<NaiveDateTime>,
+    received_at: NaiveDateTime,
+}
+
+/// Stores checked dossiers inside the caller's transaction: new ones with multi-row inserts,
+/// changed ones updated, unchanged ones left alone. Audited.
+fn store_prepared(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    prepared: &[Prepared],
+) -> StoreResult<Vec<Outcome>> {
+    let now = super::now();
+    let mut existing: HashMap<String, (i64, String, i64)> = HashMap::new();
+    for chunk in prepared.chunks(CHUNK) {
+        let codes: Vec<&str> = chunk.iter().map(|p| p.code.as_str()).collect();
+        let rows: Vec<(String, i64, String, i64)> = dossiers::table
+            .filter(dossiers::code.eq_any(codes))
+            .select((
+                dossiers::code,
+                dossiers::id,
+                dossiers::input_hash,
+                dossiers::version,
+            ))
+            .load(conn)?;
+        existing.extend(
+            rows.into_iter()
+                .map(|(code, id, hash, version)| (code, (id, hash, version))),
+        );
+    }
+    let mut outcomes = Vec::with_capacity(prepared.len());
+    let mut new_rows = Vec::new();
+    let mut changed_ids: Vec<(usize, i64)> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        match existing.get(&p.code) {
+            Some((_, hash, _)) if *hash == p.input_hash => outcomes.push(Outcome::Unchanged),
+            Some((id, _, version)) => {
+                diesel::update(dossiers::table.find(*id))
+                    .set(columns(p, version + 1, now))
+                    .execute(conn)?;
+                diesel::delete(dossier_events::table.filter(dossier_events::dossier_id.eq(*id)))
+                    .execute(conn)?;
+                changed_ids.push((i, *id));
+                outcomes.push(Outcome::Updated);
+            }
+            None => {
+                new_rows.push((columns(p, 1, now), dossiers::created_at.eq(now)));
+                outcomes.push(Outcome::Created);
+            }
+        }
+    }
+    insert_many!(conn, dossiers::table, new_rows);
+    // The new rows' ids, to attach their events.
+    for chunk in prepared
         .iter()
-        .map(|e| {
+        .enumerate()
+        .filter(|(i, _)| outcomes[*i] == Outcome::Created)
+        .collect::<Vec<_>>()
+        .chunks(CHUNK)
+    {
+        let codes: Vec<&str> = chunk.iter().map(|(_, p)| p.code.as_str()).collect();
+        let ids: HashMap<String, i64> = dossiers::table
+            .filter(dossiers::code.eq_any(codes))
+            .select((dossiers::code, dossiers::id))
+            .load::<(String, i64)>(conn)?
+            .into_iter()
+            .collect();
+        for (i, p) in chunk {
+            if let Some(id) = ids.get(&p.code) {
+                changed_ids.push((*i, *id));
+            }
+        }
+    }
+    let events: Vec<EventRow<'_>> = changed_ids
+        .iter()
+        .flat_map(|(i, id)| {
+            prepared[*i].write.events.iter().map(move |e| EventRow {
+                dossier_id: *id,
+                event_id: &e.id,
+                status: e.status.as_str(),
+                at: e.at,
+                new_due: e.new_due,
+                received_at: now,
+            })
+        })
+        .collect();
+    insert_many!(conn, dossier_events::table, events);
+    let changes: Vec<(String, serde_json::Value, &'static str)> = changed_ids
+        .iter()
+        .map(|(i, _)| {
+            let p = &prepared[*i];
+            let action = if outcomes[*i] == Outcome::Created { "create" } else { "update" };
             (
-                dossier_events::dossier_id.eq(id),
-                dossier_events::event_id.eq(e.id.clone()),
-                dossier_events::status.eq(e.status.as_str()),
-                dossier_events::at.eq(e.at),
-                dossier_events::new_due.eq(e.new_due),
-                dossier_events::received_at.eq(now),
+                p.code.clone(),
+                serde_json::json!({"code": p.code, "status": p.status.as_str(), "inputHash": p.input_hash}),
+                action,
             )
         })
         .collect();
-    if !rows.is_empty() {
-        // Multi-row inserts are not expressible over both backends at once (MultiConnection).
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(dossier_events::table)
-                .values(rows)
-                .execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(dossier_events::table)
-                .values(rows)
-                .execute(c)?,
-        };
-    }
-    let summary = serde_json::json!({"code": write.code.as_str(), "status": c.status.as_str(), "inputHash": input_hash});
-    audit::record(
+    audit::record_many(
         conn,
         actor,
-        &Change {
-            action: if outcome == Outcome::Created {
-                "create"
-            } else {
-                "update"
-            },
-            resource_type: "dossier",
-            resource_id: write.code.as_str(),
-            before: None,
-            after: Some(&summary),
-        },
+        "dossier",
+        &changes
+            .iter()
+            .map(|(code, after, action)| (*action, code.as_str(), after))
+            .collect::<Vec<_>>(),
     )?;
-    Ok(outcome)
+    Ok(outcomes)
+}
+
+/// Stores a whole dossier with its events, inside the caller's transaction: created, updated,
+/// or unchanged when the same input was pushed before.
+pub fn put_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    write: &DossierWrite,
+) -> StoreResult<Outcome> {
+    let prepared = prepare(conn, &mut Lookups::default(), scope, write, now_local())?;
+    let outcomes = store_prepared(conn, actor, std::slice::from_ref(&prepared))?;
+    outcomes
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Setup("no outcome".into()))
 }
 
 /// [`put_in`] in a transaction of its own.
@@ -541,6 +729,53 @@ pub fn put(
     write: &DossierWrite,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| put_in(conn, actor, scope, write))
+}
+
+/// Stores a batch of dossiers in one transaction. Each is checked first: a refused one gets its
+/// reasons and stores nothing, and never stops the others. A code twice in one batch is refused
+/// the second time.
+pub fn put_batch(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    writes: &[DossierWrite],
+) -> StoreResult<Vec<StoreResult<Outcome>>> {
+    write_tx(conn, |conn| {
+        let mut lookups = Lookups::default();
+        let now = now_local();
+        let mut seen = std::collections::HashSet::new();
+        let mut prepared = Vec::new();
+        let mut results: Vec<Option<StoreResult<Outcome>>> = Vec::with_capacity(writes.len());
+        let mut slots = Vec::new();
+        for (i, write) in writes.iter().enumerate() {
+            if !seen.insert(write.code.to_string()) {
+                results.push(Some(Err(StoreError::invalid(InvalidParam::new(
+                    "code",
+                    "appears twice in this batch",
+                )))));
+                continue;
+            }
+            match prepare(conn, &mut lookups, scope, write, now) {
+                Ok(p) => {
+                    prepared.push(p);
+                    slots.push(i);
+                    results.push(None);
+                }
+                Err(StoreError::Invalid(params)) => {
+                    results.push(Some(Err(StoreError::Invalid(params))))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let outcomes = store_prepared(conn, actor, &prepared)?;
+        for (slot, outcome) in slots.into_iter().zip(outcomes) {
+            results[slot] = Some(Ok(outcome));
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(StoreError::Setup("no outcome".into()))))
+            .collect())
+    })
 }
 
 fn row_of(conn: &mut DbConnection, scope: &UnitScope, code: &str) -> StoreResult<Row> {

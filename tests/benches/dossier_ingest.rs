@@ -1,0 +1,177 @@
+//! Bulk ingest of dossiers over HTTP into SQLite, against a raw diesel insert of the same rows.
+//!
+//! `cargo bench -p tthc-tests --bench dossier_ingest` (`TTHC_BENCH_DOSSIERS`, default 100,000,
+//! each with 5 events, sent as NDJSON in batches of 10,000 over one connection).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
+
+use std::time::Instant;
+
+use chrono::{NaiveDate, TimeDelta};
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use tthc_core::db::schema::{dossier_events, dossiers};
+use tthc_core::db::{Database, DatabaseUrl, DbConnection};
+use tthc_tests::{HttpMethod, Status, TestApp, TestDb, config};
+
+const BATCH: usize = 10_000;
+
+fn dossier(i: usize) -> Value {
+    let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap() + TimeDelta::days((i / 400) as i64);
+    let at = |offset_days: i64, hm: &str| {
+        format!("{}T{hm}:00+07:00", day + TimeDelta::days(offset_days))
+    };
+    json!({
+        "code": format!("C1-{}-{:04}", day.format("%y%m%d"), i % 400),
+        "procedureCode": "1.000001", "unit": "C1", "channel": if i.is_multiple_of(3) { "inPerson" } else { "online" },
+        "receivedAt": at(0, "08:00"),
+        "applicant": {"kind": "citizen", "name": format!("Công dân {i}"), "identityNumber": format!("0010900{i:05}")},
+        "components": [{"name": "Tờ khai", "sha256": format!("{i:064x}"), "digitized": true}],
+        "results": [{"name": "ketqua.pdf", "mediaType": "application/pdf", "sizeBytes": 1000, "sha256": format!("{:064x}", i + 1_000_000), "pages": 1}],
+        "sync": {"syncedAt": at(3, "11:00"), "syncedStatus": "finished"},
+        "events": [
+            {"id": "1", "status": "received", "at": at(0, "08:00")},
+            {"id": "2", "status": "processing", "at": at(0, "09:00")},
+            {"id": "3", "status": "supplementRequested", "at": at(1, "10:00")},
+            {"id": "4", "status": "processing", "at": at(2, "10:00")},
+            {"id": "5", "status": "finished", "at": at(3, "10:00")}
+        ]
+    })
+}
+
+fn seed(app: &TestApp) -> String {
+    let admin = app.admin_token();
+    app.unit("P", "province", None);
+    app.unit("C1", "commune", Some("P"));
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/fields/HT",
+        Some(&admin),
+        Some(&json!({"name": "Hộ tịch"})),
+    );
+    assert_eq!(r.status, Status::OK);
+    let content = json!({"name": "Đăng ký khai sinh", "field": "HT", "levels": ["commune"], "handlingUnits": ["C1"],
+        "timeLimit": {"amount": 3, "measure": "workingDays"}, "fees": [], "channels": ["online"]});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/procedures/1.000001",
+        Some(&admin),
+        Some(&json!({"content": content, "validFrom": "2025-01-01"})),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    admin
+}
+
+fn raw_insert(n: usize) -> f64 {
+    let test_db = TestDb::new();
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    db.migrate().unwrap();
+    let mut conn = db.conn().unwrap();
+    let DbConnection::Sqlite(c) = &mut *conn else {
+        panic!("the benchmark runs on SQLite")
+    };
+    diesel::sql_query("INSERT INTO units (code, name, level, path, version, created_at, updated_at) VALUES ('C1', 'C1', 'commune', '/C1/', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')").execute(c).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let started = Instant::now();
+    c.transaction::<_, diesel::result::Error, _>(|c| {
+        for chunk_start in (0..n).step_by(500) {
+            let end = (chunk_start + 500).min(n);
+            let rows: Vec<_> = (chunk_start..end)
+                .map(|i| {
+                    let d = dossier(i);
+                    (
+                        dossiers::code.eq(d["code"].as_str().unwrap().to_owned()),
+                        dossiers::unit_id.eq(1i64),
+                        dossiers::unit_path.eq("/C1/"),
+                        dossiers::procedure_code.eq("1.000001"),
+                        dossiers::channel.eq("online"),
+                        dossiers::status.eq("finished"),
+                        dossiers::received_at.eq(now),
+                        dossiers::flags.eq(" "),
+                        dossiers::data.eq(d.to_string()),
+                        dossiers::input_hash.eq(format!("{i:064x}")),
+                        dossiers::created_at.eq(now),
+                        dossiers::updated_at.eq(now),
+                    )
+                })
+                .collect();
+            diesel::insert_into(dossiers::table)
+                .values(rows)
+                .execute(c)?;
+            let events: Vec<_> = (chunk_start..end)
+                .flat_map(|i| {
+                    (1..=5).map(move |e| {
+                        (
+                            dossier_events::dossier_id.eq(i as i64 + 1),
+                            dossier_events::event_id.eq(e.to_string()),
+                            dossier_events::status.eq("processing"),
+                            dossier_events::at.eq(now),
+                            dossier_events::received_at.eq(now),
+                        )
+                    })
+                })
+                .collect();
+            diesel::insert_into(dossier_events::table)
+                .values(events)
+                .execute(c)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let n: usize = std::env::var("TTHC_BENCH_DOSSIERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let test_db = TestDb::new();
+    assert!(
+        !test_db.is_postgres(),
+        "run the ingest benchmark without TTHC_TEST_DATABASE_URL (SQLite)"
+    );
+    let mut cfg = config(&test_db.url);
+    cfg.workers = Some(2);
+    let app = TestApp::spawn_with(cfg);
+    let admin = seed(&app);
+    let bodies: Vec<String> = (0..n)
+        .step_by(BATCH)
+        .map(|start| {
+            (start..(start + BATCH).min(n))
+                .map(|i| dossier(i).to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let started = Instant::now();
+    let mut created = 0;
+    for body in bodies {
+        let r = app
+            .raw()
+            .post(app.url("/api/v1/dossiers/bulk"))
+            .bearer_auth(&admin)
+            .header("Content-Type", "application/x-ndjson")
+            .body(body)
+            .timeout(std::time::Duration::from_secs(600))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), Status::OK);
+        let v: Value = r.json().unwrap();
+        assert_eq!(v["rejected"], 0, "{v}");
+        created += v["created"].as_u64().unwrap();
+    }
+    let http = n as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(created as usize, n);
+    let raw = raw_insert(n);
+    println!("dossier ingest over HTTP into SQLite: {n} dossiers × 5 events");
+    println!("  tthc bulk API: {http:.0} dossiers/s");
+    println!("  raw diesel insert of the same rows: {raw:.0} dossiers/s");
+    println!("  ratio: {:.2}", http / raw);
+    drop(app);
+    drop(test_db);
+}
