@@ -33,6 +33,8 @@ CREATE TABLE dossiers (
 );
 CREATE INDEX dossiers_unit_received ON dossiers (unit_path, received_at, code);
 CREATE INDEX dossiers_status ON dossiers (status, received_at);
+-- Lists are newest first: read backwards, this index gives their order.
+CREATE INDEX dossiers_received ON dossiers (received_at, code);
 CREATE INDEX dossiers_open_due ON dossiers (ended_at, effective_due_at);
 
 CREATE TABLE dossier_events (
