@@ -420,6 +420,19 @@ fn timelines_explain_and_lists_answer_the_periods_questions() {
         ["C1-261114-0022", "C1-261121-0021"],
         "soonest due first; finished dossiers left out"
     );
+    // Pages of one follow the same order through the cursor.
+    let first = app.get("/api/v1/dossiers?dueWithinHours=2000&limit=1", &admin);
+    assert_eq!(first.body["items"][0]["code"], "C1-261114-0022");
+    let cursor = first.body["nextCursor"].as_str().unwrap();
+    let second = app.get(
+        &format!("/api/v1/dossiers?dueWithinHours=2000&limit=1&cursor={cursor}"),
+        &admin,
+    );
+    assert_eq!(
+        second.body["items"][0]["code"], "C1-261121-0021",
+        "{}",
+        second.text
+    );
     app.get("/api/v1/dossiers?sort=name", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
-    DossierWrite, EventOutcome, FeeRecord, Outcome, Rating,
+    DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating,
 };
 use tthc_core::db::units;
 use tthc_core::dossier::{DossierCode, Event, Flag, ResultDocument, Status, Timing};
@@ -19,7 +19,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, InvalidParamView, Problem};
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor,
-    encode_cursor, wants_csv,
+    wants_csv,
 };
 use crate::routes::procedures::{problems, read_bulk, word};
 use crate::state::AppState;
@@ -562,6 +562,67 @@ pub async fn bulk_dossiers(
     }))
 }
 
+/// A dossier in a list (its details and events are in `GET /dossiers/{code}`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "code": "000.21.30.H12-260302-0001", "procedureCode": "1.001193.H12", "field": "HT", "unit": "000.21.30.H12",
+    "channel": "online", "status": "finished", "statusCode": 9, "receivedAt": "2026-03-02T08:00:00+07:00",
+    "dueAt": "2026-03-05T08:00:00+07:00", "effectiveDueAt": "2026-03-05T08:00:00+07:00",
+    "endedAt": "2026-03-04T10:00:00+07:00", "timing": "finishedEarly", "flags": [], "syncedAt": "2026-03-04T10:05:00+07:00"
+}))]
+pub struct SummaryView {
+    /// Code.
+    pub code: String,
+    /// Procedure code.
+    pub procedure_code: String,
+    /// Field.
+    pub field: Option<String>,
+    /// Handling unit.
+    pub unit: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Current status.
+    pub status: Option<Status>,
+    /// Its national sync code.
+    pub status_code: Option<u8>,
+    /// Received at.
+    pub received_at: DateTime<FixedOffset>,
+    /// The due instant used for timing.
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// After apologies and supplement time.
+    pub effective_due_at: Option<DateTime<FixedOffset>>,
+    /// When handling ended by the rules.
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    /// The final timing, once ended.
+    pub timing: Option<Timing>,
+    /// Quality flags.
+    pub flags: Vec<Flag>,
+    /// Last synced.
+    pub synced_at: Option<DateTime<FixedOffset>>,
+}
+
+impl From<DossierSummary> for SummaryView {
+    fn from(d: DossierSummary) -> Self {
+        Self {
+            code: d.code,
+            procedure_code: d.procedure_code,
+            field: d.field,
+            unit: d.unit,
+            channel: d.channel,
+            status_code: d.status.map(Status::code),
+            status: d.status,
+            received_at: from_local(d.received_at),
+            due_at: d.due_at.map(from_local),
+            effective_due_at: d.effective_due_at.map(from_local),
+            ended_at: d.ended_at.map(from_local),
+            timing: d.timing,
+            flags: d.flags,
+            synced_at: d.synced_at.map(from_local),
+        }
+    }
+}
+
 /// Filters of the dossier list.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -629,7 +690,7 @@ fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
     tag = "dossiers",
     params(DossierQuery),
     responses(
-        (status = 200, description = "A page of dossiers", content((Page<DossierView> = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "A page of dossiers", content((Page<SummaryView> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
@@ -691,27 +752,16 @@ pub async fn list_dossiers(
             Ok(store::list(conn, &scope, &filter)?)
         })
         .await?;
-    let mut page = Page::from_rows(
-        rows,
-        limit,
-        |d| {
-            format!(
-                "{}|{}",
-                d.received_at.format("%Y-%m-%dT%H:%M:%S%.f"),
-                d.code
-            )
-        },
-        DossierView::from,
-    );
-    if page.next_cursor.is_some()
-        && let Some(last) = page.items.last()
-    {
-        page.next_cursor = Some(encode_cursor(&format!(
-            "{}|{}",
-            local(last.received_at).format("%Y-%m-%dT%H:%M:%S%.f"),
-            last.code
-        )));
-    }
+    // The cursor is the position in the order asked for: due instant or receipt, then code.
+    let key = move |d: &DossierSummary| {
+        let at = if by_due {
+            d.effective_due_at.unwrap_or(d.received_at)
+        } else {
+            d.received_at
+        };
+        format!("{}|{}", at.format("%Y-%m-%dT%H:%M:%S%.f"), d.code)
+    };
+    let page = Page::from_rows(rows, limit, key, SummaryView::from);
     if wants_csv(&req) {
         let header = [
             "code",

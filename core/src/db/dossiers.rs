@@ -939,6 +939,56 @@ pub fn add_event(
     })
 }
 
+/// A dossier in a list: what a list shows, without the pushed details and events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DossierSummary {
+    /// Code.
+    pub code: String,
+    /// Procedure code.
+    pub procedure_code: String,
+    /// Field.
+    pub field: Option<String>,
+    /// Handling unit's code.
+    pub unit: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Current status.
+    pub status: Option<Status>,
+    /// Received at (local time).
+    pub received_at: NaiveDateTime,
+    /// Due instant used for timing.
+    pub due_at: Option<NaiveDateTime>,
+    /// Due instant after apologies and supplement time.
+    pub effective_due_at: Option<NaiveDateTime>,
+    /// End of handling by the timing rules.
+    pub ended_at: Option<NaiveDateTime>,
+    /// Final timing once ended.
+    pub timing: Option<Timing>,
+    /// Quality flags.
+    pub flags: Vec<Flag>,
+    /// Last synced.
+    pub synced_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dossiers)]
+struct SummaryRow {
+    code: String,
+    unit_id: i64,
+    procedure_code: String,
+    field: Option<String>,
+    channel: String,
+    status: String,
+    received_at: NaiveDateTime,
+    due_at: Option<NaiveDateTime>,
+    effective_due_at: Option<NaiveDateTime>,
+    ended_at: Option<NaiveDateTime>,
+    timing: Option<String>,
+    flags: String,
+    synced_at: Option<NaiveDateTime>,
+}
+
 /// Which dossiers to list, newest receipt first.
 #[derive(Debug, Clone, Default)]
 pub struct DossierFilter {
@@ -984,8 +1034,10 @@ pub fn list(
     conn: &mut DbConnection,
     scope: &UnitScope,
     filter: &DossierFilter,
-) -> StoreResult<Vec<Dossier>> {
-    let mut q = dossiers::table.select(Row::as_select()).into_boxed::<Db>();
+) -> StoreResult<Vec<DossierSummary>> {
+    let mut q = dossiers::table
+        .select(SummaryRow::as_select())
+        .into_boxed::<Db>();
     if let UnitScope::Within(roots) = scope {
         let mut any: Box<
             dyn BoxableExpression<dossiers::table, Db, SqlType = diesel::sql_types::Bool>,
@@ -1083,8 +1135,34 @@ pub fn list(
         }
         q = q.order((dossiers::received_at.desc(), dossiers::code.desc()));
     }
-    let rows: Vec<Row> = q.limit(filter.limit).load(conn)?;
-    dossiers_of(conn, rows)
+    let rows: Vec<SummaryRow> = q.limit(filter.limit).load(conn)?;
+    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let units: HashMap<i64, String> = super::schema::units::table
+        .filter(super::schema::units::id.eq_any(unit_ids))
+        .select((super::schema::units::id, super::schema::units::code))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| DossierSummary {
+            unit: units.get(&r.unit_id).cloned().unwrap_or_default(),
+            code: r.code,
+            procedure_code: r.procedure_code,
+            field: r.field,
+            channel: parse_word(&r.channel).unwrap_or(Channel::InPerson),
+            status: Status::parse(&r.status),
+            received_at: r.received_at,
+            due_at: r.due_at,
+            effective_due_at: r.effective_due_at,
+            ended_at: r.ended_at,
+            timing: r.timing.as_deref().and_then(parse_word),
+            flags: r.flags.split_whitespace().filter_map(Flag::parse).collect(),
+            synced_at: r.synced_at,
+        })
+        .collect())
 }
 
 /// How a dossier's due instant and timing were reached, step by step.
