@@ -209,6 +209,15 @@ pub struct InvalidParamView {
     pub reason: String,
 }
 
+impl From<InvalidParam> for InvalidParamView {
+    fn from(p: InvalidParam) -> Self {
+        Self {
+            name: p.name,
+            reason: p.reason,
+        }
+    }
+}
+
 impl Problem {
     fn new(status: StatusCode, code: &str, detail: String, invalid: Vec<InvalidParam>) -> Self {
         Self {
@@ -217,13 +226,7 @@ impl Problem {
             status: status.as_u16(),
             detail,
             code: code.to_owned(),
-            invalid_params: invalid
-                .into_iter()
-                .map(|p| InvalidParamView {
-                    name: p.name,
-                    reason: p.reason,
-                })
-                .collect(),
+            invalid_params: invalid.into_iter().map(InvalidParamView::from).collect(),
         }
     }
 }

@@ -326,6 +326,14 @@ impl<T: ToSchema> Page<T> {
     }
 }
 
+/// The API name of a unit-only enum value (`"created"`, `"online"` …).
+pub fn word<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// Whether the client asked for CSV (`Accept: text/csv`).
 pub fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()

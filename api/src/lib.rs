@@ -7,6 +7,7 @@
 //! [`server::prepare`] opens the database and settles keys; [`server::build_server`] serves.
 
 pub mod auth;
+pub mod bulk;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -24,7 +24,7 @@ use crate::http::{
 };
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// An item of a decision.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]

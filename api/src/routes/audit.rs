@@ -12,7 +12,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::{DEFAULT_LIMIT, MAX_LIMIT, Page, ValidQuery, decode_cursor};
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// One recorded change.
 #[derive(Debug, Serialize, ToSchema)]

@@ -21,7 +21,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::{ValidJson, ValidQuery, etag, if_match};
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// A time limit's unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -18,7 +18,7 @@ use crate::http::{
 };
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// An API client.
 #[derive(Debug, Serialize, ToSchema)]

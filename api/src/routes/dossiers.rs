@@ -16,15 +16,16 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::auth::{Principal, Scope};
-use crate::error::{ApiError, InvalidParamView, Problem};
+use crate::bulk::{BulkItem, BulkResult, read_bulk};
+use crate::error::{ApiError, Problem};
+use crate::http::word;
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor,
     wants_csv,
 };
-use crate::routes::procedures::{problems, read_bulk, word};
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
     to_local(&t)
@@ -430,41 +431,6 @@ pub async fn add_event(
     Ok(web::Json(answer))
 }
 
-/// One item's outcome in a bulk push.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BulkItem {
-    /// Position in the batch.
-    pub index: usize,
-    /// The dossier code, when it could be read.
-    pub code: Option<String>,
-    /// `created`, `updated`, `unchanged` or `rejected`.
-    pub result: String,
-    /// Why it was rejected.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub invalid_params: Vec<InvalidParamView>,
-}
-
-/// A bulk push's outcome.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"created": 1, "updated": 0, "unchanged": 0, "rejected": 1, "items": [
-    {"index": 0, "code": "000.21.30.H12-260302-0001", "result": "created"},
-    {"index": 1, "code": "000.21.30.H12-260302-0002", "result": "rejected", "invalidParams": [{"name": "events[1].status", "reason": "received cannot follow returned (at 2026-03-05 08:00:00)"}]}
-]}))]
-pub struct BulkResult {
-    /// Created.
-    pub created: usize,
-    /// Updated.
-    pub updated: usize,
-    /// Unchanged.
-    pub unchanged: usize,
-    /// Rejected.
-    pub rejected: usize,
-    /// Every item, in order.
-    pub items: Vec<BulkItem>,
-}
-
 /// A dossier in a bulk push: the push body with its code.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -521,12 +487,7 @@ pub async fn bulk_dossiers(
                 slots.push((index, code));
                 results.push(None);
             }
-            Err(e) => results.push(Some(BulkItem {
-                index,
-                code,
-                result: "rejected".into(),
-                invalid_params: problems(e),
-            })),
+            Err(e) => results.push(Some(BulkItem::rejected(index, code, e))),
         }
     }
     let outcomes = state
@@ -537,29 +498,13 @@ pub async fn bulk_dossiers(
         .await?;
     for ((index, code), outcome) in slots.into_iter().zip(outcomes) {
         results[index] = Some(match outcome {
-            Ok(o) => BulkItem {
-                index,
-                code,
-                result: word(&o),
-                invalid_params: Vec::new(),
-            },
-            Err(e) => BulkItem {
-                index,
-                code,
-                result: "rejected".into(),
-                invalid_params: problems(e.into()),
-            },
+            Ok(o) => BulkItem::done(index, code, &o),
+            Err(e) => BulkItem::rejected(index, code, e.into()),
         });
     }
-    let results: Vec<BulkItem> = results.into_iter().flatten().collect();
-    let count = |r: &str| results.iter().filter(|i| i.result == r).count();
-    Ok(web::Json(BulkResult {
-        created: count("created"),
-        updated: count("updated"),
-        unchanged: count("unchanged"),
-        rejected: count("rejected"),
-        items: results,
-    }))
+    Ok(web::Json(BulkResult::from_items(
+        results.into_iter().flatten().collect(),
+    )))
 }
 
 /// A dossier in a list (its details and events are in `GET /dossiers/{code}`).

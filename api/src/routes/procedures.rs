@@ -1,10 +1,8 @@
 //! `/api/v1/procedures` and `/api/v1/fields`: the procedure catalogue.
 
 use actix_web::http::header;
-use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::db::procedures::{
@@ -19,14 +17,15 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::auth::{MaybePrincipal, Principal, Scope};
+use crate::bulk::{BulkItem, BulkResult, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor, etag,
-    if_match, is_json, today_or, wants_csv,
+    if_match, today_or, wants_csv, word,
 };
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// Where a procedure stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -162,17 +161,6 @@ pub struct ProcedureQuery {
     pub cursor: Option<String>,
 }
 
-fn level_name<T: Serialize>(value: &T) -> Option<String> {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-}
-
-/// The API name of a unit-only enum value (`"created"`, `"online"` …).
-pub fn word<T: Serialize>(value: &T) -> String {
-    level_name(value).unwrap_or_default()
-}
-
 /// List procedures
 ///
 /// The catalogue in force on a day, with filters and search. Published procedures are public;
@@ -212,10 +200,10 @@ pub async fn list_procedures(
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let mut filter = ProcedureFilter {
         field: q.field,
-        level: q.level.as_ref().and_then(level_name),
+        level: q.level.as_ref().map(word),
         unit_path: None,
         published,
-        online_level: q.online_level.as_ref().and_then(level_name),
+        online_level: q.online_level.as_ref().map(word),
         localized: q.localized,
         complete: q.complete,
         valid_on: today_or(q.valid_on),
@@ -256,7 +244,7 @@ pub async fn list_procedures(
                     p.code.clone(),
                     p.content.name.clone(),
                     p.content.field.clone(),
-                    level_name(&p.status).unwrap_or_default(),
+                    word(&p.status),
                     p.localized.to_string(),
                     p.valid_from.to_string(),
                     cell(p.decision.clone()),
@@ -555,132 +543,6 @@ pub async fn create_procedure(
         .json(ProcedureView::from(p)))
 }
 
-/// The outcome of one item of a bulk import.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BulkItemResult {
-    /// Position in the batch (0-based).
-    pub index: usize,
-    /// The procedure code, when it could be read.
-    pub code: Option<String>,
-    /// `created`, `updated`, `unchanged` or `rejected`.
-    pub result: String,
-    /// Why it was rejected: the fields and reasons.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub invalid_params: Vec<crate::error::InvalidParamView>,
-}
-
-/// The outcome of a bulk import.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"created": 1, "updated": 0, "unchanged": 1, "rejected": 1, "items": [
-    {"index": 0, "code": "1.001193.H12", "result": "created"},
-    {"index": 1, "code": "1.001194.H12", "result": "unchanged"},
-    {"index": 2, "code": "1.001195.H12", "result": "rejected", "invalidParams": [{"name": "content.field", "reason": "no field has the code \"XX\""}]}
-]}))]
-pub struct BulkResult {
-    /// Items created.
-    pub created: usize,
-    /// Items updated.
-    pub updated: usize,
-    /// Items unchanged.
-    pub unchanged: usize,
-    /// Items rejected.
-    pub rejected: usize,
-    /// Every item's outcome, in order.
-    pub items: Vec<BulkItemResult>,
-}
-
-/// Most items in one bulk import.
-pub const MAX_BULK_ITEMS: usize = 10_000;
-/// Largest bulk body, in bytes.
-pub const MAX_BULK_BODY: usize = 64 * 1024 * 1024;
-
-/// Reads a bulk body: a JSON array, or NDJSON (`application/x-ndjson`, one object per line).
-pub async fn read_bulk(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<Vec<serde_json::Value>, ApiError> {
-    let content_type = crate::http::content_type(req);
-    let ndjson = content_type.starts_with("application/x-ndjson")
-        || content_type.starts_with("application/ndjson");
-    if !ndjson && !is_json(&content_type) {
-        return Err(ApiError::UnsupportedMediaType(
-            "send a JSON array (application/json) or NDJSON (application/x-ndjson)".into(),
-        ));
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk: Bytes = chunk.map_err(|e| ApiError::BadRequest {
-            code: "unreadableBody",
-            detail: format!("the body could not be read: {e}"),
-            invalid: Vec::new(),
-        })?;
-        if body.len() + chunk.len() > MAX_BULK_BODY {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "a bulk body is at most {MAX_BULK_BODY} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let items: Vec<serde_json::Value> = if ndjson {
-        std::str::from_utf8(&body)
-            .map_err(|_| ApiError::invalid("body", "must be UTF-8"))?
-            .lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|e| ApiError::BadRequest {
-                    code: "malformedJson",
-                    detail: format!("line {} is not JSON: {e}", i + 1),
-                    invalid: vec![InvalidParam::new(format!("line {}", i + 1), e.to_string())],
-                })
-            })
-            .collect::<Result<_, _>>()?
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
-            code: "malformedJson",
-            detail: format!("the body is not a JSON array: {e}"),
-            invalid: Vec::new(),
-        })?
-    };
-    if items.len() > MAX_BULK_ITEMS {
-        return Err(ApiError::invalid(
-            "body",
-            format!("at most {MAX_BULK_ITEMS} items per request"),
-        ));
-    }
-    Ok(items)
-}
-
-/// The fields and reasons of a refused bulk item.
-pub fn problems(e: ApiError) -> Vec<crate::error::InvalidParamView> {
-    let invalid = match e {
-        ApiError::BadRequest {
-            invalid, detail, ..
-        } if invalid.is_empty() => vec![InvalidParam::new("item", detail)],
-        ApiError::BadRequest { invalid, .. } => invalid,
-        ApiError::Conflict(p) => vec![p],
-        other => vec![InvalidParam::new("item", other.to_string())],
-    };
-    invalid
-        .into_iter()
-        .map(|p| crate::error::InvalidParamView {
-            name: p.name,
-            reason: p.reason,
-        })
-        .collect()
-}
-
-fn rejected(index: usize, code: Option<String>, e: ApiError) -> BulkItemResult {
-    BulkItemResult {
-        index,
-        code,
-        result: "rejected".into(),
-        invalid_params: problems(e),
-    }
-}
-
 /// Import procedures in bulk
 ///
 /// A JSON array or NDJSON of up to 10,000 items shaped like `POST /procedures`, idempotent by
@@ -725,7 +587,7 @@ pub async fn bulk_procedures(
                 let item = match crate::http::parse_value::<ProcedureCreate>(value) {
                     Ok(item) => item,
                     Err(e) => {
-                        results.push(rejected(index, code, e));
+                        results.push(BulkItem::rejected(index, code, e));
                         continue;
                     }
                 };
@@ -736,27 +598,15 @@ pub async fn bulk_procedures(
                     decision: item.decision,
                     published_on: Some(item.published_on),
                 };
-                match store::write(conn, &actor, &scope, &write, None) {
-                    Ok(outcome) => results.push(BulkItemResult {
-                        index,
-                        code,
-                        result: level_name(&outcome).unwrap_or_default(),
-                        invalid_params: Vec::new(),
-                    }),
-                    Err(e) => results.push(rejected(index, code, e.into())),
-                }
+                results.push(match store::write(conn, &actor, &scope, &write, None) {
+                    Ok(outcome) => BulkItem::done(index, code, &outcome),
+                    Err(e) => BulkItem::rejected(index, code, e.into()),
+                });
             }
             Ok(results)
         })
         .await?;
-    let count = |r: &str| results.iter().filter(|i| i.result == r).count();
-    Ok(web::Json(BulkResult {
-        created: count("created"),
-        updated: count("updated"),
-        unchanged: count("unchanged"),
-        rejected: count("rejected"),
-        items: results,
-    }))
+    Ok(web::Json(BulkResult::from_items(results)))
 }
 
 /// Filters of the not-localized list.

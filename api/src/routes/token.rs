@@ -17,7 +17,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::{content_type, is_json, parse_json};
 use crate::state::AppState;
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// A token request, as a form (`application/x-www-form-urlencoded`) or JSON. The client may
 /// instead authenticate with HTTP Basic (`client_id:client_secret`).

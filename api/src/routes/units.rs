@@ -176,7 +176,7 @@ pub struct UnitListQuery {
     pub count: Option<bool>,
 }
 
-const PROBLEM: &str = "application/problem+json";
+use crate::error::PROBLEM_JSON as PROBLEM;
 
 /// List units
 ///

@@ -1009,6 +1009,14 @@ fn first_announcement(
     }))
 }
 
+fn decision_ref(row: &Row) -> DecisionRef {
+    DecisionRef {
+        id: row.id,
+        number: row.number.clone(),
+        signed_on: row.signed_on,
+    }
+}
+
 fn unit_ref(unit: Option<&UnitRow>) -> Option<UnitRef> {
     unit.map(|u| UnitRef {
         code: u.code.clone(),
@@ -1054,11 +1062,7 @@ pub fn late(
         .flatten()
         .collect::<Vec<_>>();
         out.push(LateAnnouncement {
-            ministry_decision: DecisionRef {
-                id: row.id,
-                number: row.number,
-                signed_on: row.signed_on,
-            },
+            ministry_decision: decision_ref(&row),
             title: row.title,
             ministry: row.issuer,
             unit: unit_ref(unit.as_ref()),
@@ -1097,11 +1101,7 @@ pub fn pending(
         let calendar = calendars.of(conn, unit.as_ref())?;
         out.push(PendingAnnouncement {
             working_days_left: working_days_left(calendar, today, due),
-            ministry_decision: DecisionRef {
-                id: row.id,
-                number: row.number,
-                signed_on: row.signed_on,
-            },
+            ministry_decision: decision_ref(&row),
             title: row.title,
             ministry: row.issuer,
             unit: unit_ref(unit.as_ref()),
@@ -1144,11 +1144,7 @@ pub fn publication(
             .load(conn)?;
         for (code, name) in items {
             out.push(PublicationStatus {
-                decision: DecisionRef {
-                    id: row.id,
-                    number: row.number.clone(),
-                    signed_on: row.signed_on,
-                },
+                decision: decision_ref(&row),
                 unit: unit_ref(unit.as_ref()),
                 procedure_code: code,
                 name,

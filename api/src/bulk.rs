@@ -1,0 +1,154 @@
+//! Bulk bodies (a JSON array or NDJSON) and their per-item answers, shared by every bulk
+//! endpoint.
+
+use actix_web::HttpRequest;
+use actix_web::web::{self, Bytes};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tthc_core::InvalidParam;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, InvalidParamView};
+use crate::http::{is_json, word};
+
+/// Most items in one bulk request.
+pub const MAX_BULK_ITEMS: usize = 10_000;
+/// Largest bulk body, in bytes.
+pub const MAX_BULK_BODY: usize = 64 * 1024 * 1024;
+
+/// Reads a bulk body: a JSON array, or NDJSON (`application/x-ndjson`, one object per line).
+pub async fn read_bulk(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let content_type = crate::http::content_type(req);
+    let ndjson = content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/ndjson");
+    if !ndjson && !is_json(&content_type) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send a JSON array (application/json) or NDJSON (application/x-ndjson)".into(),
+        ));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk: Bytes = chunk.map_err(|e| ApiError::BadRequest {
+            code: "unreadableBody",
+            detail: format!("the body could not be read: {e}"),
+            invalid: Vec::new(),
+        })?;
+        if body.len() + chunk.len() > MAX_BULK_BODY {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "a bulk body is at most {MAX_BULK_BODY} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let items: Vec<serde_json::Value> = if ndjson {
+        std::str::from_utf8(&body)
+            .map_err(|_| ApiError::invalid("body", "must be UTF-8"))?
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(i, line)| {
+                serde_json::from_str(line).map_err(|e| ApiError::BadRequest {
+                    code: "malformedJson",
+                    detail: format!("line {} is not JSON: {e}", i + 1),
+                    invalid: vec![InvalidParam::new(format!("line {}", i + 1), e.to_string())],
+                })
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+            code: "malformedJson",
+            detail: format!("the body is not a JSON array: {e}"),
+            invalid: Vec::new(),
+        })?
+    };
+    if items.len() > MAX_BULK_ITEMS {
+        return Err(ApiError::invalid(
+            "body",
+            format!("at most {MAX_BULK_ITEMS} items per request"),
+        ));
+    }
+    Ok(items)
+}
+
+/// The outcome of one item of a bulk request.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItem {
+    /// Position in the batch (0-based).
+    pub index: usize,
+    /// The item's code, when it could be read.
+    pub code: Option<String>,
+    /// `created`, `updated`, `unchanged` or `rejected`.
+    pub result: String,
+    /// Why it was rejected: the fields and reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid_params: Vec<InvalidParamView>,
+}
+
+impl BulkItem {
+    /// A stored item and what storing it did (`created`, `updated`, `unchanged`).
+    pub fn done<T: Serialize>(index: usize, code: Option<String>, outcome: &T) -> Self {
+        Self {
+            index,
+            code,
+            result: word(outcome),
+            invalid_params: Vec::new(),
+        }
+    }
+
+    /// A refused item with the fields and reasons of `error`.
+    pub fn rejected(index: usize, code: Option<String>, error: ApiError) -> Self {
+        let invalid = match error {
+            ApiError::BadRequest {
+                invalid, detail, ..
+            } if invalid.is_empty() => vec![InvalidParam::new("item", detail)],
+            ApiError::BadRequest { invalid, .. } => invalid,
+            ApiError::Conflict(p) => vec![p],
+            other => vec![InvalidParam::new("item", other.to_string())],
+        };
+        Self {
+            index,
+            code,
+            result: "rejected".into(),
+            invalid_params: invalid.into_iter().map(InvalidParamView::from).collect(),
+        }
+    }
+}
+
+/// The outcome of a bulk request: counts, and every item in order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"created": 1, "updated": 0, "unchanged": 1, "rejected": 1, "items": [
+    {"index": 0, "code": "1.001193.H12", "result": "created"},
+    {"index": 1, "code": "1.001194.H12", "result": "unchanged"},
+    {"index": 2, "code": "1.001195.H12", "result": "rejected", "invalidParams": [{"name": "content.field", "reason": "no field has the code \"XX\""}]}
+]}))]
+pub struct BulkResult {
+    /// Items created.
+    pub created: usize,
+    /// Items updated.
+    pub updated: usize,
+    /// Items unchanged.
+    pub unchanged: usize,
+    /// Items rejected.
+    pub rejected: usize,
+    /// Every item's outcome, in order.
+    pub items: Vec<BulkItem>,
+}
+
+impl BulkResult {
+    /// Counts the items' outcomes.
+    pub fn from_items(items: Vec<BulkItem>) -> Self {
+        let count = |r: &str| items.iter().filter(|i| i.result == r).count();
+        Self {
+            created: count("created"),
+            updated: count("updated"),
+            unchanged: count("unchanged"),
+            rejected: count("rejected"),
+            items,
+        }
+    }
+}
