@@ -436,3 +436,41 @@ fn timelines_explain_and_lists_answer_the_periods_questions() {
     app.get("/api/v1/dossiers?sort=name", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 }
+
+#[test]
+fn a_stored_due_date_does_not_move_when_the_calendar_is_edited() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([dossier(
+            "C1-260302-0041",
+            json!([ev("1", "received", "02T08:00:00")]),
+            json!([]),
+            Value::Null
+        )]),
+    );
+    let before = app.get("/api/v1/dossiers/C1-260302-0041", &admin);
+    assert_eq!(before.body["dueAt"], "2026-03-05T08:00:00+07:00");
+    // The province makes Tuesday 3 March a day off.
+    let year = json!({"weekdays": [1, 2, 3, 4, 5], "periods": [{"start": "07:00", "end": "11:30"}, {"start": "13:30", "end": "17:00"}],
+        "intakeCutoff": "15:00", "daysOff": [{"date": "2026-03-03", "name": "Ngày lễ tỉnh", "kind": "holiday"}]});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/calendars/P/2026",
+        Some(&admin),
+        Some(&year),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let due_now = app.call(HttpMethod::GET, "/api/v1/calendar/due?unit=C1&start=2026-03-02T08:00:00%2B07:00&amount=3&measure=workingDays", None, None);
+    assert_eq!(
+        due_now.body["due"], "2026-03-06T08:00:00+07:00",
+        "new computations follow the edit"
+    );
+    let after = app.get("/api/v1/dossiers/C1-260302-0041", &admin);
+    assert_eq!(
+        after.body["dueAt"], before.body["dueAt"],
+        "the stored due date stays"
+    );
+}
