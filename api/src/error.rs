@@ -51,6 +51,9 @@ pub enum ApiError {
     /// The write conflicts with what is stored.
     #[error("{}", .0.reason)]
     Conflict(InvalidParam),
+    /// The `Idempotency-Key` was used before for a different request.
+    #[error("{}", .0.reason)]
+    KeyReused(InvalidParam),
     /// `If-Match` did not match the stored version.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -94,6 +97,7 @@ impl ApiError {
             Self::NotFound(_) => "notFound",
             Self::MethodNotAllowed(_) => "methodNotAllowed",
             Self::Conflict(_) => "conflict",
+            Self::KeyReused(_) => "idempotencyKeyReused",
             Self::PreconditionFailed(_) => "preconditionFailed",
             Self::UnsupportedMediaType(_) => "unsupportedMediaType",
             Self::PayloadTooLarge(_) => "payloadTooLarge",
@@ -108,7 +112,9 @@ impl ApiError {
             Self::BadRequest {
                 invalid, detail, ..
             } => (detail.clone(), invalid.clone()),
-            Self::Conflict(param) => (param.reason.clone(), vec![param.clone()]),
+            Self::Conflict(param) | Self::KeyReused(param) => {
+                (param.reason.clone(), vec![param.clone()])
+            }
             Self::Internal(_) => (
                 "The service failed to answer; the error is logged with this request's id.".into(),
                 Vec::new(),
@@ -152,6 +158,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::KeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;

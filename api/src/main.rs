@@ -23,13 +23,20 @@ enum Command {
         /// Load the demo province first when it is not loaded yet.
         #[arg(long)]
         demo: bool,
+        /// How many dossiers the demo year has.
+        #[arg(long, default_value_t = demo::DEFAULT_DOSSIERS)]
+        demo_dossiers: usize,
     },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document (the content of openapi/openapi.json).
     Openapi,
     /// Load the demo province into the database and exit.
-    Demo,
+    Demo {
+        /// How many dossiers the demo year has.
+        #[arg(long, default_value_t = demo::DEFAULT_DOSSIERS)]
+        dossiers: usize,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -51,7 +58,10 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 #[allow(clippy::print_stdout)] // printing is this command's job
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve { demo: false });
+    let command = cli.command.unwrap_or(Command::Serve {
+        demo: false,
+        demo_dossiers: demo::DEFAULT_DOSSIERS,
+    });
     if let Command::Openapi = command {
         print!("{}", openapi::document_json());
         return ExitCode::SUCCESS;
@@ -69,21 +79,29 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
-        Command::Demo => {
-            let loaded =
-                server::open_database(&config).and_then(|db| demo::load(&db).map_err(Into::into));
+        Command::Demo { dossiers } => {
+            let started = std::time::Instant::now();
+            let loaded = server::open_database(&config)
+                .and_then(|db| demo::load(&db, dossiers).map_err(Into::into));
             match loaded {
                 Ok(s) => {
                     println!(
-                        "demo province loaded: {} units, {} procedures, {} announcement decisions created",
-                        s.units_created, s.procedures_created, s.decisions_created
+                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers created",
+                        started.elapsed().as_secs_f64(),
+                        s.units_created,
+                        s.procedures_created,
+                        s.decisions_created,
+                        s.dossiers_created
                     );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
             }
         }
-        Command::Serve { demo } => {
+        Command::Serve {
+            demo,
+            demo_dossiers,
+        } => {
             let prepared = match server::prepare(config) {
                 Ok(p) => p,
                 Err(e) => return fail(e),
@@ -95,9 +113,13 @@ fn main() -> ExitCode {
                 );
             }
             if demo {
-                match demo::load(&prepared.state.db) {
+                match demo::load(&prepared.state.db, demo_dossiers) {
                     Ok(s) if s.units_created > 0 => {
-                        tracing::info!(units = s.units_created, "demo province loaded");
+                        tracing::info!(
+                            units = s.units_created,
+                            dossiers = s.dossiers_created,
+                            "demo province loaded"
+                        );
                     }
                     Ok(_) => {}
                     Err(e) => return fail(format!("demo: {e}")),

@@ -171,6 +171,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
         app.app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
             .default_service(web::to(no_route))
+            .wrap(from_fn(crate::idempotency::replay))
             .wrap(Compress::default())
             .wrap(cors(&origins))
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))

@@ -11,7 +11,9 @@
 pub mod announcement;
 pub mod calendar;
 pub mod dossier;
+pub mod period;
 pub mod procedure;
+pub mod scoring;
 pub mod text;
 pub mod unit;
 

@@ -281,15 +281,23 @@ fn concurrent_writers_all_succeed() {
 fn the_demo_province_loads_once() {
     let app = TestApp::spawn();
     let token = app.admin_token();
-    let first = tthc_api::demo::load(&app.db).unwrap();
+    let first = tthc_api::demo::load(&app.db, 3000).unwrap();
     assert_eq!(first.units_created, 121);
     // Generated deterministically: the same catalogue every time.
     assert_eq!(
         (first.procedures_created, first.decisions_created),
         (323, 39)
     );
-    let again = tthc_api::demo::load(&app.db).unwrap();
-    assert_eq!((again.units_created, again.procedures_created), (0, 0));
+    assert_eq!(first.dossiers_created, 3000);
+    let again = tthc_api::demo::load(&app.db, 3000).unwrap();
+    assert_eq!(
+        (
+            again.units_created,
+            again.procedures_created,
+            again.dossiers_created
+        ),
+        (0, 0, 0)
+    );
     let r = app.get(
         "/api/v1/units?within=000.00.00.H12&count=true&limit=1",
         &token,
@@ -305,4 +313,47 @@ fn the_demo_province_loads_once() {
             .body["total"],
         100
     );
+}
+
+#[test]
+fn the_demo_year_of_dossiers_has_what_a_province_sees() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    tthc_api::demo::load(&app.db, 3000).unwrap();
+    let total = |query: &str| -> u64 {
+        let mut count = 0;
+        let mut next = Some(format!("/api/v1/dossiers?limit=500{query}"));
+        while let Some(url) = next {
+            let r = app.get(&url, &token);
+            assert_eq!(r.status, 200, "{url}: {}", r.body);
+            count += r.body["items"].as_array().unwrap().len() as u64;
+            next = r.body["nextCursor"]
+                .as_str()
+                .map(|c| format!("/api/v1/dossiers?limit=500{query}&cursor={c}"));
+        }
+        count
+    };
+    assert_eq!(total(""), 3000);
+    // A realistic mix, not a uniform one: every kind present, none dominant where it should
+    // be rare.
+    let online = total("&channel=online");
+    assert!((900..2100).contains(&online), "online {online}");
+    let late = total("&timing=finishedLate");
+    let early = total("&timing=finishedEarly");
+    assert!(late > 30 && early > 4 * late, "late {late}, early {early}");
+    let overdue = total("&overdue=true");
+    assert!(overdue > 0 && overdue < 300, "overdue {overdue}");
+    let unsynced = total("&synced=false");
+    assert!((250..800).contains(&unsynced), "never synced {unsynced}");
+    for flag in [
+        "archiveResult",
+        "emptyResult",
+        "resultIsComponent",
+        "syncBehind",
+        "syncFailing",
+        "noResultDocument",
+    ] {
+        let n = total(&format!("&flag={flag}"));
+        assert!(n > 0 && n < 300, "{flag}: {n}");
+    }
 }

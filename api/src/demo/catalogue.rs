@@ -201,26 +201,26 @@ const FIELDS: &[DemoField] = &[
 const VERBS: &[&str] = &["Cấp", "Cấp lại", "Gia hạn", "Điều chỉnh", "Đăng ký"];
 
 /// xorshift64: small, fast and the same on every platform.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(super) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 }
 
-fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+pub(super) fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
 }
 
@@ -293,12 +293,29 @@ fn content(rng: &mut Rng, field: &DemoField, name: String, units: Vec<String>) -
 }
 
 /// What loading the catalogue created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CatalogueSummary {
     /// Procedures, national and localized.
     pub procedures: usize,
     /// Announcement decisions, ministries' and the province's.
     pub decisions: usize,
+    /// The procedures the province's units handle, for the demo dossiers.
+    pub offered: Vec<Offered>,
+}
+
+/// A procedure the province's units handle: what the demo dossiers are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offered {
+    /// The code in force in the province (the localized one when there is one).
+    pub code: String,
+    /// The units handling it.
+    pub units: Vec<String>,
+    /// Its time limit in working days.
+    pub working_days: f64,
+    /// Whether it is offered online.
+    pub online: bool,
+    /// Whether it carries a fee.
+    pub fee: bool,
 }
 
 /// Loads the catalogue and a year (2026) of decisions. `communes` are the communes' codes.
@@ -362,7 +379,21 @@ pub fn load(conn: &mut DbConnection, communes: &[&str]) -> Result<CatalogueSumma
                 } else {
                     85
                 };
+                let offered = Offered {
+                    code: code.clone(),
+                    units: national_content.handling_units.clone(),
+                    working_days: national_content.time_limit.map_or(5.0, |t| t.amount),
+                    online: national_content.online_level != Some(OnlineLevel::Information),
+                    fee: national_content
+                        .fees
+                        .as_ref()
+                        .is_some_and(|fees| !fees.is_empty()),
+                };
                 if rng.chance(localize) {
+                    summary.offered.push(Offered {
+                        code: format!("{code}.H12"),
+                        ..offered
+                    });
                     procedures::write(
                         conn,
                         &actor,
@@ -377,6 +408,8 @@ pub fn load(conn: &mut DbConnection, communes: &[&str]) -> Result<CatalogueSumma
                         None,
                     )?;
                     summary.procedures += 1;
+                } else {
+                    summary.offered.push(offered);
                 }
                 national.push((code, fi));
             }

@@ -1,6 +1,7 @@
 //! `tthc demo`: a demo province, so that a fresh install has something to show.
 
 mod catalogue;
+mod dossiers;
 mod province_data;
 
 use chrono::NaiveDate;
@@ -20,17 +21,23 @@ pub struct DemoSummary {
     pub procedures_created: usize,
     /// Announcement decisions created now.
     pub decisions_created: usize,
+    /// Dossiers created now.
+    pub dossiers_created: usize,
 }
 
-/// Loads the demo province: the province, its departments and its communes. Loading it again
-/// changes nothing.
-pub fn load(db: &Database) -> Result<DemoSummary, StoreError> {
+/// How many dossiers the demo year has unless asked otherwise.
+pub const DEFAULT_DOSSIERS: usize = 300_000;
+
+/// Loads the demo province: the province, its departments and its communes, its procedures and
+/// announcements, and a year of `dossiers` dossiers. Loading it again changes nothing.
+pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let mut conn = db.conn()?;
     if units::find_row(&mut conn, PROVINCE.code)?.is_some() {
         return Ok(DemoSummary {
             units_created: 0,
             procedures_created: 0,
             decisions_created: 0,
+            dossiers_created: 0,
         });
     }
     let actor = Actor::system("demo province");
@@ -60,9 +67,11 @@ pub fn load(db: &Database) -> Result<DemoSummary, StoreError> {
     }
     let communes: Vec<&str> = COMMUNES.iter().map(|c| c.code).collect();
     let catalogue = catalogue::load(&mut conn, &communes)?;
+    let dossiers_created = dossiers::load(&mut conn, &catalogue.offered, dossiers)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
         decisions_created: catalogue.decisions,
+        dossiers_created,
     })
 }

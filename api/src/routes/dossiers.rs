@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
-    DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating,
+    DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating, SyncError,
 };
 use tthc_core::db::units;
 use tthc_core::dossier::{DossierCode, Event, Flag, ResultDocument, Status, Timing};
@@ -81,6 +81,25 @@ pub struct EventInput {
     pub at: DateTime<FixedOffset>,
     /// For an apology with a new date: the new due instant.
     pub new_due: Option<DateTime<FixedOffset>>,
+    /// Who made the change (an officer's account or name).
+    #[validate(length(min = 1, max = 200))]
+    pub actor: Option<String>,
+    /// A note (e.g. what the supplement request asks for, in words).
+    #[validate(length(max = 2000))]
+    pub note: Option<String>,
+    /// Anything else to keep with the event (the documents a supplement request asks for, the
+    /// apology letter's number …): any JSON up to 8 KiB, kept and returned as sent.
+    #[schema(value_type = Option<Object>)]
+    #[validate(custom(function = "small_json"))]
+    pub payload: Option<serde_json::Value>,
+}
+
+fn small_json(value: &serde_json::Value) -> Result<(), validator::ValidationError> {
+    if value.to_string().len() > 8192 {
+        return Err(validator::ValidationError::new("size")
+            .with_message("is larger than 8 KiB as JSON".into()));
+    }
+    Ok(())
 }
 
 impl From<&EventInput> for Event {
@@ -90,8 +109,23 @@ impl From<&EventInput> for Event {
             status: e.status,
             at: local(e.at),
             new_due: e.new_due.map(local),
+            actor: e.actor.clone(),
+            note: e.note.clone(),
+            payload: e.payload.as_ref().map(|p| p.to_string()),
         }
     }
+}
+
+/// A failed attempt to sync the dossier with the national portal.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"at": "2026-03-04T10:06:00+07:00", "message": "MaHoSo không hợp lệ"}))]
+pub struct SyncErrorInput {
+    /// When the attempt failed.
+    pub at: DateTime<FixedOffset>,
+    /// The portal's answer, or what went wrong.
+    #[validate(length(min = 1, max = 2000))]
+    pub message: String,
 }
 
 /// A whole dossier, as a vendor system pushes it.
@@ -147,9 +181,13 @@ pub struct DossierPut {
     /// The citizen's rating.
     #[validate(nested)]
     pub rating: Option<RatingInput>,
-    /// Sync state with the national portal.
+    /// Sync state with the national portal: the last successful sync.
     #[validate(nested)]
     pub sync: Option<SyncInput>,
+    /// The last failed attempt to sync; when it is later than the last success the dossier is
+    /// flagged `syncFailing`.
+    #[validate(nested)]
+    pub sync_error: Option<SyncErrorInput>,
     /// Status events, in any order.
     #[serde(default)]
     #[validate(nested, length(max = 500))]
@@ -183,6 +221,10 @@ fn write_of(code: DossierCode, d: DossierPut) -> DossierWrite {
                 at: local(r.at),
             }),
             vendor_due_at: d.due_at.map(local),
+            sync_error: d.sync_error.map(|e| SyncError {
+                at: local(e.at),
+                message: e.message,
+            }),
         },
         synced: d.sync.map(|s| (local(s.synced_at), s.synced_status)),
         events: d.events.iter().map(Event::from).collect(),
@@ -203,6 +245,23 @@ pub struct EventView {
     pub at: DateTime<FixedOffset>,
     /// New due instant (apology).
     pub new_due: Option<DateTime<FixedOffset>>,
+    /// Who made the change.
+    pub actor: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// What the vendor attached, as sent.
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<serde_json::Value>,
+}
+
+/// The last failed attempt to sync.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncErrorView {
+    /// When.
+    pub at: DateTime<FixedOffset>,
+    /// What went wrong.
+    pub message: String,
 }
 
 /// A dossier.
@@ -253,6 +312,8 @@ pub struct DossierView {
     pub synced_at: Option<DateTime<FixedOffset>>,
     /// Status last synced.
     pub synced_status: Option<Status>,
+    /// The last failed attempt to sync.
+    pub sync_error: Option<SyncErrorView>,
     /// The applicant (identity number as its last 4 characters only).
     pub applicant: Applicant,
     /// Fees.
@@ -295,6 +356,10 @@ impl From<Dossier> for DossierView {
             flags: d.flags,
             synced_at: d.synced_at.map(from_local),
             synced_status: d.synced_status,
+            sync_error: d.details.sync_error.map(|e| SyncErrorView {
+                at: from_local(e.at),
+                message: e.message,
+            }),
             applicant,
             fees: d.details.fees,
             financial_obligation: d.details.financial_obligation,
@@ -311,6 +376,9 @@ impl From<Dossier> for DossierView {
                     status: e.status,
                     at: from_local(e.at),
                     new_due: e.new_due.map(from_local),
+                    actor: e.actor,
+                    note: e.note,
+                    payload: e.payload.and_then(|p| serde_json::from_str(&p).ok()),
                 })
                 .collect(),
             version: d.version,
@@ -429,6 +497,78 @@ pub async fn add_event(
         })
         .await?;
     Ok(web::Json(answer))
+}
+
+/// A recomputed due date.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "code": "000.21.30.H12-260302-0001", "previousRuleDueAt": "2026-03-05T08:00:00+07:00",
+    "ruleDueAt": "2026-03-06T08:00:00+07:00", "changed": true, "dueAt": "2026-03-06T08:00:00+07:00",
+    "timing": null, "flags": []
+}))]
+pub struct RecomputeResult {
+    /// The dossier.
+    pub code: String,
+    /// The rules' due instant stored before.
+    pub previous_rule_due_at: Option<DateTime<FixedOffset>>,
+    /// The rules' due instant now stored.
+    pub rule_due_at: Option<DateTime<FixedOffset>>,
+    /// Whether it changed.
+    pub changed: bool,
+    /// The due instant used for timing now (the vendor's when it sent one).
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// The final timing now, once ended.
+    pub timing: Option<Timing>,
+    /// The quality flags now.
+    pub flags: Vec<Flag>,
+}
+
+/// Recompute a stored due date
+///
+/// A due instant once stored does not change when the province edits its calendar or the
+/// procedure's time limit changes. This request computes it again from the procedure version in
+/// force at receipt and the calendar as they are now, and stores it with the timing and flags
+/// that follow from it. Audited (`X-Audit-Reason` says why).
+#[utoipa::path(
+    tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    responses(
+        (status = 200, description = "Recomputed (changed or not)", body = RecomputeResult),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["dossiers:write"]))
+)]
+#[post("/dossiers/{code}/recompute-due")]
+pub async fn recompute_due(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+) -> Result<web::Json<RecomputeResult>, ApiError> {
+    principal.require(Scope::DossiersWrite)?;
+    let code = code.into_inner();
+    let (before, after) = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(store::recompute_due(
+                conn,
+                &principal.actor(),
+                &scope,
+                &code,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(RecomputeResult {
+        changed: before != after.rule_due_at,
+        previous_rule_due_at: before.map(from_local),
+        rule_due_at: after.rule_due_at.map(from_local),
+        due_at: after.due_at.map(from_local),
+        timing: after.timing,
+        flags: after.flags,
+        code: after.code,
+    }))
 }
 
 /// A dossier in a bulk push: the push body with its code.

@@ -63,6 +63,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(dossiers::put_dossier)
                 .service(dossiers::get_dossier)
                 .service(dossiers::timeline)
-                .service(dossiers::add_event),
+                .service(dossiers::add_event)
+                .service(dossiers::recompute_due),
         );
 }

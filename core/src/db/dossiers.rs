@@ -111,6 +111,20 @@ pub struct DossierDetails {
     pub rating: Option<Rating>,
     /// The vendor's due instant, when it sent one.
     pub vendor_due_at: Option<NaiveDateTime>,
+    /// The last failed attempt to sync with the national portal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_error: Option<SyncError>,
+}
+
+/// A failed attempt to sync a dossier with the national portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyncError {
+    /// When the attempt failed (local time).
+    pub at: NaiveDateTime,
+    /// The portal's answer or the vendor's description of the failure.
+    pub message: String,
 }
 
 /// A dossier to store.
@@ -277,6 +291,18 @@ struct Lookups {
     provinces: HashMap<i64, Option<UnitRow>>,
     calendars: HashMap<(Option<i64>, i32), Calendar>,
     salt: Option<String>,
+    /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
+    stored: HashMap<String, Option<StoredDue>>,
+    /// Compute the rules' due instant again instead of keeping the stored one.
+    recompute: bool,
+}
+
+/// What decides whether a stored due instant still applies to a new write of the dossier.
+#[derive(Clone)]
+struct StoredDue {
+    received_at: NaiveDateTime,
+    procedure_code: String,
+    rule_due_at: Option<NaiveDateTime>,
 }
 
 impl Lookups {
@@ -337,6 +363,43 @@ impl Lookups {
                 year + 2,
             )?),
         })
+    }
+
+    /// Reads the stored due instants of `codes` in a few queries, before a batch is prepared.
+    fn preload_stored(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
+        for chunk in codes.chunks(CHUNK) {
+            for &code in chunk {
+                self.stored.insert(code.to_owned(), None);
+            }
+            let rows: Vec<(String, NaiveDateTime, String, Option<NaiveDateTime>)> = dossiers::table
+                .filter(dossiers::code.eq_any(chunk))
+                .select((
+                    dossiers::code,
+                    dossiers::received_at,
+                    dossiers::procedure_code,
+                    dossiers::rule_due_at,
+                ))
+                .load(conn)?;
+            for (code, received_at, procedure_code, rule_due_at) in rows {
+                self.stored.insert(
+                    code,
+                    Some(StoredDue {
+                        received_at,
+                        procedure_code,
+                        rule_due_at,
+                    }),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored due instant of dossier `code`, if it is stored.
+    fn stored(&mut self, conn: &mut DbConnection, code: &str) -> StoreResult<Option<StoredDue>> {
+        if !self.stored.contains_key(code) {
+            self.preload_stored(conn, &[code])?;
+        }
+        Ok(self.stored.get(code).cloned().flatten())
     }
 
     fn identity_hash(&mut self, conn: &mut DbConnection, number: &str) -> StoreResult<String> {
@@ -444,27 +507,43 @@ fn prepare(
         serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
     let events_json =
         serde_json::to_string(&write.events).map_err(|e| StoreError::Setup(e.to_string()))?;
+    // A due instant once stored does not change when the calendar or the procedure is edited
+    // later; only a new receipt instant or procedure, or an explicit recompute, changes it.
+    let kept_due = match lookups.stored(conn, &write.code.to_string())? {
+        Some(stored)
+            if !lookups.recompute
+                && stored.received_at == write.received_at
+                && stored.procedure_code == write.procedure_code =>
+        {
+            Some(stored.rule_due_at)
+        }
+        _ => None,
+    };
+    let calendar = lookups.calendar(conn, &unit, on.year())?;
+    let limit = procedure
+        .as_ref()
+        .and_then(|(_, _, t)| *t)
+        .and_then(|t| TimeLimit::new(t.amount, t.measure).ok());
+    let rule_due_at = match kept_due {
+        Some(kept) => kept,
+        None => limit.map(|l| calendar.due(write.received_at, l, &[]).due),
+    };
+    // The rules' due instant is part of the hash, so that a recompute that changes it is stored.
     let input_hash = hex(&Sha256::digest(
         format!(
-            "{}|{}|{}|{}|{}|{:?}|{}|{}",
+            "{}|{}|{}|{}|{}|{:?}|{:?}|{}|{}",
             write.code,
             write.procedure_code,
             write.unit,
             word(&write.channel),
             write.received_at,
             write.synced,
+            rule_due_at,
             data,
             events_json
         )
         .as_bytes(),
     ));
-
-    let calendar = lookups.calendar(conn, &unit, on.year())?;
-    let limit = procedure
-        .as_ref()
-        .and_then(|(_, _, t)| *t)
-        .and_then(|t| TimeLimit::new(t.amount, t.measure).ok());
-    let rule_due_at = limit.map(|l| calendar.due(write.received_at, l, &[]).due);
     let vendor_due = write.details.vendor_due_at;
     let due_at = vendor_due.or(rule_due_at);
     let hashes: Vec<String> = write
@@ -488,6 +567,11 @@ fn prepare(
             component_hashes: &hashes,
             synced_at: write.synced.map(|s| s.0),
             synced_status: write.synced.map(|s| s.1),
+            sync_error: write
+                .details
+                .sync_error
+                .as_ref()
+                .map(|e| (e.at, e.message.as_str())),
             standard_code: write.code.standard_parts().is_some(),
             due_disagrees: matches!((vendor_due, rule_due_at), (Some(v), Some(r)) if v != r),
         },
@@ -596,6 +680,9 @@ struct EventRow<'a> {
     status: &'a str,
     at: NaiveDateTime,
     new_due: Option<NaiveDateTime>,
+    actor: Option<&'a str>,
+    note: Option<&'a str>,
+    payload: Option<&'a str>,
     received_at: NaiveDateTime,
 }
 
@@ -676,6 +763,9 @@ fn store_prepared(
                 status: e.status.as_str(),
                 at: e.at,
                 new_due: e.new_due,
+                actor: e.actor.as_deref(),
+                note: e.note.as_deref(),
+                payload: e.payload.as_deref(),
                 received_at: now,
             })
         })
@@ -742,6 +832,8 @@ pub fn put_batch(
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
         let mut lookups = Lookups::default();
+        let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
+        lookups.preload_stored(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
         let now = now_local();
         let mut seen = std::collections::HashSet::new();
         let mut prepared = Vec::new();
@@ -810,29 +902,44 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
     let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
     for chunk in rows.chunks(CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
-        let found: Vec<(i64, String, String, NaiveDateTime, Option<NaiveDateTime>)> =
-            dossier_events::table
-                .filter(dossier_events::dossier_id.eq_any(ids))
-                .order((
-                    dossier_events::dossier_id.asc(),
-                    dossier_events::at.asc(),
-                    dossier_events::event_id.asc(),
-                ))
-                .select((
-                    dossier_events::dossier_id,
-                    dossier_events::event_id,
-                    dossier_events::status,
-                    dossier_events::at,
-                    dossier_events::new_due,
-                ))
-                .load(conn)?;
-        for (dossier, id, status, at, new_due) in found {
+        type EventColumns = (
+            i64,
+            String,
+            String,
+            NaiveDateTime,
+            Option<NaiveDateTime>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let found: Vec<EventColumns> = dossier_events::table
+            .filter(dossier_events::dossier_id.eq_any(ids))
+            .order((
+                dossier_events::dossier_id.asc(),
+                dossier_events::at.asc(),
+                dossier_events::event_id.asc(),
+            ))
+            .select((
+                dossier_events::dossier_id,
+                dossier_events::event_id,
+                dossier_events::status,
+                dossier_events::at,
+                dossier_events::new_due,
+                dossier_events::actor,
+                dossier_events::note,
+                dossier_events::payload,
+            ))
+            .load(conn)?;
+        for (dossier, id, status, at, new_due, actor, note, payload) in found {
             if let Some(status) = Status::parse(&status) {
                 events.entry(dossier).or_default().push(Event {
                     id,
                     status,
                     at,
                     new_due,
+                    actor,
+                    note,
+                    payload,
                 });
             }
         }
@@ -893,6 +1000,29 @@ fn write_of(d: &Dossier) -> StoreResult<DossierWrite> {
         details: d.details.clone(),
         synced: d.synced_at.zip(d.synced_status),
         events: d.events.clone(),
+    })
+}
+
+/// Computes dossier `code`'s rules' due instant again from the procedure's time limit and the
+/// calendar as they are now, and stores it with everything derived from it: the one way a stored
+/// due instant changes. Audited. Returns the rules' due instant before, and the dossier after.
+pub fn recompute_due(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    code: &str,
+) -> StoreResult<(Option<NaiveDateTime>, Dossier)> {
+    write_tx(conn, |conn| {
+        let dossier = get(conn, scope, code)?;
+        let before = dossier.rule_due_at;
+        let write = write_of(&dossier)?;
+        let mut lookups = Lookups {
+            recompute: true,
+            ..Lookups::default()
+        };
+        let prepared = prepare(conn, &mut lookups, scope, &write, now_local())?;
+        store_prepared(conn, actor, std::slice::from_ref(&prepared))?;
+        Ok((before, get(conn, scope, code)?))
     })
 }
 

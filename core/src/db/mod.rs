@@ -11,6 +11,7 @@ pub mod clients;
 mod connection;
 pub mod dossiers;
 mod error;
+pub mod idempotency;
 pub mod procedures;
 pub mod schema;
 pub mod settings;

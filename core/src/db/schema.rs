@@ -339,6 +339,28 @@ diesel::table! {
         note -> Nullable<Text>,
         /// When tthc received it (UTC).
         received_at -> Timestamp,
+        /// What the vendor attached, as JSON text.
+        payload -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Answers to POST requests sent with an `Idempotency-Key`, for replay.
+    idempotency_keys (client_id, idem_key) {
+        /// The client that sent the key.
+        client_id -> Text,
+        /// The key.
+        idem_key -> Text,
+        /// SHA-256 of the request (method, path, query, body).
+        request_hash -> Text,
+        /// The answer's status; NULL while the first request is being answered.
+        status -> Nullable<Integer>,
+        /// The answer's media type.
+        content_type -> Nullable<Text>,
+        /// The answer's body.
+        body -> Nullable<Binary>,
+        /// When the key was first seen (UTC).
+        created_at -> Timestamp,
     }
 }
 
@@ -361,5 +383,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     announcement_items,
     announcement_links,
     dossiers,
-    dossier_events
+    dossier_events,
+    idempotency_keys
 );

@@ -219,6 +219,16 @@ pub struct Event {
     pub at: NaiveDateTime,
     /// For an apology (phiếu xin lỗi): the new due instant.
     pub new_due: Option<NaiveDateTime>,
+    /// Who made the change (an officer's account or name), as the vendor sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// A note, as the vendor sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whatever else the vendor attaches (the documents a supplement request asks for, the
+    /// apology letter's number …), as compact JSON text: kept and returned, never interpreted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
 }
 
 /// Why an event cannot be added to a history.

@@ -45,6 +45,8 @@ pub enum Flag {
     NeverSynced,
     /// Synced with a status older than the current one.
     SyncBehind,
+    /// The last attempt to sync failed (after the last success, if any).
+    SyncFailing,
     /// A step is missing from the history (e.g. finished with no received event).
     MissingSteps,
     /// The code is not `{unit}-{yyMMdd}-{nnnn}`.
@@ -63,6 +65,7 @@ impl Flag {
             Self::ResultIsComponent => "resultIsComponent",
             Self::NeverSynced => "neverSynced",
             Self::SyncBehind => "syncBehind",
+            Self::SyncFailing => "syncFailing",
             Self::MissingSteps => "missingSteps",
             Self::NonStandardCode => "nonStandardCode",
             Self::DueDateDisagrees => "dueDateDisagrees",
@@ -78,6 +81,7 @@ impl Flag {
             Self::ResultIsComponent,
             Self::NeverSynced,
             Self::SyncBehind,
+            Self::SyncFailing,
             Self::MissingSteps,
             Self::NonStandardCode,
             Self::DueDateDisagrees,
@@ -100,6 +104,8 @@ pub struct QualityInput<'a> {
     pub synced_at: Option<NaiveDateTime>,
     /// The status it was last synced with.
     pub synced_status: Option<Status>,
+    /// The last failed sync attempt: when, and the portal's message.
+    pub sync_error: Option<(NaiveDateTime, &'a str)>,
     /// Whether the code has the standard shape.
     pub standard_code: bool,
     /// Whether the vendor's due date disagrees with the rules'.
@@ -170,6 +176,14 @@ pub fn quality_flags(input: &QualityInput<'_>) -> Vec<(Flag, String)> {
         flags.push((
             Flag::SyncBehind,
             format!("synced as {synced}, now {current}"),
+        ));
+    }
+    if let Some((failed_at, message)) = input.sync_error
+        && input.synced_at.is_none_or(|ok| ok < failed_at)
+    {
+        flags.push((
+            Flag::SyncFailing,
+            format!("the last sync attempt failed: {message}"),
         ));
     }
     let has = |s: Status| input.events.iter().any(|e| e.status == s);

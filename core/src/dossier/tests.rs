@@ -16,6 +16,9 @@ fn ev(id: &str, status: Status, when: &str) -> Event {
         status,
         at: at(when),
         new_due: None,
+        actor: None,
+        note: None,
+        payload: None,
     }
 }
 
@@ -248,6 +251,7 @@ fn quality_flags_name_every_problem() {
         component_hashes: &[],
         synced_at: None,
         synced_status: None,
+        sync_error: None,
         standard_code: true,
         due_disagrees: false,
     };
@@ -280,6 +284,35 @@ fn quality_flags_name_every_problem() {
             Flag::ResultIsComponent,
             Flag::SyncBehind
         ]
+    );
+
+    // A failed attempt after the last success flags the dossier; an older failure does not.
+    let failing = QualityInput {
+        synced_at: Some(at("2026-03-04 11:00")),
+        synced_status: Some(Status::Finished),
+        sync_error: Some((at("2026-03-05 09:00"), "invalid MaHoSo")),
+        results: &results[1..2],
+        ..base
+    };
+    let flags = quality_flags(&failing);
+    assert_eq!(
+        flags.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+        [Flag::EmptyResult, Flag::SyncFailing]
+    );
+    assert!(flags[1].1.contains("invalid MaHoSo"), "{flags:?}");
+    let recovered = QualityInput {
+        sync_error: Some((at("2026-03-04 10:00"), "timeout")),
+        ..failing
+    };
+    assert_eq!(names(&recovered), [Flag::EmptyResult]);
+    let never_ok = QualityInput {
+        synced_at: None,
+        synced_status: None,
+        ..failing
+    };
+    assert_eq!(
+        names(&never_ok),
+        [Flag::EmptyResult, Flag::NeverSynced, Flag::SyncFailing]
     );
 
     let no_receipt = vec![ev("f", Status::Finished, "2026-03-04 10:00")];

@@ -1,0 +1,193 @@
+//! `Idempotency-Key` on POST: the first answer to a key is kept for 24 hours and sent again to
+//! the same client when it retries with the same key and the same request, so that a vendor
+//! system on a flaky link can retry any POST without doubling its effect.
+
+use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tthc_core::InvalidParam;
+use tthc_core::db::idempotency::{self, Claim, StoredAnswer};
+
+use crate::bulk::MAX_BULK_BODY;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The request header carrying the key.
+pub const KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The header marking a replayed answer.
+pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+fn key_of(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(&KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_owned()))
+        }
+        _ => Err(ApiError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters (a UUID, say)",
+        )),
+    }
+}
+
+/// The client of the request's token, when it carries a valid one. Without one the handler
+/// answers 401 and nothing is kept.
+fn client_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    state.jwt.verify(token.trim()).ok().map(|claims| claims.sub)
+}
+
+fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        req.method().as_str().as_bytes(),
+        req.path().as_bytes(),
+        req.query_string().as_bytes(),
+        req.headers()
+            .get(header::CONTENT_TYPE)
+            .map_or(&b""[..], HeaderValue::as_bytes),
+    ] {
+        hash.update(part);
+        hash.update([0]);
+    }
+    hash.update(body);
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn replayed(answer: StoredAnswer) -> HttpResponse {
+    let mut res = HttpResponse::build(
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    if let Some(media_type) = answer.content_type {
+        res.insert_header((header::CONTENT_TYPE, media_type));
+    }
+    res.insert_header((REPLAYED, "true"));
+    res.body(answer.body)
+}
+
+/// Replays the first answer to a repeated `Idempotency-Key` on POST; see the module docs.
+pub async fn replay(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() != Method::POST {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let key = match key_of(&req) {
+        Ok(Some(key)) => key,
+        Ok(None) => return Ok(next.call(req).await?.map_into_boxed_body()),
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(client) = client_of(&req, &state) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+
+    // The body is read here to hash it, then handed on to the handler unchanged.
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_BULK_BODY {
+            return Ok(req.error_response(ApiError::PayloadTooLarge(format!(
+                "a body is at most {MAX_BULK_BODY} bytes"
+            ))));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let hash = request_hash(&req, &body);
+    req.set_payload(Payload::from(body));
+
+    let claim = {
+        let (client, key) = (client.clone(), key.clone());
+        state
+            .run(move |conn| Ok(idempotency::claim(conn, &client, &key, &hash)?))
+            .await
+    };
+    match claim {
+        Ok(Claim::New) => {}
+        Ok(Claim::Replay(answer)) => return Ok(req.into_response(replayed(answer))),
+        Ok(Claim::InFlight) => {
+            return Ok(req.error_response(ApiError::Conflict(InvalidParam::new(
+                "Idempotency-Key",
+                "the first request with this key is still being answered; retry later",
+            ))));
+        }
+        Ok(Claim::Mismatch) => {
+            return Ok(req.error_response(ApiError::KeyReused(InvalidParam::new(
+                "Idempotency-Key",
+                "was used for a different request (method, path or body); use a new key",
+            ))));
+        }
+        Err(e) => return Ok(req.error_response(e)),
+    }
+
+    let forget = |state: web::Data<AppState>, client: String, key: String| async move {
+        let released = state
+            .run(move |conn| Ok(idempotency::release(conn, &client, &key)?))
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+    };
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            forget(state, client, key).await;
+            return Err(e);
+        }
+    };
+    let (req, res) = res.into_parts();
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (head, body) = res.into_parts();
+    let bytes = match to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            forget(state, client, key).await;
+            return Ok(ServiceResponse::new(
+                req,
+                ApiError::Internal("the answer's body could not be read".into()).error_response(),
+            ));
+        }
+    };
+    if status.is_server_error() {
+        // A retry may succeed: the key is not bound to a failure.
+        forget(state, client, key).await;
+    } else {
+        let answer = StoredAnswer {
+            status: status.as_u16(),
+            content_type,
+            body: bytes.to_vec(),
+        };
+        let kept = state
+            .run(move |conn| Ok(idempotency::complete(conn, &client, &key, &answer)?))
+            .await;
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "could not keep an idempotent answer");
+        }
+    }
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(bytes).map_into_boxed_body(),
+    ))
+}

@@ -1,0 +1,123 @@
+//! Answers to POST requests sent with an `Idempotency-Key`, so that a client retrying on a flaky
+//! link gets the first answer again instead of a second effect.
+
+use chrono::TimeDelta;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::schema::idempotency_keys as keys;
+use super::{DbConnection, StoreResult, write_tx};
+
+/// How long a key is remembered.
+pub const RETENTION: TimeDelta = TimeDelta::hours(24);
+
+/// A stored key: request hash, status, media type, body.
+type KeyRow = (String, Option<i32>, Option<String>, Option<Vec<u8>>);
+
+/// What to do with a request carrying a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new: answer the request, then [`complete`] (or [`release`] on failure).
+    New,
+    /// The same request was answered before: send this answer again.
+    Replay(StoredAnswer),
+    /// The first request with this key is still being answered.
+    InFlight,
+    /// The key was used for a different request.
+    Mismatch,
+}
+
+/// An answer kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Media type.
+    pub content_type: Option<String>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Claims `key` of `client` for a request whose hash is `request_hash`, forgetting keys older
+/// than [`RETENTION`] on the way. Safe across instances: the key is the primary key, so of two
+/// instances claiming it at once one sees [`Claim::InFlight`].
+pub fn claim(
+    conn: &mut DbConnection,
+    client: &str,
+    key: &str,
+    request_hash: &str,
+) -> StoreResult<Claim> {
+    let now = super::now();
+    write_tx(conn, |conn| {
+        diesel::delete(keys::table.filter(keys::created_at.lt(now - RETENTION))).execute(conn)?;
+        let found: Option<KeyRow> = keys::table
+            .find((client, key))
+            .select((
+                keys::request_hash,
+                keys::status,
+                keys::content_type,
+                keys::body,
+            ))
+            .first(conn)
+            .optional()?;
+        Ok(match found {
+            Some((hash, _, _, _)) if hash != request_hash => Claim::Mismatch,
+            Some((_, Some(status), content_type, body)) => Claim::Replay(StoredAnswer {
+                status: u16::try_from(status).unwrap_or(500),
+                content_type,
+                body: body.unwrap_or_default(),
+            }),
+            Some((_, None, _, _)) => Claim::InFlight,
+            None => {
+                let inserted = diesel::insert_into(keys::table)
+                    .values((
+                        keys::client_id.eq(client),
+                        keys::idem_key.eq(key),
+                        keys::request_hash.eq(request_hash),
+                        keys::created_at.eq(now),
+                    ))
+                    .execute(conn);
+                match inserted {
+                    Ok(_) => Claim::New,
+                    // Another instance claimed it between our read and our insert.
+                    Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                        Claim::InFlight
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        })
+    })
+}
+
+/// Keeps the answer to a claimed key for replay.
+pub fn complete(
+    conn: &mut DbConnection,
+    client: &str,
+    key: &str,
+    answer: &StoredAnswer,
+) -> StoreResult<()> {
+    write_tx(conn, |conn| {
+        diesel::update(keys::table.find((client, key)))
+            .set((
+                keys::status.eq(i32::from(answer.status)),
+                keys::content_type.eq(answer.content_type.as_deref()),
+                keys::body.eq(&answer.body),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Forgets a claimed key whose request failed in a way a retry may fix (a 5xx).
+pub fn release(conn: &mut DbConnection, client: &str, key: &str) -> StoreResult<()> {
+    write_tx(conn, |conn| {
+        diesel::delete(
+            keys::table
+                .find((client, key))
+                .filter(keys::status.is_null()),
+        )
+        .execute(conn)?;
+        Ok(())
+    })
+}
