@@ -473,4 +473,165 @@ fn a_stored_due_date_does_not_move_when_the_calendar_is_edited() {
         after.body["dueAt"], before.body["dueAt"],
         "the stored due date stays"
     );
+    // A new event rewrites the dossier's derived state, but not its due date.
+    let r = app.post(
+        "/api/v1/dossiers/C1-260302-0041/events",
+        &admin,
+        &ev("2", "processing", "02T09:00:00"),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let after_event = app.get("/api/v1/dossiers/C1-260302-0041", &admin);
+    assert_eq!(after_event.body["status"], "processing");
+    assert_eq!(after_event.body["dueAt"], "2026-03-05T08:00:00+07:00");
+    // Only an explicit recompute moves it, audited with its reason.
+    let r = app.call_with(
+        HttpMethod::POST,
+        "/api/v1/dossiers/C1-260302-0041/recompute-due",
+        Some(&admin),
+        None,
+        &[("X-Audit-Reason", "Ngày lễ tỉnh 3/3 được công bố sau")],
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["previousRuleDueAt"], "2026-03-05T08:00:00+07:00");
+    assert_eq!(r.body["ruleDueAt"], "2026-03-06T08:00:00+07:00");
+    assert_eq!(r.body["changed"], true);
+    let recomputed = app.get("/api/v1/dossiers/C1-260302-0041", &admin);
+    assert_eq!(recomputed.body["dueAt"], "2026-03-06T08:00:00+07:00");
+    assert_eq!(recomputed.body["version"], 3);
+    let again = app.post(
+        "/api/v1/dossiers/C1-260302-0041/recompute-due",
+        &admin,
+        &json!({}),
+    );
+    assert_eq!(again.body["changed"], false, "{}", again.text);
+    let audit = app.get("/api/v1/audit?resourceType=dossier&limit=10", &admin);
+    assert!(
+        audit.text.contains("Ngày lễ tỉnh 3/3 được công bố sau"),
+        "{}",
+        audit.text
+    );
+    // Outside the caller's units the dossier does not exist.
+    let (_, other) = app.client("other", &["dossiers:write"], &["STTTT"]);
+    app.post(
+        "/api/v1/dossiers/C1-260302-0041/recompute-due",
+        &other,
+        &json!({}),
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn sync_failures_and_event_details_are_kept() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let mut d = dossier(
+        "C1-260302-0051",
+        json!([
+            ev("1", "received", "02T08:00:00"),
+            {"id": "2", "status": "supplementRequested", "at": "2026-03-02T10:00:00+07:00",
+             "actor": "canbo.motcua@bacninh.gov.vn", "note": "Thiếu bản sao giấy khai sinh",
+             "payload": {"documents": ["Bản sao giấy khai sinh"], "letter": "15/TB-UBND"}}
+        ]),
+        json!([]),
+        json!({"syncedAt": "2026-03-02T08:05:00+07:00", "syncedStatus": "received"}),
+    );
+    d.as_object_mut().unwrap().remove("code");
+    d["syncError"] = json!({"at": "2026-03-02T10:05:00+07:00", "message": "MaHoSo không hợp lệ"});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0051",
+        Some(&admin),
+        Some(&d),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let got = app.get("/api/v1/dossiers/C1-260302-0051", &admin);
+    assert_eq!(got.body["syncError"]["message"], "MaHoSo không hợp lệ");
+    assert_eq!(got.body["syncError"]["at"], "2026-03-02T10:05:00+07:00");
+    let event = &got.body["events"][1];
+    assert_eq!(event["actor"], "canbo.motcua@bacninh.gov.vn");
+    assert_eq!(event["note"], "Thiếu bản sao giấy khai sinh");
+    assert_eq!(event["payload"]["letter"], "15/TB-UBND");
+    assert_eq!(event["payload"]["documents"][0], "Bản sao giấy khai sinh");
+    // The failure is later than the last success: flagged, and listed by the flag.
+    assert!(flags(&app, &admin, "C1-260302-0051").contains(&"syncFailing".to_owned()));
+    let listed = app.get("/api/v1/dossiers?flag=syncFailing", &admin);
+    assert_eq!(listed.body["items"][0]["code"], "C1-260302-0051");
+    // A later success clears it.
+    d["sync"] = json!({"syncedAt": "2026-03-02T11:00:00+07:00", "syncedStatus": "supplementRequested"});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0051",
+        Some(&admin),
+        Some(&d),
+    );
+    assert_eq!(r.body["result"], "updated", "{}", r.text);
+    assert!(!flags(&app, &admin, "C1-260302-0051").contains(&"syncFailing".to_owned()));
+    // A payload beyond 8 KiB is refused, naming the field.
+    let big = json!({"id": "3", "status": "processing", "at": "2026-03-03T08:00:00+07:00",
+        "payload": {"text": "x".repeat(9000)}});
+    let r = app.post("/api/v1/dossiers/C1-260302-0051/events", &admin, &big);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["payload"]);
+}
+
+#[test]
+fn an_idempotency_key_replays_the_first_answer() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([dossier(
+            "C1-260302-0061",
+            json!([ev("1", "received", "02T08:00:00")]),
+            json!([]),
+            Value::Null
+        )]),
+    );
+    let event = ev("2", "processing", "02T09:00:00");
+    let send = |body: &Value, key: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/dossiers/C1-260302-0061/events",
+            Some(&admin),
+            Some(body),
+            &[("Idempotency-Key", key)],
+        )
+    };
+    let first = send(&event, "k-0061-a");
+    assert_eq!(first.status, Status::OK, "{}", first.text);
+    assert_eq!(first.body["result"], "added");
+    assert_eq!(first.header("idempotent-replayed"), None);
+    // The retry gets the first answer again ("added", not "duplicate"), marked as a replay.
+    let retry = send(&event, "k-0061-a");
+    assert_eq!(retry.status, Status::OK);
+    assert_eq!(retry.text, first.text);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    // Without the key the same request is answered afresh.
+    let fresh = app.post("/api/v1/dossiers/C1-260302-0061/events", &admin, &event);
+    assert_eq!(fresh.body["result"], "duplicate");
+    // The same key with another body is refused and changes nothing.
+    let other = ev("3", "finished", "03T09:00:00");
+    send(&other, "k-0061-a").assert_problem(Status::UNPROCESSABLE_ENTITY, "idempotencyKeyReused");
+    let got = app.get("/api/v1/dossiers/C1-260302-0061", &admin);
+    assert_eq!(got.body["events"].as_array().unwrap().len(), 2);
+    // Refusals are replayed too: a 4xx is the answer to that request.
+    let bad = ev("4", "received", "01T09:00:00");
+    let refused = send(&bad, "k-0061-b");
+    refused.assert_problem(Status::CONFLICT, "conflict");
+    let refused_again = send(&bad, "k-0061-b");
+    assert_eq!(refused_again.text, refused.text);
+    assert_eq!(refused_again.header("idempotent-replayed"), Some("true"));
+    // Keys belong to a client: another client's same key is a new request.
+    let (_, vendor) = app.client("vendor", &["dossiers:write", "dossiers:read"], &["C1"]);
+    let theirs = app.call_with(
+        HttpMethod::POST,
+        "/api/v1/dossiers/C1-260302-0061/events",
+        Some(&vendor),
+        Some(&event),
+        &[("Idempotency-Key", "k-0061-a")],
+    );
+    assert_eq!(theirs.body["result"], "duplicate", "{}", theirs.text);
+    // A key that is not a token of visible characters is refused.
+    send(&event, "").assert_problem(Status::BAD_REQUEST, "validationFailed");
 }
