@@ -33,7 +33,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `TTHC_TOKEN_TTL`: lifetime of access tokens, in seconds.
     pub token_ttl: Duration,
-    /// `TTHC_DB_POOL_SIZE`: database connections per instance.
+    /// `TTHC_DB_POOL_SIZE`: database connections per instance (default 4 on SQLite, 16 on
+    /// PostgreSQL); also the number of threads that run database work.
     pub db_pool_size: u32,
     /// `TTHC_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
@@ -125,7 +126,13 @@ impl Config {
                 }
             };
         let token_ttl = Duration::from_secs(number("TTHC_TOKEN_TTL", 3600, 60, 86_400)?);
-        let db_pool_size = u32::try_from(number("TTHC_DB_POOL_SIZE", 16, 1, 1000)?)
+        // SQLite work is CPU-bound on this machine: a few connections keep the cores busy, and
+        // more only add threads to schedule. PostgreSQL waits on the network: more help.
+        let default_pool = match database_url.backend {
+            tthc_core::db::Backend::Sqlite => 4,
+            tthc_core::db::Backend::Postgres => 16,
+        };
+        let db_pool_size = u32::try_from(number("TTHC_DB_POOL_SIZE", default_pool, 1, 1000)?)
             .map_err(|_| err("TTHC_DB_POOL_SIZE", "too large".into()))?;
         let workers = match get("TTHC_WORKERS") {
             None => None,

@@ -157,6 +157,7 @@ fn cors(origins: &[String]) -> Cors {
 pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let doc = openapi::document();
     let workers = state.config.workers;
+    let pool_size = state.config.db_pool_size as usize;
     let origins = state.config.cors_origins.clone();
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
@@ -178,9 +179,15 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .wrap(from_fn(observe))
     })
     .listen(listener)?;
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
+    let workers = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // Database work runs on each worker's blocking threads, and needs a pooled connection:
+    // threads beyond the pool only wait for one, and on a small machine their scheduling was
+    // what stretched the slowest answers under load.
+    server = server
+        .workers(workers)
+        .worker_max_blocking_threads((pool_size / workers).max(1));
     Ok(server.run())
 }
 

@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+
 use std::time::Instant;
 
 use chrono::{NaiveDate, TimeDelta};

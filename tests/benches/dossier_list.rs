@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+
 use std::process::Command;
 use std::time::Instant;
 
@@ -82,7 +83,6 @@ fn main() {
     );
     let mut cfg = config(&test_db.url);
     cfg.workers = Some(2);
-    cfg.db_pool_size = 16;
     let app = TestApp::spawn_with(cfg);
     let admin = seed(&app);
     let loading = Instant::now();

@@ -557,7 +557,8 @@ fn sync_failures_and_event_details_are_kept() {
     let listed = app.get("/api/v1/dossiers?flag=syncFailing", &admin);
     assert_eq!(listed.body["items"][0]["code"], "C1-260302-0051");
     // A later success clears it.
-    d["sync"] = json!({"syncedAt": "2026-03-02T11:00:00+07:00", "syncedStatus": "supplementRequested"});
+    d["sync"] =
+        json!({"syncedAt": "2026-03-02T11:00:00+07:00", "syncedStatus": "supplementRequested"});
     let r = app.call(
         HttpMethod::PUT,
         "/api/v1/dossiers/C1-260302-0051",

@@ -14,4 +14,5 @@ mod migrations;
 mod openapi;
 mod operations;
 mod procedures;
+mod scoring;
 mod units;

@@ -672,18 +672,23 @@ pub struct SummaryView {
     /// Its national sync code.
     pub status_code: Option<u8>,
     /// Received at.
+    #[serde(serialize_with = "crate::instant::serialize")]
     pub received_at: DateTime<FixedOffset>,
     /// The due instant used for timing.
+    #[serde(serialize_with = "crate::instant::serialize_option")]
     pub due_at: Option<DateTime<FixedOffset>>,
     /// After apologies and supplement time.
+    #[serde(serialize_with = "crate::instant::serialize_option")]
     pub effective_due_at: Option<DateTime<FixedOffset>>,
     /// When handling ended by the rules.
+    #[serde(serialize_with = "crate::instant::serialize_option")]
     pub ended_at: Option<DateTime<FixedOffset>>,
     /// The final timing, once ended.
     pub timing: Option<Timing>,
     /// Quality flags.
     pub flags: Vec<Flag>,
     /// Last synced.
+    #[serde(serialize_with = "crate::instant::serialize_option")]
     pub synced_at: Option<DateTime<FixedOffset>>,
 }
 

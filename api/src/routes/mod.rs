@@ -8,6 +8,7 @@ pub mod clients;
 pub mod dossiers;
 pub mod health;
 pub mod procedures;
+pub mod scoring;
 pub mod token;
 pub mod units;
 
@@ -64,6 +65,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(dossiers::get_dossier)
                 .service(dossiers::timeline)
                 .service(dossiers::add_event)
-                .service(dossiers::recompute_due),
+                .service(dossiers::recompute_due)
+                .service(scoring::list_rule_sets)
+                .service(scoring::get_rule_set)
+                .service(scoring::evaluate),
         );
 }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor};
 use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
+use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
 use crate::InvalidParam;
@@ -1110,13 +1111,14 @@ struct SummaryRow {
     field: Option<String>,
     channel: String,
     status: String,
+    #[diesel(deserialize_as = Stamp)]
     received_at: NaiveDateTime,
-    due_at: Option<NaiveDateTime>,
-    effective_due_at: Option<NaiveDateTime>,
-    ended_at: Option<NaiveDateTime>,
+    due_at: Option<Stamp>,
+    effective_due_at: Option<Stamp>,
+    ended_at: Option<Stamp>,
     timing: Option<String>,
     flags: String,
-    synced_at: Option<NaiveDateTime>,
+    synced_at: Option<Stamp>,
 }
 
 /// Which dossiers to list, newest receipt first.
@@ -1285,12 +1287,12 @@ pub fn list(
             channel: parse_word(&r.channel).unwrap_or(Channel::InPerson),
             status: Status::parse(&r.status),
             received_at: r.received_at,
-            due_at: r.due_at,
-            effective_due_at: r.effective_due_at,
-            ended_at: r.ended_at,
+            due_at: r.due_at.map(Into::into),
+            effective_due_at: r.effective_due_at.map(Into::into),
+            ended_at: r.ended_at.map(Into::into),
             timing: r.timing.as_deref().and_then(parse_word),
             flags: r.flags.split_whitespace().filter_map(Flag::parse).collect(),
-            synced_at: r.synced_at,
+            synced_at: r.synced_at.map(Into::into),
         })
         .collect())
 }

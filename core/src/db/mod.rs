@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod procedures;
 pub mod schema;
 pub mod settings;
+pub mod timestamp;
 pub mod units;
 
 use std::time::Duration;
@@ -92,11 +93,13 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&self.url.target)?;
                 // The busy timeout comes first: switching to WAL takes a lock that the pool's
                 // other new connections would otherwise fail on. WAL lets readers run beside the
-                // writer; LIKE must be case-sensitive to use the path index.
+                // writer; LIKE must be case-sensitive to use the path index. Memory-mapped reads
+                // (up to SQLite's 2 GiB cap) spare each page read a system call and a copy: with
+                // them a list page under load took half the time (README, performance).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA case_sensitive_like = ON;",
+                     PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = 2147418112;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
