@@ -6,7 +6,6 @@ use clap::{Parser, Subcommand};
 use tthc_api::config::{Config, LogFormat};
 use tthc_api::{demo, openapi, server};
 
-
 /// tthc: control of a province's administrative procedures and its Decision 766 index.
 ///
 /// Configuration comes from TTHC_* environment variables; see README.md.

@@ -9,7 +9,6 @@
     missing_docs
 )]
 
-
 use std::time::Instant;
 
 use chrono::{NaiveDate, TimeDelta};

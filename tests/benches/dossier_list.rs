@@ -9,7 +9,6 @@
     missing_docs
 )]
 
-
 use std::process::Command;
 use std::time::Instant;
 
