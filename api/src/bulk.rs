@@ -4,8 +4,11 @@
 use actix_web::HttpRequest;
 use actix_web::web::{self, Bytes};
 use futures_util::StreamExt;
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use tthc_core::InvalidParam;
+use validator::Validate;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, InvalidParamView};
@@ -16,11 +19,36 @@ pub const MAX_BULK_ITEMS: usize = 10_000;
 /// Largest bulk body, in bytes.
 pub const MAX_BULK_BODY: usize = 64 * 1024 * 1024;
 
+/// One item of a bulk body, kept as its JSON text until it is parsed: parsing it straight into
+/// its type, rather than through a `serde_json::Value`, was a tenth of the bulk ingest's time.
+#[derive(Debug)]
+pub struct BulkBodyItem(Box<RawValue>);
+
+impl BulkBodyItem {
+    /// The item's `code`, when it has a textual one (to name a refused item).
+    pub fn code(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Code {
+            code: Option<serde_json::Value>,
+        }
+        serde_json::from_str::<Code>(self.0.get())
+            .ok()?
+            .code?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// The item deserialized and validated, naming the fields it refuses.
+    pub fn parse<T: DeserializeOwned + Validate>(&self) -> Result<T, ApiError> {
+        crate::http::parse_json(self.0.get().as_bytes())
+    }
+}
+
 /// Reads a bulk body: a JSON array, or NDJSON (`application/x-ndjson`, one object per line).
 pub async fn read_bulk(
     req: &HttpRequest,
     mut payload: web::Payload,
-) -> Result<Vec<serde_json::Value>, ApiError> {
+) -> Result<Vec<BulkBodyItem>, ApiError> {
     let content_type = crate::http::content_type(req);
     let ndjson = content_type.starts_with("application/x-ndjson")
         || content_type.starts_with("application/ndjson");
@@ -43,7 +71,7 @@ pub async fn read_bulk(
         }
         body.extend_from_slice(&chunk);
     }
-    let items: Vec<serde_json::Value> = if ndjson {
+    let items: Vec<Box<RawValue>> = if ndjson {
         std::str::from_utf8(&body)
             .map_err(|_| ApiError::invalid("body", "must be UTF-8"))?
             .lines()
@@ -70,7 +98,7 @@ pub async fn read_bulk(
             format!("at most {MAX_BULK_ITEMS} items per request"),
         ));
     }
-    Ok(items)
+    Ok(items.into_iter().map(BulkBodyItem).collect())
 }
 
 /// The outcome of one item of a bulk request.

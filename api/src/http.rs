@@ -98,21 +98,6 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
     Ok(value)
 }
 
-/// Deserializes and validates an already parsed JSON value (an item of a bulk body).
-pub fn parse_value<T: DeserializeOwned + Validate>(
-    value: serde_json::Value,
-) -> Result<T, ApiError> {
-    let item: T = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::invalid(
-            body_field(&path),
-            strip_position(&e.into_inner().to_string()),
-        )
-    })?;
-    item.validate().map_err(validation_error)?;
-    Ok(item)
-}
-
 /// serde_path_to_error says `.` for the document itself.
 fn body_field(path: &str) -> String {
     if path == "." {

@@ -636,3 +636,42 @@ fn an_idempotency_key_replays_the_first_answer() {
     // A key that is not a token of visible characters is refused.
     send(&event, "").assert_problem(Status::BAD_REQUEST, "validationFailed");
 }
+
+#[test]
+fn a_bulk_item_needs_its_code_and_a_put_body_may_only_repeat_the_path() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let mut without_code = dossier("x", finished_events(), pdf(), Value::Null);
+    without_code.as_object_mut().unwrap().remove("code");
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            without_code.clone(),
+            dossier("C1-260302-0071", finished_events(), pdf(), Value::Null)
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["rejected"], 1, "{}", r.text);
+    assert_eq!(r.body["created"], 1);
+    assert_eq!(r.body["items"][0]["invalidParams"][0]["name"], "code");
+    // The same body with the path's code is accepted; with another code it is refused.
+    let same = dossier("C1-260302-0072", finished_events(), pdf(), Value::Null);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0072",
+        Some(&admin),
+        Some(&same),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0073",
+        Some(&admin),
+        Some(&same),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["code"]);
+    app.get("/api/v1/dossiers/C1-260302-0073", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+}

@@ -142,6 +142,10 @@ pub struct SyncErrorInput {
                {"id": "2", "status": "finished", "at": "2026-03-04T10:00:00+07:00"}]
 }))]
 pub struct DossierPut {
+    /// The dossier's code: required in a bulk push; in `PUT /dossiers/{code}` it may be left
+    /// out, and when given must be the path's.
+    #[schema(value_type = Option<String>)]
+    pub code: Option<DossierCode>,
     /// Procedure code (the version in force at receipt applies).
     #[schema(value_type = String)]
     pub procedure_code: ProcedureCode,
@@ -426,7 +430,11 @@ pub async fn put_dossier(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::DossiersWrite)?;
     let code = dossier_code(&code)?;
-    let write = write_of(code.clone(), body.0);
+    let mut body = body.0;
+    if body.code.take().is_some_and(|given| given != code) {
+        return Err(ApiError::invalid("code", "differs from the code in the path"));
+    }
+    let write = write_of(code.clone(), body);
     let outcome = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
@@ -571,19 +579,6 @@ pub async fn recompute_due(
     }))
 }
 
-/// A dossier in a bulk push: the push body with its code.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BulkDossier {
-    /// Dossier code.
-    #[schema(value_type = String)]
-    pub code: DossierCode,
-    /// The dossier.
-    #[serde(flatten)]
-    #[validate(nested)]
-    pub dossier: DossierPut,
-}
-
 /// Push dossiers in bulk
 ///
 /// A JSON array or NDJSON of up to 10,000 dossiers shaped like `PUT /dossiers/{code}` with their
@@ -592,7 +587,7 @@ pub struct BulkDossier {
 /// so a crash mid-batch leaves no half-written dossier.
 #[utoipa::path(
     tag = "dossiers",
-    request_body(content((Vec<BulkDossier> = "application/json"), (BulkDossier = "application/x-ndjson"))),
+    request_body(content((Vec<DossierPut> = "application/json"), (DossierPut = "application/x-ndjson"))),
     responses(
         (status = 200, description = "Every item's outcome", body = BulkResult),
         (status = 400, description = "Not a JSON array or NDJSON, or too many items", body = Problem, content_type = PROBLEM),
@@ -616,18 +611,21 @@ pub async fn bulk_dossiers(
     let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(items.len());
     let mut writes = Vec::new();
     let mut slots = Vec::new();
-    for (index, value) in items.into_iter().enumerate() {
-        let code = value
-            .get("code")
-            .and_then(|c| c.as_str())
-            .map(str::to_owned);
-        match crate::http::parse_value::<BulkDossier>(value) {
-            Ok(item) => {
-                writes.push(write_of(item.code, item.dossier));
-                slots.push((index, code));
-                results.push(None);
-            }
-            Err(e) => results.push(Some(BulkItem::rejected(index, code, e))),
+    for (index, raw) in items.into_iter().enumerate() {
+        match raw.parse::<DossierPut>() {
+            Ok(mut item) => match item.code.take() {
+                Some(code) => {
+                    slots.push((index, Some(code.to_string())));
+                    writes.push(write_of(code, item));
+                    results.push(None);
+                }
+                None => results.push(Some(BulkItem::rejected(
+                    index,
+                    None,
+                    ApiError::invalid("code", "is required in a bulk push"),
+                ))),
+            },
+            Err(e) => results.push(Some(BulkItem::rejected(index, raw.code(), e))),
         }
     }
     let outcomes = state

@@ -579,12 +579,9 @@ pub async fn bulk_procedures(
             let scope: UnitScope = principal.unit_scope(conn)?;
             let actor = principal.actor();
             let mut results = Vec::with_capacity(items.len());
-            for (index, value) in items.into_iter().enumerate() {
-                let code = value
-                    .get("code")
-                    .and_then(|c| c.as_str())
-                    .map(str::to_owned);
-                let item = match crate::http::parse_value::<ProcedureCreate>(value) {
+            for (index, raw) in items.into_iter().enumerate() {
+                let code = raw.code();
+                let item = match raw.parse::<ProcedureCreate>() {
                     Ok(item) => item,
                     Err(e) => {
                         results.push(BulkItem::rejected(index, code, e));
