@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tthc_core::InvalidParam;
-use validator::Validate;
 use utoipa::ToSchema;
+use validator::Validate;
 
 use crate::error::{ApiError, InvalidParamView};
 use crate::http::{is_json, word};

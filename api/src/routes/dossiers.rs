@@ -432,7 +432,10 @@ pub async fn put_dossier(
     let code = dossier_code(&code)?;
     let mut body = body.0;
     if body.code.take().is_some_and(|given| given != code) {
-        return Err(ApiError::invalid("code", "differs from the code in the path"));
+        return Err(ApiError::invalid(
+            "code",
+            "differs from the code in the path",
+        ));
     }
     let write = write_of(code.clone(), body);
     let outcome = state

@@ -1,15 +1,19 @@
-//! Timestamps read fast on SQLite.
+//! Timestamps read and written fast on SQLite.
 //!
 //! diesel reads SQLite's text timestamps with chrono's `parse_from_str`, which interprets its
 //! format string anew for every value; a list page reads several hundred timestamps, and under
 //! load that parsing was the largest single cost of the dossier list (about 12% of the server's
 //! time). [`Stamp`] reads the one shape diesel writes (`YYYY-MM-DD HH:MM:SS[.ffffff]`) directly,
 //! falls back to chrono for anything else, and reads PostgreSQL's binary timestamps as diesel
-//! does.
+//! does. Writing is the same story on the bulk ingest path (25 timestamps per dossier with its
+//! events): [`Stamp`] writes exactly what diesel writes (`%F %T%.f`), so that stored values and
+//! query parameters written by either compare alike.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
 use diesel::sql_types::Timestamp;
 use diesel::sqlite::Sqlite;
 
@@ -19,8 +23,77 @@ use super::DbConnection;
 type MultiBackend = <DbConnection as diesel::Connection>::Backend;
 
 /// A timestamp column read into a [`NaiveDateTime`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow, AsExpression)]
+#[diesel(sql_type = Timestamp)]
 pub struct Stamp(pub NaiveDateTime);
+
+impl From<NaiveDateTime> for Stamp {
+    fn from(t: NaiveDateTime) -> Self {
+        Self(t)
+    }
+}
+
+fn push_digits(out: &mut String, value: u32, width: usize) {
+    let mut buf = [b'0'; 9];
+    let mut v = value;
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend(buf[..width].iter().map(|&b| char::from(b)));
+}
+
+/// `t` as diesel writes it to SQLite (`%F %T%.f`): a fraction only when there is one, in 3, 6
+/// or 9 digits.
+pub fn format_sqlite_timestamp(t: NaiveDateTime) -> String {
+    let nanos = t.nanosecond();
+    if !(0..=9999).contains(&t.year()) || nanos >= 1_000_000_000 {
+        return t.format("%F %T%.f").to_string();
+    }
+    let mut out = String::with_capacity(29);
+    push_digits(&mut out, t.year().unsigned_abs(), 4);
+    out.push('-');
+    push_digits(&mut out, t.month(), 2);
+    out.push('-');
+    push_digits(&mut out, t.day(), 2);
+    out.push(' ');
+    push_digits(&mut out, t.hour(), 2);
+    out.push(':');
+    push_digits(&mut out, t.minute(), 2);
+    out.push(':');
+    push_digits(&mut out, t.second(), 2);
+    if nanos != 0 {
+        out.push('.');
+        if nanos.is_multiple_of(1_000_000) {
+            push_digits(&mut out, nanos / 1_000_000, 3);
+        } else if nanos.is_multiple_of(1_000) {
+            push_digits(&mut out, nanos / 1_000, 6);
+        } else {
+            push_digits(&mut out, nanos, 9);
+        }
+    }
+    out
+}
+
+impl ToSql<Timestamp, Sqlite> for Stamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(format_sqlite_timestamp(self.0));
+        Ok(IsNull::No)
+    }
+}
+
+impl ToSql<Timestamp, Pg> for Stamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <NaiveDateTime as ToSql<Timestamp, Pg>>::to_sql(&self.0, out)
+    }
+}
+
+impl ToSql<Timestamp, MultiBackend> for Stamp {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((Timestamp, self));
+        Ok(IsNull::No)
+    }
+}
 
 impl From<Stamp> for NaiveDateTime {
     fn from(s: Stamp) -> Self {
@@ -92,8 +165,19 @@ impl FromSql<Timestamp, MultiBackend> for Stamp {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_sqlite_timestamp;
-    use chrono::NaiveDateTime;
+    use super::{format_sqlite_timestamp, parse_sqlite_timestamp};
+    use chrono::{NaiveDateTime, Timelike};
+
+    #[test]
+    fn writes_what_diesel_writes() {
+        let base = NaiveDateTime::parse_from_str("2026-03-02 08:05:09", "%F %T").unwrap();
+        for nanos in [0, 500_000_000, 120_000_000, 123_000, 1, 999_999_999] {
+            let t = base.with_nanosecond(nanos).unwrap();
+            let text = format_sqlite_timestamp(t);
+            assert_eq!(text, t.format("%F %T%.f").to_string());
+            assert_eq!(parse_sqlite_timestamp(&text), Some(t));
+        }
+    }
 
     #[test]
     fn reads_what_diesel_writes_and_refuses_the_rest() {
