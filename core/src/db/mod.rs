@@ -99,8 +99,7 @@ impl Manager {
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = 2147418112; \
-                     PRAGMA cache_size = -32768;",
+                     PRAGMA case_sensitive_like = ON; PRAGMA mmap_size = 2147418112; ",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
