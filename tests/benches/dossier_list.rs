@@ -131,6 +131,25 @@ fn main() {
         times[times.len() * 99 / 100]
     );
 
+    // The live 766 score of the whole province for a month, and for the year (every dossier).
+    for period in ["2026-03", "2026"] {
+        let path = format!("/api/v1/units/P/scores/{period}");
+        let mut times: Vec<f64> = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                let r = app.get(&path, &admin);
+                assert_eq!(r.status, Status::OK, "{}", r.text);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "GET {path}: median {:.1} ms, slowest {:.1} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+
     match Command::new("wrk")
         .args([
             "-t2",

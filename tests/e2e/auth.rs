@@ -91,16 +91,25 @@ fn write_routes() -> Vec<WriteRoute> {
             body: None,
             scope: "clients:admin",
         },
+        WriteRoute {
+            method: HttpMethod::PUT,
+            path: "/api/v1/units/D1/figures/2026-03",
+            body: Some(
+                json!({"figures": {"ELECTRONIC_CERTIFIED_COPY": {"numerator": 1, "denominator": 2}}}),
+            ),
+            scope: "scores:write",
+        },
     ]
 }
 
 /// What the write routes could have changed, to compare before and after refusals.
-fn snapshot(app: &TestApp, admin: &str) -> (Value, Value, Value, Value) {
+fn snapshot(app: &TestApp, admin: &str) -> (Value, Value, Value, Value, Value) {
     (
         app.get("/api/v1/units?count=true", admin).body,
         app.get("/api/v1/clients", admin).body,
         app.get("/api/v1/units/D1", admin).body,
         app.get("/api/v1/calendars/P/2026", admin).body,
+        app.get("/api/v1/units/D1/figures/2026-03", admin).body,
     )
 }
 
@@ -237,7 +246,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write"
+        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 

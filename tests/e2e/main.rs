@@ -14,5 +14,6 @@ mod migrations;
 mod openapi;
 mod operations;
 mod procedures;
+mod scores;
 mod scoring;
 mod units;

@@ -35,11 +35,15 @@ pub enum Scope {
     DossiersRead,
     /// Push dossiers and their events.
     DossiersWrite,
+    /// Read the 766 scores and the figures behind them.
+    ScoresRead,
+    /// Enter figures tthc cannot observe.
+    ScoresWrite,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -49,6 +53,8 @@ impl Scope {
         Self::ProceduresWrite,
         Self::DossiersRead,
         Self::DossiersWrite,
+        Self::ScoresRead,
+        Self::ScoresWrite,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -63,6 +69,8 @@ impl Scope {
             Self::ProceduresWrite => "procedures:write",
             Self::DossiersRead => "dossiers:read",
             Self::DossiersWrite => "dossiers:write",
+            Self::ScoresRead => "scores:read",
+            Self::ScoresWrite => "scores:write",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod clients;
 pub mod dossiers;
 pub mod health;
 pub mod procedures;
+pub mod scores;
 pub mod scoring;
 pub mod token;
 pub mod units;
@@ -68,6 +69,9 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(dossiers::recompute_due)
                 .service(scoring::list_rule_sets)
                 .service(scoring::get_rule_set)
-                .service(scoring::evaluate),
+                .service(scoring::evaluate)
+                .service(scores::get_score)
+                .service(scores::put_figures)
+                .service(scores::get_figures),
         );
 }

@@ -14,6 +14,7 @@ mod error;
 pub mod idempotency;
 pub mod procedures;
 pub mod schema;
+pub mod scores;
 pub mod settings;
 pub mod timestamp;
 pub mod units;

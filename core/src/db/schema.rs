@@ -364,6 +364,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Figures of the 766 index entered by hand, per unit and period.
+    unit_figures (unit_id, period, indicator) {
+        /// The unit.
+        unit_id -> BigInt,
+        /// The period (`2026-08`, `2026-Q3`, `2026`).
+        period -> Text,
+        /// The indicator's code.
+        indicator -> Text,
+        /// The numerator; NULL when tthc's own count is used.
+        numerator -> Nullable<BigInt>,
+        /// The denominator.
+        denominator -> BigInt,
+        /// Where the figure comes from, in words.
+        note -> Nullable<Text>,
+        /// When it was entered (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::joinable!(procedure_version_units -> units (unit_id));
 diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
@@ -384,5 +404,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     announcement_links,
     dossiers,
     dossier_events,
-    idempotency_keys
+    idempotency_keys,
+    unit_figures
 );

@@ -1,0 +1,267 @@
+//! `/api/v1/units/{code}/scores/{period}` and `/figures/{period}`: a unit's live 766 score from
+//! tthc's records of its whole subtree, and the figures entered by hand for what tthc cannot
+//! observe.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, put, web};
+use serde::{Deserialize, Serialize};
+use tthc_core::InvalidParam;
+use tthc_core::db::scores::{self, EnteredFigure, OBSERVED, Source};
+use tthc_core::db::units::{self, UnitRow};
+use tthc_core::db::{DbConnection, audit::Actor};
+use tthc_core::period::Period;
+use tthc_core::scoring::{self, Evaluation, Input, RuleSet};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::{Principal, Scope};
+use crate::error::PROBLEM_JSON as PROBLEM;
+use crate::error::{ApiError, Problem};
+use crate::http::ValidJson;
+use crate::state::AppState;
+
+fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
+    let period = Period::parse(text).map_err(|r| ApiError::invalid("period", r))?;
+    let rule_set = scoring::rule_set_in_force(period.first_day()).ok_or_else(|| {
+        ApiError::invalid(
+            "period",
+            "no rule set of the 766 index applies to it (qd766 applies from 2022-06-23)",
+        )
+    })?;
+    Ok((period, rule_set))
+}
+
+/// The unit `code` when the caller may see it.
+fn unit_in_scope(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    code: &str,
+) -> Result<UnitRow, ApiError> {
+    let scope = principal.unit_scope(conn)?;
+    units::find_row(conn, code)?
+        .filter(|u| scope.allows(&u.path))
+        .ok_or_else(|| ApiError::NotFound(format!("no unit has the code {code}")))
+}
+
+/// A unit's live score for a period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "unit": "000.00.00.H12", "period": "2026-08",
+    "sources": {"ON_TIME_PROCESSING": "observed", "ELECTRONIC_CERTIFIED_COPY": "entered"},
+    "ruleSet": "qd766", "score": 17.68, "maxScore": 100.0,
+    "groups": [{"code": "PROGRESS", "nameVi": "Tiến độ giải quyết", "nameEn": "Processing progress",
+        "score": 15.68, "maxScore": 20.0, "indicators": [{"code": "ON_TIME_PROCESSING",
+        "nameVi": "Hồ sơ giải quyết đúng hạn", "nameEn": "Dossiers processed on time",
+        "numerator": 144625, "denominator": 184513, "ratio": 78.38, "score": 15.68, "maxScore": 20.0,
+        "pointsLost": 4.32, "scoring": {"kind": "linear"}}]}]
+}))]
+pub struct LiveScore {
+    /// The unit (its figures count every record of its subtree).
+    pub unit: String,
+    /// The period.
+    pub period: String,
+    /// Where each scored indicator's figures come from: counted by tthc (`observed`), entered by
+    /// hand (`entered`), or tthc's count over an entered denominator (`observedOverEntered`).
+    pub sources: BTreeMap<String, Source>,
+    /// The scores, shaped as `POST /scoring/evaluate` answers them.
+    #[serde(flatten)]
+    pub evaluation: Evaluation,
+}
+
+/// Score a unit for a period
+///
+/// The 766 score of the unit's whole subtree (a parent's figures count all records below it;
+/// they are not an average of its children) for a month (`2026-08`), quarter (`2026-Q3`) or
+/// year (`2026`), judged now when the period is not over. tthc counts `ON_TIME_PROCESSING`,
+/// `ONLINE_DOSSIER_SUBMISSION` and `DOSSIER_SYNC` from its dossiers; figures entered with
+/// `PUT /units/{code}/figures/{period}` replace or complete them, and are the only source of the
+/// other indicators for now. Indicators without figures have a null score.
+#[utoipa::path(
+    tag = "scoring",
+    params(
+        ("code" = String, Path, description = "Unit code", example = "000.00.00.H12"),
+        ("period" = String, Path, description = "Period", example = "2026-08"),
+    ),
+    responses(
+        (status = 200, description = "The score", body = LiveScore),
+        (status = 400, description = "The period is not a month, quarter or year, or no rule set applies to it", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:read"]))
+)]
+#[get("/units/{code}/scores/{period}")]
+pub async fn get_score(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<LiveScore>, ApiError> {
+    principal.require(Scope::ScoresRead)?;
+    let (code, period_text) = path.into_inner();
+    let (period, rule_set) = period_of(&period_text)?;
+    let now = tthc_core::calendar::to_local(&chrono::Utc::now());
+    let (unit, counts) = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            let counts = scores::figures(conn, &unit, period, now)?;
+            Ok((unit, counts))
+        })
+        .await?;
+    let inputs: BTreeMap<String, Input> = counts
+        .iter()
+        .filter(|(code, _)| rule_set.indicator(code).is_some())
+        .map(|(code, c)| {
+            (
+                code.clone(),
+                Input::counts(c.numerator.min(c.denominator), c.denominator),
+            )
+        })
+        .collect();
+    let sources = counts
+        .iter()
+        .filter(|(code, _)| inputs.contains_key(*code))
+        .map(|(code, c)| (code.clone(), c.source))
+        .collect();
+    let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::invalid_params)?;
+    Ok(web::Json(LiveScore {
+        unit: unit.code,
+        period: period.to_string(),
+        sources,
+        evaluation,
+    }))
+}
+
+/// Figures entered for a unit and period.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"figures": {
+    "DOSSIER_SYNC": {"denominator": 18250, "note": "Hệ thống báo cáo quốc gia, tháng 8/2026"},
+    "ELECTRONIC_CERTIFIED_COPY": {"numerator": 87, "denominator": 100, "note": "Báo cáo của Sở Tư pháp"}
+}}))]
+pub struct FiguresBody {
+    /// Figures by indicator code. Leave out the numerator to divide tthc's own count by an
+    /// entered denominator (for the indicators tthc counts: the larger of the two denominators
+    /// is used).
+    pub figures: BTreeMap<String, EnteredFigure>,
+}
+
+fn check_figures(rule_set: &RuleSet, body: &FiguresBody) -> Result<(), ApiError> {
+    let mut invalid = Vec::new();
+    for (code, figure) in &body.figures {
+        let name = format!("figures.{code}");
+        if rule_set.indicator(code).is_none() {
+            invalid.push(InvalidParam::new(
+                name,
+                format!("unknown indicator of rule set {}", rule_set.code),
+            ));
+            continue;
+        }
+        match figure.numerator {
+            Some(n) if n > figure.denominator => invalid.push(InvalidParam::new(
+                format!("{name}.numerator"),
+                "is larger than the denominator",
+            )),
+            None if !OBSERVED.contains(&code.as_str()) => invalid.push(InvalidParam::new(
+                format!("{name}.numerator"),
+                "is required: tthc does not count this indicator itself",
+            )),
+            _ => {}
+        }
+        if figure
+            .note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 500)
+        {
+            invalid.push(InvalidParam::new(
+                format!("{name}.note"),
+                "is longer than 500 characters",
+            ));
+        }
+    }
+    if invalid.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_params(invalid))
+    }
+}
+
+/// Enter figures
+///
+/// Replaces the figures entered by hand for the unit and period: figures tthc cannot observe
+/// (the national reporting system's dossier count used as the sync denominator, the communes
+/// offering electronic certified copies …). Audited.
+#[utoipa::path(
+    tag = "scoring",
+    params(
+        ("code" = String, Path, description = "Unit code", example = "000.00.00.H12"),
+        ("period" = String, Path, description = "Period", example = "2026-08"),
+    ),
+    request_body = FiguresBody,
+    responses(
+        (status = 200, description = "The figures now entered", body = FiguresBody),
+        (status = 400, description = "Unknown indicator, numerator above the denominator or missing, bad period", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:write", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:write"]))
+)]
+#[put("/units/{code}/figures/{period}")]
+pub async fn put_figures(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: ValidJson<FiguresBody>,
+) -> Result<web::Json<FiguresBody>, ApiError> {
+    principal.require(Scope::ScoresWrite)?;
+    let (code, period_text) = path.into_inner();
+    let (period, rule_set) = period_of(&period_text)?;
+    let body = body.0;
+    check_figures(rule_set, &body)?;
+    let figures = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            let actor: Actor = principal.actor();
+            scores::put_entered(conn, &actor, &unit, period, &body.figures)?;
+            Ok(scores::entered(conn, &unit, period)?)
+        })
+        .await?;
+    Ok(web::Json(FiguresBody { figures }))
+}
+
+/// Get the entered figures
+#[utoipa::path(
+    tag = "scoring",
+    params(
+        ("code" = String, Path, description = "Unit code", example = "000.00.00.H12"),
+        ("period" = String, Path, description = "Period", example = "2026-08"),
+    ),
+    responses(
+        (status = 200, description = "The figures entered by hand", body = FiguresBody),
+        (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:read"]))
+)]
+#[get("/units/{code}/figures/{period}")]
+pub async fn get_figures(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<FiguresBody>, ApiError> {
+    principal.require(Scope::ScoresRead)?;
+    let (code, period_text) = path.into_inner();
+    let (period, _) = period_of(&period_text)?;
+    let figures = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            Ok(scores::entered(conn, &unit, period)?)
+        })
+        .await?;
+    Ok(web::Json(FiguresBody { figures }))
+}

@@ -1,0 +1,296 @@
+//! Live 766 scores of a hand-built province, worked out by hand, and the figures entered for
+//! what tthc cannot observe.
+
+use serde_json::{Value, json};
+use tthc_tests::{HttpMethod, Status, TestApp};
+
+use crate::procedures::seed;
+
+/// A dossier under procedure 1.000001 (3 working days).
+fn dossier(
+    code: &str,
+    unit: &str,
+    channel: &str,
+    received: &str,
+    events: Value,
+    synced: bool,
+) -> Value {
+    let mut d = json!({
+        "code": code, "procedureCode": "1.000001", "unit": unit, "channel": channel,
+        "receivedAt": received,
+        "applicant": {"kind": "citizen", "name": "Trần Thị Bình"},
+        "events": events
+    });
+    if synced {
+        d["sync"] = json!({"syncedAt": "2026-04-01T08:00:00+07:00", "syncedStatus": "received"});
+    }
+    d
+}
+
+fn ev(id: &str, status: &str, at: &str) -> Value {
+    json!({"id": id, "status": status, "at": at})
+}
+
+fn finished(received: &str, end: &str) -> Value {
+    json!([ev("1", "received", received), ev("2", "finished", end)])
+}
+
+/// March 2026 in a province P with a department STP, its commune C1, and a department STTTT:
+/// 1 C1 online, received 2/3, finished 4/3 (due 5/3): early; synced
+/// 2 C1 in person, received 2/3, finished 6/3: late
+/// 3 C1 online, received 2/3, still open at the end of March (due 5/3): overdue; synced
+/// 4 STTTT in person, received 3/3, finished the same day: early; synced
+/// 5 C1 in person, received 26/2, finished 2/3: carried over, early
+/// 6 C1 in person, received and finished in February: not in March
+fn province(app: &TestApp) -> String {
+    let admin = seed(app);
+    let t = |d: &str| format!("2026-{d}+07:00");
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier(
+                "C1-260302-0001",
+                "C1",
+                "online",
+                &t("03-02T08:00:00"),
+                finished(&t("03-02T08:00:00"), &t("03-04T10:00:00")),
+                true
+            ),
+            dossier(
+                "C1-260302-0002",
+                "C1",
+                "inPerson",
+                &t("03-02T08:00:00"),
+                finished(&t("03-02T08:00:00"), &t("03-06T10:00:00")),
+                false
+            ),
+            dossier(
+                "C1-260302-0003",
+                "C1",
+                "online",
+                &t("03-02T08:00:00"),
+                json!([ev("1", "received", &t("03-02T08:00:00"))]),
+                true
+            ),
+            dossier(
+                "STTTT-260303-0004",
+                "STTTT",
+                "inPerson",
+                &t("03-03T08:00:00"),
+                finished(&t("03-03T08:00:00"), &t("03-03T10:00:00")),
+                true
+            ),
+            dossier(
+                "C1-260226-0005",
+                "C1",
+                "inPerson",
+                &t("02-26T08:00:00"),
+                finished(&t("02-26T08:00:00"), &t("03-02T10:00:00")),
+                false
+            ),
+            dossier(
+                "C1-260202-0006",
+                "C1",
+                "inPerson",
+                &t("02-02T08:00:00"),
+                finished(&t("02-02T08:00:00"), &t("02-03T10:00:00")),
+                false
+            ),
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["created"], 6, "{}", r.text);
+    admin
+}
+
+fn indicator(score: &Value, code: &str) -> Value {
+    score["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["indicators"].as_array().unwrap().clone())
+        .find(|i| i["code"] == code)
+        .unwrap()
+}
+
+fn counts(score: &Value, code: &str) -> (Value, Value, Value) {
+    let i = indicator(score, code);
+    (
+        i["numerator"].clone(),
+        i["denominator"].clone(),
+        i["score"].clone(),
+    )
+}
+
+#[test]
+fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let p = app.get("/api/v1/units/P/scores/2026-03", &admin);
+    assert_eq!(p.status, Status::OK, "{}", p.text);
+    // Handled in March: 1–5; on time: 1, 4, 5 → 3/5 = 60% of 20 = 12.
+    assert_eq!(
+        counts(&p.body, "ON_TIME_PROCESSING"),
+        (json!(3), json!(5), json!(12.0))
+    );
+    // Received in March: 1–4, online 1 and 3 → 50%, full marks at 50%: 6.
+    assert_eq!(
+        counts(&p.body, "ONLINE_DOSSIER_SUBMISSION"),
+        (json!(2), json!(4), json!(6.0))
+    );
+    // Synced: 1, 3, 4 of 5 → 60% of 6 = 3.6.
+    assert_eq!(
+        counts(&p.body, "DOSSIER_SYNC"),
+        (json!(3), json!(5), json!(3.6))
+    );
+    assert_eq!(p.body["score"], 21.6);
+    assert_eq!(p.body["sources"]["ON_TIME_PROCESSING"], "observed");
+    assert_eq!(indicator(&p.body, "ON_TIME_PROCESSING")["pointsLost"], 8.0);
+    // Indicators without figures are listed without a score.
+    assert_eq!(indicator(&p.body, "PUBLISH_ON_TIME")["score"], Value::Null);
+
+    // The commune's department counts the commune: 1, 2, 3, 5.
+    let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
+    assert_eq!(
+        counts(&stp.body, "ON_TIME_PROCESSING"),
+        (json!(2), json!(4), json!(10.0))
+    );
+    assert_eq!(
+        counts(&stp.body, "ONLINE_DOSSIER_SUBMISSION"),
+        (json!(2), json!(3), json!(6.0))
+    );
+    assert_eq!(
+        counts(&stp.body, "DOSSIER_SYNC"),
+        (json!(2), json!(4), json!(3.0))
+    );
+    assert_eq!(stp.body["score"], 19.0);
+    // The other department: dossier 4 alone; nothing online (0 of 1 → 0).
+    let st = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
+    assert_eq!(
+        counts(&st.body, "ON_TIME_PROCESSING"),
+        (json!(1), json!(1), json!(20.0))
+    );
+    assert_eq!(
+        counts(&st.body, "ONLINE_DOSSIER_SUBMISSION"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    assert_eq!(st.body["score"], 26.0);
+    // The quarter holds February's dossier 6 too: 1–6 handled, on time 1, 4, 5, 6.
+    let q = app.get("/api/v1/units/P/scores/2026-Q1", &admin);
+    assert_eq!(
+        counts(&q.body, "ON_TIME_PROCESSING"),
+        (json!(4), json!(6), json!(13.33))
+    );
+    // Dossier 3, open and overdue, is still being handled in June: 0 of 1 on time.
+    let june = app.get("/api/v1/units/P/scores/2026-06", &admin);
+    assert_eq!(
+        counts(&june.body, "ON_TIME_PROCESSING"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    // A month before any dossier: progress has a zero denominator and gives 0, sync none.
+    let empty = app.get("/api/v1/units/P/scores/2025-06", &admin);
+    assert_eq!(
+        counts(&empty.body, "ON_TIME_PROCESSING"),
+        (json!(0), json!(0), json!(0.0))
+    );
+    assert_eq!(indicator(&empty.body, "DOSSIER_SYNC")["score"], Value::Null);
+}
+
+#[test]
+fn entered_figures_complete_and_replace_counts_and_are_checked() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let put = |body: &Value| {
+        app.call(
+            HttpMethod::PUT,
+            "/api/v1/units/P/figures/2026-03",
+            Some(&admin),
+            Some(body),
+        )
+    };
+    let r = put(&json!({"figures": {
+        "DOSSIER_SYNC": {"denominator": 10, "note": "Hệ thống báo cáo quốc gia"},
+        "ELECTRONIC_CERTIFIED_COPY": {"numerator": 8, "denominator": 10}
+    }}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        r.body["figures"]["DOSSIER_SYNC"]["note"],
+        "Hệ thống báo cáo quốc gia"
+    );
+    let p = app.get("/api/v1/units/P/scores/2026-03", &admin);
+    // tthc's 3 synced over the larger denominator, 10 → 30% of 6 = 1.8; copies 80% of 2 = 1.6.
+    assert_eq!(
+        counts(&p.body, "DOSSIER_SYNC"),
+        (json!(3), json!(10), json!(1.8))
+    );
+    assert_eq!(
+        counts(&p.body, "ELECTRONIC_CERTIFIED_COPY"),
+        (json!(8), json!(10), json!(1.6))
+    );
+    assert_eq!(p.body["sources"]["DOSSIER_SYNC"], "observedOverEntered");
+    assert_eq!(p.body["sources"]["ELECTRONIC_CERTIFIED_COPY"], "entered");
+    assert_eq!(p.body["score"], 21.4);
+    // Entered for P, not for its departments.
+    let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
+    assert_eq!(
+        indicator(&stp.body, "ELECTRONIC_CERTIFIED_COPY")["score"],
+        Value::Null
+    );
+    let audit = app.get("/api/v1/audit?resourceType=figures", &admin);
+    assert_eq!(
+        audit.body["items"][0]["resourceId"], "P/2026-03",
+        "{}",
+        audit.text
+    );
+
+    // Refusals name each figure, and store nothing.
+    let r = put(&json!({"figures": {
+        "NOT_AN_INDICATOR": {"numerator": 1, "denominator": 2},
+        "ELECTRONIC_CERTIFIED_COPY": {"numerator": 11, "denominator": 10},
+        "REUSED_DIGITIZED_DATA": {"denominator": 10}
+    }}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let mut names = r.invalid_names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "figures.ELECTRONIC_CERTIFIED_COPY.numerator",
+            "figures.NOT_AN_INDICATOR",
+            "figures.REUSED_DIGITIZED_DATA.numerator"
+        ]
+    );
+    let kept = app.get("/api/v1/units/P/figures/2026-03", &admin);
+    assert_eq!(
+        kept.body["figures"]["ELECTRONIC_CERTIFIED_COPY"]["numerator"],
+        8
+    );
+    for bad in ["2026-13", "2026-Q5", "26-03", "2021-06"] {
+        app.get(&format!("/api/v1/units/P/scores/{bad}"), &admin)
+            .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    }
+}
+
+#[test]
+fn scores_need_their_scope_and_stay_within_the_callers_units() {
+    let app = TestApp::spawn();
+    province(&app);
+    let (_, reader) = app.client("stp-reader", &["scores:read"], &["STP"]);
+    assert_eq!(
+        app.get("/api/v1/units/C1/scores/2026-03", &reader).status,
+        Status::OK
+    );
+    app.get("/api/v1/units/P/scores/2026-03", &reader)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    app.call(
+        HttpMethod::PUT,
+        "/api/v1/units/STP/figures/2026-03",
+        Some(&reader),
+        Some(&json!({"figures": {}})),
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    let (_, dossiers_only) = app.client("vendor", &["dossiers:read"], &["P"]);
+    app.get("/api/v1/units/P/scores/2026-03", &dossiers_only)
+        .assert_problem(Status::FORBIDDEN, "insufficientScope");
+}
