@@ -62,10 +62,15 @@ pub struct EnteredFigure {
     pub note: Option<String>,
 }
 
-fn count(q: dossiers::BoxedQuery<'_, Db>, conn: &mut DbConnection) -> StoreResult<u64> {
-    let n: i64 = q.count().get_result(conn)?;
-    Ok(u64::try_from(n).unwrap_or(0))
-}
+/// What the counts read of a dossier.
+type Facts = (
+    Stamp,
+    Option<Stamp>,
+    Option<String>,
+    Option<Stamp>,
+    Option<Stamp>,
+    String,
+);
 
 /// What tthc counts from the dossiers of `unit`'s subtree for `period`, judged at `now` when the
 /// period is not over:
@@ -75,54 +80,65 @@ fn count(q: dossiers::BoxedQuery<'_, Db>, conn: &mut DbConnection) -> StoreResul
 /// - `ONLINE_DOSSIER_SUBMISSION`: dossiers received in the period online, of all received.
 /// - `DOSSIER_SYNC`: dossiers received or processed in the period that were synced to the
 ///   national portal, of all of them.
+///
+/// The dossiers are read in three disjoint parts, each on its own index: received in the period;
+/// received before it and ended in or after it; received before it and still open.
 pub fn observe(
     conn: &mut DbConnection,
     unit: &UnitRow,
     period: Period,
     now: NaiveDateTime,
 ) -> StoreResult<BTreeMap<&'static str, Count>> {
-    let start = Stamp(period.start().naive_local());
-    let end_instant = period.end().naive_local();
-    let end = Stamp(end_instant);
-    let judged = Stamp(end_instant.min(now));
+    let start = period.start().naive_local();
+    let end = period.end().naive_local();
+    let judged = end.min(now);
     let prefix = format!("{}%", unit.path);
-    let subtree = || {
+    let facts = || {
         dossiers::table
             .filter(dossiers::unit_path.like(prefix.clone()))
+            .select((
+                dossiers::received_at,
+                dossiers::ended_at,
+                dossiers::timing,
+                dossiers::effective_due_at,
+                dossiers::synced_at,
+                dossiers::channel,
+            ))
             .into_boxed::<Db>()
     };
-    let handled = || {
-        subtree().filter(dossiers::received_at.lt(end)).filter(
-            dossiers::ended_at
-                .is_null()
-                .or(dossiers::ended_at.ge(start)),
-        )
-    };
-    let all = count(handled(), conn)?;
-    let on_time = count(
-        handled().filter(
-            dossiers::ended_at
-                .lt(end)
-                .and(dossiers::timing.eq_any(["finishedEarly", "finishedOnTime"]))
-                .or(dossiers::ended_at
-                    .is_null()
-                    .or(dossiers::ended_at.ge(end))
-                    .and(
-                        dossiers::effective_due_at
-                            .is_null()
-                            .or(dossiers::effective_due_at.ge(judged)),
-                    )),
-        ),
-        conn,
-    )?;
-    let synced = count(handled().filter(dossiers::synced_at.is_not_null()), conn)?;
-    let received = || {
-        subtree()
-            .filter(dossiers::received_at.ge(start))
-            .filter(dossiers::received_at.lt(end))
-    };
-    let received_all = count(received(), conn)?;
-    let online = count(received().filter(dossiers::channel.eq("online")), conn)?;
+    let mut rows: Vec<Facts> = facts()
+        .filter(dossiers::received_at.ge(Stamp(start)))
+        .filter(dossiers::received_at.lt(Stamp(end)))
+        .load(conn)?;
+    rows.extend(
+        facts()
+            .filter(dossiers::ended_at.ge(Stamp(start)))
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .load::<Facts>(conn)?,
+    );
+    rows.extend(
+        facts()
+            .filter(dossiers::ended_at.is_null())
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .load::<Facts>(conn)?,
+    );
+    let (mut on_time, mut synced, mut received, mut online) = (0, 0, 0, 0);
+    for (received_at, ended_at, timing, due, synced_at, channel) in &rows {
+        let ended_in_period = ended_at.is_some_and(|e| e.0 < end);
+        let in_time = if ended_in_period {
+            matches!(timing.as_deref(), Some("finishedEarly" | "finishedOnTime"))
+        } else {
+            // Open at the end of the period (or now): judged by its due instant then.
+            due.is_none_or(|d| d.0 >= judged)
+        };
+        on_time += u64::from(in_time);
+        synced += u64::from(synced_at.is_some());
+        if received_at.0 >= start {
+            received += 1;
+            online += u64::from(channel == "online");
+        }
+    }
+    let all = rows.len() as u64;
     let observed = |numerator, denominator| Count {
         numerator,
         denominator,
@@ -130,7 +146,7 @@ pub fn observe(
     };
     Ok(BTreeMap::from([
         ("ON_TIME_PROCESSING", observed(on_time, all)),
-        ("ONLINE_DOSSIER_SUBMISSION", observed(online, received_all)),
+        ("ONLINE_DOSSIER_SUBMISSION", observed(online, received)),
         ("DOSSIER_SYNC", observed(synced, all)),
     ]))
 }
