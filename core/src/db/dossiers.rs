@@ -626,38 +626,38 @@ fn prepare(
 /// The columns of a dossier row, for inserts and updates alike.
 #[derive(Insertable, AsChangeset)]
 #[diesel(table_name = dossiers, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct DossierColumns<'a> {
-    code: &'a str,
+struct DossierColumns {
+    code: String,
     unit_id: i64,
-    unit_path: &'a str,
-    procedure_code: &'a str,
+    unit_path: String,
+    procedure_code: String,
     procedure_version: Option<i32>,
-    field: Option<&'a str>,
+    field: Option<String>,
     channel: String,
-    status: &'a str,
+    status: &'static str,
     received_at: Stamp,
     due_at: Option<Stamp>,
     rule_due_at: Option<Stamp>,
     effective_due_at: Option<Stamp>,
     ended_at: Option<Stamp>,
-    timing: Option<&'a str>,
-    flags: &'a str,
+    timing: Option<String>,
+    flags: String,
     synced_at: Option<Stamp>,
-    synced_status: Option<&'a str>,
-    data: &'a str,
-    input_hash: &'a str,
+    synced_status: Option<String>,
+    data: String,
+    input_hash: String,
     version: i64,
     updated_at: Stamp,
 }
 
-fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns<'_> {
+fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
     DossierColumns {
-        code: &p.code,
+        code: p.code.clone(),
         unit_id: p.unit.id,
-        unit_path: &p.unit.path,
-        procedure_code: &p.write.procedure_code,
+        unit_path: p.unit.path.clone(),
+        procedure_code: p.write.procedure_code.clone(),
         procedure_version: p.procedure_version,
-        field: p.field.as_deref(),
+        field: p.field.clone(),
         channel: word(&p.write.channel),
         status: p.status.as_str(),
         received_at: Stamp(p.write.received_at),
@@ -665,12 +665,12 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns<'_>
         rule_due_at: p.rule_due_at.map(Stamp),
         effective_due_at: p.effective_due_at.map(Stamp),
         ended_at: p.ended_at.map(Stamp),
-        timing: p.timing.as_deref(),
-        flags: &p.flags,
+        timing: p.timing.clone(),
+        flags: p.flags.clone(),
         synced_at: p.write.synced.map(|s| Stamp(s.0)),
-        synced_status: p.write.synced.map(|s| s.1.as_str()),
-        data: &p.data,
-        input_hash: &p.input_hash,
+        synced_status: p.write.synced.map(|s| s.1.as_str().to_owned()),
+        data: p.data.clone(),
+        input_hash: p.input_hash.clone(),
         version,
         updated_at: Stamp(now),
     }
@@ -679,23 +679,11 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns<'_>
 /// Rows per multi-row insert: well under SQLite's 32,766 bound variables.
 const CHUNK: usize = 500;
 
-/// Multi-row inserts are not expressible over both backends at once (MultiConnection), so
-/// each backend gets the same insert here.
+/// Inserts rows in chunks of [`CHUNK`] through the connection's own backend (a multi-row insert
+/// is not expressible over the `MultiConnection`). The rows own their data, so that a full chunk
+/// goes in as an array, whose prepared statement diesel caches: SQLite otherwise parses a
+/// 500-row statement anew for every chunk, and that parsing was a tenth of the ingest's time.
 macro_rules! insert_many {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(CHUNK) {
-            match &mut *$conn {
-                DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-                DbConnection::Pg(c) => diesel::insert_into($table).values(chunk).execute(c)?,
-            };
-        }
-    };
-}
-
-/// [`insert_many!`] for rows that own their data: a full chunk then goes in as an array, whose
-/// prepared statement diesel caches; SQLite otherwise parses a 500-row statement anew for every
-/// chunk, and for the five events of each dossier that parsing was a tenth of the ingest's time.
-macro_rules! insert_many_cached {
     ($conn:expr, $table:expr, $rows:expr) => {
         for chunk in $rows.chunks(CHUNK) {
             match (&mut *$conn, <&[_; CHUNK]>::try_from(chunk)) {
@@ -805,7 +793,7 @@ fn store_prepared(
             })
         })
         .collect();
-    insert_many_cached!(conn, dossier_events::table, events);
+    insert_many!(conn, dossier_events::table, events);
     let changes: Vec<(String, serde_json::Value, &'static str)> = changed_ids
         .iter()
         .map(|(i, _)| {
