@@ -294,3 +294,75 @@ fn scores_need_their_scope_and_stay_within_the_callers_units() {
     app.get("/api/v1/units/P/scores/2026-03", &dossiers_only)
         .assert_problem(Status::FORBIDDEN, "insufficientScope");
 }
+
+#[test]
+fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let base = "/api/v1/units/P/scores/2026-03/indicators";
+    let r = app.get(&format!("{base}/ON_TIME_PROCESSING/misses"), &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    let codes: Vec<&str> = items.iter().map(|i| i["code"].as_str().unwrap()).collect();
+    // 2 finished late, 3 still open past its due instant; 3 of 5 on time → each fix +1/5 of 20.
+    assert_eq!(codes, ["C1-260302-0002", "C1-260302-0003"]);
+    assert_eq!(items[0]["reason"], "finished late");
+    assert!(
+        items[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("still open and overdue")
+    );
+    assert_eq!(items[0]["pointsEach"], 4.0);
+    assert_eq!(items[1]["unit"], "C1");
+    // Fixing both would give 5/5: the 8 points the score says are lost.
+    let score = app.get("/api/v1/units/P/scores/2026-03", &admin);
+    assert_eq!(
+        indicator(&score.body, "ON_TIME_PROCESSING")["pointsLost"],
+        json!(items.len() as f64 * items[0]["pointsEach"].as_f64().unwrap())
+    );
+    let sync = app.get(&format!("{base}/DOSSIER_SYNC/misses"), &admin);
+    let codes: Vec<&str> = sync.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["C1-260226-0005", "C1-260302-0002"]);
+    assert_eq!(sync.body["items"][0]["pointsEach"], 1.2);
+    // Keyset pages of one.
+    let first = app.get(&format!("{base}/DOSSIER_SYNC/misses?limit=1"), &admin);
+    assert_eq!(first.body["items"][0]["code"], "C1-260226-0005");
+    let cursor = first.body["nextCursor"].as_str().unwrap();
+    let second = app.get(
+        &format!("{base}/DOSSIER_SYNC/misses?limit=1&cursor={cursor}"),
+        &admin,
+    );
+    assert_eq!(second.body["items"][0]["code"], "C1-260302-0002");
+    assert_eq!(second.body["nextCursor"], Value::Null);
+    // A commune's department sees its own misses only.
+    let stp = app.get(
+        "/api/v1/units/STTTT/scores/2026-03/indicators/ON_TIME_PROCESSING/misses",
+        &admin,
+    );
+    assert_eq!(stp.body["items"], json!([]));
+    // CSV for a spreadsheet.
+    let csv = app
+        .raw()
+        .get(app.url(&format!("{base}/ON_TIME_PROCESSING/misses")))
+        .bearer_auth(&admin)
+        .header("Accept", "text/csv")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("code,unit,procedureCode"), "{csv}");
+    assert!(lines[1].starts_with("C1-260302-0002,C1,1.000001"), "{csv}");
+    // Indicators not listed record by record, and unknown ones.
+    app.get(&format!("{base}/ELECTRONIC_CERTIFIED_COPY/misses"), &admin)
+        .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    app.get(&format!("{base}/NOPE/misses"), &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+}

@@ -71,6 +71,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(scoring::get_rule_set)
                 .service(scoring::evaluate)
                 .service(scores::get_score)
+                .service(scores::list_misses)
                 .service(scores::put_figures)
                 .service(scores::get_figures),
         );

@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{get, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, put, web};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
-use tthc_core::db::scores::{self, EnteredFigure, OBSERVED, Source};
+use tthc_core::calendar::from_local;
+use tthc_core::db::scores::{self, EnteredFigure, LISTED, Miss, OBSERVED, Source};
 use tthc_core::db::units::{self, UnitRow};
 use tthc_core::db::{DbConnection, audit::Actor};
 use tthc_core::period::Period;
@@ -18,7 +20,10 @@ use validator::Validate;
 use crate::auth::{Principal, Scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
-use crate::http::ValidJson;
+use crate::http::{
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor,
+    wants_csv,
+};
 use crate::state::AppState;
 
 fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
@@ -264,4 +269,167 @@ pub async fn get_figures(
         })
         .await?;
     Ok(web::Json(FiguresBody { figures }))
+}
+
+/// A dossier that cost an indicator points.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "code": "000.21.30.H12-260302-0003", "unit": "000.21.30.H12", "procedureCode": "1.001193.H12",
+    "receivedAt": "2026-03-02T08:00:00+07:00", "dueAt": "2026-03-05T08:00:00+07:00", "endedAt": null,
+    "reason": "still open and overdue since 2026-03-05 08:00:00", "pointsEach": 0.04
+}))]
+pub struct MissView {
+    /// The dossier.
+    pub code: String,
+    /// Its handling unit.
+    pub unit: String,
+    /// Its procedure.
+    pub procedure_code: String,
+    /// Received at.
+    pub received_at: DateTime<FixedOffset>,
+    /// Its due instant (after apologies and supplement time).
+    pub due_at: Option<DateTime<FixedOffset>>,
+    /// When handling ended, if it did.
+    pub ended_at: Option<DateTime<FixedOffset>>,
+    /// Why it counts against the indicator.
+    pub reason: String,
+    /// The points the unit's score would win back if this one record had not missed (unrounded
+    /// to four decimals; the indicator's points with one more record counted as met).
+    pub points_each: f64,
+}
+
+/// Paging of a misses list.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MissesQuery {
+    /// Page size, 1–500 (default 50).
+    #[validate(range(min = 1, max = 500))]
+    pub limit: Option<i64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn miss_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
+    let text = decode_cursor(cursor)?;
+    let bad = || ApiError::invalid("cursor", "is not a cursor this service returned");
+    let (at, code) = text.split_once('|').ok_or_else(bad)?;
+    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok((at, code.to_owned()))
+}
+
+/// List the records that cost an indicator points
+///
+/// The dossiers of the unit's subtree that cost the indicator points in the period, oldest
+/// receipt first, each with the reason and the points it costs: for `ON_TIME_PROCESSING` those
+/// finished late and those open past their due instant at the end of the period (or now); for
+/// `DOSSIER_SYNC` those never synced. Keyset-paginated; `Accept: text/csv` for a spreadsheet.
+#[utoipa::path(
+    tag = "scoring",
+    params(
+        ("code" = String, Path, description = "Unit code", example = "000.00.00.H12"),
+        ("period" = String, Path, description = "Period", example = "2026-08"),
+        ("indicator" = String, Path, description = "Indicator code", example = "ON_TIME_PROCESSING"),
+        MissesQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of misses", content((Page<MissView> = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "Bad period, or an indicator whose misses are not listed", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:read"]))
+)]
+#[get("/units/{code}/scores/{period}/indicators/{indicator}/misses")]
+pub async fn list_misses(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+    query: ValidQuery<MissesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ScoresRead)?;
+    let (code, period_text, indicator_code) = path.into_inner();
+    let (period, rule_set) = period_of(&period_text)?;
+    let Some((_, indicator)) = rule_set.indicator(&indicator_code) else {
+        return Err(ApiError::NotFound(format!(
+            "no indicator {indicator_code} in rule set {}",
+            rule_set.code
+        )));
+    };
+    if !LISTED.contains(&indicator_code.as_str()) {
+        return Err(ApiError::invalid(
+            "indicator",
+            format!(
+                "misses are listed record by record for {} so far",
+                LISTED.join(" and ")
+            ),
+        ));
+    }
+    let indicator = indicator.clone();
+    let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let after = query.0.cursor.as_deref().map(miss_cursor).transpose()?;
+    let now = tthc_core::calendar::to_local(&chrono::Utc::now());
+    let (rows, count) = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            let counts = scores::figures(conn, &unit, period, now)?;
+            let rows = scores::misses(conn, &unit, period, now, &indicator_code, after, limit + 1)?;
+            Ok((rows, counts.get(&indicator_code).copied()))
+        })
+        .await?;
+    let points_each = count.map_or(0.0, |c| {
+        let n = c.numerator.min(c.denominator);
+        let gain = scoring::points_if(&indicator, n + 1, c.denominator.max(n + 1))
+            - scoring::points_if(&indicator, n, c.denominator);
+        (gain.max(0.0) * 10_000.0).round() / 10_000.0
+    });
+    let key = |m: &Miss| {
+        format!(
+            "{}|{}",
+            m.received_at.format("%Y-%m-%dT%H:%M:%S%.f"),
+            m.code
+        )
+    };
+    let page = Page::from_rows(rows, limit, key, |m| MissView {
+        code: m.code,
+        unit: m.unit,
+        procedure_code: m.procedure_code,
+        received_at: from_local(m.received_at),
+        due_at: m.due_at.map(from_local),
+        ended_at: m.ended_at.map(from_local),
+        reason: m.reason,
+        points_each,
+    });
+    if wants_csv(&req) {
+        let header = [
+            "code",
+            "unit",
+            "procedureCode",
+            "receivedAt",
+            "dueAt",
+            "endedAt",
+            "reason",
+            "pointsEach",
+        ];
+        return csv_response(
+            "misses",
+            &header,
+            page.items.iter().map(|m| {
+                vec![
+                    m.code.clone(),
+                    m.unit.clone(),
+                    m.procedure_code.clone(),
+                    m.received_at.to_rfc3339(),
+                    cell(m.due_at.map(|t| t.to_rfc3339())),
+                    cell(m.ended_at.map(|t| t.to_rfc3339())),
+                    m.reason.clone(),
+                    m.points_each.to_string(),
+                ]
+            }),
+        );
+    }
+    Ok(HttpResponse::Ok().json(page))
 }

@@ -260,3 +260,150 @@ pub fn figures(
     }
     Ok(counts)
 }
+
+/// The indicators whose misses are listed record by record.
+pub const LISTED: [&str; 2] = ["ON_TIME_PROCESSING", "DOSSIER_SYNC"];
+
+/// A dossier that cost an indicator points in a period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Miss {
+    /// The dossier's code.
+    pub code: String,
+    /// Its handling unit's code.
+    pub unit: String,
+    /// Its procedure.
+    pub procedure_code: String,
+    /// Received at (local time).
+    pub received_at: NaiveDateTime,
+    /// Its due instant after apologies and supplement time.
+    pub due_at: Option<NaiveDateTime>,
+    /// When handling ended, if it did.
+    pub ended_at: Option<NaiveDateTime>,
+    /// Why it counts against the indicator.
+    pub reason: String,
+}
+
+/// A dossier row as a miss reads it.
+type MissRow = (
+    String,
+    i64,
+    String,
+    Stamp,
+    Option<Stamp>,
+    Option<Stamp>,
+    Option<String>,
+    Option<Stamp>,
+);
+
+/// The dossiers of `unit`'s subtree that cost `indicator` points in `period` (one of
+/// [`LISTED`]), oldest receipt first, after the keyset `after` (receipt instant and code), at
+/// most `limit`:
+/// - `ON_TIME_PROCESSING`: handled in the period and finished late, or open at its end (or now)
+///   past their due instant;
+/// - `DOSSIER_SYNC`: handled in the period and never synced.
+pub fn misses(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    now: NaiveDateTime,
+    indicator: &str,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> StoreResult<Vec<Miss>> {
+    let start = period.start().naive_local();
+    let end = period.end().naive_local();
+    let judged = end.min(now);
+    let prefix = format!("{}%", unit.path);
+    let base = || {
+        let mut q = dossiers::table
+            .filter(dossiers::unit_path.like(prefix.clone()))
+            .select((
+                dossiers::code,
+                dossiers::unit_id,
+                dossiers::procedure_code,
+                dossiers::received_at,
+                dossiers::effective_due_at,
+                dossiers::ended_at,
+                dossiers::timing,
+                dossiers::synced_at,
+            ))
+            .order((dossiers::received_at.asc(), dossiers::code.asc()))
+            .limit(limit)
+            .into_boxed::<Db>();
+        if let Some((at, code)) = &after {
+            q = q.filter(
+                dossiers::received_at
+                    .gt(Stamp(*at))
+                    .or(dossiers::received_at
+                        .eq(Stamp(*at))
+                        .and(dossiers::code.gt(code.clone()))),
+            );
+        }
+        match indicator {
+            "DOSSIER_SYNC" => q.filter(dossiers::synced_at.is_null()),
+            _ => q.filter(
+                dossiers::ended_at
+                    .lt(Stamp(end))
+                    .and(dossiers::timing.eq("finishedLate"))
+                    .or(dossiers::ended_at
+                        .is_null()
+                        .or(dossiers::ended_at.ge(Stamp(end)))
+                        .and(dossiers::effective_due_at.lt(Stamp(judged)))),
+            ),
+        }
+    };
+    // The three disjoint parts of the dossiers handled in the period, as `observe` reads them;
+    // each part's first page is enough to make the merged first page.
+    let mut rows: Vec<MissRow> = base()
+        .filter(dossiers::received_at.ge(Stamp(start)))
+        .filter(dossiers::received_at.lt(Stamp(end)))
+        .load(conn)?;
+    rows.extend(
+        base()
+            .filter(dossiers::ended_at.ge(Stamp(start)))
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .load::<MissRow>(conn)?,
+    );
+    rows.extend(
+        base()
+            .filter(dossiers::ended_at.is_null())
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .load::<MissRow>(conn)?,
+    );
+    rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    unit_ids.sort_unstable();
+    unit_ids.dedup();
+    let units: BTreeMap<i64, String> = super::schema::units::table
+        .filter(super::schema::units::id.eq_any(unit_ids))
+        .select((super::schema::units::id, super::schema::units::code))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(
+            |(code, unit_id, procedure_code, received, due, ended, timing, _)| {
+                let reason = match (indicator, ended, due) {
+                    ("DOSSIER_SYNC", _, _) => "never synced to the national portal".to_owned(),
+                    (_, Some(e), _) if e.0 < end && timing.as_deref() == Some("finishedLate") => {
+                        "finished late".to_owned()
+                    }
+                    (_, _, Some(d)) => format!("still open and overdue since {}", d.0),
+                    _ => "overdue".to_owned(),
+                };
+                Miss {
+                    unit: units.get(&unit_id).cloned().unwrap_or_default(),
+                    code,
+                    procedure_code,
+                    received_at: received.0,
+                    due_at: due.map(|d| d.0),
+                    ended_at: ended.map(|e| e.0),
+                    reason,
+                }
+            },
+        )
+        .collect())
+}
