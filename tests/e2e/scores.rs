@@ -366,3 +366,79 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
     app.get(&format!("{base}/NOPE/misses"), &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
 }
+
+#[test]
+fn trends_and_rankings_follow_the_months() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    // February: 5 and 6 handled (6 ended on time, 5 open within its due instant) → 20; none
+    // online (0 of 2) → 0; none synced (0 of 2) → 0. April: only 3, open and overdue → 0; 3 is
+    // synced → 6.
+    let t = app.get("/api/v1/units/P/scores?from=2026-02&to=2026-04", &admin);
+    assert_eq!(t.status, Status::OK, "{}", t.text);
+    let points: Vec<(String, Value)> = t.body["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap().to_owned(), p["score"].clone()))
+        .collect();
+    assert_eq!(
+        points,
+        [
+            ("2026-02".to_owned(), json!(20.0)),
+            ("2026-03".to_owned(), json!(21.6)),
+            ("2026-04".to_owned(), json!(6.0))
+        ]
+    );
+    assert_eq!(t.body["points"][1]["groups"]["PROGRESS"], 12.0);
+    for bad in [
+        "from=2026-04&to=2026-02",
+        "from=2026-Q1&to=2026-04",
+        "from=2024-01&to=2026-04",
+    ] {
+        app.get(&format!("/api/v1/units/P/scores?{bad}"), &admin)
+            .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    }
+
+    // March: STTTT 26.0 (was 0.0 in February), STP 19.0 (was 20.0).
+    let r = app.get("/api/v1/units/P/rankings/2026-03", &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["previousPeriod"], "2026-02");
+    let items = r.body["items"].as_array().unwrap();
+    let row = |i: usize| {
+        (
+            items[i]["rank"].clone(),
+            items[i]["unit"].clone(),
+            items[i]["score"].clone(),
+            items[i]["previousScore"].clone(),
+            items[i]["change"].clone(),
+            items[i]["previousRank"].clone(),
+        )
+    };
+    assert_eq!(
+        row(0),
+        (
+            json!(1),
+            json!("STTTT"),
+            json!(26.0),
+            json!(0.0),
+            json!(26.0),
+            json!(2)
+        )
+    );
+    assert_eq!(
+        row(1),
+        (
+            json!(2),
+            json!("STP"),
+            json!(19.0),
+            json!(20.0),
+            json!(-1.0),
+            json!(1)
+        )
+    );
+    // By group: STTTT leads progress (20 to 10), STP online submission (6 to 0).
+    assert_eq!(items[0]["groupRanks"]["PROGRESS"], 1);
+    assert_eq!(items[1]["groupRanks"]["ONLINE_SERVICE"], 1);
+    assert_eq!(items[0]["groupRanks"]["ONLINE_SERVICE"], 2);
+}

@@ -70,6 +70,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(scoring::list_rule_sets)
                 .service(scoring::get_rule_set)
                 .service(scoring::evaluate)
+                .service(scores::trend)
+                .service(scores::rankings)
                 .service(scores::get_score)
                 .service(scores::list_misses)
                 .service(scores::put_figures)

@@ -49,6 +49,38 @@ fn unit_in_scope(
         .ok_or_else(|| ApiError::NotFound(format!("no unit has the code {code}")))
 }
 
+/// The live evaluation of `unit` for `period` and where its figures come from.
+fn live(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    rule_set: &RuleSet,
+    now: NaiveDateTime,
+) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
+    let counts = scores::figures(conn, unit, period, now)?;
+    let inputs: BTreeMap<String, Input> = counts
+        .iter()
+        .filter(|(code, _)| rule_set.indicator(code).is_some())
+        .map(|(code, c)| {
+            (
+                code.clone(),
+                Input::counts(c.numerator.min(c.denominator), c.denominator),
+            )
+        })
+        .collect();
+    let sources = counts
+        .iter()
+        .filter(|(code, _)| inputs.contains_key(*code))
+        .map(|(code, c)| (code.clone(), c.source))
+        .collect();
+    let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::invalid_params)?;
+    Ok((evaluation, sources))
+}
+
+fn now_local() -> NaiveDateTime {
+    tthc_core::calendar::to_local(&chrono::Utc::now())
+}
+
 /// A unit's live score for a period.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -107,30 +139,14 @@ pub async fn get_score(
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
     let (period, rule_set) = period_of(&period_text)?;
-    let now = tthc_core::calendar::to_local(&chrono::Utc::now());
-    let (unit, counts) = state
+    let now = now_local();
+    let (unit, (evaluation, sources)) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let counts = scores::figures(conn, &unit, period, now)?;
-            Ok((unit, counts))
+            let live = live(conn, &unit, period, rule_set, now)?;
+            Ok((unit, live))
         })
         .await?;
-    let inputs: BTreeMap<String, Input> = counts
-        .iter()
-        .filter(|(code, _)| rule_set.indicator(code).is_some())
-        .map(|(code, c)| {
-            (
-                code.clone(),
-                Input::counts(c.numerator.min(c.denominator), c.denominator),
-            )
-        })
-        .collect();
-    let sources = counts
-        .iter()
-        .filter(|(code, _)| inputs.contains_key(*code))
-        .map(|(code, c)| (code.clone(), c.source))
-        .collect();
-    let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::invalid_params)?;
     Ok(web::Json(LiveScore {
         unit: unit.code,
         period: period.to_string(),
@@ -432,4 +448,250 @@ pub async fn list_misses(
         );
     }
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// A month of a trend.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrendPoint {
+    /// The month.
+    pub period: String,
+    /// The total score.
+    pub score: Option<f64>,
+    /// Each group's score, by group code.
+    pub groups: BTreeMap<String, Option<f64>>,
+}
+
+/// A unit's scores month by month.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"unit": "000.00.00.H12", "points": [
+    {"period": "2026-01", "score": 21.6, "groups": {"PROGRESS": 12.0, "ONLINE_SERVICE": 6.0, "TRANSPARENCY": 3.6}},
+    {"period": "2026-02", "score": 23.1, "groups": {"PROGRESS": 13.5, "ONLINE_SERVICE": 6.0, "TRANSPARENCY": 3.6}}
+]}))]
+pub struct Trend {
+    /// The unit.
+    pub unit: String,
+    /// One point per month, oldest first.
+    pub points: Vec<TrendPoint>,
+}
+
+/// The months of a trend.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TrendQuery {
+    /// First month, e.g. `2026-01`.
+    pub from: String,
+    /// Last month, e.g. `2026-12` (at most 24 months after `from`).
+    pub to: String,
+}
+
+/// A unit's score trend
+///
+/// The unit's live score month by month, total and per group, as `GET .../scores/{period}`
+/// computes it for each month.
+#[utoipa::path(
+    tag = "scoring",
+    params(("code" = String, Path, description = "Unit code", example = "000.00.00.H12"), TrendQuery),
+    responses(
+        (status = 200, description = "The trend", body = Trend),
+        (status = 400, description = "Bad months, or more than 24", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:read"]))
+)]
+#[get("/units/{code}/scores")]
+pub async fn trend(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    query: ValidQuery<TrendQuery>,
+) -> Result<web::Json<Trend>, ApiError> {
+    principal.require(Scope::ScoresRead)?;
+    let month = |name: &str, text: &str| match Period::parse(text) {
+        Ok(p @ Period::Month { .. }) => Ok(p),
+        _ => Err(ApiError::invalid(name, "must be a month such as 2026-01")),
+    };
+    let from = month("from", &query.0.from)?;
+    let to = month("to", &query.0.to)?;
+    let months = Period::months_between(from, to).map_err(|r| ApiError::invalid("to", r))?;
+    if months.len() > 24 {
+        return Err(ApiError::invalid("to", "at most 24 months after from"));
+    }
+    let mut periods = Vec::with_capacity(months.len());
+    for m in months {
+        periods.push((m, period_of(&m.to_string())?.1));
+    }
+    let code = code.into_inner();
+    let now = now_local();
+    let (unit, points) = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            let mut points = Vec::with_capacity(periods.len());
+            for (period, rule_set) in periods {
+                let (evaluation, _) = live(conn, &unit, period, rule_set, now)?;
+                points.push(TrendPoint {
+                    period: period.to_string(),
+                    score: evaluation.score,
+                    groups: evaluation
+                        .groups
+                        .into_iter()
+                        .map(|g| (g.code, g.score))
+                        .collect(),
+                });
+            }
+            Ok((unit, points))
+        })
+        .await?;
+    Ok(web::Json(Trend {
+        unit: unit.code,
+        points,
+    }))
+}
+
+/// A child unit's place in a ranking.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RankedUnit {
+    /// Rank by total score (1 = best; equal scores share a rank).
+    pub rank: usize,
+    /// The child unit.
+    pub unit: String,
+    /// Its name.
+    pub name: String,
+    /// Its total score.
+    pub score: f64,
+    /// Its total score in the previous period of the same kind.
+    pub previous_score: f64,
+    /// The change since the previous period.
+    pub change: f64,
+    /// Its rank in the previous period.
+    pub previous_rank: usize,
+    /// Each group's score, by group code.
+    pub groups: BTreeMap<String, f64>,
+    /// Its rank in each group, by group code.
+    pub group_ranks: BTreeMap<String, usize>,
+}
+
+/// The children of a unit ranked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"unit": "000.00.00.H12", "period": "2026-08", "previousPeriod": "2026-07", "items": [
+    {"rank": 1, "unit": "000.00.02.H12", "name": "Sở Tư pháp", "score": 26.0, "previousScore": 24.5, "change": 1.5,
+     "previousRank": 2, "groups": {"PROGRESS": 20.0}, "groupRanks": {"PROGRESS": 1}}
+]}))]
+pub struct Ranking {
+    /// The parent unit.
+    pub unit: String,
+    /// The period.
+    pub period: String,
+    /// The period the change is measured from.
+    pub previous_period: String,
+    /// The children, best first.
+    pub items: Vec<RankedUnit>,
+}
+
+/// Ranks of `scores` (higher is better; equal scores share the better rank).
+fn ranks(scores: &[f64]) -> Vec<usize> {
+    scores
+        .iter()
+        .map(|s| 1 + scores.iter().filter(|other| *other > s).count())
+        .collect()
+}
+
+/// Rank a unit's children
+///
+/// The unit's direct children ranked by total score (a group without figures counts 0), with
+/// their rank in each group and the change since the previous period of the same kind.
+#[utoipa::path(
+    tag = "scoring",
+    params(
+        ("code" = String, Path, description = "Unit code", example = "000.00.00.H12"),
+        ("period" = String, Path, description = "Period", example = "2026-08"),
+    ),
+    responses(
+        (status = 200, description = "The ranking", body = Ranking),
+        (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:read"]))
+)]
+#[get("/units/{code}/rankings/{period}")]
+pub async fn rankings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<Ranking>, ApiError> {
+    principal.require(Scope::ScoresRead)?;
+    let (code, period_text) = path.into_inner();
+    let (period, rule_set) = period_of(&period_text)?;
+    let previous = period.previous();
+    let previous_rules = scoring::rule_set_in_force(previous.first_day()).unwrap_or(rule_set);
+    let now = now_local();
+    let (unit, rows) = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            let mut rows = Vec::new();
+            for child in units::children_rows(conn, &unit)? {
+                let (now_eval, _) = live(conn, &child, period, rule_set, now)?;
+                let (before, _) = live(conn, &child, previous, previous_rules, now)?;
+                rows.push((child, now_eval, before.score.unwrap_or(0.0)));
+            }
+            Ok((unit, rows))
+        })
+        .await?;
+    let totals: Vec<f64> = rows.iter().map(|r| r.1.score.unwrap_or(0.0)).collect();
+    let before: Vec<f64> = rows.iter().map(|r| r.2).collect();
+    let (rank_now, rank_before) = (ranks(&totals), ranks(&before));
+    let mut group_ranks: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for group in &rule_set.groups {
+        let scores: Vec<f64> = rows
+            .iter()
+            .map(|r| {
+                r.1.groups
+                    .iter()
+                    .find(|g| g.code == group.code)
+                    .and_then(|g| g.score)
+                    .unwrap_or(0.0)
+            })
+            .collect();
+        group_ranks.insert(group.code.clone(), ranks(&scores));
+    }
+    let mut items: Vec<RankedUnit> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (child, evaluation, previous_score))| {
+            let score = totals[i];
+            RankedUnit {
+                rank: rank_now[i],
+                unit: child.code,
+                name: child.name,
+                score,
+                previous_score,
+                change: scoring::round2(score - previous_score),
+                previous_rank: rank_before[i],
+                groups: evaluation
+                    .groups
+                    .into_iter()
+                    .map(|g| (g.code, g.score.unwrap_or(0.0)))
+                    .collect(),
+                group_ranks: group_ranks
+                    .iter()
+                    .map(|(code, ranks)| (code.clone(), ranks[i]))
+                    .collect(),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.unit.cmp(&b.unit)));
+    Ok(web::Json(Ranking {
+        unit: unit.code,
+        period: period.to_string(),
+        previous_period: previous.to_string(),
+        items,
+    }))
 }

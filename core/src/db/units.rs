@@ -138,6 +138,15 @@ pub fn find_row(conn: &mut DbConnection, code: &str) -> StoreResult<Option<UnitR
         .optional()?)
 }
 
+/// The rows of `parent`'s direct children, by code.
+pub fn children_rows(conn: &mut DbConnection, parent: &UnitRow) -> StoreResult<Vec<UnitRow>> {
+    Ok(units::table
+        .filter(units::parent_id.eq(parent.id))
+        .order(units::code.asc())
+        .select(UnitRow::as_select())
+        .load(conn)?)
+}
+
 /// The unit `code` if it exists within `scope`; otherwise `NotFound`, so that units outside a
 /// caller's grant do not exist for it.
 pub fn get(conn: &mut DbConnection, scope: &UnitScope, code: &str) -> StoreResult<Unit> {
