@@ -5,60 +5,27 @@
 //! (`Z` for UTC).
 
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
+use tthc_core::db::timestamp::format_sqlite_timestamp;
 use serde::Serializer;
 
-fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
-    let mut buf = [b'0'; 10];
-    let mut v = value;
-    for slot in buf[..width].iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.extend_from_slice(&buf[..width]);
-}
-
-/// `t` in RFC 3339, as chrono's serde writes it.
+/// `t` in RFC 3339, as chrono's serde writes it: the local date and time as the database layer
+/// writes them (the same fraction rules), a `T` between them, and the offset.
 pub fn rfc3339(t: &DateTime<FixedOffset>) -> String {
-    let nanos = t.nanosecond();
-    let year = t.year();
-    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+    if !(0..=9999).contains(&t.year()) || t.nanosecond() >= 1_000_000_000 {
         // Leap seconds and years beyond four digits: chrono knows how.
         return t.to_rfc3339_opts(SecondsFormat::AutoSi, true);
     }
-    let mut out = Vec::with_capacity(35);
-    push_digits(&mut out, year as u32, 4);
-    out.push(b'-');
-    push_digits(&mut out, t.month(), 2);
-    out.push(b'-');
-    push_digits(&mut out, t.day(), 2);
-    out.push(b'T');
-    push_digits(&mut out, t.hour(), 2);
-    out.push(b':');
-    push_digits(&mut out, t.minute(), 2);
-    out.push(b':');
-    push_digits(&mut out, t.second(), 2);
-    if nanos != 0 {
-        out.push(b'.');
-        if nanos.is_multiple_of(1_000_000) {
-            push_digits(&mut out, nanos / 1_000_000, 3);
-        } else if nanos.is_multiple_of(1_000) {
-            push_digits(&mut out, nanos / 1_000, 6);
-        } else {
-            push_digits(&mut out, nanos, 9);
-        }
-    }
+    let mut out = format_sqlite_timestamp(t.naive_local());
+    out.replace_range(10..11, "T");
     let offset = t.offset().local_minus_utc();
     if offset == 0 {
-        out.push(b'Z');
-        return String::from_utf8(out)
-            .unwrap_or_else(|_| t.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        out.push('Z');
+    } else {
+        let minutes = offset.unsigned_abs() / 60;
+        let sign = if offset < 0 { '-' } else { '+' };
+        out.push_str(&format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60));
     }
-    out.push(if offset < 0 { b'-' } else { b'+' });
-    let minutes = offset.unsigned_abs() / 60;
-    push_digits(&mut out, minutes / 60, 2);
-    out.push(b':');
-    push_digits(&mut out, minutes % 60, 2);
-    String::from_utf8(out).unwrap_or_else(|_| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    out
 }
 
 /// `serialize_with` for an instant.
