@@ -5,8 +5,8 @@
 //! (`Z` for UTC).
 
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
-use tthc_core::db::timestamp::format_sqlite_timestamp;
 use serde::Serializer;
+use tthc_core::db::timestamp::format_sqlite_timestamp;
 
 /// `t` in RFC 3339, as chrono's serde writes it: the local date and time as the database layer
 /// writes them (the same fraction rules), a `T` between them, and the offset.
