@@ -144,7 +144,23 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "DOSSIER_SYNC"),
         (json!(3), json!(5), json!(3.6))
     );
-    assert_eq!(p.body["score"], 21.6);
+    // Finished in March: 1, 2, 4, 5; 2 was late → 3 of 4 = 75% of a 90% threshold: 6 × 75/90 = 5.
+    assert_eq!(
+        counts(&p.body, "DOSSIER_RECEIVING_SATISFACTION"),
+        (json!(3), json!(4), json!(5.0))
+    );
+    // No fees, components or results in these dossiers: the dossier-detail indicators count 0
+    // where a zero denominator gives 0 (payment) and nothing where it has no score.
+    assert_eq!(
+        counts(&p.body, "ONLINE_PAYMENT_DOSSIER"),
+        (json!(0), json!(0), json!(0.0))
+    );
+    assert_eq!(
+        counts(&p.body, "ORIGINAL_RESULT_AVAILABLE"),
+        (json!(0), json!(4), json!(0.0))
+    );
+    // 12 + 6 + 3.6 + 5
+    assert_eq!(p.body["score"], 26.6);
     assert_eq!(p.body["sources"]["ON_TIME_PROCESSING"], "observed");
     assert_eq!(indicator(&p.body, "ON_TIME_PROCESSING")["pointsLost"], 8.0);
     // Indicators without figures are listed without a score.
@@ -164,7 +180,8 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&stp.body, "DOSSIER_SYNC"),
         (json!(2), json!(4), json!(3.0))
     );
-    assert_eq!(stp.body["score"], 19.0);
+    // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…; 10 + 6 + 3 + 4.444… = 23.44.
+    assert_eq!(stp.body["score"], 23.44);
     // The other department: dossier 4 alone; nothing online (0 of 1 → 0).
     let st = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
     assert_eq!(
@@ -175,7 +192,8 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&st.body, "ONLINE_DOSSIER_SUBMISSION"),
         (json!(0), json!(1), json!(0.0))
     );
-    assert_eq!(st.body["score"], 26.0);
+    // 20 + 0 + 6 (synced) + 6 (finished early, not dissatisfied).
+    assert_eq!(st.body["score"], 32.0);
     // The quarter holds February's dossier 6 too: 1–6 handled, on time 1, 4, 5, 6.
     let q = app.get("/api/v1/units/P/scores/2026-Q1", &admin);
     assert_eq!(
@@ -230,7 +248,8 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     );
     assert_eq!(p.body["sources"]["DOSSIER_SYNC"], "observedOverEntered");
     assert_eq!(p.body["sources"]["ELECTRONIC_CERTIFIED_COPY"], "entered");
-    assert_eq!(p.body["score"], 21.4);
+    // 12 + 6 + 1.8 + 1.6 + 5 (satisfaction).
+    assert_eq!(p.body["score"], 26.4);
     // Entered for P, not for its departments.
     let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
     assert_eq!(
@@ -248,7 +267,7 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     let r = put(&json!({"figures": {
         "NOT_AN_INDICATOR": {"numerator": 1, "denominator": 2},
         "ELECTRONIC_CERTIFIED_COPY": {"numerator": 11, "denominator": 10},
-        "REUSED_DIGITIZED_DATA": {"denominator": 10}
+        "CITIZEN_DATA_CONNECTED_FORMALITY": {"denominator": 10}
     }}));
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     let mut names = r.invalid_names();
@@ -256,9 +275,9 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     assert_eq!(
         names,
         [
+            "figures.CITIZEN_DATA_CONNECTED_FORMALITY.numerator",
             "figures.ELECTRONIC_CERTIFIED_COPY.numerator",
-            "figures.NOT_AN_INDICATOR",
-            "figures.REUSED_DIGITIZED_DATA.numerator"
+            "figures.NOT_AN_INDICATOR"
         ]
     );
     let kept = app.get("/api/v1/units/P/figures/2026-03", &admin);
@@ -372,8 +391,9 @@ fn trends_and_rankings_follow_the_months() {
     let app = TestApp::spawn();
     let admin = province(&app);
     // February: 5 and 6 handled (6 ended on time, 5 open within its due instant) → 20; none
-    // online (0 of 2) → 0; none synced (0 of 2) → 0. April: only 3, open and overdue → 0; 3 is
-    // synced → 6.
+    // online (0 of 2) → 0; none synced (0 of 2) → 0; 6 finished on time, not dissatisfied → 6.
+    // March: 26.6 as above. April: only 3, open and overdue → 0; 3 is synced → 6; nothing
+    // finished → 0.
     let t = app.get("/api/v1/units/P/scores?from=2026-02&to=2026-04", &admin);
     assert_eq!(t.status, Status::OK, "{}", t.text);
     let points: Vec<(String, Value)> = t.body["points"]
@@ -385,8 +405,8 @@ fn trends_and_rankings_follow_the_months() {
     assert_eq!(
         points,
         [
-            ("2026-02".to_owned(), json!(20.0)),
-            ("2026-03".to_owned(), json!(21.6)),
+            ("2026-02".to_owned(), json!(26.0)),
+            ("2026-03".to_owned(), json!(26.6)),
             ("2026-04".to_owned(), json!(6.0))
         ]
     );
@@ -400,7 +420,7 @@ fn trends_and_rankings_follow_the_months() {
             .assert_problem(Status::BAD_REQUEST, "validationFailed");
     }
 
-    // March: STTTT 26.0 (was 0.0 in February), STP 19.0 (was 20.0).
+    // March: STTTT 32.0 (was 0.0 in February), STP 23.44 (was 26.0: 20 + 6).
     let r = app.get("/api/v1/units/P/rankings/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["previousPeriod"], "2026-02");
@@ -420,9 +440,9 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(1),
             json!("STTTT"),
-            json!(26.0),
+            json!(32.0),
             json!(0.0),
-            json!(26.0),
+            json!(32.0),
             json!(2)
         )
     );
@@ -431,9 +451,9 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(2),
             json!("STP"),
-            json!(19.0),
-            json!(20.0),
-            json!(-1.0),
+            json!(23.44),
+            json!(26.0),
+            json!(-2.56),
             json!(1)
         )
     );
@@ -441,4 +461,76 @@ fn trends_and_rankings_follow_the_months() {
     assert_eq!(items[0]["groupRanks"]["PROGRESS"], 1);
     assert_eq!(items[1]["groupRanks"]["ONLINE_SERVICE"], 1);
     assert_eq!(items[0]["groupRanks"]["ONLINE_SERVICE"], 2);
+}
+
+#[test]
+fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let at = |d: &str| format!("2026-05-{d}+07:00");
+    let detailed = |code: &str, channel: &str, extra: Value, events: Value| {
+        let mut d = dossier(code, "C1", channel, &at("04T08:00:00"), events, false);
+        for (k, v) in extra.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        d
+    };
+    let done = finished(&at("04T08:00:00"), &at("05T10:00:00"));
+    let pdf = json!([{"name": "kq.pdf", "mediaType": "application/pdf", "sizeBytes": 9000, "sha256": "aa", "pages": 1}]);
+    let zip = json!([{"name": "kq.zip", "mediaType": "application/zip", "sizeBytes": 9000, "sha256": "bb"}]);
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            // A: fee paid online, one component digitized, reused and from the citizen's store,
+            // a PDF result, the population database, satisfied.
+            detailed("C1-260504-0001", "online", json!({
+                "financialObligation": true,
+                "fees": [{"name": "Lệ phí", "amountVnd": 50000, "paidOnline": true}],
+                "components": [{"name": "Tờ khai", "digitized": true, "reused": true, "fromCitizenStore": true}],
+                "results": pdf, "populationDbUsed": true,
+                "rating": {"value": "satisfied", "at": at("05T11:00:00")}
+            }), done.clone()),
+            // B: fee paid at the desk, one of two components digitized, a zip result, dissatisfied.
+            detailed("C1-260504-0002", "inPerson", json!({
+                "financialObligation": true,
+                "fees": [{"name": "Lệ phí", "amountVnd": 50000}],
+                "components": [{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}],
+                "results": zip,
+                "rating": {"value": "dissatisfied", "at": at("05T11:00:00")}
+            }), done),
+            // C: online, still open.
+            detailed("C1-260504-0003", "online", json!({
+                "components": [{"name": "Tờ khai"}]
+            }), json!([ev("1", "received", &at("04T08:00:00"))])),
+        ]),
+    );
+    assert_eq!(r.body["created"], 3, "{}", r.text);
+    let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
+    assert_eq!(s.status, Status::OK, "{}", s.text);
+    // Received in May: A, B, C; online A, C. Finished in May: A, B.
+    let expected = [
+        // paid online 1 of 2 obligations, linear 6 → 3
+        ("ONLINE_PAYMENT_DOSSIER", 1, 2, 3.0),
+        // reused 1 of 3 = 33.3% of an 80% threshold: 2 × 33.3/80 = 0.83
+        ("REUSED_DIGITIZED_DATA", 1, 3, 0.83),
+        // population database 1 of 3, linear 2 → 0.67
+        ("CITIZEN_DATA_CONNECTED_DOSSIER", 1, 3, 0.67),
+        // citizen's store 1 of the 2 online, linear 4 → 2
+        ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", 1, 2, 2.0),
+        // electronic result: A's PDF, not B's zip → 1 of 2 of 6 → 3
+        ("ORIGINAL_RESULT_AVAILABLE", 1, 2, 3.0),
+        // every component digitized and an electronic result: A → 1 of 2 of 4 → 2
+        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.0),
+        // neither late nor dissatisfied: A → 50% of a 90% threshold: 6 × 50/90 = 3.33
+        ("DOSSIER_RECEIVING_SATISFACTION", 1, 2, 3.33),
+    ];
+    for (code, numerator, denominator, score) in expected {
+        assert_eq!(
+            counts(&s.body, code),
+            (json!(numerator), json!(denominator), json!(score)),
+            "{code}"
+        );
+        assert_eq!(s.body["sources"][code], "observed", "{code}");
+    }
 }

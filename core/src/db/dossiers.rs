@@ -16,6 +16,7 @@ use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
+use crate::dossier::facts::{ComponentFacts, FactsInput, facts};
 use crate::dossier::{
     DossierCode, Event, Flag, QualityInput, ResultDocument, Status, Timing, TimingInput,
     check_history, derive,
@@ -462,6 +463,28 @@ struct Prepared {
     ended_at: Option<NaiveDateTime>,
     timing: Option<String>,
     flags: String,
+    facts: i32,
+}
+
+/// The 766 facts of a dossier's details.
+fn facts_of(details: &DossierDetails) -> i32 {
+    let components: Vec<ComponentFacts> = details
+        .components
+        .iter()
+        .map(|c| ComponentFacts {
+            digitized: c.digitized,
+            reused: c.reused,
+            from_citizen_store: c.from_citizen_store,
+        })
+        .collect();
+    facts(&FactsInput {
+        financial_obligation: details.financial_obligation,
+        paid_online: details.fees.iter().any(|f| f.paid_online),
+        components: &components,
+        results: &details.results,
+        population_db_used: details.population_db_used,
+        rating: details.rating.as_ref().map(|r| r.value.as_str()),
+    })
 }
 
 /// Checks a write and derives what is stored with it. Reads only: a refused write stores nothing.
@@ -617,6 +640,7 @@ fn prepare(
         ended_at: derived.ended_at,
         timing: derived.timing.map(|t| word(&t)),
         flags,
+        facts: facts_of(&write.details),
         data,
         input_hash,
         write,
@@ -642,6 +666,7 @@ struct DossierColumns {
     ended_at: Option<Stamp>,
     timing: Option<String>,
     flags: String,
+    facts: i32,
     synced_at: Option<Stamp>,
     synced_status: Option<String>,
     data: String,
@@ -667,6 +692,7 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
         ended_at: p.ended_at.map(Stamp),
         timing: p.timing.clone(),
         flags: p.flags.clone(),
+        facts: p.facts,
         synced_at: p.write.synced.map(|s| Stamp(s.0)),
         synced_status: p.write.synced.map(|s| s.1.as_str().to_owned()),
         data: p.data.clone(),

@@ -317,6 +317,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// Updated at (UTC).
         updated_at -> Timestamp,
+        /// What the 766 indicators count of it, as bits (`tthc_core::dossier::facts`).
+        facts -> Integer,
     }
 }
 

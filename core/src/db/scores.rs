@@ -17,10 +17,17 @@ use crate::period::Period;
 type Db = <DbConnection as Connection>::Backend;
 
 /// The indicators tthc counts from its dossiers.
-pub const OBSERVED: [&str; 3] = [
+pub const OBSERVED: [&str; 10] = [
     "ON_TIME_PROCESSING",
     "ONLINE_DOSSIER_SUBMISSION",
     "DOSSIER_SYNC",
+    "ONLINE_PAYMENT_DOSSIER",
+    "ORIGINAL_RESULT_AVAILABLE",
+    "SO_HOA_GIAY_TO_GIAI_QUYET",
+    "REUSED_DIGITIZED_DATA",
+    "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
+    "CITIZEN_DATA_CONNECTED_DOSSIER",
+    "DOSSIER_RECEIVING_SATISFACTION",
 ];
 
 /// Where an indicator's figures come from.
@@ -70,6 +77,8 @@ type Facts = (
     Option<Stamp>,
     Option<Stamp>,
     String,
+    String,
+    i32,
 );
 
 /// What tthc counts from the dossiers of `unit`'s subtree for `period`, judged at `now` when the
@@ -80,6 +89,15 @@ type Facts = (
 /// - `ONLINE_DOSSIER_SUBMISSION`: dossiers received in the period online, of all received.
 /// - `DOSSIER_SYNC`: dossiers received or processed in the period that were synced to the
 ///   national portal, of all of them.
+/// - Of the dossiers received in the period: `ONLINE_PAYMENT_DOSSIER` those with a financial
+///   obligation paid online, of those with one; `REUSED_DIGITIZED_DATA` those reusing digitized
+///   data; `CITIZEN_DATA_CONNECTED_DOSSIER` those that used the population database;
+///   `SYNCED_WITH_DVCQG_PERSONAL_STORAGE` of those received online, those that took a component
+///   from the citizen's data store.
+/// - Of the dossiers finished (or returned) in the period: `ORIGINAL_RESULT_AVAILABLE` those with
+///   an electronic result; `SO_HOA_GIAY_TO_GIAI_QUYET` those with every component digitized and
+///   an electronic result; `DOSSIER_RECEIVING_SATISFACTION` those neither late nor rated
+///   dissatisfied.
 ///
 /// The dossiers are read in three disjoint parts, each on its own index: received in the period;
 /// received before it and ended in or after it; received before it and still open.
@@ -103,6 +121,8 @@ pub fn observe(
                 dossiers::effective_due_at,
                 dossiers::synced_at,
                 dossiers::channel,
+                dossiers::status,
+                dossiers::facts,
             ))
             .into_boxed::<Db>()
     };
@@ -122,8 +142,10 @@ pub fn observe(
             .filter(dossiers::received_at.lt(Stamp(start)))
             .load::<Facts>(conn)?,
     );
-    let (mut on_time, mut synced, mut received, mut online) = (0, 0, 0, 0);
-    for (received_at, ended_at, timing, due, synced_at, channel) in &rows {
+    use crate::dossier::facts as f;
+    let mut n = Tally::default();
+    for (received_at, ended_at, timing, due, synced_at, channel, status, facts) in &rows {
+        let has = |bit: i32| facts & bit != 0;
         let ended_in_period = ended_at.is_some_and(|e| e.0 < end);
         let in_time = if ended_in_period {
             matches!(timing.as_deref(), Some("finishedEarly" | "finishedOnTime"))
@@ -131,24 +153,80 @@ pub fn observe(
             // Open at the end of the period (or now): judged by its due instant then.
             due.is_none_or(|d| d.0 >= judged)
         };
-        on_time += u64::from(in_time);
-        synced += u64::from(synced_at.is_some());
+        n.handled += 1;
+        n.on_time += u64::from(in_time);
+        n.synced += u64::from(synced_at.is_some());
         if received_at.0 >= start {
-            received += 1;
-            online += u64::from(channel == "online");
+            n.received += 1;
+            n.online += u64::from(channel == "online");
+            n.citizen_store += u64::from(channel == "online" && has(f::CITIZEN_STORE));
+            n.obligations += u64::from(has(f::FINANCIAL_OBLIGATION));
+            n.paid_online += u64::from(has(f::PAID_ONLINE));
+            n.reused += u64::from(has(f::REUSED));
+            n.population += u64::from(has(f::POPULATION_DB));
+        }
+        if ended_in_period && matches!(status.as_str(), "finished" | "returned") {
+            n.finished += 1;
+            n.electronic += u64::from(has(f::ELECTRONIC_RESULT));
+            n.digitized += u64::from(has(f::DIGITIZED));
+            n.satisfied +=
+                u64::from(!has(f::DISSATISFIED) && timing.as_deref() != Some("finishedLate"));
         }
     }
-    let all = rows.len() as u64;
     let observed = |numerator, denominator| Count {
         numerator,
         denominator,
         source: Source::Observed,
     };
     Ok(BTreeMap::from([
-        ("ON_TIME_PROCESSING", observed(on_time, all)),
-        ("ONLINE_DOSSIER_SUBMISSION", observed(online, received)),
-        ("DOSSIER_SYNC", observed(synced, all)),
+        ("ON_TIME_PROCESSING", observed(n.on_time, n.handled)),
+        ("ONLINE_DOSSIER_SUBMISSION", observed(n.online, n.received)),
+        ("DOSSIER_SYNC", observed(n.synced, n.handled)),
+        (
+            "ONLINE_PAYMENT_DOSSIER",
+            observed(n.paid_online, n.obligations),
+        ),
+        (
+            "ORIGINAL_RESULT_AVAILABLE",
+            observed(n.electronic, n.finished),
+        ),
+        (
+            "SO_HOA_GIAY_TO_GIAI_QUYET",
+            observed(n.digitized, n.finished),
+        ),
+        ("REUSED_DIGITIZED_DATA", observed(n.reused, n.received)),
+        (
+            "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
+            observed(n.citizen_store, n.online),
+        ),
+        (
+            "CITIZEN_DATA_CONNECTED_DOSSIER",
+            observed(n.population, n.received),
+        ),
+        (
+            "DOSSIER_RECEIVING_SATISFACTION",
+            observed(n.satisfied, n.finished),
+        ),
     ]))
+}
+
+/// The counts `observe` keeps while it reads a period's dossiers.
+#[derive(Default)]
+struct Tally {
+    handled: u64,
+    on_time: u64,
+    synced: u64,
+    received: u64,
+    online: u64,
+    citizen_store: u64,
+    obligations: u64,
+    paid_online: u64,
+    reused: u64,
+    population: u64,
+    finished: u64,
+    electronic: u64,
+    digitized: u64,
+    satisfied: u64,
 }
 
 /// The figures entered for `unit` and `period`, by indicator.

@@ -2,6 +2,7 @@
 //! on time by the rules of the 766 progress indicator, and the data-quality problems that cost
 //! points on the national portal. All functions here are pure.
 
+pub mod facts;
 mod quality;
 mod timing;
 

@@ -121,7 +121,7 @@ const ARCHIVES: [&str; 6] = [
     "application/gzip",
 ];
 
-fn is_archive(doc: &ResultDocument) -> bool {
+pub(super) fn is_archive(doc: &ResultDocument) -> bool {
     let name = doc.name.to_ascii_lowercase();
     ARCHIVES.contains(&doc.media_type.to_ascii_lowercase().as_str())
         || [".zip", ".rar", ".7z", ".gz"]

@@ -1,0 +1,163 @@
+//! What the 766 indicators count of a dossier beyond its timing, kept as bits so that a score
+//! reads one small column per dossier instead of its pushed details.
+
+use super::ResultDocument;
+use super::quality::is_archive;
+
+/// A financial obligation applies (fees or charges).
+pub const FINANCIAL_OBLIGATION: i32 = 1;
+/// A fee was paid online (national portal or provincial payment gateway).
+pub const PAID_ONLINE: i32 = 1 << 1;
+/// The result is available electronically: a result document that is neither an archive nor
+/// empty.
+pub const ELECTRONIC_RESULT: i32 = 1 << 2;
+/// Every submitted component was digitized, and the result is electronic.
+pub const DIGITIZED: i32 = 1 << 3;
+/// A component reused earlier digitized data.
+pub const REUSED: i32 = 1 << 4;
+/// A component was taken from the citizen's data store on the national portal.
+pub const CITIZEN_STORE: i32 = 1 << 5;
+/// The population database was used.
+pub const POPULATION_DB: i32 = 1 << 6;
+/// The citizen rated the dossier `dissatisfied`.
+pub const DISSATISFIED: i32 = 1 << 7;
+
+/// A submitted component, as the facts read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComponentFacts {
+    /// Digitized.
+    pub digitized: bool,
+    /// Reused from earlier digitized data.
+    pub reused: bool,
+    /// Taken from the citizen's data store.
+    pub from_citizen_store: bool,
+}
+
+/// What the facts are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct FactsInput<'a> {
+    /// Whether a financial obligation applies.
+    pub financial_obligation: bool,
+    /// Whether any fee was paid online.
+    pub paid_online: bool,
+    /// The components submitted.
+    pub components: &'a [ComponentFacts],
+    /// The result documents.
+    pub results: &'a [ResultDocument],
+    /// Whether the population database was used.
+    pub population_db_used: bool,
+    /// The citizen's rating, if any.
+    pub rating: Option<&'a str>,
+}
+
+/// The dossier's facts as bits (the constants of this module).
+pub fn facts(input: &FactsInput<'_>) -> i32 {
+    let electronic = input
+        .results
+        .iter()
+        .any(|r| !is_archive(r) && r.size_bytes > 0 && r.pages != Some(0));
+    let all_digitized =
+        !input.components.is_empty() && input.components.iter().all(|c| c.digitized);
+    [
+        (input.financial_obligation, FINANCIAL_OBLIGATION),
+        (input.financial_obligation && input.paid_online, PAID_ONLINE),
+        (electronic, ELECTRONIC_RESULT),
+        (electronic && all_digitized, DIGITIZED),
+        (input.components.iter().any(|c| c.reused), REUSED),
+        (
+            input.components.iter().any(|c| c.from_citizen_store),
+            CITIZEN_STORE,
+        ),
+        (input.population_db_used, POPULATION_DB),
+        (input.rating == Some("dissatisfied"), DISSATISFIED),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |bits, (_, bit)| bits | bit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(name: &str, size: i64) -> ResultDocument {
+        ResultDocument {
+            name: name.into(),
+            media_type: "application/pdf".into(),
+            size_bytes: size,
+            sha256: "aa".into(),
+            pages: None,
+            signed: true,
+        }
+    }
+
+    #[test]
+    fn each_fact_has_its_bit() {
+        let scanned = ComponentFacts {
+            digitized: true,
+            reused: false,
+            from_citizen_store: false,
+        };
+        let paper = ComponentFacts {
+            digitized: false,
+            ..scanned
+        };
+        let reused = ComponentFacts {
+            reused: true,
+            from_citizen_store: true,
+            ..scanned
+        };
+        let pdf = [doc("kq.pdf", 100)];
+        let base = FactsInput {
+            financial_obligation: false,
+            paid_online: true,
+            components: &[],
+            results: &[],
+            population_db_used: false,
+            rating: None,
+        };
+        // Paid online without an obligation is not an online payment of one.
+        assert_eq!(facts(&base), 0);
+        assert_eq!(
+            facts(&FactsInput {
+                financial_obligation: true,
+                ..base
+            }),
+            FINANCIAL_OBLIGATION | PAID_ONLINE
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                components: &[scanned, scanned],
+                results: &pdf,
+                ..base
+            }),
+            ELECTRONIC_RESULT | DIGITIZED
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                components: &[scanned, paper],
+                results: &pdf,
+                ..base
+            }),
+            ELECTRONIC_RESULT
+        );
+        // An archive or an empty file is no electronic result.
+        assert_eq!(
+            facts(&FactsInput {
+                components: &[scanned],
+                results: &[doc("kq.zip", 100), doc("kq.pdf", 0)],
+                ..base
+            }),
+            0
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                components: &[reused],
+                population_db_used: true,
+                rating: Some("dissatisfied"),
+                ..base
+            }),
+            REUSED | CITIZEN_STORE | POPULATION_DB | DISSATISFIED
+        );
+    }
+}
