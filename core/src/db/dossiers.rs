@@ -440,7 +440,12 @@ impl Lookups {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
 }
 
 fn now_local() -> NaiveDateTime {
@@ -572,9 +577,11 @@ fn prepare(
         None => limit.map(|l| calendar.due(write.received_at, l, &[]).due),
     };
     // The rules' due instant is part of the hash, so that a recompute that changes it is stored.
-    let input_hash = hex(&Sha256::digest(
+    // Hashed piece by piece rather than through one formatted copy of the whole dossier.
+    let mut hasher = Sha256::new();
+    hasher.update(
         format!(
-            "{}|{}|{}|{}|{}|{:?}|{:?}|{}|{}",
+            "{}|{}|{}|{}|{}|{:?}|{:?}|",
             write.code,
             write.procedure_code,
             write.unit,
@@ -582,11 +589,13 @@ fn prepare(
             write.received_at,
             write.synced,
             rule_due_at,
-            data,
-            events_json
         )
         .as_bytes(),
-    ));
+    );
+    hasher.update(data.as_bytes());
+    hasher.update(b"|");
+    hasher.update(events_json.as_bytes());
+    let input_hash = hex(&hasher.finalize());
     let vendor_due = write.details.vendor_due_at;
     let due_at = vendor_due.or(rule_due_at);
     let hashes: Vec<String> = write
