@@ -269,6 +269,21 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this service returned"))
 }
 
+/// The cursor key of a row ordered by an instant then a code: `{instant}|{code}`.
+pub fn instant_cursor_key(at: chrono::NaiveDateTime, code: &str) -> String {
+    format!("{}|{code}", at.format("%Y-%m-%dT%H:%M:%S%.f"))
+}
+
+/// Reads a cursor made of [`instant_cursor_key`].
+pub fn parse_instant_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
+    let text = decode_cursor(cursor)?;
+    let bad = || ApiError::invalid("cursor", "is not a cursor this service returned");
+    let (at, code) = text.split_once('|').ok_or_else(bad)?;
+    let at =
+        chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok((at, code.to_owned()))
+}
+
 /// Default page size.
 pub const DEFAULT_LIMIT: i64 = 50;
 /// Largest page size.

@@ -40,13 +40,9 @@ fn key_of(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
 /// The client of the request's token, when it carries a valid one. Without one the handler
 /// answers 401 and nothing is kept.
 fn client_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")?;
-    state.jwt.verify(token.trim()).ok().map(|claims| claims.sub)
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = crate::auth::bearer_token(value)?;
+    state.jwt.verify(token).ok().map(|claims| claims.sub)
 }
 
 fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {

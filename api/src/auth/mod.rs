@@ -10,7 +10,7 @@ mod principal;
 mod secrets;
 mod token;
 
-pub use principal::{MaybePrincipal, Principal};
+pub use principal::{MaybePrincipal, Principal, bearer_token};
 pub use secrets::{generate_secret, hash_secret, verify_secret};
 pub use token::{Claims, JwtKeys};
 

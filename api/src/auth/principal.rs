@@ -81,11 +81,8 @@ impl Principal {
         let text = value
             .to_str()
             .map_err(|_| unauthorized("the Authorization header is not ASCII"))?;
-        let token = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?
-            .trim();
+        let token = bearer_token(text)
+            .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
         let claims = state.jwt.verify(token)?;
         Ok(Self {
             claims,
@@ -93,6 +90,14 @@ impl Principal {
             request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         })
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
 }
 
 impl FromRequest for Principal {

@@ -20,8 +20,8 @@ use crate::bulk::{BulkItem, BulkResult, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::word;
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor,
-    wants_csv,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
+    parse_instant_cursor, wants_csv,
 };
 use crate::state::AppState;
 
@@ -766,14 +766,6 @@ pub struct DossierQuery {
     pub cursor: Option<String>,
 }
 
-fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
-    let text = decode_cursor(cursor)?;
-    let bad = || ApiError::invalid("cursor", "is not a cursor this service returned");
-    let (at, code) = text.split_once('|').ok_or_else(bad)?;
-    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
-    Ok((at, code.to_owned()))
-}
-
 /// List dossiers
 ///
 /// Newest receipt first, keyset-paginated, with filters; `Accept: text/csv` for a spreadsheet.
@@ -827,7 +819,7 @@ pub async fn list_dossiers(
         synced: q.synced,
         timing: q.timing,
         by_due,
-        after: q.cursor.as_deref().map(parse_cursor).transpose()?,
+        after: q.cursor.as_deref().map(parse_instant_cursor).transpose()?,
         limit: limit + 1,
     };
     let unit = q.unit;
@@ -850,7 +842,7 @@ pub async fn list_dossiers(
         } else {
             d.received_at
         };
-        format!("{}|{}", at.format("%Y-%m-%dT%H:%M:%S%.f"), d.code)
+        instant_cursor_key(at, &d.code)
     };
     let page = Page::from_rows(rows, limit, key, SummaryView::from);
     if wants_csv(&req) {

@@ -21,8 +21,8 @@ use crate::auth::{Principal, Scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor,
-    wants_csv,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
+    parse_instant_cursor, wants_csv,
 };
 use crate::state::AppState;
 
@@ -329,14 +329,6 @@ pub struct MissesQuery {
     pub cursor: Option<String>,
 }
 
-fn miss_cursor(cursor: &str) -> Result<(NaiveDateTime, String), ApiError> {
-    let text = decode_cursor(cursor)?;
-    let bad = || ApiError::invalid("cursor", "is not a cursor this service returned");
-    let (at, code) = text.split_once('|').ok_or_else(bad)?;
-    let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
-    Ok((at, code.to_owned()))
-}
-
 /// List the records that cost an indicator points
 ///
 /// The dossiers of the unit's subtree that cost the indicator points in the period, oldest
@@ -388,7 +380,12 @@ pub async fn list_misses(
     }
     let indicator = indicator.clone();
     let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-    let after = query.0.cursor.as_deref().map(miss_cursor).transpose()?;
+    let after = query
+        .0
+        .cursor
+        .as_deref()
+        .map(parse_instant_cursor)
+        .transpose()?;
     let now = tthc_core::calendar::to_local(&chrono::Utc::now());
     let (rows, count) = state
         .run(move |conn| {
@@ -404,13 +401,7 @@ pub async fn list_misses(
             - scoring::points_if(&indicator, n, c.denominator);
         (gain.max(0.0) * 10_000.0).round() / 10_000.0
     });
-    let key = |m: &Miss| {
-        format!(
-            "{}|{}",
-            m.received_at.format("%Y-%m-%dT%H:%M:%S%.f"),
-            m.code
-        )
-    };
+    let key = |m: &Miss| instant_cursor_key(m.received_at, &m.code);
     let page = Page::from_rows(rows, limit, key, |m| MissView {
         code: m.code,
         unit: m.unit,

@@ -81,6 +81,38 @@ type Facts = (
     i32,
 );
 
+/// The rows `query` selects among the dossiers handled in `[start, end)` (received before its
+/// end and not ended before its start), read in three disjoint parts, each on its own index:
+/// received in the period; received before it and ended in or after it; received before it and
+/// still open.
+fn load_handled<'q, ST, T>(
+    conn: &mut DbConnection,
+    query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> StoreResult<Vec<T>>
+where
+    dossiers::BoxedQuery<'q, Db, ST>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
+{
+    let mut rows: Vec<T> = query()
+        .filter(dossiers::received_at.ge(Stamp(start)))
+        .filter(dossiers::received_at.lt(Stamp(end)))
+        .load(conn)?;
+    rows.extend(
+        query()
+            .filter(dossiers::ended_at.ge(Stamp(start)))
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .load::<T>(conn)?,
+    );
+    rows.extend(
+        query()
+            .filter(dossiers::ended_at.is_null())
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .load::<T>(conn)?,
+    );
+    Ok(rows)
+}
+
 /// What tthc counts from the dossiers of `unit`'s subtree for `period`, judged at `now` when the
 /// period is not over:
 /// - `ON_TIME_PROCESSING`: dossiers received or processed in the period (received before its end
@@ -99,8 +131,7 @@ type Facts = (
 ///   an electronic result; `DOSSIER_RECEIVING_SATISFACTION` those neither late nor rated
 ///   dissatisfied.
 ///
-/// The dossiers are read in three disjoint parts, each on its own index: received in the period;
-/// received before it and ended in or after it; received before it and still open.
+/// The dossiers are read as [`load_handled`] reads them.
 pub fn observe(
     conn: &mut DbConnection,
     unit: &UnitRow,
@@ -126,22 +157,7 @@ pub fn observe(
             ))
             .into_boxed::<Db>()
     };
-    let mut rows: Vec<Facts> = facts()
-        .filter(dossiers::received_at.ge(Stamp(start)))
-        .filter(dossiers::received_at.lt(Stamp(end)))
-        .load(conn)?;
-    rows.extend(
-        facts()
-            .filter(dossiers::ended_at.ge(Stamp(start)))
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .load::<Facts>(conn)?,
-    );
-    rows.extend(
-        facts()
-            .filter(dossiers::ended_at.is_null())
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .load::<Facts>(conn)?,
-    );
+    let rows: Vec<Facts> = load_handled(conn, facts, start, end)?;
     use crate::dossier::facts as f;
     let mut n = Tally::default();
     for (received_at, ended_at, timing, due, synced_at, channel, status, facts) in &rows {
@@ -433,22 +449,7 @@ pub fn misses(
     };
     // The three disjoint parts of the dossiers handled in the period, as `observe` reads them;
     // each part's first page is enough to make the merged first page.
-    let mut rows: Vec<MissRow> = base()
-        .filter(dossiers::received_at.ge(Stamp(start)))
-        .filter(dossiers::received_at.lt(Stamp(end)))
-        .load(conn)?;
-    rows.extend(
-        base()
-            .filter(dossiers::ended_at.ge(Stamp(start)))
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .load::<MissRow>(conn)?,
-    );
-    rows.extend(
-        base()
-            .filter(dossiers::ended_at.is_null())
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .load::<MissRow>(conn)?,
-    );
+    let mut rows: Vec<MissRow> = load_handled(conn, base, start, end)?;
     rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
