@@ -12,6 +12,7 @@ pub mod announcement;
 pub mod calendar;
 pub mod dossier;
 pub mod period;
+pub mod petition;
 pub mod procedure;
 pub mod scoring;
 pub mod text;

@@ -1,0 +1,240 @@
+//! Worked examples on the 2026 calendar (no holidays in March). The petition is received on
+//! Monday 2 March 2026 at 08:00, so with the default rules: a refusal is due Wednesday 4 March
+//! 08:00 (2 working days), an information request Monday 9 March 08:00 (5), the handling Monday
+//! 23 March 08:00 (15: 3–6, 9–13, 16–20, 23 March).
+
+use chrono::NaiveDateTime;
+
+use super::*;
+use crate::calendar::Calendar;
+
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+}
+
+fn ev(id: &str, status: Status, when: &str) -> Event {
+    Event {
+        id: id.into(),
+        status,
+        at: at(when),
+        actor: None,
+        note: None,
+    }
+}
+
+fn judge(events: &[Event], judged: &str) -> Stages {
+    stages(
+        &Calendar::national(2025, 2027),
+        &PetitionRules::default(),
+        at("2026-03-02 08:00"),
+        events,
+        at(judged),
+    )
+}
+
+fn stage(s: &Stages, which: Stage) -> &StageTiming {
+    s.stages.iter().find(|t| t.stage == which).unwrap()
+}
+
+#[test]
+fn handled_and_published_on_time() {
+    let s = judge(
+        &[
+            ev("1", Status::Received, "2026-03-02 08:00"),
+            ev("3", Status::Published, "2026-03-23 09:00"),
+            ev("2", Status::Handled, "2026-03-20 10:00"),
+        ],
+        "2026-04-01 00:00",
+    );
+    let handling = stage(&s, Stage::Handling);
+    assert_eq!(handling.due_at, Some(at("2026-03-23 08:00")));
+    assert_eq!(handling.state, StageState::DoneOnTime);
+    // Two working days after the handling on Friday 20 March 10:00: Tuesday 24 March 10:00.
+    let publication = stage(&s, Stage::Publication);
+    assert_eq!(publication.due_at, Some(at("2026-03-24 10:00")));
+    assert_eq!(publication.state, StageState::DoneOnTime);
+    assert_eq!(s.stages.len(), 2);
+    assert_eq!(s.timing, Timing::EndedOnTime);
+    assert_eq!(s.ended_at, Some(at("2026-03-23 09:00")));
+    assert_eq!(s.handled_at, Some(at("2026-03-20 10:00")));
+    assert_eq!(s.late_from, None);
+}
+
+#[test]
+fn handled_late_ends_late_from_the_missed_deadline() {
+    let s = judge(
+        &[
+            ev("2", Status::Handled, "2026-03-24 08:00"),
+            ev("3", Status::Published, "2026-03-24 09:00"),
+        ],
+        "2026-04-01 00:00",
+    );
+    assert_eq!(stage(&s, Stage::Handling).state, StageState::DoneLate);
+    assert_eq!(stage(&s, Stage::Publication).state, StageState::DoneOnTime);
+    assert_eq!(s.timing, Timing::EndedLate);
+    assert_eq!(s.late_from, Some(at("2026-03-23 08:00")));
+}
+
+#[test]
+fn late_publication_makes_the_petition_late() {
+    // Handled Friday 20 March 10:00, published Wednesday 25 March: after Tuesday 24 March 10:00.
+    let s = judge(
+        &[
+            ev("2", Status::Handled, "2026-03-20 10:00"),
+            ev("3", Status::Published, "2026-03-25 08:00"),
+        ],
+        "2026-04-01 00:00",
+    );
+    assert_eq!(stage(&s, Stage::Publication).state, StageState::DoneLate);
+    assert_eq!(s.timing, Timing::EndedLate);
+    assert_eq!(s.late_from, Some(at("2026-03-24 10:00")));
+}
+
+#[test]
+fn information_time_pushes_the_handling_deadline() {
+    // Asked Tuesday 3 March 08:00, answered Thursday 5 March 08:00: two working days paused.
+    let s = judge(
+        &[
+            ev("1", Status::InfoRequested, "2026-03-03 08:00"),
+            ev("2", Status::InfoProvided, "2026-03-05 08:00"),
+            ev("3", Status::Handled, "2026-03-24 16:00"),
+        ],
+        "2026-03-24 17:00",
+    );
+    let request = stage(&s, Stage::InfoRequest);
+    assert_eq!(request.due_at, Some(at("2026-03-09 08:00")));
+    assert_eq!(request.state, StageState::DoneOnTime);
+    assert_eq!(s.paused_seconds, 2 * 8 * 3600);
+    let handling = stage(&s, Stage::Handling);
+    assert_eq!(handling.due_at, Some(at("2026-03-25 08:00")));
+    assert_eq!(handling.state, StageState::DoneOnTime);
+    // Handled at 16:00, after the 15:00 intake cut-off: counting starts on Wednesday 25 March,
+    // so the answer is due by the end of Thursday 26 March. Open until it is published.
+    assert_eq!(s.timing, Timing::OpenWithinTime);
+    assert_eq!(s.late_from, Some(at("2026-03-26 17:00")));
+}
+
+#[test]
+fn an_unanswered_request_stops_the_clock() {
+    let s = judge(
+        &[ev("1", Status::InfoRequested, "2026-03-03 08:00")],
+        "2026-06-30 00:00",
+    );
+    let handling = stage(&s, Stage::Handling);
+    assert_eq!(handling.state, StageState::Paused);
+    assert_eq!(handling.due_at, None);
+    assert_eq!(s.timing, Timing::OpenWithinTime);
+    assert_eq!(s.late_from, None);
+}
+
+#[test]
+fn a_late_information_request_is_late() {
+    let s = judge(
+        &[
+            ev("1", Status::InfoRequested, "2026-03-10 08:00"),
+            ev("2", Status::InfoProvided, "2026-03-11 08:00"),
+        ],
+        "2026-03-12 08:00",
+    );
+    assert_eq!(stage(&s, Stage::InfoRequest).state, StageState::DoneLate);
+    assert_eq!(s.timing, Timing::OpenOverdue);
+    assert_eq!(s.late_from, Some(at("2026-03-09 08:00")));
+}
+
+#[test]
+fn refusal_has_its_own_deadline_and_ends_the_petition() {
+    let on_time = judge(
+        &[ev("1", Status::Refused, "2026-03-04 08:00")],
+        "2026-04-01 00:00",
+    );
+    assert_eq!(on_time.stages.len(), 1);
+    assert_eq!(on_time.stages[0].stage, Stage::Refusal);
+    assert_eq!(on_time.stages[0].due_at, Some(at("2026-03-04 08:00")));
+    assert_eq!(on_time.timing, Timing::EndedOnTime);
+    let late = judge(
+        &[ev("1", Status::Refused, "2026-03-04 09:00")],
+        "2026-04-01 00:00",
+    );
+    assert_eq!(late.timing, Timing::EndedLate);
+    assert_eq!(late.ended_at, Some(at("2026-03-04 09:00")));
+}
+
+#[test]
+fn an_open_petition_turns_overdue_after_its_deadline() {
+    let before = judge(&[], "2026-03-23 08:00");
+    assert_eq!(stage(&before, Stage::Handling).state, StageState::Pending);
+    assert_eq!(before.timing, Timing::OpenWithinTime);
+    assert_eq!(before.late_from, Some(at("2026-03-23 08:00")));
+    let after = judge(&[], "2026-03-23 08:01");
+    assert_eq!(stage(&after, Stage::Handling).state, StageState::Overdue);
+    assert_eq!(after.timing, Timing::OpenOverdue);
+}
+
+#[test]
+fn events_after_the_instant_judged_are_ignored() {
+    let s = judge(
+        &[ev("2", Status::Handled, "2026-03-20 10:00")],
+        "2026-03-20 09:00",
+    );
+    assert_eq!(s.handled_at, None);
+    assert_eq!(stage(&s, Stage::Handling).state, StageState::Pending);
+}
+
+#[test]
+fn withdrawn_is_not_judged() {
+    let s = judge(
+        &[ev("1", Status::Withdrawn, "2026-03-30 08:00")],
+        "2026-04-01 00:00",
+    );
+    assert_eq!(s.timing, Timing::Withdrawn);
+    assert_eq!(s.late_from, None);
+    assert!(s.stages.is_empty());
+}
+
+#[test]
+fn history_rules() {
+    let received = at("2026-03-02 08:00");
+    assert!(
+        check_history(
+            received,
+            &[
+                ev("a", Status::Handled, "2026-03-10 08:00"),
+                ev("b", Status::Published, "2026-03-11 08:00"),
+            ]
+        )
+        .is_ok()
+    );
+    let err = check_history(
+        received,
+        &[ev("b", Status::Published, "2026-03-11 08:00"), ev("a", Status::Refused, "2026-03-03 08:00")],
+    )
+    .unwrap_err();
+    assert_eq!(err.event_id, "b");
+    assert!(err.reason.contains("published cannot follow refused"), "{}", err.reason);
+    let early = check_history(received, &[ev("x", Status::Handled, "2026-03-01 08:00")]).unwrap_err();
+    assert!(early.reason.contains("before the receipt"), "{}", early.reason);
+    assert_eq!(current_status(&[]), Status::Received);
+}
+
+#[test]
+fn rules_are_checked() {
+    assert!(PetitionRules::default().validate().is_ok());
+    let bad = PetitionRules {
+        refuse_within: 0,
+        request_info_within: 5,
+        handle_within: 400,
+        publish_within: 2,
+    }
+    .validate()
+    .unwrap_err();
+    let names: Vec<&str> = bad.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["refuseWithin", "handleWithin"]);
+}
+
+#[test]
+fn codes() {
+    assert_eq!(PetitionCode::parse("PAKN-2026-0001").unwrap().as_str(), "PAKN-2026-0001");
+    assert!(PetitionCode::parse("bad code").is_err());
+    assert_eq!(Status::parse("infoRequested"), Some(Status::InfoRequested));
+    assert!(Status::Published.is_end());
+}
