@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor};
-use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
+use super::schema::{dossier_events, dossiers, petitions, procedure_versions, procedures};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
@@ -18,8 +18,8 @@ use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
 use crate::dossier::facts::{ComponentFacts, FactsInput, facts};
 use crate::dossier::{
-    DossierCode, Event, Flag, QualityInput, ResultDocument, Status, Timing, TimingInput,
-    check_history, derive,
+    DossierCode, Event, Flag, QualityInput, RatingChannel, ResultDocument, Satisfaction, Status,
+    Timing, TimingInput, check_history, derive,
 };
 use crate::procedure::{Channel, ProcedureContent};
 use crate::unit::UnitScope;
@@ -77,15 +77,17 @@ pub struct Applicant {
     pub identity_hash: Option<String>,
 }
 
-/// The citizen's rating.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The citizen's satisfaction rating of a dossier: one per dossier, the latest by its instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rating {
-    /// `satisfied`, `neutral` or `dissatisfied`.
-    pub value: String,
+    /// The rating.
+    pub value: Satisfaction,
     /// When (local time).
     pub at: NaiveDateTime,
+    /// Where the citizen rated.
+    pub channel: RatingChannel,
 }
 
 /// Everything of a dossier that is kept as pushed.
@@ -109,8 +111,6 @@ pub struct DossierDetails {
     pub population_db_used: bool,
     /// Result documents.
     pub results: Vec<ResultDocument>,
-    /// The citizen's rating.
-    pub rating: Option<Rating>,
     /// The vendor's due instant, when it sent one.
     pub vendor_due_at: Option<NaiveDateTime>,
     /// The last failed attempt to sync with the national portal.
@@ -148,6 +148,9 @@ pub struct DossierWrite {
     pub details: DossierDetails,
     /// Last synced to the national portal, and with which status.
     pub synced: Option<(NaiveDateTime, Status)>,
+    /// The citizen's rating, if this write carries one (a write without one keeps the stored
+    /// one; of two, the later is kept).
+    pub rating: Option<Rating>,
     /// Events.
     pub events: Vec<Event>,
 }
@@ -190,6 +193,8 @@ pub struct Dossier {
     pub synced_status: Option<Status>,
     /// Details.
     pub details: DossierDetails,
+    /// The citizen's rating.
+    pub rating: Option<Rating>,
     /// Events in instant order.
     pub events: Vec<Event>,
     /// Row version.
@@ -218,6 +223,31 @@ struct Row {
     synced_status: Option<String>,
     data: String,
     version: i64,
+    rating: Option<String>,
+    rated_at: Option<NaiveDateTime>,
+    rating_channel: Option<String>,
+}
+
+impl Row {
+    fn rating(&self) -> Option<Rating> {
+        rating_of(
+            self.rating.as_deref(),
+            self.rated_at,
+            self.rating_channel.as_deref(),
+        )
+    }
+}
+
+fn rating_of(
+    value: Option<&str>,
+    at: Option<NaiveDateTime>,
+    channel: Option<&str>,
+) -> Option<Rating> {
+    Some(Rating {
+        value: parse_word(value?)?,
+        at: at?,
+        channel: parse_word(channel?)?,
+    })
 }
 
 fn word<T: Serialize>(v: &T) -> String {
@@ -295,6 +325,8 @@ struct Lookups {
     salt: Option<String>,
     /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
     stored: HashMap<String, Option<StoredDue>>,
+    /// Codes of the dossiers (of those looked up) that a petition concerns.
+    petitioned: std::collections::HashSet<String>,
     /// Compute the rules' due instant again instead of keeping the stored one.
     recompute: bool,
 }
@@ -309,6 +341,7 @@ struct StoredDue {
     received_at: NaiveDateTime,
     procedure_code: String,
     rule_due_at: Option<NaiveDateTime>,
+    rating: Option<Rating>,
 }
 
 impl Lookups {
@@ -378,27 +411,40 @@ impl Lookups {
                 self.stored.insert(code.to_owned(), None);
             }
             type StoredColumns = (
-                String,
-                i64,
-                String,
-                i64,
-                NaiveDateTime,
-                String,
+                (String, i64, String, i64, NaiveDateTime, String),
                 Option<NaiveDateTime>,
+                (Option<String>, Option<NaiveDateTime>, Option<String>),
             );
             let rows: Vec<StoredColumns> = dossiers::table
                 .filter(dossiers::code.eq_any(chunk))
                 .select((
-                    dossiers::code,
-                    dossiers::id,
-                    dossiers::input_hash,
-                    dossiers::version,
-                    dossiers::received_at,
-                    dossiers::procedure_code,
+                    (
+                        dossiers::code,
+                        dossiers::id,
+                        dossiers::input_hash,
+                        dossiers::version,
+                        dossiers::received_at,
+                        dossiers::procedure_code,
+                    ),
                     dossiers::rule_due_at,
+                    (
+                        dossiers::rating,
+                        dossiers::rated_at,
+                        dossiers::rating_channel,
+                    ),
                 ))
                 .load(conn)?;
-            for (code, id, input_hash, version, received_at, procedure_code, rule_due_at) in rows {
+            let petitioned: Vec<Option<String>> = petitions::table
+                .filter(petitions::dossier_code.eq_any(chunk))
+                .select(petitions::dossier_code)
+                .load(conn)?;
+            self.petitioned.extend(petitioned.into_iter().flatten());
+            for (
+                (code, id, input_hash, version, received_at, procedure_code),
+                rule_due_at,
+                (rating, rated_at, rating_channel),
+            ) in rows
+            {
                 self.stored.insert(
                     code,
                     Some(StoredDue {
@@ -408,6 +454,11 @@ impl Lookups {
                         received_at,
                         procedure_code,
                         rule_due_at,
+                        rating: rating_of(
+                            rating.as_deref(),
+                            rated_at,
+                            rating_channel.as_deref(),
+                        ),
                     }),
                 );
             }
@@ -469,10 +520,11 @@ struct Prepared {
     timing: Option<String>,
     flags: String,
     facts: i32,
+    rating: Option<Rating>,
 }
 
-/// The 766 facts of a dossier's details.
-fn facts_of(details: &DossierDetails) -> i32 {
+/// The 766 facts of a dossier's details, its rating, and whether a petition concerns it.
+fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: bool) -> i32 {
     let components: Vec<ComponentFacts> = details
         .components
         .iter()
@@ -488,7 +540,8 @@ fn facts_of(details: &DossierDetails) -> i32 {
         components: &components,
         results: &details.results,
         population_db_used: details.population_db_used,
-        rating: details.rating.as_ref().map(|r| r.value.as_str()),
+        rating: rating.map(|r| r.value),
+        petitioned,
     })
 }
 
@@ -557,7 +610,13 @@ fn prepare(
         serde_json::to_string(&write.events).map_err(|e| StoreError::Setup(e.to_string()))?;
     // A due instant once stored does not change when the calendar or the procedure is edited
     // later; only a new receipt instant or procedure, or an explicit recompute, changes it.
-    let kept_due = match lookups.stored(conn, &write.code.to_string())? {
+    let stored = lookups.stored(conn, &write.code.to_string())?;
+    // One rating per dossier: the later of the stored one and this write's.
+    let rating = match (write.rating, stored.as_ref().and_then(|s| s.rating)) {
+        (Some(new), Some(old)) if old.at > new.at => Some(old),
+        (new, old) => new.or(old),
+    };
+    let kept_due = match stored {
         Some(stored)
             if !lookups.recompute
                 && stored.received_at == write.received_at
@@ -581,7 +640,7 @@ fn prepare(
     let mut hasher = Sha256::new();
     hasher.update(
         format!(
-            "{}|{}|{}|{}|{}|{:?}|{:?}|",
+            "{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|",
             write.code,
             write.procedure_code,
             write.unit,
@@ -589,6 +648,7 @@ fn prepare(
             write.received_at,
             write.synced,
             rule_due_at,
+            rating,
         )
         .as_bytes(),
     );
@@ -649,7 +709,12 @@ fn prepare(
         ended_at: derived.ended_at,
         timing: derived.timing.map(|t| word(&t)),
         flags,
-        facts: facts_of(&write.details),
+        facts: facts_of(
+            &write.details,
+            rating.as_ref(),
+            lookups.petitioned.contains(write.code.as_str()),
+        ),
+        rating,
         data,
         input_hash,
         write,
@@ -682,6 +747,9 @@ struct DossierColumns {
     input_hash: String,
     version: i64,
     updated_at: Stamp,
+    rating: Option<String>,
+    rated_at: Option<Stamp>,
+    rating_channel: Option<String>,
 }
 
 fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
@@ -708,6 +776,9 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
         input_hash: p.input_hash.clone(),
         version,
         updated_at: Stamp(now),
+        rating: p.rating.map(|r| word(&r.value)),
+        rated_at: p.rating.map(|r| Stamp(r.at)),
+        rating_channel: p.rating.map(|r| word(&r.channel)),
     }
 }
 
@@ -1006,6 +1077,7 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
     rows.into_iter()
         .map(|row| {
             Ok(Dossier {
+                rating: row.rating(),
                 unit: units.get(&row.unit_id).cloned().unwrap_or_default(),
                 events: events.remove(&row.id).unwrap_or_default(),
                 code: row.code,
@@ -1058,6 +1130,7 @@ fn write_of(d: &Dossier) -> StoreResult<DossierWrite> {
         identity_number: None,
         details: d.details.clone(),
         synced: d.synced_at.zip(d.synced_status),
+        rating: d.rating,
         events: d.events.clone(),
     })
 }
@@ -1125,6 +1198,25 @@ pub fn add_event(
         }
         put_in(conn, actor, scope, &write)?;
         Ok(EventOutcome::Added)
+    })
+}
+
+/// Records the citizen's rating of dossier `code`, from the vendor or the citizen portal. A
+/// dossier has one rating: of this one and the stored one, the later by its instant is kept.
+/// Returns the rating now in force. Audited as a change of the dossier.
+pub fn rate(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    code: &str,
+    rating: Rating,
+) -> StoreResult<(Outcome, Option<Rating>)> {
+    write_tx(conn, |conn| {
+        let dossier = get(conn, scope, code)?;
+        let mut write = write_of(&dossier)?;
+        write.rating = Some(rating);
+        let outcome = put_in(conn, actor, scope, &write)?;
+        Ok((outcome, get(conn, scope, code)?.rating))
     })
 }
 

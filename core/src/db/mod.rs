@@ -12,6 +12,7 @@ mod connection;
 pub mod dossiers;
 mod error;
 pub mod idempotency;
+pub mod petitions;
 pub mod procedures;
 pub mod schema;
 pub mod scores;

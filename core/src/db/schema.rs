@@ -319,6 +319,82 @@ diesel::table! {
         updated_at -> Timestamp,
         /// What the 766 indicators count of it, as bits (`tthc_core::dossier::facts`).
         facts -> Integer,
+        /// The satisfaction rating: `satisfied`, `neutral` or `dissatisfied`.
+        rating -> Nullable<Text>,
+        /// When it was rated (local time).
+        rated_at -> Nullable<Timestamp>,
+        /// Where it was rated (`vendor`, `portal`, `kiosk`, `phone`, `other`).
+        rating_channel -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Petitions (phản ánh, kiến nghị).
+    petitions (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// Petition code.
+        code -> Text,
+        /// The unit concerned.
+        unit_id -> BigInt,
+        /// The unit's tree path when stored.
+        unit_path -> Text,
+        /// `regulation` or `officerConduct`.
+        subject -> Text,
+        /// The procedure concerned.
+        procedure_code -> Nullable<Text>,
+        /// The dossier concerned.
+        dossier_code -> Nullable<Text>,
+        /// How it reached the unit.
+        channel -> Text,
+        /// Current status.
+        status -> Text,
+        /// Received at (local time).
+        received_at -> Timestamp,
+        /// Handled at (local time).
+        handled_at -> Nullable<Timestamp>,
+        /// Ended at (local time).
+        ended_at -> Nullable<Timestamp>,
+        /// Final timing once ended.
+        timing -> Nullable<Text>,
+        /// The earliest stage deadline missed or pending.
+        late_from -> Nullable<Timestamp>,
+        /// The petitioner's reaction.
+        reaction -> Nullable<Text>,
+        /// When the petitioner reacted.
+        reaction_at -> Nullable<Timestamp>,
+        /// The code of a further petition on the same matter.
+        further_petition -> Nullable<Text>,
+        /// The rest as JSON.
+        data -> Text,
+        /// Hash of the last write's input.
+        input_hash -> Text,
+        /// Row version.
+        version -> BigInt,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Stage events of petitions.
+    petition_events (petition_id, event_id) {
+        /// The petition.
+        petition_id -> BigInt,
+        /// The vendor's event id.
+        event_id -> Text,
+        /// The new status.
+        status -> Text,
+        /// When (local time).
+        at -> Timestamp,
+        /// Who.
+        actor -> Nullable<Text>,
+        /// Note.
+        note -> Nullable<Text>,
+        /// When tthc received it (UTC).
+        received_at -> Timestamp,
     }
 }
 
@@ -387,6 +463,8 @@ diesel::table! {
 }
 
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
+diesel::joinable!(petition_events -> petitions (petition_id));
+diesel::joinable!(petitions -> units (unit_id));
 diesel::joinable!(procedure_version_units -> units (unit_id));
 diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
 diesel::joinable!(announcement_items -> announcements (announcement_id));
@@ -407,5 +485,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dossiers,
     dossier_events,
     idempotency_keys,
-    unit_figures
+    unit_figures,
+    petitions,
+    petition_events
 );

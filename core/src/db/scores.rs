@@ -16,8 +16,8 @@ use crate::period::Period;
 
 type Db = <DbConnection as Connection>::Backend;
 
-/// The indicators tthc counts from its dossiers.
-pub const OBSERVED: [&str; 10] = [
+/// The indicators tthc counts from its dossiers and petitions.
+pub const OBSERVED: [&str; 12] = [
     "ON_TIME_PROCESSING",
     "ONLINE_DOSSIER_SUBMISSION",
     "DOSSIER_SYNC",
@@ -28,6 +28,8 @@ pub const OBSERVED: [&str; 10] = [
     "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
     "CITIZEN_DATA_CONNECTED_DOSSIER",
     "DOSSIER_RECEIVING_SATISFACTION",
+    "PETITION_PROCESSING_ON_TIME",
+    "PETITION_HANDLING_SATISFACTION",
 ];
 
 /// Where an indicator's figures come from.
@@ -128,8 +130,10 @@ where
 ///   from the citizen's data store.
 /// - Of the dossiers finished (or returned) in the period: `ORIGINAL_RESULT_AVAILABLE` those with
 ///   an electronic result; `SO_HOA_GIAY_TO_GIAI_QUYET` those with every component digitized and
-///   an electronic result; `DOSSIER_RECEIVING_SATISFACTION` those neither late nor rated
-///   dissatisfied.
+///   an electronic result; `DOSSIER_RECEIVING_SATISFACTION` those neither late, nor rated
+///   dissatisfied, nor the subject of a petition.
+/// - `PETITION_PROCESSING_ON_TIME` and `PETITION_HANDLING_SATISFACTION` from the petitions, as
+///   [`crate::petition::figures`] counts them.
 ///
 /// The dossiers are read as [`load_handled`] reads them.
 pub fn observe(
@@ -185,10 +189,15 @@ pub fn observe(
             n.finished += 1;
             n.electronic += u64::from(has(f::ELECTRONIC_RESULT));
             n.digitized += u64::from(has(f::DIGITIZED));
-            n.satisfied +=
-                u64::from(!has(f::DISSATISFIED) && timing.as_deref() != Some("finishedLate"));
+            n.satisfied += u64::from(
+                !has(f::DISSATISFIED)
+                    && !has(f::PETITIONED)
+                    && timing.as_deref() != Some("finishedLate"),
+            );
         }
     }
+    let petitions = super::petitions::handled_in(conn, &unit.path, start, end)?;
+    let p = crate::petition::figures::count(&petitions, start, end, judged);
     let observed = |numerator, denominator| Count {
         numerator,
         denominator,
@@ -222,6 +231,14 @@ pub fn observe(
         (
             "DOSSIER_RECEIVING_SATISFACTION",
             observed(n.satisfied, n.finished),
+        ),
+        (
+            "PETITION_PROCESSING_ON_TIME",
+            observed(p.processing_on_time.0, p.processing_on_time.1),
+        ),
+        (
+            "PETITION_HANDLING_SATISFACTION",
+            observed(p.handling_satisfaction.0, p.handling_satisfaction.1),
         ),
     ]))
 }

@@ -1,7 +1,7 @@
 //! What the 766 indicators count of a dossier beyond its timing, kept as bits so that a score
 //! reads one small column per dossier instead of its pushed details.
 
-use super::ResultDocument;
+use super::{ResultDocument, Satisfaction};
 use super::quality::is_archive;
 
 /// A financial obligation applies (fees or charges).
@@ -21,6 +21,8 @@ pub const CITIZEN_STORE: i32 = 1 << 5;
 pub const POPULATION_DB: i32 = 1 << 6;
 /// The citizen rated the dossier `dissatisfied`.
 pub const DISSATISFIED: i32 = 1 << 7;
+/// A petition concerns the dossier.
+pub const PETITIONED: i32 = 1 << 8;
 
 /// A submitted component, as the facts read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,9 @@ pub struct FactsInput<'a> {
     /// Whether the population database was used.
     pub population_db_used: bool,
     /// The citizen's rating, if any.
-    pub rating: Option<&'a str>,
+    pub rating: Option<Satisfaction>,
+    /// Whether a petition concerns the dossier.
+    pub petitioned: bool,
 }
 
 /// The dossier's facts as bits (the constants of this module).
@@ -69,7 +73,8 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
             CITIZEN_STORE,
         ),
         (input.population_db_used, POPULATION_DB),
-        (input.rating == Some("dissatisfied"), DISSATISFIED),
+        (input.rating == Some(Satisfaction::Dissatisfied), DISSATISFIED),
+        (input.petitioned, PETITIONED),
     ]
     .into_iter()
     .filter(|(on, _)| *on)
@@ -115,6 +120,7 @@ mod tests {
             results: &[],
             population_db_used: false,
             rating: None,
+            petitioned: false,
         };
         // Paid online without an obligation is not an online payment of one.
         assert_eq!(facts(&base), 0);
@@ -154,10 +160,18 @@ mod tests {
             facts(&FactsInput {
                 components: &[reused],
                 population_db_used: true,
-                rating: Some("dissatisfied"),
+                rating: Some(Satisfaction::Dissatisfied),
                 ..base
             }),
             REUSED | CITIZEN_STORE | POPULATION_DB | DISSATISFIED
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                rating: Some(Satisfaction::Neutral),
+                petitioned: true,
+                ..base
+            }),
+            PETITIONED
         );
     }
 }

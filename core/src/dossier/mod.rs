@@ -304,3 +304,32 @@ pub fn derive(
         flags: quality_flags(quality),
     }
 }
+
+/// A citizen's satisfaction with a dossier's handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum Satisfaction {
+    /// Satisfied (hài lòng).
+    Satisfied,
+    /// Neither (bình thường).
+    Neutral,
+    /// Dissatisfied (không hài lòng): the dossier no longer counts for
+    /// `DOSSIER_RECEIVING_SATISFACTION`.
+    Dissatisfied,
+}
+
+/// Where a citizen rated a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum RatingChannel {
+    /// On the rating device at the one-stop desk.
+    Desk,
+    /// On the national or provincial public service portal.
+    Portal,
+    /// By telephone or SMS survey.
+    Phone,
+    /// Anything else.
+    Other,
+}

@@ -3,6 +3,7 @@
 //! handling with their deadlines in working days, and the citizen's reaction to the answer.
 //! All functions here are pure.
 
+pub mod figures;
 mod timing;
 
 use std::fmt;
