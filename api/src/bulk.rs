@@ -180,3 +180,59 @@ impl BulkResult {
         }
     }
 }
+
+/// The items of a bulk body parsed into writes, with the places of their answers: items that
+/// cannot be parsed (or lack a code) are answered as rejected at once, the rest once stored.
+pub struct ParsedBulk<W> {
+    results: Vec<Option<BulkItem>>,
+    slots: Vec<(usize, String)>,
+    /// The writes to store, in order.
+    writes: Vec<W>,
+}
+
+/// Parses every item of a bulk body as a `T` and turns it into a write with `write`, which
+/// answers the item's code and its write, or why it is refused.
+pub fn parse_items<T: DeserializeOwned + Validate, W>(
+    items: Vec<BulkBodyItem>,
+    write: impl Fn(T) -> Result<(String, W), ApiError>,
+) -> ParsedBulk<W> {
+    let mut parsed = ParsedBulk {
+        results: Vec::with_capacity(items.len()),
+        slots: Vec::new(),
+        writes: Vec::new(),
+    };
+    for (index, raw) in items.into_iter().enumerate() {
+        match raw.parse::<T>().and_then(&write) {
+            Ok((code, w)) => {
+                parsed.slots.push((index, code));
+                parsed.writes.push(w);
+                parsed.results.push(None);
+            }
+            Err(e) => parsed
+                .results
+                .push(Some(BulkItem::rejected(index, raw.code(), e))),
+        }
+    }
+    parsed
+}
+
+impl<W> ParsedBulk<W> {
+    /// Splits off the writes to store.
+    pub fn take_writes(&mut self) -> Vec<W> {
+        std::mem::take(&mut self.writes)
+    }
+
+    /// The answer, given the stored writes' outcomes in order.
+    pub fn finish<O: Serialize>(
+        mut self,
+        outcomes: Vec<Result<O, tthc_core::db::StoreError>>,
+    ) -> BulkResult {
+        for ((index, code), outcome) in self.slots.into_iter().zip(outcomes) {
+            self.results[index] = Some(match outcome {
+                Ok(o) => BulkItem::done(index, Some(code), &o),
+                Err(e) => BulkItem::rejected(index, Some(code), e.into()),
+            });
+        }
+        BulkResult::from_items(self.results.into_iter().flatten().collect())
+    }
+}

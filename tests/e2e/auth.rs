@@ -99,6 +99,15 @@ fn write_routes() -> Vec<WriteRoute> {
             ),
             scope: "scores:write",
         },
+        WriteRoute {
+            method: HttpMethod::PUT,
+            path: "/api/v1/petitions/PAKN-1",
+            body: Some(
+                json!({"unit": "D1", "subject": "regulation", "channel": "portal",
+                    "receivedAt": "2026-03-02T08:00:00+07:00", "summary": "Phản ánh"}),
+            ),
+            scope: "petitions:write",
+        },
     ]
 }
 
@@ -246,7 +255,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write"
+        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 

@@ -13,6 +13,7 @@ mod instances;
 mod migrations;
 mod openapi;
 mod operations;
+mod petitions;
 mod procedures;
 mod scores;
 mod scoring;

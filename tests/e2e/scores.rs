@@ -42,7 +42,7 @@ fn finished(received: &str, end: &str) -> Value {
 /// 4 STTTT in person, received 3/3, finished the same day: early; synced
 /// 5 C1 in person, received 26/2, finished 2/3: carried over, early
 /// 6 C1 in person, received and finished in February: not in March
-fn province(app: &TestApp) -> String {
+pub(crate) fn province(app: &TestApp) -> String {
     let admin = seed(app);
     let t = |d: &str| format!("2026-{d}+07:00");
     let r = app.post(
@@ -159,8 +159,17 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "ORIGINAL_RESULT_AVAILABLE"),
         (json!(0), json!(4), json!(0.0))
     );
-    // 12 + 6 + 3.6 + 5
-    assert_eq!(p.body["score"], 26.6);
+    // No petitions: both petition indicators have a zero denominator, which gives full marks
+    // (6 + 6). 12 + 6 + 3.6 + 5 + 12 = 38.6.
+    assert_eq!(
+        counts(&p.body, "PETITION_PROCESSING_ON_TIME"),
+        (json!(0), json!(0), json!(6.0))
+    );
+    assert_eq!(
+        p.body["sources"]["PETITION_HANDLING_SATISFACTION"],
+        "observed"
+    );
+    assert_eq!(p.body["score"], 38.6);
     assert_eq!(p.body["sources"]["ON_TIME_PROCESSING"], "observed");
     assert_eq!(indicator(&p.body, "ON_TIME_PROCESSING")["pointsLost"], 8.0);
     // Indicators without figures are listed without a score.
@@ -180,8 +189,9 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&stp.body, "DOSSIER_SYNC"),
         (json!(2), json!(4), json!(3.0))
     );
-    // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…; 10 + 6 + 3 + 4.444… = 23.44.
-    assert_eq!(stp.body["score"], 23.44);
+    // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…;
+    // 10 + 6 + 3 + 4.444… + 12 (no petitions) = 35.44.
+    assert_eq!(stp.body["score"], 35.44);
     // The other department: dossier 4 alone; nothing online (0 of 1 → 0).
     let st = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
     assert_eq!(
@@ -192,8 +202,8 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&st.body, "ONLINE_DOSSIER_SUBMISSION"),
         (json!(0), json!(1), json!(0.0))
     );
-    // 20 + 0 + 6 (synced) + 6 (finished early, not dissatisfied).
-    assert_eq!(st.body["score"], 32.0);
+    // 20 + 0 + 6 (synced) + 6 (finished early, not dissatisfied) + 12 (no petitions).
+    assert_eq!(st.body["score"], 44.0);
     // The quarter holds February's dossier 6 too: 1–6 handled, on time 1, 4, 5, 6.
     let q = app.get("/api/v1/units/P/scores/2026-Q1", &admin);
     assert_eq!(
@@ -248,8 +258,8 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     );
     assert_eq!(p.body["sources"]["DOSSIER_SYNC"], "observedOverEntered");
     assert_eq!(p.body["sources"]["ELECTRONIC_CERTIFIED_COPY"], "entered");
-    // 12 + 6 + 1.8 + 1.6 + 5 (satisfaction).
-    assert_eq!(p.body["score"], 26.4);
+    // 12 + 6 + 1.8 + 1.6 + 5 (satisfaction) + 12 (no petitions).
+    assert_eq!(p.body["score"], 38.4);
     // Entered for P, not for its departments.
     let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
     assert_eq!(
@@ -393,7 +403,7 @@ fn trends_and_rankings_follow_the_months() {
     // February: 5 and 6 handled (6 ended on time, 5 open within its due instant) → 20; none
     // online (0 of 2) → 0; none synced (0 of 2) → 0; 6 finished on time, not dissatisfied → 6.
     // March: 26.6 as above. April: only 3, open and overdue → 0; 3 is synced → 6; nothing
-    // finished → 0.
+    // finished → 0. No petitions in any month: 12 more each.
     let t = app.get("/api/v1/units/P/scores?from=2026-02&to=2026-04", &admin);
     assert_eq!(t.status, Status::OK, "{}", t.text);
     let points: Vec<(String, Value)> = t.body["points"]
@@ -405,9 +415,9 @@ fn trends_and_rankings_follow_the_months() {
     assert_eq!(
         points,
         [
-            ("2026-02".to_owned(), json!(26.0)),
-            ("2026-03".to_owned(), json!(26.6)),
-            ("2026-04".to_owned(), json!(6.0))
+            ("2026-02".to_owned(), json!(38.0)),
+            ("2026-03".to_owned(), json!(38.6)),
+            ("2026-04".to_owned(), json!(18.0))
         ]
     );
     assert_eq!(t.body["points"][1]["groups"]["PROGRESS"], 12.0);
@@ -420,7 +430,8 @@ fn trends_and_rankings_follow_the_months() {
             .assert_problem(Status::BAD_REQUEST, "validationFailed");
     }
 
-    // March: STTTT 32.0 (was 0.0 in February), STP 23.44 (was 26.0: 20 + 6).
+    // March: STTTT 44.0 (was 12.0 in February: petitions only), STP 35.44 (was 38.0:
+    // 20 + 6 + 12).
     let r = app.get("/api/v1/units/P/rankings/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["previousPeriod"], "2026-02");
@@ -440,8 +451,8 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(1),
             json!("STTTT"),
-            json!(32.0),
-            json!(0.0),
+            json!(44.0),
+            json!(12.0),
             json!(32.0),
             json!(2)
         )
@@ -451,8 +462,8 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(2),
             json!("STP"),
-            json!(23.44),
-            json!(26.0),
+            json!(35.44),
+            json!(38.0),
             json!(-2.56),
             json!(1)
         )

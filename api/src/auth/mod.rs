@@ -39,11 +39,17 @@ pub enum Scope {
     ScoresRead,
     /// Enter figures tthc cannot observe.
     ScoresWrite,
+    /// Read petitions.
+    PetitionsRead,
+    /// Push petitions and their events; set the petition deadlines.
+    PetitionsWrite,
+    /// Record citizens' ratings of dossiers (the citizen portal's grant).
+    RatingsWrite,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 14] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -55,6 +61,9 @@ impl Scope {
         Self::DossiersWrite,
         Self::ScoresRead,
         Self::ScoresWrite,
+        Self::PetitionsRead,
+        Self::PetitionsWrite,
+        Self::RatingsWrite,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -71,6 +80,9 @@ impl Scope {
             Self::DossiersWrite => "dossiers:write",
             Self::ScoresRead => "scores:read",
             Self::ScoresWrite => "scores:write",
+            Self::PetitionsRead => "petitions:read",
+            Self::PetitionsWrite => "petitions:write",
+            Self::RatingsWrite => "ratings:write",
         }
     }
 

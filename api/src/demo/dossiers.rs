@@ -12,7 +12,7 @@ use tthc_core::db::dossiers::{
     self, Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord, Rating, SyncError,
 };
 use tthc_core::db::{DbConnection, StoreError};
-use tthc_core::dossier::{DossierCode, Event, ResultDocument, Status};
+use tthc_core::dossier::{DossierCode, Event, RatingChannel, ResultDocument, Satisfaction, Status};
 use tthc_core::procedure::Channel;
 use tthc_core::unit::UnitScope;
 
@@ -210,12 +210,16 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
     };
     let rating = (finished_at.is_some() && rng.chance(40)).then(|| Rating {
         value: match rng.below(100) {
-            0..=89 => "satisfied",
-            90..=95 => "neutral",
-            _ => "dissatisfied",
-        }
-        .into(),
+            0..=89 => Satisfaction::Satisfied,
+            90..=95 => Satisfaction::Neutral,
+            _ => Satisfaction::Dissatisfied,
+        },
         at: last_at + TimeDelta::hours(2),
+        channel: if channel == Channel::Online {
+            RatingChannel::Portal
+        } else {
+            RatingChannel::Desk
+        },
     });
     let code = format!(
         "{}-{:02}{:02}{:02}-{:04}",
@@ -255,11 +259,11 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
             vneid_verified: channel == Channel::Online && rng.chance(75),
             population_db_used: rng.chance(55),
             results,
-            rating,
             vendor_due_at: None,
             sync_error,
         },
         synced,
+        rating,
         events,
     })
 }

@@ -9,14 +9,16 @@ use tthc_core::db::dossiers::{
     DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating, SyncError,
 };
 use tthc_core::db::units;
-use tthc_core::dossier::{DossierCode, Event, Flag, ResultDocument, Status, Timing};
+use tthc_core::dossier::{
+    DossierCode, Event, Flag, RatingChannel, ResultDocument, Satisfaction, Status, Timing,
+};
 use tthc_core::procedure::{Channel, ProcedureCode};
 use tthc_core::unit::UnitCode;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::auth::{Principal, Scope};
-use crate::bulk::{BulkItem, BulkResult, read_bulk};
+use crate::bulk::{BulkResult, parse_items, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::word;
 use crate::http::{
@@ -47,14 +49,55 @@ pub struct ApplicantInput {
     pub identity_number: Option<String>,
 }
 
-/// The citizen's rating.
+/// The citizen's satisfaction rating of a dossier.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"value": "satisfied", "at": "2026-03-04T10:30:00+07:00", "channel": "portal"}))]
 pub struct RatingInput {
-    /// `satisfied`, `neutral` or `dissatisfied`.
-    pub value: String,
-    /// When.
+    /// The rating.
+    pub value: Satisfaction,
+    /// When the citizen rated.
     pub at: DateTime<FixedOffset>,
+    /// Where the citizen rated; `desk` (the one-stop desk's rating device) when left out.
+    #[serde(default = "desk")]
+    pub channel: RatingChannel,
+}
+
+fn desk() -> RatingChannel {
+    RatingChannel::Desk
+}
+
+impl From<&RatingInput> for Rating {
+    fn from(r: &RatingInput) -> Self {
+        Self {
+            value: r.value,
+            at: local(r.at),
+            channel: r.channel,
+        }
+    }
+}
+
+/// A dossier's rating.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingView {
+    /// The rating.
+    pub value: Satisfaction,
+    /// When the citizen rated.
+    #[serde(serialize_with = "crate::instant::serialize")]
+    pub at: DateTime<FixedOffset>,
+    /// Where.
+    pub channel: RatingChannel,
+}
+
+impl From<Rating> for RatingView {
+    fn from(r: Rating) -> Self {
+        Self {
+            value: r.value,
+            at: from_local(r.at),
+            channel: r.channel,
+        }
+    }
 }
 
 /// The sync state with the national portal.
@@ -182,7 +225,8 @@ pub struct DossierPut {
     /// Result documents.
     #[serde(default)]
     pub results: Vec<ResultDocument>,
-    /// The citizen's rating.
+    /// The citizen's rating. A push without one keeps the stored one; of two, the later is
+    /// kept (the citizen portal may rate through `PUT /dossiers/{code}/rating`).
     #[validate(nested)]
     pub rating: Option<RatingInput>,
     /// Sync state with the national portal: the last successful sync.
@@ -220,10 +264,6 @@ fn write_of(code: DossierCode, d: DossierPut) -> DossierWrite {
             vneid_verified: d.vneid_verified,
             population_db_used: d.population_db_used,
             results: d.results,
-            rating: d.rating.map(|r| Rating {
-                value: r.value,
-                at: local(r.at),
-            }),
             vendor_due_at: d.due_at.map(local),
             sync_error: d.sync_error.map(|e| SyncError {
                 at: local(e.at),
@@ -231,6 +271,7 @@ fn write_of(code: DossierCode, d: DossierPut) -> DossierWrite {
             }),
         },
         synced: d.sync.map(|s| (local(s.synced_at), s.synced_status)),
+        rating: d.rating.as_ref().map(Rating::from),
         events: d.events.iter().map(Event::from).collect(),
     }
 }
@@ -332,6 +373,8 @@ pub struct DossierView {
     pub population_db_used: bool,
     /// Result documents.
     pub results: Vec<ResultDocument>,
+    /// The citizen's rating.
+    pub rating: Option<RatingView>,
     /// Events in instant order.
     pub events: Vec<EventView>,
     /// Row version.
@@ -371,6 +414,7 @@ impl From<Dossier> for DossierView {
             vneid_verified: d.details.vneid_verified,
             population_db_used: d.details.population_db_used,
             results: d.details.results,
+            rating: d.rating.map(RatingView::from),
             events: d
                 .events
                 .into_iter()
@@ -582,6 +626,64 @@ pub async fn recompute_due(
     }))
 }
 
+/// The rating in force after a rating was recorded.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "000.21.30.H12-260302-0001", "result": "updated",
+    "rating": {"value": "satisfied", "at": "2026-03-04T10:30:00+07:00", "channel": "portal"}}))]
+pub struct RatingResult {
+    /// The dossier.
+    pub code: String,
+    /// `updated`, or `unchanged` when the dossier already had this rating or a later one.
+    pub result: Outcome,
+    /// The rating in force.
+    pub rating: Option<RatingView>,
+}
+
+/// Rate a dossier
+///
+/// Records the citizen's satisfaction with a dossier, from the vendor's rating device or the
+/// citizen portal. A dossier has one rating: of this one and the stored one, the later by its
+/// instant is kept, so ratings may arrive in any order. A `dissatisfied` rating takes the
+/// dossier out of `DOSSIER_RECEIVING_SATISFACTION`'s numerator. Audited.
+#[utoipa::path(
+    tag = "dossiers",
+    request_body = RatingInput,
+    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    responses(
+        (status = 200, description = "The rating in force", body = RatingResult),
+        (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks ratings:write (or dossiers:write)", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["ratings:write"]), ("bearer" = ["dossiers:write"]))
+)]
+#[put("/dossiers/{code}/rating")]
+pub async fn rate_dossier(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    body: ValidJson<RatingInput>,
+) -> Result<web::Json<RatingResult>, ApiError> {
+    if principal.require(Scope::RatingsWrite).is_err() {
+        principal.require(Scope::DossiersWrite)?;
+    }
+    let code = code.into_inner();
+    let rating = Rating::from(&body.0);
+    let key = code.clone();
+    let (outcome, rating) = state
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(store::rate(conn, &principal.actor(), &scope, &key, rating)?)
+        })
+        .await?;
+    Ok(web::Json(RatingResult {
+        code,
+        result: outcome,
+        rating: rating.map(RatingView::from),
+    }))
+}
+
 /// Push dossiers in bulk
 ///
 /// A JSON array or NDJSON of up to 10,000 dossiers shaped like `PUT /dossiers/{code}` with their
@@ -609,43 +711,22 @@ pub async fn bulk_dossiers(
     payload: web::Payload,
 ) -> Result<web::Json<BulkResult>, ApiError> {
     principal.require(Scope::DossiersWrite)?;
-    let items = read_bulk(&req, payload).await?;
     // Parse every item first; the valid ones are stored in one batch.
-    let mut results: Vec<Option<BulkItem>> = Vec::with_capacity(items.len());
-    let mut writes = Vec::new();
-    let mut slots = Vec::new();
-    for (index, raw) in items.into_iter().enumerate() {
-        match raw.parse::<DossierPut>() {
-            Ok(mut item) => match item.code.take() {
-                Some(code) => {
-                    slots.push((index, Some(code.to_string())));
-                    writes.push(write_of(code, item));
-                    results.push(None);
-                }
-                None => results.push(Some(BulkItem::rejected(
-                    index,
-                    None,
-                    ApiError::invalid("code", "is required in a bulk push"),
-                ))),
-            },
-            Err(e) => results.push(Some(BulkItem::rejected(index, raw.code(), e))),
-        }
-    }
+    let mut parsed = parse_items(
+        read_bulk(&req, payload).await?,
+        |mut item: DossierPut| match item.code.take() {
+            Some(code) => Ok((code.to_string(), write_of(code, item))),
+            None => Err(ApiError::invalid("code", "is required in a bulk push")),
+        },
+    );
+    let writes = parsed.take_writes();
     let outcomes = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
             Ok(store::put_batch(conn, &principal.actor(), &scope, &writes)?)
         })
         .await?;
-    for ((index, code), outcome) in slots.into_iter().zip(outcomes) {
-        results[index] = Some(match outcome {
-            Ok(o) => BulkItem::done(index, code, &o),
-            Err(e) => BulkItem::rejected(index, code, e.into()),
-        });
-    }
-    Ok(web::Json(BulkResult::from_items(
-        results.into_iter().flatten().collect(),
-    )))
+    Ok(web::Json(parsed.finish(outcomes)))
 }
 
 /// A dossier in a list (its details and events are in `GET /dossiers/{code}`).

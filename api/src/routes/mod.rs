@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod clients;
 pub mod dossiers;
 pub mod health;
+pub mod petitions;
 pub mod procedures;
 pub mod scores;
 pub mod scoring;
@@ -67,6 +68,16 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(dossiers::timeline)
                 .service(dossiers::add_event)
                 .service(dossiers::recompute_due)
+                .service(dossiers::rate_dossier)
+                // `/petitions/bulk` before `/petitions/{code}`.
+                .service(petitions::list_petitions)
+                .service(petitions::bulk_petitions)
+                .service(petitions::put_petition)
+                .service(petitions::get_petition)
+                .service(petitions::add_petition_event)
+                .service(petitions::get_petition_rules)
+                .service(petitions::put_petition_rules)
+                .service(petitions::petition_figures)
                 .service(scoring::list_rule_sets)
                 .service(scoring::get_rule_set)
                 .service(scoring::evaluate)

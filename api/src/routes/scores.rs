@@ -38,7 +38,7 @@ fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
 }
 
 /// The unit `code` when the caller may see it.
-fn unit_in_scope(
+pub(crate) fn unit_in_scope(
     conn: &mut DbConnection,
     principal: &Principal,
     code: &str,

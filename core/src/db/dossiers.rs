@@ -454,11 +454,7 @@ impl Lookups {
                         received_at,
                         procedure_code,
                         rule_due_at,
-                        rating: rating_of(
-                            rating.as_deref(),
-                            rated_at,
-                            rating_channel.as_deref(),
-                        ),
+                        rating: rating_of(rating.as_deref(), rated_at, rating_channel.as_deref()),
                     }),
                 );
             }

@@ -220,7 +220,7 @@ pub enum Outcome {
 struct Lookups {
     units: HashMap<String, Option<UnitRow>>,
     procedures: HashMap<String, bool>,
-    calendars: HashMap<i64, Calendar>,
+    calendars: HashMap<(i64, i32), Calendar>,
     rules: Option<PetitionRules>,
 }
 
@@ -253,14 +253,18 @@ impl Lookups {
         unit: &UnitRow,
         year: i32,
     ) -> StoreResult<&Calendar> {
-        if !self.calendars.contains_key(&unit.id) {
-            let province = calendars::province_of(conn, unit)?;
-            let calendar = calendars::calendar_for(conn, province.as_ref(), year - 1, year + 2)?;
-            self.calendars.insert(unit.id, calendar);
-        }
-        self.calendars
-            .get(&unit.id)
-            .ok_or_else(|| StoreError::Setup("calendar cache".into()))
+        Ok(match self.calendars.entry((unit.id, year)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let province = calendars::province_of(conn, unit)?;
+                e.insert(calendars::calendar_for(
+                    conn,
+                    province.as_ref(),
+                    year - 1,
+                    year + 2,
+                )?)
+            }
+        })
     }
 
     fn rules(&mut self, conn: &mut DbConnection) -> StoreResult<PetitionRules> {
@@ -424,11 +428,7 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> PetitionColumns {
         received_at: Stamp(w.received_at),
         handled_at: p.stages.handled_at.map(Stamp),
         ended_at: p.stages.ended_at.map(Stamp),
-        timing: p
-            .stages
-            .timing
-            .is_final()
-            .then(|| word(&p.stages.timing)),
+        timing: p.stages.timing.is_final().then(|| word(&p.stages.timing)),
         late_from: p.stages.late_from.map(Stamp),
         reaction: w.reaction.as_ref().map(|r| word(&r.value)),
         reaction_at: w.reaction.as_ref().map(|r| Stamp(r.at)),
@@ -465,7 +465,8 @@ fn refresh_petitioned(conn: &mut DbConnection, codes: &BTreeSet<String>) -> Stor
             .into_iter()
             .flatten()
             .collect();
-        let (on, off): (Vec<&String>, Vec<&String>) = chunk.iter().partition(|c| with.contains(**c));
+        let (on, off): (Vec<&String>, Vec<&String>) =
+            chunk.iter().partition(|c| with.contains(**c));
         // Bit arithmetic both backends share: `|` sets the bit; `(x | b) - b` clears it.
         diesel::update(dossiers::table.filter(dossiers::code.eq_any(on)))
             .set(dossiers::facts.eq(sql::<Integer>(&format!("facts | {PETITIONED}"))))
@@ -546,7 +547,11 @@ fn store_prepared(
                 .values(e)
                 .execute(conn)?;
         }
-        let action = if outcome == Outcome::Created { "create" } else { "update" };
+        let action = if outcome == Outcome::Created {
+            "create"
+        } else {
+            "update"
+        };
         changes.push((
             action,
             code.to_owned(),
@@ -652,7 +657,13 @@ fn petition_of(conn: &mut DbConnection, row: Row) -> StoreResult<Petition> {
             petition_events::actor,
             petition_events::note,
         ))
-        .load::<(String, String, NaiveDateTime, Option<String>, Option<String>)>(conn)?
+        .load::<(
+            String,
+            String,
+            NaiveDateTime,
+            Option<String>,
+            Option<String>,
+        )>(conn)?
         .into_iter()
         .filter_map(|(id, status, at, actor, note)| {
             Some(Event {
@@ -719,18 +730,8 @@ pub fn stages_of(
         .unit(conn, &petition.unit)?
         .ok_or_else(|| not_found(code))?;
     let rules = lookups.rules(conn)?;
-    let calendar = lookups.calendar(
-        conn,
-        &unit,
-        chrono::Datelike::year(&petition.received_at),
-    )?;
-    let s = stages(
-        calendar,
-        &rules,
-        petition.received_at,
-        &petition.events,
-        at,
-    );
+    let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&petition.received_at))?;
+    let s = stages(calendar, &rules, petition.received_at, &petition.events, at);
     Ok((petition, s))
 }
 
@@ -860,7 +861,12 @@ pub struct PetitionFilter {
 
 type SummaryColumns = (
     (String, i64, String, Option<String>, Option<String>, String),
-    (String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>),
+    (
+        String,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    ),
     (Option<String>, Option<NaiveDateTime>, Option<String>),
 );
 

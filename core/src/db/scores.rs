@@ -234,11 +234,17 @@ pub fn observe(
         ),
         (
             "PETITION_PROCESSING_ON_TIME",
-            observed(p.processing_on_time.0, p.processing_on_time.1),
+            observed(
+                p.processing_on_time.numerator,
+                p.processing_on_time.denominator,
+            ),
         ),
         (
             "PETITION_HANDLING_SATISFACTION",
-            observed(p.handling_satisfaction.0, p.handling_satisfaction.1),
+            observed(
+                p.handling_satisfaction.numerator,
+                p.handling_satisfaction.denominator,
+            ),
         ),
     ]))
 }

@@ -1,8 +1,8 @@
 //! What the 766 indicators count of a dossier beyond its timing, kept as bits so that a score
 //! reads one small column per dossier instead of its pushed details.
 
-use super::{ResultDocument, Satisfaction};
 use super::quality::is_archive;
+use super::{ResultDocument, Satisfaction};
 
 /// A financial obligation applies (fees or charges).
 pub const FINANCIAL_OBLIGATION: i32 = 1;
@@ -73,7 +73,10 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
             CITIZEN_STORE,
         ),
         (input.population_db_used, POPULATION_DB),
-        (input.rating == Some(Satisfaction::Dissatisfied), DISSATISFIED),
+        (
+            input.rating == Some(Satisfaction::Dissatisfied),
+            DISSATISFIED,
+        ),
         (input.petitioned, PETITIONED),
     ]
     .into_iter()

@@ -87,6 +87,24 @@ impl BySubject {
     }
 }
 
+/// An indicator's numerator and denominator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Fraction {
+    /// Numerator.
+    pub numerator: u64,
+    /// Denominator.
+    pub denominator: u64,
+}
+
+impl Fraction {
+    fn add(&mut self, counts: bool) {
+        self.denominator += 1;
+        self.numerator += u64::from(counts);
+    }
+}
+
 /// A period's petition figures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -120,10 +138,10 @@ pub struct Figures {
     pub dissatisfied: u64,
     /// Of the answered: further petitions filed.
     pub further_petitions: u64,
-    /// `PETITION_PROCESSING_ON_TIME`: (numerator, denominator).
-    pub processing_on_time: (u64, u64),
-    /// `PETITION_HANDLING_SATISFACTION`: (numerator, denominator).
-    pub handling_satisfaction: (u64, u64),
+    /// `PETITION_PROCESSING_ON_TIME`.
+    pub processing_on_time: Fraction,
+    /// `PETITION_HANDLING_SATISFACTION`.
+    pub handling_satisfaction: Fraction,
 }
 
 /// Counts `petitions` (those received before `end` and not ended before `start`) for the period
@@ -163,9 +181,8 @@ pub fn count(
             }
         }
         if let Some(on_time) = p.on_time(end, judged) {
-            f.processing_on_time.1 += 1;
-            f.processing_on_time.0 += u64::from(on_time);
-            if !p.ended_at.is_some_and(|e| e < end) {
+            f.processing_on_time.add(on_time);
+            if p.ended_at.is_none_or(|e| e >= end) {
                 if on_time {
                     f.open_within_time += 1;
                 } else {
@@ -175,8 +192,7 @@ pub fn count(
         }
         if p.handled_in(start, end) {
             f.handled.add(p.subject);
-            f.handling_satisfaction.1 += 1;
-            f.handling_satisfaction.0 += u64::from(p.accepted());
+            f.handling_satisfaction.add(p.accepted());
             match p.reaction {
                 Some(Reaction::Satisfied) => f.satisfied += 1,
                 Some(Reaction::Dissatisfied) => f.dissatisfied += 1,
@@ -264,8 +280,12 @@ mod tests {
 
         let (start, end) = (at("2026-03-01 00:00"), at("2026-04-01 00:00"));
         let figures = count(&[a, b, c, d, e, f, g], start, end, end);
-        assert_eq!(figures.processing_on_time, (4, 6));
-        assert_eq!(figures.handling_satisfaction, (1, 3));
+        let fraction = |numerator, denominator| Fraction {
+            numerator,
+            denominator,
+        };
+        assert_eq!(figures.processing_on_time, fraction(4, 6));
+        assert_eq!(figures.handling_satisfaction, fraction(1, 3));
         assert_eq!(
             figures.received,
             BySubject {
@@ -277,12 +297,19 @@ mod tests {
         assert_eq!(figures.received_by_channel.get("portal"), Some(&4));
         assert_eq!(figures.carried_over, 2);
         assert_eq!((figures.refused, figures.withdrawn), (1, 1));
-        assert_eq!(figures.handled.regulation + figures.handled.officer_conduct, 3);
+        assert_eq!(
+            figures.handled.regulation + figures.handled.officer_conduct,
+            3
+        );
         assert_eq!(figures.published, 3);
         assert_eq!((figures.ended_on_time, figures.ended_late), (3, 1));
         assert_eq!((figures.open_within_time, figures.open_overdue), (1, 1));
         assert_eq!(
-            (figures.satisfied, figures.dissatisfied, figures.further_petitions),
+            (
+                figures.satisfied,
+                figures.dissatisfied,
+                figures.further_petitions
+            ),
             (1, 1, 1)
         );
     }

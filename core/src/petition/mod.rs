@@ -251,7 +251,10 @@ pub fn check_history(received_at: NaiveDateTime, events: &[Event]) -> Result<(),
         if e.at < received_at {
             return Err(Forbidden {
                 event_id: e.id.clone(),
-                reason: format!("{} at {} is before the receipt at {received_at}", e.status, e.at),
+                reason: format!(
+                    "{} at {} is before the receipt at {received_at}",
+                    e.status, e.at
+                ),
             });
         }
         if let Some(from) = current

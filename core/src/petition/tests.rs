@@ -206,13 +206,25 @@ fn history_rules() {
     );
     let err = check_history(
         received,
-        &[ev("b", Status::Published, "2026-03-11 08:00"), ev("a", Status::Refused, "2026-03-03 08:00")],
+        &[
+            ev("b", Status::Published, "2026-03-11 08:00"),
+            ev("a", Status::Refused, "2026-03-03 08:00"),
+        ],
     )
     .unwrap_err();
     assert_eq!(err.event_id, "b");
-    assert!(err.reason.contains("published cannot follow refused"), "{}", err.reason);
-    let early = check_history(received, &[ev("x", Status::Handled, "2026-03-01 08:00")]).unwrap_err();
-    assert!(early.reason.contains("before the receipt"), "{}", early.reason);
+    assert!(
+        err.reason.contains("published cannot follow refused"),
+        "{}",
+        err.reason
+    );
+    let early =
+        check_history(received, &[ev("x", Status::Handled, "2026-03-01 08:00")]).unwrap_err();
+    assert!(
+        early.reason.contains("before the receipt"),
+        "{}",
+        early.reason
+    );
     assert_eq!(current_status(&[]), Status::Received);
 }
 
@@ -233,7 +245,10 @@ fn rules_are_checked() {
 
 #[test]
 fn codes() {
-    assert_eq!(PetitionCode::parse("PAKN-2026-0001").unwrap().as_str(), "PAKN-2026-0001");
+    assert_eq!(
+        PetitionCode::parse("PAKN-2026-0001").unwrap().as_str(),
+        "PAKN-2026-0001"
+    );
     assert!(PetitionCode::parse("bad code").is_err());
     assert_eq!(Status::parse("infoRequested"), Some(Status::InfoRequested));
     assert!(Status::Published.is_end());

@@ -150,10 +150,7 @@ pub fn stages(
     events: &[Event],
     at: NaiveDateTime,
 ) -> Stages {
-    let events: Vec<&Event> = ordered(events)
-        .into_iter()
-        .filter(|e| e.at <= at)
-        .collect();
+    let events: Vec<&Event> = ordered(events).into_iter().filter(|e| e.at <= at).collect();
     let first = |status: Status| events.iter().find(|e| e.status == status).map(|e| e.at);
     let refused = first(Status::Refused);
     let withdrawn = first(Status::Withdrawn);
@@ -201,7 +198,7 @@ pub fn stages(
         out.push(judge(Stage::Handling, handling_due, handled, at));
     }
     if let Some(h) = handled
-        && !withdrawn.is_some_and(|w| published.is_none_or(|p| w < p))
+        && withdrawn.is_none_or(|w| published.is_some_and(|p| w >= p))
     {
         out.push(judge(
             Stage::Publication,
