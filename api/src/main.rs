@@ -86,12 +86,13 @@ fn main() -> ExitCode {
             match loaded {
                 Ok(s) => {
                     println!(
-                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers created",
+                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created",
                         started.elapsed().as_secs_f64(),
                         s.units_created,
                         s.procedures_created,
                         s.decisions_created,
-                        s.dossiers_created
+                        s.dossiers_created,
+                        s.petitions_created
                     );
                     ExitCode::SUCCESS
                 }
@@ -118,6 +119,7 @@ fn main() -> ExitCode {
                         tracing::info!(
                             units = s.units_created,
                             dossiers = s.dossiers_created,
+                            petitions = s.petitions_created,
                             "demo province loaded"
                         );
                     }

@@ -289,6 +289,7 @@ fn the_demo_province_loads_once() {
         (323, 39)
     );
     assert_eq!(first.dossiers_created, 3000);
+    assert_eq!(first.petitions_created, 30);
     let again = tthc_api::demo::load(&app.db, 3000).unwrap();
     assert_eq!(
         (
@@ -356,4 +357,23 @@ fn the_demo_year_of_dossiers_has_what_a_province_sees() {
         let n = total(&format!("&flag={flag}"));
         assert!(n > 0 && n < 300, "{flag}: {n}");
     }
+    // The year's petitions: mostly answered, some late, and the two petition indicators counted.
+    let year = app.get("/api/v1/units/000.00.00.H12/petition-figures/2026", &token);
+    assert_eq!(year.status, 200, "{}", year.body);
+    let received = &year.body["received"];
+    let all =
+        received["regulation"].as_u64().unwrap() + received["officerConduct"].as_u64().unwrap();
+    assert!(all >= 25, "{}", year.body);
+    let on_time = &year.body["processingOnTime"];
+    assert!(
+        on_time["numerator"].as_u64().unwrap() < on_time["denominator"].as_u64().unwrap()
+            && on_time["numerator"].as_u64().unwrap() * 2
+                > on_time["denominator"].as_u64().unwrap(),
+        "{}",
+        year.body
+    );
+    let handled = year.body["handlingSatisfaction"]["denominator"]
+        .as_u64()
+        .unwrap();
+    assert!(handled > 15, "{}", year.body);
 }

@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod dossiers;
+mod petitions;
 mod province_data;
 
 use chrono::NaiveDate;
@@ -23,13 +24,16 @@ pub struct DemoSummary {
     pub decisions_created: usize,
     /// Dossiers created now.
     pub dossiers_created: usize,
+    /// Petitions created now (one for every hundred dossiers).
+    pub petitions_created: usize,
 }
 
 /// How many dossiers the demo year has unless asked otherwise.
 pub const DEFAULT_DOSSIERS: usize = 300_000;
 
 /// Loads the demo province: the province, its departments and its communes, its procedures and
-/// announcements, and a year of `dossiers` dossiers. Loading it again changes nothing.
+/// announcements, and a year of `dossiers` dossiers with their ratings and one petition for every
+/// hundred dossiers. Loading it again changes nothing.
 pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let mut conn = db.conn()?;
     if units::find_row(&mut conn, PROVINCE.code)?.is_some() {
@@ -38,6 +42,7 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
             procedures_created: 0,
             decisions_created: 0,
             dossiers_created: 0,
+            petitions_created: 0,
         });
     }
     let actor = Actor::system("demo province");
@@ -68,10 +73,12 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let communes: Vec<&str> = COMMUNES.iter().map(|c| c.code).collect();
     let catalogue = catalogue::load(&mut conn, &communes)?;
     let dossiers_created = dossiers::load(&mut conn, &catalogue.offered, dossiers)?;
+    let petitions_created = petitions::load(&mut conn, &catalogue.offered, dossiers / 100)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
         decisions_created: catalogue.decisions,
         dossiers_created,
+        petitions_created,
     })
 }
