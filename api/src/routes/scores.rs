@@ -111,12 +111,12 @@ pub struct LiveScore {
 ///
 /// The 766 score of the unit's whole subtree (a parent's figures count all records below it;
 /// they are not an average of its children) for a month (`2026-08`), quarter (`2026-Q3`) or
-/// year (`2026`), judged now when the period is not over. tthc counts ten indicators from its
-/// dossiers (progress, online submission, sync, online payment of dossiers, and the dossier
-/// indicators of digitization and satisfaction); figures entered with
-/// `PUT /units/{code}/figures/{period}` replace or complete them, and are the only source of the
-/// others for now (announcements, procedures, communes, petitions). Indicators without figures
-/// have a null score.
+/// year (`2026`), judged now when the period is not over. tthc counts twelve indicators from its
+/// records: from the dossiers progress, online submission, sync, online payment of dossiers, and
+/// the dossier indicators of digitization and satisfaction; from the petitions the two petition
+/// indicators. Figures entered with `PUT /units/{code}/figures/{period}` replace or complete
+/// them, and are the only source of the others for now (announcements, procedures, communes).
+/// Indicators without figures have a null score.
 #[utoipa::path(
     tag = "scoring",
     params(
