@@ -110,7 +110,23 @@ fn a_petition_is_pushed_idempotently_and_judged_stage_by_stage() {
         .assert_problem(Status::NOT_FOUND, "notFound");
     let mut other = body.clone();
     other["code"] = json!("PAKN-2");
-    put(&app, &admin, "PAKN-1", &other).assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let r = put(&app, &admin, "PAKN-1", &other);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["code"]);
+    // Instants ahead of the clock (a rating dated in 2099 would outrank every later one).
+    let mut future = body.clone();
+    future["events"][1]["at"] = json!("2099-01-01T08:00:00+07:00");
+    future["reaction"]["at"] = json!("2099-01-02T08:00:00+07:00");
+    let mut names = put(&app, &admin, "PAKN-F", &future).invalid_names();
+    names.sort();
+    assert_eq!(names, ["events[1].at", "reaction.at"]);
+    // A satisfied petitioner does not petition again.
+    let mut again = body.clone();
+    again["reaction"]["furtherPetition"] = json!("PAKN-77");
+    assert_eq!(
+        put(&app, &admin, "PAKN-1", &again).invalid_names(),
+        ["reaction.furtherPetition"]
+    );
     let mut unknown = body.clone();
     unknown["subject"] = json!("weather");
     put(&app, &admin, "PAKN-1", &unknown).assert_problem(Status::BAD_REQUEST, "validationFailed");
@@ -121,6 +137,8 @@ fn a_petition_is_pushed_idempotently_and_judged_stage_by_stage() {
         .assert_problem(Status::NOT_FOUND, "notFound");
     let r = put(&app, &other_token, "PAKN-9", &body);
     assert_eq!(r.invalid_names(), ["unit"], "{}", r.text);
+    app.get("/api/v1/petitions/PAKN-9", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
     let (_, reader) = app.client("reader", &["dossiers:read"], &["P"]);
     app.get("/api/v1/petitions", &reader)
         .assert_problem(Status::FORBIDDEN, "insufficientScope");
@@ -347,12 +365,13 @@ fn deadlines_are_configurable_and_checked() {
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
     // Ten working days from Monday 2 March: Monday 16 March.
-    put(
+    let r = put(
         &app,
         &admin,
         "PAKN-10",
         &petition("C1", &t("03-02T08:00:00"), json!([])),
     );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
     let p = app.get("/api/v1/petitions/PAKN-10", &admin);
     assert_eq!(
         stage(&p.body, "handling")["dueAt"],
@@ -413,6 +432,20 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
     e["code"] = json!("E");
     let r = app.post("/api/v1/petitions/bulk", &admin, &json!([a, b, c, d, e]));
     assert_eq!(r.body["created"], 5, "{}", r.text);
+    // A petition of C1 cannot name STTTT's dossier, nor can a client name a dossier outside
+    // its units: neither would be C1's to lose points for.
+    let mut stray = petition("C1", &t("03-05T08:00:00"), json!([]));
+    stray["dossierCode"] = json!("STTTT-260303-0004");
+    assert_eq!(
+        put(&app, &admin, "F", &stray).invalid_names(),
+        ["dossierCode"]
+    );
+    let (_, c1) = app.client("c1-pakn", &["petitions:write"], &["C1"]);
+    let mut outside = petition("C1", &t("03-05T08:00:00"), json!([]));
+    outside["dossierCode"] = json!("STTTT-260303-0004");
+    let r = put(&app, &c1, "G", &outside);
+    assert_eq!(r.invalid_names(), ["dossierCode"], "{}", r.text);
+    assert!(r.text.contains("among your units"), "{}", r.text);
 
     let f = app.get("/api/v1/units/P/petition-figures/2026-03", &admin);
     assert_eq!(f.status, Status::OK, "{}", f.text);

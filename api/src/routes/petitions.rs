@@ -2,7 +2,7 @@
 //! events and deadlines, lists of overdue and soon-due petitions, and a unit's petition figures.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::petitions::{
@@ -32,8 +32,11 @@ use crate::http::{
 };
 use crate::state::AppState;
 
+/// Local time to the microsecond, as both backends keep it: so that an event sent again
+/// compares equal to the stored one.
 fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
-    to_local(&t)
+    let l = to_local(&t);
+    l.with_nanosecond(l.nanosecond() / 1000 * 1000).unwrap_or(l)
 }
 
 fn now_local() -> NaiveDateTime {

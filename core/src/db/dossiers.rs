@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor};
-use super::schema::{dossier_events, dossiers, petitions, procedure_versions, procedures};
+use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
@@ -325,8 +325,8 @@ struct Lookups {
     salt: Option<String>,
     /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
     stored: HashMap<String, Option<StoredDue>>,
-    /// Codes of the dossiers (of those looked up) that a petition concerns.
-    petitioned: std::collections::HashSet<String>,
+    /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
+    petitioned: HashMap<String, Vec<String>>,
     /// Compute the rules' due instant again instead of keeping the stored one.
     recompute: bool,
 }
@@ -434,11 +434,8 @@ impl Lookups {
                     ),
                 ))
                 .load(conn)?;
-            let petitioned: Vec<Option<String>> = petitions::table
-                .filter(petitions::dossier_code.eq_any(chunk))
-                .select(petitions::dossier_code)
-                .load(conn)?;
-            self.petitioned.extend(petitioned.into_iter().flatten());
+            self.petitioned
+                .extend(super::petitions::petition_paths(conn, chunk)?);
             for (
                 (code, id, input_hash, version, received_at, procedure_code),
                 rule_due_at,
@@ -588,6 +585,13 @@ fn prepare(
             .unwrap_or(0);
         invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
     }
+    // A rating dated ahead would outrank every real one that comes later.
+    if write
+        .rating
+        .is_some_and(|r| r.at > now + chrono::TimeDelta::minutes(10))
+    {
+        invalid.push(InvalidParam::new("rating.at", "is in the future"));
+    }
     let unit = match (unit, invalid.is_empty()) {
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),
@@ -693,6 +697,11 @@ fn prepare(
             .collect::<Vec<_>>()
             .join(" ")
     );
+    // Named by a petition of its unit or of a unit above it.
+    let petitioned = lookups
+        .petitioned
+        .get(write.code.as_str())
+        .is_some_and(|paths| paths.iter().any(|p| unit.path.starts_with(p.as_str())));
     Ok(Prepared {
         code: write.code.to_string(),
         unit,
@@ -705,11 +714,7 @@ fn prepare(
         ended_at: derived.ended_at,
         timing: derived.timing.map(|t| word(&t)),
         flags,
-        facts: facts_of(
-            &write.details,
-            rating.as_ref(),
-            lookups.petitioned.contains(write.code.as_str()),
-        ),
+        facts: facts_of(&write.details, rating.as_ref(), petitioned),
         rating,
         data,
         input_hash,
@@ -1207,7 +1212,14 @@ pub fn rate(
     code: &str,
     rating: Rating,
 ) -> StoreResult<(Outcome, Option<Rating>)> {
+    if rating.at > now_local() + chrono::TimeDelta::minutes(10) {
+        return Err(StoreError::invalid(InvalidParam::new(
+            "at",
+            "is in the future",
+        )));
+    }
     write_tx(conn, |conn| {
+        super::lock_keys(conn, &[format!("dossier:{code}")])?;
         let dossier = get(conn, scope, code)?;
         let mut write = write_of(&dossier)?;
         write.rating = Some(rating);

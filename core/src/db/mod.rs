@@ -271,6 +271,25 @@ pub fn write_tx<T>(
     }
 }
 
+/// Serializes the writers of the same records across API instances, inside the caller's write
+/// transaction: on PostgreSQL, a transaction-scoped advisory lock per key, taken in sorted order
+/// so that two writers never wait on each other in a cycle; on SQLite the write transaction
+/// already serializes every writer. Keys name records, e.g. `petition:PAKN-1`.
+pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(c) = conn {
+        let mut keys: Vec<&String> = keys.iter().collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
 /// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();

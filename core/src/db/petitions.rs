@@ -13,7 +13,7 @@ use super::audit::{self, Actor, Change};
 use super::schema::{dossiers, petition_events, petitions, procedures, units};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
-use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
+use super::{DbConnection, StoreError, StoreResult, calendars, lock_keys, settings, write_tx};
 use crate::InvalidParam;
 use crate::calendar::Calendar;
 use crate::dossier::facts::PETITIONED;
@@ -293,6 +293,33 @@ struct Prepared {
     stages: Stages,
 }
 
+/// How far ahead of the service's clock an instant may be (the vendors' clocks drift).
+const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// How long after receipt an event may be: deadlines are weeks, so years mean a typo.
+const MAX_SPAN: chrono::TimeDelta = chrono::TimeDelta::days(3 * 366);
+/// Most events a petition keeps.
+const MAX_EVENTS: usize = 100;
+
+/// The petitions that make a dossier count as petitioned: those not refused or withdrawn, of
+/// the dossier's unit or a unit above it. By dossier code, their units' tree paths.
+pub(crate) fn petition_paths(
+    conn: &mut DbConnection,
+    dossier_codes: &[&str],
+) -> StoreResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(Option<String>, String)> = petitions::table
+        .filter(petitions::dossier_code.eq_any(dossier_codes))
+        .filter(petitions::status.ne_all([Status::Refused.as_str(), Status::Withdrawn.as_str()]))
+        .select((petitions::dossier_code, petitions::unit_path))
+        .load(conn)?;
+    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
+    for (code, path) in rows {
+        if let Some(code) = code {
+            paths.entry(code).or_default().push(path);
+        }
+    }
+    Ok(paths)
+}
+
 /// Checks a write and derives what is stored with it. Reads only.
 fn prepare(
     conn: &mut DbConnection,
@@ -336,7 +363,61 @@ fn prepare(
             .unwrap_or(0);
         invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
     }
+    let latest = now + CLOCK_SLACK;
+    if write.received_at > latest {
+        invalid.push(InvalidParam::new("receivedAt", "is in the future"));
+    }
+    for (i, e) in write.events.iter().enumerate() {
+        if e.at > latest {
+            invalid.push(InvalidParam::new(
+                format!("events[{i}].at"),
+                "is in the future",
+            ));
+        } else if e.at - write.received_at > MAX_SPAN {
+            invalid.push(InvalidParam::new(
+                format!("events[{i}].at"),
+                "is more than three years after the receipt",
+            ));
+        }
+    }
+    if write.events.len() > MAX_EVENTS {
+        invalid.push(InvalidParam::new(
+            "events",
+            format!("a petition keeps at most {MAX_EVENTS} events"),
+        ));
+    }
+    if let (Some(code), Some(unit)) = (&write.dossier_code, &unit) {
+        let stored: Option<String> = dossiers::table
+            .filter(dossiers::code.eq(code))
+            .select(dossiers::unit_path)
+            .first(conn)
+            .optional()?;
+        match stored {
+            Some(path) if !scope.allows(&path) => invalid.push(InvalidParam::new(
+                "dossierCode",
+                format!("no dossier has the code {code} among your units"),
+            )),
+            Some(path) if !path.starts_with(&unit.path) => invalid.push(InvalidParam::new(
+                "dossierCode",
+                format!(
+                    "dossier {code} is handled outside unit {} and the units below it",
+                    write.unit
+                ),
+            )),
+            // Not stored yet: it may arrive later.
+            _ => {}
+        }
+    }
     if let Some(r) = &write.reaction {
+        if r.at > latest {
+            invalid.push(InvalidParam::new("reaction.at", "is in the future"));
+        }
+        if r.value == Reaction::Satisfied && r.further_petition.is_some() {
+            invalid.push(InvalidParam::new(
+                "reaction.furtherPetition",
+                "a satisfied petitioner files no further petition: say dissatisfied",
+            ));
+        }
         match write.events.iter().find(|e| e.status == Status::Handled) {
             None => invalid.push(InvalidParam::new(
                 "reaction",
@@ -361,7 +442,15 @@ fn prepare(
     };
     let rules = lookups.rules(conn)?;
     let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&write.received_at))?;
-    let stages = stages(calendar, &rules, write.received_at, &write.events, now);
+    // Judged with every event, even one a few minutes ahead of this clock.
+    let last = write.events.iter().map(|e| e.at).max().unwrap_or(now);
+    let stages = stages(
+        calendar,
+        &rules,
+        write.received_at,
+        &write.events,
+        now.max(last),
+    );
     let data =
         serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
     let events =
@@ -452,21 +541,26 @@ struct EventRow<'a> {
     received_at: Stamp,
 }
 
-/// Marks the dossiers `codes` as concerned by a petition or not, as the petitions now say.
+/// Marks the dossiers `codes` as concerned by a petition or not, as the petitions now say
+/// ([`petition_paths`]).
 fn refresh_petitioned(conn: &mut DbConnection, codes: &BTreeSet<String>) -> StoreResult<()> {
     use diesel::dsl::sql;
     use diesel::sql_types::Integer;
-    let codes: Vec<&String> = codes.iter().collect();
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
     for chunk in codes.chunks(500) {
-        let with: HashSet<String> = petitions::table
-            .filter(petitions::dossier_code.eq_any(chunk.iter().copied()))
-            .select(petitions::dossier_code)
-            .load::<Option<String>>(conn)?
-            .into_iter()
-            .flatten()
-            .collect();
-        let (on, off): (Vec<&String>, Vec<&String>) =
-            chunk.iter().partition(|c| with.contains(**c));
+        let paths = petition_paths(conn, chunk)?;
+        let stored: Vec<(String, String)> = dossiers::table
+            .filter(dossiers::code.eq_any(chunk))
+            .select((dossiers::code, dossiers::unit_path))
+            .load(conn)?;
+        let mut on = Vec::new();
+        let mut off = Vec::new();
+        for (code, path) in stored {
+            let named = paths
+                .get(&code)
+                .is_some_and(|ps| ps.iter().any(|p| path.starts_with(p.as_str())));
+            if named { on.push(code) } else { off.push(code) }
+        }
         // Bit arithmetic both backends share: `|` sets the bit; `(x | b) - b` clears it.
         diesel::update(dossiers::table.filter(dossiers::code.eq_any(on)))
             .set(dossiers::facts.eq(sql::<Integer>(&format!("facts | {PETITIONED}"))))
@@ -594,7 +688,10 @@ pub fn put(
     scope: &UnitScope,
     write: &PetitionWrite,
 ) -> StoreResult<Outcome> {
-    write_tx(conn, |conn| put_in(conn, actor, scope, write))
+    write_tx(conn, |conn| {
+        lock_keys(conn, &[format!("petition:{}", write.code)])?;
+        put_in(conn, actor, scope, write)
+    })
 }
 
 /// Stores a batch of petitions in one transaction; each is checked first, and a refused one
@@ -606,6 +703,11 @@ pub fn put_batch(
     writes: &[PetitionWrite],
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
+        let keys: Vec<String> = writes
+            .iter()
+            .map(|w| format!("petition:{}", w.code))
+            .collect();
+        lock_keys(conn, &keys)?;
         let mut lookups = Lookups::default();
         let now = now_local();
         let mut seen = HashSet::new();
@@ -771,6 +873,7 @@ pub fn add_event(
     event: &Event,
 ) -> StoreResult<(EventOutcome, Status)> {
     write_tx(conn, |conn| {
+        lock_keys(conn, &[format!("petition:{code}")])?;
         let petition = get(conn, scope, code)?;
         if let Some(existing) = petition.events.iter().find(|e| e.id == event.id) {
             return if existing == event {
@@ -781,6 +884,12 @@ pub fn add_event(
                     format!("the event id {} was used for another event", event.id),
                 )))
             };
+        }
+        if petition.events.len() >= MAX_EVENTS {
+            return Err(StoreError::Conflict(InvalidParam::new(
+                "id",
+                format!("the petition has {MAX_EVENTS} events, the most it keeps"),
+            )));
         }
         let mut write = write_of(&petition)?;
         write.events.push(event.clone());
@@ -968,7 +1077,9 @@ pub fn list(
                     .and(petitions::code.gt(code.clone()))),
             );
         }
+        // Deadlines matter while a petition is open.
         q = q
+            .filter(petitions::ended_at.is_null())
             .filter(petitions::late_from.is_not_null())
             .order((petitions::late_from.asc(), petitions::code.asc()));
     } else {

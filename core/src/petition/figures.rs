@@ -44,9 +44,10 @@ pub struct PetitionFacts {
 
 impl PetitionFacts {
     /// Whether it counts as on time for a period ending at `end`, judged at `judged` (the
-    /// period's end, or now when the period is not over); `None` when withdrawn.
+    /// period's end, or now when the period is not over); `None` when withdrawn, even after the
+    /// period: a withdrawn petition is not judged.
     pub fn on_time(&self, end: NaiveDateTime, judged: NaiveDateTime) -> Option<bool> {
-        if self.timing == Some(Timing::Withdrawn) && self.ended_at.is_some_and(|e| e < end) {
+        if self.timing == Some(Timing::Withdrawn) {
             return None;
         }
         Some(match self.ended_at {
@@ -321,6 +322,11 @@ mod tests {
         let end = at("2026-04-01 00:00");
         assert_eq!(p.on_time(end, at("2026-03-20 00:00")), Some(true));
         assert_eq!(p.on_time(end, end), Some(false));
+        // Withdrawn after the period: not judged in it either.
+        let mut withdrawn = p.clone();
+        withdrawn.ended_at = Some(at("2026-04-02 08:00"));
+        withdrawn.timing = Some(Timing::Withdrawn);
+        assert_eq!(withdrawn.on_time(end, end), None);
         // Ended after the period on time, but open at its end past a deadline: late then.
         p.ended_at = Some(at("2026-04-02 08:00"));
         p.timing = Some(Timing::EndedLate);

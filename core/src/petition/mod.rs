@@ -130,6 +130,20 @@ impl Status {
         Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
+    /// The order of statuses that share an instant, as the handling runs: so that a history
+    /// reads the same however its events were stored.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Received => 0,
+            Self::InfoRequested => 1,
+            Self::InfoProvided => 2,
+            Self::Handled => 3,
+            Self::Published => 4,
+            Self::Refused => 5,
+            Self::Withdrawn => 6,
+        }
+    }
+
     /// Whether the petition's handling has ended.
     pub fn is_end(self) -> bool {
         matches!(self, Self::Refused | Self::Published | Self::Withdrawn)
@@ -236,10 +250,11 @@ pub struct Forbidden {
     pub reason: String,
 }
 
-/// Orders events by instant (and by arrival for the same instant).
+/// Orders events by instant, and events of one instant in the order the handling runs
+/// (received, information asked and given, handled, published; refusal and withdrawal last).
 pub fn ordered(events: &[Event]) -> Vec<&Event> {
     let mut sorted: Vec<&Event> = events.iter().collect();
-    sorted.sort_by_key(|e| e.at);
+    sorted.sort_by_key(|e| (e.at, e.status.rank()));
     sorted
 }
 

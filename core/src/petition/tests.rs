@@ -229,6 +229,30 @@ fn history_rules() {
 }
 
 #[test]
+fn events_of_one_instant_read_in_handling_order() {
+    let same = "2026-03-20 10:00";
+    let events = [
+        ev("b", Status::Published, same),
+        ev("a", Status::Handled, same),
+    ];
+    assert!(check_history(at("2026-03-02 08:00"), &events).is_ok());
+    assert_eq!(current_status(&events), Status::Published);
+    let s = judge(&events, "2026-04-01 00:00");
+    assert_eq!(s.timing, Timing::EndedOnTime);
+}
+
+#[test]
+fn a_publication_alone_means_handled_by_then() {
+    let s = judge(
+        &[ev("1", Status::Published, "2026-03-20 10:00")],
+        "2026-04-01 00:00",
+    );
+    assert_eq!(s.handled_at, Some(at("2026-03-20 10:00")));
+    assert_eq!(s.ended_at, Some(at("2026-03-20 10:00")));
+    assert_eq!(s.timing, Timing::EndedOnTime);
+}
+
+#[test]
 fn rules_are_checked() {
     assert!(PetitionRules::default().validate().is_ok());
     let bad = PetitionRules {

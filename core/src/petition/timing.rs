@@ -154,7 +154,8 @@ pub fn stages(
     let first = |status: Status| events.iter().find(|e| e.status == status).map(|e| e.at);
     let refused = first(Status::Refused);
     let withdrawn = first(Status::Withdrawn);
-    let handled = first(Status::Handled);
+    // A vendor that sends only the publication has handled the petition by then.
+    let handled = first(Status::Handled).or(first(Status::Published));
     let published = handled.and(first(Status::Published));
     let due = |from: NaiveDateTime, n: u32, pauses: &[(NaiveDateTime, NaiveDateTime)]| {
         calendar.due(from, days(n), pauses).due
