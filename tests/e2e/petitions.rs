@@ -517,6 +517,38 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
     // 12 + 6 + 3.6 (the other groups, as in the score tests) + 3.33 + 3.6 + 3 = 31.53.
     assert_eq!(s.body["score"], 31.53);
 
+    // The petitions that cost points, with what each costs: B ended late, E is overdue.
+    let misses = app.get(
+        "/api/v1/units/P/scores/2026-03/indicators/PETITION_PROCESSING_ON_TIME/misses",
+        &admin,
+    );
+    assert_eq!(misses.status, Status::OK, "{}", misses.text);
+    let rows: Vec<(Value, Value)> = misses.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["code"].clone(), m["reason"].clone()))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", misses.text);
+    assert_eq!(rows[0].0, "E");
+    assert!(
+        rows[0]
+            .1
+            .as_str()
+            .unwrap()
+            .starts_with("still open and overdue")
+    );
+    assert_eq!(rows[1], (json!("B"), json!("ended late")));
+    // One more on time of 5: 4/5 of 6 = 4.8, 1.2 more than 3.6.
+    assert_eq!(misses.body["items"][0]["pointsEach"], 1.2);
+    assert_eq!(misses.body["items"][1]["unit"], "C1");
+    let unhappy = app.get(
+        "/api/v1/units/P/scores/2026-03/indicators/PETITION_HANDLING_SATISFACTION/misses",
+        &admin,
+    );
+    assert_eq!(unhappy.body["items"][0]["code"], "B", "{}", unhappy.text);
+    assert_eq!(unhappy.body["items"].as_array().unwrap().len(), 1);
+
     // The petition's dossier changes: dossier 1 counts again, dossier 5 no longer.
     let mut moved = app.get("/api/v1/petitions/A", &admin).body;
     assert_eq!(moved["dossierCode"], "C1-260302-0001");

@@ -331,10 +331,13 @@ pub struct MissesQuery {
 
 /// List the records that cost an indicator points
 ///
-/// The dossiers of the unit's subtree that cost the indicator points in the period, oldest
-/// receipt first, each with the reason and the points it costs: for `ON_TIME_PROCESSING` those
-/// finished late and those open past their due instant at the end of the period (or now); for
-/// `DOSSIER_SYNC` those never synced. Keyset-paginated; `Accept: text/csv` for a spreadsheet.
+/// The records of the unit's subtree that cost the indicator points in the period, oldest
+/// receipt first, each with the reason and the points it costs: for `ON_TIME_PROCESSING` the
+/// dossiers finished late and those open past their due instant at the end of the period (or
+/// now); for `DOSSIER_SYNC` the dossiers never synced; for `PETITION_PROCESSING_ON_TIME` the
+/// petitions that ended late or are open past a deadline (`dueAt`: the first deadline missed);
+/// for `PETITION_HANDLING_SATISFACTION` the petitions answered in the period whose petitioner was
+/// dissatisfied or petitioned again. Keyset-paginated; `Accept: text/csv` for a spreadsheet.
 #[utoipa::path(
     tag = "scoring",
     params(
@@ -374,7 +377,7 @@ pub async fn list_misses(
             "indicator",
             format!(
                 "misses are listed record by record for {} so far",
-                LISTED.join(" and ")
+                LISTED.join(", ")
             ),
         ));
     }

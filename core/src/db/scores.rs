@@ -379,21 +379,28 @@ pub fn figures(
 }
 
 /// The indicators whose misses are listed record by record.
-pub const LISTED: [&str; 2] = ["ON_TIME_PROCESSING", "DOSSIER_SYNC"];
+pub const LISTED: [&str; 4] = [
+    "ON_TIME_PROCESSING",
+    "DOSSIER_SYNC",
+    "PETITION_PROCESSING_ON_TIME",
+    "PETITION_HANDLING_SATISFACTION",
+];
 
-/// A dossier that cost an indicator points in a period.
+/// A record (a dossier, or a petition for the petition indicators) that cost an indicator
+/// points in a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Miss {
-    /// The dossier's code.
+    /// The record's code.
     pub code: String,
-    /// Its handling unit's code.
+    /// Its unit's code.
     pub unit: String,
-    /// Its procedure.
+    /// Its procedure (empty for a petition about none).
     pub procedure_code: String,
     /// Received at (local time).
     pub received_at: NaiveDateTime,
-    /// Its due instant after apologies and supplement time.
+    /// A dossier's due instant after apologies and supplement time; a petition's first deadline
+    /// missed.
     pub due_at: Option<NaiveDateTime>,
     /// When handling ended, if it did.
     pub ended_at: Option<NaiveDateTime>,
@@ -431,6 +438,9 @@ pub fn misses(
     let start = period.start().naive_local();
     let end = period.end().naive_local();
     let judged = end.min(now);
+    if indicator.starts_with("PETITION_") {
+        return petition_misses(conn, unit, (start, end, judged), indicator, after, limit);
+    }
     let prefix = format!("{}%", unit.path);
     let base = || {
         let mut q = dossiers::table
@@ -507,5 +517,79 @@ pub fn misses(
                 }
             },
         )
+        .collect())
+}
+
+/// The petitions of `unit`'s subtree that cost a petition indicator points in the period
+/// `[start, end)` judged at `judged`, oldest receipt first, after the keyset `after`:
+/// - `PETITION_PROCESSING_ON_TIME`: ended in the period late, or open at its end (or now) past a
+///   deadline;
+/// - `PETITION_HANDLING_SATISFACTION`: answered in the period, and the petitioner said they were
+///   dissatisfied or petitioned again.
+fn petition_misses(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    (start, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+    indicator: &str,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> StoreResult<Vec<Miss>> {
+    use super::schema::{petitions, units};
+    let mut missed: Vec<(crate::petition::figures::PetitionFacts, String)> =
+        super::petitions::handled_in(conn, &unit.path, start, end)?
+            .into_iter()
+            .filter_map(|p| {
+                let reason = if indicator == "PETITION_PROCESSING_ON_TIME" {
+                    match (p.on_time(end, judged), p.ended_at) {
+                        (Some(false), Some(e)) if e < end => "ended late".to_owned(),
+                        (Some(false), _) => format!(
+                            "still open and overdue since {}",
+                            p.late_from.map(|l| l.to_string()).unwrap_or_default()
+                        ),
+                        _ => return None,
+                    }
+                } else {
+                    if !p.handled_in(start, end) || p.accepted() {
+                        return None;
+                    }
+                    if p.further {
+                        "the petitioner petitioned again".to_owned()
+                    } else {
+                        "the petitioner was dissatisfied with the answer".to_owned()
+                    }
+                };
+                Some((p, reason))
+            })
+            .filter(|(p, _)| {
+                after
+                    .as_ref()
+                    .is_none_or(|(at, code)| (p.received_at, &p.code) > (*at, code))
+            })
+            .collect();
+    missed.sort_by(|a, b| (a.0.received_at, &a.0.code).cmp(&(b.0.received_at, &b.0.code)));
+    missed.truncate(usize::try_from(limit).unwrap_or(0));
+    let codes: Vec<&str> = missed.iter().map(|(p, _)| p.code.as_str()).collect();
+    let places: BTreeMap<String, (String, Option<String>)> = petitions::table
+        .inner_join(units::table)
+        .filter(petitions::code.eq_any(codes))
+        .select((petitions::code, units::code, petitions::procedure_code))
+        .load::<(String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(code, unit, procedure)| (code, (unit, procedure)))
+        .collect();
+    Ok(missed
+        .into_iter()
+        .map(|(p, reason)| {
+            let (unit, procedure) = places.get(&p.code).cloned().unwrap_or_default();
+            Miss {
+                unit,
+                procedure_code: procedure.unwrap_or_default(),
+                received_at: p.received_at,
+                due_at: p.late_from,
+                ended_at: p.ended_at,
+                reason,
+                code: p.code,
+            }
+        })
         .collect())
 }
