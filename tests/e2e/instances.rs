@@ -59,3 +59,72 @@ fn a_generated_token_key_is_shared_through_the_database() {
         .unwrap();
     assert_eq!(second.state.jwt.verify(&token).unwrap().sub, "admin");
 }
+
+/// Two instances write the same records at the same moment: every event added to one dossier
+/// is kept, and the same new petition pushed by both is created once, never a 5xx (on
+/// PostgreSQL the writers of one record take an advisory lock; SQLite's write transaction
+/// serializes them).
+#[test]
+fn concurrent_writes_of_one_record_are_all_kept() {
+    use serde_json::json;
+    let test_db = TestDb::new();
+    let url = test_db.url.clone();
+    let apps = [TestApp::spawn_on(&url), TestApp::spawn_on(&url)];
+    let admin = crate::procedures::seed(&apps[0]);
+    let r = apps[0].call(
+        tthc_tests::HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0001",
+        Some(&admin),
+        Some(&json!({
+            "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+            "receivedAt": "2026-03-02T08:00:00+07:00",
+            "applicant": {"kind": "citizen", "name": "Nguyễn Văn An"},
+            "events": [{"id": "r", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]
+        })),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let petition = json!({
+        "unit": "C1", "subject": "regulation", "channel": "portal",
+        "receivedAt": "2026-03-02T08:00:00+07:00", "summary": "Phản ánh"
+    });
+    std::thread::scope(|s| {
+        for (i, app) in apps.iter().enumerate() {
+            let (admin, petition) = (&admin, &petition);
+            s.spawn(move || {
+                for n in 0..10 {
+                    // Processing steps may follow each other in any order.
+                    let minute = i * 10 + n;
+                    let r = app.post(
+                        "/api/v1/dossiers/C1-260302-0001/events",
+                        admin,
+                        &json!({"id": format!("p{minute}"), "status": "processing",
+                                "at": format!("2026-03-02T09:{minute:02}:00+07:00")}),
+                    );
+                    assert_eq!(r.status, Status::OK, "{}", r.text);
+                    let r = app.call(
+                        tthc_tests::HttpMethod::PUT,
+                        &format!("/api/v1/petitions/PAKN-{n}"),
+                        Some(admin),
+                        Some(petition),
+                    );
+                    assert!(
+                        r.status == Status::CREATED || r.status == Status::OK,
+                        "{}",
+                        r.text
+                    );
+                }
+            });
+        }
+    });
+    let d = apps[1].get("/api/v1/dossiers/C1-260302-0001", &admin);
+    assert_eq!(d.body["events"].as_array().unwrap().len(), 21, "{}", d.text);
+    let all = apps[1].get("/api/v1/petitions?limit=500", &admin);
+    assert_eq!(
+        all.body["items"].as_array().unwrap().len(),
+        10,
+        "{}",
+        all.text
+    );
+    drop(apps);
+    drop(test_db);
+}

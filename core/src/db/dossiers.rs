@@ -949,7 +949,10 @@ pub fn put(
     scope: &UnitScope,
     write: &DossierWrite,
 ) -> StoreResult<Outcome> {
-    write_tx(conn, |conn| put_in(conn, actor, scope, write))
+    write_tx(conn, |conn| {
+        super::lock_keys(conn, &[format!("dossier:{}", write.code)])?;
+        put_in(conn, actor, scope, write)
+    })
 }
 
 /// Stores a batch of dossiers in one transaction. Each is checked first: a refused one gets its
@@ -962,6 +965,11 @@ pub fn put_batch(
     writes: &[DossierWrite],
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
+        let keys: Vec<String> = writes
+            .iter()
+            .map(|w| format!("dossier:{}", w.code))
+            .collect();
+        super::lock_keys(conn, &keys)?;
         let mut lookups = Lookups::default();
         let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
         lookups.preload_stored(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
@@ -1146,6 +1154,7 @@ pub fn recompute_due(
     code: &str,
 ) -> StoreResult<(Option<NaiveDateTime>, Dossier)> {
     write_tx(conn, |conn| {
+        super::lock_keys(conn, &[format!("dossier:{code}")])?;
         let dossier = get(conn, scope, code)?;
         let before = dossier.rule_due_at;
         let write = write_of(&dossier)?;
@@ -1181,6 +1190,7 @@ pub fn add_event(
     event: &Event,
 ) -> StoreResult<EventOutcome> {
     write_tx(conn, |conn| {
+        super::lock_keys(conn, &[format!("dossier:{code}")])?;
         let dossier = get(conn, scope, code)?;
         if let Some(existing) = dossier.events.iter().find(|e| e.id == event.id) {
             return if existing == event {

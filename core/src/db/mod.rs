@@ -277,15 +277,19 @@ pub fn write_tx<T>(
 /// already serializes every writer. Keys name records, e.g. `petition:PAKN-1`.
 pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     use diesel::RunQueryDsl;
-    if let DbConnection::Pg(c) = conn {
+    if let DbConnection::Pg(c) = conn
+        && !keys.is_empty()
+    {
         let mut keys: Vec<&String> = keys.iter().collect();
         keys.sort();
         keys.dedup();
-        for key in keys {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<diesel::sql_types::Text, _>(key)
-                .execute(c)?;
-        }
+        // One round trip for a whole batch, the keys locked in sorted order.
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(hashtext(k)) \
+             FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(keys)
+        .execute(c)?;
     }
     Ok(())
 }

@@ -546,6 +546,9 @@ struct EventRow<'a> {
 fn refresh_petitioned(conn: &mut DbConnection, codes: &BTreeSet<String>) -> StoreResult<()> {
     use diesel::dsl::sql;
     use diesel::sql_types::Integer;
+    // After the petitions' locks, as a dossier writer never takes a petition's: no cycle.
+    let keys: Vec<String> = codes.iter().map(|c| format!("dossier:{c}")).collect();
+    lock_keys(conn, &keys)?;
     let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
     for chunk in codes.chunks(500) {
         let paths = petition_paths(conn, chunk)?;
