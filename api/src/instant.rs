@@ -44,6 +44,11 @@ pub fn serialize_option<S: Serializer>(
     }
 }
 
+/// Now, in Vietnam local time: the instant records are judged at.
+pub fn now_local() -> chrono::NaiveDateTime {
+    tthc_core::calendar::to_local(&chrono::Utc::now())
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone};

@@ -30,6 +30,7 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
     parse_instant_cursor, wants_csv, word,
 };
+use crate::instant::now_local;
 use crate::state::AppState;
 
 /// Local time to the microsecond, as both backends keep it: so that an event sent again
@@ -37,10 +38,6 @@ use crate::state::AppState;
 fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
     let l = to_local(&t);
     l.with_nanosecond(l.nanosecond() / 1000 * 1000).unwrap_or(l)
-}
-
-fn now_local() -> NaiveDateTime {
-    to_local(&chrono::Utc::now())
 }
 
 /// A stage event of a petition.

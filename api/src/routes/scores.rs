@@ -24,6 +24,7 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
     parse_instant_cursor, wants_csv,
 };
+use crate::instant::now_local;
 use crate::state::AppState;
 
 fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
@@ -75,10 +76,6 @@ fn live(
         .collect();
     let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::invalid_params)?;
     Ok((evaluation, sources))
-}
-
-fn now_local() -> NaiveDateTime {
-    tthc_core::calendar::to_local(&chrono::Utc::now())
 }
 
 /// A unit's live score for a period.
@@ -389,7 +386,7 @@ pub async fn list_misses(
         .as_deref()
         .map(parse_instant_cursor)
         .transpose()?;
-    let now = tthc_core::calendar::to_local(&chrono::Utc::now());
+    let now = now_local();
     let (rows, count) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;

@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor};
+use super::encode::{hex, parse_word, word};
 use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
-use super::{DbConnection, StoreError, StoreResult, calendars, settings, write_tx};
+use super::{DbConnection, StoreError, StoreResult, calendars, now_local, settings, write_tx};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
 use crate::dossier::facts::{ComponentFacts, FactsInput, facts};
@@ -250,17 +251,6 @@ fn rating_of(
     })
 }
 
-fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn parse_word<T: for<'de> Deserialize<'de>>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-}
-
 fn not_found(code: &str) -> StoreError {
     StoreError::NotFound {
         resource: "dossier",
@@ -481,19 +471,6 @@ impl Lookups {
         let salt = self.salt.as_deref().unwrap_or_default();
         Ok(hex(&Sha256::digest(format!("{salt}:{number}").as_bytes())))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
-        .map(char::from)
-        .collect()
-}
-
-fn now_local() -> NaiveDateTime {
-    crate::calendar::to_local(&chrono::Utc::now())
 }
 
 /// A checked dossier with everything derived, ready to store.

@@ -10,6 +10,7 @@ pub mod calendars;
 pub mod clients;
 mod connection;
 pub mod dossiers;
+mod encode;
 mod error;
 pub mod idempotency;
 pub mod petitions;
@@ -292,6 +293,11 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
         .execute(c)?;
     }
     Ok(())
+}
+
+/// The current instant in Vietnam local time, as records' instants are kept.
+pub(crate) fn now_local() -> chrono::NaiveDateTime {
+    crate::calendar::to_local(&chrono::Utc::now())
 }
 
 /// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).

@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor, Change};
+use super::encode::{hex, parse_word, word};
 use super::schema::{dossiers, petition_events, petitions, procedures, units};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
-use super::{DbConnection, StoreError, StoreResult, calendars, lock_keys, settings, write_tx};
+use super::{
+    DbConnection, StoreError, StoreResult, calendars, lock_keys, now_local, settings, write_tx,
+};
 use crate::InvalidParam;
 use crate::calendar::Calendar;
 use crate::dossier::facts::PETITIONED;
@@ -148,17 +151,6 @@ impl Row {
     }
 }
 
-fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn parse_word<T: for<'de> Deserialize<'de>>(s: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-}
-
 fn not_found(code: &str) -> StoreError {
     StoreError::NotFound {
         resource: "petition",
@@ -273,14 +265,6 @@ impl Lookups {
         }
         Ok(self.rules.unwrap_or_default())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_local() -> NaiveDateTime {
-    crate::calendar::to_local(&chrono::Utc::now())
 }
 
 /// A checked petition with what is derived from it.
