@@ -1006,15 +1006,7 @@ fn row_of(conn: &mut DbConnection, scope: &UnitScope, code: &str) -> StoreResult
 /// The dossiers of `rows` with their unit codes and events, read with one query each for all
 /// rows (a page of a list costs three queries, not two per row).
 fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossier>> {
-    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
-    let units: HashMap<i64, String> = super::schema::units::table
-        .filter(super::schema::units::id.eq_any(unit_ids))
-        .select((super::schema::units::id, super::schema::units::code))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let units = super::units::codes_by_id(conn, rows.iter().map(|r| r.unit_id))?;
     let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
     for chunk in rows.chunks(CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
@@ -1413,15 +1405,7 @@ pub fn list(
         q = q.order((dossiers::received_at.desc(), dossiers::code.desc()));
     }
     let rows: Vec<SummaryRow> = q.limit(filter.limit).load(conn)?;
-    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
-    let units: HashMap<i64, String> = super::schema::units::table
-        .filter(super::schema::units::id.eq_any(unit_ids))
-        .select((super::schema::units::id, super::schema::units::code))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let units = super::units::codes_by_id(conn, rows.iter().map(|r| r.unit_id))?;
     Ok(rows
         .into_iter()
         .map(|r| DossierSummary {

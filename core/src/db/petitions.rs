@@ -1082,15 +1082,7 @@ pub fn list(
         q = q.order((petitions::received_at.desc(), petitions::code.desc()));
     }
     let rows: Vec<SummaryColumns> = q.limit(filter.limit).load(conn)?;
-    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.0.1).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
-    let unit_codes: HashMap<i64, String> = units::table
-        .filter(units::id.eq_any(unit_ids))
-        .select((units::id, units::code))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let unit_codes = super::units::codes_by_id(conn, rows.iter().map(|r| r.0.1))?;
     Ok(rows
         .into_iter()
         .map(

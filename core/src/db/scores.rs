@@ -485,15 +485,7 @@ pub fn misses(
     let mut rows: Vec<MissRow> = load_handled(conn, base, start, end)?;
     rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let mut unit_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    unit_ids.sort_unstable();
-    unit_ids.dedup();
-    let units: BTreeMap<i64, String> = super::schema::units::table
-        .filter(super::schema::units::id.eq_any(unit_ids))
-        .select((super::schema::units::id, super::schema::units::code))
-        .load::<(i64, String)>(conn)?
-        .into_iter()
-        .collect();
+    let units = super::units::codes_by_id(conn, rows.iter().map(|r| r.1))?;
     Ok(rows
         .into_iter()
         .map(

@@ -163,6 +163,22 @@ fn not_found(code: &str) -> StoreError {
     }
 }
 
+/// The codes of the units `ids` (one query for a page of records), by id.
+pub fn codes_by_id(
+    conn: &mut DbConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> StoreResult<std::collections::HashMap<i64, String>> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(units::table
+        .filter(units::id.eq_any(ids))
+        .select((units::id, units::code))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// The materialised paths of `codes`, in no order; unknown codes are left out.
 pub fn paths_of(conn: &mut DbConnection, codes: &[String]) -> StoreResult<Vec<String>> {
     if codes.is_empty() {
