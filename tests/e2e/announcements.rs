@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Reply, Status, TestApp};
 
 use crate::procedures::{content, seed};
+use crate::scores::counts;
 
 fn ministry(
     number: &str,
@@ -447,4 +448,118 @@ fn decisions_are_validated_and_versioned() {
     let list = app.get("/api/v1/announcements?kind=ministry&limit=1", &admin);
     assert_eq!(list.body["items"][0]["number"], "2/QĐ-BTC");
     assert!(list.body["nextCursor"].is_string());
+}
+
+fn misses(app: &TestApp, token: &str, unit: &str, period: &str, indicator: &str) -> Vec<Value> {
+    let r = app.get(
+        &format!("/api/v1/units/{unit}/scores/{period}/indicators/{indicator}/misses"),
+        token,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+/// The transparency group from the decisions above:
+/// - April 2024: M1 (1.000002) announced late and M2 (1.000001) on time → PUBLISH_ON_TIME 1 of 2
+///   → 3 of 6; Q2 (1.000001.P) published on time → PUBLIC_UPDATE_ON_TIME 1 of 1 → 4; its
+///   procedure's content is complete → PUBLIC_CONTENT_FULL 1 of 1 → 2.
+/// - May 2024: M3 and M4 (both 1.000001) past due and not announced → 0 of 1; Q1 (1.000002.P)
+///   published late → 0 of 1; tthc does not hold 1.000002.P until Q1 is applied → content 0
+///   of 1, then 1 of 1.
+#[test]
+fn announcements_and_publications_count_in_the_transparency_group() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let (q1, _) = decisions(&app, &admin);
+    let april = app.get("/api/v1/units/P/scores/2024-04", &admin);
+    assert_eq!(april.status, Status::OK, "{}", april.text);
+    assert_eq!(
+        counts(&april.body, "PUBLISH_ON_TIME"),
+        (json!(1), json!(2), json!(3.0))
+    );
+    assert_eq!(
+        counts(&april.body, "PUBLIC_UPDATE_ON_TIME"),
+        (json!(1), json!(1), json!(4.0))
+    );
+    assert_eq!(
+        counts(&april.body, "PUBLIC_CONTENT_FULL"),
+        (json!(1), json!(1), json!(2.0))
+    );
+    // No dossiers: sync is not applicable; the group is 3 + 4 + 2.
+    assert_eq!(april.body["groups"][0]["code"], "TRANSPARENCY");
+    assert_eq!(april.body["groups"][0]["score"], 9.0);
+    // Three procedures in force, all partly online (2); no dossier, so online service 2, no
+    // progress (0); no petitions (12). 9 + 2 + 12 = 23.
+    assert_eq!(april.body["score"], 23.0);
+    // The late one, with the decision, the unit that had to act and the days.
+    let late = misses(&app, &admin, "P", "2024-04", "PUBLISH_ON_TIME");
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0]["kind"], "procedure");
+    assert_eq!(late[0]["code"], "1.000002");
+    assert_eq!(late[0]["decision"], "503/QĐ-BTTTT");
+    assert_eq!(late[0]["unit"], "STTTT");
+    assert_eq!(late[0]["dueOn"], "2024-04-16");
+    assert_eq!(late[0]["doneOn"], "2024-04-24");
+    assert_eq!(late[0]["receivedAt"], Value::Null);
+    // 1 more on time of 2 → +3 points.
+    assert_eq!(late[0]["pointsEach"], 3.0);
+    // Each department counts its own decisions.
+    let stp = app.get("/api/v1/units/STP/scores/2024-04", &admin);
+    assert_eq!(
+        counts(&stp.body, "PUBLISH_ON_TIME"),
+        (json!(1), json!(1), json!(6.0))
+    );
+    let st = app.get("/api/v1/units/STTTT/scores/2024-04", &admin);
+    assert_eq!(
+        counts(&st.body, "PUBLISH_ON_TIME"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    assert_eq!(
+        counts(&st.body, "PUBLIC_UPDATE_ON_TIME"),
+        (json!(0), json!(0), Value::Null)
+    );
+
+    let may = app.get("/api/v1/units/P/scores/2024-05", &admin);
+    assert_eq!(
+        counts(&may.body, "PUBLISH_ON_TIME"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    assert_eq!(
+        counts(&may.body, "PUBLIC_UPDATE_ON_TIME"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    assert_eq!(
+        counts(&may.body, "PUBLIC_CONTENT_FULL"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    // 1.000001 missed two deadlines in May: the earlier one is named.
+    let unannounced = misses(&app, &admin, "P", "2024-05", "PUBLISH_ON_TIME");
+    assert_eq!(unannounced[0]["decision"], "200/QĐ-BYT");
+    assert_eq!(unannounced[0]["doneOn"], Value::Null);
+    let unpublished = misses(&app, &admin, "P", "2024-05", "PUBLIC_UPDATE_ON_TIME");
+    assert_eq!(unpublished[0]["code"], "1.000002.P");
+    assert_eq!(unpublished[0]["dueOn"], "2024-05-04");
+    assert_eq!(unpublished[0]["doneOn"], "2024-05-08");
+    let content = misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL");
+    assert!(
+        content[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not hold"),
+        "{content:?}"
+    );
+    // Applying Q1 puts its complete content in the catalogue: the content counts as full.
+    let r = app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{q1}/apply"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let may = app.get("/api/v1/units/P/scores/2024-05", &admin);
+    assert_eq!(
+        counts(&may.body, "PUBLIC_CONTENT_FULL"),
+        (json!(1), json!(1), json!(2.0))
+    );
+    assert!(misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL").is_empty());
 }

@@ -114,7 +114,8 @@ fn indicator(score: &Value, code: &str) -> Value {
         .unwrap()
 }
 
-fn counts(score: &Value, code: &str) -> (Value, Value, Value) {
+/// `(numerator, denominator, score)` of an indicator in a score.
+pub(crate) fn counts(score: &Value, code: &str) -> (Value, Value, Value) {
     let i = indicator(score, code);
     (
         i["numerator"].clone(),
@@ -160,7 +161,7 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         (json!(0), json!(4), json!(0.0))
     );
     // No petitions: both petition indicators have a zero denominator, which gives full marks
-    // (6 + 6). 12 + 6 + 3.6 + 5 + 12 = 38.6.
+    // (6 + 6).
     assert_eq!(
         counts(&p.body, "PETITION_PROCESSING_ON_TIME"),
         (json!(0), json!(0), json!(6.0))
@@ -169,11 +170,44 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         p.body["sources"]["PETITION_HANDLING_SATISFACTION"],
         "observed"
     );
-    assert_eq!(p.body["score"], 38.6);
+    // The catalogue (procedures::seed): 1.000001 and its localized copy 1.000001.P at C1, with
+    // fees; 1.000002 at STTTT, without; all three partly online. Online service 3 of 3 → 2.
+    assert_eq!(
+        counts(&p.body, "ONLINE_SERVICE_PROVIDED"),
+        (json!(3), json!(3), json!(2.0))
+    );
+    // Online dossiers 1 and 3 name 1.000001, which its localized copy shares: 2 of 3 → 2.67.
+    assert_eq!(
+        counts(&p.body, "ONLINE_SERVICE_WITH_DOSSIERS"),
+        (json!(2), json!(3), json!(2.67))
+    );
+    // No dossier paid online, none carried its fees, none used the population database.
+    assert_eq!(
+        counts(&p.body, "ONLINE_PAYMENT_FORMALITY"),
+        (json!(0), json!(2), json!(0.0))
+    );
+    assert_eq!(
+        counts(&p.body, "PAYMENT_INTEGRATED_FORMALITY"),
+        (json!(0), json!(2), json!(0.0))
+    );
+    assert_eq!(
+        counts(&p.body, "CITIZEN_DATA_CONNECTED_FORMALITY"),
+        (json!(0), json!(3), json!(0.0))
+    );
+    // 12 + 6 + 3.6 + 5 + 12 + 2 + 2.67 = 43.27.
+    assert_eq!(p.body["score"], 43.27);
     assert_eq!(p.body["sources"]["ON_TIME_PROCESSING"], "observed");
     assert_eq!(indicator(&p.body, "ON_TIME_PROCESSING")["pointsLost"], 8.0);
-    // Indicators without figures are listed without a score.
-    assert_eq!(indicator(&p.body, "PUBLISH_ON_TIME")["score"], Value::Null);
+    // No announcement decisions: the transparency indicators are not applicable; nor are the
+    // figures tthc does not observe.
+    assert_eq!(
+        counts(&p.body, "PUBLISH_ON_TIME"),
+        (json!(0), json!(0), Value::Null)
+    );
+    assert_eq!(
+        indicator(&p.body, "ELECTRONIC_CERTIFIED_COPY")["score"],
+        Value::Null
+    );
 
     // The commune's department counts the commune: 1, 2, 3, 5.
     let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
@@ -189,9 +223,10 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&stp.body, "DOSSIER_SYNC"),
         (json!(2), json!(4), json!(3.0))
     );
-    // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…;
-    // 10 + 6 + 3 + 4.444… + 12 (no petitions) = 35.44.
-    assert_eq!(stp.body["score"], 35.44);
+    // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…; the two C1 procedures
+    // are online (2) and received online dossiers (4);
+    // 10 + 6 + 3 + 4.444… + 12 (no petitions) + 2 + 4 = 41.44.
+    assert_eq!(stp.body["score"], 41.44);
     // The other department: dossier 4 alone; nothing online (0 of 1 → 0).
     let st = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
     assert_eq!(
@@ -202,8 +237,13 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&st.body, "ONLINE_DOSSIER_SUBMISSION"),
         (json!(0), json!(1), json!(0.0))
     );
-    // 20 + 0 + 6 (synced) + 6 (finished early, not dissatisfied) + 12 (no petitions).
-    assert_eq!(st.body["score"], 44.0);
+    // 20 + 0 + 6 (synced) + 6 (finished early, not dissatisfied) + 12 (no petitions) + 2
+    // (1.000002 is online; it received no online dossier, and has no fees: 0 of 0 gives 0).
+    assert_eq!(
+        counts(&st.body, "ONLINE_PAYMENT_FORMALITY"),
+        (json!(0), json!(0), json!(0.0))
+    );
+    assert_eq!(st.body["score"], 46.0);
     // The quarter holds February's dossier 6 too: 1–6 handled, on time 1, 4, 5, 6.
     let q = app.get("/api/v1/units/P/scores/2026-Q1", &admin);
     assert_eq!(
@@ -258,8 +298,8 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     );
     assert_eq!(p.body["sources"]["DOSSIER_SYNC"], "observedOverEntered");
     assert_eq!(p.body["sources"]["ELECTRONIC_CERTIFIED_COPY"], "entered");
-    // 12 + 6 + 1.8 + 1.6 + 5 (satisfaction) + 12 (no petitions).
-    assert_eq!(p.body["score"], 38.4);
+    // 12 + 6 + 1.8 + 1.6 + 5 (satisfaction) + 12 (no petitions) + 4.67 (catalogue).
+    assert_eq!(p.body["score"], 43.07);
     // Entered for P, not for its departments.
     let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
     assert_eq!(
@@ -276,8 +316,8 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     // Refusals name each figure, and store nothing.
     let r = put(&json!({"figures": {
         "NOT_AN_INDICATOR": {"numerator": 1, "denominator": 2},
-        "ELECTRONIC_CERTIFIED_COPY": {"numerator": 11, "denominator": 10},
-        "CITIZEN_DATA_CONNECTED_FORMALITY": {"denominator": 10}
+        "DOSSIER_SYNC": {"numerator": 11, "denominator": 10},
+        "ELECTRONIC_CERTIFIED_COPY": {"denominator": 10}
     }}));
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     let mut names = r.invalid_names();
@@ -285,7 +325,7 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     assert_eq!(
         names,
         [
-            "figures.CITIZEN_DATA_CONNECTED_FORMALITY.numerator",
+            "figures.DOSSIER_SYNC.numerator",
             "figures.ELECTRONIC_CERTIFIED_COPY.numerator",
             "figures.NOT_AN_INDICATOR"
         ]
@@ -387,8 +427,14 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
         .unwrap();
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[0].starts_with("code,unit,procedureCode"), "{csv}");
-    assert!(lines[1].starts_with("C1-260302-0002,C1,1.000001"), "{csv}");
+    assert!(
+        lines[0].starts_with("kind,code,unit,procedureCode"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].starts_with("dossier,C1-260302-0002,C1,1.000001"),
+        "{csv}"
+    );
     // Indicators not listed record by record, and unknown ones.
     app.get(&format!("{base}/ELECTRONIC_CERTIFIED_COPY/misses"), &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
@@ -403,7 +449,8 @@ fn trends_and_rankings_follow_the_months() {
     // February: 5 and 6 handled (6 ended on time, 5 open within its due instant) → 20; none
     // online (0 of 2) → 0; none synced (0 of 2) → 0; 6 finished on time, not dissatisfied → 6.
     // March: 26.6 as above. April: only 3, open and overdue → 0; 3 is synced → 6; nothing
-    // finished → 0. No petitions in any month: 12 more each.
+    // finished → 0. No petitions in any month: 12 more each; the catalogue's online service 2
+    // more each, and 2.67 in March for the online dossiers.
     let t = app.get("/api/v1/units/P/scores?from=2026-02&to=2026-04", &admin);
     assert_eq!(t.status, Status::OK, "{}", t.text);
     let points: Vec<(String, Value)> = t.body["points"]
@@ -415,9 +462,9 @@ fn trends_and_rankings_follow_the_months() {
     assert_eq!(
         points,
         [
-            ("2026-02".to_owned(), json!(38.0)),
-            ("2026-03".to_owned(), json!(38.6)),
-            ("2026-04".to_owned(), json!(18.0))
+            ("2026-02".to_owned(), json!(40.0)),
+            ("2026-03".to_owned(), json!(43.27)),
+            ("2026-04".to_owned(), json!(20.0))
         ]
     );
     assert_eq!(t.body["points"][1]["groups"]["PROGRESS"], 12.0);
@@ -430,8 +477,8 @@ fn trends_and_rankings_follow_the_months() {
             .assert_problem(Status::BAD_REQUEST, "validationFailed");
     }
 
-    // March: STTTT 44.0 (was 12.0 in February: petitions only), STP 35.44 (was 38.0:
-    // 20 + 6 + 12).
+    // March: STTTT 46.0 (was 14.0 in February: petitions and online service only), STP 41.44
+    // (was 40.0: 20 + 6 + 12 + 2).
     let r = app.get("/api/v1/units/P/rankings/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["previousPeriod"], "2026-02");
@@ -451,8 +498,8 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(1),
             json!("STTTT"),
-            json!(44.0),
-            json!(12.0),
+            json!(46.0),
+            json!(14.0),
             json!(32.0),
             json!(2)
         )
@@ -462,9 +509,9 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(2),
             json!("STP"),
-            json!(35.44),
-            json!(38.0),
-            json!(-2.56),
+            json!(41.44),
+            json!(40.0),
+            json!(1.44),
             json!(1)
         )
     );
@@ -535,6 +582,13 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.0),
         // neither late nor dissatisfied: A → 50% of a 90% threshold: 6 × 50/90 = 3.33
         ("DOSSIER_RECEIVING_SATISFACTION", 1, 2, 3.33),
+        // C1's procedures 1.000001 and 1.000001.P (same base code, both with fees): A was paid
+        // online and used the population database for both; A and C were online.
+        ("ONLINE_PAYMENT_FORMALITY", 2, 2, 2.0),
+        ("CITIZEN_DATA_CONNECTED_FORMALITY", 2, 2, 2.0),
+        ("ONLINE_SERVICE_WITH_DOSSIERS", 2, 2, 4.0),
+        // none synced, so none showed its fees to the portal
+        ("PAYMENT_INTEGRATED_FORMALITY", 0, 2, 0.0),
     ];
     for (code, numerator, denominator, score) in expected {
         assert_eq!(
@@ -544,4 +598,41 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         );
         assert_eq!(s.body["sources"][code], "observed", "{code}");
     }
+    let m = app.get(
+        "/api/v1/units/C1/scores/2026-05/indicators/PAYMENT_INTEGRATED_FORMALITY/misses",
+        &admin,
+    );
+    let items = m.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", m.text);
+    assert_eq!(items[0]["code"], "1.000001");
+    assert_eq!(items[0]["unit"], "C1");
+    assert_eq!(
+        items[0]["reason"],
+        "no dossier with fees was synced to the portal with them"
+    );
+    // One more of 2 is 50% of an 80% threshold: 2 × 50/80 = 1.25.
+    assert_eq!(items[0]["pointsEach"], 1.25);
+    // Synced with its fees, A makes both procedures count.
+    let mut a = dossier(
+        "C1-260504-0001",
+        "C1",
+        "online",
+        &at("04T08:00:00"),
+        finished(&at("04T08:00:00"), &at("05T10:00:00")),
+        true,
+    );
+    a["financialObligation"] = json!(true);
+    a["fees"] = json!([{"name": "Lệ phí", "amountVnd": 50000, "paidOnline": true}]);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260504-0001",
+        Some(&admin),
+        Some(&a),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
+    assert_eq!(
+        counts(&s.body, "PAYMENT_INTEGRATED_FORMALITY"),
+        (json!(2), json!(2), json!(2.0))
+    );
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::calendar::from_local;
-use tthc_core::db::scores::{self, EnteredFigure, LISTED, Miss, OBSERVED, Source};
+use tthc_core::db::scores::{self, EnteredFigure, Miss, RecordKind, Source};
 use tthc_core::db::units::{self, UnitRow};
 use tthc_core::db::{DbConnection, audit::Actor};
 use tthc_core::period::Period;
@@ -22,7 +22,7 @@ use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
-    parse_instant_cursor, wants_csv,
+    parse_instant_cursor, wants_csv, word,
 };
 use crate::instant::now_local;
 use crate::state::AppState;
@@ -108,12 +108,14 @@ pub struct LiveScore {
 ///
 /// The 766 score of the unit's whole subtree (a parent's figures count all records below it;
 /// they are not an average of its children) for a month (`2026-08`), quarter (`2026-Q3`) or
-/// year (`2026`), judged now when the period is not over. tthc counts twelve indicators from its
+/// year (`2026`), judged now when the period is not over. tthc counts twenty indicators from its
 /// records: from the dossiers progress, online submission, sync, online payment of dossiers, and
 /// the dossier indicators of digitization and satisfaction; from the petitions the two petition
-/// indicators. Figures entered with `PUT /units/{code}/figures/{period}` replace or complete
-/// them, and are the only source of the others for now (announcements, procedures, communes).
-/// Indicators without figures have a null score.
+/// indicators; from the catalogue the timeliness of announcements and publications, complete
+/// published content, and which procedures offer online service and payment and use the
+/// population database. Figures entered with `PUT /units/{code}/figures/{period}` replace or
+/// complete them, and are the only source of `ELECTRONIC_CERTIFIED_COPY` (communes offering
+/// electronic certified copies). Indicators without figures have a null score.
 #[utoipa::path(
     tag = "scoring",
     params(
@@ -184,7 +186,7 @@ fn check_figures(rule_set: &RuleSet, body: &FiguresBody) -> Result<(), ApiError>
                 format!("{name}.numerator"),
                 "is larger than the denominator",
             )),
-            None if !OBSERVED.contains(&code.as_str()) => invalid.push(InvalidParam::new(
+            None if !scores::is_observed(code) => invalid.push(InvalidParam::new(
                 format!("{name}.numerator"),
                 "is required: tthc does not count this indicator itself",
             )),
@@ -290,20 +292,31 @@ pub async fn get_figures(
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
-    "code": "000.21.30.H12-260302-0003", "unit": "000.21.30.H12", "procedureCode": "1.001193.H12",
+    "kind": "dossier", "code": "000.21.30.H12-260302-0003", "unit": "000.21.30.H12",
+    "procedureCode": "1.001193.H12", "decision": null, "dueOn": null, "doneOn": null,
     "receivedAt": "2026-03-02T08:00:00+07:00", "dueAt": "2026-03-05T08:00:00+07:00", "endedAt": null,
     "reason": "still open and overdue since 2026-03-05 08:00:00", "pointsEach": 0.04
 }))]
 pub struct MissView {
-    /// The dossier.
+    /// What the record is: a `dossier`, a `petition`, or a `procedure` (catalogue indicators).
+    pub kind: RecordKind,
+    /// The record's code (the procedure's for a procedure).
     pub code: String,
-    /// Its handling unit.
+    /// Its unit (for a procedure: the unit that had to act, or the first unit handling it;
+    /// empty when unknown).
     pub unit: String,
     /// Its procedure.
     pub procedure_code: String,
-    /// Received at.
-    pub received_at: DateTime<FixedOffset>,
-    /// Its due instant (after apologies and supplement time).
+    /// The decision concerned (transparency indicators).
+    pub decision: Option<String>,
+    /// The deadline day missed (transparency indicators).
+    pub due_on: Option<chrono::NaiveDate>,
+    /// The day it was done, if it was (transparency indicators).
+    pub done_on: Option<chrono::NaiveDate>,
+    /// Received at (dossiers and petitions).
+    pub received_at: Option<DateTime<FixedOffset>>,
+    /// A dossier's due instant (after apologies and supplement time); a petition's first
+    /// deadline missed.
     pub due_at: Option<DateTime<FixedOffset>>,
     /// When handling ended, if it did.
     pub ended_at: Option<DateTime<FixedOffset>>,
@@ -334,7 +347,16 @@ pub struct MissesQuery {
 /// now); for `DOSSIER_SYNC` the dossiers never synced; for `PETITION_PROCESSING_ON_TIME` the
 /// petitions that ended late or are open past a deadline (`dueAt`: the first deadline missed);
 /// for `PETITION_HANDLING_SATISFACTION` the petitions answered in the period whose petitioner was
-/// dissatisfied or petitioned again. Keyset-paginated; `Accept: text/csv` for a spreadsheet.
+/// dissatisfied or petitioned again. For the catalogue indicators the records are procedures
+/// (`kind: procedure`, by code): `PUBLISH_ON_TIME` those whose ministry decision was announced
+/// late or not by its deadline (`decision`, `dueOn`, `doneOn`), `PUBLIC_UPDATE_ON_TIME` those
+/// whose provincial decision was published late on the national database,
+/// `PUBLIC_CONTENT_FULL` those published with parts of their content missing,
+/// `ONLINE_SERVICE_PROVIDED` those without online service, `ONLINE_SERVICE_WITH_DOSSIERS` online
+/// services without an online dossier in the period, `ONLINE_PAYMENT_FORMALITY` procedures with
+/// fees without a dossier paid online, `PAYMENT_INTEGRATED_FORMALITY` procedures with fees whose
+/// synced dossiers lack them, `CITIZEN_DATA_CONNECTED_FORMALITY` procedures without a dossier
+/// that used the population database. Keyset-paginated; `Accept: text/csv` for a spreadsheet.
 #[utoipa::path(
     tag = "scoring",
     params(
@@ -369,12 +391,12 @@ pub async fn list_misses(
             rule_set.code
         )));
     };
-    if !LISTED.contains(&indicator_code.as_str()) {
+    if !scores::listed().any(|c| c == indicator_code) {
         return Err(ApiError::invalid(
             "indicator",
             format!(
                 "misses are listed record by record for {} so far",
-                LISTED.join(", ")
+                scores::listed().collect::<Vec<_>>().join(", ")
             ),
         ));
     }
@@ -401,12 +423,18 @@ pub async fn list_misses(
             - scoring::points_if(&indicator, n, c.denominator);
         (gain.max(0.0) * 10_000.0).round() / 10_000.0
     });
-    let key = |m: &Miss| instant_cursor_key(m.received_at, &m.code);
+    // Procedures carry no instant: their keyset is the code alone.
+    let first_instant = period.start().naive_local();
+    let key = |m: &Miss| instant_cursor_key(m.received_at.unwrap_or(first_instant), &m.code);
     let page = Page::from_rows(rows, limit, key, |m| MissView {
+        kind: m.kind,
         code: m.code,
         unit: m.unit,
         procedure_code: m.procedure_code,
-        received_at: from_local(m.received_at),
+        decision: m.decision,
+        due_on: m.due_on,
+        done_on: m.done_on,
+        received_at: m.received_at.map(from_local),
         due_at: m.due_at.map(from_local),
         ended_at: m.ended_at.map(from_local),
         reason: m.reason,
@@ -414,9 +442,13 @@ pub async fn list_misses(
     });
     if wants_csv(&req) {
         let header = [
+            "kind",
             "code",
             "unit",
             "procedureCode",
+            "decision",
+            "dueOn",
+            "doneOn",
             "receivedAt",
             "dueAt",
             "endedAt",
@@ -428,10 +460,14 @@ pub async fn list_misses(
             &header,
             page.items.iter().map(|m| {
                 vec![
+                    word(&m.kind),
                     m.code.clone(),
                     m.unit.clone(),
                     m.procedure_code.clone(),
-                    m.received_at.to_rfc3339(),
+                    cell(m.decision.clone()),
+                    cell(m.due_on.map(|d| d.to_string())),
+                    cell(m.done_on.map(|d| d.to_string())),
+                    cell(m.received_at.map(|t| t.to_rfc3339())),
                     cell(m.due_at.map(|t| t.to_rfc3339())),
                     cell(m.ended_at.map(|t| t.to_rfc3339())),
                     m.reason.clone(),

@@ -507,6 +507,7 @@ fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: bool)
     facts(&FactsInput {
         financial_obligation: details.financial_obligation,
         paid_online: details.fees.iter().any(|f| f.paid_online),
+        fees_recorded: !details.fees.is_empty(),
         components: &components,
         results: &details.results,
         population_db_used: details.population_db_used,

@@ -17,7 +17,7 @@ use crate::period::Period;
 type Db = <DbConnection as Connection>::Backend;
 
 /// The indicators tthc counts from its dossiers and petitions.
-pub const OBSERVED: [&str; 12] = [
+const FROM_RECORDS: [&str; 12] = [
     "ON_TIME_PROCESSING",
     "ONLINE_DOSSIER_SUBMISSION",
     "DOSSIER_SYNC",
@@ -31,6 +31,11 @@ pub const OBSERVED: [&str; 12] = [
     "PETITION_PROCESSING_ON_TIME",
     "PETITION_HANDLING_SATISFACTION",
 ];
+
+/// Whether tthc counts `indicator` itself (from its dossiers, petitions or catalogue).
+pub fn is_observed(indicator: &str) -> bool {
+    FROM_RECORDS.contains(&indicator) || crate::scoring::catalogue::INDICATORS.contains(&indicator)
+}
 
 /// Where an indicator's figures come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +139,9 @@ where
 ///   dissatisfied, nor the subject of a petition.
 /// - `PETITION_PROCESSING_ON_TIME` and `PETITION_HANDLING_SATISFACTION` from the petitions, as
 ///   [`crate::petition::figures`] counts them.
+/// - The transparency indicators of announcements and publications, and the procedure
+///   indicators of online service, payment and the population database, from the catalogue, as
+///   [`crate::scoring::catalogue`] counts them.
 ///
 /// The dossiers are read as [`load_handled`] reads them.
 pub fn observe(
@@ -198,12 +206,13 @@ pub fn observe(
     }
     let petitions = super::petitions::handled_in(conn, &unit.path, start, end)?;
     let p = crate::petition::figures::count(&petitions, start, end, judged);
+    let catalogue = super::catalogue_figures::observe(conn, unit, (start, end, judged))?;
     let observed = |numerator, denominator| Count {
         numerator,
         denominator,
         source: Source::Observed,
     };
-    Ok(BTreeMap::from([
+    let mut counts = BTreeMap::from([
         ("ON_TIME_PROCESSING", observed(n.on_time, n.handled)),
         ("ONLINE_DOSSIER_SUBMISSION", observed(n.online, n.received)),
         ("DOSSIER_SYNC", observed(n.synced, n.handled)),
@@ -246,7 +255,11 @@ pub fn observe(
                 p.handling_satisfaction.denominator,
             ),
         ),
-    ]))
+    ]);
+    for (code, (numerator, denominator)) in catalogue.counts {
+        counts.insert(code, observed(numerator, denominator));
+    }
+    Ok(counts)
 }
 
 /// The counts `observe` keeps while it reads a period's dossiers.
@@ -378,27 +391,57 @@ pub fn figures(
     Ok(counts)
 }
 
-/// The indicators whose misses are listed record by record.
-pub const LISTED: [&str; 4] = [
+/// The indicators whose misses are listed record by record, besides the catalogue's.
+const LISTED_FROM_RECORDS: [&str; 4] = [
     "ON_TIME_PROCESSING",
     "DOSSIER_SYNC",
     "PETITION_PROCESSING_ON_TIME",
     "PETITION_HANDLING_SATISFACTION",
 ];
 
-/// A record (a dossier, or a petition for the petition indicators) that cost an indicator
-/// points in a period.
+/// The indicators whose misses are listed record by record.
+pub fn listed() -> impl Iterator<Item = &'static str> {
+    LISTED_FROM_RECORDS
+        .into_iter()
+        .chain(crate::scoring::catalogue::INDICATORS)
+}
+
+/// What kind of record a miss is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RecordKind {
+    /// A dossier (progress, sync).
+    Dossier,
+    /// A petition (petition indicators).
+    Petition,
+    /// A procedure of the catalogue (transparency, online service and payment, population
+    /// database).
+    Procedure,
+}
+
+/// A record (a dossier, a petition, or a procedure for the catalogue indicators) that cost an
+/// indicator points in a period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Miss {
-    /// The record's code.
+    /// What kind of record it is.
+    pub kind: RecordKind,
+    /// The record's code (a procedure's code for a procedure).
     pub code: String,
-    /// Its unit's code.
+    /// Its unit's code (for a procedure, the unit that had to act or that handles it; empty
+    /// when unknown).
     pub unit: String,
     /// Its procedure (empty for a petition about none).
     pub procedure_code: String,
-    /// Received at (local time).
-    pub received_at: NaiveDateTime,
+    /// The decision concerned, for the transparency indicators.
+    pub decision: Option<String>,
+    /// A deadline day missed, for the transparency indicators.
+    pub due_on: Option<chrono::NaiveDate>,
+    /// The day it was done, for the transparency indicators.
+    pub done_on: Option<chrono::NaiveDate>,
+    /// Received at (local time); `None` for a procedure.
+    pub received_at: Option<NaiveDateTime>,
     /// A dossier's due instant after apologies and supplement time; a petition's first deadline
     /// missed.
     pub due_at: Option<NaiveDateTime>,
@@ -421,7 +464,7 @@ type MissRow = (
 );
 
 /// The dossiers of `unit`'s subtree that cost `indicator` points in `period` (one of
-/// [`LISTED`]), oldest receipt first, after the keyset `after` (receipt instant and code), at
+/// [`listed`]), oldest receipt first, after the keyset `after` (receipt instant and code), at
 /// most `limit`:
 /// - `ON_TIME_PROCESSING`: handled in the period and finished late, or open at its end (or now)
 ///   past their due instant;
@@ -440,6 +483,9 @@ pub fn misses(
     let judged = end.min(now);
     if indicator.starts_with("PETITION_") {
         return petition_misses(conn, unit, (start, end, judged), indicator, after, limit);
+    }
+    if crate::scoring::catalogue::INDICATORS.contains(&indicator) {
+        return procedure_misses(conn, unit, (start, end, judged), indicator, after, limit);
     }
     let prefix = format!("{}%", unit.path);
     let base = || {
@@ -499,10 +545,14 @@ pub fn misses(
                     _ => "overdue".to_owned(),
                 };
                 Miss {
+                    kind: RecordKind::Dossier,
                     unit: units.get(&unit_id).cloned().unwrap_or_default(),
                     code,
                     procedure_code,
-                    received_at: received.0,
+                    decision: None,
+                    due_on: None,
+                    done_on: None,
+                    received_at: Some(received.0),
                     due_at: due.map(|d| d.0),
                     ended_at: ended.map(|e| e.0),
                     reason,
@@ -574,14 +624,57 @@ fn petition_misses(
         .map(|(p, reason)| {
             let (unit, procedure) = places.get(&p.code).cloned().unwrap_or_default();
             Miss {
+                kind: RecordKind::Petition,
                 unit,
                 procedure_code: procedure.unwrap_or_default(),
-                received_at: p.received_at,
+                decision: None,
+                due_on: None,
+                done_on: None,
+                received_at: Some(p.received_at),
                 due_at: p.late_from,
                 ended_at: p.ended_at,
                 reason,
                 code: p.code,
             }
+        })
+        .collect())
+}
+
+/// The procedures of `unit`'s subtree that cost a catalogue indicator points in the period
+/// `[start, end)` judged at `judged`, by code, after the code of the keyset `after`.
+fn procedure_misses(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+    indicator: &str,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> StoreResult<Vec<Miss>> {
+    let mut missed: Vec<_> = super::catalogue_figures::observe(conn, unit, period)?
+        .misses
+        .into_iter()
+        .filter(|m| m.indicator == indicator)
+        .filter(|m| after.as_ref().is_none_or(|(_, code)| m.procedure > *code))
+        .collect();
+    missed.truncate(usize::try_from(limit).unwrap_or(0));
+    let units = super::units::codes_by_id(conn, missed.iter().filter_map(|m| m.unit_id))?;
+    Ok(missed
+        .into_iter()
+        .map(|m| Miss {
+            kind: RecordKind::Procedure,
+            code: m.procedure.clone(),
+            unit: m
+                .unit_id
+                .and_then(|id| units.get(&id).cloned())
+                .unwrap_or_default(),
+            procedure_code: m.procedure,
+            decision: m.decision,
+            due_on: m.due,
+            done_on: m.done,
+            received_at: None,
+            due_at: None,
+            ended_at: None,
+            reason: m.reason,
         })
         .collect())
 }

@@ -23,6 +23,9 @@ pub const POPULATION_DB: i32 = 1 << 6;
 pub const DISSATISFIED: i32 = 1 << 7;
 /// A petition concerns the dossier.
 pub const PETITIONED: i32 = 1 << 8;
+/// A financial obligation applies and the dossier carries its fees (what the portal's
+/// payment-integration indicator looks for in synced dossiers).
+pub const FEES_RECORDED: i32 = 1 << 9;
 
 /// A submitted component, as the facts read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub struct FactsInput<'a> {
     pub financial_obligation: bool,
     /// Whether any fee was paid online.
     pub paid_online: bool,
+    /// Whether the dossier carries its fees (amounts and how they were paid).
+    pub fees_recorded: bool,
     /// The components submitted.
     pub components: &'a [ComponentFacts],
     /// The result documents.
@@ -65,6 +70,10 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
     [
         (input.financial_obligation, FINANCIAL_OBLIGATION),
         (input.financial_obligation && input.paid_online, PAID_ONLINE),
+        (
+            input.financial_obligation && input.fees_recorded,
+            FEES_RECORDED,
+        ),
         (electronic, ELECTRONIC_RESULT),
         (electronic && all_digitized, DIGITIZED),
         (input.components.iter().any(|c| c.reused), REUSED),
@@ -119,6 +128,7 @@ mod tests {
         let base = FactsInput {
             financial_obligation: false,
             paid_online: true,
+            fees_recorded: true,
             components: &[],
             results: &[],
             population_db_used: false,
@@ -132,7 +142,16 @@ mod tests {
                 financial_obligation: true,
                 ..base
             }),
-            FINANCIAL_OBLIGATION | PAID_ONLINE
+            FINANCIAL_OBLIGATION | PAID_ONLINE | FEES_RECORDED
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                financial_obligation: true,
+                paid_online: false,
+                fees_recorded: false,
+                ..base
+            }),
+            FINANCIAL_OBLIGATION
         );
         assert_eq!(
             facts(&FactsInput {

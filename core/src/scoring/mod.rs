@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub mod catalogue;
 mod score;
 
 pub use score::{

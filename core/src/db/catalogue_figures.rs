@@ -1,0 +1,413 @@
+//! Reads what the catalogue indicators of the 766 index count for a unit and period (the
+//! announcement decisions, the procedures in force, and which procedures the period's dossiers
+//! used) and hands it to the pure counting of [`crate::scoring::catalogue`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{
+    announcement_items, announcement_links, announcements, dossiers, procedure_version_units,
+    procedure_versions, procedures, units,
+};
+use super::timestamp::Stamp;
+use super::units::UnitRow;
+use super::{DbConnection, StoreResult};
+use crate::dossier::facts as f;
+use crate::procedure::{ContentPart, ProcedureCode, ProcedureContent};
+use crate::scoring::catalogue::{
+    Deadline, DossierUse, INDICATORS, ProcedureFacts, Publication, judge_content, judge_deadlines,
+    judge_procedures, tally,
+};
+
+/// A procedure that cost a catalogue indicator points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureMiss {
+    /// The indicator.
+    pub indicator: &'static str,
+    /// The procedure.
+    pub procedure: String,
+    /// The unit at fault, if known.
+    pub unit_id: Option<i64>,
+    /// The decision concerned, for the transparency indicators.
+    pub decision: Option<String>,
+    /// The deadline missed, for the deadline indicators.
+    pub due: Option<NaiveDate>,
+    /// When it was done, if it was.
+    pub done: Option<NaiveDate>,
+    /// Why it counts against the indicator.
+    pub reason: String,
+}
+
+/// The catalogue indicators of a unit and period: each one's `(numerator, denominator)`, and
+/// the procedures that missed, by indicator then procedure code.
+#[derive(Debug, Default)]
+pub struct CatalogueFigures {
+    /// `(numerator, denominator)` by indicator (every indicator of [`INDICATORS`]).
+    pub counts: BTreeMap<&'static str, (u64, u64)>,
+    /// The misses.
+    pub misses: Vec<ProcedureMiss>,
+}
+
+/// The ids of the units of `unit`'s subtree.
+fn subtree_ids(conn: &mut DbConnection, unit: &UnitRow) -> StoreResult<Vec<i64>> {
+    Ok(units::table
+        .filter(units::path.like(format!("{}%", unit.path)))
+        .select(units::id)
+        .load(conn)?)
+}
+
+/// Whether a decision of `unit_id` belongs to `unit`'s subtree; a decision naming no unit
+/// belongs to the root of the tree only.
+fn belongs(unit: &UnitRow, subtree: &[i64], unit_id: Option<i64>) -> bool {
+    match unit_id {
+        Some(id) => subtree.binary_search(&id).is_ok(),
+        None => unit.parent_id.is_none(),
+    }
+}
+
+/// The items (procedure codes) of each decision of `ids`.
+fn items_of(conn: &mut DbConnection, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
+    let rows: Vec<(i64, String)> = announcement_items::table
+        .filter(announcement_items::announcement_id.eq_any(ids))
+        .order((
+            announcement_items::announcement_id.asc(),
+            announcement_items::position.asc(),
+        ))
+        .select((
+            announcement_items::announcement_id,
+            announcement_items::procedure_code,
+        ))
+        .load(conn)?;
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, code) in rows {
+        out.entry(id).or_default().push(code);
+    }
+    Ok(out)
+}
+
+type DecisionRow = (
+    i64,
+    String,
+    Option<i64>,
+    NaiveDate,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+);
+
+/// The decisions of `kind` of `unit`'s subtree.
+fn decisions(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    subtree: &[i64],
+    kind: &str,
+) -> StoreResult<Vec<DecisionRow>> {
+    let rows: Vec<DecisionRow> = announcements::table
+        .filter(announcements::kind.eq(kind))
+        .select((
+            announcements::id,
+            announcements::number,
+            announcements::unit_id,
+            announcements::signed_on,
+            announcements::announce_due,
+            announcements::publish_due,
+            announcements::published_on,
+        ))
+        .order(announcements::id.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| belongs(unit, subtree, r.2))
+        .collect())
+}
+
+/// Every procedure's deadlines to announce the ministry decisions naming it, and to publish the
+/// provincial decisions naming it, and its publications.
+fn deadlines(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    subtree: &[i64],
+) -> StoreResult<(Vec<Deadline>, Vec<Deadline>, Vec<Publication>)> {
+    let ministry = decisions(conn, unit, subtree, "ministry")?;
+    let province = decisions(conn, unit, subtree, "province")?;
+    // The first provincial decision announcing each ministry decision.
+    let ministry_ids: Vec<i64> = ministry.iter().map(|r| r.0).collect();
+    let announced: Vec<(i64, NaiveDate)> = announcement_links::table
+        .inner_join(
+            announcements::table.on(announcements::id.eq(announcement_links::province_decision_id)),
+        )
+        .filter(announcement_links::ministry_decision_id.eq_any(&ministry_ids))
+        .select((
+            announcement_links::ministry_decision_id,
+            announcements::signed_on,
+        ))
+        .load(conn)?;
+    let mut first_announced: HashMap<i64, NaiveDate> = HashMap::new();
+    for (id, on) in announced {
+        let slot = first_announced.entry(id).or_insert(on);
+        *slot = (*slot).min(on);
+    }
+    let all_ids: Vec<i64> = ministry.iter().chain(&province).map(|r| r.0).collect();
+    let items = items_of(conn, &all_ids)?;
+    let mut announce = Vec::new();
+    for (id, number, unit_id, signed_on, due, _, _) in &ministry {
+        let Some(due) = due else { continue };
+        for code in items.get(id).into_iter().flatten() {
+            announce.push(Deadline {
+                procedure: code.clone(),
+                decision: number.clone(),
+                decision_id: *id,
+                unit_id: *unit_id,
+                signed_on: *signed_on,
+                due: *due,
+                done: first_announced.get(id).copied(),
+            });
+        }
+    }
+    let mut publish = Vec::new();
+    let mut published = Vec::new();
+    for (id, number, unit_id, signed_on, _, due, published_on) in &province {
+        for code in items.get(id).into_iter().flatten() {
+            if let Some(due) = due {
+                publish.push(Deadline {
+                    procedure: code.clone(),
+                    decision: number.clone(),
+                    decision_id: *id,
+                    unit_id: *unit_id,
+                    signed_on: *signed_on,
+                    due: *due,
+                    done: *published_on,
+                });
+            }
+            if let Some(on) = published_on {
+                published.push(Publication {
+                    procedure: code.clone(),
+                    decision: number.clone(),
+                    unit_id: *unit_id,
+                    published_on: *on,
+                    missing: None,
+                });
+            }
+        }
+    }
+    Ok((announce, publish, published))
+}
+
+/// What the version in force on `day` of each procedure of `codes` lacks, by code.
+fn missing_by_code(
+    conn: &mut DbConnection,
+    codes: Vec<String>,
+    day: NaiveDate,
+) -> StoreResult<HashMap<String, Vec<ContentPart>>> {
+    let rows: Vec<(String, String)> = procedure_versions::table
+        .inner_join(procedures::table)
+        .filter(procedures::code.eq_any(codes))
+        .filter(procedure_versions::valid_from.le(day))
+        .filter(
+            procedure_versions::valid_to
+                .is_null()
+                .or(procedure_versions::valid_to.ge(day)),
+        )
+        .select((procedures::code, procedure_versions::content))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(code, content)| {
+            let content: ProcedureContent = serde_json::from_str(&content).ok()?;
+            Some((code, crate::procedure::missing_parts(&content)))
+        })
+        .collect())
+}
+
+/// The procedures in force on `day` handled by a unit of `unit`'s subtree.
+fn procedures_in_force(
+    conn: &mut DbConnection,
+    subtree: &[i64],
+    day: NaiveDate,
+) -> StoreResult<Vec<ProcedureFacts>> {
+    let rows: Vec<(String, String, Option<String>, String, i64)> = procedure_versions::table
+        .inner_join(procedures::table)
+        .inner_join(procedure_version_units::table)
+        .filter(procedure_version_units::unit_id.eq_any(subtree))
+        .filter(procedure_versions::valid_from.le(day))
+        .filter(
+            procedure_versions::valid_to
+                .is_null()
+                .or(procedure_versions::valid_to.ge(day)),
+        )
+        .select((
+            procedures::code,
+            procedures::base_code,
+            procedure_versions::online_level,
+            procedure_versions::content,
+            procedure_version_units::unit_id,
+        ))
+        .order((
+            procedures::code.asc(),
+            procedure_version_units::unit_id.asc(),
+        ))
+        .load(conn)?;
+    let mut out: Vec<ProcedureFacts> = Vec::new();
+    for (code, base, online, content, unit_id) in rows {
+        if out.last().is_some_and(|p| p.code == code) {
+            continue;
+        }
+        let fees = serde_json::from_str::<ProcedureContent>(&content)
+            .ok()
+            .and_then(|c| c.fees)
+            .is_some_and(|fees| fees.iter().any(|f| f.amount_vnd > 0));
+        out.push(ProcedureFacts {
+            code,
+            base,
+            unit_id: Some(unit_id),
+            online: matches!(online.as_deref(), Some("partial" | "full")),
+            fees,
+        });
+    }
+    Ok(out)
+}
+
+/// What the dossiers of `unit`'s subtree received in `[start, end)` showed of each procedure,
+/// by the code they name and by its base code.
+fn dossier_uses(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> StoreResult<BTreeMap<String, DossierUse>> {
+    // Distinct combinations are few (procedures × channels × fact bits); the database folds
+    // the period's dossiers into them.
+    let rows: Vec<(String, String, i32, bool)> = dossiers::table
+        .filter(dossiers::unit_path.like(format!("{}%", unit.path)))
+        .filter(dossiers::received_at.ge(Stamp(start)))
+        .filter(dossiers::received_at.lt(Stamp(end)))
+        .select((
+            dossiers::procedure_code,
+            dossiers::channel,
+            dossiers::facts,
+            dossiers::synced_at.is_not_null(),
+        ))
+        .distinct()
+        .load(conn)?;
+    let mut out: BTreeMap<String, DossierUse> = BTreeMap::new();
+    for (code, channel, facts, synced) in rows {
+        let has = |bit: i32| facts & bit != 0;
+        let obligation_synced = synced && has(f::FINANCIAL_OBLIGATION);
+        let used = DossierUse {
+            online: channel == "online",
+            paid_online: has(f::PAID_ONLINE),
+            synced_with_fees: obligation_synced && has(f::FEES_RECORDED),
+            synced_without_fees: obligation_synced && !has(f::FEES_RECORDED),
+            population: has(f::POPULATION_DB),
+        };
+        let base = ProcedureCode::parse(&code)
+            .map(|c| c.base().to_owned())
+            .unwrap_or_else(|_| code.clone());
+        for key in [code, base] {
+            let slot = out.entry(key).or_default();
+            *slot = slot.merge(used);
+        }
+    }
+    Ok(out)
+}
+
+/// Counts the catalogue indicators of `unit`'s subtree for the period `[start, end)` judged at
+/// `judged` (its end, or now), with the procedures that missed.
+pub fn observe(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    (start, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+) -> StoreResult<CatalogueFigures> {
+    let mut subtree = subtree_ids(conn, unit)?;
+    subtree.sort_unstable();
+    let (first, after) = (start.date(), end.date());
+    // The day judged: the period's last day once it is over, else today.
+    let today = if judged >= end {
+        after.pred_opt().unwrap_or(after)
+    } else {
+        judged.date()
+    };
+    let (announce, publish, mut published) = deadlines(conn, unit, &subtree)?;
+    let codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
+    let missing = missing_by_code(conn, codes, today)?;
+    for p in &mut published {
+        p.missing = missing.get(&p.procedure).cloned();
+    }
+    let mut out = CatalogueFigures::default();
+    let mut met = Vec::new();
+    for (indicator, list) in [
+        ("PUBLISH_ON_TIME", &announce),
+        ("PUBLIC_UPDATE_ON_TIME", &publish),
+    ] {
+        for v in judge_deadlines(list, first, after, today) {
+            met.push((indicator, v.missed.is_none()));
+            if let Some(d) = v.missed {
+                let what = if indicator == "PUBLISH_ON_TIME" {
+                    "announced"
+                } else {
+                    "published on the national database"
+                };
+                out.misses.push(ProcedureMiss {
+                    indicator,
+                    procedure: v.procedure.to_owned(),
+                    unit_id: d.unit_id,
+                    decision: Some(d.decision.clone()),
+                    due: Some(d.due),
+                    done: d.done.filter(|on| *on <= today),
+                    reason: match d.done.filter(|on| *on <= today) {
+                        Some(on) => format!("{} {} on {on}, due {}", d.decision, what, d.due),
+                        None => format!("{} not {what}, due {}", d.decision, d.due),
+                    },
+                });
+            }
+        }
+    }
+    for (procedure, incomplete) in judge_content(&published, first, after, today) {
+        met.push(("PUBLIC_CONTENT_FULL", incomplete.is_none()));
+        if let Some(p) = incomplete {
+            let reason = match &p.missing {
+                Some(parts) => format!(
+                    "published content lacks: {}",
+                    parts
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "published, but tthc's catalogue does not hold the procedure".to_owned(),
+            };
+            out.misses.push(ProcedureMiss {
+                indicator: "PUBLIC_CONTENT_FULL",
+                procedure: procedure.to_owned(),
+                unit_id: p.unit_id,
+                decision: Some(p.decision.clone()),
+                due: None,
+                done: Some(p.published_on),
+                reason,
+            });
+        }
+    }
+    let procedures = procedures_in_force(conn, &subtree, today)?;
+    let uses = dossier_uses(conn, unit, start, end.min(judged))?;
+    for v in judge_procedures(&procedures, &uses) {
+        met.push((v.indicator, v.miss.is_none()));
+        if let Some(reason) = v.miss {
+            out.misses.push(ProcedureMiss {
+                indicator: v.indicator,
+                procedure: v.procedure.code.clone(),
+                unit_id: v.procedure.unit_id,
+                decision: None,
+                due: None,
+                done: None,
+                reason: reason.to_owned(),
+            });
+        }
+    }
+    out.counts = INDICATORS.iter().map(|i| (*i, (0, 0))).collect();
+    out.counts.extend(tally(met));
+    out.misses
+        .sort_by(|a, b| (a.indicator, &a.procedure).cmp(&(b.indicator, &b.procedure)));
+    Ok(out)
+}
