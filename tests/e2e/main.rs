@@ -9,6 +9,7 @@ mod calendar;
 mod clients;
 mod dossiers;
 mod errors;
+mod gains;
 mod instances;
 mod migrations;
 mod openapi;

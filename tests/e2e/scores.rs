@@ -7,7 +7,7 @@ use tthc_tests::{HttpMethod, Status, TestApp};
 use crate::procedures::seed;
 
 /// A dossier under procedure 1.000001 (3 working days).
-fn dossier(
+pub(crate) fn dossier(
     code: &str,
     unit: &str,
     channel: &str,
@@ -31,7 +31,7 @@ fn ev(id: &str, status: &str, at: &str) -> Value {
     json!({"id": id, "status": status, "at": at})
 }
 
-fn finished(received: &str, end: &str) -> Value {
+pub(crate) fn finished(received: &str, end: &str) -> Value {
     json!([ev("1", "received", received), ev("2", "finished", end)])
 }
 

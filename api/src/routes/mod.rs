@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod clients;
 pub mod dossiers;
+pub mod gains;
 pub mod health;
 pub mod petitions;
 pub mod procedures;
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(scores::rankings)
                 .service(scores::get_score)
                 .service(scores::list_misses)
+                .service(gains::get_gains)
                 .service(scores::put_figures)
                 .service(scores::get_figures),
         );

@@ -27,7 +27,7 @@ use crate::http::{
 use crate::instant::now_local;
 use crate::state::AppState;
 
-fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
+pub(crate) fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
     let period = Period::parse(text).map_err(|r| ApiError::invalid("period", r))?;
     let rule_set = scoring::rule_set_in_force(period.first_day()).ok_or_else(|| {
         ApiError::invalid(
@@ -51,7 +51,7 @@ pub(crate) fn unit_in_scope(
 }
 
 /// The live evaluation of `unit` for `period` and where its figures come from.
-fn live(
+pub(crate) fn live(
     conn: &mut DbConnection,
     unit: &UnitRow,
     period: Period,
@@ -59,6 +59,14 @@ fn live(
     now: NaiveDateTime,
 ) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
     let counts = scores::figures(conn, unit, period, now)?;
+    evaluate_counts(&counts, rule_set)
+}
+
+/// The evaluation of a unit's figures and where each comes from.
+pub(crate) fn evaluate_counts(
+    counts: &BTreeMap<String, scores::Count>,
+    rule_set: &RuleSet,
+) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
     let inputs: BTreeMap<String, Input> = counts
         .iter()
         .filter(|(code, _)| rule_set.indicator(code).is_some())

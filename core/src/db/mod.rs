@@ -13,6 +13,7 @@ mod connection;
 pub mod dossiers;
 mod encode;
 mod error;
+pub mod gains;
 pub mod idempotency;
 pub mod petitions;
 pub mod procedures;

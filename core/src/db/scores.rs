@@ -92,7 +92,7 @@ type Facts = (
 /// end and not ended before its start), read in three disjoint parts, each on its own index:
 /// received in the period; received before it and ended in or after it; received before it and
 /// still open.
-fn load_handled<'q, ST, T>(
+pub(super) fn load_handled<'q, ST, T>(
     conn: &mut DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
     start: NaiveDateTime,

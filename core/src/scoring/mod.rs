@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub mod catalogue;
+pub mod gains;
 mod score;
 
 pub use score::{
