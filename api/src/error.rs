@@ -77,6 +77,15 @@ impl ApiError {
         Self::invalid_params(vec![InvalidParam::new(name, reason)])
     }
 
+    /// `Ok` when nothing is invalid, else the 400 naming every invalid field.
+    pub fn unless_invalid(invalid: Vec<InvalidParam>) -> Result<(), Self> {
+        if invalid.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::invalid_params(invalid))
+        }
+    }
+
     /// A 400 naming several invalid fields.
     pub fn invalid_params(invalid: Vec<InvalidParam>) -> Self {
         let detail = match invalid.as_slice() {

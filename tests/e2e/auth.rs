@@ -108,6 +108,24 @@ fn write_routes() -> Vec<WriteRoute> {
             ),
             scope: "petitions:write",
         },
+        WriteRoute {
+            method: HttpMethod::PUT,
+            path: "/api/v1/units/D1/official-scores/2026-03",
+            body: Some(json!({"score": 50.0})),
+            scope: "scores:write",
+        },
+        WriteRoute {
+            method: HttpMethod::POST,
+            path: "/api/v1/periods/2026-03/close",
+            body: None,
+            scope: "scores:write",
+        },
+        WriteRoute {
+            method: HttpMethod::POST,
+            path: "/api/v1/periods/2026-03/reopen",
+            body: None,
+            scope: "periods:admin",
+        },
     ]
 }
 
@@ -255,7 +273,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write"
+        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write periods:admin"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp};
 
 use crate::procedures::seed;
-use crate::scores::{dossier, finished};
 
 fn actions(body: &Value) -> Vec<(String, String, u64, f64)> {
     body["actions"]
@@ -53,27 +52,7 @@ fn a_past_period_can_only_gain_from_syncs() {
         json!([{"unit": "STP", "name": "Đơn vị STP", "points": 2.4, "actions": 1}])
     );
     // Synced, they leave the list.
-    let t = |d: &str| format!("2026-{d}+07:00");
-    for (code, received, ended) in [
-        ("C1-260302-0002", "03-02T08:00:00", "03-06T10:00:00"),
-        ("C1-260226-0005", "02-26T08:00:00", "03-02T10:00:00"),
-    ] {
-        let body = dossier(
-            code,
-            "C1",
-            "inPerson",
-            &t(received),
-            finished(&t(received), &t(ended)),
-            true,
-        );
-        let w = app.call(
-            HttpMethod::PUT,
-            &format!("/api/v1/dossiers/{code}"),
-            Some(&admin),
-            Some(&body),
-        );
-        assert_eq!(w.status, Status::OK, "{}", w.text);
-    }
+    crate::scores::sync_late(&app, &admin);
     let r = app.get("/api/v1/units/P/scores/2026-03/gains", &admin);
     assert_eq!(r.body["actions"], json!([]), "{}", r.text);
     assert_eq!(r.body["score"], 45.67, "43.27 + 2.4");

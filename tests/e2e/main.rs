@@ -14,6 +14,7 @@ mod instances;
 mod migrations;
 mod openapi;
 mod operations;
+mod periods;
 mod petitions;
 mod procedures;
 mod scores;

@@ -636,3 +636,29 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         (json!(2), json!(2), json!(2.0))
     );
 }
+
+/// Dossiers 2 and 5 of `province` synced in April: DOSSIER_SYNC 3 of 5 → 5 of 5 (+2.4) in the live
+/// figures.
+pub(crate) fn sync_late(app: &TestApp, admin: &str) {
+    let t = |d: &str| format!("2026-{d}+07:00");
+    for (code, received, ended) in [
+        ("C1-260302-0002", "03-02T08:00:00", "03-06T10:00:00"),
+        ("C1-260226-0005", "02-26T08:00:00", "03-02T10:00:00"),
+    ] {
+        let body = dossier(
+            code,
+            "C1",
+            "inPerson",
+            &t(received),
+            finished(&t(received), &t(ended)),
+            true,
+        );
+        let w = app.call(
+            HttpMethod::PUT,
+            &format!("/api/v1/dossiers/{code}"),
+            Some(admin),
+            Some(&body),
+        );
+        assert_eq!(w.status, Status::OK, "{}", w.text);
+    }
+}

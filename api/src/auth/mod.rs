@@ -45,11 +45,13 @@ pub enum Scope {
     PetitionsWrite,
     /// Record citizens' ratings of dossiers (the citizen portal's grant).
     RatingsWrite,
+    /// Reopen closed months (administrators).
+    PeriodsAdmin,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 15] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -64,6 +66,7 @@ impl Scope {
         Self::PetitionsRead,
         Self::PetitionsWrite,
         Self::RatingsWrite,
+        Self::PeriodsAdmin,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -83,6 +86,7 @@ impl Scope {
             Self::PetitionsRead => "petitions:read",
             Self::PetitionsWrite => "petitions:write",
             Self::RatingsWrite => "ratings:write",
+            Self::PeriodsAdmin => "periods:admin",
         }
     }
 

@@ -181,11 +181,7 @@ fn check_grant(
             }
         }
     }
-    if invalid.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_params(invalid))
-    }
+    ApiError::unless_invalid(invalid)
 }
 
 /// Query of the client list.

@@ -8,6 +8,8 @@ pub mod clients;
 pub mod dossiers;
 pub mod gains;
 pub mod health;
+pub mod official;
+pub mod periods;
 pub mod petitions;
 pub mod procedures;
 pub mod scores;
@@ -87,6 +89,12 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(scores::get_score)
                 .service(scores::list_misses)
                 .service(gains::get_gains)
+                .service(official::put_official)
+                .service(official::get_official)
+                .service(official::reconciliation)
+                .service(periods::list_periods)
+                .service(periods::close_period)
+                .service(periods::reopen_period)
                 .service(scores::put_figures)
                 .service(scores::get_figures),
         );

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::calendar::from_local;
+use tthc_core::db::periods::{self, ClosedPeriod};
 use tthc_core::db::scores::{self, EnteredFigure, Miss, RecordKind, Source};
 use tthc_core::db::units::{self, UnitRow};
 use tthc_core::db::{DbConnection, audit::Actor};
@@ -62,6 +63,23 @@ pub(crate) fn live(
     evaluate_counts(&counts, rule_set)
 }
 
+/// The score a unit stands at for `period`: a closed month's snapshot, else live.
+pub(crate) fn standing(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    rule_set: &RuleSet,
+    now: NaiveDateTime,
+) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
+    match periods::snapshot(conn, unit, period)? {
+        Some(frozen) => evaluate_counts(
+            &frozen.figures,
+            scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set),
+        ),
+        None => live(conn, unit, period, rule_set, now),
+    }
+}
+
 /// The evaluation of a unit's figures and where each comes from.
 pub(crate) fn evaluate_counts(
     counts: &BTreeMap<String, scores::Count>,
@@ -107,9 +125,74 @@ pub struct LiveScore {
     /// Where each scored indicator's figures come from: counted by tthc (`observed`), entered by
     /// hand (`entered`), or tthc's count over an entered denominator (`observedOverEntered`).
     pub sources: BTreeMap<String, Source>,
-    /// The scores, shaped as `POST /scoring/evaluate` answers them.
+    /// The scores, shaped as `POST /scoring/evaluate` answers them (a closed month's: its
+    /// snapshot's).
     #[serde(flatten)]
     pub evaluation: Evaluation,
+    /// When the month was closed; null while it is live.
+    pub closed: Option<ClosedPeriod>,
+    /// For a closed month, how the live figures moved since (late data); null while live.
+    pub since_close: Option<SinceClose>,
+}
+
+/// How an indicator's live figures moved since its month was closed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IndicatorChange {
+    /// The indicator.
+    pub code: String,
+    /// Change of the numerator.
+    pub numerator: i64,
+    /// Change of the denominator.
+    pub denominator: i64,
+    /// Change of the score (two decimals).
+    pub score: f64,
+}
+
+/// Late data: how the live score differs from a closed month's snapshot.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SinceClose {
+    /// The live total score now.
+    pub live_score: Option<f64>,
+    /// Its difference from the snapshot's (two decimals).
+    pub score: f64,
+    /// The indicators whose figures moved.
+    pub indicators: Vec<IndicatorChange>,
+}
+
+fn signed(n: Option<u64>) -> i64 {
+    n.and_then(|n| i64::try_from(n).ok()).unwrap_or(0)
+}
+
+/// The difference of `live` from `frozen`.
+pub(crate) fn since_close(frozen: &Evaluation, live: &Evaluation) -> SinceClose {
+    let indicators = |e: &Evaluation| -> BTreeMap<String, scoring::IndicatorScore> {
+        e.groups
+            .iter()
+            .flat_map(|g| g.indicators.iter().map(|i| (i.code.clone(), i.clone())))
+            .collect()
+    };
+    let before = indicators(frozen);
+    let changes = indicators(live)
+        .into_iter()
+        .filter_map(|(code, now)| {
+            let was = before.get(&code)?;
+            let change = IndicatorChange {
+                numerator: signed(now.numerator) - signed(was.numerator),
+                denominator: signed(now.denominator) - signed(was.denominator),
+                score: scoring::round2(now.score.unwrap_or(0.0) - was.score.unwrap_or(0.0)),
+                code,
+            };
+            (change.numerator != 0 || change.denominator != 0 || change.score != 0.0)
+                .then_some(change)
+        })
+        .collect();
+    SinceClose {
+        live_score: live.score,
+        score: scoring::round2(live.score.unwrap_or(0.0) - frozen.score.unwrap_or(0.0)),
+        indicators: changes,
+    }
 }
 
 /// Score a unit for a period
@@ -149,18 +232,36 @@ pub async fn get_score(
     let (code, period_text) = path.into_inner();
     let (period, rule_set) = period_of(&period_text)?;
     let now = now_local();
-    let (unit, (evaluation, sources)) = state
+    let (unit, (evaluation, sources), closed) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let live = live(conn, &unit, period, rule_set, now)?;
-            Ok((unit, live))
+            let closed = match (
+                periods::closed(conn, period)?,
+                periods::snapshot(conn, &unit, period)?,
+            ) {
+                (Some(closed), Some(frozen)) => Some((closed, frozen)),
+                _ => None,
+            };
+            Ok((unit, live, closed))
         })
         .await?;
+    let (evaluation, sources, closed, since) = match closed {
+        Some((closed, frozen)) => {
+            let rules = scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set);
+            let (snapshot, sources) = evaluate_counts(&frozen.figures, rules)?;
+            let since = since_close(&snapshot, &evaluation);
+            (snapshot, sources, Some(closed), Some(since))
+        }
+        None => (evaluation, sources, None, None),
+    };
     Ok(web::Json(LiveScore {
         unit: unit.code,
         period: period.to_string(),
         sources,
         evaluation,
+        closed,
+        since_close: since,
     }))
 }
 
@@ -211,11 +312,7 @@ fn check_figures(rule_set: &RuleSet, body: &FiguresBody) -> Result<(), ApiError>
             ));
         }
     }
-    if invalid.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_params(invalid))
-    }
+    ApiError::unless_invalid(invalid)
 }
 
 /// Enter figures
@@ -569,7 +666,7 @@ pub async fn trend(
             let unit = unit_in_scope(conn, &principal, &code)?;
             let mut points = Vec::with_capacity(periods.len());
             for (period, rule_set) in periods {
-                let (evaluation, _) = live(conn, &unit, period, rule_set, now)?;
+                let (evaluation, _) = standing(conn, &unit, period, rule_set, now)?;
                 points.push(TrendPoint {
                     period: period.to_string(),
                     score: evaluation.score,
@@ -675,8 +772,8 @@ pub async fn rankings(
             let unit = unit_in_scope(conn, &principal, &code)?;
             let mut rows = Vec::new();
             for child in units::children_rows(conn, &unit)? {
-                let (now_eval, _) = live(conn, &child, period, rule_set, now)?;
-                let (before, _) = live(conn, &child, previous, previous_rules, now)?;
+                let (now_eval, _) = standing(conn, &child, period, rule_set, now)?;
+                let (before, _) = standing(conn, &child, previous, previous_rules, now)?;
                 rows.push((child, now_eval, before.score.unwrap_or(0.0)));
             }
             Ok((unit, rows))

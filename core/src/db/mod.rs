@@ -15,6 +15,8 @@ mod encode;
 mod error;
 pub mod gains;
 pub mod idempotency;
+pub mod official;
+pub mod periods;
 pub mod petitions;
 pub mod procedures;
 pub mod schema;

@@ -462,6 +462,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Closed months.
+    closed_periods (period) {
+        /// The month.
+        period -> Text,
+        /// When it was closed.
+        closed_at -> Timestamp,
+        /// Who closed it.
+        closed_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// Every unit's frozen figures for a closed month.
+    score_snapshots (period, unit_id) {
+        /// The month.
+        period -> Text,
+        /// The unit.
+        unit_id -> BigInt,
+        /// The rule set.
+        rule_set -> Text,
+        /// The figures as JSON.
+        figures -> Text,
+    }
+}
+
+diesel::table! {
+    /// The scores the national portal published.
+    official_scores (unit_id, period) {
+        /// The unit.
+        unit_id -> BigInt,
+        /// The period.
+        period -> Text,
+        /// The published scores as JSON.
+        data -> Text,
+        /// Last written.
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::joinable!(petition_events -> petitions (petition_id));
 diesel::joinable!(petitions -> units (unit_id));
@@ -487,5 +527,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     unit_figures,
     petitions,
-    petition_events
+    petition_events,
+    closed_periods,
+    score_snapshots,
+    official_scores
 );

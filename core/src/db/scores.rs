@@ -37,6 +37,11 @@ pub fn is_observed(indicator: &str) -> bool {
     FROM_RECORDS.contains(&indicator) || crate::scoring::catalogue::INDICATORS.contains(&indicator)
 }
 
+/// Whether tthc counts `indicator` from dossiers.
+pub fn is_dossier_indicator(indicator: &str) -> bool {
+    FROM_RECORDS.contains(&indicator) && !indicator.starts_with("PETITION_")
+}
+
 /// Where an indicator's figures come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -52,7 +57,7 @@ pub enum Source {
 }
 
 /// An indicator's numerator and denominator, and where they come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Count {
     /// Numerator.

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod catalogue;
 pub mod gains;
+pub mod reconcile;
 mod score;
 
 pub use score::{

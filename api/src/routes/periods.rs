@@ -1,0 +1,144 @@
+//! `/api/v1/periods`: closing a month freezes every unit's 766 figures as a snapshot; later data
+//! is then reported as a difference against it. Reopening is for administrators.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Serialize;
+use tthc_core::db::periods::{self, ClosedPeriod};
+use tthc_core::period::Period;
+use utoipa::ToSchema;
+
+use super::scores::period_of;
+use crate::auth::{Principal, Scope};
+use crate::error::PROBLEM_JSON as PROBLEM;
+use crate::error::{ApiError, Problem};
+use crate::instant::now_local;
+use crate::state::AppState;
+
+/// The closed months.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClosedPeriods {
+    /// Latest first.
+    pub items: Vec<ClosedPeriod>,
+}
+
+/// List closed months
+///
+/// The months whose scores are frozen, latest first, with when and by whom they were closed
+/// and how many units have a snapshot.
+#[utoipa::path(
+    tag = "scoring",
+    responses(
+        (status = 200, description = "The closed months", body = ClosedPeriods),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:read"]))
+)]
+#[get("/periods")]
+pub async fn list_periods(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<ClosedPeriods>, ApiError> {
+    principal.require(Scope::ScoresRead)?;
+    let items = state.run(|conn| Ok(periods::list_closed(conn)?)).await?;
+    Ok(web::Json(ClosedPeriods { items }))
+}
+
+fn month_of(text: &str) -> Result<Period, ApiError> {
+    let (period, _) = period_of(text)?;
+    match period {
+        Period::Month { .. } => Ok(period),
+        _ => Err(ApiError::invalid(
+            "period",
+            "only a month is closed (quarters and years are read from their months' records)",
+        )),
+    }
+}
+
+/// Close a month
+///
+/// Freezes the month's figures of every unit as a snapshot: from then on
+/// `GET /units/{code}/scores/{period}`, trends and rankings answer from it, and the score
+/// answer's `sinceClose` reports the late data (how the live figures moved since). Only a month
+/// that is over can be closed, by a client granted every unit; a closed month must be reopened
+/// before it is closed again. Audited. Closing scores every unit, so it takes as long as
+/// that (seconds for a province).
+#[utoipa::path(
+    tag = "scoring",
+    params(("period" = String, Path, description = "The month", example = "2026-08")),
+    responses(
+        (status = 201, description = "Closed", body = ClosedPeriod),
+        (status = 400, description = "Not a month, or not over yet", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks scores:write or is not granted every unit", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The month is closed already", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["scores:write"]))
+)]
+#[post("/periods/{period}/close")]
+pub async fn close_period(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::ScoresWrite)?;
+    if !principal.claims.all_units {
+        return Err(ApiError::Forbidden(
+            "closing a month freezes every unit's scores: it needs a client granted every unit"
+                .into(),
+        ));
+    }
+    let text = path.into_inner();
+    let period = month_of(&text)?;
+    let (_, rule_set) = period_of(&text)?;
+    let now = now_local();
+    if now < period.end().naive_local() {
+        return Err(ApiError::invalid(
+            "period",
+            format!("{period} is not over yet; it can be closed from its last day's end on"),
+        ));
+    }
+    let closed = state
+        .run(move |conn| {
+            Ok(periods::close(
+                conn,
+                &principal.actor(),
+                period,
+                &rule_set.code,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(closed))
+}
+
+/// Reopen a closed month
+///
+/// Drops the month's snapshots: its scores are live again (and can be closed anew). For
+/// administrators (`periods:admin`). Audited.
+#[utoipa::path(
+    tag = "scoring",
+    params(("period" = String, Path, description = "The month", example = "2026-08")),
+    responses(
+        (status = 204, description = "Reopened"),
+        (status = 400, description = "Not a month", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks periods:admin", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "The month is not closed", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["periods:admin"]))
+)]
+#[post("/periods/{period}/reopen")]
+pub async fn reopen_period(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require(Scope::PeriodsAdmin)?;
+    let period = month_of(&path.into_inner())?;
+    state
+        .run(move |conn| Ok(periods::reopen(conn, &principal.actor(), period)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,218 @@
+//! Closed months: every unit's 766 figures frozen as a snapshot that later data does not change.
+//! Closing computes the figures of every unit first and then writes them in one transaction
+//! whose first insert claims the month, so that two instances closing the same month at once
+//! store one snapshot and the other is told the month is closed.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::audit::{self, Actor, Change};
+use super::schema::{closed_periods, score_snapshots, units};
+use super::scores::{Count, figures};
+use super::timestamp::Stamp;
+use super::units::UnitRow;
+use super::{DbConnection, StoreError, StoreResult, write_tx};
+use crate::InvalidParam;
+use crate::period::Period;
+
+/// A closed month.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"period": "2026-08", "closedAt": "2026-09-03T09:00:00", "closedBy": "office", "units": 412})))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClosedPeriod {
+    /// The month.
+    pub period: String,
+    /// When it was closed (local time).
+    pub closed_at: NaiveDateTime,
+    /// The client (and end user) that closed it.
+    pub closed_by: String,
+    /// How many units have a snapshot.
+    pub units: i64,
+}
+
+/// A unit's frozen figures for a closed month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The rule set they were scored by.
+    pub rule_set: String,
+    /// The figures, by indicator.
+    pub figures: BTreeMap<String, Count>,
+}
+
+fn closed_row(
+    conn: &mut DbConnection,
+    period: &str,
+) -> StoreResult<Option<(String, Stamp, String)>> {
+    Ok(closed_periods::table
+        .filter(closed_periods::period.eq(period))
+        .select((
+            closed_periods::period,
+            closed_periods::closed_at,
+            closed_periods::closed_by,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+fn with_count(conn: &mut DbConnection, row: (String, Stamp, String)) -> StoreResult<ClosedPeriod> {
+    let units: i64 = score_snapshots::table
+        .filter(score_snapshots::period.eq(&row.0))
+        .count()
+        .get_result(conn)?;
+    Ok(ClosedPeriod {
+        period: row.0,
+        closed_at: row.1.0,
+        closed_by: row.2,
+        units,
+    })
+}
+
+/// The month `period` if it is closed.
+pub fn closed(conn: &mut DbConnection, period: Period) -> StoreResult<Option<ClosedPeriod>> {
+    closed_row(conn, &period.to_string())?
+        .map(|row| with_count(conn, row))
+        .transpose()
+}
+
+/// Every closed month, latest first.
+pub fn list_closed(conn: &mut DbConnection) -> StoreResult<Vec<ClosedPeriod>> {
+    let rows: Vec<(String, Stamp, String)> = closed_periods::table
+        .order(closed_periods::period.desc())
+        .select((
+            closed_periods::period,
+            closed_periods::closed_at,
+            closed_periods::closed_by,
+        ))
+        .load(conn)?;
+    rows.into_iter().map(|row| with_count(conn, row)).collect()
+}
+
+/// The snapshot of `unit` for `period`, if the month is closed and the unit existed then.
+pub fn snapshot(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+) -> StoreResult<Option<Snapshot>> {
+    let row: Option<(String, String)> = score_snapshots::table
+        .filter(score_snapshots::period.eq(period.to_string()))
+        .filter(score_snapshots::unit_id.eq(unit.id))
+        .select((score_snapshots::rule_set, score_snapshots::figures))
+        .first(conn)
+        .optional()?;
+    row.map(|(rule_set, figures)| {
+        let figures = serde_json::from_str(&figures)
+            .map_err(|e| StoreError::Setup(format!("snapshot of {}: {e}", unit.code)))?;
+        Ok(Snapshot { rule_set, figures })
+    })
+    .transpose()
+}
+
+fn already_closed(period: &str, at: NaiveDateTime) -> StoreError {
+    StoreError::Conflict(InvalidParam::new(
+        "period",
+        format!("{period} was closed at {at}; reopen it first"),
+    ))
+}
+
+/// Closes the month `period` (over at `now`; checked by the caller): freezes the figures of every
+/// unit, scored by `rule_set`. Audited.
+pub fn close(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    period: Period,
+    rule_set: &str,
+    now: NaiveDateTime,
+) -> StoreResult<ClosedPeriod> {
+    let key = period.to_string();
+    if let Some((_, at, _)) = closed_row(conn, &key)? {
+        return Err(already_closed(&key, at.0));
+    }
+    let all: Vec<UnitRow> = units::table
+        .order(units::path.asc())
+        .select(UnitRow::as_select())
+        .load(conn)?;
+    let mut frozen = Vec::with_capacity(all.len());
+    for unit in &all {
+        let counts = figures(conn, unit, period, now)?;
+        let json = serde_json::to_string(&counts).map_err(|e| StoreError::Setup(e.to_string()))?;
+        frozen.push((unit.id, json));
+    }
+    let closed_by = match &actor.end_user_name {
+        Some(name) => format!("{} ({name})", actor.client_id),
+        None => actor.client_id.clone(),
+    };
+    write_tx(conn, |conn| {
+        diesel::insert_into(closed_periods::table)
+            .values((
+                closed_periods::period.eq(&key),
+                closed_periods::closed_at.eq(Stamp(now)),
+                closed_periods::closed_by.eq(&closed_by),
+            ))
+            .execute(conn)
+            .map_err(|e| {
+                StoreError::unique_as_conflict(e, "period", "the month is closed already")
+            })?;
+        // One row at a time: the multi-backend connection has no batch insert.
+        for (unit_id, json) in &frozen {
+            diesel::insert_into(score_snapshots::table)
+                .values((
+                    score_snapshots::period.eq(&key),
+                    score_snapshots::unit_id.eq(*unit_id),
+                    score_snapshots::rule_set.eq(rule_set),
+                    score_snapshots::figures.eq(json),
+                ))
+                .execute(conn)?;
+        }
+        let closed = ClosedPeriod {
+            period: key.clone(),
+            closed_at: now,
+            closed_by: closed_by.clone(),
+            units: i64::try_from(frozen.len()).unwrap_or(i64::MAX),
+        };
+        audit::record(
+            conn,
+            actor,
+            &Change {
+                action: "close",
+                resource_type: "period",
+                resource_id: &key,
+                before: None,
+                after: Some(&closed),
+            },
+        )?;
+        Ok(closed)
+    })
+}
+
+/// Reopens the closed month `period`: its snapshots are dropped and its scores are live again.
+/// Audited.
+pub fn reopen(conn: &mut DbConnection, actor: &Actor, period: Period) -> StoreResult<()> {
+    let key = period.to_string();
+    write_tx(conn, |conn| {
+        let Some(before) = closed(conn, period)? else {
+            return Err(StoreError::NotFound {
+                resource: "closed period",
+                id: key.clone(),
+            });
+        };
+        diesel::delete(score_snapshots::table.filter(score_snapshots::period.eq(&key)))
+            .execute(conn)?;
+        diesel::delete(closed_periods::table.filter(closed_periods::period.eq(&key)))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            actor,
+            &Change {
+                action: "reopen",
+                resource_type: "period",
+                resource_id: &key,
+                before: Some(&before),
+                after: None,
+            },
+        )
+    })
+}

@@ -1,0 +1,226 @@
+//! Closing a month freezes its scores; late data shows as a difference; the portal's published
+//! scores are reconciled with tthc's, indicator by indicator. On the hand-built March 2026 of
+//! `scores::province` (P scores 43.27 live).
+
+use serde_json::{Value, json};
+use tthc_tests::{HttpMethod, Status, TestApp};
+
+use crate::scores::{counts, province, sync_late};
+
+fn post(app: &TestApp, path: &str, token: &str) -> tthc_tests::Reply {
+    app.call(HttpMethod::POST, path, Some(token), None)
+}
+
+/// The provincial office: every unit, may write scores, may not reopen.
+fn office(app: &TestApp) -> String {
+    let admin = app.admin_token();
+    let r = app.post(
+        "/api/v1/clients",
+        &admin,
+        &json!({"id": "office", "name": "VP UBND", "scopes": ["scores:read", "scores:write", "audit:read"], "allUnits": true}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let secret = r.body["clientSecret"].as_str().unwrap().to_owned();
+    let t = app.token_for("office", &secret, &[]);
+    t.body["access_token"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let office = office(&app);
+    // Who may close, and what.
+    let (_, department) = app.client("stp", &["scores:read", "scores:write"], &["STP"]);
+    post(&app, "/api/v1/periods/2026-03/close", &department)
+        .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    for bad in ["2026-13", "2026-Q1", "2026", "2099-01"] {
+        post(&app, &format!("/api/v1/periods/{bad}/close"), &office)
+            .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    }
+    let r = post(&app, "/api/v1/periods/2026-03/close", &office);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    assert_eq!(r.body["period"], "2026-03");
+    assert_eq!(r.body["units"], 4, "P, STP, C1, STTTT");
+    assert_eq!(r.body["closedBy"], "office");
+    post(&app, "/api/v1/periods/2026-03/close", &office)
+        .assert_problem(Status::CONFLICT, "conflict");
+    let list = app.get("/api/v1/periods", &office);
+    assert_eq!(list.body["items"][0]["period"], "2026-03");
+
+    let s = app.get("/api/v1/units/P/scores/2026-03", &office);
+    assert_eq!(s.body["score"], 43.27);
+    assert_eq!(s.body["closed"]["period"], "2026-03");
+    assert_eq!(s.body["sinceClose"]["score"], 0.0);
+    assert_eq!(s.body["sinceClose"]["indicators"], json!([]));
+
+    // Late data moves the live figures, not the closed month's.
+    sync_late(&app, &admin);
+    let s = app.get("/api/v1/units/P/scores/2026-03", &office);
+    assert_eq!(s.body["score"], 43.27);
+    assert_eq!(
+        counts(&s.body, "DOSSIER_SYNC"),
+        (json!(3), json!(5), json!(3.6))
+    );
+    assert_eq!(s.body["sinceClose"]["liveScore"], 45.67);
+    assert_eq!(s.body["sinceClose"]["score"], 2.4);
+    assert_eq!(
+        s.body["sinceClose"]["indicators"],
+        json!([{"code": "DOSSIER_SYNC", "numerator": 2, "denominator": 0, "score": 2.4}])
+    );
+    // Trends and rankings read the closed month from its snapshot too; April stays live.
+    let t = app.get("/api/v1/units/P/scores?from=2026-03&to=2026-04", &office);
+    assert_eq!(t.body["points"][0]["score"], 43.27);
+    let r = app.get("/api/v1/units/P/rankings/2026-03", &office);
+    assert_eq!(r.body["items"][1]["unit"], "STP");
+    assert_eq!(r.body["items"][1]["score"], 41.44, "STP's closed score");
+
+    // Reopening is for administrators; then the month is live again.
+    post(&app, "/api/v1/periods/2026-03/reopen", &office)
+        .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    let r = post(&app, "/api/v1/periods/2026-03/reopen", &admin);
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+    let s = app.get("/api/v1/units/P/scores/2026-03", &office);
+    assert_eq!(s.body["score"], 45.67);
+    assert_eq!(s.body["closed"], Value::Null);
+    post(&app, "/api/v1/periods/2026-03/reopen", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let audit = app.get("/api/v1/audit?resourceType=period", &office);
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["reopen", "close"], "{}", audit.text);
+}
+
+#[test]
+fn the_portals_scores_are_reconciled_indicator_by_indicator() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let put = |body: &Value| {
+        app.call(
+            HttpMethod::PUT,
+            "/api/v1/units/P/official-scores/2026-03",
+            Some(&admin),
+            Some(body),
+        )
+    };
+    app.get("/api/v1/units/P/reconciliation/2026-03", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // What the portal published: progress as tthc counts it, four dossiers for sync of which
+    // three synced, a total of 41.
+    let published = json!({
+        "score": 41.0, "rank": 12, "rankOf": 34, "publishedOn": "2026-04-10",
+        "source": "Cổng DVC quốc gia, tháng 3/2026",
+        "groups": {"PROGRESS": 12.0, "TRANSPARENCY": 4.5},
+        "indicators": {
+            "ON_TIME_PROCESSING": {"numerator": 3, "denominator": 5, "score": 12.0},
+            "DOSSIER_SYNC": {"numerator": 3, "denominator": 4, "score": 4.5}
+        }
+    });
+    let r = put(&published);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/units/P/official-scores/2026-03", &admin)
+            .body,
+        published
+    );
+    // Closed, then two dossiers synced late.
+    let r = post(&app, "/api/v1/periods/2026-03/close", &admin);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    sync_late(&app, &admin);
+
+    let r = app.get("/api/v1/units/P/reconciliation/2026-03", &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["basis"], "snapshot");
+    assert_eq!(r.body["tthcScore"], 43.27);
+    assert_eq!(r.body["officialScore"], 41.0);
+    assert_eq!(r.body["difference"], 2.27);
+    assert_eq!(
+        (r.body["rank"].clone(), r.body["rankOf"].clone()),
+        (json!(12), json!(34))
+    );
+    let indicator = |code: &str| {
+        r.body["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    let progress = indicator("ON_TIME_PROCESSING");
+    assert_eq!(progress["difference"], 0.0);
+    assert_eq!(progress["causes"], json!([]));
+    // Sync: tthc 3 of 5 (3.6) against the portal's 3 of 4 (4.5).
+    let sync = indicator("DOSSIER_SYNC");
+    assert_eq!(
+        sync["tthc"],
+        json!({"numerator": 3, "denominator": 5, "score": 3.6})
+    );
+    assert_eq!(sync["difference"], -0.9);
+    assert_eq!(
+        sync["causes"],
+        json!([
+            "tthc counts 1 more records than the portal",
+            "2 dossiers of the period were never synced to the national portal, which counts only what it receives",
+            "late data since the month was closed: live figures moved by +2 met of +0 records"
+        ])
+    );
+    assert_eq!(
+        indicator("PUBLISH_ON_TIME")["causes"],
+        json!(["the portal published no figure for it"])
+    );
+    let groups = r.body["groups"].as_array().unwrap();
+    let transparency = groups.iter().find(|g| g["code"] == "TRANSPARENCY").unwrap();
+    // tthc: sync 3.6 alone (no announcements) against 4.5.
+    assert_eq!(
+        (
+            transparency["tthc"].clone(),
+            transparency["difference"].clone()
+        ),
+        (json!(3.6), json!(-0.9))
+    );
+
+    // Refusals name each field and store nothing.
+    let r = put(&json!({
+        "score": 120.0, "rank": 40, "rankOf": 34,
+        "groups": {"NOPE": 1.0, "PROGRESS": 25.0},
+        "indicators": {"NOT_AN_INDICATOR": {"score": 1.0},
+                       "DOSSIER_SYNC": {"numerator": 5, "denominator": 4}}
+    }));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let mut names = r.invalid_names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "groups.NOPE",
+            "groups.PROGRESS",
+            "indicators.DOSSIER_SYNC.numerator",
+            "indicators.NOT_AN_INDICATOR",
+            "rank",
+            "score"
+        ]
+    );
+    assert_eq!(
+        app.get("/api/v1/units/P/official-scores/2026-03", &admin)
+            .body["score"],
+        41.0
+    );
+    // Reopened, tthc's side is live.
+    post(&app, "/api/v1/periods/2026-03/reopen", &admin);
+    let r = app.get("/api/v1/units/P/reconciliation/2026-03", &admin);
+    assert_eq!(r.body["basis"], "live");
+    assert_eq!(r.body["tthcScore"], 45.67);
+    let (_, reader) = app.client("reader", &["scores:read"], &["P"]);
+    app.call(
+        HttpMethod::PUT,
+        "/api/v1/units/P/official-scores/2026-03",
+        Some(&reader),
+        Some(&published),
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
+}
