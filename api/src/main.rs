@@ -86,13 +86,14 @@ fn main() -> ExitCode {
             match loaded {
                 Ok(s) => {
                     println!(
-                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created",
+                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created, {} months closed",
                         started.elapsed().as_secs_f64(),
                         s.units_created,
                         s.procedures_created,
                         s.decisions_created,
                         s.dossiers_created,
-                        s.petitions_created
+                        s.petitions_created,
+                        s.months_closed
                     );
                     ExitCode::SUCCESS
                 }

@@ -1,5 +1,7 @@
-//! A filtered dossier list over 1,000,000 stored dossiers on SQLite: latency of one client, then
-//! 32 concurrent clients with `wrk` when it is installed (`apt-get install wrk`).
+//! A filtered dossier list over 1,000,000 stored dossiers on SQLite: latency of one client, the
+//! live 766 score of the province (month and year), the first page of an indicator's misses and
+//! the gains, then 32 concurrent clients with `wrk` when it is installed
+//! (`apt-get install wrk`).
 //!
 //! `cargo bench -p tthc-tests --bench dossier_list` (`TTHC_BENCH_DOSSIERS`, default 1,000,000).
 #![allow(
@@ -138,6 +140,30 @@ fn main() {
             .map(|_| {
                 let t = Instant::now();
                 let r = app.get(&path, &admin);
+                assert_eq!(r.status, Status::OK, "{}", r.text);
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "GET {path}: median {:.1} ms, slowest {:.1} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+
+    // The first page of an indicator's misses, and the gains of the province for the month.
+    for path in [
+        "/api/v1/units/P/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?limit=50",
+        "/api/v1/units/P/scores/2026-03/indicators/DOSSIER_SYNC/misses?limit=50",
+        "/api/v1/units/D1/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?limit=50",
+        "/api/v1/units/P/scores/2026-03/indicators/ONLINE_PAYMENT_FORMALITY/misses?limit=50",
+        "/api/v1/units/P/scores/2026-03/gains",
+    ] {
+        let mut times: Vec<f64> = (0..20)
+            .map(|_| {
+                let t = Instant::now();
+                let r = app.get(path, &admin);
                 assert_eq!(r.status, Status::OK, "{}", r.text);
                 t.elapsed().as_secs_f64() * 1e3
             })

@@ -4,6 +4,7 @@ mod catalogue;
 mod dossiers;
 mod petitions;
 mod province_data;
+mod scores;
 
 use chrono::NaiveDate;
 use tthc_core::db::audit::Actor;
@@ -26,14 +27,17 @@ pub struct DemoSummary {
     pub dossiers_created: usize,
     /// Petitions created now (one for every hundred dossiers).
     pub petitions_created: usize,
+    /// Months closed now, with the portal's scores for the province.
+    pub months_closed: usize,
 }
 
 /// How many dossiers the demo year has unless asked otherwise.
 pub const DEFAULT_DOSSIERS: usize = 300_000;
 
 /// Loads the demo province: the province, its departments and its communes, its procedures and
-/// announcements, and a year of `dossiers` dossiers with their ratings and one petition for every
-/// hundred dossiers. Loading it again changes nothing.
+/// announcements, a year of `dossiers` dossiers with their ratings and one petition for every
+/// hundred dossiers, and August to October 2026 closed with the portal's scores for the province.
+/// Loading it again changes nothing.
 pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let mut conn = db.conn()?;
     if units::find_row(&mut conn, PROVINCE.code)?.is_some() {
@@ -43,6 +47,7 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
             decisions_created: 0,
             dossiers_created: 0,
             petitions_created: 0,
+            months_closed: 0,
         });
     }
     let actor = Actor::system("demo province");
@@ -74,11 +79,15 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let catalogue = catalogue::load(&mut conn, &communes)?;
     let dossiers_created = dossiers::load(&mut conn, &catalogue.offered, dossiers)?;
     let petitions_created = petitions::load(&mut conn, &catalogue.offered, dossiers / 100)?;
+    let province_row = units::find_row(&mut conn, PROVINCE.code)?
+        .ok_or_else(|| StoreError::Setup("the demo province was not created".into()))?;
+    let months_closed = scores::load(&mut conn, &province_row)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
         decisions_created: catalogue.decisions,
         dossiers_created,
         petitions_created,
+        months_closed,
     })
 }

@@ -517,9 +517,9 @@ pub async fn list_misses(
     let (rows, count) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let counts = scores::figures(conn, &unit, period, now)?;
+            let count = scores::figure_of(conn, &unit, period, now, &indicator_code)?;
             let rows = scores::misses(conn, &unit, period, now, &indicator_code, after, limit + 1)?;
-            Ok((rows, counts.get(&indicator_code).copied()))
+            Ok((rows, count))
         })
         .await?;
     let points_each = count.map_or(0.0, |c| {

@@ -269,6 +269,37 @@ fn procedures_in_force(
     Ok(out)
 }
 
+/// What one dossier shows of its procedure, from its channel, fact bits and whether it was
+/// synced.
+pub(super) fn use_of(channel: &str, facts: i32, synced: bool) -> DossierUse {
+    let has = |bit: i32| facts & bit != 0;
+    let obligation_synced = synced && has(f::FINANCIAL_OBLIGATION);
+    DossierUse {
+        online: channel == "online",
+        paid_online: has(f::PAID_ONLINE),
+        synced_with_fees: obligation_synced && has(f::FEES_RECORDED),
+        synced_without_fees: obligation_synced && !has(f::FEES_RECORDED),
+        population: has(f::POPULATION_DB),
+    }
+}
+
+/// The uses by the procedure code dossiers named, and by its base code too.
+pub(super) fn by_code_and_base<'a>(
+    uses: impl IntoIterator<Item = (&'a str, DossierUse)>,
+) -> BTreeMap<String, DossierUse> {
+    let mut out: BTreeMap<String, DossierUse> = BTreeMap::new();
+    for (code, used) in uses {
+        let base = ProcedureCode::parse(code)
+            .map(|c| c.base().to_owned())
+            .unwrap_or_else(|_| code.to_owned());
+        for key in [code.to_owned(), base] {
+            let slot = out.entry(key).or_default();
+            *slot = slot.merge(used);
+        }
+    }
+    out
+}
+
 /// What the dossiers of `unit`'s subtree received in `[start, end)` showed of each procedure,
 /// by the code they name and by its base code.
 fn dossier_uses(
@@ -280,7 +311,7 @@ fn dossier_uses(
     // Distinct combinations are few (procedures × channels × fact bits); the database folds
     // the period's dossiers into them.
     let rows: Vec<(String, String, i32, bool)> = dossiers::table
-        .filter(dossiers::unit_path.like(format!("{}%", unit.path)))
+        .filter(super::subtree_by_time(conn, &format!("{}%", unit.path)))
         .filter(dossiers::received_at.ge(Stamp(start)))
         .filter(dossiers::received_at.lt(Stamp(end)))
         .select((
@@ -291,34 +322,21 @@ fn dossier_uses(
         ))
         .distinct()
         .load(conn)?;
-    let mut out: BTreeMap<String, DossierUse> = BTreeMap::new();
-    for (code, channel, facts, synced) in rows {
-        let has = |bit: i32| facts & bit != 0;
-        let obligation_synced = synced && has(f::FINANCIAL_OBLIGATION);
-        let used = DossierUse {
-            online: channel == "online",
-            paid_online: has(f::PAID_ONLINE),
-            synced_with_fees: obligation_synced && has(f::FEES_RECORDED),
-            synced_without_fees: obligation_synced && !has(f::FEES_RECORDED),
-            population: has(f::POPULATION_DB),
-        };
-        let base = ProcedureCode::parse(&code)
-            .map(|c| c.base().to_owned())
-            .unwrap_or_else(|_| code.clone());
-        for key in [code, base] {
-            let slot = out.entry(key).or_default();
-            *slot = slot.merge(used);
-        }
-    }
-    Ok(out)
+    Ok(by_code_and_base(rows.iter().map(
+        |(code, channel, facts, synced)| (code.as_str(), use_of(channel, *facts, *synced)),
+    )))
 }
 
 /// Counts the catalogue indicators of `unit`'s subtree for the period `[start, end)` judged at
 /// `judged` (its end, or now), with the procedures that missed.
+///
+/// `uses` are the period's dossier uses by procedure when the caller has read them already (the
+/// score reads every dossier of the period anyway); else they are read here.
 pub fn observe(
     conn: &mut DbConnection,
     unit: &UnitRow,
     (start, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+    uses: Option<BTreeMap<String, DossierUse>>,
 ) -> StoreResult<CatalogueFigures> {
     let mut subtree = subtree_ids(conn, unit)?;
     subtree.sort_unstable();
@@ -390,7 +408,10 @@ pub fn observe(
         }
     }
     let procedures = procedures_in_force(conn, &subtree, today)?;
-    let uses = dossier_uses(conn, unit, start, end.min(judged))?;
+    let uses = match uses {
+        Some(uses) => uses,
+        None => dossier_uses(conn, unit, start, end.min(judged))?,
+    };
     for v in judge_procedures(&procedures, &uses) {
         met.push((v.indicator, v.miss.is_none()));
         if let Some(reason) = v.miss {

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{dossiers, petitions, units};
-use super::scores::load_handled;
+use super::scores::{Handled, load_handled};
 use super::timestamp::Stamp;
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult};
@@ -33,16 +33,15 @@ pub fn fixable(
     // A sync counts whenever it comes, even after the period.
     let unsynced = || {
         dossiers::table
-            .filter(dossiers::unit_path.like(prefix.clone()))
             .filter(dossiers::synced_at.is_null())
             .select(dossiers::unit_path)
             .into_boxed()
     };
-    let rows: Vec<String> = load_handled(conn, unsynced, start, end)?;
+    let rows: Vec<String> = load_handled(conn, unsynced, &prefix, (start, end), Handled::All)?;
     paths.extend(rows.into_iter().map(|p| (Action::Sync, p)));
     if now < end {
         let falling_due: Vec<String> = dossiers::table
-            .filter(dossiers::unit_path.like(prefix.clone()))
+            .filter(super::subtree_by_time(conn, &prefix))
             .filter(dossiers::ended_at.is_null())
             .filter(dossiers::effective_due_at.ge(Stamp(now)))
             .filter(dossiers::effective_due_at.lt(Stamp(end)))
@@ -66,7 +65,7 @@ pub fn fixable(
                 .map(|p| (Action::AnswerBeforeDue, p)),
         );
         // The catalogue's misses can be fixed while the period runs.
-        let misses = super::catalogue_figures::observe(conn, unit, (start, end, now))?.misses;
+        let misses = super::catalogue_figures::observe(conn, unit, (start, end, now), None)?.misses;
         let ids: Vec<i64> = misses.iter().filter_map(|m| m.unit_id).collect();
         let unit_paths: std::collections::HashMap<i64, String> = units::table
             .filter(units::id.eq_any(ids))

@@ -299,6 +299,30 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     Ok(())
 }
 
+/// A condition on the rows of `QS`, boxed for filters built at run time.
+pub(crate) type BoxedCondition<QS> = Box<
+    dyn diesel::expression::BoxableExpression<
+            QS,
+            <DbConnection as Connection>::Backend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+>;
+
+/// `unit_path LIKE prefix` (a subtree) for queries whose other constraint is a time range: on
+/// SQLite written `+unit_path` so that the planner ranges over the time index and filters the path
+/// inside it, rather than walking the whole subtree (a province's is every row) for a month.
+/// PostgreSQL plans from statistics and gets the plain form.
+pub(crate) fn subtree_by_time<QS>(conn: &DbConnection, prefix: &str) -> BoxedCondition<QS> {
+    let fragment = match conn {
+        DbConnection::Sqlite(_) => "+unit_path LIKE ",
+        DbConnection::Pg(_) => "unit_path LIKE ",
+    };
+    Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(fragment)
+            .bind::<diesel::sql_types::Text, _>(prefix.to_owned()),
+    )
+}
+
 /// The current instant in Vietnam local time, as records' instants are kept.
 pub(crate) fn now_local() -> chrono::NaiveDateTime {
     crate::calendar::to_local(&chrono::Utc::now())

@@ -8,11 +8,13 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Actor, Change};
+use super::catalogue_figures;
 use super::schema::{dossiers, unit_figures};
 use super::timestamp::Stamp;
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult, write_tx};
 use crate::period::Period;
+use crate::scoring::catalogue::DossierUse;
 
 type Db = <DbConnection as Connection>::Backend;
 
@@ -91,38 +93,89 @@ type Facts = (
     String,
     String,
     i32,
+    String,
 );
 
-/// The rows `query` selects among the dossiers handled in `[start, end)` (received before its
-/// end and not ended before its start), read in three disjoint parts, each on its own index:
-/// received in the period; received before it and ended in or after it; received before it and
-/// still open.
+/// Which dossiers of a period [`load_handled`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Handled {
+    /// All of them.
+    All,
+    /// All but those received before the period and still open (counted apart).
+    EndedOrReceived,
+}
+
+/// The rows `query` selects among the dossiers of the subtree `prefix` handled in
+/// `[start, end)` (received before its end and not ended before its start), read in three
+/// disjoint parts, each on its own time index (the path filtered inside it): received in the
+/// period; received before it and ended in or after it; received before it and still open.
 pub(super) fn load_handled<'q, ST, T>(
     conn: &mut DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
-    start: NaiveDateTime,
-    end: NaiveDateTime,
+    prefix: &str,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+    parts: Handled,
 ) -> StoreResult<Vec<T>>
 where
     dossiers::BoxedQuery<'q, Db, ST>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
 {
+    let subtree = || super::subtree_by_time(conn, prefix);
+    let (a, b, c) = (subtree(), subtree(), subtree());
     let mut rows: Vec<T> = query()
+        .filter(a)
         .filter(dossiers::received_at.ge(Stamp(start)))
         .filter(dossiers::received_at.lt(Stamp(end)))
         .load(conn)?;
     rows.extend(
         query()
+            .filter(b)
             .filter(dossiers::ended_at.ge(Stamp(start)))
             .filter(dossiers::received_at.lt(Stamp(start)))
             .load::<T>(conn)?,
     );
-    rows.extend(
-        query()
+    if parts == Handled::All {
+        rows.extend(
+            query()
+                .filter(c)
+                .filter(dossiers::ended_at.is_null())
+                .filter(dossiers::received_at.lt(Stamp(start)))
+                .load::<T>(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Of the dossiers of the subtree `prefix` received before `start` and still open: how many,
+/// how many synced, and how many within their due instant at `judged`.
+fn open_before(
+    conn: &mut DbConnection,
+    prefix: &str,
+    start: NaiveDateTime,
+    judged: NaiveDateTime,
+) -> StoreResult<(u64, u64, u64)> {
+    let open = |conn: &DbConnection| {
+        dossiers::table
+            .filter(super::subtree_by_time(conn, prefix))
             .filter(dossiers::ended_at.is_null())
             .filter(dossiers::received_at.lt(Stamp(start)))
-            .load::<T>(conn)?,
-    );
-    Ok(rows)
+            .into_boxed::<Db>()
+    };
+    let (all, synced): (i64, i64) = open(conn)
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::count(dossiers::synced_at),
+        ))
+        .first(conn)?;
+    let in_time: i64 = open(conn)
+        .filter(
+            dossiers::effective_due_at
+                .is_null()
+                .or(dossiers::effective_due_at.ge(Stamp(judged))),
+        )
+        .count()
+        .get_result(conn)?;
+    let n = |x: i64| u64::try_from(x).unwrap_or(0);
+    Ok((n(all), n(synced), n(in_time)))
 }
 
 /// What tthc counts from the dossiers of `unit`'s subtree for `period`, judged at `now` when the
@@ -161,7 +214,6 @@ pub fn observe(
     let prefix = format!("{}%", unit.path);
     let facts = || {
         dossiers::table
-            .filter(dossiers::unit_path.like(prefix.clone()))
             .select((
                 dossiers::received_at,
                 dossiers::ended_at,
@@ -171,13 +223,21 @@ pub fn observe(
                 dossiers::channel,
                 dossiers::status,
                 dossiers::facts,
+                dossiers::procedure_code,
             ))
             .into_boxed::<Db>()
     };
-    let rows: Vec<Facts> = load_handled(conn, facts, start, end)?;
+    let rows: Vec<Facts> =
+        load_handled(conn, facts, &prefix, (start, end), Handled::EndedOrReceived)?;
     use crate::dossier::facts as f;
     let mut n = Tally::default();
-    for (received_at, ended_at, timing, due, synced_at, channel, status, facts) in &rows {
+    let (open, open_synced, open_in_time) = open_before(conn, &prefix, start, judged)?;
+    n.handled = open;
+    n.synced = open_synced;
+    n.on_time = open_in_time;
+    let mut uses: BTreeMap<&str, DossierUse> = BTreeMap::new();
+    for (received_at, ended_at, timing, due, synced_at, channel, status, facts, procedure) in &rows
+    {
         let has = |bit: i32| facts & bit != 0;
         let ended_in_period = ended_at.is_some_and(|e| e.0 < end);
         let in_time = if ended_in_period {
@@ -197,6 +257,9 @@ pub fn observe(
             n.paid_online += u64::from(has(f::PAID_ONLINE));
             n.reused += u64::from(has(f::REUSED));
             n.population += u64::from(has(f::POPULATION_DB));
+            let used = catalogue_figures::use_of(channel, *facts, synced_at.is_some());
+            let slot = uses.entry(procedure.as_str()).or_default();
+            *slot = slot.merge(used);
         }
         if ended_in_period && matches!(status.as_str(), "finished" | "returned") {
             n.finished += 1;
@@ -211,7 +274,8 @@ pub fn observe(
     }
     let petitions = super::petitions::handled_in(conn, &unit.path, start, end)?;
     let p = crate::petition::figures::count(&petitions, start, end, judged);
-    let catalogue = super::catalogue_figures::observe(conn, unit, (start, end, judged))?;
+    let uses = catalogue_figures::by_code_and_base(uses);
+    let catalogue = catalogue_figures::observe(conn, unit, (start, end, judged), Some(uses))?;
     let observed = |numerator, denominator| Count {
         numerator,
         denominator,
@@ -376,7 +440,127 @@ pub fn figures(
         .into_iter()
         .map(|(code, c)| (code.to_owned(), c))
         .collect();
-    for (code, figure) in entered(conn, unit, period)? {
+    with_entered(&mut counts, entered(conn, unit, period)?);
+    Ok(counts)
+}
+
+/// The figures of one indicator, as [`figures`] gives them, counting only what it needs (the
+/// misses list's `pointsEach`): `None` when it has none.
+pub fn figure_of(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    now: NaiveDateTime,
+    indicator: &str,
+) -> StoreResult<Option<Count>> {
+    let start = period.start().naive_local();
+    let end = period.end().naive_local();
+    let judged = end.min(now);
+    let counted = match indicator {
+        "ON_TIME_PROCESSING" | "DOSSIER_SYNC" => {
+            let (handled, on_time, synced) =
+                handled_counts(conn, &format!("{}%", unit.path), (start, end), judged)?;
+            Some(if indicator == "DOSSIER_SYNC" {
+                (synced, handled)
+            } else {
+                (on_time, handled)
+            })
+        }
+        "PETITION_PROCESSING_ON_TIME" | "PETITION_HANDLING_SATISFACTION" => {
+            let petitions = super::petitions::handled_in(conn, &unit.path, start, end)?;
+            let p = crate::petition::figures::count(&petitions, start, end, judged);
+            let f = if indicator == "PETITION_PROCESSING_ON_TIME" {
+                p.processing_on_time
+            } else {
+                p.handling_satisfaction
+            };
+            Some((f.numerator, f.denominator))
+        }
+        code if crate::scoring::catalogue::INDICATORS.contains(&code) => {
+            catalogue_figures::observe(conn, unit, (start, end, judged), None)?
+                .counts
+                .get(code)
+                .copied()
+        }
+        code => observe(conn, unit, period, now)?
+            .get(code)
+            .map(|c| (c.numerator, c.denominator)),
+    };
+    let mut counts: BTreeMap<String, Count> = counted
+        .map(|(numerator, denominator)| {
+            (
+                indicator.to_owned(),
+                Count {
+                    numerator,
+                    denominator,
+                    source: Source::Observed,
+                },
+            )
+        })
+        .into_iter()
+        .collect();
+    let mut entered = entered(conn, unit, period)?;
+    entered.retain(|code, _| code == indicator);
+    with_entered(&mut counts, entered);
+    Ok(counts.remove(indicator))
+}
+
+/// Of the dossiers of the subtree `prefix` handled in `[start, end)`: how many, how many on time
+/// (as [`observe`] judges them at `judged`), how many synced; counted by the database.
+fn handled_counts(
+    conn: &mut DbConnection,
+    prefix: &str,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+    judged: NaiveDateTime,
+) -> StoreResult<(u64, u64, u64)> {
+    let (mut handled, mut synced, mut on_time) = open_before(conn, prefix, start, judged)?;
+    for received_in_period in [true, false] {
+        let part = |conn: &DbConnection| {
+            let q = dossiers::table
+                .filter(super::subtree_by_time(conn, prefix))
+                .into_boxed::<Db>();
+            if received_in_period {
+                q.filter(dossiers::received_at.ge(Stamp(start)))
+                    .filter(dossiers::received_at.lt(Stamp(end)))
+            } else {
+                q.filter(dossiers::ended_at.ge(Stamp(start)))
+                    .filter(dossiers::received_at.lt(Stamp(start)))
+            }
+        };
+        let (all, with_sync): (i64, i64) = part(conn)
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::count(dossiers::synced_at),
+            ))
+            .first(conn)?;
+        let in_time: i64 = part(conn)
+            .filter(
+                dossiers::ended_at
+                    .lt(Stamp(end))
+                    .and(dossiers::timing.eq_any(["finishedEarly", "finishedOnTime"]))
+                    .or(dossiers::ended_at
+                        .is_null()
+                        .or(dossiers::ended_at.ge(Stamp(end)))
+                        .and(
+                            dossiers::effective_due_at
+                                .is_null()
+                                .or(dossiers::effective_due_at.ge(Stamp(judged))),
+                        )),
+            )
+            .count()
+            .get_result(conn)?;
+        let n = |x: i64| u64::try_from(x).unwrap_or(0);
+        handled += n(all);
+        synced += n(with_sync);
+        on_time += n(in_time);
+    }
+    Ok((handled, on_time, synced))
+}
+
+/// Entered figures replace the counts they give in full; a denominator alone divides the count
+/// by the larger of the two denominators.
+fn with_entered(counts: &mut BTreeMap<String, Count>, entered: BTreeMap<String, EnteredFigure>) {
+    for (code, figure) in entered {
         let count = match (figure.numerator, counts.get(&code)) {
             (Some(numerator), _) => Count {
                 numerator,
@@ -393,7 +577,6 @@ pub fn figures(
         };
         counts.insert(code, count);
     }
-    Ok(counts)
 }
 
 /// The indicators whose misses are listed record by record, besides the catalogue's.
@@ -495,7 +678,6 @@ pub fn misses(
     let prefix = format!("{}%", unit.path);
     let base = || {
         let mut q = dossiers::table
-            .filter(dossiers::unit_path.like(prefix.clone()))
             .select((
                 dossiers::code,
                 dossiers::unit_id,
@@ -533,7 +715,7 @@ pub fn misses(
     };
     // The three disjoint parts of the dossiers handled in the period, as `observe` reads them;
     // each part's first page is enough to make the merged first page.
-    let mut rows: Vec<MissRow> = load_handled(conn, base, start, end)?;
+    let mut rows: Vec<MissRow> = load_handled(conn, base, &prefix, (start, end), Handled::All)?;
     rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let units = super::units::codes_by_id(conn, rows.iter().map(|r| r.1))?;
@@ -655,7 +837,7 @@ fn procedure_misses(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> StoreResult<Vec<Miss>> {
-    let mut missed: Vec<_> = super::catalogue_figures::observe(conn, unit, period)?
+    let mut missed: Vec<_> = catalogue_figures::observe(conn, unit, period, None)?
         .misses
         .into_iter()
         .filter(|m| m.indicator == indicator)
