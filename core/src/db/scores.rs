@@ -126,11 +126,12 @@ where
         .filter(dossiers::received_at.ge(Stamp(start)))
         .filter(dossiers::received_at.lt(Stamp(end)))
         .load(conn)?;
+    let received_before = super::received_before_by_end(conn, start);
     rows.extend(
         query()
             .filter(b)
             .filter(dossiers::ended_at.ge(Stamp(start)))
-            .filter(dossiers::received_at.lt(Stamp(start)))
+            .filter(received_before)
             .load::<T>(conn)?,
     );
     if parts == Handled::All {
@@ -153,29 +154,22 @@ fn open_before(
     start: NaiveDateTime,
     judged: NaiveDateTime,
 ) -> StoreResult<(u64, u64, u64)> {
-    let open = |conn: &DbConnection| {
-        dossiers::table
-            .filter(super::subtree_by_time(conn, prefix))
-            .filter(dossiers::ended_at.is_null())
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .into_boxed::<Db>()
-    };
-    let (all, synced): (i64, i64) = open(conn)
+    use diesel::dsl::{case_when, count, count_star, sum};
+    let in_time = dossiers::effective_due_at
+        .is_null()
+        .or(dossiers::effective_due_at.ge(Stamp(judged)));
+    let (all, synced, in_time): (i64, i64, Option<i64>) = dossiers::table
+        .filter(super::subtree_by_time(conn, prefix))
+        .filter(dossiers::ended_at.is_null())
+        .filter(dossiers::received_at.lt(Stamp(start)))
         .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::count(dossiers::synced_at),
+            count_star(),
+            count(dossiers::synced_at),
+            sum(case_when::<_, _, diesel::sql_types::Integer>(in_time, 1).otherwise(0)),
         ))
         .first(conn)?;
-    let in_time: i64 = open(conn)
-        .filter(
-            dossiers::effective_due_at
-                .is_null()
-                .or(dossiers::effective_due_at.ge(Stamp(judged))),
-        )
-        .count()
-        .get_result(conn)?;
     let n = |x: i64| u64::try_from(x).unwrap_or(0);
-    Ok((n(all), n(synced), n(in_time)))
+    Ok((n(all), n(synced), n(in_time.unwrap_or(0))))
 }
 
 /// What tthc counts from the dossiers of `unit`'s subtree for `period`, judged at `now` when the
@@ -524,31 +518,29 @@ fn handled_counts(
                     .filter(dossiers::received_at.lt(Stamp(end)))
             } else {
                 q.filter(dossiers::ended_at.ge(Stamp(start)))
-                    .filter(dossiers::received_at.lt(Stamp(start)))
+                    .filter(super::received_before_by_end(conn, start))
             }
         };
-        let (all, with_sync): (i64, i64) = part(conn)
+        use diesel::dsl::{case_when, count, count_star, sum};
+        let in_time = dossiers::ended_at
+            .lt(Stamp(end))
+            .and(dossiers::timing.eq_any(["finishedEarly", "finishedOnTime"]))
+            .or(dossiers::ended_at
+                .is_null()
+                .or(dossiers::ended_at.ge(Stamp(end)))
+                .and(
+                    dossiers::effective_due_at
+                        .is_null()
+                        .or(dossiers::effective_due_at.ge(Stamp(judged))),
+                ));
+        let (all, with_sync, in_time): (i64, i64, Option<i64>) = part(conn)
             .select((
-                diesel::dsl::count_star(),
-                diesel::dsl::count(dossiers::synced_at),
+                count_star(),
+                count(dossiers::synced_at),
+                sum(case_when::<_, _, diesel::sql_types::Integer>(in_time, 1).otherwise(0)),
             ))
             .first(conn)?;
-        let in_time: i64 = part(conn)
-            .filter(
-                dossiers::ended_at
-                    .lt(Stamp(end))
-                    .and(dossiers::timing.eq_any(["finishedEarly", "finishedOnTime"]))
-                    .or(dossiers::ended_at
-                        .is_null()
-                        .or(dossiers::ended_at.ge(Stamp(end)))
-                        .and(
-                            dossiers::effective_due_at
-                                .is_null()
-                                .or(dossiers::effective_due_at.ge(Stamp(judged))),
-                        )),
-            )
-            .count()
-            .get_result(conn)?;
+        let in_time = in_time.unwrap_or(0);
         let n = |x: i64| u64::try_from(x).unwrap_or(0);
         handled += n(all);
         synced += n(with_sync);
