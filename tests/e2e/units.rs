@@ -290,6 +290,41 @@ fn the_demo_province_loads_once() {
     );
     assert_eq!(first.dossiers_created, 3000);
     assert_eq!(first.petitions_created, 30);
+    assert_eq!(first.months_closed, 3);
+    // August to October are closed, with the portal's scores for the province: the
+    // reconciliation answers from the snapshot, and the portal (seeing only synced dossiers)
+    // counts fewer dossiers than tthc.
+    let periods = app.get("/api/v1/periods", &token);
+    assert_eq!(periods.body["items"][0]["period"], "2026-10");
+    assert_eq!(periods.body["items"][0]["units"], 121);
+    let r = app.get("/api/v1/units/000.00.00.H12/reconciliation/2026-09", &token);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["basis"], "snapshot");
+    let progress = r.body["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == "ON_TIME_PROCESSING")
+        .unwrap()
+        .clone();
+    assert!(
+        progress["tthc"]["denominator"].as_u64() > progress["official"]["denominator"].as_u64(),
+        "{progress}"
+    );
+    assert!(
+        progress["causes"][1]
+            .as_str()
+            .unwrap()
+            .contains("never synced"),
+        "{progress}"
+    );
+    // The running month has gains to show.
+    let g = app.get("/api/v1/units/000.00.00.H12/scores/2026-11/gains", &token);
+    assert!(
+        !g.body["actions"].as_array().unwrap().is_empty(),
+        "{}",
+        g.body
+    );
     let again = tthc_api::demo::load(&app.db, 3000).unwrap();
     assert_eq!(
         (
