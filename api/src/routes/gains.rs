@@ -8,6 +8,7 @@ use serde::Serialize;
 use tthc_core::db::scores::{self, Source};
 use tthc_core::db::{gains, units};
 use tthc_core::scoring::gains::{Action, rank};
+use tthc_core::scoring::round2;
 use utoipa::ToSchema;
 
 use super::scores::{evaluate_counts, period_of, unit_in_scope};
@@ -92,10 +93,6 @@ fn records_url(unit: &str, period: &str, action: Action, end: &str) -> String {
             action.indicator()
         ),
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Rank what a unit can still do

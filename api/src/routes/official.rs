@@ -4,15 +4,15 @@
 use actix_web::{get, put, web};
 use serde::Serialize;
 use tthc_core::InvalidParam;
+use tthc_core::db::DbConnection;
 use tthc_core::db::official::{self, OfficialIndicator, OfficialScores};
 use tthc_core::db::scores::{self, Source};
-use tthc_core::db::{DbConnection, periods};
 use tthc_core::period::Period;
 use tthc_core::scoring::reconcile::{Context, Side, causes};
-use tthc_core::scoring::{self, Evaluation, RuleSet};
+use tthc_core::scoring::{self, RuleSet};
 use utoipa::ToSchema;
 
-use super::scores::{evaluate_counts, live, period_of, unit_in_scope};
+use super::scores::{Scored, period_of, scored, unit_in_scope};
 use crate::auth::{Principal, Scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
@@ -278,33 +278,6 @@ pub struct Reconciliation {
     pub indicators: Vec<ReconciledIndicator>,
 }
 
-type Sides = (
-    Evaluation,
-    std::collections::BTreeMap<String, Source>,
-    &'static str,
-    Option<Evaluation>,
-);
-
-/// tthc's side: the snapshot of a closed month (with the live evaluation to show late data),
-/// else the live figures.
-fn tthc_side(
-    conn: &mut DbConnection,
-    unit: &tthc_core::db::units::UnitRow,
-    period: Period,
-    rule_set: &'static RuleSet,
-) -> Result<Sides, ApiError> {
-    let now = now_local();
-    let (live_eval, live_sources) = live(conn, unit, period, rule_set, now)?;
-    Ok(match periods::snapshot(conn, unit, period)? {
-        Some(frozen) => {
-            let rules = scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set);
-            let (evaluation, sources) = evaluate_counts(&frozen.figures, rules)?;
-            (evaluation, sources, "snapshot", Some(live_eval))
-        }
-        None => (live_eval, live_sources, "live", None),
-    })
-}
-
 fn diff(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(scoring::round2(a? - b?))
 }
@@ -340,30 +313,36 @@ pub async fn reconciliation(
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
     let (period, rule_set) = period_of(&period_text)?;
-    let (unit, official, (evaluation, sources, basis, live_eval)) = state
+    let now = now_local();
+    let (unit, official, scored) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let official = entered(conn, &unit, period)?;
-            let sides = tthc_side(conn, &unit, period, rule_set)?;
-            Ok((unit, official, sides))
+            let scored = scored(conn, &unit, period, rule_set, now)?;
+            Ok((unit, official, scored))
         })
         .await?;
+    let Scored {
+        evaluation,
+        sources,
+        since_close,
+    } = scored;
     let unsynced = evaluation
         .groups
         .iter()
         .flat_map(|g| &g.indicators)
         .find(|i| i.code == "DOSSIER_SYNC")
         .and_then(|i| Some(i.denominator? - i.numerator?));
-    let live_of = |code: &str| {
-        live_eval.as_ref().and_then(|e| {
-            e.groups
+    // The indicators whose live figures moved since the close.
+    let moved = |code: &str| {
+        since_close.as_ref().map(|since| {
+            since
+                .indicators
                 .iter()
-                .flat_map(|g| &g.indicators)
-                .find(|i| i.code == code)
-                .cloned()
+                .find(|c| c.code == code)
+                .map_or((0, 0), |c| (c.numerator, c.denominator))
         })
     };
-    let signed = |n: Option<u64>| n.and_then(|n| i64::try_from(n).ok()).unwrap_or(0);
     let groups = evaluation
         .groups
         .iter()
@@ -405,12 +384,7 @@ pub async fn reconciliation(
             let context = Context {
                 entered: sources.get(&i.code) == Some(&Source::Entered),
                 unsynced: unsynced.filter(|_| scores::is_dossier_indicator(&i.code)),
-                since_close: live_of(&i.code).map(|now| {
-                    (
-                        signed(now.numerator) - signed(i.numerator),
-                        signed(now.denominator) - signed(i.denominator),
-                    )
-                }),
+                since_close: moved(&i.code),
             };
             ReconciledIndicator {
                 code: i.code.clone(),
@@ -425,7 +399,12 @@ pub async fn reconciliation(
     Ok(web::Json(Reconciliation {
         unit: unit.code,
         period: period.to_string(),
-        basis: basis.to_owned(),
+        basis: if since_close.is_some() {
+            "snapshot"
+        } else {
+            "live"
+        }
+        .to_owned(),
         tthc_score: evaluation.score,
         official_score: official.score,
         difference: diff(evaluation.score, Some(official.score)),

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Serialize;
 use tthc_core::db::periods::{self, ClosedPeriod};
 use tthc_core::period::Period;
+use tthc_core::scoring::RuleSet;
 use utoipa::ToSchema;
 
 use super::scores::period_of;
@@ -45,10 +46,11 @@ pub async fn list_periods(
     Ok(web::Json(ClosedPeriods { items }))
 }
 
-fn month_of(text: &str) -> Result<Period, ApiError> {
-    let (period, _) = period_of(text)?;
+/// The month `text` names, and the rule set that applies to it.
+fn month_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
+    let (period, rule_set) = period_of(text)?;
     match period {
-        Period::Month { .. } => Ok(period),
+        Period::Month { .. } => Ok((period, rule_set)),
         _ => Err(ApiError::invalid(
             "period",
             "only a month is closed (quarters and years are read from their months' records)",
@@ -89,9 +91,7 @@ pub async fn close_period(
                 .into(),
         ));
     }
-    let text = path.into_inner();
-    let period = month_of(&text)?;
-    let (_, rule_set) = period_of(&text)?;
+    let (period, rule_set) = month_of(&path.into_inner())?;
     let now = now_local();
     if now < period.end().naive_local() {
         return Err(ApiError::invalid(
@@ -136,7 +136,7 @@ pub async fn reopen_period(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::PeriodsAdmin)?;
-    let period = month_of(&path.into_inner())?;
+    let (period, _) = month_of(&path.into_inner())?;
     state
         .run(move |conn| Ok(periods::reopen(conn, &principal.actor(), period)?))
         .await?;

@@ -72,12 +72,58 @@ pub(crate) fn standing(
     now: NaiveDateTime,
 ) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
     match periods::snapshot(conn, unit, period)? {
-        Some(frozen) => evaluate_counts(
-            &frozen.figures,
-            scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set),
-        ),
+        Some(frozen) => evaluate_snapshot(&frozen, rule_set),
         None => live(conn, unit, period, rule_set, now),
     }
+}
+
+/// A unit's score for a period as the score and the reconciliation show it.
+pub(crate) struct Scored {
+    /// A closed month's snapshot, else the live score.
+    pub evaluation: Evaluation,
+    /// Where its figures come from.
+    pub sources: BTreeMap<String, Source>,
+    /// For a closed month, how the live figures moved since the close.
+    pub since_close: Option<SinceClose>,
+}
+
+/// The score of `unit` for `period` with, for a closed month, the late data beside it.
+pub(crate) fn scored(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    rule_set: &RuleSet,
+    now: NaiveDateTime,
+) -> Result<Scored, ApiError> {
+    let (live_evaluation, live_sources) = live(conn, unit, period, rule_set, now)?;
+    Ok(match periods::snapshot(conn, unit, period)? {
+        Some(frozen) => {
+            let (evaluation, sources) = evaluate_snapshot(&frozen, rule_set)?;
+            let since = since_close(&evaluation, &live_evaluation);
+            Scored {
+                evaluation,
+                sources,
+                since_close: Some(since),
+            }
+        }
+        None => Scored {
+            evaluation: live_evaluation,
+            sources: live_sources,
+            since_close: None,
+        },
+    })
+}
+
+/// A snapshot's figures scored by the rule set it was closed with (`rule_set` if that one is
+/// no longer shipped).
+fn evaluate_snapshot(
+    frozen: &periods::Snapshot,
+    rule_set: &RuleSet,
+) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
+    evaluate_counts(
+        &frozen.figures,
+        scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set),
+    )
 }
 
 /// The evaluation of a unit's figures and where each comes from.
@@ -232,36 +278,24 @@ pub async fn get_score(
     let (code, period_text) = path.into_inner();
     let (period, rule_set) = period_of(&period_text)?;
     let now = now_local();
-    let (unit, (evaluation, sources), closed) = state
+    let (unit, scored, closed) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let live = live(conn, &unit, period, rule_set, now)?;
-            let closed = match (
-                periods::closed(conn, period)?,
-                periods::snapshot(conn, &unit, period)?,
-            ) {
-                (Some(closed), Some(frozen)) => Some((closed, frozen)),
-                _ => None,
+            let scored = scored(conn, &unit, period, rule_set, now)?;
+            let closed = match scored.since_close {
+                Some(_) => periods::closed(conn, period)?,
+                None => None,
             };
-            Ok((unit, live, closed))
+            Ok((unit, scored, closed))
         })
         .await?;
-    let (evaluation, sources, closed, since) = match closed {
-        Some((closed, frozen)) => {
-            let rules = scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set);
-            let (snapshot, sources) = evaluate_counts(&frozen.figures, rules)?;
-            let since = since_close(&snapshot, &evaluation);
-            (snapshot, sources, Some(closed), Some(since))
-        }
-        None => (evaluation, sources, None, None),
-    };
     Ok(web::Json(LiveScore {
         unit: unit.code,
         period: period.to_string(),
-        sources,
-        evaluation,
+        sources: scored.sources,
+        evaluation: scored.evaluation,
         closed,
-        since_close: since,
+        since_close: scored.since_close,
     }))
 }
 
