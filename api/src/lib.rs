@@ -19,3 +19,4 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod table;

@@ -14,6 +14,7 @@ pub mod dossier;
 pub mod period;
 pub mod petition;
 pub mod procedure;
+pub mod report;
 pub mod scoring;
 pub mod text;
 pub mod unit;

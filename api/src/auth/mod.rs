@@ -47,11 +47,17 @@ pub enum Scope {
     RatingsWrite,
     /// Reopen closed months (administrators).
     PeriodsAdmin,
+    /// Read reports (form II.06a, monthly notices) and reporting duties.
+    ReportsRead,
+    /// Record the reports a unit sent for its duties.
+    ReportsWrite,
+    /// Set reporting duties and mark reports poor quality (the provincial office).
+    ReportsAdmin,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 15] = [
+    pub const ALL: [Scope; 18] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -67,6 +73,9 @@ impl Scope {
         Self::PetitionsWrite,
         Self::RatingsWrite,
         Self::PeriodsAdmin,
+        Self::ReportsRead,
+        Self::ReportsWrite,
+        Self::ReportsAdmin,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -87,6 +96,9 @@ impl Scope {
             Self::PetitionsWrite => "petitions:write",
             Self::RatingsWrite => "ratings:write",
             Self::PeriodsAdmin => "periods:admin",
+            Self::ReportsRead => "reports:read",
+            Self::ReportsWrite => "reports:write",
+            Self::ReportsAdmin => "reports:admin",
         }
     }
 

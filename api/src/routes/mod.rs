@@ -6,12 +6,14 @@ pub mod audit;
 pub mod calendar;
 pub mod clients;
 pub mod dossiers;
+pub mod duties;
 pub mod gains;
 pub mod health;
 pub mod official;
 pub mod periods;
 pub mod petitions;
 pub mod procedures;
+pub mod reports;
 pub mod scores;
 pub mod scoring;
 pub mod token;
@@ -96,6 +98,18 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(periods::close_period)
                 .service(periods::reopen_period)
                 .service(scores::put_figures)
-                .service(scores::get_figures),
+                .service(scores::get_figures)
+                .service(reports::ii06a)
+                .service(reports::notice)
+                // Fixed paths before `/reporting-duties/{code}`.
+                .service(duties::list_duties)
+                .service(duties::create_duty)
+                .service(duties::compliance)
+                .service(duties::due_soon)
+                .service(duties::get_duty)
+                .service(duties::put_duty)
+                .service(duties::list_submissions)
+                .service(duties::submit)
+                .service(duties::mark_quality),
         );
 }

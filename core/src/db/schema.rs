@@ -502,12 +502,76 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Reporting duties.
+    reporting_duties (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// Code.
+        code -> Text,
+        /// Name.
+        name -> Text,
+        /// monthly, quarterly or yearly.
+        frequency -> Text,
+        /// Due before this day of the month.
+        due_before_day -> Integer,
+        /// Months after the period's last month.
+        due_months_after -> Integer,
+        /// Who receives the reports.
+        recipient -> Text,
+        /// Unit codes, JSON.
+        reporters -> Text,
+        /// First period owed.
+        first_period -> Text,
+        /// Deductions, JSON.
+        deductions -> Text,
+        /// Version.
+        version -> BigInt,
+        /// Created (UTC).
+        created_at -> Timestamp,
+        /// Updated (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Reports sent for a duty.
+    report_submissions (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// The duty.
+        duty_id -> BigInt,
+        /// The unit that sent it.
+        unit_id -> BigInt,
+        /// The period.
+        period -> Text,
+        /// The document's number.
+        document_number -> Text,
+        /// When it was sent (local).
+        submitted_at -> Timestamp,
+        /// File metadata, JSON.
+        file -> Nullable<Text>,
+        /// Why the office found it poor.
+        poor_quality_reason -> Nullable<Text>,
+        /// When it was marked (UTC).
+        marked_at -> Nullable<Timestamp>,
+        /// Who marked it.
+        marked_by -> Nullable<Text>,
+        /// When it was recorded (UTC).
+        recorded_at -> Timestamp,
+        /// Who recorded it.
+        recorded_by -> Text,
+    }
+}
+
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::joinable!(petition_events -> petitions (petition_id));
 diesel::joinable!(petitions -> units (unit_id));
 diesel::joinable!(procedure_version_units -> units (unit_id));
 diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
 diesel::joinable!(announcement_items -> announcements (announcement_id));
+diesel::joinable!(report_submissions -> reporting_duties (duty_id));
+diesel::joinable!(report_submissions -> units (unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -530,5 +594,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     petition_events,
     closed_periods,
     score_snapshots,
-    official_scores
+    official_scores,
+    reporting_duties,
+    report_submissions
 );

@@ -1,0 +1,2 @@
+DROP TABLE report_submissions;
+DROP TABLE reporting_duties;
