@@ -40,7 +40,7 @@ fn create(app: &TestApp, token: &str, body: &Value) -> Value {
 ///   Saturday); published 8 May: 3 working days late (6, 7, 8). It localizes 1.000002.
 /// Q2 700/QĐ-UBND signed Fri 19 Apr → publication due Fri 26 Apr; published 25 Apr: on time. It
 ///   amends 1.000001.P.
-fn decisions(app: &TestApp, admin: &str) -> (i64, i64) {
+pub(crate) fn decisions(app: &TestApp, admin: &str) -> (i64, i64) {
     let m1 = create(
         app,
         admin,

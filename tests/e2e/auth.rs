@@ -126,6 +126,30 @@ fn write_routes() -> Vec<WriteRoute> {
             body: None,
             scope: "periods:admin",
         },
+        WriteRoute {
+            method: HttpMethod::POST,
+            path: "/api/v1/reporting-duties",
+            body: Some(
+                json!({"code": "M", "name": "Báo cáo tháng", "frequency": "monthly", "dueBeforeDay": 21,
+                    "dueMonthsAfter": 0, "recipient": "VP", "reporters": ["D1"], "firstPeriod": "2026-01"}),
+            ),
+            scope: "reports:admin",
+        },
+        WriteRoute {
+            method: HttpMethod::POST,
+            path: "/api/v1/reporting-duties/M/submissions",
+            body: Some(
+                json!({"unit": "D1", "period": "2026-03", "documentNumber": "1/BC",
+                    "submittedAt": "2026-03-10T08:00:00+07:00"}),
+            ),
+            scope: "reports:write",
+        },
+        WriteRoute {
+            method: HttpMethod::PATCH,
+            path: "/api/v1/reporting-duties/M/submissions/1",
+            body: Some(json!({"poorQuality": false})),
+            scope: "reports:admin",
+        },
     ]
 }
 
@@ -273,7 +297,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write periods:admin"
+        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write periods:admin reports:read reports:write reports:admin"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 
@@ -337,7 +361,7 @@ fn bad_credentials_grants_and_scopes_are_refused() {
     app.token_for(
         "admin",
         ADMIN_SECRET,
-        &[("scope", "units:read reports:write")],
+        &[("scope", "units:read exports:write")],
     )
     .assert_problem(Status::BAD_REQUEST, "invalid_scope");
     let narrow = app.token_for("admin", ADMIN_SECRET, &[("scope", "units:read")]);

@@ -17,6 +17,8 @@ mod operations;
 mod periods;
 mod petitions;
 mod procedures;
+mod reporting_duties;
+mod reports;
 mod scores;
 mod scoring;
 mod units;

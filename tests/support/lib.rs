@@ -211,6 +211,24 @@ impl TestApp {
         Reply::from(req.send().unwrap())
     }
 
+    /// A GET whose body is read as bytes (spreadsheets), asking for `accept`.
+    pub fn download(
+        &self,
+        path: &str,
+        token: &str,
+        accept: &str,
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .header("Accept", accept)
+            .send()
+            .unwrap();
+        let (status, headers) = (r.status(), r.headers().clone());
+        (status, headers, r.bytes().unwrap().to_vec())
+    }
+
     pub fn get(&self, path: &str, token: &str) -> Reply {
         self.call(Method::GET, path, Some(token), None)
     }
@@ -346,3 +364,66 @@ impl Reply {
 
 pub use reqwest::Method as HttpMethod;
 pub use reqwest::StatusCode as Status;
+
+/// A worksheet read back: its cells as text (numbers as Rust prints them) by absolute position,
+/// and its merged ranges as `((first row, first col), (last row, last col))`.
+#[derive(Debug)]
+pub struct Sheet {
+    pub name: String,
+    pub cells: Vec<Vec<String>>,
+    pub merged: Vec<((u32, u32), (u32, u32))>,
+}
+
+impl Sheet {
+    /// The cell at `(row, col)`, `""` if empty.
+    pub fn at(&self, row: usize, col: usize) -> &str {
+        self.cells
+            .get(row)
+            .and_then(|r| r.get(col))
+            .map_or("", String::as_str)
+    }
+
+    /// The index of the first row whose cell `col` is `text`.
+    pub fn row_of(&self, col: usize, text: &str) -> Option<usize> {
+        (0..self.cells.len()).find(|r| self.at(*r, col) == text)
+    }
+}
+
+/// Opens an XLSX workbook with calamine (a reader independent of the writer) and reads every
+/// sheet.
+pub fn read_xlsx(bytes: &[u8]) -> Vec<Sheet> {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = book.sheet_names();
+    names
+        .iter()
+        .map(|name| {
+            let range = book.worksheet_range(name).unwrap();
+            let (rows, cols) = range.end().map_or((0, 0), |(r, c)| (r + 1, c + 1));
+            let cells = (0..rows)
+                .map(|r| {
+                    (0..cols)
+                        .map(|c| match range.get_value((r, c)) {
+                            Some(Data::String(s)) => s.clone(),
+                            Some(Data::Float(f)) => f.to_string(),
+                            Some(Data::Int(i)) => i.to_string(),
+                            Some(Data::Empty) | None => String::new(),
+                            Some(other) => other.to_string(),
+                        })
+                        .collect()
+                })
+                .collect();
+            let merged = book
+                .merge_cells_by_sheet_name(name)
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.start, d.end))
+                .collect();
+            Sheet {
+                name: name.clone(),
+                cells,
+                merged,
+            }
+        })
+        .collect()
+}
