@@ -86,14 +86,15 @@ fn main() -> ExitCode {
             match loaded {
                 Ok(s) => {
                     println!(
-                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created, {} months closed",
+                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created, {} months closed, {} reports recorded",
                         started.elapsed().as_secs_f64(),
                         s.units_created,
                         s.procedures_created,
                         s.decisions_created,
                         s.dossiers_created,
                         s.petitions_created,
-                        s.months_closed
+                        s.months_closed,
+                        s.reports_submitted
                     );
                     ExitCode::SUCCESS
                 }

@@ -318,6 +318,37 @@ fn the_demo_province_loads_once() {
             .contains("never synced"),
         "{progress}"
     );
+    // A year of reports: 120 units owe the monthly report, the province the consolidated one;
+    // some were late, poor or never sent, and cost PAR-index points.
+    assert!(
+        first.reports_submitted > 1000,
+        "{}",
+        first.reports_submitted
+    );
+    let c = app.get("/api/v1/reporting-duties/compliance?year=2026", &token);
+    assert_eq!(c.status, 200, "{}", c.body);
+    let units = c.body["units"].as_array().unwrap();
+    assert_eq!(units.len(), 121);
+    let sum = |key: &str| -> u64 {
+        units
+            .iter()
+            .flat_map(|u| u["duties"].as_array().unwrap())
+            .map(|d| d[key].as_u64().unwrap())
+            .sum()
+    };
+    assert!(sum("late") > 0 && sum("missing") > 0 && sum("poorQuality") > 0);
+    assert!(sum("onTime") > 3 * (sum("late") + sum("missing") + sum("poorQuality")));
+    // The September notice ranks every department and commune, from the closed month.
+    let n = app.get(
+        "/api/v1/reports/notice?unit=000.00.00.H12&period=2026-09",
+        &token,
+    );
+    assert_eq!(n.status, 200, "{}", n.body);
+    assert_eq!(n.body["basis"], "snapshot");
+    let ranked = n.body["departments"].as_array().unwrap().len()
+        + n.body["localities"].as_array().unwrap().len();
+    assert_eq!(ranked, 120);
+    assert!(n.body["official"]["score"].is_number());
     // The running month has gains to show.
     let g = app.get("/api/v1/units/000.00.00.H12/scores/2026-11/gains", &token);
     assert!(

@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod dossiers;
+mod duties;
 mod petitions;
 mod province_data;
 mod scores;
@@ -29,6 +30,8 @@ pub struct DemoSummary {
     pub petitions_created: usize,
     /// Months closed now, with the portal's scores for the province.
     pub months_closed: usize,
+    /// Reports recorded now for the reporting duties of 2026.
+    pub reports_submitted: usize,
 }
 
 /// How many dossiers the demo year has unless asked otherwise.
@@ -36,7 +39,8 @@ pub const DEFAULT_DOSSIERS: usize = 300_000;
 
 /// Loads the demo province: the province, its departments and its communes, its procedures and
 /// announcements, a year of `dossiers` dossiers with their ratings and one petition for every
-/// hundred dossiers, and August to October 2026 closed with the portal's scores for the province.
+/// hundred dossiers, August to October 2026 closed with the portal's scores for the province,
+/// and the reporting duties with the reports sent in 2026.
 /// Loading it again changes nothing.
 pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let mut conn = db.conn()?;
@@ -48,6 +52,7 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
             dossiers_created: 0,
             petitions_created: 0,
             months_closed: 0,
+            reports_submitted: 0,
         });
     }
     let actor = Actor::system("demo province");
@@ -82,6 +87,12 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let province_row = units::find_row(&mut conn, PROVINCE.code)?
         .ok_or_else(|| StoreError::Setup("the demo province was not created".into()))?;
     let months_closed = scores::load(&mut conn, &province_row)?;
+    let reporters = DEPARTMENTS
+        .iter()
+        .chain(COMMUNES)
+        .map(|u| u.code.to_owned())
+        .collect();
+    let reports_submitted = duties::load(&mut conn, PROVINCE.code, reporters)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
@@ -89,5 +100,6 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
         dossiers_created,
         petitions_created,
         months_closed,
+        reports_submitted,
     })
 }
