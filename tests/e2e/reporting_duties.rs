@@ -393,10 +393,7 @@ fn reports_due_in_the_next_days_leave_the_list_once_sent() {
     // STP sends its report: only STTTT still owes it.
     let (period, _) = &due[0];
     send(&app, &admin, "M", "STP", period, &Utc::now().to_rfc3339());
-    let list = app.get(
-        &format!("/api/v1/reporting-duties/due?days=31&unit=STTTT"),
-        &admin,
-    );
+    let list = app.get("/api/v1/reporting-duties/due?days=31&unit=STTTT", &admin);
     assert_eq!(list.body["items"][0]["unit"], "STTTT");
     let list = app.get("/api/v1/reporting-duties/due?days=31&unit=STP", &admin);
     let periods: Vec<&str> = list.body["items"]
