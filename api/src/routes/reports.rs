@@ -549,7 +549,7 @@ fn explanation_table(e: &Explanations) -> Table {
     }
 }
 
-/// The day after the period's last, moved `months` on, on day `day`.
+/// The 17th of the month after the period, when seed `004_…` wanted the explanations.
 fn default_explain_by(period: Period) -> NaiveDate {
     let next = period.last_day().succ_opt().unwrap_or(period.last_day());
     next.with_day(17).unwrap_or(next)
