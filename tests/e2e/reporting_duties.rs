@@ -406,3 +406,114 @@ fn reports_due_in_the_next_days_leave_the_list_once_sent() {
     app.get("/api/v1/reporting-duties/due?days=400", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 }
+
+/// A quarterly duty due before the 15th of the month after the quarter, and a yearly one due
+/// before 15 January: STP sends Q3 2025 on 14 Oct (its last day: on time) and Q4 on 15 Jan
+/// (late), and its 2025 yearly report on 10 Jan; STTTT never sends the yearly report.
+#[test]
+fn quarterly_and_yearly_duties_fall_due_after_their_period() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let duty = |code: &str, frequency: &str, reporters: &[&str], first: &str| {
+        json!({"code": code, "name": code, "frequency": frequency, "dueBeforeDay": 15,
+               "dueMonthsAfter": 1, "recipient": "Văn phòng UBND tỉnh", "reporters": reporters,
+               "firstPeriod": first})
+    };
+    for body in [
+        duty("Q", "quarterly", &["STP"], "2025-Q3"),
+        duty("Y", "yearly", &["STP", "STTTT"], "2025"),
+    ] {
+        let r = app.post("/api/v1/reporting-duties", &admin, &body);
+        assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    }
+    let monthly = app.post(
+        "/api/v1/reporting-duties/Q/submissions",
+        &admin,
+        &json!({"unit": "STP", "period": "2025-10", "documentNumber": "1/BC", "submittedAt": "2025-10-14T08:00:00+07:00"}),
+    );
+    assert_eq!(monthly.invalid_names(), ["period"]);
+    send(
+        &app,
+        &admin,
+        "Q",
+        "STP",
+        "2025-Q3",
+        "2025-10-14T17:00:00+07:00",
+    );
+    send(
+        &app,
+        &admin,
+        "Q",
+        "STP",
+        "2025-Q4",
+        "2026-01-15T08:00:00+07:00",
+    );
+    send(
+        &app,
+        &admin,
+        "Y",
+        "STP",
+        "2025",
+        "2026-01-10T08:00:00+07:00",
+    );
+    let r = app.get("/api/v1/reporting-duties/compliance?year=2025", &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let units = r.body["units"].as_array().unwrap();
+    let stp = &units[0];
+    assert_eq!(
+        (stp["unit"].as_str(), stp["deduction"].as_f64()),
+        (Some("STP"), Some(0.25))
+    );
+    let reports = |d: &Value| -> Vec<(String, String, String)> {
+        d["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["period"].as_str().unwrap().to_owned(),
+                    x["dueOn"].as_str().unwrap().to_owned(),
+                    x["standing"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let q = stp["duties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["duty"] == "Q")
+        .unwrap();
+    assert_eq!(
+        reports(q),
+        [
+            (
+                "2025-Q3".to_owned(),
+                "2025-10-14".to_owned(),
+                "onTime".to_owned()
+            ),
+            (
+                "2025-Q4".to_owned(),
+                "2026-01-14".to_owned(),
+                "late".to_owned()
+            ),
+        ]
+    );
+    let y = stp["duties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["duty"] == "Y")
+        .unwrap();
+    assert_eq!(
+        reports(y),
+        [(
+            "2025".to_owned(),
+            "2026-01-14".to_owned(),
+            "onTime".to_owned()
+        )]
+    );
+    assert_eq!(units[1]["unit"], "STTTT");
+    assert_eq!(units[1]["deduction"], 0.5);
+    assert_eq!(reports(&units[1]["duties"][0])[0].2, "missing");
+}
