@@ -118,6 +118,9 @@ fn compliance_for_the_year_costs_the_points_of_seed_003() {
     let body = json!({"poorQuality": true, "reason": "Thiếu số liệu biểu II.06a"});
     app.patch(&mark, &stp, &body)
         .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    let (_, sttt_office) = app.client("sttt-admin", &["reports:admin"], &["STTTT"]);
+    app.patch(&mark, &sttt_office, &body)
+        .assert_problem(Status::NOT_FOUND, "notFound");
     let no_reason = app.patch(&mark, &admin, &json!({"poorQuality": true}));
     assert_eq!(no_reason.invalid_names(), ["reason"]);
     let marked = app.patch(&mark, &admin, &body);

@@ -592,7 +592,7 @@ pub struct QualityBody {
         (status = 400, description = "A poor-quality mark without a reason", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks reports:admin", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such duty or report", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such duty, or no such report among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:admin"]))
 )]
@@ -621,6 +621,10 @@ pub async fn mark_quality(
     let s = state
         .run(move |conn| {
             let duty = store::get(conn, &code)?;
+            // A report of a unit outside the caller's grant does not exist for it.
+            let sent = store::submission(conn, &duty, id)?;
+            unit_in_scope(conn, &principal, &sent.unit)
+                .map_err(|_| ApiError::NotFound(format!("no report {id}")))?;
             Ok(store::mark_quality(
                 conn,
                 &principal.actor(),
