@@ -377,6 +377,15 @@ pub fn negotiate(
         .unwrap_or(Format::Json))
 }
 
+/// One table as a CSV or XLSX download (`format` is one of the two), named `name`.
+pub fn download_table(format: Format, name: &str, table: Table) -> Result<HttpResponse, ApiError> {
+    let bytes = match format {
+        Format::Xlsx => xlsx(&[table])?,
+        _ => table.csv()?,
+    };
+    Ok(download(format, name, bytes))
+}
+
 /// A download of `bytes` in `format`, named `name` with the format's extension.
 pub fn download(format: Format, name: &str, bytes: Vec<u8>) -> HttpResponse {
     let content_type = match format {

@@ -778,13 +778,11 @@ pub async fn compliance(
             units,
         }));
     }
-    let table = compliance_table(year, &units);
-    let name = format!("reporting-compliance-{year}");
-    let bytes = match format {
-        Format::Xlsx => table::xlsx(&[table])?,
-        _ => table.csv()?,
-    };
-    Ok(table::download(format, &name, bytes))
+    table::download_table(
+        format,
+        &format!("reporting-compliance-{year}"),
+        compliance_table(year, &units),
+    )
 }
 
 fn compliance_table(year: i32, units: &[UnitCompliance]) -> Table {
@@ -794,12 +792,7 @@ fn compliance_table(year: i32, units: &[UnitCompliance]) -> Table {
     for u in units {
         for d in &u.duties {
             let t = d.tally;
-            all.on_time += t.on_time;
-            all.late += t.late;
-            all.poor_quality += t.poor_quality;
-            all.missing += t.missing;
-            all.pending += t.pending;
-            all.deduction = tthc_core::scoring::round2(all.deduction + t.deduction);
+            all = all.plus(t);
             rows.push(vec![
                 Cell::Count(rows.len() as u64 + 1),
                 Cell::text(&u.unit),

@@ -18,7 +18,7 @@ use tthc_core::scoring::{Evaluation, RuleSet};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::scores::{period_of, standing, unit_in_scope};
+use super::scores::{period_of, ranks, standing, standing_frozen, unit_in_scope};
 use crate::auth::{Principal, Scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
@@ -100,6 +100,16 @@ pub struct Ii06aReport {
     pub on_time_processing: OnTimeFigures,
 }
 
+impl From<Line> for Ii06aLine {
+    fn from(l: Line) -> Self {
+        Self {
+            key: l.key,
+            name: l.name,
+            counts: l.counts,
+        }
+    }
+}
+
 fn unit_ref(u: &UnitRow) -> UnitRef {
     UnitRef {
         code: u.code.clone(),
@@ -157,9 +167,7 @@ fn ii06a_table(sheet: &str, title: &str, notes: Vec<String>, by: GroupBy, lines:
         GroupBy::Procedure => "Thủ tục hành chính",
         GroupBy::Unit => "Đơn vị",
     };
-    let total = lines
-        .iter()
-        .fold(Counts::default(), |a, l| a.plus(l.counts));
+    let total = Counts::total(lines.iter().map(|l| &l.counts));
     Table {
         sheet: sheet.to_owned(),
         title: title.to_owned(),
@@ -242,23 +250,14 @@ pub async fn ii06a(
         .await?;
     let judged = period.end().naive_local().min(now);
     if format == Format::Json {
-        let total = lines
-            .iter()
-            .fold(Counts::default(), |a, l| a.plus(l.counts));
+        let total = Counts::total(lines.iter().map(|l| &l.counts));
         let (numerator, denominator) = total.on_time_processing();
         return Ok(HttpResponse::Ok().json(Ii06aReport {
             unit: unit_ref(&unit),
             period: period.to_string(),
             by,
             judged_at: from_local(judged),
-            lines: lines
-                .into_iter()
-                .map(|l| Ii06aLine {
-                    key: l.key,
-                    name: l.name,
-                    counts: l.counts,
-                })
-                .collect(),
+            lines: lines.into_iter().map(Ii06aLine::from).collect(),
             total,
             on_time_processing: OnTimeFigures {
                 numerator,
@@ -280,12 +279,7 @@ pub async fn ii06a(
         by,
         &lines,
     );
-    let name = format!("ii06a-{}-{period}", unit.code);
-    let bytes = match format {
-        Format::Xlsx => table::xlsx(&[table])?,
-        _ => table.csv()?,
-    };
-    Ok(table::download(format, &name, bytes))
+    table::download_table(format, &format!("ii06a-{}-{period}", unit.code), table)
 }
 
 /// Which notice.
@@ -397,10 +391,12 @@ pub struct Notice {
 }
 
 fn ranked(rows: Vec<(UnitRow, Evaluation)>) -> Vec<NoticeScore> {
+    let totals: Vec<f64> = rows.iter().map(|(_, e)| e.score.unwrap_or(0.0)).collect();
     let mut items: Vec<NoticeScore> = rows
         .into_iter()
-        .map(|(u, e)| NoticeScore {
-            rank: 0,
+        .zip(ranks(&totals))
+        .map(|((u, e), rank)| NoticeScore {
+            rank,
             unit: u.code,
             name: u.name,
             score: e.score.unwrap_or(0.0),
@@ -411,18 +407,7 @@ fn ranked(rows: Vec<(UnitRow, Evaluation)>) -> Vec<NoticeScore> {
                 .collect(),
         })
         .collect();
-    items.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.unit.cmp(&b.unit))
-    });
-    for i in 0..items.len() {
-        items[i].rank = match i {
-            0 => 1,
-            _ if items[i].score == items[i - 1].score => items[i - 1].rank,
-            _ => i + 1,
-        };
-    }
+    items.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.unit.cmp(&b.unit)));
     items
 }
 
@@ -604,11 +589,8 @@ pub async fn notice(
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let official = official::get(conn, &unit, period)?;
-            let basis = match tthc_core::db::periods::snapshot(conn, &unit, period)? {
-                Some(_) => "snapshot",
-                None => "live",
-            };
-            let (own, _) = standing(conn, &unit, period, rule_set, now)?;
+            let ((own, _), frozen) = standing_frozen(conn, &unit, period, rule_set, now)?;
+            let basis = if frozen { "snapshot" } else { "live" };
             let (mut departments, mut localities) = (Vec::new(), Vec::new());
             for child in units::children_rows(conn, &unit)? {
                 let (evaluation, _) = standing(conn, &child, period, rule_set, now)?;
@@ -668,7 +650,7 @@ pub async fn notice(
         basis: basis.to_owned(),
         departments: ranked(departments),
         localities: ranked(localities),
-        processing: Vec::new(),
+        processing: lines.iter().cloned().map(Ii06aLine::from).collect(),
         late_announcements: late,
         explanations: Explanations {
             due_on: explain_by,
@@ -676,17 +658,7 @@ pub async fn notice(
         },
     };
     if format == Format::Json {
-        return Ok(HttpResponse::Ok().json(Notice {
-            processing: lines
-                .into_iter()
-                .map(|l| Ii06aLine {
-                    key: l.key,
-                    name: l.name,
-                    counts: l.counts,
-                })
-                .collect(),
-            ..notice
-        }));
+        return Ok(HttpResponse::Ok().json(notice));
     }
     let label = period_label(period);
     let tables = [

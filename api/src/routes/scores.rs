@@ -63,6 +63,9 @@ pub(crate) fn live(
     evaluate_counts(&counts, rule_set)
 }
 
+/// An evaluation and where each of its figures comes from.
+pub(crate) type Standing = (Evaluation, BTreeMap<String, Source>);
+
 /// The score a unit stands at for `period`: a closed month's snapshot, else live.
 pub(crate) fn standing(
     conn: &mut DbConnection,
@@ -71,10 +74,21 @@ pub(crate) fn standing(
     rule_set: &RuleSet,
     now: NaiveDateTime,
 ) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    match periods::snapshot(conn, unit, period)? {
-        Some(frozen) => evaluate_snapshot(&frozen, rule_set),
-        None => live(conn, unit, period, rule_set, now),
-    }
+    standing_frozen(conn, unit, period, rule_set, now).map(|(standing, _)| standing)
+}
+
+/// [`standing`], and whether it comes from a closed month's snapshot.
+pub(crate) fn standing_frozen(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    rule_set: &RuleSet,
+    now: NaiveDateTime,
+) -> Result<(Standing, bool), ApiError> {
+    Ok(match periods::snapshot(conn, unit, period)? {
+        Some(frozen) => (evaluate_snapshot(&frozen, rule_set)?, true),
+        None => (live(conn, unit, period, rule_set, now)?, false),
+    })
 }
 
 /// A unit's score for a period as the score and the reconciliation show it.
@@ -763,7 +777,7 @@ pub struct Ranking {
 }
 
 /// Ranks of `scores` (higher is better; equal scores share the better rank).
-fn ranks(scores: &[f64]) -> Vec<usize> {
+pub(crate) fn ranks(scores: &[f64]) -> Vec<usize> {
     scores
         .iter()
         .map(|s| 1 + scores.iter().filter(|other| *other > s).count())

@@ -222,6 +222,37 @@ fn text(value: &impl Serialize) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Setup(e.to_string()))
 }
 
+/// The columns a duty's form writes, on create and on replace.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = reporting_duties)]
+struct DutyColumns<'a> {
+    name: &'a str,
+    frequency: &'static str,
+    due_before_day: i32,
+    due_months_after: i32,
+    recipient: &'a str,
+    reporters: String,
+    first_period: String,
+    deductions: String,
+}
+
+impl<'a> DutyColumns<'a> {
+    fn of(form: &'a DutyForm) -> StoreResult<Self> {
+        // The API keeps both within 0..=28.
+        let small = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(Self {
+            name: &form.name,
+            frequency: form.frequency.as_str(),
+            due_before_day: small(form.due.before_day),
+            due_months_after: small(form.due.months_after),
+            recipient: &form.recipient,
+            reporters: text(&form.reporters)?,
+            first_period: form.first_period.to_string(),
+            deductions: text(&form.deductions)?,
+        })
+    }
+}
+
 /// Creates a duty. Audited.
 pub fn create(conn: &mut DbConnection, actor: &Actor, form: &DutyForm) -> StoreResult<Duty> {
     write_tx(conn, |conn| {
@@ -230,16 +261,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, form: &DutyForm) -> StoreR
         diesel::insert_into(reporting_duties::table)
             .values((
                 reporting_duties::code.eq(&form.code),
-                reporting_duties::name.eq(&form.name),
-                reporting_duties::frequency.eq(form.frequency.as_str()),
-                reporting_duties::due_before_day
-                    .eq(i32::try_from(form.due.before_day).unwrap_or(1)),
-                reporting_duties::due_months_after
-                    .eq(i32::try_from(form.due.months_after).unwrap_or(0)),
-                reporting_duties::recipient.eq(&form.recipient),
-                reporting_duties::reporters.eq(text(&form.reporters)?),
-                reporting_duties::first_period.eq(form.first_period.to_string()),
-                reporting_duties::deductions.eq(text(&form.deductions)?),
+                DutyColumns::of(form)?,
                 reporting_duties::version.eq(1_i64),
                 reporting_duties::created_at.eq(Stamp(now)),
                 reporting_duties::updated_at.eq(Stamp(now)),
@@ -291,16 +313,7 @@ pub fn replace(
         check_reporters(conn, &form.reporters)?;
         diesel::update(reporting_duties::table.find(before.id))
             .set((
-                reporting_duties::name.eq(&form.name),
-                reporting_duties::frequency.eq(form.frequency.as_str()),
-                reporting_duties::due_before_day
-                    .eq(i32::try_from(form.due.before_day).unwrap_or(1)),
-                reporting_duties::due_months_after
-                    .eq(i32::try_from(form.due.months_after).unwrap_or(0)),
-                reporting_duties::recipient.eq(&form.recipient),
-                reporting_duties::reporters.eq(text(&form.reporters)?),
-                reporting_duties::first_period.eq(form.first_period.to_string()),
-                reporting_duties::deductions.eq(text(&form.deductions)?),
+                DutyColumns::of(form)?,
                 reporting_duties::version.eq(before.version + 1),
                 reporting_duties::updated_at.eq(Stamp(super::now())),
             ))

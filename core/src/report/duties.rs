@@ -192,6 +192,18 @@ impl Tally {
         }
         self.deduction = crate::scoring::round2(self.deduction + deduction(standing, d));
     }
+
+    /// The sum of two tallies.
+    pub fn plus(self, o: Self) -> Self {
+        Self {
+            on_time: self.on_time + o.on_time,
+            late: self.late + o.late,
+            poor_quality: self.poor_quality + o.poor_quality,
+            missing: self.missing + o.missing,
+            pending: self.pending + o.pending,
+            deduction: crate::scoring::round2(self.deduction + o.deduction),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,5 +289,7 @@ mod tests {
             (1, 1, 1, 2, 1)
         );
         assert_eq!(t.deduction, 1.5);
+        let twice = t.plus(t);
+        assert_eq!((twice.missing, twice.deduction), (4, 3.0));
     }
 }

@@ -150,6 +150,11 @@ impl Counts {
         }
     }
 
+    /// The sum of `lines`.
+    pub fn total<'a>(lines: impl IntoIterator<Item = &'a Self>) -> Self {
+        lines.into_iter().fold(Self::default(), |a, l| a.plus(*l))
+    }
+
     /// The 766 progress indicator's numerator and denominator from these counts.
     pub fn on_time_processing(&self) -> (u64, u64) {
         (
