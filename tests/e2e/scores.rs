@@ -442,6 +442,103 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
         .assert_problem(Status::NOT_FOUND, "notFound");
 }
 
+/// Dossiers carried over into March from long before are found whatever their handling took
+/// (they are read per class of handling span, `dossier::span`): the hand-built province and
+/// 7 C1, received 27/2 at 23:00, finished 1/3 at 00:00 (the month's first instant): on time;
+/// 8 C1, received 15/1/2024, finished 10/3/2026 (786 days): late;
+/// 9 C1, received 2/1/2014, finished 5/3/2026 (over 4,096 days, the unbounded class): on time;
+/// 10 C1, received 20/12/2025, finished 10/2/2026: not in March.
+#[test]
+fn dossiers_carried_over_from_long_before_are_counted_and_listed() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let long = |code: &str, received: &str, end: &str| {
+        dossier(
+            code,
+            "C1",
+            "inPerson",
+            received,
+            finished(received, end),
+            false,
+        )
+    };
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            long(
+                "C1-260227-0007",
+                "2026-02-27T23:00:00+07:00",
+                "2026-03-01T00:00:00+07:00"
+            ),
+            long(
+                "C1-240115-0008",
+                "2024-01-15T08:00:00+07:00",
+                "2026-03-10T10:00:00+07:00"
+            ),
+            long(
+                "C1-140102-0009",
+                "2014-01-02T08:00:00+07:00",
+                "2026-03-05T10:00:00+07:00"
+            ),
+            long(
+                "C1-251220-0010",
+                "2025-12-20T08:00:00+07:00",
+                "2026-02-10T10:00:00+07:00"
+            ),
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["created"], 4, "{}", r.text);
+    // 9 was received before the procedure's first version (2024): no due instant, on time.
+    let nine = app.get("/api/v1/dossiers/C1-140102-0009", &admin);
+    assert_eq!(nine.body["timing"], "finishedOnTime", "{}", nine.text);
+    let p = app.get("/api/v1/units/P/scores/2026-03", &admin);
+    assert_eq!(p.status, Status::OK, "{}", p.text);
+    // Handled in March: 1–5, 7, 8, 9; on time 1, 4, 5, 7, 9 → 5/8 = 62.5% of 20 = 12.5.
+    assert_eq!(
+        counts(&p.body, "ON_TIME_PROCESSING"),
+        (json!(5), json!(8), json!(12.5))
+    );
+    // Synced: 1, 3, 4 of 8 → 37.5% of 6 = 2.25.
+    assert_eq!(
+        counts(&p.body, "DOSSIER_SYNC"),
+        (json!(3), json!(8), json!(2.25))
+    );
+    // The misses, oldest receipt first, each fix +1/8 of 20.
+    let base = "/api/v1/units/P/scores/2026-03/indicators";
+    let r = app.get(&format!("{base}/ON_TIME_PROCESSING/misses"), &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let codes: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["C1-240115-0008", "C1-260302-0002", "C1-260302-0003"]
+    );
+    assert_eq!(r.body["items"][0]["reason"], "finished late");
+    assert_eq!(r.body["items"][0]["pointsEach"], 2.5);
+    // Never synced: 9 first, the oldest receipt.
+    let sync = app.get(&format!("{base}/DOSSIER_SYNC/misses?limit=2"), &admin);
+    assert_eq!(
+        sync.body["items"][0]["code"], "C1-140102-0009",
+        "{}",
+        sync.text
+    );
+    assert_eq!(sync.body["items"][1]["code"], "C1-240115-0008");
+    // February still counts 7 (open at its end), 9, 8 and 10 among its handled dossiers.
+    let february = app.get("/api/v1/units/P/scores/2026-02", &admin);
+    assert_eq!(
+        counts(&february.body, "ON_TIME_PROCESSING").1,
+        json!(6),
+        "{}",
+        february.text
+    );
+}
+
 #[test]
 fn trends_and_rankings_follow_the_months() {
     let app = TestApp::spawn();

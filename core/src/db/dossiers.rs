@@ -729,6 +729,7 @@ struct DossierColumns {
     rating: Option<String>,
     rated_at: Option<Stamp>,
     rating_channel: Option<String>,
+    span_class: Option<i32>,
 }
 
 fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
@@ -758,6 +759,7 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
         rating: p.rating.map(|r| word(&r.value)),
         rated_at: p.rating.map(|r| Stamp(r.at)),
         rating_channel: p.rating.map(|r| word(&r.channel)),
+        span_class: crate::dossier::span::class(p.write.received_at, p.ended_at),
     }
 }
 

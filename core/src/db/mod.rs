@@ -325,23 +325,6 @@ pub(crate) fn subtree_by_time<QS>(conn: &DbConnection, prefix: &str) -> BoxedCon
     )
 }
 
-/// `received_at < at` for a query that ranges over the end instants: on SQLite written
-/// `+received_at` so that the planner does not walk the receipt index backwards from `at` (for
-/// the order it gives) instead of the few rows ended in a period.
-pub(crate) fn received_before_by_end<QS>(
-    conn: &DbConnection,
-    at: chrono::NaiveDateTime,
-) -> BoxedCondition<QS> {
-    let fragment = match conn {
-        DbConnection::Sqlite(_) => "+received_at < ",
-        DbConnection::Pg(_) => "received_at < ",
-    };
-    Box::new(
-        diesel::dsl::sql::<diesel::sql_types::Bool>(fragment)
-            .bind::<diesel::sql_types::Timestamp, _>(timestamp::Stamp(at)),
-    )
-}
-
 /// The current instant in Vietnam local time, as records' instants are kept.
 pub(crate) fn now_local() -> chrono::NaiveDateTime {
     crate::calendar::to_local(&chrono::Utc::now())

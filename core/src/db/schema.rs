@@ -325,6 +325,9 @@ diesel::table! {
         rated_at -> Nullable<Timestamp>,
         /// Where it was rated (`vendor`, `portal`, `kiosk`, `phone`, `other`).
         rating_channel -> Nullable<Text>,
+        /// How long handling took, as a class of powers of two days (`tthc_core::dossier::span`);
+        /// null while open.
+        span_class -> Nullable<Integer>,
     }
 }
 

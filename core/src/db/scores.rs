@@ -13,6 +13,7 @@ use super::schema::{dossiers, unit_figures};
 use super::timestamp::Stamp;
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult, write_tx};
+use crate::dossier::span;
 use crate::period::Period;
 use crate::scoring::catalogue::DossierUse;
 
@@ -105,10 +106,40 @@ pub(super) enum Handled {
     EndedOrReceived,
 }
 
+/// The queries, built on `query`, of the dossiers of the subtree `prefix` handled in
+/// `[start, end)` but not still open from before it: those received in the period (on the
+/// receipt index), then those received before it and ended in or after its start, one class of
+/// handling span at a time (`dossier::span`), each in its window of receipts before the start
+/// (on the span index): the few carried over, not every dossier ended since. The path is
+/// filtered inside the index.
+fn ended_or_received<'q, ST>(
+    conn: &DbConnection,
+    query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
+    prefix: &str,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+) -> Vec<dossiers::BoxedQuery<'q, Db, ST>> {
+    let received = query()
+        .filter(super::subtree_by_time(conn, prefix))
+        .filter(dossiers::received_at.ge(Stamp(start)))
+        .filter(dossiers::received_at.lt(Stamp(end)));
+    let carried = span::carried_over_from(start).map(|(class, earliest)| {
+        let q = query()
+            .filter(super::subtree_by_time(conn, prefix))
+            .filter(dossiers::span_class.eq(class))
+            .filter(dossiers::received_at.lt(Stamp(start)))
+            .filter(dossiers::ended_at.ge(Stamp(start)));
+        match earliest {
+            Some(earliest) => q.filter(dossiers::received_at.ge(Stamp(earliest))),
+            None => q,
+        }
+    });
+    std::iter::once(received).chain(carried).collect()
+}
+
 /// The rows `query` selects among the dossiers of the subtree `prefix` handled in
-/// `[start, end)` (received before its end and not ended before its start), read in three
-/// disjoint parts, each on its own time index (the path filtered inside it): received in the
-/// period; received before it and ended in or after it; received before it and still open.
+/// `[start, end)` (received before its end and not ended before its start), read in disjoint
+/// parts: those [`ended_or_received`] reads, and (for [`Handled::All`]) those received before
+/// the period and still open.
 pub(super) fn load_handled<'q, ST, T>(
     conn: &mut DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
@@ -119,32 +150,14 @@ pub(super) fn load_handled<'q, ST, T>(
 where
     dossiers::BoxedQuery<'q, Db, ST>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
 {
-    let subtree = || super::subtree_by_time(conn, prefix);
-    let (a, b, c) = (subtree(), subtree(), subtree());
-    let mut rows: Vec<T> = query()
-        .filter(a)
-        .filter(dossiers::received_at.ge(Stamp(start)))
-        .filter(dossiers::received_at.lt(Stamp(end)))
-        .load(conn)?;
-    // The carried-over part is found on the end index alone (the row id is in every index),
-    // then read by id: its few rows, not every row ended since the period began.
-    let carried: Vec<i64> = dossiers::table
-        .filter(b)
-        .filter(dossiers::ended_at.ge(Stamp(start)))
-        .filter(super::received_before_by_end(conn, start))
-        .select(dossiers::id)
-        .load(conn)?;
-    for ids in carried.chunks(10_000) {
-        rows.extend(
-            query()
-                .filter(dossiers::id.eq_any(ids.to_vec()))
-                .load::<T>(conn)?,
-        );
+    let mut rows: Vec<T> = Vec::new();
+    for part in ended_or_received(conn, &query, prefix, (start, end)) {
+        rows.extend(part.load::<T>(conn)?);
     }
     if parts == Handled::All {
         rows.extend(
             query()
-                .filter(c)
+                .filter(super::subtree_by_time(conn, prefix))
                 .filter(dossiers::ended_at.is_null())
                 .filter(dossiers::received_at.lt(Stamp(start)))
                 .load::<T>(conn)?,
@@ -515,21 +528,9 @@ fn handled_counts(
     judged: NaiveDateTime,
 ) -> StoreResult<(u64, u64, u64)> {
     let (mut handled, mut synced, mut on_time) = open_before(conn, prefix, start, judged)?;
-    for received_in_period in [true, false] {
-        let part = |conn: &DbConnection| {
-            let q = dossiers::table
-                .filter(super::subtree_by_time(conn, prefix))
-                .into_boxed::<Db>();
-            if received_in_period {
-                q.filter(dossiers::received_at.ge(Stamp(start)))
-                    .filter(dossiers::received_at.lt(Stamp(end)))
-            } else {
-                q.filter(dossiers::ended_at.ge(Stamp(start)))
-                    .filter(super::received_before_by_end(conn, start))
-            }
-        };
-        use diesel::dsl::{case_when, count, count_star, sum};
-        let in_time = dossiers::ended_at
+    use diesel::dsl::{case_when, count, count_star, sum};
+    let in_time = || {
+        dossiers::ended_at
             .lt(Stamp(end))
             .and(dossiers::timing.eq_any(["finishedEarly", "finishedOnTime"]))
             .or(dossiers::ended_at
@@ -539,19 +540,21 @@ fn handled_counts(
                     dossiers::effective_due_at
                         .is_null()
                         .or(dossiers::effective_due_at.ge(Stamp(judged))),
-                ));
-        let (all, with_sync, in_time): (i64, i64, Option<i64>) = part(conn)
+                ))
+    };
+    let all = || dossiers::table.into_boxed::<Db>();
+    for part in ended_or_received(conn, all, prefix, (start, end)) {
+        let (all, with_sync, in_time): (i64, i64, Option<i64>) = part
             .select((
                 count_star(),
                 count(dossiers::synced_at),
-                sum(case_when::<_, _, diesel::sql_types::Integer>(in_time, 1).otherwise(0)),
+                sum(case_when::<_, _, diesel::sql_types::Integer>(in_time(), 1).otherwise(0)),
             ))
             .first(conn)?;
-        let in_time = in_time.unwrap_or(0);
         let n = |x: i64| u64::try_from(x).unwrap_or(0);
         handled += n(all);
         synced += n(with_sync);
-        on_time += n(in_time);
+        on_time += n(in_time.unwrap_or(0));
     }
     Ok((handled, on_time, synced))
 }
@@ -712,7 +715,7 @@ pub fn misses(
             ),
         }
     };
-    // The three disjoint parts of the dossiers handled in the period, as `observe` reads them;
+    // The disjoint parts of the dossiers handled in the period, as `observe` reads them;
     // each part's first page is enough to make the merged first page.
     let mut rows: Vec<MissRow> = load_handled(conn, base, &prefix, (start, end), Handled::All)?;
     rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));

@@ -4,6 +4,7 @@
 
 pub mod facts;
 mod quality;
+pub mod span;
 mod timing;
 
 use std::fmt;

@@ -1,0 +1,2 @@
+DROP INDEX dossiers_carried;
+ALTER TABLE dossiers DROP COLUMN span_class;
