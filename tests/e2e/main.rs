@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod calendar;
 mod clients;
+mod connections;
 mod dossiers;
 mod errors;
 mod gains;

@@ -115,7 +115,13 @@ impl Manager {
             }
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&self.url.target)?;
-                conn.batch_execute("SET TIME ZONE 'UTC'")
+                // diesel keeps each statement prepared for the connection's life, and after five
+                // runs PostgreSQL may switch it to a generic plan made without the parameters: a
+                // plan made while a table was small (a seq scan for the bulk ingest's lookup of
+                // dossiers by code) then stays until the table's statistics change, and without
+                // autovacuum never does (the demo load took 19 minutes that way). Planned per
+                // run, each statement sees its parameters and the table's current size.
+                conn.batch_execute("SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan")
                     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Pg(conn))
             }
