@@ -204,12 +204,7 @@ fn missing_by_code(
     let rows: Vec<(String, String)> = procedure_versions::table
         .inner_join(procedures::table)
         .filter(procedures::code.eq_any(codes))
-        .filter(procedure_versions::valid_from.le(day))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(day)),
-        )
+        .filter(super::procedures::in_force_on(day))
         .select((procedures::code, procedure_versions::content))
         .load(conn)?;
     Ok(rows
@@ -231,12 +226,7 @@ fn procedures_in_force(
         .inner_join(procedures::table)
         .inner_join(procedure_version_units::table)
         .filter(procedure_version_units::unit_id.eq_any(subtree))
-        .filter(procedure_versions::valid_from.le(day))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(day)),
-        )
+        .filter(super::procedures::in_force_on(day))
         .select((
             procedures::code,
             procedures::base_code,

@@ -267,12 +267,7 @@ fn procedure_at(
     let found: Option<(i32, String)> = procedure_versions::table
         .inner_join(procedures::table)
         .filter(procedures::code.eq(code))
-        .filter(procedure_versions::valid_from.le(on))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(on)),
-        )
+        .filter(super::procedures::in_force_on(on))
         .select((procedure_versions::seq, procedure_versions::content))
         .first(conn)
         .optional()?;

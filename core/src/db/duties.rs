@@ -107,74 +107,49 @@ impl Duty {
     }
 }
 
-type DutyRow = (
-    i64,
-    String,
-    String,
-    String,
-    i32,
-    i32,
-    String,
-    String,
-    String,
-    String,
-    i64,
-);
-
-fn duty_of(row: DutyRow) -> StoreResult<Duty> {
-    let (id, code, name, frequency, day, after, recipient, reporters, first, deductions, version) =
-        row;
-    let bad = |what: &str| StoreError::Setup(format!("reporting duty {code}: bad {what}"));
-    Ok(Duty {
-        id,
-        form: DutyView {
-            frequency: Frequency::parse(&frequency).ok_or_else(|| bad("frequency"))?,
-            due_before_day: u32::try_from(day).map_err(|_| bad("due day"))?,
-            due_months_after: u32::try_from(after).map_err(|_| bad("months after"))?,
-            reporters: serde_json::from_str(&reporters).map_err(|_| bad("reporters"))?,
-            deductions: serde_json::from_str(&deductions).map_err(|_| bad("deductions"))?,
-            code,
-            name,
-            recipient,
-            first_period: first,
-        },
-        version,
-    })
+/// A stored duty as read.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = reporting_duties)]
+struct DutyRow {
+    id: i64,
+    code: String,
+    name: String,
+    frequency: String,
+    due_before_day: i32,
+    due_months_after: i32,
+    recipient: String,
+    reporters: String,
+    first_period: String,
+    deductions: String,
+    version: i64,
 }
 
-fn select_duty() -> (
-    reporting_duties::id,
-    reporting_duties::code,
-    reporting_duties::name,
-    reporting_duties::frequency,
-    reporting_duties::due_before_day,
-    reporting_duties::due_months_after,
-    reporting_duties::recipient,
-    reporting_duties::reporters,
-    reporting_duties::first_period,
-    reporting_duties::deductions,
-    reporting_duties::version,
-) {
-    (
-        reporting_duties::id,
-        reporting_duties::code,
-        reporting_duties::name,
-        reporting_duties::frequency,
-        reporting_duties::due_before_day,
-        reporting_duties::due_months_after,
-        reporting_duties::recipient,
-        reporting_duties::reporters,
-        reporting_duties::first_period,
-        reporting_duties::deductions,
-        reporting_duties::version,
-    )
+fn duty_of(row: DutyRow) -> StoreResult<Duty> {
+    let code = row.code;
+    let bad = |what: &str| StoreError::Setup(format!("reporting duty {code}: bad {what}"));
+    Ok(Duty {
+        id: row.id,
+        form: DutyView {
+            frequency: Frequency::parse(&row.frequency).ok_or_else(|| bad("frequency"))?,
+            due_before_day: u32::try_from(row.due_before_day).map_err(|_| bad("due day"))?,
+            due_months_after: u32::try_from(row.due_months_after)
+                .map_err(|_| bad("months after"))?,
+            reporters: serde_json::from_str(&row.reporters).map_err(|_| bad("reporters"))?,
+            deductions: serde_json::from_str(&row.deductions).map_err(|_| bad("deductions"))?,
+            code,
+            name: row.name,
+            recipient: row.recipient,
+            first_period: row.first_period,
+        },
+        version: row.version,
+    })
 }
 
 /// Every duty, by code.
 pub fn list(conn: &mut DbConnection) -> StoreResult<Vec<Duty>> {
     reporting_duties::table
         .order(reporting_duties::code.asc())
-        .select(select_duty())
+        .select(DutyRow::as_select())
         .load::<DutyRow>(conn)?
         .into_iter()
         .map(duty_of)
@@ -185,7 +160,7 @@ pub fn list(conn: &mut DbConnection) -> StoreResult<Vec<Duty>> {
 pub fn get(conn: &mut DbConnection, code: &str) -> StoreResult<Duty> {
     let row: Option<DutyRow> = reporting_duties::table
         .filter(reporting_duties::code.eq(code))
-        .select(select_duty())
+        .select(DutyRow::as_select())
         .first(conn)
         .optional()?;
     row.map(duty_of).transpose()?.ok_or(StoreError::NotFound {

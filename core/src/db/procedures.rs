@@ -204,12 +204,7 @@ pub fn get(
         .ok_or_else(|| not_found(code))?;
     let in_force = procedure_versions::table
         .filter(procedure_versions::procedure_id.eq(row.id))
-        .filter(procedure_versions::valid_from.le(on))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(on)),
-        )
+        .filter(in_force_on(on))
         .select(VersionRow::as_select())
         .first(conn)
         .optional()?;
@@ -266,16 +261,21 @@ pub struct ProcedureFilter {
     pub limit: i64,
 }
 
+/// The procedure versions in force on `day`: valid from it or earlier, to it or later.
+#[diesel::dsl::auto_type]
+pub(super) fn in_force_on(day: NaiveDate) -> _ {
+    procedure_versions::valid_from.le(day).and(
+        procedure_versions::valid_to
+            .is_null()
+            .or(procedure_versions::valid_to.ge(day)),
+    )
+}
+
 /// Procedures in force on the filter's day, ordered by code.
 pub fn list(conn: &mut DbConnection, filter: &ProcedureFilter) -> StoreResult<Vec<Procedure>> {
     let mut q = procedure_versions::table
         .inner_join(procedures::table)
-        .filter(procedure_versions::valid_from.le(filter.valid_on))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(filter.valid_on)),
-        )
+        .filter(in_force_on(filter.valid_on))
         .select((ProcedureRow::as_select(), VersionRow::as_select()))
         .order(procedures::code.asc())
         .limit(filter.limit)
@@ -656,12 +656,7 @@ pub fn not_localized(
     let rows: Vec<(ProcedureRow, VersionRow)> = procedure_versions::table
         .inner_join(procedures::table)
         .filter(procedures::localized.eq(false))
-        .filter(procedure_versions::valid_from.le(on))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(on)),
-        )
+        .filter(in_force_on(on))
         .select((ProcedureRow::as_select(), VersionRow::as_select()))
         .order(procedures::code.asc())
         .load(conn)?;
