@@ -25,6 +25,9 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// `TTHC_ADMIN_CLIENT_SECRET`: secret of the bootstrap client `admin`.
     pub admin_client_secret: Option<String>,
+    /// `TTHC_IDENTITY_KEY`: key of the identity numbers' keyed hash; required with PostgreSQL,
+    /// kept in a file beside an SQLite database when unset.
+    pub identity_key: Option<String>,
     /// `TTHC_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
     /// `TTHC_LOG`: log filter (`info`, `debug`, `tthc_api=debug,actix_web=info` …).
@@ -81,6 +84,7 @@ impl Config {
         };
         let jwt_secret = secret("TTHC_JWT_SECRET")?;
         let admin_client_secret = secret("TTHC_ADMIN_CLIENT_SECRET")?;
+        let identity_key = secret("TTHC_IDENTITY_KEY")?;
         let cors_origins = get("TTHC_CORS_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -146,6 +150,7 @@ impl Config {
             bind,
             jwt_secret,
             admin_client_secret,
+            identity_key,
             cors_origins,
             log,
             log_format,
@@ -185,6 +190,7 @@ mod tests {
             ("TTHC_BIND", "localhost"),
             ("TTHC_JWT_SECRET", "short"),
             ("TTHC_ADMIN_CLIENT_SECRET", "short"),
+            ("TTHC_IDENTITY_KEY", "short"),
             ("TTHC_CORS_ORIGINS", "example.com"),
             ("TTHC_LOG", "[["),
             ("TTHC_LOG_FORMAT", "xml"),

@@ -42,6 +42,9 @@ pub enum ApiError {
     /// The credentials lack a scope.
     #[error("{0}")]
     Forbidden(String),
+    /// The record exists but lies outside the caller's unit grant (public records only).
+    #[error("{0}")]
+    OutsideGrant(String),
     /// The resource does not exist for this caller.
     #[error("{0}")]
     NotFound(String),
@@ -63,9 +66,17 @@ pub enum ApiError {
     /// The body is larger than the operation accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// A dependency (the database) is not ready.
+    /// A dependency (the database) is not ready or too busy now; retry after a moment.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests from one caller: retry after this many seconds.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Why.
+        detail: String,
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
     /// A bug or an outage; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -103,6 +114,8 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } | Self::Unauthorized { code, .. } => code,
             Self::Forbidden(_) => "insufficientScope",
+            Self::OutsideGrant(_) => "outsideGrant",
+            Self::TooManyRequests { .. } => "tooManyRequests",
             Self::NotFound(_) => "notFound",
             Self::MethodNotAllowed(_) => "methodNotAllowed",
             Self::Conflict(_) => "conflict",
@@ -146,7 +159,11 @@ impl From<StoreError> for ApiError {
                 "the resource has changed: its ETag is now {}; read it again and retry",
                 crate::http::etag(current)
             )),
-            StoreError::Pool(e) => Self::Unavailable(format!("no database connection: {e}")),
+            StoreError::OutsideGrant(detail) => Self::OutsideGrant(detail),
+            e if e.is_busy() => {
+                tracing::warn!(error = %e, "database busy");
+                Self::Unavailable("the database is busy; retry in a moment".into())
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -163,7 +180,8 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::OutsideGrant(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -181,8 +199,17 @@ impl ResponseError for ApiError {
             tracing::error!(error = %detail, "internal error");
         }
         let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unauthorized { .. }) {
-            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tthc\""));
+        match self {
+            Self::Unauthorized { .. } => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tthc\""));
+            }
+            Self::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::TooManyRequests { retry_after, .. } => {
+                res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            _ => {}
         }
         res.content_type(PROBLEM_JSON).json(self.problem())
     }

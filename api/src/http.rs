@@ -79,8 +79,83 @@ pub fn payload_error(e: actix_web::Error) -> ApiError {
     }
 }
 
+/// Whether `c` is a control character no text field takes: C0 controls other than tab, line
+/// feed and carriage return, and DEL. NUL in particular cannot be stored by PostgreSQL; the
+/// rule is the same on both backends so that a record is accepted or refused the same way.
+pub fn is_refused_control(c: char) -> bool {
+    (c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+}
+
+/// Whether a JSON text may hold a refused control character: one written as a `\u00XX` escape
+/// (raw ones are not JSON), or a raw DEL. A cheap scan, so that only such bodies are walked.
+fn may_hold_control(bytes: &[u8]) -> bool {
+    bytes.contains(&0x7f)
+        || bytes.windows(6).any(|w| {
+            w[0] == b'\\'
+                && w[1] == b'u'
+                && w[2] == b'0'
+                && w[3] == b'0'
+                && (matches!(w[4], b'0' | b'1') || (w[4] == b'7' && matches!(w[5], b'f' | b'F')))
+        })
+}
+
+/// The fields of a JSON document (names or values) holding a refused control character, named
+/// as validation errors name them (`events[2].note`).
+fn control_fields(value: &serde_json::Value, path: &str, out: &mut Vec<InvalidParam>) {
+    use serde_json::Value;
+    let reason = "must not contain control characters (such as U+0000)";
+    match value {
+        Value::String(text) if text.chars().any(is_refused_control) => {
+            out.push(InvalidParam::new(body_field_or(path), reason));
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                control_fields(item, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let inner = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                if name.chars().any(is_refused_control) {
+                    out.push(InvalidParam::new(body_field_or(path), reason));
+                } else {
+                    control_fields(item, &inner, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn body_field_or(path: &str) -> String {
+    if path.is_empty() {
+        "body".into()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// Refuses a JSON document with a control character in any name or text, naming each field.
+fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
+    if !may_hold_control(bytes) {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        // Not JSON: the typed parse says why.
+        return Ok(());
+    };
+    let mut invalid = Vec::new();
+    control_fields(&value, "", &mut invalid);
+    ApiError::unless_invalid(invalid)
+}
+
 /// Deserializes and validates a JSON document.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    refuse_control_characters(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -128,8 +203,30 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidQuery<T> {
     }
 }
 
+/// Refuses a query string (or form body) with a control character in a parameter, naming it.
+pub fn refuse_control_in_query(query: &str) -> Result<(), ApiError> {
+    let invalid: Vec<InvalidParam> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, value)| {
+            name.chars().any(char::is_control) || value.chars().any(char::is_control)
+        })
+        .map(|(name, _)| {
+            let name: String = name.chars().filter(|c| !c.is_control()).collect();
+            InvalidParam::new(
+                if name.is_empty() {
+                    "query".into()
+                } else {
+                    name
+                },
+                "must not contain control characters (such as %00)",
+            )
+        })
+        .collect();
+    ApiError::unless_invalid(invalid)
+}
+
 /// Deserializes and validates a query string.
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    refuse_control_in_query(query)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -352,7 +449,9 @@ pub fn csv_response(
     let fail = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
     writer.write_record(header_row).map_err(fail)?;
     for row in rows {
-        writer.write_record(&row).map_err(fail)?;
+        writer
+            .write_record(row.iter().map(|cell| csv_text(cell).into_owned()))
+            .map_err(fail)?;
     }
     let bytes = writer
         .into_inner()
@@ -364,6 +463,18 @@ pub fn csv_response(
             format!("attachment; filename=\"{name}.csv\""),
         ))
         .body(bytes))
+}
+
+/// A text cell as a spreadsheet must read it: text that starts like a formula (`=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading `'`, so that a unit or petitioner named
+/// `=HYPERLINK(…)` is shown, never run, when the CSV is opened. Numbers stay numbers.
+pub fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let formula_like = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula_like && text.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// Text of an optional value for a CSV cell.
@@ -435,6 +546,31 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_by_field() {
+        let e = parse_json::<Body>(br#"{"displayName": "a\u0000b"}"#).unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "displayName");
+        let e = parse_json::<Body>(br#"{"displayName": "ok\u007F"}"#).unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "displayName");
+        // A tab, a line break and an escaped backslash followed by "u0000" are text.
+        assert!(parse_json::<Body>(br#"{"displayName": "a\tb"}"#).is_ok());
+        assert!(
+            parse_json::<Body>(br#"{"displayName": "\\u0000"}"#).is_err_and(|e| {
+                // Too long for the rule, not refused as a control character.
+                invalid_names(e)[0].1.contains("characters long")
+            })
+        );
+        let mut names = Vec::new();
+        control_fields(
+            &serde_json::json!({"events": [{"note": "ok"}, {"note": "x\u{1}"}]}),
+            "",
+            &mut names,
+        );
+        assert_eq!(names[0].name, "events[1].note");
+        let e = parse_query::<Body>("displayName=a%00b").unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "displayName");
+    }
+
+    #[test]
     fn query_errors_name_the_parameter() {
         let q: Body = parse_query("displayName=abc&limit=5").unwrap();
         assert_eq!(q.limit, Some(5));
@@ -442,6 +578,15 @@ mod tests {
         assert_eq!(invalid_names(e)[0].0, "limit");
         let e = parse_query::<Body>("displayName=abc&limit=x").unwrap_err();
         assert!(format!("{e}").contains("invalid digit"), "{e}");
+    }
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_text("+84 912"), "'+84 912");
+        assert_eq!(csv_text("-12.5"), "-12.5");
+        assert_eq!(csv_text("Phường 1"), "Phường 1");
     }
 
     #[test]

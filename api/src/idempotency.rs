@@ -1,6 +1,12 @@
 //! `Idempotency-Key` on POST: the first answer to a key is kept for 24 hours and sent again to
 //! the same client when it retries with the same key and the same request, so that a vendor
 //! system on a flaky link can retry any POST without doubling its effect.
+//!
+//! The caller's token must hold the operation's scope before anything is read, claimed or
+//! replayed; answers carrying a secret ([`SecretBearing`]) are never kept; a key whose request
+//! died unanswered is free again after [`idempotency::LEASE`].
+
+use std::collections::HashMap;
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -37,12 +43,56 @@ fn key_of(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The client of the request's token, when it carries a valid one. Without one the handler
+/// The claims of the request's token, when it carries a valid one. Without one the handler
 /// answers 401 and nothing is kept.
-fn client_of(req: &ServiceRequest, state: &AppState) -> Option<String> {
+fn claims_of(req: &ServiceRequest, state: &AppState) -> Option<crate::auth::Claims> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = crate::auth::bearer_token(value)?;
-    state.jwt.verify(token).ok().map(|claims| claims.sub)
+    state.jwt.verify(token).ok()
+}
+
+/// Marks an answer that carries a secret (a client's new secret, a token): it is never kept
+/// for replay, so no other token, narrowed or not, can read it back with the same key.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretBearing;
+
+/// The scopes each POST operation needs (any one of them suffices), by route pattern, read from
+/// the OpenAPI document that the routes themselves describe: one source for both.
+#[derive(Debug, Default)]
+pub struct RouteScopes(HashMap<String, Vec<String>>);
+
+impl RouteScopes {
+    /// Reads the POST operations' security requirements from `doc`.
+    pub fn from_document(doc: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(doc).unwrap_or_default();
+        let mut map = HashMap::new();
+        for (path, item) in value["paths"].as_object().into_iter().flatten() {
+            let Some(requirements) = item["post"]["security"].as_array() else {
+                continue;
+            };
+            let scopes: Vec<String> = requirements
+                .iter()
+                .filter_map(|r| r.as_object())
+                .flat_map(|r| r.values())
+                .filter_map(|v| v.as_array())
+                .flatten()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect();
+            map.insert(path.clone(), scopes);
+        }
+        Self(map)
+    }
+
+    /// Whether a token holding `held` (space-separated) may call POST on `pattern`: it holds one
+    /// of the operation's scopes, or the operation needs none.
+    pub fn allows(&self, pattern: Option<&str>, held: &str) -> bool {
+        match pattern.and_then(|p| self.0.get(p)) {
+            Some(needed) if !needed.is_empty() => held
+                .split_whitespace()
+                .any(|h| needed.iter().any(|n| n == h)),
+            _ => true,
+        }
+    }
 }
 
 fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {
@@ -89,9 +139,20 @@ pub async fn replay(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let Some(client) = client_of(&req, &state) else {
+    let Some(claims) = claims_of(&req, &state) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // The scope first: a token that may not call the operation gets neither a replayed answer
+    // nor a body read in full.
+    if !state
+        .route_scopes
+        .allows(req.match_pattern().as_deref(), &claims.scope)
+    {
+        return Ok(req.error_response(ApiError::Forbidden(
+            "the token does not hold the scope this operation needs".into(),
+        )));
+    }
+    let client = claims.sub;
 
     // The body is read here to hash it, then handed on to the handler unchanged.
     let mut payload = req.take_payload();
@@ -148,6 +209,10 @@ pub async fn replay(
             return Err(e);
         }
     };
+    if res.response().extensions().contains::<SecretBearing>() {
+        forget(state, client, key).await;
+        return Ok(res.map_into_boxed_body());
+    }
     let (req, res) = res.into_parts();
     let status = res.status();
     let content_type = res

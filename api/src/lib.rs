@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod identity;
 pub mod instant;
 pub mod middleware;
 pub mod openapi;

@@ -50,7 +50,7 @@ pub async fn observe(
         .unwrap_or_else(|| "unmatched".into());
     if let Some(metrics) = metrics {
         metrics.observe(
-            res.request().method().as_str(),
+            method_label(res.request().method()),
             &route,
             status.as_u16(),
             elapsed.as_secs_f64(),
@@ -63,6 +63,97 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)
+}
+
+/// The method as a metrics label: the standard methods by name, anything else as `other`, so
+/// that callers cannot add series by inventing methods (routes are labelled by their pattern,
+/// and paths no route matches as `unmatched`, for the same reason).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The content security policy of Swagger UI, whose page starts itself with an inline script.
+const DOCS_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
+/// The content security policy of every other page (printable reports): styles of their own,
+/// nothing loaded, nothing run.
+const PAGE_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
+
+/// Headers every answer carries: no media-type sniffing; no caching of answers to
+/// authenticated requests (they hold a unit's records) unless the handler said otherwise; a
+/// content security policy on HTML pages.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    use actix_web::http::header;
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let docs = req.path().starts_with("/docs");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if docs { DOCS_POLICY } else { PAGE_POLICY }),
+        );
+    }
+    Ok(res)
+}
+
+/// Whether a percent-encoded URI part encodes a control character (`%00`–`%1F`, `%7F`).
+fn encodes_control(text: &str) -> bool {
+    text.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && ((matches!(w[1], b'0' | b'1') && w[2].is_ascii_hexdigit())
+                || (w[1] == b'7' && matches!(w[2], b'f' | b'F')))
+    })
+}
+
+/// Refuses, before any handler or database sees them, paths and query parameters that encode a
+/// control character: no code, name or filter holds one, and PostgreSQL cannot even compare
+/// text holding NUL. The same 400 on both backends, naming the parameter.
+pub async fn refuse_control_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    if encodes_control(req.uri().path()) {
+        let e = crate::error::ApiError::invalid(
+            "path",
+            "must not contain control characters (such as %00)",
+        );
+        return Ok(req.error_response(e));
+    }
+    if encodes_control(req.query_string())
+        && let Err(e) = crate::http::refuse_control_in_query(req.query_string())
+    {
+        return Ok(req.error_response(e));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Prometheus metrics of the HTTP service.

@@ -19,6 +19,7 @@ use crate::auth::{JwtKeys, Scope, generate_secret, hash_secret, verify_secret};
 use crate::config::Config;
 use crate::error::{ApiError, problem_for_framework_errors};
 use crate::http::MAX_JSON_BODY;
+use crate::identity::IdentityKey;
 use crate::middleware::{Metrics, observe};
 use crate::state::AppState;
 use crate::{openapi, routes};
@@ -59,6 +60,7 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
         }
     };
     let generated_admin_secret = ensure_admin(&db, config.admin_client_secret.as_deref())?;
+    let identity = identity_key(&config)?;
     let metrics = Metrics::new().map_err(|e| StartError(format!("metrics: {e}")))?;
     Ok(Prepared {
         state: AppState {
@@ -66,9 +68,66 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
             db,
             config: Arc::new(config),
             metrics,
+            route_scopes: Arc::new(crate::idempotency::RouteScopes::from_document(
+                &openapi::document(),
+            )),
+            hasher: crate::auth::Hasher::start(1)
+                .map_err(|e| StartError(format!("starting the hashing thread: {e}")))?,
+            sign_in_limits: Arc::default(),
+            identity,
         },
         generated_admin_secret,
     })
+}
+
+/// The identity numbers' hashing key: `TTHC_IDENTITY_KEY`, or on SQLite a key kept in a file
+/// beside the database (`tthc.db.identity-key`, made on first start, readable by its owner only),
+/// so that a stolen database file alone does not hold it. PostgreSQL needs the variable: several
+/// instances must share one key.
+pub fn identity_key(config: &Config) -> Result<IdentityKey, StartError> {
+    if let Some(key) = &config.identity_key {
+        return Ok(IdentityKey::new(key.as_bytes()));
+    }
+    match config.database_url.backend {
+        tthc_core::db::Backend::Postgres => Err(StartError(
+            "TTHC_IDENTITY_KEY must be set with PostgreSQL (at least 32 characters, the same for \
+             every instance); see README.md, Security"
+                .into(),
+        )),
+        tthc_core::db::Backend::Sqlite => {
+            let path = format!("{}.identity-key", config.database_url.target);
+            let fail = |e: std::io::Error| StartError(format!("identity key file {path}: {e}"));
+            match std::fs::read_to_string(&path) {
+                Ok(text) if text.trim().len() >= crate::config::MIN_SECRET_LEN => {
+                    Ok(IdentityKey::new(text.trim().as_bytes()))
+                }
+                Ok(_) => Err(StartError(format!(
+                    "identity key file {path}: shorter than {} characters",
+                    crate::config::MIN_SECRET_LEN
+                ))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let key = format!("{}{}", generate_secret(), generate_secret());
+                    write_private(&path, &key).map_err(fail)?;
+                    tracing::info!(%path, "identity key generated; back it up with the database");
+                    Ok(IdentityKey::new(key.as_bytes()))
+                }
+                Err(e) => Err(fail(e)),
+            }
+        }
+    }
+}
+
+/// Writes a new file readable by its owner only.
+fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Opens the database and applies pending migrations.
@@ -82,8 +141,9 @@ pub fn open_database(config: &Config) -> Result<Database, StartError> {
 }
 
 /// Makes sure the `admin` client exists with every scope and every unit. Its secret is
-/// `TTHC_ADMIN_CLIENT_SECRET` when set (reset to it if it differs); otherwise one is generated
-/// on first start and returned, to be shown once.
+/// `TTHC_ADMIN_CLIENT_SECRET` when set (reset to it if it differs, and the client enabled again
+/// if it was disabled: the operator can always recover it); otherwise one is generated on first
+/// start and returned, to be shown once.
 pub fn ensure_admin(db: &Database, configured: Option<&str>) -> Result<Option<String>, StartError> {
     let mut conn = db.conn()?;
     let actor = Actor::system("bootstrap admin client");
@@ -113,10 +173,12 @@ pub fn ensure_admin(db: &Database, configured: Option<&str>) -> Result<Option<St
                 .scopes
                 .split_whitespace()
                 .ne(scopes.iter().map(String::as_str));
-            if reset.is_some() || scopes_differ || !row.all_units {
+            let reenable = configured.is_some() && row.disabled;
+            if reset.is_some() || scopes_differ || !row.all_units || reenable {
                 let form = ClientUpdateForm {
                     scopes: Some(scopes),
                     all_units: Some(true),
+                    disabled: reenable.then_some(false),
                     secret_hash: reset.map(hash).transpose()?,
                     ..ClientUpdateForm::default()
                 };
@@ -173,9 +235,11 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .app_data(web::PayloadConfig::new(MAX_JSON_BODY))
             .default_service(web::to(no_route))
             .wrap(from_fn(crate::idempotency::replay))
+            .wrap(from_fn(crate::middleware::refuse_control_characters))
             .wrap(Compress::default())
             .wrap(cors(&origins))
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
+            .wrap(from_fn(crate::middleware::security_headers))
             .wrap(from_fn(observe))
     })
     .listen(listener)?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::web;
 use tthc_core::db::{Database, DbConnection, PooledConnection};
 
-use crate::auth::JwtKeys;
+use crate::auth::{Hasher, JwtKeys, SignInLimits};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::middleware::Metrics;
@@ -21,6 +21,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Request metrics.
     pub metrics: Metrics,
+    /// The scopes each POST operation needs, from the OpenAPI document.
+    pub route_scopes: Arc<crate::idempotency::RouteScopes>,
+    /// The thread that hashes and checks secrets.
+    pub hasher: Hasher,
+    /// Failed sign-ins by client id and address.
+    pub sign_in_limits: Arc<SignInLimits>,
+    /// The identity numbers' hashing key.
+    pub identity: crate::identity::IdentityKey,
 }
 
 impl AppState {

@@ -31,7 +31,7 @@ impl Cell {
 
     fn plain(&self) -> String {
         match self {
-            Self::Text(t) => t.clone(),
+            Self::Text(t) => crate::http::csv_text(t).into_owned(),
             Self::Count(n) => n.to_string(),
             Self::Number(x) => x.to_string(),
             Self::Empty => String::new(),

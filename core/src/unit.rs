@@ -211,6 +211,27 @@ pub fn parent_in_path(path: &str) -> Option<&str> {
     codes.next()
 }
 
+/// The path of the deepest unit whose subtree holds every one of `paths`; `None` when there are
+/// none or they lie in different trees.
+pub fn common_ancestor<'a>(paths: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut common: Option<Vec<&str>> = None;
+    for path in paths {
+        let codes: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        common = Some(match common {
+            None => codes,
+            Some(c) => c
+                .iter()
+                .zip(&codes)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    common
+        .filter(|c| !c.is_empty())
+        .map(|c| format!("/{}/", c.join("/")))
+}
+
 /// The units a caller may see and act on: everything, or the subtrees of some units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitScope {
@@ -280,6 +301,13 @@ mod tests {
     fn parent_is_read_from_the_path_and_scopes_cover_subtrees() {
         assert_eq!(parent_in_path("/P/D/C/"), Some("D"));
         assert_eq!(parent_in_path("/P/"), None);
+        assert_eq!(
+            common_ancestor(["/P/D/C1/", "/P/D/C2/"]).as_deref(),
+            Some("/P/D/")
+        );
+        assert_eq!(common_ancestor(["/P/D/C1/"]).as_deref(), Some("/P/D/C1/"));
+        assert_eq!(common_ancestor(["/P/D/", "/Q/"]), None);
+        assert_eq!(common_ancestor([]), None);
         let scope = UnitScope::Within(vec!["/P/D/".into()]);
         assert!(scope.allows("/P/D/"));
         assert!(scope.allows("/P/D/C/"));

@@ -22,4 +22,5 @@ mod reporting_duties;
 mod reports;
 mod scores;
 mod scoring;
+mod security;
 mod units;

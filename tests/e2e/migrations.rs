@@ -9,13 +9,13 @@ fn migrations_apply_up_down_up() {
     let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 2).unwrap();
     let applied = db.migrate().unwrap();
     assert!(applied >= 1);
-    db.check_ready().unwrap();
+    db.check_ready(std::time::Duration::from_secs(5)).unwrap();
     assert_eq!(db.revert_all().unwrap(), applied);
     assert!(
-        db.check_ready().is_err(),
+        db.check_ready(std::time::Duration::from_secs(5)).is_err(),
         "reverted migrations are pending again"
     );
     assert_eq!(db.migrate().unwrap(), applied);
-    db.check_ready().unwrap();
+    db.check_ready(std::time::Duration::from_secs(5)).unwrap();
     assert_eq!(db.migrate().unwrap(), 0, "a second run applies nothing");
 }

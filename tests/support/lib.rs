@@ -19,6 +19,8 @@ use tthc_api::server;
 
 /// The key tokens are signed with in tests.
 pub const JWT_SECRET: &str = "test-signing-key-0123456789abcdef0123456789";
+/// The identity numbers' hashing key in tests.
+pub const IDENTITY_KEY: &str = "test-identity-key-0123456789abcdef0123456";
 /// The `admin` client's secret in tests.
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdef012345";
 
@@ -112,6 +114,7 @@ pub fn config(database_url: &str) -> Config {
         ("TTHC_DATABASE_URL", database_url),
         ("TTHC_JWT_SECRET", JWT_SECRET),
         ("TTHC_ADMIN_CLIENT_SECRET", ADMIN_SECRET),
+        ("TTHC_IDENTITY_KEY", IDENTITY_KEY),
         ("TTHC_DB_POOL_SIZE", "4"),
         ("TTHC_WORKERS", "1"),
         ("TTHC_LOG", "warn"),
@@ -168,6 +171,11 @@ impl TestApp {
             handle,
             _test_db: None,
         }
+    }
+
+    /// Whether the tests run on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        postgres_url().is_some()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,10 +6,14 @@
 //! is missing or bad, 403 when the token lacks the operation's scope, and 404 when the record it
 //! names lies outside the client's units: such records do not exist for that client.
 
+mod hasher;
+pub mod limiter;
 mod principal;
 mod secrets;
 mod token;
 
+pub use hasher::Hasher;
+pub use limiter::SignInLimits;
 pub use principal::{MaybePrincipal, Principal, bearer_token};
 pub use secrets::{generate_secret, hash_secret, verify_secret};
 pub use token::{Claims, JwtKeys};

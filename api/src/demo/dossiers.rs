@@ -136,6 +136,9 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
         }
     }
     events.sort_by_key(|e| e.at);
+    // What would happen after the demo's last day has not happened yet (events dated in the
+    // future are refused).
+    events.retain(|e| e.at <= demo_end());
     let current = events.last().map(|e| e.status);
 
     let digitized = rng.chance(75);
@@ -235,7 +238,6 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
         unit: plan.unit.to_owned(),
         channel,
         received_at: received,
-        identity_number: None,
         details: DossierDetails {
             submitted_at: Some(events.first().map_or(received, |e| e.at)),
             applicant: Applicant {

@@ -96,7 +96,9 @@ pub struct AuditQuery {
 
 /// Read the audit trail
 ///
-/// Changes, newest first.
+/// Changes, newest first. A client limited to some units reads only the changes to records of
+/// those units (dossiers, petitions, units, figures, reports, procedures they handle), never the
+/// changes of the whole service (clients, calendars, rule sets, periods).
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
@@ -124,15 +126,18 @@ pub async fn list_audit(
             })?),
             None => None,
         };
-    let filter = AuditFilter {
-        resource_type: q.resource_type,
-        resource_id: q.resource_id,
-        client_id: q.client_id,
-        before_id,
-        limit: limit + 1,
-    };
     let rows = state
-        .run(move |conn| Ok(store::list(conn, &filter)?))
+        .run(move |conn| {
+            let filter = AuditFilter {
+                resource_type: q.resource_type,
+                resource_id: q.resource_id,
+                client_id: q.client_id,
+                before_id,
+                limit: limit + 1,
+                scope: principal.unit_scope(conn)?,
+            };
+            Ok(store::list(conn, &filter)?)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,

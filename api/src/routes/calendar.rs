@@ -139,12 +139,16 @@ impl From<YearSource> for SourceView {
 
 fn parse_instant(name: &str, text: &str) -> Result<DateTime<FixedOffset>, ApiError> {
     // A '+' left unencoded in a query string arrives as a space.
-    DateTime::parse_from_rfc3339(&text.trim().replace(' ', "+")).map_err(|_| {
+    let at = DateTime::parse_from_rfc3339(&text.trim().replace(' ', "+")).map_err(|_| {
         ApiError::invalid(
             name,
             "must be an RFC 3339 instant with an offset, e.g. 2026-02-13T10:00:00+07:00",
         )
-    })
+    })?;
+    // The calendar's years: a computation beyond them would span centuries of days.
+    check_year(at.year())
+        .map_err(|_| ApiError::invalid(name, "must be in the years 1990 to 2100"))?;
+    Ok(at)
 }
 
 fn local_rfc3339(local: chrono::NaiveDateTime) -> DateTime<FixedOffset> {

@@ -16,6 +16,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, decode_cursor, etag, if_match,
 };
+use crate::idempotency::SecretBearing;
 use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
@@ -142,38 +143,60 @@ fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-/// A new secret and its hash; hashing is slow on purpose, so it runs off the request threads.
-async fn new_secret() -> Result<(String, String), ApiError> {
+/// A new secret and its hash; hashing is slow on purpose, so it runs on the hashing thread.
+async fn new_secret(state: &AppState) -> Result<(String, String), ApiError> {
     let secret = generate_secret();
-    let hash = web::block({
-        let secret = secret.clone();
-        move || hash_secret(&secret)
-    })
-    .await??;
+    let hash = state
+        .hasher
+        .run({
+            let secret = secret.clone();
+            move || hash_secret(&secret)
+        })
+        .await??;
     Ok((secret, hash))
 }
 
-/// Checks scope names and that every unit exists.
+/// Checks a grant being given: scope names and units exist, and the giver holds all of it (its
+/// token's scopes; its units, or every unit). A client never grants more than it holds.
 fn check_grant(
     conn: &mut tthc_core::db::DbConnection,
+    principal: &Principal,
     scopes: Option<&[String]>,
     unit_codes: Option<&[UnitCode]>,
+    all_units: Option<bool>,
 ) -> Result<(), ApiError> {
     let mut invalid = Vec::new();
+    let held: Vec<&str> = principal.claims.scope.split_whitespace().collect();
     for (i, s) in scopes.unwrap_or_default().iter().enumerate() {
         if Scope::parse(s).is_none() {
             invalid.push(InvalidParam::new(
                 format!("scopes[{i}]"),
                 format!("unknown scope {s:?}; known: {}", Scope::names().join(", ")),
             ));
+        } else if !held.contains(&s.as_str()) {
+            invalid.push(InvalidParam::new(
+                format!("scopes[{i}]"),
+                format!("{s:?} is not held by your token; a client grants only what it holds"),
+            ));
         }
     }
+    if all_units == Some(true) && !principal.claims.all_units {
+        invalid.push(InvalidParam::new(
+            "allUnits",
+            "only a client that acts for every unit may grant every unit",
+        ));
+    }
     if let Some(codes) = unit_codes {
+        let scope = principal.unit_scope(conn)?;
         let wanted: Vec<String> = codes.iter().map(ToString::to_string).collect();
         let known = units::paths_of(conn, &wanted)?;
         for (i, code) in wanted.iter().enumerate() {
             let suffix = format!("/{code}/");
-            if !known.iter().any(|p| p.ends_with(&suffix)) {
+            // A unit outside the giver's grant does not exist for it.
+            if !known
+                .iter()
+                .any(|p| p.ends_with(&suffix) && scope.allows(p))
+            {
                 invalid.push(InvalidParam::new(
                     format!("units[{i}]"),
                     format!("no unit has the code {code}"),
@@ -182,6 +205,43 @@ fn check_grant(
         }
     }
     ApiError::unless_invalid(invalid)
+}
+
+/// Whether `principal` holds all of `client`'s grant: its scopes, and its units (or every unit).
+/// Only such a client may be read, changed, disabled, deleted or given a new secret by it.
+fn holds_grant_of(
+    conn: &mut tthc_core::db::DbConnection,
+    principal: &Principal,
+    scope: &tthc_core::unit::UnitScope,
+    client: &Client,
+) -> Result<bool, ApiError> {
+    let held: Vec<&str> = principal.claims.scope.split_whitespace().collect();
+    if !client.scopes.iter().all(|s| held.contains(&s.as_str())) {
+        return Ok(false);
+    }
+    if principal.claims.all_units {
+        return Ok(true);
+    }
+    if client.all_units {
+        return Ok(false);
+    }
+    let paths = units::paths_of(conn, &client.units)?;
+    Ok(paths.len() == client.units.len() && paths.iter().all(|p| scope.allows(p)))
+}
+
+/// Client `id`, when `principal` may manage it; otherwise it does not exist for the caller.
+fn managed(
+    conn: &mut tthc_core::db::DbConnection,
+    principal: &Principal,
+    id: &str,
+) -> Result<Client, ApiError> {
+    let client = store::get(conn, id)?;
+    let scope = principal.unit_scope(conn)?;
+    if holds_grant_of(conn, principal, &scope, &client)? {
+        Ok(client)
+    } else {
+        Err(ApiError::NotFound(format!("no client {id:?}")))
+    }
 }
 
 /// Query of the client list.
@@ -218,7 +278,19 @@ pub async fn list_clients(
     let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let after = query.0.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = state
-        .run(move |conn| Ok(store::list(conn, after.as_deref(), limit + 1)?))
+        .run(move |conn| {
+            let rows = store::list(conn, after.as_deref(), limit + 1)?;
+            // Only the clients the caller may manage; a page may so come out shorter than the
+            // limit, and its cursor still moves past every client read.
+            let scope = principal.unit_scope(conn)?;
+            let mut kept = Vec::with_capacity(rows.len());
+            for c in rows {
+                if holds_grant_of(conn, &principal, &scope, &c)? {
+                    kept.push(c);
+                }
+            }
+            Ok(kept)
+        })
         .await?;
     Ok(web::Json(Page::from_rows(
         rows,
@@ -251,10 +323,16 @@ pub async fn create_client(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ClientsAdmin)?;
     let b = body.0;
-    let (secret, secret_hash) = new_secret().await?;
+    let (secret, secret_hash) = new_secret(&state).await?;
     let client = state
         .run(move |conn| {
-            check_grant(conn, Some(&b.scopes), Some(&b.units))?;
+            check_grant(
+                conn,
+                &principal,
+                Some(&b.scopes),
+                Some(&b.units),
+                Some(b.all_units),
+            )?;
             let form = ClientInsertForm {
                 id: b.id,
                 name: b.name.trim().to_owned(),
@@ -266,13 +344,15 @@ pub async fn create_client(
             Ok(store::create(conn, &principal.actor(), &form)?)
         })
         .await?;
-    Ok(HttpResponse::Created()
+    let mut res = HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/clients/{}", client.id)))
         .insert_header((header::ETAG, etag(client.version)))
         .json(ClientWithSecret {
             client: client.into(),
             client_secret: secret,
-        }))
+        });
+    res.extensions_mut().insert(SecretBearing);
+    Ok(res)
 }
 
 /// Get a client
@@ -295,7 +375,9 @@ pub async fn get_client(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ClientsAdmin)?;
     let id = id.into_inner();
-    let client = state.run(move |conn| Ok(store::get(conn, &id)?)).await?;
+    let client = state
+        .run(move |conn| managed(conn, &principal, &id))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(client.version)))
         .json(ClientView::from(client)))
@@ -336,7 +418,14 @@ pub async fn patch_client(
     let id = id.into_inner();
     let client = state
         .run(move |conn| {
-            check_grant(conn, b.scopes.as_deref(), b.units.as_deref())?;
+            managed(conn, &principal, &id)?;
+            check_grant(
+                conn,
+                &principal,
+                b.scopes.as_deref(),
+                b.units.as_deref(),
+                b.all_units,
+            )?;
             let form = ClientUpdateForm {
                 name: b.name.map(|n| n.trim().to_owned()),
                 scopes: b.scopes,
@@ -382,7 +471,10 @@ pub async fn delete_client(
     principal.require(Scope::ClientsAdmin)?;
     let id = id.into_inner();
     state
-        .run(move |conn| Ok(store::delete(conn, &principal.actor(), &id)?))
+        .run(move |conn| {
+            managed(conn, &principal, &id)?;
+            Ok(store::delete(conn, &principal.actor(), &id)?)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -410,9 +502,10 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ClientsAdmin)?;
     let id = id.into_inner();
-    let (secret, secret_hash) = new_secret().await?;
+    let (secret, secret_hash) = new_secret(&state).await?;
     let client = state
         .run(move |conn| {
+            managed(conn, &principal, &id)?;
             let form = ClientUpdateForm {
                 secret_hash: Some(secret_hash),
                 ..ClientUpdateForm::default()
@@ -420,10 +513,12 @@ pub async fn rotate_secret(
             Ok(store::update(conn, &principal.actor(), &id, &form, None)?)
         })
         .await?;
-    Ok(HttpResponse::Created()
+    let mut res = HttpResponse::Created()
         .insert_header((header::ETAG, etag(client.version)))
         .json(ClientWithSecret {
             client: client.into(),
             client_secret: secret,
-        }))
+        });
+    res.extensions_mut().insert(SecretBearing);
+    Ok(res)
 }

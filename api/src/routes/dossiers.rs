@@ -25,6 +25,7 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
     parse_instant_cursor, wants_csv,
 };
+use crate::identity::IdentityKey;
 use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
@@ -43,7 +44,7 @@ pub struct ApplicantInput {
     /// Name.
     #[validate(length(min = 1, max = 300))]
     pub name: String,
-    /// Identity number (CCCD) or tax code: stored only as a salted hash and its last 4
+    /// Identity number (CCCD) or tax code: stored only as a keyed hash (HMAC-SHA256) and its last 4
     /// characters, never returned.
     #[validate(length(min = 4, max = 20))]
     pub identity_number: Option<String>,
@@ -242,21 +243,27 @@ pub struct DossierPut {
     pub events: Vec<EventInput>,
 }
 
-fn write_of(code: DossierCode, d: DossierPut) -> DossierWrite {
+/// The write of a pushed dossier; its identity number is kept only as `identity`'s keyed hash.
+fn write_of(code: DossierCode, d: DossierPut, identity: &IdentityKey) -> DossierWrite {
+    let digest = d
+        .applicant
+        .identity_number
+        .as_deref()
+        .map(|n| identity.digest(n));
+    let (identity_hash, identity_last4) = digest.map(|d| (d.hash, d.last4)).unzip();
     DossierWrite {
         code,
         procedure_code: d.procedure_code.to_string(),
         unit: d.unit.to_string(),
         channel: d.channel,
         received_at: local(d.received_at),
-        identity_number: d.applicant.identity_number.clone(),
         details: DossierDetails {
             submitted_at: d.submitted_at.map(local),
             applicant: Applicant {
                 kind: d.applicant.kind,
                 name: d.applicant.name,
-                identity_last4: None,
-                identity_hash: None,
+                identity_last4,
+                identity_hash,
             },
             fees: d.fees,
             financial_obligation: d.financial_obligation,
@@ -481,7 +488,7 @@ pub async fn put_dossier(
             "differs from the code in the path",
         ));
     }
-    let write = write_of(code.clone(), body);
+    let write = write_of(code.clone(), body, &state.identity);
     let outcome = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
@@ -715,7 +722,7 @@ pub async fn bulk_dossiers(
     let mut parsed = parse_items(
         read_bulk(&req, payload).await?,
         |mut item: DossierPut| match item.code.take() {
-            Some(code) => Ok((code.to_string(), write_of(code, item))),
+            Some(code) => Ok((code.to_string(), write_of(code, item, &state.identity))),
             None => Err(ApiError::invalid("code", "is required in a bulk push")),
         },
     );

@@ -1,5 +1,8 @@
 //! Liveness, readiness and metrics, for orchestrators and Prometheus.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -32,9 +35,17 @@ pub async fn healthz() -> web::Json<Health> {
     })
 }
 
+/// Readiness checks running at once; past this, the service is busy enough to say not ready.
+static CHECKS_RUNNING: AtomicUsize = AtomicUsize::new(0);
+const MAX_CHECKS_RUNNING: usize = 4;
+/// How long readiness may take before the answer is "not ready".
+const READY_WITHIN: Duration = Duration::from_secs(1);
+
 /// Readiness
 ///
-/// The database answers and every migration is applied.
+/// The database answers and every migration is applied, within a second: a service too busy to
+/// get a database connection that fast says it is not ready, so that a load balancer sends the
+/// traffic elsewhere.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -45,13 +56,38 @@ pub async fn healthz() -> web::Json<Health> {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
+    if CHECKS_RUNNING.fetch_add(1, Ordering::SeqCst) >= MAX_CHECKS_RUNNING {
+        CHECKS_RUNNING.fetch_sub(1, Ordering::SeqCst);
+        return Err(ApiError::Unavailable(
+            "not ready: earlier readiness checks have not finished".into(),
+        ));
+    }
+    // A thread of its own: the blocking threads that serve requests may all be busy, and the
+    // answer must not wait behind them.
     let db = state.db.clone();
-    web::block(move || db.check_ready())
-        .await?
-        .map_err(|e| ApiError::Unavailable(format!("not ready: {e}")))?;
-    Ok(web::Json(Health {
-        status: "ok".into(),
-    }))
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("tthc-readyz".into())
+        .spawn(move || {
+            let result = db.check_ready(READY_WITHIN);
+            CHECKS_RUNNING.fetch_sub(1, Ordering::SeqCst);
+            let _ = tx.send(result);
+        });
+    if spawned.is_err() {
+        CHECKS_RUNNING.fetch_sub(1, Ordering::SeqCst);
+        return Err(ApiError::Unavailable(
+            "not ready: no thread to check".into(),
+        ));
+    }
+    match actix_web::rt::time::timeout(READY_WITHIN, rx).await {
+        Ok(Ok(Ok(()))) => Ok(web::Json(Health {
+            status: "ok".into(),
+        })),
+        Ok(Ok(Err(e))) => Err(ApiError::Unavailable(format!("not ready: {e}"))),
+        _ => Err(ApiError::Unavailable(
+            "not ready: the database did not answer within a second".into(),
+        )),
+    }
 }
 
 /// Metrics

@@ -1,6 +1,7 @@
 //! `POST /api/v1/auth/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4).
 
 use std::sync::LazyLock;
+use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -12,9 +13,10 @@ use tthc_core::db::clients;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{Claims, generate_secret, hash_secret, verify_secret};
+use crate::auth::{Claims, generate_secret, hash_secret, limiter, verify_secret};
 use crate::error::{ApiError, Problem};
 use crate::http::{content_type, is_json, parse_json};
+use crate::idempotency::SecretBearing;
 use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
@@ -112,6 +114,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
         (status = 400, description = "Unsupported grant type, unknown scope, or missing fields", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Unknown client, wrong secret, or disabled client", body = Problem, content_type = PROBLEM),
         (status = 415, description = "Neither a form nor JSON", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "Too many failed sign-ins for this client or from this address; `Retry-After` says when to retry", body = Problem, content_type = PROBLEM,
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
     security(())
 )]
@@ -140,6 +144,17 @@ pub async fn issue_token(
             "client_id and client_secret are required",
         ));
     };
+    // Limited before anything is read or hashed: once limited, guessing costs nothing.
+    let limit_keys = limiter::keys(&client_id, req.peer_addr().map(|a| a.ip()));
+    if let Err(retry_after) = state.sign_in_limits.check(&limit_keys, Instant::now()) {
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "too many failed sign-ins for this client or from this address; retry in \
+                 {retry_after} s"
+            ),
+            retry_after,
+        });
+    }
     let row = state
         .run(move |conn| Ok(clients::find_row(conn, &client_id)?))
         .await?;
@@ -147,10 +162,16 @@ pub async fn issue_token(
     let hash = row
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |r| r.secret_hash.clone());
-    let matches = web::block(move || verify_secret(&secret, &hash)).await?;
+    let matches = state
+        .hasher
+        .run(move || verify_secret(&secret, &hash))
+        .await?;
     let row = match row {
         Some(row) if matches && !row.disabled => row,
-        _ => return Err(invalid_client()),
+        _ => {
+            state.sign_in_limits.fail(&limit_keys, Instant::now());
+            return Err(invalid_client());
+        }
     };
     let granted: Vec<&str> = row.scopes.split_whitespace().collect();
     let scope = match &request.scope {
@@ -181,14 +202,16 @@ pub async fn issue_token(
         uid: request.end_user_id,
         uname: request.end_user_name,
     })?;
-    Ok(HttpResponse::Ok()
+    let mut res = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(TokenResponse {
             access_token: token,
             token_type: "Bearer".into(),
             expires_in: state.jwt.ttl.as_secs(),
             scope,
-        }))
+        });
+    res.extensions_mut().insert(SecretBearing);
+    Ok(res)
 }
 
 /// An Argon2id hash of a random string nobody knows, checked against when the client is

@@ -410,6 +410,22 @@ fn check_write(
             row
         }
     };
+    // Deadlines are counted in working days over the years between these dates.
+    let days = [
+        Some(("signedOn", write.signed_on)),
+        write.effective_on.map(|d| ("effectiveOn", d)),
+        write
+            .internal_process
+            .as_ref()
+            .map(|(_, d)| ("internalProcess.date", *d)),
+        write.published_on.map(|d| ("publishedOn", d)),
+    ];
+    for (name, day) in days.into_iter().flatten() {
+        invalid.extend(crate::window::due(
+            name,
+            day.and_time(chrono::NaiveTime::MIN),
+        ));
+    }
     let mut links = Vec::new();
     if write.kind == DecisionKind::Ministry && !write.implements.is_empty() {
         invalid.push(InvalidParam::new(
@@ -615,9 +631,10 @@ pub fn create(
             .first(conn)?;
         store_children(conn, id, write, &links)?;
         let created = get(conn, &UnitScope::All, id)?;
-        audit::record(
+        audit::record_in_unit(
             conn,
             actor,
+            unit.as_ref().map(|u| u.path.as_str()),
             &Change {
                 action: "create",
                 resource_type: "announcement",
@@ -692,9 +709,10 @@ pub fn update(
             procedures::mark_published_in(conn, &codes, on)?;
         }
         let after = get(conn, &UnitScope::All, id)?;
-        audit::record(
+        audit::record_in_unit(
             conn,
             actor,
+            unit.as_ref().map(|u| u.path.as_str()),
             &Change {
                 action: "update",
                 resource_type: "announcement",
@@ -765,13 +783,13 @@ pub fn apply(
         for (i, item) in decision.items.iter().enumerate() {
             let result = match (item.action, &item.content) {
                 (ItemAction::Abolished, _) => {
-                    procedures::abolish_in(conn, actor, item.procedure_code.as_str(), on)
+                    procedures::abolish_in(conn, actor, scope, item.procedure_code.as_str(), on)
                         .map_err(item_error(i))?;
                     "abolished"
                 }
                 (_, Some(content)) => {
                     if let (ItemAction::Replaced, Some(old)) = (item.action, &item.replaces) {
-                        procedures::abolish_in(conn, actor, old.as_str(), on)
+                        procedures::abolish_in(conn, actor, scope, old.as_str(), on)
                             .map_err(item_error(i))?;
                     }
                     let mut content = content.clone();
@@ -820,9 +838,14 @@ pub fn apply(
             ))
             .execute(conn)?;
         let applied = get(conn, &UnitScope::All, id)?;
-        audit::record(
+        let unit_path = match &applied.unit {
+            Some(code) => super::units::find_row(conn, code)?.map(|u| u.path),
+            None => None,
+        };
+        audit::record_in_unit(
             conn,
             actor,
+            unit_path.as_deref(),
             &Change {
                 action: "apply",
                 resource_type: "announcement",

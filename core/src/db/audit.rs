@@ -5,8 +5,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use diesel::sql_types::Bool;
+
 use super::schema::audit_log;
 use super::{DbConnection, StoreResult};
+
+type Db = <DbConnection as Connection>::Backend;
 
 /// Who is making a change and why: taken from the token and the request.
 #[derive(Debug, Clone, Default)]
@@ -64,12 +68,26 @@ struct NewAuditRow<'a> {
     after_json: Option<String>,
     reason: Option<&'a str>,
     request_id: Option<&'a str>,
+    unit_path: Option<&'a str>,
 }
 
-/// Records `change` made by `actor`. Call it inside the transaction of the change.
+/// Records `change` made by `actor`, a change of the whole service (clients, calendars, rule
+/// sets) that only clients acting for every unit read. Call it inside the transaction of the
+/// change.
 pub fn record<T: Serialize>(
     conn: &mut DbConnection,
     actor: &Actor,
+    change: &Change<'_, T>,
+) -> StoreResult<()> {
+    record_in_unit(conn, actor, None, change)
+}
+
+/// Records `change` made by `actor` to a record of the unit at `unit_path`: clients whose
+/// grant covers that unit read it. Call it inside the transaction of the change.
+pub fn record_in_unit<T: Serialize>(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    unit_path: Option<&str>,
     change: &Change<'_, T>,
 ) -> StoreResult<()> {
     let json = |v: Option<&T>| v.and_then(|v| serde_json::to_string(v).ok());
@@ -86,23 +104,28 @@ pub fn record<T: Serialize>(
             after_json: json(change.after),
             reason: actor.reason.as_deref(),
             request_id: actor.request_id.as_deref(),
+            unit_path,
         })
         .execute(conn)?;
     Ok(())
 }
 
-/// Records many changes of one resource type by `actor` at once (after-states only), with
-/// multi-row inserts. Call it inside the transaction of the changes.
+/// One of many changes recorded at once: action, resource id, the unit's tree path, and the
+/// resource after the change.
+pub type ManyChange<'a, T> = (&'a str, &'a str, &'a str, &'a T);
+
+/// Records many changes of one resource type by `actor` at once (after-states only), each to a
+/// record of a unit, with multi-row inserts. Call it inside the transaction of the changes.
 pub fn record_many<T: Serialize>(
     conn: &mut DbConnection,
     actor: &Actor,
     resource_type: &str,
-    changes: &[(&str, &str, &T)],
+    changes: &[ManyChange<'_, T>],
 ) -> StoreResult<()> {
     let at = super::now();
     let rows: Vec<NewAuditRow<'_>> = changes
         .iter()
-        .map(|(action, id, after)| NewAuditRow {
+        .map(|(action, id, unit_path, after)| NewAuditRow {
             at,
             client_id: &actor.client_id,
             end_user_id: actor.end_user_id.as_deref(),
@@ -114,6 +137,7 @@ pub fn record_many<T: Serialize>(
             after_json: serde_json::to_string(after).ok(),
             reason: actor.reason.as_deref(),
             request_id: actor.request_id.as_deref(),
+            unit_path: Some(unit_path),
         })
         .collect();
     // Multi-row inserts are not expressible over both backends at once (MultiConnection).
@@ -158,10 +182,12 @@ pub struct AuditRow {
     pub reason: Option<String>,
     /// Request id.
     pub request_id: Option<String>,
+    /// Tree path of the unit the change concerns; `None` for the whole service.
+    pub unit_path: Option<String>,
 }
 
 /// Which audit entries to list: newest first, keyset-paginated.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AuditFilter {
     /// Only this kind of resource.
     pub resource_type: Option<String>,
@@ -173,6 +199,9 @@ pub struct AuditFilter {
     pub before_id: Option<i64>,
     /// Page size.
     pub limit: i64,
+    /// The caller's units: a unit-limited caller reads the changes to records of its units
+    /// only, never those of the whole service.
+    pub scope: crate::unit::UnitScope,
 }
 
 /// Lists audit entries, newest first.
@@ -193,6 +222,19 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> StoreResult<Vec<Au
     }
     if let Some(before) = filter.before_id {
         q = q.filter(audit_log::id.lt(before));
+    }
+    if let crate::unit::UnitScope::Within(roots) = &filter.scope {
+        // NULL paths (changes of the whole service) match no root.
+        let mut any: Box<dyn BoxableExpression<audit_log::table, Db, SqlType = Bool>> =
+            Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+        for root in roots {
+            any = Box::new(
+                any.or(audit_log::unit_path
+                    .assume_not_null()
+                    .like(format!("{root}%"))),
+            );
+        }
+        q = q.filter(any);
     }
     Ok(q.load(conn)?)
 }

@@ -14,7 +14,7 @@ use super::encode::{hex, parse_word, word};
 use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
-use super::{DbConnection, StoreError, StoreResult, calendars, now_local, settings, write_tx};
+use super::{DbConnection, StoreError, StoreResult, calendars, now_local, write_tx};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
 use crate::dossier::facts::{ComponentFacts, FactsInput, facts};
@@ -24,6 +24,7 @@ use crate::dossier::{
 };
 use crate::procedure::{Channel, ProcedureContent};
 use crate::unit::UnitScope;
+use crate::window;
 
 type Db = <DbConnection as Connection>::Backend;
 
@@ -62,7 +63,7 @@ pub struct FeeRecord {
     pub paid_online: bool,
 }
 
-/// The applicant, without the identity number (kept only as a salted hash and its last 4 digits).
+/// The applicant, without the identity number (kept only as a keyed hash and its last 4 digits).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
@@ -73,7 +74,8 @@ pub struct Applicant {
     pub name: String,
     /// Last 4 characters of the identity number.
     pub identity_last4: Option<String>,
-    /// Salted SHA-256 of the identity number (never the number itself).
+    /// HMAC-SHA256 of the identity number under the service's identity key, as
+    /// `hmac-sha256:{key id}:{hex}` (never the number itself).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity_hash: Option<String>,
 }
@@ -143,8 +145,6 @@ pub struct DossierWrite {
     pub channel: Channel,
     /// Received at (local time).
     pub received_at: NaiveDateTime,
-    /// The applicant's identity number, if sent (hashed before storage).
-    pub identity_number: Option<String>,
     /// Details.
     pub details: DossierDetails,
     /// Last synced to the national portal, and with which status.
@@ -300,14 +300,13 @@ type VersionInfo = (
     ProcedureContent,
 );
 
-/// What a batch of writes looks up once: units, procedures, calendars, the identity salt.
+/// What a batch of writes looks up once: units, procedures, calendars, stored dossiers.
 #[derive(Default)]
 struct Lookups {
     units: HashMap<String, Option<UnitRow>>,
     procedures: HashMap<String, Vec<VersionInfo>>,
     provinces: HashMap<i64, Option<UnitRow>>,
     calendars: HashMap<(Option<i64>, i32), Calendar>,
-    salt: Option<String>,
     /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
     stored: HashMap<String, Option<StoredDue>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
@@ -321,6 +320,8 @@ struct Lookups {
 #[derive(Clone)]
 struct StoredDue {
     id: i64,
+    /// The current tree path of the unit the dossier is stored under.
+    unit_path: String,
     input_hash: String,
     version: i64,
     received_at: NaiveDateTime,
@@ -396,7 +397,7 @@ impl Lookups {
                 self.stored.insert(code.to_owned(), None);
             }
             type StoredColumns = (
-                (String, i64, String, i64, NaiveDateTime, String),
+                (String, i64, i64, String, i64, NaiveDateTime, String),
                 Option<NaiveDateTime>,
                 (Option<String>, Option<NaiveDateTime>, Option<String>),
             );
@@ -406,6 +407,7 @@ impl Lookups {
                     (
                         dossiers::code,
                         dossiers::id,
+                        dossiers::unit_id,
                         dossiers::input_hash,
                         dossiers::version,
                         dossiers::received_at,
@@ -421,8 +423,9 @@ impl Lookups {
                 .load(conn)?;
             self.petitioned
                 .extend(super::petitions::petition_paths(conn, chunk)?);
+            let paths = super::units::paths_by_id(conn, rows.iter().map(|r| r.0.2))?;
             for (
-                (code, id, input_hash, version, received_at, procedure_code),
+                (code, id, unit_id, input_hash, version, received_at, procedure_code),
                 rule_due_at,
                 (rating, rated_at, rating_channel),
             ) in rows
@@ -431,6 +434,7 @@ impl Lookups {
                     code,
                     Some(StoredDue {
                         id,
+                        unit_path: paths.get(&unit_id).cloned().unwrap_or_default(),
                         input_hash,
                         version,
                         received_at,
@@ -450,21 +454,6 @@ impl Lookups {
             self.preload_stored(conn, &[code])?;
         }
         Ok(self.stored.get(code).cloned().flatten())
-    }
-
-    fn identity_hash(&mut self, conn: &mut DbConnection, number: &str) -> StoreResult<String> {
-        if self.salt.is_none() {
-            self.salt = Some(settings::get_or_init(conn, "identity_salt", || {
-                use rand::Rng;
-                rand::rng()
-                    .sample_iter(&rand::distr::Alphanumeric)
-                    .take(32)
-                    .map(char::from)
-                    .collect()
-            })?);
-        }
-        let salt = self.salt.as_deref().unwrap_or_default();
-        Ok(hex(&Sha256::digest(format!("{salt}:{number}").as_bytes())))
     }
 }
 
@@ -558,25 +547,60 @@ fn prepare(
             .unwrap_or(0);
         invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
     }
-    // A rating dated ahead would outrank every real one that comes later.
-    if write
-        .rating
-        .is_some_and(|r| r.at > now + chrono::TimeDelta::minutes(10))
-    {
-        invalid.push(InvalidParam::new("rating.at", "is in the future"));
+    // Every instant within the window: one far outside it is a bug or an attack, and costs
+    // seconds of calendar work. A rating dated ahead would also outrank every real one.
+    let happened = [
+        Some(("receivedAt".to_owned(), write.received_at)),
+        write
+            .details
+            .submitted_at
+            .map(|at| ("submittedAt".to_owned(), at)),
+        write.synced.map(|(at, _)| ("sync.syncedAt".to_owned(), at)),
+        write
+            .details
+            .sync_error
+            .as_ref()
+            .map(|e| ("syncError.at".to_owned(), e.at)),
+        write.rating.map(|r| ("rating.at".to_owned(), r.at)),
+    ];
+    let event_instants = write
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| Some((format!("events[{i}].at"), e.at)));
+    for (name, at) in happened.into_iter().chain(event_instants).flatten() {
+        invalid.extend(window::happened(&name, at, now));
+    }
+    let due = write
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.new_due.map(|at| (format!("events[{i}].newDue"), at)))
+        .chain(
+            write
+                .details
+                .vendor_due_at
+                .map(|at| ("dueAt".to_owned(), at)),
+        );
+    for (name, at) in due {
+        invalid.extend(window::due(&name, at));
     }
     let unit = match (unit, invalid.is_empty()) {
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),
     };
-
-    let mut write = write.clone();
-    if let Some(number) = write.identity_number.take() {
-        let chars: Vec<char> = number.chars().collect();
-        let last4: String = chars[chars.len().saturating_sub(4)..].iter().collect();
-        write.details.applicant.identity_last4 = Some(last4);
-        write.details.applicant.identity_hash = Some(lookups.identity_hash(conn, &number)?);
+    // A dossier stored under a unit outside the grant does not exist for this caller, whatever
+    // unit the write names: it is neither taken over nor told apart from a missing one of
+    // another unit. Moving a dossier so needs a grant over both units.
+    let code_text = write.code.to_string();
+    if lookups
+        .stored(conn, &code_text)?
+        .is_some_and(|s| !scope.allows(&s.unit_path))
+    {
+        return Err(not_found(&code_text));
     }
+
+    let write = write.clone();
     let data =
         serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
     let events_json =
@@ -876,7 +900,7 @@ fn store_prepared(
         })
         .collect();
     insert_many!(conn, dossier_events::table, events);
-    let changes: Vec<(String, serde_json::Value, &'static str)> = changed_ids
+    let changes: Vec<(String, serde_json::Value, &'static str, &str)> = changed_ids
         .iter()
         .map(|(i, _)| {
             let p = &prepared[*i];
@@ -885,6 +909,7 @@ fn store_prepared(
                 p.code.clone(),
                 serde_json::json!({"code": p.code, "status": p.status.as_str(), "inputHash": p.input_hash}),
                 action,
+                p.unit.path.as_str(),
             )
         })
         .collect();
@@ -894,7 +919,7 @@ fn store_prepared(
         "dossier",
         &changes
             .iter()
-            .map(|(code, after, action)| (*action, code.as_str(), after))
+            .map(|(code, after, action, path)| (*action, code.as_str(), *path, after))
             .collect::<Vec<_>>(),
     )?;
     Ok(outcomes)
@@ -967,8 +992,8 @@ pub fn put_batch(
                     slots.push(i);
                     results.push(None);
                 }
-                Err(StoreError::Invalid(params)) => {
-                    results.push(Some(Err(StoreError::Invalid(params))))
+                Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
+                    results.push(Some(Err(e)))
                 }
                 Err(e) => return Err(e),
             }
@@ -1103,7 +1128,6 @@ fn write_of(d: &Dossier) -> StoreResult<DossierWrite> {
         unit: d.unit.clone(),
         channel: d.channel,
         received_at: d.received_at,
-        identity_number: None,
         details: d.details.clone(),
         synced: d.synced_at.zip(d.synced_status),
         rating: d.rating,

@@ -533,9 +533,11 @@ pub fn submit(
             .select(report_submissions::id)
             .first(conn)?;
         let created = submission(conn, duty, id)?;
-        audit::record(
+        let unit_path = super::units::paths_by_id(conn, [unit_id])?.remove(&unit_id);
+        audit::record_in_unit(
             conn,
             actor,
+            unit_path.as_deref(),
             &Change {
                 action: "create",
                 resource_type: "reportSubmission",
@@ -567,9 +569,11 @@ pub fn mark_quality(
             ))
             .execute(conn)?;
         let after = submission(conn, duty, id)?;
-        audit::record(
+        let unit_path = super::units::find_row(conn, &after.unit)?.map(|u| u.path);
+        audit::record_in_unit(
             conn,
             actor,
+            unit_path.as_deref(),
             &Change {
                 action: "update",
                 resource_type: "reportSubmission",

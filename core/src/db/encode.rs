@@ -25,3 +25,16 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         .map(char::from)
         .collect()
 }
+
+/// `text` for a `LIKE` pattern whose escape character is a backslash: its `%`, `_` and
+/// backslashes match themselves.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

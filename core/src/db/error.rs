@@ -21,6 +21,10 @@ pub enum StoreError {
     /// The input breaks a domain rule.
     #[error("invalid input")]
     Invalid(Vec<InvalidParam>),
+    /// The record exists, but belongs to units outside the caller's grant (records that are
+    /// public to read, such as procedures; private records answer [`StoreError::NotFound`]).
+    #[error("{0}")]
+    OutsideGrant(String),
     /// The record changed since the caller read it (`If-Match` mismatch).
     #[error("version mismatch: the record is at version {current}")]
     VersionMismatch {
@@ -51,6 +55,28 @@ impl StoreError {
                 Self::Conflict(InvalidParam::new(field, reason))
             }
             other => Self::Database(other),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the database was too busy to do the work now (SQLite's write lock held past the
+    /// busy timeout, a PostgreSQL lock or serialization conflict): a retry later may succeed.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Pool(_) => true,
+            Self::Database(DieselError::DatabaseError(kind, info)) => {
+                matches!(kind, DatabaseErrorKind::SerializationFailure)
+                    || [
+                        "database is locked",
+                        "database table is locked",
+                        "lock timeout",
+                        "deadlock detected",
+                    ]
+                    .iter()
+                    .any(|m| info.message().contains(m))
+            }
+            _ => false,
         }
     }
 }

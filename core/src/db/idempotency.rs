@@ -11,8 +11,20 @@ use super::{DbConnection, StoreResult, write_tx};
 /// How long a key is remembered.
 pub const RETENTION: TimeDelta = TimeDelta::hours(24);
 
-/// A stored key: request hash, status, media type, body.
-type KeyRow = (String, Option<i32>, Option<String>, Option<Vec<u8>>);
+/// How long a claimed key stays in flight without an answer. A request that has not answered
+/// by then died with its instance (a crash, a restart): its key may be claimed again, so that
+/// the client can deliver the same request. No request runs this long: a bulk batch of the
+/// largest size is stored in seconds.
+pub const LEASE: TimeDelta = TimeDelta::minutes(2);
+
+/// A stored key: request hash, status, media type, body, when it was claimed.
+type KeyRow = (
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<Vec<u8>>,
+    chrono::NaiveDateTime,
+);
 
 /// What to do with a request carrying a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,17 +69,35 @@ pub fn claim(
                 keys::status,
                 keys::content_type,
                 keys::body,
+                keys::created_at,
             ))
             .first(conn)
             .optional()?;
         Ok(match found {
-            Some((hash, _, _, _)) if hash != request_hash => Claim::Mismatch,
-            Some((_, Some(status), content_type, body)) => Claim::Replay(StoredAnswer {
+            Some((hash, _, _, _, _)) if hash != request_hash => Claim::Mismatch,
+            Some((_, Some(status), content_type, body, _)) => Claim::Replay(StoredAnswer {
                 status: u16::try_from(status).unwrap_or(500),
                 content_type,
                 body: body.unwrap_or_default(),
             }),
-            Some((_, None, _, _)) => Claim::InFlight,
+            Some((_, None, _, _, claimed)) if claimed < now - LEASE => {
+                // The request holding it died unanswered: this one takes the key over. Of two
+                // instances doing so at once, one updates the row, the other finds it renewed.
+                let renewed = diesel::update(
+                    keys::table
+                        .find((client, key))
+                        .filter(keys::status.is_null())
+                        .filter(keys::created_at.eq(claimed)),
+                )
+                .set(keys::created_at.eq(now))
+                .execute(conn)?;
+                if renewed == 1 {
+                    Claim::New
+                } else {
+                    Claim::InFlight
+                }
+            }
+            Some((_, None, _, _, _)) => Claim::InFlight,
             None => {
                 let inserted = diesel::insert_into(keys::table)
                     .values((

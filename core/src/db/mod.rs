@@ -121,8 +121,13 @@ impl Manager {
                 // dossiers by code) then stays until the table's statistics change, and without
                 // autovacuum never does (the demo load took 19 minutes that way). Planned per
                 // run, each statement sees its parameters and the table's current size.
-                conn.batch_execute("SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan")
-                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                // A writer waits at most 10 s for another's lock, as SQLite's busy timeout: then
+                // the request is answered 503 with Retry-After instead of hanging.
+                conn.batch_execute(
+                    "SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan; \
+                     SET lock_timeout = '10s'",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Pg(conn))
             }
         }
@@ -220,9 +225,10 @@ impl Database {
         result.map_err(|e| StoreError::Setup(format!("migration revert failed: {e}")))
     }
 
-    /// Whether the database answers and every migration is applied (for `/readyz`).
-    pub fn check_ready(&self) -> StoreResult<()> {
-        let mut conn = self.conn()?;
+    /// Whether the database answers and every migration is applied (for `/readyz`), waiting at
+    /// most `wait` for a connection.
+    pub fn check_ready(&self, wait: Duration) -> StoreResult<()> {
+        let mut conn = self.pool.get_timeout(wait)?;
         conn.batch_execute("SELECT 1")?;
         let pending = match &mut *conn {
             DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),

@@ -108,9 +108,10 @@ pub fn put(
                 official_scores::updated_at.eq(Stamp(super::now())),
             ))
             .execute(conn)?;
-        audit::record(
+        audit::record_in_unit(
             conn,
             actor,
+            Some(&unit.path),
             &Change {
                 action: if before.is_some() { "update" } else { "create" },
                 resource_type: "officialScores",

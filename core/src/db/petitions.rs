@@ -26,6 +26,7 @@ use crate::petition::{
     check_history, current_status, stages,
 };
 use crate::unit::UnitScope;
+use crate::window;
 
 type Db = <DbConnection as Connection>::Backend;
 
@@ -277,8 +278,6 @@ struct Prepared {
     stages: Stages,
 }
 
-/// How far ahead of the service's clock an instant may be (the vendors' clocks drift).
-const CLOCK_SLACK: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 /// How long after receipt an event may be: deadlines are weeks, so years mean a typo.
 const MAX_SPAN: chrono::TimeDelta = chrono::TimeDelta::days(3 * 366);
 /// Most events a petition keeps.
@@ -347,16 +346,10 @@ fn prepare(
             .unwrap_or(0);
         invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
     }
-    let latest = now + CLOCK_SLACK;
-    if write.received_at > latest {
-        invalid.push(InvalidParam::new("receivedAt", "is in the future"));
-    }
+    invalid.extend(window::happened("receivedAt", write.received_at, now));
     for (i, e) in write.events.iter().enumerate() {
-        if e.at > latest {
-            invalid.push(InvalidParam::new(
-                format!("events[{i}].at"),
-                "is in the future",
-            ));
+        if let Some(p) = window::happened(&format!("events[{i}].at"), e.at, now) {
+            invalid.push(p);
         } else if e.at - write.received_at > MAX_SPAN {
             invalid.push(InvalidParam::new(
                 format!("events[{i}].at"),
@@ -393,9 +386,7 @@ fn prepare(
         }
     }
     if let Some(r) = &write.reaction {
-        if r.at > latest {
-            invalid.push(InvalidParam::new("reaction.at", "is in the future"));
-        }
+        invalid.extend(window::happened("reaction.at", r.at, now));
         if r.value == Reaction::Satisfied && r.further_petition.is_some() {
             invalid.push(InvalidParam::new(
                 "reaction.furtherPetition",
@@ -424,6 +415,19 @@ fn prepare(
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),
     };
+    // A petition stored under a unit outside the grant does not exist for this caller: it is
+    // never taken over, whatever unit the write names.
+    let stored_unit: Option<i64> = petitions::table
+        .filter(petitions::code.eq(write.code.as_str()))
+        .select(petitions::unit_id)
+        .first(conn)
+        .optional()?;
+    if let Some(unit_id) = stored_unit {
+        let paths = super::units::paths_by_id(conn, [unit_id])?;
+        if !paths.get(&unit_id).is_some_and(|p| scope.allows(p)) {
+            return Err(not_found(write.code.as_str()));
+        }
+    }
     let rules = lookups.rules(conn)?;
     let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&write.received_at))?;
     // Judged with every event, even one a few minutes ahead of this clock.
@@ -636,6 +640,7 @@ fn store_prepared(
         changes.push((
             action,
             code.to_owned(),
+            p.unit.path.as_str(),
             serde_json::json!({"code": code, "status": p.status.as_str(), "inputHash": p.input_hash}),
         ));
         outcomes.push(outcome);
@@ -647,7 +652,7 @@ fn store_prepared(
         "petition",
         &changes
             .iter()
-            .map(|(action, code, after)| (*action, code.as_str(), after))
+            .map(|(action, code, path, after)| (*action, code.as_str(), *path, after))
             .collect::<Vec<_>>(),
     )?;
     Ok(outcomes)
@@ -715,8 +720,8 @@ pub fn put_batch(
                     slots.push(i);
                     results.push(None);
                 }
-                Err(StoreError::Invalid(params)) => {
-                    results.push(Some(Err(StoreError::Invalid(params))))
+                Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
+                    results.push(Some(Err(e)))
                 }
                 Err(e) => return Err(e),
             }

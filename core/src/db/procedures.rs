@@ -311,7 +311,12 @@ pub fn list(conn: &mut DbConnection, filter: &ProcedureFilter) -> StoreResult<Ve
     }
     if let Some(words) = &filter.search {
         for word in fold(words).split_whitespace() {
-            q = q.filter(procedure_versions::search_name.like(format!("%{word}%")));
+            // The caller's text is matched literally: `%` and `_` are not wildcards.
+            q = q.filter(
+                procedure_versions::search_name
+                    .like(format!("%{}%", super::encode::escape_like(word)))
+                    .escape('\\'),
+            );
         }
     }
     if let Some(after) = &filter.after {
@@ -450,6 +455,48 @@ fn insert_version(
     Ok(())
 }
 
+/// The tree paths of the units handling procedure `procedure_id`'s latest version.
+fn handling_paths(conn: &mut DbConnection, procedure_id: i64) -> StoreResult<Vec<String>> {
+    let Some(latest) = latest_version(conn, procedure_id)? else {
+        return Ok(Vec::new());
+    };
+    Ok(procedure_version_units::table
+        .inner_join(units::table)
+        .filter(procedure_version_units::version_id.eq(latest.id))
+        .select(units::path)
+        .load(conn)?)
+}
+
+/// Where a change to a procedure is kept in the audit trail: under the deepest unit whose
+/// subtree holds every unit handling it (the whole service when none does).
+fn audit_path(conn: &mut DbConnection, procedure_id: i64) -> StoreResult<Option<String>> {
+    let paths = handling_paths(conn, procedure_id)?;
+    Ok(crate::unit::common_ancestor(
+        paths.iter().map(String::as_str),
+    ))
+}
+
+/// Refuses a write to stored procedure `code` unless the caller's grant covers it: every unit
+/// handling its latest version lies within `scope`. A procedure no unit handles belongs to the
+/// whole province: only a client acting for every unit changes it.
+fn check_owned(conn: &mut DbConnection, scope: &UnitScope, code: &str) -> StoreResult<()> {
+    if matches!(scope, UnitScope::All) {
+        return Ok(());
+    }
+    let Some(row) = find_row(conn, code)? else {
+        return Ok(());
+    };
+    let paths = handling_paths(conn, row.id)?;
+    if !paths.is_empty() && paths.iter().all(|p| scope.allows(p)) {
+        Ok(())
+    } else {
+        Err(StoreError::OutsideGrant(format!(
+            "the procedure {code} is handled by units outside your grant; only a client whose \
+             grant covers every unit handling it may change it"
+        )))
+    }
+}
+
 /// Stores a procedure's content inside the caller's transaction: creates it, adds a version,
 /// corrects the current version, or does nothing when nothing changed. Audited.
 pub fn write_in(
@@ -458,6 +505,7 @@ pub fn write_in(
     scope: &UnitScope,
     write: &ProcedureWrite,
 ) -> StoreResult<Outcome> {
+    check_owned(conn, scope, write.code.as_str())?;
     let unit_ids = check_content(conn, scope, &write.content)?;
     let code = write.code.as_str();
     let now = super::now();
@@ -483,9 +531,11 @@ pub fn write_in(
         let row = find_row(conn, code)?.ok_or_else(|| not_found(code))?;
         insert_version(conn, row.id, 1, write, &unit_ids)?;
         let after = get(conn, code, write.valid_from, true)?;
-        audit::record(
+        let unit_path = audit_path(conn, row.id)?;
+        audit::record_in_unit(
             conn,
             actor,
+            unit_path.as_deref(),
             &Change {
                 action: "create",
                 resource_type: "procedure",
@@ -540,9 +590,11 @@ pub fn write_in(
         ))
         .execute(conn)?;
     let after = get(conn, code, write.valid_from, true)?;
-    audit::record(
+    let unit_path = audit_path(conn, row.id)?;
+    audit::record_in_unit(
         conn,
         actor,
+        unit_path.as_deref(),
         &Change {
             action: "update",
             resource_type: "procedure",
@@ -564,6 +616,8 @@ pub fn write(
     expected_version: Option<i64>,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
+        // Before the version check, which would tell the version of a procedure not ours.
+        check_owned(conn, scope, write.code.as_str())?;
         if let Some(expected) = expected_version {
             let current = find_row(conn, write.code.as_str())?.map_or(0, |r| r.version);
             if current != expected {
@@ -579,9 +633,11 @@ pub fn write(
 pub fn abolish_in(
     conn: &mut DbConnection,
     actor: &Actor,
+    scope: &UnitScope,
     code: &str,
     on: NaiveDate,
 ) -> StoreResult<()> {
+    check_owned(conn, scope, code)?;
     let row = find_row(conn, code)?.ok_or_else(|| not_found(code))?;
     let latest = latest_version(conn, row.id)?.ok_or_else(|| not_found(code))?;
     let before = procedure_of(row.clone(), latest.clone())?;
@@ -597,9 +653,11 @@ pub fn abolish_in(
         ))
         .execute(conn)?;
     let after = get(conn, code, end, true)?;
-    audit::record(
+    let unit_path = audit_path(conn, row.id)?;
+    audit::record_in_unit(
         conn,
         actor,
+        unit_path.as_deref(),
         &Change {
             action: "abolish",
             resource_type: "procedure",

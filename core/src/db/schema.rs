@@ -83,6 +83,8 @@ diesel::table! {
         reason -> Nullable<Text>,
         /// Request id of the change.
         request_id -> Nullable<Text>,
+        /// Tree path of the unit the change concerns; NULL for the whole service.
+        unit_path -> Nullable<Text>,
     }
 }
 

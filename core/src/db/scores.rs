@@ -428,9 +428,10 @@ pub fn put_entered(
                 ))
                 .execute(conn)?;
         }
-        audit::record(
+        audit::record_in_unit(
             conn,
             actor,
+            Some(&unit.path),
             &Change {
                 action: "update",
                 resource_type: "figures",

@@ -163,19 +163,40 @@ fn not_found(code: &str) -> StoreError {
     }
 }
 
-/// The codes of the units `ids` (one query for a page of records), by id.
-pub fn codes_by_id(
+/// The id, code and current tree path of each of the units `ids`, in one query.
+fn rows_by_id(
     conn: &mut DbConnection,
     ids: impl IntoIterator<Item = i64>,
-) -> StoreResult<std::collections::HashMap<i64, String>> {
+) -> StoreResult<Vec<(i64, String, String)>> {
     let mut ids: Vec<i64> = ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
     Ok(units::table
         .filter(units::id.eq_any(ids))
-        .select((units::id, units::code))
-        .load::<(i64, String)>(conn)?
+        .select((units::id, units::code, units::path))
+        .load(conn)?)
+}
+
+/// The codes of the units `ids` (one query for a page of records), by id.
+pub fn codes_by_id(
+    conn: &mut DbConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> StoreResult<std::collections::HashMap<i64, String>> {
+    Ok(rows_by_id(conn, ids)?
         .into_iter()
+        .map(|(id, code, _)| (id, code))
+        .collect())
+}
+
+/// The current tree paths of the units `ids`, by id: stored records keep their unit's id, and
+/// a unit's path changes when it moves.
+pub fn paths_by_id(
+    conn: &mut DbConnection,
+    ids: impl IntoIterator<Item = i64>,
+) -> StoreResult<std::collections::HashMap<i64, String>> {
+    Ok(rows_by_id(conn, ids)?
+        .into_iter()
+        .map(|(id, _, path)| (id, path))
         .collect())
 }
 
@@ -339,9 +360,10 @@ pub fn create(
                 )
             })?;
         let created = get(conn, &UnitScope::All, form.code.as_str())?;
-        audit::record(
+        audit::record_in_unit(
             conn,
             actor,
+            Some(&path),
             &Change {
                 action: "create",
                 resource_type: "unit",
@@ -412,9 +434,10 @@ pub fn update(
             ))
             .execute(conn)?;
         let after = get(conn, &UnitScope::All, code)?;
-        audit::record(
+        audit::record_in_unit(
             conn,
             actor,
+            Some(&path),
             &Change {
                 action: "update",
                 resource_type: "unit",

@@ -1,0 +1,2 @@
+DROP INDEX audit_log_unit;
+ALTER TABLE audit_log DROP COLUMN unit_path;

@@ -1,0 +1,574 @@
+//! The service against hostile callers: a client limited to one commune never reaches another
+//! unit's records, bad bytes and absurd instants are refused per field, a busy database answers
+//! 503, metrics and idempotency keys cannot be abused, sign-ins are rate-limited, the audit
+//! trail and client administration respect grants, and answers carry security headers.
+//!
+//! The tree is the procedures' seed with a second commune: P ─ STP ─ {C1, C2}, P ─ STTTT.
+
+use diesel::connection::SimpleConnection;
+use serde_json::{Value, json};
+use tthc_tests::{ADMIN_SECRET, HttpMethod, Reply, Status, TestApp};
+
+use crate::procedures::{content, seed};
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> Reply {
+    app.call(HttpMethod::PUT, path, Some(token), Some(body))
+}
+
+fn dossier(code: &str, unit: &str) -> Value {
+    json!({
+        "code": code, "procedureCode": "1.000001", "unit": unit, "channel": "online",
+        "receivedAt": "2026-03-02T08:00:00+07:00",
+        "applicant": {"kind": "citizen", "name": "Nguyễn Văn An"},
+        "events": [
+            {"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"},
+            {"id": "2", "status": "processing", "at": "2026-03-02T09:00:00+07:00"}
+        ]
+    })
+}
+
+/// Pushes dossier `code` of `unit` with `PUT`.
+fn push(app: &TestApp, token: &str, code: &str, unit: &str) -> Reply {
+    put(
+        app,
+        token,
+        &format!("/api/v1/dossiers/{code}"),
+        &dossier(code, unit),
+    )
+}
+
+fn petition(unit: &str) -> Value {
+    json!({
+        "unit": unit, "subject": "regulation", "channel": "portal",
+        "receivedAt": "2026-03-02T08:00:00+07:00",
+        "summary": "Yêu cầu nộp thêm giấy tờ không có trong quy định",
+        "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]
+    })
+}
+
+/// The seed, a second commune C2, and a client limited to C2 as an attacker would hold it.
+fn setup(app: &TestApp) -> (String, String) {
+    let admin = seed(app);
+    app.unit("C2", "commune", Some("STP"));
+    let (_, commune) = app.client(
+        "commune-c2",
+        &[
+            "dossiers:read",
+            "dossiers:write",
+            "petitions:read",
+            "petitions:write",
+            "procedures:read",
+            "procedures:write",
+            "audit:read",
+            "clients:admin",
+        ],
+        &["C2"],
+    );
+    (admin, commune)
+}
+
+#[test]
+fn a_commune_client_cannot_take_over_another_communes_dossier() {
+    let app = TestApp::spawn();
+    let (admin, commune) = setup(&app);
+    let r = push(&app, &admin, "C1-1", "C1");
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let before = app.get("/api/v1/dossiers/C1-1", &admin).body;
+
+    // Naming its own unit: refused as if the dossier did not exist for it, nothing changed.
+    let mut takeover = dossier("C1-1", "C2");
+    takeover["events"] = json!([]);
+    put(&app, &commune, "/api/v1/dossiers/C1-1", &takeover)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // Naming the stored unit: the same answer as a new dossier of another unit (no oracle).
+    let foreign_existing = push(&app, &commune, "C1-1", "C1");
+    let foreign_missing = push(&app, &commune, "C1-9", "C1");
+    foreign_existing.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(foreign_existing.body, foreign_missing.body);
+    // In bulk: the item is rejected, its neighbour of the caller's own unit stored.
+    let bulk = app.post(
+        "/api/v1/dossiers/bulk",
+        &commune,
+        &json!([takeover, dossier("C2-1", "C2")]),
+    );
+    assert_eq!(bulk.status, Status::OK, "{}", bulk.text);
+    assert_eq!(
+        (
+            &bulk.body["rejected"],
+            &bulk.body["created"],
+            &bulk.body["updated"]
+        ),
+        (&json!(1), &json!(1), &json!(0)),
+        "{}",
+        bulk.text
+    );
+    assert_eq!(bulk.body["items"][0]["result"], "rejected");
+    assert_eq!(app.get("/api/v1/dossiers/C1-1", &admin).body, before);
+    app.get("/api/v1/dossiers/C1-9", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+
+    // Moving a dossier between units needs a grant over both: STP covers C1 and C2.
+    let (_, department) = app.client("stp", &["dossiers:write"], &["STP"]);
+    let moved = put(&app, &department, "/api/v1/dossiers/C1-1", &takeover);
+    assert_eq!(moved.status, Status::OK, "{}", moved.text);
+    assert_eq!(moved.body["result"], "updated");
+    assert_eq!(app.get("/api/v1/dossiers/C1-1", &admin).body["unit"], "C2");
+}
+
+#[test]
+fn a_commune_client_cannot_take_over_another_communes_petition() {
+    let app = TestApp::spawn();
+    let (admin, commune) = setup(&app);
+    let r = put(&app, &admin, "/api/v1/petitions/PAKN-1", &petition("C1"));
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let before = app.get("/api/v1/petitions/PAKN-1", &admin).body;
+    put(&app, &commune, "/api/v1/petitions/PAKN-1", &petition("C2"))
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let mut item = petition("C2");
+    item["code"] = json!("PAKN-1");
+    let bulk = app.post("/api/v1/petitions/bulk", &commune, &json!([item]));
+    assert_eq!(bulk.status, Status::OK, "{}", bulk.text);
+    assert_eq!(bulk.body["rejected"], 1, "{}", bulk.text);
+    assert_eq!(app.get("/api/v1/petitions/PAKN-1", &admin).body, before);
+}
+
+#[test]
+fn a_commune_client_changes_only_procedures_its_grant_covers() {
+    let app = TestApp::spawn();
+    let (admin, commune) = setup(&app);
+    let before = app.get("/api/v1/procedures/1.000001", &admin).body;
+    // 1.000001 is handled by C1: naming C2 as its handler does not make it the commune's.
+    let hijack = json!({"content": content("Đăng ký khai sinh", "HT", "commune", "C2", true),
+        "validFrom": "2024-01-01", "decision": "1/QĐ-BTP", "publishedOn": "2024-01-10"});
+    put(&app, &commune, "/api/v1/procedures/1.000001", &hijack)
+        .assert_problem(Status::FORBIDDEN, "outsideGrant");
+    let mut item = hijack;
+    item["code"] = json!("1.000001");
+    let bulk = app.post("/api/v1/procedures/bulk", &commune, &json!([item]));
+    assert_eq!(bulk.body["rejected"], 1, "{}", bulk.text);
+    assert_eq!(app.get("/api/v1/procedures/1.000001", &admin).body, before);
+    // A procedure of its own commune it creates and changes.
+    let own = json!({"content": content("Chứng thực bản sao", "HT", "commune", "C2", true),
+        "validFrom": "2024-01-01", "decision": "5/QĐ-UBND", "publishedOn": "2024-01-10"});
+    let r = put(&app, &commune, "/api/v1/procedures/2.000005", &own);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let mut changed = own;
+    changed["content"]["name"] = json!("Chứng thực bản sao từ bản chính");
+    let r = put(&app, &commune, "/api/v1/procedures/2.000005", &changed);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+}
+
+#[test]
+fn control_characters_are_refused_per_field_on_both_backends() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    // Without a token, in a query: a 400 naming the parameter, never a 500.
+    let r = app.call(HttpMethod::GET, "/api/v1/procedures?q=a%00b", None, None);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["q"]);
+    // In a path.
+    let r = app.get("/api/v1/dossiers/C1%00x", &admin);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["path"]);
+    // In a body: the field is named.
+    let mut bad = dossier("C1-2", "C1");
+    bad["applicant"]["name"] = json!("Nguyễn\u{0}Văn An");
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-2", &bad);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["applicant.name"]);
+    // In bulk: that item alone is refused.
+    let bulk = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([dossier("C1-3", "C1"), bad, dossier("C1-4", "C1")]),
+    );
+    assert_eq!(bulk.status, Status::OK, "{}", bulk.text);
+    assert_eq!(
+        (&bulk.body["created"], &bulk.body["rejected"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(
+        bulk.body["items"][1]["invalidParams"][0]["name"],
+        "applicant.name"
+    );
+    app.get("/api/v1/dossiers/C1-2", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn instants_outside_the_window_are_refused_quickly() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    let mut ancient = dossier("C1-5", "C1");
+    ancient["receivedAt"] = json!("0002-03-02T08:00:00+07:00");
+    ancient["events"] =
+        json!([{"id": "1", "status": "received", "at": "0002-03-02T08:00:00+07:00"}]);
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-5", &ancient);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(sorted(r.invalid_names()), ["events[0].at", "receivedAt"]);
+    // A bulk of such dossiers is refused item by item; nothing is stored.
+    let many: Vec<Value> = (0..20)
+        .map(|i| {
+            let mut d = ancient.clone();
+            d["code"] = json!(format!("C1-A{i}"));
+            d
+        })
+        .collect();
+    let bulk = app.post("/api/v1/dossiers/bulk", &admin, &Value::Array(many));
+    assert_eq!(bulk.body["rejected"], 20, "{}", bulk.text);
+    // An event dated tomorrow, and a due date past the calendar's years.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let mut ahead = dossier("C1-6", "C1");
+    ahead["events"][1]["at"] = json!(tomorrow);
+    ahead["dueAt"] = json!("3000-01-01T00:00:00+07:00");
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-6", &ahead);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(sorted(r.invalid_names()), ["dueAt", "events[1].at"]);
+    let mut petition_ahead = petition("C1");
+    petition_ahead["receivedAt"] = json!("1970-01-01T00:00:00+07:00");
+    let r = put(&app, &admin, "/api/v1/petitions/PAKN-2", &petition_ahead);
+    assert!(
+        r.invalid_names().contains(&"receivedAt".to_owned()),
+        "{}",
+        r.text
+    );
+    let r = app.call(
+        HttpMethod::GET,
+        "/api/v1/calendar/due?start=0002-01-01T08:00:00%2B07:00&amount=3&measure=workingDays",
+        None,
+        None,
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["start"]);
+}
+
+#[test]
+fn a_busy_database_answers_503_with_retry_after() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    // Another writer holds the lock the push needs for longer than a writer waits (10 s).
+    let mut holder = app.db.conn().unwrap();
+    if app.is_postgres() {
+        holder
+            .batch_execute("BEGIN; SELECT pg_advisory_xact_lock(hashtext('dossier:C1-7'));")
+            .unwrap();
+    } else {
+        holder.batch_execute("BEGIN IMMEDIATE").unwrap();
+    }
+    let r = push(&app, &admin, "C1-7", "C1");
+    r.assert_problem(Status::SERVICE_UNAVAILABLE, "unavailable");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    holder.batch_execute("ROLLBACK").unwrap();
+    drop(holder);
+    let r = push(&app, &admin, "C1-7", "C1");
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+}
+
+#[test]
+fn invented_methods_add_no_metrics_series() {
+    let app = TestApp::spawn();
+    for i in 0..40 {
+        let method = HttpMethod::from_bytes(format!("X{i}ZZ").as_bytes()).unwrap();
+        let r = app
+            .raw()
+            .request(method, app.url(&format!("/nowhere/{i}")))
+            .send()
+            .unwrap();
+        assert!(r.status().is_client_error());
+    }
+    let metrics = app.call(HttpMethod::GET, "/metrics", None, None).text;
+    assert!(!metrics.contains("ZZ"), "{metrics}");
+    assert!(!metrics.contains("/nowhere"), "{metrics}");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+    let series = metrics
+        .lines()
+        .filter(|l| l.starts_with("tthc_http_requests_total{"))
+        .count();
+    assert!(series <= 3, "{series} series: {metrics}");
+}
+
+/// Whether `client`'s idempotency key `key` is kept.
+fn kept(app: &TestApp, client: &str, key: &str) -> bool {
+    use diesel::prelude::*;
+    use tthc_core::db::schema::idempotency_keys as keys;
+    let mut conn = app.db.conn().unwrap();
+    keys::table
+        .filter(keys::client_id.eq(client))
+        .filter(keys::idem_key.eq(key))
+        .count()
+        .get_result::<i64>(&mut *conn)
+        .unwrap()
+        > 0
+}
+
+#[test]
+fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    let body = json!([dossier("C1-8", "C1")]);
+    let send = || {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/dossiers/bulk",
+            Some(&admin),
+            Some(&body),
+            &[("Idempotency-Key", "batch-1")],
+        )
+    };
+    assert_eq!(send().status, Status::OK);
+    // The instance dies after claiming the key, before answering: the row has no answer.
+    let forget_answer = |age: &str| {
+        let mut conn = app.db.conn().unwrap();
+        let at = if app.is_postgres() {
+            format!("(now() AT TIME ZONE 'UTC') - interval '{age}'")
+        } else {
+            format!("datetime('now', '-{age}')")
+        };
+        conn.batch_execute(&format!(
+            "UPDATE idempotency_keys SET status = NULL, content_type = NULL, body = NULL, \
+             created_at = {at}"
+        ))
+        .unwrap();
+    };
+    forget_answer("30 seconds");
+    send().assert_problem(Status::CONFLICT, "conflict");
+    forget_answer("10 minutes");
+    let retried = send();
+    assert_eq!(retried.status, Status::OK, "{}", retried.text);
+    assert_eq!(retried.header("idempotent-replayed"), None);
+    assert_eq!(retried.body["unchanged"], 1, "{}", retried.text);
+    // Now answered, it replays.
+    assert_eq!(send().header("idempotent-replayed"), Some("true"));
+}
+
+#[test]
+fn secrets_are_never_kept_for_replay_and_scope_comes_before_replay() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    let create = |token: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/clients",
+            Some(token),
+            Some(&json!({"id": "vendor", "name": "Vendor", "scopes": ["units:read"], "allUnits": true})),
+            &[("Idempotency-Key", "new-vendor")],
+        )
+    };
+    let first = create(&admin);
+    assert_eq!(first.status, Status::CREATED, "{}", first.text);
+    let secret = first.body["clientSecret"].as_str().unwrap().to_owned();
+    assert!(
+        !kept(&app, "admin", "new-vendor"),
+        "a secret-bearing answer is not kept"
+    );
+    // The same key again runs again (the client exists now), and never shows the secret.
+    let again = create(&admin);
+    again.assert_problem(Status::CONFLICT, "conflict");
+    assert!(!again.text.contains(&secret));
+    // A narrowed token of the same client: refused on scope before any replay or body read.
+    let narrowed = app.token_for("admin", ADMIN_SECRET, &[("scope", "units:read")]);
+    let narrowed = narrowed.body["access_token"].as_str().unwrap().to_owned();
+    let r = create(&narrowed);
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(!r.text.contains(&secret));
+    let r = app.call_with(
+        HttpMethod::POST,
+        "/api/v1/dossiers/bulk",
+        Some(&narrowed),
+        Some(&json!([])),
+        &[("Idempotency-Key", "k2")],
+    );
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(
+        !kept(&app, "admin", "k2"),
+        "a refused request claims no key"
+    );
+}
+
+#[test]
+fn failed_sign_ins_are_limited_per_client_and_per_address() {
+    let app = TestApp::spawn();
+    let (secret, _) = app.client("vendor", &["units:read"], &[]);
+    for _ in 0..10 {
+        let r = app.token_for("vendor", "wrong-secret", &[]);
+        r.assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    }
+    let limited = app.token_for("vendor", "wrong-secret", &[]);
+    limited.assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
+    let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=6).contains(&wait), "{wait}");
+    // While limited, even the right secret waits: guessing learns nothing.
+    app.token_for("vendor", &secret, &[])
+        .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
+    // Other clients from this address still sign in, until the address has failed 30 times.
+    assert_eq!(app.token_for("admin", ADMIN_SECRET, &[]).status, Status::OK);
+    for i in 0..20 {
+        app.token_for(&format!("guess-{i}"), "x", &[])
+            .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    }
+    app.token_for("admin", ADMIN_SECRET, &[])
+        .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
+}
+
+#[test]
+fn the_audit_trail_shows_a_unit_limited_client_only_its_units() {
+    let app = TestApp::spawn();
+    let (admin, commune) = setup(&app);
+    push(&app, &admin, "C1-1", "C1");
+    push(&app, &admin, "C2-1", "C2");
+    put(&app, &admin, "/api/v1/petitions/PAKN-1", &petition("C1"));
+    let all = app.get("/api/v1/audit?limit=500", &admin);
+    let ids = |r: &Reply| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e["resourceType"].as_str().unwrap(),
+                    e["resourceId"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let everything = ids(&all);
+    assert!(everything.contains(&"dossier:C1-1".to_owned()));
+    assert!(everything.contains(&"client:commune-c2".to_owned()));
+    let mine = ids(&app.get("/api/v1/audit?limit=500", &commune));
+    assert_eq!(mine, ["dossier:C2-1", "unit:C2"], "{everything:?}");
+    // Filters cannot reach around the grant.
+    let r = app.get(
+        "/api/v1/audit?resourceType=dossier&resourceId=C1-1",
+        &commune,
+    );
+    assert_eq!(r.body["items"], json!([]));
+}
+
+#[test]
+fn a_client_administrator_grants_only_what_it_holds() {
+    let app = TestApp::spawn();
+    let (_, commune) = setup(&app);
+    let create = |body: Value| app.post("/api/v1/clients", &commune, &body);
+    let r =
+        create(json!({"id": "all", "name": "x", "scopes": ["dossiers:read"], "allUnits": true}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["allUnits"]);
+    let r =
+        create(json!({"id": "other", "name": "x", "scopes": ["dossiers:read"], "units": ["C1"]}));
+    assert_eq!(r.invalid_names(), ["units[0]"]);
+    let r = create(json!({"id": "more", "name": "x", "scopes": ["units:write"], "units": ["C2"]}));
+    assert_eq!(r.invalid_names(), ["scopes[0]"]);
+    let r =
+        create(json!({"id": "clerk", "name": "x", "scopes": ["dossiers:read"], "units": ["C2"]}));
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    // The bootstrap admin (and any client with more than the caller holds) does not exist for it.
+    app.patch(
+        "/api/v1/clients/admin",
+        &commune,
+        &json!({"disabled": true}),
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
+    app.call(
+        HttpMethod::DELETE,
+        "/api/v1/clients/admin",
+        Some(&commune),
+        None,
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
+    app.call(
+        HttpMethod::POST,
+        "/api/v1/clients/admin/secret",
+        Some(&commune),
+        None,
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
+    app.get("/api/v1/clients/admin", &commune)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let listed = app.get("/api/v1/clients", &commune);
+    let listed: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["clerk", "commune-c2"]);
+    assert_eq!(app.token_for("admin", ADMIN_SECRET, &[]).status, Status::OK);
+}
+
+#[test]
+fn the_operator_recovers_a_disabled_bootstrap_admin_by_restarting_with_its_secret() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    let r = app.patch("/api/v1/clients/admin", &admin, &json!({"disabled": true}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    app.token_for("admin", ADMIN_SECRET, &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    // What a restart with TTHC_ADMIN_CLIENT_SECRET does.
+    tthc_api::server::ensure_admin(&app.db, Some(ADMIN_SECRET)).unwrap();
+    assert_eq!(app.token_for("admin", ADMIN_SECRET, &[]).status, Status::OK);
+}
+
+#[test]
+fn answers_carry_security_headers_and_like_wildcards_match_literally() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let r = app.get("/api/v1/units", &admin);
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let docs = app.call(HttpMethod::GET, "/docs/", None, None);
+    assert!(
+        docs.header("content-security-policy")
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    // `%` and `_` are text, not wildcards.
+    let all = app.call(HttpMethod::GET, "/api/v1/procedures", None, None);
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 3);
+    for q in ["%25", "_", "%5C"] {
+        let r = app.call(
+            HttpMethod::GET,
+            &format!("/api/v1/procedures?q={q}"),
+            None,
+            None,
+        );
+        assert_eq!(r.body["items"], json!([]), "q={q}: {}", r.text);
+    }
+    let r = app.call(HttpMethod::GET, "/api/v1/procedures?q=khai", None, None);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn csv_cells_that_look_like_formulas_are_neutralised() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let formula = "=1+2*CMD";
+    let body = json!({"content": content(formula, "HT", "commune", "C1", true),
+        "validFrom": "2024-01-01", "decision": "7/QĐ-UBND", "publishedOn": "2024-01-10"});
+    let r = put(&app, &admin, "/api/v1/procedures/2.000007", &body);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let (status, _, bytes) = app.download("/api/v1/procedures", &admin, "text/csv");
+    assert_eq!(status, Status::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    let line = text.lines().find(|l| l.contains("CMD")).unwrap();
+    assert!(line.contains(",'=1+2*CMD,"), "{line}");
+}
+
+#[test]
+fn readiness_answers_within_a_second() {
+    let app = TestApp::spawn();
+    let started = std::time::Instant::now();
+    let r = app.call(HttpMethod::GET, "/readyz", None, None);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    // Every connection held by others: not ready, said promptly.
+    let held: Vec<_> = (0..4).map(|_| app.db.conn().unwrap()).collect();
+    let r = app.call(HttpMethod::GET, "/readyz", None, None);
+    r.assert_problem(Status::SERVICE_UNAVAILABLE, "unavailable");
+    drop(held);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
