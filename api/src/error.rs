@@ -15,6 +15,17 @@ use tthc_core::InvalidParam;
 use tthc_core::db::StoreError;
 use utoipa::ToSchema;
 
+/// The error codes of RFC 6749 §5.2: a problem with one of them also carries it as `error`, so
+/// that OAuth2 libraries read a failed token request as one.
+const OAUTH_ERRORS: [&str; 6] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+];
+
 /// Media type of error bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -48,9 +59,14 @@ pub enum ApiError {
     /// The resource does not exist for this caller.
     #[error("{0}")]
     NotFound(String),
-    /// The path exists, but not with this method.
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    /// The path exists, but not with this method; `allow` lists the methods it takes.
+    #[error("{detail}")]
+    MethodNotAllowed {
+        /// Why.
+        detail: String,
+        /// The methods the path takes, for the `Allow` header (RFC 9110).
+        allow: String,
+    },
     /// The write conflicts with what is stored.
     #[error("{}", .0.reason)]
     Conflict(InvalidParam),
@@ -117,7 +133,7 @@ impl ApiError {
             Self::OutsideGrant(_) => "outsideGrant",
             Self::TooManyRequests { .. } => "tooManyRequests",
             Self::NotFound(_) => "notFound",
-            Self::MethodNotAllowed(_) => "methodNotAllowed",
+            Self::MethodNotAllowed { .. } => "methodNotAllowed",
             Self::Conflict(_) => "conflict",
             Self::KeyReused(_) => "idempotencyKeyReused",
             Self::PreconditionFailed(_) => "preconditionFailed",
@@ -183,7 +199,7 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) | Self::OutsideGrant(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::KeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -205,6 +221,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) => {
                 res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::MethodNotAllowed { allow, .. } => {
+                res.insert_header((header::ALLOW, allow.as_str()));
             }
             Self::TooManyRequests { retry_after, .. } => {
                 res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
@@ -241,6 +260,10 @@ pub struct Problem {
     /// The fields refused and why (validation failures only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_params: Vec<InvalidParamView>,
+    /// The OAuth2 error code (RFC 6749 §5.2) of a refused token request: `invalid_request`,
+    /// `invalid_client`, `invalid_scope` or `unsupported_grant_type`; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A refused field.
@@ -270,6 +293,7 @@ impl Problem {
             detail,
             code: code.to_owned(),
             invalid_params: invalid.into_iter().map(InvalidParamView::from).collect(),
+            error: OAUTH_ERRORS.contains(&code).then(|| code.to_owned()),
         }
     }
 }

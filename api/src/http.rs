@@ -16,6 +16,8 @@ use tthc_core::InvalidParam;
 use utoipa::ToSchema;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use actix_web::ResponseError;
+
 use crate::error::ApiError;
 
 /// Largest JSON body accepted, in bytes.
@@ -224,9 +226,34 @@ pub fn refuse_control_in_query(query: &str) -> Result<(), ApiError> {
     ApiError::unless_invalid(invalid)
 }
 
+/// The years a date or instant in a query may name: the calendar's. A day in year 275 made a
+/// deadline computation walk seventeen centuries of working days.
+pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
+
+/// Refuses a query parameter holding a date or an instant (`YYYY-MM-DD…`) outside
+/// [`QUERY_YEARS`], naming it.
+fn refuse_far_dates(query: &str) -> Result<(), ApiError> {
+    let invalid: Vec<InvalidParam> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(_, value)| {
+            let b = value.as_bytes();
+            b.len() >= 10
+                && b[..4].iter().all(u8::is_ascii_digit)
+                && b[4] == b'-'
+                && b[5..7].iter().all(u8::is_ascii_digit)
+                && b[7] == b'-'
+                && value[..4]
+                    .parse::<i32>()
+                    .is_ok_and(|year| !QUERY_YEARS.contains(&year))
+        })
+        .map(|(name, _)| InvalidParam::new(name, "must be in the years 1990 to 2100"))
+        .collect();
+    ApiError::unless_invalid(invalid)
+}
+
 /// Deserializes and validates a query string.
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
     refuse_control_in_query(query)?;
+    refuse_far_dates(query)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -463,6 +490,115 @@ pub fn csv_response(
             format!("attachment; filename=\"{name}.csv\""),
         ))
         .body(bytes))
+}
+
+/// Rows read per page while a CSV export streams.
+pub const CSV_PAGE: i64 = 2_000;
+
+/// A CSV download of a whole list, streamed page by page while the client reads it (UTF-8 with
+/// a byte-order mark, `header` first). `next_page` reads the next page of rows on a database
+/// connection held for the export, and answers `None` when the list is done. The pages are read
+/// on a thread of their own; a client that stops reading stops the export. A failure after the
+/// first bytes can only cut the file short: it is logged.
+pub fn csv_stream<F>(
+    state: &crate::state::AppState,
+    name: &str,
+    header: &[&str],
+    mut next_page: F,
+) -> actix_web::HttpResponse
+where
+    F: FnMut(&mut tthc_core::db::DbConnection) -> Result<Option<Vec<Vec<String>>>, ApiError>
+        + Send
+        + 'static,
+{
+    use actix_web::web::Bytes;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let first = {
+        let mut writer = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let _ = writer.write_record(header);
+        writer.into_inner().unwrap_or_default()
+    };
+    let db = state.db.clone();
+    let export = name.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("tthc-csv".into())
+        .spawn(move || {
+            let result = (|| -> Result<(), ApiError> {
+                let mut conn = db.conn()?;
+                if tx.blocking_send(Bytes::from(first)).is_err() {
+                    return Ok(());
+                }
+                while let Some(rows) = next_page(&mut conn)? {
+                    let mut writer = csv::Writer::from_writer(Vec::new());
+                    for row in rows {
+                        writer
+                            .write_record(row.iter().map(|cell| csv_text(cell).into_owned()))
+                            .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+                    }
+                    let chunk = writer
+                        .into_inner()
+                        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+                    if tx.blocking_send(Bytes::from(chunk)).is_err() {
+                        // The client went away.
+                        return Ok(());
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                tracing::error!(error = %e, export, "a CSV export stopped short");
+            }
+        });
+    if let Err(e) = spawned {
+        return ApiError::Unavailable(format!("no thread for the export: {e}")).error_response();
+    }
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, actix_web::Error>(chunk), rx))
+    });
+    actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.csv\""),
+        ))
+        .streaming(body)
+}
+
+/// [`csv_stream`] of a keyset-paginated list: `read(conn, after, limit)` reads up to `limit`
+/// rows after the position `after` (from `start`, the cursor the request named); `position`
+/// names a row's place in the order, and `row` makes its cells.
+pub fn csv_list<R, K, Read, Pos, Row>(
+    state: &crate::state::AppState,
+    name: &str,
+    header: &[&str],
+    start: Option<K>,
+    mut read: Read,
+    position: Pos,
+    row: Row,
+) -> actix_web::HttpResponse
+where
+    K: Send + 'static,
+    Read: FnMut(&mut tthc_core::db::DbConnection, Option<&K>, i64) -> Result<Vec<R>, ApiError>
+        + Send
+        + 'static,
+    Pos: Fn(&R) -> K + Send + 'static,
+    Row: Fn(R) -> Vec<String> + Send + 'static,
+{
+    let mut after = start;
+    let mut done = false;
+    let page = usize::try_from(CSV_PAGE).unwrap_or(usize::MAX);
+    csv_stream(state, name, header, move |conn| {
+        if done {
+            return Ok(None);
+        }
+        let mut rows = read(conn, after.as_ref(), CSV_PAGE + 1)?;
+        done = rows.len() <= page;
+        rows.truncate(page);
+        after = rows.last().map(&position);
+        Ok((!rows.is_empty()).then(|| rows.into_iter().map(&row).collect()))
+    })
 }
 
 /// A text cell as a spreadsheet must read it: text that starts like a formula (`=`, `+`, `-`,

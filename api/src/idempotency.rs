@@ -6,8 +6,6 @@
 //! replayed; answers carrying a secret ([`SecretBearing`]) are never kept; a key whose request
 //! died unanswered is free again after [`idempotency::LEASE`].
 
-use std::collections::HashMap;
-
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -55,45 +53,6 @@ fn claims_of(req: &ServiceRequest, state: &AppState) -> Option<crate::auth::Clai
 /// for replay, so no other token, narrowed or not, can read it back with the same key.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretBearing;
-
-/// The scopes each POST operation needs (any one of them suffices), by route pattern, read from
-/// the OpenAPI document that the routes themselves describe: one source for both.
-#[derive(Debug, Default)]
-pub struct RouteScopes(HashMap<String, Vec<String>>);
-
-impl RouteScopes {
-    /// Reads the POST operations' security requirements from `doc`.
-    pub fn from_document(doc: &utoipa::openapi::OpenApi) -> Self {
-        let value = serde_json::to_value(doc).unwrap_or_default();
-        let mut map = HashMap::new();
-        for (path, item) in value["paths"].as_object().into_iter().flatten() {
-            let Some(requirements) = item["post"]["security"].as_array() else {
-                continue;
-            };
-            let scopes: Vec<String> = requirements
-                .iter()
-                .filter_map(|r| r.as_object())
-                .flat_map(|r| r.values())
-                .filter_map(|v| v.as_array())
-                .flatten()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect();
-            map.insert(path.clone(), scopes);
-        }
-        Self(map)
-    }
-
-    /// Whether a token holding `held` (space-separated) may call POST on `pattern`: it holds one
-    /// of the operation's scopes, or the operation needs none.
-    pub fn allows(&self, pattern: Option<&str>, held: &str) -> bool {
-        match pattern.and_then(|p| self.0.get(p)) {
-            Some(needed) if !needed.is_empty() => held
-                .split_whitespace()
-                .any(|h| needed.iter().any(|n| n == h)),
-            _ => true,
-        }
-    }
-}
 
 fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {
     let mut hash = Sha256::new();
@@ -145,8 +104,8 @@ pub async fn replay(
     // The scope first: a token that may not call the operation gets neither a replayed answer
     // nor a body read in full.
     if !state
-        .route_scopes
-        .allows(req.match_pattern().as_deref(), &claims.scope)
+        .routes
+        .post_allows(req.match_pattern().as_deref(), &claims.scope)
     {
         return Ok(req.error_response(ApiError::Forbidden(
             "the token does not hold the scope this operation needs".into(),

@@ -10,6 +10,7 @@ use actix_web::{Error, HttpMessage, web};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
+use sha2::Digest;
 use tracing::Instrument;
 
 use crate::state::AppState;
@@ -123,6 +124,61 @@ pub async fn security_headers(
         );
     }
     Ok(res)
+}
+
+/// Largest answer given an `ETag` from its content.
+const MAX_TAGGED_BODY: u64 = 16 * 1024 * 1024;
+
+/// Conditional GET (RFC 9110 §13.1.2): every successful GET answer carries an `ETag` (the
+/// resource's version where it has one, else a digest of the answer), and a GET whose
+/// `If-None-Match` names it is answered `304 Not Modified` without a body, so that dashboards
+/// polling reports and scores move no bytes while nothing changed.
+pub async fn conditional_get(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    use actix_web::body::{BodySize, BoxBody, to_bytes};
+    use actix_web::http::{Method, StatusCode, header};
+    let get = matches!(*req.method(), Method::GET | Method::HEAD);
+    let asked = req.headers().get(header::IF_NONE_MATCH).cloned();
+    let res = next.call(req).await?.map_into_boxed_body();
+    if !get || res.status() != StatusCode::OK {
+        return Ok(res);
+    }
+    let (req, mut res) = res.into_parts();
+    let tag = match res.headers().get(header::ETAG) {
+        Some(tag) => tag.clone(),
+        None => {
+            if !matches!(res.body().size(), BodySize::Sized(n) if n <= MAX_TAGGED_BODY) {
+                return Ok(ServiceResponse::new(req, res));
+            }
+            let (head, body) = res.into_parts();
+            let bytes = to_bytes(body)
+                .await
+                .map_err(|_| actix_web::error::ErrorInternalServerError("reading an answer"))?;
+            let digest = sha2::Sha256::digest(&bytes);
+            let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+            let tag = HeaderValue::from_str(&format!("W/\"{hex}\""))
+                .map_err(actix_web::error::ErrorInternalServerError)?;
+            res = head.set_body(BoxBody::new(bytes));
+            res.headers_mut().insert(header::ETAG, tag.clone());
+            tag
+        }
+    };
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let matches = asked
+        .and_then(|v| v.to_str().ok().map(str::to_owned))
+        .is_some_and(|v| {
+            v.trim() == "*"
+                || v.split(',')
+                    .any(|candidate| opaque(candidate) == opaque(tag.to_str().unwrap_or_default()))
+        });
+    if matches {
+        let mut not_modified = actix_web::HttpResponse::NotModified();
+        not_modified.insert_header((header::ETAG, tag));
+        return Ok(ServiceResponse::new(req, not_modified.finish()));
+    }
+    Ok(ServiceResponse::new(req, res))
 }
 
 /// Whether a percent-encoded URI part encodes a control character (`%00`–`%1F`, `%7F`).

@@ -1,6 +1,7 @@
 //! The OpenAPI document: metadata here, operations collected from the routes themselves.
 
 use actix_web::App;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -66,7 +67,161 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
-    doc
+    let mut value = serde_json::to_value(&doc).unwrap_or_default();
+    common_responses(&mut value);
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// Years of the dates and instants the service takes: the calendar's, 1990 to 2100 (records are
+/// held to narrower windows, 2000 to now, which the descriptions say).
+const YEAR_PATTERN: &str = "^(199[0-9]|20[0-9]{2}|2100)-";
+
+/// Writes the years the service takes into every date and instant of the document, as a
+/// pattern (JSON Schema has no minimum for dates), where the schema has no pattern of its own.
+fn bound_dates(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let dated = matches!(
+                map.get("format").and_then(Value::as_str),
+                Some("date" | "date-time")
+            );
+            if dated && !map.contains_key("pattern") {
+                map.insert("pattern".into(), json!(YEAR_PATTERN));
+            }
+            for item in map.values_mut() {
+                bound_dates(item);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_dates),
+        _ => {}
+    }
+}
+
+/// The scopes an operation's security requirements name (any one of them suffices).
+fn scopes_of(op: &Value) -> Vec<String> {
+    op["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|r| r.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A `problem+json` response described by `description`.
+fn problem(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    })
+}
+
+/// The answers every operation may give for reasons common to all, declared once here rather
+/// than on each operation (an operation's own description of a status wins):
+///
+/// - secured operations: 401 (no valid token) and 403 (the token lacks the scope);
+/// - operations with parameters or a body: 400 naming the field;
+/// - operations with a body: 413 (too large) and 415 (not a media type it reads);
+/// - POST with a token: 409 and 422 of `Idempotency-Key`;
+/// - operations taking `If-Match`: 412;
+/// - operations that read the database: 503 with `Retry-After` when it is busy or unreachable;
+/// - GET: `If-None-Match` and 304 (conditional GET on every answer, see the middleware).
+fn common_responses(doc: &mut Value) {
+    bound_dates(doc);
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let scopes = scopes_of(op);
+            let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+            if method == "get"
+                && let Some(op) = op.as_object_mut()
+            {
+                let list = op.entry("parameters").or_insert_with(|| json!([]));
+                if let Some(list) = list.as_array_mut() {
+                    list.push(json!({
+                        "name": "If-None-Match", "in": "header", "required": false,
+                        "description": "The `ETag` of the answer you hold: 304 without a body while it is current",
+                        "schema": {"type": "string"}
+                    }));
+                }
+            }
+            let has_body = op.get("requestBody").is_some();
+            let if_match = parameters
+                .iter()
+                .any(|p| p["name"].as_str() == Some("If-Match"));
+            let uses_database = !matches!(path.as_str(), "/healthz" | "/metrics");
+            let mut add = |status: &str, response: Value| {
+                if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                    responses.entry(status).or_insert(response);
+                }
+            };
+            if !scopes.is_empty() {
+                add("401", problem("Missing, expired or invalid access token"));
+                add(
+                    "403",
+                    problem(&format!(
+                        "The token lacks the scope {}",
+                        scopes.join(" or ")
+                    )),
+                );
+            }
+            if has_body || !parameters.is_empty() {
+                add(
+                    "400",
+                    problem("A parameter or field is invalid; `invalidParams` names it"),
+                );
+            }
+            if has_body {
+                add("413", problem("The body is too large"));
+                add(
+                    "415",
+                    problem("The body is not of a media type this operation reads"),
+                );
+            }
+            if method == "post" && !scopes.is_empty() {
+                add(
+                    "409",
+                    problem(
+                        "The first request with this `Idempotency-Key` is still being answered",
+                    ),
+                );
+                add(
+                    "422",
+                    problem("The `Idempotency-Key` was used before for a different request"),
+                );
+            }
+            if if_match {
+                add(
+                    "412",
+                    problem("The resource changed since the `ETag` in `If-Match`"),
+                );
+            }
+            if method == "get" {
+                add(
+                    "304",
+                    json!({"description": "Not modified: the `ETag` named in `If-None-Match` is current"}),
+                );
+            }
+            if uses_database {
+                let mut busy = problem(
+                    "The database is busy or unreachable; retry after `Retry-After` seconds",
+                );
+                busy["headers"] = json!({"Retry-After": {
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer", "minimum": 1}
+                }});
+                add("503", busy);
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a final newline, the form committed to the repository.
@@ -74,4 +229,102 @@ pub fn document_json() -> String {
     let mut text = document().to_pretty_json().unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// What the document says of each path: the methods it takes and, for POST, the scopes it
+/// needs (any one suffices). Read once at start from the document the routes describe, so that
+/// the middleware that needs it (idempotency, 405 answers) follows the routes themselves.
+#[derive(Debug, Default)]
+pub struct RouteIndex {
+    paths: Vec<IndexedPath>,
+}
+
+#[derive(Debug)]
+struct IndexedPath {
+    template: String,
+    segments: Vec<Option<String>>,
+    methods: Vec<String>,
+    post_scopes: Vec<String>,
+}
+
+impl RouteIndex {
+    /// Indexes `doc`'s paths.
+    pub fn from_document(doc: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(doc).unwrap_or_default();
+        let mut paths = Vec::new();
+        for (template, item) in value["paths"].as_object().into_iter().flatten() {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            let methods = item.keys().map(|m| m.to_ascii_uppercase()).collect();
+            let post_scopes = item.get("post").map(scopes_of).unwrap_or_default();
+            let segments = template
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                .collect();
+            paths.push(IndexedPath {
+                template: template.clone(),
+                segments,
+                methods,
+                post_scopes,
+            });
+        }
+        Self { paths }
+    }
+
+    /// The path of the document `path` is an instance of: the one with the most fixed segments
+    /// when several match (`/dossiers/bulk` before `/dossiers/{code}`).
+    fn find(&self, path: &str) -> Option<&IndexedPath> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.paths
+            .iter()
+            .filter(|p| {
+                p.segments.len() == parts.len()
+                    && p.segments.iter().zip(&parts).all(|(s, part)| match s {
+                        Some(fixed) => fixed == part,
+                        None => !part.is_empty(),
+                    })
+            })
+            .max_by_key(|p| p.segments.iter().filter(|s| s.is_some()).count())
+    }
+
+    /// The methods `path` takes, as an `Allow` header value; `None` for a path the document
+    /// does not have.
+    pub fn allow(&self, path: &str) -> Option<String> {
+        self.find(path).map(|p| p.methods.join(", "))
+    }
+
+    /// Whether a token holding `held` (space-separated) may call POST on the route `pattern`:
+    /// it holds one of the operation's scopes, or the operation needs none.
+    pub fn post_allows(&self, pattern: Option<&str>, held: &str) -> bool {
+        let needed = pattern.and_then(|p| self.paths.iter().find(|i| i.template == p));
+        match needed {
+            Some(p) if !p.post_scopes.is_empty() => held
+                .split_whitespace()
+                .any(|h| p.post_scopes.iter().any(|n| n == h)),
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_matched_most_specific_first_with_their_methods() {
+        let index = RouteIndex::from_document(&document());
+        assert_eq!(
+            index.allow("/api/v1/dossiers/bulk").as_deref(),
+            Some("POST")
+        );
+        assert_eq!(
+            index.allow("/api/v1/dossiers/C1-1").as_deref(),
+            Some("GET, PUT")
+        );
+        assert_eq!(index.allow("/api/v1/nothing"), None);
+        assert!(!index.post_allows(Some("/api/v1/dossiers/bulk"), "units:read"));
+        assert!(index.post_allows(Some("/api/v1/dossiers/bulk"), "units:read dossiers:write"));
+        assert!(index.post_allows(Some("/api/v1/auth/token"), ""));
+    }
 }

@@ -68,9 +68,7 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
             db,
             config: Arc::new(config),
             metrics,
-            route_scopes: Arc::new(crate::idempotency::RouteScopes::from_document(
-                &openapi::document(),
-            )),
+            routes: Arc::new(openapi::RouteIndex::from_document(&openapi::document())),
             hasher: crate::auth::Hasher::start(1)
                 .map_err(|e| StartError(format!("starting the hashing thread: {e}")))?,
             sign_in_limits: Arc::default(),
@@ -199,13 +197,20 @@ fn cors(origins: &[String]) -> Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
+            header::IF_NONE_MATCH,
             header::ACCEPT,
         ])
         .allowed_header("x-audit-reason")
         .allowed_header("x-request-id")
         .allowed_header("idempotency-key")
-        .expose_headers([header::ETAG, header::LOCATION])
-        .expose_any_header()
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::ALLOW,
+            header::CONTENT_DISPOSITION,
+        ])
+        .expose_headers(["x-request-id", "idempotent-replayed"])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();
@@ -236,6 +241,7 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
             .default_service(web::to(no_route))
             .wrap(from_fn(crate::idempotency::replay))
             .wrap(from_fn(crate::middleware::refuse_control_characters))
+            .wrap(from_fn(crate::middleware::conditional_get))
             .wrap(Compress::default())
             .wrap(cors(&origins))
             .wrap(ErrorHandlers::new().default_handler(problem_for_framework_errors))
@@ -261,12 +267,29 @@ async fn redirect_to_docs() -> HttpResponse {
         .finish()
 }
 
-/// Requests no route takes: 405 when the path exists with other methods, else 404.
-async fn no_route(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(if req.resource_map().has_resource(req.path()) {
-        ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
-    } else {
-        ApiError::NotFound(format!("no resource at {}", req.path()))
+/// Requests no route takes: 405 with `Allow` when the path exists with other methods, else 404
+/// (also when it takes this method, but a path parameter is not of its form, such as a decision
+/// id that is not a number).
+async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let allow = state.routes.allow(req.path());
+    if allow
+        .as_deref()
+        .is_some_and(|methods| methods.split(", ").any(|m| m == req.method().as_str()))
+    {
+        return Err(ApiError::NotFound(format!("no resource at {}", req.path())));
+    }
+    let allow = allow.or_else(|| {
+        // Paths outside the document (Swagger UI's) are read-only.
+        req.resource_map()
+            .has_resource(req.path())
+            .then(|| "GET".to_owned())
+    });
+    Err(match allow {
+        Some(allow) => ApiError::MethodNotAllowed {
+            detail: format!("{} is not allowed on {}", req.method(), req.path()),
+            allow,
+        },
+        None => ApiError::NotFound(format!("no resource at {}", req.path())),
     })
 }
 

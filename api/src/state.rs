@@ -21,8 +21,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Request metrics.
     pub metrics: Metrics,
-    /// The scopes each POST operation needs, from the OpenAPI document.
-    pub route_scopes: Arc<crate::idempotency::RouteScopes>,
+    /// The paths, their methods and the scopes of their POST operations, from the OpenAPI
+    /// document.
+    pub routes: Arc<crate::openapi::RouteIndex>,
     /// The thread that hashes and checks secrets.
     pub hasher: Hasher,
     /// Failed sign-ins by client id and address.

@@ -8,6 +8,7 @@ mod auth;
 mod calendar;
 mod clients;
 mod connections;
+mod contract;
 mod dossiers;
 mod errors;
 mod gains;

@@ -79,3 +79,28 @@ fn every_operation_is_documented_with_errors_security_and_an_example() {
     }
     assert!(operations >= 14, "{operations} operations");
 }
+
+/// Two Rust types published under one schema name overwrite each other in the document, and
+/// generated clients then read one type with the other's fields or values.
+#[test]
+fn every_schema_name_belongs_to_one_type() {
+    let mut seen = std::collections::BTreeMap::<String, Value>::new();
+    let mut clashes = std::collections::BTreeSet::new();
+    for (name, schema) in tthc_api::routes::named_schemas() {
+        let schema = serde_json::to_value(&schema).unwrap();
+        match seen.get(&name) {
+            Some(first) if *first != schema => {
+                clashes.insert(name);
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(name, schema);
+            }
+        }
+    }
+    assert!(
+        clashes.is_empty(),
+        "schema names given by more than one Rust type: {clashes:?}"
+    );
+    assert!(seen.len() > 100, "{} schemas", seen.len());
+}

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use tthc_api::config::Config;
 use tthc_api::server;
 
+pub mod contract;
+
 /// The key tokens are signed with in tests.
 pub const JWT_SECRET: &str = "test-signing-key-0123456789abcdef0123456789";
 /// The identity numbers' hashing key in tests.
@@ -206,6 +208,7 @@ impl TestApp {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
+        let method_name = method.as_str().to_owned();
         let mut req = self.http.request(method, self.url(path));
         for (name, value) in headers {
             req = req.header(*name, *value);
@@ -216,7 +219,7 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(b);
         }
-        Reply::from(req.send().unwrap())
+        Reply::checked(&method_name, req.send().unwrap())
     }
 
     /// A GET whose body is read as bytes (spreadsheets), asking for `accept`.
@@ -257,7 +260,8 @@ impl TestApp {
             ("client_secret", secret),
         ];
         form.extend_from_slice(extra);
-        Reply::from(
+        Reply::checked(
+            "POST",
             self.http
                 .post(self.url("/api/v1/auth/token"))
                 .form(&form)
@@ -332,6 +336,25 @@ impl From<Response> for Reply {
 }
 
 impl Reply {
+    /// The answer to a `method` request, checked against the OpenAPI document.
+    pub fn checked(method: &str, r: Response) -> Self {
+        let path = r.url().path().to_owned();
+        let reply = Self::from(r);
+        if let Err(e) = contract::check(
+            method,
+            &path,
+            reply.status.as_u16(),
+            reply.header("content-type"),
+            &reply.text,
+        ) {
+            panic!(
+                "the answer breaks the OpenAPI document: {e}\n{}",
+                reply.text
+            );
+        }
+        reply
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

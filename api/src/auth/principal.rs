@@ -67,6 +67,22 @@ impl Principal {
         )?))
     }
 
+    /// The caller's units, and the tree path of the unit a list is filtered to (`unit`, which
+    /// must exist: `None` when it does not, and so nothing matches).
+    pub fn list_scope(
+        &self,
+        conn: &mut DbConnection,
+        unit: Option<&tthc_core::unit::UnitCode>,
+    ) -> Result<Option<(UnitScope, Option<String>)>, ApiError> {
+        let scope = self.unit_scope(conn)?;
+        match unit {
+            None => Ok(Some((scope, None))),
+            Some(code) => {
+                Ok(units::find_row(conn, code.as_str())?.map(|row| (scope, Some(row.path))))
+            }
+        }
+    }
+
     fn from_request_sync(req: &HttpRequest) -> Result<Self, ApiError> {
         let unauthorized = |detail: &str| ApiError::Unauthorized {
             code: "invalidToken",

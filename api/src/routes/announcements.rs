@@ -155,8 +155,6 @@ pub struct DecisionQuery {
     responses(
         (status = 200, description = "A page of decisions", body = Page<Decision>),
         (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
@@ -201,8 +199,6 @@ pub async fn list_decisions(
     responses(
         (status = 201, description = "Created", body = Decision, headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Invalid fields, unknown unit or ministry decision", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The number exists", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
@@ -238,13 +234,11 @@ fn decision_id(text: &str) -> Result<i64, ApiError> {
     params(("id" = i64, Path, description = "Decision id", example = 7)),
     responses(
         (status = 200, description = "The decision", body = Decision, headers(("ETag" = String))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
-#[get("/announcements/{id}")]
+#[get("/announcements/{id:\\d+}")]
 pub async fn get_decision(
     state: web::Data<AppState>,
     principal: Principal,
@@ -277,15 +271,13 @@ pub async fn get_decision(
     responses(
         (status = 200, description = "The decision", body = Decision, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Items of an applied decision, or a number taken", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The decision changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
 )]
-#[put("/announcements/{id}")]
+#[put("/announcements/{id:\\d+}")]
 pub async fn put_decision(
     state: web::Data<AppState>,
     principal: Principal,
@@ -334,14 +326,12 @@ pub struct ApplyResult {
     responses(
         (status = 200, description = "Applied", body = ApplyResult),
         (status = 400, description = "An item cannot be applied (named)", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Applied already, or a ministry decision", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
 )]
-#[post("/announcements/{id}/apply")]
+#[post("/announcements/{id:\\d+}/apply")]
 pub async fn apply_decision(
     state: web::Data<AppState>,
     principal: Principal,
@@ -425,8 +415,6 @@ async fn compliance_view<T: Serialize + ToSchema + Send + 'static>(
     responses(
         (status = 200, description = "The late announcements", content((Rows<LateAnnouncement> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Invalid query", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
@@ -487,8 +475,6 @@ pub async fn late(
     responses(
         (status = 200, description = "The pending decisions", content((Rows<PendingAnnouncement> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Invalid query", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
@@ -543,8 +529,6 @@ pub async fn pending(
     responses(
         (status = 200, description = "The publication status", content((Rows<PublicationStatus> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Invalid query", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
@@ -600,8 +584,6 @@ pub async fn publication(
     tag = "announcements",
     responses(
         (status = 200, description = "The rule set", body = AnnouncementRules),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
@@ -640,8 +622,6 @@ pub struct RulesInput {
     responses(
         (status = 200, description = "The rule set", body = AnnouncementRules),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
 )]

@@ -105,8 +105,6 @@ pub struct AuditQuery {
     responses(
         (status = 200, description = "A page of changes, newest first", body = Page<AuditEntry>),
         (status = 400, description = "Invalid query", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks audit:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["audit:read"]))
 )]

@@ -675,8 +675,6 @@ pub async fn get_year(
     responses(
         (status = 200, description = "The year as stored", body = YearCalendarView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, days outside the year, a day listed twice", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks calendar:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such province among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The year changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
     ),

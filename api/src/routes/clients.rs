@@ -263,8 +263,6 @@ pub struct ClientListQuery {
     responses(
         (status = 200, description = "A page of clients, ordered by id", body = Page<ClientView>),
         (status = 400, description = "Invalid query", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
 )]
@@ -309,8 +307,6 @@ pub async fn list_clients(
     responses(
         (status = 201, description = "Created, with its secret", body = ClientWithSecret, headers(("Location" = String))),
         (status = 400, description = "Invalid fields, unknown scope or unit", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The id is taken", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
@@ -361,8 +357,6 @@ pub async fn create_client(
     params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
     responses(
         (status = 200, description = "The client", body = ClientView, headers(("ETag" = String))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
@@ -397,8 +391,6 @@ pub async fn get_client(
     responses(
         (status = 200, description = "The changed client", body = ClientView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, unknown scope or unit", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The client changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
     ),
@@ -456,8 +448,6 @@ pub async fn patch_client(
     params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
@@ -488,8 +478,6 @@ pub async fn delete_client(
     params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
     responses(
         (status = 201, description = "The new secret", body = ClientWithSecret),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks clients:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))

@@ -8,7 +8,7 @@ use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
     DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating, SyncError,
 };
-use tthc_core::db::units;
+use tthc_core::db::DbConnection;
 use tthc_core::dossier::{
     DossierCode, Event, Flag, RatingChannel, ResultDocument, Satisfaction, Status, Timing,
 };
@@ -22,7 +22,7 @@ use crate::bulk::{BulkResult, parse_items, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::word;
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
     parse_instant_cursor, wants_csv,
 };
 use crate::identity::IdentityKey;
@@ -467,8 +467,7 @@ pub struct PutResult {
         (status = 200, description = "Updated or unchanged", body = PutResult),
         (status = 201, description = "Created", body = PutResult),
         (status = 400, description = "Invalid fields, unknown unit or procedure, forbidden transitions", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "A dossier of this code is stored under a unit outside the caller's grant", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:write"]))
 )]
@@ -529,8 +528,6 @@ pub struct EventResult {
     responses(
         (status = 200, description = "Added or duplicate", body = EventResult),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The transition is forbidden, or the id was used for another event", body = Problem, content_type = PROBLEM),
     ),
@@ -597,8 +594,6 @@ pub struct RecomputeResult {
     params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
     responses(
         (status = 200, description = "Recomputed (changed or not)", body = RecomputeResult),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:write"]))
@@ -659,7 +654,6 @@ pub struct RatingResult {
     responses(
         (status = 200, description = "The rating in force", body = RatingResult),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks ratings:write (or dossiers:write)", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
     ),
@@ -703,9 +697,6 @@ pub async fn rate_dossier(
     responses(
         (status = 200, description = "Every item's outcome", body = BulkResult),
         (status = 400, description = "Not a JSON array or NDJSON, or too many items", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:write", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "The body is too large", body = Problem, content_type = PROBLEM),
         (status = 415, description = "Neither JSON nor NDJSON", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:write"]))
@@ -863,8 +854,6 @@ pub struct DossierQuery {
     responses(
         (status = 200, description = "A page of dossiers", content((Page<SummaryView> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:read"]))
 )]
@@ -911,69 +900,85 @@ pub async fn list_dossiers(
         limit: limit + 1,
     };
     let unit = q.unit;
-    let rows = state
-        .run(move |conn| {
-            let scope = principal.unit_scope(conn)?;
-            if let Some(code) = unit {
-                match units::find_row(conn, code.as_str())? {
-                    Some(row) => filter.unit_path = Some(row.path),
-                    None => return Ok(Vec::new()),
-                }
-            }
-            Ok(store::list(conn, &scope, &filter)?)
-        })
-        .await?;
     // The cursor is the position in the order asked for: due instant or receipt, then code.
-    let key = move |d: &DossierSummary| {
+    let position = move |d: &DossierSummary| {
         let at = if by_due {
             d.effective_due_at.unwrap_or(d.received_at)
         } else {
             d.received_at
         };
-        instant_cursor_key(at, &d.code)
+        (at, d.code.clone())
+    };
+    let start = filter.after.take();
+    let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
+        let Some((scope, unit_path)) = principal.list_scope(conn, unit.as_ref())? else {
+            return Ok(Vec::new());
+        };
+        filter.unit_path = unit_path;
+        filter.after = after.cloned();
+        filter.limit = limit;
+        Ok(store::list(conn, &scope, &filter)?)
+    };
+    if wants_csv(&req) {
+        // The whole filtered list, page after page.
+        return Ok(csv_list(
+            &state,
+            "dossiers",
+            &CSV_HEADER,
+            start,
+            read,
+            position,
+            |d| csv_row(&SummaryView::from(d)),
+        ));
+    }
+    let mut read = read;
+    let rows = state
+        .run(move |conn| read(conn, start.as_ref(), limit + 1))
+        .await?;
+    let key = move |d: &DossierSummary| {
+        let (at, code) = position(d);
+        instant_cursor_key(at, &code)
     };
     let page = Page::from_rows(rows, limit, key, SummaryView::from);
-    if wants_csv(&req) {
-        let header = [
-            "code",
-            "procedureCode",
-            "field",
-            "unit",
-            "channel",
-            "status",
-            "receivedAt",
-            "dueAt",
-            "endedAt",
-            "timing",
-            "flags",
-            "syncedAt",
-        ];
-        return csv_response(
-            "dossiers",
-            &header,
-            page.items.iter().map(|d| {
-                vec![
-                    d.code.clone(),
-                    d.procedure_code.clone(),
-                    cell(d.field.clone()),
-                    d.unit.clone(),
-                    word(&d.channel),
-                    cell(d.status),
-                    d.received_at.to_rfc3339(),
-                    cell(d.due_at.map(|t| t.to_rfc3339())),
-                    cell(d.ended_at.map(|t| t.to_rfc3339())),
-                    cell(d.timing.map(|t| word(&t))),
-                    d.flags
-                        .iter()
-                        .map(|f| f.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    cell(d.synced_at.map(|t| t.to_rfc3339())),
-                ]
-            }),
-        );
-    }
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The columns of the dossier list's CSV.
+const CSV_HEADER: [&str; 12] = [
+    "code",
+    "procedureCode",
+    "field",
+    "unit",
+    "channel",
+    "status",
+    "receivedAt",
+    "dueAt",
+    "endedAt",
+    "timing",
+    "flags",
+    "syncedAt",
+];
+
+/// A dossier as a CSV row under [`CSV_HEADER`].
+fn csv_row(d: &SummaryView) -> Vec<String> {
+    vec![
+        d.code.clone(),
+        d.procedure_code.clone(),
+        cell(d.field.clone()),
+        d.unit.clone(),
+        word(&d.channel),
+        cell(d.status),
+        d.received_at.to_rfc3339(),
+        cell(d.due_at.map(|t| t.to_rfc3339())),
+        cell(d.ended_at.map(|t| t.to_rfc3339())),
+        cell(d.timing.map(|t| word(&t))),
+        d.flags
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        cell(d.synced_at.map(|t| t.to_rfc3339())),
+    ]
 }
 
 /// Get a dossier
@@ -984,8 +989,6 @@ pub async fn list_dossiers(
     params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
     responses(
         (status = 200, description = "The dossier", body = DossierView),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:read"]))
@@ -1061,8 +1064,6 @@ pub struct TimelineView {
     params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
     responses(
         (status = 200, description = "The timeline", body = TimelineView),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks dossiers:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:read"]))

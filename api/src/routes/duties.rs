@@ -146,8 +146,6 @@ fn duty_response(builder: &mut actix_web::HttpResponseBuilder, duty: Duty) -> Ht
     tag = "reporting duties",
     responses(
         (status = 200, description = "The duties", body = DutyList),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:read"]))
 )]
@@ -173,8 +171,6 @@ pub async fn list_duties(
     responses(
         (status = 201, description = "Created", body = DutyView, headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Invalid fields or unknown reporters", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:admin", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The code exists", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:admin"]))
@@ -203,8 +199,6 @@ pub async fn create_duty(
     params(("code" = String, Path, description = "Duty code", example = "TTHC_MONTHLY")),
     responses(
         (status = 200, description = "The duty", body = DutyView, headers(("ETag" = String))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:read"]))
@@ -233,8 +227,6 @@ pub async fn get_duty(
     responses(
         (status = 200, description = "Replaced", body = DutyView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields or unknown reporters", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The duty changed since the ETag given", body = Problem, content_type = PROBLEM),
     ),
@@ -441,8 +433,6 @@ fn check_submission(
     responses(
         (status = 201, description = "Recorded", body = SubmissionView, headers(("Location" = String))),
         (status = 400, description = "The unit does not owe the duty, the period is not one of the duty's, or bad fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty, or the unit is not among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:write"]))
@@ -514,8 +504,6 @@ pub struct SubmissionList {
     responses(
         (status = 200, description = "The reports", body = SubmissionList),
         (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty or unit", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:read"]))
@@ -590,8 +578,6 @@ pub struct QualityBody {
     responses(
         (status = 200, description = "The report", body = SubmissionView),
         (status = 400, description = "A poor-quality mark without a reason", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty, or no such report among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:admin"]))
@@ -713,8 +699,6 @@ pub struct ComplianceReport {
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "Bad year or format", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:read"]))
@@ -896,8 +880,6 @@ pub struct DueList {
     responses(
         (status = 200, description = "Reports due", body = DueList),
         (status = 400, description = "Bad number of days", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks reports:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:read"]))

@@ -114,8 +114,6 @@ fn records_url(unit: &str, period: &str, action: Action, end: &str) -> String {
     responses(
         (status = 200, description = "The actions", body = Gains),
         (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))

@@ -95,7 +95,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
 /// Request counts by route and status and a latency histogram, in Prometheus' text format.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain; version=0.0.4",
+    responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain",
                example = "tthc_http_requests_total{method=\"GET\",route=\"/api/v1/units\",status=\"200\"} 3\n")),
     security(())
 )]

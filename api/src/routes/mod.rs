@@ -19,97 +19,116 @@ pub mod scoring;
 pub mod token;
 pub mod units;
 
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every route.
-pub fn configure(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(health::metrics)
-        .service(
-            scope("/api/v1")
-                .service(token::issue_token)
-                .service(units::list_units)
-                .service(units::create_unit)
-                .service(units::get_unit)
-                .service(units::patch_unit)
-                .service(clients::list_clients)
-                .service(clients::create_client)
-                .service(clients::get_client)
-                .service(clients::patch_client)
-                .service(clients::delete_client)
-                .service(clients::rotate_secret)
-                .service(audit::list_audit)
-                .service(calendar::due)
-                .service(calendar::working_time)
-                .service(calendar::get_year)
-                .service(calendar::put_year)
-                .service(calendar::list_days)
-                // Fixed paths before `/procedures/{code}` and `/announcements/{id}`.
-                .service(procedures::list_procedures)
-                .service(procedures::create_procedure)
-                .service(procedures::bulk_procedures)
-                .service(procedures::not_localized)
-                .service(procedures::get_procedure)
-                .service(procedures::put_procedure)
-                .service(procedures::list_versions)
-                .service(procedures::list_fields)
-                .service(procedures::put_field)
-                .service(announcements::list_decisions)
-                .service(announcements::create_decision)
-                .service(announcements::late)
-                .service(announcements::pending)
-                .service(announcements::publication)
-                .service(announcements::get_decision)
-                .service(announcements::put_decision)
-                .service(announcements::apply_decision)
-                .service(announcements::get_rules)
-                .service(announcements::put_rules)
-                .service(dossiers::list_dossiers)
-                .service(dossiers::bulk_dossiers)
-                .service(dossiers::put_dossier)
-                .service(dossiers::get_dossier)
-                .service(dossiers::timeline)
-                .service(dossiers::add_event)
-                .service(dossiers::recompute_due)
-                .service(dossiers::rate_dossier)
-                // `/petitions/bulk` before `/petitions/{code}`.
-                .service(petitions::list_petitions)
-                .service(petitions::bulk_petitions)
-                .service(petitions::put_petition)
-                .service(petitions::get_petition)
-                .service(petitions::add_petition_event)
-                .service(petitions::get_petition_rules)
-                .service(petitions::put_petition_rules)
-                .service(petitions::petition_figures)
-                .service(scoring::list_rule_sets)
-                .service(scoring::get_rule_set)
-                .service(scoring::evaluate)
-                .service(scores::trend)
-                .service(scores::rankings)
-                .service(scores::get_score)
-                .service(scores::list_misses)
-                .service(gains::get_gains)
-                .service(official::put_official)
-                .service(official::get_official)
-                .service(official::reconciliation)
-                .service(periods::list_periods)
-                .service(periods::close_period)
-                .service(periods::reopen_period)
-                .service(scores::put_figures)
-                .service(scores::get_figures)
-                .service(reports::ii06a)
-                .service(reports::notice)
-                // Fixed paths before `/reporting-duties/{code}`.
-                .service(duties::list_duties)
-                .service(duties::create_duty)
-                .service(duties::compliance)
-                .service(duties::due_soon)
-                .service(duties::get_duty)
-                .service(duties::put_duty)
-                .service(duties::list_submissions)
-                .service(duties::submit)
-                .service(duties::mark_quality),
-        );
+/// Lists the routes once: registers them (at the root and under `/api/v1`) and collects every
+/// schema they name, so that a test can find two Rust types published under one schema name.
+macro_rules! routes {
+    (root: [$($root:path),* $(,)?], api: [$($api:path),* $(,)?] $(,)?) => {
+        /// Registers every route.
+        pub fn configure(cfg: &mut ServiceConfig<'_>) {
+            $(cfg.service($root);)*
+            cfg.service(scope("/api/v1")$(.service($api))*);
+        }
+
+        /// Every schema the routes name, with repeats, as the document is collected: a name
+        /// given by two Rust types appears twice with two different schemas.
+        pub fn named_schemas() -> Vec<(String, RefOr<Schema>)> {
+            let mut schemas = Vec::new();
+            $(<$root as utoipa::__dev::SchemaReferences>::schemas(&mut schemas);)*
+            $(<$api as utoipa::__dev::SchemaReferences>::schemas(&mut schemas);)*
+            schemas
+        }
+    };
+}
+
+routes! {
+    root: [health::healthz, health::readyz, health::metrics],
+    api: [
+        token::issue_token,
+        units::list_units,
+        units::create_unit,
+        units::get_unit,
+        units::patch_unit,
+        clients::list_clients,
+        clients::create_client,
+        clients::get_client,
+        clients::patch_client,
+        clients::delete_client,
+        clients::rotate_secret,
+        audit::list_audit,
+        calendar::due,
+        calendar::working_time,
+        calendar::get_year,
+        calendar::put_year,
+        calendar::list_days,
+        // Fixed paths before `/procedures/{code}` and `/announcements/{id}`.
+        procedures::list_procedures,
+        procedures::create_procedure,
+        procedures::bulk_procedures,
+        procedures::not_localized,
+        procedures::get_procedure,
+        procedures::put_procedure,
+        procedures::list_versions,
+        procedures::list_fields,
+        procedures::put_field,
+        announcements::list_decisions,
+        announcements::create_decision,
+        announcements::late,
+        announcements::pending,
+        announcements::publication,
+        announcements::get_decision,
+        announcements::put_decision,
+        announcements::apply_decision,
+        announcements::get_rules,
+        announcements::put_rules,
+        dossiers::list_dossiers,
+        dossiers::bulk_dossiers,
+        dossiers::put_dossier,
+        dossiers::get_dossier,
+        dossiers::timeline,
+        dossiers::add_event,
+        dossiers::recompute_due,
+        dossiers::rate_dossier,
+        // `/petitions/bulk` before `/petitions/{code}`.
+        petitions::list_petitions,
+        petitions::bulk_petitions,
+        petitions::put_petition,
+        petitions::get_petition,
+        petitions::add_petition_event,
+        petitions::get_petition_rules,
+        petitions::put_petition_rules,
+        petitions::petition_figures,
+        scoring::list_rule_sets,
+        scoring::get_rule_set,
+        scoring::evaluate,
+        scores::trend,
+        scores::rankings,
+        scores::get_score,
+        scores::list_misses,
+        gains::get_gains,
+        official::put_official,
+        official::get_official,
+        official::reconciliation,
+        periods::list_periods,
+        periods::close_period,
+        periods::reopen_period,
+        scores::put_figures,
+        scores::get_figures,
+        reports::ii06a,
+        reports::notice,
+        // Fixed paths before `/reporting-duties/{code}`.
+        duties::list_duties,
+        duties::create_duty,
+        duties::compliance,
+        duties::due_soon,
+        duties::get_duty,
+        duties::put_duty,
+        duties::list_submissions,
+        duties::submit,
+        duties::mark_quality,
+    ],
 }

@@ -111,8 +111,6 @@ fn check(rule_set: &RuleSet, body: &OfficialScores) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "Stored", body = OfficialScores),
         (status = 400, description = "Unknown groups or indicators, scores out of range, a numerator above its denominator", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:write"]))
@@ -163,8 +161,6 @@ fn entered(
     responses(
         (status = 200, description = "The official scores", body = OfficialScores),
         (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units, or none entered", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))
@@ -298,8 +294,6 @@ fn diff(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     responses(
         (status = 200, description = "The reconciliation", body = Reconciliation),
         (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units, or no official scores entered", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))

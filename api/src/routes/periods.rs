@@ -2,6 +2,7 @@
 //! is then reported as a difference against it. Reopening is for administrators.
 
 use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use tthc_core::db::periods::{self, ClosedPeriod};
 use tthc_core::period::Period;
@@ -15,12 +16,39 @@ use crate::error::{ApiError, Problem};
 use crate::instant::now_local;
 use crate::state::AppState;
 
+/// A closed month.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = ClosedPeriod, example = json!({"period": "2026-08", "closedAt": "2026-09-03T09:00:00+07:00", "closedBy": "office", "units": 412}))]
+pub struct ClosedPeriodView {
+    /// The month.
+    pub period: String,
+    /// When it was closed.
+    #[serde(serialize_with = "crate::instant::serialize")]
+    pub closed_at: DateTime<FixedOffset>,
+    /// The client (and end user) that closed it.
+    pub closed_by: String,
+    /// How many units have a snapshot.
+    pub units: i64,
+}
+
+impl From<ClosedPeriod> for ClosedPeriodView {
+    fn from(c: ClosedPeriod) -> Self {
+        Self {
+            period: c.period,
+            closed_at: tthc_core::calendar::from_local(c.closed_at),
+            closed_by: c.closed_by,
+            units: c.units,
+        }
+    }
+}
+
 /// The closed months.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClosedPeriods {
     /// Latest first.
-    pub items: Vec<ClosedPeriod>,
+    pub items: Vec<ClosedPeriodView>,
 }
 
 /// List closed months
@@ -31,8 +59,6 @@ pub struct ClosedPeriods {
     tag = "scoring",
     responses(
         (status = 200, description = "The closed months", body = ClosedPeriods),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))
 )]
@@ -43,7 +69,9 @@ pub async fn list_periods(
 ) -> Result<web::Json<ClosedPeriods>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let items = state.run(|conn| Ok(periods::list_closed(conn)?)).await?;
-    Ok(web::Json(ClosedPeriods { items }))
+    Ok(web::Json(ClosedPeriods {
+        items: items.into_iter().map(ClosedPeriodView::from).collect(),
+    }))
 }
 
 /// The month `text` names, and the rule set that applies to it.
@@ -70,9 +98,8 @@ fn month_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
     tag = "scoring",
     params(("period" = String, Path, description = "The month", example = "2026-08")),
     responses(
-        (status = 201, description = "Closed", body = ClosedPeriod),
+        (status = 201, description = "Closed", body = ClosedPeriodView),
         (status = 400, description = "Not a month, or not over yet", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks scores:write or is not granted every unit", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The month is closed already", body = Problem, content_type = PROBLEM),
     ),
@@ -110,7 +137,7 @@ pub async fn close_period(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(closed))
+    Ok(HttpResponse::Created().json(ClosedPeriodView::from(closed)))
 }
 
 /// Reopen a closed month
@@ -123,8 +150,6 @@ pub async fn close_period(
     responses(
         (status = 204, description = "Reopened"),
         (status = 400, description = "Not a month", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks periods:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "The month is not closed", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["periods:admin"]))

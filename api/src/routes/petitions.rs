@@ -9,7 +9,7 @@ use tthc_core::db::petitions::{
     self as store, EventOutcome, Outcome, Petition, PetitionDetails, PetitionFilter,
     PetitionSummary, PetitionWrite, ReactionRecord,
 };
-use tthc_core::db::units;
+use tthc_core::db::DbConnection;
 use tthc_core::dossier::DossierCode;
 use tthc_core::period::Period;
 use tthc_core::petition::figures::Figures;
@@ -27,7 +27,7 @@ use crate::bulk::{BulkResult, parse_items, read_bulk};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
     parse_instant_cursor, wants_csv, word,
 };
 use crate::instant::now_local;
@@ -189,8 +189,7 @@ pub struct PetitionPutResult {
         (status = 200, description = "Updated or unchanged", body = PetitionPutResult),
         (status = 201, description = "Created", body = PetitionPutResult),
         (status = 400, description = "Invalid fields, unknown unit or procedure, forbidden transitions", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:write", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "A petition of this code is stored under a unit outside the caller's grant", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:write"]))
 )]
@@ -251,8 +250,6 @@ pub struct PetitionEventResult {
     responses(
         (status = 200, description = "Added or duplicate", body = PetitionEventResult),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such petition among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The transition is forbidden, or the id was used for another event", body = Problem, content_type = PROBLEM),
     ),
@@ -300,9 +297,6 @@ pub async fn add_petition_event(
     responses(
         (status = 200, description = "Every item's outcome", body = BulkResult),
         (status = 400, description = "Not a JSON array or NDJSON, or too many items", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:write", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "The body is too large", body = Problem, content_type = PROBLEM),
         (status = 415, description = "Neither JSON nor NDJSON", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:write"]))
@@ -453,8 +447,6 @@ pub struct PetitionQuery {
     responses(
         (status = 200, description = "A page of petitions", content((Page<PetitionSummaryView> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:read"]))
 )]
@@ -499,68 +491,86 @@ pub async fn list_petitions(
         limit: limit + 1,
     };
     let unit = q.unit;
-    let rows = state
-        .run(move |conn| {
-            let scope = principal.unit_scope(conn)?;
-            if let Some(code) = unit {
-                match units::find_row(conn, code.as_str())? {
-                    Some(row) => filter.unit_path = Some(row.path),
-                    None => return Ok(Vec::new()),
-                }
-            }
-            Ok(store::list(conn, &scope, &filter)?)
-        })
-        .await?;
-    let key = move |p: &PetitionSummary| {
+    // The cursor is the position in the order asked for: first late instant or receipt, then
+    // code.
+    let position = move |p: &PetitionSummary| {
         let at = if by_due {
             p.late_from.unwrap_or(p.received_at)
         } else {
             p.received_at
         };
-        instant_cursor_key(at, &p.code)
+        (at, p.code.clone())
+    };
+    let start = filter.after.take();
+    let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
+        let Some((scope, unit_path)) = principal.list_scope(conn, unit.as_ref())? else {
+            return Ok(Vec::new());
+        };
+        filter.unit_path = unit_path;
+        filter.after = after.cloned();
+        filter.limit = limit;
+        Ok(store::list(conn, &scope, &filter)?)
+    };
+    if wants_csv(&req) {
+        // The whole filtered list, page after page.
+        return Ok(csv_list(
+            &state,
+            "petitions",
+            &CSV_HEADER,
+            start,
+            read,
+            position,
+            move |p| csv_row(&summary_view(p, now)),
+        ));
+    }
+    let mut read = read;
+    let rows = state
+        .run(move |conn| read(conn, start.as_ref(), limit + 1))
+        .await?;
+    let key = move |p: &PetitionSummary| {
+        let (at, code) = position(p);
+        instant_cursor_key(at, &code)
     };
     let page = Page::from_rows(rows, limit, key, |p| summary_view(p, now));
-    if wants_csv(&req) {
-        let header = [
-            "code",
-            "unit",
-            "subject",
-            "procedureCode",
-            "dossierCode",
-            "channel",
-            "status",
-            "receivedAt",
-            "handledAt",
-            "endedAt",
-            "timing",
-            "lateFrom",
-            "overdue",
-            "reaction",
-        ];
-        return csv_response(
-            "petitions",
-            &header,
-            page.items.iter().map(|p| {
-                vec![
-                    p.code.clone(),
-                    p.unit.clone(),
-                    word(&p.subject),
-                    cell(p.procedure_code.clone()),
-                    cell(p.dossier_code.clone()),
-                    word(&p.channel),
-                    p.status.to_string(),
-                    p.received_at.to_rfc3339(),
-                    cell(p.handled_at.map(|t| t.to_rfc3339())),
-                    cell(p.ended_at.map(|t| t.to_rfc3339())),
-                    cell(p.timing.map(|t| word(&t))),
-                    cell(p.late_from.map(|t| t.to_rfc3339())),
-                    p.overdue.to_string(),
-                    cell(p.reaction.map(|r| word(&r))),
-                ]
-            }),
-        );
-    }
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The columns of the petition list's CSV.
+const CSV_HEADER: [&str; 14] = [
+    "code",
+    "unit",
+    "subject",
+    "procedureCode",
+    "dossierCode",
+    "channel",
+    "status",
+    "receivedAt",
+    "handledAt",
+    "endedAt",
+    "timing",
+    "lateFrom",
+    "overdue",
+    "reaction",
+];
+
+/// A petition as a CSV row under [`CSV_HEADER`].
+fn csv_row(p: &PetitionSummaryView) -> Vec<String> {
+    vec![
+        p.code.clone(),
+        p.unit.clone(),
+        word(&p.subject),
+        cell(p.procedure_code.clone()),
+        cell(p.dossier_code.clone()),
+        word(&p.channel),
+        p.status.to_string(),
+        p.received_at.to_rfc3339(),
+        cell(p.handled_at.map(|t| t.to_rfc3339())),
+        cell(p.ended_at.map(|t| t.to_rfc3339())),
+        cell(p.timing.map(|t| word(&t))),
+        cell(p.late_from.map(|t| t.to_rfc3339())),
+        p.overdue.to_string(),
+        cell(p.reaction.map(|r| word(&r))),
+    ]
 }
 
 /// A stage's deadline and state.
@@ -718,8 +728,6 @@ fn petition_view(p: Petition, s: tthc_core::petition::Stages) -> PetitionView {
     params(("code" = String, Path, description = "Petition code", example = "PAKN-2026-000077")),
     responses(
         (status = 200, description = "The petition", body = PetitionView),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such petition among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:read"]))
@@ -749,8 +757,6 @@ pub async fn get_petition(
     tag = "petitions",
     responses(
         (status = 200, description = "The deadlines", body = PetitionRules),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:read"]))
 )]
@@ -794,8 +800,6 @@ pub struct PetitionRulesInput {
     responses(
         (status = 200, description = "The deadlines", body = PetitionRules),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:write", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:write"]))
 )]
@@ -858,8 +862,6 @@ pub struct PetitionFiguresView {
     responses(
         (status = 200, description = "The figures", body = PetitionFiguresView),
         (status = 400, description = "Invalid period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks petitions:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:read"]))

@@ -449,8 +449,6 @@ async fn write_procedure(
         (status = 200, description = "Updated or unchanged", body = ProcedureView, headers(("ETag" = String))),
         (status = 201, description = "Created", body = ProcedureView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Invalid content, unknown field or unit", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The procedure changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
@@ -508,8 +506,6 @@ pub struct ProcedureCreate {
     responses(
         (status = 201, description = "Created", body = ProcedureView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Invalid content, unknown field or unit", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The code exists", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
@@ -557,9 +553,6 @@ pub async fn create_procedure(
     responses(
         (status = 200, description = "Every item's outcome", body = BulkResult),
         (status = 400, description = "The body is not a JSON array or NDJSON, or has too many items", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
-        (status = 413, description = "The body is too large", body = Problem, content_type = PROBLEM),
         (status = 415, description = "Neither JSON nor NDJSON", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
@@ -668,8 +661,6 @@ fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<Count> {
     responses(
         (status = 200, description = "The report", content((NotLocalizedReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:read"]))
 )]
@@ -758,8 +749,6 @@ pub struct FieldPut {
     responses(
         (status = 200, description = "The field", body = Field),
         (status = 400, description = "Invalid code or name", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks procedures:write", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
 )]

@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::calendar::from_local;
-use tthc_core::db::periods::{self, ClosedPeriod};
+use tthc_core::db::periods;
 use tthc_core::db::scores::{self, EnteredFigure, Miss, RecordKind, Source};
 use tthc_core::db::units::{self, UnitRow};
 use tthc_core::db::{DbConnection, audit::Actor};
@@ -190,7 +190,7 @@ pub struct LiveScore {
     #[serde(flatten)]
     pub evaluation: Evaluation,
     /// When the month was closed; null while it is live.
-    pub closed: Option<ClosedPeriod>,
+    pub closed: Option<super::periods::ClosedPeriodView>,
     /// For a closed month, how the live figures moved since (late data); null while live.
     pub since_close: Option<SinceClose>,
 }
@@ -276,8 +276,6 @@ pub(crate) fn since_close(frozen: &Evaluation, live: &Evaluation) -> SinceClose 
     responses(
         (status = 200, description = "The score", body = LiveScore),
         (status = 400, description = "The period is not a month, quarter or year, or no rule set applies to it", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))
@@ -308,7 +306,7 @@ pub async fn get_score(
         period: period.to_string(),
         sources: scored.sources,
         evaluation: scored.evaluation,
-        closed,
+        closed: closed.map(Into::into),
         since_close: scored.since_close,
     }))
 }
@@ -378,8 +376,6 @@ fn check_figures(rule_set: &RuleSet, body: &FiguresBody) -> Result<(), ApiError>
     responses(
         (status = 200, description = "The figures now entered", body = FiguresBody),
         (status = 400, description = "Unknown indicator, numerator above the denominator or missing, bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:write"]))
@@ -417,8 +413,6 @@ pub async fn put_figures(
     responses(
         (status = 200, description = "The figures entered by hand", body = FiguresBody),
         (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))
@@ -521,8 +515,6 @@ pub struct MissesQuery {
     responses(
         (status = 200, description = "A page of misses", content((Page<MissView> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "Bad period, or an indicator whose misses are not listed", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))
@@ -679,8 +671,6 @@ pub struct TrendQuery {
     responses(
         (status = 200, description = "The trend", body = Trend),
         (status = 400, description = "Bad months, or more than 24", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))
@@ -797,8 +787,6 @@ pub(crate) fn ranks(scores: &[f64]) -> Vec<usize> {
     responses(
         (status = 200, description = "The ranking", body = Ranking),
         (status = 400, description = "Bad period", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks scores:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:read"]))

@@ -101,8 +101,8 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 /// Get an access token
 ///
 /// OAuth2 client credentials: exchange a client id and secret for a JWT holding the client's
-/// scopes and unit grants. Errors use the OAuth2 codes (`invalid_client`, `invalid_scope`,
-/// `unsupported_grant_type`) as `code`.
+/// scopes and unit grants. Errors are `problem+json` whose `code` and `error` are the OAuth2
+/// codes (`invalid_request`, `invalid_client`, `invalid_scope`, `unsupported_grant_type`).
 #[utoipa::path(
     tag = "auth",
     request_body(content(
@@ -121,6 +121,30 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
 )]
 #[post("/auth/token")]
 pub async fn issue_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, ApiError> {
+    answer_token(state, req, body).await.map_err(oauth_error)
+}
+
+/// A malformed token request is `invalid_request` in OAuth2's words, whatever field it lacks.
+fn oauth_error(e: ApiError) -> ApiError {
+    match e {
+        ApiError::BadRequest {
+            code: "validationFailed" | "malformedJson" | "unreadableBody",
+            detail,
+            invalid,
+        } => ApiError::BadRequest {
+            code: "invalid_request",
+            detail,
+            invalid,
+        },
+        other => other,
+    }
+}
+
+async fn answer_token(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: Bytes,

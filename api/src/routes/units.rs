@@ -187,8 +187,6 @@ use crate::error::PROBLEM_JSON as PROBLEM;
     responses(
         (status = 200, description = "A page of units", body = Page<UnitView>),
         (status = 400, description = "A filter is invalid", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks units:read", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["units:read"]))
 )]
@@ -234,8 +232,6 @@ pub async fn list_units(
     responses(
         (status = 200, description = "The unit; its version is in `ETag`", body = UnitView,
          headers(("ETag" = String, description = "Version, for If-Match"))),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks units:read", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["units:read"]))
@@ -275,7 +271,6 @@ fn with_etag(mut builder: actix_web::HttpResponseBuilder, unit: Unit) -> HttpRes
         (status = 201, description = "Created; `Location` names it", body = UnitView,
          headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Invalid fields or unknown parent", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks units:write, or may not create a root", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The code is taken", body = Problem, content_type = PROBLEM),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
@@ -336,8 +331,6 @@ pub async fn create_unit(
     responses(
         (status = 200, description = "The changed unit", body = UnitView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, unknown parent, or a move under a descendant", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks units:write", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The unit changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM),

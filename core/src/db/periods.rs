@@ -19,8 +19,6 @@ use crate::InvalidParam;
 use crate::period::Period;
 
 /// A closed month.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"period": "2026-08", "closedAt": "2026-09-03T09:00:00", "closedBy": "office", "units": 412})))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClosedPeriod {

@@ -18,6 +18,7 @@ pub use timing::{Classification, Timing, TimingInput, classify};
 /// A dossier's status, with the national sync code of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DossierStatus))]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// 1: newly registered (mới đăng ký).

@@ -20,6 +20,7 @@ use crate::calendar::{Calendar, Measure, TimeLimit};
 /// A dossier's timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DossierTiming))]
 #[serde(rename_all = "camelCase")]
 pub enum Timing {
     /// Finished before its due day.

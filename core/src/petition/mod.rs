@@ -62,6 +62,7 @@ pub enum Subject {
 /// How a petition reached the unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PetitionChannel))]
 #[serde(rename_all = "camelCase")]
 pub enum Channel {
     /// The national public service portal's petition system.
@@ -81,6 +82,7 @@ pub enum Channel {
 /// A step in a petition's handling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PetitionStatus))]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// Received (tiếp nhận).

@@ -72,6 +72,7 @@ pub struct StageTiming {
 /// A petition's timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PetitionTiming))]
 #[serde(rename_all = "camelCase")]
 pub enum Timing {
     /// Ended, every stage on time.
