@@ -4,11 +4,11 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use tthc_core::calendar::{from_local, to_local};
+use tthc_core::db::DbConnection;
 use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
     DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating, SyncError,
 };
-use tthc_core::db::DbConnection;
 use tthc_core::dossier::{
     DossierCode, Event, Flag, RatingChannel, ResultDocument, Satisfaction, Status, Timing,
 };

@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 use tthc_core::calendar::{from_local, to_local};
+use tthc_core::db::DbConnection;
 use tthc_core::db::petitions::{
     self as store, EventOutcome, Outcome, Petition, PetitionDetails, PetitionFilter,
     PetitionSummary, PetitionWrite, ReactionRecord,
 };
-use tthc_core::db::DbConnection;
 use tthc_core::dossier::DossierCode;
 use tthc_core::period::Period;
 use tthc_core::petition::figures::Figures;
