@@ -92,6 +92,16 @@ pub async fn read_bulk(
             invalid: Vec::new(),
         })?
     };
+    // An item that is not even an object is a malformed request, not a refused record.
+    if let Some(i) = items
+        .iter()
+        .position(|item| !item.get().trim_start().starts_with('{'))
+    {
+        return Err(ApiError::invalid(
+            format!("[{i}]"),
+            "every item must be a JSON object",
+        ));
+    }
     if items.len() > MAX_BULK_ITEMS {
         return Err(ApiError::invalid(
             "body",

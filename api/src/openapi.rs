@@ -97,6 +97,110 @@ fn bound_dates(value: &mut Value) {
     }
 }
 
+/// A bulk request is an array (or NDJSON lines) of objects, each checked on its own: an item
+/// that breaks its schema is rejected in the answer while its neighbours are stored, so the
+/// request itself is well-formed whatever its items hold. The document says so, naming the
+/// items' schema in the description rather than imposing it on the request.
+fn loosen_bulk_items(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        if !path.ends_with("/bulk") {
+            continue;
+        }
+        let Some(content) = item["post"]["requestBody"]["content"].as_object_mut() else {
+            continue;
+        };
+        for (media, body) in content.iter_mut() {
+            let typed = body["schema"].clone();
+            let named = typed["items"]["$ref"]
+                .as_str()
+                .or_else(|| typed["$ref"].as_str())
+                .unwrap_or("")
+                .trim_start_matches("#/components/schemas/")
+                .to_owned();
+            let object = json!({
+                "type": "object",
+                "description": format!(
+                    "An item shaped as `{named}`; one that is not is rejected in the answer, \
+                     with its fields and reasons, and its neighbours are stored"
+                )
+            });
+            body["schema"] = if media == "application/json" {
+                json!({"type": "array", "maxItems": 10000, "items": object})
+            } else {
+                object
+            };
+        }
+    }
+}
+
+/// Unit codes: 1–40 ASCII letters, digits, `.` and `-`, starting with a letter or a digit.
+const UNIT_CODE: &str = "^[A-Za-z0-9][A-Za-z0-9.-]{0,39}$";
+/// Dossier and petition codes: 1–60 ASCII letters, digits, `.`, `-` and `_`.
+const RECORD_CODE: &str = "^[A-Za-z0-9._-]{1,60}$";
+/// Procedure codes: 3–40 ASCII letters, digits and `.`, starting with a digit.
+const PROCEDURE_CODE: &str = "^[0-9][A-Za-z0-9.]{2,39}$";
+/// Client ids: 3–64 lowercase letters, digits, `-`, `_` and `.`.
+const CLIENT_ID: &str = "^[a-z0-9._-]{3,64}$";
+/// Periods the 766 index scores: months, quarters and years from June 2022 (when its rule set
+/// took effect) to 2100.
+const SCORED_PERIOD: &str = "^(2022-(0[6-9]|1[0-2]|Q[34])|20(2[3-9]|[3-9][0-9])(-(0[1-9]|1[0-2])|-Q[1-4])?|2100(-(0[1-9]|1[0-2])|-Q[1-4])?)$";
+
+/// Writes into the document the form every path and query parameter must have, as the server
+/// checks it (the parameter types alone say only "string"): codes, periods, years, indicators,
+/// cursors.
+fn shape_parameters(doc: &mut Value) {
+    let indicators: Vec<&str> = tthc_core::db::scores::listed().collect();
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let Some(parameters) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in parameters {
+                let name = p["name"].as_str().unwrap_or_default().to_owned();
+                let place = p["in"].as_str().unwrap_or_default().to_owned();
+                let pattern = match (place.as_str(), name.as_str()) {
+                    ("path", "code") if path.contains("/units/") => Some(UNIT_CODE),
+                    ("path", "province") => Some(UNIT_CODE),
+                    ("path", "code") if path.starts_with("/api/v1/dossiers/") => Some(RECORD_CODE),
+                    ("path", "code") if path.starts_with("/api/v1/petitions/") => Some(RECORD_CODE),
+                    ("path", "code") if path.starts_with("/api/v1/procedures/") => {
+                        Some(PROCEDURE_CODE)
+                    }
+                    ("path", "id") if path.starts_with("/api/v1/clients/") => Some(CLIENT_ID),
+                    ("path", "period") if path.starts_with("/api/v1/units/") => Some(SCORED_PERIOD),
+                    ("query", "unit" | "parent") => Some(UNIT_CODE),
+                    ("query", "period") if path.starts_with("/api/v1/reports/") => {
+                        Some(SCORED_PERIOD)
+                    }
+                    _ => None,
+                };
+                let schema = &mut p["schema"];
+                if let Some(pattern) = pattern {
+                    schema["pattern"] = json!(pattern);
+                }
+                match (place.as_str(), name.as_str()) {
+                    ("path", "year") => {
+                        schema["minimum"] = json!(1990);
+                        schema["maximum"] = json!(2100);
+                    }
+                    ("path", "indicator") => schema["enum"] = json!(indicators),
+                    ("query", "cursor") => schema["minLength"] = json!(1),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// The scopes an operation's security requirements name (any one of them suffices).
 fn scopes_of(op: &Value) -> Vec<String> {
     op["security"]
@@ -123,6 +227,8 @@ fn problem(description: &str) -> Value {
 /// than on each operation (an operation's own description of a status wins):
 ///
 /// - secured operations: 401 (no valid token) and 403 (the token lacks the scope);
+/// - operations with path parameters: 404 (a parameter names nothing, or nothing the caller
+///   may see);
 /// - operations with parameters or a body: 400 naming the field;
 /// - operations with a body: 413 (too large) and 415 (not a media type it reads);
 /// - POST with a token: 409 and 422 of `Idempotency-Key`;
@@ -131,6 +237,8 @@ fn problem(description: &str) -> Value {
 /// - GET: `If-None-Match` and 304 (conditional GET on every answer, see the middleware).
 fn common_responses(doc: &mut Value) {
     bound_dates(doc);
+    shape_parameters(doc);
+    loosen_bulk_items(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -171,6 +279,12 @@ fn common_responses(doc: &mut Value) {
                         "The token lacks the scope {}",
                         scopes.join(" or ")
                     )),
+                );
+            }
+            if parameters.iter().any(|p| p["in"].as_str() == Some("path")) {
+                add(
+                    "404",
+                    problem("A path parameter names no record, or one outside the caller's grant"),
                 );
             }
             if has_body || !parameters.is_empty() {

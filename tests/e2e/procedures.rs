@@ -294,6 +294,15 @@ fn bad_procedures_name_the_field_and_store_nothing() {
         Some(&admin),
         Some(&json!({"content": content("x", "HT", "commune", "C1", true)})),
     );
+    // Procedure codes start with a digit: this path names no procedure (the document's
+    // pattern for `code` says so).
+    r.assert_problem(Status::NOT_FOUND, "notFound");
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/procedures/1.0000000000000000000000000000000000000000000",
+        Some(&admin),
+        Some(&json!({"content": content("x", "HT", "commune", "C1", true)})),
+    );
     assert_eq!(r.invalid_names(), ["code"]);
     let (_, reader) = app.client("reader", &["procedures:read"], &[]);
     app.call(

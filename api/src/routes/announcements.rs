@@ -37,6 +37,7 @@ pub struct ItemInput {
     pub action: ItemAction,
     /// Its name as written in the decision.
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub name: Option<String>,
     /// For `replaced`: the code of the procedure it replaces.
     #[schema(value_type = Option<String>)]
@@ -51,6 +52,7 @@ pub struct ItemInput {
 pub struct ProcessInput {
     /// Decision number.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub number: String,
     /// Signed on.
     pub date: NaiveDate,
@@ -71,12 +73,15 @@ pub struct DecisionInput {
     pub kind: DecisionKind,
     /// Decision number, unique.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub number: String,
     /// Title.
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub title: String,
     /// The issuing ministry, or the province's code.
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub issuer: String,
     /// Signed on.
     pub signed_on: NaiveDate,
@@ -96,9 +101,11 @@ pub struct DecisionInput {
     pub published_on: Option<NaiveDate>,
     /// Notes (e.g. the department's submission letter).
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// Items.
     #[validate(nested, length(max = 1000))]
+    #[schema(max_items = 1000)]
     pub items: Vec<ItemInput>,
 }
 
@@ -141,6 +148,7 @@ pub struct DecisionQuery {
     pub kind: Option<DecisionKind>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -603,12 +611,15 @@ pub async fn get_rules(
 pub struct RulesInput {
     /// Working days before the legal basis takes effect.
     #[validate(range(max = 60))]
+    #[schema(maximum = 60)]
     pub before_effective: u32,
     /// Working days after the ministry signed.
     #[validate(range(max = 60))]
+    #[schema(maximum = 60)]
     pub after_ministry_signed: u32,
     /// Working days after the provincial decision for publication.
     #[validate(range(max = 60))]
+    #[schema(maximum = 60)]
     pub publish_after_decision: u32,
 }
 

@@ -89,6 +89,7 @@ pub struct AuditQuery {
     pub client_id: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,

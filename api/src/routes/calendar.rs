@@ -494,6 +494,7 @@ pub struct DayOffView {
     pub date: NaiveDate,
     /// Its name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Why it is off.
     pub kind: DayOffKindView,
@@ -507,6 +508,7 @@ pub struct MakeUpDayView {
     pub date: NaiveDate,
     /// Its name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 
@@ -524,18 +526,22 @@ pub struct MakeUpDayView {
 pub struct YearCalendarInput {
     /// Working weekdays, ISO numbers (1 = Monday … 7 = Sunday).
     #[validate(length(min = 1, max = 7))]
+    #[schema(min_items = 1, max_items = 7)]
     pub weekdays: Vec<u8>,
     /// Working periods of a day, in order.
     #[validate(length(min = 1, max = 6))]
+    #[schema(min_items = 1, max_items = 6)]
     pub periods: Vec<PeriodView>,
     /// A dossier received at or after this time counts from the next working day.
     #[schema(value_type = String, example = "15:00")]
     pub intake_cutoff: NaiveTime,
     /// Days off, holidays on weekends included.
     #[validate(nested, length(max = 100))]
+    #[schema(max_items = 100)]
     pub days_off: Vec<DayOffView>,
     /// Weekend days worked.
     #[validate(nested, length(max = 100))]
+    #[schema(max_items = 100)]
     #[serde(default)]
     pub working_days: Vec<MakeUpDayView>,
 }

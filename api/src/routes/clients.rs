@@ -97,9 +97,11 @@ pub struct ClientWithSecret {
 pub struct ClientCreate {
     /// Client id: 3–64 lowercase letters, digits, `-`, `_` or `.`.
     #[validate(length(min = 3, max = 64), custom(function = "valid_client_id"))]
+    #[schema(min_length = 3, max_length = 64)]
     pub id: String,
     /// Name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Scopes: any of `units:read`, `units:write`, `clients:admin`, `audit:read`.
     pub scopes: Vec<String>,
@@ -119,6 +121,7 @@ pub struct ClientCreate {
 pub struct ClientPatch {
     /// New name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// New scopes (replace the old).
     pub scopes: Option<Vec<String>>,
@@ -251,6 +254,7 @@ fn managed(
 pub struct ClientListQuery {
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,

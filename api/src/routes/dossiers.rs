@@ -40,13 +40,16 @@ fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
 pub struct ApplicantInput {
     /// `citizen` or `organization`.
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub kind: String,
     /// Name.
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: String,
     /// Identity number (CCCD) or tax code: stored only as a keyed hash (HMAC-SHA256) and its last 4
     /// characters, never returned.
     #[validate(length(min = 4, max = 20))]
+    #[schema(min_length = 4, max_length = 20)]
     pub identity_number: Option<String>,
 }
 
@@ -118,6 +121,7 @@ pub struct SyncInput {
 pub struct EventInput {
     /// The vendor's event id, unique within the dossier (events are deduplicated by it).
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub id: String,
     /// The new status.
     pub status: Status,
@@ -127,18 +131,25 @@ pub struct EventInput {
     pub new_due: Option<DateTime<FixedOffset>>,
     /// Who made the change (an officer's account or name).
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub actor: Option<String>,
     /// A note (e.g. what the supplement request asks for, in words).
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     /// Anything else to keep with the event (the documents a supplement request asks for, the
-    /// apology letter's number …): any JSON up to 8 KiB, kept and returned as sent.
+    /// apology letter's number …): a JSON object up to 8 KiB, kept and returned as sent.
     #[schema(value_type = Option<Object>)]
     #[validate(custom(function = "small_json"))]
     pub payload: Option<serde_json::Value>,
 }
 
 fn small_json(value: &serde_json::Value) -> Result<(), validator::ValidationError> {
+    if !value.is_object() {
+        return Err(
+            validator::ValidationError::new("object").with_message("must be a JSON object".into())
+        );
+    }
     if value.to_string().len() > 8192 {
         return Err(validator::ValidationError::new("size")
             .with_message("is larger than 8 KiB as JSON".into()));
@@ -169,6 +180,7 @@ pub struct SyncErrorInput {
     pub at: DateTime<FixedOffset>,
     /// The portal's answer, or what went wrong.
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
 }
 
@@ -240,6 +252,7 @@ pub struct DossierPut {
     /// Status events, in any order.
     #[serde(default)]
     #[validate(nested, length(max = 500))]
+    #[schema(max_items = 500)]
     pub events: Vec<EventInput>,
 }
 
@@ -835,11 +848,13 @@ pub struct DossierQuery {
     /// Only dossiers not ended that fall due within this many working hours from now (national
     /// calendar), soonest first: the early-warning list.
     #[validate(range(min = 1, max = 2000))]
+    #[param(minimum = 1, maximum = 2000)]
     pub due_within_hours: Option<i64>,
     /// `-receivedAt` (default, newest first) or `dueAt` (soonest due first).
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -38,23 +38,29 @@ use crate::table::{self, Cell, Column, Format, Table};
 pub struct DutyBody {
     /// Code: letters, digits, `_`, `-`, `.`.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
     /// Name.
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: String,
     /// How often a report is due.
     pub frequency: Frequency,
     /// The report must arrive before this day of the month (21: by the 20th); 1 to 28.
     #[validate(range(min = 1, max = 28))]
+    #[schema(minimum = 1, maximum = 28)]
     pub due_before_day: u32,
     /// Counted from the period's last month: 0 that month, 1 the month after; 0 to 12.
     #[validate(range(min = 0, max = 12))]
+    #[schema(minimum = 0, maximum = 12)]
     pub due_months_after: u32,
     /// Who receives the reports.
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub recipient: String,
     /// The codes of the units that owe the report.
     #[validate(length(min = 1, max = 5000))]
+    #[schema(min_items = 1, max_items = 5000)]
     pub reporters: Vec<String>,
     /// The first period owed, of the duty's frequency (`2026-01`, `2026-Q1`, `2026`).
     pub first_period: String,
@@ -272,11 +278,13 @@ pub async fn put_duty(
 pub struct SubmissionBody {
     /// The unit that sent it.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub unit: String,
     /// The period reported on, of the duty's frequency.
     pub period: String,
     /// The document's number.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub document_number: String,
     /// When it was sent (the electronic document system's time).
     pub submitted_at: DateTime<FixedOffset>,
@@ -395,6 +403,10 @@ fn check_submission(
         ));
     }
     if let Some(f) = &body.file {
+        // Sizes are 64-bit signed integers in the document and the database.
+        if i64::try_from(f.size).is_err() {
+            invalid.push(InvalidParam::new("file.size", "is too large"));
+        }
         if f.name.trim().is_empty() || f.name.len() > 255 {
             invalid.push(InvalidParam::new(
                 "file.name",
@@ -561,6 +573,7 @@ pub struct QualityBody {
     pub poor_quality: bool,
     /// Why; required when `poorQuality` is true.
     #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: Option<String>,
 }
 
@@ -630,6 +643,7 @@ pub async fn mark_quality(
 pub struct ComplianceQuery {
     /// The year.
     #[validate(range(min = 2000, max = 2100))]
+    #[param(minimum = 2000, maximum = 2100)]
     #[param(example = 2026)]
     pub year: i32,
     /// Only this unit.
@@ -830,6 +844,7 @@ fn compliance_table(year: i32, units: &[UnitCompliance]) -> Table {
 pub struct DueQuery {
     /// Days ahead, today included: 0 to 366 (default 14).
     #[validate(range(min = 0, max = 366))]
+    #[param(minimum = 0, maximum = 366)]
     pub days: Option<i64>,
     /// Only this unit.
     pub unit: Option<String>,

@@ -79,6 +79,12 @@ fn check(rule_set: &RuleSet, body: &OfficialScores) -> Result<(), ApiError> {
             ));
         }
     }
+    // Ranks are 32-bit signed integers in the document.
+    for (name, value) in [("rank", body.rank), ("rankOf", body.rank_of)] {
+        if value.is_some_and(|v| i32::try_from(v).is_err()) {
+            invalid.push(InvalidParam::new(name, "is too large"));
+        }
+    }
     if let (Some(rank), Some(of)) = (body.rank, body.rank_of)
         && (rank == 0 || rank > of)
     {

@@ -47,6 +47,7 @@ fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
 pub struct PetitionEventInput {
     /// The vendor's event id, unique within the petition (events are deduplicated by it).
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub id: String,
     /// The new status.
     pub status: Status,
@@ -54,9 +55,11 @@ pub struct PetitionEventInput {
     pub at: DateTime<FixedOffset>,
     /// Who made the change.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub actor: Option<String>,
     /// A note.
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -123,12 +126,15 @@ pub struct PetitionPut {
     pub received_at: DateTime<FixedOffset>,
     /// The content, in short.
     #[validate(length(min = 1, max = 4000))]
+    #[schema(min_length = 1, max_length = 4000)]
     pub summary: String,
     /// The outcome of the handling (the answer, in short).
     #[validate(length(max = 4000))]
+    #[schema(max_length = 4000)]
     pub outcome: Option<String>,
     /// Where the answer was published.
     #[validate(url, length(max = 500))]
+    #[schema(max_length = 500)]
     pub answer_url: Option<String>,
     /// The petitioner's reaction to the answer (only once handled).
     #[validate(nested)]
@@ -136,6 +142,7 @@ pub struct PetitionPut {
     /// Stage events, in any order.
     #[serde(default)]
     #[validate(nested, length(max = 100))]
+    #[schema(max_items = 100)]
     pub events: Vec<PetitionEventInput>,
 }
 
@@ -420,6 +427,7 @@ pub struct PetitionQuery {
     /// Only open petitions with a deadline missed or falling within this many working days from
     /// now (national calendar), soonest first: the early-warning list.
     #[validate(range(min = 1, max = 60))]
+    #[param(minimum = 1, maximum = 60)]
     pub due_within_days: Option<u32>,
     /// Only petitions that ended with this timing.
     #[param(inline)]
@@ -431,6 +439,7 @@ pub struct PetitionQuery {
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -778,15 +787,19 @@ pub async fn get_petition_rules(
 pub struct PetitionRulesInput {
     /// Working days after receipt to refuse a petition.
     #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
     pub refuse_within: u32,
     /// Working days after receipt to ask for more information.
     #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
     pub request_info_within: u32,
     /// Working days after receipt (plus the time the petitioner took) to handle it.
     #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
     pub handle_within: u32,
     /// Working days after the handling to publish the answer.
     #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
     pub publish_within: u32,
 }
 

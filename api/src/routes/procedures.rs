@@ -153,9 +153,11 @@ pub struct ProcedureQuery {
     pub valid_on: Option<NaiveDate>,
     /// Words of the name, with or without diacritics ("dang ky khai sinh").
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -283,7 +285,7 @@ pub struct ValidOnQuery {
     ),
     security((), ("bearer" = ["procedures:read"]))
 )]
-#[get("/procedures/{code}")]
+#[get("/procedures/{code:[0-9][A-Za-z0-9.]*}")]
 pub async fn get_procedure(
     state: web::Data<AppState>,
     caller: MaybePrincipal,
@@ -345,7 +347,7 @@ pub struct VersionList {
     ),
     security((), ("bearer" = ["procedures:read"]))
 )]
-#[get("/procedures/{code}/versions")]
+#[get("/procedures/{code:[0-9][A-Za-z0-9.]*}/versions")]
 pub async fn list_versions(
     state: web::Data<AppState>,
     caller: MaybePrincipal,
@@ -391,6 +393,7 @@ pub struct ProcedurePut {
     pub valid_from: Option<NaiveDate>,
     /// The decision that made it.
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub decision: Option<String>,
     /// Published on the national database; `null` makes it a draft again.
     #[serde(default, deserialize_with = "crate::http::present")]
@@ -453,7 +456,7 @@ async fn write_procedure(
     ),
     security(("bearer" = ["procedures:write"]))
 )]
-#[put("/procedures/{code}")]
+#[put("/procedures/{code:[0-9][A-Za-z0-9.]*}")]
 pub async fn put_procedure(
     state: web::Data<AppState>,
     principal: Principal,
@@ -492,6 +495,7 @@ pub struct ProcedureCreate {
     pub valid_from: Option<NaiveDate>,
     /// The decision that made it.
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub decision: Option<String>,
     /// Published on the national database.
     pub published_on: Option<NaiveDate>,
@@ -738,6 +742,7 @@ pub async fn list_fields(state: web::Data<AppState>) -> Result<web::Json<FieldLi
 pub struct FieldPut {
     /// Name.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 

@@ -481,6 +481,7 @@ pub struct MissView {
 pub struct MissesQuery {
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,

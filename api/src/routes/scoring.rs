@@ -84,6 +84,7 @@ pub async fn get_rule_set(code: web::Path<String>) -> Result<web::Json<RuleSet>,
 pub struct EvaluateRequest {
     /// The rule set's code.
     #[validate(length(min = 1, max = 50))]
+    #[schema(min_length = 1, max_length = 50)]
     pub rule_set: String,
     /// Figures by indicator code: `{numerator, denominator}` (counts) or `{ratio}` (a
     /// percentage, 0–100).

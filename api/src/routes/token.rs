@@ -39,9 +39,11 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     /// The end user on whose behalf the client acts, recorded in the audit trail.
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub end_user_id: Option<String>,
     /// That end user's name.
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub end_user_name: Option<String>,
 }
 

@@ -114,6 +114,7 @@ pub struct UnitCreate {
     pub code: UnitCode,
     /// Official name.
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: String,
     /// Level.
     pub level: Level,
@@ -134,6 +135,7 @@ pub struct UnitCreate {
 pub struct UnitPatch {
     /// New name.
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: Option<String>,
     /// New level.
     pub level: Option<Level>,
@@ -169,6 +171,7 @@ pub struct UnitListQuery {
     pub valid_on: Option<NaiveDate>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
