@@ -435,6 +435,15 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
         lines[1].starts_with("dossier,C1-260302-0002,C1,1.000001"),
         "{csv}"
     );
+    // The CSV holds every miss, whatever page size is asked for.
+    let (_, _, bytes) = app.download(
+        &format!("{base}/DOSSIER_SYNC/misses?limit=1"),
+        &admin,
+        "text/csv",
+    );
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("C1-260302-0002"), "{text}");
     // Indicators not listed record by record, and unknown ones.
     app.get(&format!("{base}/ELECTRONIC_CERTIFIED_COPY/misses"), &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");

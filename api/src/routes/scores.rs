@@ -22,7 +22,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, instant_cursor_key,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
     parse_instant_cursor, wants_csv, word,
 };
 use crate::instant::now_local;
@@ -555,12 +555,12 @@ pub async fn list_misses(
         .map(parse_instant_cursor)
         .transpose()?;
     let now = now_local();
-    let (rows, count) = state
+    let figure_code = indicator_code.clone();
+    let (unit, count) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let count = scores::figure_of(conn, &unit, period, now, &indicator_code)?;
-            let rows = scores::misses(conn, &unit, period, now, &indicator_code, after, limit + 1)?;
-            Ok((rows, count))
+            let count = scores::figure_of(conn, &unit, period, now, &figure_code)?;
+            Ok((unit, count))
         })
         .await?;
     let points_each = count.map_or(0.0, |c| {
@@ -571,8 +571,8 @@ pub async fn list_misses(
     });
     // Procedures carry no instant: their keyset is the code alone.
     let first_instant = period.start().naive_local();
-    let key = |m: &Miss| instant_cursor_key(m.received_at.unwrap_or(first_instant), &m.code);
-    let page = Page::from_rows(rows, limit, key, |m| MissView {
+    let position = move |m: &Miss| (m.received_at.unwrap_or(first_instant), m.code.clone());
+    let view = move |m: Miss| MissView {
         kind: m.kind,
         code: m.code,
         unit: m.unit,
@@ -585,44 +585,74 @@ pub async fn list_misses(
         ended_at: m.ended_at.map(from_local),
         reason: m.reason,
         points_each,
-    });
+    };
+    let code = indicator_code.clone();
+    let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
+        Ok(scores::misses(
+            conn,
+            &unit,
+            period,
+            now,
+            &code,
+            after.cloned(),
+            limit,
+        )?)
+    };
     if wants_csv(&req) {
-        let header = [
-            "kind",
-            "code",
-            "unit",
-            "procedureCode",
-            "decision",
-            "dueOn",
-            "doneOn",
-            "receivedAt",
-            "dueAt",
-            "endedAt",
-            "reason",
-            "pointsEach",
-        ];
-        return csv_response(
+        // Every miss, page after page.
+        return Ok(csv_list(
+            &state,
             "misses",
-            &header,
-            page.items.iter().map(|m| {
-                vec![
-                    word(&m.kind),
-                    m.code.clone(),
-                    m.unit.clone(),
-                    m.procedure_code.clone(),
-                    cell(m.decision.clone()),
-                    cell(m.due_on.map(|d| d.to_string())),
-                    cell(m.done_on.map(|d| d.to_string())),
-                    cell(m.received_at.map(|t| t.to_rfc3339())),
-                    cell(m.due_at.map(|t| t.to_rfc3339())),
-                    cell(m.ended_at.map(|t| t.to_rfc3339())),
-                    m.reason.clone(),
-                    m.points_each.to_string(),
-                ]
-            }),
-        );
+            &MISS_CSV_HEADER,
+            after,
+            read,
+            position,
+            move |m| miss_row(&view(m)),
+        ));
     }
+    let rows = state
+        .run(move |conn| read(conn, after.as_ref(), limit + 1))
+        .await?;
+    let key = |m: &Miss| {
+        let (at, code) = position(m);
+        instant_cursor_key(at, &code)
+    };
+    let page = Page::from_rows(rows, limit, key, view);
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The columns of the misses' CSV.
+const MISS_CSV_HEADER: [&str; 12] = [
+    "kind",
+    "code",
+    "unit",
+    "procedureCode",
+    "decision",
+    "dueOn",
+    "doneOn",
+    "receivedAt",
+    "dueAt",
+    "endedAt",
+    "reason",
+    "pointsEach",
+];
+
+/// A miss as a CSV row under [`MISS_CSV_HEADER`].
+fn miss_row(m: &MissView) -> Vec<String> {
+    vec![
+        word(&m.kind),
+        m.code.clone(),
+        m.unit.clone(),
+        m.procedure_code.clone(),
+        cell(m.decision.clone()),
+        cell(m.due_on.map(|d| d.to_string())),
+        cell(m.done_on.map(|d| d.to_string())),
+        cell(m.received_at.map(|t| t.to_rfc3339())),
+        cell(m.due_at.map(|t| t.to_rfc3339())),
+        cell(m.ended_at.map(|t| t.to_rfc3339())),
+        m.reason.clone(),
+        m.points_each.to_string(),
+    ]
 }
 
 /// A month of a trend.
