@@ -68,6 +68,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(routes::configure)
         .split_for_parts();
     let mut value = serde_json::to_value(&doc).unwrap_or_default();
+    bound_dates(&mut value);
+    shape_parameters(&mut value);
+    loosen_bulk_items(&mut value);
     common_responses(&mut value);
     serde_json::from_value(value).unwrap_or(doc)
 }
@@ -236,9 +239,6 @@ fn problem(description: &str) -> Value {
 /// - operations that read the database: 503 with `Retry-After` when it is busy or unreachable;
 /// - GET: `If-None-Match` and 304 (conditional GET on every answer, see the middleware).
 fn common_responses(doc: &mut Value) {
-    bound_dates(doc);
-    shape_parameters(doc);
-    loosen_bulk_items(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };

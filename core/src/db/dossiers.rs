@@ -593,10 +593,8 @@ fn prepare(
     // unit the write names: it is neither taken over nor told apart from a missing one of
     // another unit. Moving a dossier so needs a grant over both units.
     let code_text = write.code.to_string();
-    if lookups
-        .stored(conn, &code_text)?
-        .is_some_and(|s| !scope.allows(&s.unit_path))
-    {
+    let stored = lookups.stored(conn, &code_text)?;
+    if stored.as_ref().is_some_and(|s| !scope.allows(&s.unit_path)) {
         return Err(not_found(&code_text));
     }
 
@@ -607,7 +605,6 @@ fn prepare(
         serde_json::to_string(&write.events).map_err(|e| StoreError::Setup(e.to_string()))?;
     // A due instant once stored does not change when the calendar or the procedure is edited
     // later; only a new receipt instant or procedure, or an explicit recompute, changes it.
-    let stored = lookups.stored(conn, &write.code.to_string())?;
     // One rating per dossier: the later of the stored one and this write's.
     let rating = match (write.rating, stored.as_ref().and_then(|s| s.rating)) {
         (Some(new), Some(old)) if old.at > new.at => Some(old),
