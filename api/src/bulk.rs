@@ -143,7 +143,9 @@ impl BulkItem {
             ApiError::BadRequest {
                 invalid, detail, ..
             } if invalid.is_empty() => vec![InvalidParam::new("item", detail)],
-            ApiError::BadRequest { invalid, .. } => invalid,
+            ApiError::BadRequest { invalid, .. } | ApiError::Unprocessable { invalid, .. } => {
+                invalid
+            }
             ApiError::Conflict(p) => vec![p],
             other => vec![InvalidParam::new("item", other.to_string())],
         };

@@ -32,11 +32,22 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// An error answered to a client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is malformed or breaks a rule; `invalid` names the fields.
+    /// The request breaks the OpenAPI document (syntax, type, pattern, range …); `invalid`
+    /// names the fields.
     #[error("{detail}")]
     BadRequest {
         /// Machine-readable code.
         code: &'static str,
+        /// What is wrong, for a person.
+        detail: String,
+        /// The fields refused and why.
+        invalid: Vec<InvalidParam>,
+    },
+    /// The request is well formed, but a rule of the service the document cannot express
+    /// refuses it: fields that contradict each other, a reference to a record that does not
+    /// exist, a cursor this service never returned, a stored history that does not allow it.
+    #[error("{detail}")]
+    Unprocessable {
         /// What is wrong, for a person.
         detail: String,
         /// The fields refused and why.
@@ -104,6 +115,34 @@ impl ApiError {
         Self::invalid_params(vec![InvalidParam::new(name, reason)])
     }
 
+    /// A 422 naming one field a rule refuses.
+    pub fn rule(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::rules(vec![InvalidParam::new(name, reason)])
+    }
+
+    /// A 422 naming every field a rule refuses.
+    pub fn rules(invalid: Vec<InvalidParam>) -> Self {
+        Self::Unprocessable {
+            detail: summary(&invalid),
+            invalid,
+        }
+    }
+
+    /// A 422: a cursor of the right form that this service did not return (or no longer can
+    /// read).
+    pub fn unknown_cursor() -> Self {
+        Self::rule("cursor", "is not a cursor this service returned")
+    }
+
+    /// `Ok` when no rule refuses anything, else the 422 naming every field refused.
+    pub fn unless_rules(invalid: Vec<InvalidParam>) -> Result<(), Self> {
+        if invalid.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::rules(invalid))
+        }
+    }
+
     /// `Ok` when nothing is invalid, else the 400 naming every invalid field.
     pub fn unless_invalid(invalid: Vec<InvalidParam>) -> Result<(), Self> {
         if invalid.is_empty() {
@@ -115,13 +154,9 @@ impl ApiError {
 
     /// A 400 naming several invalid fields.
     pub fn invalid_params(invalid: Vec<InvalidParam>) -> Self {
-        let detail = match invalid.as_slice() {
-            [one] => format!("{}: {}", one.name, one.reason),
-            _ => format!("{} fields are invalid", invalid.len()),
-        };
         Self::BadRequest {
             code: "validationFailed",
-            detail,
+            detail: summary(&invalid),
             invalid,
         }
     }
@@ -129,6 +164,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. } | Self::Unauthorized { code, .. } => code,
+            Self::Unprocessable { .. } => "ruleViolated",
             Self::Forbidden(_) => "insufficientScope",
             Self::OutsideGrant(_) => "outsideGrant",
             Self::TooManyRequests { .. } => "tooManyRequests",
@@ -149,7 +185,8 @@ impl ApiError {
         let (detail, invalid) = match self {
             Self::BadRequest {
                 invalid, detail, ..
-            } => (detail.clone(), invalid.clone()),
+            }
+            | Self::Unprocessable { invalid, detail } => (detail.clone(), invalid.clone()),
             Self::Conflict(param) | Self::KeyReused(param) => {
                 (param.reason.clone(), vec![param.clone()])
             }
@@ -170,7 +207,9 @@ impl From<StoreError> for ApiError {
                 Self::NotFound(format!("no {resource} {id:?}"))
             }
             StoreError::Conflict(param) => Self::Conflict(param),
-            StoreError::Invalid(params) => Self::invalid_params(params),
+            // The store and the domain check what a well-formed request asks (references,
+            // cross-field rules, the stored history); the document's rules are checked before.
+            StoreError::Invalid(params) => Self::rules(params),
             StoreError::VersionMismatch { current } => Self::PreconditionFailed(format!(
                 "the resource has changed: its ETag is now {}; read it again and retry",
                 crate::http::etag(current)
@@ -195,6 +234,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::OutsideGrant(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -339,4 +379,12 @@ pub fn problem_for_framework_errors<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, new).map_into_right_body::<B>(),
     ))
+}
+
+/// A problem's detail naming the one refused field, or counting them.
+fn summary(invalid: &[InvalidParam]) -> String {
+    match invalid {
+        [one] => format!("{}: {}", one.name, one.reason),
+        _ => format!("{} fields are invalid", invalid.len()),
+    }
 }

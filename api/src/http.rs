@@ -13,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tthc_core::InvalidParam;
+use tthc_core::version::Versions;
 use utoipa::ToSchema;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -158,21 +159,70 @@ fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
 /// Deserializes and validates a JSON document.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     refuse_control_characters(bytes)?;
+    // Every body is an object; serde would also read a struct from an array of its fields in
+    // order, which no document describes.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::BadRequest {
+    let value: T = match serde_path_to_error::deserialize(de) {
+        Ok(value) => value,
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
+            return Err(ApiError::BadRequest {
                 code: "malformedJson",
-                detail: format!("the body is not valid JSON: {inner}"),
+                detail: format!("the body is not valid JSON: {}", e.into_inner()),
                 invalid: Vec::new(),
-            };
+            });
         }
-        ApiError::invalid(body_field(&path), strip_position(&inner.to_string()))
-    })?;
+        // JSON Schema's `integer` is a number with no fraction: `56.0` is one. serde refuses
+        // it for an integer field, so only then is the body read again with such numbers
+        // written as integers (the common path parses straight into its type).
+        Err(e)
+            if e.inner()
+                .to_string()
+                .starts_with("invalid type: floating point") =>
+        {
+            let mut tree: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::invalid("body", strip_position(&e.to_string())))?;
+            integral_floats_as_integers(&mut tree);
+            serde_path_to_error::deserialize(tree).map_err(|e| {
+                let path = e.path().to_string();
+                ApiError::invalid(
+                    body_field(&path),
+                    strip_position(&e.into_inner().to_string()),
+                )
+            })?
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            return Err(ApiError::invalid(
+                body_field(&path),
+                strip_position(&e.into_inner().to_string()),
+            ));
+        }
+    };
     value.validate().map_err(validation_error)?;
     Ok(value)
+}
+
+/// Rewrites every number with no fractional part (`56.0`) as an integer (`56`).
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                // Exact: |f| < 2^53, so the cast neither rounds nor saturates.
+                #[allow(clippy::cast_possible_truncation)]
+                let int = f as i64;
+                *value = serde_json::Value::from(int);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// serde_path_to_error says `.` for the document itself.
@@ -209,10 +259,11 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidQuery<T> {
 pub fn refuse_control_in_query(query: &str) -> Result<(), ApiError> {
     let invalid: Vec<InvalidParam> = form_urlencoded::parse(query.as_bytes())
         .filter(|(name, value)| {
-            name.chars().any(char::is_control) || value.chars().any(char::is_control)
+            name.chars().any(|c| c.is_ascii_control())
+                || value.chars().any(|c| c.is_ascii_control())
         })
         .map(|(name, _)| {
-            let name: String = name.chars().filter(|c| !c.is_control()).collect();
+            let name: String = name.chars().filter(|c| !c.is_ascii_control()).collect();
             InvalidParam::new(
                 if name.is_empty() {
                     "query".into()
@@ -340,25 +391,38 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-/// The version an `If-Match` header asks for: `None` when absent or `*`.
-pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+/// The versions an `If-Match` header accepts: `None` when it is absent or `*`. The header is
+/// a list of entity tags (RFC 9110 §13.1.1), weak or strong; a tag this service never returned
+/// (anything but a quoted version number) matches nothing, so the write answers 412. A bare
+/// number is read as the tag it was meant to be.
+pub fn if_match(req: &HttpRequest) -> Result<Option<Versions>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or("").trim();
-    if text == "*" {
+    let text = value.to_str().map_err(|_| {
+        ApiError::invalid(
+            "If-Match",
+            "must be visible ASCII: entity tags such as \"3\"",
+        )
+    })?;
+    if text.trim() == "*" {
         return Ok(None);
     }
-    text.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| {
-            ApiError::invalid(
-                "If-Match",
-                "must be an ETag this service returned, such as \"3\"",
-            )
+    let versions = text
+        .split(',')
+        .filter_map(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            let tag = tag
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(tag);
+            (!tag.is_empty() && tag.len() <= 18 && tag.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| tag.parse::<i64>().ok())
+                .flatten()
         })
+        .collect();
+    Ok(Some(Versions::new(versions)))
 }
 
 /// The `X-Audit-Reason` header: UTF-8, at most 1,000 characters.
@@ -390,7 +454,7 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| text.strip_prefix("k:").map(str::to_owned))
-        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this service returned"))
+        .ok_or_else(ApiError::unknown_cursor)
 }
 
 /// The cursor key of a row ordered by an instant then a code: `{instant}|{code}`.
@@ -401,7 +465,7 @@ pub fn instant_cursor_key(at: chrono::NaiveDateTime, code: &str) -> String {
 /// Reads a cursor made of [`instant_cursor_key`].
 pub fn parse_instant_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
     let text = decode_cursor(cursor)?;
-    let bad = || ApiError::invalid("cursor", "is not a cursor this service returned");
+    let bad = ApiError::unknown_cursor;
     let (at, code) = text.split_once('|').ok_or_else(bad)?;
     let at =
         chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
@@ -679,6 +743,25 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn integers_written_with_a_zero_fraction_are_integers() {
+        // JSON Schema's `integer` holds 56.0; serde alone refuses it for an i64.
+        let b = parse_json::<Body>(br#"{"displayName": "abc", "limit": 56.0}"#).unwrap();
+        assert_eq!(b.limit, Some(56));
+        let e = parse_json::<Body>(br#"{"displayName": "abc", "limit": 56.5}"#).unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "limit");
+        // Still checked against the rules once read.
+        let e = parse_json::<Body>(br#"{"displayName": "abc", "limit": 900.0}"#).unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "limit");
+    }
+
+    #[test]
+    fn a_body_is_an_object_never_an_array_of_its_fields() {
+        assert!(parse_json::<Body>(br#"{"displayName": "abc", "limit": 5}"#).is_ok());
+        let e = parse_json::<Body>(br#" ["abc", 5]"#).unwrap_err();
+        assert_eq!(invalid_names(e)[0].0, "body");
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut value = serde_json::to_value(&doc).unwrap_or_default();
     bound_dates(&mut value);
     shape_parameters(&mut value);
+    forbid_control_characters(&mut value);
     loosen_bulk_items(&mut value);
     common_responses(&mut value);
     serde_json::from_value(value).unwrap_or(doc)
@@ -140,6 +141,13 @@ fn loosen_bulk_items(doc: &mut Value) {
 }
 
 /// Unit codes: 1–40 ASCII letters, digits, `.` and `-`, starting with a letter or a digit.
+/// The text of an RFC 3339 instant with an offset, years 1990–2100.
+macro_rules! instant {
+    () => {
+        "(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+    };
+}
+
 const UNIT_CODE: &str = "^[A-Za-z0-9][A-Za-z0-9.-]{0,39}$";
 /// Dossier and petition codes: 1–60 ASCII letters, digits, `.`, `-` and `_`.
 const RECORD_CODE: &str = "^[A-Za-z0-9._-]{1,60}$";
@@ -149,7 +157,30 @@ const PROCEDURE_CODE: &str = "^[0-9][A-Za-z0-9.]{2,39}$";
 const CLIENT_ID: &str = "^[a-z0-9._-]{3,64}$";
 /// Periods the 766 index scores: months, quarters and years from June 2022 (when its rule set
 /// took effect) to 2100.
-const SCORED_PERIOD: &str = "^(2022-(0[6-9]|1[0-2]|Q[34])|20(2[3-9]|[3-9][0-9])(-(0[1-9]|1[0-2])|-Q[1-4])?|2100(-(0[1-9]|1[0-2])|-Q[1-4])?)$";
+/// A field's (lĩnh vực) code.
+const FIELD_CODE: &str = "^[A-Za-z0-9_-]{1,20}$";
+/// A reporting duty's code.
+const DUTY_CODE: &str = "^[A-Za-z0-9_.-]{1,64}$";
+/// A month, a quarter or a year of a reporting duty, 2000–2100.
+const PERIOD: &str = "^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$";
+/// A month the 766 index scores (its first rule set applies from 23 June 2022, so from July).
+const SCORED_MONTH: &str =
+    "^(2022-(0[7-9]|1[0-2])|20(2[3-9]|[3-9][0-9])-(0[1-9]|1[0-2])|2100-(0[1-9]|1[0-2]))$";
+/// An RFC 3339 instant with an offset, 1990–2100, as the calendar reads it.
+const INSTANT: &str = concat!("^", instant!(), "$");
+/// Pauses: `from/to` pairs of instants separated by commas.
+const PAUSES: &str = concat!(
+    "^(",
+    instant!(),
+    "/",
+    instant!(),
+    ")(,",
+    instant!(),
+    "/",
+    instant!(),
+    ")*$"
+);
+const SCORED_PERIOD: &str = "^(2022-(0[7-9]|1[0-2]|Q[34])|20(2[3-9]|[3-9][0-9])(-(0[1-9]|1[0-2])|-Q[1-4])?|2100(-(0[1-9]|1[0-2])|-Q[1-4])?)$";
 
 /// Writes into the document the form every path and query parameter must have, as the server
 /// checks it (the parameter types alone say only "string"): codes, periods, years, indicators,
@@ -170,6 +201,7 @@ fn shape_parameters(doc: &mut Value) {
             for p in parameters {
                 let name = p["name"].as_str().unwrap_or_default().to_owned();
                 let place = p["in"].as_str().unwrap_or_default().to_owned();
+                let schema = &mut p["schema"];
                 let pattern = match (place.as_str(), name.as_str()) {
                     ("path", "code") if path.contains("/units/") => Some(UNIT_CODE),
                     ("path", "province") => Some(UNIT_CODE),
@@ -180,13 +212,34 @@ fn shape_parameters(doc: &mut Value) {
                     }
                     ("path", "id") if path.starts_with("/api/v1/clients/") => Some(CLIENT_ID),
                     ("path", "period") if path.starts_with("/api/v1/units/") => Some(SCORED_PERIOD),
-                    ("query", "unit" | "parent") => Some(UNIT_CODE),
+                    ("path", "code") if path.starts_with("/api/v1/reporting-duties/") => {
+                        Some(DUTY_CODE)
+                    }
+                    ("path", "code") if path.starts_with("/api/v1/fields/") => Some(FIELD_CODE),
+                    ("path", "period") if path.starts_with("/api/v1/periods/") => {
+                        Some(SCORED_MONTH)
+                    }
+                    ("query", "unit" | "parent" | "within") => Some(UNIT_CODE),
                     ("query", "period") if path.starts_with("/api/v1/reports/") => {
                         Some(SCORED_PERIOD)
                     }
+                    ("query", "period") if path.starts_with("/api/v1/reporting-duties/") => {
+                        Some(PERIOD)
+                    }
+                    ("query", "from" | "to") if path.ends_with("/scores") => Some(SCORED_MONTH),
+                    ("query", "start" | "from" | "to") if path.starts_with("/api/v1/calendar/") => {
+                        schema["format"] = json!("date-time");
+                        Some(INSTANT)
+                    }
+                    ("query", "pauses") => Some(PAUSES),
+                    ("header", "If-Match") => {
+                        // An absent header is absent, never `null`; any list of entity tags is
+                        // well formed (one this service did not return answers 412).
+                        schema["type"] = json!("string");
+                        None
+                    }
                     _ => None,
                 };
-                let schema = &mut p["schema"];
                 if let Some(pattern) = pattern {
                     schema["pattern"] = json!(pattern);
                 }
@@ -200,6 +253,110 @@ fn shape_parameters(doc: &mut Value) {
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+/// Text in a JSON body: no C0 control character but tab, line feed and carriage return, no DEL.
+const BODY_TEXT: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$";
+/// Text in a query parameter, a form field or a path segment: no C0 control character, no DEL.
+const URL_TEXT: &str = r"^[^\x00-\x1F\x7F]*$";
+
+/// Says where control characters are refused (see `middleware::refuse_control_characters`
+/// and `http::parse_json`): every free-text string of a body, a query or a path gets the
+/// pattern that excludes them, and every open map's keys too.
+fn forbid_control_characters(doc: &mut Value) {
+    let components = doc
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or_default();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut() {
+                forbid_in_operation(op, &components);
+            }
+        }
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for schema in schemas.values_mut() {
+            text_without_controls(schema, BODY_TEXT);
+        }
+    }
+}
+
+fn forbid_in_operation(op: &mut Value, components: &Value) {
+    if let Some(content) = op
+        .pointer_mut("/requestBody/content")
+        .and_then(Value::as_object_mut)
+    {
+        for (media, body) in content.iter_mut() {
+            let schema = &mut body["schema"];
+            if media == "application/x-www-form-urlencoded" {
+                // A form is read as a query string is: its own copy of the schema, with the
+                // stricter rule.
+                if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+                    *schema = components[name].clone();
+                }
+                text_without_controls(schema, URL_TEXT);
+                // Other fields of a form are ignored, but they are text, read as the rest.
+                if let Some(form) = schema.as_object_mut() {
+                    form.entry("additionalProperties")
+                        .or_insert_with(|| json!({"type": "string", "pattern": URL_TEXT}));
+                }
+            } else {
+                text_without_controls(schema, BODY_TEXT);
+            }
+        }
+    }
+    for p in op
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        if matches!(p["in"].as_str(), Some("query" | "path")) {
+            text_without_controls(&mut p["schema"], URL_TEXT);
+        }
+    }
+}
+
+/// Adds `pattern` to every free-text string schema in `schema` (one with no pattern, enum or
+/// format of its own) and `propertyNames` to every map.
+fn text_without_controls(schema: &mut Value, pattern: &str) {
+    let Some(map) = schema.as_object_mut() else {
+        if let Some(items) = schema.as_array_mut() {
+            items
+                .iter_mut()
+                .for_each(|s| text_without_controls(s, pattern));
+        }
+        return;
+    };
+    let is_type = |t: &str| match map.get("type") {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(types)) => types.iter().any(|s| s.as_str() == Some(t)),
+        _ => false,
+    };
+    let free_text = is_type("string")
+        && !["pattern", "enum", "const", "format"]
+            .iter()
+            .any(|k| map.contains_key(*k));
+    // An object that does not refuse other members may be sent any: their names too.
+    let open_map = is_type("object")
+        && map
+            .get("additionalProperties")
+            .is_none_or(|a| a != &Value::Bool(false));
+    if free_text {
+        map.insert("pattern".into(), json!(pattern));
+    }
+    if open_map && !map.contains_key("propertyNames") {
+        map.insert("propertyNames".into(), json!({"type": "string"}));
+    }
+    for (key, value) in map.iter_mut() {
+        if !matches!(key.as_str(), "example" | "examples" | "default") {
+            text_without_controls(value, pattern);
         }
     }
 }
@@ -287,10 +444,29 @@ fn common_responses(doc: &mut Value) {
                     problem("A path parameter names no record, or one outside the caller's grant"),
                 );
             }
+            let idempotent_post = method == "post" && !scopes.is_empty();
             if has_body || !parameters.is_empty() {
                 add(
                     "400",
-                    problem("A parameter or field is invalid; `invalidParams` names it"),
+                    problem(
+                        "The request breaks this document (type, pattern, range, length …); \
+                         `invalidParams` names the field",
+                    ),
+                );
+                let rule = "The request is well formed, but a rule of the service refuses it: \
+                            fields that contradict each other, a reference to no record, a \
+                            cursor this service never returned, a stored history that does not \
+                            allow it; `invalidParams` names the fields";
+                add(
+                    "422",
+                    problem(&if idempotent_post {
+                        format!(
+                            "{rule}. Also: the `Idempotency-Key` was used before for a \
+                             different request"
+                        )
+                    } else {
+                        rule.to_owned()
+                    }),
                 );
             }
             if has_body {
@@ -300,7 +476,7 @@ fn common_responses(doc: &mut Value) {
                     problem("The body is not of a media type this operation reads"),
                 );
             }
-            if method == "post" && !scopes.is_empty() {
+            if idempotent_post {
                 add(
                     "409",
                     problem(

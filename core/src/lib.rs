@@ -18,6 +18,7 @@ pub mod report;
 pub mod scoring;
 pub mod text;
 pub mod unit;
+pub mod version;
 pub mod window;
 
 #[cfg(feature = "db")]

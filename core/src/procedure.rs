@@ -9,7 +9,11 @@ use crate::calendar::Measure;
 
 /// A procedure code: the national code (`1.001234`) or a province's localized copy of it
 /// (`1.001234.H12`). 3–40 ASCII letters, digits and dots, starting with a digit.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(pattern = "^[0-9][A-Za-z0-9.]{2,39}$")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ProcedureCode(String);
@@ -135,6 +139,7 @@ pub struct Component {
     /// Whether it is required.
     pub required: bool,
     /// Number of copies.
+    #[cfg_attr(feature = "openapi", schema(format = Int64, maximum = 4294967295_u64))]
     pub copies: u32,
 }
 
@@ -186,7 +191,8 @@ pub struct ProcedureContent {
     #[serde(default)]
     pub levels: Vec<ProcedureLevel>,
     /// Codes of the units that handle it.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::unit::deserialize_codes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::unit::UnitCode>))]
     pub handling_units: Vec<String>,
     /// Time limit.
     #[serde(default)]

@@ -20,6 +20,11 @@ pub const MAX_CODE_LEN: usize = 40;
 ///
 /// Codes are 1–40 characters of ASCII letters, digits, `.` and `-`, starting with a letter or a
 /// digit. The restriction keeps codes safe in URL paths and in the materialised tree path.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(pattern = "^[A-Za-z0-9][A-Za-z0-9.-]{0,39}$")
+)]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct UnitCode(String);
@@ -64,6 +69,13 @@ impl FromStr for UnitCode {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
+}
+
+/// Reads a list of unit codes kept as text, refusing one that is not a unit code (for
+/// `#[serde(deserialize_with)]`).
+pub fn deserialize_codes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let codes = Vec::<UnitCode>::deserialize(d)?;
+    Ok(codes.into_iter().map(|c| c.0).collect())
 }
 
 impl<'de> Deserialize<'de> for UnitCode {

@@ -328,7 +328,7 @@ fn applying_a_provincial_decision_changes_the_catalogue_in_one_go() {
         Some(&admin),
         None,
     );
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(r.invalid_names(), ["items[1].procedureCode"]);
     let still = app.call(
         HttpMethod::GET,
@@ -379,7 +379,7 @@ fn decisions_are_validated_and_versioned() {
     .assert_problem(Status::CONFLICT, "conflict");
     let r = app.post("/api/v1/announcements", &admin, &json!({"kind": "province", "number": "5/QĐ-UBND", "title": "x", "issuer": "P",
         "signedOn": "2024-05-06", "unit": "NOPE", "implements": ["NOPE/QĐ"], "items": [{"procedureCode": "1.000001", "action": "amended"}]}));
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(
         r.invalid_names(),
         ["unit", "implements[0]", "items[0].content"]

@@ -356,7 +356,8 @@ fn bad_credentials_grants_and_scopes_are_refused() {
             .send()
             .unwrap(),
     );
-    assert_eq!(r.invalid_names(), ["client_id"]);
+    // No client authentication at all is `invalid_client` (RFC 6749 §5.2).
+    r.assert_problem(Status::UNAUTHORIZED, "invalid_client");
 
     app.token_for(
         "admin",

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use tthc_tests::{ADMIN_SECRET, HttpMethod, Status, TestApp};
 
-use crate::procedures::seed;
+use crate::procedures::{content, seed};
 
 #[test]
 fn a_method_a_path_does_not_take_is_405_with_allow() {
@@ -94,6 +94,20 @@ fn token_errors_carry_the_oauth2_error_code() {
         .form(&[("grant_type", "client_credentials")])
         .send()
         .unwrap();
+    assert_eq!(r.status(), Status::UNAUTHORIZED);
+    let body: Value = r.json().unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    let r = app
+        .raw()
+        .post(app.url("/api/v1/auth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "admin"),
+            ("client_secret", "whatever"),
+            ("end_user_id", &"x".repeat(201)),
+        ])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), Status::BAD_REQUEST);
     let body: Value = r.json().unwrap();
     assert_eq!(body["error"], "invalid_request");
@@ -172,4 +186,38 @@ fn a_csv_export_holds_the_whole_filtered_list() {
         !unique.contains("C1-00000"),
         "STTTT's dossiers are filtered out"
     );
+}
+
+#[test]
+fn a_procedure_csv_export_holds_the_whole_filtered_list() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // More than one page of the export (2,000 rows): 2,100 in the field XB, 100 in HT.
+    let items: Vec<Value> = (0..2_200)
+        .map(|i| {
+            let field = if i < 2_100 { "XB" } else { "HT" };
+            json!({"code": format!("2.{i:06}"), "content": content(&format!("Thủ tục {i}"), field, "province", "STTTT", false),
+                "validFrom": "2024-02-01", "publishedOn": "2024-02-02"})
+        })
+        .collect();
+    let r = app.post("/api/v1/procedures/bulk", &admin, &Value::Array(items));
+    assert_eq!(r.body["created"], 2_200, "{}", r.text);
+    let (status, _, bytes) =
+        app.download("/api/v1/procedures?field=XB&limit=5", &admin, "text/csv");
+    assert_eq!(status, Status::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    let codes: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .filter(|c| c.starts_with("2."))
+        .collect();
+    assert_eq!(
+        codes.len(),
+        2_100,
+        "every XB procedure of the bulk, not a page"
+    );
+    let unique: std::collections::BTreeSet<&str> = codes.iter().copied().collect();
+    assert_eq!(unique.len(), 2_100, "no row twice across pages");
+    assert!(unique.contains("2.002099") && !unique.contains("2.002100"));
 }

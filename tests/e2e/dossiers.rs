@@ -292,7 +292,7 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
         Some(&admin),
         Some(&bad),
     );
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(r.invalid_names(), ["events[1].status"]);
     app.get("/api/v1/dossiers/C1-260302-0010", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
@@ -670,7 +670,7 @@ fn a_bulk_item_needs_its_code_and_a_put_body_may_only_repeat_the_path() {
         Some(&admin),
         Some(&same),
     );
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(r.invalid_names(), ["code"]);
     app.get("/api/v1/dossiers/C1-260302-0073", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");

@@ -66,7 +66,12 @@ fn bad_queries_name_the_parameter() {
         ("colour=red", "colour"),
     ] {
         let r = app.get(&format!("/api/v1/units?{query}"), &token);
-        r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        // A cursor of the right form that this service never returned breaks no pattern.
+        if param == "cursor" {
+            r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+        } else {
+            r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        }
         let names = r.invalid_names();
         assert_eq!(names.len(), 1, "{query}: {}", r.text);
         assert!(

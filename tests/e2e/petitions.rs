@@ -99,7 +99,7 @@ fn a_petition_is_pushed_idempotently_and_judged_stage_by_stage() {
     bad["procedureCode"] = json!("9.999999");
     bad["reaction"] = json!({"value": "dissatisfied", "at": t("02-28T08:00:00")});
     let r = put(&app, &admin, "PAKN-BAD", &bad);
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     let mut names = r.invalid_names();
     names.sort();
     assert_eq!(
@@ -111,7 +111,7 @@ fn a_petition_is_pushed_idempotently_and_judged_stage_by_stage() {
     let mut other = body.clone();
     other["code"] = json!("PAKN-2");
     let r = put(&app, &admin, "PAKN-1", &other);
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(r.invalid_names(), ["code"]);
     // Instants ahead of the clock (a rating dated in 2099 would outrank every later one).
     let mut future = body.clone();

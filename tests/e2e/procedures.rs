@@ -275,7 +275,7 @@ fn bad_procedures_name_the_field_and_store_nothing() {
         Some(&admin),
         Some(&body),
     );
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(
         r.invalid_names(),
         ["content.field", "content.handlingUnits[0]"]

@@ -138,7 +138,7 @@ fn evaluate_refuses_bad_figures_naming_each() {
             "PUBLISH_ON_TIME": {"ratio": 50, "numerator": 1, "denominator": 2}
         }}),
     );
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     let mut names = r.invalid_names();
     names.sort();
     assert_eq!(

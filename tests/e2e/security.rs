@@ -88,7 +88,7 @@ fn a_commune_client_cannot_take_over_another_communes_dossier() {
     // Naming the stored unit: the same answer as a new dossier of another unit (no oracle).
     let foreign_existing = push(&app, &commune, "C1-1", "C1");
     let foreign_missing = push(&app, &commune, "C1-9", "C1");
-    foreign_existing.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    foreign_existing.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(foreign_existing.body, foreign_missing.body);
     // In bulk: the item is rejected, its neighbour of the caller's own unit stored.
     let bulk = app.post(
@@ -209,7 +209,7 @@ fn instants_outside_the_window_are_refused_quickly() {
     ancient["events"] =
         json!([{"id": "1", "status": "received", "at": "0002-03-02T08:00:00+07:00"}]);
     let r = put(&app, &admin, "/api/v1/dossiers/C1-5", &ancient);
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(sorted(r.invalid_names()), ["events[0].at", "receivedAt"]);
     // A bulk of such dossiers is refused item by item; nothing is stored.
     let many: Vec<Value> = (0..20)
@@ -227,7 +227,7 @@ fn instants_outside_the_window_are_refused_quickly() {
     ahead["events"][1]["at"] = json!(tomorrow);
     ahead["dueAt"] = json!("3000-01-01T00:00:00+07:00");
     let r = put(&app, &admin, "/api/v1/dossiers/C1-6", &ahead);
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(sorted(r.invalid_names()), ["dueAt", "events[1].at"]);
     let mut petition_ahead = petition("C1");
     petition_ahead["receivedAt"] = json!("1970-01-01T00:00:00+07:00");
@@ -457,7 +457,7 @@ fn a_client_administrator_grants_only_what_it_holds() {
     let create = |body: Value| app.post("/api/v1/clients", &commune, &body);
     let r =
         create(json!({"id": "all", "name": "x", "scopes": ["dossiers:read"], "allUnits": true}));
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(r.invalid_names(), ["allUnits"]);
     let r =
         create(json!({"id": "other", "name": "x", "scopes": ["dossiers:read"], "units": ["C1"]}));

@@ -360,6 +360,7 @@ impl Reply {
     }
 
     /// Asserts an `application/problem+json` error with this status and code.
+    #[track_caller]
     pub fn assert_problem(&self, status: StatusCode, code: &str) -> &Self {
         assert_eq!(self.status, status, "{}", self.text);
         assert_eq!(

@@ -31,7 +31,7 @@ use crate::error::PROBLEM_JSON as PROBLEM;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemInput {
     /// The procedure's code.
-    #[schema(value_type = String, example = "1.004650")]
+    #[schema(example = "1.004650")]
     pub procedure_code: ProcedureCode,
     /// What the decision does to it.
     pub action: ItemAction,
@@ -40,7 +40,6 @@ pub struct ItemInput {
     #[schema(max_length = 500)]
     pub name: Option<String>,
     /// For `replaced`: the code of the procedure it replaces.
-    #[schema(value_type = Option<String>)]
     pub replaces: Option<ProcedureCode>,
     /// For a provincial decision's new, amended and replaced items: the procedure's content.
     pub content: Option<ProcedureContent>,
@@ -89,7 +88,6 @@ pub struct DecisionInput {
     /// (the new versions' first day; its signature when left out).
     pub effective_on: Option<NaiveDate>,
     /// Ministry: the unit that should submit the provincial decision. Province: the unit that did.
-    #[schema(value_type = Option<String>)]
     pub unit: Option<UnitCode>,
     /// Province: numbers of the ministry decisions it implements.
     #[serde(default)]
@@ -175,13 +173,13 @@ pub async fn list_decisions(
     principal.require(Scope::ProceduresRead)?;
     let q = query.0;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-    let before =
-        match q.cursor.as_deref().map(decode_cursor).transpose()? {
-            Some(text) => Some(text.parse::<i64>().map_err(|_| {
-                ApiError::invalid("cursor", "is not a cursor this service returned")
-            })?),
-            None => None,
-        };
+    let before = match q.cursor.as_deref().map(decode_cursor).transpose()? {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| ApiError::unknown_cursor())?,
+        ),
+        None => None,
+    };
     let rows = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
@@ -306,7 +304,7 @@ pub async fn put_decision(
                 &scope,
                 id,
                 &write,
-                expected,
+                expected.as_ref(),
             )?)
         })
         .await?;

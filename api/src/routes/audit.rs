@@ -118,13 +118,13 @@ pub async fn list_audit(
     principal.require(Scope::AuditRead)?;
     let q = query.0;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-    let before_id =
-        match q.cursor.as_deref().map(decode_cursor).transpose()? {
-            Some(text) => Some(text.parse::<i64>().map_err(|_| {
-                ApiError::invalid("cursor", "is not a cursor this service returned")
-            })?),
-            None => None,
-        };
+    let before_id = match q.cursor.as_deref().map(decode_cursor).transpose()? {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| ApiError::unknown_cursor())?,
+        ),
+        None => None,
+    };
     let rows = state
         .run(move |conn| {
             let filter = AuditFilter {

@@ -23,6 +23,12 @@ use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
 
+/// A weekday's ISO number: 1 = Monday … 7 = Sunday (the document's name for a `u8` the
+/// handler checks).
+#[derive(ToSchema)]
+#[schema(minimum = 1, maximum = 7)]
+pub struct IsoWeekday(pub u8);
+
 /// A time limit's unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -186,7 +192,7 @@ pub struct DueQuery {
     #[param(example = "2026-02-13T10:00:00+07:00")]
     pub start: String,
     /// The time limit, up to two decimals (0.5 working days = 4 working hours).
-    #[param(example = 3)]
+    #[param(example = 3, exclusive_minimum = 0, maximum = 1000, multiple_of = 0.01)]
     pub amount: f64,
     /// Its unit.
     #[param(inline)]
@@ -335,7 +341,7 @@ fn parse_pauses(
                 .ok_or_else(|| ApiError::invalid("pauses", "each pause is from/to, e.g. 2026-03-03T10:00:00+07:00/2026-03-04T10:00:00+07:00"))?;
             let (a, b) = (parse_instant("pauses", a)?, parse_instant("pauses", b)?);
             if b < a {
-                return Err(ApiError::invalid("pauses", "a pause must not end before it starts"));
+                return Err(ApiError::rule("pauses", "a pause must not end before it starts"));
             }
             Ok((cal::to_local(&a), cal::to_local(&b)))
         })
@@ -363,6 +369,11 @@ pub async fn due(
 ) -> Result<web::Json<DueView>, ApiError> {
     let q = query.0;
     let start = parse_instant("start", &q.start)?;
+    // The range and the two decimals are in the document; whole calendar days are a rule
+    // across two parameters.
+    if q.measure == MeasureView::CalendarDays && q.amount.fract() != 0.0 {
+        return Err(ApiError::rule("amount", "calendar days must be whole"));
+    }
     let limit = TimeLimit::new(q.amount, q.measure.into())
         .map_err(|p| ApiError::invalid_params(vec![p]))?;
     let pauses = q
@@ -451,14 +462,11 @@ pub async fn working_time(
     let from = parse_instant("from", &q.from)?;
     let to = parse_instant("to", &q.to)?;
     if to < from {
-        return Err(ApiError::invalid("to", "must not be before from"));
+        return Err(ApiError::rule("to", "must not be before from"));
     }
     let (lf, lt) = (cal::to_local(&from), cal::to_local(&to));
     if lt.date().year() - lf.date().year() > 10 {
-        return Err(ApiError::invalid(
-            "to",
-            "must be at most ten years after from",
-        ));
+        return Err(ApiError::rule("to", "must be at most ten years after from"));
     }
     let (first, last) = (lf.date().year(), lt.date().year());
     let (province, calendar) = state
@@ -478,11 +486,11 @@ pub async fn working_time(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodView {
-    /// Start, `HH:MM`.
-    #[schema(value_type = String, example = "07:00:00")]
+    /// Start, `HH:MM` or `HH:MM:SS`.
+    #[schema(value_type = String, example = "07:00:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?$")]
     pub start: NaiveTime,
-    /// End, `HH:MM`, after start.
-    #[schema(value_type = String, example = "11:30:00")]
+    /// End, `HH:MM` or `HH:MM:SS`, after start.
+    #[schema(value_type = String, example = "11:30:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?$")]
     pub end: NaiveTime,
 }
 
@@ -526,14 +534,14 @@ pub struct MakeUpDayView {
 pub struct YearCalendarInput {
     /// Working weekdays, ISO numbers (1 = Monday … 7 = Sunday).
     #[validate(length(min = 1, max = 7))]
-    #[schema(min_items = 1, max_items = 7)]
+    #[schema(min_items = 1, max_items = 7, value_type = Vec<IsoWeekday>)]
     pub weekdays: Vec<u8>,
     /// Working periods of a day, in order.
     #[validate(length(min = 1, max = 6))]
     #[schema(min_items = 1, max_items = 6)]
     pub periods: Vec<PeriodView>,
     /// A dossier received at or after this time counts from the next working day.
-    #[schema(value_type = String, example = "15:00")]
+    #[schema(value_type = String, example = "15:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?$")]
     pub intake_cutoff: NaiveTime,
     /// Days off, holidays on weekends included.
     #[validate(nested, length(max = 100))]
@@ -717,10 +725,7 @@ pub async fn put_year(
             }
         };
         if weekdays.contains(&day) {
-            return Err(ApiError::invalid(
-                format!("weekdays[{i}]"),
-                "is listed twice",
-            ));
+            return Err(ApiError::rule(format!("weekdays[{i}]"), "is listed twice"));
         }
         weekdays.push(day);
     }
@@ -761,7 +766,8 @@ pub async fn put_year(
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
             let p = store::province(conn, &scope, &province)?;
-            let stored = store::put_year(conn, &principal.actor(), &p, calendar, expected)?;
+            let stored =
+                store::put_year(conn, &principal.actor(), &p, calendar, expected.as_ref())?;
             Ok((p.code.clone(), stored))
         })
         .await?;
@@ -845,7 +851,7 @@ pub async fn list_days(
         invalid.push(InvalidParam::new("to", "must not be before from"));
     }
     if !invalid.is_empty() {
-        return Err(ApiError::invalid_params(invalid));
+        return Err(ApiError::rules(invalid));
     }
     let calendar = state
         .run(move |conn| {

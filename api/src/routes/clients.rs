@@ -107,7 +107,6 @@ pub struct ClientCreate {
     pub scopes: Vec<String>,
     /// Unit codes the client acts for, each with its subtree.
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
     pub units: Vec<UnitCode>,
     /// Acts for every unit (a provincial office's own systems).
     #[serde(default)]
@@ -126,7 +125,6 @@ pub struct ClientPatch {
     /// New scopes (replace the old).
     pub scopes: Option<Vec<String>>,
     /// New unit codes (replace the old).
-    #[schema(value_type = Option<Vec<String>>)]
     pub units: Option<Vec<UnitCode>>,
     /// Acts for every unit.
     pub all_units: Option<bool>,
@@ -207,7 +205,7 @@ fn check_grant(
             }
         }
     }
-    ApiError::unless_invalid(invalid)
+    ApiError::unless_rules(invalid)
 }
 
 /// Whether `principal` holds all of `client`'s grant: its scopes, and its units (or every unit).
@@ -435,7 +433,7 @@ pub async fn patch_client(
                 &principal.actor(),
                 &id,
                 &form,
-                expected,
+                expected.as_ref(),
             )?)
         })
         .await?;

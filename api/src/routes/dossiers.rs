@@ -200,13 +200,11 @@ pub struct SyncErrorInput {
 pub struct DossierPut {
     /// The dossier's code: required in a bulk push; in `PUT /dossiers/{code}` it may be left
     /// out, and when given must be the path's.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,60}$")]
     pub code: Option<DossierCode>,
     /// Procedure code (the version in force at receipt applies).
-    #[schema(value_type = String)]
     pub procedure_code: ProcedureCode,
     /// Handling unit's code.
-    #[schema(value_type = String)]
     pub unit: UnitCode,
     /// Channel.
     pub channel: Channel,
@@ -495,10 +493,7 @@ pub async fn put_dossier(
     let code = dossier_code(&code)?;
     let mut body = body.0;
     if body.code.take().is_some_and(|given| given != code) {
-        return Err(ApiError::invalid(
-            "code",
-            "differs from the code in the path",
-        ));
+        return Err(ApiError::rule("code", "differs from the code in the path"));
     }
     let write = write_of(code.clone(), body, &state.identity);
     let outcome = state
@@ -851,6 +846,7 @@ pub struct DossierQuery {
     #[param(minimum = 1, maximum = 2000)]
     pub due_within_hours: Option<i64>,
     /// `-receivedAt` (default, newest first) or `dueAt` (soonest due first).
+    #[param(pattern = "^(-receivedAt|dueAt)$")]
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]

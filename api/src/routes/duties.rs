@@ -38,7 +38,7 @@ use crate::table::{self, Cell, Column, Format, Table};
 pub struct DutyBody {
     /// Code: letters, digits, `_`, `-`, `.`.
     #[validate(length(min = 1, max = 64))]
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     pub code: String,
     /// Name.
     #[validate(length(min = 1, max = 300))]
@@ -60,7 +60,7 @@ pub struct DutyBody {
     pub recipient: String,
     /// The codes of the units that owe the report.
     #[validate(length(min = 1, max = 5000))]
-    #[schema(min_items = 1, max_items = 5000)]
+    #[schema(min_items = 1, max_items = 5000, value_type = Vec<tthc_core::unit::UnitCode>)]
     pub reporters: Vec<String>,
     /// The first period owed, of the duty's frequency (`2026-01`, `2026-Q1`, `2026`).
     pub first_period: String,
@@ -113,7 +113,7 @@ impl DutyBody {
                 invalid.push(InvalidParam::new(name, "must be from 0 to 10 points"));
             }
         }
-        ApiError::unless_invalid(invalid)?;
+        ApiError::unless_rules(invalid)?;
         Ok(DutyForm {
             code: self.code,
             name: self.name,
@@ -249,7 +249,7 @@ pub async fn put_duty(
     principal.require(Scope::ReportsAdmin)?;
     let code = code.into_inner();
     if body.0.code != code {
-        return Err(ApiError::invalid("code", "must be the code in the path"));
+        return Err(ApiError::rule("code", "must be the code in the path"));
     }
     let form = body.0.form()?;
     let expected = if_match(&req)?;
@@ -260,7 +260,7 @@ pub async fn put_duty(
                 &principal.actor(),
                 &code,
                 &form,
-                expected,
+                expected.as_ref(),
             )?)
         })
         .await?;
@@ -278,9 +278,10 @@ pub async fn put_duty(
 pub struct SubmissionBody {
     /// The unit that sent it.
     #[validate(length(min = 1, max = 64))]
-    #[schema(min_length = 1, max_length = 64)]
+    #[schema(value_type = tthc_core::unit::UnitCode)]
     pub unit: String,
     /// The period reported on, of the duty's frequency.
+    #[schema(pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
     pub period: String,
     /// The document's number.
     #[validate(length(min = 1, max = 100))]
@@ -609,7 +610,7 @@ pub async fn mark_quality(
         .map_err(|_| ApiError::NotFound(format!("no report {id:?}")))?;
     let reason = match (body.0.poor_quality, body.0.reason) {
         (true, None) => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
                 "reason",
                 "is required to mark a report poor quality",
             ));
@@ -649,6 +650,7 @@ pub struct ComplianceQuery {
     /// Only this unit.
     pub unit: Option<String>,
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
+    #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
 }
 

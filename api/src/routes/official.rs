@@ -100,7 +100,7 @@ fn check(rule_set: &RuleSet, body: &OfficialScores) -> Result<(), ApiError> {
     {
         invalid.push(InvalidParam::new("source", "is longer than 500 characters"));
     }
-    ApiError::unless_invalid(invalid)
+    ApiError::unless_rules(invalid)
 }
 
 /// Enter the portal's published scores

@@ -121,7 +121,7 @@ pub async fn close_period(
     let (period, rule_set) = month_of(&path.into_inner())?;
     let now = now_local();
     if now < period.end().naive_local() {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
             "period",
             format!("{period} is not over yet; it can be closed from its last day's end on"),
         ));

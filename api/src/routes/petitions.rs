@@ -84,7 +84,7 @@ pub struct ReactionInput {
     /// When.
     pub at: DateTime<FixedOffset>,
     /// The code of a further petition the petitioner filed on the same matter.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,60}$")]
     pub further_petition: Option<PetitionCode>,
 }
 
@@ -106,19 +106,17 @@ pub struct ReactionInput {
 pub struct PetitionPut {
     /// The petition's code: required in a bulk push; in `PUT /petitions/{code}` it may be left
     /// out, and when given must be the path's.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,60}$")]
     pub code: Option<PetitionCode>,
     /// The unit concerned.
-    #[schema(value_type = String)]
     pub unit: UnitCode,
     /// What it is about.
     pub subject: Subject,
     /// The procedure concerned, if any (must be in the catalogue).
-    #[schema(value_type = Option<String>)]
     pub procedure_code: Option<ProcedureCode>,
     /// The dossier concerned, if any (it need not be stored yet); such a dossier no longer
     /// counts for `DOSSIER_RECEIVING_SATISFACTION`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,60}$")]
     pub dossier_code: Option<DossierCode>,
     /// How it arrived.
     pub channel: Channel,
@@ -134,7 +132,7 @@ pub struct PetitionPut {
     pub outcome: Option<String>,
     /// Where the answer was published.
     #[validate(url, length(max = 500))]
-    #[schema(max_length = 500)]
+    #[schema(max_length = 500, format = Uri)]
     pub answer_url: Option<String>,
     /// The petitioner's reaction to the answer (only once handled).
     #[validate(nested)]
@@ -211,10 +209,7 @@ pub async fn put_petition(
     let code = petition_code(&code)?;
     let mut body = body.0;
     if body.code.take().is_some_and(|given| given != code) {
-        return Err(ApiError::invalid(
-            "code",
-            "differs from the code in the path",
-        ));
+        return Err(ApiError::rule("code", "differs from the code in the path"));
     }
     let write = write_of(code.clone(), body);
     let outcome = state
@@ -436,6 +431,7 @@ pub struct PetitionQuery {
     #[param(inline)]
     pub reaction: Option<Reaction>,
     /// `-receivedAt` (default, newest first) or `lateFrom` (soonest deadline first).
+    #[param(pattern = "^(-receivedAt|lateFrom)$")]
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     #[validate(range(min = 1, max = 500))]

@@ -20,10 +20,11 @@ use crate::auth::{MaybePrincipal, Principal, Scope};
 use crate::bulk::{BulkItem, BulkResult, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_response, decode_cursor, etag,
-    if_match, today_or, wants_csv, word,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, csv_response,
+    decode_cursor, etag, if_match, today_or, wants_csv, word,
 };
 use crate::state::AppState;
+use tthc_core::db::DbConnection;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
 
@@ -214,53 +215,68 @@ pub async fn list_procedures(
         limit: limit + 1,
     };
     let unit = q.unit;
-    let rows = state
-        .run(move |conn| {
-            if let Some(code) = unit {
-                match units::find_row(conn, code.as_str())? {
-                    Some(row) => filter.unit_path = Some(row.path),
-                    None => return Ok(Vec::new()),
-                }
+    let start = filter.after.take();
+    let read = move |conn: &mut DbConnection, after: Option<&String>, limit| {
+        if let Some(code) = &unit {
+            match units::find_row(conn, code.as_str())? {
+                Some(row) => filter.unit_path = Some(row.path),
+                None => return Ok(Vec::new()),
             }
-            Ok(store::list(conn, &filter)?)
-        })
+        }
+        filter.after = after.cloned();
+        filter.limit = limit;
+        Ok(store::list(conn, &filter)?)
+    };
+    if wants_csv(&req) {
+        // The whole filtered list, page after page.
+        return Ok(csv_list(
+            &state,
+            "procedures",
+            &CSV_HEADER,
+            start,
+            read,
+            |p: &Procedure| p.code.to_string(),
+            |p| csv_row(&ProcedureView::from(p)),
+        ));
+    }
+    let mut read = read;
+    let rows = state
+        .run(move |conn| read(conn, start.as_ref(), limit + 1))
         .await?;
     let page = Page::from_rows(rows, limit, |p| p.code.clone(), ProcedureView::from);
-    if wants_csv(&req) {
-        let header = [
-            "code",
-            "name",
-            "field",
-            "status",
-            "localized",
-            "validFrom",
-            "decision",
-            "complete",
-            "missing",
-        ];
-        return csv_response(
-            "procedures",
-            &header,
-            page.items.iter().map(|p| {
-                vec![
-                    p.code.clone(),
-                    p.content.name.clone(),
-                    p.content.field.clone(),
-                    word(&p.status),
-                    p.localized.to_string(),
-                    p.valid_from.to_string(),
-                    cell(p.decision.clone()),
-                    p.complete.to_string(),
-                    p.missing
-                        .iter()
-                        .map(|m| m.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                ]
-            }),
-        );
-    }
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// The columns of the procedure list's CSV.
+const CSV_HEADER: [&str; 9] = [
+    "code",
+    "name",
+    "field",
+    "status",
+    "localized",
+    "validFrom",
+    "decision",
+    "complete",
+    "missing",
+];
+
+/// A procedure as a CSV row of [`CSV_HEADER`].
+fn csv_row(p: &ProcedureView) -> Vec<String> {
+    vec![
+        p.code.clone(),
+        p.content.name.clone(),
+        p.content.field.clone(),
+        word(&p.status),
+        p.localized.to_string(),
+        p.valid_from.to_string(),
+        cell(p.decision.clone()),
+        p.complete.to_string(),
+        p.missing
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    ]
 }
 
 /// The day to read a procedure on.
@@ -417,7 +433,7 @@ async fn write_procedure(
     principal: Principal,
     code: ProcedureCode,
     body: ProcedurePut,
-    expected: Option<i64>,
+    expected: Option<tthc_core::version::Versions>,
 ) -> Result<(Outcome, Procedure), ApiError> {
     principal.require(Scope::ProceduresWrite)?;
     let valid_from = today_or(body.valid_from);
@@ -431,7 +447,8 @@ async fn write_procedure(
                 decision: body.decision,
                 published_on: body.published_on,
             };
-            let outcome = store::write(conn, &principal.actor(), &scope, &write, expected)?;
+            let outcome =
+                store::write(conn, &principal.actor(), &scope, &write, expected.as_ref())?;
             Ok((outcome, store::get(conn, code.as_str(), valid_from, true)?))
         })
         .await
@@ -487,7 +504,6 @@ pub async fn put_procedure(
 #[schema(example = json!({"code": "1.001193.H12", "content": {"name": "Đăng ký khai sinh", "field": "HT"}, "validFrom": "2026-03-01"}))]
 pub struct ProcedureCreate {
     /// Code: national (`1.001193`) or localized (`1.001193.H12`).
-    #[schema(value_type = String)]
     pub code: ProcedureCode,
     /// The content.
     pub content: ProcedureContent,
@@ -528,15 +544,21 @@ pub async fn create_procedure(
         published_on: Some(b.published_on),
     };
     // Version 0 means "must not exist yet".
-    let (_, p) = write_procedure(&state, principal, b.code, put, Some(0))
-        .await
-        .map_err(|e| match e {
-            ApiError::PreconditionFailed(_) => ApiError::Conflict(InvalidParam::new(
-                "code",
-                "a procedure with this code exists already; PUT replaces it",
-            )),
-            other => other,
-        })?;
+    let (_, p) = write_procedure(
+        &state,
+        principal,
+        b.code,
+        put,
+        Some(tthc_core::version::Versions::new(vec![0])),
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::PreconditionFailed(_) => ApiError::Conflict(InvalidParam::new(
+            "code",
+            "a procedure with this code exists already; PUT replaces it",
+        )),
+        other => other,
+    })?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/procedures/{}", p.code)))
         .insert_header((header::ETAG, etag(p.version)))

@@ -42,6 +42,7 @@ pub struct Ii06aQuery {
     #[param(value_type = Option<GroupBy>)]
     pub by: Option<GroupBy>,
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header (for links in a browser).
+    #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
 }
 
@@ -293,9 +294,10 @@ pub struct NoticeQuery {
     pub period: String,
     /// The day by which units with late dossiers send their explanation; by default the 17th
     /// of the month after the period (seed `004_…`).
-    #[param(value_type = Option<String>, example = "2026-09-17")]
+    #[param(value_type = Option<String>, format = Date, example = "2026-09-17")]
     pub explain_by: Option<NaiveDate>,
     /// `json`, `xlsx` or `html`; overrides the `Accept` header.
+    #[param(pattern = "^(json|xlsx|html)$")]
     pub format: Option<String>,
 }
 

@@ -160,7 +160,7 @@ pub(crate) fn evaluate_counts(
         .filter(|(code, _)| inputs.contains_key(*code))
         .map(|(code, c)| (code.clone(), c.source))
         .collect();
-    let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::invalid_params)?;
+    let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::rules)?;
     Ok((evaluation, sources))
 }
 
@@ -358,7 +358,7 @@ fn check_figures(rule_set: &RuleSet, body: &FiguresBody) -> Result<(), ApiError>
             ));
         }
     }
-    ApiError::unless_invalid(invalid)
+    ApiError::unless_rules(invalid)
 }
 
 /// Enter figures
@@ -720,9 +720,9 @@ pub async fn trend(
     };
     let from = month("from", &query.0.from)?;
     let to = month("to", &query.0.to)?;
-    let months = Period::months_between(from, to).map_err(|r| ApiError::invalid("to", r))?;
+    let months = Period::months_between(from, to).map_err(|r| ApiError::rule("to", r))?;
     if months.len() > 24 {
-        return Err(ApiError::invalid("to", "at most 24 months after from"));
+        return Err(ApiError::rule("to", "at most 24 months after from"));
     }
     let mut periods = Vec::with_capacity(months.len());
     for m in months {

@@ -115,12 +115,12 @@ pub async fn evaluate(body: ValidJson<EvaluateRequest>) -> Result<web::Json<Eval
             .iter()
             .map(|r| r.code.as_str())
             .collect();
-        ApiError::invalid(
+        ApiError::rule(
             "ruleSet",
             format!("no rule set has this code; known: {}", known.join(", ")),
         )
     })?;
     scoring::evaluate(rule_set, &request.inputs)
         .map(web::Json)
-        .map_err(ApiError::invalid_params)
+        .map_err(ApiError::rules)
 }

@@ -30,6 +30,7 @@ use crate::error::PROBLEM_JSON as PROBLEM;
 }))]
 pub struct TokenRequest {
     /// Must be `client_credentials`.
+    #[schema(pattern = "^client_credentials$")]
     pub grant_type: String,
     /// The client id (or in HTTP Basic).
     pub client_id: Option<String>,
@@ -165,10 +166,11 @@ async fn answer_token(
     let (Some(client_id), Some(secret)) =
         (request.client_id.clone(), request.client_secret.clone())
     else {
-        return Err(ApiError::invalid(
-            "client_id",
-            "client_id and client_secret are required",
-        ));
+        // RFC 6749 §5.2: no client authentication included is `invalid_client`.
+        return Err(ApiError::Unauthorized {
+            code: "invalid_client",
+            detail: "send client_id and client_secret, in the form or with HTTP Basic".into(),
+        });
     };
     // Limited before anything is read or hashed: once limited, guessing costs nothing.
     let limit_keys = limiter::keys(&client_id, req.peer_addr().map(|a| a.ip()));

@@ -110,7 +110,6 @@ impl From<Unit> for UnitView {
 }))]
 pub struct UnitCreate {
     /// Identifier code: 1–40 ASCII letters, digits, `.` and `-`.
-    #[schema(value_type = String)]
     pub code: UnitCode,
     /// Official name.
     #[validate(length(min = 1, max = 300))]
@@ -119,7 +118,6 @@ pub struct UnitCreate {
     /// Level.
     pub level: Level,
     /// The parent's code; omit for a root (needs a client that acts for every unit).
-    #[schema(value_type = Option<String>)]
     pub parent: Option<UnitCode>,
     /// First day the unit exists.
     pub valid_from: Option<NaiveDate>,
@@ -141,7 +139,7 @@ pub struct UnitPatch {
     pub level: Option<Level>,
     /// New parent's code: the unit moves with its whole subtree. `null` makes it a root.
     #[serde(default, deserialize_with = "crate::http::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<UnitCode>)]
     pub parent: Option<Option<UnitCode>>,
     /// New first day.
     #[serde(default, deserialize_with = "crate::http::present")]
@@ -373,7 +371,7 @@ pub async fn patch_unit(
                 &scope,
                 &code,
                 &form,
-                expected,
+                expected.as_ref(),
             )?)
         })
         .await?;

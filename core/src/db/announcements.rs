@@ -20,6 +20,7 @@ use crate::announcement::{
 use crate::calendar::Calendar;
 use crate::procedure::{ProcedureCode, ProcedureContent, ProcessDecision};
 use crate::unit::UnitScope;
+use crate::version::Versions;
 
 /// Whose decision it is.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -655,12 +656,12 @@ pub fn update(
     scope: &UnitScope,
     id: i64,
     write: &DecisionWrite,
-    expected_version: Option<i64>,
+    expected_version: Option<&Versions>,
 ) -> StoreResult<Decision> {
     write_tx(conn, |conn| {
         let before = get(conn, scope, id)?;
         if let Some(expected) = expected_version
-            && expected != before.version
+            && !expected.allows(before.version)
         {
             return Err(StoreError::VersionMismatch {
                 current: before.version,

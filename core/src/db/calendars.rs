@@ -9,6 +9,7 @@ use super::units::{UnitRow, find_row};
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::calendar::{Calendar, YearCalendar, YearSource, default_year};
 use crate::unit::{UnitLevel, UnitScope};
+use crate::version::Versions;
 
 /// A year of a province's calendar and its version (0 when it is the national default).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,14 +102,14 @@ pub fn put_year(
     actor: &Actor,
     province: &UnitRow,
     mut calendar: YearCalendar,
-    expected_version: Option<i64>,
+    expected_version: Option<&Versions>,
 ) -> StoreResult<StoredYear> {
     calendar.source = YearSource::Edited;
     calendar.validate().map_err(StoreError::Invalid)?;
     write_tx(conn, |conn| {
         let before = year(conn, province, calendar.year)?;
         if let Some(expected) = expected_version
-            && expected != before.version
+            && !expected.allows(before.version)
         {
             return Err(StoreError::VersionMismatch {
                 current: before.version,

@@ -1,5 +1,6 @@
 //! Storage of API clients: their hashed secrets, scopes and unit grants.
 
+use crate::version::Versions;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -205,12 +206,12 @@ pub fn update(
     actor: &Actor,
     id: &str,
     form: &ClientUpdateForm,
-    expected_version: Option<i64>,
+    expected_version: Option<&Versions>,
 ) -> StoreResult<Client> {
     write_tx(conn, |conn| {
         let row = find_row(conn, id)?.ok_or_else(|| not_found(id))?;
         if let Some(expected) = expected_version
-            && expected != row.version
+            && !expected.allows(row.version)
         {
             return Err(StoreError::VersionMismatch {
                 current: row.version,

@@ -16,6 +16,7 @@ use crate::report::duties::{
     Deductions, DueRule, FirstSubmission, Frequency, Standing, Tally, judge,
 };
 use crate::unit::UnitScope;
+use crate::version::Versions;
 
 /// A duty as written: all of it (a replace sends every field).
 #[derive(Debug, Clone, PartialEq)]
@@ -274,12 +275,12 @@ pub fn replace(
     actor: &Actor,
     code: &str,
     form: &DutyForm,
-    expected: Option<i64>,
+    expected: Option<&Versions>,
 ) -> StoreResult<Duty> {
     write_tx(conn, |conn| {
         let before = get(conn, code)?;
         if let Some(expected) = expected
-            && expected != before.version
+            && !expected.allows(before.version)
         {
             return Err(StoreError::VersionMismatch {
                 current: before.version,
@@ -322,6 +323,7 @@ pub struct FileMeta {
     pub size: u64,
     /// SHA-256 of the content, hex.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub sha256: Option<String>,
 }
 

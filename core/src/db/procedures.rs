@@ -11,6 +11,7 @@ use crate::InvalidParam;
 use crate::procedure::{ContentPart, ProcedureCode, ProcedureContent, missing_parts};
 use crate::text::fold;
 use crate::unit::UnitScope;
+use crate::version::Versions;
 
 type Db = <DbConnection as Connection>::Backend;
 
@@ -613,14 +614,14 @@ pub fn write(
     actor: &Actor,
     scope: &UnitScope,
     write: &ProcedureWrite,
-    expected_version: Option<i64>,
+    expected_version: Option<&Versions>,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
         // Before the version check, which would tell the version of a procedure not ours.
         check_owned(conn, scope, write.code.as_str())?;
         if let Some(expected) = expected_version {
             let current = find_row(conn, write.code.as_str())?.map_or(0, |r| r.version);
-            if current != expected {
+            if !expected.allows(current) {
                 return Err(StoreError::VersionMismatch { current });
             }
         }

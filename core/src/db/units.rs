@@ -10,6 +10,7 @@ use crate::InvalidParam;
 use crate::unit::{
     Unit, UnitCode, UnitLevel, UnitScope, check_move, check_validity, parent_in_path, tree_path,
 };
+use crate::version::Versions;
 
 /// A stored unit row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -384,7 +385,7 @@ pub fn update(
     scope: &UnitScope,
     code: &str,
     form: &UnitUpdateForm,
-    expected_version: Option<i64>,
+    expected_version: Option<&Versions>,
 ) -> StoreResult<Unit> {
     write_tx(conn, |conn| {
         let row = find_row(conn, code)?
@@ -392,7 +393,7 @@ pub fn update(
             .ok_or_else(|| not_found(code))?;
         let before = row.clone().into_unit()?;
         if let Some(expected) = expected_version
-            && expected != row.version
+            && !expected.allows(row.version)
         {
             return Err(StoreError::VersionMismatch {
                 current: row.version,
