@@ -13,6 +13,7 @@ mod dossiers;
 mod errors;
 mod gains;
 mod instances;
+mod judgement;
 mod migrations;
 mod openapi;
 mod operations;

@@ -380,7 +380,7 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
         items[1]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("still open and overdue")
+            .starts_with("still open and late since")
     );
     assert_eq!(items[0]["pointsEach"], 4.0);
     assert_eq!(items[1]["unit"], "C1");

@@ -470,6 +470,7 @@ struct Prepared {
     due_at: Option<NaiveDateTime>,
     rule_due_at: Option<NaiveDateTime>,
     effective_due_at: Option<NaiveDateTime>,
+    late_from: Option<NaiveDateTime>,
     ended_at: Option<NaiveDateTime>,
     timing: Option<String>,
     flags: String,
@@ -705,10 +706,16 @@ fn prepare(
         due_at,
         rule_due_at,
         effective_due_at: derived.effective_due,
+        late_from: derived.late_from,
         ended_at: derived.ended_at,
         timing: derived.timing.map(|t| word(&t)),
         flags,
-        facts: facts_of(&write.details, rating.as_ref(), petitioned),
+        facts: facts_of(&write.details, rating.as_ref(), petitioned)
+            | if derived.received {
+                0
+            } else {
+                crate::dossier::facts::NOT_RECEIVED
+            },
         rating,
         data,
         input_hash,
@@ -732,6 +739,7 @@ struct DossierColumns {
     due_at: Option<Stamp>,
     rule_due_at: Option<Stamp>,
     effective_due_at: Option<Stamp>,
+    late_from: Option<Stamp>,
     ended_at: Option<Stamp>,
     timing: Option<String>,
     flags: String,
@@ -762,6 +770,7 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
         due_at: p.due_at.map(Stamp),
         rule_due_at: p.rule_due_at.map(Stamp),
         effective_due_at: p.effective_due_at.map(Stamp),
+        late_from: p.late_from.map(Stamp),
         ended_at: p.ended_at.map(Stamp),
         timing: p.timing.clone(),
         flags: p.flags.clone(),
@@ -1367,15 +1376,15 @@ pub fn list(
             q = q.filter(
                 dossiers::ended_at
                     .is_null()
-                    .and(dossiers::effective_due_at.lt(now)),
+                    .and(dossiers::late_from.lt(now)),
             )
         }
         Some((false, now)) => {
             q = q.filter(
                 dossiers::ended_at
                     .is_not_null()
-                    .or(dossiers::effective_due_at.ge(now))
-                    .or(dossiers::effective_due_at.is_null()),
+                    .or(dossiers::late_from.ge(now))
+                    .or(dossiers::late_from.is_null()),
             )
         }
         None => {}

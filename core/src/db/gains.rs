@@ -42,9 +42,10 @@ pub fn fixable(
     if now < end {
         let falling_due: Vec<String> = dossiers::table
             .filter(super::subtree_by_time(conn, &prefix))
+            .filter(super::scores::counted())
             .filter(dossiers::ended_at.is_null())
-            .filter(dossiers::effective_due_at.ge(Stamp(now)))
-            .filter(dossiers::effective_due_at.lt(Stamp(end)))
+            .filter(dossiers::late_from.ge(Stamp(now)))
+            .filter(dossiers::late_from.lt(Stamp(end)))
             .select(dossiers::unit_path)
             .load(conn)?;
         paths.extend(

@@ -330,6 +330,9 @@ diesel::table! {
         /// How long handling took, as a class of powers of two days (`tthc_core::dossier::span`);
         /// null while open.
         span_class -> Nullable<Integer>,
+        /// From when it counts late while open (`tthc_core::dossier::timing`); null while within
+        /// its time or paused, and once it ended in time.
+        late_from -> Nullable<Timestamp>,
     }
 }
 

@@ -112,6 +112,12 @@ pub(super) enum Handled {
 /// handling span at a time (`dossier::span`), each in its window of receipts before the start
 /// (on the span index): the few carried over, not every dossier ended since. The path is
 /// filtered inside the index.
+/// The dossiers the indicators count: received ones (PORTAL_RULES 2.1: a dossier refused or
+/// withdrawn before receipt was never handled).
+pub(super) fn counted() -> diesel::dsl::Lt<dossiers::facts, i32> {
+    dossiers::facts.lt(crate::dossier::facts::NOT_RECEIVED)
+}
+
 fn ended_or_received<'q, ST>(
     conn: &DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
@@ -120,11 +126,13 @@ fn ended_or_received<'q, ST>(
 ) -> Vec<dossiers::BoxedQuery<'q, Db, ST>> {
     let received = query()
         .filter(super::subtree_by_time(conn, prefix))
+        .filter(counted())
         .filter(dossiers::received_at.ge(Stamp(start)))
         .filter(dossiers::received_at.lt(Stamp(end)));
     let carried = span::carried_over_from(start).map(|(class, earliest)| {
         let q = query()
             .filter(super::subtree_by_time(conn, prefix))
+            .filter(counted())
             .filter(dossiers::span_class.eq(class))
             .filter(dossiers::received_at.lt(Stamp(start)))
             .filter(dossiers::ended_at.ge(Stamp(start)));
@@ -158,6 +166,7 @@ where
         rows.extend(
             query()
                 .filter(super::subtree_by_time(conn, prefix))
+                .filter(counted())
                 .filter(dossiers::ended_at.is_null())
                 .filter(dossiers::received_at.lt(Stamp(start)))
                 .load::<T>(conn)?,
@@ -175,11 +184,12 @@ fn open_before(
     judged: NaiveDateTime,
 ) -> StoreResult<(u64, u64, u64)> {
     use diesel::dsl::{case_when, count, count_star, sum};
-    let in_time = dossiers::effective_due_at
+    let in_time = dossiers::late_from
         .is_null()
-        .or(dossiers::effective_due_at.ge(Stamp(judged)));
+        .or(dossiers::late_from.ge(Stamp(judged)));
     let (all, synced, in_time): (i64, i64, Option<i64>) = dossiers::table
         .filter(super::subtree_by_time(conn, prefix))
+        .filter(counted())
         .filter(dossiers::ended_at.is_null())
         .filter(dossiers::received_at.lt(Stamp(start)))
         .select((
@@ -232,7 +242,7 @@ pub fn observe(
                 dossiers::received_at,
                 dossiers::ended_at,
                 dossiers::timing,
-                dossiers::effective_due_at,
+                dossiers::late_from,
                 dossiers::synced_at,
                 dossiers::channel,
                 dossiers::status,
@@ -257,7 +267,7 @@ pub fn observe(
         let in_time = if ended_in_period {
             matches!(timing.as_deref(), Some("finishedEarly" | "finishedOnTime"))
         } else {
-            // Open at the end of the period (or now): judged by its due instant then.
+            // Open at the end of the period (or now): late only if it was late by then.
             due.is_none_or(|d| d.0 >= judged)
         };
         n.handled += 1;
@@ -538,9 +548,9 @@ fn handled_counts(
                 .is_null()
                 .or(dossiers::ended_at.ge(Stamp(end)))
                 .and(
-                    dossiers::effective_due_at
+                    dossiers::late_from
                         .is_null()
-                        .or(dossiers::effective_due_at.ge(Stamp(judged))),
+                        .or(dossiers::late_from.ge(Stamp(judged))),
                 ))
     };
     let all = || dossiers::table.into_boxed::<Db>();
@@ -686,7 +696,7 @@ pub fn misses(
                 dossiers::unit_id,
                 dossiers::procedure_code,
                 dossiers::received_at,
-                dossiers::effective_due_at,
+                dossiers::late_from,
                 dossiers::ended_at,
                 dossiers::timing,
                 dossiers::synced_at,
@@ -712,7 +722,7 @@ pub fn misses(
                     .or(dossiers::ended_at
                         .is_null()
                         .or(dossiers::ended_at.ge(Stamp(end)))
-                        .and(dossiers::effective_due_at.lt(Stamp(judged)))),
+                        .and(dossiers::late_from.lt(Stamp(judged)))),
             ),
         }
     };
@@ -731,7 +741,7 @@ pub fn misses(
                     (_, Some(e), _) if e.0 < end && timing.as_deref() == Some("finishedLate") => {
                         "finished late".to_owned()
                     }
-                    (_, _, Some(d)) => format!("still open and overdue since {}", d.0),
+                    (_, _, Some(d)) => format!("still open and late since {}", d.0),
                     _ => "overdue".to_owned(),
                 };
                 Miss {

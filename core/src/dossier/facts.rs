@@ -26,6 +26,9 @@ pub const PETITIONED: i32 = 1 << 8;
 /// A financial obligation applies and the dossier carries its fees (what the portal's
 /// payment-integration indicator looks for in synced dossiers).
 pub const FEES_RECORDED: i32 = 1 << 9;
+/// Refused or withdrawn before it was received: not counted by any indicator. The highest bit,
+/// so that "counted" is `facts < NOT_RECEIVED`, a comparison every backend reads in an index.
+pub const NOT_RECEIVED: i32 = 1 << 30;
 
 /// A submitted component, as the facts read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

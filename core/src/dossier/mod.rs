@@ -108,7 +108,9 @@ impl Status {
         )
     }
 
-    /// The statuses that may follow this one.
+    /// The statuses that may follow this one. Real vendor histories skip steps: a dossier
+    /// returned with no finished step, or returned a moment before its finished step arrives,
+    /// is kept and flagged (`missingSteps`), never refused.
     pub fn successors(self) -> &'static [Status] {
         use Status::*;
         match self {
@@ -120,6 +122,7 @@ impl Status {
                 Withdrawn,
                 Stopped,
                 Finished,
+                Returned,
                 NotAccepted,
             ],
             SupplementRequested => &[
@@ -129,6 +132,7 @@ impl Status {
                 Withdrawn,
                 Stopped,
                 Finished,
+                Returned,
             ],
             FinancialObligation => &[
                 Processing,
@@ -136,9 +140,11 @@ impl Status {
                 Withdrawn,
                 Stopped,
                 Finished,
+                Returned,
             ],
             Finished => &[Returned],
-            NotAccepted | Withdrawn | Stopped | Returned => &[],
+            Returned => &[Finished],
+            NotAccepted | Withdrawn | Stopped => &[],
         }
     }
 }
@@ -283,6 +289,10 @@ pub struct Derived {
     pub status: Option<Status>,
     /// The due instant after apologies and supplement time.
     pub effective_due: Option<NaiveDateTime>,
+    /// From when it counts late while open, by the events up to each instant.
+    pub late_from: Option<NaiveDateTime>,
+    /// Whether it was received (one refused before receipt is not counted).
+    pub received: bool,
     /// When handling ended by the timing rules.
     pub ended_at: Option<NaiveDateTime>,
     /// The final timing, once handling ended.
@@ -298,12 +308,38 @@ pub fn derive(
     quality: &QualityInput<'_>,
 ) -> Derived {
     let c = classify(calendar, timing);
+    let mut flags = quality_flags(quality);
+    if timing.limit.is_none() {
+        flags.push((
+            Flag::NoTimeLimit,
+            "the procedure has no time limit in force at receipt".to_owned(),
+        ));
+    }
+    if timing.due_at.is_none() {
+        flags.push((
+            Flag::NoDueDate,
+            if timing.limit.is_some() {
+                "no due date: judged by the procedure's time limit".to_owned()
+            } else {
+                "no due date and no time limit: it cannot be judged late".to_owned()
+            },
+        ));
+    }
+    if !c.received {
+        flags.push((
+            Flag::NotReceived,
+            "refused or withdrawn before receipt: not counted".to_owned(),
+        ));
+    }
+    flags.sort_by_key(|f| f.0);
     Derived {
         status: current_status(timing.events),
         effective_due: c.effective_due,
+        late_from: c.late_from,
+        received: c.received,
         ended_at: c.end,
         timing: c.end.map(|_| c.timing),
-        flags: quality_flags(quality),
+        flags,
     }
 }
 

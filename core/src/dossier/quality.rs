@@ -53,6 +53,12 @@ pub enum Flag {
     NonStandardCode,
     /// The vendor's due date disagrees with the one the rules give.
     DueDateDisagrees,
+    /// The procedure had no time limit in force when the dossier was received.
+    NoTimeLimit,
+    /// The dossier has no due date (neither sent nor computed by the rules).
+    NoDueDate,
+    /// Refused or withdrawn before it was received: it is not counted.
+    NotReceived,
 }
 
 impl Flag {
@@ -69,6 +75,9 @@ impl Flag {
             Self::MissingSteps => "missingSteps",
             Self::NonStandardCode => "nonStandardCode",
             Self::DueDateDisagrees => "dueDateDisagrees",
+            Self::NoTimeLimit => "noTimeLimit",
+            Self::NoDueDate => "noDueDate",
+            Self::NotReceived => "notReceived",
         }
     }
 
@@ -85,6 +94,9 @@ impl Flag {
             Self::MissingSteps,
             Self::NonStandardCode,
             Self::DueDateDisagrees,
+            Self::NoTimeLimit,
+            Self::NoDueDate,
+            Self::NotReceived,
         ]
         .into_iter()
         .find(|f| f.as_str() == name)
@@ -196,6 +208,18 @@ pub fn quality_flags(input: &QualityInput<'_>) -> Vec<(Flag, String)> {
         flags.push((
             Flag::MissingSteps,
             "returned with no finished event".to_owned(),
+        ));
+    } else if let (Some(returned), Some(finished)) = (
+        input.events.iter().find(|e| e.status == Status::Returned),
+        input.events.iter().find(|e| e.status == Status::Finished),
+    ) && returned.at < finished.at
+    {
+        flags.push((
+            Flag::MissingSteps,
+            format!(
+                "returned at {} before it was finished at {}",
+                returned.at, finished.at
+            ),
         ));
     }
     if !input.standard_code {

@@ -131,14 +131,181 @@ fn supplement_time_is_added_once_and_a_second_request_is_late() {
 }
 
 #[test]
-fn an_unanswered_request_ends_the_clock() {
+fn an_unanswered_request_stops_the_clock_but_resolves_nothing() {
     let waiting = with(
         received(),
         &[ev("s", Status::SupplementRequested, "2026-03-04 10:00")],
     );
     let c = timing(&waiting, DUE, "2026-03-31 17:00");
-    assert_eq!(c.end, Some(at("2026-03-04 10:00")));
-    assert_eq!(c.timing, Timing::FinishedEarly);
+    // Not resolved (II.06a counts it in progress), and within its time: the clock stopped on
+    // 4 March, before the due instant of 5 March 08:00.
+    assert_eq!(c.end, None);
+    assert_eq!(c.timing, Timing::InProgressWithinTime);
+    assert_eq!(c.late_from, None);
+}
+
+#[test]
+fn an_open_dossier_with_two_requests_is_late_from_the_second() {
+    let open = with(
+        received(),
+        &[
+            ev("s1", Status::SupplementRequested, "2026-03-02 10:00"),
+            ev("p1", Status::Processing, "2026-03-02 11:00"),
+            ev("s2", Status::SupplementRequested, "2026-03-02 14:00"),
+        ],
+    );
+    let c = timing(&open, DUE, "2026-03-31 17:00");
+    assert_eq!(c.timing, Timing::InProgressOverdue);
+    assert_eq!(c.late_from, Some(at("2026-03-02 14:00")));
+    assert_eq!(c.supplement_requests, 2);
+}
+
+#[test]
+fn a_request_after_the_dossier_was_late_does_not_make_it_on_time_again() {
+    // Due 5 March 08:00; overdue through March; a request on 2 April, completed 3 April.
+    let history = with(
+        received(),
+        &[
+            ev("s", Status::SupplementRequested, "2026-04-02 10:00"),
+            ev("p", Status::Processing, "2026-04-03 10:00"),
+        ],
+    );
+    let c = timing(&history, DUE, "2026-04-30 17:00");
+    assert_eq!(c.late_from, Some(at("2026-03-05 08:00")));
+    assert_eq!(c.timing, Timing::InProgressOverdue);
+    // March judged from March's events alone says the same.
+    let march = timing(&history, DUE, "2026-03-31 17:00");
+    assert_eq!(march.late_from, c.late_from);
+    assert_eq!(march.timing, Timing::InProgressOverdue);
+}
+
+#[test]
+fn a_late_apology_does_not_count_and_an_early_one_reschedules_never_early() {
+    // Issued on 6 March, after the due instant: ignored; finished 9 March: late.
+    let mut late_apology = ev("a", Status::Processing, "2026-03-06 09:00");
+    late_apology.new_due = Some(at("2026-03-20 08:00"));
+    let events = with(
+        received(),
+        &[late_apology, ev("f", Status::Finished, "2026-03-09 10:00")],
+    );
+    let c = timing(&events, DUE, "2026-03-31 17:00");
+    assert_eq!(c.timing, Timing::FinishedLate);
+    assert!(!c.rescheduled);
+    assert_eq!(c.late_from, Some(at("2026-03-05 08:00")));
+    // Issued on 4 March, before the due instant: due 20 March; finished 9 March, days before
+    // the new date, is on time (rescheduled), not early.
+    let mut apology = ev("a", Status::Processing, "2026-03-04 09:00");
+    apology.new_due = Some(at("2026-03-20 08:00"));
+    let events = with(
+        received(),
+        &[apology, ev("f", Status::Finished, "2026-03-09 10:00")],
+    );
+    let c = timing(&events, DUE, "2026-03-31 17:00");
+    assert_eq!(c.timing, Timing::FinishedOnTime);
+    assert!(c.rescheduled);
+    assert_eq!(c.late_from, None);
+}
+
+#[test]
+fn a_request_ended_without_completion_forgives_nothing() {
+    // Requested 4 March 10:00 (before the due instant), finished 9 March with no completion:
+    // the clock ran all along, so the dossier is late (due 5 March 08:00).
+    let events = with(
+        received(),
+        &[
+            ev("s", Status::SupplementRequested, "2026-03-04 10:00"),
+            ev("f", Status::Finished, "2026-03-09 10:00"),
+        ],
+    );
+    let c = timing(&events, DUE, "2026-03-31 17:00");
+    assert_eq!(c.supplement_seconds, 0);
+    assert_eq!(c.timing, Timing::FinishedLate);
+    // While it waited, it was paused, not late: periods judged then keep it in time.
+    assert_eq!(c.late_from, None);
+}
+
+#[test]
+fn a_dossier_refused_before_receipt_is_not_received() {
+    let refused = vec![
+        ev("n", Status::NewlyRegistered, "2026-03-02 08:00"),
+        ev("r", Status::NotAccepted, "2026-03-02 09:00"),
+    ];
+    assert!(!timing(&refused, DUE, "2026-03-31 17:00").received);
+    let refused_after = with(
+        received(),
+        &[ev("r", Status::NotAccepted, "2026-03-03 09:00")],
+    );
+    assert!(timing(&refused_after, DUE, "2026-03-31 17:00").received);
+}
+
+#[test]
+fn with_neither_due_date_nor_limit_the_dossier_cannot_be_late_and_is_flagged() {
+    let events = received();
+    let input = TimingInput {
+        received_at: at("2026-03-02 08:00"),
+        due_at: None,
+        limit: None,
+        events: &events,
+        at: at("2026-12-31 17:00"),
+    };
+    let c = classify(&cal(), &input);
+    assert_eq!(
+        (c.timing, c.late_from),
+        (Timing::InProgressWithinTime, None)
+    );
+    let quality = QualityInput {
+        events: &events,
+        results: &[],
+        component_hashes: &[],
+        synced_at: None,
+        synced_status: None,
+        sync_error: None,
+        standard_code: true,
+        due_disagrees: false,
+    };
+    let flags: Vec<Flag> = derive(&cal(), &input, &quality)
+        .flags
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert!(flags.contains(&Flag::NoTimeLimit) && flags.contains(&Flag::NoDueDate));
+}
+
+#[test]
+fn late_from_agrees_with_judging_each_instant_from_its_own_past() {
+    // Every prefix of a history, judged at its last instant, says "late" exactly when the full
+    // history's late_from lies before that instant.
+    let mut apology = ev("a", Status::Processing, "2026-03-06 09:00");
+    apology.new_due = Some(at("2026-03-20 08:00"));
+    let histories = [
+        with(
+            received(),
+            &[
+                ev("s", Status::SupplementRequested, "2026-03-04 10:00"),
+                ev("p", Status::Processing, "2026-03-10 10:00"),
+            ],
+        ),
+        with(
+            received(),
+            &[
+                ev("s1", Status::SupplementRequested, "2026-03-03 10:00"),
+                ev("p1", Status::Processing, "2026-03-03 15:00"),
+                ev("s2", Status::SupplementRequested, "2026-03-04 09:00"),
+            ],
+        ),
+        with(received(), &[apology]),
+    ];
+    for events in &histories {
+        let full = timing(events, DUE, "2026-05-29 17:00");
+        let mut instant = at("2026-03-02 09:00");
+        while instant < at("2026-05-29 17:00") {
+            let then = timing(events, DUE, &instant.format("%Y-%m-%d %H:%M").to_string());
+            let late_then = then.timing == Timing::InProgressOverdue;
+            let late_by_full = full.late_from.is_some_and(|l| l < instant);
+            assert_eq!(late_then, late_by_full, "{events:?} at {instant}");
+            instant += chrono::Duration::hours(7);
+        }
+    }
 }
 
 #[test]
@@ -199,11 +366,40 @@ fn histories_follow_the_transition_rules_in_instant_order() {
         "{}",
         err.reason
     );
+    // The commonest real gaps are kept (and flagged `missingSteps`): returned with no
+    // finished step, and returned a moment before the finished step.
     let returned_unfinished = vec![
         ev("r", Status::Received, "2026-03-02 08:00"),
         ev("t", Status::Returned, "2026-03-03 08:00"),
     ];
-    assert!(check_history(&returned_unfinished).is_err());
+    assert!(check_history(&returned_unfinished).is_ok());
+    let returned_first = with(
+        returned_unfinished.clone(),
+        &[ev("f", Status::Finished, "2026-03-03 08:05")],
+    );
+    assert!(check_history(&returned_first).is_ok());
+    let quality = |events: &[Event]| {
+        quality_flags(&QualityInput {
+            events,
+            results: &[],
+            component_hashes: &[],
+            synced_at: None,
+            synced_status: None,
+            sync_error: None,
+            standard_code: true,
+            due_disagrees: false,
+        })
+    };
+    for events in [&returned_unfinished, &returned_first] {
+        let flags = quality(events);
+        assert!(flags.iter().any(|f| f.0 == Flag::MissingSteps), "{flags:?}");
+    }
+    // Judged by the end rules: finished first, else returned.
+    let c = timing(&returned_unfinished, DUE, "2026-03-31 17:00");
+    assert_eq!(
+        (c.end, c.timing),
+        (Some(at("2026-03-03 08:00")), Timing::FinishedEarly)
+    );
 }
 
 #[test]

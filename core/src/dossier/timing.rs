@@ -1,15 +1,24 @@
-//! Whether a dossier is on time, by the portal's formula for the 766 progress indicator.
+//! Whether a dossier is on time, by the portal's formula for the 766 progress indicator
+//! (`PORTAL_RULES.md`, 2.1), judged from the events up to each instant.
 //!
 //! - The end is the first end event: finished, else returned, else stopped or not accepted,
 //!   else withdrawn.
-//! - Supplement time (from a request to the citizen's completion, the next event) is working
-//!   time added to the due instant. More than one request makes the dossier late. A request the
-//!   citizen never answered ends the clock at the request.
-//! - An apology with a new date (phiếu xin lỗi) replaces the due instant, once.
-//! - Without a due date, the working time used (less supplement time) is compared with the
-//!   procedure's time limit.
-//! - A dossier not finished is judged at the instant asked about (the end of the period).
+//! - The clock runs from receipt to the due instant. A supplement request stops it; the
+//!   citizen's completion (the next received, processing or financial-obligation event)
+//!   restarts it, and the working time between them is added to the due instant. A request
+//!   followed by the end with no completion forgives nothing: supplement time is request →
+//!   completion only. A request still unanswered keeps the clock stopped (the dossier is
+//!   judged at the request), but the dossier is not resolved.
+//! - More than one supplement request makes the dossier late from the second request.
+//! - An apology with a new date (phiếu xin lỗi) replaces the due instant, once, and only when
+//!   it is issued by the due instant: the dossier is then rescheduled, never early.
+//! - Without a due date, the procedure's time limit from receipt (at the intake cut-off) stands
+//!   in for one; with neither, the dossier cannot be late (and is flagged).
+//! - Once late, a dossier stays late: `late_from` is the first instant at which it was late
+//!   by the events known up to that instant, so a later event (a supplement request after the
+//!   due instant, an apology issued too late) never changes how an earlier period judged it.
 //! - Finished before the due day is early; on the due day by the due instant, on time.
+//! - Only a received dossier counts: one refused or withdrawn before receipt was never handled.
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -75,10 +84,18 @@ pub struct TimingInput<'a> {
 pub struct Classification {
     /// The timing.
     pub timing: Timing,
-    /// When handling ended, if it did.
+    /// When handling ended, if it did (an unanswered supplement request is not an end).
     pub end: Option<NaiveDateTime>,
     /// The due instant after apologies and supplement time, if there is one.
     pub effective_due: Option<NaiveDateTime>,
+    /// The instant from which the dossier counts late while open, by the events up to each
+    /// instant; in the future while the clock runs towards it, none while it is within its time
+    /// (or paused) and for a dossier that ended in time.
+    pub late_from: Option<NaiveDateTime>,
+    /// Whether an apology issued in time moved the due instant.
+    pub rescheduled: bool,
+    /// Whether the dossier was received (refused or withdrawn before receipt: not counted).
+    pub received: bool,
     /// Working seconds of answered supplement requests.
     pub supplement_seconds: i64,
     /// Supplement requests made.
@@ -95,6 +112,14 @@ fn end_event<'a>(events: &[&'a Event]) -> Option<&'a Event> {
         .or_else(|| first(&[Status::Withdrawn]))
 }
 
+/// Whether a status is a step of handling a received dossier.
+fn past_receipt(status: Status) -> bool {
+    !matches!(
+        status,
+        Status::NewlyRegistered | Status::NotAccepted | Status::Withdrawn
+    )
+}
+
 /// Classifies a dossier at `input.at` by the rules above.
 pub fn classify(calendar: &Calendar, input: &TimingInput<'_>) -> Classification {
     let events: Vec<&Event> = ordered(input.events)
@@ -102,102 +127,142 @@ pub fn classify(calendar: &Calendar, input: &TimingInput<'_>) -> Classification 
         .filter(|e| e.at <= input.at)
         .collect();
     let mut steps = Vec::new();
-    let mut end = end_event(&events).map(|e| e.at);
+    let received = events.is_empty() || events.iter().any(|e| past_receipt(e.status));
+    if !received {
+        steps.push("never received (refused or withdrawn before receipt): not counted".into());
+    }
+    let end = end_event(&events).map(|e| e.at);
     if let Some(e) = end {
         steps.push(format!("handling ended at {e}"));
     }
-
-    // Supplement requests and their completion (the next event).
-    let mut requests = 0;
-    let mut paused = 0;
-    for (i, e) in events.iter().enumerate() {
-        if e.status != Status::SupplementRequested || end.is_some_and(|end| e.at > end) {
-            continue;
+    // The instant the clock runs out: the due instant, else the procedure's limit from receipt.
+    let mut due = input.due_at.or_else(|| {
+        let (start, _) = calendar.intake_start(input.received_at);
+        let limit = input.limit?;
+        let due = calendar.add_working_seconds(start, allowed_seconds(calendar, start, limit));
+        steps.push(format!(
+            "no due date: the procedure's time limit runs out at {due}"
+        ));
+        Some(due)
+    });
+    if due.is_none() {
+        steps.push("neither a due date nor a time limit: the dossier cannot be late".into());
+    }
+    let mut late_from: Option<NaiveDateTime> = None;
+    let mut paused_since: Option<NaiveDateTime> = None;
+    let (mut requests, mut paused, mut apologies, mut rescheduled) = (0, 0, 0, false);
+    for e in events.iter().filter(|e| end.is_none_or(|end| e.at <= end)) {
+        // The clock ran out before this event while it was running.
+        if late_from.is_none()
+            && paused_since.is_none()
+            && let Some(d) = due
+            && e.at > d
+        {
+            late_from = Some(d);
+            steps.push(format!("late from {d}"));
         }
-        requests += 1;
-        match events.get(i + 1) {
-            Some(next) => {
-                let seconds = calendar.working_seconds_between(e.at, next.at);
-                paused += seconds;
+        if end == Some(e.at) && e.status.is_end() {
+            break;
+        }
+        if let Some(new_due) = e.new_due {
+            apologies += 1;
+            if apologies > 1 {
+                steps.push("a second apology does not move the due instant again".into());
+            } else if late_from.is_none() && due.is_none_or(|d| e.at <= d) {
+                steps.push(format!("apology at {}: rescheduled to {new_due}", e.at));
+                due = Some(new_due);
+                rescheduled = true;
+            } else {
                 steps.push(format!(
-                    "supplement requested at {} and completed at {}: {:.2} working hours added",
-                    e.at,
-                    next.at,
-                    seconds as f64 / 3600.0
-                ));
-            }
-            None => {
-                steps.push(format!(
-                    "supplement requested at {} and never answered: the clock ends there",
+                    "apology at {} issued after the due instant: it does not count",
                     e.at
                 ));
-                end = Some(end.map_or(e.at, |x| x.min(e.at)));
             }
         }
-    }
-
-    // An apology replaces the due instant, once.
-    let mut due = input.due_at;
-    let mut apologies = events.iter().filter_map(|e| e.new_due.map(|d| (e.at, d)));
-    if let Some((at, new_due)) = apologies.next() {
-        steps.push(format!("apology at {at}: due instant moved to {new_due}"));
-        due = Some(new_due);
-    }
-    if apologies.next().is_some() {
-        steps.push("a second apology does not move the due instant again".into());
-    }
-    let effective_due = due.map(|d| calendar.add_working_seconds(d, paused));
-
-    let finished = end.is_some();
-    let judged = end.unwrap_or(input.at);
-    let timing = if requests > 1 {
-        steps.push(format!(
-            "{requests} supplement requests: more than one counts as late"
-        ));
-        if finished {
-            Timing::FinishedLate
-        } else {
-            Timing::InProgressOverdue
+        match e.status {
+            Status::SupplementRequested => {
+                requests += 1;
+                if requests > 1 && late_from.is_none() {
+                    late_from = Some(e.at);
+                    steps.push(format!(
+                        "second supplement request at {}: more than one counts as late",
+                        e.at
+                    ));
+                }
+                paused_since.get_or_insert(e.at);
+            }
+            Status::Received | Status::Processing | Status::FinancialObligation => {
+                if let Some(from) = paused_since.take() {
+                    let seconds = calendar.working_seconds_between(from, e.at);
+                    paused += seconds;
+                    due = due.map(|d| calendar.add_working_seconds(d, seconds));
+                    steps.push(format!(
+                        "supplement requested at {from} and completed at {}: {:.2} working hours added",
+                        e.at,
+                        seconds as f64 / 3600.0
+                    ));
+                }
+            }
+            _ => {}
         }
-    } else if let Some(due) = effective_due {
-        match (finished, judged <= due) {
-            (true, true) if judged.date() < due.date() => Timing::FinishedEarly,
-            (true, true) => Timing::FinishedOnTime,
-            (true, false) => Timing::FinishedLate,
-            (false, true) => Timing::InProgressWithinTime,
-            (false, false) => Timing::InProgressOverdue,
-        }
+    }
+    let effective_due = if input.due_at.is_some() || rescheduled {
+        due
     } else {
-        // No due instant: the working time used against the procedure's limit.
-        let (start, _) = calendar.intake_start(input.received_at);
-        let used = calendar.working_seconds_between(start, judged) - paused;
-        let allowed = input.limit.map(|l| allowed_seconds(calendar, start, l));
-        steps.push(format!(
-            "no due instant: {:.2} working hours used of {}",
-            used as f64 / 3600.0,
-            allowed.map_or("an unknown limit".to_owned(), |a| format!(
-                "{:.2} allowed",
-                a as f64 / 3600.0
-            ))
-        ));
-        let within = allowed.is_none_or(|a| used <= a);
-        match (finished, within) {
-            (true, true) => Timing::FinishedOnTime,
-            (true, false) => Timing::FinishedLate,
-            (false, true) => Timing::InProgressWithinTime,
-            (false, false) => Timing::InProgressOverdue,
+        None
+    };
+    let timing = match end {
+        Some(end) => {
+            if let Some(from) = paused_since {
+                steps.push(format!(
+                    "supplement requested at {from} and never completed before the end: no supplement time"
+                ));
+            }
+            if late_from.is_none()
+                && paused_since.is_none()
+                && let Some(d) = due
+                && end > d
+            {
+                late_from = Some(d);
+            }
+            let late = late_from.is_some() || due.is_some_and(|d| end > d);
+            if late {
+                Timing::FinishedLate
+            } else if !rescheduled && due.is_some_and(|d| end.date() < d.date()) {
+                Timing::FinishedEarly
+            } else {
+                Timing::FinishedOnTime
+            }
+        }
+        None => {
+            if let Some(from) = paused_since {
+                steps.push(format!(
+                    "supplement requested at {from} and not answered yet: the clock stops there, and the dossier is not resolved"
+                ));
+            } else if late_from.is_none() {
+                // The clock runs on towards the due instant: late from then, unless an event
+                // comes first.
+                late_from = due;
+            }
+            if late_from.is_some_and(|l| l < input.at) {
+                Timing::InProgressOverdue
+            } else {
+                Timing::InProgressWithinTime
+            }
         }
     };
     Classification {
         timing,
         end,
         effective_due,
+        late_from,
+        rescheduled,
+        received,
         supplement_seconds: paused,
         supplement_requests: requests,
         steps,
     }
 }
-
 /// The working seconds a time limit allows from `start`.
 fn allowed_seconds(calendar: &Calendar, start: NaiveDateTime, limit: TimeLimit) -> i64 {
     match limit.measure {

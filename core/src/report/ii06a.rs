@@ -72,8 +72,8 @@ pub struct DossierFacts<'a> {
     pub ended_at: Option<NaiveDateTime>,
     /// Its stored timing (`finishedEarly`, `finishedOnTime`, `finishedLate` …).
     pub timing: Option<&'a str>,
-    /// Its due instant after supplements and apologies.
-    pub effective_due_at: Option<NaiveDateTime>,
+    /// From when it counts late while open (`dossier::timing`), if it does.
+    pub late_from: Option<NaiveDateTime>,
     /// `online`, `inPerson` or `postal`.
     pub channel: &'a str,
 }
@@ -116,8 +116,9 @@ impl Counts {
             }
             None => {
                 self.in_progress.total += 1;
-                // As the progress indicator judges an open dossier: by its due instant.
-                if d.effective_due_at.is_none_or(|due| due >= window.judged) {
+                // As the progress indicator judges an open dossier: late only if it was late
+                // by the window's judged instant.
+                if d.late_from.is_none_or(|late| late >= window.judged) {
                     self.in_progress.within_time += 1;
                 } else {
                     self.in_progress.overdue += 1;
@@ -209,7 +210,7 @@ mod tests {
             received_at: received,
             ended_at: ended,
             timing,
-            effective_due_at: due,
+            late_from: due,
             channel,
         }
     }

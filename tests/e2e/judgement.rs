@@ -1,0 +1,178 @@
+//! How a dossier is judged for a period, from its events up to the period's end, worked out by
+//! hand on March 2026 (`PORTAL_RULES.md` 2.1). Procedure 1.000001 takes 3 working days, so a
+//! dossier received on Monday 2 March at 08:00 is due on Thursday 5 March at 08:00.
+
+use serde_json::{Value, json};
+use tthc_tests::{Status, TestApp};
+
+use crate::scores::{counts, dossier};
+
+fn ev(id: &str, status: &str, at: &str) -> Value {
+    json!({"id": id, "status": status, "at": format!("2026-{at}+07:00")})
+}
+
+const RECEIVED: &str = "2026-03-02T08:00:00+07:00";
+
+/// The II.06a line of STTTT's March: received, resolved (total, early, on time, late), in
+/// progress (total, within time, overdue).
+fn ii06a(app: &TestApp, token: &str) -> [u64; 8] {
+    let r = app.get("/api/v1/reports/ii06a?unit=STTTT&period=2026-03", token);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let t = &r.body["total"];
+    let n = |v: &Value| v.as_u64().unwrap();
+    [
+        n(&t["received"]["total"]),
+        n(&t["resolved"]["total"]),
+        n(&t["resolved"]["early"]),
+        n(&t["resolved"]["onTime"]),
+        n(&t["resolved"]["late"]),
+        n(&t["inProgress"]["total"]),
+        n(&t["inProgress"]["withinTime"]),
+        n(&t["inProgress"]["overdue"]),
+    ]
+}
+
+#[test]
+fn each_period_is_judged_from_the_events_up_to_its_end() {
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    let mut late_apology = ev("2", "processing", "03-06T09:00:00");
+    late_apology["newDue"] = json!("2026-03-20T08:00:00+07:00");
+    let dossiers = json!([
+        // A: still open: late since 5 March.
+        dossier(
+            "A",
+            "STTTT",
+            "inPerson",
+            RECEIVED,
+            json!([ev("1", "received", "03-02T08:00:00")]),
+            true
+        ),
+        // B: open with a second supplement request (still unanswered): late since it.
+        dossier(
+            "B",
+            "STTTT",
+            "inPerson",
+            RECEIVED,
+            json!([
+                ev("1", "received", "03-02T08:00:00"),
+                ev("2", "supplementRequested", "03-02T10:00:00"),
+                ev("3", "processing", "03-02T11:00:00"),
+                ev("4", "supplementRequested", "03-03T09:00:00")
+            ]),
+            true
+        ),
+        // C: refused before it was received: not counted at all.
+        dossier(
+            "C",
+            "STTTT",
+            "online",
+            RECEIVED,
+            json!([
+                ev("1", "newlyRegistered", "03-02T08:00:00"),
+                ev("2", "notAccepted", "03-02T09:00:00")
+            ]),
+            true
+        ),
+        // D: one supplement request on 3 March, never answered: the clock stopped before the
+        // due instant; in progress, within time, not resolved.
+        dossier(
+            "D",
+            "STTTT",
+            "inPerson",
+            RECEIVED,
+            json!([
+                ev("1", "received", "03-02T08:00:00"),
+                ev("2", "supplementRequested", "03-03T10:00:00")
+            ]),
+            true
+        ),
+        // E: an apology issued on 6 March, after the due instant: it does not count; finished on
+        // 9 March: late (it would have been "early" against the apology's 20 March).
+        dossier(
+            "E",
+            "STTTT",
+            "inPerson",
+            RECEIVED,
+            json!([
+                ev("1", "received", "03-02T08:00:00"),
+                late_apology,
+                ev("3", "finished", "03-09T10:00:00")
+            ]),
+            true
+        ),
+        // F: a supplement request on 4 March, then finished on 9 March with no completion: no
+        // supplement time, so late.
+        dossier(
+            "F",
+            "STTTT",
+            "inPerson",
+            RECEIVED,
+            json!([
+                ev("1", "received", "03-02T08:00:00"),
+                ev("2", "supplementRequested", "03-04T10:00:00"),
+                ev("3", "finished", "03-09T10:00:00")
+            ]),
+            true
+        ),
+    ]);
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &dossiers);
+    assert_eq!(r.body["created"], 6, "{}", r.text);
+
+    // Counted: A, B, D, E, F (not C); on time: D only.
+    let march = || app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
+    let before = march();
+    assert_eq!(before.status, Status::OK, "{}", before.text);
+    assert_eq!(counts(&before.body, "ON_TIME_PROCESSING").0, 1);
+    assert_eq!(counts(&before.body, "ON_TIME_PROCESSING").1, 5);
+    assert_eq!(
+        counts(&before.body, "DOSSIER_SYNC").1,
+        5,
+        "C is not received"
+    );
+    // II.06a: 5 received; E and F resolved late; A, B, D in progress, D within time.
+    assert_eq!(ii06a(&app, &admin), [5, 2, 0, 0, 2, 3, 1, 2]);
+    // The misses name A, B, E and F, and never C or D.
+    let misses = app.get(
+        "/api/v1/units/STTTT/scores/2026-03/indicators/ON_TIME_PROCESSING/misses",
+        &admin,
+    );
+    let codes: Vec<&str> = misses.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["A", "B", "E", "F"], "{}", misses.text);
+    let flags = app.get("/api/v1/dossiers/C", &admin).body["flags"].clone();
+    assert!(
+        flags.as_array().unwrap().contains(&json!("notReceived")),
+        "{flags}"
+    );
+
+    // In April, A gets a supplement request, answered only on 20 May: 33 working days of
+    // supplement time that would push its due instant past March. March does not change.
+    for e in [
+        ev("2", "supplementRequested", "04-02T10:00:00"),
+        ev("3", "processing", "05-20T10:00:00"),
+    ] {
+        let r = app.post("/api/v1/dossiers/A/events", &admin, &e);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    }
+    let after = march();
+    assert_eq!(
+        counts(&after.body, "ON_TIME_PROCESSING"),
+        counts(&before.body, "ON_TIME_PROCESSING")
+    );
+    assert_eq!(ii06a(&app, &admin), [5, 2, 0, 0, 2, 3, 1, 2]);
+    let a = app.get("/api/v1/dossiers/A", &admin);
+    assert_eq!(a.body["timing"], Value::Null, "still open");
+    let overdue = app.get("/api/v1/dossiers?unit=STTTT&overdue=true", &admin);
+    let open_late: Vec<&str> = overdue.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert!(open_late.contains(&"A") && open_late.contains(&"B") && !open_late.contains(&"D"));
+}
