@@ -175,4 +175,154 @@ fn each_period_is_judged_from_the_events_up_to_its_end() {
         .map(|i| i["code"].as_str().unwrap())
         .collect();
     assert!(open_late.contains(&"A") && open_late.contains(&"B") && !open_late.contains(&"D"));
+    // A page of the list can say how many match in all.
+    let page = app.get("/api/v1/dossiers?unit=STTTT&count=true&limit=2", &admin);
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        page.body["total"], 6,
+        "the list shows every stored dossier, C too"
+    );
+    let page = app.get(
+        "/api/v1/dossiers?unit=STTTT&overdue=true&count=true",
+        &admin,
+    );
+    assert_eq!(page.body["total"], 2, "{}", page.text);
+}
+
+#[test]
+fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    let mut late_apology = ev("2", "processing", "03-06T09:00:00");
+    late_apology["newDue"] = json!("2026-03-20T08:00:00+07:00");
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier(
+                "A",
+                "STTTT",
+                "inPerson",
+                RECEIVED,
+                json!([ev("1", "received", "03-02T08:00:00")]),
+                true
+            ),
+            dossier(
+                "B",
+                "STTTT",
+                "inPerson",
+                RECEIVED,
+                json!([
+                    ev("1", "received", "03-02T08:00:00"),
+                    ev("2", "supplementRequested", "03-02T10:00:00"),
+                    ev("3", "processing", "03-02T11:00:00"),
+                    ev("4", "supplementRequested", "03-03T09:00:00")
+                ]),
+                true
+            ),
+            dossier(
+                "C",
+                "STTTT",
+                "online",
+                RECEIVED,
+                json!([
+                    ev("1", "newlyRegistered", "03-02T08:00:00"),
+                    ev("2", "notAccepted", "03-02T09:00:00")
+                ]),
+                true
+            ),
+            dossier(
+                "D",
+                "STTTT",
+                "inPerson",
+                RECEIVED,
+                json!([
+                    ev("1", "received", "03-02T08:00:00"),
+                    ev("2", "supplementRequested", "03-03T10:00:00")
+                ]),
+                true
+            ),
+            dossier(
+                "E",
+                "STTTT",
+                "inPerson",
+                RECEIVED,
+                json!([
+                    ev("1", "received", "03-02T08:00:00"),
+                    late_apology,
+                    ev("3", "finished", "03-09T10:00:00")
+                ]),
+                true
+            ),
+            dossier(
+                "F",
+                "STTTT",
+                "inPerson",
+                RECEIVED,
+                json!([
+                    ev("1", "received", "03-02T08:00:00"),
+                    ev("2", "supplementRequested", "03-04T10:00:00"),
+                    ev("3", "finished", "03-09T10:00:00")
+                ]),
+                true
+            ),
+        ]),
+    );
+    assert_eq!(r.body["created"], 6, "{}", r.text);
+    let at = |instant: &str| {
+        let r = app.get(
+            &format!(
+                "/api/v1/units/STTTT/overdue?at={}",
+                instant.replace('+', "%2B")
+            ),
+            &admin,
+        );
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        (
+            r.body["open"].as_i64().unwrap(),
+            r.body["overdue"].as_i64().unwrap(),
+        )
+    };
+    // 4 March at noon: A, B, D, E, F open (C never received); only B late (second request on
+    // 3 March). F's request of 4 March pauses it before its due instant.
+    assert_eq!(at("2026-03-04T12:00:00+07:00"), (5, 1));
+    // The end of March: E and F finished on 9 March; A (due 5 March) and B late, D paused.
+    assert_eq!(at("2026-03-31T23:59:59+07:00"), (3, 2));
+    // Day by day: A and E late from 5 March; E and F end on 9 March. F, paused since 4 March,
+    // never counts as overdue while open, though it finished late.
+    let s = app.get(
+        "/api/v1/units/STTTT/overdue/series?from=2026-03-03&to=2026-03-09",
+        &admin,
+    );
+    assert_eq!(s.status, Status::OK, "{}", s.text);
+    let points: Vec<(i64, i64)> = s.body["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["open"].as_i64().unwrap(), p["overdue"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        points,
+        [(5, 1), (5, 1), (5, 3), (5, 3), (5, 3), (5, 3), (3, 2)]
+    );
+    assert_eq!(s.body["points"][0]["at"], "2026-03-04T00:00:00+07:00");
+    // A request in April, long after A was late, changes no past figure.
+    let r = app.post(
+        "/api/v1/dossiers/A/events",
+        &admin,
+        &ev("2", "supplementRequested", "04-02T10:00:00"),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(at("2026-03-31T23:59:59+07:00"), (3, 2));
+    assert_eq!(at("2026-04-15T12:00:00+07:00"), (3, 2));
+    let weekly = app.get(
+        "/api/v1/units/STTTT/overdue/series?from=2026-03-03&to=2026-03-31&every=week",
+        &admin,
+    );
+    assert_eq!(weekly.body["points"].as_array().unwrap().len(), 5);
+    app.get(
+        "/api/v1/units/STTTT/overdue/series?from=2026-03-09&to=2026-03-03",
+        &admin,
+    )
+    .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
 }

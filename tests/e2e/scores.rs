@@ -767,3 +767,58 @@ pub(crate) fn sync_late(app: &TestApp, admin: &str) {
         assert_eq!(w.status, Status::OK, "{}", w.text);
     }
 }
+
+#[test]
+fn the_points_a_unit_lost_are_shared_among_its_children_by_their_misses() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let score = app.get("/api/v1/units/P/scores/2026-03", &admin);
+    let lost_on_time = indicator(&score.body, "ON_TIME_PROCESSING")["pointsLost"]
+        .as_f64()
+        .unwrap();
+    let r = app.get("/api/v1/units/P/scores/2026-03/losses", &admin);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    // Both late dossiers (2 and 3) and both unsynced ones (2 and 5) are C1's, under STP:
+    // STP carries all of those points, STTTT none.
+    assert_eq!(items[0]["unit"], "STP");
+    let stp_on_time = items[0]["points"]["ON_TIME_PROCESSING"].as_f64().unwrap();
+    assert!((stp_on_time - lost_on_time).abs() < 1e-9, "{}", r.text);
+    assert_eq!(items[1]["unit"], "STTTT");
+    assert!(
+        items[1]["points"].get("ON_TIME_PROCESSING").is_none(),
+        "{}",
+        r.text
+    );
+    // The shares and the unit's own part add up to what the unit lost.
+    let sum: f64 = items
+        .iter()
+        .map(|i| i["total"].as_f64().unwrap())
+        .sum::<f64>()
+        + r.body["own"]["total"].as_f64().unwrap();
+    let lost: f64 = score.body["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["indicators"].as_array().unwrap().clone())
+        .filter_map(|i| i["pointsLost"].as_f64())
+        .sum();
+    assert!((sum - lost).abs() < 1e-6, "{sum} vs {lost}");
+    // Sorted by one indicator, and as a spreadsheet: one row per child and one for the unit.
+    let by_unit = app.get("/api/v1/units/P/scores/2026-03/losses?sort=unit", &admin);
+    assert_eq!(by_unit.body["items"][0]["unit"], "STP");
+    app.get("/api/v1/units/P/scores/2026-03/losses?sort=-NOPE", &admin)
+        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    let (status, _, bytes) = app.download(
+        "/api/v1/units/P/scores/2026-03/losses?format=csv",
+        &admin,
+        "text/csv",
+    );
+    assert_eq!(status, Status::OK);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("ON_TIME_PROCESSING"), "{text}");
+    assert!(
+        text.lines().filter(|l| l.starts_with("STP,")).count() == 1,
+        "{text}"
+    );
+}

@@ -854,6 +854,8 @@ pub struct DossierQuery {
     pub limit: Option<i64>,
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
+    /// Also return `total`, the number of matching dossiers (one more count query).
+    pub count: Option<bool>,
 }
 
 /// List dossiers
@@ -921,6 +923,10 @@ pub async fn list_dossiers(
         (at, d.code.clone())
     };
     let start = filter.after.take();
+    let counting = q
+        .count
+        .unwrap_or(false)
+        .then(|| (filter.clone(), principal.clone(), unit.clone()));
     let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
         let Some((scope, unit_path)) = principal.list_scope(conn, unit.as_ref())? else {
             return Ok(Vec::new());
@@ -943,14 +949,30 @@ pub async fn list_dossiers(
         ));
     }
     let mut read = read;
-    let rows = state
-        .run(move |conn| read(conn, start.as_ref(), limit + 1))
+    let (rows, total) = state
+        .run(move |conn| {
+            let rows = read(conn, start.as_ref(), limit + 1)?;
+            let total = match counting {
+                None => None,
+                Some((mut filter, principal, unit)) => {
+                    match principal.list_scope(conn, unit.as_ref())? {
+                        Some((scope, unit_path)) => {
+                            filter.unit_path = unit_path;
+                            Some(store::count_matching(conn, &scope, &filter)?)
+                        }
+                        None => Some(0),
+                    }
+                }
+            };
+            Ok((rows, total))
+        })
         .await?;
     let key = move |d: &DossierSummary| {
         let (at, code) = position(d);
         instant_cursor_key(at, &code)
     };
-    let page = Page::from_rows(rows, limit, key, SummaryView::from);
+    let mut page = Page::from_rows(rows, limit, key, SummaryView::from);
+    page.total = total;
     Ok(HttpResponse::Ok().json(page))
 }
 

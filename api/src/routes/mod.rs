@@ -9,7 +9,9 @@ pub mod dossiers;
 pub mod duties;
 pub mod gains;
 pub mod health;
+pub mod losses;
 pub mod official;
+pub mod overdue;
 pub mod periods;
 pub mod petitions;
 pub mod procedures;
@@ -109,6 +111,9 @@ routes! {
         scores::rankings,
         scores::get_score,
         scores::list_misses,
+        losses::losses,
+        overdue::stock,
+        overdue::series,
         gains::get_gains,
         official::put_official,
         official::get_official,

@@ -1326,15 +1326,9 @@ pub struct DossierFilter {
     pub limit: i64,
 }
 
-/// Dossiers in `scope` matching `filter`, newest receipt first (then by code, descending).
-pub fn list(
-    conn: &mut DbConnection,
-    scope: &UnitScope,
-    filter: &DossierFilter,
-) -> StoreResult<Vec<DossierSummary>> {
-    let mut q = dossiers::table
-        .select(SummaryRow::as_select())
-        .into_boxed::<Db>();
+/// The dossiers in `scope` that `filter` asks for (its cursor and limit aside).
+fn matching(scope: &UnitScope, filter: &DossierFilter) -> dossiers::BoxedQuery<'static, Db> {
+    let mut q = dossiers::table.into_boxed::<Db>();
     if let UnitScope::Within(roots) = scope {
         let mut any: Box<
             dyn BoxableExpression<dossiers::table, Db, SqlType = diesel::sql_types::Bool>,
@@ -1408,6 +1402,28 @@ pub fn list(
         q = q.filter(dossiers::timing.eq(word(&t)));
     }
     if filter.by_due {
+        q = q.filter(dossiers::effective_due_at.is_not_null());
+    }
+    q
+}
+
+/// How many dossiers in `scope` match `filter` (its cursor and limit aside).
+pub fn count_matching(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    filter: &DossierFilter,
+) -> StoreResult<i64> {
+    Ok(matching(scope, filter).count().get_result(conn)?)
+}
+
+/// Dossiers in `scope` matching `filter`, newest receipt first (then by code, descending).
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    filter: &DossierFilter,
+) -> StoreResult<Vec<DossierSummary>> {
+    let mut q = matching(scope, filter).select(SummaryRow::as_select());
+    if filter.by_due {
         if let Some((at, code)) = &filter.after {
             q = q.filter(
                 dossiers::effective_due_at
@@ -1417,9 +1433,7 @@ pub fn list(
                         .and(dossiers::code.gt(code.clone()))),
             );
         }
-        q = q
-            .filter(dossiers::effective_due_at.is_not_null())
-            .order((dossiers::effective_due_at.asc(), dossiers::code.asc()));
+        q = q.order((dossiers::effective_due_at.asc(), dossiers::code.asc()));
     } else {
         // Newest first, ties by code descending, so that one index, (received_at, code), read
         // backwards, gives the order.

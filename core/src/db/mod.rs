@@ -17,6 +17,7 @@ mod error;
 pub mod gains;
 pub mod idempotency;
 pub mod official;
+pub mod overdue;
 pub mod periods;
 pub mod petitions;
 pub mod procedures;

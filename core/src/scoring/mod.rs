@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod catalogue;
 pub mod gains;
+pub mod losses;
 pub mod reconcile;
 mod score;
 
