@@ -326,3 +326,193 @@ fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
     )
     .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
 }
+
+/// A small deterministic generator (no dependency needed for a fixed sequence).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn the_stored_fast_paths_and_ii06a_agree_with_judging_each_dossier_from_its_past() {
+    use chrono::{Duration, NaiveDate, NaiveDateTime};
+    use tthc_core::calendar::{Calendar, Measure, TimeLimit};
+    use tthc_core::dossier::{Event, Status, Timing, TimingInput, classify};
+
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    let text = |t: NaiveDateTime| format!("{}+07:00", t.format("%Y-%m-%dT%H:%M:%S"));
+    let mut rng = Lcg(766);
+    let first = NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(8, 0, 0)
+        .unwrap();
+    // (code, receipt, events as the core reads them)
+    let mut histories: Vec<(String, NaiveDateTime, Vec<Event>)> = Vec::new();
+    let mut bodies = Vec::new();
+    for i in 0..160 {
+        let code = format!("G-{i:03}");
+        let received =
+            first + Duration::days(rng.below(40) as i64) + Duration::hours(rng.below(8) as i64);
+        let event = |id: usize, status: Status, at: NaiveDateTime| Event {
+            id: id.to_string(),
+            status,
+            at,
+            new_due: None,
+            actor: None,
+            note: None,
+            payload: None,
+        };
+        let mut events = Vec::new();
+        if rng.below(12) == 0 {
+            events.push(event(1, Status::NewlyRegistered, received));
+            events.push(event(2, Status::NotAccepted, received + Duration::hours(1)));
+        } else {
+            events.push(event(1, Status::Received, received));
+            let mut t = received;
+            for k in 0..rng.below(6) as usize {
+                t += Duration::hours(2 + rng.below(90) as i64);
+                let waiting =
+                    events.last().map(|e: &Event| e.status) == Some(Status::SupplementRequested);
+                match rng.below(6) {
+                    0 | 1 => events.push(event(k + 2, Status::Processing, t)),
+                    // A second request follows a completion, as the rules want.
+                    2 if waiting => events.push(event(k + 2, Status::Processing, t)),
+                    2 => events.push(event(k + 2, Status::SupplementRequested, t)),
+                    3 => {
+                        let mut apology = event(k + 2, Status::Processing, t);
+                        apology.new_due = Some(t + Duration::days(2 + rng.below(15) as i64));
+                        events.push(apology);
+                    }
+                    _ => {
+                        events.push(event(k + 2, Status::Finished, t));
+                        if rng.below(3) == 0 {
+                            events.push(event(k + 3, Status::Returned, t + Duration::hours(1)));
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        let wire: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                let mut v = json!({"id": e.id, "status": e.status.as_str(), "at": text(e.at)});
+                if let Some(d) = e.new_due {
+                    v["newDue"] = json!(text(d));
+                }
+                v
+            })
+            .collect();
+        let unit = if i % 2 == 0 { "C1" } else { "STTTT" };
+        bodies.push(dossier(
+            &code,
+            unit,
+            "inPerson",
+            &text(received),
+            json!(wire),
+            true,
+        ));
+        histories.push((code, received, events));
+    }
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &Value::Array(bodies));
+    assert_eq!(r.body["rejected"], 0, "{}", r.text);
+
+    let calendar = Calendar::national(2025, 2027);
+    let limit = TimeLimit::new(3.0, Measure::WorkingDays).ok();
+    let dues: Vec<Option<NaiveDateTime>> = histories
+        .iter()
+        .map(|(code, _, _)| {
+            let d = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+            d.body["dueAt"].as_str().map(|s| {
+                chrono::DateTime::parse_from_rfc3339(s)
+                    .unwrap()
+                    .naive_local()
+            })
+        })
+        .collect();
+    for (period, start, end) in [
+        ("2026-03", (2026, 3, 1), (2026, 4, 1)),
+        ("2026-04", (2026, 4, 1), (2026, 5, 1)),
+        ("2026-05", (2026, 5, 1), (2026, 6, 1)),
+    ] {
+        let day = |(y, m, d): (i32, u32, u32)| {
+            NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+        };
+        let (start, end) = (day(start), day(end));
+        // Each dossier judged from its events up to the period's end, one by one.
+        let (mut handled, mut on_time) = (0u64, 0u64);
+        for ((_, received, events), due) in histories.iter().zip(&dues) {
+            let c = classify(
+                &calendar,
+                &TimingInput {
+                    received_at: *received,
+                    due_at: *due,
+                    limit,
+                    events,
+                    at: end - Duration::seconds(1),
+                },
+            );
+            if !c.received || *received >= end || c.end.is_some_and(|e| e < start) {
+                continue;
+            }
+            handled += 1;
+            on_time += u64::from(match c.end {
+                Some(_) => matches!(c.timing, Timing::FinishedEarly | Timing::FinishedOnTime),
+                None => c.timing == Timing::InProgressWithinTime,
+            });
+        }
+        // Not a vacuous comparison: each month has dossiers of both kinds.
+        assert!(
+            handled > 20 && on_time > 0 && on_time < handled,
+            "{period}: {on_time} of {handled}"
+        );
+        let score = app.get(&format!("/api/v1/units/P/scores/{period}"), &admin);
+        let (num, den, _) = counts(&score.body, "ON_TIME_PROCESSING");
+        assert_eq!(
+            (num.as_u64().unwrap(), den.as_u64().unwrap()),
+            (on_time, handled),
+            "{period}: the score's counts against the dossiers judged one by one"
+        );
+        let form = app.get(
+            &format!("/api/v1/reports/ii06a?unit=P&period={period}"),
+            &admin,
+        );
+        let t = &form.body["total"];
+        let n = |v: &Value| v.as_u64().unwrap();
+        assert_eq!(
+            n(&t["received"]["total"]),
+            handled,
+            "{period}: II.06a received"
+        );
+        assert_eq!(
+            n(&t["resolved"]["early"])
+                + n(&t["resolved"]["onTime"])
+                + n(&t["inProgress"]["withinTime"]),
+            on_time,
+            "{period}: II.06a on time"
+        );
+        // The misses list every handled dossier not on time.
+        let misses = app.get(
+            &format!(
+                "/api/v1/units/P/scores/{period}/indicators/ON_TIME_PROCESSING/misses?limit=500"
+            ),
+            &admin,
+        );
+        assert_eq!(
+            misses.body["items"].as_array().unwrap().len() as u64,
+            handled - on_time,
+            "{period}: misses"
+        );
+    }
+}
