@@ -268,6 +268,19 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
         "{}",
         refused.text
     );
+    // The refusal is kept on the dossier with its reason, once however often it is sent.
+    post(ev("5", "received", "06T08:00:00")).assert_problem(Status::CONFLICT, "conflict");
+    let kept = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    let refused_events = kept.body["refusedEvents"].as_array().unwrap();
+    assert_eq!(refused_events.len(), 1, "{}", kept.text);
+    assert_eq!(refused_events[0]["id"], "5");
+    assert_eq!(refused_events[0]["status"], "received");
+    assert!(
+        refused_events[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("received cannot follow returned")
+    );
     let events = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body["events"].clone();
     let ids: Vec<&str> = events
         .as_array()
@@ -279,6 +292,40 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
         ids,
         ["1", "2", "3", "4"],
         "in instant order, the refused one not stored"
+    );
+
+    // A push whose history breaks the rules is stored without the events that break them,
+    // which are kept aside with their reason and flagged; the same push again changes nothing.
+    let mut messy = d.clone();
+    messy["events"] = json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "finished", "03T08:00:00"),
+        ev("3", "returned", "03T09:00:00"),
+        ev("4", "processing", "04T08:00:00")
+    ]);
+    let put_messy = || {
+        app.call(
+            HttpMethod::PUT,
+            "/api/v1/dossiers/C1-260302-0012",
+            Some(&admin),
+            Some(&messy),
+        )
+    };
+    let r = put_messy();
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    assert_eq!(put_messy().body["result"], "unchanged");
+    let stored = app.get("/api/v1/dossiers/C1-260302-0012", &admin);
+    assert_eq!(stored.body["status"], "returned");
+    assert_eq!(stored.body["events"].as_array().unwrap().len(), 3);
+    assert_eq!(stored.body["refusedEvents"].as_array().unwrap().len(), 1);
+    assert_eq!(stored.body["refusedEvents"][0]["id"], "4");
+    assert!(
+        stored.body["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("refusedEvents")),
+        "{}",
+        stored.text
     );
 
     // The commonest real gaps are stored and flagged, never refused: returned with no finished

@@ -338,7 +338,7 @@ pub struct SyncErrorView {
     "flags": [], "syncedAt": "2026-03-02T16:05:00+07:00", "syncedStatus": "finished",
     "applicant": {"kind": "citizen", "name": "Nguyễn Văn An", "identityLast4": "2345"},
     "events": [{"id": "1", "status": "received", "statusCode": 2, "at": "2026-03-02T08:00:00+07:00", "newDue": null}],
-    "version": 1
+    "refusedEvents": [], "version": 1
 }))]
 pub struct DossierView {
     /// Code.
@@ -395,8 +395,27 @@ pub struct DossierView {
     pub rating: Option<RatingView>,
     /// Events in instant order.
     pub events: Vec<EventView>,
+    /// Events the vendor sent that the transition rules refused, with the reason: set aside,
+    /// the history above is the rest (flag `refusedEvents`).
+    pub refused_events: Vec<RefusedEventView>,
     /// Row version.
     pub version: i64,
+}
+
+/// An event the transition rules refused.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedEventView {
+    /// The vendor's id.
+    pub id: String,
+    /// The status it carried.
+    pub status: Status,
+    /// Its instant.
+    pub at: DateTime<FixedOffset>,
+    /// Why it was refused.
+    pub reason: String,
+    /// When tthc refused it.
+    pub refused_at: DateTime<FixedOffset>,
 }
 
 impl From<Dossier> for DossierView {
@@ -445,6 +464,17 @@ impl From<Dossier> for DossierView {
                     actor: e.actor,
                     note: e.note,
                     payload: e.payload.and_then(|p| serde_json::from_str(&p).ok()),
+                })
+                .collect(),
+            refused_events: d
+                .refused_events
+                .into_iter()
+                .map(|r| RefusedEventView {
+                    id: r.id,
+                    status: r.status,
+                    at: from_local(r.at),
+                    reason: r.reason,
+                    refused_at: from_local(r.refused_at),
                 })
                 .collect(),
             version: d.version,

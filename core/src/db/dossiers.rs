@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::audit::{self, Actor};
 use super::encode::{hex, parse_word, word};
-use super::schema::{dossier_events, dossiers, procedure_versions, procedures};
+use super::schema::{
+    dossier_events, dossier_refused_events, dossiers, procedure_versions, procedures,
+};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, now_local, write_tx};
@@ -198,8 +200,27 @@ pub struct Dossier {
     pub rating: Option<Rating>,
     /// Events in instant order.
     pub events: Vec<Event>,
+    /// Events the vendor sent that the transition rules refused, oldest refusal first.
+    pub refused_events: Vec<RefusedEvent>,
     /// Row version.
     pub version: i64,
+}
+
+/// An event a vendor sent that the transition rules refused: kept with the reason, so that the
+/// office sees the vendor's sync problems; the history judged is the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedEvent {
+    /// The vendor's event id.
+    pub id: String,
+    /// The status it carried.
+    pub status: Status,
+    /// Its instant (local time).
+    pub at: NaiveDateTime,
+    /// Why it was refused.
+    pub reason: String,
+    /// When tthc refused it (local time).
+    pub refused_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -462,6 +483,8 @@ struct Prepared {
     code: String,
     unit: UnitRow,
     write: DossierWrite,
+    /// Events the transition rules refused, with the reason, set aside from `write`.
+    refused: Vec<(Event, String)>,
     data: String,
     input_hash: String,
     status: Status,
@@ -540,13 +563,15 @@ fn prepare(
             ));
         }
     }
-    if let Err(f) = check_history(&write.events) {
-        let i = write
-            .events
-            .iter()
-            .position(|e| e.id == f.event_id)
-            .unwrap_or(0);
-        invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
+    // An event the transition rules refuse is set aside with its reason, and the rest of the
+    // history is stored and judged: only malformed input refuses a dossier.
+    let mut kept = write.events.clone();
+    let mut refused = Vec::new();
+    while let Err(f) = check_history(&kept) {
+        match kept.iter().position(|e| e.id == f.event_id) {
+            Some(i) => refused.push((kept.remove(i), f.reason)),
+            None => break,
+        }
     }
     // Every instant within the window: one far outside it is a bug or an attack, and costs
     // seconds of calendar work. A rating dated ahead would also outrank every real one.
@@ -599,11 +624,13 @@ fn prepare(
         return Err(not_found(&code_text));
     }
 
-    let write = write.clone();
+    let mut write = write.clone();
     let data =
         serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
+    // The hash is of what was sent, refused events included: the same push again is unchanged.
     let events_json =
         serde_json::to_string(&write.events).map_err(|e| StoreError::Setup(e.to_string()))?;
+    write.events = kept;
     // A due instant once stored does not change when the calendar or the procedure is edited
     // later; only a new receipt instant or procedure, or an explicit recompute, changes it.
     // One rating per dossier: the later of the stored one and this write's.
@@ -683,12 +710,16 @@ fn prepare(
             due_disagrees: matches!((vendor_due, rule_due_at), (Some(v), Some(r)) if v != r),
         },
     );
+    let mut flags: Vec<Flag> = derived.flags.iter().map(|(f, _)| *f).collect();
+    if !refused.is_empty() {
+        flags.push(Flag::RefusedEvents);
+        flags.sort();
+    }
     let flags = format!(
         " {} ",
-        derived
-            .flags
+        flags
             .iter()
-            .map(|(f, _)| f.as_str())
+            .map(|f| f.as_str())
             .collect::<Vec<_>>()
             .join(" ")
     );
@@ -720,6 +751,7 @@ fn prepare(
         data,
         input_hash,
         write,
+        refused,
     })
 }
 
@@ -906,6 +938,11 @@ fn store_prepared(
         })
         .collect();
     insert_many!(conn, dossier_events::table, events);
+    for (i, id) in &changed_ids {
+        if !prepared[*i].refused.is_empty() {
+            record_refused(conn, *id, &prepared[*i].refused, now_local())?;
+        }
+    }
     let changes: Vec<(String, serde_json::Value, &'static str, &str)> = changed_ids
         .iter()
         .map(|(i, _)| {
@@ -1081,9 +1118,38 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
             }
         }
     }
+    let mut refused: HashMap<i64, Vec<RefusedEvent>> = HashMap::new();
+    for chunk in rows.chunks(CHUNK) {
+        let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
+        let found: Vec<(i64, String, String, NaiveDateTime, String, NaiveDateTime)> =
+            dossier_refused_events::table
+                .filter(dossier_refused_events::dossier_id.eq_any(ids))
+                .order(dossier_refused_events::id.asc())
+                .select((
+                    dossier_refused_events::dossier_id,
+                    dossier_refused_events::event_id,
+                    dossier_refused_events::status,
+                    dossier_refused_events::at,
+                    dossier_refused_events::reason,
+                    dossier_refused_events::refused_at,
+                ))
+                .load(conn)?;
+        for (dossier, id, status, at, reason, refused_at) in found {
+            if let Some(status) = Status::parse(&status) {
+                refused.entry(dossier).or_default().push(RefusedEvent {
+                    id,
+                    status,
+                    at,
+                    reason,
+                    refused_at,
+                });
+            }
+        }
+    }
     rows.into_iter()
         .map(|row| {
             Ok(Dossier {
+                refused_events: refused.remove(&row.id).unwrap_or_default(),
                 rating: row.rating(),
                 unit: units.get(&row.unit_id).cloned().unwrap_or_default(),
                 events: events.remove(&row.id).unwrap_or_default(),
@@ -1118,6 +1184,37 @@ fn dossier_of(conn: &mut DbConnection, row: Row) -> StoreResult<Dossier> {
     dossiers_of(conn, vec![row])?
         .pop()
         .ok_or_else(|| StoreError::Setup("dossier vanished".into()))
+}
+
+/// Records events refused for dossier `dossier_id`, each once (by id, status and instant).
+fn record_refused(
+    conn: &mut DbConnection,
+    dossier_id: i64,
+    refused: &[(Event, String)],
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    for (event, reason) in refused {
+        let known: i64 = dossier_refused_events::table
+            .filter(dossier_refused_events::dossier_id.eq(dossier_id))
+            .filter(dossier_refused_events::event_id.eq(&event.id))
+            .filter(dossier_refused_events::status.eq(event.status.as_str()))
+            .filter(dossier_refused_events::at.eq(Stamp(event.at)))
+            .count()
+            .get_result(conn)?;
+        if known == 0 {
+            diesel::insert_into(dossier_refused_events::table)
+                .values((
+                    dossier_refused_events::dossier_id.eq(dossier_id),
+                    dossier_refused_events::event_id.eq(&event.id),
+                    dossier_refused_events::status.eq(event.status.as_str()),
+                    dossier_refused_events::at.eq(Stamp(event.at)),
+                    dossier_refused_events::reason.eq(reason),
+                    dossier_refused_events::refused_at.eq(Stamp(now)),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 /// Dossier `code` within `scope`.
@@ -1186,12 +1283,12 @@ pub fn add_event(
     code: &str,
     event: &Event,
 ) -> StoreResult<EventOutcome> {
-    write_tx(conn, |conn| {
+    let added = write_tx(conn, |conn| {
         super::lock_keys(conn, &[format!("dossier:{code}")])?;
         let dossier = get(conn, scope, code)?;
         if let Some(existing) = dossier.events.iter().find(|e| e.id == event.id) {
             return if existing == event {
-                Ok(EventOutcome::Duplicate)
+                Ok(Ok(EventOutcome::Duplicate))
             } else {
                 Err(StoreError::Conflict(InvalidParam::new(
                     "id",
@@ -1202,11 +1299,23 @@ pub fn add_event(
         let mut write = write_of(&dossier)?;
         write.events.push(event.clone());
         if let Err(f) = check_history(&write.events) {
-            return Err(StoreError::Conflict(InvalidParam::new("status", f.reason)));
+            return Ok(Err(f.reason));
         }
         put_in(conn, actor, scope, &write)?;
-        Ok(EventOutcome::Added)
-    })
+        Ok(Ok(EventOutcome::Added))
+    })?;
+    match added {
+        Ok(outcome) => Ok(outcome),
+        Err(reason) => {
+            // Refused, and kept on the dossier with its reason (a transaction of its own: the
+            // answer is still the refusal).
+            write_tx(conn, |conn| {
+                let id = row_of(conn, scope, code)?.id;
+                record_refused(conn, id, &[(event.clone(), reason.clone())], now_local())
+            })?;
+            Err(StoreError::Conflict(InvalidParam::new("status", reason)))
+        }
+    }
 }
 
 /// Records the citizen's rating of dossier `code`, from the vendor or the citizen portal. A

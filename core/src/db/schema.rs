@@ -407,6 +407,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Events a vendor sent that the transition rules refused, with the reason.
+    dossier_refused_events (id) {
+        /// Row id.
+        id -> BigInt,
+        /// The dossier.
+        dossier_id -> BigInt,
+        /// The vendor's event id.
+        event_id -> Text,
+        /// The status it carried.
+        status -> Text,
+        /// Its instant (local time).
+        at -> Timestamp,
+        /// Why it was refused.
+        reason -> Text,
+        /// When tthc refused it (local time).
+        refused_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Status events of dossiers.
     dossier_events (dossier_id, event_id) {
         /// The dossier.
@@ -573,6 +593,7 @@ diesel::table! {
 }
 
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
+diesel::joinable!(dossier_refused_events -> dossiers (dossier_id));
 diesel::joinable!(petition_events -> petitions (petition_id));
 diesel::joinable!(petitions -> units (unit_id));
 diesel::joinable!(procedure_version_units -> units (unit_id));
@@ -596,6 +617,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     announcement_links,
     dossiers,
     dossier_events,
+    dossier_refused_events,
     idempotency_keys,
     unit_figures,
     petitions,

@@ -59,6 +59,8 @@ pub enum Flag {
     NoDueDate,
     /// Refused or withdrawn before it was received: it is not counted.
     NotReceived,
+    /// Events the vendor sent broke the transition rules and were set aside (`refusedEvents`).
+    RefusedEvents,
 }
 
 impl Flag {
@@ -78,6 +80,7 @@ impl Flag {
             Self::NoTimeLimit => "noTimeLimit",
             Self::NoDueDate => "noDueDate",
             Self::NotReceived => "notReceived",
+            Self::RefusedEvents => "refusedEvents",
         }
     }
 
@@ -97,6 +100,7 @@ impl Flag {
             Self::NoTimeLimit,
             Self::NoDueDate,
             Self::NotReceived,
+            Self::RefusedEvents,
         ]
         .into_iter()
         .find(|f| f.as_str() == name)
