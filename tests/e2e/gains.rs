@@ -23,8 +23,9 @@ fn actions(body: &Value) -> Vec<(String, String, u64, f64)> {
         .collect()
 }
 
-/// March 2026 is over: of its records only the unsynced dossiers can still change it. Dossiers
-/// 2 and 5 (both at C1, under STP) were never synced: 3 of 5 → 5 of 5 wins 6 − 3.6 = 2.4.
+/// March 2026 is over: of its records only the unsynced dossiers can still change it. Of those
+/// received in March, dossier 2 (at C1, under STP) was never synced: 3 of 4 → 4 of 4 wins
+/// 6 − 4.5 = 1.5 (5, carried over from February, does not count for March's sync).
 #[test]
 fn a_past_period_can_only_gain_from_syncs() {
     let app = TestApp::spawn();
@@ -32,30 +33,30 @@ fn a_past_period_can_only_gain_from_syncs() {
     let r = app.get("/api/v1/units/P/scores/2026-03/gains", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["periodOver"], true);
-    assert_eq!(r.body["score"], 43.27);
+    assert_eq!(r.body["score"], 44.17);
     assert_eq!(
         actions(&r.body),
-        [("STP".to_owned(), "sync".to_owned(), 2, 2.4)]
+        [("STP".to_owned(), "sync".to_owned(), 1, 1.5)]
     );
     let a = &r.body["actions"][0];
     assert_eq!(
         a["description"],
-        "sync these 2 dossiers to the national portal"
+        "sync these 1 dossiers to the national portal"
     );
     assert_eq!(a["indicator"], "DOSSIER_SYNC");
     // The link lists the very records.
     let listed = app.get(a["recordsUrl"].as_str().unwrap(), &admin);
     assert_eq!(listed.status, Status::OK, "{}", listed.text);
-    assert_eq!(listed.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(
         r.body["byUnit"],
-        json!([{"unit": "STP", "name": "Đơn vị STP", "points": 2.4, "actions": 1}])
+        json!([{"unit": "STP", "name": "Đơn vị STP", "points": 1.5, "actions": 1}])
     );
     // Synced, they leave the list.
     crate::scores::sync_late(&app, &admin);
     let r = app.get("/api/v1/units/P/scores/2026-03/gains", &admin);
     assert_eq!(r.body["actions"], json!([]), "{}", r.text);
-    assert_eq!(r.body["score"], 45.67, "43.27 + 2.4");
+    assert_eq!(r.body["score"], 45.67, "44.17 + 1.5");
     // Scope and input as for the score.
     app.get("/api/v1/units/P/scores/2026-13/gains", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");

@@ -1,6 +1,6 @@
 //! Closing a month freezes its scores; late data shows as a difference; the portal's published
 //! scores are reconciled with tthc's, indicator by indicator. On the hand-built March 2026 of
-//! `scores::province` (P scores 43.27 live).
+//! `scores::province` (P scores 44.17 live).
 
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp};
@@ -52,31 +52,32 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
     assert_eq!(list.body["items"][0]["period"], "2026-03");
 
     let s = app.get("/api/v1/units/P/scores/2026-03", &office);
-    assert_eq!(s.body["score"], 43.27);
+    assert_eq!(s.body["score"], 44.17);
     assert_eq!(s.body["closed"]["period"], "2026-03");
     assert_eq!(s.body["sinceClose"]["score"], 0.0);
     assert_eq!(s.body["sinceClose"]["indicators"], json!([]));
 
-    // Late data moves the live figures, not the closed month's.
+    // Late data moves the live figures, not the closed month's. Of the two dossiers synced
+    // late, only 2 was received in March (5 is carried over): sync 3 of 4 → 4 of 4, +1.5.
     sync_late(&app, &admin);
     let s = app.get("/api/v1/units/P/scores/2026-03", &office);
-    assert_eq!(s.body["score"], 43.27);
+    assert_eq!(s.body["score"], 44.17);
     assert_eq!(
         counts(&s.body, "DOSSIER_SYNC"),
-        (json!(3), json!(5), json!(3.6))
+        (json!(3), json!(4), json!(4.5))
     );
     assert_eq!(s.body["sinceClose"]["liveScore"], 45.67);
-    assert_eq!(s.body["sinceClose"]["score"], 2.4);
+    assert_eq!(s.body["sinceClose"]["score"], 1.5);
     assert_eq!(
         s.body["sinceClose"]["indicators"],
-        json!([{"code": "DOSSIER_SYNC", "numerator": 2, "denominator": 0, "score": 2.4}])
+        json!([{"code": "DOSSIER_SYNC", "numerator": 1, "denominator": 0, "score": 1.5}])
     );
     // Trends and rankings read the closed month from its snapshot too; April stays live.
     let t = app.get("/api/v1/units/P/scores?from=2026-03&to=2026-04", &office);
-    assert_eq!(t.body["points"][0]["score"], 43.27);
+    assert_eq!(t.body["points"][0]["score"], 44.17);
     let r = app.get("/api/v1/units/P/rankings/2026-03", &office);
     assert_eq!(r.body["items"][1]["unit"], "STP");
-    assert_eq!(r.body["items"][1]["score"], 41.44, "STP's closed score");
+    assert_eq!(r.body["items"][1]["score"], 42.44, "STP's closed score");
 
     // Reopening is for administrators; then the month is live again.
     post(&app, "/api/v1/periods/2026-03/reopen", &office)
@@ -112,15 +113,15 @@ fn the_portals_scores_are_reconciled_indicator_by_indicator() {
     };
     app.get("/api/v1/units/P/reconciliation/2026-03", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
-    // What the portal published: progress as tthc counts it, four dossiers for sync of which
-    // three synced, a total of 41.
+    // What the portal published: progress as tthc counts it, and for sync only the three
+    // dossiers it received (all synced: it never heard of dossier 2), a total of 41.
     let published = json!({
         "score": 41.0, "rank": 12, "rankOf": 34, "publishedOn": "2026-04-10",
         "source": "Cổng DVC quốc gia, tháng 3/2026",
-        "groups": {"PROGRESS": 12.0, "TRANSPARENCY": 4.5},
+        "groups": {"PROGRESS": 12.0, "TRANSPARENCY": 6.0},
         "indicators": {
             "ON_TIME_PROCESSING": {"numerator": 3, "denominator": 5, "score": 12.0},
-            "DOSSIER_SYNC": {"numerator": 3, "denominator": 4, "score": 4.5}
+            "DOSSIER_SYNC": {"numerator": 3, "denominator": 3, "score": 6.0}
         }
     });
     let r = put(&published);
@@ -138,9 +139,9 @@ fn the_portals_scores_are_reconciled_indicator_by_indicator() {
     let r = app.get("/api/v1/units/P/reconciliation/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["basis"], "snapshot");
-    assert_eq!(r.body["tthcScore"], 43.27);
+    assert_eq!(r.body["tthcScore"], 44.17);
     assert_eq!(r.body["officialScore"], 41.0);
-    assert_eq!(r.body["difference"], 2.27);
+    assert_eq!(r.body["difference"], 3.17);
     assert_eq!(
         (r.body["rank"].clone(), r.body["rankOf"].clone()),
         (json!(12), json!(34))
@@ -157,19 +158,19 @@ fn the_portals_scores_are_reconciled_indicator_by_indicator() {
     let progress = indicator("ON_TIME_PROCESSING");
     assert_eq!(progress["difference"], 0.0);
     assert_eq!(progress["causes"], json!([]));
-    // Sync: tthc 3 of 5 (3.6) against the portal's 3 of 4 (4.5).
+    // Sync: tthc 3 of 4 (4.5) against the portal's 3 of 3 (6.0).
     let sync = indicator("DOSSIER_SYNC");
     assert_eq!(
         sync["tthc"],
-        json!({"numerator": 3, "denominator": 5, "score": 3.6})
+        json!({"numerator": 3, "denominator": 4, "score": 4.5})
     );
-    assert_eq!(sync["difference"], -0.9);
+    assert_eq!(sync["difference"], -1.5);
     assert_eq!(
         sync["causes"],
         json!([
             "tthc counts 1 more records than the portal",
-            "2 dossiers of the period were never synced to the national portal, which counts only what it receives",
-            "late data since the month was closed: live figures moved by +2 met of +0 records"
+            "1 dossiers of the period were never synced to the national portal, which counts only what it receives",
+            "late data since the month was closed: live figures moved by +1 met of +0 records"
         ])
     );
     assert_eq!(
@@ -178,13 +179,13 @@ fn the_portals_scores_are_reconciled_indicator_by_indicator() {
     );
     let groups = r.body["groups"].as_array().unwrap();
     let transparency = groups.iter().find(|g| g["code"] == "TRANSPARENCY").unwrap();
-    // tthc: sync 3.6 alone (no announcements) against 4.5.
+    // tthc: sync 4.5 alone (no announcements) against 6.0.
     assert_eq!(
         (
             transparency["tthc"].clone(),
             transparency["difference"].clone()
         ),
-        (json!(3.6), json!(-0.9))
+        (json!(4.5), json!(-1.5))
     );
 
     // Refusals name each field and store nothing.

@@ -501,9 +501,9 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
         counts("DOSSIER_RECEIVING_SATISFACTION"),
         (json!(2), json!(4), json!(3.33))
     );
-    // 12 + 6 + 3.6 + 2 + 2.67 (the other groups, as in the score tests) + 3.33 + 3.6 + 3
-    // = 36.2.
-    assert_eq!(s.body["score"], 36.2);
+    // 12 + 6 + 4.5 + 2 + 2.67 (the other groups, as in the score tests) + 3.33 + 3.6 + 3
+    // = 37.1.
+    assert_eq!(s.body["score"], 37.1);
 
     // The petitions that cost points, with what each costs: B ended late, E is overdue.
     let misses = app.get(

@@ -140,10 +140,11 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "ONLINE_DOSSIER_SUBMISSION"),
         (json!(2), json!(4), json!(6.0))
     );
-    // Synced: 1, 3, 4 of 5 → 60% of 6 = 3.6.
+    // Synced, of the dossiers received in March (PORTAL_RULES 1.4; 5 is carried over): 1, 3, 4
+    // of 1–4 → 75% of 6 = 4.5.
     assert_eq!(
         counts(&p.body, "DOSSIER_SYNC"),
-        (json!(3), json!(5), json!(3.6))
+        (json!(3), json!(4), json!(4.5))
     );
     // Finished in March: 1, 2, 4, 5; 2 was late → 3 of 4 = 75% of a 90% threshold: 6 × 75/90 = 5.
     assert_eq!(
@@ -194,8 +195,8 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "CITIZEN_DATA_CONNECTED_FORMALITY"),
         (json!(0), json!(3), json!(0.0))
     );
-    // 12 + 6 + 3.6 + 5 + 12 + 2 + 2.67 = 43.27.
-    assert_eq!(p.body["score"], 43.27);
+    // 12 + 6 + 4.5 + 5 + 12 + 2 + 2.67 = 44.17.
+    assert_eq!(p.body["score"], 44.17);
     assert_eq!(p.body["sources"]["ON_TIME_PROCESSING"], "observed");
     assert_eq!(indicator(&p.body, "ON_TIME_PROCESSING")["pointsLost"], 8.0);
     // No announcement decisions: the transparency indicators are not applicable; nor are the
@@ -219,14 +220,15 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&stp.body, "ONLINE_DOSSIER_SUBMISSION"),
         (json!(2), json!(3), json!(6.0))
     );
+    // Sync, of those received in March (1, 2, 3): 1 and 3 → 2 of 3 of 6 = 4.
     assert_eq!(
         counts(&stp.body, "DOSSIER_SYNC"),
-        (json!(2), json!(4), json!(3.0))
+        (json!(2), json!(3), json!(4.0))
     );
     // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…; the two C1 procedures
     // are online (2) and received online dossiers (4);
-    // 10 + 6 + 3 + 4.444… + 12 (no petitions) + 2 + 4 = 41.44.
-    assert_eq!(stp.body["score"], 41.44);
+    // 10 + 6 + 4 + 4.444… + 12 (no petitions) + 2 + 4 = 42.44.
+    assert_eq!(stp.body["score"], 42.44);
     // The other department: dossier 4 alone; nothing online (0 of 1 → 0).
     let st = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
     assert_eq!(
@@ -397,17 +399,19 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
         .iter()
         .map(|i| i["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["C1-260226-0005", "C1-260302-0002"]);
-    assert_eq!(sync.body["items"][0]["pointsEach"], 1.2);
+    // Only the dossiers received in March count for sync: 5, carried over from February, is
+    // not a miss of March's (6 points over 4 received: 1.5 each).
+    assert_eq!(codes, ["C1-260302-0002"]);
+    assert_eq!(sync.body["items"][0]["pointsEach"], 1.5);
     // Keyset pages of one.
-    let first = app.get(&format!("{base}/DOSSIER_SYNC/misses?limit=1"), &admin);
-    assert_eq!(first.body["items"][0]["code"], "C1-260226-0005");
+    let first = app.get(&format!("{base}/ON_TIME_PROCESSING/misses?limit=1"), &admin);
+    assert_eq!(first.body["items"][0]["code"], "C1-260302-0002");
     let cursor = first.body["nextCursor"].as_str().unwrap();
     let second = app.get(
-        &format!("{base}/DOSSIER_SYNC/misses?limit=1&cursor={cursor}"),
+        &format!("{base}/ON_TIME_PROCESSING/misses?limit=1&cursor={cursor}"),
         &admin,
     );
-    assert_eq!(second.body["items"][0]["code"], "C1-260302-0002");
+    assert_eq!(second.body["items"][0]["code"], "C1-260302-0003");
     assert_eq!(second.body["nextCursor"], Value::Null);
     // A commune's department sees its own misses only.
     let stp = app.get(
@@ -437,13 +441,16 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
     );
     // The CSV holds every miss, whatever page size is asked for.
     let (_, _, bytes) = app.download(
-        &format!("{base}/DOSSIER_SYNC/misses?limit=1"),
+        &format!("{base}/ON_TIME_PROCESSING/misses?limit=1"),
         &admin,
         "text/csv",
     );
     let text = String::from_utf8(bytes).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.contains("C1-260302-0002"), "{text}");
+    assert!(
+        text.contains("C1-260302-0002") && text.contains("C1-260302-0003"),
+        "{text}"
+    );
     // Indicators not listed record by record, and unknown ones.
     app.get(&format!("{base}/ELECTRONIC_CERTIFIED_COPY/misses"), &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
@@ -509,10 +516,11 @@ fn dossiers_carried_over_from_long_before_are_counted_and_listed() {
         counts(&p.body, "ON_TIME_PROCESSING"),
         (json!(5), json!(8), json!(12.5))
     );
-    // Synced: 1, 3, 4 of 8 → 37.5% of 6 = 2.25.
+    // Synced, of the dossiers received in March (5, 7, 8, 9 are carried over): 1, 3, 4 of 1–4
+    // → 75% of 6 = 4.5.
     assert_eq!(
         counts(&p.body, "DOSSIER_SYNC"),
-        (json!(3), json!(8), json!(2.25))
+        (json!(3), json!(4), json!(4.5))
     );
     // The misses, oldest receipt first, each fix +1/8 of 20.
     let base = "/api/v1/units/P/scores/2026-03/indicators";
@@ -530,14 +538,16 @@ fn dossiers_carried_over_from_long_before_are_counted_and_listed() {
     );
     assert_eq!(r.body["items"][0]["reason"], "finished late");
     assert_eq!(r.body["items"][0]["pointsEach"], 2.5);
-    // Never synced: 9 first, the oldest receipt.
+    // Never synced, of the dossiers received in March: 2 only (9 and 8, never synced either,
+    // are carried over: not March's to sync).
     let sync = app.get(&format!("{base}/DOSSIER_SYNC/misses?limit=2"), &admin);
     assert_eq!(
-        sync.body["items"][0]["code"], "C1-140102-0009",
+        sync.body["items"],
+        json!([sync.body["items"][0].clone()]),
         "{}",
         sync.text
     );
-    assert_eq!(sync.body["items"][1]["code"], "C1-240115-0008");
+    assert_eq!(sync.body["items"][0]["code"], "C1-260302-0002");
     // February still counts 7 (open at its end), 9, 8 and 10 among its handled dossiers.
     let february = app.get("/api/v1/units/P/scores/2026-02", &admin);
     assert_eq!(
@@ -554,7 +564,8 @@ fn trends_and_rankings_follow_the_months() {
     let admin = province(&app);
     // February: 5 and 6 handled (6 ended on time, 5 open within its due instant) → 20; none
     // online (0 of 2) → 0; none synced (0 of 2) → 0; 6 finished on time, not dissatisfied → 6.
-    // March: 26.6 as above. April: only 3, open and overdue → 0; 3 is synced → 6; nothing
+    // March: as above. April: only 3, open and overdue → 0; nothing received in April, so sync
+    // is 0 of 0, ratio 0 (PORTAL_RULES 1.4, with no figures of last year) → 0; nothing
     // finished → 0. No petitions in any month: 12 more each; the catalogue's online service 2
     // more each, and 2.67 in March for the online dossiers.
     let t = app.get("/api/v1/units/P/scores?from=2026-02&to=2026-04", &admin);
@@ -569,8 +580,8 @@ fn trends_and_rankings_follow_the_months() {
         points,
         [
             ("2026-02".to_owned(), json!(40.0)),
-            ("2026-03".to_owned(), json!(43.27)),
-            ("2026-04".to_owned(), json!(20.0))
+            ("2026-03".to_owned(), json!(44.17)),
+            ("2026-04".to_owned(), json!(14.0))
         ]
     );
     assert_eq!(t.body["points"][1]["groups"]["PROGRESS"], 12.0);
@@ -582,7 +593,7 @@ fn trends_and_rankings_follow_the_months() {
     app.get("/api/v1/units/P/scores?from=2026-Q1&to=2026-04", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 
-    // March: STTTT 46.0 (was 14.0 in February: petitions and online service only), STP 41.44
+    // March: STTTT 46.0 (was 14.0 in February: petitions and online service only), STP 42.44
     // (was 40.0: 20 + 6 + 12 + 2).
     let r = app.get("/api/v1/units/P/rankings/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
@@ -614,9 +625,9 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(2),
             json!("STP"),
-            json!(41.44),
+            json!(42.44),
             json!(40.0),
-            json!(1.44),
+            json!(2.44),
             json!(1)
         )
     );

@@ -30,10 +30,12 @@ pub fn fixable(
     let end = period.end().naive_local();
     let prefix = format!("{}%", unit.path);
     let mut paths: Vec<(Action, String)> = Vec::new();
-    // A sync counts whenever it comes, even after the period.
+    // A sync counts whenever it comes, even after the period; only dossiers received in the
+    // period count for it.
     let unsynced = || {
         dossiers::table
             .filter(dossiers::synced_at.is_null())
+            .filter(dossiers::received_at.ge(Stamp(start)))
             .select(dossiers::unit_path)
             .into_boxed()
     };

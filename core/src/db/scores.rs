@@ -106,18 +106,18 @@ pub(super) enum Handled {
     EndedOrReceived,
 }
 
-/// The queries, built on `query`, of the dossiers of the subtree `prefix` handled in
-/// `[start, end)` but not still open from before it: those received in the period (on the
-/// receipt index), then those received before it and ended in or after its start, one class of
-/// handling span at a time (`dossier::span`), each in its window of receipts before the start
-/// (on the span index): the few carried over, not every dossier ended since. The path is
-/// filtered inside the index.
 /// The dossiers the indicators count: received ones (PORTAL_RULES 2.1: a dossier refused or
 /// withdrawn before receipt was never handled).
 pub(super) fn counted() -> diesel::dsl::Lt<dossiers::facts, i32> {
     dossiers::facts.lt(crate::dossier::facts::NOT_RECEIVED)
 }
 
+/// The queries, built on `query`, of the dossiers of the subtree `prefix` handled in
+/// `[start, end)` but not still open from before it: those received in the period (on the
+/// receipt index), then those received before it and ended in or after its start, one class of
+/// handling span at a time (`dossier::span`), each in its window of receipts before the start
+/// (on the span index): the few carried over, not every dossier ended since. The path is
+/// filtered inside the index.
 fn ended_or_received<'q, ST>(
     conn: &DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
@@ -208,8 +208,8 @@ fn open_before(
 ///   and not ended before its start); on time are those that ended in the period early or on
 ///   time, and those still open at its end (or now) within their due instant.
 /// - `ONLINE_DOSSIER_SUBMISSION`: dossiers received in the period online, of all received.
-/// - `DOSSIER_SYNC`: dossiers received or processed in the period that were synced to the
-///   national portal, of all of them.
+/// - `DOSSIER_SYNC`: dossiers received in the period that were synced to the national portal,
+///   of all received in it (PORTAL_RULES 1.4: carried-over dossiers are not in it).
 /// - Of the dossiers received in the period: `ONLINE_PAYMENT_DOSSIER` those with a financial
 ///   obligation paid online, of those with one; `REUSED_DIGITIZED_DATA` those reusing digitized
 ///   data; `CITIZEN_DATA_CONNECTED_DOSSIER` those that used the population database;
@@ -255,9 +255,9 @@ pub fn observe(
         load_handled(conn, facts, &prefix, (start, end), Handled::EndedOrReceived)?;
     use crate::dossier::facts as f;
     let mut n = Tally::default();
-    let (open, open_synced, open_in_time) = open_before(conn, &prefix, start, judged)?;
+    // Carried-over dossiers count for on-time processing, not for sync (PORTAL_RULES 1.4).
+    let (open, _, open_in_time) = open_before(conn, &prefix, start, judged)?;
     n.handled = open;
-    n.synced = open_synced;
     n.on_time = open_in_time;
     let mut uses: BTreeMap<&str, DossierUse> = BTreeMap::new();
     for (received_at, ended_at, timing, due, synced_at, channel, status, facts, procedure) in &rows
@@ -272,9 +272,9 @@ pub fn observe(
         };
         n.handled += 1;
         n.on_time += u64::from(in_time);
-        n.synced += u64::from(synced_at.is_some());
         if received_at.0 >= start {
             n.received += 1;
+            n.synced += u64::from(synced_at.is_some());
             n.online += u64::from(channel == "online");
             n.citizen_store += u64::from(channel == "online" && has(f::CITIZEN_STORE));
             n.obligations += u64::from(has(f::FINANCIAL_OBLIGATION));
@@ -308,7 +308,7 @@ pub fn observe(
     let mut counts = BTreeMap::from([
         ("ON_TIME_PROCESSING", observed(n.on_time, n.handled)),
         ("ONLINE_DOSSIER_SUBMISSION", observed(n.online, n.received)),
-        ("DOSSIER_SYNC", observed(n.synced, n.handled)),
+        ("DOSSIER_SYNC", observed(n.synced, n.received)),
         (
             "ONLINE_PAYMENT_DOSSIER",
             observed(n.paid_online, n.obligations),
@@ -483,12 +483,11 @@ pub fn figure_of(
     let judged = end.min(now);
     let counted = match indicator {
         "ON_TIME_PROCESSING" | "DOSSIER_SYNC" => {
-            let (handled, on_time, synced) =
-                handled_counts(conn, &format!("{}%", unit.path), (start, end), judged)?;
+            let h = handled_counts(conn, &format!("{}%", unit.path), (start, end), judged)?;
             Some(if indicator == "DOSSIER_SYNC" {
-                (synced, handled)
+                (h.synced, h.received)
             } else {
-                (on_time, handled)
+                (h.on_time, h.handled)
             })
         }
         "PETITION_PROCESSING_ON_TIME" | "PETITION_HANDLING_SATISFACTION" => {
@@ -530,15 +529,29 @@ pub fn figure_of(
     Ok(counts.remove(indicator))
 }
 
+/// The dossier counts of a period, as [`observe`] makes them.
+struct HandledCounts {
+    /// Received or processed in the period.
+    handled: u64,
+    /// Of those, on time (judged at the judged instant).
+    on_time: u64,
+    /// Received in the period.
+    received: u64,
+    /// Of those, synced.
+    synced: u64,
+}
+
 /// Of the dossiers of the subtree `prefix` handled in `[start, end)`: how many, how many on time
-/// (as [`observe`] judges them at `judged`), how many synced; counted by the database.
+/// (as [`observe`] judges them at `judged`), how many received in the period and how many of
+/// those synced; counted by the database.
 fn handled_counts(
     conn: &mut DbConnection,
     prefix: &str,
     (start, end): (NaiveDateTime, NaiveDateTime),
     judged: NaiveDateTime,
-) -> StoreResult<(u64, u64, u64)> {
-    let (mut handled, mut synced, mut on_time) = open_before(conn, prefix, start, judged)?;
+) -> StoreResult<HandledCounts> {
+    let (mut handled, _, mut on_time) = open_before(conn, prefix, start, judged)?;
+    let (mut received, mut synced) = (0, 0);
     use diesel::dsl::{case_when, count, count_star, sum};
     let in_time = || {
         dossiers::ended_at
@@ -554,7 +567,11 @@ fn handled_counts(
                 ))
     };
     let all = || dossiers::table.into_boxed::<Db>();
-    for part in ended_or_received(conn, all, prefix, (start, end)) {
+    // The first part is the dossiers received in the period; the others are carried over.
+    for (i, part) in ended_or_received(conn, all, prefix, (start, end))
+        .into_iter()
+        .enumerate()
+    {
         let (all, with_sync, in_time): (i64, i64, Option<i64>) = part
             .select((
                 count_star(),
@@ -564,10 +581,18 @@ fn handled_counts(
             .first(conn)?;
         let n = |x: i64| u64::try_from(x).unwrap_or(0);
         handled += n(all);
-        synced += n(with_sync);
         on_time += n(in_time.unwrap_or(0));
+        if i == 0 {
+            received += n(all);
+            synced += n(with_sync);
+        }
     }
-    Ok((handled, on_time, synced))
+    Ok(HandledCounts {
+        handled,
+        on_time,
+        received,
+        synced,
+    })
 }
 
 /// Entered figures replace the counts they give in full; a denominator alone divides the count
@@ -669,7 +694,7 @@ type MissRow = (
 /// most `limit`:
 /// - `ON_TIME_PROCESSING`: handled in the period and finished late, or open at its end (or now)
 ///   past their due instant;
-/// - `DOSSIER_SYNC`: handled in the period and never synced.
+/// - `DOSSIER_SYNC`: received in the period and never synced.
 pub fn misses(
     conn: &mut DbConnection,
     unit: &UnitRow,
@@ -714,7 +739,9 @@ pub fn misses(
             );
         }
         match indicator {
-            "DOSSIER_SYNC" => q.filter(dossiers::synced_at.is_null()),
+            "DOSSIER_SYNC" => q
+                .filter(dossiers::synced_at.is_null())
+                .filter(dossiers::received_at.ge(Stamp(start))),
             _ => q.filter(
                 dossiers::ended_at
                     .lt(Stamp(end))
