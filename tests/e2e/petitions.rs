@@ -453,9 +453,11 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
         f.body["processingOnTime"],
         json!({"numerator": 3, "denominator": 5})
     );
+    // Satisfaction (PORTAL_RULES 5.3), over the petitions first received in March: A, B, C, D;
+    // less B (dissatisfied, and handled late) → 3 of 4. E was received in February.
     assert_eq!(
         f.body["handlingSatisfaction"],
-        json!({"numerator": 1, "denominator": 2})
+        json!({"numerator": 3, "denominator": 4})
     );
     assert_eq!(
         f.body["received"],
@@ -495,15 +497,15 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
     );
     assert_eq!(
         counts("PETITION_HANDLING_SATISFACTION"),
-        (json!(1), json!(2), json!(3.0))
+        (json!(3), json!(4), json!(4.5))
     );
     assert_eq!(
         counts("DOSSIER_RECEIVING_SATISFACTION"),
         (json!(2), json!(4), json!(3.33))
     );
-    // 12 + 6 + 4.5 + 2 + 2.67 (the other groups, as in the score tests) + 3.33 + 3.6 + 3
-    // = 37.1.
-    assert_eq!(s.body["score"], 37.1);
+    // 12 + 6 + 4.5 + 2 + 2.67 (the other groups, as in the score tests) + 3.33 + 3.6 + 4.5
+    // = 38.6.
+    assert_eq!(s.body["score"], 38.6);
 
     // The petitions that cost points, with what each costs: B ended late, E is overdue.
     let misses = app.get(

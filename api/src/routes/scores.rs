@@ -492,10 +492,11 @@ pub struct MissesQuery {
 /// The records of the unit's subtree that cost the indicator points in the period, oldest
 /// receipt first, each with the reason and the points it costs: for `ON_TIME_PROCESSING` the
 /// dossiers finished late and those open past their due instant at the end of the period (or
-/// now); for `DOSSIER_SYNC` the dossiers never synced; for `PETITION_PROCESSING_ON_TIME` the
-/// petitions that ended late or are open past a deadline (`dueAt`: the first deadline missed);
-/// for `PETITION_HANDLING_SATISFACTION` the petitions answered in the period whose petitioner was
-/// dissatisfied or petitioned again. For the catalogue indicators the records are procedures
+/// now); for `DOSSIER_SYNC` the dossiers received in the period and never synced; for
+/// `PETITION_PROCESSING_ON_TIME` the petitions that ended late or are open past a deadline
+/// (`dueAt`: the first deadline missed); for `PETITION_HANDLING_SATISFACTION` the petitions
+/// first received in the period whose petitioner was dissatisfied or petitioned again, or that
+/// were handled late. For the catalogue indicators the records are procedures
 /// (`kind: procedure`, by code): `PUBLISH_ON_TIME` those whose ministry decision was announced
 /// late or not by its deadline (`decision`, `dueOn`, `doneOn`), `PUBLIC_UPDATE_ON_TIME` those
 /// whose provincial decision was published late on the national database,

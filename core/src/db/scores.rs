@@ -818,13 +818,18 @@ fn petition_misses(
                         _ => return None,
                     }
                 } else {
-                    if !p.handled_in(start, end) || p.accepted() {
+                    if p.received_at < start || p.satisfied_by(judged) {
                         return None;
                     }
                     if p.further {
                         "the petitioner petitioned again".to_owned()
-                    } else {
+                    } else if !p.accepted() {
                         "the petitioner was dissatisfied with the answer".to_owned()
+                    } else {
+                        format!(
+                            "handled late: a deadline passed at {}",
+                            p.late_from.map(|l| l.to_string()).unwrap_or_default()
+                        )
                     }
                 };
                 Some((p, reason))

@@ -66,6 +66,19 @@ impl PetitionFacts {
     pub fn accepted(&self) -> bool {
         self.reaction != Some(Reaction::Dissatisfied) && !self.further
     }
+
+    /// Whether it was late by the time it was handled (or, not handled by `judged`, by then):
+    /// a deadline before the answer was missed.
+    pub fn handled_late(&self, judged: NaiveDateTime) -> bool {
+        let by = self.handled_at.filter(|h| *h <= judged).unwrap_or(judged);
+        self.late_from.is_some_and(|l| l < by)
+    }
+
+    /// Whether it counts as satisfied for `PETITION_HANDLING_SATISFACTION` (PORTAL_RULES 5.3):
+    /// accepted, and not handled late.
+    pub fn satisfied_by(&self, judged: NaiveDateTime) -> bool {
+        self.accepted() && !self.handled_late(judged)
+    }
 }
 
 /// Counts by subject.
@@ -158,6 +171,9 @@ pub fn count(
         let ended_in = p.ended_at.is_some_and(|e| start <= e && e < end);
         if p.received_at >= start {
             f.received.add(p.subject);
+            // PORTAL_RULES 5.3: over the petitions first received in the period, less those
+            // rated unsatisfied, petitioned again about, or handled late.
+            f.handling_satisfaction.add(p.satisfied_by(judged));
             let channel = serde_json::to_value(p.channel)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -193,7 +209,6 @@ pub fn count(
         }
         if p.handled_in(start, end) {
             f.handled.add(p.subject);
-            f.handling_satisfaction.add(p.accepted());
             match p.reaction {
                 Some(Reaction::Satisfied) => f.satisfied += 1,
                 Some(Reaction::Dissatisfied) => f.dissatisfied += 1,
@@ -241,8 +256,25 @@ mod tests {
     /// - G: received 10 March, withdrawn 12 March: not judged.
     ///
     /// On time: A, C, F (ended on time) and D (open, within time) of A–F (G withdrawn) = 4 / 6.
-    /// Satisfaction: answered in March A, B, F; accepted A only (B dissatisfied, F petitioned
-    /// again) = 1 / 3.
+    /// Satisfaction (PORTAL_RULES 5.3): first received in March A, B, C, D, G; less B
+    /// (dissatisfied, and handled late) = 4 / 5. F, petitioned again, was received in February:
+    /// February's.
+    #[test]
+    fn a_petition_handled_late_is_not_satisfied_whatever_the_reaction() {
+        let mut late = petition("L", "2026-03-02 08:00");
+        late.handled_at = Some(at("2026-03-25 08:00"));
+        late.late_from = Some(at("2026-03-20 08:00"));
+        late.reaction = Some(Reaction::Satisfied);
+        let judged = at("2026-04-01 00:00");
+        assert!(late.handled_late(judged) && !late.satisfied_by(judged));
+        // A deadline missed only after the answer (publication) does not make it handled late.
+        late.late_from = Some(at("2026-03-27 08:00"));
+        assert!(!late.handled_late(judged) && late.satisfied_by(judged));
+        // Not handled yet: late by the judged instant.
+        late.handled_at = None;
+        assert!(late.handled_late(judged));
+    }
+
     #[test]
     fn a_month_worked_by_hand() {
         let mut a = petition("A", "2026-03-02 08:00");
@@ -286,7 +318,7 @@ mod tests {
             denominator,
         };
         assert_eq!(figures.processing_on_time, fraction(4, 6));
-        assert_eq!(figures.handling_satisfaction, fraction(1, 3));
+        assert_eq!(figures.handling_satisfaction, fraction(4, 5));
         assert_eq!(
             figures.received,
             BySubject {
