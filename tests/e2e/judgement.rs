@@ -32,10 +32,8 @@ fn ii06a(app: &TestApp, token: &str) -> [u64; 8] {
     ]
 }
 
-#[test]
-fn each_period_is_judged_from_the_events_up_to_its_end() {
-    let app = TestApp::spawn();
-    let admin = crate::procedures::seed(&app);
+/// Six dossiers of STTTT received on 2 March, worked by hand for March (see each comment).
+fn push_six(app: &TestApp, admin: &str) {
     let mut late_apology = ev("2", "processing", "03-06T09:00:00");
     late_apology["newDue"] = json!("2026-03-20T08:00:00+07:00");
     let dossiers = json!([
@@ -116,8 +114,15 @@ fn each_period_is_judged_from_the_events_up_to_its_end() {
             true
         ),
     ]);
-    let r = app.post("/api/v1/dossiers/bulk", &admin, &dossiers);
+    let r = app.post("/api/v1/dossiers/bulk", admin, &dossiers);
     assert_eq!(r.body["created"], 6, "{}", r.text);
+}
+
+#[test]
+fn each_period_is_judged_from_the_events_up_to_its_end() {
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    push_six(&app, &admin);
 
     // Counted: A, B, D, E, F (not C); on time: D only.
     let march = || app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
@@ -193,82 +198,9 @@ fn each_period_is_judged_from_the_events_up_to_its_end() {
 fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
     let app = TestApp::spawn();
     let admin = crate::procedures::seed(&app);
-    let mut late_apology = ev("2", "processing", "03-06T09:00:00");
-    late_apology["newDue"] = json!("2026-03-20T08:00:00+07:00");
-    let r = app.post(
-        "/api/v1/dossiers/bulk",
-        &admin,
-        &json!([
-            dossier(
-                "A",
-                "STTTT",
-                "inPerson",
-                RECEIVED,
-                json!([ev("1", "received", "03-02T08:00:00")]),
-                true
-            ),
-            dossier(
-                "B",
-                "STTTT",
-                "inPerson",
-                RECEIVED,
-                json!([
-                    ev("1", "received", "03-02T08:00:00"),
-                    ev("2", "supplementRequested", "03-02T10:00:00"),
-                    ev("3", "processing", "03-02T11:00:00"),
-                    ev("4", "supplementRequested", "03-03T09:00:00")
-                ]),
-                true
-            ),
-            dossier(
-                "C",
-                "STTTT",
-                "online",
-                RECEIVED,
-                json!([
-                    ev("1", "newlyRegistered", "03-02T08:00:00"),
-                    ev("2", "notAccepted", "03-02T09:00:00")
-                ]),
-                true
-            ),
-            dossier(
-                "D",
-                "STTTT",
-                "inPerson",
-                RECEIVED,
-                json!([
-                    ev("1", "received", "03-02T08:00:00"),
-                    ev("2", "supplementRequested", "03-03T10:00:00")
-                ]),
-                true
-            ),
-            dossier(
-                "E",
-                "STTTT",
-                "inPerson",
-                RECEIVED,
-                json!([
-                    ev("1", "received", "03-02T08:00:00"),
-                    late_apology,
-                    ev("3", "finished", "03-09T10:00:00")
-                ]),
-                true
-            ),
-            dossier(
-                "F",
-                "STTTT",
-                "inPerson",
-                RECEIVED,
-                json!([
-                    ev("1", "received", "03-02T08:00:00"),
-                    ev("2", "supplementRequested", "03-04T10:00:00"),
-                    ev("3", "finished", "03-09T10:00:00")
-                ]),
-                true
-            ),
-        ]),
-    );
-    assert_eq!(r.body["created"], 6, "{}", r.text);
+    // The six dossiers of the test above: A and E late from 5 March, B from 3 March, C never
+    // received, D paused, F paused until it finished late.
+    push_six(&app, &admin);
     let at = |instant: &str| {
         let r = app.get(
             &format!(
@@ -327,29 +259,18 @@ fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
     .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
 }
 
-/// A small deterministic generator (no dependency needed for a fixed sequence).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
-
 #[test]
 fn the_stored_fast_paths_and_ii06a_agree_with_judging_each_dossier_from_its_past() {
     use chrono::{Duration, NaiveDate, NaiveDateTime};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
     use tthc_core::calendar::{Calendar, Measure, TimeLimit};
     use tthc_core::dossier::{Event, Status, Timing, TimingInput, classify};
 
     let app = TestApp::spawn();
     let admin = crate::procedures::seed(&app);
     let text = |t: NaiveDateTime| format!("{}+07:00", t.format("%Y-%m-%dT%H:%M:%S"));
-    let mut rng = Lcg(766);
+    let mut rng = StdRng::seed_from_u64(766);
     let first = NaiveDate::from_ymd_opt(2026, 3, 2)
         .unwrap()
         .and_hms_opt(8, 0, 0)
@@ -359,8 +280,9 @@ fn the_stored_fast_paths_and_ii06a_agree_with_judging_each_dossier_from_its_past
     let mut bodies = Vec::new();
     for i in 0..160 {
         let code = format!("G-{i:03}");
-        let received =
-            first + Duration::days(rng.below(40) as i64) + Duration::hours(rng.below(8) as i64);
+        let received = first
+            + Duration::days(rng.random_range(0..40i64))
+            + Duration::hours(rng.random_range(0..8i64));
         let event = |id: usize, status: Status, at: NaiveDateTime| Event {
             id: id.to_string(),
             status,
@@ -371,29 +293,29 @@ fn the_stored_fast_paths_and_ii06a_agree_with_judging_each_dossier_from_its_past
             payload: None,
         };
         let mut events = Vec::new();
-        if rng.below(12) == 0 {
+        if rng.random_range(0..12) == 0 {
             events.push(event(1, Status::NewlyRegistered, received));
             events.push(event(2, Status::NotAccepted, received + Duration::hours(1)));
         } else {
             events.push(event(1, Status::Received, received));
             let mut t = received;
-            for k in 0..rng.below(6) as usize {
-                t += Duration::hours(2 + rng.below(90) as i64);
+            for k in 0..rng.random_range(0..6usize) {
+                t += Duration::hours(2 + rng.random_range(0..90i64));
                 let waiting =
                     events.last().map(|e: &Event| e.status) == Some(Status::SupplementRequested);
-                match rng.below(6) {
+                match rng.random_range(0..6) {
                     0 | 1 => events.push(event(k + 2, Status::Processing, t)),
                     // A second request follows a completion, as the rules want.
                     2 if waiting => events.push(event(k + 2, Status::Processing, t)),
                     2 => events.push(event(k + 2, Status::SupplementRequested, t)),
                     3 => {
                         let mut apology = event(k + 2, Status::Processing, t);
-                        apology.new_due = Some(t + Duration::days(2 + rng.below(15) as i64));
+                        apology.new_due = Some(t + Duration::days(2 + rng.random_range(0..15i64)));
                         events.push(apology);
                     }
                     _ => {
                         events.push(event(k + 2, Status::Finished, t));
-                        if rng.below(3) == 0 {
+                        if rng.random_range(0..3) == 0 {
                             events.push(event(k + 3, Status::Returned, t + Duration::hours(1)));
                         }
                         break;
