@@ -71,9 +71,22 @@ pub fn document() -> utoipa::openapi::OpenApi {
     bound_dates(&mut value);
     shape_parameters(&mut value);
     forbid_control_characters(&mut value);
+    name_levels(&mut value);
     loosen_bulk_items(&mut value);
     common_responses(&mut value);
     serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// The keys of a rule set's `counting.notApplicable` are unit levels (the map's schema says only
+/// "string keys").
+fn name_levels(doc: &mut Value) {
+    let levels: Vec<&str> = tthc_core::unit::UnitLevel::ALL
+        .iter()
+        .map(|l| l.as_str())
+        .collect();
+    if let Some(map) = doc.pointer_mut("/components/schemas/Counting/properties/notApplicable") {
+        map["propertyNames"] = json!({"type": "string", "enum": levels});
+    }
 }
 
 /// Years of the dates and instants the service takes: the calendar's, 1990 to 2100 (records are
@@ -159,6 +172,8 @@ const CLIENT_ID: &str = "^[a-z0-9._-]{3,64}$";
 /// took effect) to 2100.
 /// A field's (lĩnh vực) code.
 const FIELD_CODE: &str = "^[A-Za-z0-9_-]{1,20}$";
+/// A rule set's code, as `PUT /rule-sets/{code}` takes it.
+const RULE_SET_CODE: &str = "^[a-z0-9][a-z0-9._-]{1,49}$";
 /// A reporting duty's code.
 const DUTY_CODE: &str = "^[A-Za-z0-9_.-]{1,64}$";
 /// A month, a quarter or a year of a reporting duty, 2000–2100.
@@ -216,6 +231,9 @@ fn shape_parameters(doc: &mut Value) {
                         Some(DUTY_CODE)
                     }
                     ("path", "code") if path.starts_with("/api/v1/fields/") => Some(FIELD_CODE),
+                    ("path", "code") if path.starts_with("/api/v1/rule-sets/") => {
+                        Some(RULE_SET_CODE)
+                    }
                     ("path", "period") if path.starts_with("/api/v1/periods/") => {
                         Some(SCORED_MONTH)
                     }

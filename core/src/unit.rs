@@ -89,7 +89,7 @@ impl<'de> Deserialize<'de> for UnitCode {
 ///
 /// Districts were abolished on 1 July 2025 but stay in older data; `other` covers units that fit
 /// none of the levels (a public-service centre, a national root in a country-wide deployment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum UnitLevel {
     /// A province or centrally governed city (tỉnh, thành phố trực thuộc trung ương).

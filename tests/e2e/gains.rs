@@ -33,7 +33,7 @@ fn a_past_period_can_only_gain_from_syncs() {
     let r = app.get("/api/v1/units/P/scores/2026-03/gains", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["periodOver"], true);
-    assert_eq!(r.body["score"], 44.17);
+    assert_eq!(r.body["score"], 38.17);
     assert_eq!(
         actions(&r.body),
         [("STP".to_owned(), "sync".to_owned(), 1, 1.5)]
@@ -56,7 +56,7 @@ fn a_past_period_can_only_gain_from_syncs() {
     crate::scores::sync_late(&app, &admin);
     let r = app.get("/api/v1/units/P/scores/2026-03/gains", &admin);
     assert_eq!(r.body["actions"], json!([]), "{}", r.text);
-    assert_eq!(r.body["score"], 45.67, "44.17 + 1.5");
+    assert_eq!(r.body["score"], 39.67, "38.17 + 1.5");
     // Scope and input as for the score.
     app.get("/api/v1/units/P/scores/2026-13/gains", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");

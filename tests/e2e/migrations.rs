@@ -19,3 +19,65 @@ fn migrations_apply_up_down_up() {
     db.check_ready(std::time::Duration::from_secs(5)).unwrap();
     assert_eq!(db.migrate().unwrap(), 0, "a second run applies nothing");
 }
+
+/// Migration 000017 sets the "every component digitized" facts bit of the dossiers stored before
+/// it, from the components kept as pushed.
+#[test]
+fn the_components_bit_is_backfilled_from_the_stored_components() {
+    use diesel::prelude::*;
+    use serde_json::json;
+    use tthc_tests::{Status, TestApp};
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let dossier = |code: &str, components: serde_json::Value| {
+        json!({
+            "code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+            "receivedAt": "2026-03-02T08:00:00+07:00",
+            "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"},
+            "components": components,
+            "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]
+        })
+    };
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier("C1-A", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": true}])),
+            dossier("C1-B", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}])),
+            dossier("C1-C", json!([])),
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let bits = |db: &Database| -> Vec<(String, i32)> {
+        let mut conn = db.conn().unwrap();
+        tthc_core::db::schema::dossiers::table
+            .select((
+                tthc_core::db::schema::dossiers::code,
+                tthc_core::db::schema::dossiers::facts,
+            ))
+            .order(tthc_core::db::schema::dossiers::code.asc())
+            .load::<(String, i32)>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|(code, facts)| (code, facts & 1024))
+            .collect()
+    };
+    let written = bits(&db);
+    assert_eq!(
+        written,
+        [
+            ("C1-A".to_owned(), 1024),
+            ("C1-B".to_owned(), 0),
+            ("C1-C".to_owned(), 0)
+        ]
+    );
+    // As stored before the bit existed: reverting 000018 and 000017 clears it; applying them
+    // again sets it from the components.
+    db.revert_last(2).unwrap();
+    assert!(bits(&db).iter().all(|(_, bit)| *bit == 0));
+    assert_eq!(db.migrate().unwrap(), 2);
+    assert_eq!(bits(&db), written);
+}

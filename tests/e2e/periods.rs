@@ -1,6 +1,6 @@
 //! Closing a month freezes its scores; late data shows as a difference; the portal's published
 //! scores are reconciled with tthc's, indicator by indicator. On the hand-built March 2026 of
-//! `scores::province` (P scores 44.17 live).
+//! `scores::province` (P scores 38.17 live).
 
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp};
@@ -52,7 +52,7 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
     assert_eq!(list.body["items"][0]["period"], "2026-03");
 
     let s = app.get("/api/v1/units/P/scores/2026-03", &office);
-    assert_eq!(s.body["score"], 44.17);
+    assert_eq!(s.body["score"], 38.17);
     assert_eq!(s.body["closed"]["period"], "2026-03");
     assert_eq!(s.body["sinceClose"]["score"], 0.0);
     assert_eq!(s.body["sinceClose"]["indicators"], json!([]));
@@ -61,12 +61,12 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
     // late, only 2 was received in March (5 is carried over): sync 3 of 4 → 4 of 4, +1.5.
     sync_late(&app, &admin);
     let s = app.get("/api/v1/units/P/scores/2026-03", &office);
-    assert_eq!(s.body["score"], 44.17);
+    assert_eq!(s.body["score"], 38.17);
     assert_eq!(
         counts(&s.body, "DOSSIER_SYNC"),
         (json!(3), json!(4), json!(4.5))
     );
-    assert_eq!(s.body["sinceClose"]["liveScore"], 45.67);
+    assert_eq!(s.body["sinceClose"]["liveScore"], 39.67);
     assert_eq!(s.body["sinceClose"]["score"], 1.5);
     assert_eq!(
         s.body["sinceClose"]["indicators"],
@@ -74,10 +74,10 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
     );
     // Trends and rankings read the closed month from its snapshot too; April stays live.
     let t = app.get("/api/v1/units/P/scores?from=2026-03&to=2026-04", &office);
-    assert_eq!(t.body["points"][0]["score"], 44.17);
+    assert_eq!(t.body["points"][0]["score"], 38.17);
     let r = app.get("/api/v1/units/P/rankings/2026-03", &office);
     assert_eq!(r.body["items"][1]["unit"], "STP");
-    assert_eq!(r.body["items"][1]["score"], 42.44, "STP's closed score");
+    assert_eq!(r.body["items"][1]["score"], 36.44, "STP's closed score");
 
     // Reopening is for administrators; then the month is live again.
     post(&app, "/api/v1/periods/2026-03/reopen", &office)
@@ -85,7 +85,7 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
     let r = post(&app, "/api/v1/periods/2026-03/reopen", &admin);
     assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
     let s = app.get("/api/v1/units/P/scores/2026-03", &office);
-    assert_eq!(s.body["score"], 45.67);
+    assert_eq!(s.body["score"], 39.67);
     assert_eq!(s.body["closed"], Value::Null);
     post(&app, "/api/v1/periods/2026-03/reopen", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
@@ -139,9 +139,9 @@ fn the_portals_scores_are_reconciled_indicator_by_indicator() {
     let r = app.get("/api/v1/units/P/reconciliation/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["basis"], "snapshot");
-    assert_eq!(r.body["tthcScore"], 44.17);
+    assert_eq!(r.body["tthcScore"], 38.17);
     assert_eq!(r.body["officialScore"], 41.0);
-    assert_eq!(r.body["difference"], 3.17);
+    assert_eq!(r.body["difference"], -2.83);
     assert_eq!(
         (r.body["rank"].clone(), r.body["rankOf"].clone()),
         (json!(12), json!(34))
@@ -218,7 +218,7 @@ fn the_portals_scores_are_reconciled_indicator_by_indicator() {
     post(&app, "/api/v1/periods/2026-03/reopen", &admin);
     let r = app.get("/api/v1/units/P/reconciliation/2026-03", &admin);
     assert_eq!(r.body["basis"], "live");
-    assert_eq!(r.body["tthcScore"], 45.67);
+    assert_eq!(r.body["tthcScore"], 39.67);
     let (_, reader) = app.client("reader", &["scores:read"], &["P"]);
     app.call(
         HttpMethod::PUT,

@@ -503,9 +503,9 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
         counts("DOSSIER_RECEIVING_SATISFACTION"),
         (json!(2), json!(4), json!(3.33))
     );
-    // 12 + 6 + 4.5 + 2 + 2.67 (the other groups, as in the score tests) + 3.33 + 3.6 + 4.5
-    // = 38.6.
-    assert_eq!(s.body["score"], 38.6);
+    // 12 + 0 (online) + 4.5 + 2 + 2.67 (the other groups, as in the score tests) + 3.33 + 3.6
+    // + 4.5 = 32.6.
+    assert_eq!(s.body["score"], 32.6);
 
     // The petitions that cost points, with what each costs: B ended late, E is overdue.
     let misses = app.get(

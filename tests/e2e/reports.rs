@@ -237,9 +237,9 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
         b["official"],
         json!({"score": 77.73, "rank": 17, "rankOf": 63, "source": "Cổng DVC quốc gia"})
     );
-    assert_eq!(b["score"], 44.17);
+    assert_eq!(b["score"], 38.17);
     assert_eq!(b["basis"], "live");
-    // Appendix 1: departments ranked (STTTT 46.0, STP 42.44); appendix 2: the commune.
+    // Appendix 1: departments ranked (STTTT 46.0, STP 36.44); appendix 2: the commune.
     let ranked = |v: &Value| -> Vec<(u64, String, f64)> {
         v.as_array()
             .unwrap()
@@ -255,7 +255,7 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
     };
     assert_eq!(
         ranked(&b["departments"]),
-        [(1, "STTTT".to_owned(), 46.0), (2, "STP".to_owned(), 42.44)]
+        [(1, "STTTT".to_owned(), 46.0), (2, "STP".to_owned(), 36.44)]
     );
     assert_eq!(ranked(&b["localities"]).len(), 1);
     assert_eq!(b["localities"][0]["unit"], "X1");
@@ -321,7 +321,7 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
     );
     assert_eq!(
         (a1.at(head + 3, 1), a1.at(head + 3, last - 1)),
-        ("STP", "42.44")
+        ("STP", "36.44")
     );
     let a3 = &book[2];
     let total = a3.row_of(2, "Tổng cộng").unwrap();
@@ -346,7 +346,7 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
     let html = &page.text;
     assert!(html.starts_with("<!doctype html>"));
     assert!(html.contains("đạt 77.73 điểm, xếp hạng 17/63"), "{html}");
-    assert!(html.contains("đạt 44.17 điểm"));
+    assert!(html.contains("đạt 38.17 điểm"));
     assert_eq!(html.matches("<table>").count(), 5);
     let appendix1 = between(html, "Phụ lục 1.", "</table>");
     let stttt = appendix1.find("STTTT").unwrap();

@@ -135,10 +135,16 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "ON_TIME_PROCESSING"),
         (json!(3), json!(5), json!(12.0))
     );
-    // Received in March: 1–4, online 1 and 3 → 50%, full marks at 50%: 6.
+    // Received in March: 1–4, online 1 and 3; but 1.000001's result is a paper document, and
+    // neither carries an electronic result, so neither counts (PORTAL_RULES 3.3) → 0 of 4, and
+    // the ratio is multiplied by the sync ratio 3/4 (see below): 0.
     assert_eq!(
         counts(&p.body, "ONLINE_DOSSIER_SUBMISSION"),
-        (json!(2), json!(4), json!(6.0))
+        (json!(0), json!(4), json!(0.0))
+    );
+    assert_eq!(
+        indicator(&p.body, "ONLINE_DOSSIER_SUBMISSION")["times"],
+        json!({"numerator": 3, "denominator": 4})
     );
     // Synced, of the dossiers received in March (PORTAL_RULES 1.4; 5 is carried over): 1, 3, 4
     // of 1–4 → 75% of 6 = 4.5.
@@ -195,8 +201,8 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "CITIZEN_DATA_CONNECTED_FORMALITY"),
         (json!(0), json!(3), json!(0.0))
     );
-    // 12 + 6 + 4.5 + 5 + 12 + 2 + 2.67 = 44.17.
-    assert_eq!(p.body["score"], 44.17);
+    // 12 + 0 + 4.5 + 5 + 12 + 2 + 2.67 = 38.17.
+    assert_eq!(p.body["score"], 38.17);
     assert_eq!(p.body["sources"]["ON_TIME_PROCESSING"], "observed");
     assert_eq!(indicator(&p.body, "ON_TIME_PROCESSING")["pointsLost"], 8.0);
     // No announcement decisions: the transparency indicators are not applicable; nor are the
@@ -216,9 +222,10 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&stp.body, "ON_TIME_PROCESSING"),
         (json!(2), json!(4), json!(10.0))
     );
+    // Online 1 and 3, without an electronic result of a paper-result procedure: 0 of 3.
     assert_eq!(
         counts(&stp.body, "ONLINE_DOSSIER_SUBMISSION"),
-        (json!(2), json!(3), json!(6.0))
+        (json!(0), json!(3), json!(0.0))
     );
     // Sync, of those received in March (1, 2, 3): 1 and 3 → 2 of 3 of 6 = 4.
     assert_eq!(
@@ -227,8 +234,8 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
     );
     // Finished: 1, 2, 5; 2 late → 2 of 3 → 6 × (2/3) / 0.9 = 4.444…; the two C1 procedures
     // are online (2) and received online dossiers (4);
-    // 10 + 6 + 4 + 4.444… + 12 (no petitions) + 2 + 4 = 42.44.
-    assert_eq!(stp.body["score"], 42.44);
+    // 10 + 0 + 4 + 4.444… + 12 (no petitions) + 2 + 4 = 36.44.
+    assert_eq!(stp.body["score"], 36.44);
     // The other department: dossier 4 alone; nothing online (0 of 1 → 0).
     let st = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
     assert_eq!(
@@ -300,8 +307,9 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     );
     assert_eq!(p.body["sources"]["DOSSIER_SYNC"], "observedOverEntered");
     assert_eq!(p.body["sources"]["ELECTRONIC_CERTIFIED_COPY"], "entered");
-    // 12 + 6 + 1.8 + 1.6 + 5 (satisfaction) + 12 (no petitions) + 4.67 (catalogue).
-    assert_eq!(p.body["score"], 43.07);
+    // 12 + 0 (online, × 30% now) + 1.8 + 1.6 + 5 (satisfaction) + 12 (no petitions) + 4.67
+    // (catalogue).
+    assert_eq!(p.body["score"], 37.07);
     // Entered for P, not for its departments.
     let stp = app.get("/api/v1/units/STP/scores/2026-03", &admin);
     assert_eq!(
@@ -580,7 +588,7 @@ fn trends_and_rankings_follow_the_months() {
         points,
         [
             ("2026-02".to_owned(), json!(40.0)),
-            ("2026-03".to_owned(), json!(44.17)),
+            ("2026-03".to_owned(), json!(38.17)),
             ("2026-04".to_owned(), json!(14.0))
         ]
     );
@@ -593,7 +601,7 @@ fn trends_and_rankings_follow_the_months() {
     app.get("/api/v1/units/P/scores?from=2026-Q1&to=2026-04", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 
-    // March: STTTT 46.0 (was 14.0 in February: petitions and online service only), STP 42.44
+    // March: STTTT 46.0 (was 14.0 in February: petitions and online service only), STP 36.44
     // (was 40.0: 20 + 6 + 12 + 2).
     let r = app.get("/api/v1/units/P/rankings/2026-03", &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
@@ -625,9 +633,9 @@ fn trends_and_rankings_follow_the_months() {
         (
             json!(2),
             json!("STP"),
-            json!(42.44),
+            json!(36.44),
             json!(40.0),
-            json!(2.44),
+            json!(-3.56),
             json!(1)
         )
     );

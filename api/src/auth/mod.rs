@@ -57,11 +57,13 @@ pub enum Scope {
     ReportsWrite,
     /// Set reporting duties and mark reports poor quality (the provincial office).
     ReportsAdmin,
+    /// Add and replace the index's rule sets (administrators).
+    RulesAdmin,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 18] = [
+    pub const ALL: [Scope; 19] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -80,6 +82,7 @@ impl Scope {
         Self::ReportsRead,
         Self::ReportsWrite,
         Self::ReportsAdmin,
+        Self::RulesAdmin,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -103,6 +106,7 @@ impl Scope {
             Self::ReportsRead => "reports:read",
             Self::ReportsWrite => "reports:write",
             Self::ReportsAdmin => "reports:admin",
+            Self::RulesAdmin => "rules:admin",
         }
     }
 

@@ -36,8 +36,8 @@ pub fn load(conn: &mut DbConnection, province: &UnitRow) -> Result<usize, StoreE
         let Some(rule_set) = scoring::rule_set_in_force(period.first_day()) else {
             continue;
         };
-        periods::close(conn, &actor, period, &rule_set.code, now)?;
-        let figures = scores::figures(conn, province, period, now)?;
+        periods::close(conn, &actor, period, rule_set, now)?;
+        let figures = scores::figures(conn, province, period, now, &rule_set.counting)?;
         let synced_share = figures
             .get("DOSSIER_SYNC")
             .filter(|c| c.denominator > 0)

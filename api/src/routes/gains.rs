@@ -126,25 +126,26 @@ pub async fn get_gains(
 ) -> Result<web::Json<Gains>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let now = now_local();
+    let rules = rule_set.clone();
     let (unit, children, counts, fixable) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let children = units::children_rows(conn, &unit)?;
-            let counts = scores::figures(conn, &unit, period, now)?;
-            let fixable = gains::fixable(conn, &unit, &children, period, now)?;
+            let counts = scores::figures(conn, &unit, period, now, &rules.counting)?;
+            let fixable = gains::fixable(conn, &unit, &children, period, now, &rules.counting)?;
             Ok((unit, children, counts, fixable))
         })
         .await?;
-    let (evaluation, _) = evaluate_counts(&counts, rule_set)?;
+    let (evaluation, _) = evaluate_counts(&counts, &rule_set)?;
     // A numerator entered by hand does not move with the records.
     let movable: BTreeMap<String, (u64, u64)> = counts
         .iter()
         .filter(|(_, c)| c.source != Source::Entered)
         .map(|(code, c)| (code.clone(), (c.numerator, c.denominator)))
         .collect();
-    let ranked = rank(rule_set, &movable, &fixable);
+    let ranked = rank(&rule_set, &movable, &fixable);
     let end = period.end().to_rfc3339().replace('+', "%2B");
     let place = |p: Option<usize>| p.and_then(|i| children.get(i)).unwrap_or(&unit);
     let actions: Vec<GainView> = ranked

@@ -114,15 +114,16 @@ pub async fn losses(
         &[Format::Json, Format::Csv, Format::Xlsx],
     )?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let now = now_local();
+    let rules = rule_set.clone();
     let (unit, parent, children) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let (parent, _) = standing(conn, &unit, period, rule_set, now)?;
+            let (parent, _) = standing(conn, &unit, period, &rules, now)?;
             let mut children = Vec::new();
             for child in units::children_rows(conn, &unit)? {
-                let (evaluation, _) = standing(conn, &child, period, rule_set, now)?;
+                let (evaluation, _) = standing(conn, &child, period, &rules, now)?;
                 children.push((child, evaluation));
             }
             Ok((unit, parent, children))
@@ -167,7 +168,7 @@ pub async fn losses(
         return Ok(HttpResponse::Ok().json(report));
     }
     let name = format!("losses-{}-{}", report.unit, report.period);
-    table::download_table(format, &name, losses_table(&report, rule_set))
+    table::download_table(format, &name, losses_table(&report, &rule_set))
 }
 
 /// The losses as a table: one row per child, one column per indicator that cost points, the

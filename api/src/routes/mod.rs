@@ -106,6 +106,7 @@ routes! {
         petitions::petition_figures,
         scoring::list_rule_sets,
         scoring::get_rule_set,
+        scoring::put_rule_set,
         scoring::evaluate,
         scores::trend,
         scores::rankings,

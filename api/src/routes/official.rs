@@ -130,9 +130,9 @@ pub async fn put_official(
 ) -> Result<web::Json<OfficialScores>, ApiError> {
     principal.require(Scope::ScoresWrite)?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let body = body.0.0;
-    check(rule_set, &body)?;
+    check(&rule_set, &body)?;
     state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
@@ -179,7 +179,7 @@ pub async fn get_official(
 ) -> Result<web::Json<OfficialScores>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
-    let (period, _) = period_of(&period_text)?;
+    let (period, _) = period_of(&state, &period_text).await?;
     state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
@@ -312,13 +312,13 @@ pub async fn reconciliation(
 ) -> Result<web::Json<Reconciliation>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let now = now_local();
     let (unit, official, scored) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let official = entered(conn, &unit, period)?;
-            let scored = scored(conn, &unit, period, rule_set, now)?;
+            let scored = scored(conn, &unit, period, &rule_set, now)?;
             Ok((unit, official, scored))
         })
         .await?;

@@ -1,6 +1,8 @@
 //! `/api/v1/periods`: closing a month freezes every unit's 766 figures as a snapshot; later data
 //! is then reported as a difference against it. Reopening is for administrators.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
@@ -75,8 +77,8 @@ pub async fn list_periods(
 }
 
 /// The month `text` names, and the rule set that applies to it.
-fn month_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
-    let (period, rule_set) = period_of(text)?;
+async fn month_of(state: &AppState, text: &str) -> Result<(Period, Arc<RuleSet>), ApiError> {
+    let (period, rule_set) = period_of(state, text).await?;
     match period {
         Period::Month { .. } => Ok((period, rule_set)),
         _ => Err(ApiError::invalid(
@@ -118,7 +120,7 @@ pub async fn close_period(
                 .into(),
         ));
     }
-    let (period, rule_set) = month_of(&path.into_inner())?;
+    let (period, rule_set) = month_of(&state, &path.into_inner()).await?;
     let now = now_local();
     if now < period.end().naive_local() {
         return Err(ApiError::rule(
@@ -132,7 +134,7 @@ pub async fn close_period(
                 conn,
                 &principal.actor(),
                 period,
-                &rule_set.code,
+                &rule_set,
                 now,
             )?)
         })
@@ -161,7 +163,7 @@ pub async fn reopen_period(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::PeriodsAdmin)?;
-    let (period, _) = month_of(&path.into_inner())?;
+    let (period, _) = month_of(&state, &path.into_inner()).await?;
     state
         .run(move |conn| Ok(periods::reopen(conn, &principal.actor(), period)?))
         .await?;

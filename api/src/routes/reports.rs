@@ -579,19 +579,20 @@ pub async fn notice(
         q.format.as_deref(),
         &[Format::Json, Format::Xlsx, Format::Html],
     )?;
-    let (period, rule_set) = period_of(&q.period)?;
+    let (period, rule_set) = period_of(&state, &q.period).await?;
     let explain_by = q.explain_by.unwrap_or_else(|| default_explain_by(period));
     let now = now_local();
     let code = q.unit;
+    let rules = rule_set.clone();
     let (unit, official, (own, basis), departments, localities, lines, late) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let official = official::get(conn, &unit, period)?;
-            let ((own, _), frozen) = standing_frozen(conn, &unit, period, rule_set, now)?;
+            let ((own, _), frozen) = standing_frozen(conn, &unit, period, &rules, now)?;
             let basis = if frozen { "snapshot" } else { "live" };
             let (mut departments, mut localities) = (Vec::new(), Vec::new());
             for child in units::children_rows(conn, &unit)? {
-                let (evaluation, _) = standing(conn, &child, period, rule_set, now)?;
+                let (evaluation, _) = standing(conn, &child, period, &rules, now)?;
                 match child.level.as_str() {
                     "district" | "commune" => localities.push((child, evaluation)),
                     _ => departments.push((child, evaluation)),
@@ -663,7 +664,7 @@ pub async fn notice(
         score_table(
             "Phụ lục 1",
             &format!("Phụ lục 1. Chỉ số đánh giá chất lượng phục vụ của các sở, ngành {label}"),
-            rule_set,
+            &rule_set,
             &notice.departments,
         ),
         score_table(
@@ -671,7 +672,7 @@ pub async fn notice(
             &format!(
                 "Phụ lục 2. Chỉ số đánh giá chất lượng phục vụ của UBND cấp huyện, cấp xã {label}"
             ),
-            rule_set,
+            &rule_set,
             &notice.localities,
         ),
         ii06a_table(

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tthc_core::InvalidParam;
 use tthc_core::calendar::from_local;
 use tthc_core::db::periods;
@@ -14,7 +15,9 @@ use tthc_core::db::scores::{self, EnteredFigure, Miss, RecordKind, Source};
 use tthc_core::db::units::{self, UnitRow};
 use tthc_core::db::{DbConnection, audit::Actor};
 use tthc_core::period::Period;
-use tthc_core::scoring::{self, Evaluation, Input, RuleSet};
+
+use tthc_core::db::rule_sets as db_rule_sets;
+use tthc_core::scoring::{self, Evaluation, RuleSet, RuleSets};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -28,15 +31,32 @@ use crate::http::{
 use crate::instant::now_local;
 use crate::state::AppState;
 
-pub(crate) fn period_of(text: &str) -> Result<(Period, &'static RuleSet), ApiError> {
+/// Every rule set the service knows, shipped and added, read for each request so that several
+/// instances on one database score alike.
+pub(crate) async fn rule_sets(state: &AppState) -> Result<RuleSets, ApiError> {
+    state.run(|conn| Ok(db_rule_sets::catalogue(conn)?)).await
+}
+
+/// The period `text` names, and the rule set of `sets` in force on its first day.
+pub(crate) fn period_in(sets: &RuleSets, text: &str) -> Result<(Period, Arc<RuleSet>), ApiError> {
     let period = Period::parse(text).map_err(|r| ApiError::invalid("period", r))?;
-    let rule_set = scoring::rule_set_in_force(period.first_day()).ok_or_else(|| {
+    let rule_set = sets.in_force(period.first_day()).ok_or_else(|| {
         ApiError::invalid(
             "period",
             "no rule set of the 766 index applies to it (qd766 applies from 2022-06-23)",
         )
     })?;
     Ok((period, rule_set))
+}
+
+/// The period `text` names, and the rule set in force on its first day.
+pub(crate) async fn period_of(
+    state: &AppState,
+    text: &str,
+) -> Result<(Period, Arc<RuleSet>), ApiError> {
+    // A malformed period is refused before the database is asked.
+    Period::parse(text).map_err(|r| ApiError::invalid("period", r))?;
+    period_in(&rule_sets(state).await?, text)
 }
 
 /// The unit `code` when the caller may see it.
@@ -59,7 +79,7 @@ pub(crate) fn live(
     rule_set: &RuleSet,
     now: NaiveDateTime,
 ) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    let counts = scores::figures(conn, unit, period, now)?;
+    let counts = scores::figures(conn, unit, period, now, &rule_set.counting)?;
     evaluate_counts(&counts, rule_set)
 }
 
@@ -86,7 +106,7 @@ pub(crate) fn standing_frozen(
     now: NaiveDateTime,
 ) -> Result<(Standing, bool), ApiError> {
     Ok(match periods::snapshot(conn, unit, period)? {
-        Some(frozen) => (evaluate_snapshot(&frozen, rule_set)?, true),
+        Some(frozen) => (evaluate_snapshot(conn, &frozen, rule_set)?, true),
         None => (live(conn, unit, period, rule_set, now)?, false),
     })
 }
@@ -112,7 +132,7 @@ pub(crate) fn scored(
     let (live_evaluation, live_sources) = live(conn, unit, period, rule_set, now)?;
     Ok(match periods::snapshot(conn, unit, period)? {
         Some(frozen) => {
-            let (evaluation, sources) = evaluate_snapshot(&frozen, rule_set)?;
+            let (evaluation, sources) = evaluate_snapshot(conn, &frozen, rule_set)?;
             let since = since_close(&evaluation, &live_evaluation);
             Scored {
                 evaluation,
@@ -129,39 +149,26 @@ pub(crate) fn scored(
 }
 
 /// A snapshot's figures scored by the rule set it was closed with (`rule_set` if that one is
-/// no longer shipped).
+/// no longer known: a rule set closed months were scored with cannot change or go).
 fn evaluate_snapshot(
+    conn: &mut DbConnection,
     frozen: &periods::Snapshot,
     rule_set: &RuleSet,
 ) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    evaluate_counts(
-        &frozen.figures,
-        scoring::rule_set(&frozen.rule_set).unwrap_or(rule_set),
-    )
+    if frozen.rule_set == rule_set.code {
+        return evaluate_counts(&frozen.figures, rule_set);
+    }
+    let closed_with = db_rule_sets::catalogue(conn)?.get(&frozen.rule_set);
+    evaluate_counts(&frozen.figures, closed_with.as_deref().unwrap_or(rule_set))
 }
 
-/// The evaluation of a unit's figures and where each comes from.
+/// The evaluation of a unit's figures and where each comes from
+/// ([`scoring::counts::evaluate_counts`]).
 pub(crate) fn evaluate_counts(
     counts: &BTreeMap<String, scores::Count>,
     rule_set: &RuleSet,
 ) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    let inputs: BTreeMap<String, Input> = counts
-        .iter()
-        .filter(|(code, _)| rule_set.indicator(code).is_some())
-        .map(|(code, c)| {
-            (
-                code.clone(),
-                Input::counts(c.numerator.min(c.denominator), c.denominator),
-            )
-        })
-        .collect();
-    let sources = counts
-        .iter()
-        .filter(|(code, _)| inputs.contains_key(*code))
-        .map(|(code, c)| (code.clone(), c.source))
-        .collect();
-    let evaluation = scoring::evaluate(rule_set, &inputs).map_err(ApiError::rules)?;
-    Ok((evaluation, sources))
+    scoring::counts::evaluate_counts(counts, rule_set).map_err(ApiError::rules)
 }
 
 /// A unit's live score for a period.
@@ -288,12 +295,12 @@ pub async fn get_score(
 ) -> Result<web::Json<LiveScore>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let now = now_local();
     let (unit, scored, closed) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let scored = scored(conn, &unit, period, rule_set, now)?;
+            let scored = scored(conn, &unit, period, &rule_set, now)?;
             let closed = match scored.since_close {
                 Some(_) => periods::closed(conn, period)?,
                 None => None,
@@ -389,9 +396,9 @@ pub async fn put_figures(
 ) -> Result<web::Json<FiguresBody>, ApiError> {
     principal.require(Scope::ScoresWrite)?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let body = body.0;
-    check_figures(rule_set, &body)?;
+    check_figures(&rule_set, &body)?;
     let figures = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
@@ -425,7 +432,7 @@ pub async fn get_figures(
 ) -> Result<web::Json<FiguresBody>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
-    let (period, _) = period_of(&period_text)?;
+    let (period, _) = period_of(&state, &period_text).await?;
     let figures = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
@@ -531,7 +538,7 @@ pub async fn list_misses(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text, indicator_code) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let (period, rule_set) = period_of(&state, &period_text).await?;
     let Some((_, indicator)) = rule_set.indicator(&indicator_code) else {
         return Err(ApiError::NotFound(format!(
             "no indicator {indicator_code} in rule set {}",
@@ -557,10 +564,11 @@ pub async fn list_misses(
         .transpose()?;
     let now = now_local();
     let figure_code = indicator_code.clone();
+    let rules = rule_set.clone();
     let (unit, count) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
-            let count = scores::figure_of(conn, &unit, period, now, &figure_code)?;
+            let count = scores::figure_of(conn, &unit, period, now, &figure_code, &rules.counting)?;
             Ok((unit, count))
         })
         .await?;
@@ -592,9 +600,8 @@ pub async fn list_misses(
         Ok(scores::misses(
             conn,
             &unit,
-            period,
-            now,
-            &code,
+            (period, now),
+            (&code, &rule_set.counting),
             after.cloned(),
             limit,
         )?)
@@ -725,9 +732,10 @@ pub async fn trend(
     if months.len() > 24 {
         return Err(ApiError::rule("to", "at most 24 months after from"));
     }
+    let sets = rule_sets(&state).await?;
     let mut periods = Vec::with_capacity(months.len());
     for m in months {
-        periods.push((m, period_of(&m.to_string())?.1));
+        periods.push((m, period_in(&sets, &m.to_string())?.1));
     }
     let code = code.into_inner();
     let now = now_local();
@@ -736,7 +744,7 @@ pub async fn trend(
             let unit = unit_in_scope(conn, &principal, &code)?;
             let mut points = Vec::with_capacity(periods.len());
             for (period, rule_set) in periods {
-                let (evaluation, _) = standing(conn, &unit, period, rule_set, now)?;
+                let (evaluation, _) = standing(conn, &unit, period, &rule_set, now)?;
                 points.push(TrendPoint {
                     period: period.to_string(),
                     score: evaluation.score,
@@ -831,17 +839,21 @@ pub async fn rankings(
 ) -> Result<web::Json<Ranking>, ApiError> {
     principal.require(Scope::ScoresRead)?;
     let (code, period_text) = path.into_inner();
-    let (period, rule_set) = period_of(&period_text)?;
+    let sets = rule_sets(&state).await?;
+    let (period, rule_set) = period_in(&sets, &period_text)?;
     let previous = period.previous();
-    let previous_rules = scoring::rule_set_in_force(previous.first_day()).unwrap_or(rule_set);
+    let previous_rules = sets
+        .in_force(previous.first_day())
+        .unwrap_or_else(|| rule_set.clone());
     let now = now_local();
+    let rules = rule_set.clone();
     let (unit, rows) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
             let mut rows = Vec::new();
             for child in units::children_rows(conn, &unit)? {
-                let (now_eval, _) = standing(conn, &child, period, rule_set, now)?;
-                let (before, _) = standing(conn, &child, previous, previous_rules, now)?;
+                let (now_eval, _) = standing(conn, &child, period, &rules, now)?;
+                let (before, _) = standing(conn, &child, previous, &previous_rules, now)?;
                 rows.push((child, now_eval, before.score.unwrap_or(0.0)));
             }
             Ok((unit, rows))

@@ -20,6 +20,7 @@ use crate::scoring::catalogue::{
     Deadline, DossierUse, INDICATORS, ProcedureFacts, Publication, judge_content, judge_deadlines,
     judge_procedures, tally,
 };
+use crate::scoring::counting::{Counting, ProcedureKind};
 
 /// A procedure that cost a catalogue indicator points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +222,7 @@ fn procedures_in_force(
     conn: &mut DbConnection,
     subtree: &[i64],
     day: NaiveDate,
+    counting: &Counting,
 ) -> StoreResult<Vec<ProcedureFacts>> {
     let rows: Vec<(String, String, Option<String>, String, i64)> = procedure_versions::table
         .inner_join(procedures::table)
@@ -244,19 +246,65 @@ fn procedures_in_force(
         if out.last().is_some_and(|p| p.code == code) {
             continue;
         }
-        let fees = serde_json::from_str::<ProcedureContent>(&content)
-            .ok()
-            .and_then(|c| c.fees)
+        let content = serde_json::from_str::<ProcedureContent>(&content).ok();
+        let fees = content
+            .as_ref()
+            .and_then(|c| c.fees.as_ref())
             .is_some_and(|fees| fees.iter().any(|f| f.amount_vnd > 0));
+        let kind = ProcedureKind {
+            paper_result: content
+                .as_ref()
+                .and_then(|c| c.result.as_ref())
+                .is_some_and(|r| r.paper),
+            citizen: content
+                .as_ref()
+                .is_some_and(|c| counting.is_citizen_procedure(&c.target_subjects)),
+        };
         out.push(ProcedureFacts {
             code,
             base,
             unit_id: Some(unit_id),
             online: matches!(online.as_deref(), Some("partial" | "full")),
             fees,
+            kind,
         });
     }
     Ok(out)
+}
+
+/// The day a period `[start, end)` is judged on: its last day once it is over (`judged` at or
+/// after its end), else the day of `judged`.
+fn judged_day((_, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime)) -> NaiveDate {
+    let after = end.date();
+    if judged >= end {
+        after.pred_opt().unwrap_or(after)
+    } else {
+        judged.date()
+    }
+}
+
+/// The procedures in force for `unit`'s subtree on the day the period `window` is judged, as
+/// the catalogue and the dossier indicators read them.
+pub(super) fn procedures_of(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    window: (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+    counting: &Counting,
+) -> StoreResult<Vec<ProcedureFacts>> {
+    let mut subtree = subtree_ids(conn, unit)?;
+    subtree.sort_unstable();
+    procedures_in_force(conn, &subtree, judged_day(window), counting)
+}
+
+/// Each procedure's kind by its code and by its base code (the first procedure of a base code
+/// when several localize it), for the dossiers, which name either.
+pub(super) fn kinds_by_code(procedures: &[ProcedureFacts]) -> HashMap<&str, ProcedureKind> {
+    let mut out = HashMap::with_capacity(procedures.len() * 2);
+    for p in procedures {
+        out.insert(p.code.as_str(), p.kind);
+        out.entry(p.base.as_str()).or_insert(p.kind);
+    }
+    out
 }
 
 /// What one dossier shows of its procedure, from its channel, fact bits and whether it was
@@ -320,23 +368,20 @@ fn dossier_uses(
 /// Counts the catalogue indicators of `unit`'s subtree for the period `[start, end)` judged at
 /// `judged` (its end, or now), with the procedures that missed.
 ///
-/// `uses` are the period's dossier uses by procedure when the caller has read them already (the
-/// score reads every dossier of the period anyway); else they are read here.
+/// `read` holds the procedures in force ([`procedures_of`]) and the period's dossier uses by
+/// procedure when the caller has read them already (the score reads every dossier of the
+/// period anyway); else they are read here. `counting` gives the rule set's choices.
 pub fn observe(
     conn: &mut DbConnection,
     unit: &UnitRow,
     (start, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime),
-    uses: Option<BTreeMap<String, DossierUse>>,
+    counting: &Counting,
+    read: Option<(Vec<ProcedureFacts>, BTreeMap<String, DossierUse>)>,
 ) -> StoreResult<CatalogueFigures> {
     let mut subtree = subtree_ids(conn, unit)?;
     subtree.sort_unstable();
     let (first, after) = (start.date(), end.date());
-    // The day judged: the period's last day once it is over, else today.
-    let today = if judged >= end {
-        after.pred_opt().unwrap_or(after)
-    } else {
-        judged.date()
-    };
+    let today = judged_day((start, end, judged));
     let (announce, publish, mut published) = deadlines(conn, unit, &subtree)?;
     let codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
     let missing = missing_by_code(conn, codes, today)?;
@@ -345,11 +390,15 @@ pub fn observe(
     }
     let mut out = CatalogueFigures::default();
     let mut met = Vec::new();
-    for (indicator, list) in [
-        ("PUBLISH_ON_TIME", &announce),
-        ("PUBLIC_UPDATE_ON_TIME", &publish),
+    for (indicator, list, undone_counts) in [
+        (
+            "PUBLISH_ON_TIME",
+            &announce,
+            !counting.announcements_dated_in_period_only,
+        ),
+        ("PUBLIC_UPDATE_ON_TIME", &publish, true),
     ] {
-        for v in judge_deadlines(list, first, after, today) {
+        for v in judge_deadlines(list, first, after, today, undone_counts) {
             met.push((indicator, v.missed.is_none()));
             if let Some(d) = v.missed {
                 let what = if indicator == "PUBLISH_ON_TIME" {
@@ -397,12 +446,14 @@ pub fn observe(
             });
         }
     }
-    let procedures = procedures_in_force(conn, &subtree, today)?;
-    let uses = match uses {
-        Some(uses) => uses,
-        None => dossier_uses(conn, unit, start, end.min(judged))?,
+    let (procedures, uses) = match read {
+        Some(read) => read,
+        None => (
+            procedures_in_force(conn, &subtree, today, counting)?,
+            dossier_uses(conn, unit, start, end.min(judged))?,
+        ),
     };
-    for v in judge_procedures(&procedures, &uses) {
+    for v in judge_procedures(&procedures, &uses, counting) {
         met.push((v.indicator, v.miss.is_none()));
         if let Some(reason) = v.miss {
             out.misses.push(ProcedureMiss {

@@ -10,6 +10,7 @@ use super::timestamp::Stamp;
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult};
 use crate::period::Period;
+use crate::scoring::counting::Counting;
 use crate::scoring::gains::{Action, Fixable};
 
 /// The index of the child of `children` whose subtree holds `path`.
@@ -25,6 +26,7 @@ pub fn fixable(
     children: &[UnitRow],
     period: Period,
     now: NaiveDateTime,
+    rules: &Counting,
 ) -> StoreResult<Vec<Fixable>> {
     let start = period.start().naive_local();
     let end = period.end().naive_local();
@@ -68,7 +70,8 @@ pub fn fixable(
                 .map(|p| (Action::AnswerBeforeDue, p)),
         );
         // The catalogue's misses can be fixed while the period runs.
-        let misses = super::catalogue_figures::observe(conn, unit, (start, end, now), None)?.misses;
+        let misses =
+            super::catalogue_figures::observe(conn, unit, (start, end, now), rules, None)?.misses;
         let ids: Vec<i64> = misses.iter().filter_map(|m| m.unit_id).collect();
         let unit_paths: std::collections::HashMap<i64, String> = units::table
             .filter(units::id.eq_any(ids))

@@ -22,6 +22,7 @@ pub mod periods;
 pub mod petitions;
 pub mod procedures;
 pub mod reports;
+pub mod rule_sets;
 pub mod schema;
 pub mod scores;
 pub mod settings;
@@ -224,6 +225,19 @@ impl Database {
                 .map(|v| v.len()),
         };
         result.map_err(|e| StoreError::Setup(format!("migration revert failed: {e}")))
+    }
+
+    /// Reverts the `n` migrations applied last (for tests of a migration over stored data).
+    pub fn revert_last(&self, n: usize) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        for _ in 0..n {
+            let result = match &mut *conn {
+                DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+                DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+            };
+            result.map_err(|e| StoreError::Setup(format!("migration revert failed: {e}")))?;
+        }
+        Ok(())
     }
 
     /// Whether the database answers and every migration is applied (for `/readyz`), waiting at

@@ -17,6 +17,7 @@ use super::units::UnitRow;
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::InvalidParam;
 use crate::period::Period;
+use crate::scoring::RuleSet;
 
 /// A closed month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -122,7 +123,7 @@ pub fn close(
     conn: &mut DbConnection,
     actor: &Actor,
     period: Period,
-    rule_set: &str,
+    rule_set: &RuleSet,
     now: NaiveDateTime,
 ) -> StoreResult<ClosedPeriod> {
     let key = period.to_string();
@@ -135,7 +136,7 @@ pub fn close(
         .load(conn)?;
     let mut frozen = Vec::with_capacity(all.len());
     for unit in &all {
-        let counts = figures(conn, unit, period, now)?;
+        let counts = figures(conn, unit, period, now, &rule_set.counting)?;
         let json = serde_json::to_string(&counts).map_err(|e| StoreError::Setup(e.to_string()))?;
         frozen.push((unit.id, json));
     }
@@ -160,7 +161,7 @@ pub fn close(
                 .values((
                     score_snapshots::period.eq(&key),
                     score_snapshots::unit_id.eq(*unit_id),
-                    score_snapshots::rule_set.eq(rule_set),
+                    score_snapshots::rule_set.eq(&rule_set.code),
                     score_snapshots::figures.eq(json),
                 ))
                 .execute(conn)?;

@@ -592,6 +592,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Rule sets of the 766 index added at run time (the shipped ones are not stored).
+    rule_sets (code) {
+        /// The rule set's code.
+        code -> Text,
+        /// The first day it applies to.
+        applies_from -> Date,
+        /// The rule set as JSON.
+        body -> Text,
+        /// Row version, for If-Match.
+        version -> BigInt,
+        /// Last changed at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::joinable!(dossier_refused_events -> dossiers (dossier_id));
 diesel::joinable!(petition_events -> petitions (petition_id));
@@ -626,5 +642,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     score_snapshots,
     official_scores,
     reporting_duties,
-    report_submissions
+    report_submissions,
+    rule_sets,
 );

@@ -15,7 +15,11 @@ use super::units::UnitRow;
 use super::{DbConnection, StoreResult, write_tx};
 use crate::dossier::span;
 use crate::period::Period;
+use crate::scoring::Factor;
 use crate::scoring::catalogue::DossierUse;
+use crate::scoring::counting::{self, Counting};
+pub use crate::scoring::counts::{Count, Source};
+use crate::unit::UnitLevel;
 
 type Db = <DbConnection as Connection>::Backend;
 
@@ -43,32 +47,6 @@ pub fn is_observed(indicator: &str) -> bool {
 /// Whether tthc counts `indicator` from dossiers.
 pub fn is_dossier_indicator(indicator: &str) -> bool {
     FROM_RECORDS.contains(&indicator) && !indicator.starts_with("PETITION_")
-}
-
-/// Where an indicator's figures come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub enum Source {
-    /// Counted by tthc from its records.
-    Observed,
-    /// Entered by hand.
-    Entered,
-    /// tthc's count over a denominator entered by hand (e.g. the national reporting system's
-    /// dossier count for `DOSSIER_SYNC`).
-    ObservedOverEntered,
-}
-
-/// An indicator's numerator and denominator, and where they come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Count {
-    /// Numerator.
-    pub numerator: u64,
-    /// Denominator.
-    pub denominator: u64,
-    /// Where they come from.
-    pub source: Source,
 }
 
 /// A figure entered by hand.
@@ -231,11 +209,14 @@ pub fn observe(
     unit: &UnitRow,
     period: Period,
     now: NaiveDateTime,
+    rules: &Counting,
 ) -> StoreResult<BTreeMap<&'static str, Count>> {
     let start = period.start().naive_local();
     let end = period.end().naive_local();
     let judged = end.min(now);
     let prefix = format!("{}%", unit.path);
+    let procedures = catalogue_figures::procedures_of(conn, unit, (start, end, judged), rules)?;
+    let kinds = catalogue_figures::kinds_by_code(&procedures);
     let facts = || {
         dossiers::table
             .select((
@@ -263,6 +244,8 @@ pub fn observe(
     for (received_at, ended_at, timing, due, synced_at, channel, status, facts, procedure) in &rows
     {
         let has = |bit: i32| facts & bit != 0;
+        // A procedure tthc does not hold is neither on paper nor a citizen's.
+        let kind = kinds.get(procedure.as_str()).copied().unwrap_or_default();
         let ended_in_period = ended_at.is_some_and(|e| e.0 < end);
         let in_time = if ended_in_period {
             matches!(timing.as_deref(), Some("finishedEarly" | "finishedOnTime"))
@@ -275,20 +258,39 @@ pub fn observe(
         if received_at.0 >= start {
             n.received += 1;
             n.synced += u64::from(synced_at.is_some());
-            n.online += u64::from(channel == "online");
-            n.citizen_store += u64::from(channel == "online" && has(f::CITIZEN_STORE));
+            let online = channel == "online";
+            n.online += u64::from(online);
+            n.online_counted += u64::from(counting::counts_online(
+                rules,
+                online,
+                kind,
+                has(f::ELECTRONIC_RESULT),
+            ));
+            n.citizen_store += u64::from(online && has(f::CITIZEN_STORE));
             n.obligations += u64::from(has(f::FINANCIAL_OBLIGATION));
             n.paid_online += u64::from(has(f::PAID_ONLINE));
             n.reused += u64::from(has(f::REUSED));
-            n.population += u64::from(has(f::POPULATION_DB));
+            if counting::in_population_data(rules, kind) {
+                n.population_base += 1;
+                n.population += u64::from(has(f::POPULATION_DB));
+            }
             let used = catalogue_figures::use_of(channel, *facts, synced_at.is_some());
             let slot = uses.entry(procedure.as_str()).or_default();
             *slot = slot.merge(used);
         }
         if ended_in_period && matches!(status.as_str(), "finished" | "returned") {
             n.finished += 1;
-            n.electronic += u64::from(has(f::ELECTRONIC_RESULT));
-            n.digitized += u64::from(has(f::DIGITIZED));
+            let (paper_base, digitized) = counting::result_counts(
+                rules,
+                kind,
+                has(f::COMPONENTS_DIGITIZED),
+                has(f::ELECTRONIC_RESULT),
+            );
+            if paper_base {
+                n.result_base += 1;
+                n.electronic += u64::from(has(f::ELECTRONIC_RESULT));
+            }
+            n.digitized += u64::from(digitized);
             n.satisfied += u64::from(
                 !has(f::DISSATISFIED)
                     && !has(f::PETITIONED)
@@ -299,15 +301,20 @@ pub fn observe(
     let petitions = super::petitions::handled_in(conn, &unit.path, start, end)?;
     let p = crate::petition::figures::count(&petitions, start, end, judged);
     let uses = catalogue_figures::by_code_and_base(uses);
-    let catalogue = catalogue_figures::observe(conn, unit, (start, end, judged), Some(uses))?;
-    let observed = |numerator, denominator| Count {
-        numerator,
-        denominator,
-        source: Source::Observed,
-    };
+    let catalogue = catalogue_figures::observe(
+        conn,
+        unit,
+        (start, end, judged),
+        rules,
+        Some((procedures, uses)),
+    )?;
+    let observed = |numerator, denominator| Count::new(numerator, denominator, Source::Observed);
     let mut counts = BTreeMap::from([
         ("ON_TIME_PROCESSING", observed(n.on_time, n.handled)),
-        ("ONLINE_DOSSIER_SUBMISSION", observed(n.online, n.received)),
+        (
+            "ONLINE_DOSSIER_SUBMISSION",
+            observed(n.online_counted, n.received),
+        ),
         ("DOSSIER_SYNC", observed(n.synced, n.received)),
         (
             "ONLINE_PAYMENT_DOSSIER",
@@ -315,7 +322,7 @@ pub fn observe(
         ),
         (
             "ORIGINAL_RESULT_AVAILABLE",
-            observed(n.electronic, n.finished),
+            observed(n.electronic, n.result_base),
         ),
         (
             "SO_HOA_GIAY_TO_GIAI_QUYET",
@@ -328,7 +335,7 @@ pub fn observe(
         ),
         (
             "CITIZEN_DATA_CONNECTED_DOSSIER",
-            observed(n.population, n.received),
+            observed(n.population, n.population_base),
         ),
         (
             "DOSSIER_RECEIVING_SATISFACTION",
@@ -362,13 +369,20 @@ struct Tally {
     on_time: u64,
     synced: u64,
     received: u64,
+    /// Received online (the base of the citizen's-store indicator).
     online: u64,
+    /// Received online as `ONLINE_DOSSIER_SUBMISSION` counts them.
+    online_counted: u64,
     citizen_store: u64,
     obligations: u64,
     paid_online: u64,
     reused: u64,
+    /// Received, of the procedures the population-data indicators count.
+    population_base: u64,
     population: u64,
     finished: u64,
+    /// Finished, of the procedures `ORIGINAL_RESULT_AVAILABLE` counts.
+    result_base: u64,
     electronic: u64,
     digitized: u64,
     satisfied: u64,
@@ -455,18 +469,54 @@ pub fn put_entered(
 
 /// The figures of every indicator that has some: tthc's counts, with entered figures replacing
 /// them (or, with only a denominator entered, dividing tthc's count by it).
+///
+/// Then, as `rules` asks: `ONLINE_DOSSIER_SUBMISSION` is multiplied by `DOSSIER_SYNC`'s ratio,
+/// and the indicators that do not apply at the unit's level carry their policy.
 pub fn figures(
     conn: &mut DbConnection,
     unit: &UnitRow,
     period: Period,
     now: NaiveDateTime,
+    rules: &Counting,
 ) -> StoreResult<BTreeMap<String, Count>> {
-    let mut counts: BTreeMap<String, Count> = observe(conn, unit, period, now)?
+    let mut counts: BTreeMap<String, Count> = observe(conn, unit, period, now, rules)?
         .into_iter()
         .map(|(code, c)| (code.to_owned(), c))
         .collect();
     with_entered(&mut counts, entered(conn, unit, period)?);
+    let sync = counts.get("DOSSIER_SYNC").copied();
+    apply_rules(&mut counts, rules, unit, sync);
     Ok(counts)
+}
+
+/// The sync factor and the level policies of `rules` on `counts` (`sync`: `DOSSIER_SYNC`'s
+/// figures, after the entered ones).
+fn apply_rules(
+    counts: &mut BTreeMap<String, Count>,
+    rules: &Counting,
+    unit: &UnitRow,
+    sync: Option<Count>,
+) {
+    if rules.online_submission_times_sync
+        && let (Some(online), Some(sync)) = (counts.get_mut("ONLINE_DOSSIER_SUBMISSION"), sync)
+    {
+        online.times = Some(Factor {
+            numerator: sync.numerator.min(sync.denominator),
+            denominator: sync.denominator,
+        });
+    }
+    // A level stored as nonsense is reported elsewhere (`UnitRow::check`); here it has no policy.
+    if let Ok(level) = unit.level.parse::<UnitLevel>() {
+        for (code, count) in counts.iter_mut() {
+            count.at_level = rules.at_level(level, code);
+        }
+        for (code, policy) in rules.not_applicable.get(&level).into_iter().flatten() {
+            counts
+                .entry(code.clone())
+                .or_insert_with(|| Count::new(0, 0, Source::Observed))
+                .at_level = Some(*policy);
+        }
+    }
 }
 
 /// The figures of one indicator, as [`figures`] gives them, counting only what it needs (the
@@ -477,6 +527,7 @@ pub fn figure_of(
     period: Period,
     now: NaiveDateTime,
     indicator: &str,
+    rules: &Counting,
 ) -> StoreResult<Option<Count>> {
     let start = period.start().naive_local();
     let end = period.end().naive_local();
@@ -501,12 +552,16 @@ pub fn figure_of(
             Some((f.numerator, f.denominator))
         }
         code if crate::scoring::catalogue::INDICATORS.contains(&code) => {
-            catalogue_figures::observe(conn, unit, (start, end, judged), None)?
+            catalogue_figures::observe(conn, unit, (start, end, judged), rules, None)?
                 .counts
                 .get(code)
                 .copied()
         }
-        code => observe(conn, unit, period, now)?
+        // Multiplied by the sync ratio: read as the whole score reads it.
+        "ONLINE_DOSSIER_SUBMISSION" if rules.online_submission_times_sync => {
+            return Ok(figures(conn, unit, period, now, rules)?.remove(indicator));
+        }
+        code => observe(conn, unit, period, now, rules)?
             .get(code)
             .map(|c| (c.numerator, c.denominator)),
     };
@@ -514,11 +569,7 @@ pub fn figure_of(
         .map(|(numerator, denominator)| {
             (
                 indicator.to_owned(),
-                Count {
-                    numerator,
-                    denominator,
-                    source: Source::Observed,
-                },
+                Count::new(numerator, denominator, Source::Observed),
             )
         })
         .into_iter()
@@ -526,6 +577,7 @@ pub fn figure_of(
     let mut entered = entered(conn, unit, period)?;
     entered.retain(|code, _| code == indicator);
     with_entered(&mut counts, entered);
+    apply_rules(&mut counts, rules, unit, None);
     Ok(counts.remove(indicator))
 }
 
@@ -600,16 +652,12 @@ fn handled_counts(
 fn with_entered(counts: &mut BTreeMap<String, Count>, entered: BTreeMap<String, EnteredFigure>) {
     for (code, figure) in entered {
         let count = match (figure.numerator, counts.get(&code)) {
-            (Some(numerator), _) => Count {
-                numerator,
-                denominator: figure.denominator,
-                source: Source::Entered,
-            },
-            (None, Some(observed)) => Count {
-                numerator: observed.numerator,
-                denominator: figure.denominator.max(observed.denominator),
-                source: Source::ObservedOverEntered,
-            },
+            (Some(numerator), _) => Count::new(numerator, figure.denominator, Source::Entered),
+            (None, Some(observed)) => Count::new(
+                observed.numerator,
+                figure.denominator.max(observed.denominator),
+                Source::ObservedOverEntered,
+            ),
             // Refused at entry; ignored if the rules changed since.
             (None, None) => continue,
         };
@@ -690,28 +738,41 @@ type MissRow = (
 );
 
 /// The dossiers of `unit`'s subtree that cost `indicator` points in `period` (one of
-/// [`listed`]), oldest receipt first, after the keyset `after` (receipt instant and code), at
-/// most `limit`:
+/// [`listed`]) as `rules` counts it, oldest receipt first, after the keyset `after` (receipt
+/// instant and code), at most `limit`:
 /// - `ON_TIME_PROCESSING`: handled in the period and finished late, or open at its end (or now)
 ///   past their due instant;
 /// - `DOSSIER_SYNC`: received in the period and never synced.
 pub fn misses(
     conn: &mut DbConnection,
     unit: &UnitRow,
-    period: Period,
-    now: NaiveDateTime,
-    indicator: &str,
+    (period, now): (Period, NaiveDateTime),
+    (indicator, rules): (&str, &Counting),
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> StoreResult<Vec<Miss>> {
     let start = period.start().naive_local();
     let end = period.end().naive_local();
     let judged = end.min(now);
+    // Not applicable at the unit's level: its policy scores it, no record misses it.
+    if let Ok(level) = unit.level.parse::<UnitLevel>()
+        && rules.at_level(level, indicator).is_some()
+    {
+        return Ok(Vec::new());
+    }
     if indicator.starts_with("PETITION_") {
         return petition_misses(conn, unit, (start, end, judged), indicator, after, limit);
     }
     if crate::scoring::catalogue::INDICATORS.contains(&indicator) {
-        return procedure_misses(conn, unit, (start, end, judged), indicator, after, limit);
+        return procedure_misses(
+            conn,
+            unit,
+            (start, end, judged),
+            indicator,
+            after,
+            limit,
+            rules,
+        );
     }
     let prefix = format!("{}%", unit.path);
     let base = || {
@@ -881,8 +942,9 @@ fn procedure_misses(
     indicator: &str,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
+    rules: &Counting,
 ) -> StoreResult<Vec<Miss>> {
-    let mut missed: Vec<_> = catalogue_figures::observe(conn, unit, period, None)?
+    let mut missed: Vec<_> = catalogue_figures::observe(conn, unit, period, rules, None)?
         .misses
         .into_iter()
         .filter(|m| m.indicator == indicator)

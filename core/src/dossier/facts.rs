@@ -26,6 +26,8 @@ pub const PETITIONED: i32 = 1 << 8;
 /// A financial obligation applies and the dossier carries its fees (what the portal's
 /// payment-integration indicator looks for in synced dossiers).
 pub const FEES_RECORDED: i32 = 1 << 9;
+/// Every submitted component was digitized (at least one was submitted), whatever the result.
+pub const COMPONENTS_DIGITIZED: i32 = 1 << 10;
 /// Refused or withdrawn before it was received: not counted by any indicator. The highest bit,
 /// so that "counted" is `facts < NOT_RECEIVED`, a comparison every backend reads in an index.
 pub const NOT_RECEIVED: i32 = 1 << 30;
@@ -79,6 +81,7 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
         ),
         (electronic, ELECTRONIC_RESULT),
         (electronic && all_digitized, DIGITIZED),
+        (all_digitized, COMPONENTS_DIGITIZED),
         (input.components.iter().any(|c| c.reused), REUSED),
         (
             input.components.iter().any(|c| c.from_citizen_store),
@@ -162,7 +165,7 @@ mod tests {
                 results: &pdf,
                 ..base
             }),
-            ELECTRONIC_RESULT | DIGITIZED
+            ELECTRONIC_RESULT | DIGITIZED | COMPONENTS_DIGITIZED
         );
         assert_eq!(
             facts(&FactsInput {
@@ -172,14 +175,14 @@ mod tests {
             }),
             ELECTRONIC_RESULT
         );
-        // An archive or an empty file is no electronic result.
+        // An archive or an empty file is no electronic result; the components stay digitized.
         assert_eq!(
             facts(&FactsInput {
                 components: &[scanned],
                 results: &[doc("kq.zip", 100), doc("kq.pdf", 0)],
                 ..base
             }),
-            0
+            COMPONENTS_DIGITIZED
         );
         assert_eq!(
             facts(&FactsInput {
@@ -188,7 +191,7 @@ mod tests {
                 rating: Some(Satisfaction::Dissatisfied),
                 ..base
             }),
-            REUSED | CITIZEN_STORE | POPULATION_DB | DISSATISFIED
+            REUSED | CITIZEN_STORE | POPULATION_DB | DISSATISFIED | COMPONENTS_DIGITIZED
         );
         assert_eq!(
             facts(&FactsInput {

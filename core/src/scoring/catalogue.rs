@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
+use super::counting::{Counting, ProcedureKind, in_population_data};
 use crate::procedure::ContentPart;
 
 /// A deadline a procedure had to meet: the province announcing a ministry decision that names
@@ -49,12 +50,22 @@ pub struct Deadline {
 
 impl Deadline {
     /// Whether it counts in the period of days `[first, after)` judged on `today` (the period's
-    /// last day, or today when the period is not over), and if so whether it was met.
-    pub fn judge(&self, first: NaiveDate, after: NaiveDate, today: NaiveDate) -> Option<bool> {
+    /// last day, or today when the period is not over), and if so whether it was met. With
+    /// `undone_counts`, a deadline that fell in the period unmet counts too, as late; without,
+    /// only what was done in the period counts (the portal's `PUBLISH_ON_TIME`: a decision never
+    /// made is not in the indicator).
+    pub fn judge(
+        &self,
+        first: NaiveDate,
+        after: NaiveDate,
+        today: NaiveDate,
+        undone_counts: bool,
+    ) -> Option<bool> {
         match self.done {
             Some(done) if done >= first && done < after && done <= today => Some(done <= self.due),
             // Due in the period and not done by its end (or today): late for the period.
-            done if self.due >= first
+            done if undone_counts
+                && self.due >= first
                 && self.due < after
                 && self.due < today
                 && done.is_none_or(|d| d >= after || d > today) =>
@@ -76,16 +87,18 @@ pub struct Verdict<'a> {
 }
 
 /// The procedures that count for a deadline indicator in the period `[first, after)` judged on
-/// `today`, each with the deadline it missed if it missed one, ordered by procedure code.
+/// `today` (with `undone_counts` as [`Deadline::judge`] takes it), each with the deadline it
+/// missed if it missed one, ordered by procedure code.
 pub fn judge_deadlines(
     deadlines: &[Deadline],
     first: NaiveDate,
     after: NaiveDate,
     today: NaiveDate,
+    undone_counts: bool,
 ) -> Vec<Verdict<'_>> {
     let mut by_procedure: BTreeMap<&str, Option<&Deadline>> = BTreeMap::new();
     for d in deadlines {
-        let Some(met) = d.judge(first, after, today) else {
+        let Some(met) = d.judge(first, after, today, undone_counts) else {
             continue;
         };
         let slot = by_procedure.entry(d.procedure.as_str()).or_insert(None);
@@ -150,6 +163,8 @@ pub struct ProcedureFacts {
     pub online: bool,
     /// Has fees or charges.
     pub fees: bool,
+    /// What the counting reads of it (paper result, citizens served).
+    pub kind: ProcedureKind,
 }
 
 /// What a period's dossiers of one procedure showed, as the procedure indicators read it (any
@@ -205,10 +220,12 @@ pub struct ProcedureVerdict<'a> {
 }
 
 /// Every procedure's standing for every procedure indicator it counts for, given the period's
-/// dossier uses by procedure code (full or base code).
+/// dossier uses by procedure code (full or base code); `CITIZEN_DATA_CONNECTED_FORMALITY` counts
+/// the procedures `counting` puts in the population-data indicators.
 pub fn judge_procedures<'a>(
     procedures: &'a [ProcedureFacts],
     uses: &BTreeMap<String, DossierUse>,
+    counting: &Counting,
 ) -> Vec<ProcedureVerdict<'a>> {
     let mut out = Vec::new();
     for p in procedures {
@@ -250,10 +267,13 @@ pub fn judge_procedures<'a>(
                 },
             );
         }
-        verdict(
-            "CITIZEN_DATA_CONNECTED_FORMALITY",
-            (!used.population).then_some("no dossier of the period used the population database"),
-        );
+        if in_population_data(counting, p.kind) {
+            verdict(
+                "CITIZEN_DATA_CONNECTED_FORMALITY",
+                (!used.population)
+                    .then_some("no dossier of the period used the population database"),
+            );
+        }
     }
     out
 }
@@ -297,40 +317,48 @@ mod tests {
         let end = d("2026-03-31");
         // Done in March by its deadline: on time in March.
         assert_eq!(
-            deadline("A", "2026-03-10", Some("2026-03-09")).judge(first, after, end),
+            deadline("A", "2026-03-10", Some("2026-03-09")).judge(first, after, end, true),
             Some(true)
         );
         // Done in March after its February deadline: late in March.
         assert_eq!(
-            deadline("A", "2026-02-20", Some("2026-03-02")).judge(first, after, end),
+            deadline("A", "2026-02-20", Some("2026-03-02")).judge(first, after, end, true),
             Some(false)
         );
         // Due in March, done in April: late in March, and counts in April too.
         let late = deadline("A", "2026-03-20", Some("2026-04-02"));
-        assert_eq!(late.judge(first, after, end), Some(false));
+        assert_eq!(late.judge(first, after, end, true), Some(false));
         assert_eq!(
-            late.judge(d("2026-04-01"), d("2026-05-01"), d("2026-04-30")),
+            late.judge(d("2026-04-01"), d("2026-05-01"), d("2026-04-30"), true),
             Some(false)
         );
         // Due in March, never done: late in March; not counted in April (nothing happened).
         let undone = deadline("A", "2026-03-20", None);
-        assert_eq!(undone.judge(first, after, end), Some(false));
+        assert_eq!(undone.judge(first, after, end, true), Some(false));
         assert_eq!(
-            undone.judge(d("2026-04-01"), d("2026-05-01"), d("2026-04-30")),
+            undone.judge(d("2026-04-01"), d("2026-05-01"), d("2026-04-30"), true),
             None
         );
         // March not over: due tomorrow and not done yet is not judged; due yesterday is late.
         assert_eq!(
-            deadline("A", "2026-03-16", None).judge(first, after, d("2026-03-15")),
+            deadline("A", "2026-03-16", None).judge(first, after, d("2026-03-15"), true),
             None
         );
         assert_eq!(
-            deadline("A", "2026-03-14", None).judge(first, after, d("2026-03-15")),
+            deadline("A", "2026-03-14", None).judge(first, after, d("2026-03-15"), true),
+            Some(false)
+        );
+        // The portal's way: only what was done in the period counts; an undone deadline of the
+        // period, or one done after it, is not in it.
+        assert_eq!(undone.judge(first, after, end, false), None);
+        assert_eq!(late.judge(first, after, end, false), None);
+        assert_eq!(
+            deadline("A", "2026-02-20", Some("2026-03-02")).judge(first, after, end, false),
             Some(false)
         );
         // Due and done in February: not March's.
         assert_eq!(
-            deadline("A", "2026-02-10", Some("2026-02-09")).judge(first, after, end),
+            deadline("A", "2026-02-10", Some("2026-02-09")).judge(first, after, end, true),
             None
         );
     }
@@ -343,7 +371,13 @@ mod tests {
             deadline("B", "2026-03-10", Some("2026-03-10")),
             deadline("C", "2026-01-10", Some("2026-01-09")),
         ];
-        let v = judge_deadlines(&all, d("2026-03-01"), d("2026-04-01"), d("2026-03-31"));
+        let v = judge_deadlines(
+            &all,
+            d("2026-03-01"),
+            d("2026-04-01"),
+            d("2026-03-31"),
+            true,
+        );
         assert_eq!(v.len(), 2, "C does not count in March");
         assert_eq!(v[0].procedure, "A");
         assert_eq!(v[0].missed.map(|m| m.due), Some(d("2026-03-20")));
@@ -382,6 +416,10 @@ mod tests {
             unit_id: None,
             online,
             fees,
+            kind: ProcedureKind {
+                paper_result: false,
+                citizen: code != "1.000003",
+            },
         };
         let procedures = [
             procedure("1.000001.H12", true, true),
@@ -415,7 +453,7 @@ mod tests {
                 },
             ),
         ]);
-        let v = judge_procedures(&procedures, &uses);
+        let v = judge_procedures(&procedures, &uses, &Counting::unrestricted());
         let t = tally(v.iter().map(|v| (v.indicator, v.miss.is_none())));
         assert_eq!(t["ONLINE_SERVICE_PROVIDED"], (2, 3));
         assert_eq!(t["ONLINE_SERVICE_WITH_DOSSIERS"], (1, 2));
@@ -431,5 +469,10 @@ mod tests {
             .find(|v| v.indicator == "PAYMENT_INTEGRATED_FORMALITY" && v.miss.is_some())
             .unwrap();
         assert_eq!(miss.procedure.code, "1.000003");
+        // Over citizens' procedures only (PORTAL_RULES 4.5), 1.000003 (businesses) leaves.
+        let v = judge_procedures(&procedures, &uses, &Counting::default());
+        let t = tally(v.iter().map(|v| (v.indicator, v.miss.is_none())));
+        assert_eq!(t["CITIZEN_DATA_CONNECTED_FORMALITY"], (1, 2));
+        assert_eq!(t["ONLINE_SERVICE_PROVIDED"], (2, 3));
     }
 }

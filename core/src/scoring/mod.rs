@@ -11,20 +11,22 @@
 //! "points won back if N more records were fixed".
 
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub mod catalogue;
+pub mod counting;
+pub mod counts;
 pub mod gains;
 pub mod losses;
 pub mod reconcile;
 mod score;
 
 pub use score::{
-    Evaluation, Figures, GroupScore, IndicatorScore, Input, Measure, evaluate, points_if, round2,
-    score_indicator,
+    Evaluation, Factor, Figures, GroupScore, IndicatorScore, Input, Measure, evaluate, points_if,
+    round2, score_indicator,
 };
 
 #[cfg(test)]
@@ -98,6 +100,17 @@ pub struct Group {
 
 /// A version of the index's rules: groups, indicators, points, from a date on.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "code": "qd766-2027", "nameVi": "Bộ chỉ số 766 (cách tính từ năm 2027)",
+    "nameEn": "The 766 index (counted as from 2027)", "appliesFrom": "2027-01-01",
+    "source": "Quyết định 766/QĐ-TTg; mô tả công thức tính của Cổng DVC quốc gia",
+    "groups": [{"code": "PROGRESS", "nameVi": "Tiến độ giải quyết", "nameEn": "Processing progress",
+        "maxScore": 100.0, "indicators": [{"code": "ON_TIME_PROCESSING",
+            "nameVi": "Hồ sơ giải quyết đúng hạn", "nameEn": "Dossiers processed on time",
+            "description": "(finished on time + in progress within time) / received or processed",
+            "maxScore": 100.0, "scoring": {"kind": "linear"}, "zeroDenominator": "zero"}]}],
+    "counting": {"onlineSubmissionTimesSync": true, "notApplicable": {}}
+})))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleSet {
@@ -113,6 +126,27 @@ pub struct RuleSet {
     pub source: String,
     /// Its groups of indicators.
     pub groups: Vec<Group>,
+    /// How tthc counts the indicators it observes from its records (left out: as the national
+    /// portal counts them, PORTAL_RULES.md).
+    #[serde(default)]
+    pub counting: counting::Counting,
+}
+
+impl RuleSet {
+    /// A copy without the indicators `codes`: each group's maximum loses theirs, and a group
+    /// left empty goes. The copy's total is below [`TOTAL_POINTS`] (a level's dropped
+    /// indicators), so it is not checked.
+    pub fn without(&self, codes: &BTreeSet<&str>) -> RuleSet {
+        let mut out = self.clone();
+        for group in &mut out.groups {
+            group
+                .indicators
+                .retain(|i| !codes.contains(i.code.as_str()));
+            group.max_score = group.indicators.iter().map(|i| i.max_score).sum();
+        }
+        out.groups.retain(|g| !g.indicators.is_empty());
+        out
+    }
 }
 
 /// The total points of the index, which every rule set's groups must sum to.
@@ -182,6 +216,12 @@ impl RuleSet {
                 }
             }
         }
+        let indicators: BTreeSet<&str> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.indicators.iter().map(|i| i.code.as_str()))
+            .collect();
+        problems.extend(self.counting.problems(&indicators));
         let total = self.max_score();
         if (total - TOTAL_POINTS).abs() > EPSILON {
             problems.push(format!(
@@ -218,27 +258,79 @@ fn parse_shipped() -> Vec<Result<RuleSet, String>> {
 
 /// The shipped rule sets, parsed once, by date of application. A broken file (caught by the
 /// tests) is left out rather than stopping the service.
-static RULE_SETS: LazyLock<Vec<RuleSet>> = LazyLock::new(|| {
-    let mut sets: Vec<RuleSet> = parse_shipped().into_iter().filter_map(Result::ok).collect();
+static RULE_SETS: LazyLock<Vec<Arc<RuleSet>>> = LazyLock::new(|| {
+    let mut sets: Vec<Arc<RuleSet>> = parse_shipped()
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(Arc::new)
+        .collect();
     sets.sort_by_key(|set| set.applies_from);
     sets
 });
 
 /// The rule sets shipped with the service, oldest first.
-pub fn rule_sets() -> &'static [RuleSet] {
-    &RULE_SETS
+pub fn rule_sets() -> impl Iterator<Item = &'static RuleSet> {
+    RULE_SETS.iter().map(|set| set.as_ref())
 }
 
-/// The rule set called `code` (e.g. `qd766`).
+/// The shipped rule set called `code` (e.g. `qd766`).
 pub fn rule_set(code: &str) -> Option<&'static RuleSet> {
-    rule_sets().iter().find(|set| set.code == code)
+    rule_sets().find(|set| set.code == code)
 }
 
-/// The rule set in force on `date`: the one that applies from the latest date not after it;
-/// none before the first rule set.
+/// The shipped rule set in force on `date`: the one that applies from the latest date not after
+/// it; none before the first rule set.
 pub fn rule_set_in_force(date: NaiveDate) -> Option<&'static RuleSet> {
     rule_sets()
-        .iter()
         .filter(|set| set.applies_from <= date)
         .max_by_key(|set| set.applies_from)
+}
+
+/// Every rule set the service knows: those shipped with it and those added at run time, by
+/// date of application. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RuleSets {
+    sets: Vec<Arc<RuleSet>>,
+}
+
+impl RuleSets {
+    /// The shipped rule sets and `added` (each checked when it was added; a shipped code among
+    /// them is ignored).
+    pub fn with(added: Vec<RuleSet>) -> Self {
+        let mut sets: Vec<Arc<RuleSet>> = RULE_SETS.clone();
+        sets.extend(
+            added
+                .into_iter()
+                .filter(|set| !is_shipped(&set.code))
+                .map(Arc::new),
+        );
+        sets.sort_by(|a, b| (a.applies_from, &a.code).cmp(&(b.applies_from, &b.code)));
+        Self { sets }
+    }
+
+    /// The rule sets, oldest first.
+    pub fn all(&self) -> impl Iterator<Item = &RuleSet> {
+        self.sets.iter().map(|set| set.as_ref())
+    }
+
+    /// The rule set called `code`.
+    pub fn get(&self, code: &str) -> Option<Arc<RuleSet>> {
+        self.sets.iter().find(|set| set.code == code).cloned()
+    }
+
+    /// The rule set in force on `date`: the one that applies from the latest date not after
+    /// it; none before the first rule set.
+    pub fn in_force(&self, date: NaiveDate) -> Option<Arc<RuleSet>> {
+        self.sets
+            .iter()
+            .filter(|set| set.applies_from <= date)
+            .max_by_key(|set| set.applies_from)
+            .cloned()
+    }
+}
+
+/// Whether `code` is a rule set shipped with the service (read-only: a change to it is a new
+/// rule set).
+pub fn is_shipped(code: &str) -> bool {
+    rule_set(code).is_some()
 }

@@ -37,6 +37,34 @@ pub struct Input {
     /// The ratio as a percentage from 0 to 100 (instead of counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ratio: Option<f64>,
+    /// A share the counts' ratio is multiplied by (with counts only): `ONLINE_DOSSIER_SUBMISSION`
+    /// is multiplied by the sync ratio (PORTAL_RULES 3.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<Factor>,
+}
+
+/// A share that multiplies an indicator's ratio: `numerator / denominator` (a zero denominator
+/// multiplies by 0).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"numerator": 4, "denominator": 5})))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Factor {
+    /// The share's numerator (at most its denominator).
+    pub numerator: u64,
+    /// The share's denominator.
+    pub denominator: u64,
+}
+
+impl Factor {
+    /// The share as a fraction from 0 to 1 (0 for a zero denominator).
+    pub fn fraction(self) -> f64 {
+        if self.denominator == 0 {
+            0.0
+        } else {
+            (self.numerator as f64 / self.denominator as f64).clamp(0.0, 1.0)
+        }
+    }
 }
 
 impl Input {
@@ -46,6 +74,15 @@ impl Input {
             numerator: Some(numerator),
             denominator: Some(denominator),
             ratio: None,
+            times: None,
+        }
+    }
+
+    /// Counts whose ratio is multiplied by `times`.
+    pub fn scaled(numerator: u64, denominator: u64, times: Factor) -> Self {
+        Self {
+            times: Some(times),
+            ..Self::counts(numerator, denominator)
         }
     }
 
@@ -64,19 +101,33 @@ impl Input {
         match (self.numerator, self.denominator, self.ratio) {
             (Some(numerator), Some(denominator), None) => {
                 if numerator > denominator {
-                    Err(InvalidParam::new(
+                    return Err(InvalidParam::new(
                         format!("inputs.{code}.numerator"),
                         format!(
                             "the numerator ({numerator}) exceeds the denominator ({denominator})"
                         ),
-                    ))
-                } else {
-                    Ok(Measure::Counts(Figures {
-                        numerator,
-                        denominator,
-                    }))
+                    ));
+                }
+                let figures = Figures {
+                    numerator,
+                    denominator,
+                };
+                match self.times {
+                    None => Ok(Measure::Counts(figures)),
+                    Some(times) if times.numerator > times.denominator => Err(InvalidParam::new(
+                        format!("inputs.{code}.times.numerator"),
+                        format!(
+                            "the share's numerator ({}) exceeds its denominator ({})",
+                            times.numerator, times.denominator
+                        ),
+                    )),
+                    Some(times) => Ok(Measure::Scaled(figures, times)),
                 }
             }
+            (None, None, Some(_)) if self.times.is_some() => Err(InvalidParam::new(
+                format!("inputs.{code}.times"),
+                "a share multiplies counts, not a ratio",
+            )),
             (None, None, Some(ratio)) => {
                 if (0.0..=100.0).contains(&ratio) {
                     Ok(Measure::Ratio(ratio))
@@ -111,6 +162,8 @@ pub enum Measure {
     Counts(Figures),
     /// A ratio as a percentage (0–100).
     Ratio(f64),
+    /// Counts whose ratio is multiplied by a share.
+    Scaled(Figures, Factor),
 }
 
 impl From<Figures> for Measure {
@@ -130,6 +183,11 @@ impl Measure {
                 denominator,
             }) => numerator as f64 / denominator as f64,
             Self::Ratio(percent) => percent / 100.0,
+            Self::Scaled(figures, times) => {
+                return Self::Counts(figures)
+                    .fraction()
+                    .map(|f| f * times.fraction());
+            }
         };
         // NaN counts as 0.
         Some(if fraction.is_nan() {
@@ -222,6 +280,9 @@ pub struct IndicatorScore {
     pub points_lost: Option<f64>,
     /// How its ratio turns into points.
     pub scoring: Scoring,
+    /// The share its counts' ratio was multiplied by, if any (`ratio` is the product).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub times: Option<Factor>,
 }
 
 impl IndicatorScore {
@@ -238,6 +299,7 @@ impl IndicatorScore {
             max_score: indicator.max_score,
             points_lost: None,
             scoring: indicator.scoring,
+            times: None,
         }
     }
 }
@@ -247,14 +309,16 @@ impl IndicatorScore {
 /// capped.
 pub fn score_indicator(indicator: &Indicator, measure: impl Into<Measure>) -> IndicatorScore {
     let measure = measure.into();
-    let (numerator, denominator) = match measure {
-        Measure::Counts(f) => (Some(f.numerator), Some(f.denominator)),
-        Measure::Ratio(_) => (None, None),
+    let (numerator, denominator, times) = match measure {
+        Measure::Counts(f) => (Some(f.numerator), Some(f.denominator), None),
+        Measure::Scaled(f, times) => (Some(f.numerator), Some(f.denominator), Some(times)),
+        Measure::Ratio(_) => (None, None, None),
     };
     let score = indicator.points(measure).map(round2);
     IndicatorScore {
         numerator,
         denominator,
+        times,
         ratio: measure.fraction().map(|f| round2(f * 100.0)),
         score,
         points_lost: score.map(|s| round2(indicator.max_score - s)),

@@ -31,7 +31,7 @@ fn shipped_rule_sets_parse_and_are_valid() {
     for result in parse_shipped() {
         assert!(result.is_ok(), "{}", result.unwrap_err());
     }
-    assert_eq!(rule_sets().len(), SHIPPED.len());
+    assert_eq!(rule_sets().count(), SHIPPED.len());
 }
 
 #[test]
@@ -539,6 +539,7 @@ fn every_problem_is_reported_with_its_field() {
                     numerator: Some(1),
                     denominator: Some(2),
                     ratio: Some(50.0),
+                    times: None,
                 },
             ),
             ("DOSSIER_SYNC", Input::default()),
@@ -547,6 +548,7 @@ fn every_problem_is_reported_with_its_field() {
             (
                 "PUBLIC_UPDATE_ON_TIME",
                 Input {
+                    times: None,
                     numerator: Some(3),
                     ..Input::default()
                 },
@@ -609,4 +611,134 @@ fn openapi_schemas_carry_the_examples() {
         scoring.contains("fullAt") && scoring.contains("threshold"),
         "{scoring}"
     );
+}
+
+/// The indicator `code`'s score in `e`.
+fn scored<'a>(e: &'a Evaluation, code: &str) -> &'a IndicatorScore {
+    e.groups
+        .iter()
+        .flat_map(|g| &g.indicators)
+        .find(|i| i.code == code)
+        .unwrap()
+}
+
+#[test]
+fn a_share_multiplies_the_ratio_of_counts() {
+    let sync = Factor {
+        numerator: 4,
+        denominator: 5,
+    };
+    let e = evaluate(
+        qd766(),
+        &inputs(&[
+            // 40 of 100 online (full marks from 50%) × 80% synced = 32% → 6 × 32/50 = 3.84.
+            ("ONLINE_DOSSIER_SUBMISSION", Input::scaled(40, 100, sync)),
+            // Nothing synced: the product is 0.
+            (
+                "ON_TIME_PROCESSING",
+                Input::scaled(
+                    10,
+                    10,
+                    Factor {
+                        numerator: 0,
+                        denominator: 0,
+                    },
+                ),
+            ),
+        ]),
+    )
+    .unwrap();
+    let online = scored(&e, "ONLINE_DOSSIER_SUBMISSION");
+    assert_eq!(online.numerator, Some(40));
+    assert_eq!(online.ratio, Some(32.0));
+    assert_eq!(online.score, Some(3.84));
+    assert_eq!(online.times, Some(sync));
+    assert_eq!(scored(&e, "ON_TIME_PROCESSING").score, Some(0.0));
+    // A share above one, or a share of a ratio, is refused with its field.
+    let bad = evaluate(
+        qd766(),
+        &inputs(&[
+            (
+                "ONLINE_DOSSIER_SUBMISSION",
+                Input::scaled(
+                    1,
+                    2,
+                    Factor {
+                        numerator: 3,
+                        denominator: 2,
+                    },
+                ),
+            ),
+            (
+                "DOSSIER_SYNC",
+                Input {
+                    times: Some(sync),
+                    ..Input::ratio(50.0)
+                },
+            ),
+        ]),
+    )
+    .unwrap_err();
+    let fields: Vec<&str> = bad.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "inputs.DOSSIER_SYNC.times",
+            "inputs.ONLINE_DOSSIER_SUBMISSION.times.numerator"
+        ]
+    );
+}
+
+#[test]
+fn a_level_policy_replaces_the_figure_or_drops_the_indicator() {
+    use crate::scoring::counting::LevelPolicy;
+    use crate::scoring::counts::{Count, Source, evaluate_counts};
+    let count = |n, d| Count::new(n, d, Source::Observed);
+    let with = |policy| Count {
+        at_level: Some(policy),
+        ..count(0, 0)
+    };
+    let base = BTreeMap::from([
+        ("PUBLISH_ON_TIME".to_owned(), count(1, 2)),
+        ("ON_TIME_PROCESSING".to_owned(), count(3, 4)),
+    ]);
+    // 1/2 × 6 + 3/4 × 20 = 18.
+    let (plain, _) = evaluate_counts(&base, qd766()).unwrap();
+    assert_eq!(plain.score, Some(18.0));
+    let mut full = base.clone();
+    full.insert("PUBLIC_CONTENT_FULL".into(), with(LevelPolicy::Full));
+    full.insert("PUBLIC_UPDATE_ON_TIME".into(), with(LevelPolicy::Zero));
+    let (e, sources) = evaluate_counts(&full, qd766()).unwrap();
+    assert_eq!(e.score, Some(20.0), "2 points of full content added");
+    assert_eq!(scored(&e, "PUBLIC_UPDATE_ON_TIME").score, Some(0.0));
+    assert_eq!(e.max_score, 100.0);
+    assert_eq!(sources.len(), 4);
+    let mut dropped = base.clone();
+    dropped.insert("PUBLIC_CONTENT_FULL".into(), with(LevelPolicy::Dropped));
+    dropped.insert("PUBLIC_UPDATE_ON_TIME".into(), with(LevelPolicy::Dropped));
+    let (e, _) = evaluate_counts(&dropped, qd766()).unwrap();
+    assert_eq!(e.score, Some(18.0));
+    assert_eq!(e.max_score, 94.0, "4 + 2 points leave the maximum");
+    let transparency = e.groups.iter().find(|g| g.code == "TRANSPARENCY").unwrap();
+    assert_eq!(transparency.max_score, 12.0);
+    assert!(
+        transparency
+            .indicators
+            .iter()
+            .all(|i| i.code != "PUBLIC_CONTENT_FULL")
+    );
+    // A figure with a share is scored with it.
+    let mut scaled = base;
+    scaled.insert(
+        "ONLINE_DOSSIER_SUBMISSION".into(),
+        Count {
+            times: Some(Factor {
+                numerator: 1,
+                denominator: 2,
+            }),
+            ..count(50, 100)
+        },
+    );
+    let (e, _) = evaluate_counts(&scaled, qd766()).unwrap();
+    assert_eq!(scored(&e, "ONLINE_DOSSIER_SUBMISSION").score, Some(3.0));
 }

@@ -1,0 +1,283 @@
+//! How tthc counts, from its records, the indicators it observes: the choices the national portal
+//! made in its formula description (`PORTAL_RULES.md`), kept as data of a rule set so that a
+//! changed portal definition is a new rule set, not new code.
+//!
+//! Each field names the indicator it concerns and the PORTAL_RULES paragraph it follows. A rule
+//! set that leaves [`Counting`] out gets the portal's choices ([`Counting::default`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::fold;
+use crate::unit::UnitLevel;
+
+/// What an indicator that does not apply at a unit's level gives there.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LevelPolicy {
+    /// Full points (the portal's business rule for communes).
+    Full,
+    /// No points.
+    Zero,
+    /// Left out: its points leave the group's and the total's maximum.
+    Dropped,
+}
+
+/// The counting choices of a rule set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "onlineSubmissionTimesSync": true,
+    "paperResultNeedsElectronicResult": true,
+    "resultIndicatorsOverPaperResult": true,
+    "populationDataOverCitizenProcedures": true,
+    "citizenSubjects": ["công dân", "cá nhân", "người nước ngoài", "hộ gia đình"],
+    "announcementsDatedInPeriodOnly": true,
+    "notApplicable": {"commune": {"PUBLIC_UPDATE_ON_TIME": "full", "PUBLIC_CONTENT_FULL": "full"}}
+})))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Counting {
+    /// `ONLINE_DOSSIER_SUBMISSION` (PORTAL_RULES 3.3): the online share is multiplied by the
+    /// unit's sync ratio (`DOSSIER_SYNC`'s figures).
+    pub online_submission_times_sync: bool,
+    /// `ONLINE_DOSSIER_SUBMISSION` (3.3): an online dossier of a procedure whose result is a
+    /// paper document counts as online only with an electronic result attached.
+    pub paper_result_needs_electronic_result: bool,
+    /// `ORIGINAL_RESULT_AVAILABLE` and `SO_HOA_GIAY_TO_GIAI_QUYET` (4.1, 4.2): the first counts
+    /// only the dossiers of procedures whose result is a paper document, and the second asks an
+    /// electronic result only of those (of the others, digitized components suffice).
+    pub result_indicators_over_paper_result: bool,
+    /// `CITIZEN_DATA_CONNECTED_DOSSIER` and `_FORMALITY` (4.5): counted over the procedures
+    /// whose target subjects are citizens or foreigners (see `citizenSubjects`) and their
+    /// dossiers only.
+    pub population_data_over_citizen_procedures: bool,
+    /// The words that make a procedure's target subject a citizen's (matched in the subject
+    /// without case or tone marks, e.g. "công dân" in "Công dân Việt Nam").
+    pub citizen_subjects: Vec<String>,
+    /// `PUBLISH_ON_TIME` (1.1): only the procedures of decisions the province announced in the
+    /// period count; a decision never made is not in the indicator. Otherwise a deadline that
+    /// fell in the period unmet also counts, as late.
+    pub announcements_dated_in_period_only: bool,
+    /// By unit level, the indicators that do not apply there and what they give instead
+    /// (`Levels and what does not apply`: 1.2 and 1.3 are province-level only).
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, BTreeMap<String, LevelPolicy>>))]
+    pub not_applicable: BTreeMap<UnitLevel, BTreeMap<String, LevelPolicy>>,
+}
+
+impl Default for Counting {
+    /// The portal's choices (PORTAL_RULES.md).
+    fn default() -> Self {
+        Self {
+            online_submission_times_sync: true,
+            paper_result_needs_electronic_result: true,
+            result_indicators_over_paper_result: true,
+            population_data_over_citizen_procedures: true,
+            citizen_subjects: ["công dân", "cá nhân", "người nước ngoài", "hộ gia đình"]
+                .map(String::from)
+                .to_vec(),
+            announcements_dated_in_period_only: true,
+            not_applicable: BTreeMap::from([(
+                UnitLevel::Commune,
+                BTreeMap::from([
+                    ("PUBLIC_UPDATE_ON_TIME".to_owned(), LevelPolicy::Full),
+                    ("PUBLIC_CONTENT_FULL".to_owned(), LevelPolicy::Full),
+                ]),
+            )]),
+        }
+    }
+}
+
+impl Counting {
+    /// The choices tthc made before it followed the portal's formula description: every
+    /// dossier and procedure counted, no sync factor, unmet deadlines late, every indicator at
+    /// every level. For tests and for rule sets that want them.
+    pub fn unrestricted() -> Self {
+        Self {
+            online_submission_times_sync: false,
+            paper_result_needs_electronic_result: false,
+            result_indicators_over_paper_result: false,
+            population_data_over_citizen_procedures: false,
+            citizen_subjects: Vec::new(),
+            announcements_dated_in_period_only: false,
+            not_applicable: BTreeMap::new(),
+        }
+    }
+
+    /// Whether a procedure with these target subjects serves citizens.
+    pub fn is_citizen_procedure<S: AsRef<str>>(&self, subjects: &[S]) -> bool {
+        let words: Vec<String> = self.citizen_subjects.iter().map(|w| fold(w)).collect();
+        subjects.iter().any(|subject| {
+            let subject = fold(subject.as_ref());
+            words
+                .iter()
+                .any(|w| !w.is_empty() && subject.contains(w.as_str()))
+        })
+    }
+
+    /// What the indicator `code` gives at `level` when it does not apply there.
+    pub fn at_level(&self, level: UnitLevel, code: &str) -> Option<LevelPolicy> {
+        self.not_applicable
+            .get(&level)
+            .and_then(|policies| policies.get(code))
+            .copied()
+    }
+
+    /// What is wrong with the choices, in words, given the rule set's indicator codes: an
+    /// indicator named per level that the rule set lacks, an empty subject word.
+    pub fn problems(&self, indicators: &BTreeSet<&str>) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (level, policies) in &self.not_applicable {
+            for code in policies.keys() {
+                if !indicators.contains(code.as_str()) {
+                    problems.push(format!(
+                        "counting.notApplicable.{}.{code} is not an indicator of the rule set",
+                        level.as_str()
+                    ));
+                }
+            }
+        }
+        if self.citizen_subjects.iter().any(|w| fold(w).is_empty()) {
+            problems.push("counting.citizenSubjects has an empty word".to_owned());
+        }
+        if self.population_data_over_citizen_procedures && self.citizen_subjects.is_empty() {
+            problems.push(
+                "counting.citizenSubjects is empty, so no procedure would be a citizen's"
+                    .to_owned(),
+            );
+        }
+        problems
+    }
+}
+
+/// What the counting reads of a procedure (the version in force when the period is judged).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcedureKind {
+    /// Its result is a paper document.
+    pub paper_result: bool,
+    /// Its target subjects include citizens or foreigners.
+    pub citizen: bool,
+}
+
+/// Whether a dossier counts as received online for `ONLINE_DOSSIER_SUBMISSION`: submitted online,
+/// and, when the rules ask it, with an electronic result if its procedure's result is on paper.
+pub fn counts_online(
+    counting: &Counting,
+    online: bool,
+    kind: ProcedureKind,
+    electronic_result: bool,
+) -> bool {
+    online
+        && (!counting.paper_result_needs_electronic_result
+            || !kind.paper_result
+            || electronic_result)
+}
+
+/// How a finished dossier counts for the result indicators: whether it is in
+/// `ORIGINAL_RESULT_AVAILABLE`'s denominator, and whether it is digitized for
+/// `SO_HOA_GIAY_TO_GIAI_QUYET` (components digitized, and an electronic result when the rules
+/// ask it of its procedure).
+pub fn result_counts(
+    counting: &Counting,
+    kind: ProcedureKind,
+    components_digitized: bool,
+    electronic_result: bool,
+) -> (bool, bool) {
+    if counting.result_indicators_over_paper_result {
+        (
+            kind.paper_result,
+            components_digitized && (!kind.paper_result || electronic_result),
+        )
+    } else {
+        (true, components_digitized && electronic_result)
+    }
+}
+
+/// Whether a dossier (or procedure) is in the population-data indicators.
+pub fn in_population_data(counting: &Counting, kind: ProcedureKind) -> bool {
+    !counting.population_data_over_citizen_procedures || kind.citizen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAPER: ProcedureKind = ProcedureKind {
+        paper_result: true,
+        citizen: true,
+    };
+    const ELECTRONIC: ProcedureKind = ProcedureKind {
+        paper_result: false,
+        citizen: false,
+    };
+
+    #[test]
+    fn citizens_are_found_in_the_subjects_without_marks_or_case() {
+        let c = Counting::default();
+        assert!(c.is_citizen_procedure(&["Công dân Việt Nam"]));
+        assert!(c.is_citizen_procedure(&["Tổ chức", "NGƯỜI NƯỚC NGOÀI"]));
+        assert!(c.is_citizen_procedure(&["Cá nhân, tổ chức"]));
+        assert!(!c.is_citizen_procedure(&["Doanh nghiệp", "Tổ chức"]));
+        assert!(!c.is_citizen_procedure::<&str>(&[]));
+        assert!(!Counting::unrestricted().is_citizen_procedure(&["Công dân"]));
+    }
+
+    #[test]
+    fn a_paper_result_needs_an_electronic_one_to_count_online() {
+        let c = Counting::default();
+        assert!(!counts_online(&c, true, PAPER, false));
+        assert!(counts_online(&c, true, PAPER, true));
+        assert!(counts_online(&c, true, ELECTRONIC, false));
+        assert!(!counts_online(&c, false, ELECTRONIC, true));
+        assert!(counts_online(&Counting::unrestricted(), true, PAPER, false));
+    }
+
+    #[test]
+    fn result_indicators_count_paper_result_procedures() {
+        let c = Counting::default();
+        // Paper result: in 4.1; digitized only with components and an electronic result.
+        assert_eq!(result_counts(&c, PAPER, true, false), (true, false));
+        assert_eq!(result_counts(&c, PAPER, true, true), (true, true));
+        // Electronic result: not in 4.1; components suffice for 4.2.
+        assert_eq!(result_counts(&c, ELECTRONIC, true, false), (false, true));
+        assert_eq!(result_counts(&c, ELECTRONIC, false, true), (false, false));
+        let u = Counting::unrestricted();
+        assert_eq!(result_counts(&u, ELECTRONIC, true, false), (true, false));
+        assert_eq!(result_counts(&u, ELECTRONIC, true, true), (true, true));
+    }
+
+    #[test]
+    fn level_policies_and_their_problems() {
+        let c = Counting::default();
+        assert_eq!(
+            c.at_level(UnitLevel::Commune, "PUBLIC_CONTENT_FULL"),
+            Some(LevelPolicy::Full)
+        );
+        assert_eq!(c.at_level(UnitLevel::Province, "PUBLIC_CONTENT_FULL"), None);
+        assert_eq!(c.at_level(UnitLevel::Commune, "ON_TIME_PROCESSING"), None);
+        let known = BTreeSet::from(["PUBLIC_UPDATE_ON_TIME", "PUBLIC_CONTENT_FULL"]);
+        assert!(c.problems(&known).is_empty());
+        let problems = c.problems(&BTreeSet::from(["PUBLIC_CONTENT_FULL"]));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("commune.PUBLIC_UPDATE_ON_TIME"));
+        let mut blank = Counting {
+            citizen_subjects: vec![" ".into()],
+            ..Counting::default()
+        };
+        assert_eq!(blank.problems(&known).len(), 1);
+        blank.citizen_subjects.clear();
+        assert_eq!(blank.problems(&known).len(), 1);
+        assert!(in_population_data(&blank, PAPER));
+        assert!(!in_population_data(&blank, ELECTRONIC));
+    }
+
+    #[test]
+    fn counting_reads_partial_json_with_the_portal_defaults() {
+        let c: Counting = serde_json::from_str(r#"{"onlineSubmissionTimesSync": false}"#).unwrap();
+        assert!(!c.online_submission_times_sync);
+        assert!(c.paper_result_needs_electronic_result);
+        assert!(serde_json::from_str::<Counting>(r#"{"typo": 1}"#).is_err());
+        assert!(serde_json::from_str::<Counting>(r#"{"notApplicable": {"village": {}}}"#).is_err());
+    }
+}

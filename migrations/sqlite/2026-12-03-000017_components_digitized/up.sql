@@ -1,0 +1,10 @@
+-- Facts bit 1 << 10 (COMPONENTS_DIGITIZED): every submitted component was digitized, whatever
+-- the result. SO_HOA_GIAY_TO_GIAI_QUYET asks an electronic result only of the procedures whose
+-- result is on paper (PORTAL_RULES 4.2), so the components are read apart from the result.
+-- Backfilled from the components kept as pushed.
+UPDATE dossiers SET facts = facts | 1024
+WHERE json_array_length(data, '$.components') > 0
+  AND NOT EXISTS (
+    SELECT 1 FROM json_each(data, '$.components')
+    WHERE json_extract(value, '$.digitized') IS NOT 1
+  );
