@@ -163,3 +163,32 @@ fn evaluate_refuses_bad_figures_naming_each() {
     let r = evaluate(&app, &json!({"ruleSet": "qd999", "inputs": {}}));
     assert_eq!(r.invalid_names(), ["ruleSet"]);
 }
+
+/// The registry answers how each indicator is counted, and the misses follow it: listed
+/// indicators list their records, the others are refused.
+#[test]
+fn the_indicator_registry_is_public_and_the_misses_follow_it() {
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    let r = app.call(HttpMethod::GET, "/api/v1/indicators", None, None);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let items = r.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 21);
+    let find = |code: &str| items.iter().find(|i| i["code"] == code).unwrap().clone();
+    assert_eq!(find("DOSSIER_SYNC")["action"], "sync");
+    assert_eq!(find("DOSSIER_SYNC")["source"], "PORTAL_RULES 1.4");
+    assert_eq!(find("ELECTRONIC_CERTIFIED_COPY")["counted"], "byHand");
+    assert_eq!(find("ONLINE_DOSSIER_SUBMISSION")["action"], Value::Null);
+    for item in items {
+        let code = item["code"].as_str().unwrap();
+        let misses = app.get(
+            &format!("/api/v1/units/P/scores/2026-03/indicators/{code}/misses"),
+            &admin,
+        );
+        if item["missesListed"] == true {
+            assert_eq!(misses.status, Status::OK, "{code}: {}", misses.text);
+        } else {
+            assert!(misses.status.is_client_error(), "{code}: {}", misses.text);
+        }
+    }
+}

@@ -104,6 +104,7 @@ routes! {
         petitions::get_petition_rules,
         petitions::put_petition_rules,
         petitions::petition_figures,
+        scoring::list_indicators,
         scoring::list_rule_sets,
         scoring::get_rule_set,
         scoring::put_rule_set,

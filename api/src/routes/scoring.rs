@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::db::rule_sets as db_rule_sets;
-use tthc_core::scoring::{self, Evaluation, Input, RuleSet};
+use tthc_core::scoring::{self, Evaluation, Input, RuleSet, registry};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -229,6 +229,38 @@ fn check_rule_set(code: &str, rule_set: &RuleSet) -> Vec<InvalidParam> {
         ));
     }
     refused
+}
+
+/// The indicators tthc knows, in the order of the index.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"items": [{
+    "code": "DOSSIER_SYNC", "counted": "dossiers", "source": "PORTAL_RULES 1.4",
+    "counts": "dossiers received in the period that were synced to the national portal / dossiers received in the period",
+    "missesListed": true, "action": "sync"
+}]}))]
+pub struct IndicatorList {
+    /// The indicators.
+    pub items: Vec<registry::IndicatorEntry>,
+}
+
+/// List how tthc counts each indicator
+///
+/// The registry of indicators: for each, where tthc reads its figures (`dossiers`,
+/// `petitions`, `catalogue`, or `byHand` when it cannot observe it), the definition it follows,
+/// what it counts, whether its misses are listed record by record, and the action of
+/// `…/gains` that wins its points back. A rule set's `counting` adjusts the definitions.
+#[utoipa::path(
+    tag = "scoring",
+    responses(
+        (status = 200, description = "The indicators", body = IndicatorList),
+    ),
+    security(())
+)]
+#[get("/indicators")]
+pub async fn list_indicators() -> web::Json<IndicatorList> {
+    web::Json(IndicatorList {
+        items: registry::INDICATORS.to_vec(),
+    })
 }
 
 /// Figures to score.

@@ -17,10 +17,11 @@ use super::{DbConnection, StoreResult};
 use crate::dossier::facts as f;
 use crate::procedure::{ContentPart, ProcedureCode, ProcedureContent};
 use crate::scoring::catalogue::{
-    Deadline, DossierUse, INDICATORS, ProcedureFacts, Publication, judge_content, judge_deadlines,
+    Deadline, DossierUse, ProcedureFacts, Publication, judge_content, judge_deadlines,
     judge_procedures, tally,
 };
 use crate::scoring::counting::{Counting, ProcedureKind};
+use crate::scoring::registry::{self, Counted};
 
 /// A procedure that cost a catalogue indicator points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub struct ProcedureMiss {
 /// the procedures that missed, by indicator then procedure code.
 #[derive(Debug, Default)]
 pub struct CatalogueFigures {
-    /// `(numerator, denominator)` by indicator (every indicator of [`INDICATORS`]).
+    /// `(numerator, denominator)` by indicator (every catalogue indicator of the registry).
     pub counts: BTreeMap<&'static str, (u64, u64)>,
     /// The misses.
     pub misses: Vec<ProcedureMiss>,
@@ -467,7 +468,9 @@ pub fn observe(
             });
         }
     }
-    out.counts = INDICATORS.iter().map(|i| (*i, (0, 0))).collect();
+    out.counts = registry::counted_from(Counted::Catalogue)
+        .map(|i| (i, (0, 0)))
+        .collect();
     out.counts.extend(tally(met));
     out.misses
         .sort_by(|a, b| (a.indicator, &a.procedure).cmp(&(b.indicator, &b.procedure)));

@@ -19,34 +19,16 @@ use crate::scoring::Factor;
 use crate::scoring::catalogue::DossierUse;
 use crate::scoring::counting::{self, Counting};
 pub use crate::scoring::counts::{Count, Source};
+use crate::scoring::registry::{self, Counted};
 use crate::unit::UnitLevel;
 
 type Db = <DbConnection as Connection>::Backend;
 
-/// The indicators tthc counts from its dossiers and petitions.
-const FROM_RECORDS: [&str; 12] = [
-    "ON_TIME_PROCESSING",
-    "ONLINE_DOSSIER_SUBMISSION",
-    "DOSSIER_SYNC",
-    "ONLINE_PAYMENT_DOSSIER",
-    "ORIGINAL_RESULT_AVAILABLE",
-    "SO_HOA_GIAY_TO_GIAI_QUYET",
-    "REUSED_DIGITIZED_DATA",
-    "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
-    "CITIZEN_DATA_CONNECTED_DOSSIER",
-    "DOSSIER_RECEIVING_SATISFACTION",
-    "PETITION_PROCESSING_ON_TIME",
-    "PETITION_HANDLING_SATISFACTION",
-];
+pub use crate::scoring::registry::{is_dossier_indicator, is_observed, listed};
 
-/// Whether tthc counts `indicator` itself (from its dossiers, petitions or catalogue).
-pub fn is_observed(indicator: &str) -> bool {
-    FROM_RECORDS.contains(&indicator) || crate::scoring::catalogue::INDICATORS.contains(&indicator)
-}
-
-/// Whether tthc counts `indicator` from dossiers.
-pub fn is_dossier_indicator(indicator: &str) -> bool {
-    FROM_RECORDS.contains(&indicator) && !indicator.starts_with("PETITION_")
+/// Whether `code` is counted from the catalogue.
+fn is_catalogue(code: &str) -> bool {
+    registry::get(code).is_some_and(|e| e.counted == Counted::Catalogue)
 }
 
 /// A figure entered by hand.
@@ -551,7 +533,7 @@ pub fn figure_of(
             };
             Some((f.numerator, f.denominator))
         }
-        code if crate::scoring::catalogue::INDICATORS.contains(&code) => {
+        code if is_catalogue(code) => {
             catalogue_figures::observe(conn, unit, (start, end, judged), rules, None)?
                 .counts
                 .get(code)
@@ -665,21 +647,6 @@ fn with_entered(counts: &mut BTreeMap<String, Count>, entered: BTreeMap<String, 
     }
 }
 
-/// The indicators whose misses are listed record by record, besides the catalogue's.
-const LISTED_FROM_RECORDS: [&str; 4] = [
-    "ON_TIME_PROCESSING",
-    "DOSSIER_SYNC",
-    "PETITION_PROCESSING_ON_TIME",
-    "PETITION_HANDLING_SATISFACTION",
-];
-
-/// The indicators whose misses are listed record by record.
-pub fn listed() -> impl Iterator<Item = &'static str> {
-    LISTED_FROM_RECORDS
-        .into_iter()
-        .chain(crate::scoring::catalogue::INDICATORS)
-}
-
 /// What kind of record a miss is.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -763,7 +730,7 @@ pub fn misses(
     if indicator.starts_with("PETITION_") {
         return petition_misses(conn, unit, (start, end, judged), indicator, after, limit);
     }
-    if crate::scoring::catalogue::INDICATORS.contains(&indicator) {
+    if is_catalogue(indicator) {
         return procedure_misses(
             conn,
             unit,

@@ -196,18 +196,6 @@ impl DossierUse {
     }
 }
 
-/// The indicators counted from the catalogue.
-pub const INDICATORS: [&str; 8] = [
-    "PUBLISH_ON_TIME",
-    "PUBLIC_UPDATE_ON_TIME",
-    "PUBLIC_CONTENT_FULL",
-    "ONLINE_SERVICE_PROVIDED",
-    "ONLINE_SERVICE_WITH_DOSSIERS",
-    "ONLINE_PAYMENT_FORMALITY",
-    "PAYMENT_INTEGRATED_FORMALITY",
-    "CITIZEN_DATA_CONNECTED_FORMALITY",
-];
-
 /// How one procedure stands for one procedure indicator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureVerdict<'a> {

@@ -55,18 +55,11 @@ impl Action {
         }
     }
 
-    /// The action of the catalogue indicator `indicator`, if it has one.
+    /// The action of the catalogue indicator `indicator`, if it has one (from the registry).
     pub fn of_catalogue(indicator: &str) -> Option<Self> {
-        [
-            Self::CompleteContent,
-            Self::OfferOnline,
-            Self::ReceiveOnline,
-            Self::PayOnline,
-            Self::CarryFees,
-            Self::UsePopulationDb,
-        ]
-        .into_iter()
-        .find(|a| a.indicator() == indicator)
+        super::registry::get(indicator)
+            .filter(|e| e.counted == super::registry::Counted::Catalogue)
+            .and_then(|e| e.action)
     }
 
     /// Whether the records already count as met and the action keeps them so (rather than

@@ -22,6 +22,7 @@ pub mod counts;
 pub mod gains;
 pub mod losses;
 pub mod reconcile;
+pub mod registry;
 mod score;
 
 pub use score::{
