@@ -288,11 +288,21 @@ fn the_demo_province_loads_once() {
     let app = TestApp::spawn();
     let token = app.admin_token();
     let first = tthc_api::demo::load(&app.db, 3000).unwrap();
+    // The demo's data ends the day before it is loaded; the three months before the last one
+    // are closed.
+    let year = tthc_api::demo::DemoYear::to_yesterday();
+    let closed: Vec<String> = year.closed_months().iter().map(|p| p.to_string()).collect();
+    let running = tthc_core::period::Period::month(
+        chrono::Datelike::year(&year.last),
+        chrono::Datelike::month(&year.last),
+    )
+    .unwrap()
+    .to_string();
     assert_eq!(first.units_created, 121);
     // Generated deterministically: the same catalogue every time.
     assert_eq!(
         (first.procedures_created, first.decisions_created),
-        (323, 39)
+        (498, 38)
     );
     assert_eq!(first.dossiers_created, 3000);
     assert_eq!(first.petitions_created, 30);
@@ -301,9 +311,12 @@ fn the_demo_province_loads_once() {
     // reconciliation answers from the snapshot, and the portal (seeing only synced dossiers)
     // counts fewer dossiers than tthc.
     let periods = app.get("/api/v1/periods", &token);
-    assert_eq!(periods.body["items"][0]["period"], "2026-10");
+    assert_eq!(periods.body["items"][0]["period"], closed[2]);
     assert_eq!(periods.body["items"][0]["units"], 121);
-    let r = app.get("/api/v1/units/000.00.00.H12/reconciliation/2026-09", &token);
+    let r = app.get(
+        &format!("/api/v1/units/000.00.00.H12/reconciliation/{}", closed[1]),
+        &token,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["basis"], "snapshot");
     let progress = r.body["indicators"]
@@ -344,9 +357,12 @@ fn the_demo_province_loads_once() {
     };
     assert!(sum("late") > 0 && sum("missing") > 0 && sum("poorQuality") > 0);
     assert!(sum("onTime") > 3 * (sum("late") + sum("missing") + sum("poorQuality")));
-    // The September notice ranks every department and commune, from the closed month.
+    // The notice of a closed month ranks every department and commune, from its snapshot.
     let n = app.get(
-        "/api/v1/reports/notice?unit=000.00.00.H12&period=2026-09",
+        &format!(
+            "/api/v1/reports/notice?unit=000.00.00.H12&period={}",
+            closed[1]
+        ),
         &token,
     );
     assert_eq!(n.status, 200, "{}", n.body);
@@ -356,7 +372,10 @@ fn the_demo_province_loads_once() {
     assert_eq!(ranked, 120);
     assert!(n.body["official"]["score"].is_number());
     // The running month has gains to show.
-    let g = app.get("/api/v1/units/000.00.00.H12/scores/2026-11/gains", &token);
+    let g = app.get(
+        &format!("/api/v1/units/000.00.00.H12/scores/{running}/gains"),
+        &token,
+    );
     assert!(
         !g.body["actions"].as_array().unwrap().is_empty(),
         "{}",
@@ -386,6 +405,10 @@ fn the_demo_province_loads_once() {
             .body["total"],
         100
     );
+}
+
+fn year_span() -> tthc_api::demo::DemoYear {
+    tthc_api::demo::DemoYear::to_yesterday()
 }
 
 #[test]
@@ -429,23 +452,66 @@ fn the_demo_year_of_dossiers_has_what_a_province_sees() {
         let n = total(&format!("&flag={flag}"));
         assert!(n > 0 && n < 300, "{flag}: {n}");
     }
-    // The year's petitions: mostly answered, some late, and the two petition indicators counted.
-    let year = app.get("/api/v1/units/000.00.00.H12/petition-figures/2026", &token);
-    assert_eq!(year.status, 200, "{}", year.body);
-    let received = &year.body["received"];
-    let all =
-        received["regulation"].as_u64().unwrap() + received["officerConduct"].as_u64().unwrap();
-    assert!(all >= 25, "{}", year.body);
-    let on_time = &year.body["processingOnTime"];
+    // Every unit has dossiers; the communes receive most of them (civil status, certification).
+    let units = app.get("/api/v1/units?within=000.00.00.H12&limit=500", &token);
+    let mut at_communes = 0;
+    for unit in units.body["items"].as_array().unwrap() {
+        let code = unit["code"].as_str().unwrap();
+        if code == "000.00.00.H12" {
+            continue;
+        }
+        let n = app.get(
+            &format!("/api/v1/dossiers?unit={code}&count=true&limit=1"),
+            &token,
+        );
+        let n = n.body["total"].as_u64().unwrap();
+        assert!(n > 0, "{code} has no dossiers");
+        if unit["level"] == "commune" {
+            at_communes += n;
+        }
+    }
     assert!(
-        on_time["numerator"].as_u64().unwrap() < on_time["denominator"].as_u64().unwrap()
-            && on_time["numerator"].as_u64().unwrap() * 2
-                > on_time["denominator"].as_u64().unwrap(),
-        "{}",
-        year.body
+        (1800..2400).contains(&at_communes),
+        "communes received {at_communes} of 3000"
     );
-    let handled = year.body["handlingSatisfaction"]["denominator"]
-        .as_u64()
-        .unwrap();
-    assert!(handled > 15, "{}", year.body);
+    // No unit sits at the 12 points the petition indicators give for want of data.
+    let middle = year_span().first + chrono::TimeDelta::days(183);
+    let ranking = app.get(
+        &format!(
+            "/api/v1/units/000.00.00.H12/rankings/{}",
+            chrono::Datelike::year(&middle)
+        ),
+        &token,
+    );
+    assert_eq!(ranking.status, 200, "{}", ranking.body);
+    for item in ranking.body["items"].as_array().unwrap() {
+        let score = item["score"].as_f64().unwrap();
+        assert!(score > 12.5, "{} scores {score}", item["unit"]);
+    }
+    // The data runs to the day before the demo was loaded.
+    let year = tthc_api::demo::DemoYear::to_yesterday();
+    let last_week = year.last - chrono::TimeDelta::days(7);
+    let recent = total(&format!("&receivedFrom={last_week}T00:00:00%2B07:00"));
+    assert!(recent > 0, "nothing received in the last week");
+    // The year's petitions (over the calendar years the demo touches): mostly answered, some
+    // late, and the two petition indicators counted.
+    let (mut all, mut on_time, mut due, mut handled) = (0, 0, 0, 0);
+    for y in chrono::Datelike::year(&year.first)..=chrono::Datelike::year(&year.last) {
+        let f = app.get(
+            &format!("/api/v1/units/000.00.00.H12/petition-figures/{y}"),
+            &token,
+        );
+        assert_eq!(f.status, 200, "{}", f.body);
+        let n = |pointer: &str| f.body.pointer(pointer).and_then(Value::as_u64).unwrap();
+        all += n("/received/regulation") + n("/received/officerConduct");
+        on_time += n("/processingOnTime/numerator");
+        due += n("/processingOnTime/denominator");
+        handled += n("/handlingSatisfaction/denominator");
+    }
+    assert!(all >= 25, "{all} petitions");
+    assert!(
+        on_time < due && on_time * 2 > due,
+        "{on_time} of {due} on time"
+    );
+    assert!(handled > 15, "{handled} first received");
 }

@@ -196,6 +196,135 @@ const FIELDS: &[DemoField] = &[
             "đăng ký kết quả nhiệm vụ khoa học",
         ],
     },
+    // Every department handles some procedures, so that every unit has activity; the fields
+    // above carry most of the volume.
+    DemoField {
+        code: "LLTP",
+        name: "Lý lịch tư pháp",
+        department: "000.00.02.H12",
+        ministry: "Bộ Tư pháp",
+        ministry_code: "BTP",
+        level: ProcedureLevel::Province,
+        objects: &["phiếu lý lịch tư pháp"],
+    },
+    DemoField {
+        code: "VP",
+        name: "Kiểm soát thủ tục hành chính",
+        department: "000.00.01.H12",
+        ministry: "Văn phòng Chính phủ",
+        ministry_code: "VPCP",
+        level: ProcedureLevel::Province,
+        objects: &["phản hồi kết quả giải quyết thủ tục hành chính"],
+    },
+    DemoField {
+        code: "TM",
+        name: "Thương mại",
+        department: "000.00.05.H12",
+        ministry: "Bộ Công Thương",
+        ministry_code: "BCT",
+        level: ProcedureLevel::Province,
+        objects: &[
+            "giấy phép bán lẻ rượu",
+            "giấy phép bán lẻ sản phẩm thuốc lá",
+            "giấy chứng nhận đủ điều kiện kinh doanh xăng dầu",
+        ],
+    },
+    DemoField {
+        code: "TG",
+        name: "Tôn giáo",
+        department: "000.00.12.H12",
+        ministry: "Bộ Dân tộc và Tôn giáo",
+        ministry_code: "BDTTG",
+        level: ProcedureLevel::Province,
+        objects: &[
+            "đăng ký sinh hoạt tôn giáo tập trung",
+            "chấp thuận tổ chức cuộc lễ ngoài cơ sở tôn giáo",
+        ],
+    },
+    DemoField {
+        code: "KNTC",
+        name: "Giải quyết khiếu nại, tố cáo",
+        department: "000.00.13.H12",
+        ministry: "Thanh tra Chính phủ",
+        ministry_code: "TTCP",
+        level: ProcedureLevel::Province,
+        objects: &["giải quyết khiếu nại lần đầu", "giải quyết tố cáo"],
+    },
+    DemoField {
+        code: "KCN",
+        name: "Đầu tư trong khu công nghiệp",
+        department: "000.00.14.H12",
+        ministry: "Bộ Tài chính",
+        ministry_code: "BTC",
+        level: ProcedureLevel::Province,
+        objects: &[
+            "giấy chứng nhận đăng ký đầu tư trong khu công nghiệp",
+            "giấy phép lao động cho người nước ngoài trong khu công nghiệp",
+        ],
+    },
+    DemoField {
+        code: "ANTT",
+        name: "An ninh trật tự",
+        department: "000.00.15.H12",
+        ministry: "Bộ Công an",
+        ministry_code: "BCA",
+        level: ProcedureLevel::Province,
+        objects: &[
+            "giấy phép sử dụng pháo hoa",
+            "giấy chứng nhận đủ điều kiện về an ninh, trật tự",
+        ],
+    },
+    DemoField {
+        code: "NG",
+        name: "Ngoại vụ",
+        department: "000.00.16.H12",
+        ministry: "Bộ Ngoại giao",
+        ministry_code: "BNG",
+        level: ProcedureLevel::Province,
+        objects: &[
+            "văn bản cho phép tổ chức hội nghị quốc tế",
+            "văn bản cho phép đoàn ra",
+        ],
+    },
+    DemoField {
+        code: "HCC",
+        name: "Dịch vụ hành chính công",
+        department: "000.00.17.H12",
+        ministry: "Văn phòng Chính phủ",
+        ministry_code: "VPCP",
+        level: ProcedureLevel::Province,
+        objects: &["bản sao điện tử kết quả giải quyết thủ tục hành chính"],
+    },
+    DemoField {
+        code: "QP",
+        name: "Quốc phòng",
+        department: "000.00.18.H12",
+        ministry: "Bộ Quốc phòng",
+        ministry_code: "BQP",
+        level: ProcedureLevel::Province,
+        objects: &[
+            "chứng nhận đăng ký phương tiện kỹ thuật dự bị động viên",
+            "xác nhận hoàn thành nghĩa vụ quân sự",
+        ],
+    },
+    DemoField {
+        code: "XDDT",
+        name: "Đầu tư xây dựng",
+        department: "000.00.19.H12",
+        ministry: "Bộ Xây dựng",
+        ministry_code: "BXD",
+        level: ProcedureLevel::Province,
+        objects: &["thẩm định báo cáo nghiên cứu khả thi đầu tư xây dựng"],
+    },
+    DemoField {
+        code: "DTPT",
+        name: "Đầu tư phát triển",
+        department: "000.00.20.H12",
+        ministry: "Bộ Tài chính",
+        ministry_code: "BTC",
+        level: ProcedureLevel::Province,
+        objects: &["hồ sơ vay vốn đầu tư phát triển"],
+    },
 ];
 
 const VERBS: &[&str] = &["Cấp", "Cấp lại", "Gia hạn", "Điều chỉnh", "Đăng ký"];
@@ -345,12 +474,9 @@ pub fn load(conn: &mut DbConnection, communes: &[&str]) -> Result<CatalogueSumma
                     continue;
                 }
                 let name = format!("{verb} {object}");
+                // Every commune handles the commune-level procedures (civil status, certification).
                 let units: Vec<String> = match f.level {
-                    ProcedureLevel::Commune => (0..3)
-                        .map(|_| communes[rng.below(communes.len() as u64) as usize].to_owned())
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
+                    ProcedureLevel::Commune => communes.iter().map(|c| (*c).to_owned()).collect(),
                     _ => vec![f.department.to_owned()],
                 };
                 let code = format!("1.{serial:06}");
@@ -490,8 +616,7 @@ pub fn load(conn: &mut DbConnection, communes: &[&str]) -> Result<CatalogueSumma
                 );
                 let mut changed = content(&mut rng, f, name, vec![f.department.to_owned()]);
                 if f.level == ProcedureLevel::Commune {
-                    changed.handling_units =
-                        communes.iter().take(3).map(|c| (*c).to_owned()).collect();
+                    changed.handling_units = communes.iter().map(|c| (*c).to_owned()).collect();
                 }
                 province_items.push(DecisionItem {
                     procedure_code: ProcedureCode::parse(&format!("{c}.H12"))

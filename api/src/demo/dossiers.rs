@@ -16,12 +16,10 @@ use tthc_core::dossier::{DossierCode, Event, RatingChannel, ResultDocument, Sati
 use tthc_core::procedure::Channel;
 use tthc_core::unit::UnitScope;
 
-use super::catalogue::{Offered, Rng, day};
+use std::collections::BTreeMap;
 
-/// The last instant of the demo year: dossiers not ended by then are still open.
-fn demo_end() -> NaiveDateTime {
-    day(2026, 11, 20).and_hms_opt(17, 0, 0).unwrap_or_default()
-}
+use super::DemoYear;
+use super::catalogue::{Offered, Rng};
 
 const BATCH: usize = 10_000;
 
@@ -52,6 +50,8 @@ struct Plan<'a> {
     unit: &'a str,
     received: NaiveDateTime,
     seq: u32,
+    /// The demo's "now": dossiers not ended by then are still open.
+    end: NaiveDateTime,
 }
 
 fn sha(rng: &mut Rng) -> String {
@@ -99,15 +99,17 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
     let mut finished_at = None;
     if !refused {
         events.push(ev(2, Status::Received, received));
-        let mut at = after(received, 1800 + rng.below(7200) as i64);
+        let start = 1800 + rng.below(7200) as i64;
+        let mut at = after(received, start);
         events.push(ev(3, Status::Processing, at));
-        // How long handling takes, as a share of the time limit: mostly early, some late.
+        // How long handling takes from receipt, as a share of the time limit: mostly early,
+        // some late (a one-day procedure is not late merely for starting two hours in).
         let share = match rng.below(100) {
             0..=71 => 20 + rng.below(65),
             72..=87 => 85 + rng.below(15),
             _ => 105 + rng.below(80),
         } as i64;
-        let mut spent = budget * share / 100;
+        let mut spent = (budget * share / 100 - start).max(600);
         let supplements = match rng.below(100) {
             0..=6 => 1,
             7 => 2,
@@ -124,12 +126,12 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
         let end = after(at, spent.max(600));
         if rng.chance(1) {
             events.push(ev(9, Status::Withdrawn, after(at, 3600)));
-        } else if end <= demo_end() {
+        } else if end <= plan.end {
             events.push(ev(10, Status::Finished, end));
             finished_at = Some(end);
             if rng.chance(88) {
                 let returned = after(end, 1800 + rng.below(3 * 8 * 3600) as i64);
-                if returned <= demo_end() {
+                if returned <= plan.end {
                     events.push(ev(11, Status::Returned, returned));
                 }
             }
@@ -138,7 +140,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
     events.sort_by_key(|e| e.at);
     // What would happen after the demo's last day has not happened yet (events dated in the
     // future are refused).
-    events.retain(|e| e.at <= demo_end());
+    events.retain(|e| e.at <= plan.end);
     let current = events.last().map(|e| e.status);
 
     let digitized = rng.chance(75);
@@ -270,20 +272,33 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
     })
 }
 
-/// Loads `count` dossiers spread over the demo year; returns how many were stored.
+/// Loads `count` dossiers spread over the demo year; returns how many were stored. Seven in ten
+/// are received by the communes (civil status and certification), the rest by the departments;
+/// each unit's dossiers are spread over the procedures it handles, so that every unit has some.
 pub fn load(
     conn: &mut DbConnection,
     offered: &[Offered],
     count: usize,
+    year: DemoYear,
+    communes: &[&str],
 ) -> Result<usize, StoreError> {
-    let calendar = Calendar::national(2025, 2027);
-    let days: Vec<NaiveDate> = day(2025, 12, 1)
+    let calendar = Calendar::national(year.first.year(), year.last.year() + 1);
+    let days: Vec<NaiveDate> = year
+        .first
         .iter_days()
-        .take_while(|d| *d <= day(2026, 11, 20))
+        .take_while(|d| *d <= year.last)
         .filter(|d| calendar.is_working_day(*d))
         .collect();
-    let offered: Vec<&Offered> = offered.iter().filter(|o| !o.units.is_empty()).collect();
-    if days.is_empty() || offered.is_empty() {
+    let mut by_unit: BTreeMap<&str, Vec<&Offered>> = BTreeMap::new();
+    for o in offered {
+        for unit in &o.units {
+            by_unit.entry(unit.as_str()).or_default().push(o);
+        }
+    }
+    let (at_communes, at_departments): (Vec<_>, Vec<_>) = by_unit
+        .iter()
+        .partition(|(unit, _)| communes.contains(unit));
+    if days.is_empty() || by_unit.is_empty() {
         return Ok(0);
     }
     let actor = Actor::system("demo dossiers");
@@ -294,20 +309,26 @@ pub fn load(
     for i in 0..count {
         // Days in order, so that a day's sequence numbers follow receipt.
         let date = days[i * days.len() / count.max(1)];
-        let procedure = offered[rng.below(offered.len() as u64) as usize];
-        let unit = &procedure.units[rng.below(procedure.units.len() as u64) as usize];
+        let units = if at_departments.is_empty() || (!at_communes.is_empty() && rng.chance(70)) {
+            &at_communes
+        } else {
+            &at_departments
+        };
+        let (unit, procedures) = units[rng.below(units.len() as u64) as usize];
+        let procedure = procedures[rng.below(procedures.len() as u64) as usize];
         let minutes = match rng.below(2) {
             0 => 7 * 60 + 30 + rng.below(240),
             _ => 13 * 60 + 30 + rng.below(200),
         } as u32;
         let time = NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap_or_default();
-        let seq = sequence.entry((unit.clone(), date)).or_insert(0);
+        let seq = sequence.entry(((*unit).to_owned(), date)).or_insert(0);
         *seq += 1;
         let plan = Plan {
             procedure,
             unit,
             received: date.and_time(time),
             seq: *seq,
+            end: year.end(),
         };
         if let Some(write) = dossier(&mut rng, &calendar, &plan) {
             batch.push(write);

@@ -7,10 +7,11 @@ mod petitions;
 mod province_data;
 mod scores;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use tthc_core::db::audit::Actor;
 use tthc_core::db::units::{self, UnitInsertForm};
 use tthc_core::db::{Database, StoreError};
+use tthc_core::period::Period;
 use tthc_core::unit::{UnitCode, UnitLevel, UnitScope};
 
 use province_data::{COMMUNES, DEPARTMENTS, DemoUnit, PROVINCE};
@@ -36,6 +37,57 @@ pub struct DemoSummary {
 
 /// How many dossiers the demo year has unless asked otherwise.
 pub const DEFAULT_DOSSIERS: usize = 300_000;
+
+/// The demo's span of data: the twelve months before the running one and the running one up to
+/// the day before the demo is loaded, so that the running month has data too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoYear {
+    /// The first day with data: the first of the month twelve months before the last day's.
+    pub first: NaiveDate,
+    /// The last day with data.
+    pub last: NaiveDate,
+}
+
+impl DemoYear {
+    /// The span whose last day is `last`.
+    pub fn ending(last: NaiveDate) -> Self {
+        let first = last
+            .with_day(1)
+            .and_then(|d| d.checked_sub_months(Months::new(12)))
+            .unwrap_or(last);
+        Self { first, last }
+    }
+
+    /// The span ending the day before today (Vietnam time).
+    pub fn to_yesterday() -> Self {
+        let today = crate::instant::now_local().date();
+        Self::ending(today.pred_opt().unwrap_or(today))
+    }
+
+    /// The demo's "now": nothing happens after the last day's office hours.
+    pub fn end(&self) -> NaiveDateTime {
+        self.last
+            .and_hms_opt(17, 0, 0)
+            .unwrap_or_else(|| self.last.and_time(NaiveTime::MIN))
+    }
+
+    /// The three months closed with the portal's scores: those ending two months before the
+    /// last day's month (the month just over is still open, as it is on the portal until its
+    /// figures are published).
+    pub fn closed_months(&self) -> Vec<Period> {
+        let Some(current) = Period::month(self.last.year(), self.last.month()) else {
+            return Vec::new();
+        };
+        let mut months = vec![current.previous().previous()];
+        for _ in 0..2 {
+            if let Some(m) = months.last().map(|m| m.previous()) {
+                months.push(m);
+            }
+        }
+        months.reverse();
+        months
+    }
+}
 
 /// Loads the demo province: the province, its departments and its communes, its procedures and
 /// announcements, a year of `dossiers` dossiers with their ratings and one petition for every
@@ -82,11 +134,13 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     }
     let communes: Vec<&str> = COMMUNES.iter().map(|c| c.code).collect();
     let catalogue = catalogue::load(&mut conn, &communes)?;
-    let dossiers_created = dossiers::load(&mut conn, &catalogue.offered, dossiers)?;
-    let petitions_created = petitions::load(&mut conn, &catalogue.offered, dossiers / 100)?;
+    let year = DemoYear::to_yesterday();
+    let dossiers_created =
+        dossiers::load(&mut conn, &catalogue.offered, dossiers, year, &communes)?;
+    let petitions_created = petitions::load(&mut conn, &catalogue.offered, dossiers / 100, year)?;
     let province_row = units::find_row(&mut conn, PROVINCE.code)?
         .ok_or_else(|| StoreError::Setup("the demo province was not created".into()))?;
-    let months_closed = scores::load(&mut conn, &province_row)?;
+    let months_closed = scores::load(&mut conn, &province_row, year)?;
     let reporters = DEPARTMENTS
         .iter()
         .chain(COMMUNES)

@@ -12,15 +12,11 @@ use tthc_core::db::{DbConnection, StoreError};
 use tthc_core::petition::{Channel, Event, PetitionCode, Reaction, Status, Subject};
 use tthc_core::unit::UnitScope;
 
-use super::catalogue::{Offered, Rng, day};
+use super::DemoYear;
+use super::catalogue::{Offered, Rng};
 
 /// Petitions stored per transaction.
 const BATCH: usize = 500;
-
-/// The demo's "now": nothing happens after it.
-fn demo_end() -> NaiveDateTime {
-    day(2026, 11, 20).and_time(NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default())
-}
 
 const SUMMARIES: [&str; 6] = [
     "Cán bộ yêu cầu nộp thêm giấy tờ không có trong quy định",
@@ -39,7 +35,7 @@ fn petition(
     unit: &str,
     procedure: &str,
     dossier: Option<String>,
-    received: NaiveDateTime,
+    (received, end): (NaiveDateTime, NaiveDateTime),
 ) -> PetitionWrite {
     let after = |days: i64, at: NaiveDateTime| {
         calendar
@@ -65,7 +61,7 @@ fn petition(
                 clock = after(1 + rng.below(4) as i64, asked);
                 events.push((Status::InfoProvided, clock));
             } else {
-                clock = demo_end();
+                clock = end;
             }
         }
         // Handled within 3–14 working days, 15% of them after the 15.
@@ -83,7 +79,6 @@ fn petition(
         } as i64;
         events.push((Status::Published, after(publish, handled)));
     }
-    let end = demo_end();
     let events: Vec<Event> = events
         .into_iter()
         .filter(|(_, at)| *at <= end)
@@ -168,11 +163,13 @@ pub fn load(
     conn: &mut DbConnection,
     offered: &[Offered],
     count: usize,
+    year: DemoYear,
 ) -> Result<usize, StoreError> {
-    let calendar = Calendar::national(2025, 2027);
-    let days: Vec<NaiveDate> = day(2025, 12, 1)
+    let calendar = Calendar::national(year.first.year(), year.last.year() + 1);
+    let days: Vec<NaiveDate> = year
+        .first
         .iter_days()
-        .take_while(|d| *d <= day(2026, 11, 20))
+        .take_while(|d| *d <= year.last)
         .filter(|d| calendar.is_working_day(*d))
         .collect();
     let offered: Vec<&Offered> = offered.iter().filter(|o| !o.units.is_empty()).collect();
@@ -208,7 +205,7 @@ pub fn load(
             unit,
             &procedure.code,
             dossier,
-            received,
+            (received, year.end()),
         );
         // A few dissatisfied petitioners petition again: the next petition is theirs.
         if let Some(previous) = last_code.take()

@@ -7,32 +7,25 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
 use tthc_core::db::audit::Actor;
 use tthc_core::db::official::{self, OfficialIndicator, OfficialScores};
 use tthc_core::db::units::UnitRow;
 use tthc_core::db::{DbConnection, StoreError, periods, scores};
-use tthc_core::period::Period;
 use tthc_core::scoring::{self, Input};
 
-/// The months closed, with official scores for the province.
-pub const CLOSED: [(i32, u32); 3] = [(2026, 8), (2026, 9), (2026, 10)];
+use super::DemoYear;
 
-/// When the demo closes them: its data ends on 20 November 2026.
-fn closing_time() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 20)
-        .and_then(|d| d.and_hms_opt(18, 0, 0))
-        .unwrap_or_default()
-}
-
-/// Closes the months of [`CLOSED`] and enters the portal's scores of `province` for them.
-pub fn load(conn: &mut DbConnection, province: &UnitRow) -> Result<usize, StoreError> {
+/// Closes the three months of [`DemoYear::closed_months`] at the demo's end and enters the
+/// portal's scores of `province` for them.
+pub fn load(
+    conn: &mut DbConnection,
+    province: &UnitRow,
+    year: DemoYear,
+) -> Result<usize, StoreError> {
     let actor = Actor::system("demo province");
-    let now = closing_time();
-    for (year, month) in CLOSED {
-        let Some(period) = Period::month(year, month) else {
-            continue;
-        };
+    let now = year.end() + chrono::TimeDelta::hours(1);
+    let closed = year.closed_months();
+    for (position, period) in closed.iter().copied().enumerate() {
         let Some(rule_set) = scoring::rule_set_in_force(period.first_day()) else {
             continue;
         };
@@ -65,11 +58,14 @@ pub fn load(conn: &mut DbConnection, province: &UnitRow) -> Result<usize, StoreE
             .map_err(|e| StoreError::Setup(format!("demo official scores: {e:?}")))?;
         let official = OfficialScores {
             score: evaluation.score.unwrap_or(0.0),
-            rank: Some(18 + month - CLOSED[0].1),
+            rank: u32::try_from(18 + position).ok(),
             rank_of: Some(34),
-            published_on: NaiveDate::from_ymd_opt(year, month + 1, 12),
+            published_on: period
+                .end()
+                .date_naive()
+                .checked_add_days(chrono::Days::new(11)),
             source: Some(format!(
-                "Cổng Dịch vụ công quốc gia, Bộ chỉ số 766 tháng {month}/{year} (demo)"
+                "Cổng Dịch vụ công quốc gia, Bộ chỉ số 766 tháng {period} (demo)"
             )),
             groups: evaluation
                 .groups
@@ -95,5 +91,5 @@ pub fn load(conn: &mut DbConnection, province: &UnitRow) -> Result<usize, StoreE
         };
         official::put(conn, &actor, province, period, &official)?;
     }
-    Ok(CLOSED.len())
+    Ok(closed.len())
 }
