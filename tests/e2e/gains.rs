@@ -39,10 +39,7 @@ fn a_past_period_can_only_gain_from_syncs() {
         [("STP".to_owned(), "sync".to_owned(), 1, 1.5)]
     );
     let a = &r.body["actions"][0];
-    assert_eq!(
-        a["description"],
-        "sync these 1 dossiers to the national portal"
-    );
+    assert_eq!(a["description"], "sync this dossier to the national portal");
     assert_eq!(a["indicator"], "DOSSIER_SYNC");
     // The link lists the very records.
     let listed = app.get(a["recordsUrl"].as_str().unwrap(), &admin);

@@ -68,30 +68,59 @@ impl Action {
         matches!(self, Self::ResolveBeforeDue | Self::AnswerBeforeDue)
     }
 
-    /// The action in words, for `records` records.
+    /// The action in words, for `records` records ("this dossier", "these 3 dossiers").
     pub fn describe(self, records: u64) -> String {
+        let these = |one: &str, many: &str| match records {
+            1 => format!("this {one}"),
+            n => format!("these {n} {many}"),
+        };
         match self {
-            Self::Sync => format!("sync these {records} dossiers to the national portal"),
-            Self::ResolveBeforeDue => {
-                format!("resolve these {records} open dossiers before they fall due this period")
+            Self::Sync => format!(
+                "sync {} to the national portal",
+                these("dossier", "dossiers")
+            ),
+            Self::ResolveBeforeDue => format!(
+                "resolve {} before {} due this period",
+                these("open dossier", "open dossiers"),
+                if records == 1 {
+                    "it falls"
+                } else {
+                    "they fall"
+                }
+            ),
+            Self::AnswerBeforeDue => format!(
+                "answer {} before {} deadline this period",
+                these("open petition", "open petitions"),
+                if records == 1 { "its" } else { "their" }
+            ),
+            Self::CompleteContent => format!(
+                "complete the published content of {}",
+                these("procedure", "procedures")
+            ),
+            Self::OfferOnline => {
+                format!(
+                    "offer online service for {}",
+                    these("procedure", "procedures")
+                )
             }
-            Self::AnswerBeforeDue => {
-                format!("answer these {records} open petitions before their deadline this period")
+            Self::ReceiveOnline => format!(
+                "receive an online dossier for {}",
+                these("online service", "online services")
+            ),
+            Self::PayOnline => {
+                format!(
+                    "collect a fee online for {}",
+                    these("procedure", "procedures")
+                )
             }
-            Self::CompleteContent => {
-                format!("complete the published content of these {records} procedures")
-            }
-            Self::OfferOnline => format!("offer online service for these {records} procedures"),
-            Self::ReceiveOnline => {
-                format!("receive an online dossier for these {records} online services")
-            }
-            Self::PayOnline => format!("collect a fee online for these {records} procedures"),
-            Self::CarryFees => {
-                format!("sync dossiers with their fees for these {records} procedures")
-            }
-            Self::UsePopulationDb => {
-                format!("use the population database for these {records} procedures")
-            }
+            Self::CarryFees => format!(
+                "sync dossiers with their fees for {}",
+                these("procedure", "procedures")
+            ),
+            Self::UsePopulationDb => format!(
+                "use the population database for {}",
+                these("procedure", "procedures")
+            ),
         }
     }
 }
@@ -215,6 +244,14 @@ mod tests {
         assert_eq!(
             Action::Sync.describe(812),
             "sync these 812 dossiers to the national portal"
+        );
+        assert_eq!(
+            Action::ResolveBeforeDue.describe(1),
+            "resolve this open dossier before it falls due this period"
+        );
+        assert_eq!(
+            Action::AnswerBeforeDue.describe(2),
+            "answer these 2 open petitions before their deadline this period"
         );
         assert_eq!(
             Action::of_catalogue("ONLINE_PAYMENT_FORMALITY"),
