@@ -12,6 +12,7 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use tthc_core::InvalidParam;
+use tthc_core::app::AppError;
 use tthc_core::db::StoreError;
 use utoipa::ToSchema;
 
@@ -197,6 +198,17 @@ impl ApiError {
             other => (other.to_string(), Vec::new()),
         };
         Problem::new(status, self.code(), detail, invalid)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Store(e) => e.into(),
+            AppError::Invalid(invalid) => Self::invalid_params(invalid),
+            AppError::Refused(invalid) => Self::rules(invalid),
+            AppError::NotFound(what) => Self::NotFound(what),
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod bulk;
 pub mod config;
+mod context;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -22,6 +22,8 @@ pub mod version;
 pub mod window;
 
 #[cfg(feature = "db")]
+pub mod app;
+#[cfg(feature = "db")]
 pub mod db;
 
 /// A field that failed validation and why, in the words an integrator can act on.

@@ -17,8 +17,8 @@ use tthc_core::report::duties::{Deductions, DueRule, Frequency, Tally};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::scores::unit_in_scope;
 use crate::auth::{Principal, Scope};
+use crate::context::unit_in_scope;
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{ValidJson, ValidQuery, etag, if_match};

@@ -11,12 +11,13 @@ use tthc_core::scoring::gains::{Action, rank};
 use tthc_core::scoring::round2;
 use utoipa::ToSchema;
 
-use super::scores::{evaluate_counts, period_of, unit_in_scope};
 use crate::auth::{Principal, Scope};
+use crate::context::{period_of, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::instant::now_local;
 use crate::state::AppState;
+use tthc_core::app::scores::evaluate as evaluate_counts;
 
 /// An action and the points it wins back.
 #[derive(Debug, Serialize, ToSchema)]

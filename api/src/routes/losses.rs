@@ -10,13 +10,14 @@ use tthc_core::scoring::losses::{Share, apportion};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::scores::{period_of, standing, unit_in_scope};
 use crate::auth::{Principal, Scope};
+use crate::context::{period_of, unit_in_scope};
 use crate::error::{ApiError, PROBLEM_JSON as PROBLEM, Problem};
 use crate::http::ValidQuery;
 use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
+use tthc_core::app::scores::standing;
 
 /// How to order and deliver the losses.
 #[derive(Debug, Deserialize, Validate, IntoParams)]

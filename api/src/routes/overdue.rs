@@ -9,8 +9,8 @@ use tthc_core::db::overdue::{self as store, Stock};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::scores::unit_in_scope;
 use crate::auth::{Principal, Scope};
+use crate::context::unit_in_scope;
 use crate::error::{ApiError, PROBLEM_JSON as PROBLEM, Problem};
 use crate::http::ValidQuery;
 use crate::instant::now_local;

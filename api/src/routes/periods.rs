@@ -11,8 +11,8 @@ use tthc_core::period::Period;
 use tthc_core::scoring::RuleSet;
 use utoipa::ToSchema;
 
-use super::scores::period_of;
 use crate::auth::{Principal, Scope};
+use crate::context::period_of;
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::instant::now_local;

@@ -888,7 +888,7 @@ pub async fn petition_figures(
     let unit_code = code.clone();
     let figures = state
         .run(move |conn| {
-            let unit = crate::routes::scores::unit_in_scope(conn, &principal, &unit_code)?;
+            let unit = crate::context::unit_in_scope(conn, &principal, &unit_code)?;
             let start = period.start().naive_local();
             let end = period.end().naive_local();
             let petitions = store::handled_in(conn, &unit.path, start, end)?;

@@ -18,14 +18,16 @@ use tthc_core::scoring::{Evaluation, RuleSet};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::scores::{period_of, ranks, standing, standing_frozen, unit_in_scope};
+use super::scores::ranks;
 use crate::auth::{Principal, Scope};
+use crate::context::{period_of, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidQuery;
 use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
+use tthc_core::app::scores::{standing, standing_frozen};
 
 /// Which report, for whom, and in what form.
 #[derive(Debug, Deserialize, Validate, IntoParams)]

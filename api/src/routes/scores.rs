@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use tthc_core::InvalidParam;
 use tthc_core::calendar::from_local;
 use tthc_core::db::periods;
@@ -16,12 +15,13 @@ use tthc_core::db::units::{self, UnitRow};
 use tthc_core::db::{DbConnection, audit::Actor};
 use tthc_core::period::Period;
 
-use tthc_core::db::rule_sets as db_rule_sets;
-use tthc_core::scoring::{self, Evaluation, RuleSet, RuleSets};
+use tthc_core::app::scores::{self as app_scores, standing};
+use tthc_core::scoring::{self, Evaluation, RuleSet};
 use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::{Principal, Scope};
+use crate::context::{period_in, period_of, rule_sets, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
@@ -30,86 +30,6 @@ use crate::http::{
 };
 use crate::instant::now_local;
 use crate::state::AppState;
-
-/// Every rule set the service knows, shipped and added, read for each request so that several
-/// instances on one database score alike.
-pub(crate) async fn rule_sets(state: &AppState) -> Result<RuleSets, ApiError> {
-    state.run(|conn| Ok(db_rule_sets::catalogue(conn)?)).await
-}
-
-/// The period `text` names, and the rule set of `sets` in force on its first day.
-pub(crate) fn period_in(sets: &RuleSets, text: &str) -> Result<(Period, Arc<RuleSet>), ApiError> {
-    let period = Period::parse(text).map_err(|r| ApiError::invalid("period", r))?;
-    let rule_set = sets.in_force(period.first_day()).ok_or_else(|| {
-        ApiError::invalid(
-            "period",
-            "no rule set of the 766 index applies to it (qd766 applies from 2022-06-23)",
-        )
-    })?;
-    Ok((period, rule_set))
-}
-
-/// The period `text` names, and the rule set in force on its first day.
-pub(crate) async fn period_of(
-    state: &AppState,
-    text: &str,
-) -> Result<(Period, Arc<RuleSet>), ApiError> {
-    // A malformed period is refused before the database is asked.
-    Period::parse(text).map_err(|r| ApiError::invalid("period", r))?;
-    period_in(&rule_sets(state).await?, text)
-}
-
-/// The unit `code` when the caller may see it.
-pub(crate) fn unit_in_scope(
-    conn: &mut DbConnection,
-    principal: &Principal,
-    code: &str,
-) -> Result<UnitRow, ApiError> {
-    let scope = principal.unit_scope(conn)?;
-    units::find_row(conn, code)?
-        .filter(|u| scope.allows(&u.path))
-        .ok_or_else(|| ApiError::NotFound(format!("no unit has the code {code}")))
-}
-
-/// The live evaluation of `unit` for `period` and where its figures come from.
-pub(crate) fn live(
-    conn: &mut DbConnection,
-    unit: &UnitRow,
-    period: Period,
-    rule_set: &RuleSet,
-    now: NaiveDateTime,
-) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    let counts = scores::figures(conn, unit, period, now, &rule_set.counting)?;
-    evaluate_counts(&counts, rule_set)
-}
-
-/// An evaluation and where each of its figures comes from.
-pub(crate) type Standing = (Evaluation, BTreeMap<String, Source>);
-
-/// The score a unit stands at for `period`: a closed month's snapshot, else live.
-pub(crate) fn standing(
-    conn: &mut DbConnection,
-    unit: &UnitRow,
-    period: Period,
-    rule_set: &RuleSet,
-    now: NaiveDateTime,
-) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    standing_frozen(conn, unit, period, rule_set, now).map(|(standing, _)| standing)
-}
-
-/// [`standing`], and whether it comes from a closed month's snapshot.
-pub(crate) fn standing_frozen(
-    conn: &mut DbConnection,
-    unit: &UnitRow,
-    period: Period,
-    rule_set: &RuleSet,
-    now: NaiveDateTime,
-) -> Result<(Standing, bool), ApiError> {
-    Ok(match periods::snapshot(conn, unit, period)? {
-        Some(frozen) => (evaluate_snapshot(conn, &frozen, rule_set)?, true),
-        None => (live(conn, unit, period, rule_set, now)?, false),
-    })
-}
 
 /// A unit's score for a period as the score and the reconciliation show it.
 pub(crate) struct Scored {
@@ -129,46 +49,15 @@ pub(crate) fn scored(
     rule_set: &RuleSet,
     now: NaiveDateTime,
 ) -> Result<Scored, ApiError> {
-    let (live_evaluation, live_sources) = live(conn, unit, period, rule_set, now)?;
-    Ok(match periods::snapshot(conn, unit, period)? {
-        Some(frozen) => {
-            let (evaluation, sources) = evaluate_snapshot(conn, &frozen, rule_set)?;
-            let since = since_close(&evaluation, &live_evaluation);
-            Scored {
-                evaluation,
-                sources,
-                since_close: Some(since),
-            }
-        }
-        None => Scored {
-            evaluation: live_evaluation,
-            sources: live_sources,
-            since_close: None,
-        },
+    let app_scores::Scored { standing, live } =
+        app_scores::scored(conn, unit, period, rule_set, now)?;
+    let (evaluation, sources) = standing;
+    let since_close = live.map(|live| since_close(&evaluation, &live));
+    Ok(Scored {
+        evaluation,
+        sources,
+        since_close,
     })
-}
-
-/// A snapshot's figures scored by the rule set it was closed with (`rule_set` if that one is
-/// no longer known: a rule set closed months were scored with cannot change or go).
-fn evaluate_snapshot(
-    conn: &mut DbConnection,
-    frozen: &periods::Snapshot,
-    rule_set: &RuleSet,
-) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    if frozen.rule_set == rule_set.code {
-        return evaluate_counts(&frozen.figures, rule_set);
-    }
-    let closed_with = db_rule_sets::catalogue(conn)?.get(&frozen.rule_set);
-    evaluate_counts(&frozen.figures, closed_with.as_deref().unwrap_or(rule_set))
-}
-
-/// The evaluation of a unit's figures and where each comes from
-/// ([`scoring::counts::evaluate_counts`]).
-pub(crate) fn evaluate_counts(
-    counts: &BTreeMap<String, scores::Count>,
-    rule_set: &RuleSet,
-) -> Result<(Evaluation, BTreeMap<String, Source>), ApiError> {
-    scoring::counts::evaluate_counts(counts, rule_set).map_err(ApiError::rules)
 }
 
 /// A unit's live score for a period.

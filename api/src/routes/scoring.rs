@@ -20,7 +20,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::{ValidJson, etag, if_match};
 use crate::state::AppState;
 
-use super::scores::rule_sets;
+use crate::context::rule_sets;
 
 /// The rule sets, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
