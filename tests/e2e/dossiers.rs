@@ -276,6 +276,14 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
     assert_eq!(refused_events[0]["id"], "5");
     assert_eq!(refused_events[0]["status"], "received");
     assert!(
+        kept.body["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("refusedEvents")),
+        "a refused event flags the dossier: {}",
+        kept.text
+    );
+    assert!(
         refused_events[0]["reason"]
             .as_str()
             .unwrap()
@@ -319,6 +327,30 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
     assert_eq!(stored.body["events"].as_array().unwrap().len(), 3);
     assert_eq!(stored.body["refusedEvents"].as_array().unwrap().len(), 1);
     assert_eq!(stored.body["refusedEvents"][0]["id"], "4");
+    assert!(
+        stored.body["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("refusedEvents")),
+        "{}",
+        stored.text
+    );
+    // A clean push afterwards keeps the flag: the refused event stays on record.
+    let mut tidy = messy.clone();
+    tidy["events"] = json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "finished", "03T08:00:00"),
+        ev("3", "returned", "03T09:00:00")
+    ]);
+    let clean = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260302-0012",
+        Some(&admin),
+        Some(&tidy),
+    );
+    assert_eq!(clean.status, Status::OK, "{}", clean.text);
+    let stored = app.get("/api/v1/dossiers/C1-260302-0012", &admin);
+    assert_eq!(stored.body["refusedEvents"].as_array().unwrap().len(), 1);
     assert!(
         stored.body["flags"]
             .as_array()

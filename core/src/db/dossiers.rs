@@ -943,6 +943,9 @@ fn store_prepared(
             record_refused(conn, *id, &prepared[*i].refused, now_local())?;
         }
     }
+    // A later push without the refused events does not clear the flag: they stay on record.
+    let ids: Vec<i64> = changed_ids.iter().map(|(_, id)| *id).collect();
+    flag_refused(conn, &ids, false)?;
     let changes: Vec<(String, serde_json::Value, &'static str, &str)> = changed_ids
         .iter()
         .map(|(i, _)| {
@@ -1186,6 +1189,47 @@ fn dossier_of(conn: &mut DbConnection, row: Row) -> StoreResult<Dossier> {
         .ok_or_else(|| StoreError::Setup("dossier vanished".into()))
 }
 
+/// Sets the `refusedEvents` flag on the dossiers of `ids` that have refused events on record
+/// and lack it (`bump`: as a change of its own, with a new version).
+fn flag_refused(conn: &mut DbConnection, ids: &[i64], bump: bool) -> StoreResult<()> {
+    let flag = Flag::RefusedEvents.as_str();
+    for chunk in ids.chunks(1000) {
+        let with: Vec<(i64, String)> = dossiers::table
+            .filter(dossiers::id.eq_any(chunk))
+            .filter(diesel::dsl::exists(
+                dossier_refused_events::table
+                    .filter(dossier_refused_events::dossier_id.eq(dossiers::id)),
+            ))
+            .select((dossiers::id, dossiers::flags))
+            .load(conn)?;
+        for (id, flags) in with {
+            if flags.split_whitespace().any(|f| f == flag) {
+                continue;
+            }
+            let flags = if flags.trim().is_empty() {
+                flag.to_owned()
+            } else {
+                format!("{flags} {flag}")
+            };
+            let row = dossiers::table.find(id);
+            if bump {
+                diesel::update(row)
+                    .set((
+                        dossiers::flags.eq(flags),
+                        dossiers::version.eq(dossiers::version + 1),
+                        dossiers::updated_at.eq(Stamp(super::now())),
+                    ))
+                    .execute(conn)?;
+            } else {
+                diesel::update(row)
+                    .set(dossiers::flags.eq(flags))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Records events refused for dossier `dossier_id`, each once (by id, status and instant).
 fn record_refused(
     conn: &mut DbConnection,
@@ -1311,7 +1355,8 @@ pub fn add_event(
             // answer is still the refusal).
             write_tx(conn, |conn| {
                 let id = row_of(conn, scope, code)?.id;
-                record_refused(conn, id, &[(event.clone(), reason.clone())], now_local())
+                record_refused(conn, id, &[(event.clone(), reason.clone())], now_local())?;
+                flag_refused(conn, &[id], true)
             })?;
             Err(StoreError::Conflict(InvalidParam::new("status", reason)))
         }
