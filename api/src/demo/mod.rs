@@ -78,14 +78,8 @@ impl DemoYear {
         let Some(current) = Period::month(self.last.year(), self.last.month()) else {
             return Vec::new();
         };
-        let mut months = vec![current.previous().previous()];
-        for _ in 0..2 {
-            if let Some(m) = months.last().map(|m| m.previous()) {
-                months.push(m);
-            }
-        }
-        months.reverse();
-        months
+        let last = current.previous().previous();
+        vec![last.previous().previous(), last.previous(), last]
     }
 }
 

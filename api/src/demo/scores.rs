@@ -26,10 +26,11 @@ pub fn load(
     let now = year.end() + chrono::TimeDelta::hours(1);
     let closed = year.closed_months();
     for (position, period) in closed.iter().copied().enumerate() {
-        let Some(rule_set) = scoring::rule_set_in_force(period.first_day()) else {
+        // A fresh demo database holds no rule sets of its own: the shipped ones score it.
+        let Some(rule_set) = scoring::RuleSets::shipped().in_force(period.first_day()) else {
             continue;
         };
-        periods::close(conn, &actor, period, rule_set, now)?;
+        periods::close(conn, &actor, period, &rule_set, now)?;
         let figures = scores::figures(conn, province, period, now, &rule_set.counting)?;
         let synced_share = figures
             .get("DOSSIER_SYNC")
@@ -54,7 +55,7 @@ pub fn load(
             .iter()
             .map(|(code, (n, d))| (code.clone(), Input::counts(*n, *d)))
             .collect();
-        let evaluation = scoring::evaluate(rule_set, &inputs)
+        let evaluation = scoring::evaluate(&rule_set, &inputs)
             .map_err(|e| StoreError::Setup(format!("demo official scores: {e:?}")))?;
         let official = OfficialScores {
             score: evaluation.score.unwrap_or(0.0),

@@ -242,6 +242,7 @@ fn procedures_in_force(
             procedure_version_units::unit_id.asc(),
         ))
         .load(conn)?;
+    let serves_citizens = counting.citizen_matcher::<String>();
     let mut out: Vec<ProcedureFacts> = Vec::new();
     for (code, base, online, content, unit_id) in rows {
         if out.last().is_some_and(|p| p.code == code) {
@@ -259,7 +260,7 @@ fn procedures_in_force(
                 .is_some_and(|r| r.paper),
             citizen: content
                 .as_ref()
-                .is_some_and(|c| counting.is_citizen_procedure(&c.target_subjects)),
+                .is_some_and(|c| serves_citizens(&c.target_subjects)),
         };
         out.push(ProcedureFacts {
             code,

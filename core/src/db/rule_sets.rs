@@ -26,13 +26,13 @@ pub fn stored(conn: &mut DbConnection) -> StoreResult<Vec<StoredRuleSet>> {
         .order(rule_sets::applies_from.asc())
         .select((rule_sets::code, rule_sets::body, rule_sets::version))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(code, body, version)| {
-            let rule_set = serde_json::from_str(&body)
-                .map_err(|e| StoreError::Setup(format!("stored rule set {code}: {e}")))?;
-            Ok(StoredRuleSet { rule_set, version })
-        })
-        .collect()
+    rows.into_iter().map(read_row).collect()
+}
+
+fn read_row((code, body, version): (String, String, i64)) -> StoreResult<StoredRuleSet> {
+    let rule_set = serde_json::from_str(&body)
+        .map_err(|e| StoreError::Setup(format!("stored rule set {code}: {e}")))?;
+    Ok(StoredRuleSet { rule_set, version })
 }
 
 /// Every rule set: shipped and added.
@@ -44,18 +44,24 @@ pub fn catalogue(conn: &mut DbConnection) -> StoreResult<RuleSets> {
 
 /// The stored rule set `code`, if any.
 pub fn find(conn: &mut DbConnection, code: &str) -> StoreResult<Option<StoredRuleSet>> {
-    Ok(stored(conn)?.into_iter().find(|s| s.rule_set.code == code))
+    rule_sets::table
+        .find(code)
+        .select((rule_sets::code, rule_sets::body, rule_sets::version))
+        .first(conn)
+        .optional()?
+        .map(read_row)
+        .transpose()
 }
 
-/// What refuses `rule_set` as it stands (checked by [`RuleSet::problems`]), besides the shared
-/// checks: a shipped code, or a day of application another rule set has.
-fn refusals(conn: &mut DbConnection, rule_set: &RuleSet) -> StoreResult<Vec<InvalidParam>> {
+/// What refuses `rule_set` as it stands, among `known` (every rule set now): the problems
+/// [`RuleSet::problems`] finds, and a day of application another rule set has.
+fn refusals(rule_set: &RuleSet, known: &RuleSets) -> Vec<InvalidParam> {
     let mut refused: Vec<InvalidParam> = rule_set
         .problems()
         .into_iter()
         .map(|p| InvalidParam::new("ruleSet", p))
         .collect();
-    if let Some(other) = catalogue(conn)?
+    if let Some(other) = known
         .all()
         .find(|s| s.applies_from == rule_set.applies_from && s.code != rule_set.code)
     {
@@ -67,7 +73,7 @@ fn refusals(conn: &mut DbConnection, rule_set: &RuleSet) -> StoreResult<Vec<Inva
             ),
         ));
     }
-    Ok(refused)
+    refused
 }
 
 /// Adds or replaces the rule set `rule_set` (its code not a shipped one), refusing a replacement
@@ -90,11 +96,16 @@ pub fn put(
     }
     let body = serde_json::to_string(rule_set).map_err(|e| StoreError::Setup(e.to_string()))?;
     write_tx(conn, |conn| {
-        let refused = refusals(conn, rule_set)?;
+        let stored = stored(conn)?;
+        let before = stored
+            .iter()
+            .find(|s| s.rule_set.code == rule_set.code)
+            .cloned();
+        let known = RuleSets::with(stored.into_iter().map(|s| s.rule_set).collect());
+        let refused = refusals(rule_set, &known);
         if !refused.is_empty() {
             return Err(StoreError::Invalid(refused));
         }
-        let before = find(conn, &rule_set.code)?;
         if let (Some(expected), Some(current)) = (expected, &before)
             && !expected.allows(current.version)
         {

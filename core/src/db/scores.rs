@@ -489,9 +489,6 @@ fn apply_rules(
     }
     // A level stored as nonsense is reported elsewhere (`UnitRow::check`); here it has no policy.
     if let Ok(level) = unit.level.parse::<UnitLevel>() {
-        for (code, count) in counts.iter_mut() {
-            count.at_level = rules.at_level(level, code);
-        }
         for (code, policy) in rules.not_applicable.get(&level).into_iter().flatten() {
             counts
                 .entry(code.clone())

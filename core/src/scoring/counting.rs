@@ -107,13 +107,24 @@ impl Counting {
 
     /// Whether a procedure with these target subjects serves citizens.
     pub fn is_citizen_procedure<S: AsRef<str>>(&self, subjects: &[S]) -> bool {
-        let words: Vec<String> = self.citizen_subjects.iter().map(|w| fold(w)).collect();
-        subjects.iter().any(|subject| {
-            let subject = fold(subject.as_ref());
-            words
-                .iter()
-                .any(|w| !w.is_empty() && subject.contains(w.as_str()))
-        })
+        self.citizen_matcher()(subjects)
+    }
+
+    /// [`Counting::is_citizen_procedure`] with the subject words folded once, for many
+    /// procedures.
+    pub fn citizen_matcher<S: AsRef<str>>(&self) -> impl Fn(&[S]) -> bool + use<S> {
+        let words: Vec<String> = self
+            .citizen_subjects
+            .iter()
+            .map(|w| fold(w))
+            .filter(|w| !w.is_empty())
+            .collect();
+        move |subjects: &[S]| {
+            subjects.iter().any(|subject| {
+                let subject = fold(subject.as_ref());
+                words.iter().any(|w| subject.contains(w.as_str()))
+            })
+        }
     }
 
     /// What the indicator `code` gives at `level` when it does not apply there.

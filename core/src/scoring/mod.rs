@@ -279,14 +279,6 @@ pub fn rule_set(code: &str) -> Option<&'static RuleSet> {
     rule_sets().find(|set| set.code == code)
 }
 
-/// The shipped rule set in force on `date`: the one that applies from the latest date not after
-/// it; none before the first rule set.
-pub fn rule_set_in_force(date: NaiveDate) -> Option<&'static RuleSet> {
-    rule_sets()
-        .filter(|set| set.applies_from <= date)
-        .max_by_key(|set| set.applies_from)
-}
-
 /// Every rule set the service knows: those shipped with it and those added at run time, by
 /// date of application. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -295,6 +287,13 @@ pub struct RuleSets {
 }
 
 impl RuleSets {
+    /// The shipped rule sets alone.
+    pub fn shipped() -> Self {
+        Self {
+            sets: RULE_SETS.clone(),
+        }
+    }
+
     /// The shipped rule sets and `added` (each checked when it was added; a shipped code among
     /// them is ignored).
     pub fn with(added: Vec<RuleSet>) -> Self {
