@@ -46,16 +46,25 @@ impl ItemAction {
 
 /// The rule set of announcement deadlines, in working days.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5, "signatureExtendsDeadline": false})))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AnnouncementRules {
-    /// The province announces at least this many working days before the legal basis takes effect.
+    /// The province announces at least this many working days before the legal basis takes effect
+    /// (`PORTAL_RULES.md` 1.1).
     pub before_effective: u32,
-    /// … and no later than this many working days after the ministry signed, when that is later.
+    /// When the legal basis's effective date is unknown, the province announces within this many
+    /// working days after the ministry signed (and also when that is later than the rule above,
+    /// if `signatureExtendsDeadline`).
     pub after_ministry_signed: u32,
     /// The province publishes on the national database within this many working days of its decision.
     pub publish_after_decision: u32,
+    /// Whether a ministry decision signed too late for the effect rule gives the province
+    /// `afterMinistrySigned` working days from its signature (the practice of seed `000_…`).
+    /// The portal does not (`PORTAL_RULES.md` 1.1: on time only by the effect rule), and neither
+    /// does tthc by default.
+    #[serde(default)]
+    pub signature_extends_deadline: bool,
 }
 
 impl Default for AnnouncementRules {
@@ -64,6 +73,7 @@ impl Default for AnnouncementRules {
             before_effective: 5,
             after_ministry_signed: 5,
             publish_after_decision: 5,
+            signature_extends_deadline: false,
         }
     }
 }
@@ -81,7 +91,7 @@ pub struct Deadline {
 /// When the province must announce its decision implementing a ministry decision signed on
 /// `signed`, whose legal basis takes effect on `effective` (if known): `before_effective`
 /// working days before the effect, or `after_ministry_signed` working days after the signature
-/// when that is later.
+/// when the effect is unknown (or, with `signature_extends_deadline`, when that is later).
 pub fn announcement_due(
     calendar: &Calendar,
     rules: &AnnouncementRules,
@@ -96,7 +106,7 @@ pub fn announcement_due(
     match effective {
         Some(effective) => {
             let before = calendar.shift_working_days(effective, -i64::from(rules.before_effective));
-            if before >= after {
+            if before >= after || !rules.signature_extends_deadline {
                 Deadline {
                     due: before,
                     rule: format!(
@@ -164,8 +174,30 @@ mod tests {
     }
 
     #[test]
-    fn the_later_of_the_two_rules_gives_the_deadline() {
+    fn the_effect_alone_gives_the_deadline_as_the_portal_counts() {
         let rules = AnnouncementRules::default();
+        // Effect a week after signing: the portal wants the province 5 working days before the
+        // effect, which is the ministry's own signing day.
+        let due = announcement_due(&cal(), &rules, d("2024-04-09"), Some(d("2024-04-16")));
+        assert_eq!(due.due, d("2024-04-09"));
+        assert!(due.rule.contains("before the legal basis"));
+        // No effective date known: 5 working days after the signature.
+        let due = announcement_due(&cal(), &rules, d("2024-04-12"), None);
+        assert_eq!(due.due, d("2024-04-22"));
+        // Stored rules from before the choice existed read as the portal's.
+        let stored: AnnouncementRules = serde_json::from_str(
+            r#"{"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5}"#,
+        )
+        .unwrap();
+        assert_eq!(stored, rules);
+    }
+
+    #[test]
+    fn the_later_of_the_two_rules_gives_the_deadline_when_the_signature_extends_it() {
+        let rules = AnnouncementRules {
+            signature_extends_deadline: true,
+            ..AnnouncementRules::default()
+        };
         // Signed Tuesday 9 April 2024 (the seed's 503/QĐ-BTTTT), effect far later: 5 working days
         // before the effect.
         let due = announcement_due(&cal(), &rules, d("2024-04-09"), Some(d("2024-06-03")));

@@ -29,9 +29,9 @@ fn create(app: &TestApp, token: &str, body: &Value) -> Value {
     r.body
 }
 
-/// M1 503/QĐ-BTTTT: signed Tue 9 Apr, effect 16 Apr → due 16 Apr (5 working days after
-///   signing is later than 5 before the effect); announced by Q1 on 24 Apr: 5 working days late
-///   (17, 19, 22, 23, 24).
+/// M1 503/QĐ-BTTTT: signed Tue 9 Apr, effect Wed 24 Apr → due Tue 16 Apr (5 working days before
+///   the effect: 23, 22, 19, 17, 16; Hùng Kings' day, 18 Apr, is off); announced by Q1 on 24 Apr:
+///   5 working days late (17, 19, 22, 23, 24).
 /// M2 100/QĐ-BTP: signed Fri 1 Mar, effect Wed 1 May → due Mon 22 Apr (5 working days before
 ///   the effect: 26, 25, 24, 23, 22); announced by Q2 on 19 Apr: on time.
 /// M3 200/QĐ-BYT: signed Mon 6 May → due Mon 13 May; not announced: on 20 May 5 working days late.
@@ -48,7 +48,7 @@ pub(crate) fn decisions(app: &TestApp, admin: &str) -> (i64, i64) {
             "503/QĐ-BTTTT",
             "Bộ Thông tin và Truyền thông",
             "2024-04-09",
-            Some("2024-04-16"),
+            Some("2024-04-24"),
             "STTTT",
             "1.000002",
         ),
@@ -58,7 +58,7 @@ pub(crate) fn decisions(app: &TestApp, admin: &str) -> (i64, i64) {
         m1["announcementDue"]["rule"]
             .as_str()
             .unwrap()
-            .contains("after the ministry signed")
+            .contains("before the legal basis")
     );
     let m2 = create(
         app,
@@ -448,6 +448,65 @@ fn decisions_are_validated_and_versioned() {
     let list = app.get("/api/v1/announcements?kind=ministry&limit=1", &admin);
     assert_eq!(list.body["items"][0]["number"], "2/QĐ-BTC");
     assert!(list.body["nextCursor"].is_string());
+}
+
+/// PORTAL_RULES 1.1: on time only by the effect rule. A ministry decision signed Tue 9 Apr with
+/// its effect on Tue 16 Apr leaves the province nothing: due 5 working days before the effect,
+/// the ministry's own signing day. The practice of giving 5 working days after a late signature
+/// (seed `000_…`) is a rule-set choice, `signatureExtendsDeadline`.
+#[test]
+fn a_late_ministry_signature_does_not_move_the_deadline_unless_the_rules_say_so() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let rules = app.get("/api/v1/announcement-rules", &admin);
+    assert_eq!(
+        rules.body["signatureExtendsDeadline"], false,
+        "{}",
+        rules.text
+    );
+    let m = create(
+        &app,
+        &admin,
+        &ministry(
+            "7/QĐ-BXD",
+            "Bộ Xây dựng",
+            "2024-04-09",
+            Some("2024-04-16"),
+            "STP",
+            "1.000001",
+        ),
+    );
+    assert_eq!(m["announcementDue"]["due"], "2024-04-09");
+    let practice = app.call(
+        HttpMethod::PUT,
+        "/api/v1/announcement-rules",
+        Some(&admin),
+        Some(
+            &json!({"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5,
+                     "signatureExtendsDeadline": true}),
+        ),
+    );
+    assert_eq!(practice.status, Status::OK, "{}", practice.text);
+    let m = create(
+        &app,
+        &admin,
+        &ministry(
+            "8/QĐ-BXD",
+            "Bộ Xây dựng",
+            "2024-04-09",
+            Some("2024-04-16"),
+            "STP",
+            "1.000001",
+        ),
+    );
+    // 10, 11, 12, 15, 16: Hùng Kings' day is after.
+    assert_eq!(m["announcementDue"]["due"], "2024-04-16");
+    assert!(
+        m["announcementDue"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("after the ministry signed")
+    );
 }
 
 fn misses(app: &TestApp, token: &str, unit: &str, period: &str, indicator: &str) -> Vec<Value> {

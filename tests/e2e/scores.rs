@@ -659,7 +659,8 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     };
     let done = finished(&at("04T08:00:00"), &at("05T10:00:00"));
     let pdf = json!([{"name": "kq.pdf", "mediaType": "application/pdf", "sizeBytes": 9000, "sha256": "aa", "pages": 1}]);
-    let zip = json!([{"name": "kq.zip", "mediaType": "application/zip", "sizeBytes": 9000, "sha256": "bb"}]);
+    // B's result, though an archive, was saved to the citizen's store on the portal.
+    let zip = json!([{"name": "kq.zip", "mediaType": "application/zip", "sizeBytes": 9000, "sha256": "bb", "savedToCitizenStore": true}]);
     let r = app.post(
         "/api/v1/dossiers/bulk",
         &admin,
@@ -698,8 +699,9 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         ("REUSED_DIGITIZED_DATA", 1, 3, 0.83),
         // population database 1 of 3, linear 2 → 0.67
         ("CITIZEN_DATA_CONNECTED_DOSSIER", 1, 3, 0.67),
-        // citizen's store 1 of the 2 online, linear 4 → 2
-        ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", 1, 2, 2.0),
+        // citizen's store: A took a component from it, B (in person) saved its result to it,
+        // of the 3 received (PORTAL_RULES 4.4), linear 4 × 2/3 → 2.67
+        ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", 2, 3, 2.67),
         // electronic result: A's PDF, not B's zip → 1 of 2 of 6 → 3
         ("ORIGINAL_RESULT_AVAILABLE", 1, 2, 3.0),
         // every component digitized and an electronic result: A → 1 of 2 of 4 → 2

@@ -184,6 +184,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
                 1 + rng.below(4) as i32
             }),
             signed: rng.chance(80),
+            saved_to_citizen_store: rng.chance(15),
         });
     }
     let fees = if p.fee {

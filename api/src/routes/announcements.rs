@@ -605,16 +605,20 @@ pub async fn get_rules(
 /// The rule set to use from now on.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5}))]
+#[schema(example = json!({"beforeEffective": 5, "afterMinistrySigned": 5, "publishAfterDecision": 5, "signatureExtendsDeadline": false}))]
 pub struct RulesInput {
     /// Working days before the legal basis takes effect.
     #[validate(range(max = 60))]
     #[schema(maximum = 60)]
     pub before_effective: u32,
-    /// Working days after the ministry signed.
+    /// Working days after the ministry signed, when the effective date is unknown.
     #[validate(range(max = 60))]
     #[schema(maximum = 60)]
     pub after_ministry_signed: u32,
+    /// Whether a ministry decision signed too late for the effect rule gives the province
+    /// `afterMinistrySigned` working days from its signature (not the portal's rule).
+    #[serde(default)]
+    pub signature_extends_deadline: bool,
     /// Working days after the provincial decision for publication.
     #[validate(range(max = 60))]
     #[schema(maximum = 60)]
@@ -645,6 +649,7 @@ pub async fn put_rules(
         before_effective: body.0.before_effective,
         after_ministry_signed: body.0.after_ministry_signed,
         publish_after_decision: body.0.publish_after_decision,
+        signature_extends_deadline: body.0.signature_extends_deadline,
     };
     Ok(web::Json(
         state

@@ -173,8 +173,9 @@ fn open_before(
 /// - Of the dossiers received in the period: `ONLINE_PAYMENT_DOSSIER` those with a financial
 ///   obligation paid online, of those with one; `REUSED_DIGITIZED_DATA` those reusing digitized
 ///   data; `CITIZEN_DATA_CONNECTED_DOSSIER` those that used the population database;
-///   `SYNCED_WITH_DVCQG_PERSONAL_STORAGE` of those received online, those that took a component
-///   from the citizen's data store.
+///   `SYNCED_WITH_DVCQG_PERSONAL_STORAGE` those that took a component from the citizen's data
+///   store or saved a result to it (of all received, or of those received online, as the rule
+///   set's counting says).
 /// - Of the dossiers finished (or returned) in the period: `ORIGINAL_RESULT_AVAILABLE` those with
 ///   an electronic result; `SO_HOA_GIAY_TO_GIAI_QUYET` those with every component digitized and
 ///   an electronic result; `DOSSIER_RECEIVING_SATISFACTION` those neither late, nor rated
@@ -241,14 +242,16 @@ pub fn observe(
             n.received += 1;
             n.synced += u64::from(synced_at.is_some());
             let online = channel == "online";
-            n.online += u64::from(online);
             n.online_counted += u64::from(counting::counts_online(
                 rules,
                 online,
                 kind,
                 has(f::ELECTRONIC_RESULT),
             ));
-            n.citizen_store += u64::from(online && has(f::CITIZEN_STORE));
+            let (store_base, store_used) =
+                counting::personal_storage_counts(rules, online, has(f::CITIZEN_STORE));
+            n.store_base += u64::from(store_base);
+            n.citizen_store += u64::from(store_used);
             n.obligations += u64::from(has(f::FINANCIAL_OBLIGATION));
             n.paid_online += u64::from(has(f::PAID_ONLINE));
             n.reused += u64::from(has(f::REUSED));
@@ -313,7 +316,7 @@ pub fn observe(
         ("REUSED_DIGITIZED_DATA", observed(n.reused, n.received)),
         (
             "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
-            observed(n.citizen_store, n.online),
+            observed(n.citizen_store, n.store_base),
         ),
         (
             "CITIZEN_DATA_CONNECTED_DOSSIER",
@@ -351,11 +354,11 @@ struct Tally {
     on_time: u64,
     synced: u64,
     received: u64,
-    /// Received online (the base of the citizen's-store indicator).
-    online: u64,
     /// Received online as `ONLINE_DOSSIER_SUBMISSION` counts them.
     online_counted: u64,
     citizen_store: u64,
+    /// The base of the citizen's-store indicator (every dossier received, or those online).
+    store_base: u64,
     obligations: u64,
     paid_online: u64,
     reused: u64,

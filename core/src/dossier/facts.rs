@@ -15,7 +15,8 @@ pub const ELECTRONIC_RESULT: i32 = 1 << 2;
 pub const DIGITIZED: i32 = 1 << 3;
 /// A component reused earlier digitized data.
 pub const REUSED: i32 = 1 << 4;
-/// A component was taken from the citizen's data store on the national portal.
+/// A component was taken from the citizen's data store on the national portal, or a result was
+/// saved to it.
 pub const CITIZEN_STORE: i32 = 1 << 5;
 /// The population database was used.
 pub const POPULATION_DB: i32 = 1 << 6;
@@ -84,7 +85,8 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
         (all_digitized, COMPONENTS_DIGITIZED),
         (input.components.iter().any(|c| c.reused), REUSED),
         (
-            input.components.iter().any(|c| c.from_citizen_store),
+            input.components.iter().any(|c| c.from_citizen_store)
+                || input.results.iter().any(|r| r.saved_to_citizen_store),
             CITIZEN_STORE,
         ),
         (input.population_db_used, POPULATION_DB),
@@ -111,6 +113,7 @@ mod tests {
             sha256: "aa".into(),
             pages: None,
             signed: true,
+            saved_to_citizen_store: false,
         }
     }
 
@@ -200,6 +203,19 @@ mod tests {
                 ..base
             }),
             PETITIONED
+        );
+        // A result saved to the citizen's store counts as the store's use, like a component
+        // taken from it (PORTAL_RULES 4.4).
+        let saved = [ResultDocument {
+            saved_to_citizen_store: true,
+            ..doc("kq.pdf", 100)
+        }];
+        assert_eq!(
+            facts(&FactsInput {
+                results: &saved,
+                ..base
+            }),
+            ELECTRONIC_RESULT | CITIZEN_STORE
         );
     }
 }

@@ -26,6 +26,10 @@ pub struct ResultDocument {
     /// Whether it carries a digital signature.
     #[serde(default)]
     pub signed: bool,
+    /// Whether it was saved to the citizen's data store on the national portal (kho dữ liệu
+    /// điện tử của tổ chức, cá nhân); counts for `SYNCED_WITH_DVCQG_PERSONAL_STORAGE`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub saved_to_citizen_store: bool,
 }
 
 /// A data-quality problem.

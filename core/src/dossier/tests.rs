@@ -440,6 +440,7 @@ fn quality_flags_name_every_problem() {
         sha256: sha.into(),
         pages: None,
         signed: false,
+        saved_to_citizen_store: false,
     };
     let base = QualityInput {
         events: &finished,

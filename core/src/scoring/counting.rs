@@ -33,6 +33,7 @@ pub enum LevelPolicy {
     "resultIndicatorsOverPaperResult": true,
     "populationDataOverCitizenProcedures": true,
     "citizenSubjects": ["công dân", "cá nhân", "người nước ngoài", "hộ gia đình"],
+    "personalStorageOverReceived": true,
     "announcementsDatedInPeriodOnly": true,
     "notApplicable": {"commune": {"PUBLIC_UPDATE_ON_TIME": "full", "PUBLIC_CONTENT_FULL": "full"}}
 })))]
@@ -56,6 +57,9 @@ pub struct Counting {
     /// The words that make a procedure's target subject a citizen's (matched in the subject
     /// without case or tone marks, e.g. "công dân" in "Công dân Việt Nam").
     pub citizen_subjects: Vec<String>,
+    /// `SYNCED_WITH_DVCQG_PERSONAL_STORAGE` (4.4): counted over every dossier received in the
+    /// period, online or not. Otherwise over those received online only (`DOMAIN.md`).
+    pub personal_storage_over_received: bool,
     /// `PUBLISH_ON_TIME` (1.1): only the procedures of decisions the province announced in the
     /// period count; a decision never made is not in the indicator. Otherwise a deadline that
     /// fell in the period unmet also counts, as late.
@@ -77,6 +81,7 @@ impl Default for Counting {
             citizen_subjects: ["công dân", "cá nhân", "người nước ngoài", "hộ gia đình"]
                 .map(String::from)
                 .to_vec(),
+            personal_storage_over_received: true,
             announcements_dated_in_period_only: true,
             not_applicable: BTreeMap::from([(
                 UnitLevel::Commune,
@@ -100,6 +105,7 @@ impl Counting {
             result_indicators_over_paper_result: false,
             population_data_over_citizen_procedures: false,
             citizen_subjects: Vec::new(),
+            personal_storage_over_received: false,
             announcements_dated_in_period_only: false,
             not_applicable: BTreeMap::new(),
         }
@@ -210,6 +216,18 @@ pub fn in_population_data(counting: &Counting, kind: ProcedureKind) -> bool {
     !counting.population_data_over_citizen_procedures || kind.citizen
 }
 
+/// How a dossier received in the period counts for `SYNCED_WITH_DVCQG_PERSONAL_STORAGE`:
+/// whether it is in the denominator, and whether it is in the numerator (it took a component
+/// from the citizen's store or saved a result to it).
+pub fn personal_storage_counts(
+    counting: &Counting,
+    online: bool,
+    used_store: bool,
+) -> (bool, bool) {
+    let counted = counting.personal_storage_over_received || online;
+    (counted, counted && used_store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +274,16 @@ mod tests {
         let u = Counting::unrestricted();
         assert_eq!(result_counts(&u, ELECTRONIC, true, false), (true, false));
         assert_eq!(result_counts(&u, ELECTRONIC, true, true), (true, true));
+    }
+
+    #[test]
+    fn the_personal_store_counts_every_received_dossier() {
+        let c = Counting::default();
+        assert_eq!(personal_storage_counts(&c, false, true), (true, true));
+        assert_eq!(personal_storage_counts(&c, false, false), (true, false));
+        let u = Counting::unrestricted();
+        assert_eq!(personal_storage_counts(&u, false, true), (false, false));
+        assert_eq!(personal_storage_counts(&u, true, true), (true, true));
     }
 
     #[test]

@@ -196,8 +196,8 @@ pub const INDICATORS: [IndicatorEntry; 21] = [
     entry(
         "SYNCED_WITH_DVCQG_PERSONAL_STORAGE",
         Dossiers,
-        "DOMAIN.md (PORTAL_RULES 4.4 counts every dossier received)",
-        "dossiers received online in the period with a component from the citizen's store / dossiers received online in the period",
+        "PORTAL_RULES 4.4",
+        "dossiers received in the period with a component taken from the citizen's store or a result saved to it / dossiers received in the period (those received online when the rule set's counting says so)",
         false,
         None,
     ),
