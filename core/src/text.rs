@@ -1,4 +1,23 @@
-//! Text helpers for Vietnamese: search that finds "Đăng ký khai sinh" from "dang ky khai sinh".
+//! Text helpers: Vietnamese search that finds "Đăng ký khai sinh" from "dang ky khai sinh", and
+//! the words and hex digests records are written with.
+
+/// The API name of a unit-only enum value (`"online"`, `"finishedLate"` …), as stored.
+pub(crate) fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Lowercase hex of `bytes`, without a formatter per byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
+        .map(char::from)
+        .collect()
+}
 
 /// Folds Vietnamese text for search: lowercase, tone marks and vowel marks removed, `đ` → `d`,
 /// runs of white space collapsed. Works on precomposed (NFC) and decomposed (NFD) input alike.

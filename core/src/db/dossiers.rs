@@ -6,11 +6,10 @@ use std::collections::hash_map::Entry;
 
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 
 use super::audit::{self, Actor};
-use super::encode::{hex, parse_word, word};
+use super::encode::{parse_word, word};
 use super::schema::{
     dossier_events, dossier_refused_events, dossiers, procedure_versions, procedures,
 };
@@ -19,144 +18,15 @@ use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, now_local, write_tx};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
-use crate::dossier::facts::{ComponentFacts, FactsInput, facts};
-use crate::dossier::{
-    DossierCode, Event, Flag, QualityInput, RatingChannel, ResultDocument, Satisfaction, Status,
-    Timing, TimingInput, check_history, derive,
+use crate::dossier::intake::{self, Judged};
+pub use crate::dossier::{
+    Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord, Rating, SyncError,
 };
+use crate::dossier::{DossierCode, Event, Flag, Status, Timing, TimingInput, check_history};
 use crate::procedure::{Channel, ProcedureContent};
 use crate::unit::UnitScope;
-use crate::window;
 
 type Db = <DbConnection as Connection>::Backend;
-
-/// A submitted component of the dossier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ComponentRecord {
-    /// Its name.
-    pub name: String,
-    /// SHA-256 of the file, hex.
-    #[serde(default)]
-    pub sha256: Option<String>,
-    /// Digitized (scanned or structured).
-    #[serde(default)]
-    pub digitized: bool,
-    /// Reused from earlier digitized data.
-    #[serde(default)]
-    pub reused: bool,
-    /// Taken from the citizen's data store on the national portal.
-    #[serde(default)]
-    pub from_citizen_store: bool,
-}
-
-/// A fee of the dossier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FeeRecord {
-    /// What for.
-    pub name: String,
-    /// Amount in VND.
-    pub amount_vnd: i64,
-    /// Paid online (national portal or provincial gateway).
-    #[serde(default)]
-    pub paid_online: bool,
-}
-
-/// The applicant, without the identity number (kept only as a keyed hash and its last 4 digits).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct Applicant {
-    /// `citizen` or `organization`.
-    pub kind: String,
-    /// Name.
-    pub name: String,
-    /// Last 4 characters of the identity number.
-    pub identity_last4: Option<String>,
-    /// HMAC-SHA256 of the identity number under the service's identity key, as
-    /// `hmac-sha256:{key id}:{hex}` (never the number itself).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub identity_hash: Option<String>,
-}
-
-/// The citizen's satisfaction rating of a dossier: one per dossier, the latest by its instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Rating {
-    /// The rating.
-    pub value: Satisfaction,
-    /// When (local time).
-    pub at: NaiveDateTime,
-    /// Where the citizen rated.
-    pub channel: RatingChannel,
-}
-
-/// Everything of a dossier that is kept as pushed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct DossierDetails {
-    /// Submitted at (local time).
-    pub submitted_at: Option<NaiveDateTime>,
-    /// The applicant.
-    pub applicant: Applicant,
-    /// Fees.
-    pub fees: Vec<FeeRecord>,
-    /// Whether a financial obligation applies.
-    pub financial_obligation: bool,
-    /// Components submitted.
-    pub components: Vec<ComponentRecord>,
-    /// Account verified with VNeID.
-    pub vneid_verified: bool,
-    /// The population database was used.
-    pub population_db_used: bool,
-    /// Result documents.
-    pub results: Vec<ResultDocument>,
-    /// The vendor's due instant, when it sent one.
-    pub vendor_due_at: Option<NaiveDateTime>,
-    /// The last failed attempt to sync with the national portal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sync_error: Option<SyncError>,
-}
-
-/// A failed attempt to sync a dossier with the national portal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SyncError {
-    /// When the attempt failed (local time).
-    pub at: NaiveDateTime,
-    /// The portal's answer or the vendor's description of the failure.
-    pub message: String,
-}
-
-/// A dossier to store.
-#[derive(Debug, Clone)]
-pub struct DossierWrite {
-    /// Code.
-    pub code: DossierCode,
-    /// Procedure code.
-    pub procedure_code: String,
-    /// Handling unit's code.
-    pub unit: String,
-    /// Channel.
-    pub channel: Channel,
-    /// Received at (local time).
-    pub received_at: NaiveDateTime,
-    /// Details.
-    pub details: DossierDetails,
-    /// Last synced to the national portal, and with which status.
-    pub synced: Option<(NaiveDateTime, Status)>,
-    /// The citizen's rating, if this write carries one (a write without one keeps the stored
-    /// one; of two, the later is kept).
-    pub rating: Option<Rating>,
-    /// Events.
-    pub events: Vec<Event>,
-}
 
 /// A stored dossier.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -482,49 +352,14 @@ impl Lookups {
 struct Prepared {
     code: String,
     unit: UnitRow,
-    write: DossierWrite,
-    /// Events the transition rules refused, with the reason, set aside from `write`.
-    refused: Vec<(Event, String)>,
-    data: String,
-    input_hash: String,
-    status: Status,
     procedure_version: Option<i32>,
     field: Option<String>,
-    due_at: Option<NaiveDateTime>,
-    rule_due_at: Option<NaiveDateTime>,
-    effective_due_at: Option<NaiveDateTime>,
-    late_from: Option<NaiveDateTime>,
-    ended_at: Option<NaiveDateTime>,
-    timing: Option<String>,
-    flags: String,
-    facts: i32,
-    rating: Option<Rating>,
+    judged: Judged,
 }
 
-/// The 766 facts of a dossier's details, its rating, and whether a petition concerns it.
-fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: bool) -> i32 {
-    let components: Vec<ComponentFacts> = details
-        .components
-        .iter()
-        .map(|c| ComponentFacts {
-            digitized: c.digitized,
-            reused: c.reused,
-            from_citizen_store: c.from_citizen_store,
-        })
-        .collect();
-    facts(&FactsInput {
-        financial_obligation: details.financial_obligation,
-        paid_online: details.fees.iter().any(|f| f.paid_online),
-        fees_recorded: !details.fees.is_empty(),
-        components: &components,
-        results: &details.results,
-        population_db_used: details.population_db_used,
-        rating: rating.map(|r| r.value),
-        petitioned,
-    })
-}
-
-/// Checks a write and derives what is stored with it. Reads only: a refused write stores nothing.
+/// Checks a write and derives what is stored with it ([`intake`]): reads the unit, the
+/// procedure, the stored row and the calendar it is judged with. Reads only: a refused write
+/// stores nothing.
 fn prepare(
     conn: &mut DbConnection,
     lookups: &mut Lookups,
@@ -532,85 +367,17 @@ fn prepare(
     write: &DossierWrite,
     now: NaiveDateTime,
 ) -> StoreResult<Prepared> {
-    let mut invalid = Vec::new();
     let unit = lookups
         .unit(conn, &write.unit)?
         .filter(|u| scope.allows(&u.path));
-    if unit.is_none() {
-        invalid.push(InvalidParam::new(
-            "unit",
-            format!("no unit has the code {}", write.unit),
-        ));
-    }
     let on = write.received_at.date();
     let versions = lookups.versions(conn, &write.procedure_code)?;
-    if versions.is_empty() {
-        invalid.push(InvalidParam::new(
-            "procedureCode",
-            format!("no procedure has the code {}", write.procedure_code),
-        ));
-    }
+    let procedure_known = !versions.is_empty();
     let procedure = versions
         .iter()
         .find(|(from, to, _, _)| *from <= on && to.is_none_or(|t| on <= t))
         .map(|(_, _, seq, content)| (*seq, content.field.clone(), content.time_limit));
-    let mut ids = std::collections::HashSet::new();
-    for (i, e) in write.events.iter().enumerate() {
-        if !ids.insert(e.id.as_str()) {
-            invalid.push(InvalidParam::new(
-                format!("events[{i}].id"),
-                "is listed twice",
-            ));
-        }
-    }
-    // An event the transition rules refuse is set aside with its reason, and the rest of the
-    // history is stored and judged: only malformed input refuses a dossier.
-    let mut kept = write.events.clone();
-    let mut refused = Vec::new();
-    while let Err(f) = check_history(&kept) {
-        match kept.iter().position(|e| e.id == f.event_id) {
-            Some(i) => refused.push((kept.remove(i), f.reason)),
-            None => break,
-        }
-    }
-    // Every instant within the window: one far outside it is a bug or an attack, and costs
-    // seconds of calendar work. A rating dated ahead would also outrank every real one.
-    let happened = [
-        Some(("receivedAt".to_owned(), write.received_at)),
-        write
-            .details
-            .submitted_at
-            .map(|at| ("submittedAt".to_owned(), at)),
-        write.synced.map(|(at, _)| ("sync.syncedAt".to_owned(), at)),
-        write
-            .details
-            .sync_error
-            .as_ref()
-            .map(|e| ("syncError.at".to_owned(), e.at)),
-        write.rating.map(|r| ("rating.at".to_owned(), r.at)),
-    ];
-    let event_instants = write
-        .events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| Some((format!("events[{i}].at"), e.at)));
-    for (name, at) in happened.into_iter().chain(event_instants).flatten() {
-        invalid.extend(window::happened(&name, at, now));
-    }
-    let due = write
-        .events
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| e.new_due.map(|at| (format!("events[{i}].newDue"), at)))
-        .chain(
-            write
-                .details
-                .vendor_due_at
-                .map(|at| ("dueAt".to_owned(), at)),
-        );
-    for (name, at) in due {
-        invalid.extend(window::due(&name, at));
-    }
+    let invalid = intake::problems(write, unit.is_some(), procedure_known, now);
     let unit = match (unit, invalid.is_empty()) {
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),
@@ -618,140 +385,47 @@ fn prepare(
     // A dossier stored under a unit outside the grant does not exist for this caller, whatever
     // unit the write names: it is neither taken over nor told apart from a missing one of
     // another unit. Moving a dossier so needs a grant over both units.
-    let code_text = write.code.to_string();
-    let stored = lookups.stored(conn, &code_text)?;
+    let code = write.code.to_string();
+    let stored = lookups.stored(conn, &code)?;
     if stored.as_ref().is_some_and(|s| !scope.allows(&s.unit_path)) {
-        return Err(not_found(&code_text));
+        return Err(not_found(&code));
     }
-
-    let mut write = write.clone();
-    let data =
-        serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
-    // The hash is of what was sent, refused events included: the same push again is unchanged.
-    let events_json =
-        serde_json::to_string(&write.events).map_err(|e| StoreError::Setup(e.to_string()))?;
-    write.events = kept;
-    // A due instant once stored does not change when the calendar or the procedure is edited
-    // later; only a new receipt instant or procedure, or an explicit recompute, changes it.
-    // One rating per dossier: the later of the stored one and this write's.
-    let rating = match (write.rating, stored.as_ref().and_then(|s| s.rating)) {
-        (Some(new), Some(old)) if old.at > new.at => Some(old),
-        (new, old) => new.or(old),
-    };
-    let kept_due = match stored {
-        Some(stored)
-            if !lookups.recompute
-                && stored.received_at == write.received_at
-                && stored.procedure_code == write.procedure_code =>
-        {
-            Some(stored.rule_due_at)
-        }
-        _ => None,
-    };
-    let calendar = lookups.calendar(conn, &unit, on.year())?;
-    let limit = procedure
-        .as_ref()
-        .and_then(|(_, _, t)| *t)
-        .and_then(|t| TimeLimit::new(t.amount, t.measure).ok());
-    let rule_due_at = match kept_due {
-        Some(kept) => kept,
-        None => limit.map(|l| calendar.due(write.received_at, l, &[]).due),
-    };
-    // The rules' due instant is part of the hash, so that a recompute that changes it is stored.
-    // Hashed piece by piece rather than through one formatted copy of the whole dossier.
-    let mut hasher = Sha256::new();
-    hasher.update(
-        format!(
-            "{}|{}|{}|{}|{}|{:?}|{:?}|{:?}|",
-            write.code,
-            write.procedure_code,
-            write.unit,
-            word(&write.channel),
-            write.received_at,
-            write.synced,
-            rule_due_at,
-            rating,
-        )
-        .as_bytes(),
-    );
-    hasher.update(data.as_bytes());
-    hasher.update(b"|");
-    hasher.update(events_json.as_bytes());
-    let input_hash = hex(&hasher.finalize());
-    let vendor_due = write.details.vendor_due_at;
-    let due_at = vendor_due.or(rule_due_at);
-    let hashes: Vec<String> = write
-        .details
-        .components
-        .iter()
-        .filter_map(|c| c.sha256.clone())
-        .collect();
-    let derived = derive(
-        calendar,
-        &TimingInput {
-            received_at: write.received_at,
-            due_at,
-            limit,
-            events: &write.events,
-            at: now,
-        },
-        &QualityInput {
-            events: &write.events,
-            results: &write.details.results,
-            component_hashes: &hashes,
-            synced_at: write.synced.map(|s| s.0),
-            synced_status: write.synced.map(|s| s.1),
-            sync_error: write
-                .details
-                .sync_error
-                .as_ref()
-                .map(|e| (e.at, e.message.as_str())),
-            standard_code: write.code.standard_parts().is_some(),
-            due_disagrees: matches!((vendor_due, rule_due_at), (Some(v), Some(r)) if v != r),
-        },
-    );
-    let mut flags: Vec<Flag> = derived.flags.iter().map(|(f, _)| *f).collect();
-    if !refused.is_empty() {
-        flags.push(Flag::RefusedEvents);
-        flags.sort();
-    }
-    let flags = format!(
-        " {} ",
-        flags
-            .iter()
-            .map(|f| f.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
+    let kept_rule_due = intake::kept_rule_due(
+        stored.as_ref().map(|s| intake::StoredDue {
+            received_at: s.received_at,
+            procedure_code: &s.procedure_code,
+            rule_due_at: s.rule_due_at,
+        }),
+        write,
+        lookups.recompute,
     );
     // Named by a petition of its unit or of a unit above it.
     let petitioned = lookups
         .petitioned
         .get(write.code.as_str())
         .is_some_and(|paths| paths.iter().any(|p| unit.path.starts_with(p.as_str())));
+    let calendar = lookups.calendar(conn, &unit, on.year())?;
+    let judged = intake::judge(
+        write,
+        &intake::Context {
+            calendar,
+            limit: procedure
+                .as_ref()
+                .and_then(|(_, _, t)| *t)
+                .and_then(|t| TimeLimit::new(t.amount, t.measure).ok()),
+            kept_rule_due,
+            stored_rating: stored.and_then(|s| s.rating),
+            petitioned,
+            now,
+        },
+    )
+    .map_err(|e| StoreError::Setup(e.to_string()))?;
     Ok(Prepared {
-        code: write.code.to_string(),
+        code,
         unit,
-        status: derived.status.unwrap_or(Status::NewlyRegistered),
         procedure_version: procedure.as_ref().map(|(seq, _, _)| *seq),
         field: procedure.map(|(_, field, _)| field),
-        due_at,
-        rule_due_at,
-        effective_due_at: derived.effective_due,
-        late_from: derived.late_from,
-        ended_at: derived.ended_at,
-        timing: derived.timing.map(|t| word(&t)),
-        flags,
-        facts: facts_of(&write.details, rating.as_ref(), petitioned)
-            | if derived.received {
-                0
-            } else {
-                crate::dossier::facts::NOT_RECEIVED
-            },
-        rating,
-        data,
-        input_hash,
-        write,
-        refused,
+        judged,
     })
 }
 
@@ -789,34 +463,43 @@ struct DossierColumns {
 }
 
 fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
+    let j = &p.judged;
     DossierColumns {
         code: p.code.clone(),
         unit_id: p.unit.id,
         unit_path: p.unit.path.clone(),
-        procedure_code: p.write.procedure_code.clone(),
+        procedure_code: j.write.procedure_code.clone(),
         procedure_version: p.procedure_version,
         field: p.field.clone(),
-        channel: word(&p.write.channel),
-        status: p.status.as_str(),
-        received_at: Stamp(p.write.received_at),
-        due_at: p.due_at.map(Stamp),
-        rule_due_at: p.rule_due_at.map(Stamp),
-        effective_due_at: p.effective_due_at.map(Stamp),
-        late_from: p.late_from.map(Stamp),
-        ended_at: p.ended_at.map(Stamp),
-        timing: p.timing.clone(),
-        flags: p.flags.clone(),
-        facts: p.facts,
-        synced_at: p.write.synced.map(|s| Stamp(s.0)),
-        synced_status: p.write.synced.map(|s| s.1.as_str().to_owned()),
-        data: p.data.clone(),
-        input_hash: p.input_hash.clone(),
+        channel: word(&j.write.channel),
+        status: j.status.as_str(),
+        received_at: Stamp(j.write.received_at),
+        due_at: j.due_at.map(Stamp),
+        rule_due_at: j.rule_due_at.map(Stamp),
+        effective_due_at: j.effective_due_at.map(Stamp),
+        late_from: j.late_from.map(Stamp),
+        ended_at: j.ended_at.map(Stamp),
+        timing: j.timing.map(|t| word(&t)),
+        // Space-delimited on both sides, so that a flag is found with `LIKE '% name %'`.
+        flags: format!(
+            " {} ",
+            j.flags
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        facts: j.facts,
+        synced_at: j.write.synced.map(|s| Stamp(s.0)),
+        synced_status: j.write.synced.map(|s| s.1.as_str().to_owned()),
+        data: j.data.clone(),
+        input_hash: j.input_hash.clone(),
         version,
         updated_at: Stamp(now),
-        rating: p.rating.map(|r| word(&r.value)),
-        rated_at: p.rating.map(|r| Stamp(r.at)),
-        rating_channel: p.rating.map(|r| word(&r.channel)),
-        span_class: crate::dossier::span::class(p.write.received_at, p.ended_at),
+        rating: j.rating.map(|r| word(&r.value)),
+        rated_at: j.rating.map(|r| Stamp(r.at)),
+        rating_channel: j.rating.map(|r| word(&r.channel)),
+        span_class: crate::dossier::span::class(j.write.received_at, j.ended_at),
     }
 }
 
@@ -883,7 +566,7 @@ fn store_prepared(
     let mut changed_ids: Vec<(usize, i64)> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         match existing.get(p.code.as_str()) {
-            Some((_, hash, _)) if *hash == p.input_hash => outcomes.push(Outcome::Unchanged),
+            Some((_, hash, _)) if *hash == p.judged.input_hash => outcomes.push(Outcome::Unchanged),
             Some((id, _, version)) => {
                 diesel::update(dossiers::table.find(*id))
                     .set(columns(p, version + 1, now))
@@ -924,27 +607,38 @@ fn store_prepared(
     let events: Vec<EventRow> = changed_ids
         .iter()
         .flat_map(|(i, id)| {
-            prepared[*i].write.events.iter().map(move |e| EventRow {
-                dossier_id: *id,
-                event_id: e.id.clone(),
-                status: e.status.as_str(),
-                at: Stamp(e.at),
-                new_due: e.new_due.map(Stamp),
-                actor: e.actor.clone(),
-                note: e.note.clone(),
-                payload: e.payload.clone(),
-                received_at: Stamp(now),
-            })
+            prepared[*i]
+                .judged
+                .write
+                .events
+                .iter()
+                .map(move |e| EventRow {
+                    dossier_id: *id,
+                    event_id: e.id.clone(),
+                    status: e.status.as_str(),
+                    at: Stamp(e.at),
+                    new_due: e.new_due.map(Stamp),
+                    actor: e.actor.clone(),
+                    note: e.note.clone(),
+                    payload: e.payload.clone(),
+                    received_at: Stamp(now),
+                })
         })
         .collect();
     insert_many!(conn, dossier_events::table, events);
     for (i, id) in &changed_ids {
-        if !prepared[*i].refused.is_empty() {
-            record_refused(conn, *id, &prepared[*i].refused, now_local())?;
+        if !prepared[*i].judged.refused.is_empty() {
+            record_refused(conn, *id, &prepared[*i].judged.refused, now_local())?;
         }
     }
     // A later push without the refused events does not clear the flag: they stay on record.
-    let ids: Vec<i64> = changed_ids.iter().map(|(_, id)| *id).collect();
+    // Only an updated dossier pushed without refused events can lack it (a push with some was
+    // flagged when prepared, and a new dossier has no earlier ones).
+    let ids: Vec<i64> = changed_ids
+        .iter()
+        .filter(|(i, _)| outcomes[*i] == Outcome::Updated && prepared[*i].judged.refused.is_empty())
+        .map(|(_, id)| *id)
+        .collect();
     flag_refused(conn, &ids, false)?;
     let changes: Vec<(String, serde_json::Value, &'static str, &str)> = changed_ids
         .iter()
@@ -953,7 +647,7 @@ fn store_prepared(
             let action = if outcomes[*i] == Outcome::Created { "create" } else { "update" };
             (
                 p.code.clone(),
-                serde_json::json!({"code": p.code, "status": p.status.as_str(), "inputHash": p.input_hash}),
+                serde_json::json!({"code": p.code, "status": p.judged.status.as_str(), "inputHash": p.judged.input_hash}),
                 action,
                 p.unit.path.as_str(),
             )

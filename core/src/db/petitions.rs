@@ -6,11 +6,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 
 use super::audit::{self, Actor, Change};
-use super::encode::{hex, parse_word, word};
+use super::encode::{parse_word, word};
 use super::schema::{dossiers, petition_events, petitions, procedures, units};
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
@@ -21,65 +20,15 @@ use crate::InvalidParam;
 use crate::calendar::Calendar;
 use crate::dossier::facts::PETITIONED;
 use crate::petition::figures::PetitionFacts;
+use crate::petition::intake::{self, MAX_EVENTS};
 use crate::petition::{
     Channel, Event, PetitionCode, PetitionRules, Reaction, Stages, Status, Subject, Timing,
     check_history, current_status, stages,
 };
+pub use crate::petition::{PetitionDetails, PetitionWrite, ReactionRecord};
 use crate::unit::UnitScope;
-use crate::window;
 
 type Db = <DbConnection as Connection>::Backend;
-
-/// What a petition says and how it was answered, kept as pushed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct PetitionDetails {
-    /// The content, in short.
-    pub summary: String,
-    /// The outcome of the handling (the answer, in short).
-    pub outcome: Option<String>,
-    /// Where the answer was published.
-    pub answer_url: Option<String>,
-}
-
-/// The petitioner's reaction to the answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct ReactionRecord {
-    /// Satisfied or not.
-    pub value: Reaction,
-    /// When (local time).
-    pub at: NaiveDateTime,
-    /// The code of a further petition on the same matter, if the petitioner filed one.
-    pub further_petition: Option<String>,
-}
-
-/// A petition to store.
-#[derive(Debug, Clone)]
-pub struct PetitionWrite {
-    /// Code.
-    pub code: PetitionCode,
-    /// The unit concerned.
-    pub unit: String,
-    /// What it is about.
-    pub subject: Subject,
-    /// The procedure concerned, if any.
-    pub procedure_code: Option<String>,
-    /// The dossier concerned, if any.
-    pub dossier_code: Option<String>,
-    /// How it arrived.
-    pub channel: Channel,
-    /// Received at (local time).
-    pub received_at: NaiveDateTime,
-    /// Content and answer.
-    pub details: PetitionDetails,
-    /// The petitioner's reaction.
-    pub reaction: Option<ReactionRecord>,
-    /// Stage events.
-    pub events: Vec<Event>,
-}
 
 /// A stored petition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -278,11 +227,6 @@ struct Prepared {
     stages: Stages,
 }
 
-/// How long after receipt an event may be: deadlines are weeks, so years mean a typo.
-const MAX_SPAN: chrono::TimeDelta = chrono::TimeDelta::days(3 * 366);
-/// Most events a petition keeps.
-const MAX_EVENTS: usize = 100;
-
 /// The petitions that make a dossier count as petitioned: those not refused or withdrawn, of
 /// the dossier's unit or a unit above it. By dossier code, their units' tree paths.
 pub(crate) fn petition_paths(
@@ -311,58 +255,14 @@ fn prepare(
     write: &PetitionWrite,
     now: NaiveDateTime,
 ) -> StoreResult<Prepared> {
-    let mut invalid = Vec::new();
     let unit = lookups
         .unit(conn, &write.unit)?
         .filter(|u| scope.allows(&u.path));
-    if unit.is_none() {
-        invalid.push(InvalidParam::new(
-            "unit",
-            format!("no unit has the code {}", write.unit),
-        ));
-    }
-    if let Some(code) = &write.procedure_code
-        && !lookups.procedure_exists(conn, code)?
-    {
-        invalid.push(InvalidParam::new(
-            "procedureCode",
-            format!("no procedure has the code {code}"),
-        ));
-    }
-    let mut ids = HashSet::new();
-    for (i, e) in write.events.iter().enumerate() {
-        if !ids.insert(e.id.as_str()) {
-            invalid.push(InvalidParam::new(
-                format!("events[{i}].id"),
-                "is listed twice",
-            ));
-        }
-    }
-    if let Err(f) = check_history(write.received_at, &write.events) {
-        let i = write
-            .events
-            .iter()
-            .position(|e| e.id == f.event_id)
-            .unwrap_or(0);
-        invalid.push(InvalidParam::new(format!("events[{i}].status"), f.reason));
-    }
-    invalid.extend(window::happened("receivedAt", write.received_at, now));
-    for (i, e) in write.events.iter().enumerate() {
-        if let Some(p) = window::happened(&format!("events[{i}].at"), e.at, now) {
-            invalid.push(p);
-        } else if e.at - write.received_at > MAX_SPAN {
-            invalid.push(InvalidParam::new(
-                format!("events[{i}].at"),
-                "is more than three years after the receipt",
-            ));
-        }
-    }
-    if write.events.len() > MAX_EVENTS {
-        invalid.push(InvalidParam::new(
-            "events",
-            format!("a petition keeps at most {MAX_EVENTS} events"),
-        ));
-    }
+    let procedure_known = match &write.procedure_code {
+        Some(code) => lookups.procedure_exists(conn, code)?,
+        None => true,
+    };
+    let mut invalid = intake::problems(write, unit.is_some(), procedure_known, now);
     if let (Some(code), Some(unit)) = (&write.dossier_code, &unit) {
         let stored: Option<String> = dossiers::table
             .filter(dossiers::code.eq(code))
@@ -385,32 +285,7 @@ fn prepare(
             _ => {}
         }
     }
-    if let Some(r) = &write.reaction {
-        invalid.extend(window::happened("reaction.at", r.at, now));
-        if r.value == Reaction::Satisfied && r.further_petition.is_some() {
-            invalid.push(InvalidParam::new(
-                "reaction.furtherPetition",
-                "a satisfied petitioner files no further petition: say dissatisfied",
-            ));
-        }
-        match write.events.iter().find(|e| e.status == Status::Handled) {
-            None => invalid.push(InvalidParam::new(
-                "reaction",
-                "the petition has no answer yet (no handled event) to react to",
-            )),
-            Some(h) if r.at < h.at => invalid.push(InvalidParam::new(
-                "reaction.at",
-                format!("is before the answer at {}", h.at),
-            )),
-            Some(_) => {}
-        }
-        if r.further_petition.as_deref() == Some(write.code.as_str()) {
-            invalid.push(InvalidParam::new(
-                "reaction.furtherPetition",
-                "is this petition's own code",
-            ));
-        }
-    }
+    invalid.extend(intake::reaction_problems(write, now));
     let unit = match (unit, invalid.is_empty()) {
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),
@@ -430,38 +305,14 @@ fn prepare(
     }
     let rules = lookups.rules(conn)?;
     let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&write.received_at))?;
-    // Judged with every event, even one a few minutes ahead of this clock.
-    let last = write.events.iter().map(|e| e.at).max().unwrap_or(now);
-    let stages = stages(
-        calendar,
-        &rules,
-        write.received_at,
-        &write.events,
-        now.max(last),
-    );
-    let data =
-        serde_json::to_string(&write.details).map_err(|e| StoreError::Setup(e.to_string()))?;
-    let events =
-        serde_json::to_string(&write.events).map_err(|e| StoreError::Setup(e.to_string()))?;
-    // The rules are part of the hash, so that a push after they changed is judged again.
-    let input = format!(
-        "{}|{}|{}|{:?}|{:?}|{}|{}|{:?}|{:?}|{data}|{events}",
-        write.code,
-        write.unit,
-        word(&write.subject),
-        write.procedure_code,
-        write.dossier_code,
-        word(&write.channel),
-        write.received_at,
-        write.reaction,
-        rules,
-    );
+    let judged = intake::judge(write, calendar, &rules, now)
+        .map_err(|e| StoreError::Setup(e.to_string()))?;
     Ok(Prepared {
         unit,
-        status: current_status(&write.events),
-        input_hash: hex(&Sha256::digest(input.as_bytes())),
-        data,
-        stages,
+        status: judged.status,
+        input_hash: judged.input_hash,
+        data: judged.data,
+        stages: judged.stages,
         write: write.clone(),
     })
 }

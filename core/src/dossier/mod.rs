@@ -3,7 +3,9 @@
 //! points on the national portal. All functions here are pure.
 
 pub mod facts;
+pub mod intake;
 mod quality;
+mod record;
 pub mod span;
 mod timing;
 
@@ -13,6 +15,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 pub use quality::{Flag, QualityInput, ResultDocument, quality_flags};
+pub use record::{
+    Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord, Rating, SyncError,
+};
 pub use timing::{Classification, Timing, TimingInput, classify};
 
 /// A dossier's status, with the national sync code of each.

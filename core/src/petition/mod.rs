@@ -4,6 +4,8 @@
 //! All functions here are pure.
 
 pub mod figures;
+pub mod intake;
+mod record;
 mod timing;
 
 use std::fmt;
@@ -11,6 +13,7 @@ use std::fmt;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+pub use record::{PetitionDetails, PetitionWrite, ReactionRecord};
 pub use timing::{Stage, StageState, StageTiming, Stages, Timing, stages};
 
 use crate::dossier::DossierCode;

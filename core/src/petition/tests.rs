@@ -8,11 +8,11 @@ use chrono::NaiveDateTime;
 use super::*;
 use crate::calendar::Calendar;
 
-fn at(s: &str) -> NaiveDateTime {
+pub(super) fn at(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
 }
 
-fn ev(id: &str, status: Status, when: &str) -> Event {
+pub(super) fn ev(id: &str, status: Status, when: &str) -> Event {
     Event {
         id: id.into(),
         status,
