@@ -8,10 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use tthc_core::calendar::from_local;
-use tthc_core::db::announcements::{self, LateAnnouncement, UnitRef};
-use tthc_core::db::official;
+use tthc_core::db::announcements::{LateAnnouncement, UnitRef};
 use tthc_core::db::reports::{self, GroupBy, Line};
-use tthc_core::db::units::{self, UnitRow};
+use tthc_core::db::units::UnitRow;
 use tthc_core::period::Period;
 use tthc_core::report::ii06a::Counts;
 use tthc_core::scoring::{Evaluation, RuleSet};
@@ -27,7 +26,7 @@ use crate::http::ValidQuery;
 use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
-use tthc_core::app::scores::{standing, standing_frozen};
+use tthc_core::app::notice::{self as app_notice, NoticeData};
 
 /// Which report, for whom, and in what form.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -586,58 +585,35 @@ pub async fn notice(
     let now = now_local();
     let code = q.unit;
     let rules = rule_set.clone();
-    let (unit, official, (own, basis), departments, localities, lines, late) = state
+    let data = state
         .run(move |conn| {
-            let unit = unit_in_scope(conn, &principal, &code)?;
-            let official = official::get(conn, &unit, period)?;
-            let ((own, _), frozen) = standing_frozen(conn, &unit, period, &rules, now)?;
-            let basis = if frozen { "snapshot" } else { "live" };
-            let (mut departments, mut localities) = (Vec::new(), Vec::new());
-            for child in units::children_rows(conn, &unit)? {
-                let (evaluation, _) = standing(conn, &child, period, &rules, now)?;
-                match child.level.as_str() {
-                    "district" | "commune" => localities.push((child, evaluation)),
-                    _ => departments.push((child, evaluation)),
-                }
-            }
-            let lines = reports::ii06a(conn, &unit, period, now, GroupBy::Unit)?;
             let scope = principal.unit_scope(conn)?;
-            let last = period.last_day().min(now.date());
-            let late: Vec<LateAnnouncement> = announcements::late(conn, &scope, last)?
-                .into_iter()
-                .filter(|a| {
-                    a.due <= period.last_day()
-                        && a.announced_by
-                            .as_ref()
-                            .is_none_or(|d| d.signed_on >= period.first_day())
-                })
-                .collect();
-            Ok((
-                unit,
-                official,
-                (own, basis),
-                departments,
-                localities,
-                lines,
-                late,
-            ))
+            Ok(app_notice::notice(
+                conn, &scope, &code, period, &rules, now,
+            )?)
         })
         .await?;
-    let mut owing: Vec<Explanation> = lines
-        .iter()
-        .filter(|l| l.counts.late() > 0)
-        .map(|l| Explanation {
-            unit: l.key.clone(),
-            name: l.name.clone(),
-            resolved_late: l.counts.resolved.late,
-            in_progress_overdue: l.counts.in_progress.overdue,
+    let NoticeData {
+        unit,
+        official,
+        own,
+        frozen,
+        departments,
+        localities,
+        processing: lines,
+        late_announcements: late,
+        owing,
+    } = data;
+    let basis = if frozen { "snapshot" } else { "live" };
+    let owing = owing
+        .into_iter()
+        .map(|o| Explanation {
+            unit: o.unit,
+            name: o.name,
+            resolved_late: o.resolved_late,
+            in_progress_overdue: o.in_progress_overdue,
         })
         .collect();
-    owing.sort_by(|a, b| {
-        (b.resolved_late + b.in_progress_overdue)
-            .cmp(&(a.resolved_late + a.in_progress_overdue))
-            .then_with(|| a.unit.cmp(&b.unit))
-    });
     let notice = Notice {
         unit: unit_ref(&unit),
         period: period.to_string(),

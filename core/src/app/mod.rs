@@ -2,12 +2,14 @@
 //! one transaction or one consistent read each. The HTTP layer calls these and only maps their
 //! results; storage stays rows and queries (`../shared/ARCHITECTURE.md`).
 //!
-//! So far the scores (`scores`); intake, notices and reconciliation still live in storage and
-//! in the routes.
+//! The scores (`scores`) and the monthly notice (`notice`). Intake is pure domain
+//! (`dossier::intake`, `petition::intake`) called by storage's batch writes; the reconciliation
+//! with the portal is still composed in its route.
 
 use crate::InvalidParam;
 use crate::db::StoreError;
 
+pub mod notice;
 pub mod scores;
 
 /// What a use case can refuse or fail with.
