@@ -2,7 +2,7 @@
 //! most on time, some late, some marked poor quality, some never sent, so that compliance and
 //! the PAR-index deductions have something to show.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDateTime};
 use tthc_core::db::audit::Actor;
 use tthc_core::db::duties::{self, DutyForm, FileMeta, SubmissionForm};
 use tthc_core::db::{DbConnection, StoreError};
@@ -10,13 +10,26 @@ use tthc_core::period::Period;
 use tthc_core::report::duties::{Deductions, DueRule, Frequency};
 use tthc_core::unit::UnitScope;
 
-/// The months reported on: January to November 2026 (the demo's data ends on 20 November).
-const MONTHS: std::ops::RangeInclusive<u32> = 1..=11;
+use super::DemoYear;
 
-fn at(month: u32, day: u32, hour: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, month, day)
+/// The months reported on: those of the demo's span, from its first month to the month of its
+/// last day.
+fn months(year: &DemoYear) -> Vec<Period> {
+    match (
+        Period::month(year.first.year(), year.first.month()),
+        Period::month(year.last.year(), year.last.month()),
+    ) {
+        (Some(first), Some(last)) => Period::months_between(first, last).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Day `day` of `period`'s month at `hour`, if the month has that day.
+fn at(period: Period, day: u32, hour: u32) -> Option<NaiveDateTime> {
+    period
+        .first_day()
+        .with_day(day)
         .and_then(|d| d.and_hms_opt(hour, 0, 0))
-        .unwrap_or_default()
 }
 
 /// What a unit does with a month's report, from a fixed pattern: one in twenty never sent,
@@ -39,15 +52,19 @@ fn pattern(unit: usize, month: u32) -> Sends {
 }
 
 /// Creates the two duties (the departments' and communes' monthly report before the 21st, the
-/// office's consolidated report before the 25th) and the reports sent for 2026; returns how
-/// many reports were recorded.
+/// office's consolidated report before the 25th) and the reports sent over the demo's span up
+/// to its last day; returns how many reports were recorded.
 pub fn load(
     conn: &mut DbConnection,
     province: &str,
     reporters: Vec<String>,
+    year: DemoYear,
 ) -> Result<usize, StoreError> {
     let actor = Actor::system("demo province");
-    let first = Period::month(2026, 1).unwrap_or(Period::Year(2026));
+    let months = months(&year);
+    let Some(&first) = months.first() else {
+        return Ok(0);
+    };
     let duty = |code: &str, name: &str, before_day: u32, reporters: Vec<String>| DutyForm {
         code: code.to_owned(),
         name: name.to_owned(),
@@ -85,24 +102,23 @@ pub fn load(
             .iter()
             .enumerate()
         {
-            for month in MONTHS {
-                let Some(period) = Period::month(2026, month) else {
-                    continue;
-                };
+            for &period in &months {
+                let month = period.first_day().month();
                 let (day, poor) = match pattern(i, month) {
                     Sends::Never => continue,
                     Sends::Late(d) => (d + offset, false),
                     Sends::Poor(d) => (d + offset, true),
                     Sends::OnTime(d) => (d + offset, false),
                 };
-                // November's reports not sent by the demo's last day are still to come.
-                if month == 11 && day > 20 {
+                // The reports of the running month not sent by the demo's last day are still to
+                // come.
+                let Some(submitted_at) = at(period, day, 16).filter(|t| *t <= year.end()) else {
                     continue;
-                }
+                };
                 let form = SubmissionForm {
                     period,
                     document_number: format!("{}/BC-{}", 100 + month, unit.code),
-                    submitted_at: at(month, day, 16),
+                    submitted_at,
                     file: Some(FileMeta {
                         name: format!("bao-cao-thang-{month}.pdf"),
                         media_type: "application/pdf".to_owned(),

@@ -31,7 +31,7 @@ pub struct DemoSummary {
     pub petitions_created: usize,
     /// Months closed now, with the portal's scores for the province.
     pub months_closed: usize,
-    /// Reports recorded now for the reporting duties of 2026.
+    /// Reports recorded now for the reporting duties, over the demo's span.
     pub reports_submitted: usize,
 }
 
@@ -85,8 +85,9 @@ impl DemoYear {
 
 /// Loads the demo province: the province, its departments and its communes, its procedures and
 /// announcements, a year of `dossiers` dossiers with their ratings and one petition for every
-/// hundred dossiers, August to October 2026 closed with the portal's scores for the province,
-/// and the reporting duties with the reports sent in 2026.
+/// hundred dossiers over the span ending yesterday ([`DemoYear`]), three months closed with the
+/// portal's scores for the province, and the reporting duties with the reports sent over the
+/// span.
 /// Loading it again changes nothing.
 pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     let mut conn = db.conn()?;
@@ -140,7 +141,7 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
         .chain(COMMUNES)
         .map(|u| u.code.to_owned())
         .collect();
-    let reports_submitted = duties::load(&mut conn, PROVINCE.code, reporters)?;
+    let reports_submitted = duties::load(&mut conn, PROVINCE.code, reporters, year)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
