@@ -565,6 +565,7 @@ impl Calendar {
     /// The `n`-th working day after `date` (before it when `n` is negative); `date` itself when
     /// `n` is 0.
     pub fn shift_working_days(&self, date: NaiveDate, n: i64) -> NaiveDate {
+        let mut is_working = self.walker();
         let mut day = date;
         let mut left = n.abs();
         let mut walked = 0;
@@ -577,7 +578,7 @@ impl Calendar {
             let Some(next) = next else { break };
             day = next;
             walked += 1;
-            if self.is_working_day(day) {
+            if is_working(day) {
                 left -= 1;
             }
         }
@@ -586,17 +587,34 @@ impl Calendar {
 
     /// How many working days lie after `from` up to and including `to` (0 when `to` ≤ `from`).
     pub fn working_days_in(&self, from: NaiveDate, to: NaiveDate) -> i64 {
+        let mut is_working = self.walker();
         let mut count = 0;
         let mut day = from;
         let last = to.min(from + TimeDelta::days(MAX_DAYS_WALKED));
         while day < last {
             let Some(next) = day.succ_opt() else { break };
             day = next;
-            if self.is_working_day(day) {
+            if is_working(day) {
                 count += 1;
             }
         }
         count
+    }
+
+    /// [`Calendar::is_working_day`] for a walk over consecutive days: a year outside the
+    /// compiled span is compiled once per walk, not once per day (a view dated 2000 of a
+    /// deadline in 2026 walked 9,000 days, each compiling its year's holidays).
+    fn walker(&self) -> impl FnMut(NaiveDate) -> bool + '_ {
+        let mut current: Option<(i32, std::borrow::Cow<'_, CompiledYear>)> = None;
+        move |day| {
+            let year = day.year();
+            if current.as_ref().is_none_or(|(y, _)| *y != year) {
+                current = Some((year, self.year(year)));
+            }
+            current
+                .as_ref()
+                .is_some_and(|(_, compiled)| compiled.kind(day).is_working())
+        }
     }
 
     /// The instant counting starts for something received at `received` (local time): see

@@ -221,6 +221,28 @@ fn edited_rules_change_hours_and_cutoff() {
 }
 
 #[test]
+fn walks_past_the_compiled_years_agree_with_a_calendar_that_spans_them() {
+    // A view as of 2000 of a deadline in 2026, on a calendar compiled for 2026 only: the years
+    // outside are the national defaults, as a calendar compiled for all of them has them.
+    let narrow = Calendar::national(2026, 2026);
+    let wide = Calendar::national(2000, 2027);
+    let from = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
+    let to = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let days = wide.working_days_in(from, to);
+    assert_eq!(narrow.working_days_in(from, to), days);
+    // About 250 working days a year over 27 years.
+    assert!((6_500..7_000).contains(&days), "{days}");
+    assert_eq!(
+        narrow.shift_working_days(from, days),
+        wide.shift_working_days(from, days)
+    );
+    assert_eq!(
+        narrow.shift_working_days(to, -days),
+        wide.shift_working_days(to, -days)
+    );
+}
+
+#[test]
 fn working_time_between_two_instants() {
     let cal = national();
     assert_eq!(

@@ -1048,13 +1048,22 @@ fn unit_ref(unit: Option<&UnitRow>) -> Option<UnitRef> {
     })
 }
 
+/// The years a view as of `today` walks: from the earliest signature to the latest deadline,
+/// and today's.
 fn years(today: NaiveDate, rows: &[(Row, Option<UnitRow>)]) -> (i32, i32) {
     let first = rows
         .iter()
         .map(|(r, _)| r.signed_on.year())
         .min()
         .unwrap_or(today.year());
-    (first.min(today.year()) - 1, today.year() + 1)
+    let last = rows
+        .iter()
+        .flat_map(|(r, _)| [r.announce_due, r.publish_due])
+        .flatten()
+        .map(|d| d.year())
+        .max()
+        .unwrap_or(today.year());
+    (first.min(today.year()) - 1, last.max(today.year()) + 1)
 }
 
 /// Ministry decisions announced late, or not announced past their deadline, as of `today`.
