@@ -12,9 +12,8 @@ use tthc_core::scoring::reconcile::{Context, Side, causes};
 use tthc_core::scoring::{self, RuleSet};
 use utoipa::ToSchema;
 
-use super::scores::{Scored, scored};
 use crate::auth::{Principal, Scope};
-use crate::context::{period_of, unit_in_scope};
+use crate::context::{Scored, period_of, scored, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidJson;

@@ -13,11 +13,10 @@ use tthc_core::db::reports::{self, GroupBy, Line};
 use tthc_core::db::units::UnitRow;
 use tthc_core::period::Period;
 use tthc_core::report::ii06a::Counts;
-use tthc_core::scoring::{Evaluation, RuleSet};
+use tthc_core::scoring::{Evaluation, RuleSet, ranks};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::scores::ranks;
 use crate::auth::{Principal, Scope};
 use crate::context::{period_of, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;

@@ -11,17 +11,17 @@ use tthc_core::InvalidParam;
 use tthc_core::calendar::from_local;
 use tthc_core::db::periods;
 use tthc_core::db::scores::{self, EnteredFigure, Miss, RecordKind, Source};
-use tthc_core::db::units::{self, UnitRow};
+use tthc_core::db::units;
 use tthc_core::db::{DbConnection, audit::Actor};
 use tthc_core::period::Period;
 
-use tthc_core::app::scores::{self as app_scores, standing};
-use tthc_core::scoring::{self, Evaluation, RuleSet};
+use tthc_core::app::scores::standing;
+use tthc_core::scoring::{self, Evaluation, RuleSet, ranks};
 use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::auth::{Principal, Scope};
-use crate::context::{period_in, period_of, rule_sets, unit_in_scope};
+use crate::context::{SinceClose, period_in, period_of, rule_sets, scored, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
@@ -30,35 +30,6 @@ use crate::http::{
 };
 use crate::instant::now_local;
 use crate::state::AppState;
-
-/// A unit's score for a period as the score and the reconciliation show it.
-pub(crate) struct Scored {
-    /// A closed month's snapshot, else the live score.
-    pub evaluation: Evaluation,
-    /// Where its figures come from.
-    pub sources: BTreeMap<String, Source>,
-    /// For a closed month, how the live figures moved since the close.
-    pub since_close: Option<SinceClose>,
-}
-
-/// The score of `unit` for `period` with, for a closed month, the late data beside it.
-pub(crate) fn scored(
-    conn: &mut DbConnection,
-    unit: &UnitRow,
-    period: Period,
-    rule_set: &RuleSet,
-    now: NaiveDateTime,
-) -> Result<Scored, ApiError> {
-    let app_scores::Scored { standing, live } =
-        app_scores::scored(conn, unit, period, rule_set, now)?;
-    let (evaluation, sources) = standing;
-    let since_close = live.map(|live| since_close(&evaluation, &live));
-    Ok(Scored {
-        evaluation,
-        sources,
-        since_close,
-    })
-}
 
 /// A unit's live score for a period.
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,66 +60,6 @@ pub struct LiveScore {
     pub closed: Option<super::periods::ClosedPeriodView>,
     /// For a closed month, how the live figures moved since (late data); null while live.
     pub since_close: Option<SinceClose>,
-}
-
-/// How an indicator's live figures moved since its month was closed.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct IndicatorChange {
-    /// The indicator.
-    pub code: String,
-    /// Change of the numerator.
-    pub numerator: i64,
-    /// Change of the denominator.
-    pub denominator: i64,
-    /// Change of the score (two decimals).
-    pub score: f64,
-}
-
-/// Late data: how the live score differs from a closed month's snapshot.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SinceClose {
-    /// The live total score now.
-    pub live_score: Option<f64>,
-    /// Its difference from the snapshot's (two decimals).
-    pub score: f64,
-    /// The indicators whose figures moved.
-    pub indicators: Vec<IndicatorChange>,
-}
-
-fn signed(n: Option<u64>) -> i64 {
-    n.and_then(|n| i64::try_from(n).ok()).unwrap_or(0)
-}
-
-/// The difference of `live` from `frozen`.
-pub(crate) fn since_close(frozen: &Evaluation, live: &Evaluation) -> SinceClose {
-    let indicators = |e: &Evaluation| -> BTreeMap<String, scoring::IndicatorScore> {
-        e.groups
-            .iter()
-            .flat_map(|g| g.indicators.iter().map(|i| (i.code.clone(), i.clone())))
-            .collect()
-    };
-    let before = indicators(frozen);
-    let changes = indicators(live)
-        .into_iter()
-        .filter_map(|(code, now)| {
-            let was = before.get(&code)?;
-            let change = IndicatorChange {
-                numerator: signed(now.numerator) - signed(was.numerator),
-                denominator: signed(now.denominator) - signed(was.denominator),
-                score: scoring::round2(now.score.unwrap_or(0.0) - was.score.unwrap_or(0.0)),
-                code,
-            };
-            (change.numerator != 0 || change.denominator != 0 || change.score != 0.0)
-                .then_some(change)
-        })
-        .collect();
-    SinceClose {
-        live_score: live.score,
-        score: scoring::round2(live.score.unwrap_or(0.0) - frozen.score.unwrap_or(0.0)),
-        indicators: changes,
-    }
 }
 
 /// Score a unit for a period
@@ -693,14 +604,6 @@ pub struct Ranking {
     pub previous_period: String,
     /// The children, best first.
     pub items: Vec<RankedUnit>,
-}
-
-/// Ranks of `scores` (higher is better; equal scores share the better rank).
-pub(crate) fn ranks(scores: &[f64]) -> Vec<usize> {
-    scores
-        .iter()
-        .map(|s| 1 + scores.iter().filter(|other| *other > s).count())
-        .collect()
 }
 
 /// Rank a unit's children

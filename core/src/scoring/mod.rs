@@ -27,7 +27,7 @@ mod score;
 
 pub use score::{
     Evaluation, Factor, Figures, GroupScore, IndicatorScore, Input, Measure, evaluate, points_if,
-    round2, score_indicator,
+    ranks, round2, score_indicator,
 };
 
 #[cfg(test)]

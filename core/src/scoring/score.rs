@@ -20,6 +20,14 @@ pub fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0 + 0.0
 }
 
+/// Ranks of `scores` (higher is better; equal scores share the better rank: 1, 2, 2, 4).
+pub fn ranks(scores: &[f64]) -> Vec<usize> {
+    scores
+        .iter()
+        .map(|s| 1 + scores.iter().filter(|other| *other > s).count())
+        .collect()
+}
+
 /// The figures of one indicator, given by a client: either counts (`numerator` and
 /// `denominator`) or a `ratio` as a percentage, never both.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

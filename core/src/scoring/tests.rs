@@ -743,3 +743,9 @@ fn a_level_policy_replaces_the_figure_or_drops_the_indicator() {
     let (e, _) = evaluate_counts(&scaled, qd766()).unwrap();
     assert_eq!(scored(&e, "ONLINE_DOSSIER_SUBMISSION").score, Some(3.0));
 }
+
+#[test]
+fn equal_scores_share_the_better_rank() {
+    assert_eq!(ranks(&[70.0, 81.5, 70.0, 12.0]), [2, 1, 2, 4]);
+    assert!(ranks(&[]).is_empty());
+}
