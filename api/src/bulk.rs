@@ -44,19 +44,8 @@ impl BulkBodyItem {
     }
 }
 
-/// Reads a bulk body: a JSON array, or NDJSON (`application/x-ndjson`, one object per line).
-pub async fn read_bulk(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<Vec<BulkBodyItem>, ApiError> {
-    let content_type = crate::http::content_type(req);
-    let ndjson = content_type.starts_with("application/x-ndjson")
-        || content_type.starts_with("application/ndjson");
-    if !ndjson && !is_json(&content_type) {
-        return Err(ApiError::UnsupportedMediaType(
-            "send a JSON array (application/json) or NDJSON (application/x-ndjson)".into(),
-        ));
-    }
+/// Reads a whole bulk body, up to [`MAX_BULK_BODY`] bytes.
+pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk: Bytes = chunk.map_err(|e| ApiError::BadRequest {
@@ -71,6 +60,23 @@ pub async fn read_bulk(
         }
         body.extend_from_slice(&chunk);
     }
+    Ok(body)
+}
+
+/// Reads a bulk body: a JSON array, or NDJSON (`application/x-ndjson`, one object per line).
+pub async fn read_bulk(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Vec<BulkBodyItem>, ApiError> {
+    let content_type = crate::http::content_type(req);
+    let ndjson = content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/ndjson");
+    if !ndjson && !is_json(&content_type) {
+        return Err(ApiError::UnsupportedMediaType(
+            "send a JSON array (application/json) or NDJSON (application/x-ndjson)".into(),
+        ));
+    }
+    let body = read_body(payload).await?;
     let items: Vec<Box<RawValue>> = if ndjson {
         std::str::from_utf8(&body)
             .map_err(|_| ApiError::invalid("body", "must be UTF-8"))?

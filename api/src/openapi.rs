@@ -35,6 +35,11 @@ for validation failures, `invalidParams`.",
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     modifiers(&BearerAuth),
+    // The items of `POST /portal-sync`, whose body holds them as raw JSON.
+    components(schemas(
+        tthc_core::dossier::portal_sync::PortalDossier,
+        tthc_core::dossier::portal_sync::PortalProgress,
+    )),
 )]
 struct ApiDoc;
 
@@ -62,6 +67,12 @@ impl Modify for BearerAuth {
 /// The whole OpenAPI document of the service, as served at `/api/v1/openapi.json` and committed
 /// at `openapi/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {
+    let (doc, value) = generated();
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// The document the routes give, and it as JSON with this module's changes.
+fn generated() -> (utoipa::openapi::OpenApi, Value) {
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
@@ -74,7 +85,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     name_levels(&mut value);
     loosen_bulk_items(&mut value);
     common_responses(&mut value);
-    serde_json::from_value(value).unwrap_or(doc)
+    (doc, value)
 }
 
 /// The keys of a rule set's `counting.notApplicable` are unit levels (the map's schema says only
@@ -618,6 +629,18 @@ impl RouteIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documents_changes_survive_reading_it_back() {
+        // Were they not, the document would be served without them.
+        serde_json::from_value::<utoipa::openapi::OpenApi>(generated().1).unwrap();
+        let doc = serde_json::to_value(document()).unwrap();
+        let bulk = &doc["paths"]["/api/v1/dossiers/bulk"]["post"]["responses"];
+        assert!(
+            bulk.get("401").is_some() && bulk.get("413").is_some(),
+            "{bulk}"
+        );
+    }
 
     #[test]
     fn paths_are_matched_most_specific_first_with_their_methods() {

@@ -1,7 +1,9 @@
-//! Bulk ingest of dossiers over HTTP into SQLite, against a raw diesel insert of the same rows.
+//! Bulk ingest of dossiers over HTTP into SQLite, against a raw diesel insert of the same rows,
+//! and the same dossiers synced in the national portal's dialect (`POST /portal-sync`).
 //!
 //! `cargo bench -p tthc-tests --bench dossier_ingest` (`TTHC_BENCH_DOSSIERS`, default 100,000,
-//! each with 5 events, sent as NDJSON in batches of 10,000 over one connection).
+//! each with 5 events, sent as NDJSON in batches of 10,000 over one connection; in the dialect,
+//! `DongBoHoSoMC` requests of 10,000 dossiers whose dates give 4 events each).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -41,6 +43,66 @@ fn dossier(i: usize) -> Value {
             {"id": "5", "status": "finished", "at": at(3, "10:00")}
         ]
     })
+}
+
+/// Dossier `i` as a vendor syncs it to the portal: the same receipt, supplement, finish, sync
+/// and documents as [`dossier`] (the processing steps are not in the whole-dossier payload).
+fn portal_dossier(i: usize) -> Value {
+    let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap() + TimeDelta::days((i / 400) as i64);
+    let at = |offset_days: i64, hm: &str| {
+        format!(
+            "{}{hm}00",
+            (day + TimeDelta::days(offset_days)).format("%Y%m%d")
+        )
+    };
+    json!({
+        "MaHoSo": format!("C1-{}-{:04}", day.format("%y%m%d"), i % 400),
+        "MaTTHC": "1.000001", "TenTTHC": "Đăng ký khai sinh", "DonViXuLy": "C1",
+        "KenhThucHien": if i.is_multiple_of(3) { 1 } else { 2 },
+        "ChuHoSo": format!("Công dân {i}"), "LoaiDoiTuong": 1, "MaDoiTuong": format!("0010900{i:05}"),
+        "NgayTiepNhan": at(0, "0800"), "TrangThaiHoSo": 9, "NgayKetThucXuLy": at(3, "1000"),
+        "TaiLieuNop": [{"TenTepDinhKem": "Tờ khai", "DuongDanTaiTepTin": format!("https://mc.example/f/{i}")}],
+        "DanhSachHoSoBoSung": [{"NgayBoSung": at(1, "1000"), "NgayTiepNhanBoSung": at(2, "1000")}],
+        "DanhSachGiayToKetQua": [{"TenGiayTo": "ketqua.pdf", "DuongDanTepTinKetQua": format!("https://mc.example/kq/{i}.pdf")}]
+    })
+}
+
+/// Dossiers per second through `POST {path}` of `bodies` (each `content_type`, answering its
+/// dossiers created) into a fresh database; `created` reads how many an answer created.
+fn ingest(
+    n: usize,
+    path: &str,
+    content_type: &str,
+    bodies: Vec<String>,
+    created: impl Fn(&Value) -> usize,
+) -> f64 {
+    let test_db = TestDb::new();
+    assert!(
+        !test_db.is_postgres(),
+        "run the ingest benchmark without TTHC_TEST_DATABASE_URL (SQLite)"
+    );
+    let mut cfg = config(&test_db.url);
+    cfg.workers = Some(2);
+    let app = TestApp::spawn_with(cfg);
+    let admin = seed(&app);
+    let started = Instant::now();
+    let mut total = 0;
+    for body in bodies {
+        let r = app
+            .raw()
+            .post(app.url(path))
+            .bearer_auth(&admin)
+            .header("Content-Type", content_type)
+            .body(body)
+            .timeout(std::time::Duration::from_secs(600))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), Status::OK);
+        total += created(&r.json().unwrap());
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(total, n);
+    rate
 }
 
 fn seed(app: &TestApp) -> String {
@@ -130,48 +192,48 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let test_db = TestDb::new();
-    assert!(
-        !test_db.is_postgres(),
-        "run the ingest benchmark without TTHC_TEST_DATABASE_URL (SQLite)"
+    let batches = || {
+        (0..n)
+            .step_by(BATCH)
+            .map(|start| start..(start + BATCH).min(n))
+    };
+    let http = ingest(
+        n,
+        "/api/v1/dossiers/bulk",
+        "application/x-ndjson",
+        batches()
+            .map(|b| {
+                b.map(|i| dossier(i).to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .collect(),
+        |v| {
+            assert_eq!(v["rejected"], 0, "{v}");
+            v["created"].as_u64().unwrap() as usize
+        },
     );
-    let mut cfg = config(&test_db.url);
-    cfg.workers = Some(2);
-    let app = TestApp::spawn_with(cfg);
-    let admin = seed(&app);
-    let bodies: Vec<String> = (0..n)
-        .step_by(BATCH)
-        .map(|start| {
-            (start..(start + BATCH).min(n))
-                .map(|i| dossier(i).to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect();
-    let started = Instant::now();
-    let mut created = 0;
-    for body in bodies {
-        let r = app
-            .raw()
-            .post(app.url("/api/v1/dossiers/bulk"))
-            .bearer_auth(&admin)
-            .header("Content-Type", "application/x-ndjson")
-            .body(body)
-            .timeout(std::time::Duration::from_secs(600))
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), Status::OK);
-        let v: Value = r.json().unwrap();
-        assert_eq!(v["rejected"], 0, "{v}");
-        created += v["created"].as_u64().unwrap();
-    }
-    let http = n as f64 / started.elapsed().as_secs_f64();
-    assert_eq!(created as usize, n);
     let raw = raw_insert(n);
+    let dialect = ingest(
+        n,
+        "/api/v1/portal-sync?mirrorsPortal=true",
+        "application/json",
+        batches()
+            .map(|b| {
+                let data: Vec<Value> = b.map(portal_dossier).collect();
+                json!({"service": "DongBoHoSoMC", "isUpdating": false, "data": data}).to_string()
+            })
+            .collect(),
+        |v| {
+            assert_eq!(v["error_code"], 0, "{}", v["data"][0]);
+            let items = v["data"].as_array().unwrap();
+            items.iter().filter(|i| i["result"] == "created").count()
+        },
+    );
     println!("dossier ingest over HTTP into SQLite: {n} dossiers × 5 events");
     println!("  tthc bulk API: {http:.0} dossiers/s");
     println!("  raw diesel insert of the same rows: {raw:.0} dossiers/s");
     println!("  ratio: {:.2}", http / raw);
-    drop(app);
-    drop(test_db);
+    println!("  the portal's dialect (POST /portal-sync, DongBoHoSoMC): {dialect:.0} dossiers/s");
+    println!("  dialect / bulk API: {:.2}", dialect / http);
 }

@@ -20,6 +20,7 @@ mod openapi;
 mod operations;
 mod periods;
 mod petitions;
+mod portal_sync;
 mod procedures;
 mod reporting_duties;
 mod reports;

@@ -176,7 +176,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
         results.push(ResultDocument {
             name: name.into(),
             media_type: media_type.into(),
-            size_bytes: size,
+            size_bytes: Some(size),
             sha256: digest,
             pages: Some(if size == 0 {
                 0
@@ -266,6 +266,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
             results,
             vendor_due_at: None,
             sync_error,
+            portal_fields: Default::default(),
         },
         synced,
         rating,

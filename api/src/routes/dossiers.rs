@@ -287,6 +287,7 @@ fn write_of(code: DossierCode, d: DossierPut, identity: &IdentityKey) -> Dossier
                 at: local(e.at),
                 message: e.message,
             }),
+            portal_fields: Default::default(),
         },
         synced: d.sync.map(|s| (local(s.synced_at), s.synced_status)),
         rating: d.rating.as_ref().map(Rating::from),
@@ -391,6 +392,10 @@ pub struct DossierView {
     pub population_db_used: bool,
     /// Result documents.
     pub results: Vec<ResultDocument>,
+    /// What a sync in the portal's dialect (`POST /portal-sync`) carried that tthc has no
+    /// field for (`TenTTHC`, `TrichYeuHoSo`, `GhiChu`, a vendor's own …), as sent.
+    #[schema(value_type = Object)]
+    pub portal_fields: std::collections::BTreeMap<String, serde_json::Value>,
     /// The citizen's rating.
     pub rating: Option<RatingView>,
     /// Events in instant order.
@@ -451,6 +456,7 @@ impl From<Dossier> for DossierView {
             vneid_verified: d.details.vneid_verified,
             population_db_used: d.details.population_db_used,
             results: d.details.results,
+            portal_fields: d.details.portal_fields,
             rating: d.rating.map(RatingView::from),
             events: d
                 .events

@@ -14,6 +14,7 @@ pub mod official;
 pub mod overdue;
 pub mod periods;
 pub mod petitions;
+pub mod portal_sync;
 pub mod procedures;
 pub mod reports;
 pub mod scores;
@@ -95,6 +96,7 @@ routes! {
         dossiers::add_event,
         dossiers::recompute_due,
         dossiers::rate_dossier,
+        portal_sync::sync_in_portal_dialect,
         // `/petitions/bulk` before `/petitions/{code}`.
         petitions::list_petitions,
         petitions::bulk_petitions,

@@ -705,48 +705,205 @@ pub fn put_batch(
     writes: &[DossierWrite],
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
-        let keys: Vec<String> = writes
-            .iter()
-            .map(|w| format!("dossier:{}", w.code))
-            .collect();
-        super::lock_keys(conn, &keys)?;
-        let mut lookups = Lookups::default();
-        let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
-        lookups.preload_stored(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
-        let now = now_local();
-        let mut seen = std::collections::HashSet::new();
-        let mut prepared = Vec::new();
-        let mut results: Vec<Option<StoreResult<Outcome>>> = Vec::with_capacity(writes.len());
-        let mut slots = Vec::new();
-        for (i, write) in writes.iter().enumerate() {
-            if !seen.insert(write.code.to_string()) {
-                results.push(Some(Err(StoreError::invalid(InvalidParam::new(
-                    "code",
-                    "appears twice in this batch",
-                )))));
-                continue;
-            }
-            match prepare(conn, &mut lookups, scope, write, now) {
-                Ok(p) => {
-                    prepared.push(p);
-                    slots.push(i);
-                    results.push(None);
-                }
-                Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
-                    results.push(Some(Err(e)))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let outcomes = store_prepared(conn, actor, &prepared, &mut lookups)?;
-        for (slot, outcome) in slots.into_iter().zip(outcomes) {
-            results[slot] = Some(Ok(outcome));
-        }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err(StoreError::Setup("no outcome".into()))))
-            .collect())
+        lock_codes(conn, writes.iter().map(|w| w.code.as_str()))?;
+        put_batch_in(conn, actor, scope, writes)
     })
+}
+
+/// [`put_batch`], after adding to each write the events of its stored dossier that `keep`
+/// selects and the write does not list (by id): the portal's whole-dossier sync does not carry
+/// the progress steps synced one by one, and keeps them.
+pub fn put_batch_keeping(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    mut writes: Vec<DossierWrite>,
+    keep: fn(&Event) -> bool,
+) -> StoreResult<Vec<StoreResult<Outcome>>> {
+    write_tx(conn, |conn| {
+        lock_codes(conn, writes.iter().map(|w| w.code.as_str()))?;
+        let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
+        let mut stored = stored_events(conn, &codes, keep)?;
+        for w in &mut writes {
+            for e in stored.remove(w.code.as_str()).unwrap_or_default() {
+                if !w.events.iter().any(|mine| mine.id == e.id) {
+                    w.events.push(e);
+                }
+            }
+        }
+        put_batch_in(conn, actor, scope, &writes)
+    })
+}
+
+/// What a progress step did to its dossier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressOutcome {
+    /// Added (or, with the same id, replaced a step whose details differed).
+    Added,
+    /// The same step was stored before.
+    Duplicate,
+    /// The transition rules refuse it: kept on the dossier with the reason, set aside from its
+    /// history (flag `refusedEvents`).
+    SetAside(String),
+}
+
+/// Adds progress steps (one event each) to stored dossiers in one transaction, each dossier
+/// written once with all its new steps; a step whose dossier is not stored (or not within
+/// `scope`) is answered not found, and never stops the others. A step the rules refuse is kept
+/// as a refused event, as in a push.
+pub fn add_progress(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    steps: &[(String, Event)],
+) -> StoreResult<Vec<StoreResult<ProgressOutcome>>> {
+    write_tx(conn, |conn| {
+        lock_codes(conn, steps.iter().map(|(code, _)| code.as_str()))?;
+        let mut writes: Vec<DossierWrite> = Vec::new();
+        let mut slot_of: HashMap<&str, usize> = HashMap::new();
+        let mut results: Vec<StoreResult<ProgressOutcome>> = Vec::with_capacity(steps.len());
+        for (code, event) in steps {
+            let slot = match slot_of.get(code.as_str()) {
+                Some(&slot) => slot,
+                None => match get(conn, scope, code) {
+                    Ok(dossier) => {
+                        writes.push(write_of(&dossier)?);
+                        slot_of.insert(code, writes.len() - 1);
+                        writes.len() - 1
+                    }
+                    Err(e @ StoreError::NotFound { .. }) => {
+                        results.push(Err(e));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            let events = &mut writes[slot].events;
+            match events.iter().position(|e| e.id == event.id) {
+                Some(i) if events[i] == *event => {
+                    results.push(Ok(ProgressOutcome::Duplicate));
+                    continue;
+                }
+                Some(i) => events[i] = event.clone(),
+                None => events.push(event.clone()),
+            }
+            let (_, refused) = intake::split_refused(events);
+            results.push(Ok(
+                match refused.into_iter().find(|(e, _)| e.id == event.id) {
+                    Some((_, reason)) => ProgressOutcome::SetAside(reason),
+                    None => ProgressOutcome::Added,
+                },
+            ));
+        }
+        for outcome in put_batch_in(conn, actor, scope, &writes)? {
+            outcome?;
+        }
+        Ok(results)
+    })
+}
+
+/// Locks the dossiers of `codes` for this transaction (several instances write safely).
+fn lock_codes<'a>(
+    conn: &mut DbConnection,
+    codes: impl Iterator<Item = &'a str>,
+) -> StoreResult<()> {
+    let keys: Vec<String> = codes.map(|c| format!("dossier:{c}")).collect();
+    super::lock_keys(conn, &keys)
+}
+
+/// A stored event row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = dossier_events)]
+struct StoredEvent {
+    event_id: String,
+    status: String,
+    at: NaiveDateTime,
+    new_due: Option<NaiveDateTime>,
+    actor: Option<String>,
+    note: Option<String>,
+    payload: Option<String>,
+}
+
+impl StoredEvent {
+    /// The event, if its status is still one tthc knows.
+    fn event(self) -> Option<Event> {
+        Some(Event {
+            id: self.event_id,
+            status: Status::parse(&self.status)?,
+            at: self.at,
+            new_due: self.new_due,
+            actor: self.actor,
+            note: self.note,
+            payload: self.payload,
+        })
+    }
+}
+
+/// The stored events that `keep` selects of the dossiers of `codes`, by code.
+fn stored_events(
+    conn: &mut DbConnection,
+    codes: &[&str],
+    keep: fn(&Event) -> bool,
+) -> StoreResult<HashMap<String, Vec<Event>>> {
+    let mut out: HashMap<String, Vec<Event>> = HashMap::new();
+    for chunk in codes.chunks(CHUNK) {
+        let found: Vec<(String, StoredEvent)> = dossier_events::table
+            .inner_join(dossiers::table.on(dossiers::id.eq(dossier_events::dossier_id)))
+            .filter(dossiers::code.eq_any(chunk))
+            .select((dossiers::code, StoredEvent::as_select()))
+            .load(conn)?;
+        for (code, row) in found {
+            if let Some(event) = row.event().filter(keep) {
+                out.entry(code).or_default().push(event);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`put_batch`] inside the caller's transaction, its dossiers locked.
+fn put_batch_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    writes: &[DossierWrite],
+) -> StoreResult<Vec<StoreResult<Outcome>>> {
+    let mut lookups = Lookups::default();
+    let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
+    lookups.preload_stored(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let now = now_local();
+    let mut seen = std::collections::HashSet::new();
+    let mut prepared = Vec::new();
+    let mut results: Vec<Option<StoreResult<Outcome>>> = Vec::with_capacity(writes.len());
+    let mut slots = Vec::new();
+    for (i, write) in writes.iter().enumerate() {
+        if !seen.insert(write.code.to_string()) {
+            results.push(Some(Err(StoreError::invalid(InvalidParam::new(
+                "code",
+                "appears twice in this batch",
+            )))));
+            continue;
+        }
+        match prepare(conn, &mut lookups, scope, write, now) {
+            Ok(p) => {
+                prepared.push(p);
+                slots.push(i);
+                results.push(None);
+            }
+            Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
+                results.push(Some(Err(e)))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let outcomes = store_prepared(conn, actor, &prepared, &mut lookups)?;
+    for (slot, outcome) in slots.into_iter().zip(outcomes) {
+        results[slot] = Some(Ok(outcome));
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StoreError::Setup("no outcome".into()))))
+        .collect())
 }
 
 fn row_of(conn: &mut DbConnection, scope: &UnitScope, code: &str) -> StoreResult<Row> {
@@ -773,45 +930,18 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
     let mut events: HashMap<i64, Vec<Event>> = HashMap::new();
     for chunk in rows.chunks(CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
-        type EventColumns = (
-            i64,
-            String,
-            String,
-            NaiveDateTime,
-            Option<NaiveDateTime>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let found: Vec<EventColumns> = dossier_events::table
+        let found: Vec<(i64, StoredEvent)> = dossier_events::table
             .filter(dossier_events::dossier_id.eq_any(ids))
             .order((
                 dossier_events::dossier_id.asc(),
                 dossier_events::at.asc(),
                 dossier_events::event_id.asc(),
             ))
-            .select((
-                dossier_events::dossier_id,
-                dossier_events::event_id,
-                dossier_events::status,
-                dossier_events::at,
-                dossier_events::new_due,
-                dossier_events::actor,
-                dossier_events::note,
-                dossier_events::payload,
-            ))
+            .select((dossier_events::dossier_id, StoredEvent::as_select()))
             .load(conn)?;
-        for (dossier, id, status, at, new_due, actor, note, payload) in found {
-            if let Some(status) = Status::parse(&status) {
-                events.entry(dossier).or_default().push(Event {
-                    id,
-                    status,
-                    at,
-                    new_due,
-                    actor,
-                    note,
-                    payload,
-                });
+        for (dossier, row) in found {
+            if let Some(event) = row.event() {
+                events.entry(dossier).or_default().push(event);
             }
         }
     }

@@ -70,7 +70,7 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
     let electronic = input
         .results
         .iter()
-        .any(|r| !is_archive(r) && r.size_bytes > 0 && r.pages != Some(0));
+        .any(|r| !is_archive(r) && r.size_bytes != Some(0) && r.pages != Some(0));
     let all_digitized =
         !input.components.is_empty() && input.components.iter().all(|c| c.digitized);
     [
@@ -109,7 +109,7 @@ mod tests {
         ResultDocument {
             name: name.into(),
             media_type: "application/pdf".into(),
-            size_bytes: size,
+            size_bytes: Some(size),
             sha256: "aa".into(),
             pages: None,
             signed: true,

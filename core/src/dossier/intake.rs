@@ -351,6 +351,7 @@ mod tests {
                 results: Vec::new(),
                 vendor_due_at: None,
                 sync_error: None,
+                portal_fields: Default::default(),
             },
             synced: None,
             rating: None,

@@ -4,6 +4,7 @@
 
 pub mod facts;
 pub mod intake;
+pub mod portal_sync;
 mod quality;
 mod record;
 pub mod span;
@@ -243,6 +244,21 @@ pub struct Event {
     /// apology letter's number …), as compact JSON text: kept and returned, never interpreted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
+}
+
+impl Event {
+    /// An event with nothing but its id, status and instant.
+    pub fn new(id: impl Into<String>, status: Status, at: NaiveDateTime) -> Self {
+        Self {
+            id: id.into(),
+            status,
+            at,
+            new_due: None,
+            actor: None,
+            note: None,
+            payload: None,
+        }
+    }
 }
 
 /// Why an event cannot be added to a history.

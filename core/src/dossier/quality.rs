@@ -16,8 +16,9 @@ pub struct ResultDocument {
     pub name: String,
     /// Media type (e.g. `application/pdf`).
     pub media_type: String,
-    /// Size in bytes.
-    pub size_bytes: i64,
+    /// Size in bytes, when known (the portal's sync dialect carries a link, not the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
     /// SHA-256 of the content, hex.
     pub sha256: String,
     /// Page count, if known.
@@ -169,7 +170,7 @@ pub fn quality_flags(input: &QualityInput<'_>) -> Vec<(Flag, String)> {
                 format!("{} is an archive, not a result", doc.name),
             ));
         }
-        if doc.size_bytes == 0 || doc.pages == Some(0) {
+        if doc.size_bytes == Some(0) || doc.pages == Some(0) {
             flags.push((Flag::EmptyResult, format!("{} is empty", doc.name)));
         }
         if input

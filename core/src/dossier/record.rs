@@ -1,6 +1,8 @@
 //! A dossier as a vendor pushes it: its details kept as sent, and the write tthc judges and
 //! stores.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +100,11 @@ pub struct DossierDetails {
     /// The last failed attempt to sync with the national portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_error: Option<SyncError>,
+    /// What a dossier synced in the portal's dialect carried that tthc's model has no place for
+    /// (`TenTTHC`, `TrichYeuHoSo`, `GhiChu`, a vendor's own fields …), as sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub portal_fields: BTreeMap<String, serde_json::Value>,
 }
 
 /// A failed attempt to sync a dossier with the national portal.

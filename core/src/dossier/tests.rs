@@ -436,7 +436,7 @@ fn quality_flags_name_every_problem() {
     let doc = |name: &str, media: &str, size: i64, sha: &str| ResultDocument {
         name: name.into(),
         media_type: media.into(),
-        size_bytes: size,
+        size_bytes: Some(size),
         sha256: sha.into(),
         pages: None,
         signed: false,

@@ -1,0 +1,784 @@
+//! The national portal's dossier sync dialect (`DongBoHoSoMC`, `CapNhatTienDoHoSoMC`), as vendor
+//! one-stop systems already send it (`PORTAL_RULES.md`, "The sync payload"), mapped onto tthc's
+//! dossier model by pure functions: a vendor adds tthc as a second sync target with no new
+//! mapping code.
+//!
+//! A whole-dossier sync carries dates, not events: the events are made from them, each with an
+//! id of its own (`dvcqg:received`, `dvcqg:finished` …), so that the same payload again is the
+//! same dossier. A progress update carries one event each (`dvcqg:progress:…`). What the payload
+//! says that tthc's model has no place for is kept as sent (`portalFields`); what cannot be
+//! mapped is reported per item as a gap, never guessed.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use super::record::{Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord};
+use super::{DossierCode, Event, ResultDocument, Status};
+use crate::InvalidParam;
+use crate::procedure::Channel;
+
+/// The service that syncs whole dossiers.
+pub const WHOLE_DOSSIER: &str = "DongBoHoSoMC";
+/// The service that syncs progress steps.
+pub const PROGRESS: &str = "CapNhatTienDoHoSoMC";
+
+/// The prefix of the ids of events made from a whole-dossier sync.
+pub const EVENT_PREFIX: &str = "dvcqg:";
+/// The prefix of the ids of events of progress updates: kept when the whole dossier is synced
+/// again, since the whole-dossier payload does not list them.
+pub const PROGRESS_PREFIX: &str = "dvcqg:progress:";
+
+/// A code or amount the portal sends as a number; a string of digits (as some vendors send it)
+/// is read too, and an empty one is none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortalCode(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for PortalCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(match Value::deserialize(d)? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => {
+                Some(s.trim().parse().map_err(|_| {
+                    serde::de::Error::custom(format!("expected a number, not {s:?}"))
+                })?)
+            }
+            Value::Bool(b) => Some(i64::from(b)),
+            Value::Null => None,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "expected a number, not {other}"
+                )));
+            }
+        }))
+    }
+}
+
+impl PortalCode {
+    fn is(self, code: i64) -> bool {
+        self.0 == Some(code)
+    }
+}
+
+/// A submitted component (`TaiLieuNop`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortalComponent {
+    /// The attached file's id.
+    #[serde(rename = "TepDinhKemId", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub file_id: Option<Value>,
+    /// The attached file's name.
+    #[serde(rename = "TenTepDinhKem", default)]
+    pub file_name: Option<String>,
+    /// The component's code in the procedure.
+    #[serde(rename = "MaThanhPhanHoSo", default)]
+    pub component_code: Option<String>,
+    /// Where the file can be downloaded.
+    #[serde(rename = "DuongDanTaiTepTin", default)]
+    pub file_url: Option<String>,
+    /// 1: digitized data reused.
+    #[serde(rename = "DuocSoHoa", default)]
+    pub digitized: PortalCode,
+    /// 1: taken from the citizen's data store on the portal.
+    #[serde(rename = "DuocLayTuKhoDMQG", default)]
+    pub from_store: PortalCode,
+    /// 1: deleted (not a component any more).
+    #[serde(rename = "IsDeleted", default)]
+    pub deleted: PortalCode,
+}
+
+/// A fee (`DanhSachLePhi`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortalFee {
+    /// What for.
+    #[serde(rename = "TenPhiLePhi", default)]
+    pub name: Option<String>,
+    /// Its code.
+    #[serde(rename = "MaPhiLePhi", default)]
+    pub code: Option<String>,
+    /// How it was collected.
+    #[serde(rename = "HinhThucThu", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub how: Option<Value>,
+    /// The amount in VND.
+    #[serde(rename = "Gia", default)]
+    pub amount: PortalCode,
+    /// Fee or charge.
+    #[serde(rename = "LoaiPhiLePhi", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub kind: Option<Value>,
+}
+
+/// A supplement request (`DanhSachHoSoBoSung`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortalSupplement {
+    /// When the supplement was requested (`yyyyMMddHHmmss`).
+    #[serde(rename = "NgayBoSung", default)]
+    pub requested: Option<String>,
+    /// When the supplemented dossier was received back.
+    #[serde(rename = "NgayTiepNhanBoSung", default)]
+    pub completed: Option<String>,
+    /// The request's state.
+    #[serde(rename = "TrangThaiBoSung", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub state: Option<Value>,
+    /// The due instant before the request.
+    #[serde(rename = "NgayHenTraTruoc", default)]
+    pub due_before: Option<String>,
+    /// The due instant after it.
+    #[serde(rename = "NgayHenTraMoi", default)]
+    pub due_after: Option<String>,
+}
+
+/// A result document (`DanhSachGiayToKetQua`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PortalResult {
+    /// The document's name.
+    #[serde(rename = "TenGiayTo", default)]
+    pub name: Option<String>,
+    /// The component code it answers.
+    #[serde(rename = "MaThanhPhanHoSo", default)]
+    pub component_code: Option<String>,
+    /// The document's id.
+    #[serde(rename = "GiayToId", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub id: Option<Value>,
+    /// Where the result file can be downloaded.
+    #[serde(rename = "DuongDanTepTinKetQua", default)]
+    pub file_url: Option<String>,
+}
+
+/// A dossier as `DongBoHoSoMC` carries it. Fields tthc does not know are kept as sent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "MaHoSo": "000.21.30.H12-260302-0001", "MaTTHC": "1.001193.H12", "TenTTHC": "Đăng ký khai sinh",
+    "ChuHoSo": "Nguyễn Văn An", "LoaiDoiTuong": 1, "MaDoiTuong": "001090012345",
+    "NgayTiepNhan": "20260302080000", "NgayHenTra": "20260305080000", "TrangThaiHoSo": 10,
+    "NgayKetThucXuLy": "20260304100000", "NgayTra": "20260304150000",
+    "DonViXuLy": "000.21.30.H12", "KenhThucHien": 2,
+    "TaiLieuNop": [{"TenTepDinhKem": "to-khai.pdf", "DuongDanTaiTepTin": "https://dvc.example/f/1", "DuocSoHoa": 1, "DuocLayTuKhoDMQG": 0}],
+    "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "Gia": 8000}],
+    "DanhSachGiayToKetQua": [{"TenGiayTo": "Giấy khai sinh", "DuongDanTepTinKetQua": "https://dvc.example/kq/1.pdf"}],
+    "DuocThanhToanTrucTuyen": 1, "TaiKhoanDuocXacThucVoiVNeID": 1
+})))]
+pub struct PortalDossier {
+    /// The dossier's code.
+    #[serde(rename = "MaHoSo", default)]
+    pub code: Option<String>,
+    /// The national procedure code.
+    #[serde(rename = "MaTTHC", default)]
+    pub procedure_code: Option<String>,
+    /// The applicant's name.
+    #[serde(rename = "ChuHoSo", default)]
+    pub applicant: Option<String>,
+    /// 1 citizen, 2 business.
+    #[serde(rename = "LoaiDoiTuong", default)]
+    pub applicant_kind: PortalCode,
+    /// The applicant's identity number (kept only as a keyed hash and its last 4 characters).
+    #[serde(rename = "MaDoiTuong", default)]
+    pub applicant_id: Option<String>,
+    /// The applicant's e-mail: personal data, not kept.
+    #[serde(rename = "Email", default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email: Option<Value>,
+    /// The applicant's telephone: personal data, not kept.
+    #[serde(rename = "SoDienThoai", default, skip_serializing)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub phone: Option<Value>,
+    /// Received (`yyyyMMddHHmmss`, local time).
+    #[serde(rename = "NgayTiepNhan", default)]
+    pub received: Option<String>,
+    /// Due.
+    #[serde(rename = "NgayHenTra", default)]
+    pub due: Option<String>,
+    /// The status code, 1–10.
+    #[serde(rename = "TrangThaiHoSo", default)]
+    pub status: PortalCode,
+    /// Returned.
+    #[serde(rename = "NgayTra", default)]
+    pub returned: Option<String>,
+    /// Finished.
+    #[serde(rename = "NgayKetThucXuLy", default)]
+    pub finished: Option<String>,
+    /// The handling unit's code.
+    #[serde(rename = "DonViXuLy", default)]
+    pub unit: Option<String>,
+    /// 1 in person or unknown, 2 online, 3 postal.
+    #[serde(rename = "KenhThucHien", default)]
+    pub channel: PortalCode,
+    /// Submitted components.
+    #[serde(rename = "TaiLieuNop", default)]
+    pub components: Vec<PortalComponent>,
+    /// Fees.
+    #[serde(rename = "DanhSachLePhi", default)]
+    pub fees: Vec<PortalFee>,
+    /// Supplement requests.
+    #[serde(rename = "DanhSachHoSoBoSung", default)]
+    pub supplements: Vec<PortalSupplement>,
+    /// Result documents.
+    #[serde(rename = "DanhSachGiayToKetQua", default)]
+    pub results: Vec<PortalResult>,
+    /// 1 paid on the national portal, 2 on the province's payment gateway.
+    #[serde(rename = "DuocThanhToanTrucTuyen", default)]
+    pub paid_online: PortalCode,
+    /// 1: a component reuses digitized data.
+    #[serde(rename = "HoSoCoThanhPhanSoHoa", default)]
+    pub reuses_digitized: PortalCode,
+    /// 1: the account was verified with VNeID (population data).
+    #[serde(rename = "TaiKhoanDuocXacThucVoiVNeID", default)]
+    pub vneid: PortalCode,
+    /// Every other field (`TenTTHC`, `MaLinhVuc`, `TrichYeuHoSo`, `GhiChu`, a vendor's own …),
+    /// kept as sent.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// A progress step as `CapNhatTienDoHoSoMC` carries it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "MaHoSo": "000.21.30.H12-260302-0001", "NguoiXuLy": "Trần Thị Bình", "ChucDanh": "Công chức tư pháp",
+    "ThoiDiemXuLy": "20260303091500", "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": "Chuyển xử lý",
+    "TrangThai": 4, "NgayBatDau": "20260302080000", "NgayKetThucTheoQuyDinh": "20260305080000"
+})))]
+pub struct PortalProgress {
+    /// The dossier's code.
+    #[serde(rename = "MaHoSo", default)]
+    pub code: Option<String>,
+    /// Who handled the step.
+    #[serde(rename = "NguoiXuLy", default)]
+    pub officer: Option<String>,
+    /// Their title.
+    #[serde(rename = "ChucDanh", default)]
+    pub title: Option<String>,
+    /// When (`yyyyMMddHHmmss`, local time).
+    #[serde(rename = "ThoiDiemXuLy", default)]
+    pub at: Option<String>,
+    /// The department.
+    #[serde(rename = "PhongBanXuLy", default)]
+    pub department: Option<String>,
+    /// What was done.
+    #[serde(rename = "NoiDungXuLy", default)]
+    pub content: Option<String>,
+    /// The status code after the step, 1–10.
+    #[serde(rename = "TrangThai", default)]
+    pub status: PortalCode,
+    /// When the step started.
+    #[serde(rename = "NgayBatDau", default)]
+    pub started: Option<String>,
+    /// When it was due.
+    #[serde(rename = "NgayKetThucTheoQuyDinh", default)]
+    pub due: Option<String>,
+    /// Every other field, kept in the event's payload.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub other: BTreeMap<String, Value>,
+}
+
+/// Something of an item that tthc could not map, and what it did instead.
+pub type Gap = String;
+
+/// Reads a portal instant: `yyyyMMddHHmmss`, local time.
+pub fn instant(name: &str, text: &str) -> Result<NaiveDateTime, InvalidParam> {
+    NaiveDateTime::parse_from_str(text.trim(), "%Y%m%d%H%M%S").map_err(|_| {
+        InvalidParam::new(
+            name,
+            format!("{text:?} is not an instant written yyyyMMddHHmmss"),
+        )
+    })
+}
+
+/// An optional instant: absent or empty is none.
+fn optional_instant(
+    name: &str,
+    text: Option<&str>,
+    invalid: &mut Vec<InvalidParam>,
+) -> Option<NaiveDateTime> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
+    instant(name, text).map_err(|p| invalid.push(p)).ok()
+}
+
+fn text(value: Option<&String>) -> Option<String> {
+    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn event(id: &str, status: Status, at: NaiveDateTime) -> Event {
+    Event::new(format!("{EVENT_PREFIX}{id}"), status, at)
+}
+
+/// The media type a result's file name or link suggests.
+fn media_type(link: &str) -> &'static str {
+    let lower = link.to_ascii_lowercase();
+    let ext = lower
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .rsplit('.')
+        .next()
+        .unwrap_or("");
+    match ext {
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "rar" => "application/vnd.rar",
+        "7z" => "application/x-7z-compressed",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "xml" => "application/xml",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A dossier write mapped from a whole-dossier sync, with what could not be mapped. `index`
+/// names the item in the problems (`data[3].NgayTiepNhan`); `identity` turns an identity number
+/// into its keyed hash and last 4 characters.
+pub fn dossier_write(
+    d: &PortalDossier,
+    index: usize,
+    identity: impl Fn(&str) -> (String, String),
+) -> Result<(DossierWrite, Vec<Gap>), Vec<InvalidParam>> {
+    let field = |name: &str| format!("data[{index}].{name}");
+    let mut invalid = Vec::new();
+    let mut gaps = Vec::new();
+    let code = match text(d.code.as_ref()) {
+        None => {
+            invalid.push(InvalidParam::new(field("MaHoSo"), "is required"));
+            None
+        }
+        Some(c) => DossierCode::parse(&c)
+            .map_err(|r| invalid.push(InvalidParam::new(field("MaHoSo"), r)))
+            .ok(),
+    };
+    let procedure_code = text(d.procedure_code.as_ref());
+    if procedure_code.is_none() {
+        invalid.push(InvalidParam::new(field("MaTTHC"), "is required"));
+    }
+    let unit = text(d.unit.as_ref());
+    if unit.is_none() {
+        invalid.push(InvalidParam::new(
+            field("DonViXuLy"),
+            "is required: the code of the handling unit in tthc",
+        ));
+    }
+    let received = match text(d.received.as_ref()) {
+        None => {
+            invalid.push(InvalidParam::new(
+                field("NgayTiepNhan"),
+                "is required: tthc judges a dossier from its receipt",
+            ));
+            None
+        }
+        Some(t) => instant(&field("NgayTiepNhan"), &t)
+            .map_err(|p| invalid.push(p))
+            .ok(),
+    };
+    let due = optional_instant(&field("NgayHenTra"), d.due.as_deref(), &mut invalid);
+    let finished = optional_instant(
+        &field("NgayKetThucXuLy"),
+        d.finished.as_deref(),
+        &mut invalid,
+    );
+    let returned = optional_instant(&field("NgayTra"), d.returned.as_deref(), &mut invalid);
+    let status = match d.status.0 {
+        None => None,
+        Some(c) => match u8::try_from(c).ok().and_then(Status::from_code) {
+            Some(s) => Some(s),
+            None => {
+                invalid.push(InvalidParam::new(
+                    field("TrangThaiHoSo"),
+                    format!("{c} is not a status code (1–10)"),
+                ));
+                None
+            }
+        },
+    };
+    let mut events = Vec::new();
+    let mut supplements = Vec::new();
+    for (i, s) in d.supplements.iter().enumerate() {
+        let requested = optional_instant(
+            &field(&format!("DanhSachHoSoBoSung[{i}].NgayBoSung")),
+            s.requested.as_deref(),
+            &mut invalid,
+        );
+        let completed = optional_instant(
+            &field(&format!("DanhSachHoSoBoSung[{i}].NgayTiepNhanBoSung")),
+            s.completed.as_deref(),
+            &mut invalid,
+        );
+        supplements.push((i, requested, completed));
+    }
+    let (Some(code), Some(procedure_code), Some(unit), Some(received), true) =
+        (code, procedure_code, unit, received, invalid.is_empty())
+    else {
+        return Err(invalid);
+    };
+
+    // The events the dates say. A dossier the portal has as newly registered or not accepted
+    // was never received: its history starts with the registration.
+    match status {
+        Some(Status::NewlyRegistered) => {
+            events.push(event("registered", Status::NewlyRegistered, received));
+        }
+        Some(Status::NotAccepted) => {
+            events.push(event("registered", Status::NewlyRegistered, received));
+            events.push(event("notAccepted", Status::NotAccepted, received));
+            gaps.push(
+                "TrangThaiHoSo 3 (not accepted) carries no instant of the refusal: dated at \
+                 NgayTiepNhan"
+                    .to_owned(),
+            );
+        }
+        _ => events.push(event("received", Status::Received, received)),
+    }
+    for (i, requested, completed) in supplements {
+        match requested {
+            Some(at) => events.push(event(
+                &format!("supplement:{i}:requested"),
+                Status::SupplementRequested,
+                at,
+            )),
+            None => gaps.push(format!(
+                "DanhSachHoSoBoSung[{i}] has no NgayBoSung: the request is not stored"
+            )),
+        }
+        if let (Some(_), Some(at)) = (requested, completed) {
+            events.push(event(
+                &format!("supplement:{i}:completed"),
+                Status::Received,
+                at,
+            ));
+        }
+    }
+    if let Some(at) = finished {
+        events.push(event("finished", Status::Finished, at));
+    }
+    if let Some(at) = returned {
+        events.push(event("returned", Status::Returned, at));
+    }
+    // A status the dates do not show cannot be dated: reported, never invented.
+    let dated = |s: Status| events.iter().any(|e| e.status == s);
+    if let Some(s) = status
+        && !matches!(
+            s,
+            Status::NewlyRegistered | Status::NotAccepted | Status::Received | Status::Processing
+        )
+        && !dated(s)
+    {
+        gaps.push(format!(
+            "TrangThaiHoSo {} ({}) has no instant in the payload (NgayKetThucXuLy, NgayTra or \
+             DanhSachHoSoBoSung): not stored until a progress update (CapNhatTienDoHoSoMC) \
+             dates it",
+            s.code(),
+            s.as_str()
+        ));
+    }
+
+    let components: Vec<ComponentRecord> = d
+        .components
+        .iter()
+        .filter(|c| !c.deleted.is(1))
+        .map(|c| {
+            let link = text(c.file_url.as_ref());
+            ComponentRecord {
+                name: text(c.file_name.as_ref())
+                    .or_else(|| text(c.component_code.as_ref()))
+                    .unwrap_or_else(|| "(không tên)".to_owned()),
+                sha256: None,
+                digitized: link.is_some() || c.digitized.is(1),
+                reused: c.digitized.is(1),
+                from_citizen_store: c.from_store.is(1),
+            }
+        })
+        .collect();
+    let mut components = components;
+    if d.reuses_digitized.is(1) && !components.iter().any(|c| c.reused) {
+        match components.first_mut() {
+            Some(first) => first.reused = true,
+            None => gaps.push(
+                "HoSoCoThanhPhanSoHoa is 1 but TaiLieuNop lists no component: reuse not stored"
+                    .to_owned(),
+            ),
+        }
+    }
+    let paid_online = d.paid_online.is(1) || d.paid_online.is(2);
+    let fees: Vec<FeeRecord> = d
+        .fees
+        .iter()
+        .map(|f| FeeRecord {
+            name: text(f.name.as_ref())
+                .or_else(|| text(f.code.as_ref()))
+                .unwrap_or_else(|| "(không tên)".to_owned()),
+            amount_vnd: f.amount.0.unwrap_or(0),
+            paid_online,
+        })
+        .collect();
+    let mut results = Vec::new();
+    for (i, r) in d.results.iter().enumerate() {
+        let Some(link) = text(r.file_url.as_ref()) else {
+            gaps.push(format!(
+                "DanhSachGiayToKetQua[{i}] has no DuongDanTepTinKetQua: no electronic result \
+                 stored"
+            ));
+            continue;
+        };
+        results.push(ResultDocument {
+            name: text(r.name.as_ref()).unwrap_or_else(|| link.clone()),
+            media_type: media_type(&link).to_owned(),
+            // The sync payload carries a link, not the file: its size and digest are unknown.
+            size_bytes: None,
+            sha256: String::new(),
+            pages: None,
+            signed: false,
+            saved_to_citizen_store: false,
+        });
+    }
+    let (identity_hash, identity_last4) =
+        text(d.applicant_id.as_ref()).map(|n| identity(&n)).unzip();
+    let mut kept = d.other.clone();
+    kept.retain(|_, v| !v.is_null());
+    let write = DossierWrite {
+        code,
+        procedure_code,
+        unit,
+        channel: match d.channel.0 {
+            Some(2) => Channel::Online,
+            Some(3) => Channel::Postal,
+            _ => Channel::InPerson,
+        },
+        received_at: received,
+        details: DossierDetails {
+            submitted_at: None,
+            applicant: Applicant {
+                kind: if d.applicant_kind.is(2) {
+                    "organization".to_owned()
+                } else {
+                    "citizen".to_owned()
+                },
+                name: text(d.applicant.as_ref()).unwrap_or_default(),
+                identity_last4,
+                identity_hash,
+            },
+            financial_obligation: fees.iter().any(|f| f.amount_vnd > 0),
+            fees,
+            components,
+            vneid_verified: d.vneid.is(1),
+            population_db_used: d.vneid.is(1),
+            results,
+            vendor_due_at: due,
+            sync_error: None,
+            portal_fields: kept,
+        },
+        synced: None,
+        rating: None,
+        events,
+    };
+    Ok((write, gaps))
+}
+
+/// The event a progress step adds, with the dossier's code. `index` names the item in the
+/// problems.
+pub fn progress_event(
+    p: &PortalProgress,
+    index: usize,
+) -> Result<(String, Event), Vec<InvalidParam>> {
+    let field = |name: &str| format!("data[{index}].{name}");
+    let mut invalid = Vec::new();
+    let code = text(p.code.as_ref());
+    if code.is_none() {
+        invalid.push(InvalidParam::new(field("MaHoSo"), "is required"));
+    }
+    let at = match text(p.at.as_ref()) {
+        None => {
+            invalid.push(InvalidParam::new(field("ThoiDiemXuLy"), "is required"));
+            None
+        }
+        Some(t) => instant(&field("ThoiDiemXuLy"), &t)
+            .map_err(|e| invalid.push(e))
+            .ok(),
+    };
+    let status = match p.status.0 {
+        None => {
+            invalid.push(InvalidParam::new(field("TrangThai"), "is required"));
+            None
+        }
+        Some(c) => {
+            let s = u8::try_from(c).ok().and_then(Status::from_code);
+            if s.is_none() {
+                invalid.push(InvalidParam::new(
+                    field("TrangThai"),
+                    format!("{c} is not a status code (1–10)"),
+                ));
+            }
+            s
+        }
+    };
+    let (Some(code), Some(at), Some(status)) = (code, at, status) else {
+        return Err(invalid);
+    };
+    let actor = match (text(p.officer.as_ref()), text(p.title.as_ref())) {
+        (Some(o), Some(t)) => Some(format!("{o} ({t})")),
+        (o, _) => o,
+    };
+    let mut payload = serde_json::Map::new();
+    for (key, value) in [
+        ("PhongBanXuLy", p.department.as_ref()),
+        ("NgayBatDau", p.started.as_ref()),
+        ("NgayKetThucTheoQuyDinh", p.due.as_ref()),
+    ] {
+        if let Some(v) = value {
+            payload.insert(key.to_owned(), Value::String(v.clone()));
+        }
+    }
+    for (key, value) in &p.other {
+        payload.insert(key.clone(), value.clone());
+    }
+    Ok((
+        code,
+        Event {
+            id: format!(
+                "{PROGRESS_PREFIX}{}:{}",
+                at.format("%Y%m%d%H%M%S"),
+                status.code()
+            ),
+            status,
+            at,
+            new_due: None,
+            actor,
+            note: text(p.content.as_ref()),
+            payload: (!payload.is_empty()).then(|| Value::Object(payload).to_string()),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dossier::tests::at;
+
+    fn portal(json: Value) -> PortalDossier {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn base() -> Value {
+        serde_json::json!({
+            "MaHoSo": "C1-260302-0001", "MaTTHC": "1.000001", "DonViXuLy": "C1",
+            "NgayTiepNhan": "20260302080000", "TrangThaiHoSo": "2", "KenhThucHien": "2"
+        })
+    }
+
+    fn no_identity(_: &str) -> (String, String) {
+        unreachable!("no identity number in these payloads")
+    }
+
+    #[test]
+    fn codes_are_read_from_numbers_and_strings_of_digits() {
+        let c: PortalCode = serde_json::from_str(r#""4""#).unwrap();
+        assert_eq!(c, PortalCode(Some(4)));
+        assert_eq!(serde_json::from_str::<PortalCode>("4").unwrap(), c);
+        assert_eq!(
+            serde_json::from_str::<PortalCode>(r#""""#).unwrap(),
+            PortalCode(None)
+        );
+        assert!(serde_json::from_str::<PortalCode>(r#""bốn""#).is_err());
+        assert_eq!(
+            instant("x", "20260302080000").unwrap(),
+            at("2026-03-02 08:00")
+        );
+        assert_eq!(instant("x", "2026-03-02").unwrap_err().name, "x");
+    }
+
+    #[test]
+    fn dates_become_events_and_undated_statuses_gaps() {
+        let mut d = base();
+        d["NgayKetThucXuLy"] = "20260304100000".into();
+        d["TrangThaiHoSo"] = 8.into();
+        let (w, gaps) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let events: Vec<(&str, Status)> =
+            w.events.iter().map(|e| (e.id.as_str(), e.status)).collect();
+        assert_eq!(
+            events,
+            [
+                ("dvcqg:received", Status::Received),
+                ("dvcqg:finished", Status::Finished)
+            ]
+        );
+        assert_eq!(w.channel, Channel::Online);
+        assert_eq!(gaps.len(), 1);
+        assert!(gaps[0].starts_with("TrangThaiHoSo 8 (stopped)"), "{gaps:?}");
+        // Not accepted: never received.
+        let mut refused = base();
+        refused["TrangThaiHoSo"] = 3.into();
+        let (w, gaps) = dossier_write(&portal(refused), 0, no_identity).unwrap();
+        let statuses: Vec<Status> = w.events.iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [Status::NewlyRegistered, Status::NotAccepted]);
+        assert_eq!(gaps.len(), 1);
+    }
+
+    #[test]
+    fn problems_name_the_item_and_the_field() {
+        let mut d = base();
+        d["MaHoSo"] = "có dấu".into();
+        d["NgayTiepNhan"] = "".into();
+        d["DanhSachHoSoBoSung"] = serde_json::json!([{"NgayBoSung": "hôm qua"}]);
+        let names: Vec<String> = dossier_write(&portal(d), 4, no_identity)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "data[4].MaHoSo",
+                "data[4].NgayTiepNhan",
+                "data[4].DanhSachHoSoBoSung[0].NgayBoSung"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_progress_step_is_one_event_with_its_officer_and_details() {
+        let p: PortalProgress = serde_json::from_value(serde_json::json!({
+            "MaHoSo": "C1-260302-0001", "NguoiXuLy": "Bình", "ChucDanh": "Công chức",
+            "ThoiDiemXuLy": "20260303091500", "NoiDungXuLy": "Chuyển xử lý", "TrangThai": "4",
+            "PhongBanXuLy": "Một cửa", "MaBuoc": "B2"
+        }))
+        .unwrap();
+        let (code, e) = progress_event(&p, 0).unwrap();
+        assert_eq!(code, "C1-260302-0001");
+        assert_eq!(e.id, "dvcqg:progress:20260303091500:4");
+        assert_eq!(e.status, Status::Processing);
+        assert_eq!(e.at, at("2026-03-03 09:15"));
+        assert_eq!(e.actor.as_deref(), Some("Bình (Công chức)"));
+        let payload: Value = serde_json::from_str(e.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            payload,
+            serde_json::json!({"PhongBanXuLy": "Một cửa", "MaBuoc": "B2"})
+        );
+        let bad: PortalProgress =
+            serde_json::from_value(serde_json::json!({"MaHoSo": "X", "TrangThai": 12})).unwrap();
+        let names: Vec<String> = progress_event(&bad, 1)
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["data[1].ThoiDiemXuLy", "data[1].TrangThai"]);
+    }
+
+    #[test]
+    fn result_links_give_their_media_type() {
+        assert_eq!(media_type("https://x/kq/1.PDF?token=2"), "application/pdf");
+        assert_eq!(media_type("kq.zip"), "application/zip");
+        assert_eq!(media_type("https://x/kq"), "application/octet-stream");
+    }
+}

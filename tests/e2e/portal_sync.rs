@@ -1,0 +1,364 @@
+//! Dossiers synced in the national portal's dialect (`POST /portal-sync`): the same results as
+//! the native API, vendors' messy histories stored and reported, progress steps in any order,
+//! grants, and the portal's answer shape.
+
+use serde_json::{Value, json};
+use tthc_tests::{Status, TestApp};
+
+use crate::procedures::seed;
+
+/// A dossier of 1.000001 (3 working days) at C1 as a vendor syncs it to the portal: received
+/// Monday 2 March 08:00, a supplement requested Tuesday 09:00 and supplied Wednesday 10:00,
+/// finished Friday 6 March 10:00, returned at 15:00.
+fn portal_dossier(code: &str) -> Value {
+    json!({
+        "MaHoSo": code, "MaTTHC": "1.000001", "TenTTHC": "Đăng ký khai sinh",
+        "MaLinhVuc": "HT", "TenLinhVuc": "Hộ tịch", "ChuHoSo": "Nguyễn Văn An",
+        "LoaiDoiTuong": "1", "MaDoiTuong": "001090012345", "Email": "an@example.vn",
+        "SoDienThoai": "0912345678", "TrichYeuHoSo": "Đăng ký khai sinh cho con",
+        "NgayTiepNhan": "20260302080000", "NgayHenTra": "20260305080000",
+        "TrangThaiHoSo": 10, "NgayKetThucXuLy": "20260306100000", "NgayTra": "20260306150000",
+        "DonViXuLy": "C1", "KenhThucHien": 2, "GhiChu": null,
+        "TaiLieuNop": [
+            {"TepDinhKemId": 11, "TenTepDinhKem": "to-khai.pdf", "MaThanhPhanHoSo": "TK",
+             "DuongDanTaiTepTin": "https://mc.example/f/11", "DuocSoHoa": 1, "DuocLayTuKhoDMQG": 1},
+            {"TepDinhKemId": 12, "TenTepDinhKem": "cu.pdf", "IsDeleted": 1}
+        ],
+        "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "LP", "Gia": "8000", "LoaiPhiLePhi": 1}],
+        "DanhSachHoSoBoSung": [{"NgayBoSung": "20260303090000", "NgayTiepNhanBoSung": "20260304100000",
+                                "TrangThaiBoSung": 2}],
+        "DanhSachGiayToKetQua": [{"TenGiayTo": "Giấy khai sinh", "GiayToId": 9,
+                                  "DuongDanTepTinKetQua": "https://mc.example/kq/9.pdf"}],
+        "DuocThanhToanTrucTuyen": 1, "HoSoCoThanhPhanSoHoa": 1, "TaiKhoanDuocXacThucVoiVNeID": 1,
+        "MaNhaCungCap": "VNPT-iGate"
+    })
+}
+
+/// The same dossier in tthc's own JSON.
+fn native_dossier(code: &str) -> Value {
+    let at = |d: &str| format!("2026-03-{d}+07:00");
+    json!({
+        "code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+        "receivedAt": at("02T08:00:00"), "dueAt": at("05T08:00:00"),
+        "applicant": {"kind": "citizen", "name": "Nguyễn Văn An", "identityNumber": "001090012345"},
+        "fees": [{"name": "Lệ phí", "amountVnd": 8000, "paidOnline": true}],
+        "financialObligation": true,
+        "components": [{"name": "to-khai.pdf", "digitized": true, "reused": true, "fromCitizenStore": true}],
+        "vneidVerified": true, "populationDbUsed": true,
+        "results": [{"name": "Giấy khai sinh", "mediaType": "application/pdf", "sha256": ""}],
+        "events": [
+            {"id": "1", "status": "received", "at": at("02T08:00:00")},
+            {"id": "2", "status": "supplementRequested", "at": at("03T09:00:00")},
+            {"id": "3", "status": "received", "at": at("04T10:00:00")},
+            {"id": "4", "status": "finished", "at": at("06T10:00:00")},
+            {"id": "5", "status": "returned", "at": at("06T15:00:00")}
+        ]
+    })
+}
+
+fn sync(app: &TestApp, token: &str, service: &str, data: Value) -> Value {
+    let r = app.post(
+        "/api/v1/portal-sync",
+        token,
+        &json!({"service": service, "isUpdating": false, "data": data}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body
+}
+
+fn dossier(app: &TestApp, token: &str, code: &str) -> Value {
+    let r = app.get(&format!("/api/v1/dossiers/{code}"), token);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body
+}
+
+/// What judging a dossier gave: everything but its code, ids and bookkeeping.
+fn judged(d: &Value) -> Value {
+    let events: Vec<(Value, Value)> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["status"].clone(), e["at"].clone()))
+        .collect();
+    let components: Vec<(Value, Value, Value)> = d["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["digitized"].clone(),
+                c["reused"].clone(),
+                c["fromCitizenStore"].clone(),
+            )
+        })
+        .collect();
+    json!({
+        "status": d["status"], "statusCode": d["statusCode"], "channel": d["channel"],
+        "dueAt": d["dueAt"], "ruleDueAt": d["ruleDueAt"], "effectiveDueAt": d["effectiveDueAt"],
+        "endedAt": d["endedAt"], "timing": d["timing"], "flags": d["flags"],
+        "fees": d["fees"], "financialObligation": d["financialObligation"],
+        "vneidVerified": d["vneidVerified"], "populationDbUsed": d["populationDbUsed"],
+        "applicant": d["applicant"], "results": d["results"],
+        "components": components, "events": events
+    })
+}
+
+#[test]
+fn a_vendors_payload_is_stored_as_the_native_api_stores_it() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let answer = sync(
+        &app,
+        &admin,
+        "DongBoHoSoMC",
+        json!([portal_dossier("C1-260302-0001")]),
+    );
+    assert_eq!(answer["error_code"], 0, "{answer}");
+    assert_eq!(answer["message"], "1/1 hồ sơ đã được tiếp nhận");
+    assert_eq!(answer["data"][0]["MaHoSo"], "C1-260302-0001");
+    assert_eq!(answer["data"][0]["result"], "created");
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([native_dossier("C1-260302-0002")]),
+    );
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    let from_portal = dossier(&app, &admin, "C1-260302-0001");
+    let native = dossier(&app, &admin, "C1-260302-0002");
+    assert_eq!(judged(&from_portal), judged(&native));
+    // Worked by hand: due Thursday 08:00 plus the supplement's working time (Tuesday 09:00 to
+    // Wednesday 10:00, 9 working hours) is Friday 09:00; finished at 10:00, late.
+    assert_eq!(from_portal["effectiveDueAt"], "2026-03-06T09:00:00+07:00");
+    assert_eq!(from_portal["timing"], "finishedLate");
+    assert_eq!(from_portal["status"], "returned");
+    assert_eq!(from_portal["applicant"]["identityLast4"], "2345");
+    // What tthc has no field for is kept as sent; personal data and nulls are not.
+    let kept = &from_portal["portalFields"];
+    assert_eq!(kept["TrichYeuHoSo"], "Đăng ký khai sinh cho con");
+    assert_eq!(kept["MaNhaCungCap"], "VNPT-iGate");
+    assert_eq!(kept["TenTTHC"], "Đăng ký khai sinh");
+    for gone in [
+        "Email",
+        "SoDienThoai",
+        "GhiChu",
+        "MaDoiTuong",
+        "NgayTiepNhan",
+    ] {
+        assert!(kept.get(gone).is_none(), "{gone} kept: {kept}");
+    }
+    assert_eq!(native["portalFields"], json!({}));
+    // The same payload again changes nothing.
+    let again = sync(
+        &app,
+        &admin,
+        "DongBoHoSoMC",
+        json!([portal_dossier("C1-260302-0001")]),
+    );
+    assert_eq!(again["data"][0]["result"], "unchanged", "{again}");
+    assert_eq!(dossier(&app, &admin, "C1-260302-0001")["version"], 1);
+}
+
+#[test]
+fn messy_vendor_histories_are_stored_flagged_and_reported_item_by_item() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // Returned with no finished step: stored, flagged.
+    let mut returned_only = portal_dossier("C1-260302-0011");
+    returned_only["NgayKetThucXuLy"] = json!("");
+    returned_only["DanhSachHoSoBoSung"] = json!([]);
+    // Stopped, but the payload does not say when: stored as received, the gap reported.
+    let mut stopped = portal_dossier("C1-260302-0012");
+    for key in ["NgayKetThucXuLy", "NgayTra"] {
+        stopped[key] = Value::Null;
+    }
+    stopped["DanhSachHoSoBoSung"] = json!([]);
+    stopped["TrangThaiHoSo"] = json!("8");
+    stopped["DanhSachGiayToKetQua"] = json!([{"TenGiayTo": "Quyết định", "GiayToId": 3}]);
+    // Malformed: an instant not written yyyyMMddHHmmss, a status that does not exist.
+    let mut malformed = portal_dossier("C1-260302-0013");
+    malformed["NgayTiepNhan"] = json!("2026-03-02 08:00");
+    malformed["TrangThaiHoSo"] = json!(11);
+    // Not even an object of the dialect.
+    let answer = sync(
+        &app,
+        &admin,
+        "DongBoHoSoMC",
+        json!([returned_only, stopped, malformed, {"MaHoSo": 7}]),
+    );
+    assert_eq!(answer["error_code"], 1, "{answer}");
+    assert_eq!(answer["message"], "2/4 hồ sơ đã được tiếp nhận");
+    let items = answer["data"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(
+        (&items[0]["result"], &items[1]["result"]),
+        (&json!("created"), &json!("created"))
+    );
+    let gaps = items[1]["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2, "{gaps:?}");
+    assert!(
+        gaps[0]
+            .as_str()
+            .unwrap()
+            .starts_with("TrangThaiHoSo 8 (stopped)")
+    );
+    assert!(gaps[1].as_str().unwrap().contains("DuongDanTepTinKetQua"));
+    assert_eq!(items[2]["error_code"], 1);
+    assert_eq!(items[2]["result"], "rejected");
+    let names: Vec<&str> = items[2]["invalidParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["data[2].NgayTiepNhan", "data[2].TrangThaiHoSo"]);
+    assert_eq!(items[3]["error_code"], 1);
+    assert_eq!(items[3]["MaHoSo"], Value::Null);
+    // Nothing of the refused items was stored.
+    app.get("/api/v1/dossiers/C1-260302-0013", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+
+    let returned = dossier(&app, &admin, "C1-260302-0011");
+    assert_eq!(returned["status"], "returned");
+    assert!(
+        returned["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("missingSteps")),
+        "{}",
+        returned["flags"]
+    );
+    let stopped = dossier(&app, &admin, "C1-260302-0012");
+    assert_eq!(stopped["status"], "received");
+    assert_eq!(stopped["results"], json!([]));
+}
+
+#[test]
+fn progress_steps_arrive_in_any_order_and_outlive_the_next_whole_sync() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let mut open = portal_dossier("C1-260302-0021");
+    for key in ["NgayKetThucXuLy", "NgayTra"] {
+        open[key] = Value::Null;
+    }
+    open["DanhSachHoSoBoSung"] = json!([]);
+    open["DanhSachGiayToKetQua"] = json!([]);
+    open["TrangThaiHoSo"] = json!(4);
+    let first = sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]));
+    assert_eq!(first["data"][0]["result"], "created");
+    let step = |at: &str, status: i64, content: &str| {
+        json!({"MaHoSo": "C1-260302-0021", "NguoiXuLy": "Trần Thị Bình", "ChucDanh": "Công chức tư pháp",
+               "ThoiDiemXuLy": at, "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": content,
+               "TrangThai": status, "NgayBatDau": "20260302080000", "NgayKetThucTheoQuyDinh": "20260305080000"})
+    };
+    // The finish arrives before the step that preceded it, then once more; one step names an
+    // unknown dossier; a receipt after the finish breaks the transition rules.
+    let answer = sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([
+            step("20260304100000", 9, "Ký duyệt"),
+            step("20260302090000", 4, "Chuyển xử lý"),
+            step("20260304100000", 9, "Ký duyệt"),
+            {"MaHoSo": "C1-999999-0001", "ThoiDiemXuLy": "20260302090000", "TrangThai": 4},
+            step("20260304120000", 2, "Tiếp nhận lại"),
+        ]),
+    );
+    let results: Vec<&str> = answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        ["added", "added", "duplicate", "rejected", "setAside"],
+        "{answer}"
+    );
+    assert_eq!(answer["error_code"], 1);
+    let d = dossier(&app, &admin, "C1-260302-0021");
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["timing"], "finishedEarly");
+    let finish = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == "finished")
+        .unwrap()
+        .clone();
+    assert_eq!(finish["actor"], "Trần Thị Bình (Công chức tư pháp)");
+    assert_eq!(finish["note"], "Ký duyệt");
+    assert_eq!(finish["payload"]["PhongBanXuLy"], "Bộ phận một cửa");
+    assert_eq!(d["refusedEvents"].as_array().unwrap().len(), 1);
+    assert!(
+        d["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("refusedEvents"))
+    );
+    // The vendor syncs the whole dossier again, still without the steps: they stay.
+    let again = sync(&app, &admin, "DongBoHoSoMC", json!([open]));
+    assert_eq!(again["error_code"], 0, "{again}");
+    let d = dossier(&app, &admin, "C1-260302-0021");
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["events"].as_array().unwrap().len(), 3, "{}", d["events"]);
+}
+
+#[test]
+fn grants_the_mirror_flag_and_the_envelope() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let (_, sttt) = app.client(
+        "vendor-sttt",
+        &["dossiers:write", "dossiers:read"],
+        &["STTTT"],
+    );
+    // A client of another unit cannot sync C1's dossiers, and learns nothing of them.
+    let answer = sync(
+        &app,
+        &sttt,
+        "DongBoHoSoMC",
+        json!([portal_dossier("C1-260302-0031")]),
+    );
+    assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+    assert_eq!(answer["data"][0]["invalidParams"][0]["name"], "unit");
+    app.get("/api/v1/dossiers/C1-260302-0031", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // The same payload sent to the portal too: synced now, with its status.
+    let r = app.post(
+        "/api/v1/portal-sync?mirrorsPortal=true",
+        &admin,
+        &json!({"service": "DongBoHoSoMC", "data": [portal_dossier("C1-260302-0031")]}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let d = dossier(&app, &admin, "C1-260302-0031");
+    assert_eq!(d["syncedStatus"], "returned");
+    assert!(d["syncedAt"].is_string());
+    // Without the flag the portal's side is unknown: not synced.
+    sync(
+        &app,
+        &admin,
+        "DongBoHoSoMC",
+        json!([portal_dossier("C1-260302-0032")]),
+    );
+    assert_eq!(
+        dossier(&app, &admin, "C1-260302-0032")["syncedAt"],
+        Value::Null
+    );
+    // The envelope: an unknown service, a body that is not one, a token without the scope.
+    app.post(
+        "/api/v1/portal-sync",
+        &admin,
+        &json!({"service": "LayDanhSachHoSo", "data": []}),
+    )
+    .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    app.post("/api/v1/portal-sync", &admin, &json!([1, 2]))
+        .assert_problem(Status::BAD_REQUEST, "malformedJson");
+    let (_, reader) = app.client("reader", &["dossiers:read"], &["P"]);
+    app.post(
+        "/api/v1/portal-sync",
+        &reader,
+        &json!({"service": "DongBoHoSoMC", "data": []}),
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
+}
