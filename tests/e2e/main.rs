@@ -6,6 +6,7 @@ mod announcements;
 mod audit;
 mod auth;
 mod calendar;
+mod changes;
 mod clients;
 mod connections;
 mod contract;

@@ -59,11 +59,13 @@ pub enum Scope {
     ReportsAdmin,
     /// Add and replace the index's rule sets (administrators).
     RulesAdmin,
+    /// Read the change feed: which records changed, in order (not their contents).
+    ChangesRead,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 19] = [
+    pub const ALL: [Scope; 20] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -83,6 +85,7 @@ impl Scope {
         Self::ReportsWrite,
         Self::ReportsAdmin,
         Self::RulesAdmin,
+        Self::ChangesRead,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -107,6 +110,7 @@ impl Scope {
             Self::ReportsWrite => "reports:write",
             Self::ReportsAdmin => "reports:admin",
             Self::RulesAdmin => "rules:admin",
+            Self::ChangesRead => "changes:read",
         }
     }
 

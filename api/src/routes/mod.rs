@@ -4,6 +4,7 @@
 pub mod announcements;
 pub mod audit;
 pub mod calendar;
+pub mod changes;
 pub mod clients;
 pub mod dossiers;
 pub mod duties;
@@ -63,6 +64,7 @@ routes! {
         clients::delete_client,
         clients::rotate_secret,
         audit::list_audit,
+        changes::changes,
         calendar::due,
         calendar::working_time,
         calendar::get_year,

@@ -223,18 +223,29 @@ pub fn list(conn: &mut DbConnection, filter: &AuditFilter) -> StoreResult<Vec<Au
     if let Some(before) = filter.before_id {
         q = q.filter(audit_log::id.lt(before));
     }
-    if let crate::unit::UnitScope::Within(roots) = &filter.scope {
-        // NULL paths (changes of the whole service) match no root.
-        let mut any: Box<dyn BoxableExpression<audit_log::table, Db, SqlType = Bool>> =
-            Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
-        for root in roots {
-            any = Box::new(
-                any.or(audit_log::unit_path
-                    .assume_not_null()
-                    .like(format!("{root}%"))),
-            );
-        }
-        q = q.filter(any);
+    if let Some(within) = within_scope(&filter.scope) {
+        q = q.filter(within);
     }
     Ok(q.load(conn)?)
+}
+
+/// The audit rows a unit-limited caller may read: those of its units' subtrees (NULL paths,
+/// changes of the whole service, match no root). `None` for a caller of every unit.
+pub(super) fn within_scope(
+    scope: &crate::unit::UnitScope,
+) -> Option<Box<dyn BoxableExpression<audit_log::table, Db, SqlType = Bool>>> {
+    let crate::unit::UnitScope::Within(roots) = scope else {
+        return None;
+    };
+    let mut any: Box<dyn BoxableExpression<audit_log::table, Db, SqlType = Bool>> =
+        Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+    for root in roots {
+        any = Box::new(
+            any.or(audit_log::unit_path
+                .assume_not_null()
+                .like(format!("{}%", super::encode::escape_like(root)))
+                .escape('\\')),
+        );
+    }
+    Some(any)
 }

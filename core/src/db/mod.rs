@@ -8,6 +8,7 @@ pub mod announcements;
 pub mod audit;
 pub mod calendars;
 pub mod catalogue_figures;
+pub mod changes;
 pub mod clients;
 mod connection;
 pub mod dossiers;

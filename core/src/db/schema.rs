@@ -85,6 +85,8 @@ diesel::table! {
         request_id -> Nullable<Text>,
         /// Tree path of the unit the change concerns; NULL for the whole service.
         unit_path -> Nullable<Text>,
+        /// The writing transaction's id on PostgreSQL (0 on SQLite): the change feed's order.
+        txid -> BigInt,
     }
 }
 

@@ -1,0 +1,110 @@
+//! The change feed: every write, in commit order, read from the audit log that each write appends
+//! to in its own transaction (so a change is in the feed exactly when it is stored).
+//!
+//! Rows are ordered by (writing transaction, sequence). On PostgreSQL, where writers commit
+//! concurrently, only rows of transactions older than every transaction still running are
+//! returned: none can be followed later by a row sorting before it, so a reader that keeps the
+//! last position it saw never misses a change (migration 000019). SQLite writes one transaction
+//! at a time, and its sequence alone is the commit order.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::schema::audit_log;
+use super::{DbConnection, StoreResult};
+use crate::unit::UnitScope;
+
+type Db = <DbConnection as Connection>::Backend;
+
+/// A position in the feed: the writing transaction and the sequence number of the last change
+/// read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// The writing transaction (0 on SQLite).
+    pub txid: i64,
+    /// The sequence number.
+    pub id: i64,
+}
+
+/// One change.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
+pub struct ChangeRow {
+    /// The writing transaction.
+    pub txid: i64,
+    /// The sequence number.
+    pub id: i64,
+    /// When (UTC).
+    pub at: NaiveDateTime,
+    /// What was done (`create`, `update`, `delete` …).
+    pub action: String,
+    /// The kind of record (`dossier`, `petition`, `unit` …).
+    pub resource_type: String,
+    /// The record's code or id.
+    pub resource_id: String,
+    /// The tree path of the unit it concerns; none for the whole service.
+    pub unit_path: Option<String>,
+}
+
+impl ChangeRow {
+    /// The feed's position just after this change.
+    pub fn position(&self) -> Position {
+        Position {
+            txid: self.txid,
+            id: self.id,
+        }
+    }
+}
+
+/// What to read of the feed.
+#[derive(Debug, Clone)]
+pub struct ChangeFilter {
+    /// Read the changes after this position.
+    pub after: Position,
+    /// Only these kinds of record (none: every kind).
+    pub resource_types: Vec<String>,
+    /// Only changes of records of this subtree (a unit's tree path).
+    pub within: Option<String>,
+    /// The caller's units: a unit-limited caller reads the changes of its units only, never
+    /// those of the whole service.
+    pub scope: UnitScope,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// The changes after `filter.after`, oldest first.
+pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<ChangeRow>> {
+    let Position { txid, id } = filter.after;
+    let mut q = audit_log::table
+        .select(ChangeRow::as_select())
+        .filter(
+            audit_log::txid
+                .gt(txid)
+                .or(audit_log::txid.eq(txid).and(audit_log::id.gt(id))),
+        )
+        .order((audit_log::txid.asc(), audit_log::id.asc()))
+        .limit(filter.limit)
+        .into_boxed::<Db>();
+    // The backend-specific part: PostgreSQL's guard against transactions still running.
+    if let DbConnection::Pg(_) = conn {
+        q = q.filter(diesel::dsl::sql::<Bool>(
+            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ));
+    }
+    if !filter.resource_types.is_empty() {
+        q = q.filter(audit_log::resource_type.eq_any(filter.resource_types.clone()));
+    }
+    if let Some(path) = &filter.within {
+        q = q.filter(
+            audit_log::unit_path
+                .assume_not_null()
+                .like(format!("{}%", super::encode::escape_like(path)))
+                .escape('\\'),
+        );
+    }
+    if let Some(within) = super::audit::within_scope(&filter.scope) {
+        q = q.filter(within);
+    }
+    Ok(q.load(conn)?)
+}
