@@ -143,7 +143,7 @@ fn body_field_or(path: &str) -> String {
 }
 
 /// Refuses a JSON document with a control character in any name or text, naming each field.
-fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
     if !may_hold_control(bytes) {
         return Ok(());
     }

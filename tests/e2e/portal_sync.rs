@@ -156,6 +156,62 @@ fn a_vendors_payload_is_stored_as_the_native_api_stores_it() {
     );
     assert_eq!(again["data"][0]["result"], "unchanged", "{again}");
     assert_eq!(dossier(&app, &admin, "C1-260302-0001")["version"], 1);
+    // The finish, dated by a progress step too, is the same step: not a second finish.
+    let step = sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([{"MaHoSo": "C1-260302-0001", "ThoiDiemXuLy": "20260306100000", "TrangThai": 9}]),
+    );
+    assert_eq!(step["data"][0]["result"], "duplicate", "{step}");
+    let d = dossier(&app, &admin, "C1-260302-0001");
+    assert_eq!(d["refusedEvents"], json!([]));
+    assert_eq!(d["version"], 1);
+}
+
+/// After a supplement the portal's `NgayHenTra` is the moved due date: tthc takes the one
+/// before the request (`NgayHenTraTruoc`) and adds the supplement time itself, once.
+#[test]
+fn the_due_date_before_a_supplement_is_the_one_judged() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let mut moved = portal_dossier("C1-260302-0041");
+    moved["NgayHenTra"] = json!("20260306090000");
+    moved["DanhSachHoSoBoSung"][0]["NgayHenTraTruoc"] = json!("20260305080000");
+    moved["DanhSachHoSoBoSung"][0]["NgayHenTraMoi"] = json!("20260306090000");
+    sync(&app, &admin, "DongBoHoSoMC", json!([moved]));
+    let d = dossier(&app, &admin, "C1-260302-0041");
+    assert_eq!(d["dueAt"], "2026-03-05T08:00:00+07:00");
+    assert_eq!(d["effectiveDueAt"], "2026-03-06T09:00:00+07:00");
+    assert_eq!(d["timing"], "finishedLate");
+    assert!(
+        !d["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("dueDateDisagrees"))
+    );
+    // Mirrored to the portal: synced as of its last step, and the same payload again is
+    // unchanged.
+    let mirrored = |payload: &Value| {
+        let r = app.post(
+            "/api/v1/portal-sync?mirrorsPortal=true",
+            &admin,
+            &json!({"service": "DongBoHoSoMC", "data": [payload]}),
+        );
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r.body["data"][0]["result"].as_str().unwrap().to_owned()
+    };
+    let mut payload = portal_dossier("C1-260302-0042");
+    payload["TaiLieuNop"] = Value::Null;
+    payload["DanhSachLePhi"] = json!([{"TenPhiLePhi": "Lệ phí", "Gia": 8000.0}]);
+    assert_eq!(mirrored(&payload), "created");
+    assert_eq!(mirrored(&payload), "unchanged");
+    let d = dossier(&app, &admin, "C1-260302-0042");
+    assert_eq!(d["syncedAt"], "2026-03-06T15:00:00+07:00");
+    assert_eq!(d["syncedStatus"], "returned");
+    assert_eq!(d["components"], json!([]));
+    assert_eq!(d["fees"][0]["amountVnd"], 8000);
+    assert_eq!(d["financialObligation"], true);
 }
 
 #[test]
@@ -350,6 +406,15 @@ fn grants_the_mirror_flag_and_the_envelope() {
         "/api/v1/portal-sync",
         &admin,
         &json!({"service": "LayDanhSachHoSo", "data": []}),
+    )
+    .assert_problem(Status::BAD_REQUEST, "malformedJson");
+    // A control character in any name or text refuses the whole request.
+    let mut controlled = portal_dossier("C1-260302-0033");
+    controlled["Ghi\u{1}Chu"] = json!("x");
+    app.post(
+        "/api/v1/portal-sync",
+        &admin,
+        &json!({"service": "DongBoHoSoMC", "data": [controlled]}),
     )
     .assert_problem(Status::BAD_REQUEST, "validationFailed");
     app.post("/api/v1/portal-sync", &admin, &json!([1, 2]))

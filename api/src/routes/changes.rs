@@ -142,6 +142,16 @@ pub async fn changes(
         .map(position_of)
         .transpose()?
         .unwrap_or_default();
+    if let Some(bad) = q
+        .r#type
+        .as_deref()
+        .and_then(|t| t.chars().find(|c| !(c.is_ascii_alphabetic() || *c == ',')))
+    {
+        return Err(ApiError::invalid(
+            "type",
+            format!("may hold only letters and commas (found {bad:?})"),
+        ));
+    }
     let resource_types: Vec<String> = q
         .r#type
         .as_deref()

@@ -7,9 +7,7 @@ use actix_web::{post, web};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tthc_core::db::dossiers::{self as store, ProgressOutcome};
-use tthc_core::dossier::portal_sync::{
-    self as dialect, PROGRESS, PortalDossier, PortalProgress, WHOLE_DOSSIER,
-};
+use tthc_core::dossier::portal_sync::{self as dialect, PortalDossier, PortalProgress};
 use tthc_core::dossier::{DossierWrite, Event, Status, current_status};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -36,7 +34,7 @@ use crate::state::AppState;
 pub struct PortalSyncRequest<'a> {
     /// `DongBoHoSoMC` (whole dossiers, [`PortalDossier`]) or `CapNhatTienDoHoSoMC` (progress
     /// steps, [`PortalProgress`]).
-    pub service: String,
+    pub service: PortalService,
     /// Whether the vendor marks these as updates (read, not needed: a dossier is created or
     /// updated by its code).
     #[serde(rename = "isUpdating", default)]
@@ -48,13 +46,25 @@ pub struct PortalSyncRequest<'a> {
     pub data: Vec<&'a RawValue>,
 }
 
+/// The portal's sync services tthc takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+pub enum PortalService {
+    /// Whole dossiers.
+    #[serde(rename = "DongBoHoSoMC")]
+    WholeDossiers,
+    /// Progress steps.
+    #[serde(rename = "CapNhatTienDoHoSoMC")]
+    Progress,
+}
+
 /// Where the dossiers of a whole-dossier sync stand with the portal.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PortalSyncQuery {
     /// `true` when the vendor sends the same payload to the portal (tthc is its second target):
-    /// each dossier is recorded as synced now, with the status its events give. Leave it out
+    /// each dossier is recorded as synced as of its latest dated step, with the status its
+    /// steps give (the same payload again stays `unchanged`). Leave it out
     /// when tthc is the only target: the dossiers are then not synced as far as tthc knows.
     pub mirrors_portal: Option<bool>,
 }
@@ -192,6 +202,7 @@ pub async fn sync_in_portal_dialect(
 ) -> Result<web::Json<PortalSyncAnswer>, ApiError> {
     principal.require(Scope::DossiersWrite)?;
     let body = read_body(payload).await?;
+    crate::http::refuse_control_characters(&body)?;
     let request: PortalSyncRequest<'_> =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
             code: "malformedJson",
@@ -204,8 +215,8 @@ pub async fn sync_in_portal_dialect(
             format!("at most {MAX_BULK_ITEMS} items per request"),
         ));
     }
-    match request.service.as_str() {
-        WHOLE_DOSSIER => {
+    match request.service {
+        PortalService::WholeDossiers => {
             whole_dossiers(
                 &state,
                 principal,
@@ -214,11 +225,7 @@ pub async fn sync_in_portal_dialect(
             )
             .await
         }
-        PROGRESS => progress(&state, principal, &request.data).await,
-        other => Err(ApiError::invalid(
-            "service",
-            format!("{other:?} is not {WHOLE_DOSSIER} or {PROGRESS}"),
-        )),
+        PortalService::Progress => progress(&state, principal, &request.data).await,
     }
     .map(web::Json)
 }
@@ -229,7 +236,6 @@ async fn whole_dossiers(
     data: &[&RawValue],
     mirrors_portal: bool,
 ) -> Result<PortalSyncAnswer, ApiError> {
-    let now = now_local();
     let mut items: Vec<Option<PortalSyncItem>> = Vec::with_capacity(data.len());
     let mut slots: Vec<(usize, String, Vec<String>)> = Vec::new();
     let mut writes: Vec<DossierWrite> = Vec::new();
@@ -244,8 +250,16 @@ async fn whole_dossiers(
         match mapped {
             Ok((mut write, gaps)) => {
                 if mirrors_portal {
+                    // Synced as of its latest step, with the status its steps give: the same
+                    // payload again is the same write (and `unchanged`), whenever it comes.
                     let status = current_status(&write.events).unwrap_or(Status::Received);
-                    write.synced = Some((now, status));
+                    let at = write
+                        .events
+                        .iter()
+                        .map(|e| e.at)
+                        .max()
+                        .unwrap_or(write.received_at);
+                    write.synced = Some((at, status));
                 }
                 slots.push((index, write.code.to_string(), gaps));
                 writes.push(write);
@@ -280,12 +294,14 @@ async fn progress(
     principal: Principal,
     data: &[&RawValue],
 ) -> Result<PortalSyncAnswer, ApiError> {
+    let now = now_local();
     let mut items: Vec<Option<PortalSyncItem>> = Vec::with_capacity(data.len());
     let mut slots: Vec<(usize, String)> = Vec::new();
     let mut steps: Vec<(String, Event)> = Vec::new();
     for (index, raw) in data.iter().enumerate() {
-        let mapped = parse::<PortalProgress>(raw, index)
-            .and_then(|p| dialect::progress_event(&p, index).map_err(ApiError::invalid_params));
+        let mapped = parse::<PortalProgress>(raw, index).and_then(|p| {
+            dialect::progress_event(&p, index, now).map_err(ApiError::invalid_params)
+        });
         match mapped {
             Ok((code, event)) => {
                 slots.push((index, code.clone()));

@@ -726,7 +726,13 @@ pub fn put_batch_keeping(
         let mut stored = stored_events(conn, &codes, keep)?;
         for w in &mut writes {
             for e in stored.remove(w.code.as_str()).unwrap_or_default() {
-                if !w.events.iter().any(|mine| mine.id == e.id) {
+                // The same step dated by both (a progress step and the whole sync's date) is
+                // one step.
+                if !w
+                    .events
+                    .iter()
+                    .any(|mine| mine.id == e.id || same_step(mine, &e))
+                {
                     w.events.push(e);
                 }
             }
@@ -762,6 +768,7 @@ pub fn add_progress(
         let mut writes: Vec<DossierWrite> = Vec::new();
         let mut slot_of: HashMap<&str, usize> = HashMap::new();
         let mut results: Vec<StoreResult<ProgressOutcome>> = Vec::with_capacity(steps.len());
+        let mut added: Vec<(usize, usize, String)> = Vec::new();
         for (code, event) in steps {
             let slot = match slot_of.get(code.as_str()) {
                 Some(&slot) => slot,
@@ -785,21 +792,36 @@ pub fn add_progress(
                     continue;
                 }
                 Some(i) => events[i] = event.clone(),
+                // The step the whole sync already dated (same status, same instant).
+                None if events.iter().any(|e| same_step(e, event)) => {
+                    results.push(Ok(ProgressOutcome::Duplicate));
+                    continue;
+                }
                 None => events.push(event.clone()),
             }
-            let (_, refused) = intake::split_refused(events);
-            results.push(Ok(
-                match refused.into_iter().find(|(e, _)| e.id == event.id) {
-                    Some((_, reason)) => ProgressOutcome::SetAside(reason),
-                    None => ProgressOutcome::Added,
-                },
-            ));
+            results.push(Ok(ProgressOutcome::Added));
+            added.push((results.len() - 1, slot, event.id.clone()));
+        }
+        // Judged with every step of the request: a later step may set an earlier one aside.
+        let refused: Vec<Vec<(Event, String)>> = writes
+            .iter()
+            .map(|w| intake::split_refused(&w.events).1)
+            .collect();
+        for (result, slot, id) in added {
+            if let Some((_, reason)) = refused[slot].iter().find(|(e, _)| e.id == id) {
+                results[result] = Ok(ProgressOutcome::SetAside(reason.clone()));
+            }
         }
         for outcome in put_batch_in(conn, actor, scope, &writes)? {
             outcome?;
         }
         Ok(results)
     })
+}
+
+/// Whether two events record the same step: the same status at the same instant.
+fn same_step(a: &Event, b: &Event) -> bool {
+    a.status == b.status && a.at == b.at
 }
 
 /// Locks the dossiers of `codes` for this transaction (several instances write safely).
@@ -1178,9 +1200,30 @@ pub fn add_event(
             // Refused, and kept on the dossier with its reason (a transaction of its own: the
             // answer is still the refusal).
             write_tx(conn, |conn| {
-                let id = row_of(conn, scope, code)?.id;
-                record_refused(conn, id, &[(event.clone(), reason.clone())], now_local())?;
-                flag_refused(conn, &[id], true)
+                let row = row_of(conn, scope, code)?;
+                record_refused(
+                    conn,
+                    row.id,
+                    &[(event.clone(), reason.clone())],
+                    now_local(),
+                )?;
+                flag_refused(conn, &[row.id], true)?;
+                // A change of the dossier like any other: in the audit trail and the feed.
+                let paths = super::units::paths_by_id(conn, [row.unit_id])?;
+                audit::record_in_unit(
+                    conn,
+                    actor,
+                    paths.get(&row.unit_id).map(String::as_str),
+                    &audit::Change {
+                        action: "refuseEvent",
+                        resource_type: "dossier",
+                        resource_id: code,
+                        before: None,
+                        after: Some(&serde_json::json!({
+                            "eventId": event.id, "status": event.status.as_str(), "reason": reason
+                        })),
+                    },
+                )
             })?;
             Err(StoreError::Conflict(InvalidParam::new("status", reason)))
         }

@@ -31,6 +31,11 @@ pub const EVENT_PREFIX: &str = "dvcqg:";
 /// again, since the whole-dossier payload does not list them.
 pub const PROGRESS_PREFIX: &str = "dvcqg:progress:";
 
+/// Most supplement requests, components, fees or results a dossier may list.
+pub const MAX_LIST: usize = 500;
+/// Largest JSON of the fields kept as sent (`portalFields`, a step's payload), in bytes.
+pub const MAX_KEPT_BYTES: usize = 8192;
+
 /// A code or amount the portal sends as a number; a string of digits (as some vendors send it)
 /// is read too, and an empty one is none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -40,7 +45,16 @@ pub struct PortalCode(pub Option<i64>);
 impl<'de> Deserialize<'de> for PortalCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Self(match Value::deserialize(d)? {
-            Value::Number(n) => n.as_i64(),
+            // A whole number written with a decimal point (`8000.0`) is still that number.
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Some(i),
+                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+                _ => {
+                    return Err(serde::de::Error::custom(format!(
+                        "expected a whole number, not {n}"
+                    )));
+                }
+            },
             Value::String(s) if s.trim().is_empty() => None,
             Value::String(s) => {
                 Some(s.trim().parse().map_err(|_| {
@@ -56,6 +70,11 @@ impl<'de> Deserialize<'de> for PortalCode {
             }
         }))
     }
+}
+
+/// A list the portal sends, or `null` for none.
+fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 impl PortalCode {
@@ -216,16 +235,16 @@ pub struct PortalDossier {
     #[serde(rename = "KenhThucHien", default)]
     pub channel: PortalCode,
     /// Submitted components.
-    #[serde(rename = "TaiLieuNop", default)]
+    #[serde(rename = "TaiLieuNop", default, deserialize_with = "list")]
     pub components: Vec<PortalComponent>,
     /// Fees.
-    #[serde(rename = "DanhSachLePhi", default)]
+    #[serde(rename = "DanhSachLePhi", default, deserialize_with = "list")]
     pub fees: Vec<PortalFee>,
     /// Supplement requests.
-    #[serde(rename = "DanhSachHoSoBoSung", default)]
+    #[serde(rename = "DanhSachHoSoBoSung", default, deserialize_with = "list")]
     pub supplements: Vec<PortalSupplement>,
     /// Result documents.
-    #[serde(rename = "DanhSachGiayToKetQua", default)]
+    #[serde(rename = "DanhSachGiayToKetQua", default, deserialize_with = "list")]
     pub results: Vec<PortalResult>,
     /// 1 paid on the national portal, 2 on the province's payment gateway.
     #[serde(rename = "DuocThanhToanTrucTuyen", default)]
@@ -383,7 +402,71 @@ pub fn dossier_write(
             .map_err(|p| invalid.push(p))
             .ok(),
     };
-    let due = optional_instant(&field("NgayHenTra"), d.due.as_deref(), &mut invalid);
+    // After a supplement the portal's `NgayHenTra` is the moved due date (`NgayHenTraMoi`);
+    // tthc adds the supplement time itself, so it takes the due date before the first request.
+    let due_before = d
+        .supplements
+        .first()
+        .and_then(|s| s.due_before.as_deref())
+        .filter(|t| !t.trim().is_empty());
+    let due = match due_before {
+        Some(t) => optional_instant(
+            &field("DanhSachHoSoBoSung[0].NgayHenTraTruoc"),
+            Some(t),
+            &mut invalid,
+        ),
+        None => optional_instant(&field("NgayHenTra"), d.due.as_deref(), &mut invalid),
+    };
+    for (name, len) in [
+        ("TaiLieuNop", d.components.len()),
+        ("DanhSachLePhi", d.fees.len()),
+        ("DanhSachHoSoBoSung", d.supplements.len()),
+        ("DanhSachGiayToKetQua", d.results.len()),
+    ] {
+        if len > MAX_LIST {
+            invalid.push(InvalidParam::new(
+                field(name),
+                format!("lists at most {MAX_LIST} items"),
+            ));
+        }
+    }
+    if d.applicant
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 300)
+    {
+        invalid.push(InvalidParam::new(
+            field("ChuHoSo"),
+            "is longer than 300 characters",
+        ));
+    }
+    if let Some(id) = text(d.applicant_id.as_ref())
+        && !(4..=20).contains(&id.chars().count())
+    {
+        invalid.push(InvalidParam::new(
+            field("MaDoiTuong"),
+            "must be 4 to 20 characters (an identity number)",
+        ));
+    }
+    for f in &d.fees {
+        if f.amount.0.is_some_and(|a| a < 0) {
+            invalid.push(InvalidParam::new(
+                field("DanhSachLePhi"),
+                "Gia must not be negative",
+            ));
+            break;
+        }
+    }
+    let kept_size: usize = d
+        .other
+        .iter()
+        .map(|(k, v)| k.len() + v.to_string().len())
+        .sum();
+    if kept_size > MAX_KEPT_BYTES {
+        invalid.push(InvalidParam::new(
+            field("(other fields)"),
+            format!("the fields tthc keeps as sent are larger than {MAX_KEPT_BYTES} bytes"),
+        ));
+    }
     let finished = optional_instant(
         &field("NgayKetThucXuLy"),
         d.finished.as_deref(),
@@ -512,6 +595,13 @@ pub fn dossier_write(
         }
     }
     let paid_online = d.paid_online.is(1) || d.paid_online.is(2);
+    if paid_online && d.fees.is_empty() {
+        gaps.push(
+            "DuocThanhToanTrucTuyen says paid online but DanhSachLePhi lists no fee: no online \
+             payment stored"
+                .to_owned(),
+        );
+    }
     let fees: Vec<FeeRecord> = d
         .fees
         .iter()
@@ -591,6 +681,7 @@ pub fn dossier_write(
 pub fn progress_event(
     p: &PortalProgress,
     index: usize,
+    now: NaiveDateTime,
 ) -> Result<(String, Event), Vec<InvalidParam>> {
     let field = |name: &str| format!("data[{index}].{name}");
     let mut invalid = Vec::new();
@@ -603,9 +694,19 @@ pub fn progress_event(
             invalid.push(InvalidParam::new(field("ThoiDiemXuLy"), "is required"));
             None
         }
-        Some(t) => instant(&field("ThoiDiemXuLy"), &t)
-            .map_err(|e| invalid.push(e))
-            .ok(),
+        Some(t) => match instant(&field("ThoiDiemXuLy"), &t) {
+            Ok(at) => match crate::window::happened(&field("ThoiDiemXuLy"), at, now) {
+                Some(p) => {
+                    invalid.push(p);
+                    None
+                }
+                None => Some(at),
+            },
+            Err(e) => {
+                invalid.push(e);
+                None
+            }
+        },
     };
     let status = match p.status.0 {
         None => {
@@ -623,7 +724,18 @@ pub fn progress_event(
             s
         }
     };
-    let (Some(code), Some(at), Some(status)) = (code, at, status) else {
+    let kept_size: usize = p
+        .other
+        .iter()
+        .map(|(k, v)| k.len() + v.to_string().len())
+        .sum();
+    if kept_size > MAX_KEPT_BYTES {
+        invalid.push(InvalidParam::new(
+            field("(other fields)"),
+            format!("the fields tthc keeps as sent are larger than {MAX_KEPT_BYTES} bytes"),
+        ));
+    }
+    let (Some(code), Some(at), Some(status), true) = (code, at, status, invalid.is_empty()) else {
         return Err(invalid);
     };
     let actor = match (text(p.officer.as_ref()), text(p.title.as_ref())) {
@@ -754,7 +866,7 @@ mod tests {
             "PhongBanXuLy": "Một cửa", "MaBuoc": "B2"
         }))
         .unwrap();
-        let (code, e) = progress_event(&p, 0).unwrap();
+        let (code, e) = progress_event(&p, 0, at("2026-12-01 00:00")).unwrap();
         assert_eq!(code, "C1-260302-0001");
         assert_eq!(e.id, "dvcqg:progress:20260303091500:4");
         assert_eq!(e.status, Status::Processing);
@@ -767,7 +879,7 @@ mod tests {
         );
         let bad: PortalProgress =
             serde_json::from_value(serde_json::json!({"MaHoSo": "X", "TrangThai": 12})).unwrap();
-        let names: Vec<String> = progress_event(&bad, 1)
+        let names: Vec<String> = progress_event(&bad, 1, at("2026-12-01 00:00"))
             .unwrap_err()
             .into_iter()
             .map(|p| p.name)
