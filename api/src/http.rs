@@ -156,6 +156,40 @@ pub(crate) fn refuse_control_characters(bytes: &[u8]) -> Result<(), ApiError> {
     ApiError::unless_invalid(invalid)
 }
 
+/// The fields of a JSON text holding a refused control character, named under `path`
+/// (`data[2].GhiChu`); `names_only`: only the names of its own members (not deeper).
+pub(crate) fn control_problems(text: &str, path: &str, names_only: bool) -> Vec<InvalidParam> {
+    if !may_hold_control(text.as_bytes()) {
+        return Vec::new();
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let mut invalid = Vec::new();
+    if names_only {
+        if let Some(fields) = value.as_object() {
+            for name in fields.keys().filter(|n| n.chars().any(is_refused_control)) {
+                invalid.push(InvalidParam::new(
+                    body_field_or(path),
+                    format!("has a member name with a control character ({name:?})"),
+                ));
+            }
+        }
+    } else {
+        let mut inner = Vec::new();
+        control_fields(&value, "", &mut inner);
+        invalid.extend(inner.into_iter().map(|p| {
+            let name = if p.name == "body" {
+                path.to_owned()
+            } else {
+                format!("{path}.{}", p.name)
+            };
+            InvalidParam::new(name, p.reason)
+        }));
+    }
+    invalid
+}
+
 /// Deserializes and validates a JSON document.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     refuse_control_characters(bytes)?;

@@ -408,7 +408,15 @@ fn grants_the_mirror_flag_and_the_envelope() {
         &json!({"service": "LayDanhSachHoSo", "data": []}),
     )
     .assert_problem(Status::BAD_REQUEST, "malformedJson");
-    // A control character in any name or text refuses the whole request.
+    // A control character in a value refuses its item; in a member name, the request.
+    let mut value = portal_dossier("C1-260302-0034");
+    value["ChuHoSo"] = json!("An\u{0}");
+    let answer = sync(&app, &admin, "DongBoHoSoMC", json!([value]));
+    assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+    assert_eq!(
+        answer["data"][0]["invalidParams"][0]["name"],
+        "data[0].ChuHoSo"
+    );
     let mut controlled = portal_dossier("C1-260302-0033");
     controlled["Ghi\u{1}Chu"] = json!("x");
     app.post(

@@ -38,8 +38,7 @@ pub struct PortalSyncRequest<'a> {
     /// Whether the vendor marks these as updates (read, not needed: a dossier is created or
     /// updated by its code).
     #[serde(rename = "isUpdating", default)]
-    #[schema(value_type = Option<bool>)]
-    pub is_updating: Option<serde_json::Value>,
+    pub is_updating: Option<bool>,
     /// The dossiers or the steps, at most 10,000.
     #[serde(borrow)]
     #[schema(value_type = Vec<Object>)]
@@ -150,6 +149,10 @@ fn code_of(raw: &RawValue) -> Option<String> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(raw: &RawValue, index: usize) -> Result<T, ApiError> {
+    let controls = crate::http::control_problems(raw.get(), &format!("data[{index}]"), false);
+    if !controls.is_empty() {
+        return Err(ApiError::invalid_params(controls));
+    }
     serde_json::from_str(raw.get()).map_err(|e| {
         ApiError::invalid(
             format!("data[{index}]"),
@@ -202,13 +205,33 @@ pub async fn sync_in_portal_dialect(
 ) -> Result<web::Json<PortalSyncAnswer>, ApiError> {
     principal.require(Scope::DossiersWrite)?;
     let body = read_body(payload).await?;
-    crate::http::refuse_control_characters(&body)?;
     let request: PortalSyncRequest<'_> =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
             code: "malformedJson",
             detail: format!("the body is not a portal sync request: {e}"),
             invalid: Vec::new(),
         })?;
+    // The names of the request's members and of each item's are in the document: one with a
+    // control character breaks it. Deeper, an item's values are the portal's, refused item by
+    // item.
+    let mut invalid =
+        crate::http::control_problems(std::str::from_utf8(&body).unwrap_or(""), "body", true);
+    for (i, item) in request.data.iter().enumerate() {
+        if !item.get().trim_start().starts_with('{') {
+            invalid.push(tthc_core::InvalidParam::new(
+                format!("data[{i}]"),
+                "must be a JSON object",
+            ));
+        }
+        invalid.extend(crate::http::control_problems(
+            item.get(),
+            &format!("data[{i}]"),
+            true,
+        ));
+    }
+    if !invalid.is_empty() {
+        return Err(ApiError::invalid_params(invalid));
+    }
     if request.data.len() > MAX_BULK_ITEMS {
         return Err(ApiError::invalid(
             "data",
