@@ -48,6 +48,16 @@ pub fn due(name: &str, at: NaiveDateTime) -> Option<InvalidParam> {
     }
 }
 
+/// The events listed twice by id (`events[3].id`): a record's events are deduplicated by id, so
+/// one id twice in one write is a sender's error.
+pub fn repeated_event_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<InvalidParam> {
+    let mut seen = std::collections::HashSet::new();
+    ids.enumerate()
+        .filter(|(_, id)| !seen.insert(*id))
+        .map(|(i, _)| InvalidParam::new(format!("events[{i}].id"), "is listed twice"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

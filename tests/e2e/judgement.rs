@@ -283,15 +283,8 @@ fn the_stored_fast_paths_and_ii06a_agree_with_judging_each_dossier_from_its_past
         let received = first
             + Duration::days(rng.random_range(0..40i64))
             + Duration::hours(rng.random_range(0..8i64));
-        let event = |id: usize, status: Status, at: NaiveDateTime| Event {
-            id: id.to_string(),
-            status,
-            at,
-            new_due: None,
-            actor: None,
-            note: None,
-            payload: None,
-        };
+        let event =
+            |id: usize, status: Status, at: NaiveDateTime| Event::new(id.to_string(), status, at);
         let mut events = Vec::new();
         if rng.random_range(0..12) == 0 {
             events.push(event(1, Status::NewlyRegistered, received));

@@ -59,15 +59,7 @@ fn sha(rng: &mut Rng) -> String {
 }
 
 fn ev(id: usize, status: Status, at: NaiveDateTime) -> Event {
-    Event {
-        id: id.to_string(),
-        status,
-        at,
-        new_due: None,
-        actor: None,
-        note: None,
-        payload: None,
-    }
+    Event::new(id.to_string(), status, at)
 }
 
 /// One dossier's events, result and sync state, drawn so that the year looks real.

@@ -5,8 +5,6 @@
 //! Storage (`db::dossiers`) reads, calls [`problems`] and [`judge`], and writes what they return;
 //! nothing here reads or writes a database.
 
-use std::collections::HashSet;
-
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
@@ -40,15 +38,9 @@ pub fn problems(
             format!("no procedure has the code {}", write.procedure_code),
         ));
     }
-    let mut ids = HashSet::new();
-    for (i, e) in write.events.iter().enumerate() {
-        if !ids.insert(e.id.as_str()) {
-            invalid.push(InvalidParam::new(
-                format!("events[{i}].id"),
-                "is listed twice",
-            ));
-        }
-    }
+    invalid.extend(crate::window::repeated_event_ids(
+        write.events.iter().map(|e| e.id.as_str()),
+    ));
     // Every instant within the window: one far outside it is a bug or an attack, and costs
     // seconds of calendar work. A rating dated ahead would also outrank every real one.
     let happened = [

@@ -20,11 +20,6 @@ use super::{DossierCode, Event, ResultDocument, Status};
 use crate::InvalidParam;
 use crate::procedure::Channel;
 
-/// The service that syncs whole dossiers.
-pub const WHOLE_DOSSIER: &str = "DongBoHoSoMC";
-/// The service that syncs progress steps.
-pub const PROGRESS: &str = "CapNhatTienDoHoSoMC";
-
 /// The prefix of the ids of events made from a whole-dossier sync.
 pub const EVENT_PREFIX: &str = "dvcqg:";
 /// The prefix of the ids of events of progress updates: kept when the whole dossier is synced

@@ -5,8 +5,6 @@
 //! Storage (`db::petitions`) reads, calls [`problems`], checks the dossier named (which needs
 //! the store), calls [`reaction_problems`] and [`judge`], and writes what they return.
 
-use std::collections::HashSet;
-
 use chrono::{NaiveDateTime, TimeDelta};
 use sha2::{Digest, Sha256};
 
@@ -44,15 +42,9 @@ pub fn problems(
             format!("no procedure has the code {code}"),
         ));
     }
-    let mut ids = HashSet::new();
-    for (i, e) in write.events.iter().enumerate() {
-        if !ids.insert(e.id.as_str()) {
-            invalid.push(InvalidParam::new(
-                format!("events[{i}].id"),
-                "is listed twice",
-            ));
-        }
-    }
+    invalid.extend(crate::window::repeated_event_ids(
+        write.events.iter().map(|e| e.id.as_str()),
+    ));
     if let Err(f) = check_history(write.received_at, &write.events) {
         let i = write
             .events
