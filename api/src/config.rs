@@ -41,6 +41,31 @@ pub struct Config {
     pub db_pool_size: u32,
     /// `TTHC_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Webhook delivery: `TTHC_WEBHOOK_TIMEOUT`, `TTHC_WEBHOOK_RETRY_MS`,
+    /// `TTHC_WEBHOOK_ATTEMPTS`, `TTHC_DELIVERY_POLL_MS`.
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// `TTHC_WEBHOOK_TIMEOUT`: seconds a receiver has to answer (default 10).
+    pub timeout: Duration,
+    /// When to try a failed batch again, and when to give up on it (`TTHC_WEBHOOK_RETRY_MS`,
+    /// the first wait, default 10 000, doubling up to an hour; `TTHC_WEBHOOK_ATTEMPTS`,
+    /// default 20, about 11 hours).
+    pub backoff: tthc_core::delivery::Backoff,
+    /// `TTHC_DELIVERY_POLL_MS`: how often an idle deliverer looks for new changes (default
+    /// 1000).
+    pub poll: Duration,
+}
+
+impl WebhookConfig {
+    /// How long an instance holds a subscription it delivers: longer than the two attempts it
+    /// may make in that time (a dead letter sent again, then the next batch).
+    pub fn lease(&self) -> Duration {
+        self.timeout * 3 + Duration::from_secs(5)
+    }
 }
 
 /// A configuration variable with a bad value.
@@ -145,7 +170,19 @@ impl Config {
                     .map_err(|_| err("TTHC_WORKERS", "too large".into()))?,
             ),
         };
+        let retry = Duration::from_millis(number("TTHC_WEBHOOK_RETRY_MS", 10_000, 10, 3_600_000)?);
+        let webhooks = WebhookConfig {
+            timeout: Duration::from_secs(number("TTHC_WEBHOOK_TIMEOUT", 10, 1, 300)?),
+            backoff: tthc_core::delivery::Backoff {
+                base: retry,
+                cap: retry.max(Duration::from_secs(3600)),
+                max_attempts: u32::try_from(number("TTHC_WEBHOOK_ATTEMPTS", 20, 1, 100)?)
+                    .map_err(|_| err("TTHC_WEBHOOK_ATTEMPTS", "too large".into()))?,
+            },
+            poll: Duration::from_millis(number("TTHC_DELIVERY_POLL_MS", 1000, 20, 60_000)?),
+        };
         Ok(Self {
+            webhooks,
             database_url,
             bind,
             jwt_secret,
@@ -181,6 +218,9 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(10));
+        assert_eq!(c.webhooks.backoff.max_attempts, 20);
+        assert_eq!(c.webhooks.lease(), Duration::from_secs(35));
     }
 
     #[test]
@@ -197,6 +237,10 @@ mod tests {
             ("TTHC_TOKEN_TTL", "0"),
             ("TTHC_DB_POOL_SIZE", "many"),
             ("TTHC_WORKERS", "-1"),
+            ("TTHC_WEBHOOK_TIMEOUT", "0"),
+            ("TTHC_WEBHOOK_RETRY_MS", "1"),
+            ("TTHC_WEBHOOK_ATTEMPTS", "101"),
+            ("TTHC_DELIVERY_POLL_MS", "soon"),
         ];
         for (var, value) in cases {
             let e = config(&[(var, value)]).unwrap_err();

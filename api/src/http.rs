@@ -481,6 +481,25 @@ pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("k:{key}"))
 }
 
+/// The cursor of a position in the change feed (`GET /changes`' `nextCursor`).
+pub fn feed_cursor(p: tthc_core::db::changes::Position) -> String {
+    encode_cursor(&format!("{}.{}", p.txid, p.id))
+}
+
+/// The position of a change feed cursor given as `field`.
+pub fn feed_position(
+    field: &str,
+    cursor: &str,
+) -> Result<tthc_core::db::changes::Position, ApiError> {
+    let unknown = || ApiError::rule(field, "is not a cursor of the change feed");
+    let key = decode_cursor(cursor).map_err(|_| unknown())?;
+    let (txid, id) = key.split_once('.').ok_or_else(unknown)?;
+    Ok(tthc_core::db::changes::Position {
+        txid: txid.parse().map_err(|_| unknown())?,
+        id: id.parse().map_err(|_| unknown())?,
+    })
+}
+
 /// Decodes a cursor made by [`encode_cursor`].
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD

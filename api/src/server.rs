@@ -220,8 +220,13 @@ fn cors(origins: &[String]) -> Cors {
         .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
 
-/// Builds the HTTP server on `listener`. It runs when awaited, on the current actix system.
+/// Builds the HTTP server on `listener`, and starts this instance's webhook deliverer. Both run
+/// on the current actix system, the server when awaited; the deliverer stops with the system.
 pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let deliverer =
+        crate::webhooks::deliverer::Deliverer::new(state.db.clone(), state.config.webhooks)
+            .map_err(std::io::Error::other)?;
+    actix_web::rt::spawn(Arc::new(deliverer).run());
     let doc = openapi::document();
     let workers = state.config.workers;
     let pool_size = state.config.db_pool_size as usize;

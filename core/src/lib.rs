@@ -10,6 +10,7 @@
 
 pub mod announcement;
 pub mod calendar;
+pub mod delivery;
 pub mod dossier;
 pub mod period;
 pub mod petition;

@@ -1,5 +1,7 @@
 //! Bulk ingest of dossiers over HTTP into SQLite, against a raw diesel insert of the same rows,
-//! and the same dossiers synced in the national portal's dialect (`POST /portal-sync`).
+//! and the same dossiers synced in the national portal's dialect (`POST /portal-sync`), and once
+//! more with a webhook subscription delivering every dossier's change to a receiver on a
+//! loopback port while they are ingested (delivery throughput and lag).
 //!
 //! `cargo bench -p tthc-tests --bench dossier_ingest` (`TTHC_BENCH_DOSSIERS`, default 100,000,
 //! each with 5 events, sent as NDJSON in batches of 10,000 over one connection; in the dialect,
@@ -18,6 +20,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use tthc_core::db::schema::{dossier_events, dossiers};
 use tthc_core::db::{Database, DatabaseUrl, DbConnection};
+use tthc_tests::receiver::Receiver;
 use tthc_tests::{HttpMethod, Status, TestApp, TestDb, config};
 
 const BATCH: usize = 10_000;
@@ -103,6 +106,79 @@ fn ingest(
     let rate = n as f64 / started.elapsed().as_secs_f64();
     assert_eq!(total, n);
     rate
+}
+
+/// What webhook delivery did under the bulk ingest.
+struct Webhooks {
+    /// Ingest rate with the deliverer running.
+    ingest: f64,
+    /// Changes delivered per second, from the first request of the ingest to the last delivery.
+    throughput: f64,
+    /// Delay from a change's commit to its arrival at the receiver: median, 99th percentile, most.
+    lag: [f64; 3],
+    /// From the end of the ingest to the last delivery.
+    drain: f64,
+}
+
+fn webhooks_under_ingest(n: usize, bodies: Vec<String>) -> Webhooks {
+    let test_db = TestDb::new();
+    let mut cfg = config(&test_db.url);
+    cfg.workers = Some(2);
+    cfg.webhooks.poll = std::time::Duration::from_millis(100);
+    let app = TestApp::spawn_with(cfg);
+    let admin = seed(&app);
+    let receiver = Receiver::start();
+    let r = app.post(
+        "/api/v1/subscriptions",
+        &admin,
+        &json!({"url": receiver.url, "resourceTypes": ["dossier"]}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let started = Instant::now();
+    for body in bodies {
+        let r = app
+            .raw()
+            .post(app.url("/api/v1/dossiers/bulk"))
+            .bearer_auth(&admin)
+            .header("Content-Type", "application/x-ndjson")
+            .body(body)
+            .timeout(std::time::Duration::from_secs(600))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), Status::OK);
+    }
+    let ingested = started.elapsed().as_secs_f64();
+    assert!(
+        receiver.wait_for(std::time::Duration::from_secs(600), |_| {
+            receiver.taken_sequences().len() >= n
+        }),
+        "every change delivered"
+    );
+    let deliveries = receiver.deliveries();
+    let last = deliveries.iter().map(|d| d.at).max().unwrap();
+    let mut lags: Vec<f64> = deliveries
+        .iter()
+        .flat_map(|d| {
+            d.body["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    let at: chrono::DateTime<chrono::Utc> =
+                        c["at"].as_str().unwrap().parse().unwrap();
+                    (d.at_utc - at).as_seconds_f64()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lags.sort_by(f64::total_cmp);
+    let pick = |q: f64| lags[((lags.len() - 1) as f64 * q) as usize];
+    Webhooks {
+        ingest: n as f64 / ingested,
+        throughput: n as f64 / (last - started).as_secs_f64(),
+        lag: [pick(0.5), pick(0.99), pick(1.0)],
+        drain: (last - started).as_secs_f64() - ingested,
+    }
 }
 
 fn seed(app: &TestApp) -> String {
@@ -197,17 +273,20 @@ fn main() {
             .step_by(BATCH)
             .map(|start| start..(start + BATCH).min(n))
     };
-    let http = ingest(
-        n,
-        "/api/v1/dossiers/bulk",
-        "application/x-ndjson",
+    let ndjson = || -> Vec<String> {
         batches()
             .map(|b| {
                 b.map(|i| dossier(i).to_string())
                     .collect::<Vec<_>>()
                     .join("\n")
             })
-            .collect(),
+            .collect()
+    };
+    let http = ingest(
+        n,
+        "/api/v1/dossiers/bulk",
+        "application/x-ndjson",
+        ndjson(),
         |v| {
             assert_eq!(v["rejected"], 0, "{v}");
             v["created"].as_u64().unwrap() as usize
@@ -236,4 +315,19 @@ fn main() {
     println!("  ratio: {:.2}", http / raw);
     println!("  the portal's dialect (POST /portal-sync, DongBoHoSoMC): {dialect:.0} dossiers/s");
     println!("  dialect / bulk API: {:.2}", dialect / http);
+    let hooks = webhooks_under_ingest(n, ndjson());
+    println!("  with a webhook subscription delivering every dossier's change meanwhile:");
+    println!(
+        "    ingest {:.0} dossiers/s ({:.2} of the bulk API alone)",
+        hooks.ingest,
+        hooks.ingest / http
+    );
+    println!(
+        "    delivery throughput {:.0} changes/s (first request to last delivery)",
+        hooks.throughput
+    );
+    println!(
+        "    lag commit → receiver: median {:.2} s, p99 {:.2} s, most {:.2} s; drained {:.2} s after the ingest ended",
+        hooks.lag[0], hooks.lag[1], hooks.lag[2], hooks.drain
+    );
 }

@@ -30,3 +30,4 @@ mod scores;
 mod scoring;
 mod security;
 mod units;
+mod webhooks;

@@ -18,6 +18,7 @@ use tthc_api::config::Config;
 use tthc_api::server;
 
 pub mod contract;
+pub mod receiver;
 
 /// The key tokens are signed with in tests.
 pub const JWT_SECRET: &str = "test-signing-key-0123456789abcdef0123456789";
@@ -139,6 +140,14 @@ impl TestApp {
     pub fn spawn() -> Self {
         let test_db = TestDb::new();
         let mut app = Self::spawn_on(&test_db.url);
+        app._test_db = Some(test_db);
+        app
+    }
+
+    /// Starts the service over a fresh database, configured by `configure` from its URL.
+    pub fn spawn_configured(configure: impl FnOnce(&str) -> Config) -> Self {
+        let test_db = TestDb::new();
+        let mut app = Self::spawn_with(configure(&test_db.url));
         app._test_db = Some(test_db);
         app
     }

@@ -61,11 +61,13 @@ pub enum Scope {
     RulesAdmin,
     /// Read the change feed: which records changed, in order (not their contents).
     ChangesRead,
+    /// Manage the caller's webhook subscriptions (deliveries also need `changes:read`).
+    SubscriptionsWrite,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 20] = [
+    pub const ALL: [Scope; 21] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -86,6 +88,7 @@ impl Scope {
         Self::ReportsAdmin,
         Self::RulesAdmin,
         Self::ChangesRead,
+        Self::SubscriptionsWrite,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -111,6 +114,7 @@ impl Scope {
             Self::ReportsAdmin => "reports:admin",
             Self::RulesAdmin => "rules:admin",
             Self::ChangesRead => "changes:read",
+            Self::SubscriptionsWrite => "subscriptions:write",
         }
     }
 

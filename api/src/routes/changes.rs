@@ -4,14 +4,14 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tthc_core::db::changes::{self as store, ChangeFilter, ChangeRow, Position};
+use tthc_core::db::changes::{self as store, ChangeFilter, ChangeRow};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::auth::{Principal, Scope};
 use crate::error::{ApiError, Problem};
 use crate::http::ValidQuery;
-use crate::http::{DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor};
+use crate::http::{DEFAULT_LIMIT, MAX_LIMIT, feed_cursor, feed_position};
 use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
@@ -96,20 +96,6 @@ pub struct ChangesQuery {
     pub limit: Option<i64>,
 }
 
-fn cursor_of(p: Position) -> String {
-    encode_cursor(&format!("{}.{}", p.txid, p.id))
-}
-
-fn position_of(cursor: &str) -> Result<Position, ApiError> {
-    let unknown = || ApiError::rule("after", "is not a cursor this service returned");
-    let key = decode_cursor(cursor).map_err(|_| unknown())?;
-    let (txid, id) = key.split_once('.').ok_or_else(unknown)?;
-    Ok(Position {
-        txid: txid.parse().map_err(|_| unknown())?,
-        id: id.parse().map_err(|_| unknown())?,
-    })
-}
-
 /// Read the change feed
 ///
 /// Every write of the service (dossiers, petitions, units, procedures, announcements, reports …),
@@ -139,7 +125,7 @@ pub async fn changes(
     let after = q
         .after
         .as_deref()
-        .map(position_of)
+        .map(|c| feed_position("after", c))
         .transpose()?
         .unwrap_or_default();
     if let Some(bad) = q
@@ -180,6 +166,7 @@ pub async fn changes(
                 conn,
                 &ChangeFilter {
                     after,
+                    until: None,
                     resource_types,
                     within,
                     scope,
@@ -191,6 +178,6 @@ pub async fn changes(
     let next = rows.last().map_or(after, ChangeRow::position);
     Ok(web::Json(Changes {
         items: rows.into_iter().map(Change::from).collect(),
-        next_cursor: cursor_of(next),
+        next_cursor: feed_cursor(next),
     }))
 }

@@ -20,6 +20,7 @@ pub mod procedures;
 pub mod reports;
 pub mod scores;
 pub mod scoring;
+pub mod subscriptions;
 pub mod token;
 pub mod units;
 
@@ -65,6 +66,14 @@ routes! {
         clients::rotate_secret,
         audit::list_audit,
         changes::changes,
+        subscriptions::list_subscriptions,
+        subscriptions::create_subscription,
+        subscriptions::get_subscription,
+        subscriptions::patch_subscription,
+        subscriptions::delete_subscription,
+        subscriptions::list_dead_letters,
+        subscriptions::get_dead_letter,
+        subscriptions::redeliver,
         calendar::due,
         calendar::working_time,
         calendar::get_year,

@@ -62,6 +62,8 @@ impl ChangeRow {
 pub struct ChangeFilter {
     /// Read the changes after this position.
     pub after: Position,
+    /// And up to this one, included (none: to the newest).
+    pub until: Option<Position>,
     /// Only these kinds of record (none: every kind).
     pub resource_types: Vec<String>,
     /// Only changes of records of this subtree (a unit's tree path).
@@ -72,6 +74,26 @@ pub struct ChangeFilter {
     /// At most this many.
     pub limit: i64,
 }
+
+/// The newest position a reader may see now (the start when the feed is empty). Every change up
+/// to it is visible, and stays so: a change that becomes visible later sorts after it.
+pub fn newest(conn: &mut DbConnection) -> StoreResult<Position> {
+    let mut q = audit_log::table
+        .select((audit_log::txid, audit_log::id))
+        .order((audit_log::txid.desc(), audit_log::id.desc()))
+        .limit(1)
+        .into_boxed::<Db>();
+    if let DbConnection::Pg(_) = conn {
+        q = q.filter(diesel::dsl::sql::<Bool>(VISIBLE_ON_POSTGRES));
+    }
+    Ok(q.first::<(i64, i64)>(conn)
+        .optional()?
+        .map(|(txid, id)| Position { txid, id })
+        .unwrap_or_default())
+}
+
+/// Rows of transactions older than every one still running (PostgreSQL only).
+const VISIBLE_ON_POSTGRES: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// The changes after `filter.after`, oldest first.
 pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<ChangeRow>> {
@@ -88,9 +110,14 @@ pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<C
         .into_boxed::<Db>();
     // The backend-specific part: PostgreSQL's guard against transactions still running.
     if let DbConnection::Pg(_) = conn {
-        q = q.filter(diesel::dsl::sql::<Bool>(
-            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        ));
+        q = q.filter(diesel::dsl::sql::<Bool>(VISIBLE_ON_POSTGRES));
+    }
+    if let Some(Position { txid, id }) = filter.until {
+        q = q.filter(
+            audit_log::txid
+                .lt(txid)
+                .or(audit_log::txid.eq(txid).and(audit_log::id.le(id))),
+        );
     }
     if !filter.resource_types.is_empty() {
         q = q.filter(audit_log::resource_type.eq_any(filter.resource_types.clone()));

@@ -27,6 +27,7 @@ pub mod rule_sets;
 pub mod schema;
 pub mod scores;
 pub mod settings;
+pub mod subscriptions;
 pub mod timestamp;
 pub mod units;
 

@@ -610,6 +610,86 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Webhook subscriptions: a URL that receives the change feed, from a cursor of its own.
+    subscriptions (id) {
+        /// Id (a UUID).
+        id -> Text,
+        /// The client that made it: its grant limits what is delivered.
+        owner_client -> Text,
+        /// Where changes are POSTed.
+        url -> Text,
+        /// Space-separated kinds of record; empty for every kind.
+        resource_types -> Text,
+        /// Only changes of this unit's subtree.
+        unit_code -> Nullable<Text>,
+        /// The signing secret (`whsec_…`).
+        secret -> Text,
+        /// Whether it is delivered.
+        active -> Bool,
+        /// Feed position delivered up to: writing transaction.
+        cursor_txid -> BigInt,
+        /// Feed position delivered up to: sequence.
+        cursor_id -> BigInt,
+        /// End of the batch being tried: writing transaction.
+        batch_end_txid -> Nullable<BigInt>,
+        /// End of the batch being tried: sequence.
+        batch_end_id -> Nullable<BigInt>,
+        /// Failed attempts of the batch being tried.
+        failures -> Integer,
+        /// Not tried again before (UTC).
+        next_attempt_at -> Timestamp,
+        /// Last attempt (UTC).
+        last_attempt_at -> Nullable<Timestamp>,
+        /// Last accepted delivery (UTC).
+        last_success_at -> Nullable<Timestamp>,
+        /// Why the last attempt failed.
+        last_error -> Nullable<Text>,
+        /// Changes delivered so far.
+        delivered -> BigInt,
+        /// The instance delivering it now.
+        lease_owner -> Nullable<Text>,
+        /// Until when that instance holds it (UTC).
+        lease_until -> Nullable<Timestamp>,
+        /// Row version, for If-Match.
+        version -> BigInt,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Batches a subscription gave up on, kept for redelivery.
+    webhook_dead_letters (id) {
+        /// Id.
+        id -> BigInt,
+        /// The subscription.
+        subscription_id -> Text,
+        /// The batch starts after this position: transaction.
+        from_txid -> BigInt,
+        /// The batch starts after this position: sequence.
+        from_id -> BigInt,
+        /// The batch ends at this position: transaction.
+        to_txid -> BigInt,
+        /// The batch ends at this position: sequence.
+        to_id -> BigInt,
+        /// How many changes it holds.
+        changes -> Integer,
+        /// Attempts made.
+        attempts -> Integer,
+        /// Why the last attempt failed.
+        last_error -> Text,
+        /// `dead`, `queued` (to be delivered again) or `delivered`.
+        state -> Text,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Updated at (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(procedure_versions -> procedures (procedure_id));
 diesel::joinable!(dossier_refused_events -> dossiers (dossier_id));
 diesel::joinable!(petition_events -> petitions (petition_id));
@@ -619,6 +699,7 @@ diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
 diesel::joinable!(announcement_items -> announcements (announcement_id));
 diesel::joinable!(report_submissions -> reporting_duties (duty_id));
 diesel::joinable!(report_submissions -> units (unit_id));
+diesel::joinable!(webhook_dead_letters -> subscriptions (subscription_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -646,4 +727,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reporting_duties,
     report_submissions,
     rule_sets,
+    subscriptions,
+    webhook_dead_letters,
 );

@@ -1,0 +1,782 @@
+//! Webhook subscriptions and their delivery state: each follows the change feed with a cursor
+//! of its own. The deliverer of an instance takes a subscription for a while (a lease), sends
+//! the next batch of changes after its cursor, and moves the cursor only when the receiver has
+//! taken them: delivery is at least once, in feed order, and never by two instances at once.
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::audit::{self, Actor, Change};
+use super::changes::Position;
+use super::schema::{subscriptions, webhook_dead_letters};
+use super::{DbConnection, StoreError, StoreResult, write_tx};
+use crate::version::Versions;
+
+/// A stored subscription, with its secret and delivery state.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
+pub struct SubscriptionRow {
+    /// Id.
+    pub id: String,
+    /// The client that made it.
+    pub owner_client: String,
+    /// Where changes are POSTed.
+    pub url: String,
+    /// Space-separated kinds of record; empty for all.
+    pub resource_types: String,
+    /// Only this unit's subtree.
+    pub unit_code: Option<String>,
+    /// The signing secret.
+    pub secret: String,
+    /// Delivered or paused.
+    pub active: bool,
+    /// Delivered up to: transaction.
+    pub cursor_txid: i64,
+    /// Delivered up to: sequence.
+    pub cursor_id: i64,
+    /// End of the batch being tried: transaction.
+    pub batch_end_txid: Option<i64>,
+    /// End of the batch being tried: sequence.
+    pub batch_end_id: Option<i64>,
+    /// Failed attempts of that batch.
+    pub failures: i32,
+    /// Not tried before (UTC).
+    pub next_attempt_at: NaiveDateTime,
+    /// Last attempt (UTC).
+    pub last_attempt_at: Option<NaiveDateTime>,
+    /// Last accepted delivery (UTC).
+    pub last_success_at: Option<NaiveDateTime>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Changes delivered.
+    pub delivered: i64,
+    /// The instance delivering it.
+    pub lease_owner: Option<String>,
+    /// Until when.
+    pub lease_until: Option<NaiveDateTime>,
+    /// Version.
+    pub version: i64,
+    /// Created at (UTC).
+    pub created_at: NaiveDateTime,
+    /// Updated at (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+impl SubscriptionRow {
+    /// The feed position delivered up to.
+    pub fn cursor(&self) -> Position {
+        Position {
+            txid: self.cursor_txid,
+            id: self.cursor_id,
+        }
+    }
+
+    /// The end of the batch being tried, when one is.
+    pub fn batch_end(&self) -> Option<Position> {
+        Some(Position {
+            txid: self.batch_end_txid?,
+            id: self.batch_end_id?,
+        })
+    }
+
+    /// The kinds of record it receives (empty: every kind).
+    pub fn types(&self) -> Vec<String> {
+        self.resource_types
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// A subscription as the service shows it, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    /// Id.
+    pub id: String,
+    /// The client that made it.
+    pub owner_client: String,
+    /// Where changes are POSTed.
+    pub url: String,
+    /// Kinds of record (empty: every kind).
+    pub resource_types: Vec<String>,
+    /// Only this unit's subtree.
+    pub unit: Option<String>,
+    /// Delivered or paused.
+    pub active: bool,
+    /// Delivered up to.
+    pub cursor: (i64, i64),
+    /// Whether a batch is being tried.
+    pub retrying: bool,
+    /// Failed attempts of the batch being tried.
+    pub failures: i32,
+    /// Next attempt not before.
+    pub next_attempt_at: DateTime<Utc>,
+    /// Last attempt.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// Last accepted delivery.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Changes delivered.
+    pub delivered: i64,
+    /// Version.
+    pub version: i64,
+    /// Created at.
+    pub created_at: DateTime<Utc>,
+    /// Updated at.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SubscriptionRow> for Subscription {
+    fn from(r: SubscriptionRow) -> Self {
+        Self {
+            resource_types: r.types(),
+            retrying: r.batch_end().is_some() && r.failures > 0,
+            cursor: (r.cursor_txid, r.cursor_id),
+            id: r.id,
+            owner_client: r.owner_client,
+            url: r.url,
+            unit: r.unit_code,
+            active: r.active,
+            failures: r.failures,
+            next_attempt_at: r.next_attempt_at.and_utc(),
+            last_attempt_at: r.last_attempt_at.map(|t| t.and_utc()),
+            last_success_at: r.last_success_at.map(|t| t.and_utc()),
+            last_error: r.last_error,
+            delivered: r.delivered,
+            version: r.version,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+        }
+    }
+}
+
+/// What a new subscription is made of; the caller checked the URL, kinds and unit.
+#[derive(Debug, Clone)]
+pub struct SubscriptionInsertForm {
+    /// Id.
+    pub id: String,
+    /// The client making it.
+    pub owner_client: String,
+    /// Where changes go.
+    pub url: String,
+    /// Kinds of record (empty: every kind).
+    pub resource_types: Vec<String>,
+    /// Only this unit's subtree.
+    pub unit_code: Option<String>,
+    /// The signing secret.
+    pub secret: String,
+    /// Deliver the changes after this position.
+    pub start: Position,
+}
+
+/// A change to a subscription; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionUpdateForm {
+    /// New URL.
+    pub url: Option<String>,
+    /// New kinds.
+    pub resource_types: Option<Vec<String>>,
+    /// New unit (`Some(None)`: every unit of the owner's grant).
+    pub unit_code: Option<Option<String>>,
+    /// Pause or resume; resuming also tries a waiting batch at once.
+    pub active: Option<bool>,
+    /// New secret.
+    pub secret: Option<String>,
+}
+
+fn not_found(id: &str) -> StoreError {
+    StoreError::NotFound {
+        resource: "subscription",
+        id: id.to_owned(),
+    }
+}
+
+/// The row of subscription `id`.
+pub fn find_row(conn: &mut DbConnection, id: &str) -> StoreResult<Option<SubscriptionRow>> {
+    Ok(subscriptions::table
+        .find(id)
+        .select(SubscriptionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Subscription `id`.
+pub fn get(conn: &mut DbConnection, id: &str) -> StoreResult<SubscriptionRow> {
+    find_row(conn, id)?.ok_or_else(|| not_found(id))
+}
+
+/// Subscriptions ordered by id after `after`, of one owner or of all.
+pub fn list(
+    conn: &mut DbConnection,
+    owner: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<SubscriptionRow>> {
+    let mut q = subscriptions::table
+        .select(SubscriptionRow::as_select())
+        .order(subscriptions::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(owner) = owner {
+        q = q.filter(subscriptions::owner_client.eq(owner.to_owned()));
+    }
+    if let Some(after) = after {
+        q = q.filter(subscriptions::id.gt(after.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+fn audited(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    id: &str,
+    before: Option<&Subscription>,
+    after: Option<&Subscription>,
+) -> StoreResult<()> {
+    audit::record(
+        conn,
+        actor,
+        &Change {
+            action,
+            resource_type: "subscription",
+            resource_id: id,
+            before,
+            after,
+        },
+    )
+}
+
+/// Creates a subscription.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    form: &SubscriptionInsertForm,
+) -> StoreResult<SubscriptionRow> {
+    write_tx(conn, |conn| {
+        let now = super::now();
+        diesel::insert_into(subscriptions::table)
+            .values((
+                subscriptions::id.eq(&form.id),
+                subscriptions::owner_client.eq(&form.owner_client),
+                subscriptions::url.eq(&form.url),
+                subscriptions::resource_types.eq(form.resource_types.join(" ")),
+                subscriptions::unit_code.eq(form.unit_code.as_deref()),
+                subscriptions::secret.eq(&form.secret),
+                subscriptions::active.eq(true),
+                subscriptions::cursor_txid.eq(form.start.txid),
+                subscriptions::cursor_id.eq(form.start.id),
+                subscriptions::failures.eq(0),
+                subscriptions::next_attempt_at.eq(now),
+                subscriptions::delivered.eq(0),
+                subscriptions::version.eq(1),
+                subscriptions::created_at.eq(now),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let created = get(conn, &form.id)?;
+        audited(
+            conn,
+            actor,
+            "create",
+            &form.id,
+            None,
+            Some(&created.clone().into()),
+        )?;
+        Ok(created)
+    })
+}
+
+/// Changes subscription `id`; with `expected`, refuses when it changed since.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    form: &SubscriptionUpdateForm,
+    expected: Option<&Versions>,
+) -> StoreResult<SubscriptionRow> {
+    write_tx(conn, |conn| {
+        let row = get(conn, id)?;
+        if let Some(expected) = expected
+            && !expected.allows(row.version)
+        {
+            return Err(StoreError::VersionMismatch {
+                current: row.version,
+            });
+        }
+        let now = super::now();
+        let resumed = form.active == Some(true) && !row.active;
+        diesel::update(subscriptions::table.find(id))
+            .set((
+                subscriptions::url.eq(form.url.as_deref().unwrap_or(&row.url)),
+                subscriptions::resource_types.eq(form
+                    .resource_types
+                    .as_ref()
+                    .map_or(row.resource_types.clone(), |t| t.join(" "))),
+                subscriptions::unit_code.eq(form
+                    .unit_code
+                    .clone()
+                    .unwrap_or_else(|| row.unit_code.clone())),
+                subscriptions::active.eq(form.active.unwrap_or(row.active)),
+                subscriptions::secret.eq(form.secret.as_deref().unwrap_or(&row.secret)),
+                subscriptions::next_attempt_at.eq(if resumed { now } else { row.next_attempt_at }),
+                subscriptions::version.eq(row.version + 1),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let after = get(conn, id)?;
+        let action = if form.secret.is_some() {
+            "rotateSecret"
+        } else {
+            "update"
+        };
+        audited(
+            conn,
+            actor,
+            action,
+            id,
+            Some(&row.into()),
+            Some(&after.clone().into()),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Deletes subscription `id` with its dead letters.
+pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<()> {
+    write_tx(conn, |conn| {
+        let before = get(conn, id)?;
+        diesel::delete(
+            webhook_dead_letters::table.filter(webhook_dead_letters::subscription_id.eq(id)),
+        )
+        .execute(conn)?;
+        diesel::delete(subscriptions::table.find(id)).execute(conn)?;
+        audited(conn, actor, "delete", id, Some(&before.into()), None)
+    })
+}
+
+/// The database's clock (UTC): leases are compared with one clock whatever the instances'.
+pub fn database_now(conn: &mut DbConnection) -> StoreResult<NaiveDateTime> {
+    match conn {
+        DbConnection::Pg(_) => Ok(diesel::select(
+            diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+                "(now() AT TIME ZONE 'UTC')::timestamp",
+            ),
+        )
+        .get_result(conn)?),
+        // One machine, one clock.
+        DbConnection::Sqlite(_) => Ok(super::now()),
+    }
+}
+
+/// Takes, for `lease`, up to `max` subscriptions that have something to deliver: changes up to
+/// `newest` after their cursor, a batch being retried, or a dead letter queued again. A
+/// subscription another instance holds is left to it; taking one is a conditional update, so
+/// two instances never both take it.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    owner: &str,
+    newest: Position,
+    lease: TimeDelta,
+    max: i64,
+) -> StoreResult<Vec<SubscriptionRow>> {
+    use subscriptions::dsl as s;
+    let now = database_now(conn)?;
+    let free = s::lease_until.is_null().or(s::lease_until.lt(now));
+    let behind = s::cursor_txid.lt(newest.txid).or(s::cursor_txid
+        .eq(newest.txid)
+        .and(s::cursor_id.lt(newest.id)));
+    let queued = diesel::dsl::exists(
+        webhook_dead_letters::table
+            .filter(webhook_dead_letters::subscription_id.eq(s::id))
+            .filter(webhook_dead_letters::state.eq(DeadLetterState::Queued.as_str())),
+    );
+    let candidates: Vec<String> = subscriptions::table
+        .filter(s::active.eq(true))
+        .filter(free)
+        .filter(
+            s::next_attempt_at
+                .le(now)
+                .and(behind.or(s::batch_end_id.is_not_null()))
+                .or(queued),
+        )
+        .order(s::next_attempt_at.asc())
+        .select(s::id)
+        .limit(max)
+        .load(conn)?;
+    let until = now + lease;
+    let mut taken = Vec::new();
+    for id in candidates {
+        let won = diesel::update(subscriptions::table.find(&id).filter(free))
+            .set((s::lease_owner.eq(owner), s::lease_until.eq(until)))
+            .execute(conn)?;
+        if won == 1
+            && let Some(row) = find_row(conn, &id)?
+        {
+            taken.push(row);
+        }
+    }
+    Ok(taken)
+}
+
+/// Fixes the batch about to be tried (the changes after the cursor up to `end`), so that its
+/// retries send the same changes. `false` when the lease was lost.
+pub fn fix_batch(
+    conn: &mut DbConnection,
+    id: &str,
+    owner: &str,
+    end: Position,
+) -> StoreResult<bool> {
+    use subscriptions::dsl as s;
+    Ok(diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(s::lease_owner.eq(owner)),
+    )
+    .set((s::batch_end_txid.eq(end.txid), s::batch_end_id.eq(end.id)))
+    .execute(conn)?
+        == 1)
+}
+
+/// How an attempt at a subscription's batch ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    /// The receiver took the batch ending at `end` (`changes` changes; none: nothing matched,
+    /// the cursor only moves on).
+    Delivered {
+        /// The batch's end.
+        end: Position,
+        /// How many changes it held.
+        changes: i64,
+    },
+    /// The receiver failed; try again at `retry_at`.
+    Failed {
+        /// Why.
+        error: String,
+        /// When to try again.
+        retry_at: NaiveDateTime,
+    },
+    /// The receiver failed the last allowed time: the batch becomes a dead letter and the
+    /// cursor moves past it.
+    GaveUp {
+        /// Why.
+        error: String,
+        /// The batch's end.
+        end: Position,
+        /// How many changes it held.
+        changes: i64,
+        /// Attempts made.
+        attempts: i32,
+    },
+    /// Nothing may be delivered now (its owner is disabled): look again at `retry_at`.
+    Held {
+        /// Why.
+        error: String,
+        /// When to look again.
+        retry_at: NaiveDateTime,
+    },
+}
+
+/// Records how an attempt ended and gives the lease back. `false` (and nothing recorded) when
+/// the lease was lost meanwhile: another instance holds the subscription and will send the
+/// batch again, which at-least-once delivery allows.
+pub fn settle(
+    conn: &mut DbConnection,
+    id: &str,
+    owner: &str,
+    attempt: &Attempt,
+) -> StoreResult<bool> {
+    use subscriptions::dsl as s;
+    write_tx(conn, |conn| {
+        let Some(row) = find_row(conn, id)?.filter(|r| r.lease_owner.as_deref() == Some(owner))
+        else {
+            return Ok(false);
+        };
+        let now = super::now();
+        let target = subscriptions::table.find(id);
+        let release = (
+            s::lease_owner.eq(None::<String>),
+            s::lease_until.eq(None::<NaiveDateTime>),
+        );
+        let no_batch = (
+            s::batch_end_txid.eq(None::<i64>),
+            s::batch_end_id.eq(None::<i64>),
+            s::failures.eq(0),
+        );
+        match attempt {
+            Attempt::Delivered { end, changes } => {
+                let mut q = diesel::update(target)
+                    .set((
+                        release,
+                        no_batch,
+                        s::cursor_txid.eq(end.txid),
+                        s::cursor_id.eq(end.id),
+                        s::next_attempt_at.eq(now),
+                        s::delivered.eq(row.delivered + changes),
+                    ))
+                    .execute(conn)?;
+                if *changes > 0 {
+                    q += diesel::update(subscriptions::table.find(id))
+                        .set((
+                            s::last_attempt_at.eq(now),
+                            s::last_success_at.eq(now),
+                            s::last_error.eq(None::<String>),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(q > 0)
+            }
+            Attempt::Failed { error, retry_at } => Ok(diesel::update(target)
+                .set((
+                    release,
+                    s::failures.eq(row.failures + 1),
+                    s::next_attempt_at.eq(*retry_at),
+                    s::last_attempt_at.eq(now),
+                    s::last_error.eq(error),
+                ))
+                .execute(conn)?
+                == 1),
+            Attempt::Held { error, retry_at } => Ok(diesel::update(target)
+                .set((
+                    release,
+                    s::next_attempt_at.eq(*retry_at),
+                    s::last_error.eq(error),
+                ))
+                .execute(conn)?
+                == 1),
+            Attempt::GaveUp {
+                error,
+                end,
+                changes,
+                attempts,
+            } => {
+                diesel::insert_into(webhook_dead_letters::table)
+                    .values((
+                        webhook_dead_letters::subscription_id.eq(id),
+                        webhook_dead_letters::from_txid.eq(row.cursor_txid),
+                        webhook_dead_letters::from_id.eq(row.cursor_id),
+                        webhook_dead_letters::to_txid.eq(end.txid),
+                        webhook_dead_letters::to_id.eq(end.id),
+                        webhook_dead_letters::changes
+                            .eq(i32::try_from(*changes).unwrap_or(i32::MAX)),
+                        webhook_dead_letters::attempts.eq(attempts),
+                        webhook_dead_letters::last_error.eq(error),
+                        webhook_dead_letters::state.eq(DeadLetterState::Dead.as_str()),
+                        webhook_dead_letters::created_at.eq(now),
+                        webhook_dead_letters::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                Ok(diesel::update(target)
+                    .set((
+                        release,
+                        no_batch,
+                        s::cursor_txid.eq(end.txid),
+                        s::cursor_id.eq(end.id),
+                        s::next_attempt_at.eq(now),
+                        s::last_attempt_at.eq(now),
+                        s::last_error.eq(error),
+                    ))
+                    .execute(conn)?
+                    == 1)
+            }
+        }
+    })
+}
+
+/// Where a dead letter is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetterState {
+    /// Given up on.
+    Dead,
+    /// To be delivered again.
+    Queued,
+    /// Delivered again.
+    Delivered,
+}
+
+impl DeadLetterState {
+    /// Its name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dead => "dead",
+            Self::Queued => "queued",
+            Self::Delivered => "delivered",
+        }
+    }
+}
+
+/// A batch given up on.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = webhook_dead_letters)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterRow {
+    /// Id.
+    pub id: i64,
+    /// The subscription.
+    pub subscription_id: String,
+    /// Starts after: transaction.
+    pub from_txid: i64,
+    /// Starts after: sequence.
+    pub from_id: i64,
+    /// Ends at: transaction.
+    pub to_txid: i64,
+    /// Ends at: sequence.
+    pub to_id: i64,
+    /// Changes it holds.
+    pub changes: i32,
+    /// Attempts made.
+    pub attempts: i32,
+    /// Why the last failed.
+    pub last_error: String,
+    /// `dead`, `queued` or `delivered`.
+    pub state: String,
+    /// Created at (UTC).
+    pub created_at: NaiveDateTime,
+    /// Updated at (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+impl DeadLetterRow {
+    /// The range of the feed it holds: after the first position, up to the second.
+    pub fn range(&self) -> (Position, Position) {
+        (
+            Position {
+                txid: self.from_txid,
+                id: self.from_id,
+            },
+            Position {
+                txid: self.to_txid,
+                id: self.to_id,
+            },
+        )
+    }
+}
+
+/// The dead letters of subscription `id`, oldest first, after `after`.
+pub fn dead_letters(
+    conn: &mut DbConnection,
+    id: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<DeadLetterRow>> {
+    let mut q = webhook_dead_letters::table
+        .filter(webhook_dead_letters::subscription_id.eq(id.to_owned()))
+        .select(DeadLetterRow::as_select())
+        .order(webhook_dead_letters::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(webhook_dead_letters::id.gt(after));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// The dead letters of subscription `id` queued for delivery, oldest first.
+pub fn queued_dead_letters(conn: &mut DbConnection, id: &str) -> StoreResult<Vec<DeadLetterRow>> {
+    Ok(webhook_dead_letters::table
+        .filter(webhook_dead_letters::subscription_id.eq(id))
+        .filter(webhook_dead_letters::state.eq(DeadLetterState::Queued.as_str()))
+        .select(DeadLetterRow::as_select())
+        .order(webhook_dead_letters::id.asc())
+        .load(conn)?)
+}
+
+/// Queues dead letter `letter` of subscription `id` to be delivered again (a dead letter, or
+/// one delivered already and wanted once more). Audited.
+pub fn queue_dead_letter(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    letter: i64,
+) -> StoreResult<DeadLetterRow> {
+    write_tx(conn, |conn| {
+        let missing = || StoreError::NotFound {
+            resource: "dead letter",
+            id: letter.to_string(),
+        };
+        let before: DeadLetterRow = webhook_dead_letters::table
+            .find(letter)
+            .filter(webhook_dead_letters::subscription_id.eq(id))
+            .select(DeadLetterRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(missing)?;
+        diesel::update(webhook_dead_letters::table.find(letter))
+            .set((
+                webhook_dead_letters::state.eq(DeadLetterState::Queued.as_str()),
+                webhook_dead_letters::updated_at.eq(super::now()),
+            ))
+            .execute(conn)?;
+        let after: DeadLetterRow = webhook_dead_letters::table
+            .find(letter)
+            .select(DeadLetterRow::as_select())
+            .first(conn)?;
+        audit::record(
+            conn,
+            actor,
+            &Change {
+                action: "redeliver",
+                resource_type: "subscription",
+                resource_id: id,
+                before: Some(&before),
+                after: Some(&after),
+            },
+        )?;
+        Ok(after)
+    })
+}
+
+/// Records an attempt to deliver dead letter `letter` again: delivered, or back to dead with
+/// the error. Only while holding its subscription's lease.
+pub fn settle_dead_letter(
+    conn: &mut DbConnection,
+    owner: &str,
+    letter: &DeadLetterRow,
+    error: Option<&str>,
+) -> StoreResult<bool> {
+    use subscriptions::dsl as s;
+    write_tx(conn, |conn| {
+        let held = subscriptions::table
+            .find(&letter.subscription_id)
+            .filter(s::lease_owner.eq(owner))
+            .count()
+            .get_result::<i64>(conn)?
+            == 1;
+        if !held {
+            return Ok(false);
+        }
+        let state = match error {
+            None => DeadLetterState::Delivered,
+            Some(_) => DeadLetterState::Dead,
+        };
+        diesel::update(webhook_dead_letters::table.find(letter.id))
+            .set((
+                webhook_dead_letters::state.eq(state.as_str()),
+                webhook_dead_letters::attempts.eq(letter.attempts + 1),
+                webhook_dead_letters::last_error.eq(error.unwrap_or(&letter.last_error)),
+                webhook_dead_letters::updated_at.eq(super::now()),
+            ))
+            .execute(conn)?;
+        Ok(true)
+    })
+}
+
+/// Gives the lease of subscription `id` back without recording anything (there was nothing
+/// due, only a dead letter sent again).
+pub fn release(conn: &mut DbConnection, id: &str, owner: &str) -> StoreResult<()> {
+    use subscriptions::dsl as s;
+    diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(s::lease_owner.eq(owner)),
+    )
+    .set((
+        s::lease_owner.eq(None::<String>),
+        s::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

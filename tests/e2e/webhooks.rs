@@ -1,0 +1,440 @@
+//! Webhooks: a real receiver on a loopback port gets every change exactly as the feed lists it,
+//! signed; a failing receiver is retried, then dead-lettered and served again on request; a
+//! restart in the middle of delivery loses nothing; two instances never deliver one
+//! subscription at once; a unit-limited subscriber gets its units' changes only.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tthc_api::config::Config;
+use tthc_core::delivery::Backoff;
+use tthc_tests::receiver::{Answer, Receiver};
+use tthc_tests::{HttpMethod, Status, TestApp, TestDb};
+
+use crate::procedures::seed;
+
+/// Deliveries quick enough for tests: looked for every 50 ms, retried after 50 ms, given up
+/// after 3 attempts, a receiver allowed 1 s (so a lease lasts 8 s).
+fn quick(url: &str) -> Config {
+    let mut c = tthc_tests::config(url);
+    c.webhooks.poll = Duration::from_millis(50);
+    c.webhooks.timeout = Duration::from_secs(1);
+    c.webhooks.backoff = Backoff {
+        base: Duration::from_millis(50),
+        cap: Duration::from_millis(200),
+        max_attempts: 3,
+    };
+    c
+}
+
+const WAIT: Duration = Duration::from_secs(40);
+
+fn subscribe(app: &TestApp, token: &str, body: &Value) -> (String, String, String) {
+    let r = app.post("/api/v1/subscriptions", token, body);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    (
+        r.body["subscription"]["id"].as_str().unwrap().to_owned(),
+        r.body["secret"].as_str().unwrap().to_owned(),
+        r.body["subscription"]["cursor"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    )
+}
+
+/// Pushes `n` new dossiers of commune C1 in one request: `n` changes.
+fn push_dossiers(app: &TestApp, token: &str, prefix: &str, n: usize) {
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"code": format!("C1-{prefix}-{i:05}"), "procedureCode": "1.000001", "unit": "C1",
+                   "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
+                   "applicant": {"kind": "citizen", "name": "An"},
+                   "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]})
+        })
+        .collect();
+    let r = app.post("/api/v1/dossiers/bulk", token, &json!(items));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+}
+
+/// The feed's sequence numbers after `cursor` as `token` reads it, once it holds `n` (on
+/// PostgreSQL a change shows once every older transaction of the server has ended).
+fn feed_after(app: &TestApp, token: &str, cursor: &str, query: &str, n: usize) -> Vec<i64> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let mut all = Vec::new();
+        let mut after = cursor.to_owned();
+        loop {
+            let r = app.get(
+                &format!("/api/v1/changes?limit=500&after={after}{query}"),
+                token,
+            );
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+            let items = r.body["items"].as_array().unwrap();
+            if items.is_empty() {
+                break;
+            }
+            all.extend(items.iter().map(|c| c["sequence"].as_i64().unwrap()));
+            after = r.body["nextCursor"].as_str().unwrap().to_owned();
+        }
+        if all.len() >= n || std::time::Instant::now() > deadline {
+            return all;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_taken(receiver: &Receiver, n: usize) -> Vec<i64> {
+    receiver.wait_for(WAIT, |_| receiver.taken_sequences().len() >= n);
+    receiver.taken_sequences()
+}
+
+#[test]
+fn a_receiver_gets_every_change_as_the_feed_lists_it_signed() {
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let receiver = Receiver::start();
+    let (id, secret, cursor) = subscribe(&app, &admin, &json!({"url": receiver.url}));
+    push_dossiers(&app, &admin, "A", 250);
+    app.unit("C9", "commune", Some("STP"));
+    // The subscription's own creation, 250 dossiers and a unit.
+    let feed = feed_after(&app, &admin, &cursor, "", 252);
+    assert_eq!(feed.len(), 252);
+    let taken = wait_taken(&receiver, 252);
+    assert_eq!(taken, feed, "every change once, in the feed's order");
+
+    let deliveries = receiver.deliveries();
+    assert!(deliveries.len() >= 3, "batches of at most 100");
+    let now = chrono::Utc::now().timestamp();
+    for d in &deliveries {
+        assert!(d.signed_with(&secret), "signed: {d:?}");
+        assert!(!d.signed_with("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        let ts: i64 = d.timestamp.parse().unwrap();
+        assert!((now - ts).abs() < 300, "a current timestamp");
+        assert_eq!(d.body["id"], json!(d.id), "the body's id is the header's");
+        assert_eq!(d.body["subscription"], json!(id));
+        assert!(d.sequences().len() <= 100);
+    }
+    // The content is the feed's: kind, type, code, unit.
+    let first = &deliveries[0].body["changes"][0];
+    assert_eq!(first["resourceType"], "subscription");
+    let dossier = deliveries
+        .iter()
+        .flat_map(|d| d.body["changes"].as_array().unwrap().clone())
+        .find(|c| c["code"] == "C1-A-00007")
+        .unwrap();
+    assert_eq!(
+        (&dossier["kind"], &dossier["resourceType"], &dossier["unit"]),
+        (&json!("create"), &json!("dossier"), &json!("C1"))
+    );
+    // A signature made with the secret over another body does not hold.
+    let mut forged = deliveries[0].clone();
+    forged.raw = b"{}".to_vec();
+    assert!(!forged.signed_with(&secret));
+
+    let view = app.get(&format!("/api/v1/subscriptions/{id}"), &admin);
+    assert_eq!(view.status, Status::OK);
+    assert_eq!(view.body["delivered"], json!(252));
+    assert_eq!(view.body["failures"], json!(0));
+    assert!(
+        view.body.get("secret").is_none(),
+        "the secret is shown once"
+    );
+}
+
+#[test]
+fn a_failing_receiver_is_retried_then_dead_lettered_and_served_again() {
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let receiver = Receiver::start();
+    receiver.answer(Answer::Refuse(503));
+    let (id, secret, _) = subscribe(
+        &app,
+        &admin,
+        &json!({"url": receiver.url, "resourceTypes": ["dossier"]}),
+    );
+    push_dossiers(&app, &admin, "A", 5);
+    let letters_path = format!("/api/v1/subscriptions/{id}/dead-letters");
+    let deadline = std::time::Instant::now() + WAIT;
+    let letters = loop {
+        let r = app.get(&letters_path, &admin);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        if !r.body["items"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break r.body["items"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let letter = &letters[0];
+    assert_eq!(letter["state"], "dead", "{letters}");
+    assert_eq!(letter["attempts"], 3, "three attempts, then given up");
+    assert_eq!(letter["changes"], 5);
+    assert!(
+        letter["lastError"].as_str().unwrap().contains("503"),
+        "{letter}"
+    );
+    // Every attempt was the same batch under the same id.
+    let refused = receiver.deliveries();
+    assert_eq!(refused.len(), 3);
+    assert!(
+        refused
+            .iter()
+            .all(|d| d.id == letter["deliveryId"].as_str().unwrap())
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|d| d.raw == refused[0].raw || d.sequences() == refused[0].sequences())
+    );
+    let lost = refused[0].sequences();
+    assert_eq!(lost.len(), 5);
+    // The dead letter's content, as it would be sent again.
+    let content = app.get(&format!("{letters_path}/{}", letter["id"]), &admin);
+    assert_eq!(content.status, Status::OK, "{}", content.text);
+    let shown: Vec<i64> = content.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sequence"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, lost);
+    let sub = app.get(&format!("/api/v1/subscriptions/{id}"), &admin);
+    assert_eq!(
+        sub.body["failures"], 0,
+        "the cursor moved past the dead letter"
+    );
+    assert!(sub.body["lastError"].as_str().unwrap().contains("503"));
+
+    // The receiver is back: later changes flow; the dead letter waits for a request.
+    receiver.answer(Answer::Take);
+    push_dossiers(&app, &admin, "B", 2);
+    let taken = wait_taken(&receiver, 2);
+    assert_eq!(taken.len(), 2);
+    assert!(taken.iter().all(|s| s > lost.last().unwrap()));
+    let r = app.post(
+        &format!("{letters_path}/{}/redeliver", letter["id"]),
+        &admin,
+        &json!({}),
+    );
+    assert_eq!(r.status, Status::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["state"], "queued");
+    assert!(receiver.wait_for(WAIT, |ds| {
+        ds.iter().any(|d| d.taken && d.body["redelivery"] == true)
+    }));
+    let again = receiver
+        .deliveries()
+        .into_iter()
+        .find(|d| d.body["redelivery"] == true)
+        .unwrap();
+    assert_eq!(again.id, letter["deliveryId"].as_str().unwrap());
+    assert_eq!(again.sequences(), lost);
+    assert!(again.signed_with(&secret));
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let r = app.get(&letters_path, &admin);
+        if r.body["items"][0]["state"] == "delivered" {
+            assert_eq!(r.body["items"][0]["attempts"], 4);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Only once: the letter is not sent again.
+    std::thread::sleep(Duration::from_millis(300));
+    let redeliveries = receiver
+        .deliveries()
+        .iter()
+        .filter(|d| d.body["redelivery"] == true)
+        .count();
+    assert_eq!(redeliveries, 1);
+    let missing = app.post(
+        &format!("{letters_path}/999999/redeliver"),
+        &admin,
+        &json!({}),
+    );
+    missing.assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn a_restart_in_the_middle_of_delivery_loses_nothing() {
+    let db = TestDb::new();
+    let first = TestApp::spawn_with(quick(&db.url));
+    let admin = seed(&first);
+    let receiver = Receiver::start();
+    receiver.answer(Answer::Slowly(Duration::from_millis(300)));
+    let (_, secret, cursor) = subscribe(
+        &first,
+        &admin,
+        &json!({"url": receiver.url, "resourceTypes": ["dossier"]}),
+    );
+    push_dossiers(&first, &admin, "A", 450);
+    let feed = feed_after(&first, &admin, &cursor, "&type=dossier", 450);
+    assert_eq!(feed.len(), 450);
+    // Stopped while a batch is on its way (the receiver takes 300 ms over each).
+    assert!(receiver.wait_for(WAIT, |ds| ds.iter().any(|d| d.taken)));
+    drop(first);
+    let during = receiver.taken_sequences().len();
+    assert!(during < 450, "stopped in the middle ({during} delivered)");
+    std::thread::sleep(Duration::from_millis(200));
+    let second = TestApp::spawn_with(quick(&db.url));
+    receiver.answer(Answer::Take);
+    let taken = wait_taken(&receiver, 450);
+    assert_eq!(taken, feed, "every change, in order, across the restart");
+    let deliveries = receiver.deliveries();
+    assert!(deliveries.iter().all(|d| d.signed_with(&secret)));
+    // At least once: a batch sent again carries the same id and the same changes.
+    for d in &deliveries {
+        for e in deliveries.iter().filter(|e| e.id == d.id) {
+            assert_eq!(e.sequences(), d.sequences(), "{}", d.id);
+        }
+    }
+    drop(second);
+    drop(db);
+}
+
+#[test]
+fn two_instances_never_deliver_one_subscription_at_once() {
+    let db = TestDb::new();
+    let apps = [
+        TestApp::spawn_with(quick(&db.url)),
+        TestApp::spawn_with(quick(&db.url)),
+    ];
+    let admin = seed(&apps[0]);
+    let receiver = Receiver::start();
+    receiver.answer(Answer::Slowly(Duration::from_millis(30)));
+    let (_, _, cursor) = subscribe(
+        &apps[1],
+        &admin,
+        &json!({"url": receiver.url, "resourceTypes": ["dossier"]}),
+    );
+    for (i, prefix) in ["A", "B", "C", "D"].iter().enumerate() {
+        push_dossiers(&apps[i % 2], &admin, prefix, 120);
+    }
+    let feed = feed_after(&apps[0], &admin, &cursor, "&type=dossier", 480);
+    assert_eq!(feed.len(), 480);
+    let taken = wait_taken(&receiver, 480);
+    assert_eq!(taken, feed);
+    assert_eq!(receiver.max_in_flight(), 1, "one delivery at a time");
+    let deliveries = receiver.deliveries();
+    let mut ids: Vec<&str> = deliveries.iter().map(|d| d.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), deliveries.len(), "no batch sent twice");
+    drop(apps);
+    drop(db);
+}
+
+#[test]
+fn a_unit_limited_subscriber_gets_its_units_changes_only() {
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let (_, c1) = app.client(
+        "c1-hooks",
+        &["changes:read", "subscriptions:write"],
+        &["C1"],
+    );
+    let receiver = Receiver::start();
+
+    // Refused: a unit outside its own, a URL that is not http(s), a secret of 5 bytes.
+    for (body, field) in [
+        (json!({"url": receiver.url, "unit": "STTTT"}), "unit"),
+        (json!({"url": "ftp://example.gov.vn/x"}), "url"),
+        (json!({"url": "http://user:pw@example.gov.vn/x"}), "url"),
+        (
+            json!({"url": receiver.url, "secret": "whsec_c2hvcnQ="}),
+            "secret",
+        ),
+        (
+            json!({"url": receiver.url, "resourceTypes": ["dossier", "két"]}),
+            "resourceTypes[1]",
+        ),
+        (json!({"url": receiver.url, "after": "bm9wZQ"}), "after"),
+    ] {
+        let r = app.post("/api/v1/subscriptions", &c1, &body);
+        assert_eq!(r.status, Status::UNPROCESSABLE_ENTITY, "{body}: {}", r.text);
+        assert_eq!(r.invalid_names(), [field], "{}", r.text);
+    }
+    let (_, no_feed) = app.client("no-feed", &["subscriptions:write"], &["C1"]);
+    let r = app.post(
+        "/api/v1/subscriptions",
+        &no_feed,
+        &json!({"url": receiver.url}),
+    );
+    assert_eq!(r.status, Status::FORBIDDEN, "{}", r.text);
+
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let (id, shown, _) = subscribe(&app, &c1, &json!({"url": receiver.url, "secret": secret}));
+    assert_eq!(shown, secret, "a secret given is kept");
+    app.unit("C1A", "commune", Some("C1"));
+    app.unit("C2", "commune", Some("STP"));
+    push_dossiers(&app, &admin, "A", 3);
+    let taken = wait_taken(&receiver, 4);
+    std::thread::sleep(Duration::from_millis(300));
+    let changes: Vec<Value> = receiver
+        .deliveries()
+        .iter()
+        .flat_map(|d| d.body["changes"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(taken.len(), 4, "{changes:?}");
+    assert_eq!(changes[0]["code"], "C1A");
+    assert!(changes.iter().all(|c| c["code"] != "C2"), "{changes:?}");
+    assert!(receiver.deliveries().iter().all(|d| d.signed_with(secret)));
+
+    // Its own subscriptions only: another unit client does not see it; the admin does.
+    let (_, other) = app.client(
+        "other-hooks",
+        &["changes:read", "subscriptions:write"],
+        &["STTTT"],
+    );
+    app.get(&format!("/api/v1/subscriptions/{id}"), &other)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let list = app.get("/api/v1/subscriptions", &other);
+    assert_eq!(list.body["items"], json!([]));
+    let list = app.get("/api/v1/subscriptions", &admin);
+    assert_eq!(list.body["items"][0]["id"], json!(id));
+    assert_eq!(list.body["items"][0]["ownerClient"], "c1-hooks");
+}
+
+#[test]
+fn a_paused_subscription_keeps_its_changes_until_resumed() {
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let receiver = Receiver::start();
+    let (id, _, _) = subscribe(
+        &app,
+        &admin,
+        &json!({"url": receiver.url, "resourceTypes": ["unit"]}),
+    );
+    let path = format!("/api/v1/subscriptions/{id}");
+    let stale = app.call_with(
+        HttpMethod::PATCH,
+        &path,
+        Some(&admin),
+        Some(&json!({"active": false})),
+        &[("If-Match", "\"7\"")],
+    );
+    stale.assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+    let r = app.call_with(
+        HttpMethod::PATCH,
+        &path,
+        Some(&admin),
+        Some(&json!({"active": false})),
+        &[("If-Match", "\"1\"")],
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["active"], false);
+    app.unit("C8", "commune", Some("STP"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(receiver.deliveries().is_empty(), "nothing while paused");
+    let r = app.patch(&path, &admin, &json!({"active": true}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let taken = wait_taken(&receiver, 1);
+    assert_eq!(taken.len(), 1);
+    assert_eq!(receiver.deliveries()[0].body["changes"][0]["code"], "C8");
+    // Audited, without the secret.
+    let audit = app.get("/api/v1/audit?resourceType=subscription", &admin);
+    assert_eq!(audit.status, Status::OK, "{}", audit.text);
+    assert!(!audit.text.contains("whsec_"), "{}", audit.text);
+    let r = app.call(HttpMethod::DELETE, &path, Some(&admin), None);
+    assert_eq!(r.status, Status::NO_CONTENT);
+    app.get(&path, &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+}
