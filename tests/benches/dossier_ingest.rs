@@ -149,11 +149,12 @@ fn webhooks_under_ingest(n: usize, bodies: Vec<String>) -> Webhooks {
     }
     let ingested = started.elapsed().as_secs_f64();
     assert!(
-        receiver.wait_for(std::time::Duration::from_secs(600), |_| {
-            receiver.taken_sequences().len() >= n
-        }),
+        wait(std::time::Duration::from_secs(600), || receiver
+            .taken_changes()
+            >= n),
         "every change delivered"
     );
+    assert_eq!(receiver.taken_sequences().len(), n, "every change once");
     let deliveries = receiver.deliveries();
     let last = deliveries.iter().map(|d| d.at).max().unwrap();
     let mut lags: Vec<f64> = deliveries
@@ -179,6 +180,18 @@ fn webhooks_under_ingest(n: usize, bodies: Vec<String>) -> Webhooks {
         lag: [pick(0.5), pick(0.99), pick(1.0)],
         drain: (last - started).as_secs_f64() - ingested,
     }
+}
+
+/// Waits up to `timeout` for `done`, looking every 10 ms.
+fn wait(timeout: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    true
 }
 
 fn seed(app: &TestApp) -> String {

@@ -21,6 +21,7 @@ mod openapi;
 mod operations;
 mod periods;
 mod petitions;
+mod portal_relay;
 mod portal_sync;
 mod procedures;
 mod reporting_duties;

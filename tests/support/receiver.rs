@@ -1,5 +1,7 @@
 //! A webhook receiver for the tests and benchmarks: a real HTTP server on a loopback port that
-//! keeps every delivery, answers as told, and checks signatures as Standard Webhooks says.
+//! keeps every delivery, answers as told, and checks signatures as Standard Webhooks says. It
+//! also stands in for the national portal's sync service: it answers `error_code` as the portal
+//! does.
 
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -17,11 +19,13 @@ use sha2::Sha256;
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// 204 at once.
+    /// 200 at once, with the portal's `{"error_code": 0, …}`.
     Take,
+    /// 200 at once, with this `error_code` (the portal refusing).
+    ErrorCode(i64),
     /// This status at once.
     Refuse(u16),
-    /// 204 after this long.
+    /// As `Take`, after this long.
     Slowly(Duration),
 }
 
@@ -34,6 +38,8 @@ pub struct Delivery {
     pub timestamp: String,
     /// `webhook-signature`.
     pub signature: String,
+    /// `session` (the portal's).
+    pub session: String,
     /// The body as sent.
     pub raw: Vec<u8>,
     /// The body read.
@@ -77,6 +83,8 @@ struct Inner {
     deliveries: Vec<Delivery>,
     in_flight: usize,
     max_in_flight: usize,
+    /// Changes in the deliveries taken (repeats counted), kept so that waiting is cheap.
+    taken_changes: usize,
 }
 
 /// The receiver.
@@ -108,15 +116,20 @@ async fn receive(
     if let Answer::Slowly(d) = answer {
         actix_web::rt::time::sleep(d).await;
     }
-    let taken = !matches!(answer, Answer::Refuse(_));
+    let taken = matches!(answer, Answer::Take | Answer::Slowly(_));
     {
+        let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let mut i = inner.lock().unwrap();
         i.in_flight -= 1;
+        if taken && parsed["redelivery"] == Value::Bool(false) {
+            i.taken_changes += parsed["changes"].as_array().map_or(0, Vec::len);
+        }
         i.deliveries.push(Delivery {
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp"),
             signature: header("webhook-signature"),
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+            session: header("session"),
+            body: parsed,
             raw: body.to_vec(),
             taken,
             at: Instant::now(),
@@ -128,7 +141,9 @@ async fn receive(
             HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
                 .body("not now")
         }
-        _ => HttpResponse::NoContent().finish(),
+        Answer::ErrorCode(code) => HttpResponse::Ok()
+            .json(serde_json::json!({"error_code": code, "message": "Hệ thống đang bảo trì"})),
+        _ => HttpResponse::Ok().json(serde_json::json!({"error_code": 0, "message": "Thành công"})),
     }
 }
 
@@ -171,6 +186,11 @@ impl Receiver {
     /// Every request so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
         self.inner.lock().unwrap().deliveries.clone()
+    }
+
+    /// How many changes the deliveries taken held (a batch sent again counted again); cheap.
+    pub fn taken_changes(&self) -> usize {
+        self.inner.lock().unwrap().taken_changes
     }
 
     /// The most requests it was answering at once.

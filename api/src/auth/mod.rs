@@ -63,11 +63,13 @@ pub enum Scope {
     ChangesRead,
     /// Manage the caller's webhook subscriptions (deliveries also need `changes:read`).
     SubscriptionsWrite,
+    /// Set the relay of a province's dossiers to the national portal, and see its queue.
+    RelayAdmin,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 21] = [
+    pub const ALL: [Scope; 22] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -89,6 +91,7 @@ impl Scope {
         Self::RulesAdmin,
         Self::ChangesRead,
         Self::SubscriptionsWrite,
+        Self::RelayAdmin,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -115,6 +118,7 @@ impl Scope {
             Self::RulesAdmin => "rules:admin",
             Self::ChangesRead => "changes:read",
             Self::SubscriptionsWrite => "subscriptions:write",
+            Self::RelayAdmin => "relay:admin",
         }
     }
 

@@ -170,6 +170,7 @@ pub async fn changes(
                     resource_types,
                     within,
                     scope,
+                    exclude_client: None,
                     limit,
                 },
             )?)

@@ -15,6 +15,7 @@ pub mod official;
 pub mod overdue;
 pub mod periods;
 pub mod petitions;
+pub mod portal_relays;
 pub mod portal_sync;
 pub mod procedures;
 pub mod reports;
@@ -108,6 +109,8 @@ routes! {
         dossiers::recompute_due,
         dossiers::rate_dossier,
         portal_sync::sync_in_portal_dialect,
+        portal_relays::put_relay,
+        portal_relays::get_relay,
         // `/petitions/bulk` before `/petitions/{code}`.
         petitions::list_petitions,
         petitions::bulk_petitions,

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::db::changes::{self as feed, Position};
 use tthc_core::db::subscriptions::{
-    self as store, DeadLetterRow, SubscriptionInsertForm, SubscriptionRow, SubscriptionUpdateForm,
+    self as store, DeadLetterRow, Kind, SubscriptionInsertForm, SubscriptionRow,
+    SubscriptionUpdateForm,
 };
 use tthc_core::db::{DbConnection, units};
 use tthc_core::unit::UnitCode;
@@ -34,7 +35,7 @@ use crate::error::PROBLEM_JSON as PROBLEM;
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
-    "id": "4b7f0c1e-3d2a-4f7e-9a51-0c8d2e6b1a90", "url": "https://dashboard.example.gov.vn/hooks/tthc",
+    "id": "4b7f0c1e-3d2a-4f7e-9a51-0c8d2e6b1a90", "kind": "webhook", "url": "https://dashboard.example.gov.vn/hooks/tthc",
     "resourceTypes": ["dossier"], "unit": "000.21.30.H12", "active": true,
     "ownerClient": "dashboard", "cursor": "azoxMjM0NTYuMTA0Mg", "delivered": 1042,
     "failures": 0, "nextAttemptAt": "2026-12-03T02:44:01Z", "lastAttemptAt": "2026-12-03T02:44:00Z",
@@ -44,6 +45,10 @@ use crate::error::PROBLEM_JSON as PROBLEM;
 pub struct SubscriptionView {
     /// Id.
     pub id: String,
+    /// `webhook`, or `portal`: the relay to the national portal (set with
+    /// `PUT /portal-relays/{unit}`).
+    #[schema(pattern = "^(webhook|portal)$")]
+    pub kind: String,
     /// Where changes are POSTed.
     pub url: String,
     /// The kinds of record delivered; empty for every kind.
@@ -82,6 +87,7 @@ impl From<SubscriptionRow> for SubscriptionView {
         Self {
             cursor: feed_cursor(r.cursor()),
             resource_types: r.types(),
+            kind: r.kind,
             id: r.id,
             url: r.url,
             unit: r.unit_code,
@@ -105,7 +111,7 @@ impl From<SubscriptionRow> for SubscriptionView {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
     "subscription": {
-        "id": "4b7f0c1e-3d2a-4f7e-9a51-0c8d2e6b1a90", "url": "https://dashboard.example.gov.vn/hooks/tthc",
+        "id": "4b7f0c1e-3d2a-4f7e-9a51-0c8d2e6b1a90", "kind": "webhook", "url": "https://dashboard.example.gov.vn/hooks/tthc",
         "resourceTypes": ["dossier"], "unit": null, "active": true, "ownerClient": "dashboard",
         "cursor": "azoxMjM0NTYuMTA0Mg", "delivered": 0, "failures": 0,
         "nextAttemptAt": "2026-12-01T02:44:00Z", "lastAttemptAt": null, "lastSuccessAt": null,
@@ -414,6 +420,7 @@ pub async fn create_subscription(
                 unit_code: b.unit.map(|u| u.to_string()),
                 secret,
                 start,
+                kind: Kind::Webhook,
             };
             Ok(store::create(conn, &principal.actor(), &form)?)
         })
@@ -474,6 +481,7 @@ pub async fn get_subscription(
         (status = 200, description = "The changed subscription", body = SubscriptionView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such subscription among the caller's", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "It is the relay to the national portal (set with PUT /portal-relays/{unit})", body = Problem, content_type = PROBLEM),
         (status = 412, description = "It changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
         (status = 422, description = "A bad URL, kind or secret, or a unit outside the caller's", body = Problem, content_type = PROBLEM),
     ),
@@ -493,7 +501,12 @@ pub async fn patch_subscription(
     let id = id.into_inner();
     let row = state
         .run(move |conn| {
-            owned(conn, &principal, &id)?;
+            if owned(conn, &principal, &id)?.kind() == Kind::Portal {
+                return Err(ApiError::Conflict(InvalidParam::new(
+                    "id",
+                    "is the relay to the national portal: change it with PUT /portal-relays/{unit}",
+                )));
+            }
             check(
                 conn,
                 &principal,

@@ -9,9 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
+use tthc_core::db::audit::Actor;
 use tthc_core::db::changes::{self, ChangeFilter, ChangeRow, Position};
-use tthc_core::db::subscriptions::{self as store, Attempt, DeadLetterRow, SubscriptionRow};
+use tthc_core::db::dossiers::{self, Dossier, RelayOutcome};
+use tthc_core::db::subscriptions::{self as store, Attempt, DeadLetterRow, Kind, SubscriptionRow};
 use tthc_core::db::{Database, DbConnection, StoreError, clients, units};
+use tthc_core::dossier::Status;
+use tthc_core::dossier::portal_sync::{self, Outgoing, PortalDossier};
 use tthc_core::unit::UnitScope;
 
 use super::signature::sign;
@@ -42,8 +46,8 @@ enum Plan {
     Held(String),
     /// Send the queued dead letter (if any), then the next batch (when due).
     Send {
-        letter: Option<(DeadLetterRow, Vec<Change>)>,
-        batch: Option<(Position, Vec<Change>)>,
+        letter: Option<(DeadLetterRow, Vec<ChangeRow>)>,
+        batch: Option<(Position, Vec<ChangeRow>)>,
     },
 }
 
@@ -140,7 +144,7 @@ impl Deliverer {
         if let Some((letter, rows)) = letter {
             let (from, _) = letter.range();
             let outcome = self
-                .post(&sub, &delivery_id(&sub.id, from), true, rows)
+                .send(&sub, &delivery_id(&sub.id, from), true, rows)
                 .await;
             let instance = self.instance.clone();
             self.db(move |conn| {
@@ -172,7 +176,7 @@ impl Deliverer {
             }
         }
         let attempt = match self
-            .post(&sub, &delivery_id(&sub.id, sub.cursor()), false, rows)
+            .send(&sub, &delivery_id(&sub.id, sub.cursor()), false, rows)
             .await
         {
             Ok(()) => Attempt::Delivered {
@@ -208,6 +212,134 @@ impl Deliverer {
         let (id, instance) = (sub.id.clone(), self.instance.clone());
         self.db(move |conn| store::settle(conn, &id, &instance, &attempt))
             .await
+    }
+
+    /// Sends a batch where the subscription delivers; `Err` says why it was not taken.
+    async fn send(
+        &self,
+        sub: &SubscriptionRow,
+        id: &str,
+        redelivery: bool,
+        rows: Vec<ChangeRow>,
+    ) -> Result<(), String> {
+        match sub.kind() {
+            Kind::Webhook => {
+                let changes = rows.into_iter().map(Change::from).collect();
+                self.post(sub, id, redelivery, changes).await
+            }
+            Kind::Portal => self.relay(sub, rows).await,
+        }
+    }
+
+    /// Relays the dossiers a batch of changes names, as they are now, to the national portal:
+    /// `DongBoHoSoMC` requests, one of those never synced (`isUpdating: false`) and one of the
+    /// others, each attempt recorded on its dossiers.
+    async fn relay(&self, sub: &SubscriptionRow, rows: Vec<ChangeRow>) -> Result<(), String> {
+        let mut codes: Vec<String> = Vec::new();
+        for row in rows {
+            if !codes.contains(&row.resource_id) {
+                codes.push(row.resource_id);
+            }
+        }
+        let stored = self
+            .db(move |conn| {
+                let mut found = Vec::with_capacity(codes.len());
+                for code in codes {
+                    match dossiers::get(conn, &UnitScope::All, &code) {
+                        Ok(d) => found.push(d),
+                        Err(StoreError::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(found)
+            })
+            .await?;
+        let (new, synced): (Vec<Dossier>, Vec<Dossier>) =
+            stored.into_iter().partition(|d| d.synced_at.is_none());
+        let mut failure = None;
+        for (updating, group) in [(false, new), (true, synced)] {
+            if group.is_empty() {
+                continue;
+            }
+            let data: Vec<PortalDossier> = group
+                .iter()
+                .map(|d| {
+                    portal_sync::outgoing(&Outgoing {
+                        code: &d.code,
+                        procedure_code: &d.procedure_code,
+                        unit: &d.unit,
+                        channel: d.channel,
+                        status: d.status,
+                        received_at: d.received_at,
+                        due_at: d.due_at,
+                        events: &d.events,
+                        details: &d.details,
+                    })
+                })
+                .collect();
+            let body = serde_json::json!({
+                "service": "DongBoHoSoMC", "isUpdating": updating, "data": data
+            });
+            let answer = self.portal_post(sub, &body).await;
+            let sent: Vec<(String, Option<Status>)> =
+                group.iter().map(|d| (d.code.clone(), d.status)).collect();
+            let recorded = answer.clone();
+            self.db(move |conn| {
+                let outcome = match &recorded {
+                    Ok(()) => RelayOutcome::Accepted,
+                    Err(why) => RelayOutcome::Refused(why),
+                };
+                dossiers::record_relay_attempt(conn, &relay_actor(), &sent, outcome)
+            })
+            .await?;
+            if let Err(why) = answer {
+                failure = Some(why);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// POSTs one request to the portal's sync service; `Ok` when it answers `error_code` 0.
+    async fn portal_post(
+        &self,
+        sub: &SubscriptionRow,
+        body: &serde_json::Value,
+    ) -> Result<(), String> {
+        let answer = self
+            .http
+            .post(&sub.url)
+            .header("session", &sub.secret)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| describe(e, self.config.timeout))?;
+        let status = answer.status();
+        let text = answer
+            .text()
+            .await
+            .map_err(|e| format!("reading the portal's answer: {}", e.without_url()))?;
+        let short: String = text.chars().take(200).collect();
+        if !status.is_success() {
+            return Err(format!("the portal answered {status}: {}", short.trim()));
+        }
+        let read: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|_| format!("the portal's answer is not JSON: {}", short.trim()))?;
+        let code = match &read["error_code"] {
+            serde_json::Value::Number(n) => n.as_i64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match code {
+            Some(0) => Ok(()),
+            Some(n) => Err(format!(
+                "the portal answered error_code {n}: {}",
+                read["message"].as_str().unwrap_or_default()
+            )),
+            None => Err(format!(
+                "the portal's answer has no error_code: {}",
+                short.trim()
+            )),
+        }
     }
 
     /// POSTs a batch, signed; `Err` says why the receiver did not take it.
@@ -281,6 +413,19 @@ pub struct Reading {
     scope: UnitScope,
     within: Option<String>,
     types: Vec<String>,
+    exclude_client: Option<String>,
+}
+
+/// Who the relay records its attempts as; it leaves that client's changes out of what it sends.
+pub const RELAY_CLIENT: &str = "portal-relay";
+
+/// The relay, in the audit trail.
+pub fn relay_actor() -> Actor {
+    Actor {
+        client_id: RELAY_CLIENT.into(),
+        reason: Some("relay to the national portal".into()),
+        ..Actor::default()
+    }
 }
 
 impl Reading {
@@ -297,15 +442,20 @@ impl Reading {
                 sub.owner_client
             )));
         };
+        // A webhook shows the feed to its owner; the relay is the owner's setting.
+        let needed = match sub.kind() {
+            Kind::Webhook => Scope::ChangesRead,
+            Kind::Portal => Scope::RelayAdmin,
+        };
         if !owner
             .scopes
             .split_whitespace()
-            .any(|s| s == Scope::ChangesRead.as_str())
+            .any(|s| s == needed.as_str())
         {
             return Ok(Err(format!(
                 "its client {} no longer holds {}",
                 sub.owner_client,
-                Scope::ChangesRead.as_str()
+                needed.as_str()
             )));
         }
         let scope = if owner.all_units {
@@ -321,10 +471,17 @@ impl Reading {
                 None => return Ok(Err(format!("its unit {code} no longer exists"))),
             },
         };
+        let portal = sub.kind() == Kind::Portal;
         Ok(Ok(Self {
             scope,
             within,
-            types: sub.types(),
+            // The relay sends dossiers, and not again for its own records of its attempts.
+            types: if portal {
+                vec!["dossier".to_owned()]
+            } else {
+                sub.types()
+            },
+            exclude_client: portal.then(|| RELAY_CLIENT.to_owned()),
         }))
     }
 
@@ -343,14 +500,11 @@ impl Reading {
                 resource_types: self.types.clone(),
                 within: self.within.clone(),
                 scope: self.scope.clone(),
+                exclude_client: self.exclude_client.clone(),
                 limit: BATCH,
             },
         )
     }
-}
-
-fn views(rows: Vec<ChangeRow>) -> Vec<Change> {
-    rows.into_iter().map(Change::from).collect()
 }
 
 /// What subscription `sub` has to send now.
@@ -369,7 +523,7 @@ fn plan(
     {
         Some(letter) => {
             let (from, to) = letter.range();
-            let rows = views(reading.read(conn, from, to)?);
+            let rows = reading.read(conn, from, to)?;
             Some((letter, rows))
         }
         None => None,
@@ -378,7 +532,7 @@ fn plan(
     let batch = if sub.next_attempt_at > now {
         None
     } else if let Some(end) = sub.batch_end() {
-        Some((end, views(reading.read(conn, sub.cursor(), end)?)))
+        Some((end, reading.read(conn, sub.cursor(), end)?))
     } else if sub.cursor() < newest {
         let rows = reading.read(conn, sub.cursor(), newest)?;
         // A full batch ends at its last change; a short one saw everything up to `newest`.
@@ -386,7 +540,7 @@ fn plan(
             Some(last) if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= BATCH => last.position(),
             _ => newest,
         };
-        Some((end, views(rows)))
+        Some((end, rows))
     } else {
         None
     };

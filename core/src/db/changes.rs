@@ -71,6 +71,8 @@ pub struct ChangeFilter {
     /// The caller's units: a unit-limited caller reads the changes of its units only, never
     /// those of the whole service.
     pub scope: UnitScope,
+    /// Leave out the changes this client made (the relay's own records of its attempts).
+    pub exclude_client: Option<String>,
     /// At most this many.
     pub limit: i64,
 }
@@ -133,5 +135,74 @@ pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<C
     if let Some(within) = super::audit::within_scope(&filter.scope) {
         q = q.filter(within);
     }
+    if let Some(client) = &filter.exclude_client {
+        q = q.filter(audit_log::client_id.ne(client.clone()));
+    }
     Ok(q.load(conn)?)
+}
+
+/// Changes waiting in one unit: how many records, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    /// The unit's tree path.
+    pub unit_path: String,
+    /// Distinct records with a change waiting.
+    pub records: i64,
+    /// The oldest change waiting (UTC).
+    pub oldest: NaiveDateTime,
+}
+
+/// The records of one kind, by unit, with changes after `after` (up to `until`) in the subtree
+/// `within`, leaving out those `exclude_client` made: what a subscription still has to deliver.
+pub fn waiting_by_unit(
+    conn: &mut DbConnection,
+    resource_type: &str,
+    within: &str,
+    after: Position,
+    until: Option<Position>,
+    exclude_client: &str,
+) -> StoreResult<Vec<Waiting>> {
+    use diesel::dsl::min;
+    let Position { txid, id } = after;
+    let mut q = audit_log::table
+        .filter(
+            audit_log::txid
+                .gt(txid)
+                .or(audit_log::txid.eq(txid).and(audit_log::id.gt(id))),
+        )
+        .filter(audit_log::resource_type.eq(resource_type.to_owned()))
+        .filter(audit_log::client_id.ne(exclude_client.to_owned()))
+        .filter(
+            audit_log::unit_path
+                .assume_not_null()
+                .like(format!("{}%", super::encode::escape_like(within)))
+                .escape('\\'),
+        )
+        .group_by(audit_log::unit_path)
+        .select((
+            audit_log::unit_path.assume_not_null(),
+            diesel::dsl::count(audit_log::resource_id).aggregate_distinct(),
+            min(audit_log::at),
+        ))
+        .into_boxed::<Db>();
+    if let Some(Position { txid, id }) = until {
+        q = q.filter(
+            audit_log::txid
+                .lt(txid)
+                .or(audit_log::txid.eq(txid).and(audit_log::id.le(id))),
+        );
+    }
+    if let DbConnection::Pg(_) = conn {
+        q = q.filter(diesel::dsl::sql::<Bool>(VISIBLE_ON_POSTGRES));
+    }
+    Ok(q.load::<(String, i64, Option<NaiveDateTime>)>(conn)?
+        .into_iter()
+        .filter_map(|(unit_path, records, oldest)| {
+            Some(Waiting {
+                unit_path,
+                records,
+                oldest: oldest?,
+            })
+        })
+        .collect())
 }

@@ -1546,3 +1546,117 @@ pub fn timeline(
         dossier,
     })
 }
+
+/// How one attempt of the relay to send dossiers to the national portal ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayOutcome<'a> {
+    /// The portal took them (`error_code` 0).
+    Accepted,
+    /// It did not: why.
+    Refused(&'a str),
+}
+
+/// What the relay records on a dossier, in the audit trail.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RelayRecord<'a> {
+    synced_at: Option<NaiveDateTime>,
+    synced_status: Option<&'a str>,
+    sync_error: Option<&'a crate::dossier::SyncError>,
+}
+
+/// Records one attempt of the relay, now, on each dossier sent, with the status
+/// it was sent with: accepted, that status is the one synced and the sync error goes; refused,
+/// the reason becomes the dossier's `syncError`. Audited as `sync` by `actor` (the relay, which
+/// leaves its own changes out of what it sends). Dossiers gone since are skipped.
+pub fn record_relay_attempt(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    sent: &[(String, Option<Status>)],
+    outcome: RelayOutcome<'_>,
+) -> StoreResult<()> {
+    let at = now_local();
+    write_tx(conn, |conn| {
+        let error = match outcome {
+            RelayOutcome::Accepted => None,
+            RelayOutcome::Refused(message) => Some(crate::dossier::SyncError {
+                at,
+                message: message.chars().take(500).collect(),
+            }),
+        };
+        let mut records = Vec::with_capacity(sent.len());
+        for (code, status) in sent {
+            let row: Option<(i64, String, String, i64, String, String)> = dossiers::table
+                .filter(dossiers::code.eq(code))
+                .select((
+                    dossiers::id,
+                    dossiers::unit_path,
+                    dossiers::data,
+                    dossiers::version,
+                    dossiers::flags,
+                    dossiers::status,
+                ))
+                .first(conn)
+                .optional()?;
+            let Some((id, path, data, version, flags, current)) = row else {
+                continue;
+            };
+            // The sync flags follow: taken with the status it has now, none is left; refused,
+            // it is failing.
+            let mut flags: Vec<&str> = flags.split_whitespace().collect();
+            match outcome {
+                RelayOutcome::Accepted if status.map(Status::as_str) == Some(current.as_str()) => {
+                    let gone = [Flag::NeverSynced, Flag::SyncBehind, Flag::SyncFailing];
+                    flags.retain(|f| !gone.iter().any(|g| g.as_str() == *f));
+                }
+                RelayOutcome::Accepted => flags.retain(|f| *f != Flag::SyncFailing.as_str()),
+                RelayOutcome::Refused(_) => {
+                    if !flags.contains(&Flag::SyncFailing.as_str()) {
+                        flags.push(Flag::SyncFailing.as_str());
+                    }
+                }
+            }
+            let flags = format!(" {} ", flags.join(" "));
+            let mut details: crate::dossier::DossierDetails = serde_json::from_str(&data)
+                .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?;
+            details.sync_error.clone_from(&error);
+            let data = serde_json::to_string(&details)
+                .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?;
+            let synced = match (outcome, status) {
+                (RelayOutcome::Accepted, Some(s)) => Some((at, s.as_str())),
+                _ => None,
+            };
+            let target = dossiers::table.find(id);
+            let changes = (
+                dossiers::data.eq(&data),
+                dossiers::flags.eq(&flags),
+                dossiers::version.eq(version + 1),
+                dossiers::updated_at.eq(super::now()),
+            );
+            match synced {
+                Some((at, s)) => diesel::update(target)
+                    .set((
+                        changes,
+                        dossiers::synced_at.eq(at),
+                        dossiers::synced_status.eq(s),
+                    ))
+                    .execute(conn)?,
+                None => diesel::update(target).set(changes).execute(conn)?,
+            };
+            records.push((
+                code.as_str(),
+                path,
+                RelayRecord {
+                    synced_at: synced.map(|s| s.0),
+                    synced_status: synced.map(|s| s.1),
+                    sync_error: error.as_ref(),
+                },
+            ));
+        }
+        let changes: Vec<audit::ManyChange<'_, RelayRecord<'_>>> = records
+            .iter()
+            .map(|(code, path, record)| ("sync", *code, path.as_str(), record))
+            .collect();
+        audit::record_many(conn, actor, "dossier", &changes)
+    })
+}

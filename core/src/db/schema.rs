@@ -657,6 +657,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// Updated at (UTC).
         updated_at -> Timestamp,
+        /// `webhook`, or `portal` (the relay to the national portal).
+        kind -> Text,
     }
 }
 

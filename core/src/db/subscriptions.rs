@@ -61,9 +61,39 @@ pub struct SubscriptionRow {
     pub created_at: NaiveDateTime,
     /// Updated at (UTC).
     pub updated_at: NaiveDateTime,
+    /// `webhook` or `portal`.
+    pub kind: String,
+}
+
+/// Where a subscription delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A receiver's URL, signed batches of changes.
+    Webhook,
+    /// The national portal's sync service: whole dossiers in its dialect (the relay).
+    Portal,
+}
+
+impl Kind {
+    /// Its name in the database and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Portal => "portal",
+        }
+    }
 }
 
 impl SubscriptionRow {
+    /// Where it delivers.
+    pub fn kind(&self) -> Kind {
+        if self.kind == Kind::Portal.as_str() {
+            Kind::Portal
+        } else {
+            Kind::Webhook
+        }
+    }
+
     /// The feed position delivered up to.
     pub fn cursor(&self) -> Position {
         Position {
@@ -95,6 +125,8 @@ impl SubscriptionRow {
 pub struct Subscription {
     /// Id.
     pub id: String,
+    /// `webhook` or `portal`.
+    pub kind: String,
     /// The client that made it.
     pub owner_client: String,
     /// Where changes are POSTed.
@@ -136,6 +168,7 @@ impl From<SubscriptionRow> for Subscription {
             retrying: r.batch_end().is_some() && r.failures > 0,
             cursor: (r.cursor_txid, r.cursor_id),
             id: r.id,
+            kind: r.kind,
             owner_client: r.owner_client,
             url: r.url,
             unit: r.unit_code,
@@ -170,6 +203,8 @@ pub struct SubscriptionInsertForm {
     pub secret: String,
     /// Deliver the changes after this position.
     pub start: Position,
+    /// Where it delivers.
+    pub kind: Kind,
 }
 
 /// A change to a subscription; `None` leaves a field as it is.
@@ -275,8 +310,12 @@ pub fn create(
                 subscriptions::version.eq(1),
                 subscriptions::created_at.eq(now),
                 subscriptions::updated_at.eq(now),
+                subscriptions::kind.eq(form.kind.as_str()),
             ))
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| {
+                StoreError::unique_as_conflict(e, "id", &format!("{} exists already", form.id))
+            })?;
         let created = get(conn, &form.id)?;
         audited(
             conn,

@@ -768,6 +768,124 @@ pub fn progress_event(
     ))
 }
 
+/// What tthc holds of a dossier, to send to the portal in its dialect (the relay).
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// Code.
+    pub code: &'a str,
+    /// National procedure code.
+    pub procedure_code: &'a str,
+    /// Handling unit's code.
+    pub unit: &'a str,
+    /// Channel.
+    pub channel: Channel,
+    /// Current status.
+    pub status: Option<Status>,
+    /// Received (local time).
+    pub received_at: NaiveDateTime,
+    /// Due instant used for timing (local time).
+    pub due_at: Option<NaiveDateTime>,
+    /// The history, in instant order.
+    pub events: &'a [Event],
+    /// The rest.
+    pub details: &'a DossierDetails,
+}
+
+fn stamp(at: NaiveDateTime) -> String {
+    at.format("%Y%m%d%H%M%S").to_string()
+}
+
+fn flag(on: bool) -> PortalCode {
+    PortalCode(Some(i64::from(on)))
+}
+
+/// The `DongBoHoSoMC` item of a stored dossier: the inverse of [`dossier_write`] for what tthc
+/// keeps. The fields it kept as sent (`portalFields`: `TenTTHC`, `TrichYeuHoSo` …) go back as
+/// they came. Not sent, because tthc does not keep them: the applicant's identity number
+/// (`MaDoiTuong`, kept only as a keyed hash), e-mail and telephone, and file links.
+pub fn outgoing(d: &Outgoing<'_>) -> PortalDossier {
+    let last = |status: Status| {
+        d.events
+            .iter()
+            .rev()
+            .find(|e| e.status == status)
+            .map(|e| stamp(e.at))
+    };
+    let supplements = d
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.status == Status::SupplementRequested)
+        .map(|(i, e)| PortalSupplement {
+            requested: Some(stamp(e.at)),
+            completed: d.events[i + 1..]
+                .iter()
+                .find(|n| n.status != Status::SupplementRequested)
+                .map(|n| stamp(n.at)),
+            state: None,
+            due_before: None,
+            due_after: e.new_due.map(stamp),
+        })
+        .collect();
+    let details = d.details;
+    PortalDossier {
+        code: Some(d.code.to_owned()),
+        procedure_code: Some(d.procedure_code.to_owned()),
+        applicant: Some(details.applicant.name.clone()),
+        applicant_kind: PortalCode(Some(if details.applicant.kind == "organization" {
+            2
+        } else {
+            1
+        })),
+        applicant_id: None,
+        email: None,
+        phone: None,
+        received: Some(stamp(d.received_at)),
+        due: d.due_at.map(stamp),
+        status: PortalCode(d.status.map(|s| i64::from(s.code()))),
+        returned: last(Status::Returned),
+        finished: last(Status::Finished),
+        unit: Some(d.unit.to_owned()),
+        channel: PortalCode(Some(match d.channel {
+            Channel::InPerson => 1,
+            Channel::Online => 2,
+            Channel::Postal => 3,
+        })),
+        components: details
+            .components
+            .iter()
+            .map(|c| PortalComponent {
+                file_name: Some(c.name.clone()),
+                digitized: flag(c.digitized),
+                from_store: flag(c.reused),
+                ..PortalComponent::default()
+            })
+            .collect(),
+        fees: details
+            .fees
+            .iter()
+            .map(|f| PortalFee {
+                name: Some(f.name.clone()),
+                amount: PortalCode(Some(f.amount_vnd)),
+                ..PortalFee::default()
+            })
+            .collect(),
+        supplements,
+        results: details
+            .results
+            .iter()
+            .map(|r| PortalResult {
+                name: Some(r.name.clone()),
+                ..PortalResult::default()
+            })
+            .collect(),
+        paid_online: PortalCode(details.fees.iter().any(|f| f.paid_online).then_some(1)),
+        reuses_digitized: flag(details.components.iter().any(|c| c.reused)),
+        vneid: flag(details.vneid_verified),
+        other: details.portal_fields.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -887,5 +1005,45 @@ mod tests {
         assert_eq!(media_type("https://x/kq/1.PDF?token=2"), "application/pdf");
         assert_eq!(media_type("kq.zip"), "application/zip");
         assert_eq!(media_type("https://x/kq"), "application/octet-stream");
+    }
+
+    #[test]
+    fn a_stored_dossier_goes_out_as_it_would_come_in() {
+        let mut d = base();
+        d["NgayKetThucXuLy"] = "20260304100000".into();
+        d["NgayTra"] = "20260304150000".into();
+        d["TrangThaiHoSo"] = 10.into();
+        d["NgayHenTra"] = "20260305080000".into();
+        d["TenTTHC"] = "Đăng ký khai sinh".into();
+        d["DanhSachLePhi"] = serde_json::json!([{"TenPhiLePhi": "Lệ phí", "Gia": 8000}]);
+        d["TaiLieuNop"] = serde_json::json!([{"TenTepDinhKem": "to-khai.pdf", "DuocSoHoa": 1}]);
+        let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let out = outgoing(&Outgoing {
+            code: w.code.as_str(),
+            procedure_code: &w.procedure_code,
+            unit: &w.unit,
+            channel: w.channel,
+            status: w.events.last().map(|e| e.status),
+            received_at: w.received_at,
+            due_at: w.details.vendor_due_at,
+            events: &w.events,
+            details: &w.details,
+        });
+        let json = serde_json::to_value(&out).unwrap();
+        assert_eq!(json["MaHoSo"], "C1-260302-0001");
+        assert_eq!(json["TrangThaiHoSo"], 10);
+        assert_eq!(json["KenhThucHien"], 2);
+        assert_eq!(json["NgayTiepNhan"], "20260302080000");
+        assert_eq!(json["NgayKetThucXuLy"], "20260304100000");
+        assert_eq!(json["NgayTra"], "20260304150000");
+        assert_eq!(json["TenTTHC"], "Đăng ký khai sinh", "kept fields go back");
+        assert_eq!(json["DanhSachLePhi"][0]["Gia"], 8000);
+        assert_eq!(json["TaiLieuNop"][0]["DuocSoHoa"], 1);
+        assert!(json.get("Email").is_none());
+        // And read again, it is the same dossier.
+        let (again, _) = dossier_write(&out, 0, no_identity).unwrap();
+        assert_eq!(again.events, w.events);
+        assert_eq!(again.channel, w.channel);
+        assert_eq!(again.details.fees, w.details.fees);
     }
 }

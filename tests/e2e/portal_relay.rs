@@ -1,0 +1,355 @@
+//! The relay to the national portal, against a stand-in portal started by the test on a
+//! loopback port: dossiers go out in the portal's dialect, each attempt is recorded on its
+//! dossiers, a portal failing for a while (refusing with `error_code`, answering 500, not
+//! answering in time) is retried and caught up in order, and the queue shows what waits.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tthc_api::config::Config;
+use tthc_core::delivery::Backoff;
+use tthc_tests::receiver::{Answer, Delivery, Receiver};
+use tthc_tests::{HttpMethod, Status, TestApp};
+
+use crate::procedures::seed;
+
+/// Quick deliveries that never give up within a test.
+fn patient(url: &str) -> Config {
+    let mut c = tthc_tests::config(url);
+    c.webhooks.poll = Duration::from_millis(50);
+    c.webhooks.timeout = Duration::from_secs(1);
+    c.webhooks.backoff = Backoff {
+        base: Duration::from_millis(50),
+        cap: Duration::from_millis(300),
+        max_attempts: 1000,
+    };
+    c
+}
+
+const WAIT: Duration = Duration::from_secs(40);
+
+fn push(app: &TestApp, token: &str, prefix: &str, n: usize) {
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"code": format!("C1-{prefix}-{i:04}"), "procedureCode": "1.000001", "unit": "C1",
+                   "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
+                   "applicant": {"kind": "citizen", "name": "Nguyễn Văn An"},
+                   "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]})
+        })
+        .collect();
+    let r = app.post("/api/v1/dossiers/bulk", token, &json!(items));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+}
+
+/// Every dossier item the portal took, in arrival order: (code, status code).
+fn taken_items(portal: &Receiver) -> Vec<(String, i64)> {
+    portal
+        .deliveries()
+        .iter()
+        .filter(|d| d.taken)
+        .flat_map(|d: &Delivery| d.body["data"].as_array().cloned().unwrap_or_default())
+        .map(|i| {
+            (
+                i["MaHoSo"].as_str().unwrap_or_default().to_owned(),
+                i["TrangThaiHoSo"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn wait_dossier(app: &TestApp, token: &str, code: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = app.get(&format!("/api/v1/dossiers/{code}"), token);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        if done(&r.body) || Instant::now() > deadline {
+            return r.body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn event(app: &TestApp, token: &str, code: &str, id: &str, status: &str, at: &str) {
+    let r = app.post(
+        &format!("/api/v1/dossiers/{code}/events"),
+        token,
+        &json!({"id": id, "status": status, "at": at}),
+    );
+    assert!(r.status.is_success(), "{}", r.text);
+}
+
+fn relay(app: &TestApp, token: &str, portal: &Receiver) -> Value {
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        Some(token),
+        Some(&json!({"url": portal.url, "session": "phien-dang-nhap-123"})),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    r.body
+}
+
+#[test]
+fn dossiers_go_to_the_portal_in_its_dialect_and_their_sync_is_recorded() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    let portal = Receiver::start();
+    let view = relay(&app, &admin, &portal);
+    assert_eq!(view["waiting"], 0);
+    assert_eq!(view["subscription"], "portal-relay.P");
+
+    push(&app, &admin, "A", 3);
+    assert!(portal.wait_for(WAIT, |_| taken_items(&portal).len() >= 3));
+    let first = &portal.deliveries()[0];
+    assert_eq!(first.session, "phien-dang-nhap-123");
+    assert_eq!(first.body["service"], "DongBoHoSoMC");
+    assert_eq!(first.body["isUpdating"], false, "never synced before");
+    let item = &first.body["data"][0];
+    assert_eq!(item["MaHoSo"], "C1-A-0000");
+    assert_eq!(item["MaTTHC"], "1.000001");
+    assert_eq!(item["DonViXuLy"], "C1");
+    assert_eq!(item["NgayTiepNhan"], "20260302080000");
+    assert_eq!(item["TrangThaiHoSo"], 2);
+    assert_eq!(item["KenhThucHien"], 2);
+    assert_eq!(item["ChuHoSo"], "Nguyễn Văn An");
+
+    // Recorded on the dossier, as the relay (the vendor reported nothing).
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| !d["syncedAt"].is_null());
+    assert_eq!(d["syncedStatus"], "received", "{d}");
+    assert!(d["syncError"].is_null());
+    let audit = app.get(
+        "/api/v1/audit?resourceType=dossier&resourceId=C1-A-0000",
+        &admin,
+    );
+    assert!(
+        audit.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "sync" && e["clientId"] == "portal-relay"),
+        "{}",
+        audit.text
+    );
+    // Its own records are not relayed again.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(taken_items(&portal).len(), 3, "no loop");
+
+    // The portal is down for a while: the attempts are recorded, the queue shows the wait.
+    portal.answer(Answer::ErrorCode(-1));
+    event(
+        &app,
+        &admin,
+        "C1-A-0000",
+        "2",
+        "processing",
+        "2026-03-02T09:00:00+07:00",
+    );
+    push(&app, &admin, "B", 150);
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| !d["syncError"].is_null());
+    assert!(
+        d["syncError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("error_code -1"),
+        "{d}"
+    );
+    assert!(
+        d["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("syncFailing")),
+        "{d}"
+    );
+    event(
+        &app,
+        &admin,
+        "C1-A-0000",
+        "3",
+        "finished",
+        "2026-03-03T10:00:00+07:00",
+    );
+    let deadline = Instant::now() + WAIT;
+    let view = loop {
+        let r = app.get("/api/v1/portal-relays/P", &admin);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        if r.body["waiting"] == 151 || Instant::now() > deadline {
+            break r.body;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(view["waiting"], 151, "{view}");
+    assert_eq!(view["queue"][0]["unit"], "C1");
+    assert!(view["failing"].as_i64().unwrap() >= 1, "{view}");
+    assert!(view["failures"].as_i64().unwrap() >= 1);
+    assert!(view["queue"][0]["oldestAgeSeconds"].as_i64().unwrap() >= 0);
+    assert!(
+        view["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("error_code -1")
+    );
+
+    // Back: it catches up, in order.
+    portal.answer(Answer::Take);
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| {
+        d["syncedStatus"] == "finished" && d["syncError"].is_null()
+    });
+    assert_eq!(d["syncedStatus"], "finished", "{d}");
+    assert!(
+        !d["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("syncFailing"))
+    );
+    assert!(portal.wait_for(WAIT, |_| {
+        taken_items(&portal)
+            .iter()
+            .filter(|(c, _)| c.starts_with("C1-B-"))
+            .count()
+            >= 150
+    }));
+    let taken = taken_items(&portal);
+    let statuses: Vec<i64> = taken
+        .iter()
+        .filter(|(c, _)| c == "C1-A-0000")
+        .map(|(_, s)| *s)
+        .collect();
+    assert!(
+        statuses.windows(2).all(|w| w[0] <= w[1]),
+        "one dossier's states arrive in order: {statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&9), "finished");
+    let b: Vec<&str> = taken
+        .iter()
+        .filter(|(c, _)| c.starts_with("C1-B-"))
+        .map(|(c, _)| c.as_str())
+        .collect();
+    let mut sorted = b.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 150);
+    assert_eq!(
+        b[..sorted.len()],
+        sorted[..],
+        "first taken in the feed's order"
+    );
+    let updating = portal
+        .deliveries()
+        .iter()
+        .filter(|d| d.taken)
+        .any(|d| d.body["isUpdating"] == true);
+    assert!(updating, "a dossier synced before goes as an update");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let r = app.get("/api/v1/portal-relays/P", &admin);
+        if r.body["waiting"] == 0 {
+            assert_eq!(r.body["failing"], 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", r.text);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_portal_that_does_not_answer_or_fails_is_retried() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    let portal = Receiver::start();
+    portal.answer(Answer::Slowly(Duration::from_millis(1500)));
+    relay(&app, &admin, &portal);
+    push(&app, &admin, "A", 1);
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| !d["syncError"].is_null());
+    assert!(
+        d["syncError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1 s"),
+        "{d}"
+    );
+    portal.answer(Answer::Refuse(500));
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| {
+        d["syncError"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("500"))
+    });
+    assert!(
+        d["syncError"]["message"].as_str().unwrap().contains("500"),
+        "{d}"
+    );
+    assert!(d["syncedAt"].is_null());
+    portal.answer(Answer::Take);
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| d["syncError"].is_null());
+    assert_eq!(d["syncedStatus"], "received", "{d}");
+
+    // Held: nothing goes out; the queue waits.
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        Some(&admin),
+        Some(&json!({"url": portal.url, "session": "phien-moi", "active": false})),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    push(&app, &admin, "B", 2);
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        !taken_items(&portal)
+            .iter()
+            .any(|(c, _)| c.starts_with("C1-B-")),
+        "held"
+    );
+    let r = app.get("/api/v1/portal-relays/P", &admin);
+    assert_eq!(r.body["active"], false);
+}
+
+#[test]
+fn a_relay_is_set_by_a_relay_admin_over_its_units() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    let (_, no_scope) = app.client("no-relay", &["dossiers:read"], &["P"]);
+    let body = json!({"url": "https://dichvucong.gov.vn/api/sync", "session": "s"});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        Some(&no_scope),
+        Some(&body),
+    );
+    assert_eq!(r.status, Status::FORBIDDEN, "{}", r.text);
+    let (_, stp) = app.client("stp-relay", &["relay:admin"], &["STP"]);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        Some(&stp),
+        Some(&body),
+    );
+    r.assert_problem(Status::NOT_FOUND, "notFound");
+    let bad = json!({"url": "ftp://dichvucong.gov.vn/sync", "session": "s"});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        Some(&admin),
+        Some(&bad),
+    );
+    assert_eq!(r.status, Status::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.invalid_names(), ["url"]);
+    app.get("/api/v1/portal-relays/P", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        Some(&admin),
+        Some(&body),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    // It is a subscription, seen with the others, changed only here; the session is not shown.
+    let sub = app.get("/api/v1/subscriptions/portal-relay.P", &admin);
+    assert_eq!(sub.status, Status::OK, "{}", sub.text);
+    assert_eq!(sub.body["kind"], "portal");
+    assert!(!sub.text.contains("\"s\""));
+    let r = app.patch(
+        "/api/v1/subscriptions/portal-relay.P",
+        &admin,
+        &json!({"active": false}),
+    );
+    r.assert_problem(Status::CONFLICT, "conflict");
+}
