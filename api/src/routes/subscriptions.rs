@@ -619,7 +619,11 @@ fn letter_of(
     letter: i64,
 ) -> Result<(SubscriptionRow, DeadLetterRow), ApiError> {
     let sub = owned(conn, principal, id)?;
-    let row = store::dead_letters(conn, id, Some(letter - 1), 1)?
+    let row = letter
+        .checked_sub(1)
+        .map(|before| store::dead_letters(conn, id, Some(before), 1))
+        .transpose()?
+        .unwrap_or_default()
         .into_iter()
         .find(|r| r.id == letter)
         .ok_or_else(|| {

@@ -9,7 +9,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool};
 
 use super::schema::audit_log;
 use super::{DbConnection, StoreResult};
@@ -94,33 +94,57 @@ pub fn newest(conn: &mut DbConnection) -> StoreResult<Position> {
         .unwrap_or_default())
 }
 
+/// A condition on the feed's rows.
+type Condition = Box<dyn BoxableExpression<audit_log::table, Db, SqlType = Bool>>;
+
+/// The rows after `after`, up to `until`, that a reader may see now. The backend-specific part
+/// of the feed: on SQLite every row's transaction is 0 and the sequence alone orders it (a
+/// range of the primary key); on PostgreSQL the (transaction, sequence) pair does, compared as
+/// a row value so that the index serves it, and rows of transactions still running, or that
+/// may yet be followed by older ones, are held back.
+fn range(conn: &DbConnection, after: Position, until: Option<Position>) -> Condition {
+    match conn {
+        DbConnection::Sqlite(_) => match until {
+            None => Box::new(audit_log::id.gt(after.id)),
+            Some(u) => Box::new(audit_log::id.gt(after.id).and(audit_log::id.le(u.id))),
+        },
+        DbConnection::Pg(_) => {
+            let after = diesel::dsl::sql::<Bool>("(txid, id) > (")
+                .bind::<BigInt, _>(after.txid)
+                .sql(", ")
+                .bind::<BigInt, _>(after.id)
+                .sql(") AND ")
+                .sql(VISIBLE_ON_POSTGRES);
+            match until {
+                None => Box::new(after),
+                Some(u) => Box::new(
+                    after.and(
+                        diesel::dsl::sql::<Bool>("(txid, id) <= (")
+                            .bind::<BigInt, _>(u.txid)
+                            .sql(", ")
+                            .bind::<BigInt, _>(u.id)
+                            .sql(")"),
+                    ),
+                ),
+            }
+        }
+    }
+}
+
 /// Rows of transactions older than every one still running (PostgreSQL only).
 const VISIBLE_ON_POSTGRES: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// The changes after `filter.after`, oldest first.
 pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<ChangeRow>> {
-    let Position { txid, id } = filter.after;
     let mut q = audit_log::table
         .select(ChangeRow::as_select())
-        .filter(
-            audit_log::txid
-                .gt(txid)
-                .or(audit_log::txid.eq(txid).and(audit_log::id.gt(id))),
-        )
-        .order((audit_log::txid.asc(), audit_log::id.asc()))
+        .filter(range(conn, filter.after, filter.until))
         .limit(filter.limit)
         .into_boxed::<Db>();
-    // The backend-specific part: PostgreSQL's guard against transactions still running.
-    if let DbConnection::Pg(_) = conn {
-        q = q.filter(diesel::dsl::sql::<Bool>(VISIBLE_ON_POSTGRES));
-    }
-    if let Some(Position { txid, id }) = filter.until {
-        q = q.filter(
-            audit_log::txid
-                .lt(txid)
-                .or(audit_log::txid.eq(txid).and(audit_log::id.le(id))),
-        );
-    }
+    q = match conn {
+        DbConnection::Sqlite(_) => q.order(audit_log::id.asc()),
+        DbConnection::Pg(_) => q.order((audit_log::txid.asc(), audit_log::id.asc())),
+    };
     if !filter.resource_types.is_empty() {
         q = q.filter(audit_log::resource_type.eq_any(filter.resource_types.clone()));
     }
@@ -163,13 +187,8 @@ pub fn waiting_by_unit(
     exclude_client: &str,
 ) -> StoreResult<Vec<Waiting>> {
     use diesel::dsl::min;
-    let Position { txid, id } = after;
-    let mut q = audit_log::table
-        .filter(
-            audit_log::txid
-                .gt(txid)
-                .or(audit_log::txid.eq(txid).and(audit_log::id.gt(id))),
-        )
+    let q = audit_log::table
+        .filter(range(conn, after, until))
         .filter(audit_log::resource_type.eq(resource_type.to_owned()))
         .filter(audit_log::client_id.ne(exclude_client.to_owned()))
         .filter(
@@ -185,16 +204,6 @@ pub fn waiting_by_unit(
             min(audit_log::at),
         ))
         .into_boxed::<Db>();
-    if let Some(Position { txid, id }) = until {
-        q = q.filter(
-            audit_log::txid
-                .lt(txid)
-                .or(audit_log::txid.eq(txid).and(audit_log::id.le(id))),
-        );
-    }
-    if let DbConnection::Pg(_) = conn {
-        q = q.filter(diesel::dsl::sql::<Bool>(VISIBLE_ON_POSTGRES));
-    }
     Ok(q.load::<(String, i64, Option<NaiveDateTime>)>(conn)?
         .into_iter()
         .filter_map(|(unit_path, records, oldest)| {
