@@ -281,6 +281,7 @@ fn a_portal_that_does_not_answer_or_fails_is_retried() {
     portal.answer(Answer::Take);
     let d = wait_dossier(&app, &admin, "C1-A-0000", |d| d["syncError"].is_null());
     assert_eq!(d["syncedStatus"], "received", "{d}");
+    let synced_at = d["syncedAt"].clone();
 
     // Held: nothing goes out; the queue waits.
     let r = app.call(
@@ -290,6 +291,21 @@ fn a_portal_that_does_not_answer_or_fails_is_retried() {
         Some(&json!({"url": portal.url, "session": "phien-moi", "active": false})),
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
+    // Under the relay, the sync a vendor reports is not taken: the relay's record stands.
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([{"code": "C1-A-0000", "procedureCode": "1.000001", "unit": "C1",
+                 "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
+                 "applicant": {"kind": "citizen", "name": "Nguyễn Văn An"},
+                 "sync": {"syncedAt": "2026-03-02T09:00:00+07:00", "syncedStatus": "received"},
+                 "syncError": {"at": "2026-03-02T10:00:00+07:00", "message": "the vendor says so"},
+                 "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]}]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let d = app.get("/api/v1/dossiers/C1-A-0000", &admin).body;
+    assert_eq!(d["syncedAt"], synced_at, "{d}");
+    assert!(d["syncError"].is_null(), "{d}");
     push(&app, &admin, "B", 2);
     std::thread::sleep(Duration::from_millis(400));
     assert!(

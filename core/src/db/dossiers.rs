@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::audit::{self, Actor};
 use super::encode::{parse_word, word};
 use super::schema::{
-    dossier_events, dossier_refused_events, dossiers, procedure_versions, procedures,
+    dossier_events, dossier_refused_events, dossiers, procedure_versions, procedures, subscriptions,
 };
 use super::timestamp::Stamp;
 use super::units::{UnitRow, find_row as find_unit};
@@ -204,6 +204,9 @@ struct Lookups {
     petitioned: HashMap<String, Vec<String>>,
     /// Compute the rules' due instant again instead of keeping the stored one.
     recompute: bool,
+    /// The tree paths of the units whose dossiers are relayed to the national portal, held or
+    /// not (loaded on first use).
+    relayed: Option<Vec<String>>,
 }
 
 /// A stored dossier as a new write of it needs it: its row, whether the write changes it, and
@@ -339,6 +342,22 @@ impl Lookups {
         Ok(())
     }
 
+    /// Whether the dossiers of the unit at `path` are relayed to the national portal.
+    fn relayed(&mut self, conn: &mut DbConnection, path: &str) -> StoreResult<bool> {
+        if self.relayed.is_none() {
+            let codes: Vec<Option<String>> = subscriptions::table
+                .filter(subscriptions::kind.eq(super::subscriptions::Kind::Portal.as_str()))
+                .select(subscriptions::unit_code)
+                .load(conn)?;
+            let codes: Vec<String> = codes.into_iter().flatten().collect();
+            self.relayed = Some(super::units::paths_of(conn, &codes)?);
+        }
+        Ok(self
+            .relayed
+            .as_ref()
+            .is_some_and(|roots| roots.iter().any(|r| path.starts_with(r.as_str()))))
+    }
+
     /// The stored due instant of dossier `code`, if it is stored.
     fn stored(&mut self, conn: &mut DbConnection, code: &str) -> StoreResult<Option<StoredDue>> {
         if !self.stored.contains_key(code) {
@@ -346,6 +365,35 @@ impl Lookups {
         }
         Ok(self.stored.get(code).cloned().flatten())
     }
+}
+
+/// The sync a stored dossier holds: when and with what status it was last synced, and the last
+/// failed attempt (nothing when it is not stored).
+fn stored_sync(
+    conn: &mut DbConnection,
+    code: &str,
+) -> StoreResult<(
+    Option<(NaiveDateTime, Status)>,
+    Option<crate::dossier::SyncError>,
+)> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct OnlySync {
+        #[serde(default)]
+        sync_error: Option<crate::dossier::SyncError>,
+    }
+    let row: Option<(Option<NaiveDateTime>, Option<String>, String)> = dossiers::table
+        .filter(dossiers::code.eq(code))
+        .select((dossiers::synced_at, dossiers::synced_status, dossiers::data))
+        .first(conn)
+        .optional()?;
+    let Some((at, status, data)) = row else {
+        return Ok((None, None));
+    };
+    let error = serde_json::from_str::<OnlySync>(&data)
+        .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?
+        .sync_error;
+    Ok((at.zip(status.as_deref().and_then(Status::parse)), error))
 }
 
 /// A checked dossier with everything derived, ready to store.
@@ -404,6 +452,17 @@ fn prepare(
         .petitioned
         .get(write.code.as_str())
         .is_some_and(|paths| paths.iter().any(|p| unit.path.starts_with(p.as_str())));
+    // Under the relay to the national portal tthc records the sync itself: what the vendor
+    // reports of it is replaced by what is stored.
+    let relayed_write;
+    let write = if lookups.relayed(conn, &unit.path)? {
+        let mut w = write.clone();
+        (w.synced, w.details.sync_error) = stored_sync(conn, &code)?;
+        relayed_write = w;
+        &relayed_write
+    } else {
+        write
+    };
     let calendar = lookups.calendar(conn, &unit, on.year())?;
     let judged = intake::judge(
         write,
