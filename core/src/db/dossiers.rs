@@ -367,15 +367,14 @@ impl Lookups {
     }
 }
 
-/// The sync a stored dossier holds: when and with what status it was last synced, and the last
-/// failed attempt (nothing when it is not stored).
-fn stored_sync(
-    conn: &mut DbConnection,
-    code: &str,
-) -> StoreResult<(
+/// When and with what status a dossier was last synced, and its last failed attempt.
+type StoredSync = (
     Option<(NaiveDateTime, Status)>,
     Option<crate::dossier::SyncError>,
-)> {
+);
+
+/// The sync a stored dossier holds (nothing when it is not stored).
+fn stored_sync(conn: &mut DbConnection, code: &str) -> StoreResult<StoredSync> {
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct OnlySync {
