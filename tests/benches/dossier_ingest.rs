@@ -3,6 +3,8 @@
 //! more with a webhook subscription delivering every dossier's change to a receiver on a
 //! loopback port while they are ingested (delivery throughput and lag).
 //!
+//! The bulk API and the dialect are each measured twice, in the order A B B A.
+//!
 //! `cargo bench -p tthc-tests --bench dossier_ingest` (`TTHC_BENCH_DOSSIERS`, default 100,000,
 //! each with 5 events, sent as NDJSON in batches of 10,000 over one connection; in the dialect,
 //! `DongBoHoSoMC` requests of 10,000 dossiers whose dates give 4 events each).
@@ -295,39 +297,53 @@ fn main() {
             })
             .collect()
     };
-    let http = ingest(
-        n,
-        "/api/v1/dossiers/bulk",
-        "application/x-ndjson",
-        ndjson(),
-        |v| {
-            assert_eq!(v["rejected"], 0, "{v}");
-            v["created"].as_u64().unwrap() as usize
-        },
-    );
+    let native = || {
+        ingest(
+            n,
+            "/api/v1/dossiers/bulk",
+            "application/x-ndjson",
+            ndjson(),
+            |v| {
+                assert_eq!(v["rejected"], 0, "{v}");
+                v["created"].as_u64().unwrap() as usize
+            },
+        )
+    };
+    let dialect = || {
+        ingest(
+            n,
+            "/api/v1/portal-sync?mirrorsPortal=true",
+            "application/json",
+            batches()
+                .map(|b| {
+                    let data: Vec<Value> = b.map(portal_dossier).collect();
+                    json!({"service": "DongBoHoSoMC", "isUpdating": false, "data": data})
+                        .to_string()
+                })
+                .collect(),
+            |v| {
+                assert_eq!(v["error_code"], 0, "{}", v["data"][0]);
+                let items = v["data"].as_array().unwrap();
+                items.iter().filter(|i| i["result"] == "created").count()
+            },
+        )
+    };
+    // Each endpoint twice, in the order A B B A, so that a machine slowing down or speeding up
+    // during the run weighs on both alike; the faster run of each is compared.
+    let native_1 = native();
+    let dialect_1 = dialect();
     let raw = raw_insert(n);
-    let dialect = ingest(
-        n,
-        "/api/v1/portal-sync?mirrorsPortal=true",
-        "application/json",
-        batches()
-            .map(|b| {
-                let data: Vec<Value> = b.map(portal_dossier).collect();
-                json!({"service": "DongBoHoSoMC", "isUpdating": false, "data": data}).to_string()
-            })
-            .collect(),
-        |v| {
-            assert_eq!(v["error_code"], 0, "{}", v["data"][0]);
-            let items = v["data"].as_array().unwrap();
-            items.iter().filter(|i| i["result"] == "created").count()
-        },
-    );
+    let dialect_2 = dialect();
+    let native_2 = native();
+    let (http, dialect) = (native_1.max(native_2), dialect_1.max(dialect_2));
     println!("dossier ingest over HTTP into SQLite: {n} dossiers × 5 events");
-    println!("  tthc bulk API: {http:.0} dossiers/s");
+    println!("  tthc bulk API: {native_1:.0} and {native_2:.0} dossiers/s");
     println!("  raw diesel insert of the same rows: {raw:.0} dossiers/s");
-    println!("  ratio: {:.2}", http / raw);
-    println!("  the portal's dialect (POST /portal-sync, DongBoHoSoMC): {dialect:.0} dossiers/s");
-    println!("  dialect / bulk API: {:.2}", dialect / http);
+    println!("  ratio (faster run): {:.2}", http / raw);
+    println!(
+        "  the portal's dialect (POST /portal-sync, DongBoHoSoMC): {dialect_1:.0} and {dialect_2:.0} dossiers/s"
+    );
+    println!("  dialect / bulk API (faster runs): {:.2}", dialect / http);
     let hooks = webhooks_under_ingest(n, ndjson());
     println!("  with a webhook subscription delivering every dossier's change meanwhile:");
     println!(
