@@ -211,11 +211,12 @@ fn events_arrive_in_any_order_and_information_time_pauses_the_clock() {
 fn overdue_and_soon_due_lists_filters_pages_and_csv() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    // Today's petition, received at 08:00 Vietnam time (earlier today, or tomorrow's morning when
-    // the test runs late in the day: either way due more than a week from now).
+    // Today's petition, received at the start of the day in Vietnam: never in the future (a
+    // later hour was, when the test ran between midnight and that hour in Vietnam), and due
+    // more than a week from now.
     let today = (Utc::now() + Duration::hours(7)).date_naive();
     let received_today = format!(
-        "{:04}-{:02}-{:02}T08:00:00+07:00",
+        "{:04}-{:02}-{:02}T00:00:00+07:00",
         today.year(),
         today.month(),
         today.day()
