@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::db::changes::{self as feed, Waiting};
 use tthc_core::db::subscriptions::{
-    self as store, DeadLetterState, Kind, SubscriptionInsertForm, SubscriptionRow,
-    SubscriptionUpdateForm,
+    self as store, Kind, SubscriptionInsertForm, SubscriptionRow, SubscriptionUpdateForm,
 };
 use tthc_core::db::{DbConnection, units};
 use tthc_core::unit::UnitCode;
@@ -135,13 +134,7 @@ fn view(conn: &mut DbConnection, sub: SubscriptionRow, path: &str) -> Result<Rel
         }
         None => Vec::new(),
     };
-    let dead_letters = i64::try_from(
-        store::dead_letters(conn, &sub.id, None, 10_000)?
-            .iter()
-            .filter(|l| l.state == DeadLetterState::Dead.as_str())
-            .count(),
-    )
-    .unwrap_or(i64::MAX);
+    let dead_letters = store::count_dead(conn, &sub.id)?;
     let mut queue: Vec<QueueRow> = waiting
         .iter()
         .map(|w: &Waiting| {
@@ -218,14 +211,8 @@ pub async fn put_relay(
     let (created, view) = state
         .run(move |conn| {
             let path = unit_path(conn, &principal, &unit)?;
-            match reqwest::Url::parse(&b.url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-                _ => {
-                    return Err(ApiError::rules(vec![InvalidParam::new(
-                        "url",
-                        "must be an http or https URL",
-                    )]));
-                }
+            if let Some(reason) = crate::webhooks::url_problem(&b.url) {
+                return Err(ApiError::rules(vec![InvalidParam::new("url", reason)]));
             }
             let id = relay_id(unit.as_str());
             let actor = principal.actor();

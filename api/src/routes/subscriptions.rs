@@ -285,20 +285,8 @@ fn check(
     secret: Option<&str>,
 ) -> Result<(), ApiError> {
     let mut invalid = Vec::new();
-    if let Some(url) = url {
-        match reqwest::Url::parse(url) {
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-                invalid.push(InvalidParam::new("url", "must be an http or https URL"));
-            }
-            Ok(u) if u.host_str().is_none_or(str::is_empty) => {
-                invalid.push(InvalidParam::new("url", "must name a host"));
-            }
-            Ok(u) if !u.username().is_empty() || u.password().is_some() => invalid.push(
-                InvalidParam::new("url", "must not carry a user name or password"),
-            ),
-            Ok(_) => {}
-            Err(e) => invalid.push(InvalidParam::new("url", format!("is not a URL ({e})"))),
-        }
+    if let Some(reason) = url.and_then(crate::webhooks::url_problem) {
+        invalid.push(InvalidParam::new("url", reason));
     }
     for (i, t) in types.unwrap_or_default().iter().enumerate() {
         invalid.extend(t.checked(format!("resourceTypes[{i}]")));
@@ -619,16 +607,9 @@ fn letter_of(
     letter: i64,
 ) -> Result<(SubscriptionRow, DeadLetterRow), ApiError> {
     let sub = owned(conn, principal, id)?;
-    let row = letter
-        .checked_sub(1)
-        .map(|before| store::dead_letters(conn, id, Some(before), 1))
-        .transpose()?
-        .unwrap_or_default()
-        .into_iter()
-        .find(|r| r.id == letter)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!("no dead letter {letter} of subscription {id:?}"))
-        })?;
+    let row = store::find_dead_letter(conn, id, letter)?.ok_or_else(|| {
+        ApiError::NotFound(format!("no dead letter {letter} of subscription {id:?}"))
+    })?;
     Ok((sub, row))
 }
 

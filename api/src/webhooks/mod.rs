@@ -43,3 +43,19 @@ pub struct WebhookDelivery {
 pub fn delivery_id(subscription: &str, from: tthc_core::db::changes::Position) -> String {
     format!("{subscription}.{}.{}", from.txid, from.id)
 }
+
+/// Why `url` cannot receive deliveries (webhooks or the relay), if it cannot: it must be an
+/// `http` or `https` URL naming a host, without a user name or password.
+pub fn url_problem(url: &str) -> Option<String> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+            Some("must be an http or https URL".into())
+        }
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some("must name a host".into()),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            Some("must not carry a user name or password".into())
+        }
+        Ok(_) => None,
+        Err(e) => Some(format!("is not a URL ({e})")),
+    }
+}

@@ -713,6 +713,29 @@ pub fn dead_letters(
     Ok(q.load(conn)?)
 }
 
+/// Dead letter `letter` of subscription `id`.
+pub fn find_dead_letter(
+    conn: &mut DbConnection,
+    id: &str,
+    letter: i64,
+) -> StoreResult<Option<DeadLetterRow>> {
+    Ok(webhook_dead_letters::table
+        .find(letter)
+        .filter(webhook_dead_letters::subscription_id.eq(id))
+        .select(DeadLetterRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// How many dead letters of subscription `id` are given up on and not delivered since.
+pub fn count_dead(conn: &mut DbConnection, id: &str) -> StoreResult<i64> {
+    Ok(webhook_dead_letters::table
+        .filter(webhook_dead_letters::subscription_id.eq(id))
+        .filter(webhook_dead_letters::state.eq(DeadLetterState::Dead.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
 /// The dead letters of subscription `id` queued for delivery, oldest first.
 pub fn queued_dead_letters(conn: &mut DbConnection, id: &str) -> StoreResult<Vec<DeadLetterRow>> {
     Ok(webhook_dead_letters::table
@@ -736,13 +759,7 @@ pub fn queue_dead_letter(
             resource: "dead letter",
             id: letter.to_string(),
         };
-        let before: DeadLetterRow = webhook_dead_letters::table
-            .find(letter)
-            .filter(webhook_dead_letters::subscription_id.eq(id))
-            .select(DeadLetterRow::as_select())
-            .first(conn)
-            .optional()?
-            .ok_or_else(missing)?;
+        let before = find_dead_letter(conn, id, letter)?.ok_or_else(missing)?;
         diesel::update(webhook_dead_letters::table.find(letter))
             .set((
                 webhook_dead_letters::state.eq(DeadLetterState::Queued.as_str()),
