@@ -17,6 +17,7 @@ pub mod petition;
 pub mod procedure;
 pub mod report;
 pub mod scoring;
+pub mod task;
 pub mod text;
 pub mod unit;
 pub mod version;

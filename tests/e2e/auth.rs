@@ -297,7 +297,7 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(r.body["expires_in"], 3600);
     assert_eq!(
         r.body["scope"],
-        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write periods:admin reports:read reports:write reports:admin rules:admin changes:read subscriptions:write relay:admin"
+        "units:read units:write clients:admin audit:read calendar:write procedures:read procedures:write dossiers:read dossiers:write scores:read scores:write petitions:read petitions:write ratings:write periods:admin reports:read reports:write reports:admin rules:admin changes:read subscriptions:write relay:admin tasks:read tasks:write tasks:admin"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
 

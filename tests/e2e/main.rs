@@ -30,5 +30,6 @@ mod rule_sets;
 mod scores;
 mod scoring;
 mod security;
+mod tasks;
 mod units;
 mod webhooks;

@@ -205,10 +205,10 @@ fn compliance_for_the_year_costs_the_points_of_seed_003() {
     let rows: Vec<&str> = csv.text.lines().collect();
     assert_eq!(
         rows[0],
-        "\u{feff}no,unit,name,duty,onTime,late,poorQuality,missing,pending,deduction"
+        "\u{feff}no,unit,name,duty,onTime,late,poorQuality,excused,missing,pending,deduction"
     );
-    assert_eq!(rows[2], "2,STP,Đơn vị STP,M,1,1,1,1,0,1");
-    assert_eq!(rows[4], ",,Tổng cộng,,4,1,1,3,0,2");
+    assert_eq!(rows[2], "2,STP,Đơn vị STP,M,1,1,1,0,1,0,1");
+    assert_eq!(rows[4], ",,Tổng cộng,,4,1,1,0,3,0,2");
     let (_, _, bytes) = app.download(
         "/api/v1/reporting-duties/compliance?year=2025&format=xlsx",
         &admin,
@@ -217,8 +217,11 @@ fn compliance_for_the_year_costs_the_points_of_seed_003() {
     let sheet = &read_xlsx(&bytes)[0];
     let head = sheet.row_of(0, "STT").unwrap();
     assert_eq!(sheet.at(head, 4), "Số báo cáo");
-    assert_eq!(sheet.at(head + 1, 7), "Không gửi");
-    assert_eq!((sheet.at(head + 3, 1), sheet.at(head + 3, 9)), ("STP", "1"));
+    assert_eq!(sheet.at(head + 1, 8), "Không gửi");
+    assert_eq!(
+        (sheet.at(head + 3, 1), sheet.at(head + 3, 10)),
+        ("STP", "1")
+    );
 
     // Deductions are configurable: a missing report costing 1 point doubles STTTT's.
     let mut changed = monthly("M", 21, &["STP", "STTTT"], "2025-09");

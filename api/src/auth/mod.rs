@@ -65,11 +65,17 @@ pub enum Scope {
     SubscriptionsWrite,
     /// Set the relay of a province's dossiers to the national portal, and see its queue.
     RelayAdmin,
+    /// Read tasks and the units' parts of them.
+    TasksRead,
+    /// Record a unit's part of a task done, with its evidence.
+    TasksWrite,
+    /// Assign, import, change and cancel tasks; reopen parts (the provincial office).
+    TasksAdmin,
 }
 
 impl Scope {
     /// Every scope, the bootstrap `admin` client's grant.
-    pub const ALL: [Scope; 22] = [
+    pub const ALL: [Scope; 25] = [
         Self::UnitsRead,
         Self::UnitsWrite,
         Self::ClientsAdmin,
@@ -92,6 +98,9 @@ impl Scope {
         Self::ChangesRead,
         Self::SubscriptionsWrite,
         Self::RelayAdmin,
+        Self::TasksRead,
+        Self::TasksWrite,
+        Self::TasksAdmin,
     ];
 
     /// The scope's name in tokens and in the API.
@@ -119,6 +128,9 @@ impl Scope {
             Self::ChangesRead => "changes:read",
             Self::SubscriptionsWrite => "subscriptions:write",
             Self::RelayAdmin => "relay:admin",
+            Self::TasksRead => "tasks:read",
+            Self::TasksWrite => "tasks:write",
+            Self::TasksAdmin => "tasks:admin",
         }
     }
 

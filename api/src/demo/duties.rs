@@ -77,6 +77,7 @@ pub fn load(
         reporters,
         first_period: first,
         deductions: Deductions::default(),
+        due_on: None,
     };
     let monthly = duties::create(
         conn,
@@ -116,7 +117,7 @@ pub fn load(
                     continue;
                 };
                 let form = SubmissionForm {
-                    period,
+                    period: period.to_string(),
                     document_number: format!("{}/BC-{}", 100 + month, unit.code),
                     submitted_at,
                     file: Some(FileMeta {

@@ -3,8 +3,8 @@
 //! (seed `003_…`).
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta, Utc};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::calendar::{from_local, to_local};
@@ -26,7 +26,8 @@ use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
 
-/// A reporting duty as written.
+/// A reporting duty as written: a periodic report (`dueBeforeDay`, `dueMonthsAfter`,
+/// `firstPeriod`), or a one-off request (`frequency` `once` with `dueOn`).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({
@@ -47,13 +48,15 @@ pub struct DutyBody {
     /// How often a report is due.
     pub frequency: Frequency,
     /// The report must arrive before this day of the month (21: by the 20th); 1 to 28.
+    /// Required for a periodic duty, left out for a one-off request.
     #[validate(range(min = 1, max = 28))]
     #[schema(minimum = 1, maximum = 28)]
-    pub due_before_day: u32,
+    pub due_before_day: Option<u32>,
     /// Counted from the period's last month: 0 that month, 1 the month after; 0 to 12.
+    /// Required for a periodic duty, left out for a one-off request.
     #[validate(range(min = 0, max = 12))]
     #[schema(minimum = 0, maximum = 12)]
-    pub due_months_after: u32,
+    pub due_months_after: Option<u32>,
     /// Who receives the reports.
     #[validate(length(min = 1, max = 300))]
     #[schema(min_length = 1, max_length = 300)]
@@ -63,7 +66,12 @@ pub struct DutyBody {
     #[schema(min_items = 1, max_items = 5000, value_type = Vec<tthc_core::unit::UnitCode>)]
     pub reporters: Vec<String>,
     /// The first period owed, of the duty's frequency (`2026-01`, `2026-Q1`, `2026`).
-    pub first_period: String,
+    /// Required for a periodic duty, left out for a one-off request.
+    pub first_period: Option<String>,
+    /// A one-off request's due day, the last day its report is on time (a letter's "trước
+    /// ngày 15/9/2024" is `2024-09-14`). Required with `frequency` `once`, refused otherwise.
+    #[schema(value_type = Option<String>, format = Date, example = "2024-09-14")]
+    pub due_on: Option<NaiveDate>,
     /// PAR-index points per late, poor and missing report; by default 0.25, 0.25, 0.5.
     pub deductions: Option<Deductions>,
 }
@@ -81,19 +89,48 @@ impl DutyBody {
                 "letters, digits, '_', '-' and '.' only",
             ));
         }
-        let first = match Period::parse(&self.first_period) {
-            Ok(p) if self.frequency.fits(p) => Some(p),
-            Ok(_) => {
+        let once = self.frequency == Frequency::Once;
+        let mut required = |name: &str, given: bool| match (once, given) {
+            (true, true) => invalid.push(InvalidParam::new(
+                name,
+                "is not set for a one-off request (frequency once)",
+            )),
+            (false, false) => {
+                invalid.push(InvalidParam::new(name, "is required for a periodic duty"))
+            }
+            _ => {}
+        };
+        required("dueBeforeDay", self.due_before_day.is_some());
+        required("dueMonthsAfter", self.due_months_after.is_some());
+        required("firstPeriod", self.first_period.is_some());
+        match (once, self.due_on) {
+            (true, None) => invalid.push(InvalidParam::new(
+                "dueOn",
+                "is required for a one-off request (frequency once)",
+            )),
+            (false, Some(_)) => invalid.push(InvalidParam::new(
+                "dueOn",
+                "is set only for a one-off request (frequency once)",
+            )),
+            (true, Some(d)) if !(2000..=2100).contains(&d.year()) => {
+                invalid.push(InvalidParam::new("dueOn", "must be from 2000 to 2100"))
+            }
+            _ => {}
+        }
+        let first = match self.first_period.as_deref().map(Period::parse) {
+            Some(Ok(p)) if self.frequency.fits(p) => Some(p),
+            Some(Ok(_)) => {
                 invalid.push(InvalidParam::new(
                     "firstPeriod",
                     format!("must be a period of a {} duty", self.frequency.as_str()),
                 ));
                 None
             }
-            Err(r) => {
+            Some(Err(r)) => {
                 invalid.push(InvalidParam::new("firstPeriod", r));
                 None
             }
+            None => None,
         };
         for (i, code) in self.reporters.iter().enumerate() {
             if self.reporters[..i].contains(code) {
@@ -119,13 +156,16 @@ impl DutyBody {
             name: self.name,
             frequency: self.frequency,
             due: DueRule {
-                before_day: self.due_before_day,
-                months_after: self.due_months_after,
+                before_day: self.due_before_day.unwrap_or(1),
+                months_after: self.due_months_after.unwrap_or(0),
             },
             recipient: self.recipient,
             reporters: self.reporters,
-            first_period: first.unwrap_or(Period::Year(2000)),
+            first_period: first
+                .or_else(|| self.due_on.and_then(|d| Period::year(d.year())))
+                .unwrap_or(Period::Year(2000)),
             deductions,
+            due_on: self.due_on,
         })
     }
 }
@@ -280,9 +320,12 @@ pub struct SubmissionBody {
     #[validate(length(min = 1, max = 64))]
     #[schema(value_type = tthc_core::unit::UnitCode)]
     pub unit: String,
-    /// The period reported on, of the duty's frequency.
-    #[schema(pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$")]
-    pub period: String,
+    /// The period reported on, of the duty's frequency. Left out for a one-off request (or its
+    /// `dueOn` day).
+    #[schema(
+        pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-[0-9]{2}-[0-9]{2})?$"
+    )]
+    pub period: Option<String>,
     /// The document's number.
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
@@ -305,6 +348,18 @@ pub struct PoorQualityView {
     pub marked_by: String,
 }
 
+/// The office's excuse of a late report.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExcuseView {
+    /// Why.
+    pub reason: String,
+    /// When it was excused.
+    pub excused_at: DateTime<Utc>,
+    /// Who excused it.
+    pub excused_by: String,
+}
+
 /// A recorded report.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -312,7 +367,7 @@ pub struct PoorQualityView {
     "id": 41, "duty": "TTHC_MONTHLY", "unit": "000.00.02.H12", "period": "2026-08",
     "documentNumber": "125/BC-STP", "submittedAt": "2026-08-19T15:20:00+07:00",
     "file": {"name": "125-BC-STP.pdf", "mediaType": "application/pdf", "size": 482113},
-    "poorQuality": null, "recordedBy": "stp-vendor"
+    "poorQuality": null, "excused": null, "recordedBy": "stp-vendor"
 }))]
 pub struct SubmissionView {
     /// Id.
@@ -331,6 +386,8 @@ pub struct SubmissionView {
     pub file: Option<FileMeta>,
     /// Set when the office found it poor.
     pub poor_quality: Option<PoorQualityView>,
+    /// Set when the office excused its delay.
+    pub excused: Option<ExcuseView>,
     /// The client that recorded it.
     pub recorded_by: String,
 }
@@ -350,8 +407,33 @@ impl From<Submission> for SubmissionView {
                 marked_at: p.marked_at.and_utc(),
                 marked_by: p.marked_by,
             }),
+            excused: s.excused.map(|e| ExcuseView {
+                reason: e.reason,
+                excused_at: e.excused_at.and_utc(),
+                excused_by: e.excused_by,
+            }),
             recorded_by: s.recorded_by,
         }
+    }
+}
+
+/// The report owed a submission is for: a one-off request's, or the period's.
+fn check_occasion(duty: &Duty, period: Option<&str>) -> Result<String, ApiError> {
+    match (duty.form.due_on, period) {
+        (Some(due_on), None) => Ok(due_on.to_string()),
+        (Some(due_on), Some(p)) if p == due_on.to_string() => Ok(due_on.to_string()),
+        (Some(due_on), Some(_)) => Err(ApiError::rule(
+            "period",
+            format!(
+                "{} is a one-off request due on {due_on}: leave the period out",
+                duty.form.code
+            ),
+        )),
+        (None, None) => Err(ApiError::rule(
+            "period",
+            format!("is required: {} is a periodic duty", duty.form.code),
+        )),
+        (None, Some(p)) => Ok(p.to_owned()),
     }
 }
 
@@ -359,9 +441,16 @@ fn check_submission(
     duty: &Duty,
     body: &SubmissionBody,
     now: DateTime<Utc>,
-) -> Result<Period, ApiError> {
+) -> Result<String, ApiError> {
+    let label = check_occasion(duty, body.period.as_deref())?;
+    if duty.form.due_on.is_some() {
+        let mut invalid = Vec::new();
+        check_sent(duty, body, now, None, &mut invalid);
+        ApiError::unless_invalid(invalid)?;
+        return Ok(label);
+    }
     let mut invalid = Vec::new();
-    let period = match Period::parse(&body.period) {
+    let period = match Period::parse(&label) {
         Ok(p) if !duty.form.frequency.fits(p) => {
             invalid.push(InvalidParam::new(
                 "period",
@@ -376,7 +465,11 @@ fn check_submission(
         Ok(p) if !duty.periods_in(p.year_of()).contains(&p) => {
             invalid.push(InvalidParam::new(
                 "period",
-                format!("{} is owed from {}", duty.form.code, duty.form.first_period),
+                format!(
+                    "{} is owed from {}",
+                    duty.form.code,
+                    duty.form.first_period.as_deref().unwrap_or("?")
+                ),
             ));
             None
         }
@@ -386,6 +479,21 @@ fn check_submission(
             None
         }
     };
+    check_sent(duty, body, now, period, &mut invalid);
+    ApiError::unless_invalid(invalid)?;
+    period
+        .map(|p| p.to_string())
+        .ok_or_else(|| ApiError::invalid("period", "is required"))
+}
+
+/// The checks of a submission that do not depend on its period's form.
+fn check_sent(
+    duty: &Duty,
+    body: &SubmissionBody,
+    now: DateTime<Utc>,
+    period: Option<Period>,
+    invalid: &mut Vec<InvalidParam>,
+) {
     if body.submitted_at.with_timezone(&Utc) > now + TimeDelta::minutes(5) {
         invalid.push(InvalidParam::new("submittedAt", "is in the future"));
     }
@@ -404,34 +512,37 @@ fn check_submission(
         ));
     }
     if let Some(f) = &body.file {
-        // Sizes are 64-bit signed integers in the document and the database.
-        if i64::try_from(f.size).is_err() {
-            invalid.push(InvalidParam::new("file.size", "is too large"));
-        }
-        if f.name.trim().is_empty() || f.name.len() > 255 {
-            invalid.push(InvalidParam::new(
-                "file.name",
-                "must have 1 to 255 characters",
-            ));
-        }
-        if f.media_type.trim().is_empty() || f.media_type.len() > 127 {
-            invalid.push(InvalidParam::new(
-                "file.mediaType",
-                "must have 1 to 127 characters",
-            ));
-        }
-        if f.sha256
-            .as_ref()
-            .is_some_and(|h| h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
-        {
-            invalid.push(InvalidParam::new(
-                "file.sha256",
-                "must be 64 hexadecimal digits",
-            ));
-        }
+        file_problems(f, "file.", invalid);
     }
-    ApiError::unless_invalid(invalid)?;
-    period.ok_or_else(|| ApiError::invalid("period", "is required"))
+}
+
+/// The problems of a file's metadata, named under `field` (`file.`, `evidence.file.`).
+pub(crate) fn file_problems(f: &FileMeta, field: &str, invalid: &mut Vec<InvalidParam>) {
+    // Sizes are 64-bit signed integers in the document and the database.
+    if i64::try_from(f.size).is_err() {
+        invalid.push(InvalidParam::new(format!("{field}size"), "is too large"));
+    }
+    if f.name.trim().is_empty() || f.name.len() > 255 {
+        invalid.push(InvalidParam::new(
+            format!("{field}name"),
+            "must have 1 to 255 characters",
+        ));
+    }
+    if f.media_type.trim().is_empty() || f.media_type.len() > 127 {
+        invalid.push(InvalidParam::new(
+            format!("{field}mediaType"),
+            "must have 1 to 127 characters",
+        ));
+    }
+    if f.sha256
+        .as_ref()
+        .is_some_and(|h| h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        invalid.push(InvalidParam::new(
+            format!("{field}sha256"),
+            "must be 64 hexadecimal digits",
+        ));
+    }
 }
 
 /// Record a report sent
@@ -531,12 +642,18 @@ pub async fn list_submissions(
     principal.require(Scope::ReportsRead)?;
     let code = code.into_inner();
     let q = query.0;
+    // A period, or a one-off request's due day.
     let period = q
         .period
         .as_deref()
-        .map(Period::parse)
-        .transpose()
-        .map_err(|r| ApiError::invalid("period", r))?;
+        .map(|p| match Period::parse(p) {
+            Ok(period) => Ok(period.to_string()),
+            Err(r) => p
+                .parse::<NaiveDate>()
+                .map(|d| d.to_string())
+                .map_err(|_| ApiError::invalid("period", r)),
+        })
+        .transpose()?;
     let items = state
         .run(move |conn| {
             let duty = store::get(conn, &code)?;
@@ -552,7 +669,7 @@ pub async fn list_submissions(
             let filter = SubmissionFilter {
                 duty_id: Some(duty.id),
                 unit_id,
-                period: period.map(|p| p.to_string()),
+                period,
                 ..SubmissionFilter::default()
             };
             Ok(store::submissions(conn, &filter)?
@@ -605,9 +722,6 @@ pub async fn mark_quality(
 ) -> Result<web::Json<SubmissionView>, ApiError> {
     principal.require(Scope::ReportsAdmin)?;
     let (code, id) = path.into_inner();
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::NotFound(format!("no report {id:?}")))?;
     let reason = match (body.0.poor_quality, body.0.reason) {
         (true, None) => {
             return Err(ApiError::rule(
@@ -620,11 +734,7 @@ pub async fn mark_quality(
     };
     let s = state
         .run(move |conn| {
-            let duty = store::get(conn, &code)?;
-            // A report of a unit outside the caller's grant does not exist for it.
-            let sent = store::submission(conn, &duty, id)?;
-            unit_in_scope(conn, &principal, &sent.unit)
-                .map_err(|_| ApiError::NotFound(format!("no report {id}")))?;
+            let (duty, id) = report_in_scope(conn, &principal, &code, &id)?;
             Ok(store::mark_quality(
                 conn,
                 &principal.actor(),
@@ -632,6 +742,113 @@ pub async fn mark_quality(
                 id,
                 reason.as_deref(),
             )?)
+        })
+        .await?;
+    Ok(web::Json(s.into()))
+}
+
+/// The office's excuse of a late report.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"reason": "Hệ thống quản lý văn bản gián đoạn ngày 20–21/8/2026"}))]
+pub struct ExcuseBody {
+    /// Why the delay is excused (e.g. a system outage).
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+}
+
+/// The duty and report a path names, when the report is of the caller's units.
+fn report_in_scope(
+    conn: &mut tthc_core::db::DbConnection,
+    principal: &Principal,
+    code: &str,
+    id: &str,
+) -> Result<(Duty, i64), ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no report {id:?}")))?;
+    let duty = store::get(conn, code)?;
+    // A report of a unit outside the caller's grant does not exist for it.
+    let sent = store::submission(conn, &duty, id)?;
+    unit_in_scope(conn, principal, &sent.unit)
+        .map_err(|_| ApiError::NotFound(format!("no report {id}")))?;
+    Ok((duty, id))
+}
+
+/// Excuse a late report
+///
+/// The provincial office excuses the delay of a late report, with the reason (e.g. the
+/// document system was down, seed `003_…`): the report then stands `excused` and costs nothing.
+/// Only the first report of a period is judged, so only it can be excused, and only when it was
+/// late (422 otherwise). Audited.
+#[utoipa::path(
+    tag = "reporting duties",
+    params(
+        ("code" = String, Path, description = "Duty code", example = "TTHC_MONTHLY"),
+        ("id" = i64, Path, description = "Report id", example = 41),
+    ),
+    request_body = ExcuseBody,
+    responses(
+        (status = 200, description = "The report, excused", body = SubmissionView),
+        (status = 400, description = "No reason", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such duty, or no such report among the caller's units", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The report was on time, or is not the first of its period", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["reports:admin"]))
+)]
+#[put("/reporting-duties/{code}/submissions/{id}/excuse")]
+pub async fn excuse(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: ValidJson<ExcuseBody>,
+) -> Result<web::Json<SubmissionView>, ApiError> {
+    principal.require(Scope::ReportsAdmin)?;
+    let (code, id) = path.into_inner();
+    let reason = body.0.reason;
+    let s = state
+        .run(move |conn| {
+            let (duty, id) = report_in_scope(conn, &principal, &code, &id)?;
+            Ok(store::excuse(
+                conn,
+                &principal.actor(),
+                &duty,
+                id,
+                Some(&reason),
+            )?)
+        })
+        .await?;
+    Ok(web::Json(s.into()))
+}
+
+/// Withdraw an excuse
+///
+/// The report is judged late again. Audited.
+#[utoipa::path(
+    tag = "reporting duties",
+    params(
+        ("code" = String, Path, description = "Duty code", example = "TTHC_MONTHLY"),
+        ("id" = i64, Path, description = "Report id", example = 41),
+    ),
+    responses(
+        (status = 200, description = "The report, without an excuse", body = SubmissionView),
+        (status = 404, description = "No such duty, or no such report among the caller's units", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = ["reports:admin"]))
+)]
+#[delete("/reporting-duties/{code}/submissions/{id}/excuse")]
+pub async fn withdraw_excuse(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<SubmissionView>, ApiError> {
+    principal.require(Scope::ReportsAdmin)?;
+    let (code, id) = path.into_inner();
+    let s = state
+        .run(move |conn| {
+            let (duty, id) = report_in_scope(conn, &principal, &code, &id)?;
+            Ok(store::excuse(conn, &principal.actor(), &duty, id, None)?)
         })
         .await?;
     Ok(web::Json(s.into()))
@@ -801,6 +1018,7 @@ fn compliance_table(year: i32, units: &[UnitCompliance]) -> Table {
                 Cell::Count(t.on_time.into()),
                 Cell::Count(t.late.into()),
                 Cell::Count(t.poor_quality.into()),
+                Cell::Count(t.excused.into()),
                 Cell::Count(t.missing.into()),
                 Cell::Count(t.pending.into()),
                 Cell::Number(t.deduction),
@@ -819,6 +1037,7 @@ fn compliance_table(year: i32, units: &[UnitCompliance]) -> Table {
             Column::under(group, "onTime", "Đúng hạn"),
             Column::under(group, "late", "Chậm"),
             Column::under(group, "poorQuality", "Chưa đạt chất lượng"),
+            Column::under(group, "excused", "Chậm được miễn trừ"),
             Column::under(group, "missing", "Không gửi"),
             Column::under(group, "pending", "Chưa đến hạn"),
             Column::new("deduction", "Điểm bị trừ"),
@@ -832,6 +1051,7 @@ fn compliance_table(year: i32, units: &[UnitCompliance]) -> Table {
             Cell::Count(all.on_time.into()),
             Cell::Count(all.late.into()),
             Cell::Count(all.poor_quality.into()),
+            Cell::Count(all.excused.into()),
             Cell::Count(all.missing.into()),
             Cell::Count(all.pending.into()),
             Cell::Number(all.deduction),
@@ -935,7 +1155,7 @@ pub async fn due_soon(
                 duty_name: d.duty_name,
                 unit: d.unit.code,
                 unit_name: d.unit.name,
-                period: d.period.to_string(),
+                period: d.period,
                 due_on: d.due_on,
             })
             .collect(),

@@ -22,6 +22,7 @@ pub mod reports;
 pub mod scores;
 pub mod scoring;
 pub mod subscriptions;
+pub mod tasks;
 pub mod token;
 pub mod units;
 
@@ -153,5 +154,18 @@ routes! {
         duties::list_submissions,
         duties::submit,
         duties::mark_quality,
+        duties::excuse,
+        duties::withdraw_excuse,
+        // Fixed paths before `/tasks/{id}`.
+        tasks::list_tasks,
+        tasks::create_task,
+        tasks::import_tasks,
+        tasks::explanation_task,
+        tasks::due_parts,
+        tasks::overdue_parts,
+        tasks::task_compliance,
+        tasks::get_task,
+        tasks::patch_task,
+        tasks::put_part,
     ],
 }

@@ -534,12 +534,6 @@ fn explanation_table(e: &Explanations) -> Table {
     }
 }
 
-/// The 17th of the month after the period, when seed `004_…` wanted the explanations.
-fn default_explain_by(period: Period) -> NaiveDate {
-    let next = period.last_day().succ_opt().unwrap_or(period.last_day());
-    next.with_day(17).unwrap_or(next)
-}
-
 /// Monthly notice
 ///
 /// The notice the provincial office sends every department and commune, in the order of seed
@@ -580,7 +574,9 @@ pub async fn notice(
         &[Format::Json, Format::Xlsx, Format::Html],
     )?;
     let (period, rule_set) = period_of(&state, &q.period).await?;
-    let explain_by = q.explain_by.unwrap_or_else(|| default_explain_by(period));
+    let explain_by = q
+        .explain_by
+        .unwrap_or_else(|| app_notice::default_explain_by(period));
     let now = now_local();
     let code = q.unit;
     let rules = rule_set.clone();

@@ -11,6 +11,7 @@ use crate::db::StoreError;
 
 pub mod notice;
 pub mod scores;
+pub mod tasks;
 
 /// What a use case can refuse or fail with.
 #[derive(Debug, thiserror::Error)]

@@ -92,6 +92,13 @@ pub fn notice(
     })
 }
 
+/// The 17th of the month after the period, when seed `004_…` wanted the explanations ("trước
+/// ngày 17/5/2024" for April's).
+pub fn default_explain_by(period: Period) -> NaiveDate {
+    let next = period.last_day().succ_opt().unwrap_or(period.last_day());
+    chrono::Datelike::with_day(&next, 17).unwrap_or(next)
+}
+
 /// A late announcement belongs to the notice of the period it fell due in (or before), unless
 /// it was announced before the period began.
 fn due_in(a: &LateAnnouncement, first: NaiveDate, last: NaiveDate) -> bool {

@@ -13,7 +13,7 @@ use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::InvalidParam;
 use crate::period::Period;
 use crate::report::duties::{
-    Deductions, DueRule, FirstSubmission, Frequency, Standing, Tally, judge,
+    Deductions, DueRule, FirstSubmission, Frequency, Occasion, Standing, Tally, judge_from,
 };
 use crate::unit::UnitScope;
 use crate::version::Versions;
@@ -33,10 +33,12 @@ pub struct DutyForm {
     pub recipient: String,
     /// The codes of the units that owe the report.
     pub reporters: Vec<String>,
-    /// The first period owed.
+    /// The first period owed (a one-off request's: its due day's year).
     pub first_period: Period,
     /// Points deducted per report.
     pub deductions: Deductions,
+    /// A one-off request's due day (frequency `once`; `due` and `first_period` then unused).
+    pub due_on: Option<NaiveDate>,
 }
 
 /// A stored duty.
@@ -60,7 +62,8 @@ pub struct Duty {
     "code": "TTHC_MONTHLY", "name": "Báo cáo tình hình, kết quả công tác cải cách TTHC hằng tháng",
     "frequency": "monthly", "dueBeforeDay": 21, "dueMonthsAfter": 0,
     "recipient": "Văn phòng UBND tỉnh", "reporters": ["000.00.02.H12", "000.00.21.H12"],
-    "firstPeriod": "2026-01", "deductions": {"late": 0.25, "poorQuality": 0.25, "missing": 0.5}
+    "firstPeriod": "2026-01", "dueOn": null,
+    "deductions": {"late": 0.25, "poorQuality": 0.25, "missing": 0.5}
 })))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,32 +74,69 @@ pub struct DutyView {
     pub name: String,
     /// How often.
     pub frequency: Frequency,
-    /// Due before this day of the month.
-    pub due_before_day: u32,
-    /// Months after the period's last month (0: that month).
-    pub due_months_after: u32,
+    /// Due before this day of the month (null for a one-off request).
+    pub due_before_day: Option<u32>,
+    /// Months after the period's last month, 0: that month (null for a one-off request).
+    pub due_months_after: Option<u32>,
     /// Who receives the reports.
     pub recipient: String,
     /// The units that owe the report.
     pub reporters: Vec<String>,
-    /// The first period owed.
-    pub first_period: String,
+    /// The first period owed (null for a one-off request).
+    pub first_period: Option<String>,
+    /// A one-off request's due day: the last day its report is on time (frequency `once`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
+    pub due_on: Option<NaiveDate>,
     /// Points deducted per report.
     pub deductions: Deductions,
 }
 
 impl Duty {
-    /// When its reports are due.
+    /// When its periodic reports are due.
     pub fn due(&self) -> DueRule {
         DueRule {
-            before_day: self.form.due_before_day,
-            months_after: self.form.due_months_after,
+            before_day: self.form.due_before_day.unwrap_or(1),
+            months_after: self.form.due_months_after.unwrap_or(0),
         }
+    }
+
+    /// The reports owed for `year`, in order: its periods' (by the period's year), or a
+    /// one-off request's (by its due day's year).
+    pub fn occasions_in(&self, year: i32) -> Vec<Occasion> {
+        if let Some(due_on) = self.form.due_on {
+            return if due_on.year() == year {
+                vec![Occasion {
+                    label: due_on.to_string(),
+                    due_on,
+                }]
+            } else {
+                Vec::new()
+            };
+        }
+        self.periods_in(year)
+            .into_iter()
+            .map(|p| Occasion {
+                label: p.to_string(),
+                due_on: self.due().due_on(p),
+            })
+            .collect()
+    }
+
+    /// The report owed named `label` (a period, or a one-off request's due day).
+    pub fn occasion(&self, label: &str) -> Option<Occasion> {
+        let year = label.get(..4)?.parse().ok()?;
+        self.occasions_in(year)
+            .into_iter()
+            .find(|o| o.label == label)
     }
 
     /// The periods owed in `year`, in order.
     pub fn periods_in(&self, year: i32) -> Vec<Period> {
-        let first = Period::parse(&self.form.first_period)
+        let first = self
+            .form
+            .first_period
+            .as_deref()
+            .and_then(|p| Period::parse(p).ok())
             .map(Period::first_day)
             .unwrap_or(NaiveDate::MIN);
         self.form
@@ -122,25 +162,31 @@ struct DutyRow {
     reporters: String,
     first_period: String,
     deductions: String,
+    due_on: Option<NaiveDate>,
     version: i64,
 }
 
 fn duty_of(row: DutyRow) -> StoreResult<Duty> {
     let code = row.code;
     let bad = |what: &str| StoreError::Setup(format!("reporting duty {code}: bad {what}"));
+    let periodic = row.due_on.is_none();
     Ok(Duty {
         id: row.id,
         form: DutyView {
             frequency: Frequency::parse(&row.frequency).ok_or_else(|| bad("frequency"))?,
-            due_before_day: u32::try_from(row.due_before_day).map_err(|_| bad("due day"))?,
-            due_months_after: u32::try_from(row.due_months_after)
-                .map_err(|_| bad("months after"))?,
+            due_before_day: periodic
+                .then(|| u32::try_from(row.due_before_day).map_err(|_| bad("due day")))
+                .transpose()?,
+            due_months_after: periodic
+                .then(|| u32::try_from(row.due_months_after).map_err(|_| bad("months after")))
+                .transpose()?,
             reporters: serde_json::from_str(&row.reporters).map_err(|_| bad("reporters"))?,
             deductions: serde_json::from_str(&row.deductions).map_err(|_| bad("deductions"))?,
             code,
             name: row.name,
             recipient: row.recipient,
-            first_period: row.first_period,
+            first_period: periodic.then_some(row.first_period),
+            due_on: row.due_on,
         },
         version: row.version,
     })
@@ -210,6 +256,7 @@ struct DutyColumns<'a> {
     reporters: String,
     first_period: String,
     deductions: String,
+    due_on: Option<NaiveDate>,
 }
 
 impl<'a> DutyColumns<'a> {
@@ -225,6 +272,7 @@ impl<'a> DutyColumns<'a> {
             reporters: text(&form.reporters)?,
             first_period: form.first_period.to_string(),
             deductions: text(&form.deductions)?,
+            due_on: form.due_on,
         })
     }
 }
@@ -330,8 +378,9 @@ pub struct FileMeta {
 /// A report being recorded.
 #[derive(Debug, Clone)]
 pub struct SubmissionForm {
-    /// The period reported on.
-    pub period: Period,
+    /// The report owed it is for: the period reported on, or a one-off request's due day
+    /// ([`Occasion::label`]).
+    pub period: String,
     /// The document's number, e.g. `125/BC-STP`.
     pub document_number: String,
     /// When it was sent (local time).
@@ -350,6 +399,18 @@ pub struct PoorQuality {
     pub marked_at: NaiveDateTime,
     /// Who marked it (client id).
     pub marked_by: String,
+}
+
+/// The office's excuse of a late report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Excuse {
+    /// Why (e.g. the document system was down).
+    pub reason: String,
+    /// When it was excused (UTC).
+    pub excused_at: NaiveDateTime,
+    /// Who excused it (client id).
+    pub excused_by: String,
 }
 
 /// A recorded report.
@@ -372,6 +433,8 @@ pub struct Submission {
     pub file: Option<FileMeta>,
     /// Set when the office found it poor.
     pub poor_quality: Option<PoorQuality>,
+    /// Set when the office excused its delay.
+    pub excused: Option<Excuse>,
     /// Who recorded it.
     pub recorded_by: String,
 }
@@ -388,6 +451,7 @@ type SubmissionRow = (
     Option<Stamp>,
     Option<String>,
     String,
+    (Option<String>, Option<Stamp>, Option<String>),
 );
 
 fn submission_of(row: SubmissionRow) -> StoreResult<Submission> {
@@ -403,6 +467,7 @@ fn submission_of(row: SubmissionRow) -> StoreResult<Submission> {
         marked_at,
         marked_by,
         recorded_by,
+        (excuse_reason, excused_at, excused_by),
     ) = row;
     let file = file
         .map(|f| serde_json::from_str(&f))
@@ -420,6 +485,11 @@ fn submission_of(row: SubmissionRow) -> StoreResult<Submission> {
             reason,
             marked_at: marked_at.map(|m| m.0).unwrap_or_default(),
             marked_by: marked_by.unwrap_or_default(),
+        }),
+        excused: excuse_reason.map(|reason| Excuse {
+            reason,
+            excused_at: excused_at.map(|m| m.0).unwrap_or_default(),
+            excused_by: excused_by.unwrap_or_default(),
         }),
         recorded_by,
     })
@@ -460,6 +530,11 @@ pub fn submissions(
             report_submissions::marked_at,
             report_submissions::marked_by,
             report_submissions::recorded_by,
+            (
+                report_submissions::excuse_reason,
+                report_submissions::excused_at,
+                report_submissions::excused_by,
+            ),
         ))
         .into_boxed::<<DbConnection as Connection>::Backend>();
     if let Some(d) = filter.duty_id {
@@ -518,7 +593,7 @@ pub fn submit(
             .values((
                 report_submissions::duty_id.eq(duty.id),
                 report_submissions::unit_id.eq(unit_id),
-                report_submissions::period.eq(form.period.to_string()),
+                report_submissions::period.eq(&form.period),
                 report_submissions::document_number.eq(&form.document_number),
                 report_submissions::submitted_at.eq(Stamp(form.submitted_at)),
                 report_submissions::file.eq(file),
@@ -529,7 +604,7 @@ pub fn submit(
         let id: i64 = report_submissions::table
             .filter(report_submissions::duty_id.eq(duty.id))
             .filter(report_submissions::unit_id.eq(unit_id))
-            .filter(report_submissions::period.eq(form.period.to_string()))
+            .filter(report_submissions::period.eq(&form.period))
             .filter(report_submissions::recorded_at.eq(Stamp(now)))
             .order(report_submissions::id.desc())
             .select(report_submissions::id)
@@ -552,6 +627,31 @@ pub fn submit(
     })
 }
 
+/// Reads report `before` again after the office's review and audits the change under its unit.
+fn reviewed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    duty: &Duty,
+    before: Submission,
+) -> StoreResult<Submission> {
+    let id = before.id;
+    let after = submission(conn, duty, id)?;
+    let unit_path = super::units::find_row(conn, &after.unit)?.map(|u| u.path);
+    audit::record_in_unit(
+        conn,
+        actor,
+        unit_path.as_deref(),
+        &Change {
+            action: "update",
+            resource_type: "reportSubmission",
+            resource_id: &id.to_string(),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )?;
+    Ok(after)
+}
+
 /// Marks report `id` of `duty` poor quality for `reason`, or clears the mark (`None`). Audited.
 pub fn mark_quality(
     conn: &mut DbConnection,
@@ -570,21 +670,63 @@ pub fn mark_quality(
                 report_submissions::marked_by.eq(reason.map(|_| actor.client_id.as_str())),
             ))
             .execute(conn)?;
-        let after = submission(conn, duty, id)?;
-        let unit_path = super::units::find_row(conn, &after.unit)?.map(|u| u.path);
-        audit::record_in_unit(
-            conn,
-            actor,
-            unit_path.as_deref(),
-            &Change {
-                action: "update",
-                resource_type: "reportSubmission",
-                resource_id: &id.to_string(),
-                before: Some(&before),
-                after: Some(&after),
-            },
-        )?;
-        Ok(after)
+        reviewed(conn, actor, duty, before)
+    })
+}
+
+/// Why an excuse is refused.
+fn excuse_refusal(duty: &Duty, sent: &Submission, all: &[Submission]) -> Option<String> {
+    let first = all
+        .iter()
+        .find(|s| s.unit == sent.unit && s.period == sent.period)?;
+    if first.id != sent.id {
+        return Some(format!(
+            "only the first report of {} for {} is judged (report {})",
+            sent.unit, sent.period, first.id
+        ));
+    }
+    let occasion = duty.occasion(&sent.period)?;
+    let late_from = occasion.late_from().and_time(chrono::NaiveTime::MIN);
+    (sent.submitted_at < late_from).then(|| {
+        format!(
+            "was sent on time (due on {}): there is no delay to excuse",
+            occasion.due_on
+        )
+    })
+}
+
+/// Excuses the delay of late report `id` of `duty` for `reason` (it then costs nothing), or
+/// withdraws the excuse (`None`). Only the first report of its period is judged, so only it can
+/// be excused, and only when it was late. Audited.
+pub fn excuse(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    duty: &Duty,
+    id: i64,
+    reason: Option<&str>,
+) -> StoreResult<Submission> {
+    write_tx(conn, |conn| {
+        let before = submission(conn, duty, id)?;
+        if reason.is_some() {
+            let filter = SubmissionFilter {
+                duty_id: Some(duty.id),
+                period: Some(before.period.clone()),
+                ..SubmissionFilter::default()
+            };
+            let all = submissions(conn, &filter)?;
+            if let Some(why) = excuse_refusal(duty, &before, &all) {
+                return Err(StoreError::invalid(InvalidParam::new("id", why)));
+            }
+        }
+        let now = reason.map(|_| Stamp(super::now()));
+        diesel::update(report_submissions::table.find(id))
+            .set((
+                report_submissions::excuse_reason.eq(reason),
+                report_submissions::excused_at.eq(now),
+                report_submissions::excused_by.eq(reason.map(|_| actor.client_id.as_str())),
+            ))
+            .execute(conn)?;
+        reviewed(conn, actor, duty, before)
     })
 }
 
@@ -652,6 +794,8 @@ pub struct Owed {
     pub document_number: Option<String>,
     /// Why the office found it poor.
     pub poor_quality_reason: Option<String>,
+    /// Why the office excused its delay.
+    pub excuse_reason: Option<String>,
 }
 
 /// A unit's record for a duty in a year.
@@ -686,30 +830,31 @@ pub fn compliance(
         for s in submissions(conn, &filter)? {
             first.entry((s.unit.clone(), s.period.clone())).or_insert(s);
         }
-        let periods = duty.periods_in(year);
+        let occasions = duty.occasions_in(year);
         for unit in reporters(conn, &duty, scope)? {
             let mut tally = Tally::default();
             let mut reports = Vec::new();
-            for period in &periods {
-                let sent = first.get(&(unit.code.clone(), period.to_string()));
-                let standing = judge(
-                    duty.due(),
-                    *period,
+            for occasion in &occasions {
+                let sent = first.get(&(unit.code.clone(), occasion.label.clone()));
+                let standing = judge_from(
+                    occasion.late_from(),
                     sent.map(|s| FirstSubmission {
                         at: s.submitted_at,
                         poor_quality: s.poor_quality.is_some(),
+                        excused: s.excused.is_some(),
                     }),
                     now,
                 );
                 tally.add(standing, duty.form.deductions);
                 reports.push(Owed {
-                    period: period.to_string(),
-                    due_on: duty.due().due_on(*period),
+                    period: occasion.label.clone(),
+                    due_on: occasion.due_on,
                     standing,
                     submitted_at: sent.map(|s| s.submitted_at),
                     document_number: sent.map(|s| s.document_number.clone()),
                     poor_quality_reason: sent
                         .and_then(|s| s.poor_quality.as_ref().map(|p| p.reason.clone())),
+                    excuse_reason: sent.and_then(|s| s.excused.as_ref().map(|e| e.reason.clone())),
                 });
             }
             out.push(Compliance {
@@ -732,8 +877,8 @@ pub struct DueSoon {
     pub duty_name: String,
     /// The unit.
     pub unit: Reporter,
-    /// The period.
-    pub period: Period,
+    /// The period, or a one-off request's due day ([`Occasion::label`]).
+    pub period: String,
     /// The last day it is on time.
     pub due_on: NaiveDate,
 }
@@ -750,14 +895,14 @@ pub fn due_between(
     for duty in list(conn)? {
         let reporters = reporters(conn, &duty, scope)?;
         // A due day lies at most a year after its period.
-        let periods: Vec<Period> = (today.year() - 2..=until.year())
-            .flat_map(|y| duty.periods_in(y))
-            .filter(|p| (today..=until).contains(&duty.due().due_on(*p)))
+        let occasions: Vec<Occasion> = (today.year() - 2..=until.year())
+            .flat_map(|y| duty.occasions_in(y))
+            .filter(|o| (today..=until).contains(&o.due_on))
             .collect();
-        for period in periods {
+        for occasion in occasions {
             let filter = SubmissionFilter {
                 duty_id: Some(duty.id),
-                period: Some(period.to_string()),
+                period: Some(occasion.label.clone()),
                 ..SubmissionFilter::default()
             };
             let sent: Vec<String> = submissions(conn, &filter)?
@@ -769,8 +914,8 @@ pub fn due_between(
                     duty: duty.form.code.clone(),
                     duty_name: duty.form.name.clone(),
                     unit: unit.clone(),
-                    period,
-                    due_on: duty.due().due_on(period),
+                    period: occasion.label.clone(),
+                    due_on: occasion.due_on,
                 });
             }
         }

@@ -28,6 +28,7 @@ pub mod schema;
 pub mod scores;
 pub mod settings;
 pub mod subscriptions;
+pub mod tasks;
 pub mod timestamp;
 pub mod units;
 

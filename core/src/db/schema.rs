@@ -555,6 +555,8 @@ diesel::table! {
         first_period -> Text,
         /// Deductions, JSON.
         deductions -> Text,
+        /// A one-off request's due day (frequency `once`).
+        due_on -> Nullable<Date>,
         /// Version.
         version -> BigInt,
         /// Created (UTC).
@@ -591,6 +593,76 @@ diesel::table! {
         recorded_at -> Timestamp,
         /// Who recorded it.
         recorded_by -> Text,
+        /// Why the office excused its delay.
+        excuse_reason -> Nullable<Text>,
+        /// When it was excused (UTC).
+        excused_at -> Nullable<Timestamp>,
+        /// Who excused it.
+        excused_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Tasks assigned by letter, with a deadline.
+    tasks (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// The caller's unique key, if given.
+        task_key -> Nullable<Text>,
+        /// `task` or `explanation`.
+        kind -> Text,
+        /// The letter's number.
+        source_number -> Text,
+        /// The letter's date.
+        source_date -> Date,
+        /// Who signed it.
+        source_signer -> Text,
+        /// Its title.
+        source_title -> Nullable<Text>,
+        /// What is to be done.
+        body -> Text,
+        /// Done on or after this day is late.
+        due_before -> Date,
+        /// The measurable target, JSON.
+        target -> Nullable<Text>,
+        /// Version.
+        version -> BigInt,
+        /// Created (UTC).
+        created_at -> Timestamp,
+        /// Who created it.
+        created_by -> Text,
+        /// Updated (UTC).
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A unit's part of a task.
+    task_parts (id) {
+        /// Surrogate key.
+        id -> BigInt,
+        /// The task.
+        task_id -> BigInt,
+        /// The unit.
+        unit_id -> BigInt,
+        /// `open`, `done` or `cancelled`.
+        state -> Text,
+        /// What the part is about beyond the task.
+        note -> Nullable<Text>,
+        /// The evidence's document number.
+        document_number -> Nullable<Text>,
+        /// The evidence's date: the day the part was done.
+        done_on -> Nullable<Date>,
+        /// The evidence's file and reported figure, JSON.
+        evidence -> Nullable<Text>,
+        /// Why it was cancelled.
+        cancel_reason -> Nullable<Text>,
+        /// Version.
+        version -> BigInt,
+        /// Updated (UTC).
+        updated_at -> Timestamp,
+        /// Who updated it.
+        updated_by -> Text,
     }
 }
 
@@ -701,6 +773,8 @@ diesel::joinable!(procedure_version_units -> procedure_versions (version_id));
 diesel::joinable!(announcement_items -> announcements (announcement_id));
 diesel::joinable!(report_submissions -> reporting_duties (duty_id));
 diesel::joinable!(report_submissions -> units (unit_id));
+diesel::joinable!(task_parts -> tasks (task_id));
+diesel::joinable!(task_parts -> units (unit_id));
 diesel::joinable!(webhook_dead_letters -> subscriptions (subscription_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -728,6 +802,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     official_scores,
     reporting_duties,
     report_submissions,
+    tasks,
+    task_parts,
     rule_sets,
     subscriptions,
     webhook_dead_letters,

@@ -18,6 +18,9 @@ pub enum Frequency {
     Quarterly,
     /// Every year.
     Yearly,
+    /// Once: a one-off request, due on a given day (seed `001_…`: reports due 12/9, 15/9, 18/9
+    /// and 23/9/2024).
+    Once,
 }
 
 impl Frequency {
@@ -27,12 +30,13 @@ impl Frequency {
             Self::Monthly => "monthly",
             Self::Quarterly => "quarterly",
             Self::Yearly => "yearly",
+            Self::Once => "once",
         }
     }
 
     /// The frequency called `name`.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::Monthly, Self::Quarterly, Self::Yearly]
+        [Self::Monthly, Self::Quarterly, Self::Yearly, Self::Once]
             .into_iter()
             .find(|f| f.as_str() == name)
     }
@@ -47,12 +51,13 @@ impl Frequency {
         )
     }
 
-    /// The periods of this frequency in `year`, in order.
+    /// The periods of this frequency in `year`, in order (none for a one-off request).
     pub fn periods_in(self, year: i32) -> Vec<Period> {
         match self {
             Self::Monthly => (1..=12).filter_map(|m| Period::month(year, m)).collect(),
             Self::Quarterly => (1..=4).filter_map(|q| Period::quarter(year, q)).collect(),
             Self::Yearly => Period::year(year).into_iter().collect(),
+            Self::Once => Vec::new(),
         }
     }
 }
@@ -107,6 +112,23 @@ impl DueRule {
     }
 }
 
+/// One report owed: what it is named by (the period, or a one-off request's due day) and the
+/// last day it is on time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occasion {
+    /// `2026-08`, `2026-Q3`, `2026`, or a one-off request's due day `2024-09-14`.
+    pub label: String,
+    /// The last day the report is on time.
+    pub due_on: NaiveDate,
+}
+
+impl Occasion {
+    /// The first day on which the report is late.
+    pub fn late_from(&self) -> NaiveDate {
+        self.due_on.succ_opt().unwrap_or(self.due_on)
+    }
+}
+
 /// How a report stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -118,6 +140,9 @@ pub enum Standing {
     Late,
     /// Marked poor quality by the office (late or not).
     PoorQuality,
+    /// Sent late, and the office excused the delay (e.g. a system outage, seed `003_…`): it costs
+    /// nothing.
+    Excused,
     /// Not sent, and the deadline has passed.
     Missing,
     /// Not sent yet, and still within time.
@@ -132,6 +157,8 @@ pub struct FirstSubmission {
     pub at: NaiveDateTime,
     /// Whether the office marked it poor quality.
     pub poor_quality: bool,
+    /// Whether the office excused its delay.
+    pub excused: bool,
 }
 
 /// How the report for `period` stands at `now` (local time).
@@ -141,9 +168,19 @@ pub fn judge(
     first: Option<FirstSubmission>,
     now: NaiveDateTime,
 ) -> Standing {
-    let late_from = rule.late_from(period).and_time(chrono::NaiveTime::MIN);
+    judge_from(rule.late_from(period), first, now)
+}
+
+/// How a report that is late from `late_from` stands at `now` (local time).
+pub fn judge_from(
+    late_from: NaiveDate,
+    first: Option<FirstSubmission>,
+    now: NaiveDateTime,
+) -> Standing {
+    let late_from = late_from.and_time(chrono::NaiveTime::MIN);
     match first {
         Some(s) if s.poor_quality => Standing::PoorQuality,
+        Some(s) if s.at >= late_from && s.excused => Standing::Excused,
         Some(s) if s.at >= late_from => Standing::Late,
         Some(_) => Standing::OnTime,
         None if now >= late_from => Standing::Missing,
@@ -157,7 +194,7 @@ pub fn deduction(standing: Standing, d: Deductions) -> f64 {
         Standing::Late => d.late,
         Standing::PoorQuality => d.poor_quality,
         Standing::Missing => d.missing,
-        Standing::OnTime | Standing::Pending => 0.0,
+        Standing::OnTime | Standing::Pending | Standing::Excused => 0.0,
     }
 }
 
@@ -172,6 +209,8 @@ pub struct Tally {
     pub late: u32,
     /// Marked poor quality.
     pub poor_quality: u32,
+    /// Sent late with the delay excused (they cost nothing).
+    pub excused: u32,
     /// Never sent, past the deadline.
     pub missing: u32,
     /// Not yet due.
@@ -187,6 +226,7 @@ impl Tally {
             Standing::OnTime => self.on_time += 1,
             Standing::Late => self.late += 1,
             Standing::PoorQuality => self.poor_quality += 1,
+            Standing::Excused => self.excused += 1,
             Standing::Missing => self.missing += 1,
             Standing::Pending => self.pending += 1,
         }
@@ -199,6 +239,7 @@ impl Tally {
             on_time: self.on_time + o.on_time,
             late: self.late + o.late,
             poor_quality: self.poor_quality + o.poor_quality,
+            excused: self.excused + o.excused,
             missing: self.missing + o.missing,
             pending: self.pending + o.pending,
             deduction: crate::scoring::round2(self.deduction + o.deduction),
@@ -248,6 +289,13 @@ mod tests {
         assert_eq!(Frequency::Quarterly.periods_in(2026).len(), 4);
         assert!(Frequency::Monthly.fits(month(2026, 1)));
         assert!(!Frequency::Yearly.fits(month(2026, 1)));
+        assert!(Frequency::Once.periods_in(2026).is_empty());
+        assert!(!Frequency::Once.fits(month(2026, 1)));
+        let once = Occasion {
+            label: "2024-09-14".into(),
+            due_on: day(2024, 9, 14),
+        };
+        assert_eq!(once.late_from(), day(2024, 9, 15));
     }
 
     #[test]
@@ -262,8 +310,21 @@ mod tests {
             Some(FirstSubmission {
                 at: at(d, 17),
                 poor_quality: poor,
+                excused: false,
             })
         };
+        let excused = |d: u32| {
+            Some(FirstSubmission {
+                at: at(d, 17),
+                poor_quality: false,
+                excused: true,
+            })
+        };
+        // An excuse clears a delay and costs nothing; it does not turn an on-time report into
+        // anything else.
+        assert_eq!(judge(rule, p, excused(22), at(25, 0)), Standing::Excused);
+        assert_eq!(judge(rule, p, excused(19), at(25, 0)), Standing::OnTime);
+        assert_eq!(deduction(Standing::Excused, Deductions::default()), 0.0);
         assert_eq!(judge(rule, p, sent(20, false), at(25, 0)), Standing::OnTime);
         assert_eq!(judge(rule, p, sent(21, false), at(25, 0)), Standing::Late);
         assert_eq!(
