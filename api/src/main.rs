@@ -86,7 +86,7 @@ fn main() -> ExitCode {
             match loaded {
                 Ok(s) => {
                     println!(
-                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created, {} months closed, {} reports recorded",
+                        "demo province loaded in {:.1} s: {} units, {} procedures, {} announcement decisions, {} dossiers, {} petitions created, {} months closed, {} reports recorded, {} tasks assigned",
                         started.elapsed().as_secs_f64(),
                         s.units_created,
                         s.procedures_created,
@@ -94,7 +94,8 @@ fn main() -> ExitCode {
                         s.dossiers_created,
                         s.petitions_created,
                         s.months_closed,
-                        s.reports_submitted
+                        s.reports_submitted,
+                        s.tasks_created
                     );
                     ExitCode::SUCCESS
                 }

@@ -389,6 +389,28 @@ fn the_demo_province_loads_once() {
         "{}",
         g.body
     );
+    // The demo's tasks: a letter's three (two departments never cleaned the catalogue: overdue)
+    // and the last closed month's explanations, half of them sent.
+    assert!(first.tasks_created >= 3, "{}", first.tasks_created);
+    let t = app.get("/api/v1/tasks?standing=overdue", &token);
+    assert_eq!(t.status, 200, "{}", t.body);
+    let clean = t.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"].as_str().unwrap().ends_with("#1"))
+        .unwrap()
+        .clone();
+    assert_eq!(clean["parts"].as_array().unwrap().len(), 2, "{clean}");
+    let year = clean["dueBefore"].as_str().unwrap()[..4].to_owned();
+    let c = app.get(&format!("/api/v1/tasks/compliance?year={year}"), &token);
+    let done_late: u64 = c.body["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["tasks"]["doneLate"].as_u64().unwrap())
+        .sum();
+    assert!(done_late >= 1, "{}", c.body);
     let again = tthc_api::demo::load(&app.db, 3000).unwrap();
     assert_eq!(
         (

@@ -6,6 +6,7 @@ mod duties;
 mod petitions;
 mod province_data;
 mod scores;
+mod tasks;
 
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use tthc_core::db::audit::Actor;
@@ -33,6 +34,8 @@ pub struct DemoSummary {
     pub months_closed: usize,
     /// Reports recorded now for the reporting duties, over the demo's span.
     pub reports_submitted: usize,
+    /// Tasks assigned (a letter's and a notice's explanations).
+    pub tasks_created: usize,
 }
 
 /// How many dossiers the demo year has unless asked otherwise.
@@ -100,6 +103,7 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
             petitions_created: 0,
             months_closed: 0,
             reports_submitted: 0,
+            tasks_created: 0,
         });
     }
     let actor = Actor::system("demo province");
@@ -142,6 +146,8 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
         .map(|u| u.code.to_owned())
         .collect();
     let reports_submitted = duties::load(&mut conn, PROVINCE.code, reporters, year)?;
+    let departments: Vec<&str> = DEPARTMENTS.iter().map(|d| d.code).collect();
+    let tasks_created = tasks::load(&mut conn, PROVINCE.code, &departments, year)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
@@ -150,5 +156,6 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
         petitions_created,
         months_closed,
         reports_submitted,
+        tasks_created,
     })
 }
