@@ -109,6 +109,16 @@ pub fn last_day(due_before: NaiveDate) -> NaiveDate {
     due_before.pred_opt().unwrap_or(due_before)
 }
 
+/// The `dueBefore` days of the tasks whose last day falls in `year` (from 2 January of the year
+/// to 1 January of the next), so that tasks count in the same year as one-off report requests,
+/// which are dated by their last day.
+pub fn due_before_in(year: i32) -> Option<(NaiveDate, NaiveDate)> {
+    Some((
+        NaiveDate::from_ymd_opt(year, 1, 2)?,
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)?,
+    ))
+}
+
 /// A task's measurable target (seed `001_…`: "100% of electronic certified copies resolved on
 /// time"; seed `002_…`: "at least 20% fewer fields to declare").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,6 +199,11 @@ mod tests {
         // Seed 002: "xong trước ngày 20/10/2023".
         let due = day(2023, 10, 20);
         assert_eq!(last_day(due), day(2023, 10, 19));
+        // "trước ngày 1/1/2025" is last done on 31/12/2024: it counts in 2024.
+        assert_eq!(
+            due_before_in(2024),
+            Some((day(2024, 1, 2), day(2025, 1, 1)))
+        );
         let on = |state, done: Option<NaiveDate>, today| judge(state, due, done, today);
         assert_eq!(
             on(PartState::Open, None, day(2023, 10, 19)),

@@ -82,23 +82,33 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
     let mut bad = plan();
     bad["tasks"][0]["dueBefore"] = json!("2023-08-01");
     bad["tasks"][1]["units"] = json!(["STP", "NOPE", "STP"]);
-    let r = app.post("/api/v1/tasks/import", &admin, &bad);
-    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
-    assert_eq!(r.invalid_names(), ["tasks[0].dueBefore"], "{}", r.text);
-    let mut bad = plan();
-    bad["tasks"][1]["units"] = json!(["STP", "NOPE", "STP"]);
+    bad["tasks"][1]["key"] = json!("3512#2");
     let r = app.post("/api/v1/tasks/import", &admin, &bad);
     r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(
         r.invalid_names(),
-        ["tasks[1].units[1]", "tasks[1].units[2]"],
+        [
+            "tasks[0].dueBefore",
+            "tasks[1].units[1]",
+            "tasks[1].units[2]",
+            "tasks[1].key"
+        ],
         "{}",
         r.text
     );
     assert_eq!(count_tasks(&app, &admin), 0);
-    // A unit-limited office cannot assign to units outside its grant.
+    // A unit client cannot assign; a unit-limited office cannot assign outside its grant.
     let r = app.post("/api/v1/tasks/import", &stp, &plan());
     r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    let (_, stp_office) = app.client("stp-office", &["tasks:read", "tasks:admin"], &["STP"]);
+    let r = app.post("/api/v1/tasks/import", &stp_office, &plan());
+    assert_eq!(
+        r.invalid_names(),
+        ["tasks[0].units[0]", "tasks[1].units[1]"],
+        "{}",
+        r.text
+    );
+    assert_eq!(count_tasks(&app, &admin), 0);
 
     let r = app.post("/api/v1/tasks/import", &office, &plan());
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
@@ -154,7 +164,13 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
     assert_eq!(part(&r.body, "STP")["standing"], "done");
     assert_eq!(part(&r.body, "STP")["evidence"]["figure"], 23.5);
     let etag = part(&r.body, "STP")["etag"].as_str().unwrap().to_owned();
-    assert_eq!(r.header("etag"), Some(etag.as_str()));
+    // The answer's ETag is the task's, as GET gives it; the part has its own.
+    let task_tag = app.get(&format!("/api/v1/tasks/{}", cut["id"]), &stp);
+    assert_eq!(r.header("etag"), task_tag.header("etag"));
+    // Done, the part is the office's to change: STP cannot redate its evidence.
+    let r = put_part(&app, &stp, cut, "STP", &done("216/BC-STP", "2023-09-13"));
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["state"]);
     let r = put_part(
         &app,
         &office,
@@ -163,15 +179,20 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
         &done("88/BC-STTTT", "2023-09-15"),
     );
     assert_eq!(part(&r.body, "STTTT")["standing"], "doneLate", "{}", r.text);
-    // A stale write of STP's part is refused.
-    let stale = app.call_with(
-        HttpMethod::PUT,
-        &format!("/api/v1/tasks/{}/parts/STP", cut["id"]),
-        Some(&stp),
-        Some(&done("216/BC-STP", "2023-09-14")),
-        &[("If-Match", "\"1\"")],
-    );
-    stale.assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+    // A stale write of STP's part is refused; with the part's etag it goes through.
+    let with_tag = |tag: &str| {
+        app.call_with(
+            HttpMethod::PUT,
+            &format!("/api/v1/tasks/{}/parts/STP", cut["id"]),
+            Some(&office),
+            Some(&on_time),
+            &[("If-Match", tag)],
+        )
+    };
+    with_tag("\"1\"").assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+    let r = with_tag(&etag);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_ne!(part(&r.body, "STP")["etag"], json!(etag));
     // The office cancels the catalogue part: it no longer counts.
     let r = put_part(
         &app,
@@ -295,7 +316,25 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(part(&r.body, "STTTT")["standing"], "done");
 
-    // The feed tells STP of its own parts only.
+    // "trước ngày 1/1/2025" is last done on 31 December: it counts in 2024, not 2025.
+    let r = app.post(
+        "/api/v1/tasks",
+        &office,
+        &json!({"source": {"number": "2000/VP", "date": "2024-12-01", "signer": "Chánh Văn phòng"},
+                "text": "Tổng kết năm", "dueBefore": "2025-01-01", "units": ["STP"]}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let in_year = |year: i32| {
+        app.get(
+            &format!("/api/v1/tasks/compliance?year={year}&unit=STP"),
+            &office,
+        )
+        .body["units"][0]["tasks"]["assigned"]
+            .clone()
+    };
+    assert_eq!((in_year(2024), in_year(2025)), (json!(1), Value::Null));
+
+    // The feed tells STP of its own parts only, the deadline's move included.
     let feed = app.get("/api/v1/changes?type=taskPart", &stp);
     assert_eq!(feed.status, Status::OK, "{}", feed.text);
     let units: Vec<&str> = feed.body["items"]
@@ -304,7 +343,9 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
         .iter()
         .map(|c| c["unit"].as_str().unwrap_or(""))
         .collect();
-    assert!(!units.is_empty());
+    // The cut: assigned, done, redone by the office, its deadline moved; the reminder's task
+    // and the year-end task assigned.
+    assert_eq!(units.len(), 6, "{}", feed.text);
     assert!(units.iter().all(|u| *u == "STP"), "{units:?}");
 }
 
@@ -440,6 +481,21 @@ fn one_off_requests_are_judged_and_an_excused_delay_costs_nothing() {
         &json!({"unit": "STP", "period": "2024-09", "documentNumber": "1", "submittedAt": "2024-09-14T16:00:00+07:00"}),
     );
     assert_eq!(r.invalid_names(), ["period"], "{}", r.text);
+    // …and so is a report dated more than a year before the request fell due.
+    let r = app.post(
+        "/api/v1/reporting-duties/R15/submissions",
+        &admin,
+        &json!({"unit": "STP", "documentNumber": "1", "submittedAt": "1990-09-14T16:00:00+07:00"}),
+    );
+    assert_eq!(r.invalid_names(), ["submittedAt"], "{}", r.text);
+    // Its reports are filed under its due day: it cannot move while some are recorded.
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/reporting-duties/R15",
+        Some(&admin),
+        Some(&once("R15", "2024-09-20")),
+    );
+    assert_eq!(r.invalid_names(), ["dueOn"], "{}", r.text);
 
     let excuse =
         |duty: &str, id: &Value| format!("/api/v1/reporting-duties/{duty}/submissions/{id}/excuse");
@@ -541,7 +597,15 @@ fn one_off_requests_are_judged_and_an_excused_delay_costs_nothing() {
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["excused"], Value::Null);
     assert_eq!(total(&judged(&admin), "STTTT"), 0.75);
-    // The late R18 report of STP is only excusable while it is the first of its request.
+    // Only the first report of a request is judged, so only it can be excused.
+    let second = send("R18", "STP", "2024-09-19T08:00:00+07:00");
+    let r = app.call(
+        HttpMethod::PUT,
+        &excuse("R18", &second["id"]),
+        Some(&admin),
+        Some(&reason),
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     let r = app.call(
         HttpMethod::PUT,
         &excuse("R18", &stp_late["id"]),

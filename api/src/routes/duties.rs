@@ -443,9 +443,16 @@ fn check_submission(
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
     let label = check_occasion(duty, body.period.as_deref())?;
-    if duty.form.due_on.is_some() {
+    if let Some(due_on) = duty.form.due_on {
         let mut invalid = Vec::new();
         check_sent(duty, body, now, None, &mut invalid);
+        // A report a year before the request fell due answers something else.
+        if to_local(&body.submitted_at).date() < due_on - TimeDelta::days(366) {
+            invalid.push(InvalidParam::new(
+                "submittedAt",
+                format!("is more than a year before the request's due day {due_on}"),
+            ));
+        }
         ApiError::unless_invalid(invalid)?;
         return Ok(label);
     }

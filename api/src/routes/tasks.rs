@@ -10,17 +10,19 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
+use tthc_core::app::AppError;
 use tthc_core::app::notice as app_notice;
 use tthc_core::app::tasks::{self as app_tasks, Figure};
 use tthc_core::calendar::from_local;
-use tthc_core::db::DbConnection;
 use tthc_core::db::tasks::{
     self as store, Evidence, Letter, Part, PartChange, PartForm, Task, TaskChange, TaskFilter,
     TaskForm, TaskKind,
 };
+use tthc_core::db::{DbConnection, StoreError};
 use tthc_core::period::Period;
 use tthc_core::report::duties::Tally;
 use tthc_core::task::{self, PartStanding, PartState, Target, TaskTally};
+use tthc_core::unit::UnitScope;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -339,7 +341,13 @@ fn views(
     tasks
         .into_iter()
         .map(|t| {
-            let figures = app_tasks::figures(conn, &t, now)?;
+            // Best effort: the task is stored whatever the index says; a figure that cannot be
+            // computed now is left out rather than failing a write already committed.
+            let figures = match app_tasks::figures(conn, &t, now) {
+                Ok(f) => f,
+                Err(AppError::Store(e)) => return Err(e.into()),
+                Err(_) => BTreeMap::new(),
+            };
             Ok(task_view(t, now.date(), &figures))
         })
         .collect()
@@ -348,6 +356,7 @@ fn views(
 /// The forms of a letter's tasks, checked; every problem named (`tasks[1].units[0]`).
 fn forms(
     conn: &mut DbConnection,
+    scope: &UnitScope,
     source: &Letter,
     items: Vec<TaskItem>,
     field: impl Fn(usize) -> String,
@@ -357,8 +366,7 @@ fn forms(
     for (i, item) in items.iter().enumerate() {
         invalid.extend(task_problems(conn, item, source, &field(i))?);
     }
-    ApiError::unless_rules(invalid)?;
-    Ok(items
+    let forms: Vec<TaskForm> = items
         .into_iter()
         .map(|item| TaskForm {
             key: item.key,
@@ -373,7 +381,11 @@ fn forms(
                 .map(|unit| PartForm { unit, note: None })
                 .collect(),
         })
-        .collect())
+        .collect();
+    // The units and keys too, so that one answer names every problem.
+    invalid.extend(store::problems(conn, scope, &forms, &field)?);
+    ApiError::unless_rules(invalid)?;
+    Ok(forms)
 }
 
 fn task_response(
@@ -414,8 +426,8 @@ pub async fn create_task(
     let (task, view) = state
         .run(move |conn| {
             let (source, item) = body.split();
-            let forms = forms(conn, &source, vec![item], |_| String::new())?;
             let scope = principal.unit_scope(conn)?;
+            let forms = forms(conn, &scope, &source, vec![item], |_| String::new())?;
             let created =
                 store::create_many(conn, &principal.actor(), &scope, &forms, |_| String::new())?;
             let task = created
@@ -476,8 +488,8 @@ pub async fn import_tasks(
     let items = state
         .run(move |conn| {
             let field = |i: usize| format!("tasks[{i}].");
-            let forms = forms(conn, &body.source, body.tasks, field)?;
             let scope = principal.unit_scope(conn)?;
+            let forms = forms(conn, &scope, &body.source, body.tasks, field)?;
             let created = store::create_many(conn, &principal.actor(), &scope, &forms, field)?;
             views(conn, created, now)
         })
@@ -574,15 +586,22 @@ pub async fn explanation_task(
                             format!("no unit under {} had a late dossier in {period}", unit.code),
                         )
                     })?;
-                    let mut made =
-                        store::create_many(conn, &principal.actor(), &scope, &[form], |_| {
-                            String::new()
-                        })?;
-                    (
-                        true,
-                        made.pop()
-                            .ok_or_else(|| ApiError::Internal("no task created".into()))?,
-                    )
+                    // Another instance may make it at the same time: then answer theirs.
+                    match store::create_many(conn, &principal.actor(), &scope, &[form], |_| {
+                        String::new()
+                    }) {
+                        Ok(mut made) => (
+                            true,
+                            made.pop()
+                                .ok_or_else(|| ApiError::Internal("no task created".into()))?,
+                        ),
+                        Err(StoreError::Conflict(_)) => {
+                            let id = store::find_by_key(conn, &key)?
+                                .ok_or_else(|| ApiError::NotFound(format!("no task {key}")))?;
+                            (false, store::get(conn, &scope, id)?)
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             };
             let version = task.version;
@@ -616,7 +635,7 @@ pub struct TasksQuery {
     /// Only the parts that stand so today: `open`, `overdue`, `done`, `doneLate`, `cancelled`.
     #[param(pattern = "^(open|overdue|done|doneLate|cancelled)$")]
     pub standing: Option<String>,
-    /// Only the tasks due before a day of this year.
+    /// Only the tasks whose last day falls in this year.
     #[validate(range(min = 2000, max = 2100))]
     #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
@@ -681,22 +700,16 @@ pub async fn list_tasks(
                 None => None,
             };
             let scope = principal.unit_scope(conn)?;
+            let window = q.year.and_then(task::due_before_in);
             let filter = TaskFilter {
-                due_from: q.year.and_then(|y| NaiveDate::from_ymd_opt(y, 1, 1)),
-                due_to: q.year.and_then(|y| NaiveDate::from_ymd_opt(y, 12, 31)),
+                due_from: window.map(|w| w.0),
+                due_to: window.map(|w| w.1),
                 source_number: q.source,
                 unit_id,
                 ..TaskFilter::default()
             };
             let tasks = store::list(conn, &scope, &filter)?;
-            let mut items = if format == Format::Json {
-                views(conn, tasks, now)?
-            } else {
-                tasks
-                    .into_iter()
-                    .map(|t| task_view(t, now.date(), &BTreeMap::new()))
-                    .collect()
-            };
+            let mut items = views(conn, tasks, now)?;
             if let Some(s) = standing {
                 for t in &mut items {
                     t.parts.retain(|p| p.standing == s);
@@ -732,6 +745,17 @@ fn tasks_table(items: &[TaskView]) -> Table {
                 p.evidence
                     .as_ref()
                     .map_or(Cell::Empty, |e| Cell::text(e.date)),
+                t.target
+                    .as_ref()
+                    .map_or(Cell::Empty, |g| Cell::text(&g.text)),
+                p.evidence
+                    .as_ref()
+                    .and_then(|e| e.figure)
+                    .map_or(Cell::Empty, Cell::Number),
+                p.figure
+                    .as_ref()
+                    .and_then(|f| f.ratio)
+                    .map_or(Cell::Empty, Cell::Number),
                 p.note.as_ref().map_or(Cell::Empty, Cell::text),
             ]);
         }
@@ -752,6 +776,9 @@ fn tasks_table(items: &[TaskView]) -> Table {
             Column::new("standing", "Tình trạng"),
             Column::new("documentNumber", "Số văn bản báo cáo"),
             Column::new("doneOn", "Ngày hoàn thành"),
+            Column::new("target", "Chỉ tiêu"),
+            Column::new("reportedFigure", "Kết quả đơn vị báo cáo"),
+            Column::new("computedRatio", "Tỷ lệ tính từ Bộ chỉ số (%)"),
             Column::new("note", "Ghi chú"),
         ],
         rows,
@@ -893,8 +920,8 @@ pub async fn patch_task(
                  "file": {"name": "215-BC-STP.pdf", "mediaType": "application/pdf", "size": 120331}}
 }))]
 pub struct PartBody {
-    /// `done` (with `evidence`; `tasks:write`), `cancelled` (with `reason`; `tasks:admin`), or
-    /// `open` again (`tasks:admin`).
+    /// `done` (with `evidence`; `tasks:write` or `tasks:admin`), `cancelled` (with `reason`;
+    /// `tasks:admin`), or `open` again (`tasks:admin`).
     pub state: PartState,
     /// The document that reports the part done: its number and date (judged against the
     /// deadline), its file's metadata, the figure reported against the target.
@@ -919,14 +946,14 @@ pub struct PartBody {
     ),
     request_body = PartBody,
     responses(
-        (status = 200, description = "The task", body = TaskView, headers(("ETag" = String))),
+        (status = 200, description = "The task (its `ETag` is the task's; each part has its own `etag`)", body = TaskView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
         (status = 403, description = "Cancelling or reopening without tasks:admin", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such task, or no part of this unit among the caller's", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The part changed since the ETag given", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "Done without evidence, cancelled without a reason, evidence dated in the future or before the letter", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "Done without evidence, cancelled without a reason, evidence dated in the future or before the letter, a unit changing a part that is not open", body = Problem, content_type = PROBLEM),
     ),
-    security(("bearer" = ["tasks:write"]))
+    security(("bearer" = ["tasks:write"]), ("bearer" = ["tasks:admin"]))
 )]
 #[put("/tasks/{id}/parts/{unit}")]
 pub async fn put_part(
@@ -939,16 +966,35 @@ pub async fn put_part(
     let (id, unit) = path.into_inner();
     let body = body.0;
     match body.state {
-        PartState::Done => principal.require(Scope::TasksWrite)?,
+        // The office may record a part done for a unit too.
+        PartState::Done => principal
+            .require(Scope::TasksWrite)
+            .or_else(|_| principal.require(Scope::TasksAdmin))?,
         PartState::Cancelled | PartState::Open => principal.require(Scope::TasksAdmin)?,
     }
     let id = task_id(&id)?;
     let expected = if_match(&req)?;
+    let admin = principal.require(Scope::TasksAdmin).is_ok();
     let now = now_local();
     let (version, view) = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
             let current = store::get(conn, &scope, id)?;
+            // A unit records its open part done; a done or cancelled part is the office's to
+            // change (it reopens it first), so a unit cannot undo a cancellation or redate its
+            // evidence.
+            if let Some(p) = current.parts.iter().find(|p| p.unit == unit)
+                && p.state != PartState::Open
+                && !admin
+            {
+                return Err(ApiError::rule(
+                    "state",
+                    format!(
+                        "the part of {unit} is {}: only the office (tasks:admin) changes it",
+                        p.state.as_str()
+                    ),
+                ));
+            }
             let change = part_change(body, &current.source, now.date())?;
             let task = store::set_part(
                 conn,
@@ -959,11 +1005,7 @@ pub async fn put_part(
                 &change,
                 expected.as_ref(),
             )?;
-            let version = task
-                .parts
-                .iter()
-                .find(|p| p.unit == unit)
-                .map_or(task.version, |p| p.version);
+            let version = task.version;
             let view = views(conn, vec![task], now)?
                 .pop()
                 .ok_or_else(|| ApiError::NotFound(format!("no task {id}")))?;
@@ -984,7 +1026,7 @@ fn part_change(body: PartBody, source: &Letter, today: NaiveDate) -> Result<Part
                     "must have 1 to 100 characters",
                 ));
             }
-            if e.date > today + TimeDelta::days(1) {
+            if e.date > today {
                 invalid.push(InvalidParam::new("evidence.date", "is in the future"));
             }
             if e.date < source.date {

@@ -198,9 +198,10 @@ pub fn compliance(
     now: NaiveDateTime,
 ) -> AppResult<Vec<UnitRecord>> {
     let today = now.date();
+    let window = crate::task::due_before_in(year);
     let filter = TaskFilter {
-        due_from: NaiveDate::from_ymd_opt(year, 1, 1),
-        due_to: NaiveDate::from_ymd_opt(year, 12, 31),
+        due_from: window.map(|w| w.0),
+        due_to: window.map(|w| w.1),
         ..TaskFilter::default()
     };
     let mut records: BTreeMap<String, UnitRecord> = BTreeMap::new();

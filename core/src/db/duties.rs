@@ -335,6 +335,19 @@ pub fn replace(
             });
         }
         check_reporters(conn, &form.reporters)?;
+        // A one-off request's reports are filed under its due day: moving it would orphan them.
+        if before.form.due_on.is_some() && before.form.due_on != form.due_on {
+            let sent: i64 = report_submissions::table
+                .filter(report_submissions::duty_id.eq(before.id))
+                .count()
+                .get_result(conn)?;
+            if sent > 0 {
+                return Err(StoreError::invalid(InvalidParam::new(
+                    "dueOn",
+                    format!("cannot move while {sent} reports are recorded for {code}"),
+                )));
+            }
+        }
         diesel::update(reporting_duties::table.find(before.id))
             .set((
                 DutyColumns::of(form)?,
@@ -685,7 +698,12 @@ fn excuse_refusal(duty: &Duty, sent: &Submission, all: &[Submission]) -> Option<
             sent.unit, sent.period, first.id
         ));
     }
-    let occasion = duty.occasion(&sent.period)?;
+    let Some(occasion) = duty.occasion(&sent.period) else {
+        return Some(format!(
+            "{} is no longer owed for {}",
+            sent.period, duty.form.code
+        ));
+    };
     let late_from = occasion.late_from().and_time(chrono::NaiveTime::MIN);
     (sent.submitted_at < late_from).then(|| {
         format!(

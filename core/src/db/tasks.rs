@@ -402,10 +402,10 @@ fn evidence_extra(e: &Evidence) -> StoreResult<Option<String>> {
 fn insert_task(
     conn: &mut DbConnection,
     form: &TaskForm,
+    target: Option<String>,
     actor: &Actor,
     now: NaiveDateTime,
-) -> StoreResult<i64> {
-    let target = form.target.as_ref().map(json).transpose()?;
+) -> diesel::QueryResult<i64> {
     let values = (
         tasks::task_key.eq(form.key.clone()),
         tasks::kind.eq(form.kind.as_str()),
@@ -421,18 +421,92 @@ fn insert_task(
         tasks::created_by.eq(actor.client_id.clone()),
         tasks::updated_at.eq(Stamp(now)),
     );
-    Ok(match conn {
+    match conn {
         DbConnection::Pg(c) => diesel::insert_into(tasks::table)
             .values(values)
             .returning(tasks::id)
-            .get_result(c)?,
+            .get_result(c),
         DbConnection::Sqlite(c) => {
             diesel::insert_into(tasks::table)
                 .values(values)
                 .execute(c)?;
-            diesel::select(diesel::dsl::sql::<BigInt>("last_insert_rowid()")).get_result(c)?
+            diesel::select(diesel::dsl::sql::<BigInt>("last_insert_rowid()")).get_result(c)
         }
-    })
+    }
+}
+
+/// The units `forms` name that `scope` allows: code → (id, path).
+fn known_units(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    forms: &[TaskForm],
+) -> StoreResult<BTreeMap<String, (i64, String)>> {
+    let codes: BTreeSet<String> = forms
+        .iter()
+        .flat_map(|f| f.parts.iter().map(|p| p.unit.clone()))
+        .collect();
+    let mut known = BTreeMap::new();
+    let codes: Vec<String> = codes.into_iter().collect();
+    for chunk in codes.chunks(500) {
+        for (code, id, path) in units::table
+            .filter(units::code.eq_any(chunk.to_vec()))
+            .select((units::code, units::id, units::path))
+            .load::<(String, i64, String)>(conn)?
+        {
+            if scope.allows(&path) {
+                known.insert(code, (id, path));
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// What refuses `forms` whole, named under `field(i)` (`tasks[3].`): a unit unknown or outside
+/// `scope`, a unit listed twice, a key given twice (a key already taken is a conflict, checked
+/// when writing).
+pub fn problems(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    forms: &[TaskForm],
+    field: &impl Fn(usize) -> String,
+) -> StoreResult<Vec<InvalidParam>> {
+    let known = known_units(conn, scope, forms)?;
+    Ok(problems_with(&known, forms, field))
+}
+
+fn problems_with(
+    known: &BTreeMap<String, (i64, String)>,
+    forms: &[TaskForm],
+    field: &impl Fn(usize) -> String,
+) -> Vec<InvalidParam> {
+    let mut invalid = Vec::new();
+    for (i, form) in forms.iter().enumerate() {
+        for (j, part) in form.parts.iter().enumerate() {
+            if !known.contains_key(&part.unit) {
+                invalid.push(InvalidParam::new(
+                    format!("{}units[{j}]", field(i)),
+                    format!(
+                        "no unit has the code {} among the caller's units",
+                        part.unit
+                    ),
+                ));
+            } else if form.parts[..j].iter().any(|p| p.unit == part.unit) {
+                invalid.push(InvalidParam::new(
+                    format!("{}units[{j}]", field(i)),
+                    format!("{} is listed twice", part.unit),
+                ));
+            }
+        }
+        if let Some(key) = &form.key
+            && forms[..i].iter().any(|f| f.key.as_ref() == Some(key))
+        {
+            invalid.push(InvalidParam::new(
+                format!("{}key", field(i)),
+                format!("{key} is given twice"),
+            ));
+        }
+    }
+    invalid
 }
 
 /// Creates `forms` in one transaction, each assigned to units `scope` allows; refused whole,
@@ -447,18 +521,11 @@ pub fn create_many(
     field: impl Fn(usize) -> String,
 ) -> StoreResult<Vec<Task>> {
     write_tx(conn, |conn| {
-        let codes: BTreeSet<String> = forms
-            .iter()
-            .flat_map(|f| f.parts.iter().map(|p| p.unit.clone()))
-            .collect();
-        let known: BTreeMap<String, (i64, String)> = units::table
-            .filter(units::code.eq_any(codes.into_iter().collect::<Vec<_>>()))
-            .select((units::code, units::id, units::path))
-            .load::<(String, i64, String)>(conn)?
-            .into_iter()
-            .filter(|(_, _, path)| scope.allows(path))
-            .map(|(code, id, path)| (code, (id, path)))
-            .collect();
+        let known = known_units(conn, scope, forms)?;
+        let invalid = problems_with(&known, forms, &field);
+        if !invalid.is_empty() {
+            return Err(StoreError::Invalid(invalid));
+        }
         let keys: Vec<String> = forms.iter().filter_map(|f| f.key.clone()).collect();
         let taken: BTreeSet<String> = tasks::table
             .filter(tasks::task_key.eq_any(keys))
@@ -467,49 +534,29 @@ pub fn create_many(
             .into_iter()
             .flatten()
             .collect();
-        let mut invalid = Vec::new();
-        let mut conflict = None;
-        for (i, form) in forms.iter().enumerate() {
-            for (j, part) in form.parts.iter().enumerate() {
-                if !known.contains_key(&part.unit) {
-                    invalid.push(InvalidParam::new(
-                        format!("{}units[{j}]", field(i)),
-                        format!(
-                            "no unit has the code {} among the caller's units",
-                            part.unit
-                        ),
-                    ));
-                } else if form.parts[..j].iter().any(|p| p.unit == part.unit) {
-                    invalid.push(InvalidParam::new(
-                        format!("{}units[{j}]", field(i)),
-                        format!("{} is listed twice", part.unit),
-                    ));
-                }
-            }
-            if let Some(key) = &form.key {
-                if forms[..i].iter().any(|f| f.key.as_ref() == Some(key)) {
-                    invalid.push(InvalidParam::new(
-                        format!("{}key", field(i)),
-                        format!("{key} is given twice"),
-                    ));
-                } else if taken.contains(key) && conflict.is_none() {
-                    conflict = Some(InvalidParam::new(
-                        format!("{}key", field(i)),
-                        format!("a task with the key {key} exists already"),
-                    ));
-                }
-            }
-        }
-        if !invalid.is_empty() {
-            return Err(StoreError::Invalid(invalid));
-        }
-        if let Some(c) = conflict {
-            return Err(StoreError::Conflict(c));
+        let taken_by = |i: usize, key: &str| {
+            InvalidParam::new(
+                format!("{}key", field(i)),
+                format!("a task with the key {key} exists already"),
+            )
+        };
+        if let Some((i, key)) = forms.iter().enumerate().find_map(|(i, f)| {
+            f.key
+                .as_ref()
+                .filter(|k| taken.contains(*k))
+                .map(|k| (i, k))
+        }) {
+            return Err(StoreError::Conflict(taken_by(i, key)));
         }
         let now = super::now();
         let mut created = Vec::with_capacity(forms.len());
-        for form in forms {
-            let id = insert_task(conn, form, actor, now)?;
+        for (i, form) in forms.iter().enumerate() {
+            let target = form.target.as_ref().map(json).transpose()?;
+            // Another instance may have taken the key since it was looked up.
+            let id = insert_task(conn, form, target, actor, now).map_err(|e| {
+                let taken = taken_by(i, form.key.as_deref().unwrap_or_default());
+                StoreError::unique_as_conflict(e, &taken.name, &taken.reason)
+            })?;
             for part in &form.parts {
                 let Some((unit_id, _)) = known.get(&part.unit) else {
                     continue;
@@ -581,6 +628,15 @@ pub struct TaskChange {
     pub cancel_reason: Option<String>,
 }
 
+/// The error for a conditional write that found the row at another version than it read.
+fn version_moved<Q>(conn: &mut DbConnection, current: Q) -> StoreResult<StoreError>
+where
+    Q: diesel::query_dsl::LoadQuery<'static, DbConnection, i64>,
+{
+    let current = current.get_result(conn)?;
+    Ok(StoreError::VersionMismatch { current })
+}
+
 fn check_version(expected: Option<&Versions>, current: i64) -> StoreResult<()> {
     match expected {
         Some(e) if !e.allows(current) => Err(StoreError::VersionMismatch { current }),
@@ -612,15 +668,26 @@ pub fn update(
             None => before.target.as_ref().map(json).transpose()?,
         };
         let now = super::now();
-        diesel::update(tasks::table.find(id))
-            .set((
-                tasks::body.eq(change.text.clone().unwrap_or_else(|| before.text.clone())),
-                tasks::due_before.eq(change.due_before.unwrap_or(before.due_before)),
-                tasks::target.eq(target),
-                tasks::version.eq(before.version + 1),
-                tasks::updated_at.eq(Stamp(now)),
-            ))
-            .execute(conn)?;
+        // Conditional on the version read, so that a concurrent writer cannot be overwritten.
+        let written = diesel::update(
+            tasks::table
+                .find(id)
+                .filter(tasks::version.eq(before.version)),
+        )
+        .set((
+            tasks::body.eq(change.text.clone().unwrap_or_else(|| before.text.clone())),
+            tasks::due_before.eq(change.due_before.unwrap_or(before.due_before)),
+            tasks::target.eq(target),
+            tasks::version.eq(before.version + 1),
+            tasks::updated_at.eq(Stamp(now)),
+        ))
+        .execute(conn)?;
+        if written == 0 {
+            return Err(version_moved(
+                conn,
+                tasks::table.find(id).select(tasks::version),
+            )?);
+        }
         if let Some(reason) = &change.cancel_reason {
             diesel::update(
                 task_parts::table
@@ -648,6 +715,22 @@ pub fn update(
                 after: Some(&after),
             },
         )?;
+        // Each unit learns from the feed that its part's task changed (deadline, text, a
+        // cancellation), under its own unit.
+        for (old, new) in before.parts.iter().zip(&after.parts) {
+            audit::record_in_unit(
+                conn,
+                actor,
+                Some(&new.unit_path),
+                &Change {
+                    action: "update",
+                    resource_type: "taskPart",
+                    resource_id: &format!("{id}/{}", new.unit),
+                    before: Some(old),
+                    after: Some(new),
+                },
+            )?;
+        }
         Ok(after)
     })
 }
@@ -701,22 +784,25 @@ pub fn set_part(
             PartChange::Cancelled(r) => (PartState::Cancelled, None, None, None, Some(r.clone())),
             PartChange::Reopened => (PartState::Open, None, None, None, None),
         };
-        diesel::update(
-            task_parts::table
-                .filter(task_parts::task_id.eq(id))
-                .filter(task_parts::unit_id.eq(unit_id)),
-        )
-        .set((
-            task_parts::state.eq(state.as_str()),
-            task_parts::document_number.eq(number),
-            task_parts::done_on.eq(date),
-            task_parts::evidence.eq(extra),
-            task_parts::cancel_reason.eq(reason),
-            task_parts::version.eq(before.version + 1),
-            task_parts::updated_at.eq(Stamp(super::now())),
-            task_parts::updated_by.eq(actor.client_id.clone()),
-        ))
-        .execute(conn)?;
+        let part = task_parts::table
+            .filter(task_parts::task_id.eq(id))
+            .filter(task_parts::unit_id.eq(unit_id));
+        // Conditional on the version read, so that a concurrent writer cannot be overwritten.
+        let written = diesel::update(part.filter(task_parts::version.eq(before.version)))
+            .set((
+                task_parts::state.eq(state.as_str()),
+                task_parts::document_number.eq(number),
+                task_parts::done_on.eq(date),
+                task_parts::evidence.eq(extra),
+                task_parts::cancel_reason.eq(reason),
+                task_parts::version.eq(before.version + 1),
+                task_parts::updated_at.eq(Stamp(super::now())),
+                task_parts::updated_by.eq(actor.client_id.clone()),
+            ))
+            .execute(conn)?;
+        if written == 0 {
+            return Err(version_moved(conn, part.select(task_parts::version))?);
+        }
         let after_task = get(conn, scope, id)?;
         if let Some(after) = after_task.parts.iter().find(|p| p.unit == unit) {
             audit::record_in_unit(
