@@ -21,11 +21,20 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// `TTHC_BIND`: address and port to listen on.
     pub bind: SocketAddr,
-    /// `TTHC_JWT_SECRET`: key that signs tokens; generated and kept in the database when unset.
+    /// `TTHC_JWT_SECRET` (or the file `TTHC_JWT_SECRET_FILE` names): key that signs tokens;
+    /// generated and kept in the database when unset.
     pub jwt_secret: Option<String>,
-    /// `TTHC_ADMIN_CLIENT_SECRET`: secret of the bootstrap client `admin`.
+    /// `TTHC_JWT_PREVIOUS_SECRETS` (comma-separated, or one per line in the file
+    /// `TTHC_JWT_PREVIOUS_SECRETS_FILE` names): keys of before a rotation, still accepted to check
+    /// tokens, never used to sign.
+    pub jwt_previous_secrets: Vec<String>,
+    /// `TTHC_ADMIN_SECRET_OUT`: the file a generated bootstrap secret is written to (mode 0600)
+    /// instead of the terminal.
+    pub admin_secret_out: Option<std::path::PathBuf>,
+    /// `TTHC_ADMIN_CLIENT_SECRET` (or the file `TTHC_ADMIN_CLIENT_SECRET_FILE` names): secret of
+    /// the bootstrap client `admin`.
     pub admin_client_secret: Option<String>,
-    /// `TTHC_IDENTITY_KEY`: key of the identity numbers' keyed hash; required with PostgreSQL,
+    /// `TTHC_IDENTITY_KEY` (or the file `TTHC_IDENTITY_KEY_FILE` names): key of the identity numbers' keyed hash; required with PostgreSQL,
     /// kept in a file beside an SQLite database when unset.
     pub identity_key: Option<String>,
     /// `TTHC_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
@@ -100,16 +109,51 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|e| err("TTHC_BIND", format!("not an address:port ({e})")))?;
-        let secret = |var: &'static str| match get(var) {
+        // A secret is given in `VAR`, or in the file `VAR_FILE` names (a container's or systemd's
+        // credentials), never both.
+        let given =
+            |var: &'static str, file_var: &'static str| -> Result<Option<String>, ConfigError> {
+                match (get(var), get(file_var)) {
+                    (Some(_), Some(_)) => {
+                        Err(err(var, format!("is set, and so is {file_var}: set one")))
+                    }
+                    (Some(v), None) => Ok(Some(v)),
+                    (None, Some(path)) => std::fs::read_to_string(path.trim())
+                        .map(|text| Some(text.trim().to_owned()))
+                        .map_err(|e| err(file_var, format!("cannot read {path}: {e}"))),
+                    (None, None) => Ok(None),
+                }
+            };
+        let long_enough = |var: &'static str, value: Option<String>| match value {
             Some(s) if s.len() < MIN_SECRET_LEN => Err(err(
                 var,
                 format!("must be at least {MIN_SECRET_LEN} characters"),
             )),
             other => Ok(other),
         };
-        let jwt_secret = secret("TTHC_JWT_SECRET")?;
-        let admin_client_secret = secret("TTHC_ADMIN_CLIENT_SECRET")?;
-        let identity_key = secret("TTHC_IDENTITY_KEY")?;
+        let secret =
+            |var: &'static str, file_var: &'static str| long_enough(var, given(var, file_var)?);
+        let jwt_secret = secret("TTHC_JWT_SECRET", "TTHC_JWT_SECRET_FILE")?;
+        // Keys that signed tokens before a rotation: still accepted to check tokens (until the
+        // operator removes them, once their tokens have expired), never used to sign.
+        let jwt_previous_secrets = match given(
+            "TTHC_JWT_PREVIOUS_SECRETS",
+            "TTHC_JWT_PREVIOUS_SECRETS_FILE",
+        )? {
+            Some(list) => list
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| long_enough("TTHC_JWT_PREVIOUS_SECRETS", Some(k.to_owned())))
+                .collect::<Result<Option<Vec<String>>, _>>()?
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let admin_client_secret =
+            secret("TTHC_ADMIN_CLIENT_SECRET", "TTHC_ADMIN_CLIENT_SECRET_FILE")?;
+        let admin_secret_out =
+            get("TTHC_ADMIN_SECRET_OUT").map(|p| std::path::PathBuf::from(p.trim()));
+        let identity_key = secret("TTHC_IDENTITY_KEY", "TTHC_IDENTITY_KEY_FILE")?;
         let cors_origins = get("TTHC_CORS_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -186,6 +230,8 @@ impl Config {
             database_url,
             bind,
             jwt_secret,
+            jwt_previous_secrets,
+            admin_secret_out,
             admin_client_secret,
             identity_key,
             cors_origins,
@@ -241,6 +287,8 @@ mod tests {
             ("TTHC_WEBHOOK_RETRY_MS", "1"),
             ("TTHC_WEBHOOK_ATTEMPTS", "101"),
             ("TTHC_DELIVERY_POLL_MS", "soon"),
+            ("TTHC_JWT_SECRET_FILE", "/no/such/file"),
+            ("TTHC_JWT_PREVIOUS_SECRETS", "short"),
         ];
         for (var, value) in cases {
             let e = config(&[(var, value)]).unwrap_err();
@@ -259,5 +307,60 @@ mod tests {
             c.cors_origins,
             ["https://a.gov.vn", "http://localhost:5173"]
         );
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_rotated_keys_are_listed() {
+        let dir = std::env::temp_dir().join(format!("tthc-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("jwt");
+        std::fs::write(&key, "a-key-from-a-file-of-32-characters-or-more\n").unwrap();
+        let previous = dir.join("previous");
+        std::fs::write(
+            &previous,
+            "an-old-key-of-at-least-32-characters-1\n\nan-old-key-of-at-least-32-characters-2\n",
+        )
+        .unwrap();
+        let key_path = key.to_string_lossy().into_owned();
+        let previous_path = previous.to_string_lossy().into_owned();
+        let c = config(&[
+            ("TTHC_JWT_SECRET_FILE", &key_path),
+            ("TTHC_JWT_PREVIOUS_SECRETS_FILE", &previous_path),
+            ("TTHC_ADMIN_SECRET_OUT", "/run/tthc/admin.secret"),
+        ])
+        .unwrap();
+        // Trimmed of the file's line end.
+        assert_eq!(
+            c.jwt_secret.as_deref(),
+            Some("a-key-from-a-file-of-32-characters-or-more")
+        );
+        assert_eq!(
+            c.jwt_previous_secrets,
+            [
+                "an-old-key-of-at-least-32-characters-1",
+                "an-old-key-of-at-least-32-characters-2"
+            ]
+        );
+        assert_eq!(
+            c.admin_secret_out.as_deref(),
+            Some(std::path::Path::new("/run/tthc/admin.secret"))
+        );
+        // The variable and its file together are ambiguous.
+        let both = config(&[
+            (
+                "TTHC_JWT_SECRET",
+                "a-key-in-a-variable-of-32-characters-at-least",
+            ),
+            ("TTHC_JWT_SECRET_FILE", &key_path),
+        ])
+        .unwrap_err();
+        assert_eq!(both.var, "TTHC_JWT_SECRET");
+        let listed = config(&[(
+            "TTHC_JWT_PREVIOUS_SECRETS",
+            "an-old-key-of-at-least-32-characters-1, an-old-key-of-at-least-32-characters-2",
+        )])
+        .unwrap();
+        assert_eq!(listed.jwt_previous_secrets.len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

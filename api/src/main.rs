@@ -31,6 +31,14 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (the content of openapi/openapi.json).
     Openapi,
+    /// Copy the SQLite database, while the service runs, into a new file and exit.
+    Backup {
+        /// The new file.
+        to: std::path::PathBuf,
+    },
+    /// Ask the running service whether it is ready (`GET /readyz` on TTHC_BIND); exit 0 if so.
+    /// For container health checks, without curl in the image.
+    Health,
     /// Load the demo province into the database and exit.
     Demo {
         /// How many dossiers the demo year has.
@@ -72,6 +80,21 @@ fn main() -> ExitCode {
     };
     init_logging(&config);
     match command {
+        Command::Backup { to } => {
+            match server::open_database(&config)
+                .and_then(|db| db.backup_to(&to).map_err(server::StartError::from))
+            {
+                Ok(()) => {
+                    println!("backed up into {}", to.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::Health => match ready(config.bind) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("not ready: {e}")),
+        },
         Command::Migrate => match server::open_database(&config) {
             Ok(_) => {
                 println!("migrations are up to date");
@@ -106,15 +129,15 @@ fn main() -> ExitCode {
             demo,
             demo_dossiers,
         } => {
+            let secret_out = config.admin_secret_out.clone();
             let prepared = match server::prepare(config) {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            if let Some(secret) = &prepared.generated_admin_secret {
-                println!(
-                    "Created the bootstrap client 'admin'. Its secret is shown this once:\n\n    {secret}\n\n\
-                     Keep it, or set TTHC_ADMIN_CLIENT_SECRET to choose your own."
-                );
+            if let Some(secret) = &prepared.generated_admin_secret
+                && let Err(e) = hand_over_admin_secret(secret, secret_out.as_deref())
+            {
+                return fail(e);
             }
             if demo {
                 match demo::load(&prepared.state.db, demo_dossiers) {
@@ -137,5 +160,91 @@ fn main() -> ExitCode {
             }
         }
         Command::Openapi => ExitCode::SUCCESS,
+    }
+}
+
+/// Where a generated bootstrap secret goes, never into the log stream: the file
+/// `TTHC_ADMIN_SECRET_OUT` names; else the terminal, when there is one; else the file
+/// `tthc-admin.secret` in the working directory (a service's standard output is usually its
+/// log). Files are created readable by the owner only, and never overwritten.
+#[allow(clippy::print_stdout)] // the terminal is one of the places the secret may go
+fn hand_over_admin_secret(secret: &str, out: Option<&std::path::Path>) -> Result<(), String> {
+    use std::io::{IsTerminal, Write};
+    let path = match out {
+        Some(p) => p.to_path_buf(),
+        None if std::io::stdout().is_terminal() => {
+            println!(
+                "Created the bootstrap client 'admin'. Its secret is shown this once:\n\n    {secret}\n\n\
+                 Keep it, or set TTHC_ADMIN_CLIENT_SECRET to choose your own."
+            );
+            return Ok(());
+        }
+        None => std::path::PathBuf::from("tthc-admin.secret"),
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| format!("writing the bootstrap secret to {}: {e}", path.display()))?;
+    writeln!(file, "{secret}")
+        .map_err(|e| format!("writing the bootstrap secret to {}: {e}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "created the bootstrap client 'admin'; its secret is in the file named, readable by this user only"
+    );
+    Ok(())
+}
+
+/// Whether the service listening on `bind` answers `GET /readyz` with 200 within 3 seconds.
+fn ready(bind: std::net::SocketAddr) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_secs(3);
+    // A service bound to every interface answers on loopback.
+    let addr = if bind.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bind.port())
+    } else {
+        bind
+    };
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("{addr}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut head = [0_u8; 12];
+    stream.read_exact(&mut head).map_err(|e| e.to_string())?;
+    if head.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&head).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn a_generated_admin_secret_goes_to_its_file_for_the_owner_only_and_never_over_another() {
+        let path = std::env::temp_dir().join(format!("tthc-admin-{}.secret", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        super::hand_over_admin_secret("the-secret", Some(&path)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the-secret\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A second start never overwrites the first secret's file.
+        assert!(super::hand_over_admin_secret("another", Some(&path)).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the-secret\n");
+        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -212,12 +212,23 @@ pub async fn refuse_control_characters(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-/// Prometheus metrics of the HTTP service.
+/// Prometheus metrics of the HTTP service and of the work it does.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    /// Dossiers stored, by the way they came (`bulk`, `single`, `portalSync`) and the outcome
+    /// (`created`, `updated`, `unchanged`, `rejected`).
+    pub dossiers: IntCounterVec,
+    /// Seconds to compute a unit's score for a period.
+    pub score_seconds: prometheus::Histogram,
+    /// Seconds since the oldest change a subscription has not delivered yet, by subscription
+    /// and kind (`webhook`, `portal`: the relay's sync queue), set when scraped.
+    pub delivery_lag: prometheus::GaugeVec,
+    /// Changes a subscription has not delivered yet, by subscription and kind, set when
+    /// scraped.
+    pub delivery_waiting: prometheus::IntGaugeVec,
 }
 
 impl Metrics {
@@ -241,12 +252,54 @@ impl Metrics {
             ]),
             &["method", "route"],
         )?;
+        let dossiers = IntCounterVec::new(
+            Opts::new(
+                "tthc_dossiers_total",
+                "Dossiers pushed, by channel (bulk, single, portalSync) and outcome (created, updated, unchanged, rejected)",
+            ),
+            &["via", "outcome"],
+        )?;
+        let score_seconds = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "tthc_score_computation_seconds",
+                "Time to compute a unit's 766 score for a period",
+            )
+            .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
+        let delivery_lag = prometheus::GaugeVec::new(
+            Opts::new(
+                "tthc_delivery_lag_seconds",
+                "Age of the oldest change a subscription has not delivered (0 when caught up), by subscription and kind (webhook, portal)",
+            ),
+            &["subscription", "kind"],
+        )?;
+        let delivery_waiting = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "tthc_delivery_waiting_changes",
+                "Changes a subscription has not delivered, by subscription and kind (webhook, portal: the sync queue)",
+            ),
+            &["subscription", "kind"],
+        )?;
+        // Every channel and outcome from zero, so that rates and ratios exist from the start.
+        for via in ["bulk", "single", "portalSync"] {
+            for outcome in ["created", "updated", "unchanged", "rejected"] {
+                dossiers.with_label_values(&[via, outcome]);
+            }
+        }
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(dossiers.clone()))?;
+        registry.register(Box::new(score_seconds.clone()))?;
+        registry.register(Box::new(delivery_lag.clone()))?;
+        registry.register(Box::new(delivery_waiting.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            dossiers,
+            score_seconds,
+            delivery_lag,
+            delivery_waiting,
         })
     }
 
@@ -257,6 +310,20 @@ impl Metrics {
         self.latency
             .with_label_values(&[method, route])
             .observe(seconds);
+    }
+
+    /// Counts the outcomes of a push of dossiers that came `via` a channel.
+    pub fn count_dossiers(&self, via: &str, result: &crate::bulk::BulkResult) {
+        for (outcome, n) in [
+            ("created", result.created),
+            ("updated", result.updated),
+            ("unchanged", result.unchanged),
+            ("rejected", result.rejected),
+        ] {
+            self.dossiers
+                .with_label_values(&[via, outcome])
+                .inc_by(n as u64);
+        }
     }
 
     /// The metrics in Prometheus' text format.

@@ -189,7 +189,9 @@ const RULE_SET_CODE: &str = "^[a-z0-9][a-z0-9._-]{1,49}$";
 /// A reporting duty's code.
 const DUTY_CODE: &str = "^[A-Za-z0-9_.-]{1,64}$";
 /// A month, a quarter or a year of a reporting duty, 2000–2100.
-const PERIOD: &str = "^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$";
+/// A reporting duty's period, or a one-off request's due day.
+const DUTY_PERIOD: &str =
+    "^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$";
 /// A month the 766 index scores (its first rule set applies from 23 June 2022, so from July).
 const SCORED_MONTH: &str =
     "^(2022-(0[7-9]|1[0-2])|20(2[3-9]|[3-9][0-9])-(0[1-9]|1[0-2])|2100-(0[1-9]|1[0-2]))$";
@@ -254,7 +256,7 @@ fn shape_parameters(doc: &mut Value) {
                         Some(SCORED_PERIOD)
                     }
                     ("query", "period") if path.starts_with("/api/v1/reporting-duties/") => {
-                        Some(PERIOD)
+                        Some(DUTY_PERIOD)
                     }
                     ("query", "from" | "to") if path.ends_with("/scores") => Some(SCORED_MONTH),
                     ("query", "start" | "from" | "to") if path.starts_with("/api/v1/calendar/") => {

@@ -64,7 +64,8 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
     let metrics = Metrics::new().map_err(|e| StartError(format!("metrics: {e}")))?;
     Ok(Prepared {
         state: AppState {
-            jwt: JwtKeys::new(secret.as_bytes(), config.token_ttl),
+            jwt: JwtKeys::new(secret.as_bytes(), config.token_ttl)
+                .with_previous(config.jwt_previous_secrets.iter().map(|k| k.as_bytes())),
             db,
             config: Arc::new(config),
             metrics,

@@ -11,6 +11,7 @@ mod clients;
 mod connections;
 mod contract;
 mod definitions;
+mod deploy;
 mod dossiers;
 mod errors;
 mod gains;

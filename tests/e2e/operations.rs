@@ -113,3 +113,98 @@ fn swagger_ui_and_the_document_are_served() {
         "the served document is the committed one"
     );
 }
+
+/// Business metrics: dossiers pushed by channel and outcome, score computations, and per
+/// subscription what waits to be delivered.
+#[test]
+fn metrics_count_dossiers_scores_and_what_waits_for_delivery() {
+    use crate::scores::{dossier, finished};
+    use serde_json::json;
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    let t = |d: &str| format!("2026-{d}+07:00");
+    let good = dossier(
+        "C1-260302-0001",
+        "C1",
+        "online",
+        &t("03-02T08:00:00"),
+        finished(&t("03-02T08:00:00"), &t("03-04T10:00:00")),
+        false,
+    );
+    let bad = dossier(
+        "C1-260302-0002",
+        "NOPE",
+        "online",
+        &t("03-02T08:00:00"),
+        finished(&t("03-02T08:00:00"), &t("03-04T10:00:00")),
+        false,
+    );
+    // A subscription that nobody receives: every change after it waits.
+    let r = app.post(
+        "/api/v1/subscriptions",
+        &admin,
+        &json!({"url": "http://127.0.0.1:9/hook", "resourceTypes": ["dossier"]}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let id = r.body["subscription"]["id"].as_str().unwrap().to_owned();
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &json!([good, bad]));
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    assert_eq!(r.body["rejected"], 1, "{}", r.text);
+    let s = app.get("/api/v1/units/P/scores/2026-03", &admin);
+    assert_eq!(s.status, Status::OK, "{}", s.text);
+
+    let m = app.call(HttpMethod::GET, "/metrics", None, None).text;
+    let value = |prefix: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {m}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        value("tthc_dossiers_total{outcome=\"created\",via=\"bulk\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("tthc_dossiers_total{outcome=\"rejected\",via=\"bulk\"}"),
+        1.0
+    );
+    assert_eq!(value("tthc_score_computation_seconds_count"), 1.0);
+    let labels = format!("{{kind=\"webhook\",subscription=\"{id}\"}}");
+    assert_eq!(
+        value(&format!("tthc_delivery_waiting_changes{labels}")),
+        1.0
+    );
+    assert!(value(&format!("tthc_delivery_lag_seconds{labels}")) >= 0.0);
+}
+
+/// `tthc backup`'s work: an SQLite database copied while it serves opens as a whole service.
+#[test]
+fn an_sqlite_backup_taken_while_serving_opens_with_every_record() {
+    let app = TestApp::spawn();
+    if app.is_postgres() {
+        // PostgreSQL is backed up with pg_dump; the copy refuses to stand in for it.
+        let err = app
+            .db
+            .backup_to(std::path::Path::new("/tmp/never"))
+            .unwrap_err();
+        assert!(err.to_string().contains("pg_dump"), "{err}");
+        return;
+    }
+    app.unit("P", "province", None);
+    app.unit("STP", "department", Some("P"));
+    let to = std::env::temp_dir().join(format!("tthc-backup-{}.db", uuid::Uuid::new_v4()));
+    app.db.backup_to(&to).unwrap();
+    // Into a new file only.
+    assert!(app.db.backup_to(&to).is_err());
+    let restored = TestApp::spawn_on(&format!("sqlite://{}", to.display()));
+    let token = restored.admin_token();
+    let r = restored.get("/api/v1/units/STP", &token);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["parent"], "P");
+    drop(restored);
+    let _ = std::fs::remove_file(&to);
+}

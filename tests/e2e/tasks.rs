@@ -347,6 +347,19 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
     // and the year-end task assigned.
     assert_eq!(units.len(), 6, "{}", feed.text);
     assert!(units.iter().all(|u| *u == "STP"), "{units:?}");
+
+    // `null` removes a target; a field left out stays.
+    let path = format!("/api/v1/tasks/{}", cut["id"]);
+    let r = app.patch(
+        &path,
+        &office,
+        &json!({"text": "Cắt giảm thông tin phải khai báo"}),
+    );
+    assert_eq!(r.body["target"]["atLeast"], 20.0, "{}", r.text);
+    let r = app.patch(&path, &office, &json!({"target": null}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["target"], Value::Null);
+    assert_eq!(r.body["dueBefore"], "2023-09-30");
 }
 
 /// The notice of March 2026 for the hand-built province (`scores::province`): STP had a

@@ -40,11 +40,13 @@ pub struct Claims {
     pub uname: Option<String>,
 }
 
-/// The key that signs and checks tokens, and their lifetime.
+/// The key that signs and checks tokens, the keys of before a rotation that still check them,
+/// and their lifetime.
 #[derive(Clone)]
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    previous: Vec<DecodingKey>,
     validation: Validation,
     /// Lifetime of new tokens.
     pub ttl: Duration,
@@ -60,9 +62,17 @@ impl JwtKeys {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            previous: Vec::new(),
             validation,
             ttl,
         }
+    }
+
+    /// These keys, also accepting tokens signed with `previous` keys (a rotation: the tokens
+    /// issued before it stay valid until they expire, if the old key is kept that long).
+    pub fn with_previous<'a>(mut self, previous: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        self.previous = previous.into_iter().map(DecodingKey::from_secret).collect();
+        self
     }
 
     /// Signs `template`'s subject and grant, valid from now for the lifetime; the issuer, times
@@ -84,21 +94,28 @@ impl JwtKeys {
 
     /// Checks a token's signature, issuer and expiry and returns its claims.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                let detail = match e.kind() {
-                    ErrorKind::ExpiredSignature => "the access token has expired; get a new one",
-                    ErrorKind::InvalidSignature => "the access token's signature is not valid",
-                    ErrorKind::InvalidIssuer => "the access token was not issued by this service",
-                    _ => "the access token is malformed",
-                };
-                ApiError::Unauthorized {
-                    code: "invalidToken",
-                    detail: detail.into(),
+        let mut checked = decode::<Claims>(token, &self.decoding, &self.validation);
+        for key in &self.previous {
+            match &checked {
+                Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature) => {
+                    checked = decode::<Claims>(token, key, &self.validation);
                 }
-            })
+                _ => break,
+            }
+        }
+        checked.map(|data| data.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            let detail = match e.kind() {
+                ErrorKind::ExpiredSignature => "the access token has expired; get a new one",
+                ErrorKind::InvalidSignature => "the access token's signature is not valid",
+                ErrorKind::InvalidIssuer => "the access token was not issued by this service",
+                _ => "the access token is malformed",
+            };
+            ApiError::Unauthorized {
+                code: "invalidToken",
+                detail: detail.into(),
+            }
+        })
     }
 }
 
@@ -138,5 +155,26 @@ mod tests {
         );
         assert!(other.verify(&token).is_err());
         assert!(keys.verify("abc.def.ghi").is_err());
+    }
+
+    #[test]
+    fn after_a_rotation_the_old_keys_tokens_still_verify_and_new_ones_use_the_new_key() {
+        let old_key = b"0123456789abcdef0123456789abcdef";
+        let new_key = b"another key, also 32 bytes long!";
+        let ttl = Duration::from_secs(600);
+        let old = JwtKeys::new(old_key, ttl);
+        let (before, issued) = old.issue(template()).unwrap();
+        let rotated = JwtKeys::new(new_key, ttl).with_previous([&old_key[..]]);
+        assert_eq!(rotated.verify(&before).unwrap(), issued);
+        let (after, _) = rotated.issue(template()).unwrap();
+        // Signed with the new key: the old key alone does not take it.
+        assert!(old.verify(&after).is_err());
+        assert!(rotated.verify(&after).is_ok());
+        // Once the old key is dropped, its tokens are refused.
+        assert!(JwtKeys::new(new_key, ttl).verify(&before).is_err());
+        // A previous key never lets through a token that fails for another reason.
+        let unknown = JwtKeys::new(b"a third key that signed nothing!", ttl);
+        let (third, _) = unknown.issue(template()).unwrap();
+        assert!(rotated.verify(&third).is_err());
     }
 }

@@ -537,7 +537,19 @@ pub async fn put_dossier(
             let scope = principal.unit_scope(conn)?;
             Ok(store::put(conn, &principal.actor(), &scope, &write)?)
         })
-        .await?;
+        .await;
+    let label = match &outcome {
+        Ok(Outcome::Created) => "created",
+        Ok(Outcome::Updated) => "updated",
+        Ok(Outcome::Unchanged) => "unchanged",
+        Err(_) => "rejected",
+    };
+    state
+        .metrics
+        .dossiers
+        .with_label_values(&["single", label])
+        .inc();
+    let outcome = outcome?;
     let mut res = if outcome == Outcome::Created {
         HttpResponse::Created()
     } else {
@@ -768,7 +780,9 @@ pub async fn bulk_dossiers(
             Ok(store::put_batch(conn, &principal.actor(), &scope, &writes)?)
         })
         .await?;
-    Ok(web::Json(parsed.finish(outcomes)))
+    let result = parsed.finish(outcomes);
+    state.metrics.count_dossiers("bulk", &result);
+    Ok(web::Json(result))
 }
 
 /// A dossier in a list (its details and events are in `GET /dossiers/{code}`).

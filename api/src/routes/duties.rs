@@ -323,7 +323,7 @@ pub struct SubmissionBody {
     /// The period reported on, of the duty's frequency. Left out for a one-off request (or its
     /// `dueOn` day).
     #[schema(
-        pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-[0-9]{2}-[0-9]{2})?$"
+        pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
     )]
     pub period: Option<String>,
     /// The document's number.
@@ -417,6 +417,11 @@ impl From<Submission> for SubmissionView {
     }
 }
 
+/// Whether `text` has the form of a day (`2024-09-14`), though perhaps no real one.
+fn day_shaped(text: &str) -> bool {
+    text.len() == 10 && text.matches('-').count() == 2
+}
+
 /// The report owed a submission is for: a one-off request's, or the period's.
 fn check_occasion(duty: &Duty, period: Option<&str>) -> Result<String, ApiError> {
     match (duty.form.due_on, period) {
@@ -432,6 +437,13 @@ fn check_occasion(duty: &Duty, period: Option<&str>) -> Result<String, ApiError>
         (None, None) => Err(ApiError::rule(
             "period",
             format!("is required: {} is a periodic duty", duty.form.code),
+        )),
+        (None, Some(p)) if day_shaped(p) => Err(ApiError::rule(
+            "period",
+            format!(
+                "{} is a periodic duty: give its period, not a day",
+                duty.form.code
+            ),
         )),
         (None, Some(p)) => Ok(p.to_owned()),
     }
@@ -655,10 +667,11 @@ pub async fn list_submissions(
         .as_deref()
         .map(|p| match Period::parse(p) {
             Ok(period) => Ok(period.to_string()),
-            Err(r) => p
-                .parse::<NaiveDate>()
-                .map(|d| d.to_string())
-                .map_err(|_| ApiError::invalid("period", r)),
+            Err(r) => match p.parse::<NaiveDate>() {
+                Ok(d) => Ok(d.to_string()),
+                Err(_) if day_shaped(p) => Err(ApiError::rule("period", "is not a day")),
+                Err(_) => Err(ApiError::invalid("period", r)),
+            },
         })
         .transpose()?;
     let items = state

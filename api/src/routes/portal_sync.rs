@@ -309,7 +309,15 @@ async fn whole_dossiers(
             Err(e) => PortalSyncItem::refused(index, Some(code), e.into()),
         });
     }
-    Ok(answer(items.into_iter().flatten().collect()))
+    let items: Vec<PortalSyncItem> = items.into_iter().flatten().collect();
+    for item in &items {
+        state
+            .metrics
+            .dossiers
+            .with_label_values(&["portalSync", &item.result])
+            .inc();
+    }
+    Ok(answer(items))
 }
 
 async fn progress(

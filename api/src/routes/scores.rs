@@ -97,10 +97,13 @@ pub async fn get_score(
     let (code, period_text) = path.into_inner();
     let (period, rule_set) = period_of(&state, &period_text).await?;
     let now = now_local();
+    let timing = state.metrics.score_seconds.clone();
     let (unit, scored, closed) = state
         .run(move |conn| {
             let unit = unit_in_scope(conn, &principal, &code)?;
+            let timer = timing.start_timer();
             let scored = scored(conn, &unit, period, &rule_set, now)?;
+            timer.observe_duration();
             let closed = match scored.since_close {
                 Some(_) => periods::closed(conn, period)?,
                 None => None,

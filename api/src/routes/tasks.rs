@@ -509,8 +509,11 @@ pub struct ExplanationsBody {
     #[validate(length(min = 1, max = 64))]
     #[schema(value_type = tthc_core::unit::UnitCode)]
     pub unit: String,
-    /// The notice's period.
-    #[schema(example = "2024-04")]
+    /// The notice's period: a month, a quarter or a year.
+    #[schema(
+        example = "2024-04",
+        pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+    )]
     pub period: String,
     /// The day the notice names in "gửi … trước ngày …"; by default the 17th of the month after
     /// the period, as the notice says.
@@ -631,6 +634,7 @@ pub async fn explanation_task(
 pub struct TasksQuery {
     /// Only the parts of this unit.
     #[validate(length(min = 1, max = 64))]
+    #[param(min_length = 1, max_length = 64)]
     pub unit: Option<String>,
     /// Only the parts that stand so today: `open`, `overdue`, `done`, `doneLate`, `cancelled`.
     #[param(pattern = "^(open|overdue|done|doneLate|cancelled)$")]
@@ -641,6 +645,7 @@ pub struct TasksQuery {
     pub year: Option<i32>,
     /// Only the tasks of the letter with this number.
     #[validate(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub source: Option<String>,
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
     #[param(pattern = "^(json|csv|xlsx)$")]
@@ -803,7 +808,7 @@ fn task_id(id: &str) -> Result<i64, ApiError> {
     ),
     security(("bearer" = ["tasks:read"]))
 )]
-#[get("/tasks/{id}")]
+#[get("/tasks/{id:\\d+}")]
 pub async fn get_task(
     state: web::Data<AppState>,
     principal: Principal,
@@ -826,6 +831,15 @@ pub async fn get_task(
     Ok(task_response(&mut HttpResponse::Ok(), version, view))
 }
 
+/// A field given, `null` included (`Some(None)`), as against left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A change to a task.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -836,8 +850,10 @@ pub struct TaskPatch {
     /// New deadline (a letter that extends it).
     #[schema(value_type = Option<String>, format = Date)]
     pub due_before: Option<NaiveDate>,
-    /// New target.
-    pub target: Option<Target>,
+    /// New target; `null` removes it, left out it stays.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Target>, nullable)]
+    pub target: Option<Option<Target>>,
     /// Cancels every open part, for this reason (the letter was withdrawn).
     #[validate(length(min = 1, max = 1000))]
     #[schema(min_length = 1, max_length = 1000)]
@@ -862,7 +878,7 @@ pub struct TaskPatch {
     ),
     security(("bearer" = ["tasks:admin"]))
 )]
-#[patch("/tasks/{id}")]
+#[patch("/tasks/{id:\\d+}")]
 pub async fn patch_task(
     state: web::Data<AppState>,
     principal: Principal,
@@ -883,14 +899,14 @@ pub async fn patch_task(
                 key: None,
                 text: body.text.clone().unwrap_or_else(|| current.text.clone()),
                 due_before: body.due_before.unwrap_or(current.due_before),
-                target: body.target.clone(),
+                target: body.target.clone().flatten(),
                 units: vec![String::new()],
             };
             ApiError::unless_rules(task_problems(conn, &item, &current.source, "")?)?;
             let change = TaskChange {
                 text: body.text,
                 due_before: body.due_before,
-                target: body.target.map(Some),
+                target: body.target,
                 cancel_reason: body.cancel_reason,
             };
             let task = store::update(
@@ -955,7 +971,7 @@ pub struct PartBody {
     ),
     security(("bearer" = ["tasks:write"]), ("bearer" = ["tasks:admin"]))
 )]
-#[put("/tasks/{id}/parts/{unit}")]
+#[put("/tasks/{id:\\d+}/parts/{unit}")]
 pub async fn put_part(
     state: web::Data<AppState>,
     principal: Principal,
@@ -1090,6 +1106,7 @@ pub struct DueQuery {
     pub days: Option<i64>,
     /// Only this unit's parts.
     #[validate(length(min = 1, max = 64))]
+    #[param(min_length = 1, max_length = 64)]
     pub unit: Option<String>,
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
     #[param(pattern = "^(json|csv|xlsx)$")]
@@ -1299,6 +1316,7 @@ async fn lines_response(
 pub struct OverdueQuery {
     /// Only this unit's parts.
     #[validate(length(min = 1, max = 64))]
+    #[param(min_length = 1, max_length = 64)]
     pub unit: Option<String>,
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
     #[param(pattern = "^(json|csv|xlsx)$")]
@@ -1353,6 +1371,7 @@ pub struct ComplianceQuery {
     pub year: i32,
     /// Only this unit.
     #[validate(length(min = 1, max = 64))]
+    #[param(min_length = 1, max_length = 64)]
     pub unit: Option<String>,
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
     #[param(pattern = "^(json|csv|xlsx)$")]

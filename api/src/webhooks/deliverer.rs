@@ -485,6 +485,30 @@ impl Reading {
         }))
     }
 
+    /// How many changes after `after` wait, and when the oldest was made (UTC).
+    pub fn waiting(
+        &self,
+        conn: &mut DbConnection,
+        after: Position,
+    ) -> Result<(i64, Option<NaiveDateTime>), StoreError> {
+        let filter = ChangeFilter {
+            after,
+            until: None,
+            resource_types: self.types.clone(),
+            within: self.within.clone(),
+            scope: self.scope.clone(),
+            exclude_client: self.exclude_client.clone(),
+            limit: 1,
+        };
+        let oldest = changes::list(conn, &filter)?.first().map(|c| c.at);
+        let count = if oldest.is_some() {
+            changes::count(conn, &filter)?
+        } else {
+            0
+        };
+        Ok((count, oldest))
+    }
+
     /// The changes after `after` up to `until`, at most one batch.
     pub fn read(
         &self,
@@ -545,4 +569,32 @@ fn plan(
         None
     };
     Ok(Plan::Send { letter, batch })
+}
+
+/// Sets the delivery gauges of `metrics` from every active subscription: the changes it has not
+/// delivered yet and the age of the oldest (the relay's are its sync queue).
+pub fn measure_lag(
+    conn: &mut DbConnection,
+    metrics: &crate::middleware::Metrics,
+) -> Result<(), StoreError> {
+    let now: NaiveDateTime = store::database_now(conn)?;
+    metrics.delivery_lag.reset();
+    metrics.delivery_waiting.reset();
+    for sub in store::list(conn, None, None, 10_000)? {
+        if !sub.active {
+            continue;
+        }
+        let Ok(reading) = Reading::of(conn, &sub)? else {
+            continue;
+        };
+        let (count, oldest) = reading.waiting(conn, sub.cursor())?;
+        let labels = [sub.id.as_str(), sub.kind().as_str()];
+        let age = oldest.map_or(0.0, |at| (now - at).as_seconds_f64().max(0.0));
+        metrics.delivery_lag.with_label_values(&labels).set(age);
+        metrics
+            .delivery_waiting
+            .with_label_values(&labels)
+            .set(count);
+    }
+    Ok(())
 }

@@ -134,17 +134,11 @@ fn range(conn: &DbConnection, after: Position, until: Option<Position>) -> Condi
 /// Rows of transactions older than every one still running (PostgreSQL only).
 const VISIBLE_ON_POSTGRES: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
-/// The changes after `filter.after`, oldest first.
-pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<ChangeRow>> {
+/// The changes `filter` selects, in no order and without its limit.
+fn matching(conn: &mut DbConnection, filter: &ChangeFilter) -> audit_log::BoxedQuery<'static, Db> {
     let mut q = audit_log::table
-        .select(ChangeRow::as_select())
         .filter(range(conn, filter.after, filter.until))
-        .limit(filter.limit)
         .into_boxed::<Db>();
-    q = match conn {
-        DbConnection::Sqlite(_) => q.order(audit_log::id.asc()),
-        DbConnection::Pg(_) => q.order((audit_log::txid.asc(), audit_log::id.asc())),
-    };
     if !filter.resource_types.is_empty() {
         q = q.filter(audit_log::resource_type.eq_any(filter.resource_types.clone()));
     }
@@ -162,7 +156,24 @@ pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<C
     if let Some(client) = &filter.exclude_client {
         q = q.filter(audit_log::client_id.ne(client.clone()));
     }
+    q
+}
+
+/// The changes after `filter.after`, oldest first.
+pub fn list(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<Vec<ChangeRow>> {
+    let q = matching(conn, filter)
+        .select(ChangeRow::as_select())
+        .limit(filter.limit);
+    let q = match conn {
+        DbConnection::Sqlite(_) => q.order(audit_log::id.asc()),
+        DbConnection::Pg(_) => q.order((audit_log::txid.asc(), audit_log::id.asc())),
+    };
     Ok(q.load(conn)?)
+}
+
+/// How many changes `filter` selects (its limit aside).
+pub fn count(conn: &mut DbConnection, filter: &ChangeFilter) -> StoreResult<i64> {
+    Ok(matching(conn, filter).count().get_result(conn)?)
 }
 
 /// Changes waiting in one unit: how many records, and since when.

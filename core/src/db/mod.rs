@@ -200,6 +200,31 @@ impl Database {
         Ok(self.pool.get()?)
     }
 
+    /// Copies an SQLite database, while it serves, into the new file `to` (`VACUUM INTO`: a
+    /// consistent snapshot, compacted; the file must not exist). PostgreSQL is backed up with
+    /// its own tools (`pg_dump`), which this refuses to stand in for.
+    pub fn backup_to(&self, to: &std::path::Path) -> StoreResult<()> {
+        use diesel::RunQueryDsl;
+        if to.exists() {
+            return Err(StoreError::Setup(format!(
+                "{} exists already: back up into a new file",
+                to.display()
+            )));
+        }
+        let mut conn = self.conn()?;
+        match &mut *conn {
+            DbConnection::Sqlite(c) => {
+                diesel::sql_query("VACUUM INTO ?")
+                    .bind::<diesel::sql_types::Text, _>(to.to_string_lossy().into_owned())
+                    .execute(c)?;
+                Ok(())
+            }
+            DbConnection::Pg(_) => Err(StoreError::Setup(
+                "a PostgreSQL database is backed up with pg_dump (see the README)".into(),
+            )),
+        }
+    }
+
     /// Applies every pending migration. On PostgreSQL an advisory lock makes instances that
     /// start together take turns, so exactly one of them migrates.
     pub fn migrate(&self) -> StoreResult<usize> {
