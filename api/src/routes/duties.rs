@@ -323,7 +323,7 @@ pub struct SubmissionBody {
     /// The period reported on, of the duty's frequency. Left out for a one-off request (or its
     /// `dueOn` day).
     #[schema(
-        pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
+        pattern = "^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$"
     )]
     pub period: Option<String>,
     /// The document's number.

@@ -512,7 +512,7 @@ pub struct ExplanationsBody {
     /// The notice's period: a month, a quarter or a year.
     #[schema(
         example = "2024-04",
-        pattern = "^(199[0-9]|20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+        pattern = "^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4])?$"
     )]
     pub period: String,
     /// The day the notice names in "gửi … trước ngày …"; by default the 17th of the month after
