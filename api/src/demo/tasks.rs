@@ -38,9 +38,9 @@ fn done(
         conn,
         actor,
         &UnitScope::All,
-        task.id,
-        unit,
+        (task.id, unit),
         &PartChange::Done(evidence),
+        true,
         None,
     )?;
     Ok(())

@@ -996,29 +996,14 @@ pub async fn put_part(
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
             let current = store::get(conn, &scope, id)?;
-            // A unit records its open part done; a done or cancelled part is the office's to
-            // change (it reopens it first), so a unit cannot undo a cancellation or redate its
-            // evidence.
-            if let Some(p) = current.parts.iter().find(|p| p.unit == unit)
-                && p.state != PartState::Open
-                && !admin
-            {
-                return Err(ApiError::rule(
-                    "state",
-                    format!(
-                        "the part of {unit} is {}: only the office (tasks:admin) changes it",
-                        p.state.as_str()
-                    ),
-                ));
-            }
             let change = part_change(body, &current.source, now.date())?;
             let task = store::set_part(
                 conn,
                 &principal.actor(),
                 &scope,
-                id,
-                &unit,
+                (id, &unit),
                 &change,
+                admin,
                 expected.as_ref(),
             )?;
             let version = task.version;

@@ -704,8 +704,16 @@ fn excuse_refusal(duty: &Duty, sent: &Submission, all: &[Submission]) -> Option<
             sent.period, duty.form.code
         ));
     };
-    let late_from = occasion.late_from().and_time(chrono::NaiveTime::MIN);
-    (sent.submitted_at < late_from).then(|| {
+    let judged = judge_from(
+        occasion.late_from(),
+        Some(FirstSubmission {
+            at: sent.submitted_at,
+            poor_quality: false,
+            excused: false,
+        }),
+        sent.submitted_at,
+    );
+    (judged != Standing::Late).then(|| {
         format!(
             "was sent on time (due on {}): there is no delay to excuse",
             occasion.due_on

@@ -746,15 +746,17 @@ pub enum PartChange {
     Reopened,
 }
 
-/// Records `change` to the part of `unit` (a code `scope` allows) in task `id`. `If-Match` on
-/// the part's version when `expected` is given. Audited under the unit.
+/// Records `change` to the part of unit `unit` (a code `scope` allows) in task `id`. A unit changes
+/// only its open part; a done or cancelled part is the `office`'s to change (it reopens it
+/// first), so a unit cannot undo a cancellation or redate its evidence. `If-Match` on the
+/// part's version when `expected` is given. Audited under the unit.
 pub fn set_part(
     conn: &mut DbConnection,
     actor: &Actor,
     scope: &UnitScope,
-    id: i64,
-    unit: &str,
+    (id, unit): (i64, &str),
     change: &PartChange,
+    office: bool,
     expected: Option<&Versions>,
 ) -> StoreResult<Task> {
     write_tx(conn, |conn| {
@@ -768,6 +770,15 @@ pub fn set_part(
                 resource: "part of task",
                 id: format!("{id}/{unit}"),
             })?;
+        if !office && before.state != PartState::Open {
+            return Err(StoreError::invalid(InvalidParam::new(
+                "state",
+                format!(
+                    "the part of {unit} is {}: only the office (tasks:admin) changes it",
+                    before.state.as_str()
+                ),
+            )));
+        }
         check_version(expected, before.version)?;
         let unit_id: i64 = units::table
             .filter(units::code.eq(unit))
