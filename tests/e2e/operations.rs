@@ -153,7 +153,19 @@ fn metrics_count_dossiers_scores_and_what_waits_for_delivery() {
     let s = app.get("/api/v1/units/P/scores/2026-03", &admin);
     assert_eq!(s.status, Status::OK, "{}", s.text);
 
-    let m = app.call(HttpMethod::GET, "/metrics", None, None).text;
+    let labels = format!("{{kind=\"webhook\",subscription=\"{id}\"}}");
+    let waiting = format!("tthc_delivery_waiting_changes{labels}");
+    // On PostgreSQL a change is counted once every older transaction in the cluster (any
+    // test's) has ended: wait for it, as a subscriber would.
+    let started = std::time::Instant::now();
+    let m = loop {
+        let m = app.call(HttpMethod::GET, "/metrics", None, None).text;
+        let counted = m.lines().any(|l| l == format!("{waiting} 1"));
+        if counted || started.elapsed() > std::time::Duration::from_secs(20) {
+            break m;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     let value = |prefix: &str| -> f64 {
         m.lines()
             .find(|l| l.starts_with(prefix))
@@ -173,11 +185,7 @@ fn metrics_count_dossiers_scores_and_what_waits_for_delivery() {
         1.0
     );
     assert_eq!(value("tthc_score_computation_seconds_count"), 1.0);
-    let labels = format!("{{kind=\"webhook\",subscription=\"{id}\"}}");
-    assert_eq!(
-        value(&format!("tthc_delivery_waiting_changes{labels}")),
-        1.0
-    );
+    assert_eq!(value(&waiting), 1.0);
     assert!(value(&format!("tthc_delivery_lag_seconds{labels}")) >= 0.0);
 }
 
