@@ -24,6 +24,7 @@ mod periods;
 mod petitions;
 mod portal_relay;
 mod portal_sync;
+mod printing;
 mod procedures;
 mod reporting_duties;
 mod reports;

@@ -281,15 +281,19 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
     );
     assert_eq!(later.body["explanations"]["dueOn"], "2026-04-20");
 
-    // XLSX: one sheet per appendix and table.
-    let (status, _, bytes) =
-        app.download("/api/v1/reports/notice?unit=P&period=2026-03", &admin, XLSX);
+    // XLSX: the letter, then one sheet per appendix and table.
+    let (status, _, bytes) = app.download(
+        "/api/v1/reports/notice?unit=P&period=2026-03&number=112/TB-VPUBND",
+        &admin,
+        XLSX,
+    );
     assert_eq!(status, Status::OK);
     let book = read_xlsx(&bytes);
     let names: Vec<&str> = book.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
         [
+            "Thông báo",
             "Phụ lục 1",
             "Phụ lục 2",
             "Phụ lục 3",
@@ -297,7 +301,31 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
             "Giải trình"
         ]
     );
-    let a1 = &book[0];
+    // The letter: letterhead, kind, subject, and the province's score and rank.
+    let letter = &book[0];
+    assert_eq!(
+        (letter.at(0, 0), letter.at(0, 3)),
+        ("ĐƠN VỊ P", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    );
+    assert_eq!(
+        (letter.at(1, 0), letter.at(1, 3)),
+        ("VĂN PHÒNG", "Độc lập - Tự do - Hạnh phúc")
+    );
+    assert_eq!(letter.at(3, 0), "Số: 112/TB-VPUBND");
+    assert!(
+        letter.at(3, 3).starts_with("Đơn vị P, ngày "),
+        "{}",
+        letter.at(3, 3)
+    );
+    assert_eq!(letter.at(5, 0), "THÔNG BÁO");
+    assert!(letter.at(6, 0).starts_with("Về chỉ số chỉ đạo"));
+    let said: Vec<&str> = (8..letter.cells.len()).map(|r| letter.at(r, 0)).collect();
+    assert!(
+        said.iter()
+            .any(|p| p.contains("đạt 77,73 điểm, xếp hạng 17/63")),
+        "{said:?}"
+    );
+    let a1 = &book[1];
     assert!(a1.at(0, 0).starts_with("Phụ lục 1."));
     let head = a1.row_of(0, "STT").unwrap();
     assert_eq!(a1.at(head, 3), "Điểm theo nhóm chỉ số");
@@ -323,10 +351,10 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
         (a1.at(head + 3, 1), a1.at(head + 3, last - 1)),
         ("STP", "36.44")
     );
-    let a3 = &book[2];
+    let a3 = &book[3];
     let total = a3.row_of(2, "Tổng cộng").unwrap();
     assert_eq!(a3.at(total, 3), "5");
-    let owing = &book[4];
+    let owing = &book[5];
     assert!(owing.at(0, 0).ends_with("17/04/2026"));
     assert_eq!(owing.at(3, 1), "STP");
     assert_eq!((owing.at(3, 3), owing.at(3, 4)), ("1", "1"));
@@ -345,21 +373,33 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
     );
     let html = &page.text;
     assert!(html.starts_with("<!doctype html>"));
-    assert!(html.contains("đạt 77.73 điểm, xếp hạng 17/63"), "{html}");
-    assert!(html.contains("đạt 38.17 điểm"));
-    assert_eq!(html.matches("<table>").count(), 5);
+    assert!(html.contains("đạt 77,73 điểm, xếp hạng 17/63"), "{html}");
+    assert!(html.contains("đạt 38,17 điểm"));
+    assert!(html.contains("<h1>THÔNG BÁO</h1>"));
+    assert!(
+        html.contains("<td>Số:         /TB-VPUBND</td>"),
+        "a draft's number is blank"
+    );
+    assert_eq!(html.matches("<table class=\"data\">").count(), 5);
     let appendix1 = between(html, "Phụ lục 1.", "</table>");
     let stttt = appendix1.find("STTTT").unwrap();
     assert!(
-        stttt < appendix1.find("<td>STP</td>").unwrap(),
+        stttt < appendix1.find("<td class=\"c\">STP</td>").unwrap(),
         "ranked order"
+    );
+    assert!(
+        appendix1.contains("<td class=\"n\">36,44</td>"),
+        "{appendix1}"
     );
     let appendix3 = between(html, "Phụ lục 3.", "</table>");
     assert_eq!(
         between(appendix3, "<tfoot>\n<tr>", "</tr>"),
-        "<td></td><td></td><td>Tổng cộng</td><td class=\"n\">5</td><td class=\"n\">2</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">0</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">1</td>"
+        "<td></td><td class=\"c\"></td><td>Tổng cộng</td><td class=\"n\">5</td><td class=\"n\">2</td><td class=\"n\">2</td><td class=\"n\">1</td><td class=\"n\">4</td><td class=\"n\">3</td><td class=\"n\">0</td><td class=\"n\">1</td><td class=\"n\">1</td><td class=\"n\">0</td><td class=\"n\">1</td>"
     );
-    assert!(between(html, "trễ hạn báo cáo giải trình", "</table>").contains("<td>STP</td>"));
+    assert!(
+        between(html, "trễ hạn báo cáo giải trình", "</table>")
+            .contains("<td class=\"c\">STP</td>")
+    );
     assert!(html.contains("trước ngày 17/04/2026"));
     // A notice needs a rule set.
     app.get("/api/v1/reports/notice?unit=P&period=2021-03", &admin)

@@ -24,7 +24,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::ValidQuery;
 use crate::instant::now_local;
 use crate::state::AppState;
-use crate::table::{self, Cell, Column, Format, Table};
+use crate::table::{self, Cell, Column, Document, Format, Letterhead, Table};
 use tthc_core::app::notice::{self as app_notice, NoticeData};
 
 /// Which report, for whom, and in what form.
@@ -296,9 +296,53 @@ pub struct NoticeQuery {
     /// of the month after the period (seed `004_…`).
     #[param(value_type = Option<String>, format = Date, example = "2026-09-17")]
     pub explain_by: Option<NaiveDate>,
+    /// The notice's number in the office's register, printed in the letterhead as `Số: …`;
+    /// left blank (a draft numbered when signed) when not given.
+    #[validate(length(min = 1, max = 40))]
+    #[param(min_length = 1, max_length = 40, example = "112/TB-VPUBND")]
+    pub number: Option<String>,
     /// `json`, `xlsx` or `html`; overrides the `Accept` header.
     #[param(pattern = "^(json|xlsx|html)$")]
     pub format: Option<String>,
+}
+
+/// The place in an official document's date line: the province's name without its kind
+/// (`Ủy ban nhân dân tỉnh Bắc Ninh` → `Bắc Ninh`).
+fn place_of(unit_name: &str) -> &str {
+    const KINDS: [&str; 6] = [
+        "Ủy ban nhân dân tỉnh ",
+        "Ủy ban nhân dân thành phố ",
+        "UBND tỉnh ",
+        "UBND thành phố ",
+        "Tỉnh ",
+        "Thành phố ",
+    ];
+    KINDS
+        .iter()
+        .find_map(|k| unit_name.strip_prefix(k))
+        .unwrap_or(unit_name)
+}
+
+/// A date as official documents write it: `ngày 03 tháng 02 năm 2026`, `ngày 17 tháng 5 năm
+/// 2024` (a zero before days under 10 and the months January and February).
+fn vn_long_date(day: NaiveDate) -> String {
+    let month = if day.month() < 3 {
+        format!("{:02}", day.month())
+    } else {
+        day.month().to_string()
+    };
+    format!("ngày {:02} tháng {month} năm {}", day.day(), day.year())
+}
+
+/// The notice's letterhead: issued by the office of the unit's people's committee.
+fn notice_letterhead(unit: &UnitRow, number: Option<&str>, on: NaiveDate) -> Letterhead {
+    Letterhead {
+        authority: unit.name.to_uppercase(),
+        office: "VĂN PHÒNG".to_owned(),
+        number: format!("Số: {}", number.unwrap_or("        /TB-VPUBND")),
+        place_and_date: format!("{}, {}", place_of(&unit.name), vn_long_date(on)),
+        kind: "THÔNG BÁO".to_owned(),
+    }
 }
 
 /// A unit's line in appendix 1 or 2.
@@ -658,27 +702,32 @@ pub async fn notice(
         late_table(&notice.late_announcements),
         explanation_table(&notice.explanations),
     ];
-    let mut summary = vec![match &notice.official {
-        Some(o) => format!(
-            "Theo số liệu trên Cổng Dịch vụ công quốc gia, {} đạt {} điểm{}.",
-            unit.name,
-            o.score,
-            match (o.rank, o.rank_of) {
-                (Some(r), Some(of)) => format!(", xếp hạng {r:02}/{of}"),
-                _ => String::new(),
+    let mut summary = vec![
+        "Căn cứ Quyết định số 766/QĐ-TTg ngày 23/6/2022 của Thủ tướng Chính phủ phê duyệt Bộ chỉ số chỉ đạo, điều hành và đánh giá chất lượng phục vụ người dân, doanh nghiệp trong thực hiện thủ tục hành chính, dịch vụ công theo thời gian thực trên môi trường điện tử;".to_owned(),
+        match &notice.official {
+            Some(o) => format!(
+                "Theo số liệu trên Cổng Dịch vụ công quốc gia, {} đạt {} điểm{}.",
+                unit.name,
+                table::vn_decimal(o.score),
+                match (o.rank, o.rank_of) {
+                    (Some(r), Some(of)) => format!(", xếp hạng {r:02}/{of}"),
+                    _ => String::new(),
+                }
+            ),
+            None => {
+                "Chưa có số liệu công bố của Cổng Dịch vụ công quốc gia cho kỳ này.".to_owned()
             }
-        ),
-        None => "Chưa có số liệu công bố của Cổng Dịch vụ công quốc gia cho kỳ này.".to_owned(),
-    }];
+        },
+    ];
     summary.push(format!(
-        "Theo số liệu của hệ thống tthc ({}), {} đạt {} điểm.",
+        "Theo số liệu của hệ thống tthc ({}), {} đạt {} điểm. Chỉ số của các sở, ngành tại Phụ lục 1, của UBND cấp huyện, cấp xã tại Phụ lục 2, tình hình giải quyết hồ sơ tại Phụ lục 3 kèm theo.",
         if notice.basis == "snapshot" {
             "số liệu đã chốt"
         } else {
             "số liệu hiện tại"
         },
         unit.name,
-        notice.score
+        table::vn_decimal(notice.score)
     ));
     if !notice.explanations.units.is_empty() {
         summary.push(format!(
@@ -686,16 +735,17 @@ pub async fn notice(
             vn_date(notice.explanations.due_on)
         ));
     }
-    let heading = format!(
-        "Thông báo về chỉ số chỉ đạo, điều hành và đánh giá chất lượng phục vụ người dân, doanh nghiệp {label}"
-    );
+    let document = Document {
+        letterhead: Some(notice_letterhead(&unit, q.number.as_deref(), now.date())),
+        subject: format!(
+            "Về chỉ số chỉ đạo, điều hành và đánh giá chất lượng phục vụ người dân, doanh nghiệp {label}"
+        ),
+        paragraphs: summary,
+        tables: tables.into(),
+    };
     let name = format!("thong-bao-{}-{period}", unit.code);
     Ok(match format {
-        Format::Html => table::download(
-            format,
-            &name,
-            table::html(&heading, &summary, &tables).into_bytes(),
-        ),
-        _ => table::download(format, &name, table::xlsx(&tables)?),
+        Format::Html => table::download(format, &name, table::html(&document).into_bytes()),
+        _ => table::download(format, &name, table::xlsx_document(&document)?),
     })
 }

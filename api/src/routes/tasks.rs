@@ -1207,7 +1207,7 @@ fn lines_table(title: &str, lines: &[PartLine]) -> Table {
                     Cell::text(&l.unit),
                     Cell::text(&l.unit_name),
                     Cell::text(l.last_day),
-                    Cell::Number(l.days_left as f64),
+                    Cell::Integer(l.days_left),
                     l.note.as_ref().map_or(Cell::Empty, Cell::text),
                 ]
             })
