@@ -34,6 +34,8 @@ for validation failures, `invalidParams`.",
         (name = "audit", description = "Who changed what, when and why"),
         (name = "webhooks", description = "Subscriptions that push the change feed to a URL, signed, with retries and dead letters"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "published", description = "The results of closed months, published monthly: readable without signing in"),
+        (name = "console", description = "The office console served at /: its page, script and style"),
     ),
     modifiers(&BearerAuth),
     // The items of `POST /portal-sync`, whose body holds them as raw JSON.

@@ -9,6 +9,7 @@ mod calendar;
 mod changes;
 mod clients;
 mod connections;
+mod console;
 mod contract;
 mod definitions;
 mod deploy;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod changes;
 pub mod clients;
+pub mod console;
 pub mod dossiers;
 pub mod duties;
 pub mod gains;
@@ -18,6 +19,7 @@ pub mod petitions;
 pub mod portal_relays;
 pub mod portal_sync;
 pub mod procedures;
+pub mod published;
 pub mod reports;
 pub mod scores;
 pub mod scoring;
@@ -53,7 +55,14 @@ macro_rules! routes {
 }
 
 routes! {
-    root: [health::healthz, health::readyz, health::metrics],
+    root: [
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        console::page,
+        console::script,
+        console::style,
+    ],
     api: [
         token::issue_token,
         units::list_units,
@@ -137,6 +146,8 @@ routes! {
         official::put_official,
         official::get_official,
         official::reconciliation,
+        published::list_published,
+        published::get_published,
         periods::list_periods,
         periods::close_period,
         periods::reopen_period,

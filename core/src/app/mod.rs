@@ -10,6 +10,7 @@ use crate::InvalidParam;
 use crate::db::StoreError;
 
 pub mod notice;
+pub mod published;
 pub mod scores;
 pub mod tasks;
 

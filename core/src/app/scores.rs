@@ -84,6 +84,19 @@ pub fn standing_frozen(
     })
 }
 
+/// The evaluation of `unit`'s snapshot for the closed month `period`, or `None` when the month
+/// is not closed or the unit did not exist then.
+pub fn frozen_standing(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    rule_set: &RuleSet,
+) -> AppResult<Option<Standing>> {
+    periods::snapshot(conn, unit, period)?
+        .map(|frozen| evaluate_snapshot(conn, &frozen, rule_set))
+        .transpose()
+}
+
 /// A unit's score for a period, and for a closed month the live score beside it (late data).
 pub struct Scored {
     /// A closed month's snapshot, else the live score.

@@ -139,6 +139,15 @@ pub fn find_row(conn: &mut DbConnection, code: &str) -> StoreResult<Option<UnitR
         .optional()?)
 }
 
+/// The rows of the units without a parent (the provinces), by code.
+pub fn root_rows(conn: &mut DbConnection) -> StoreResult<Vec<UnitRow>> {
+    Ok(units::table
+        .filter(units::parent_id.is_null())
+        .order(units::code.asc())
+        .select(UnitRow::as_select())
+        .load(conn)?)
+}
+
 /// The rows of `parent`'s direct children, by code.
 pub fn children_rows(conn: &mut DbConnection, parent: &UnitRow) -> StoreResult<Vec<UnitRow>> {
     Ok(units::table

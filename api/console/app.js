@@ -1,0 +1,221 @@
+// The office console's public view: the published results of closed months, read from the
+// public API (/api/v1/published) like any other client. Everything shown is put into the page
+// as text (textContent), never as markup.
+"use strict";
+
+const api = "/api/v1";
+const state = { months: [], month: null, province: null };
+const $ = (id) => document.getElementById(id);
+
+/** A number as Vietnamese documents write it: 78,49. */
+function vn(x, digits = 2) {
+  return x === null || x === undefined
+    ? "–"
+    : x.toLocaleString("vi-VN", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** "2026-10" as "tháng 10/2026". */
+function monthLabel(period) {
+  const [year, month] = period.split("-");
+  return `tháng ${Number(month)}/${year}`;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  return node;
+}
+
+async function getJson(path) {
+  const res = await fetch(api + path, { headers: { Accept: "application/json" } });
+  if (!res.ok) {
+    let detail = res.statusText;
+    try {
+      detail = (await res.json()).detail || detail;
+    } catch (_) {
+      // not a problem document
+    }
+    throw new Error(detail);
+  }
+  return res.json();
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+/** The change since the month before, with its sign and direction. */
+function changeNode(change) {
+  const span = el("span", { class: "change" });
+  if (change === null || change === undefined) {
+    span.textContent = "";
+    return span;
+  }
+  const up = change > 0;
+  const down = change < 0;
+  span.className = "change" + (up ? " up" : down ? " down" : "");
+  const arrow = up ? "▲ " : down ? "▼ " : "";
+  span.textContent = arrow + (up ? "+" : "") + vn(change);
+  span.setAttribute(
+    "aria-label",
+    up ? `tăng ${vn(change)} điểm` : down ? `giảm ${vn(-change)} điểm` : "không đổi",
+  );
+  return span;
+}
+
+function renderScore(province, period) {
+  $("score-title").textContent = `${province.name}, ${monthLabel(period)}`;
+  $("score-value").textContent = vn(province.score);
+  $("score-change").replaceWith(
+    Object.assign(changeNode(province.change), { id: "score-change" }),
+  );
+  const list = $("groups");
+  list.replaceChildren(
+    ...province.groups.map((g) => {
+      const share = g.maxScore > 0 && g.score !== null ? Math.max(0, Math.min(1, g.score / g.maxScore)) : 0;
+      // The width is set through the style object: the policy refuses style attributes.
+      const bar = el("span", { class: "bar", role: "presentation" }, el("span"));
+      bar.firstChild.style.width = `${(share * 100).toFixed(1)}%`;
+      return el(
+        "li",
+        {},
+        el("span", {}, g.name),
+        bar,
+        el("span", { class: "points" }, `${vn(g.score)} / ${vn(g.maxScore, 0)}`),
+      );
+    }),
+  );
+  $("score").hidden = false;
+}
+
+/** The province's total over the last 12 published months, oldest first, as a line. */
+function renderTrend(code) {
+  const points = state.months
+    .slice(0, 12)
+    .map((m) => ({ period: m.period, score: (m.provinces.find((p) => p.unit === code) || {}).score }))
+    .filter((p) => p.score !== null && p.score !== undefined)
+    .reverse();
+  const chart = $("trend-chart");
+  chart.replaceChildren();
+  const body = $("trend-table").tBodies[0];
+  body.replaceChildren(
+    ...points.map((p) => el("tr", {}, el("td", {}, monthLabel(p.period)), el("td", { class: "n" }, vn(p.score)))),
+  );
+  if (points.length === 0) {
+    $("trend").hidden = true;
+    return;
+  }
+  const [w, h, left, right, top, bottom] = [640, 240, 44, 32, 16, 36];
+  const scores = points.map((p) => p.score);
+  const lo = Math.max(0, Math.floor((Math.min(...scores) - 5) / 10) * 10);
+  const hi = Math.min(100, Math.ceil((Math.max(...scores) + 5) / 10) * 10);
+  const x = (i) => left + (points.length === 1 ? (w - left - right) / 2 : (i * (w - left - right)) / (points.length - 1));
+  const y = (s) => top + ((hi - s) * (h - top - bottom)) / (hi - lo || 1);
+  for (let tick = lo; tick <= hi; tick += 10) {
+    chart.append(svg("line", { class: "axis", x1: left, x2: w - right, y1: y(tick), y2: y(tick) }));
+    const label = svg("text", { x: left - 6, y: y(tick) + 4, "text-anchor": "end" });
+    label.textContent = String(tick);
+    chart.append(label);
+  }
+  chart.append(
+    svg("polyline", { class: "line", points: points.map((p, i) => `${x(i)},${y(p.score)}`).join(" ") }),
+  );
+  points.forEach((p, i) => {
+    const dot = svg("circle", { class: "dot", cx: x(i), cy: y(p.score), r: 4 });
+    const title = svg("title");
+    title.textContent = `${monthLabel(p.period)}: ${vn(p.score)} điểm`;
+    dot.append(title);
+    chart.append(dot);
+    const label = svg("text", { x: x(i), y: h - 12, "text-anchor": "middle" });
+    const [year, month] = p.period.split("-");
+    label.textContent = `${Number(month)}/${year.slice(2)}`;
+    chart.append(label);
+  });
+  const first = points[0];
+  const last = points[points.length - 1];
+  $("trend-desc").textContent =
+    `Từ ${monthLabel(first.period)} (${vn(first.score)} điểm) đến ${monthLabel(last.period)} (${vn(last.score)} điểm).`;
+  $("trend").hidden = false;
+}
+
+function renderUnits(province) {
+  const level = $("level").value;
+  const shown = province.units.filter((u) =>
+    level === "" ? true : level === "department" ? u.level === "department" : u.level !== "department",
+  );
+  $("units-table").tBodies[0].replaceChildren(
+    ...shown.map((u) =>
+      el(
+        "tr",
+        {},
+        el("td", { class: "n" }, String(u.rank)),
+        el("td", {}, u.name),
+        el("td", { class: "n" }, vn(u.score)),
+        el("td", { class: "n" }, changeNode(u.change)),
+      ),
+    ),
+  );
+  $("units").hidden = false;
+}
+
+function render() {
+  const month = state.month;
+  const province = month.provinces.find((p) => p.unit === state.province) || month.provinces[0];
+  if (!province) {
+    setStatus(`Chưa có kết quả công bố cho ${monthLabel(month.period)}.`);
+    return;
+  }
+  state.province = province.unit;
+  renderScore(province, month.period);
+  renderTrend(province.unit);
+  renderUnits(province);
+  setStatus(`Kết quả ${monthLabel(month.period)}, chốt số liệu ngày ${new Date(month.closedAt).toLocaleDateString("vi-VN")}.`);
+}
+
+async function showMonth(period) {
+  setStatus("Đang tải…");
+  try {
+    state.month = await getJson(`/published/${encodeURIComponent(period)}`);
+    const provinces = state.month.provinces;
+    const select = $("province");
+    select.replaceChildren(...provinces.map((p) => el("option", { value: p.unit }, p.name)));
+    select.hidden = provinces.length < 2;
+    select.labels.forEach((l) => (l.hidden = provinces.length < 2));
+    if (state.province) select.value = state.province;
+    render();
+  } catch (e) {
+    setStatus(`Không tải được kết quả: ${e.message}`);
+  }
+}
+
+async function start() {
+  try {
+    state.months = (await getJson("/published")).items;
+  } catch (e) {
+    setStatus(`Không tải được danh sách tháng: ${e.message}`);
+    return;
+  }
+  if (state.months.length === 0) {
+    setStatus("Chưa có tháng nào được chốt số liệu và công bố.");
+    return;
+  }
+  const select = $("period");
+  select.replaceChildren(...state.months.map((m) => el("option", { value: m.period }, monthLabel(m.period))));
+  select.disabled = false;
+  select.addEventListener("change", () => showMonth(select.value));
+  $("province").addEventListener("change", () => {
+    state.province = $("province").value;
+    render();
+  });
+  $("level").addEventListener("change", () => state.month && render());
+  await showMonth(state.months[0].period);
+}
+
+document.addEventListener("DOMContentLoaded", start);

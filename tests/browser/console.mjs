@@ -1,0 +1,124 @@
+// The office console in a real browser (Debian's chromium, driven by playwright-core), against
+// the real service. Run by `tests/e2e/console.rs`, which starts the service over the demo
+// province and passes what the API says the page must show:
+//
+//   node console.mjs BASE_URL OUT_DIR EXPECTED_JSON
+//
+// EXPECTED_JSON: {"latest": {"period", "score", "departments", "units"}, "earlier": {"period", "score"}}.
+// Screenshots at 390 px and 1280 px wide (the window, and the whole page) are written to OUT_DIR. Exits 1 with the reasons when
+// a check fails.
+import { chromium } from "playwright-core";
+
+const [base, out, expectedJson] = process.argv.slice(2);
+const expected = JSON.parse(expectedJson);
+const failures = [];
+const check = (ok, what) => {
+  if (!ok) failures.push(what);
+};
+
+/** A number as the page writes it: 78,49. */
+const vn = (x) => x.toLocaleString("vi-VN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** WCAG 2 contrast ratio of two CSS colours "rgb(r, g, b)". */
+function contrast(fg, bg) {
+  const lum = (css) => {
+    const [r, g, b] = css.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((c) => {
+      const s = c / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+try {
+  for (const width of [390, 1280]) {
+    const page = await browser.newPage({ viewport: { width, height: 900 }, locale: "vi-VN" });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    const response = await page.goto(base + "/");
+    check(response.ok(), `${width}px: / answered ${response.status()}`);
+    await page.waitForSelector("#units-table tbody tr", { timeout: 15000 });
+
+    // The latest published month, as the API has it.
+    const latest = expected.latest;
+    check((await page.inputValue("#period")) === latest.period, `${width}px: the latest month is chosen`);
+    const score = (await page.textContent("#score-value")).trim();
+    check(score === vn(latest.score), `${width}px: score ${score}, expected ${vn(latest.score)}`);
+    const groups = await page.locator("#groups li").count();
+    check(groups === latest.groups, `${width}px: ${groups} groups, expected ${latest.groups}`);
+    const rows = await page.locator("#units-table tbody tr").count();
+    check(rows === latest.units, `${width}px: ${rows} units ranked, expected ${latest.units}`);
+    const first = (await page.textContent("#units-table tbody tr:first-child td:nth-child(2)")).trim();
+    check(first === latest.best, `${width}px: first ranked ${first}, expected ${latest.best}`);
+    const trend = await page.locator("#trend-chart circle").count();
+    check(trend === latest.trend, `${width}px: ${trend} months in the trend, expected ${latest.trend}`);
+
+    // Departments only.
+    await page.selectOption("#level", "department");
+    const departments = await page.locator("#units-table tbody tr").count();
+    check(departments === latest.departments, `${width}px: ${departments} departments, expected ${latest.departments}`);
+    await page.selectOption("#level", "");
+
+    // Nothing wider than the window.
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(scrollWidth <= width, `${width}px: the page is ${scrollWidth}px wide`);
+
+    // Readable: text against its background at WCAG AA (4.5:1).
+    for (const selector of ["body", "#score-value", ".top a", "#units-table td", ".lead"]) {
+      const [fg, bg] = await page.evaluate((s) => {
+        const node = document.querySelector(s);
+        let back = node;
+        let colour = "rgba(0, 0, 0, 0)";
+        while (back && /rgba\(0, 0, 0, 0\)|transparent/.test(colour)) {
+          colour = getComputedStyle(back).backgroundColor;
+          back = back.parentElement;
+        }
+        return [getComputedStyle(node).color, colour];
+      }, selector);
+      const ratio = contrast(fg, bg);
+      check(ratio >= 4.5, `${width}px: ${selector} contrast ${ratio.toFixed(2)} (${fg} on ${bg})`);
+    }
+
+    await page.screenshot({ path: `${out}/console-${width}.png` });
+    await page.screenshot({ path: `${out}/console-${width}-full.png`, fullPage: true });
+
+    // By keyboard: the first Tab reaches the skip link, the month is chosen from the keyboard.
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => document.activeElement.className);
+    check(focused === "skip", `${width}px: first Tab reaches ${focused}, expected the skip link`);
+    await page.focus("#period");
+    await page.keyboard.press("ArrowDown");
+    await page.waitForFunction(
+      (period) => document.getElementById("status").textContent.includes(period),
+      expected.earlier.label,
+      { timeout: 15000 },
+    );
+    const earlier = (await page.textContent("#score-value")).trim();
+    check(earlier === vn(expected.earlier.score), `${width}px: the month before scores ${earlier}, expected ${vn(expected.earlier.score)}`);
+
+    check(errors.length === 0, `${width}px: errors in the page: ${errors.join("; ")}`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+}
+if (failures.length > 0) {
+  console.error(failures.join("\n"));
+  process.exit(1);
+}
+console.log("console checks passed");
