@@ -338,15 +338,21 @@ fn views(
     tasks: Vec<Task>,
     now: NaiveDateTime,
 ) -> Result<Vec<TaskView>, ApiError> {
+    // The rule sets are read once, and only when some target is measured.
+    let sets = if tasks.iter().any(app_tasks::is_measured) {
+        Some(tthc_core::app::scores::rule_sets(conn)?)
+    } else {
+        None
+    };
     tasks
         .into_iter()
         .map(|t| {
             // Best effort: the task is stored whatever the index says; a figure that cannot be
             // computed now is left out rather than failing a write already committed.
-            let figures = match app_tasks::figures(conn, &t, now) {
-                Ok(f) => f,
-                Err(AppError::Store(e)) => return Err(e.into()),
-                Err(_) => BTreeMap::new(),
+            let figures = match sets.as_ref().map(|s| app_tasks::figures(conn, s, &t, now)) {
+                Some(Ok(f)) => f,
+                Some(Err(AppError::Store(e))) => return Err(e.into()),
+                Some(Err(_)) | None => BTreeMap::new(),
             };
             Ok(task_view(t, now.date(), &figures))
         })

@@ -17,6 +17,7 @@ use crate::db::tasks::{self, Letter, PartForm, Task, TaskFilter, TaskForm, TaskK
 use crate::db::units;
 use crate::period::Period;
 use crate::report::duties::Tally;
+use crate::scoring::RuleSets;
 use crate::task::{Target, TaskTally, judge};
 use crate::unit::UnitScope;
 
@@ -82,10 +83,19 @@ pub fn check_target(
     Ok(invalid)
 }
 
+/// Whether `task`'s target is one tthc measures (it names an indicator and a period).
+pub fn is_measured(task: &Task) -> bool {
+    task.target
+        .as_ref()
+        .is_some_and(|t| t.indicator.is_some() && t.period.is_some())
+}
+
 /// The target's figure for each part of `task` (by unit code), when its target names an
-/// indicator and a period: each unit's live or snapshot ratio of that indicator.
+/// indicator and a period: each unit's live or snapshot ratio of that indicator, scored by
+/// `sets` (read once by the caller for a whole list).
 pub fn figures(
     conn: &mut DbConnection,
+    sets: &RuleSets,
     task: &Task,
     now: NaiveDateTime,
 ) -> AppResult<BTreeMap<String, Figure>> {
@@ -96,8 +106,7 @@ pub fn figures(
     let (Some(code), Some(period)) = (&target.indicator, &target.period) else {
         return Ok(out);
     };
-    let sets = rule_sets(conn)?;
-    let Ok((period, rule_set)) = period_in(&sets, period) else {
+    let Ok((period, rule_set)) = period_in(sets, period) else {
         return Ok(out);
     };
     for part in &task.parts {
