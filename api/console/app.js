@@ -4,14 +4,14 @@
 "use strict";
 
 const api = "/api/v1";
-const state = { months: [], month: null, province: null };
+const state = { months: [], month: null, province: null, asked: 0 };
 const $ = (id) => document.getElementById(id);
 
-/** A number as Vietnamese documents write it: 78,49. */
-function vn(x, digits = 2) {
+/** A number as Vietnamese documents write it: 78,49 (`least` to `most` decimals). */
+function vn(x, least = 2, most = least) {
   return x === null || x === undefined
     ? "–"
-    : x.toLocaleString("vi-VN", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    : x.toLocaleString("vi-VN", { minimumFractionDigits: least, maximumFractionDigits: most });
 }
 
 /** "2026-10" as "tháng 10/2026". */
@@ -88,16 +88,17 @@ function renderScore(province, period) {
         {},
         el("span", {}, g.name),
         bar,
-        el("span", { class: "points" }, `${vn(g.score)} / ${vn(g.maxScore, 0)}`),
+        el("span", { class: "points" }, `${vn(g.score)} / ${vn(g.maxScore, 0, 2)}`),
       );
     }),
   );
   $("score").hidden = false;
 }
 
-/** The province's total over the last 12 published months, oldest first, as a line. */
-function renderTrend(code) {
+/** The province's total over the 12 published months up to the chosen one, oldest first. */
+function renderTrend(code, upTo) {
   const points = state.months
+    .filter((m) => m.period <= upTo)
     .slice(0, 12)
     .map((m) => ({ period: m.period, score: (m.provinces.find((p) => p.unit === code) || {}).score }))
     .filter((p) => p.score !== null && p.score !== undefined)
@@ -173,25 +174,30 @@ function render() {
     return;
   }
   state.province = province.unit;
+  $("province").value = province.unit;
   renderScore(province, month.period);
-  renderTrend(province.unit);
+  renderTrend(province.unit, month.period);
   renderUnits(province);
-  setStatus(`Kết quả ${monthLabel(month.period)}, chốt số liệu ngày ${new Date(month.closedAt).toLocaleDateString("vi-VN")}.`);
+  const closed = new Date(month.closedAt).toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
+  setStatus(`Kết quả ${monthLabel(month.period)}, chốt số liệu ngày ${closed}.`);
 }
 
 async function showMonth(period) {
   setStatus("Đang tải…");
+  // Only the last month asked for is shown, whatever order the answers come back in.
+  const asked = ++state.asked;
   try {
-    state.month = await getJson(`/published/${encodeURIComponent(period)}`);
+    const month = await getJson(`/published/${encodeURIComponent(period)}`);
+    if (asked !== state.asked) return;
+    state.month = month;
     const provinces = state.month.provinces;
     const select = $("province");
     select.replaceChildren(...provinces.map((p) => el("option", { value: p.unit }, p.name)));
     select.hidden = provinces.length < 2;
     select.labels.forEach((l) => (l.hidden = provinces.length < 2));
-    if (state.province) select.value = state.province;
     render();
   } catch (e) {
-    setStatus(`Không tải được kết quả: ${e.message}`);
+    if (asked === state.asked) setStatus(`Không tải được kết quả: ${e.message}`);
   }
 }
 

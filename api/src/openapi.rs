@@ -194,6 +194,8 @@ const DUTY_CODE: &str = "^[A-Za-z0-9_.-]{1,64}$";
 /// A reporting duty's period, or a one-off request's due day.
 const DUTY_PERIOD: &str =
     "^(20[0-9]{2}|2100)(-(0[1-9]|1[0-2])|-Q[1-4]|-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$";
+/// A month, as the service reads one.
+const MONTH: &str = "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$";
 /// A month the 766 index scores (its first rule set applies from 23 June 2022, so from July).
 const SCORED_MONTH: &str =
     "^(2022-(0[7-9]|1[0-2])|20(2[3-9]|[3-9][0-9])-(0[1-9]|1[0-2])|2100-(0[1-9]|1[0-2]))$";
@@ -250,6 +252,7 @@ fn shape_parameters(doc: &mut Value) {
                     ("path", "code") if path.starts_with("/api/v1/rule-sets/") => {
                         Some(RULE_SET_CODE)
                     }
+                    ("path", "period") if path.starts_with("/api/v1/published/") => Some(MONTH),
                     ("path", "period") if path.starts_with("/api/v1/periods/") => {
                         Some(SCORED_MONTH)
                     }

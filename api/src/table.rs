@@ -19,6 +19,8 @@ pub enum Cell {
     Count(u64),
     /// A whole number that may be negative (days left, say).
     Integer(i64),
+    /// A record's number (a task's id): a number, never grouped by thousands.
+    Id(i64),
     /// A score or ratio, shown with two decimals.
     Number(f64),
     /// Nothing.
@@ -36,7 +38,7 @@ impl Cell {
         match self {
             Self::Text(t) => crate::http::csv_text(t).into_owned(),
             Self::Count(n) => n.to_string(),
-            Self::Integer(n) => n.to_string(),
+            Self::Integer(n) | Self::Id(n) => n.to_string(),
             Self::Number(x) => x.to_string(),
             Self::Empty => String::new(),
         }
@@ -49,6 +51,7 @@ impl Cell {
             Self::Text(t) => t.clone(),
             Self::Count(n) => vn_number(&n.to_string(), ""),
             Self::Integer(n) => vn_number(&n.to_string(), ""),
+            Self::Id(n) => n.to_string(),
             Self::Number(x) => {
                 let fixed = format!("{x:.2}");
                 let (whole, decimals) = fixed.split_once('.').unwrap_or((&fixed, ""));
@@ -59,7 +62,10 @@ impl Cell {
     }
 
     fn is_numeric(&self) -> bool {
-        matches!(self, Self::Count(_) | Self::Integer(_) | Self::Number(_))
+        matches!(
+            self,
+            Self::Count(_) | Self::Integer(_) | Self::Id(_) | Self::Number(_)
+        )
     }
 }
 
@@ -259,6 +265,7 @@ struct Formats {
     text: CellFormat,
     count: CellFormat,
     number: CellFormat,
+    id: CellFormat,
 }
 
 impl Formats {
@@ -281,6 +288,7 @@ impl Formats {
                 .set_border(FormatBorder::Thin),
             text: body.clone().set_text_wrap(),
             count: body.clone().set_num_format(COUNT_FORMAT),
+            id: body.clone().set_num_format("0"),
             number: body.set_num_format(NUMBER_FORMAT),
         }
     }
@@ -321,8 +329,9 @@ fn write_letter(
     sheet.set_name("Thông báo").map_err(xlsx_error)?;
     sheet.set_paper_size(A4);
     sheet.set_print_fit_to_pages(1, 0);
-    let (left, right, top, bottom) = MARGINS;
-    sheet.set_margins(left, right, top, bottom, 0.3, 0.3);
+    let (_, right, top, bottom) = MARGINS;
+    // The letter's left margin is the decree's 30 mm (the binding side).
+    sheet.set_margins(1.18, right, top, bottom, 0.3, 0.3);
     for c in 0..COLUMNS {
         sheet.set_column_width(c, WIDTH).map_err(xlsx_error)?;
     }
@@ -353,6 +362,13 @@ fn write_letter(
         Ok(())
     };
     if let Some(head) = &document.letterhead {
+        // The left half is three columns wide; a long authority wraps there.
+        let left_width = WIDTH * 3.0;
+        for (r, text) in [(row, &head.authority), (row + 1, &head.office)] {
+            sheet
+                .set_row_height(r, line_height(text_lines(text, left_width, true)))
+                .map_err(xlsx_error)?;
+        }
         half(sheet, row, &head.authority, NATION, &centred, &bold)?;
         half(sheet, row + 1, &head.office, MOTTO, &bold, &bold)?;
         half(
@@ -404,6 +420,7 @@ fn write_table(
         text,
         count,
         number,
+        id,
     } = formats;
     sheet.set_name(&table.sheet).map_err(xlsx_error)?;
     let widths = table.widths();
@@ -520,6 +537,7 @@ fn write_table(
                 Cell::Text(t) => sheet.write_string_with_format(row, c, t, text),
                 Cell::Count(n) => sheet.write_number_with_format(row, c, *n as f64, count),
                 Cell::Integer(n) => sheet.write_number_with_format(row, c, *n as f64, count),
+                Cell::Id(n) => sheet.write_number_with_format(row, c, *n as f64, id),
                 Cell::Number(x) => sheet.write_number_with_format(row, c, *x, number),
                 Cell::Empty => sheet.write_blank(row, c, text),
             }

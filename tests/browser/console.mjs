@@ -4,7 +4,8 @@
 //
 //   node console.mjs BASE_URL OUT_DIR EXPECTED_JSON
 //
-// EXPECTED_JSON: {"latest": {"period", "score", "departments", "units"}, "earlier": {"period", "score"}}.
+// EXPECTED_JSON: {"latest": {"period", "score", "groups", "units", "departments", "best", "trend"},
+//                 "earlier": {"label", "score"}}.
 // Screenshots at 390 px and 1280 px wide (the window, and the whole page) are written to OUT_DIR. Exits 1 with the reasons when
 // a check fails.
 import { chromium } from "playwright-core";

@@ -33,7 +33,7 @@ fn published_results_are_read_without_sign_in_and_only_for_closed_months() {
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(r.body["items"], json!([]));
     public(&app, "/api/v1/published/2026-03").assert_problem(Status::NOT_FOUND, "notFound");
-    for bad in ["2026-13", "2026-Q1", "2026"] {
+    for bad in ["2026-13", "2026-Q1", "2026", "0000-01", "1999-12"] {
         public(&app, &format!("/api/v1/published/{bad}"))
             .assert_problem(Status::BAD_REQUEST, "validationFailed");
     }
@@ -99,6 +99,18 @@ fn published_results_are_read_without_sign_in_and_only_for_closed_months() {
         .map(|m| m["period"].as_str().unwrap())
         .collect();
     assert_eq!(periods, ["2026-03", "2026-02"], "latest first");
+
+    // Reopened, a month is no longer published.
+    let r = app.call(
+        HttpMethod::POST,
+        "/api/v1/periods/2026-02/reopen",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+    public(&app, "/api/v1/published/2026-02").assert_problem(Status::NOT_FOUND, "notFound");
+    let m = public(&app, "/api/v1/published/2026-03");
+    assert_eq!(m.body["provinces"][0]["previousScore"], Value::Null);
 }
 
 #[test]

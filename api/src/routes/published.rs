@@ -138,6 +138,7 @@ pub struct PublishedResults {
     tag = "published",
     responses(
         (status = 200, description = "The published months", body = PublishedMonths),
+        (status = 422, description = "A closed month's snapshot cannot be scored by the rule set it was closed with", body = Problem, content_type = PROBLEM),
     ),
     security(())
 )]
@@ -185,11 +186,12 @@ fn groups_of(score: &PublishedScore) -> BTreeMap<String, Option<f64>> {
 /// published (404). No sign-in.
 #[utoipa::path(
     tag = "published",
-    params(("period" = String, Path, description = "The month", example = "2026-10", pattern = r"^\d{4}-(0[1-9]|1[0-2])$")),
+    params(("period" = String, Path, description = "The month", example = "2026-10")),
     responses(
         (status = 200, description = "The month's results", body = PublishedResults),
         (status = 400, description = "Not a month", body = Problem, content_type = PROBLEM),
         (status = 404, description = "The month is not closed, so not published", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The month's snapshot cannot be scored by the rule set it was closed with", body = Problem, content_type = PROBLEM),
     ),
     security(())
 )]

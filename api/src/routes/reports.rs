@@ -306,14 +306,24 @@ pub struct NoticeQuery {
     pub format: Option<String>,
 }
 
-/// The place in an official document's date line: the province's name without its kind
-/// (`Ủy ban nhân dân tỉnh Bắc Ninh` → `Bắc Ninh`).
+/// The place in an official document's date line: the people's committee's name without its
+/// kind (`Ủy ban nhân dân tỉnh Bắc Ninh` → `Bắc Ninh`; a district's or commune's likewise).
 fn place_of(unit_name: &str) -> &str {
-    const KINDS: [&str; 6] = [
+    const KINDS: [&str; 16] = [
         "Ủy ban nhân dân tỉnh ",
         "Ủy ban nhân dân thành phố ",
+        "Ủy ban nhân dân huyện ",
+        "Ủy ban nhân dân quận ",
+        "Ủy ban nhân dân thị xã ",
+        "Ủy ban nhân dân xã ",
+        "Ủy ban nhân dân phường ",
         "UBND tỉnh ",
         "UBND thành phố ",
+        "UBND huyện ",
+        "UBND quận ",
+        "UBND thị xã ",
+        "UBND xã ",
+        "UBND phường ",
         "Tỉnh ",
         "Thành phố ",
     ];
@@ -339,7 +349,11 @@ fn notice_letterhead(unit: &UnitRow, number: Option<&str>, on: NaiveDate) -> Let
     Letterhead {
         authority: unit.name.to_uppercase(),
         office: "VĂN PHÒNG".to_owned(),
-        number: format!("Số: {}", number.unwrap_or("        /TB-VPUBND")),
+        // Non-breaking spaces: the blank left for the number survives HTML's collapsing.
+        number: format!(
+            "Số: {}",
+            number.unwrap_or("\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}\u{a0}/TB-VPUBND")
+        ),
         place_and_date: format!("{}, {}", place_of(&unit.name), vn_long_date(on)),
         kind: "THÔNG BÁO".to_owned(),
     }

@@ -742,7 +742,7 @@ fn tasks_table(items: &[TaskView]) -> Table {
         for p in &t.parts {
             rows.push(vec![
                 Cell::Count(rows.len() as u64 + 1),
-                Cell::Count(u64::try_from(t.id).unwrap_or_default()),
+                Cell::Id(t.id),
                 Cell::text(&t.source.number),
                 Cell::text(t.source.date),
                 Cell::text(&t.text),
@@ -1207,7 +1207,7 @@ fn lines_table(title: &str, lines: &[PartLine]) -> Table {
             .map(|(i, l)| {
                 vec![
                     Cell::Count(i as u64 + 1),
-                    Cell::Count(u64::try_from(l.task).unwrap_or_default()),
+                    Cell::Id(l.task),
                     Cell::text(&l.source),
                     Cell::text(&l.text),
                     Cell::text(&l.unit),

@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 
 use super::AppResult;
-use super::scores::frozen_standing;
+use super::scores::snapshot_standing;
 use crate::db::units::{self, UnitRow};
 use crate::db::{DbConnection, periods};
 use crate::period::Period;
@@ -78,7 +78,7 @@ fn published_score(
     let Some(rule_set) = sets.in_force(period.first_day()) else {
         return Ok(None);
     };
-    Ok(frozen_standing(conn, unit, period, &rule_set)?.map(|(evaluation, _)| evaluation))
+    Ok(snapshot_standing(conn, unit, period, &rule_set)?.map(|(evaluation, _)| evaluation))
 }
 
 /// The published months, latest first (at most [`MONTHS_LISTED`]), with each province's total.
@@ -91,8 +91,10 @@ pub fn months(conn: &mut DbConnection, sets: &RuleSets) -> AppResult<Vec<MonthTo
         };
         let mut totals = Vec::with_capacity(roots.len());
         for root in &roots {
-            let score = published_score(conn, sets, root, period)?.and_then(|e| e.score);
-            totals.push((root.clone(), score));
+            // A province created after the month was closed has no snapshot: not published.
+            if let Some(evaluation) = published_score(conn, sets, root, period)? {
+                totals.push((root.clone(), evaluation.score));
+            }
         }
         out.push(MonthTotals {
             period,

@@ -86,7 +86,7 @@ pub fn standing_frozen(
 
 /// The evaluation of `unit`'s snapshot for the closed month `period`, or `None` when the month
 /// is not closed or the unit did not exist then.
-pub fn frozen_standing(
+pub fn snapshot_standing(
     conn: &mut DbConnection,
     unit: &UnitRow,
     period: Period,
