@@ -99,7 +99,9 @@ pub async fn security_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     use actix_web::http::header;
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    // A session cookie authenticates like a bearer token: its answers are not cached either.
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION)
+        || req.cookie(crate::auth::SESSION_COOKIE).is_some();
     let docs = req.path().starts_with("/docs");
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();

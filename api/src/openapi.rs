@@ -23,6 +23,7 @@ for validation failures, `invalidParams`.",
         (name = "auth", description = "Access tokens (OAuth2 client credentials)"),
         (name = "units", description = "Organisational units: province, departments, districts, communes"),
         (name = "clients", description = "API clients, their scopes and unit grants"),
+        (name = "users", description = "People who sign in to the office console: roles and unit grants"),
         (name = "calendar", description = "Working-day calendars and due dates"),
         (name = "procedures", description = "The procedure catalogue: versions, completeness, localization"),
         (name = "announcements", description = "Announcement decisions, their deadlines and compliance"),
@@ -244,6 +245,7 @@ fn shape_parameters(doc: &mut Value) {
                         Some(PROCEDURE_CODE)
                     }
                     ("path", "id") if path.starts_with("/api/v1/clients/") => Some(CLIENT_ID),
+                    ("path", "username") if path.starts_with("/api/v1/users/") => Some(CLIENT_ID),
                     ("path", "period") if path.starts_with("/api/v1/units/") => Some(SCORED_PERIOD),
                     ("path", "code") if path.starts_with("/api/v1/reporting-duties/") => {
                         Some(DUTY_CODE)

@@ -33,6 +33,7 @@ mod rule_sets;
 mod scores;
 mod scoring;
 mod security;
+mod sessions;
 mod tasks;
 mod units;
 mod webhooks;

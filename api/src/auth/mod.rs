@@ -9,12 +9,13 @@
 mod hasher;
 pub mod limiter;
 mod principal;
+pub mod roles;
 mod secrets;
 mod token;
 
 pub use hasher::Hasher;
 pub use limiter::SignInLimits;
-pub use principal::{MaybePrincipal, Principal, bearer_token};
+pub use principal::{CSRF_HEADER, MaybePrincipal, Principal, SESSION_COOKIE, bearer_token};
 pub use secrets::{generate_secret, hash_secret, verify_secret};
 pub use token::{Claims, JwtKeys};
 

@@ -1,4 +1,5 @@
-//! The caller of a request, from its bearer token.
+//! The caller of a request: from its bearer token (machines), or from the session cookie that
+//! signing in to the console sets (people).
 
 use std::future::{Ready, ready};
 
@@ -14,6 +15,15 @@ use crate::error::ApiError;
 use crate::http::audit_reason;
 use crate::middleware::RequestId;
 use crate::state::AppState;
+
+/// The cookie that carries a person's session: the same signed token a client gets, HttpOnly
+/// (scripts cannot read it), `SameSite=Strict` (other sites' pages cannot send it).
+pub const SESSION_COOKIE: &str = "tthc_session";
+
+/// The header a request authenticated by the session cookie must carry when it changes
+/// something (any method but GET, HEAD and OPTIONS). A page of another site cannot add it to a
+/// request without the service's CORS consent: a second guard against cross-site requests.
+pub const CSRF_HEADER: &str = "X-Requested-With";
 
 /// An authenticated caller: a client, its grant, and the end user it acts for.
 #[derive(Debug, Clone)]
@@ -91,9 +101,9 @@ impl Principal {
         let state = req
             .app_data::<web::Data<AppState>>()
             .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-            unauthorized("this operation needs an access token: Authorization: Bearer <token>")
-        })?;
+        let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+            return Self::from_session(req, state);
+        };
         let text = value
             .to_str()
             .map_err(|_| unauthorized("the Authorization header is not ASCII"))?;
@@ -106,6 +116,39 @@ impl Principal {
             request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         })
     }
+}
+
+impl Principal {
+    /// The caller of a request without an `Authorization` header: the session cookie's, if any.
+    fn from_session(req: &HttpRequest, state: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = |detail: &str| ApiError::Unauthorized {
+            code: "invalidToken",
+            detail: detail.into(),
+        };
+        let cookie = req.cookie(SESSION_COOKIE).ok_or_else(|| {
+            unauthorized(
+                "this operation needs an access token (Authorization: Bearer <token>) or a \
+                 session (sign in with POST /api/v1/auth/session)",
+            )
+        })?;
+        let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+        if !safe && !req.headers().contains_key(CSRF_HEADER) {
+            return Err(ApiError::Forbidden(format!(
+                "a change made with the session cookie must carry the header {CSRF_HEADER}"
+            )));
+        }
+        let claims = state.jwt.verify(cookie.value())?;
+        Ok(Self {
+            claims,
+            reason: audit_reason(req)?,
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        })
+    }
+}
+
+/// Whether a request carries credentials: a bearer token or a session cookie.
+pub fn has_credentials(req: &HttpRequest) -> bool {
+    req.headers().contains_key(header::AUTHORIZATION) || req.cookie(SESSION_COOKIE).is_some()
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.
@@ -125,8 +168,8 @@ impl FromRequest for Principal {
     }
 }
 
-/// A caller who may be anonymous: `None` without an `Authorization` header. A header with a bad
-/// token is still refused with 401, never taken for anonymous.
+/// A caller who may be anonymous: `None` without an `Authorization` header or session cookie.
+/// A bad token is still refused with 401, never taken for anonymous.
 #[derive(Debug, Clone)]
 pub struct MaybePrincipal(pub Option<Principal>);
 
@@ -142,7 +185,7 @@ impl FromRequest for MaybePrincipal {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        if req.headers().contains_key(header::AUTHORIZATION) {
+        if has_credentials(req) {
             ready(Principal::from_request_sync(req).map(|p| Self(Some(p))))
         } else {
             ready(Ok(Self(None)))

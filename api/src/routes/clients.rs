@@ -159,7 +159,7 @@ async fn new_secret(state: &AppState) -> Result<(String, String), ApiError> {
 
 /// Checks a grant being given: scope names and units exist, and the giver holds all of it (its
 /// token's scopes; its units, or every unit). A client never grants more than it holds.
-fn check_grant(
+pub(crate) fn check_grant(
     conn: &mut tthc_core::db::DbConnection,
     principal: &Principal,
     scopes: Option<&[String]>,
@@ -216,18 +216,38 @@ fn holds_grant_of(
     scope: &tthc_core::unit::UnitScope,
     client: &Client,
 ) -> Result<bool, ApiError> {
+    holds_grant(
+        conn,
+        principal,
+        scope,
+        &client.scopes,
+        &client.units,
+        client.all_units,
+    )
+}
+
+/// Whether `principal` holds all of a grant (`scopes`, and `units` or every unit), `scope`
+/// being its own units: what it may manage, whether a client or a person holds the grant.
+pub(crate) fn holds_grant(
+    conn: &mut tthc_core::db::DbConnection,
+    principal: &Principal,
+    scope: &tthc_core::unit::UnitScope,
+    scopes: &[String],
+    units: &[String],
+    all_units: bool,
+) -> Result<bool, ApiError> {
     let held: Vec<&str> = principal.claims.scope.split_whitespace().collect();
-    if !client.scopes.iter().all(|s| held.contains(&s.as_str())) {
+    if !scopes.iter().all(|s| held.contains(&s.as_str())) {
         return Ok(false);
     }
     if principal.claims.all_units {
         return Ok(true);
     }
-    if client.all_units {
+    if all_units {
         return Ok(false);
     }
-    let paths = units::paths_of(conn, &client.units)?;
-    Ok(paths.len() == client.units.len() && paths.iter().all(|p| scope.allows(p)))
+    let paths = units::paths_of(conn, units)?;
+    Ok(paths.len() == units.len() && paths.iter().all(|p| scope.allows(p)))
 }
 
 /// Client `id`, when `principal` may manage it; otherwise it does not exist for the caller.

@@ -23,10 +23,12 @@ pub mod published;
 pub mod reports;
 pub mod scores;
 pub mod scoring;
+pub mod session;
 pub mod subscriptions;
 pub mod tasks;
 pub mod token;
 pub mod units;
+pub mod users;
 
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -65,6 +67,9 @@ routes! {
     ],
     api: [
         token::issue_token,
+        session::sign_in,
+        session::current_session,
+        session::sign_out,
         units::list_units,
         units::create_unit,
         units::get_unit,
@@ -75,6 +80,10 @@ routes! {
         clients::patch_client,
         clients::delete_client,
         clients::rotate_secret,
+        users::list_users,
+        users::create_user,
+        users::get_user,
+        users::patch_user,
         audit::list_audit,
         changes::changes,
         subscriptions::list_subscriptions,

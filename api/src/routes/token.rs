@@ -244,5 +244,5 @@ async fn answer_token(
 
 /// An Argon2id hash of a random string nobody knows, checked against when the client is
 /// unknown; made once, on first use.
-static DUMMY_HASH: LazyLock<String> =
+pub(crate) static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_secret(&generate_secret()).unwrap_or_default());

@@ -31,6 +31,7 @@ pub mod subscriptions;
 pub mod tasks;
 pub mod timestamp;
 pub mod units;
+pub mod users;
 
 use std::time::Duration;
 

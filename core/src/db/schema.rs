@@ -57,6 +57,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// People who sign in to the office console.
+    users (username) {
+        /// Sign-in name, chosen by the administrator.
+        username -> Text,
+        /// Full name.
+        name -> Text,
+        /// Argon2id PHC string of the password.
+        password_hash -> Text,
+        /// `viewer`, `officer` or `admin`.
+        role -> Text,
+        /// Space-separated unit codes the person acts for (each with its subtree).
+        units -> Text,
+        /// Whether the person acts for every unit.
+        all_units -> Bool,
+        /// A disabled person cannot sign in.
+        disabled -> Bool,
+        /// Row version for optimistic concurrency.
+        version -> BigInt,
+        /// Created at (UTC).
+        created_at -> Timestamp,
+        /// Last updated at (UTC).
+        updated_at -> Timestamp,
+        /// When the password was last set (UTC).
+        password_set_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Who changed what, when and why.
     audit_log (id) {
         /// Sequence number.
@@ -780,6 +808,7 @@ diesel::joinable!(webhook_dead_letters -> subscriptions (subscription_id));
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     clients,
+    users,
     audit_log,
     settings,
     calendar_years,

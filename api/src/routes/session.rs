@@ -1,0 +1,228 @@
+//! `/api/v1/auth/session`: people sign in to the office console with their username and
+//! password, and get a session: the same signed token a client gets, in an HttpOnly,
+//! `SameSite=Strict`, `Secure` cookie, which the browser then sends with every request to the
+//! service (report downloads included). Machines keep bearer tokens (`/api/v1/auth/token`).
+
+use std::time::Instant;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tthc_core::db::users;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::token::DUMMY_HASH;
+use crate::auth::roles::Role;
+use crate::auth::{Claims, Principal, SESSION_COOKIE, limiter, verify_secret};
+use crate::error::PROBLEM_JSON as PROBLEM;
+use crate::error::{ApiError, Problem};
+use crate::http::ValidJson;
+use crate::idempotency::SecretBearing;
+use crate::state::AppState;
+
+/// A person signing in.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"username": "lan.nguyen", "password": "một câu dài dễ nhớ 2026"}))]
+pub struct SignIn {
+    /// Sign-in name.
+    #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub username: String,
+    /// Password.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub password: String,
+}
+
+/// Who a session (or a token) is, and what it may do.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "subject": "user:lan.nguyen", "username": "lan.nguyen", "name": "Nguyễn Thị Lan",
+    "role": "viewer", "scopes": ["units:read", "scores:read", "reports:read"],
+    "units": ["000.00.02.H12"], "allUnits": false, "expiresAt": "2026-12-03T03:44:00Z"
+}))]
+pub struct SessionView {
+    /// The token's subject: `user:<username>` for a person, the client id for a machine.
+    pub subject: String,
+    /// The person's username (none for a machine).
+    pub username: Option<String>,
+    /// The person's name.
+    pub name: Option<String>,
+    /// The person's role.
+    pub role: Option<String>,
+    /// The scopes held.
+    pub scopes: Vec<String>,
+    /// The units acted for, each with its subtree.
+    pub units: Vec<String>,
+    /// Whether every unit is.
+    pub all_units: bool,
+    /// When the session ends; sign in again then.
+    pub expires_at: DateTime<Utc>,
+}
+
+fn view(claims: &Claims, role: Option<String>) -> SessionView {
+    SessionView {
+        subject: claims.sub.clone(),
+        username: claims.sub.strip_prefix("user:").map(str::to_owned),
+        name: claims.uname.clone(),
+        role,
+        scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
+        units: claims.units.clone(),
+        all_units: claims.all_units,
+        expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+    }
+}
+
+fn wrong_credentials() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalidCredentials",
+        detail: "unknown user, wrong password, or disabled user".into(),
+    }
+}
+
+/// The session cookie holding `token`, or (empty, already expired) the one that ends it.
+fn session_cookie(token: &str, seconds: i64) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_owned())
+        .path("/")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(seconds))
+        .finish()
+}
+
+/// Sign in
+///
+/// A person's username and password for a session: answered with who they are and what they
+/// may do, and the session in the `tthc_session` cookie (HttpOnly, `SameSite=Strict`,
+/// `Secure`, for the tokens' lifetime). With the cookie, the browser's requests are
+/// authenticated like a bearer token's; a change (any method but GET, HEAD, OPTIONS) must also
+/// carry the header `X-Requested-With`. Failed sign-ins are limited per user and per address.
+#[utoipa::path(
+    tag = "auth",
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in; the session is in the Set-Cookie header", body = SessionView,
+         headers(("Set-Cookie" = String, description = "tthc_session=<token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<seconds>"))),
+        (status = 400, description = "Missing or invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "Unknown user, wrong password, or disabled user", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "Too many failed sign-ins for this user or from this address; `Retry-After` says when to retry", body = Problem, content_type = PROBLEM,
+         headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(())
+)]
+#[post("/auth/session")]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    let SignIn { username, password } = body.0;
+    // Limited before anything is read or hashed: once limited, guessing costs nothing.
+    let limit_keys = limiter::keys(&format!("user:{username}"), req.peer_addr().map(|a| a.ip()));
+    if let Err(retry_after) = state.sign_in_limits.check(&limit_keys, Instant::now()) {
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "too many failed sign-ins for this user or from this address; retry in \
+                 {retry_after} s"
+            ),
+            retry_after,
+        });
+    }
+    let row = state
+        .run(move |conn| Ok(users::find_row(conn, &username)?))
+        .await?;
+    // Verify even for unknown users, so the answer's timing does not reveal who exists.
+    let hash = row
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.clone(), |r| r.password_hash.clone());
+    let matches = state
+        .hasher
+        .run(move || verify_secret(&password, &hash))
+        .await?;
+    let row = match row {
+        Some(row) if matches && !row.disabled => row,
+        _ => {
+            state.sign_in_limits.fail(&limit_keys, Instant::now());
+            return Err(wrong_credentials());
+        }
+    };
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| ApiError::Internal(format!("user {} has an unknown role", row.username)))?;
+    let (token, claims) = state.jwt.issue(Claims {
+        iss: String::new(),
+        sub: format!("user:{}", row.username),
+        iat: 0,
+        exp: 0,
+        jti: String::new(),
+        scope: role.scope_string(),
+        units: row.units.split_whitespace().map(str::to_owned).collect(),
+        all_units: row.all_units,
+        uid: Some(row.username.clone()),
+        uname: Some(row.name.clone()),
+    })?;
+    let seconds = i64::try_from(state.jwt.ttl.as_secs()).unwrap_or(i64::MAX);
+    let mut res = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(session_cookie(&token, seconds))
+        .json(view(&claims, Some(row.role)));
+    res.extensions_mut().insert(SecretBearing);
+    Ok(res)
+}
+
+/// Who am I
+///
+/// The caller's session (or token): who it is, its scopes and units, when it ends. The console
+/// asks this on load to know whether its person is signed in.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = SessionView),
+        (status = 401, description = "No session cookie or bearer token, or a bad or expired one", body = Problem, content_type = PROBLEM),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/auth/session")]
+pub async fn current_session(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<web::Json<SessionView>, ApiError> {
+    let claims = principal.claims;
+    let role = match claims.sub.strip_prefix("user:") {
+        Some(username) => {
+            let username = username.to_owned();
+            state
+                .run(move |conn| Ok(users::find_row(conn, &username)?))
+                .await?
+                .map(|u| u.role)
+        }
+        None => None,
+    };
+    Ok(web::Json(view(&claims, role)))
+}
+
+/// Sign out
+///
+/// Ends the session in this browser: the cookie is replaced by an expired one. (The token it
+/// held stays valid until it expires, as every token does; the lifetime is
+/// `TTHC_TOKEN_TTL`.)
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out; the Set-Cookie header expires the session",
+         headers(("Set-Cookie" = String, description = "tthc_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"))),
+    ),
+    security(())
+)]
+#[delete("/auth/session")]
+pub async fn sign_out() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(session_cookie("", 0))
+        .finish()
+}

@@ -1,0 +1,341 @@
+//! People who sign in to the console: their accounts (`/api/v1/users`), and sessions in an
+//! HttpOnly cookie (`/api/v1/auth/session`) that act with their role's scopes and their units,
+//! on the hand-built March 2026 of `scores::province`.
+
+use serde_json::{Value, json};
+use tthc_tests::{HttpMethod, Reply, Status, TestApp};
+
+use crate::scores::province;
+
+const PASSWORD: &str = "một câu dài dễ nhớ 2026";
+
+fn sign_in(app: &TestApp, username: &str, password: &str) -> Reply {
+    app.call(
+        HttpMethod::POST,
+        "/api/v1/auth/session",
+        None,
+        Some(&json!({"username": username, "password": password})),
+    )
+}
+
+/// The `name=value` of the session cookie a sign-in set.
+fn session_of(r: &Reply) -> String {
+    let set = r.header("set-cookie").unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// A request with the session cookie (and, when `csrf`, the header a change needs).
+fn with_session(
+    app: &TestApp,
+    method: HttpMethod,
+    path: &str,
+    cookie: &str,
+    body: Option<&Value>,
+    csrf: bool,
+) -> Reply {
+    let mut headers = vec![("Cookie", cookie)];
+    if csrf {
+        headers.push(("X-Requested-With", "XMLHttpRequest"));
+    }
+    app.call_with(method, path, None, body, &headers)
+}
+
+fn create_user(app: &TestApp, token: &str, body: &Value) -> Reply {
+    app.post("/api/v1/users", token, body)
+}
+
+#[test]
+fn people_sign_in_and_their_session_acts_with_their_role_and_units() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+
+    // Accounts: every bad field named; a name taken is a conflict.
+    let r = create_user(
+        &app,
+        &admin,
+        &json!({"username": "Lan!", "name": "", "password": "short", "role": "root"}),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let named = r.invalid_names();
+    for field in ["username", "name", "password"] {
+        assert!(named.contains(&field.to_owned()), "{field} in {named:?}");
+    }
+    create_user(
+        &app,
+        &admin,
+        &json!({"username": "lan", "name": "Lan", "password": PASSWORD, "role": "root"}),
+    )
+    .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let r = create_user(
+        &app,
+        &admin,
+        &json!({"username": "lan", "name": "Nguyễn Thị Lan", "password": PASSWORD, "role": "viewer", "units": ["STP"]}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    assert_eq!(r.body["role"], "viewer");
+    assert!(
+        r.body["scopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("scores:read"))
+    );
+    assert!(!r.text.contains("argon2") && !r.text.contains(PASSWORD));
+    create_user(
+        &app,
+        &admin,
+        &json!({"username": "lan", "name": "Lan", "password": PASSWORD, "role": "viewer"}),
+    )
+    .assert_problem(Status::CONFLICT, "conflict");
+
+    // Wrong password and unknown user look alike.
+    sign_in(&app, "lan", "not the password")
+        .assert_problem(Status::UNAUTHORIZED, "invalidCredentials");
+    sign_in(&app, "nobody", PASSWORD).assert_problem(Status::UNAUTHORIZED, "invalidCredentials");
+
+    // Signed in: the session in a cookie scripts cannot read and other sites cannot send.
+    let r = sign_in(&app, "lan", PASSWORD);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let set = r.header("set-cookie").unwrap().to_owned();
+    for part in [
+        "tthc_session=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(set.contains(part), "{part} in {set}");
+    }
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(
+        (
+            r.body["username"].clone(),
+            r.body["role"].clone(),
+            r.body["units"].clone()
+        ),
+        (json!("lan"), json!("viewer"), json!(["STP"]))
+    );
+    let cookie = session_of(&r);
+    let me = with_session(
+        &app,
+        HttpMethod::GET,
+        "/api/v1/auth/session",
+        &cookie,
+        None,
+        false,
+    );
+    assert_eq!(me.status, Status::OK, "{}", me.text);
+    assert_eq!(me.body["subject"], "user:lan");
+    assert_eq!(me.body["name"], "Nguyễn Thị Lan");
+
+    // Its units, and nothing else; its answers are not cached.
+    let own = with_session(
+        &app,
+        HttpMethod::GET,
+        "/api/v1/units/STP/scores/2026-03",
+        &cookie,
+        None,
+        false,
+    );
+    assert_eq!(own.status, Status::OK, "{}", own.text);
+    assert_eq!(own.header("cache-control"), Some("no-store"));
+    with_session(
+        &app,
+        HttpMethod::GET,
+        "/api/v1/units/STTTT/scores/2026-03",
+        &cookie,
+        None,
+        false,
+    )
+    .assert_problem(Status::NOT_FOUND, "notFound");
+    // A report downloads with the cookie alone, as a link in the page does.
+    let (status, _, bytes) = {
+        let r = app
+            .raw()
+            .get(app.url("/api/v1/reports/ii06a?unit=STP&period=2026-03&format=xlsx"))
+            .header("Cookie", &cookie)
+            .send()
+            .unwrap();
+        (r.status(), r.headers().clone(), r.bytes().unwrap())
+    };
+    assert_eq!(status, Status::OK);
+    assert_eq!(&bytes[..2], b"PK");
+
+    // A change made with the cookie needs the header other sites cannot add; then the role's
+    // scopes decide.
+    let close = |csrf: bool| {
+        with_session(
+            &app,
+            HttpMethod::POST,
+            "/api/v1/periods/2026-03/close",
+            &cookie,
+            None,
+            csrf,
+        )
+    };
+    let r = close(false);
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(r.text.contains("X-Requested-With"), "{}", r.text);
+    let r = close(true);
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(r.text.contains("scores:write"), "{}", r.text);
+
+    // A forged or tampered cookie is refused, never taken for anonymous.
+    with_session(
+        &app,
+        HttpMethod::GET,
+        "/api/v1/auth/session",
+        &format!("{cookie}x"),
+        None,
+        false,
+    )
+    .assert_problem(Status::UNAUTHORIZED, "invalidToken");
+
+    // Promoted to officer, the next session records for its units.
+    let r = app.patch("/api/v1/users/lan", &admin, &json!({"role": "officer"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["version"], 2);
+    let officer = session_of(&sign_in(&app, "lan", PASSWORD));
+    let me = with_session(
+        &app,
+        HttpMethod::GET,
+        "/api/v1/auth/session",
+        &officer,
+        None,
+        false,
+    );
+    assert_eq!(me.body["role"], "officer");
+    assert!(
+        me.body["scopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("reports:write"))
+    );
+
+    // A new password replaces the old; a disabled person cannot sign in.
+    let new_password = "một mật khẩu mới dài hơn";
+    let r = app.patch(
+        "/api/v1/users/lan",
+        &admin,
+        &json!({"password": new_password}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    sign_in(&app, "lan", PASSWORD).assert_problem(Status::UNAUTHORIZED, "invalidCredentials");
+    assert_eq!(sign_in(&app, "lan", new_password).status, Status::OK);
+    app.patch("/api/v1/users/lan", &admin, &json!({"disabled": true}));
+    sign_in(&app, "lan", new_password).assert_problem(Status::UNAUTHORIZED, "invalidCredentials");
+
+    // Signing out expires the cookie.
+    let out = app.call_with(
+        HttpMethod::DELETE,
+        "/api/v1/auth/session",
+        None,
+        None,
+        &[("Cookie", cookie.as_str())],
+    );
+    assert_eq!(out.status, Status::NO_CONTENT);
+    let set = out.header("set-cookie").unwrap();
+    assert!(
+        set.starts_with("tthc_session=;") && set.contains("Max-Age=0"),
+        "{set}"
+    );
+
+    // Audited as people's changes, never with the password or its hash.
+    let audit = app.get("/api/v1/audit?resourceType=user", &admin);
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["update", "setPassword", "update", "create"],
+        "{}",
+        audit.text
+    );
+    assert!(!audit.text.contains("argon2") && !audit.text.contains(new_password));
+}
+
+#[test]
+fn an_administrator_grants_people_only_what_it_holds() {
+    let app = TestApp::spawn();
+    province(&app);
+    // A department's administrator: the viewer's scopes, managing people, its own subtree.
+    let viewer_scopes = [
+        "units:read",
+        "procedures:read",
+        "dossiers:read",
+        "scores:read",
+        "petitions:read",
+        "reports:read",
+        "tasks:read",
+        "clients:admin",
+    ];
+    let (_, stp_admin) = app.client("stp-admin", &viewer_scopes, &["STP"]);
+    let r = create_user(
+        &app,
+        &stp_admin,
+        &json!({"username": "boss", "name": "Boss", "password": PASSWORD, "role": "officer", "units": ["STTTT"]}),
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    let named = r.invalid_names();
+    assert!(named.contains(&"role".to_owned()), "{named:?}");
+    assert!(named.contains(&"units[0]".to_owned()), "{named:?}");
+    let r = create_user(
+        &app,
+        &stp_admin,
+        &json!({"username": "clerk", "name": "Clerk", "password": PASSWORD, "role": "viewer", "units": ["STP"]}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    // The province's administrator has a person the department's cannot see.
+    let admin = app.admin_token();
+    let r = create_user(
+        &app,
+        &admin,
+        &json!({"username": "chief", "name": "Chief", "password": PASSWORD, "role": "admin", "allUnits": true}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let listed = |token: &str| -> Vec<String> {
+        app.get("/api/v1/users", token).body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed(&stp_admin), ["clerk"]);
+    assert_eq!(listed(&admin), ["chief", "clerk"]);
+    app.get("/api/v1/users/chief", &stp_admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    app.patch("/api/v1/users/clerk", &stp_admin, &json!({"role": "admin"}))
+        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+}
+
+#[test]
+fn failed_sign_ins_of_a_person_are_limited() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    let r = create_user(
+        &app,
+        &admin,
+        &json!({"username": "lan", "name": "Lan", "password": PASSWORD, "role": "viewer", "allUnits": true}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let mut limited = None;
+    for i in 0..20 {
+        let r = sign_in(&app, "lan", "guess");
+        if r.status == Status::TOO_MANY_REQUESTS {
+            limited = Some((i, r));
+            break;
+        }
+        r.assert_problem(Status::UNAUTHORIZED, "invalidCredentials");
+    }
+    let (tries, r) = limited.expect("guessing is limited");
+    assert!(tries >= 5, "limited after {tries} failures");
+    assert!(r.header("retry-after").is_some());
+    // Even the right password waits now.
+    assert_eq!(
+        sign_in(&app, "lan", PASSWORD).status,
+        Status::TOO_MANY_REQUESTS
+    );
+}
