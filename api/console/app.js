@@ -4,7 +4,7 @@
 "use strict";
 
 const api = "/api/v1";
-const state = { months: [], month: null, province: null, asked: 0 };
+const state = { months: [], month: null, province: null, session: null, asked: 0, lossesAsked: 0, missesAsked: 0 };
 const $ = (id) => document.getElementById(id);
 
 /** A number as Vietnamese documents write it: 78,49 (`least` to `most` decimals). */
@@ -33,8 +33,21 @@ function svg(tag, attrs = {}) {
   return node;
 }
 
+/** A request to the API; a change carries the header the session cookie needs for it. */
+async function call(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-Requested-With"] = "tthc-console";
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return fetch(api + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+  });
+}
+
 async function getJson(path) {
-  const res = await fetch(api + path, { headers: { Accept: "application/json" } });
+  const res = await call("GET", path);
   if (!res.ok) {
     let detail = res.statusText;
     try {
@@ -178,6 +191,7 @@ function render() {
   renderScore(province, month.period);
   renderTrend(province.unit, month.period);
   renderUnits(province);
+  if (state.session) renderSignedIn();
   const closed = new Date(month.closedAt).toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
   setStatus(`Kết quả ${monthLabel(month.period)}, chốt số liệu ngày ${closed}.`);
 }
@@ -224,4 +238,183 @@ async function start() {
   await showMonth(state.months[0].period);
 }
 
-document.addEventListener("DOMContentLoaded", start);
+// Signed in: a person's session, kept by the browser in an HttpOnly cookie.
+
+/** The unit a signed-in person works on: the province for the provincial office, else their own. */
+function ownUnit() {
+  const s = state.session;
+  return s.allUnits ? state.province : s.units[0];
+}
+
+function renderSession() {
+  const s = state.session;
+  $("sign-in").hidden = Boolean(s);
+  $("who").hidden = !s;
+  $("sign-out").hidden = !s;
+  $("who").textContent = s ? s.name || s.username || s.subject : "";
+  for (const id of ["losses", "misses", "downloads"]) $(id).hidden = !s;
+  if (s && state.month) renderSignedIn();
+}
+
+async function loadSession() {
+  // 204: nobody is signed in.
+  const res = await call("GET", "/auth/session");
+  state.session = res.status === 200 ? await res.json() : null;
+  renderSession();
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const status = $("sign-in-status");
+  status.textContent = "";
+  const res = await call("POST", "/auth/session", {
+    username: $("username").value.trim(),
+    password: $("password").value,
+  });
+  $("password").value = "";
+  if (!res.ok) {
+    status.textContent =
+      res.status === 429 ? "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau." : "Sai tên đăng nhập hoặc mật khẩu.";
+    return;
+  }
+  state.session = await res.json();
+  renderSession();
+  $("losses-title").focus();
+}
+
+async function signOut() {
+  await call("DELETE", "/auth/session");
+  state.session = null;
+  renderSession();
+}
+
+function renderDownloads(unit, period) {
+  const q = `unit=${encodeURIComponent(unit)}&period=${encodeURIComponent(period)}`;
+  const links = [
+    ["Thông báo tháng (XLSX)", `${api}/reports/notice?${q}&format=xlsx`, "notice-xlsx"],
+    ["Thông báo tháng (bản in, HTML)", `${api}/reports/notice?${q}&format=html`, "notice-html"],
+    ["Biểu mẫu II.06a theo đơn vị (XLSX)", `${api}/reports/ii06a?${q}&by=unit&format=xlsx`, "ii06a-xlsx"],
+    ["Điểm bị trừ theo đơn vị (XLSX)", `${api}/units/${encodeURIComponent(unit)}/scores/${encodeURIComponent(period)}/losses?format=xlsx`, "losses-xlsx"],
+  ];
+  $("downloads-list").replaceChildren(
+    ...links.map(([label, href, id]) => el("li", {}, el("a", { href, id: `download-${id}` }, label))),
+  );
+}
+
+async function renderSignedIn() {
+  const unit = ownUnit();
+  const period = state.month.period;
+  if (!unit) return;
+  renderDownloads(unit, period);
+  $("losses-title").setAttribute("tabindex", "-1");
+  // As for months: only the last answer asked for is shown.
+  const asked = ++state.lossesAsked;
+  try {
+    const losses = await getJson(`/units/${encodeURIComponent(unit)}/scores/${encodeURIComponent(period)}/losses`);
+    if (asked !== state.lossesAsked) return;
+    $("losses-lead").textContent = `${monthLabel(period)}: ${vn(losses.pointsLost)} điểm bị trừ, theo đơn vị trực thuộc.`;
+    const rows = [...losses.items, losses.own].filter((l) => l.total > 0).sort((a, b) => b.total - a.total);
+    $("losses-table").tBodies[0].replaceChildren(
+      ...rows.map((l) => el("tr", {}, el("td", {}, l.name), el("td", { class: "n" }, vn(l.total)))),
+    );
+    const byIndicator = new Map();
+    for (const l of [...losses.items, losses.own]) {
+      for (const [code, points] of Object.entries(l.points)) {
+        if (points > 0) byIndicator.set(code, (byIndicator.get(code) || 0) + points);
+      }
+    }
+    const select = $("indicator");
+    const chosen = select.value;
+    // Only the indicators whose dossiers are listed one by one can be drilled into.
+    const listed = new Set(losses.missesListed);
+    const indicators = [...byIndicator.entries()].filter(([code]) => listed.has(code)).sort((a, b) => b[1] - a[1]);
+    select.replaceChildren(
+      ...indicators.map(([code, points]) => el("option", { value: code }, `${code} (−${vn(points)})`)),
+    );
+    if (indicators.some(([code]) => code === chosen)) select.value = chosen;
+    await showMisses();
+  } catch (e) {
+    if (asked === state.lossesAsked) $("losses-lead").textContent = `Không tải được điểm bị trừ: ${e.message}`;
+  }
+}
+
+async function showMisses() {
+  const unit = ownUnit();
+  const period = state.month.period;
+  const indicator = $("indicator").value;
+  const list = $("misses-list");
+  const asked = ++state.missesAsked;
+  list.replaceChildren();
+  $("timeline").hidden = true;
+  if (!indicator) {
+    $("misses-status").textContent = "Không có chỉ số nào bị trừ điểm.";
+    return;
+  }
+  try {
+    const page = await getJson(
+      `/units/${encodeURIComponent(unit)}/scores/${encodeURIComponent(period)}/indicators/${encodeURIComponent(indicator)}/misses?limit=20`,
+    );
+    if (asked !== state.missesAsked) return;
+    $("misses-status").textContent =
+      page.items.length === 0 ? "Không có hồ sơ nào." : `${page.items.length} bản ghi đầu tiên làm mất điểm chỉ số ${indicator}.`;
+    list.replaceChildren(
+      ...page.items.map((m) => {
+        const button = el("button", { type: "button", "aria-pressed": "false" }, `${m.code} · ${m.reason}`);
+        button.addEventListener("click", () => {
+          for (const b of list.querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
+          button.setAttribute("aria-pressed", "true");
+          showTimeline(m);
+        });
+        return el("li", {}, button);
+      }),
+    );
+  } catch (e) {
+    if (asked === state.missesAsked) $("misses-status").textContent = `Không tải được danh sách (${e.message}).`;
+  }
+}
+
+/** A dossier's status in the words of the national sync codes. */
+const STATUS = {
+  newlyRegistered: "Mới đăng ký",
+  received: "Đã tiếp nhận",
+  notAccepted: "Không được tiếp nhận",
+  processing: "Đang xử lý",
+  supplementRequested: "Yêu cầu bổ sung",
+  financialObligation: "Yêu cầu thực hiện nghĩa vụ tài chính",
+  withdrawn: "Công dân rút hồ sơ",
+  stopped: "Dừng xử lý",
+  finished: "Đã xử lý xong",
+  returned: "Đã trả kết quả",
+};
+
+function when(instant) {
+  return new Date(instant).toLocaleString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh" });
+}
+
+async function showTimeline(miss) {
+  const box = $("timeline");
+  $("timeline-title").textContent = `${miss.kind === "dossier" ? "Hồ sơ" : "Bản ghi"} ${miss.code}`;
+  $("timeline-steps").replaceChildren(el("li", {}, miss.reason));
+  $("timeline-events").tBodies[0].replaceChildren();
+  box.hidden = false;
+  // The dossier's story shows above the list, where the eye (and the focus) goes.
+  $("timeline-title").focus();
+  if (miss.kind !== "dossier") return;
+  try {
+    const t = await getJson(`/dossiers/${encodeURIComponent(miss.code)}/timeline`);
+    $("timeline-steps").replaceChildren(...t.steps.map((step) => el("li", {}, step)));
+    $("timeline-events").tBodies[0].replaceChildren(
+      ...t.events.map((e) => el("tr", {}, el("td", {}, when(e.at)), el("td", {}, STATUS[e.status] || e.status))),
+    );
+  } catch (e) {
+    $("timeline-steps").replaceChildren(el("li", {}, `Không tải được diễn biến hồ sơ: ${e.message}`));
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  $("indicator").addEventListener("change", showMisses);
+  loadSession();
+  start();
+});

@@ -5,9 +5,11 @@
 //   node console.mjs BASE_URL OUT_DIR EXPECTED_JSON
 //
 // EXPECTED_JSON: {"latest": {"period", "score", "groups", "units", "departments", "best", "trend"},
-//                 "earlier": {"label", "score"}}.
+//                 "earlier": {"label", "score"}, "user": {"username", "password", "name"},
+//                 "signedIn": {"lossRows", "onTimeMisses", "notice"}}.
 // Screenshots at 390 px and 1280 px wide (the window, and the whole page) are written to OUT_DIR. Exits 1 with the reasons when
 // a check fails.
+import { readFile } from "node:fs/promises";
 import { chromium } from "playwright-core";
 
 const [base, out, expectedJson] = process.argv.slice(2);
@@ -114,6 +116,79 @@ try {
 
     check(errors.length === 0, `${width}px: errors in the page: ${errors.join("; ")}`);
     await page.close();
+  }
+  // Signed in: a person of the office signs in, drills from the points lost to a dossier's
+  // timeline, and downloads the notice, with the session cookie alone.
+  for (const width of [390, 1280]) {
+    const context = await browser.newContext({ viewport: { width, height: 900 }, locale: "vi-VN", acceptDownloads: true });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    // The wrong password's 401 is expected; nothing else may fail.
+    page.on("console", (m) => m.type() === "error" && !m.text().includes("401") && errors.push(m.text()));
+    await page.goto(base + "/");
+    await page.waitForSelector("#units-table tbody tr", { timeout: 15000 });
+    check(await page.isVisible("#sign-in-form"), `${width}px: the sign-in form shows`);
+
+    // A wrong password is said, and nothing opens.
+    await page.fill("#username", expected.user.username);
+    await page.fill("#password", "không phải mật khẩu");
+    await page.click("#sign-in-form button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("sign-in-status").textContent.length > 0);
+    check(!(await page.isVisible("#losses")), `${width}px: nothing opens on a wrong password`);
+
+    // By keyboard: the password field's Enter submits the form.
+    await page.fill("#username", expected.user.username);
+    await page.fill("#password", expected.user.password);
+    await page.press("#password", "Enter");
+    await page.waitForSelector("#losses-table tbody tr", { timeout: 15000 });
+    const who = (await page.textContent("#who")).trim();
+    check(who === expected.user.name, `${width}px: signed in as ${who}`);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "tthc_session");
+    check(session && session.httpOnly && session.sameSite === "Strict", `${width}px: the session cookie is HttpOnly and SameSite=Strict`);
+    const scriptSees = await page.evaluate(() => document.cookie.includes("tthc_session"));
+    check(!scriptSees, `${width}px: scripts cannot read the session`);
+    const lossRows = await page.locator("#losses-table tbody tr").count();
+    check(lossRows === expected.signedIn.lossRows, `${width}px: ${lossRows} units lose points, expected ${expected.signedIn.lossRows}`);
+
+    // From the indicator to its dossiers, and to one dossier's timeline.
+    await page.selectOption("#indicator", "ON_TIME_PROCESSING");
+    await page.waitForSelector("#misses-list li button", { timeout: 15000 });
+    await page.waitForFunction(
+      () => document.getElementById("misses-status").textContent.includes("ON_TIME_PROCESSING"),
+      null,
+      { timeout: 15000 },
+    );
+    const misses = await page.locator("#misses-list li").count();
+    check(misses === expected.signedIn.onTimeMisses, `${width}px: ${misses} dossiers listed, expected ${expected.signedIn.onTimeMisses}`);
+    await page.click("#misses-list li:first-child button");
+    await page.waitForSelector("#timeline-events tbody tr", { timeout: 15000 });
+    const events = await page.locator("#timeline-events tbody tr").count();
+    check(events > 0, `${width}px: the dossier's timeline has ${events} events`);
+    const title = (await page.textContent("#timeline-title")).trim();
+    check(title.startsWith("Hồ sơ "), `${width}px: the timeline is a dossier's: ${title}`);
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(scrollWidth <= width, `${width}px: signed in, the page is ${scrollWidth}px wide`);
+    await page.locator("#misses-title").scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.getElementById("misses-title").scrollIntoView());
+    await page.screenshot({ path: `${out}/console-signed-in-${width}.png` });
+    await page.screenshot({ path: `${out}/console-signed-in-${width}-full.png`, fullPage: true });
+
+    // The notice downloads with the cookie.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-notice-xlsx")]);
+    check(download.suggestedFilename() === expected.signedIn.notice, `${width}px: downloaded ${download.suggestedFilename()}`);
+    const bytes = await readFile(await download.path());
+    check(bytes.subarray(0, 2).toString() === "PK", `${width}px: the notice is an XLSX workbook`);
+
+    // Signing out closes what was open.
+    await page.click("#sign-out");
+    await page.waitForSelector("#sign-in-form", { state: "visible" });
+    check(!(await page.isVisible("#losses")), `${width}px: signed out, the points lost are hidden`);
+    const left = (await context.cookies()).find((c) => c.name === "tthc_session");
+    check(!left, `${width}px: signing out removes the session cookie`);
+    check(errors.length === 0, `${width}px signed in: errors in the page: ${errors.join("; ")}`);
+    await context.close();
   }
 } finally {
   await browser.close();

@@ -171,7 +171,42 @@ fn the_console_shows_the_published_results_in_a_real_browser() {
         let (year, month) = period.split_once('-').unwrap();
         format!("tháng {}/{year}", month.trim_start_matches('0'))
     };
+    // A person of the provincial office, who signs in through the page.
+    let admin = app.admin_token();
+    let password = "một câu dài dễ nhớ 2026";
+    let r = app.post(
+        "/api/v1/users",
+        &admin,
+        &json!({"username": "vanphong", "name": "Văn phòng UBND tỉnh", "password": password, "role": "viewer", "allUnits": true}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let code = province["unit"].as_str().unwrap().to_owned();
+    let losses = app.get(
+        &format!("/api/v1/units/{code}/scores/{latest_period}/losses"),
+        &admin,
+    );
+    let loss_rows = losses.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(std::iter::once(&losses.body["own"]))
+        .filter(|l| l["total"].as_f64().unwrap() > 0.0)
+        .count();
+    let misses = app.get(
+        &format!(
+            "/api/v1/units/{code}/scores/{latest_period}/indicators/ON_TIME_PROCESSING/misses?limit=20"
+        ),
+        &admin,
+    );
+    let on_time_misses = misses.body["items"].as_array().unwrap().len();
+    assert!(loss_rows > 0 && on_time_misses > 0, "the demo loses points");
     let expected = json!({
+        "user": {"username": "vanphong", "password": password, "name": "Văn phòng UBND tỉnh"},
+        "signedIn": {
+            "lossRows": loss_rows,
+            "onTimeMisses": on_time_misses,
+            "notice": format!("thong-bao-{code}-{latest_period}.xlsx"),
+        },
         "latest": {
             "period": latest_period,
             "score": province["score"],

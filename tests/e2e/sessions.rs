@@ -87,6 +87,10 @@ fn people_sign_in_and_their_session_acts_with_their_role_and_units() {
     )
     .assert_problem(Status::CONFLICT, "conflict");
 
+    // Nobody signed in: who am I answers nothing.
+    let nobody = app.call(HttpMethod::GET, "/api/v1/auth/session", None, None);
+    assert_eq!(nobody.status, Status::NO_CONTENT);
+
     // Wrong password and unknown user look alike.
     sign_in(&app, "lan", "not the password")
         .assert_problem(Status::UNAUTHORIZED, "invalidCredentials");

@@ -53,7 +53,8 @@ pub struct UnitLoss {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"unit": "000.00.00.H12", "period": "2026-08", "pointsLost": 21.48,
     "items": [{"unit": "000.21.30.H12", "name": "Phường Hạc Thành", "points": {"ON_TIME_PROCESSING": 0.412, "DOSSIER_SYNC": 0.078}, "total": 0.49}],
-    "own": {"unit": "000.00.00.H12", "name": "Tỉnh", "points": {"PUBLISH_ON_TIME": 1.5}, "total": 1.5}}))]
+    "own": {"unit": "000.00.00.H12", "name": "Tỉnh", "points": {"PUBLISH_ON_TIME": 1.5}, "total": 1.5},
+    "missesListed": ["ON_TIME_PROCESSING", "DOSSIER_SYNC"]}))]
 pub struct Losses {
     /// The unit scored.
     pub unit: String,
@@ -66,6 +67,9 @@ pub struct Losses {
     /// The part kept at the unit itself: its own records, and indicators not counted record by
     /// record.
     pub own: UnitLoss,
+    /// The indicators among these whose records that cost points are listed, one by one, by
+    /// `GET .../indicators/{indicator}/misses` (the others are counted, not listed).
+    pub misses_listed: Vec<String>,
 }
 
 fn loss(unit: &str, name: &str, share: Share) -> UnitLoss {
@@ -158,10 +162,16 @@ pub async fn losses(
         .flat_map(|g| &g.indicators)
         .filter_map(|i| i.points_lost)
         .sum::<f64>();
+    let own = loss(&unit.code, &unit.name, own);
+    let misses_listed = tthc_core::db::scores::listed()
+        .filter(|c| own.points.contains_key(*c) || items.iter().any(|i| i.points.contains_key(*c)))
+        .map(str::to_owned)
+        .collect();
     let report = Losses {
         period: period.to_string(),
         points_lost: tthc_core::scoring::round2(points_lost),
-        own: loss(&unit.code, &unit.name, own),
+        own,
+        misses_listed,
         unit: unit.code,
         items,
     };

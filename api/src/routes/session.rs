@@ -16,7 +16,7 @@ use validator::Validate;
 
 use super::token::DUMMY_HASH;
 use crate::auth::roles::Role;
-use crate::auth::{Claims, Principal, SESSION_COOKIE, limiter, verify_secret};
+use crate::auth::{Claims, MaybePrincipal, SESSION_COOKIE, limiter, verify_secret};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidJson;
@@ -177,21 +177,26 @@ pub async fn sign_in(
 
 /// Who am I
 ///
-/// The caller's session (or token): who it is, its scopes and units, when it ends. The console
-/// asks this on load to know whether its person is signed in.
+/// The caller's session (or token): who it is, its scopes and units, when it ends; 204 without
+/// a body when the request carries neither (nobody is signed in). The console asks this on
+/// load to know whether its person is signed in.
 #[utoipa::path(
     tag = "auth",
     responses(
         (status = 200, description = "The caller", body = SessionView),
-        (status = 401, description = "No session cookie or bearer token, or a bad or expired one", body = Problem, content_type = PROBLEM),
+        (status = 204, description = "No session cookie or bearer token: nobody is signed in"),
+        (status = 401, description = "A bad or expired session cookie or bearer token", body = Problem, content_type = PROBLEM),
     ),
-    security(("bearer" = []))
+    security((), ("bearer" = []))
 )]
 #[get("/auth/session")]
 pub async fn current_session(
     state: web::Data<AppState>,
-    principal: Principal,
-) -> Result<web::Json<SessionView>, ApiError> {
+    caller: MaybePrincipal,
+) -> Result<HttpResponse, ApiError> {
+    let Some(principal) = caller.0 else {
+        return Ok(HttpResponse::NoContent().finish());
+    };
     let claims = principal.claims;
     let role = match claims.sub.strip_prefix("user:") {
         Some(username) => {
@@ -203,7 +208,7 @@ pub async fn current_session(
         }
         None => None,
     };
-    Ok(web::Json(view(&claims, role)))
+    Ok(HttpResponse::Ok().json(view(&claims, role)))
 }
 
 /// Sign out
