@@ -108,6 +108,36 @@ function renderScore(province, period) {
   $("score").hidden = false;
 }
 
+/**
+ * A line of `points` ({value, label, title}, oldest first) in `chart` (an SVG of 640 × 240), on
+ * a scale from `lo` to `hi` with a grid line every `step`; every `every`-th point is labelled.
+ */
+function drawLine(chart, points, lo, hi, step, every = 1) {
+  chart.replaceChildren();
+  const [w, h, left, right, top, bottom] = [640, 240, 52, 32, 16, 36];
+  const x = (i) => left + (points.length === 1 ? (w - left - right) / 2 : (i * (w - left - right)) / (points.length - 1));
+  const y = (v) => top + ((hi - v) * (h - top - bottom)) / (hi - lo || 1);
+  for (let tick = lo; tick <= hi; tick += step) {
+    chart.append(svg("line", { class: "axis", x1: left, x2: w - right, y1: y(tick), y2: y(tick) }));
+    const label = svg("text", { x: left - 6, y: y(tick) + 4, "text-anchor": "end" });
+    label.textContent = tick.toLocaleString("vi-VN");
+    chart.append(label);
+  }
+  chart.append(svg("polyline", { class: "line", points: points.map((p, i) => `${x(i)},${y(p.value)}`).join(" ") }));
+  points.forEach((p, i) => {
+    const dot = svg("circle", { class: "dot", cx: x(i), cy: y(p.value), r: 4 });
+    const title = svg("title");
+    title.textContent = p.title;
+    dot.append(title);
+    chart.append(dot);
+    if (i % every === 0 || i === points.length - 1) {
+      const label = svg("text", { x: x(i), y: h - 12, "text-anchor": "middle" });
+      label.textContent = p.label;
+      chart.append(label);
+    }
+  });
+}
+
 /** The province's total over the 12 published months up to the chosen one, oldest first. */
 function renderTrend(code, upTo) {
   const points = state.months
@@ -126,32 +156,19 @@ function renderTrend(code, upTo) {
     $("trend").hidden = true;
     return;
   }
-  const [w, h, left, right, top, bottom] = [640, 240, 44, 32, 16, 36];
   const scores = points.map((p) => p.score);
   const lo = Math.max(0, Math.floor((Math.min(...scores) - 5) / 10) * 10);
   const hi = Math.min(100, Math.ceil((Math.max(...scores) + 5) / 10) * 10);
-  const x = (i) => left + (points.length === 1 ? (w - left - right) / 2 : (i * (w - left - right)) / (points.length - 1));
-  const y = (s) => top + ((hi - s) * (h - top - bottom)) / (hi - lo || 1);
-  for (let tick = lo; tick <= hi; tick += 10) {
-    chart.append(svg("line", { class: "axis", x1: left, x2: w - right, y1: y(tick), y2: y(tick) }));
-    const label = svg("text", { x: left - 6, y: y(tick) + 4, "text-anchor": "end" });
-    label.textContent = String(tick);
-    chart.append(label);
-  }
-  chart.append(
-    svg("polyline", { class: "line", points: points.map((p, i) => `${x(i)},${y(p.score)}`).join(" ") }),
+  drawLine(
+    chart,
+    points.map((p) => {
+      const [year, month] = p.period.split("-");
+      return { value: p.score, label: `${Number(month)}/${year.slice(2)}`, title: `${monthLabel(p.period)}: ${vn(p.score)} điểm` };
+    }),
+    lo,
+    hi,
+    10,
   );
-  points.forEach((p, i) => {
-    const dot = svg("circle", { class: "dot", cx: x(i), cy: y(p.score), r: 4 });
-    const title = svg("title");
-    title.textContent = `${monthLabel(p.period)}: ${vn(p.score)} điểm`;
-    dot.append(title);
-    chart.append(dot);
-    const label = svg("text", { x: x(i), y: h - 12, "text-anchor": "middle" });
-    const [year, month] = p.period.split("-");
-    label.textContent = `${Number(month)}/${year.slice(2)}`;
-    chart.append(label);
-  });
   const first = points[0];
   const last = points[points.length - 1];
   $("trend-desc").textContent =
@@ -252,7 +269,7 @@ function renderSession() {
   $("who").hidden = !s;
   $("sign-out").hidden = !s;
   $("who").textContent = s ? s.name || s.username || s.subject : "";
-  for (const id of ["losses", "misses", "downloads"]) $(id).hidden = !s;
+  for (const id of ["losses", "misses", "gains", "overdue", "late", "due", "downloads"]) $(id).hidden = !s;
   if (s && state.month) renderSignedIn();
 }
 
@@ -290,11 +307,14 @@ async function signOut() {
 
 function renderDownloads(unit, period) {
   const q = `unit=${encodeURIComponent(unit)}&period=${encodeURIComponent(period)}`;
+  const year = period.slice(0, 4);
   const links = [
     ["Thông báo tháng (XLSX)", `${api}/reports/notice?${q}&format=xlsx`, "notice-xlsx"],
     ["Thông báo tháng (bản in, HTML)", `${api}/reports/notice?${q}&format=html`, "notice-html"],
     ["Biểu mẫu II.06a theo đơn vị (XLSX)", `${api}/reports/ii06a?${q}&by=unit&format=xlsx`, "ii06a-xlsx"],
     ["Điểm bị trừ theo đơn vị (XLSX)", `${api}/units/${encodeURIComponent(unit)}/scores/${encodeURIComponent(period)}/losses?format=xlsx`, "losses-xlsx"],
+    [`Chế độ báo cáo năm ${year} (XLSX)`, `${api}/reporting-duties/compliance?year=${year}&unit=${encodeURIComponent(unit)}&format=xlsx`, "duties-xlsx"],
+    [`Nhiệm vụ được giao năm ${year} (XLSX)`, `${api}/tasks/compliance?year=${year}&unit=${encodeURIComponent(unit)}&format=xlsx`, "tasks-xlsx"],
   ];
   $("downloads-list").replaceChildren(
     ...links.map(([label, href, id]) => el("li", {}, el("a", { href, id: `download-${id}` }, label))),
@@ -306,6 +326,10 @@ async function renderSignedIn() {
   const period = state.month.period;
   if (!unit) return;
   renderDownloads(unit, period);
+  renderGains(unit, period);
+  renderOverdue(unit);
+  renderLate();
+  renderDue(unit);
   $("losses-title").setAttribute("tabindex", "-1");
   // As for months: only the last answer asked for is shown.
   const asked = ++state.lossesAsked;
@@ -370,6 +394,96 @@ async function showMisses() {
     );
   } catch (e) {
     if (asked === state.missesAsked) $("misses-status").textContent = `Không tải được danh sách (${e.message}).`;
+  }
+}
+
+/** Rows of a table from `items` (at most `most`), each row's cells from `cells`; `none` when empty. */
+function fillTable(id, items, cells, none, most = 10) {
+  const body = $(id).tBodies[0];
+  if (items.length === 0) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: String($(id).tHead.rows[0].cells.length) }, none)));
+    return;
+  }
+  body.replaceChildren(...items.slice(0, most).map((item) => el("tr", {}, ...cells(item))));
+}
+
+/** A view's failure, said in its table. */
+function failTable(id, e) {
+  fillTable(id, [], () => [], `Không tải được: ${e.message}`);
+}
+
+/** The actions that would win points back this period, most points first. */
+async function renderGains(unit, period) {
+  try {
+    const gains = await getJson(`/units/${encodeURIComponent(unit)}/scores/${encodeURIComponent(period)}/gains`);
+    fillTable(
+      "gains-table",
+      gains.actions,
+      (a) => [el("td", {}, a.unitName), el("td", {}, a.description), el("td", { class: "n" }, `+${vn(a.points)}`)],
+      "Không còn việc nào gỡ được điểm.",
+    );
+  } catch (e) {
+    failTable("gains-table", e);
+  }
+}
+
+/** The overdue stock at the end of each week of the last 26, as a line. */
+async function renderOverdue(unit) {
+  const today = new Date();
+  const from = new Date(today.getTime() - 182 * 86400000);
+  const day = (d) => d.toLocaleDateString("sv-SE", { timeZone: "Asia/Ho_Chi_Minh" });
+  try {
+    const series = await getJson(
+      `/units/${encodeURIComponent(unit)}/overdue/series?from=${day(from)}&to=${day(today)}&every=week`,
+    );
+    const points = series.points.map((p) => {
+      const at = new Date(p.at);
+      const label = at.toLocaleDateString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", day: "numeric", month: "numeric" });
+      return { value: p.overdue, label, title: `${label}: ${p.overdue.toLocaleString("vi-VN")} hồ sơ quá hạn / ${p.open.toLocaleString("vi-VN")} đang giải quyết` };
+    });
+    const most = Math.max(10, ...points.map((p) => p.value));
+    const step = 10 ** Math.floor(Math.log10(most));
+    drawLine($("overdue-chart"), points, 0, Math.ceil(most / step) * step, step, 4);
+    const last = series.points[series.points.length - 1];
+    $("overdue-desc").textContent = last
+      ? `Hiện có ${last.overdue.toLocaleString("vi-VN")} hồ sơ quá hạn trong ${last.open.toLocaleString("vi-VN")} hồ sơ đang giải quyết.`
+      : "Không có số liệu.";
+  } catch (e) {
+    $("overdue-desc").textContent = `Không tải được: ${e.message}`;
+  }
+}
+
+/** Ministry decisions announced late, or not yet past their deadline, most late first. */
+async function renderLate() {
+  try {
+    const late = await getJson("/announcements/late");
+    fillTable(
+      "late-table",
+      late.items,
+      (a) => [
+        el("td", {}, `${a.ministryDecision.number}: ${a.title}`),
+        el("td", {}, a.unit ? a.unit.name : ""),
+        el("td", { class: "n" }, String(a.workingDaysLate)),
+      ],
+      "Không có quyết định nào công bố chậm.",
+    );
+  } catch (e) {
+    failTable("late-table", e);
+  }
+}
+
+/** Reports due in the next 14 days. */
+async function renderDue(unit) {
+  try {
+    const due = await getJson(`/reporting-duties/due?days=14&unit=${encodeURIComponent(unit)}`);
+    fillTable(
+      "due-table",
+      due.items,
+      (d) => [el("td", {}, d.dutyName), el("td", {}, d.unitName), el("td", { class: "n" }, new Date(`${d.dueOn}T00:00:00`).toLocaleDateString("vi-VN"))],
+      "Không có báo cáo nào đến hạn trong 14 ngày tới.",
+    );
+  } catch (e) {
+    failTable("due-table", e);
   }
 }
 

@@ -6,7 +6,8 @@
 //
 // EXPECTED_JSON: {"latest": {"period", "score", "groups", "units", "departments", "best", "trend"},
 //                 "earlier": {"label", "score"}, "user": {"username", "password", "name"},
-//                 "signedIn": {"lossRows", "onTimeMisses", "notice"}}.
+//                 "signedIn": {"lossRows", "onTimeMisses", "notice", "gainRows", "lateRows", "dueRows",
+//                              "overduePoints"}}.
 // Screenshots at 390 px and 1280 px wide (the window, and the whole page) are written to OUT_DIR. Exits 1 with the reasons when
 // a check fails.
 import { readFile } from "node:fs/promises";
@@ -151,6 +152,24 @@ try {
     check(!scriptSees, `${width}px: scripts cannot read the session`);
     const lossRows = await page.locator("#losses-table tbody tr").count();
     check(lossRows === expected.signedIn.lossRows, `${width}px: ${lossRows} units lose points, expected ${expected.signedIn.lossRows}`);
+
+    // The other views: what would win points back, the overdue stock by week, the decisions
+    // announced late, the reports due.
+    const rowsOf = async (id) => {
+      await page.waitForFunction((t) => document.querySelector(`#${t} tbody tr`) !== null, id, { timeout: 15000 });
+      return page.locator(`#${id} tbody tr`).count();
+    };
+    for (const [id, want] of [
+      ["gains-table", expected.signedIn.gainRows],
+      ["late-table", expected.signedIn.lateRows],
+      ["due-table", expected.signedIn.dueRows],
+    ]) {
+      const got = await rowsOf(id);
+      check(got === want, `${width}px: ${id} has ${got} rows, expected ${want}`);
+    }
+    await page.waitForFunction(() => document.getElementById("overdue-desc").textContent.length > 0, null, { timeout: 15000 });
+    const weeks = await page.locator("#overdue-chart circle").count();
+    check(weeks === expected.signedIn.overduePoints, `${width}px: ${weeks} weeks of overdue stock, expected ${expected.signedIn.overduePoints}`);
 
     // From the indicator to its dossiers, and to one dossier's timeline.
     await page.selectOption("#indicator", "ON_TIME_PROCESSING");

@@ -200,12 +200,35 @@ fn the_console_shows_the_published_results_in_a_real_browser() {
     );
     let on_time_misses = misses.body["items"].as_array().unwrap().len();
     assert!(loss_rows > 0 && on_time_misses > 0, "the demo loses points");
+    // What the other views must show (at most ten rows each; one row saying so when none).
+    let rows = |items: &Value| items.as_array().unwrap().len().clamp(1, 10);
+    let gains = app.get(
+        &format!("/api/v1/units/{code}/scores/{latest_period}/gains"),
+        &admin,
+    );
+    let late = app.get("/api/v1/announcements/late", &admin);
+    let due = app.get(
+        &format!("/api/v1/reporting-duties/due?days=14&unit={code}"),
+        &admin,
+    );
+    // The page asks for the 26 weeks up to today in Vietnam.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive();
+    let from = today - chrono::Duration::days(182);
+    let series = app.get(
+        &format!("/api/v1/units/{code}/overdue/series?from={from}&to={today}&every=week"),
+        &admin,
+    );
+    assert_eq!(series.status, Status::OK, "{}", series.text);
     let expected = json!({
         "user": {"username": "vanphong", "password": password, "name": "Văn phòng UBND tỉnh"},
         "signedIn": {
             "lossRows": loss_rows,
             "onTimeMisses": on_time_misses,
             "notice": format!("thong-bao-{code}-{latest_period}.xlsx"),
+            "gainRows": rows(&gains.body["actions"]),
+            "lateRows": rows(&late.body["items"]),
+            "dueRows": rows(&due.body["items"]),
+            "overduePoints": series.body["points"].as_array().unwrap().len(),
         },
         "latest": {
             "period": latest_period,
