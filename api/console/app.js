@@ -89,9 +89,14 @@ function renderScore(province, period) {
   $("score-change").replaceWith(
     Object.assign(changeNode(province.change), { id: "score-change" }),
   );
-  const list = $("groups");
+  groupBars($("groups"), province.groups);
+  $("score").hidden = false;
+}
+
+/** Each group ({name, score, maxScore}) as a bar of its share of its maximum. */
+function groupBars(list, groups) {
   list.replaceChildren(
-    ...province.groups.map((g) => {
+    ...groups.map((g) => {
       const share = g.maxScore > 0 && g.score !== null ? Math.max(0, Math.min(1, g.score / g.maxScore)) : 0;
       // The width is set through the style object: the policy refuses style attributes.
       const bar = el("span", { class: "bar", role: "presentation" }, el("span"));
@@ -105,7 +110,6 @@ function renderScore(province, period) {
       );
     }),
   );
-  $("score").hidden = false;
 }
 
 /**
@@ -269,7 +273,7 @@ function renderSession() {
   $("who").hidden = !s;
   $("sign-out").hidden = !s;
   $("who").textContent = s ? s.name || s.username || s.subject : "";
-  for (const id of ["losses", "misses", "gains", "overdue", "late", "due", "downloads"]) $(id).hidden = !s;
+  for (const id of ["live", "losses", "misses", "gains", "overdue", "late", "due", "downloads"]) $(id).hidden = !s;
   if (s && state.month) renderSignedIn();
 }
 
@@ -326,6 +330,7 @@ async function renderSignedIn() {
   const period = state.month.period;
   if (!unit) return;
   renderDownloads(unit, period);
+  renderLive(unit);
   renderGains(unit, period);
   renderOverdue(unit);
   renderLate();
@@ -410,6 +415,20 @@ function fillTable(id, items, cells, none, most = 10) {
 /** A view's failure, said in its table. */
 function failTable(id, e) {
   fillTable(id, [], () => [], `Không tải được: ${e.message}`);
+}
+
+/** The running month's score of the person's unit, counted from the records now. */
+async function renderLive(unit) {
+  const month = new Date().toLocaleDateString("sv-SE", { timeZone: "Asia/Ho_Chi_Minh" }).slice(0, 7);
+  try {
+    const live = await getJson(`/units/${encodeURIComponent(unit)}/scores/${month}`);
+    $("live-title").textContent = `Điểm tạm tính ${monthLabel(month)}`;
+    $("live-value").textContent = vn(live.score);
+    $("live-lead").textContent = "Tính từ hồ sơ, phản ánh và thủ tục đến thời điểm này; thay đổi đến khi tháng được chốt.";
+    groupBars($("live-groups"), live.groups.map((g) => ({ name: g.nameVi, score: g.score, maxScore: g.maxScore })));
+  } catch (e) {
+    $("live-lead").textContent = `Không tải được: ${e.message}`;
+  }
 }
 
 /** The actions that would win points back this period, most points first. */

@@ -7,7 +7,7 @@
 // EXPECTED_JSON: {"latest": {"period", "score", "groups", "units", "departments", "best", "trend"},
 //                 "earlier": {"label", "score"}, "user": {"username", "password", "name"},
 //                 "signedIn": {"lossRows", "onTimeMisses", "notice", "gainRows", "lateRows", "dueRows",
-//                              "overduePoints"}}.
+//                              "overduePoints", "liveScore"}}.
 // Screenshots at 390 px and 1280 px wide (the window, and the whole page) are written to OUT_DIR. Exits 1 with the reasons when
 // a check fails.
 import { readFile } from "node:fs/promises";
@@ -152,6 +152,16 @@ try {
     check(!scriptSees, `${width}px: scripts cannot read the session`);
     const lossRows = await page.locator("#losses-table tbody tr").count();
     check(lossRows === expected.signedIn.lossRows, `${width}px: ${lossRows} units lose points, expected ${expected.signedIn.lossRows}`);
+
+    // The running month's live score, as the API counts it (a dossier may turn overdue between
+    // the two readings: within half a point).
+    await page.waitForFunction(() => document.getElementById("live-value").textContent.length > 0, null, { timeout: 15000 });
+    const live = (await page.textContent("#live-value")).trim();
+    const liveValue = Number(live.replace(/\./g, "").replace(",", "."));
+    check(/^\d+,\d\d$/.test(live) && Math.abs(liveValue - expected.signedIn.liveScore) <= 0.5,
+      `${width}px: live score ${live}, expected about ${expected.signedIn.liveScore}`);
+    const liveGroups = await page.locator("#live-groups li").count();
+    check(liveGroups === expected.latest.groups, `${width}px: ${liveGroups} live groups`);
 
     // The other views: what would win points back, the overdue stock by week, the decisions
     // announced late, the reports due.

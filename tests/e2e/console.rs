@@ -219,6 +219,9 @@ fn the_console_shows_the_published_results_in_a_real_browser() {
         &admin,
     );
     assert_eq!(series.status, Status::OK, "{}", series.text);
+    let running = today.format("%Y-%m").to_string();
+    let live = app.get(&format!("/api/v1/units/{code}/scores/{running}"), &admin);
+    assert_eq!(live.status, Status::OK, "{}", live.text);
     let expected = json!({
         "user": {"username": "vanphong", "password": password, "name": "Văn phòng UBND tỉnh"},
         "signedIn": {
@@ -229,6 +232,7 @@ fn the_console_shows_the_published_results_in_a_real_browser() {
             "lateRows": rows(&late.body["items"]),
             "dueRows": rows(&due.body["items"]),
             "overduePoints": series.body["points"].as_array().unwrap().len(),
+            "liveScore": live.body["score"],
         },
         "latest": {
             "period": latest_period,
