@@ -250,6 +250,8 @@ fn the_console_shows_the_published_results_in_a_real_browser() {
     });
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("../target/console");
+    // A fresh directory: the screenshots checked below are this run's, not a leftover.
+    let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     let result = std::process::Command::new("node")
         .arg(root.join("browser/console.mjs"))

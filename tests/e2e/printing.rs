@@ -209,6 +209,7 @@ fn the_notice_prints_as_an_official_document_from_html_and_xlsx() {
     let html = dir.join("notice.html");
     std::fs::write(&html, &docs.html).unwrap();
     let from_html = dir.join("notice-html.pdf");
+    let _ = std::fs::remove_file(&from_html);
     let profile = tempfile_dir("chromium");
     run(
         "chromium",
@@ -335,6 +336,7 @@ fn procedure_codes_stay_text_in_the_workbook_and_the_csv() {
     let dir = out_dir();
     let xlsx = dir.join("ii06a.xlsx");
     std::fs::write(&xlsx, &docs.ii06a_xlsx).unwrap();
+    let _ = std::fs::remove_file(dir.join("ii06a.csv"));
     libreoffice(
         &xlsx,
         // Comma-separated, double-quoted, UTF-8 (76), from the first line.
@@ -378,8 +380,11 @@ fn in_order(text: &str, phrase: &str) -> bool {
 
 /// `file` converted to PDF by LibreOffice, beside it.
 fn libreoffice_pdf(file: &Path) -> PathBuf {
+    // Removed first: the PDF read is this run's, not a leftover of an earlier one.
+    let pdf = file.with_extension("pdf");
+    let _ = std::fs::remove_file(&pdf);
     libreoffice(file, "pdf");
-    file.with_extension("pdf")
+    pdf
 }
 
 /// `file` converted by LibreOffice with the filter `to`, beside it, in a profile of its own.

@@ -11,6 +11,7 @@ pub mod limiter;
 mod principal;
 pub mod roles;
 mod secrets;
+pub mod sign_in;
 mod token;
 
 pub use hasher::Hasher;

@@ -132,14 +132,15 @@ pub struct ClientPatch {
     pub disabled: Option<bool>,
 }
 
-fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
+/// A client id or a person's username: lowercase letters, digits, `-`, `_` and `.`.
+pub(crate) fn valid_client_id(id: &str) -> Result<(), validator::ValidationError> {
     if id
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
     {
         Ok(())
     } else {
-        Err(validator::ValidationError::new("clientId")
+        Err(validator::ValidationError::new("identifier")
             .with_message("may contain only lowercase letters, digits, '-', '_' and '.'".into()))
     }
 }

@@ -3,8 +3,6 @@
 //! `SameSite=Strict`, `Secure` cookie, which the browser then sends with every request to the
 //! service (report downloads included). Machines keep bearer tokens (`/api/v1/auth/token`).
 
-use std::time::Instant;
-
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
@@ -14,9 +12,9 @@ use tthc_core::db::users;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::token::DUMMY_HASH;
 use crate::auth::roles::Role;
-use crate::auth::{Claims, MaybePrincipal, SESSION_COOKIE, limiter, verify_secret};
+use crate::auth::sign_in::Attempt;
+use crate::auth::{Claims, MaybePrincipal, SESSION_COOKIE};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidJson;
@@ -123,32 +121,26 @@ pub async fn sign_in(
     body: ValidJson<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let SignIn { username, password } = body.0;
-    // Limited before anything is read or hashed: once limited, guessing costs nothing.
-    let limit_keys = limiter::keys(&format!("user:{username}"), req.peer_addr().map(|a| a.ip()));
-    if let Err(retry_after) = state.sign_in_limits.check(&limit_keys, Instant::now()) {
-        return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "too many failed sign-ins for this user or from this address; retry in \
-                 {retry_after} s"
-            ),
-            retry_after,
-        });
-    }
+    let attempt = Attempt::start(
+        &state,
+        &format!("user:{username}"),
+        req.peer_addr().map(|a| a.ip()),
+        "user",
+    )?;
     let row = state
         .run(move |conn| Ok(users::find_row(conn, &username)?))
         .await?;
-    // Verify even for unknown users, so the answer's timing does not reveal who exists.
-    let hash = row
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |r| r.password_hash.clone());
-    let matches = state
-        .hasher
-        .run(move || verify_secret(&password, &hash))
+    let matches = attempt
+        .verify(
+            &state,
+            row.as_ref().map(|r| r.password_hash.clone()),
+            password,
+        )
         .await?;
     let row = match row {
         Some(row) if matches && !row.disabled => row,
         _ => {
-            state.sign_in_limits.fail(&limit_keys, Instant::now());
+            attempt.fail(&state);
             return Err(wrong_credentials());
         }
     };

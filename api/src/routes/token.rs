@@ -1,8 +1,5 @@
 //! `POST /api/v1/auth/token`: the OAuth2 client-credentials grant (RFC 6749 §4.4).
 
-use std::sync::LazyLock;
-use std::time::Instant;
-
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, post, web};
@@ -13,7 +10,8 @@ use tthc_core::db::clients;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::{Claims, generate_secret, hash_secret, limiter, verify_secret};
+use crate::auth::Claims;
+use crate::auth::sign_in::Attempt;
 use crate::error::{ApiError, Problem};
 use crate::http::{content_type, is_json, parse_json};
 use crate::idempotency::SecretBearing;
@@ -172,32 +170,22 @@ async fn answer_token(
             detail: "send client_id and client_secret, in the form or with HTTP Basic".into(),
         });
     };
-    // Limited before anything is read or hashed: once limited, guessing costs nothing.
-    let limit_keys = limiter::keys(&client_id, req.peer_addr().map(|a| a.ip()));
-    if let Err(retry_after) = state.sign_in_limits.check(&limit_keys, Instant::now()) {
-        return Err(ApiError::TooManyRequests {
-            detail: format!(
-                "too many failed sign-ins for this client or from this address; retry in \
-                 {retry_after} s"
-            ),
-            retry_after,
-        });
-    }
+    let attempt = Attempt::start(
+        &state,
+        &client_id,
+        req.peer_addr().map(|a| a.ip()),
+        "client",
+    )?;
     let row = state
         .run(move |conn| Ok(clients::find_row(conn, &client_id)?))
         .await?;
-    // Verify even for unknown clients, so the answer's timing does not reveal which ids exist.
-    let hash = row
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |r| r.secret_hash.clone());
-    let matches = state
-        .hasher
-        .run(move || verify_secret(&secret, &hash))
+    let matches = attempt
+        .verify(&state, row.as_ref().map(|r| r.secret_hash.clone()), secret)
         .await?;
     let row = match row {
         Some(row) if matches && !row.disabled => row,
         _ => {
-            state.sign_in_limits.fail(&limit_keys, Instant::now());
+            attempt.fail(&state);
             return Err(invalid_client());
         }
     };
@@ -241,8 +229,3 @@ async fn answer_token(
     res.extensions_mut().insert(SecretBearing);
     Ok(res)
 }
-
-/// An Argon2id hash of a random string nobody knows, checked against when the client is
-/// unknown; made once, on first use.
-pub(crate) static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_secret(&generate_secret()).unwrap_or_default());

@@ -13,7 +13,7 @@ use tthc_core::unit::UnitCode;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::clients::{check_grant, holds_grant};
+use super::clients::{check_grant, holds_grant, valid_client_id};
 use crate::auth::roles::Role;
 use crate::auth::{Principal, Scope, hash_secret};
 use crate::error::PROBLEM_JSON as PROBLEM;
@@ -92,7 +92,7 @@ impl From<User> for UserView {
 }))]
 pub struct UserCreate {
     /// Sign-in name: 3–64 lowercase letters, digits, `-`, `_` or `.`.
-    #[validate(length(min = 3, max = 64), custom(function = "valid_username"))]
+    #[validate(length(min = 3, max = 64), custom(function = "valid_client_id"))]
     #[schema(min_length = 3, max_length = 64, pattern = "^[a-z0-9._-]{3,64}$")]
     pub username: String,
     /// Full name.
@@ -136,18 +136,6 @@ pub struct UserPatch {
     pub all_units: Option<bool>,
     /// Refuse (`true`) or allow (`false`) signing in.
     pub disabled: Option<bool>,
-}
-
-fn valid_username(name: &str) -> Result<(), validator::ValidationError> {
-    if name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
-    {
-        Ok(())
-    } else {
-        Err(validator::ValidationError::new("username")
-            .with_message("may contain only lowercase letters, digits, '-', '_' and '.'".into()))
-    }
 }
 
 /// The role named `name`, or a refusal naming the field.
