@@ -1,9 +1,17 @@
-//! A filtered dossier list over 1,000,000 stored dossiers on SQLite: latency of one client, the
-//! live 766 score of the province (month and year), the first page of an indicator's misses and
-//! the gains, then 32 concurrent clients with `wrk` when it is installed
-//! (`apt-get install wrk`).
+//! A filtered dossier list over 1,000,000 stored dossiers: latency of one client, the live 766
+//! score of the province (month and year), the first page of an indicator's misses and the
+//! gains, then 32 concurrent clients with `wrk` when it is installed (`apt-get install wrk`);
+//! and the bytes each dossier takes on disk.
 //!
-//! `cargo bench -p tthc-tests --bench dossier_list` (`TTHC_BENCH_DOSSIERS`, default 1,000,000).
+//! On SQLite by default; on PostgreSQL with `TTHC_TEST_DATABASE_URL` set, as the tests. There,
+//! each figure is printed beside the physical limit measured in the same run on a direct
+//! connection: the same page as one keyset SQL statement (and under 32 clients with `pgbench`),
+//! one aggregate over the period's dossiers for the scores, misses and gains. It fails when a
+//! request read a large table by a sequential scan (`pg_stat_user_tables`), so that CI, running
+//! it at a reduced size, catches a plan gone wrong.
+//!
+//! `cargo bench -p tthc-tests --bench dossier_list` (`TTHC_BENCH_DOSSIERS`, default 1,000,000;
+//! `TTHC_BENCH_KEEP=1` keeps the database and prints its URL).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,11 +19,13 @@
     missing_docs
 )]
 
+use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Instant;
 
 use chrono::{NaiveDate, TimeDelta};
 use serde_json::{Value, json};
+use tthc_tests::bench::{Pg, median_slowest, storage_report, time_runs};
 use tthc_tests::{HttpMethod, Status, TestApp, TestDb, config};
 
 const BATCH: usize = 10_000;
@@ -72,16 +82,81 @@ fn seed(app: &TestApp) -> String {
     admin
 }
 
+/// The requests measured after the list page, each with the period it counts.
+const REQUESTS: [(&str, &str); 7] = [
+    ("/api/v1/units/P/scores/2026-03", "2026-03"),
+    ("/api/v1/units/P/scores/2026", "2026"),
+    (
+        "/api/v1/units/P/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?limit=50",
+        "2026-03",
+    ),
+    (
+        "/api/v1/units/P/scores/2026-03/indicators/DOSSIER_SYNC/misses?limit=50",
+        "2026-03",
+    ),
+    (
+        "/api/v1/units/D1/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?limit=50",
+        "2026-03",
+    ),
+    (
+        "/api/v1/units/P/scores/2026-03/indicators/ONLINE_PAYMENT_FORMALITY/misses?limit=50",
+        "2026-03",
+    ),
+    ("/api/v1/units/P/scores/2026-03/gains", "2026-03"),
+];
+
+/// The list page as one SQL statement: the columns the list shows, the same filters, the
+/// order read from the receipt index, 100 rows.
+const KEYSET_PAGE: &str = "SELECT code, unit_id, procedure_code, field, channel, status, received_at, \
+    due_at, effective_due_at, ended_at, timing, flags, synced_at FROM dossiers \
+    WHERE unit_path LIKE '/P/D1/%' AND status = 'finished' \
+    AND received_at >= '2026-03-01 00:00:00' AND received_at < '2026-04-01 00:00:00' \
+    ORDER BY received_at DESC, code DESC LIMIT 100";
+
+/// One aggregate over the dossiers a period's score reads (received in it, or received before
+/// and ended in or after its start): the counts the ten dossier indicators need, in one query.
+fn aggregate(period: &str) -> String {
+    let (from, to) = match period {
+        "2026" => ("2026-01-01", "2027-01-01"),
+        _ => ("2026-03-01", "2026-04-01"),
+    };
+    format!(
+        "SELECT count(*), count(ended_at), count(*) FILTER (WHERE ended_at > late_from), \
+         count(synced_at), sum(facts & 1024) FROM dossiers WHERE unit_path LIKE '/P/%' AND \
+         ((received_at >= '{from}' AND received_at < '{to}') OR \
+          (received_at < '{from}' AND (ended_at IS NULL OR ended_at >= '{from}')))"
+    )
+}
+
+/// The sequential scans of large tables since `before`, noted in `found` under `what`.
+fn seq_scans_since(
+    pg: &mut Pg,
+    before: &mut BTreeMap<String, i64>,
+    what: &str,
+    found: &mut Vec<String>,
+) {
+    let now = pg.seq_scans();
+    for (table, n) in &now {
+        let was = before.get(table).copied().unwrap_or(0);
+        if *n != was {
+            found.push(format!("{what}: {} sequential scan(s) of {table}", n - was));
+        }
+    }
+    *before = now;
+}
+
 fn main() {
     let n: usize = std::env::var("TTHC_BENCH_DOSSIERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let test_db = TestDb::new();
-    assert!(
-        !test_db.is_postgres(),
-        "run the list benchmark without TTHC_TEST_DATABASE_URL (SQLite)"
-    );
+    let url = test_db.url.clone();
+    let backend = if test_db.is_postgres() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let mut cfg = config(&test_db.url);
     cfg.workers = Some(2);
     let app = TestApp::spawn_with(cfg);
@@ -101,19 +176,39 @@ fn main() {
             .timeout(std::time::Duration::from_secs(600))
             .send()
             .unwrap();
-        assert_eq!(r.status(), Status::OK);
+        assert_eq!(r.status(), Status::OK, "{}", r.text().unwrap_or_default());
     }
     println!(
-        "loaded {n} dossiers in {:.1} s",
+        "{backend}: loaded {n} dossiers in {:.1} s",
         loading.elapsed().as_secs_f64()
     );
+    let mut pg = Pg::of(&test_db);
+    if let Some(pg) = &mut pg {
+        let t = Instant::now();
+        pg.vacuum_analyze();
+        println!(
+            "  VACUUM (ANALYZE), as autovacuum does after a load: {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    for line in storage_report(&test_db, n) {
+        println!("{line}");
+    }
+    let mut scans = pg.as_mut().map(Pg::seq_scans).unwrap_or_default();
+    let _test_db = if std::env::var_os("TTHC_BENCH_KEEP").is_some() {
+        println!("keeping the database: {url}");
+        std::mem::forget(test_db);
+        None
+    } else {
+        Some(test_db)
+    };
+    let mut found: Vec<String> = Vec::new();
 
     let first = app.get(PATH, &admin);
     assert_eq!(first.status, Status::OK, "{}", first.text);
     let rows = first.body["items"].as_array().unwrap().len();
-    let mut times: Vec<f64> = (0..300)
-        .map(|_| {
-            let t = Instant::now();
+    let (median, p99) = {
+        let mut times = time_runs(300, || {
             let r = app
                 .raw()
                 .get(app.url(PATH))
@@ -122,58 +217,40 @@ fn main() {
                 .unwrap();
             assert_eq!(r.status(), Status::OK);
             let _ = r.bytes().unwrap();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    println!("GET {PATH}");
-    println!(
-        "  {rows} rows; one client: median {:.2} ms, p99 {:.2} ms",
-        times[times.len() / 2],
-        times[times.len() * 99 / 100]
-    );
-
-    // The live 766 score of the whole province for a month, and for the year (every dossier).
-    for period in ["2026-03", "2026"] {
-        let path = format!("/api/v1/units/P/scores/{period}");
-        let mut times: Vec<f64> = (0..20)
-            .map(|_| {
-                let t = Instant::now();
-                let r = app.get(&path, &admin);
-                assert_eq!(r.status, Status::OK, "{}", r.text);
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
+        });
         times.sort_by(f64::total_cmp);
+        (times[times.len() / 2], times[times.len() * 99 / 100])
+    };
+    println!("GET {PATH}");
+    println!("  {rows} rows; one client: median {median:.2} ms, p99 {p99:.2} ms");
+    if let Some(pg) = &mut pg {
+        seq_scans_since(pg, &mut scans, "the list page", &mut found);
+        let (limit, _) = median_slowest(&mut pg.time_sql(KEYSET_PAGE, 300));
         println!(
-            "GET {path}: median {:.1} ms, slowest {:.1} ms",
-            times[times.len() / 2],
-            times[times.len() - 1]
+            "  limit, the same page as one keyset SQL statement on a direct connection: median {limit:.2} ms; tthc / limit {:.1}",
+            median / limit
         );
     }
 
-    // The first page of an indicator's misses, and the gains of the province for the month.
-    for path in [
-        "/api/v1/units/P/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?limit=50",
-        "/api/v1/units/P/scores/2026-03/indicators/DOSSIER_SYNC/misses?limit=50",
-        "/api/v1/units/D1/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?limit=50",
-        "/api/v1/units/P/scores/2026-03/indicators/ONLINE_PAYMENT_FORMALITY/misses?limit=50",
-        "/api/v1/units/P/scores/2026-03/gains",
-    ] {
-        let mut times: Vec<f64> = (0..20)
-            .map(|_| {
-                let t = Instant::now();
-                let r = app.get(path, &admin);
-                assert_eq!(r.status, Status::OK, "{}", r.text);
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        println!(
-            "GET {path}: median {:.1} ms, slowest {:.1} ms",
-            times[times.len() / 2],
-            times[times.len() - 1]
-        );
+    // The live 766 score of the whole province for a month and for the year (every dossier),
+    // the first page of an indicator's misses, and the gains of the province for the month.
+    let mut limits: BTreeMap<&str, f64> = BTreeMap::new();
+    for (path, period) in REQUESTS {
+        let (median, slowest) = median_slowest(&mut time_runs(20, || {
+            let r = app.get(path, &admin);
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+        }));
+        println!("GET {path}: median {median:.1} ms, slowest {slowest:.1} ms");
+        if let Some(pg) = &mut pg {
+            seq_scans_since(pg, &mut scans, path, &mut found);
+            let limit = *limits
+                .entry(period)
+                .or_insert_with(|| median_slowest(&mut pg.time_sql(&aggregate(period), 20)).0);
+            println!(
+                "  limit, one aggregate over the {period} dossiers of the province: median {limit:.1} ms; tthc / limit {:.1}",
+                median / limit
+            );
+        }
     }
 
     match Command::new("wrk")
@@ -202,6 +279,35 @@ fn main() {
             "  wrk is not installed: apt-get install wrk, then run again for 32 concurrent clients"
         ),
     }
+    if let Some(pg) = &mut pg {
+        seq_scans_since(pg, &mut scans, "32 clients", &mut found);
+        let script = std::env::temp_dir().join(format!("tthc-keyset-{}.sql", std::process::id()));
+        std::fs::write(&script, format!("{KEYSET_PAGE};\n")).unwrap();
+        match Command::new("pgbench")
+            .args(["-n", "-M", "prepared", "-c32", "-j2", "-T10", "-f"])
+            .arg(&script)
+            .arg(&url)
+            .output()
+        {
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                println!("  limit, the keyset page under 32 clients (pgbench -c32 -j2 -T10):");
+                for line in text
+                    .lines()
+                    .filter(|l| l.starts_with("latency") || l.starts_with("tps"))
+                {
+                    println!("   {}", line.trim());
+                }
+            }
+            Err(_) => println!("  pgbench is not installed: it comes with PostgreSQL"),
+        }
+        let _ = std::fs::remove_file(script);
+        assert!(
+            found.is_empty(),
+            "a plan regressed to a sequential scan of a large table:\n{}",
+            found.join("\n")
+        );
+        println!("no request read dossiers, their events or the audit log by a sequential scan");
+    }
     drop(app);
-    drop(test_db);
 }

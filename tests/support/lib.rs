@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tthc_api::config::Config;
 use tthc_api::server;
 
+pub mod bench;
 pub mod contract;
 pub mod receiver;
 

@@ -140,16 +140,23 @@ pub fn record_many<T: Serialize>(
             unit_path: Some(unit_path),
         })
         .collect();
-    // Multi-row inserts are not expressible over both backends at once (MultiConnection).
-    for chunk in rows.chunks(500) {
-        match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(audit_log::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConnection::Pg(c) => diesel::insert_into(audit_log::table)
-                .values(chunk)
-                .execute(c)?,
-        };
+    // Multi-row inserts are not expressible over both backends at once (MultiConnection). On
+    // PostgreSQL a binary COPY takes them all, as the dossiers' rows (`db::dossiers`).
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(audit_log::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Pg(c) => {
+            if !rows.is_empty() {
+                diesel::copy_from(audit_log::table)
+                    .from_insertable(&rows)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
