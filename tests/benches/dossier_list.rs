@@ -1,7 +1,8 @@
 //! A filtered dossier list over 1,000,000 stored dossiers: latency of one client, the live 766
 //! score of the province (month and year), the first page of an indicator's misses and the
-//! gains, then 32 concurrent clients with `wrk` when it is installed (`apt-get install wrk`);
-//! and the bytes each dossier takes on disk.
+//! gains, then 32 concurrent clients with `wrk` when it is installed (`apt-get install wrk`),
+//! on one instance of the service and on two sharing the database; and the bytes each dossier
+//! takes on disk.
 //!
 //! On SQLite by default; on PostgreSQL with `TTHC_TEST_DATABASE_URL` set, as the tests. There,
 //! each figure is printed beside the physical limit measured in the same run on a direct
@@ -113,8 +114,8 @@ const KEYSET_PAGE: &str = "SELECT code, unit_id, procedure_code, field, channel,
     AND received_at >= '2026-03-01 00:00:00' AND received_at < '2026-04-01 00:00:00' \
     ORDER BY received_at DESC, code DESC LIMIT 100";
 
-/// One aggregate over the dossiers a period's score reads (received in it, or received before
-/// and ended in or after its start): the counts the ten dossier indicators need, in one query.
+/// One aggregate over the dossiers received in a period, the bulk of what its score reads,
+/// over the columns the score reads: one range of the receipt index.
 fn aggregate(period: &str) -> String {
     let (from, to) = match period {
         "2026" => ("2026-01-01", "2027-01-01"),
@@ -122,9 +123,10 @@ fn aggregate(period: &str) -> String {
     };
     format!(
         "SELECT count(*), count(ended_at), count(*) FILTER (WHERE ended_at > late_from), \
-         count(synced_at), sum(facts & 1024) FROM dossiers WHERE unit_path LIKE '/P/%' AND \
-         ((received_at >= '{from}' AND received_at < '{to}') OR \
-          (received_at < '{from}' AND (ended_at IS NULL OR ended_at >= '{from}')))"
+         count(synced_at), count(*) FILTER (WHERE channel = 'online'), \
+         count(*) FILTER (WHERE status = 'finished'), count(DISTINCT procedure_code), \
+         sum(facts & 1024) FROM dossiers WHERE unit_path LIKE '/P/%' AND facts < 1073741824 \
+         AND received_at >= '{from}' AND received_at < '{to}'"
     )
 }
 
@@ -143,6 +145,31 @@ fn seq_scans_since(
         }
     }
     *before = now;
+}
+
+/// `wrk` for 10 s with `connections` clients on `url`, its report; `None` when not installed.
+fn wrk(url: &str, token: &str, connections: usize) -> Option<String> {
+    Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            "-d10s",
+            "--latency",
+            "-H",
+        ])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(url)
+        .output()
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The requests per second of a `wrk` report.
+fn requests_per_second(report: &str) -> Option<f64> {
+    report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn main() {
@@ -247,37 +274,51 @@ fn main() {
                 .entry(period)
                 .or_insert_with(|| median_slowest(&mut pg.time_sql(&aggregate(period), 20)).0);
             println!(
-                "  limit, one aggregate over the {period} dossiers of the province: median {limit:.1} ms; tthc / limit {:.1}",
+                "  limit, one aggregate over the dossiers of the province received in {period}: median {limit:.1} ms; tthc / limit {:.1}",
                 median / limit
             );
         }
     }
 
-    match Command::new("wrk")
-        .args([
-            "-t2",
-            "-c32",
-            "-d10s",
-            "--latency",
-            "-H",
-            &format!("Authorization: Bearer {admin}"),
-            &app.url(PATH),
-        ])
-        .output()
-    {
-        Ok(out) => {
-            let text = String::from_utf8_lossy(&out.stdout);
+    let one = match wrk(&app.url(PATH), &admin, 32) {
+        Some(out) => {
             println!("  32 clients (wrk -t2 -c32 -d10s):");
-            for line in text
+            for line in out
                 .lines()
                 .filter(|l| l.contains('%') || l.contains("Requests/sec") || l.contains("Non-2xx"))
             {
                 println!("   {}", line.trim());
             }
+            requests_per_second(&out)
         }
-        Err(_) => println!(
-            "  wrk is not installed: apt-get install wrk, then run again for 32 concurrent clients"
-        ),
+        None => {
+            println!(
+                "  wrk is not installed: apt-get install wrk, then run again for 32 concurrent clients"
+            );
+            None
+        }
+    };
+    // A second instance of the service on the same database, each taking 16 of the 32 clients.
+    if let Some(one) = one {
+        let mut cfg = config(&url);
+        cfg.workers = Some(2);
+        let second = TestApp::spawn_with(cfg);
+        let urls = [app.url(PATH), second.url(PATH)];
+        let both: Vec<Option<f64>> = std::thread::scope(|s| {
+            let runs: Vec<_> = urls
+                .iter()
+                .map(|u| s.spawn(|| wrk(u, &admin, 16).as_deref().and_then(requests_per_second)))
+                .collect();
+            runs.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let total: f64 = both.iter().flatten().sum();
+        println!(
+            "  two instances on one database, 16 clients each: {:.0} + {:.0} = {total:.0} requests/s, {:.2}× one instance",
+            both[0].unwrap_or(0.0),
+            both[1].unwrap_or(0.0),
+            total / one
+        );
+        drop(second);
     }
     if let Some(pg) = &mut pg {
         seq_scans_since(pg, &mut scans, "32 clients", &mut found);
