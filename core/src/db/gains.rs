@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{dossiers, petitions, units};
-use super::scores::{Handled, load_handled};
+use super::scores::load_handled;
 use super::timestamp::Stamp;
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult};
@@ -41,7 +41,7 @@ pub fn fixable(
             .select(dossiers::unit_path)
             .into_boxed()
     };
-    let rows: Vec<String> = load_handled(conn, unsynced, &prefix, (start, end), Handled::All)?;
+    let rows: Vec<String> = load_handled(conn, unsynced, &prefix, (start, end))?;
     paths.extend(rows.into_iter().map(|p| (Action::Sync, p)));
     if now < end {
         let falling_due: Vec<String> = dossiers::table

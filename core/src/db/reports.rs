@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{dossiers, fields, procedure_versions, procedures};
-use super::scores::{Handled, load_handled};
+use super::scores::load_handled;
 use super::timestamp::Stamp;
 use super::units::{self, UnitRow};
 use super::{DbConnection, StoreResult};
@@ -81,13 +81,7 @@ pub fn ii06a(
             .into_boxed::<Db>()
     };
     let prefix = format!("{}%", unit.path);
-    let rows: Vec<Row> = load_handled(
-        conn,
-        query,
-        &prefix,
-        (window.start, window.end),
-        Handled::All,
-    )?;
+    let rows: Vec<Row> = load_handled(conn, query, &prefix, (window.start, window.end))?;
     let children = match by {
         GroupBy::Unit => units::children_rows(conn, unit)?,
         _ => Vec::new(),
