@@ -24,6 +24,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use tthc_core::db::schema::{dossier_events, dossiers};
 use tthc_core::db::{Database, DatabaseUrl, DbConnection};
+use tthc_tests::bench::LARGE_TABLES;
 use tthc_tests::receiver::Receiver;
 use tthc_tests::{HttpMethod, Status, TestApp, TestDb, config};
 
@@ -110,8 +111,30 @@ fn ingest(
     (rate, test_db)
 }
 
-/// The tables the ingest writes rows into, parents first.
-const WRITTEN: [&str; 3] = ["dossiers", "dossier_events", "audit_log"];
+/// `$body` with `$t` bound to the table named `$name`: one of [`LARGE_TABLES`] (the tables the
+/// ingest writes rows into) or `units`.
+macro_rules! with_table {
+    ($name:expr, $t:ident => $body:expr) => {
+        match $name {
+            "units" => {
+                let $t = tthc_core::db::schema::units::table;
+                $body
+            }
+            "dossiers" => {
+                let $t = dossiers::table;
+                $body
+            }
+            "dossier_events" => {
+                let $t = dossier_events::table;
+                $body
+            }
+            _ => {
+                let $t = tthc_core::db::schema::audit_log::table;
+                $body
+            }
+        }
+    };
+}
 
 /// `COPY` into a fresh database of the rows the service stored in `source`: dossiers per
 /// second for the dossier and event rows alone, and with their audit trail (the change feed).
@@ -128,61 +151,34 @@ fn copy_limit(n: usize, source: &TestDb) -> (f64, f64) {
     let out = |table: &str| -> Vec<u8> {
         let mut from = PgConnection::establish(&source.url).unwrap();
         let mut bytes = Vec::new();
-        let copy = format!("COPY {table} TO STDOUT (FORMAT binary)");
-        let raw = match table {
-            "units" => diesel::copy_to(tthc_core::db::schema::units::table)
-                .with_format(CopyFormat::Binary)
-                .load_raw(&mut from)
-                .map(|mut r| r.read_to_end(&mut bytes)),
-            "dossiers" => diesel::copy_to(dossiers::table)
-                .with_format(CopyFormat::Binary)
-                .load_raw(&mut from)
-                .map(|mut r| r.read_to_end(&mut bytes)),
-            "dossier_events" => diesel::copy_to(dossier_events::table)
-                .with_format(CopyFormat::Binary)
-                .load_raw(&mut from)
-                .map(|mut r| r.read_to_end(&mut bytes)),
-            _ => diesel::copy_to(tthc_core::db::schema::audit_log::table)
-                .with_format(CopyFormat::Binary)
-                .load_raw(&mut from)
-                .map(|mut r| r.read_to_end(&mut bytes)),
-        };
-        raw.expect(&copy).expect(&copy);
+        with_table!(table, t => diesel::copy_to(t)
+            .with_format(CopyFormat::Binary)
+            .load_raw(&mut from)
+            .map(|mut r| r.read_to_end(&mut bytes)))
+        .unwrap_or_else(|e| panic!("COPY {table} TO: {e}"))
+        .unwrap_or_else(|e| panic!("COPY {table} TO: {e}"));
         bytes
     };
     let units = out("units");
-    let written: Vec<Vec<u8>> = WRITTEN.iter().map(|t| out(t)).collect();
+    let written: Vec<Vec<u8>> = LARGE_TABLES.iter().map(|t| out(t)).collect();
     let put = |to: &mut PgConnection, table: &str, bytes: &[u8]| {
         let write = |w: &mut dyn Write| {
             w.write_all(bytes)
                 .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
         };
-        let done = match table {
-            "units" => diesel::copy_from(tthc_core::db::schema::units::table)
-                .from_raw_data(tthc_core::db::schema::units::table, write)
-                .with_format(CopyFormat::Binary)
-                .execute(to),
-            "dossiers" => diesel::copy_from(dossiers::table)
-                .from_raw_data(dossiers::table, write)
-                .with_format(CopyFormat::Binary)
-                .execute(to),
-            "dossier_events" => diesel::copy_from(dossier_events::table)
-                .from_raw_data(dossier_events::table, write)
-                .with_format(CopyFormat::Binary)
-                .execute(to),
-            _ => diesel::copy_from(tthc_core::db::schema::audit_log::table)
-                .from_raw_data(tthc_core::db::schema::audit_log::table, write)
-                .with_format(CopyFormat::Binary)
-                .execute(to),
-        };
-        done.unwrap_or_else(|e| panic!("COPY {table}: {e}"));
+        with_table!(table, t => diesel::copy_from(t)
+            .from_raw_data(t, write)
+            .with_format(CopyFormat::Binary)
+            .execute(to))
+        .unwrap_or_else(|e| panic!("COPY {table} FROM: {e}"));
     };
     put(&mut to, "units", &units);
-    // Twice: the dossier tables alone, then emptied and copied again with the audit trail.
+    // Twice: the dossier tables alone, then emptied and copied again with the audit trail (the
+    // second pass finds the database warmer).
     let timed = |to: &mut PgConnection, tables: usize| {
         let started = Instant::now();
         to.transaction::<_, diesel::result::Error, _>(|to| {
-            for (table, bytes) in WRITTEN.iter().zip(&written).take(tables) {
+            for (table, bytes) in LARGE_TABLES.iter().zip(&written).take(tables) {
                 put(to, table, bytes);
             }
             Ok(())

@@ -12,7 +12,8 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::TestDb;
 
-/// The tables that grow with the dossiers: a sequential scan of one is a plan gone wrong.
+/// The tables that grow with the dossiers, parents first: a sequential scan of one is a plan
+/// gone wrong.
 pub const LARGE_TABLES: [&str; 3] = ["dossiers", "dossier_events", "audit_log"];
 
 /// Median and slowest of `times` (milliseconds), sorted in place.
@@ -61,7 +62,7 @@ impl Pg {
     /// What autovacuum does to a freshly loaded table, done now: the visibility map lets the
     /// scores' index-only scans skip the table, and the statistics size the plans.
     pub fn vacuum_analyze(&mut self) {
-        self.execute("VACUUM (ANALYZE) dossiers, dossier_events, audit_log");
+        self.execute(&format!("VACUUM (ANALYZE) {}", LARGE_TABLES.join(", ")));
     }
 
     /// Sequential scans so far of each of [`LARGE_TABLES`]. The service's own connections are
@@ -88,8 +89,9 @@ impl Pg {
         self.execute("SELECT pg_stat_clear_snapshot()");
         diesel::sql_query(
             "SELECT relname::text AS name, coalesce(seq_scan, 0) AS value FROM pg_stat_user_tables \
-             WHERE relname = ANY (ARRAY['dossiers', 'dossier_events', 'audit_log'])",
+             WHERE relname = ANY ($1)",
         )
+        .bind::<diesel::sql_types::Array<Text>, _>(LARGE_TABLES.to_vec())
         .load::<Named>(&mut self.conn)
         .expect("pg_stat_user_tables")
         .into_iter()
@@ -124,22 +126,6 @@ impl Pg {
         time_runs(runs, || {
             self.conn.batch_execute(sql).expect(sql);
         })
-    }
-
-    /// The plan PostgreSQL picks for `sql`, as `EXPLAIN` prints it.
-    pub fn explain(&mut self, sql: &str) -> String {
-        #[derive(QueryableByName)]
-        struct Line {
-            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-            line: String,
-        }
-        diesel::sql_query(format!("EXPLAIN {sql}"))
-            .load::<Line>(&mut self.conn)
-            .expect("explain")
-            .into_iter()
-            .map(|l| l.line)
-            .collect::<Vec<_>>()
-            .join("\n")
     }
 }
 

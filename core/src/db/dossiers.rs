@@ -569,9 +569,9 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
 const CHUNK: usize = 500;
 
 /// Inserts rows through the connection's own backend (neither is expressible over the
-/// `MultiConnection`). On PostgreSQL all of them go in one binary `COPY`: a multi-row `INSERT`
-/// binds every value as a parameter and took four times as long per row (README, "On
-/// PostgreSQL"). On SQLite in chunks of [`CHUNK`]: the rows own their data, so that a full chunk
+/// `MultiConnection`). On PostgreSQL all of them go in one binary `COPY`: with multi-row
+/// `INSERT`s of 500 rows, each value a bound parameter, the bulk ingest took 3,427 dossiers/s,
+/// with `COPY` 5,903 (README, "PostgreSQL beside SQLite"). On SQLite in chunks of [`CHUNK`]: the rows own their data, so that a full chunk
 /// goes in as an array, whose prepared statement diesel caches; SQLite otherwise parses a
 /// 500-row statement anew for every chunk, and that parsing was a tenth of the ingest's time.
 macro_rules! insert_many {

@@ -44,9 +44,8 @@ pub struct EnteredFigure {
     pub note: Option<String>,
 }
 
-/// What the counts read of a dossier.
+/// What the counts read of a dossier carried over into a period (received before it).
 type Facts = (
-    Stamp,
     Option<Stamp>,
     Option<String>,
     Option<Stamp>,
@@ -65,10 +64,7 @@ pub(super) fn counted() -> diesel::dsl::Lt<dossiers::facts, i32> {
 
 /// The queries, built on `query`, of the dossiers of the subtree `prefix` handled in
 /// `[start, end)` but not still open from before it: those received in the period (on the
-/// receipt index), then those received before it and ended in or after its start, one class of
-/// handling span at a time (`dossier::span`), each in its window of receipts before the start
-/// (on the span index): the few carried over, not every dossier ended since. The path is
-/// filtered inside the index.
+/// receipt index), then those [`carried_over`]. The path is filtered inside the index.
 fn ended_or_received<'q, ST>(
     conn: &DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
@@ -80,19 +76,35 @@ fn ended_or_received<'q, ST>(
         .filter(counted())
         .filter(dossiers::received_at.ge(Stamp(start)))
         .filter(dossiers::received_at.lt(Stamp(end)));
-    let carried = span::carried_over_from(start).map(|(class, earliest)| {
-        let q = query()
-            .filter(super::subtree_by_time(conn, prefix))
-            .filter(counted())
-            .filter(dossiers::span_class.eq(class))
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .filter(dossiers::ended_at.ge(Stamp(start)));
-        match earliest {
-            Some(earliest) => q.filter(dossiers::received_at.ge(Stamp(earliest))),
-            None => q,
-        }
-    });
-    std::iter::once(received).chain(carried).collect()
+    std::iter::once(received)
+        .chain(carried_over(conn, query, prefix, start))
+        .collect()
+}
+
+/// The queries, built on `query`, of the dossiers of the subtree `prefix` received before
+/// `start` and ended in or after it, one class of handling span at a time (`dossier::span`),
+/// each in its window of receipts before the start (on the span index): the few carried over,
+/// not every dossier ended since.
+fn carried_over<'q, ST>(
+    conn: &DbConnection,
+    query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
+    prefix: &str,
+    start: NaiveDateTime,
+) -> Vec<dossiers::BoxedQuery<'q, Db, ST>> {
+    span::carried_over_from(start)
+        .map(|(class, earliest)| {
+            let q = query()
+                .filter(super::subtree_by_time(conn, prefix))
+                .filter(counted())
+                .filter(dossiers::span_class.eq(class))
+                .filter(dossiers::received_at.lt(Stamp(start)))
+                .filter(dossiers::ended_at.ge(Stamp(start)));
+            match earliest {
+                Some(earliest) => q.filter(dossiers::received_at.ge(Stamp(earliest))),
+                None => q,
+            }
+        })
+        .collect()
 }
 
 /// The rows `query` selects among the dossiers of the subtree `prefix` handled in
@@ -222,7 +234,6 @@ fn handled_groups(
     let facts = || {
         dossiers::table
             .select((
-                dossiers::received_at,
                 dossiers::ended_at,
                 dossiers::timing,
                 dossiers::late_from,
@@ -234,24 +245,13 @@ fn handled_groups(
             ))
             .into_boxed::<Db>()
     };
-    let carried = ended_or_received(conn, facts, prefix, (start, end))
-        .into_iter()
-        .skip(1);
-    for part in carried {
-        for (
-            received_at,
-            ended_at,
-            timing,
-            late_from,
-            synced_at,
-            channel,
-            status,
-            facts,
-            procedure,
-        ) in part.load::<Facts>(conn)?
+    for part in carried_over(conn, facts, prefix, start) {
+        for (ended_at, timing, late_from, synced_at, channel, status, facts, procedure) in
+            part.load::<Facts>(conn)?
         {
             groups.push(Group {
-                received_in: received_at.0 >= start,
+                // Carried over: received before the period.
+                received_in: false,
                 ended_in: ended_at.is_some_and(|e| e.0 < end),
                 open_in_time: late_from.is_none_or(|d| d.0 >= judged),
                 timing,
