@@ -12,7 +12,9 @@
 //! it at a reduced size, catches a plan gone wrong.
 //!
 //! `cargo bench -p tthc-tests --bench dossier_list` (`TTHC_BENCH_DOSSIERS`, default 1,000,000;
-//! `TTHC_BENCH_KEEP=1` keeps the database and prints its URL).
+//! `TTHC_BENCH_PROVINCES`, default 1, spreads them round that many provinces, the measured one
+//! among them, as a national deployment holds 34; `TTHC_BENCH_KEEP=1` keeps the database and
+//! prints its URL).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -32,10 +34,21 @@ use tthc_tests::{HttpMethod, Status, TestApp, TestDb, config};
 const BATCH: usize = 10_000;
 const PATH: &str = "/api/v1/dossiers?unit=D1&status=finished&receivedFrom=2026-03-01T00:00:00%2B07:00&receivedTo=2026-04-01T00:00:00%2B07:00&limit=100";
 
-fn dossier(i: usize, n: usize) -> Value {
-    // Spread over 660 days from 2025-01-01; 100 communes under 4 districts.
+/// The code of province `k` (0 is `P`, the one measured), and the prefix of its units' codes.
+fn province(k: usize) -> (String, String) {
+    if k == 0 {
+        ("P".into(), String::new())
+    } else {
+        (format!("P{k:02}"), format!("P{k:02}"))
+    }
+}
+
+fn dossier(i: usize, n: usize, provinces: usize) -> Value {
+    // Spread over 660 days from 2025-01-01, round the provinces; 100 communes under 4 districts
+    // in each.
     let day = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + TimeDelta::days((i * 660 / n) as i64);
-    let commune = format!("C{:02}", i % 100);
+    let (_, prefix) = province(i % provinces);
+    let commune = format!("{prefix}C{:02}", (i / provinces) % 100);
     let at = |d: i64, hm: &str| format!("{}T{hm}:00+07:00", day + TimeDelta::days(d));
     let mut events = vec![json!({"id": "1", "status": "received", "at": at(0, "08:00")})];
     if i % 4 != 3 {
@@ -51,18 +64,40 @@ fn dossier(i: usize, n: usize) -> Value {
     })
 }
 
-fn seed(app: &TestApp) -> String {
+/// Creates a unit with the token given: `TestApp::unit` signs in for each unit, and a sign-in
+/// costs a password hash, which at 34 provinces' 3,570 units is minutes.
+fn unit(app: &TestApp, admin: &str, code: &str, level: &str, parent: Option<&str>) {
+    let r = app.post(
+        "/api/v1/units",
+        admin,
+        &json!({"code": code, "name": format!("Đơn vị {code}"), "level": level, "parent": parent}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.body);
+}
+
+fn seed(app: &TestApp, provinces: usize) -> String {
     let admin = app.admin_token();
-    app.unit("P", "province", None);
-    for d in 0..4 {
-        app.unit(&format!("D{d}"), "district", Some("P"));
-    }
-    for c in 0..100 {
-        app.unit(
-            &format!("C{c:02}"),
-            "commune",
-            Some(&format!("D{}", c / 25)),
-        );
+    for k in 0..provinces {
+        let (code, prefix) = province(k);
+        unit(app, &admin, &code, "province", None);
+        for d in 0..4 {
+            unit(
+                app,
+                &admin,
+                &format!("{prefix}D{d}"),
+                "district",
+                Some(&code),
+            );
+        }
+        for c in 0..100 {
+            unit(
+                app,
+                &admin,
+                &format!("{prefix}C{c:02}"),
+                "commune",
+                Some(&format!("{prefix}D{}", c / 25)),
+            );
+        }
     }
     let r = app.call(
         HttpMethod::PUT,
@@ -177,6 +212,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    let provinces: usize = std::env::var("TTHC_BENCH_PROVINCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let test_db = TestDb::new();
     let url = test_db.url.clone();
     let backend = if test_db.is_postgres() {
@@ -187,11 +227,11 @@ fn main() {
     let mut cfg = config(&test_db.url);
     cfg.workers = Some(2);
     let app = TestApp::spawn_with(cfg);
-    let admin = seed(&app);
+    let admin = seed(&app, provinces);
     let loading = Instant::now();
     for start in (0..n).step_by(BATCH) {
         let body = (start..(start + BATCH).min(n))
-            .map(|i| dossier(i, n).to_string())
+            .map(|i| dossier(i, n, provinces).to_string())
             .collect::<Vec<_>>()
             .join("\n");
         let r = app
@@ -206,7 +246,7 @@ fn main() {
         assert_eq!(r.status(), Status::OK, "{}", r.text().unwrap_or_default());
     }
     println!(
-        "{backend}: loaded {n} dossiers in {:.1} s",
+        "{backend}: loaded {n} dossiers over {provinces} province(s) in {:.1} s",
         loading.elapsed().as_secs_f64()
     );
     let mut pg = Pg::of(&test_db);

@@ -519,6 +519,61 @@ fn timelines_explain_and_lists_answer_the_periods_questions() {
 }
 
 #[test]
+fn one_batch_over_two_provinces_follows_each_province_calendar() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    app.unit("Q", "province", None);
+    app.unit("QD", "district", Some("Q"));
+    app.unit("QC", "commune", Some("QD"));
+    // Province P makes Tuesday 3 March a day off; Q keeps the national calendar.
+    let year = json!({"weekdays": [1, 2, 3, 4, 5], "periods": [{"start": "07:00", "end": "11:30"}, {"start": "13:30", "end": "17:00"}],
+        "intakeCutoff": "15:00", "daysOff": [{"date": "2026-03-03", "name": "Ngày lễ tỉnh", "kind": "holiday"}]});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/calendars/P/2026",
+        Some(&admin),
+        Some(&year),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let received = || json!([ev("1", "received", "02T08:00:00")]);
+    let mut in_q = dossier("QC-260302-0001", received(), json!([]), Value::Null);
+    in_q["unit"] = json!("QC");
+    let mut nowhere = dossier("XX-260302-0001", received(), json!([]), Value::Null);
+    nowhere["unit"] = json!("XX");
+    // The units of a batch are read together: each dossier still gets its own unit's province.
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier("C1-260302-0051", received(), json!([]), Value::Null),
+            nowhere,
+            in_q
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        (r.body["created"].as_i64(), r.body["rejected"].as_i64()),
+        (Some(2), Some(1)),
+        "{}",
+        r.text
+    );
+    let due =
+        |code: &str| app.get(&format!("/api/v1/dossiers/{code}"), &admin).body["dueAt"].clone();
+    assert_eq!(
+        due("C1-260302-0051"),
+        "2026-03-06T08:00:00+07:00",
+        "P's day off counts"
+    );
+    assert_eq!(
+        due("QC-260302-0001"),
+        "2026-03-05T08:00:00+07:00",
+        "Q's calendar is national"
+    );
+    app.get("/api/v1/dossiers/XX-260302-0001", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
 fn a_stored_due_date_does_not_move_when_the_calendar_is_edited() {
     let app = TestApp::spawn();
     let admin = seed(&app);

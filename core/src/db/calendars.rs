@@ -1,5 +1,7 @@
 //! Storage of provinces' calendar years. A year not stored is the national default.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -23,14 +25,45 @@ pub struct StoredYear {
 /// The province whose calendar a unit follows: the unit itself or its nearest ancestor of level
 /// `province`; `None` when the unit has no province above it (the national calendar applies).
 pub fn province_of(conn: &mut DbConnection, unit: &UnitRow) -> StoreResult<Option<UnitRow>> {
-    let codes: Vec<&str> = unit.path.split('/').filter(|s| !s.is_empty()).collect();
-    let mut provinces: Vec<UnitRow> = units::table
-        .filter(units::code.eq_any(&codes))
-        .filter(units::level.eq(UnitLevel::Province.as_str()))
-        .select(UnitRow::as_select())
-        .load(conn)?;
-    provinces.sort_by_key(|p| p.path.len());
-    Ok(provinces.pop())
+    Ok(provinces_of(conn, &[unit])?.remove(&unit.id).flatten())
+}
+
+/// [`province_of`] each of `units`, by unit id, in one query per thousand codes in their paths.
+pub fn provinces_of(
+    conn: &mut DbConnection,
+    units: &[&UnitRow],
+) -> StoreResult<HashMap<i64, Option<UnitRow>>> {
+    let segments = |u: &&UnitRow| -> Vec<String> {
+        u.path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut codes: Vec<String> = units.iter().flat_map(segments).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut provinces: HashMap<String, UnitRow> = HashMap::new();
+    for chunk in codes.chunks(1000) {
+        let rows: Vec<UnitRow> = units::table
+            .filter(units::code.eq_any(chunk))
+            .filter(units::level.eq(UnitLevel::Province.as_str()))
+            .select(UnitRow::as_select())
+            .load(conn)?;
+        provinces.extend(rows.into_iter().map(|r| (r.code.clone(), r)));
+    }
+    Ok(units
+        .iter()
+        .map(|u| {
+            // The nearest: of the provinces on the unit's path, the one with the longest path.
+            let nearest = segments(u)
+                .iter()
+                .filter_map(|code| provinces.get(code))
+                .max_by_key(|p| p.path.len())
+                .cloned();
+            (u.id, nearest)
+        })
+        .collect())
 }
 
 /// A province unit by code; `NotFound` when there is none of level `province` in `scope`.

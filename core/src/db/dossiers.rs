@@ -284,6 +284,29 @@ impl Lookups {
         })
     }
 
+    /// Reads the units of `codes` and their provinces in a few queries, before a batch is
+    /// prepared: a national batch names thousands of communes.
+    fn preload_units(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
+        let mut missing: Vec<&str> = codes
+            .iter()
+            .copied()
+            .filter(|c| !self.units.contains_key(*c))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let mut found = super::units::rows_by_code(conn, &missing)?;
+        let rows: Vec<&UnitRow> = found
+            .values()
+            .filter(|u| !self.provinces.contains_key(&u.id))
+            .collect();
+        let provinces = calendars::provinces_of(conn, &rows)?;
+        self.provinces.extend(provinces);
+        for code in missing {
+            self.units.insert(code.to_owned(), found.remove(code));
+        }
+        Ok(())
+    }
+
     /// Reads the stored due instants of `codes` in a few queries, before a batch is prepared.
     fn preload_stored(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
         for chunk in codes.chunks(CHUNK) {
@@ -958,6 +981,10 @@ fn put_batch_in(
     let mut lookups = Lookups::default();
     let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
     lookups.preload_stored(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
+    lookups.preload_units(
+        conn,
+        &writes.iter().map(|w| w.unit.as_str()).collect::<Vec<_>>(),
+    )?;
     let now = now_local();
     let mut seen = std::collections::HashSet::new();
     let mut prepared = Vec::new();

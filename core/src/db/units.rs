@@ -139,6 +139,23 @@ pub fn find_row(conn: &mut DbConnection, code: &str) -> StoreResult<Option<UnitR
         .optional()?)
 }
 
+/// The rows of those of `codes` that exist, by code, whatever the scope: one query per
+/// thousand codes, where a batch naming many units would otherwise cost a round trip each.
+pub fn rows_by_code(
+    conn: &mut DbConnection,
+    codes: &[&str],
+) -> StoreResult<std::collections::HashMap<String, UnitRow>> {
+    let mut out = std::collections::HashMap::with_capacity(codes.len());
+    for chunk in codes.chunks(1000) {
+        let rows: Vec<UnitRow> = units::table
+            .filter(units::code.eq_any(chunk))
+            .select(UnitRow::as_select())
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|r| (r.code.clone(), r)));
+    }
+    Ok(out)
+}
+
 /// The rows of the units without a parent (the provinces), by code.
 pub fn root_rows(conn: &mut DbConnection) -> StoreResult<Vec<UnitRow>> {
     Ok(units::table
