@@ -518,6 +518,19 @@ fn timelines_explain_and_lists_answer_the_periods_questions() {
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 }
 
+/// Province P edits its 2026 calendar: Tuesday 3 March becomes a day off.
+fn make_3_march_a_day_off_in_p(app: &TestApp, admin: &str) {
+    let year = json!({"weekdays": [1, 2, 3, 4, 5], "periods": [{"start": "07:00", "end": "11:30"}, {"start": "13:30", "end": "17:00"}],
+        "intakeCutoff": "15:00", "daysOff": [{"date": "2026-03-03", "name": "Ngày lễ tỉnh", "kind": "holiday"}]});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/calendars/P/2026",
+        Some(admin),
+        Some(&year),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+}
+
 #[test]
 fn one_batch_over_two_provinces_follows_each_province_calendar() {
     let app = TestApp::spawn();
@@ -526,15 +539,7 @@ fn one_batch_over_two_provinces_follows_each_province_calendar() {
     app.unit("QD", "district", Some("Q"));
     app.unit("QC", "commune", Some("QD"));
     // Province P makes Tuesday 3 March a day off; Q keeps the national calendar.
-    let year = json!({"weekdays": [1, 2, 3, 4, 5], "periods": [{"start": "07:00", "end": "11:30"}, {"start": "13:30", "end": "17:00"}],
-        "intakeCutoff": "15:00", "daysOff": [{"date": "2026-03-03", "name": "Ngày lễ tỉnh", "kind": "holiday"}]});
-    let r = app.call(
-        HttpMethod::PUT,
-        "/api/v1/calendars/P/2026",
-        Some(&admin),
-        Some(&year),
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    make_3_march_a_day_off_in_p(&app, &admin);
     let received = || json!([ev("1", "received", "02T08:00:00")]);
     let mut in_q = dossier("QC-260302-0001", received(), json!([]), Value::Null);
     in_q["unit"] = json!("QC");
@@ -590,15 +595,7 @@ fn a_stored_due_date_does_not_move_when_the_calendar_is_edited() {
     let before = app.get("/api/v1/dossiers/C1-260302-0041", &admin);
     assert_eq!(before.body["dueAt"], "2026-03-05T08:00:00+07:00");
     // The province makes Tuesday 3 March a day off.
-    let year = json!({"weekdays": [1, 2, 3, 4, 5], "periods": [{"start": "07:00", "end": "11:30"}, {"start": "13:30", "end": "17:00"}],
-        "intakeCutoff": "15:00", "daysOff": [{"date": "2026-03-03", "name": "Ngày lễ tỉnh", "kind": "holiday"}]});
-    let r = app.call(
-        HttpMethod::PUT,
-        "/api/v1/calendars/P/2026",
-        Some(&admin),
-        Some(&year),
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    make_3_march_a_day_off_in_p(&app, &admin);
     let due_now = app.call(HttpMethod::GET, "/api/v1/calendar/due?unit=C1&start=2026-03-02T08:00:00%2B07:00&amount=3&measure=workingDays", None, None);
     assert_eq!(
         due_now.body["due"], "2026-03-06T08:00:00+07:00",
