@@ -150,7 +150,7 @@ const KEYSET_PAGE: &str = "SELECT code, unit_id, procedure_code, field, channel,
     ORDER BY received_at DESC, code DESC LIMIT 100";
 
 /// One aggregate over the dossiers received in a period, the bulk of what its score reads,
-/// over the columns the score reads: one range of the receipt index.
+/// over the columns the score reads: one range of the province's receipt index.
 fn aggregate(period: &str) -> String {
     let (from, to) = match period {
         "2026" => ("2026-01-01", "2027-01-01"),
@@ -160,7 +160,8 @@ fn aggregate(period: &str) -> String {
         "SELECT count(*), count(ended_at), count(*) FILTER (WHERE ended_at > late_from), \
          count(synced_at), count(*) FILTER (WHERE channel = 'online'), \
          count(*) FILTER (WHERE status = 'finished'), count(DISTINCT procedure_code), \
-         sum(facts & 1024) FROM dossiers WHERE unit_path LIKE '/P/%' AND facts < 1073741824 \
+         sum(facts & 1024) FROM dossiers WHERE split_part(unit_path, '/', 2) = 'P' \
+         AND unit_path LIKE '/P/%' AND facts < 1073741824 \
          AND received_at >= '{from}' AND received_at < '{to}'"
     )
 }

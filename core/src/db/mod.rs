@@ -390,19 +390,38 @@ pub(crate) type BoxedCondition<QS> = Box<
         >,
 >;
 
-/// `unit_path LIKE prefix` (a subtree) for queries whose other constraint is a time range: on
-/// SQLite written `+unit_path` so that the planner ranges over the time index and filters the path
-/// inside it, rather than walking the whole subtree (a province's is every row) for a month.
-/// PostgreSQL plans from statistics and gets the plain form.
+/// `unit_path LIKE prefix` (a subtree, `prefix` being a unit's path followed by `%`) for queries
+/// whose other constraint is a time range. On SQLite written `+unit_path` so that the planner
+/// ranges over the time index and filters the path inside it, rather than walking the whole
+/// subtree (a province's is every row) for a month. On PostgreSQL, which holds the country, it
+/// also names the subtree's root, the province ([`root_of`]), as the time indexes' leading key
+/// `split_part(unit_path, '/', 2)` reads it: a province's month is then its own entries, not
+/// the country's month filtered (migration `000025_province_led_indexes`).
 pub(crate) fn subtree_by_time<QS>(conn: &DbConnection, prefix: &str) -> BoxedCondition<QS> {
-    let fragment = match conn {
-        DbConnection::Sqlite(_) => "+unit_path LIKE ",
-        DbConnection::Pg(_) => "unit_path LIKE ",
-    };
-    Box::new(
-        diesel::dsl::sql::<diesel::sql_types::Bool>(fragment)
-            .bind::<diesel::sql_types::Text, _>(prefix.to_owned()),
-    )
+    use diesel::sql_types::Text;
+    match conn {
+        DbConnection::Sqlite(_) => Box::new(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("+unit_path LIKE ")
+                .bind::<Text, _>(prefix.to_owned()),
+        ),
+        DbConnection::Pg(_) => Box::new(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(ROOT_OF_PATH)
+                .sql(" = ")
+                .bind::<Text, _>(root_of(prefix).to_owned())
+                .sql(" AND unit_path LIKE ")
+                .bind::<Text, _>(prefix.to_owned()),
+        ),
+    }
+}
+
+/// The root of a stored unit path as PostgreSQL's time indexes key it, written as they are
+/// (an index on an expression serves only a query naming the same expression).
+pub(crate) const ROOT_OF_PATH: &str = "split_part(unit_path, '/', 2)";
+
+/// The code of the root of the tree that the subtree `prefix` (`/P/D1/%`) lies in: the first
+/// segment of the path (`P`), as [`ROOT_OF_PATH`] reads it from a stored path under it.
+pub(crate) fn root_of(prefix: &str) -> &str {
+    prefix.split('/').nth(1).unwrap_or_default()
 }
 
 /// The current instant in Vietnam local time, as records' instants are kept.
@@ -431,5 +450,12 @@ mod tests {
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
         assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn a_subtree_lies_under_the_first_segment_of_its_path() {
+        assert_eq!(root_of("/P/D1/C01/%"), "P");
+        assert_eq!(root_of("/P01/%"), "P01");
+        assert_eq!(root_of("/HN_2/X/%"), "HN_2");
     }
 }

@@ -202,11 +202,17 @@ fn handled_groups(
     (start, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime),
 ) -> StoreResult<Vec<Group>> {
     use diesel::sql_types::{Integer, Text, Timestamp};
-    // The subtree filtered inside the receipt index, as `subtree_by_time` writes it; the
+    // The subtree as `subtree_by_time` writes it (on PostgreSQL with its root, bound last); the
     // parameters numbered, as each backend writes them.
     let (subtree, params) = match conn {
-        DbConnection::Sqlite(_) => ("+unit_path LIKE ?1", ["?2", "?3", "?4", "?5", "?6"]),
-        DbConnection::Pg(_) => ("unit_path LIKE $1", ["$2", "$3", "$4", "$5", "$6"]),
+        DbConnection::Sqlite(_) => (
+            "+unit_path LIKE ?1".to_owned(),
+            ["?2", "?3", "?4", "?5", "?6"],
+        ),
+        DbConnection::Pg(_) => (
+            format!("{} = $7 AND unit_path LIKE $1", super::ROOT_OF_PATH),
+            ["$2", "$3", "$4", "$5", "$6"],
+        ),
     };
     let sql = format!(
         "SELECT 1 = 1 AS received_in, \
@@ -223,14 +229,18 @@ fn handled_groups(
         start = params[3],
         until = params[4],
     );
-    let mut groups: Vec<Group> = diesel::sql_query(sql)
+    let mut query = diesel::sql_query(sql)
+        .into_boxed::<Db>()
         .bind::<Text, _>(prefix)
         .bind::<Timestamp, _>(Stamp(end))
         .bind::<Timestamp, _>(Stamp(judged))
         .bind::<Integer, _>(crate::dossier::facts::NOT_RECEIVED)
         .bind::<Timestamp, _>(Stamp(start))
-        .bind::<Timestamp, _>(Stamp(end))
-        .load(conn)?;
+        .bind::<Timestamp, _>(Stamp(end));
+    if matches!(conn, DbConnection::Pg(_)) {
+        query = query.bind::<Text, _>(super::root_of(prefix));
+    }
+    let mut groups: Vec<Group> = query.load(conn)?;
     let facts = || {
         dossiers::table
             .select((
