@@ -88,7 +88,11 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
 /// How many of the migrations of `db`'s backend are numbered `number` or later (the backends'
 /// folders differ: PostgreSQL has migrations of its own indexes).
 fn migrations_since(db: &TestDb, number: u32) -> usize {
-    let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
+    let backend = if db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../migrations")
         .join(backend);

@@ -1440,7 +1440,11 @@ pub struct DossierFilter {
 }
 
 /// The dossiers in `scope` that `filter` asks for (its cursor and limit aside).
-fn matching(scope: &UnitScope, filter: &DossierFilter) -> dossiers::BoxedQuery<'static, Db> {
+fn matching(
+    conn: &DbConnection,
+    scope: &UnitScope,
+    filter: &DossierFilter,
+) -> dossiers::BoxedQuery<'static, Db> {
     let mut q = dossiers::table.into_boxed::<Db>();
     if let UnitScope::Within(roots) = scope {
         let mut any: Box<
@@ -1452,7 +1456,13 @@ fn matching(scope: &UnitScope, filter: &DossierFilter) -> dossiers::BoxedQuery<'
         q = q.filter(any);
     }
     if let Some(path) = &filter.unit_path {
-        q = q.filter(dossiers::unit_path.like(format!("{path}%")));
+        let prefix = format!("{path}%");
+        // On PostgreSQL the province-led receipt index then gives a unit's newest dossiers in
+        // order, as a range of its province's.
+        if let Some(root) = super::under_root(conn, &prefix) {
+            q = q.filter(root);
+        }
+        q = q.filter(dossiers::unit_path.like(prefix));
     }
     if let Some(p) = &filter.procedure {
         q = q.filter(dossiers::procedure_code.eq(p.clone()));
@@ -1526,7 +1536,7 @@ pub fn count_matching(
     scope: &UnitScope,
     filter: &DossierFilter,
 ) -> StoreResult<i64> {
-    Ok(matching(scope, filter).count().get_result(conn)?)
+    Ok(matching(conn, scope, filter).count().get_result(conn)?)
 }
 
 /// Dossiers in `scope` matching `filter`, newest receipt first (then by code, descending).
@@ -1535,7 +1545,7 @@ pub fn list(
     scope: &UnitScope,
     filter: &DossierFilter,
 ) -> StoreResult<Vec<DossierSummary>> {
-    let mut q = matching(scope, filter).select(SummaryRow::as_select());
+    let mut q = matching(conn, scope, filter).select(SummaryRow::as_select());
     if filter.by_due {
         if let Some((at, code)) = &filter.after {
             q = q.filter(

@@ -397,20 +397,37 @@ pub(crate) type BoxedCondition<QS> = Box<
 /// also names the subtree's root, the province ([`root_of`]), as the time indexes' leading key
 /// `split_part(unit_path, '/', 2)` reads it: a province's month is then its own entries, not
 /// the country's month filtered (migration `000025_province_led_indexes`).
-pub(crate) fn subtree_by_time<QS>(conn: &DbConnection, prefix: &str) -> BoxedCondition<QS> {
-    use diesel::sql_types::Text;
-    match conn {
+pub(crate) fn subtree_by_time<QS: 'static>(
+    conn: &DbConnection,
+    prefix: &str,
+) -> BoxedCondition<QS> {
+    use diesel::sql_types::{Bool, Text};
+    let path: BoxedCondition<QS> = match conn {
         DbConnection::Sqlite(_) => Box::new(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("+unit_path LIKE ")
-                .bind::<Text, _>(prefix.to_owned()),
+            diesel::dsl::sql::<Bool>("+unit_path LIKE ").bind::<Text, _>(prefix.to_owned()),
         ),
-        DbConnection::Pg(_) => Box::new(
+        DbConnection::Pg(_) => {
+            Box::new(diesel::dsl::sql::<Bool>("unit_path LIKE ").bind::<Text, _>(prefix.to_owned()))
+        }
+    };
+    match under_root(conn, prefix) {
+        Some(root) => Box::new(diesel::BoolExpressionMethods::and(root, path)),
+        None => path,
+    }
+}
+
+/// On PostgreSQL, that the rows lie under the root of the subtree `prefix` (a unit's path
+/// followed by `%`), written as the province-led indexes key it ([`ROOT_OF_PATH`]), to be
+/// named beside `unit_path LIKE prefix` so that a subtree's rows are a range of those indexes.
+/// None on SQLite, which holds one province and has no such indexes.
+pub(crate) fn under_root<QS>(conn: &DbConnection, prefix: &str) -> Option<BoxedCondition<QS>> {
+    match conn {
+        DbConnection::Sqlite(_) => None,
+        DbConnection::Pg(_) => Some(Box::new(
             diesel::dsl::sql::<diesel::sql_types::Bool>(ROOT_OF_PATH)
                 .sql(" = ")
-                .bind::<Text, _>(root_of(prefix).to_owned())
-                .sql(" AND unit_path LIKE ")
-                .bind::<Text, _>(prefix.to_owned()),
-        ),
+                .bind::<diesel::sql_types::Text, _>(root_of(prefix).to_owned()),
+        )),
     }
 }
 
