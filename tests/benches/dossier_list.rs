@@ -145,7 +145,7 @@ const REQUESTS: [(&str, &str); 7] = [
 /// order read from the receipt index, 100 rows.
 const KEYSET_PAGE: &str = "SELECT code, unit_id, procedure_code, field, channel, status, received_at, \
     due_at, effective_due_at, ended_at, timing, flags, synced_at FROM dossiers \
-    WHERE split_part(unit_path, '/', 2) = 'P' AND unit_path LIKE '/P/D1/%' AND status = 'finished' \
+    WHERE unit_path LIKE '/P/D1/%' AND status = 'finished' \
     AND received_at >= '2026-03-01 00:00:00' AND received_at < '2026-04-01 00:00:00' \
     ORDER BY received_at DESC, code DESC LIMIT 100";
 
