@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::audit::{self, Actor, Change};
-use super::schema::{calendar_years, units};
+use super::schema::calendar_years;
 use super::units::{UnitRow, find_row};
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::calendar::{Calendar, YearCalendar, YearSource, default_year};
@@ -43,15 +43,7 @@ pub fn provinces_of(
     let mut codes: Vec<String> = units.iter().flat_map(segments).collect();
     codes.sort_unstable();
     codes.dedup();
-    let mut provinces: HashMap<String, UnitRow> = HashMap::new();
-    for chunk in codes.chunks(1000) {
-        let rows: Vec<UnitRow> = units::table
-            .filter(units::code.eq_any(chunk))
-            .filter(units::level.eq(UnitLevel::Province.as_str()))
-            .select(UnitRow::as_select())
-            .load(conn)?;
-        provinces.extend(rows.into_iter().map(|r| (r.code.clone(), r)));
-    }
+    let provinces = super::units::rows_by_code(conn, &codes, Some(UnitLevel::Province))?;
     Ok(units
         .iter()
         .map(|u| {

@@ -294,7 +294,7 @@ impl Lookups {
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        let mut found = super::units::rows_by_code(conn, &missing)?;
+        let mut found = super::units::rows_by_code(conn, &missing, None)?;
         let rows: Vec<&UnitRow> = found
             .values()
             .filter(|u| !self.provinces.contains_key(&u.id))

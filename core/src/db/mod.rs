@@ -401,15 +401,14 @@ pub(crate) fn subtree_by_time<QS: 'static>(
     conn: &DbConnection,
     prefix: &str,
 ) -> BoxedCondition<QS> {
-    use diesel::sql_types::{Bool, Text};
-    let path: BoxedCondition<QS> = match conn {
-        DbConnection::Sqlite(_) => Box::new(
-            diesel::dsl::sql::<Bool>("+unit_path LIKE ").bind::<Text, _>(prefix.to_owned()),
-        ),
-        DbConnection::Pg(_) => {
-            Box::new(diesel::dsl::sql::<Bool>("unit_path LIKE ").bind::<Text, _>(prefix.to_owned()))
-        }
+    let fragment = match conn {
+        DbConnection::Sqlite(_) => "+unit_path LIKE ",
+        DbConnection::Pg(_) => "unit_path LIKE ",
     };
+    let path: BoxedCondition<QS> = Box::new(
+        diesel::dsl::sql::<diesel::sql_types::Bool>(fragment)
+            .bind::<diesel::sql_types::Text, _>(prefix.to_owned()),
+    );
     match under_root(conn, prefix) {
         Some(root) => Box::new(diesel::BoolExpressionMethods::and(root, path)),
         None => path,
@@ -419,8 +418,8 @@ pub(crate) fn subtree_by_time<QS: 'static>(
 /// On PostgreSQL, that the rows lie under the root of the subtree `prefix` (a unit's path
 /// followed by `%`), written as the province-led indexes key it ([`ROOT_OF_PATH`]), to be
 /// named beside `unit_path LIKE prefix` so that a subtree's rows are a range of those indexes.
-/// None on SQLite, which holds one province and has no such indexes.
-pub(crate) fn under_root<QS>(conn: &DbConnection, prefix: &str) -> Option<BoxedCondition<QS>> {
+/// None on SQLite, the embedded backend of one province, which has no such indexes.
+fn under_root<QS>(conn: &DbConnection, prefix: &str) -> Option<BoxedCondition<QS>> {
     match conn {
         DbConnection::Sqlite(_) => None,
         DbConnection::Pg(_) => Some(Box::new(
@@ -473,6 +472,6 @@ mod tests {
     fn a_subtree_lies_under_the_first_segment_of_its_path() {
         assert_eq!(root_of("/P/D1/C01/%"), "P");
         assert_eq!(root_of("/P01/%"), "P01");
-        assert_eq!(root_of("/HN_2/X/%"), "HN_2");
+        assert_eq!(root_of("/000.00.00.H12/X/%"), "000.00.00.H12");
     }
 }

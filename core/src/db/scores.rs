@@ -204,14 +204,16 @@ fn handled_groups(
     use diesel::sql_types::{Integer, Text, Timestamp};
     // The subtree as `subtree_by_time` writes it (on PostgreSQL with its root, bound last); the
     // parameters numbered, as each backend writes them.
-    let (subtree, params) = match conn {
+    let (subtree, params, root) = match conn {
         DbConnection::Sqlite(_) => (
             "+unit_path LIKE ?1".to_owned(),
             ["?2", "?3", "?4", "?5", "?6"],
+            None,
         ),
         DbConnection::Pg(_) => (
             format!("{} = $7 AND unit_path LIKE $1", super::ROOT_OF_PATH),
             ["$2", "$3", "$4", "$5", "$6"],
+            Some(super::root_of(prefix)),
         ),
     };
     let sql = format!(
@@ -237,8 +239,8 @@ fn handled_groups(
         .bind::<Integer, _>(crate::dossier::facts::NOT_RECEIVED)
         .bind::<Timestamp, _>(Stamp(start))
         .bind::<Timestamp, _>(Stamp(end));
-    if matches!(conn, DbConnection::Pg(_)) {
-        query = query.bind::<Text, _>(super::root_of(prefix));
+    if let Some(root) = root {
+        query = query.bind::<Text, _>(root);
     }
     let mut groups: Vec<Group> = query.load(conn)?;
     let facts = || {

@@ -139,18 +139,24 @@ pub fn find_row(conn: &mut DbConnection, code: &str) -> StoreResult<Option<UnitR
         .optional()?)
 }
 
-/// The rows of those of `codes` that exist, by code, whatever the scope: one query per
-/// thousand codes, where a batch naming many units would otherwise cost a round trip each.
-pub fn rows_by_code(
+/// The rows of those of `codes` that exist (of `level` only, when given), by code, whatever the
+/// scope: one query per thousand codes, where a batch naming many units would otherwise cost a
+/// round trip each.
+pub fn rows_by_code<S: AsRef<str>>(
     conn: &mut DbConnection,
-    codes: &[&str],
+    codes: &[S],
+    level: Option<UnitLevel>,
 ) -> StoreResult<std::collections::HashMap<String, UnitRow>> {
     let mut out = std::collections::HashMap::with_capacity(codes.len());
     for chunk in codes.chunks(1000) {
-        let rows: Vec<UnitRow> = units::table
-            .filter(units::code.eq_any(chunk))
+        let mut q = units::table
+            .filter(units::code.eq_any(chunk.iter().map(AsRef::as_ref)))
             .select(UnitRow::as_select())
-            .load(conn)?;
+            .into_boxed();
+        if let Some(level) = level {
+            q = q.filter(units::level.eq(level.as_str()));
+        }
+        let rows: Vec<UnitRow> = q.load(conn)?;
         out.extend(rows.into_iter().map(|r| (r.code.clone(), r)));
     }
     Ok(out)
