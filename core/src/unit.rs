@@ -150,6 +150,12 @@ pub fn tree_path(parent_path: Option<&str>, code: &UnitCode) -> String {
     format!("{}{}/", parent_path.unwrap_or("/"), code.as_str())
 }
 
+/// The code of the unit at `path`: its last segment (a unit's code never changes, so a path
+/// stored with a record names the unit even after the unit moved).
+pub fn code_in_path(path: &str) -> Option<&str> {
+    path.split('/').rfind(|s| !s.is_empty())
+}
+
 /// Whether the unit at `path` is `ancestor_path` itself or lies below it.
 pub fn is_within(path: &str, ancestor_path: &str) -> bool {
     path.starts_with(ancestor_path)
@@ -313,6 +319,9 @@ mod tests {
     fn parent_is_read_from_the_path_and_scopes_cover_subtrees() {
         assert_eq!(parent_in_path("/P/D/C/"), Some("D"));
         assert_eq!(parent_in_path("/P/"), None);
+        assert_eq!(code_in_path("/P/D/C/"), Some("C"));
+        assert_eq!(code_in_path("/P/"), Some("P"));
+        assert_eq!(code_in_path("/"), None);
         assert_eq!(
             common_ancestor(["/P/D/C1/", "/P/D/C2/"]).as_deref(),
             Some("/P/D/")

@@ -131,6 +131,49 @@ fn the_same_bulk_three_times_leaves_the_same_state() {
     assert_eq!(app.get("/api/v1/dossiers?limit=500", &admin).body, before);
 }
 
+/// The store keeps a dossier's details without what is absent, empty or false, and its audit
+/// entry with the status only: neither shows in what the API answers.
+#[test]
+fn a_dossier_with_nothing_optional_reads_back_whole() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let bare = json!({
+        "code": "C1-260302-0101", "procedureCode": "1.000001", "unit": "C1",
+        "channel": "inPerson", "receivedAt": "2026-03-02T08:00:00+07:00",
+        "applicant": {"kind": "citizen", "name": "Trần Thị Bình"},
+        "events": [ev("1", "received", "02T08:00:00")]
+    });
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &json!([bare]));
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    let d = app.get("/api/v1/dossiers/C1-260302-0101", &admin).body;
+    assert_eq!(d["unit"], "C1");
+    assert_eq!(d["applicant"]["name"], "Trần Thị Bình");
+    assert!(d["applicant"]["identityLast4"].is_null(), "{d}");
+    for (field, empty) in [
+        ("fees", json!([])),
+        ("components", json!([])),
+        ("results", json!([])),
+        ("financialObligation", json!(false)),
+        ("vneidVerified", json!(false)),
+        ("populationDbUsed", json!(false)),
+    ] {
+        assert_eq!(d[field], empty, "{field} in {d}");
+    }
+    let listed = app.get("/api/v1/dossiers?unit=C1&limit=500", &admin);
+    let item = listed.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["code"] == "C1-260302-0101"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(item["unit"], "C1", "{}", listed.text);
+    let audit = app.get(
+        "/api/v1/audit?resourceType=dossier&resourceId=C1-260302-0101",
+        &admin,
+    );
+    assert_eq!(audit.body["items"][0]["action"], "create", "{}", audit.text);
+    assert_eq!(audit.body["items"][0]["after"], json!({"status": "received"}));
+}
+
 #[test]
 fn every_quality_flag_is_raised_with_its_dossier() {
     let app = TestApp::spawn();

@@ -732,10 +732,16 @@ fn store_prepared(
         .iter()
         .map(|(i, _)| {
             let p = &prepared[*i];
-            let action = if outcomes[*i] == Outcome::Created { "create" } else { "update" };
+            let action = if outcomes[*i] == Outcome::Created {
+                "create"
+            } else {
+                "update"
+            };
             (
                 p.code.clone(),
-                serde_json::json!({"code": p.code, "status": p.judged.status.as_str(), "inputHash": p.judged.input_hash}),
+                // The status only: the code is the entry's resource id, the request id names the
+                // push, and the input hash (64 characters) was most of each dossier's entry.
+                serde_json::json!({"status": p.judged.status.as_str()}),
                 action,
                 p.unit.path.as_str(),
             )
@@ -1113,7 +1119,7 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
                     .collect(),
                 synced_at: row.synced_at,
                 synced_status: row.synced_status.as_deref().and_then(Status::parse),
-                details: serde_json::from_str(&row.data)
+                details: crate::dossier::stored::from_json(&row.data)
                     .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?,
                 version: row.version,
             })
@@ -1384,7 +1390,7 @@ pub struct DossierSummary {
 #[diesel(table_name = dossiers)]
 struct SummaryRow {
     code: String,
-    unit_id: i64,
+    unit_path: String,
     procedure_code: String,
     field: Option<String>,
     channel: String,
@@ -1563,11 +1569,13 @@ pub fn list(
         q = q.order((dossiers::received_at.desc(), dossiers::code.desc()));
     }
     let rows: Vec<SummaryRow> = q.limit(filter.limit).load(conn)?;
-    let units = super::units::codes_by_id(conn, rows.iter().map(|r| r.unit_id))?;
+    // The unit's code is the last of its path: no query of the units for it.
     Ok(rows
         .into_iter()
         .map(|r| DossierSummary {
-            unit: units.get(&r.unit_id).cloned().unwrap_or_default(),
+            unit: crate::unit::code_in_path(&r.unit_path)
+                .unwrap_or_default()
+                .to_owned(),
             code: r.code,
             procedure_code: r.procedure_code,
             field: r.field,
@@ -1712,10 +1720,10 @@ pub fn record_relay_attempt(
                 }
             }
             let flags = format!(" {} ", flags.join(" "));
-            let mut details: crate::dossier::DossierDetails = serde_json::from_str(&data)
+            let mut details = crate::dossier::stored::from_json(&data)
                 .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?;
             details.sync_error.clone_from(&error);
-            let data = serde_json::to_string(&details)
+            let data = crate::dossier::stored::to_json(&details)
                 .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?;
             let synced = match (outcome, status) {
                 (RelayOutcome::Accepted, Some(s)) => Some((at, s.as_str())),

@@ -492,7 +492,8 @@ fn store_prepared(
             action,
             code.to_owned(),
             p.unit.path.as_str(),
-            serde_json::json!({"code": code, "status": p.status.as_str(), "inputHash": p.input_hash}),
+            // The status only, as a dossier's entry (`db::dossiers`).
+            serde_json::json!({"status": p.status.as_str()}),
         ));
         outcomes.push(outcome);
     }

@@ -799,7 +799,7 @@ pub struct Miss {
 /// A dossier row as a miss reads it.
 type MissRow = (
     String,
-    i64,
+    String,
     String,
     Stamp,
     Option<Stamp>,
@@ -850,7 +850,9 @@ pub fn misses(
         let mut q = dossiers::table
             .select((
                 dossiers::code,
-                dossiers::unit_id,
+                // Its unit's code is the last of its path, which the period indexes hold (the
+                // unit's id is not in them).
+                dossiers::unit_path,
                 dossiers::procedure_code,
                 dossiers::received_at,
                 dossiers::late_from,
@@ -890,11 +892,10 @@ pub fn misses(
     let mut rows: Vec<MissRow> = load_handled(conn, base, &prefix, (start, end))?;
     rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));
     rows.truncate(usize::try_from(limit).unwrap_or(0));
-    let units = super::units::codes_by_id(conn, rows.iter().map(|r| r.1))?;
     Ok(rows
         .into_iter()
         .map(
-            |(code, unit_id, procedure_code, received, due, ended, timing, _)| {
+            |(code, unit_path, procedure_code, received, due, ended, timing, _)| {
                 let reason = match (indicator, ended, due) {
                     ("DOSSIER_SYNC", _, _) => "never synced to the national portal".to_owned(),
                     (_, Some(e), _) if e.0 < end && timing.as_deref() == Some("finishedLate") => {
@@ -905,7 +906,9 @@ pub fn misses(
                 };
                 Miss {
                     kind: RecordKind::Dossier,
-                    unit: units.get(&unit_id).cloned().unwrap_or_default(),
+                    unit: crate::unit::code_in_path(&unit_path)
+                        .unwrap_or_default()
+                        .to_owned(),
                     code,
                     procedure_code,
                     decision: None,

@@ -157,7 +157,7 @@ pub struct Judged {
     pub write: DossierWrite,
     /// The events the transition rules refused, with the reason.
     pub refused: Vec<(Event, String)>,
-    /// The details as stored (JSON).
+    /// The details as stored (JSON, [`super::stored`]).
     pub data: String,
     /// The hash of what was sent (refused events included) and of the rules' due instant and
     /// rating: the same push again is unchanged.
@@ -189,6 +189,8 @@ pub struct Judged {
 /// 766 facts derived.
 pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serde_json::Error> {
     let (kept, refused) = split_refused(&write.events);
+    // Hashed in the API's form, which names every field, so that hashes stored before the
+    // compact stored form still match the same push.
     let data = serde_json::to_string(&write.details)?;
     // The hash is of what was sent, refused events included: the same push again is unchanged.
     let events_json = serde_json::to_string(&write.events)?;
@@ -272,7 +274,7 @@ pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serd
         flags,
         facts,
         rating,
-        data,
+        data: super::stored::to_json(&write.details)?,
         input_hash,
         write,
         refused,

@@ -8,6 +8,7 @@ pub mod portal_sync;
 mod quality;
 mod record;
 pub mod span;
+pub mod stored;
 mod timing;
 
 use std::fmt;
