@@ -171,7 +171,10 @@ fn a_dossier_with_nothing_optional_reads_back_whole() {
         &admin,
     );
     assert_eq!(audit.body["items"][0]["action"], "create", "{}", audit.text);
-    assert_eq!(audit.body["items"][0]["after"], json!({"status": "received"}));
+    assert_eq!(
+        audit.body["items"][0]["after"],
+        json!({"status": "received"})
+    );
 }
 
 #[test]
