@@ -19,6 +19,19 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// A write's input hash as stored: the first 128 bits of its SHA-256 `digest`, hex (32
+/// characters). Enough to tell a changed push from the same one again; the other 128 bits
+/// cost 32 bytes a record (README, "Storage per dossier").
+pub(crate) fn input_hash(digest: &[u8]) -> String {
+    hex(digest.get(..16).unwrap_or(digest))
+}
+
+/// Whether the input hash `stored` with a record is `new`: the same, or stored in full (64
+/// characters) before hashes were cut to 128 bits.
+pub(crate) fn same_input(stored: &str, new: &str) -> bool {
+    stored == new || (stored.len() > new.len() && stored.starts_with(new))
+}
+
 /// Folds Vietnamese text for search: lowercase, tone marks and vowel marks removed, `đ` → `d`,
 /// runs of white space collapsed. Works on precomposed (NFC) and decomposed (NFD) input alike.
 pub fn fold(text: &str) -> String {
@@ -77,6 +90,19 @@ fn base_letter(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_hashes_keep_128_bits_and_match_those_stored_in_full() {
+        let digest: Vec<u8> = (0u8..32).collect();
+        let full = hex(&digest);
+        let cut = input_hash(&digest);
+        assert_eq!(cut, "000102030405060708090a0b0c0d0e0f");
+        assert!(same_input(&cut, &cut));
+        assert!(same_input(&full, &cut));
+        assert!(!same_input(&full.replace("00", "ff"), &cut));
+        assert!(!same_input(&cut, &input_hash(&[1u8; 32])));
+        assert!(!same_input("", &cut));
+    }
 
     #[test]
     fn folding_removes_marks_and_case() {

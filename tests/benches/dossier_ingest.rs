@@ -328,9 +328,9 @@ fn raw_insert(n: usize) -> f64 {
                         dossiers::channel.eq("online"),
                         dossiers::status.eq("finished"),
                         dossiers::received_at.eq(now),
-                        dossiers::flags.eq(" "),
+                        dossiers::flags.eq(0),
                         dossiers::data.eq(d.to_string()),
-                        dossiers::input_hash.eq(format!("{i:064x}")),
+                        dossiers::input_hash.eq(format!("{i:032x}")),
                         dossiers::created_at.eq(now),
                         dossiers::updated_at.eq(now),
                     )

@@ -177,6 +177,70 @@ fn a_dossier_with_nothing_optional_reads_back_whole() {
     );
 }
 
+/// A dossier stored by an earlier version, its details in the full form and its input hash in
+/// full (64 characters), reads the same, and the same push again leaves it unchanged.
+#[test]
+fn a_dossier_stored_in_the_earlier_forms_reads_and_compares_as_before() {
+    use diesel::prelude::*;
+    use tthc_core::db::schema::dossiers;
+    use tthc_core::db::{Database, DatabaseUrl};
+
+    let test_db = tthc_tests::TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = seed(&app);
+    let push = json!([{
+        "code": "C1-260302-0102", "procedureCode": "1.000001", "unit": "C1",
+        "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
+        "applicant": {"kind": "organization", "name": "Công ty TNHH Minh An"},
+        "events": [ev("1", "received", "02T08:00:00")]
+    }]);
+    assert_eq!(
+        app.post("/api/v1/dossiers/bulk", &admin, &push).body["created"],
+        1
+    );
+    let before = app.get("/api/v1/dossiers/C1-260302-0102", &admin).body;
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    let target = dossiers::table.filter(dossiers::code.eq("C1-260302-0102"));
+    let (hash, data): (String, String) = target
+        .select((dossiers::input_hash, dossiers::data))
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(hash.len(), 32, "{hash}");
+    assert!(!data.contains("fees"), "{data}");
+    let full = serde_json::to_string(&serde_json::from_value::<tthc_core::dossier::DossierDetails>(
+        json!({
+            "submittedAt": null,
+            "applicant": {"kind": "organization", "name": "Công ty TNHH Minh An", "identityLast4": null},
+            "fees": [], "financialObligation": false, "components": [], "vneidVerified": false,
+            "populationDbUsed": false, "results": [], "vendorDueAt": null
+        }),
+    )
+    .unwrap())
+    .unwrap();
+    diesel::update(target)
+        .set((
+            dossiers::input_hash.eq(format!("{hash}{}", "e".repeat(32))),
+            dossiers::data.eq(&full),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    assert_eq!(
+        app.get("/api/v1/dossiers/C1-260302-0102", &admin).body,
+        before
+    );
+    let again = app.post("/api/v1/dossiers/bulk", &admin, &push);
+    assert_eq!(
+        (
+            again.body["unchanged"].as_u64(),
+            again.body["updated"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{}",
+        again.text
+    );
+}
+
 #[test]
 fn every_quality_flag_is_raised_with_its_dossier() {
     let app = TestApp::spawn();

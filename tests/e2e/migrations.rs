@@ -85,6 +85,77 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
     assert_eq!(bits(&db), written);
 }
 
+/// Migration 000027 turns the flags stored as words into bits, also a word an earlier version
+/// appended without its spaces (which the flag filter then missed).
+#[test]
+fn flags_stored_as_words_become_bits() {
+    use diesel::RunQueryDsl;
+    use serde_json::json;
+    use tthc_tests::{Status, TestApp};
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([{
+            "code": "C1-W", "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+            "receivedAt": "2026-03-02T08:00:00+07:00",
+            "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"},
+            "events": [
+                {"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"},
+                {"id": "2", "status": "finished", "at": "2026-03-03T08:00:00+07:00"}
+            ]
+        }]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let flags = |app: &TestApp| app.get("/api/v1/dossiers/C1-W", &admin).body["flags"].clone();
+    let before = flags(&app);
+    assert_eq!(
+        before,
+        json!(["noResultDocument", "neverSynced", "nonStandardCode"])
+    );
+    drop(app);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let since_27 = migrations_since(&test_db, 27);
+    db.revert_last(since_27).unwrap();
+    {
+        let mut conn = db.conn().unwrap();
+        let words: Vec<Words> = diesel::sql_query("SELECT flags FROM dossiers")
+            .load(&mut *conn)
+            .unwrap();
+        assert_eq!(
+            words[0].flags,
+            " noResultDocument neverSynced nonStandardCode "
+        );
+        diesel::sql_query("UPDATE dossiers SET flags = flags || 'refusedEvents'")
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert_eq!(db.migrate().unwrap(), since_27);
+    let app = TestApp::spawn_on(&test_db.url);
+    assert_eq!(
+        flags(&app),
+        json!([
+            "noResultDocument",
+            "neverSynced",
+            "nonStandardCode",
+            "refusedEvents"
+        ])
+    );
+    let found = app.get("/api/v1/dossiers?flag=refusedEvents", &admin);
+    assert_eq!(found.body["items"][0]["code"], "C1-W", "{}", found.text);
+    let none = app.get("/api/v1/dossiers?flag=syncBehind", &admin);
+    assert_eq!(none.body["items"], json!([]), "{}", none.text);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Words {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    flags: String,
+}
+
 /// How many of the migrations of `db`'s backend are numbered `number` or later (the backends'
 /// folders differ: PostgreSQL has migrations of its own indexes).
 fn migrations_since(db: &TestDb, number: u32) -> usize {

@@ -110,7 +110,7 @@ struct Row {
     effective_due_at: Option<NaiveDateTime>,
     ended_at: Option<NaiveDateTime>,
     timing: Option<String>,
-    flags: String,
+    flags: i32,
     synced_at: Option<NaiveDateTime>,
     synced_status: Option<String>,
     data: String,
@@ -529,7 +529,7 @@ struct DossierColumns {
     late_from: Option<Stamp>,
     ended_at: Option<Stamp>,
     timing: Option<String>,
-    flags: String,
+    flags: i32,
     facts: i32,
     synced_at: Option<Stamp>,
     synced_status: Option<String>,
@@ -564,15 +564,7 @@ fn columns(p: &Prepared, version: i64, now: NaiveDateTime) -> DossierColumns {
         late_from: j.late_from.map(Stamp),
         ended_at: j.ended_at.map(Stamp),
         timing: j.timing.map(|t| word(&t)),
-        // Space-delimited on both sides, so that a flag is found with `LIKE '% name %'`.
-        flags: format!(
-            " {} ",
-            j.flags
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        flags: Flag::bits(j.flags.iter().copied()),
         facts: j.facts,
         synced_at: j.write.synced.map(|s| Stamp(s.0)),
         synced_status: j.write.synced.map(|s| s.1.as_str().to_owned()),
@@ -654,7 +646,9 @@ fn store_prepared(
     let mut changed_ids: Vec<(usize, i64)> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         match existing.get(p.code.as_str()) {
-            Some((_, hash, _)) if *hash == p.judged.input_hash => outcomes.push(Outcome::Unchanged),
+            Some((_, hash, _)) if crate::text::same_input(hash, &p.judged.input_hash) => {
+                outcomes.push(Outcome::Unchanged)
+            }
             Some((id, _, version)) => {
                 diesel::update(dossiers::table.find(*id))
                     .set(columns(p, version + 1, now))
@@ -1112,11 +1106,7 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
                 effective_due_at: row.effective_due_at,
                 ended_at: row.ended_at,
                 timing: row.timing.as_deref().and_then(parse_word),
-                flags: row
-                    .flags
-                    .split_whitespace()
-                    .filter_map(Flag::parse)
-                    .collect(),
+                flags: Flag::of_bits(row.flags),
                 synced_at: row.synced_at,
                 synced_status: row.synced_status.as_deref().and_then(Status::parse),
                 details: crate::dossier::stored::from_json(&row.data)
@@ -1136,9 +1126,9 @@ fn dossier_of(conn: &mut DbConnection, row: Row) -> StoreResult<Dossier> {
 /// Sets the `refusedEvents` flag on the dossiers of `ids` that have refused events on record
 /// and lack it (`bump`: as a change of its own, with a new version).
 fn flag_refused(conn: &mut DbConnection, ids: &[i64], bump: bool) -> StoreResult<()> {
-    let flag = Flag::RefusedEvents.as_str();
+    let flag = Flag::RefusedEvents.bit();
     for chunk in ids.chunks(1000) {
-        let with: Vec<(i64, String)> = dossiers::table
+        let with: Vec<(i64, i32)> = dossiers::table
             .filter(dossiers::id.eq_any(chunk))
             .filter(diesel::dsl::exists(
                 dossier_refused_events::table
@@ -1147,14 +1137,10 @@ fn flag_refused(conn: &mut DbConnection, ids: &[i64], bump: bool) -> StoreResult
             .select((dossiers::id, dossiers::flags))
             .load(conn)?;
         for (id, flags) in with {
-            if flags.split_whitespace().any(|f| f == flag) {
+            if flags & flag != 0 {
                 continue;
             }
-            let flags = if flags.trim().is_empty() {
-                flag.to_owned()
-            } else {
-                format!("{flags} {flag}")
-            };
+            let flags = flags | flag;
             let row = dossiers::table.find(id);
             if bump {
                 diesel::update(row)
@@ -1401,7 +1387,7 @@ struct SummaryRow {
     effective_due_at: Option<Stamp>,
     ended_at: Option<Stamp>,
     timing: Option<String>,
-    flags: String,
+    flags: i32,
     synced_at: Option<Stamp>,
 }
 
@@ -1513,7 +1499,11 @@ fn matching(scope: &UnitScope, filter: &DossierFilter) -> dossiers::BoxedQuery<'
         );
     }
     if let Some(flag) = filter.flag {
-        q = q.filter(dossiers::flags.like(format!("% {} %", flag.as_str())));
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(flags & ")
+                .bind::<diesel::sql_types::Integer, _>(flag.bit())
+                .sql(") <> 0"),
+        );
     }
     match filter.synced {
         Some(true) => q = q.filter(dossiers::synced_at.is_not_null()),
@@ -1586,7 +1576,7 @@ pub fn list(
             effective_due_at: r.effective_due_at.map(Into::into),
             ended_at: r.ended_at.map(Into::into),
             timing: r.timing.as_deref().and_then(parse_word),
-            flags: r.flags.split_whitespace().filter_map(Flag::parse).collect(),
+            flags: Flag::of_bits(r.flags),
             synced_at: r.synced_at.map(Into::into),
         })
         .collect())
@@ -1689,7 +1679,7 @@ pub fn record_relay_attempt(
         };
         let mut records = Vec::with_capacity(sent.len());
         for (code, status) in sent {
-            let row: Option<(i64, String, String, i64, String, String)> = dossiers::table
+            let row: Option<(i64, String, String, i64, i32, String)> = dossiers::table
                 .filter(dossiers::code.eq(code))
                 .select((
                     dossiers::id,
@@ -1706,20 +1696,13 @@ pub fn record_relay_attempt(
             };
             // The sync flags follow: taken with the status it has now, none is left; refused,
             // it is failing.
-            let mut flags: Vec<&str> = flags.split_whitespace().collect();
-            match outcome {
+            let flags = match outcome {
                 RelayOutcome::Accepted if status.map(Status::as_str) == Some(current.as_str()) => {
-                    let gone = [Flag::NeverSynced, Flag::SyncBehind, Flag::SyncFailing];
-                    flags.retain(|f| !gone.iter().any(|g| g.as_str() == *f));
+                    flags & !Flag::bits([Flag::NeverSynced, Flag::SyncBehind, Flag::SyncFailing])
                 }
-                RelayOutcome::Accepted => flags.retain(|f| *f != Flag::SyncFailing.as_str()),
-                RelayOutcome::Refused(_) => {
-                    if !flags.contains(&Flag::SyncFailing.as_str()) {
-                        flags.push(Flag::SyncFailing.as_str());
-                    }
-                }
-            }
-            let flags = format!(" {} ", flags.join(" "));
+                RelayOutcome::Accepted => flags & !Flag::SyncFailing.bit(),
+                RelayOutcome::Refused(_) => flags | Flag::SyncFailing.bit(),
+            };
             let mut details = crate::dossier::stored::from_json(&data)
                 .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?;
             details.sync_error.clone_from(&error);

@@ -439,7 +439,7 @@ fn store_prepared(
             .first(conn)
             .optional()?;
         let (id, outcome) = match stored {
-            Some((_, hash, _, _)) if hash == p.input_hash => {
+            Some((_, hash, _, _)) if crate::text::same_input(&hash, &p.input_hash) => {
                 outcomes.push(Outcome::Unchanged);
                 continue;
             }

@@ -333,8 +333,8 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         /// Final timing of an ended dossier.
         timing -> Nullable<Text>,
-        /// Quality flags, space-delimited with leading and trailing spaces.
-        flags -> Text,
+        /// Quality flags, as bits (`Flag::bit`).
+        flags -> Integer,
         /// Last synced to the national portal.
         synced_at -> Nullable<Timestamp>,
         /// Status last synced.

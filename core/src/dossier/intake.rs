@@ -13,7 +13,7 @@ use super::record::{DossierDetails, DossierWrite, Rating};
 use super::{Event, Flag, QualityInput, Status, Timing, TimingInput, check_history, derive};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
-use crate::text::{hex, word};
+use crate::text::{input_hash, word};
 use crate::window;
 
 /// What is wrong with a write, field by field (empty: nothing). `unit_found` and
@@ -221,7 +221,7 @@ pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serd
     hasher.update(data.as_bytes());
     hasher.update(b"|");
     hasher.update(events_json.as_bytes());
-    let input_hash = hex(&hasher.finalize());
+    let input_hash = input_hash(&hasher.finalize());
     let mut write = write.clone();
     write.events = kept;
     let vendor_due = write.details.vendor_due_at;

@@ -89,26 +89,61 @@ impl Flag {
         }
     }
 
+    /// Every flag, in the order the API lists them.
+    pub const ALL: [Self; 14] = [
+        Self::NoResultDocument,
+        Self::ArchiveResult,
+        Self::EmptyResult,
+        Self::ResultIsComponent,
+        Self::NeverSynced,
+        Self::SyncBehind,
+        Self::SyncFailing,
+        Self::MissingSteps,
+        Self::NonStandardCode,
+        Self::DueDateDisagrees,
+        Self::NoTimeLimit,
+        Self::NoDueDate,
+        Self::NotReceived,
+        Self::RefusedEvents,
+    ];
+
     /// The flag called `name`.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            Self::NoResultDocument,
-            Self::ArchiveResult,
-            Self::EmptyResult,
-            Self::ResultIsComponent,
-            Self::NeverSynced,
-            Self::SyncBehind,
-            Self::SyncFailing,
-            Self::MissingSteps,
-            Self::NonStandardCode,
-            Self::DueDateDisagrees,
-            Self::NoTimeLimit,
-            Self::NoDueDate,
-            Self::NotReceived,
-            Self::RefusedEvents,
-        ]
-        .into_iter()
-        .find(|f| f.as_str() == name)
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// The flag's bit in the store's `flags` column (migration 000027 writes the same): fixed
+    /// per flag, never renumbered.
+    pub fn bit(self) -> i32 {
+        match self {
+            Self::NoResultDocument => 1,
+            Self::ArchiveResult => 1 << 1,
+            Self::EmptyResult => 1 << 2,
+            Self::ResultIsComponent => 1 << 3,
+            Self::NeverSynced => 1 << 4,
+            Self::SyncBehind => 1 << 5,
+            Self::SyncFailing => 1 << 6,
+            Self::MissingSteps => 1 << 7,
+            Self::NonStandardCode => 1 << 8,
+            Self::DueDateDisagrees => 1 << 9,
+            Self::NoTimeLimit => 1 << 10,
+            Self::NoDueDate => 1 << 11,
+            Self::NotReceived => 1 << 12,
+            Self::RefusedEvents => 1 << 13,
+        }
+    }
+
+    /// The bits of `flags`.
+    pub fn bits(flags: impl IntoIterator<Item = Self>) -> i32 {
+        flags.into_iter().fold(0, |bits, f| bits | f.bit())
+    }
+
+    /// The flags whose bits `bits` holds, in the API's order.
+    pub fn of_bits(bits: i32) -> Vec<Self> {
+        Self::ALL
+            .into_iter()
+            .filter(|f| bits & f.bit() != 0)
+            .collect()
     }
 }
 
@@ -244,4 +279,23 @@ pub fn quality_flags(input: &QualityInput<'_>) -> Vec<(Flag, String)> {
         ));
     }
     flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Flag;
+
+    #[test]
+    fn each_flag_has_a_bit_of_its_own_and_comes_back_from_it() {
+        let all = Flag::bits(Flag::ALL);
+        assert_eq!(all.count_ones() as usize, Flag::ALL.len());
+        assert_eq!(Flag::of_bits(all), Flag::ALL);
+        let some = [Flag::NeverSynced, Flag::RefusedEvents];
+        assert_eq!(Flag::bits(some), 16 | 8192);
+        assert_eq!(Flag::of_bits(16 | 8192), some);
+        assert_eq!(Flag::of_bits(0), []);
+        for f in Flag::ALL {
+            assert_eq!(Flag::parse(f.as_str()), Some(f));
+        }
+    }
 }

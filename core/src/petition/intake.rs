@@ -12,7 +12,7 @@ use super::record::PetitionWrite;
 use super::{PetitionRules, Reaction, Stages, Status, check_history, current_status, stages};
 use crate::InvalidParam;
 use crate::calendar::Calendar;
-use crate::text::{hex, word};
+use crate::text::{input_hash, word};
 use crate::window;
 
 /// How long after receipt an event may be: deadlines are weeks, so years mean a typo.
@@ -155,7 +155,7 @@ pub fn judge(
         status: current_status(&write.events),
         stages,
         data,
-        input_hash: hex(&Sha256::digest(input.as_bytes())),
+        input_hash: input_hash(&Sha256::digest(input.as_bytes())),
     })
 }
 
