@@ -143,7 +143,7 @@ const REQUESTS: [(&str, &str); 7] = [
 
 /// The list page as one SQL statement: the columns the list shows, the same filters, the
 /// order read from the receipt index, 100 rows.
-const KEYSET_PAGE: &str = "SELECT code, unit_id, procedure_code, field, channel, status, received_at, \
+const KEYSET_PAGE: &str = "SELECT code, unit_path, procedure_code, field, channel, status, received_at, \
     due_at, effective_due_at, ended_at, timing, flags, synced_at FROM dossiers \
     WHERE unit_path LIKE '/P/D1/%' AND status = 'finished' \
     AND received_at >= '2026-03-01 00:00:00' AND received_at < '2026-04-01 00:00:00' \

@@ -83,8 +83,8 @@ fn ended_or_received<'q, ST>(
 
 /// The queries, built on `query`, of the dossiers of the subtree `prefix` received before
 /// `start` and ended in or after it, one class of handling span at a time (`dossier::span`),
-/// each in its window of receipts before the start (on the span index): the few carried over,
-/// not every dossier ended since.
+/// each in its window of receipts before the start (on the span index, or the receipt index
+/// when the window is short): the few carried over, not every dossier ended since.
 fn carried_over<'q, ST>(
     conn: &DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
