@@ -50,7 +50,11 @@ fn dossier(i: usize, n: usize, provinces: usize) -> Value {
     let (_, prefix) = province(i % provinces);
     let commune = format!("{prefix}C{:02}", (i / provinces) % 100);
     let at = |d: i64, hm: &str| format!("{}T{hm}:00+07:00", day + TimeDelta::days(d));
-    let mut events = vec![json!({"id": "1", "status": "received", "at": at(0, "08:00")})];
+    // Receipts a second apart through the first hour of the day, as real ones are: equal
+    // instants would let B-tree deduplication shrink the indexes without the code.
+    let second = (i / provinces) % 3600;
+    let received = format!("{day}T08:{:02}:{:02}+07:00", second / 60, second % 60);
+    let mut events = vec![json!({"id": "1", "status": "received", "at": received})];
     if i % 4 != 3 {
         events.push(json!({"id": "2", "status": "processing", "at": at(0, "09:00")}));
         events.push(json!({"id": "3", "status": "finished", "at": at(2, "10:00")}));
@@ -58,7 +62,7 @@ fn dossier(i: usize, n: usize, provinces: usize) -> Value {
     json!({
         "code": format!("{commune}-{}-{:06}", day.format("%y%m%d"), i),
         "procedureCode": "1.000001", "unit": commune, "channel": "online",
-        "receivedAt": at(0, "08:00"),
+        "receivedAt": received,
         "applicant": {"kind": "citizen", "name": "Công dân"},
         "events": events
     })
