@@ -734,7 +734,7 @@ fn store_prepared(
             (
                 p.code.clone(),
                 // The status only: the code is the entry's resource id, the request id names the
-                // push, and the input hash (64 characters) was most of each dossier's entry.
+                // push, and the input hash was most of each dossier's entry.
                 serde_json::json!({"status": p.judged.status.as_str()}),
                 action,
                 p.unit.path.as_str(),
@@ -1499,6 +1499,7 @@ fn matching(scope: &UnitScope, filter: &DossierFilter) -> dossiers::BoxedQuery<'
         );
     }
     if let Some(flag) = filter.flag {
+        // diesel has no bitwise operator over both backends; `&` is the same in both.
         q = q.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>("(flags & ")
                 .bind::<diesel::sql_types::Integer, _>(flag.bit())
