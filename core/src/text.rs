@@ -28,7 +28,7 @@ pub(crate) fn input_hash(digest: &[u8]) -> String {
 
 /// Whether the input hash `stored` with a record is `new`: the same, or stored in full (64
 /// characters) before hashes were cut to 128 bits.
-pub(crate) fn same_input(stored: &str, new: &str) -> bool {
+pub fn same_input(stored: &str, new: &str) -> bool {
     stored == new || (stored.len() > new.len() && stored.starts_with(new))
 }
 
