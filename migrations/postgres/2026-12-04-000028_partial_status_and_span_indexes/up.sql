@@ -1,4 +1,4 @@
--- Storage per dossier (README, "Storage, after migration 000028"), PostgreSQL only.
+-- Storage per dossier (README, "Storage, after migrations 000026–000029"), PostgreSQL only.
 -- The span index finds the few dossiers carried over into a period whose handling took long; the
 -- many that took days are a short window of receipts before the period, which the province's
 -- receipt index reads as fast (1.6 ms either way for the 2,273 of March 2026 at 1,000,000
