@@ -123,7 +123,7 @@ fn seed(app: &TestApp, provinces: usize) -> String {
 }
 
 /// The requests measured after the list page, each with the period it counts.
-const REQUESTS: [(&str, &str); 7] = [
+const REQUESTS: [(&str, &str); 8] = [
     ("/api/v1/units/P/scores/2026-03", "2026-03"),
     ("/api/v1/units/P/scores/2026", "2026"),
     (
@@ -143,6 +143,12 @@ const REQUESTS: [(&str, &str); 7] = [
         "2026-03",
     ),
     ("/api/v1/units/P/scores/2026-03/gains", "2026-03"),
+    // The overdue stock in the middle of the month: the dossiers open then, of every receipt
+    // before it (its "limit" is the month's aggregate, a smaller read).
+    (
+        "/api/v1/units/P/overdue?at=2026-03-15T00:00:00%2B07:00",
+        "2026-03",
+    ),
 ];
 
 /// The list page as one SQL statement: the columns the list shows, the same filters, the

@@ -177,3 +177,59 @@ fn migrations_since(db: &TestDb, number: u32) -> usize {
         .filter(|n| *n >= number)
         .count()
 }
+
+/// The audit trail's index by unit serves the prefix its readers ask for (`unit_path LIKE
+/// '/P/D1/%'`). On PostgreSQL the index of migration 000014, of the default operator class,
+/// served it only under the C collation; migration 000030 gives it the pattern operator class.
+#[test]
+fn the_audit_trail_by_unit_is_read_by_its_index() {
+    use diesel::RunQueryDsl;
+    use tthc_core::db::DbConnection;
+
+    let test_db = TestDb::new();
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    db.migrate().unwrap();
+    let mut conn = db.conn().unwrap();
+    let query = "SELECT count(*) FROM audit_log WHERE unit_path LIKE '/P/D1/%'";
+    let plan: Vec<String> = match &mut *conn {
+        DbConnection::Pg(c) => {
+            // The table is empty: without sequential scans, the planner shows whether an index
+            // can serve the condition at all.
+            diesel::sql_query("SET enable_seqscan = off")
+                .execute(c)
+                .unwrap();
+            diesel::sql_query(format!("EXPLAIN {query}"))
+                .load::<PgPlanLine>(c)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.line)
+                .collect()
+        }
+        DbConnection::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}"))
+            .load::<SqlitePlanLine>(c)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.detail)
+            .collect(),
+    };
+    // The prefix bounds the index's range (PostgreSQL `Index Cond: ((unit_path ~>=~ …`, SQLite
+    // `USING … INDEX audit_log_unit (unit_path>? AND unit_path<?)`): an index read whole, the
+    // condition as a filter, does not count.
+    let bounded = |l: &String| {
+        (l.contains("Index Cond") && l.contains("unit_path ~>=~"))
+            || l.contains("audit_log_unit (unit_path>")
+    };
+    assert!(plan.iter().any(bounded), "{plan:#?}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}

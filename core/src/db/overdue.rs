@@ -9,6 +9,8 @@ use super::schema::dossiers;
 use super::timestamp::Stamp;
 use super::{DbConnection, StoreResult};
 
+type Db = <DbConnection as Connection>::Backend;
+
 /// Open and overdue dossiers of a subtree at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stock {
@@ -22,26 +24,50 @@ pub struct Stock {
 
 /// The stock of the subtree under `path` at `at`.
 pub fn stock_at(conn: &mut DbConnection, path: &str, at: NaiveDateTime) -> StoreResult<Stock> {
-    use diesel::dsl::{case_when, count_star, sum};
     let prefix = format!("{path}%");
+    // In two disjoint parts, each a range of one index on PostgreSQL: those still open (the
+    // open dossiers' receipt index) and those ended since `at` (the index by end). As one
+    // query, `ended_at IS NULL OR ended_at > at`, no index served it, and PostgreSQL read the
+    // whole table (187 ms at 1,000,000 dossiers, for each point of a series).
+    let (open, overdue) = count_open(
+        conn,
+        dossiers::table
+            .filter(super::subtree_by_time(conn, &prefix))
+            .filter(dossiers::ended_at.is_null())
+            .into_boxed(),
+        at,
+    )?;
+    let (ended_since, overdue_then) = count_open(
+        conn,
+        dossiers::table
+            .filter(super::subtree_by_time(conn, &prefix))
+            .filter(dossiers::ended_at.gt(Stamp(at)))
+            .into_boxed(),
+        at,
+    )?;
+    Ok(Stock {
+        at,
+        open: open + ended_since,
+        overdue: overdue + overdue_then,
+    })
+}
+
+/// Of the counted dossiers `rows` selects, those received by `at`: how many, and how many of
+/// them were late by then.
+fn count_open(
+    conn: &mut DbConnection,
+    rows: dossiers::BoxedQuery<'static, Db>,
+    at: NaiveDateTime,
+) -> StoreResult<(i64, i64)> {
+    use diesel::dsl::{case_when, count_star, sum};
     let late = dossiers::late_from.lt(Stamp(at));
-    let (open, overdue): (i64, Option<i64>) = dossiers::table
-        .filter(super::subtree_by_time(conn, &prefix))
+    let (open, overdue): (i64, Option<i64>) = rows
         .filter(super::scores::counted())
         .filter(dossiers::received_at.le(Stamp(at)))
-        .filter(
-            dossiers::ended_at
-                .is_null()
-                .or(dossiers::ended_at.gt(Stamp(at))),
-        )
         .select((
             count_star(),
             sum(case_when::<_, _, diesel::sql_types::Integer>(late, 1).otherwise(0)),
         ))
         .first(conn)?;
-    Ok(Stock {
-        at,
-        open,
-        overdue: overdue.unwrap_or(0),
-    })
+    Ok((open, overdue.unwrap_or(0)))
 }
