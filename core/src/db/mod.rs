@@ -440,6 +440,22 @@ pub(crate) fn root_of(prefix: &str) -> &str {
     prefix.split('/').nth(1).unwrap_or_default()
 }
 
+/// Runs the reads of `read` on one snapshot of the database, so that parts read by separate
+/// statements add up as of one instant: on PostgreSQL a read-only repeatable-read transaction
+/// (its default, read committed, takes a snapshot per statement); on SQLite a transaction,
+/// whose first read fixes what the others see. Not for use inside another transaction.
+pub fn on_one_snapshot<T>(
+    conn: &mut DbConnection,
+    read: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.transaction(|conn| {
+        if let DbConnection::Pg(c) = conn {
+            c.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        read(conn)
+    })
+}
+
 /// The current instant in Vietnam local time, as records' instants are kept.
 pub(crate) fn now_local() -> chrono::NaiveDateTime {
     crate::calendar::to_local(&chrono::Utc::now())
