@@ -31,16 +31,10 @@ pub fn stock_at(conn: &mut DbConnection, path: &str, at: NaiveDateTime) -> Store
     // whole table (187 ms at 1,000,000 dossiers, for each point of a series). One snapshot, so
     // that a dossier ending between the two is not counted in both.
     super::on_one_snapshot(conn, |conn| {
-        let open = dossiers::table
-            .filter(super::subtree_by_time(conn, &prefix))
-            .filter(dossiers::ended_at.is_null())
-            .into_boxed();
-        let (open, overdue) = count_open(conn, open, at)?;
-        let ended_since = dossiers::table
-            .filter(super::subtree_by_time(conn, &prefix))
-            .filter(dossiers::ended_at.gt(Stamp(at)))
-            .into_boxed();
-        let (ended_since, overdue_then) = count_open(conn, ended_since, at)?;
+        let open = dossiers::table.filter(dossiers::ended_at.is_null());
+        let (open, overdue) = count_open(conn, open.into_boxed(), &prefix, at)?;
+        let ended_since = dossiers::table.filter(dossiers::ended_at.gt(Stamp(at)));
+        let (ended_since, overdue_then) = count_open(conn, ended_since.into_boxed(), &prefix, at)?;
         Ok(Stock {
             at,
             open: open + ended_since,
@@ -49,16 +43,18 @@ pub fn stock_at(conn: &mut DbConnection, path: &str, at: NaiveDateTime) -> Store
     })
 }
 
-/// Of the counted dossiers `rows` selects, those received by `at`: how many, and how many of
-/// them were late by then.
+/// Of the counted dossiers of the subtree `prefix` that `rows` selects, those received by `at`:
+/// how many, and how many of them were late by then.
 fn count_open(
     conn: &mut DbConnection,
     rows: dossiers::BoxedQuery<'static, Db>,
+    prefix: &str,
     at: NaiveDateTime,
 ) -> StoreResult<(i64, i64)> {
     use diesel::dsl::{case_when, count_star, sum};
     let late = dossiers::late_from.lt(Stamp(at));
     let (open, overdue): (i64, Option<i64>) = rows
+        .filter(super::subtree_by_time(conn, prefix))
         .filter(super::scores::counted())
         .filter(dossiers::received_at.le(Stamp(at)))
         .select((
