@@ -77,3 +77,84 @@ fn reads_on_one_snapshot_do_not_see_a_change_made_between_them() {
     // Outside it, the change is seen.
     assert_eq!(count(&mut reader).unwrap(), first + 1);
 }
+
+#[derive(QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// The PostgreSQL backend serving `conn`.
+fn backend_of(conn: &mut DbConnection) -> i32 {
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Backend>(conn)
+        .unwrap()
+        .pid
+}
+
+/// A connection the server closed while it sat in the pool is replaced before it is lent: the
+/// next statement works, on another backend.
+#[test]
+fn a_connection_closed_in_the_pool_is_replaced_before_use() {
+    use diesel::Connection;
+    let test_db = TestDb::new();
+    let url = DatabaseUrl::parse(&test_db.url).unwrap();
+    if url.backend != tthc_core::db::Backend::Postgres {
+        // An SQLite connection is a file handle: nothing outside can close it.
+        return;
+    }
+    let db = Database::open(&url, 1).unwrap();
+    let first = backend_of(&mut db.conn().unwrap());
+    let mut admin = diesel::PgConnection::establish(&test_db.url).unwrap();
+    diesel::sql_query("SELECT pg_terminate_backend($1) AS pid")
+        .bind::<diesel::sql_types::Integer, _>(first)
+        .execute(&mut admin)
+        .unwrap();
+    let second = backend_of(&mut db.conn().unwrap());
+    assert_ne!(first, second);
+}
+
+/// A connection given back with a transaction still open on it is closed, which rolls the
+/// transaction back, and never lent again: what was written in it is gone, and what the next
+/// request writes is committed and seen by others.
+#[test]
+fn a_connection_given_back_inside_a_transaction_is_not_lent_again() {
+    use diesel::Connection;
+    use diesel::connection::TransactionManager;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let rows = |c: &mut DbConnection, key: &str| {
+        diesel::sql_query("SELECT count(*) AS n FROM settings WHERE key = $1")
+            .bind::<Text, _>(key)
+            .get_result::<Count>(c)
+            .unwrap()
+            .n
+    };
+    let insert = |c: &mut DbConnection, key: &str| {
+        diesel::sql_query("INSERT INTO settings (key, value) VALUES ($1, 'x')")
+            .bind::<Text, _>(key)
+            .execute(c)
+            .unwrap();
+    };
+    let test_db = TestDb::new();
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 2).unwrap();
+    db.migrate().unwrap();
+    {
+        let mut abandoned = db.conn().unwrap();
+        <DbConnection as Connection>::TransactionManager::begin_transaction(&mut *abandoned)
+            .unwrap();
+        insert(&mut abandoned, "abandoned");
+    }
+    insert(&mut db.conn().unwrap(), "kept");
+    // Read from both connections the pool holds now.
+    let mut a = db.conn().unwrap();
+    let mut b = db.conn().unwrap();
+    for conn in [&mut a, &mut b] {
+        assert_eq!(rows(conn, "abandoned"), 0);
+        assert_eq!(rows(conn, "kept"), 1);
+    }
+}

@@ -366,50 +366,56 @@ pub async fn list_misses(
         .map(parse_instant_cursor)
         .transpose()?;
     let now = now_local();
-    let figure_code = indicator_code.clone();
-    let rules = rule_set.clone();
-    let (unit, count) = state
-        .run(move |conn| {
-            let unit = unit_in_scope(conn, &principal, &code)?;
-            let count = scores::figure_of(conn, &unit, period, now, &figure_code, &rules.counting)?;
-            Ok((unit, count))
+    let points_each = move |count: Option<scores::Count>| {
+        count.map_or(0.0, |c| {
+            let n = c.numerator.min(c.denominator);
+            let gain = scoring::points_if(&indicator, n + 1, c.denominator.max(n + 1))
+                - scoring::points_if(&indicator, n, c.denominator);
+            (gain.max(0.0) * 10_000.0).round() / 10_000.0
         })
-        .await?;
-    let points_each = count.map_or(0.0, |c| {
-        let n = c.numerator.min(c.denominator);
-        let gain = scoring::points_if(&indicator, n + 1, c.denominator.max(n + 1))
-            - scoring::points_if(&indicator, n, c.denominator);
-        (gain.max(0.0) * 10_000.0).round() / 10_000.0
-    });
+    };
     // Procedures carry no instant: their keyset is the code alone.
     let first_instant = period.start().naive_local();
     let position = move |m: &Miss| (m.received_at.unwrap_or(first_instant), m.code.clone());
-    let view = move |m: Miss| MissView {
-        kind: m.kind,
-        code: m.code,
-        unit: m.unit,
-        procedure_code: m.procedure_code,
-        decision: m.decision,
-        due_on: m.due_on,
-        done_on: m.done_on,
-        received_at: m.received_at.map(from_local),
-        due_at: m.due_at.map(from_local),
-        ended_at: m.ended_at.map(from_local),
-        reason: m.reason,
-        points_each,
-    };
-    let code = indicator_code.clone();
-    let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
-        Ok(scores::misses(
-            conn,
-            &unit,
-            (period, now),
-            (&code, &rule_set.counting),
-            after.cloned(),
-            limit,
-        )?)
+    let view = move |points_each: f64| {
+        move |m: Miss| MissView {
+            kind: m.kind,
+            code: m.code,
+            unit: m.unit,
+            procedure_code: m.procedure_code,
+            decision: m.decision,
+            due_on: m.due_on,
+            done_on: m.done_on,
+            received_at: m.received_at.map(from_local),
+            due_at: m.due_at.map(from_local),
+            ended_at: m.ended_at.map(from_local),
+            reason: m.reason,
+            points_each,
+        }
     };
     if wants_csv(&req) {
+        let figure_code = indicator_code.clone();
+        let rules = rule_set.clone();
+        let (unit, count) = state
+            .run(move |conn| {
+                let unit = unit_in_scope(conn, &principal, &code)?;
+                let count =
+                    scores::figure_of(conn, &unit, period, now, &figure_code, &rules.counting)?;
+                Ok((unit, count))
+            })
+            .await?;
+        let view = view(points_each(count));
+        let read =
+            move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
+                Ok(scores::misses(
+                    conn,
+                    &unit,
+                    (period, now),
+                    (&indicator_code, &rule_set.counting),
+                    after.cloned(),
+                    limit,
+                )?)
+            };
         // Every miss, page after page.
         return Ok(csv_list(
             &state,
@@ -421,14 +427,25 @@ pub async fn list_misses(
             move |m| miss_row(&view(m)),
         ));
     }
-    let rows = state
-        .run(move |conn| read(conn, after.as_ref(), limit + 1))
+    // The figure and the first page together: a catalogue indicator's are one reading.
+    let (count, rows) = state
+        .run(move |conn| {
+            let unit = unit_in_scope(conn, &principal, &code)?;
+            Ok(scores::figure_and_misses(
+                conn,
+                &unit,
+                (period, now),
+                (&indicator_code, &rule_set.counting),
+                after,
+                limit + 1,
+            )?)
+        })
         .await?;
     let key = |m: &Miss| {
         let (at, code) = position(m);
         instant_cursor_key(at, &code)
     };
-    let page = Page::from_rows(rows, limit, key, view);
+    let page = Page::from_rows(rows, limit, key, view(points_each(count)));
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -152,13 +152,21 @@ impl r2d2::ManageConnection for Manager {
         self.establish()
     }
 
+    // Every checkout: a connection closed since its last use (the server restarted, the backend
+    // was ended) is replaced here instead of failing a request. Skipping the ping for
+    // connections given back within 500 ms gave 3% more list pages under 32 clients, and
+    // answered 500 after the benchmark ended the service's backends (README, "The pool").
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
         conn.batch_execute("SELECT 1")
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    // diesel marks a connection broken when a transaction was left open on it (or, on
+    // PostgreSQL, when libpq lost track of its state): the pool then closes it, which rolls
+    // the transaction back, instead of lending it, transaction and all, to the next request.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        conn.is_broken()
     }
 }
 

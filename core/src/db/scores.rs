@@ -71,14 +71,24 @@ fn ended_or_received<'q, ST>(
     prefix: &str,
     (start, end): (NaiveDateTime, NaiveDateTime),
 ) -> Vec<dossiers::BoxedQuery<'q, Db, ST>> {
-    let received = query()
+    std::iter::once(received_in(conn, &query, prefix, (start, end)))
+        .chain(carried_over(conn, query, prefix, start))
+        .collect()
+}
+
+/// The query, built on `query`, of the dossiers of the subtree `prefix` received in
+/// `[start, end)`, on the receipt index.
+fn received_in<'q, ST>(
+    conn: &DbConnection,
+    query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
+    prefix: &str,
+    (start, end): (NaiveDateTime, NaiveDateTime),
+) -> dossiers::BoxedQuery<'q, Db, ST> {
+    query()
         .filter(super::subtree_by_time(conn, prefix))
         .filter(counted())
         .filter(dossiers::received_at.ge(Stamp(start)))
-        .filter(dossiers::received_at.lt(Stamp(end)));
-    std::iter::once(received)
-        .chain(carried_over(conn, query, prefix, start))
-        .collect()
+        .filter(dossiers::received_at.lt(Stamp(end)))
 }
 
 /// The queries, built on `query`, of the dossiers of the subtree `prefix` received before
@@ -619,13 +629,16 @@ pub fn figure_of(
     let end = period.end().naive_local();
     let judged = end.min(now);
     let counted = match indicator {
-        "ON_TIME_PROCESSING" | "DOSSIER_SYNC" => {
-            let h = handled_counts(conn, &format!("{}%", unit.path), (start, end), judged)?;
-            Some(if indicator == "DOSSIER_SYNC" {
-                (h.synced, h.received)
-            } else {
-                (h.on_time, h.handled)
-            })
+        "ON_TIME_PROCESSING" => {
+            let (handled, on_time) =
+                handled_counts(conn, &format!("{}%", unit.path), (start, end), judged)?;
+            Some((on_time, handled))
+        }
+        // The period's receipts only: not the stock that handled_counts also reads.
+        "DOSSIER_SYNC" => {
+            let (received, synced) =
+                received_counts(conn, &format!("{}%", unit.path), (start, end))?;
+            Some((synced, received))
         }
         "PETITION_PROCESSING_ON_TIME" | "PETITION_HANDLING_SATISFACTION" => {
             let petitions = super::petitions::handled_in(conn, &unit.path, start, end)?;
@@ -651,6 +664,19 @@ pub fn figure_of(
             .get(code)
             .map(|c| (c.numerator, c.denominator)),
     };
+    finish_figure(conn, unit, period, indicator, rules, counted)
+}
+
+/// The figure of `indicator` from what tthc counted (`counted`: numerator and denominator), with
+/// the figures entered by hand and the rule set applied.
+fn finish_figure(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    period: Period,
+    indicator: &str,
+    rules: &Counting,
+    counted: Option<(u64, u64)>,
+) -> StoreResult<Option<Count>> {
     let mut counts: BTreeMap<String, Count> = counted
         .map(|(numerator, denominator)| {
             (
@@ -667,30 +693,16 @@ pub fn figure_of(
     Ok(counts.remove(indicator))
 }
 
-/// The dossier counts of a period, as [`observe`] makes them.
-struct HandledCounts {
-    /// Received or processed in the period.
-    handled: u64,
-    /// Of those, on time (judged at the judged instant).
-    on_time: u64,
-    /// Received in the period.
-    received: u64,
-    /// Of those, synced.
-    synced: u64,
-}
-
-/// Of the dossiers of the subtree `prefix` handled in `[start, end)`: how many, how many on time
-/// (as [`observe`] judges them at `judged`), how many received in the period and how many of
-/// those synced; counted by the database.
+/// Of the dossiers of the subtree `prefix` handled in `[start, end)`: how many, and how many on
+/// time (as [`observe`] judges them at `judged`); counted by the database.
 fn handled_counts(
     conn: &mut DbConnection,
     prefix: &str,
     (start, end): (NaiveDateTime, NaiveDateTime),
     judged: NaiveDateTime,
-) -> StoreResult<HandledCounts> {
+) -> StoreResult<(u64, u64)> {
     let (mut handled, _, mut on_time) = open_before(conn, prefix, start, judged)?;
-    let (mut received, mut synced) = (0, 0);
-    use diesel::dsl::{case_when, count, count_star, sum};
+    use diesel::dsl::{case_when, count_star, sum};
     let in_time = || {
         dossiers::ended_at
             .lt(Stamp(end))
@@ -705,32 +717,34 @@ fn handled_counts(
                 ))
     };
     let all = || dossiers::table.into_boxed::<Db>();
-    // The first part is the dossiers received in the period; the others are carried over.
-    for (i, part) in ended_or_received(conn, all, prefix, (start, end))
-        .into_iter()
-        .enumerate()
-    {
-        let (all, with_sync, in_time): (i64, i64, Option<i64>) = part
+    for part in ended_or_received(conn, all, prefix, (start, end)) {
+        let (all, in_time): (i64, Option<i64>) = part
             .select((
                 count_star(),
-                count(dossiers::synced_at),
                 sum(case_when::<_, _, diesel::sql_types::Integer>(in_time(), 1).otherwise(0)),
             ))
             .first(conn)?;
         let n = |x: i64| u64::try_from(x).unwrap_or(0);
         handled += n(all);
         on_time += n(in_time.unwrap_or(0));
-        if i == 0 {
-            received += n(all);
-            synced += n(with_sync);
-        }
     }
-    Ok(HandledCounts {
-        handled,
-        on_time,
-        received,
-        synced,
-    })
+    Ok((handled, on_time))
+}
+
+/// Of the dossiers of the subtree `prefix` received in `[start, end)`: how many, and how many of
+/// those synced (the first part of [`handled_counts`], alone).
+fn received_counts(
+    conn: &mut DbConnection,
+    prefix: &str,
+    period: (NaiveDateTime, NaiveDateTime),
+) -> StoreResult<(u64, u64)> {
+    use diesel::dsl::{count, count_star};
+    let (all, synced): (i64, i64) =
+        received_in(conn, || dossiers::table.into_boxed::<Db>(), prefix, period)
+            .select((count_star(), count(dossiers::synced_at)))
+            .first(conn)?;
+    let n = |x: i64| u64::try_from(x).unwrap_or(0);
+    Ok((n(all), n(synced)))
 }
 
 /// Entered figures replace the counts they give in full; a denominator alone divides the count
@@ -825,25 +839,15 @@ pub fn misses(
     let start = period.start().naive_local();
     let end = period.end().naive_local();
     let judged = end.min(now);
-    // Not applicable at the unit's level: its policy scores it, no record misses it.
-    if let Ok(level) = unit.level.parse::<UnitLevel>()
-        && rules.at_level(level, indicator).is_some()
-    {
+    if scored_by_policy(unit, indicator, rules) {
         return Ok(Vec::new());
     }
     if indicator.starts_with("PETITION_") {
         return petition_misses(conn, unit, (start, end, judged), indicator, after, limit);
     }
     if is_catalogue(indicator) {
-        return procedure_misses(
-            conn,
-            unit,
-            (start, end, judged),
-            indicator,
-            after,
-            limit,
-            rules,
-        );
+        let observed = catalogue_figures::observe(conn, unit, (start, end, judged), rules, None)?;
+        return procedure_misses(conn, observed.misses, indicator, after, limit);
     }
     let prefix = format!("{}%", unit.path);
     let base = || {
@@ -873,9 +877,7 @@ pub fn misses(
             );
         }
         match indicator {
-            "DOSSIER_SYNC" => q
-                .filter(dossiers::synced_at.is_null())
-                .filter(dossiers::received_at.ge(Stamp(start))),
+            "DOSSIER_SYNC" => q.filter(dossiers::synced_at.is_null()),
             _ => q.filter(
                 dossiers::ended_at
                     .lt(Stamp(end))
@@ -887,9 +889,14 @@ pub fn misses(
             ),
         }
     };
-    // The disjoint parts of the dossiers handled in the period, as `observe` reads them;
-    // each part's first page is enough to make the merged first page.
-    let mut rows: Vec<MissRow> = load_handled(conn, base, &prefix, (start, end))?;
+    let mut rows: Vec<MissRow> = if indicator == "DOSSIER_SYNC" {
+        // Only a receipt of the period can miss it: one part, on the receipt index.
+        received_in(conn, base, &prefix, (start, end)).load(conn)?
+    } else {
+        // The disjoint parts of the dossiers handled in the period, as `observe` reads them;
+        // each part's first page is enough to make the merged first page.
+        load_handled(conn, base, &prefix, (start, end))?
+    };
     rows.sort_by(|a, b| (a.3.0, &a.0).cmp(&(b.3.0, &b.0)));
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(rows
@@ -922,6 +929,39 @@ pub fn misses(
             },
         )
         .collect())
+}
+
+/// Whether `indicator` does not apply at `unit`'s level: its policy scores it, and no record
+/// misses it.
+fn scored_by_policy(unit: &UnitRow, indicator: &str, rules: &Counting) -> bool {
+    unit.level
+        .parse::<UnitLevel>()
+        .is_ok_and(|level| rules.at_level(level, indicator).is_some())
+}
+
+/// The figure of `indicator` (as [`figure_of`] gives it) and its misses after the keyset `after`,
+/// at most `limit` (as [`misses`] gives them). A catalogue indicator's figure and misses come
+/// from one reading of the catalogue, which the two calls would each make.
+pub fn figure_and_misses(
+    conn: &mut DbConnection,
+    unit: &UnitRow,
+    (period, now): (Period, NaiveDateTime),
+    (indicator, rules): (&str, &Counting),
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> StoreResult<(Option<Count>, Vec<Miss>)> {
+    if is_catalogue(indicator) && !scored_by_policy(unit, indicator, rules) {
+        let end = period.end().naive_local();
+        let judged = (period.start().naive_local(), end, end.min(now));
+        let observed = catalogue_figures::observe(conn, unit, judged, rules, None)?;
+        let counted = observed.counts.get(indicator).copied();
+        let figure = finish_figure(conn, unit, period, indicator, rules, counted)?;
+        let missed = procedure_misses(conn, observed.misses, indicator, after, limit)?;
+        return Ok((figure, missed));
+    }
+    let figure = figure_of(conn, unit, period, now, indicator, rules)?;
+    let missed = misses(conn, unit, (period, now), (indicator, rules), after, limit)?;
+    Ok((figure, missed))
 }
 
 /// The petitions of `unit`'s subtree that cost a petition indicator points in the period
@@ -1007,19 +1047,17 @@ fn petition_misses(
         .collect())
 }
 
-/// The procedures of `unit`'s subtree that cost a catalogue indicator points in the period
-/// `[start, end)` judged at `judged`, by code, after the code of the keyset `after`.
+/// Of `observed`, the procedures that cost catalogue indicators points in a period
+/// (`catalogue_figures::observe`), those of `indicator`, by code, after the code of the keyset
+/// `after`, at most `limit`, with their units' codes.
 fn procedure_misses(
     conn: &mut DbConnection,
-    unit: &UnitRow,
-    period: (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+    observed: Vec<catalogue_figures::ProcedureMiss>,
     indicator: &str,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
-    rules: &Counting,
 ) -> StoreResult<Vec<Miss>> {
-    let mut missed: Vec<_> = catalogue_figures::observe(conn, unit, period, rules, None)?
-        .misses
+    let mut missed: Vec<_> = observed
         .into_iter()
         .filter(|m| m.indicator == indicator)
         .filter(|m| after.as_ref().is_none_or(|(_, code)| m.procedure > *code))
