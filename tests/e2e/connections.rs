@@ -7,6 +7,12 @@ use tthc_core::db::{Database, DatabaseUrl, DbConnection};
 use tthc_tests::TestDb;
 
 #[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
 struct Setting {
     #[diesel(sql_type = Text)]
     value: String,
@@ -51,11 +57,6 @@ fn connections_are_set_up_for_their_backend() {
 fn reads_on_one_snapshot_do_not_see_a_change_made_between_them() {
     use tthc_core::db::{StoreError, on_one_snapshot};
 
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     let count = |c: &mut DbConnection| -> Result<i64, StoreError> {
         Ok(diesel::sql_query("SELECT count(*) AS n FROM settings")
             .get_result::<Count>(c)?
@@ -106,7 +107,8 @@ fn a_connection_closed_in_the_pool_is_replaced_before_use() {
     let db = Database::open(&url, 1).unwrap();
     let first = backend_of(&mut db.conn().unwrap());
     let mut admin = diesel::PgConnection::establish(&test_db.url).unwrap();
-    diesel::sql_query("SELECT pg_terminate_backend($1) AS pid")
+    // With a timeout it returns once the backend has gone, not when the signal is sent.
+    diesel::sql_query("SELECT pg_terminate_backend($1, 5000) AS pid")
         .bind::<diesel::sql_types::Integer, _>(first)
         .execute(&mut admin)
         .unwrap();
@@ -122,11 +124,6 @@ fn a_connection_given_back_inside_a_transaction_is_not_lent_again() {
     use diesel::Connection;
     use diesel::connection::TransactionManager;
 
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     let rows = |c: &mut DbConnection, key: &str| {
         diesel::sql_query("SELECT count(*) AS n FROM settings WHERE key = $1")
             .bind::<Text, _>(key)

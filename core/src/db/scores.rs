@@ -732,7 +732,7 @@ fn handled_counts(
 }
 
 /// Of the dossiers of the subtree `prefix` received in `[start, end)`: how many, and how many of
-/// those synced (the first part of [`handled_counts`], alone).
+/// those synced: the first of the parts [`handled_counts`] reads, alone.
 fn received_counts(
     conn: &mut DbConnection,
     prefix: &str,
@@ -952,8 +952,8 @@ pub fn figure_and_misses(
 ) -> StoreResult<(Option<Count>, Vec<Miss>)> {
     if is_catalogue(indicator) && !scored_by_policy(unit, indicator, rules) {
         let end = period.end().naive_local();
-        let judged = (period.start().naive_local(), end, end.min(now));
-        let observed = catalogue_figures::observe(conn, unit, judged, rules, None)?;
+        let window = (period.start().naive_local(), end, end.min(now));
+        let observed = catalogue_figures::observe(conn, unit, window, rules, None)?;
         let counted = observed.counts.get(indicator).copied();
         let figure = finish_figure(conn, unit, period, indicator, rules, counted)?;
         let missed = procedure_misses(conn, observed.misses, indicator, after, limit)?;
