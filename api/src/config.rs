@@ -53,6 +53,10 @@ pub struct Config {
     /// Webhook delivery: `TTHC_WEBHOOK_TIMEOUT`, `TTHC_WEBHOOK_RETRY_MS`,
     /// `TTHC_WEBHOOK_ATTEMPTS`, `TTHC_DELIVERY_POLL_MS`.
     pub webhooks: WebhookConfig,
+    /// `TTHC_INDEX_UPKEEP_HOURS`: how often an instance on PostgreSQL looks for loose indexes
+    /// and rebuilds them (`tthc_core::db::index_upkeep`; default 24, the first round ten
+    /// minutes after start; 0 never, for deployments that run `tthc reindex` themselves).
+    pub index_upkeep: Option<Duration>,
 }
 
 /// How webhooks are delivered.
@@ -225,8 +229,13 @@ impl Config {
             },
             poll: Duration::from_millis(number("TTHC_DELIVERY_POLL_MS", 1000, 20, 60_000)?),
         };
+        let index_upkeep = match number("TTHC_INDEX_UPKEEP_HOURS", 24, 0, 8760)? {
+            0 => None,
+            hours => Some(Duration::from_secs(hours * 3600)),
+        };
         Ok(Self {
             webhooks,
+            index_upkeep,
             database_url,
             bind,
             jwt_secret,
@@ -267,6 +276,9 @@ mod tests {
         assert_eq!(c.webhooks.timeout, Duration::from_secs(10));
         assert_eq!(c.webhooks.backoff.max_attempts, 20);
         assert_eq!(c.webhooks.lease(), Duration::from_secs(35));
+        assert_eq!(c.index_upkeep, Some(Duration::from_secs(24 * 3600)));
+        let off = config(&[("TTHC_INDEX_UPKEEP_HOURS", "0")]).unwrap();
+        assert_eq!(off.index_upkeep, None);
     }
 
     #[test]
@@ -284,6 +296,7 @@ mod tests {
             ("TTHC_DB_POOL_SIZE", "many"),
             ("TTHC_WORKERS", "-1"),
             ("TTHC_WEBHOOK_TIMEOUT", "0"),
+            ("TTHC_INDEX_UPKEEP_HOURS", "-2"),
             ("TTHC_WEBHOOK_RETRY_MS", "1"),
             ("TTHC_WEBHOOK_ATTEMPTS", "101"),
             ("TTHC_DELIVERY_POLL_MS", "soon"),

@@ -39,6 +39,14 @@ enum Command {
     /// Ask the running service whether it is ready (`GET /readyz` on TTHC_BIND); exit 0 if so.
     /// For container health checks, without curl in the image.
     Health,
+    /// On PostgreSQL, rebuild the indexes loose enough to be worth it (what the service does
+    /// every TTHC_INDEX_UPKEEP_HOURS), without blocking the running service, and exit.
+    Reindex {
+        /// Only list the indexes of over 1 MiB, their packed estimate, their looseness, and
+        /// which a round would rebuild.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Load the demo province into the database and exit.
     Demo {
         /// How many dossiers the demo year has.
@@ -100,6 +108,13 @@ fn main() -> ExitCode {
                 println!("migrations are up to date");
                 ExitCode::SUCCESS
             }
+            Err(e) => fail(e),
+        },
+        Command::Reindex { dry_run } => match server::open_database(&config)
+            .map_err(|e| e.to_string())
+            .and_then(|db| reindex(&db, dry_run).map_err(|e| e.to_string()))
+        {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e),
         },
         Command::Demo { dossiers } => {
@@ -194,6 +209,74 @@ fn hand_over_admin_secret(secret: &str, out: Option<&std::path::Path>) -> Result
         path = %path.display(),
         "created the bootstrap client 'admin'; its secret is in the file named, readable by this user only"
     );
+    Ok(())
+}
+
+/// `tthc reindex`: one round of index upkeep, or with `dry_run` what it would judge.
+#[allow(clippy::print_stdout)] // printing is this command's job
+fn reindex(db: &tthc_core::db::Database, dry_run: bool) -> Result<(), tthc_core::db::StoreError> {
+    use tthc_core::db::index_upkeep::{self, Policy, Upkeep};
+    let policy = Policy::default();
+    let mb = |bytes: f64| bytes / f64::from(1 << 20);
+    if dry_run {
+        if db.backend() == tthc_core::db::Backend::Sqlite {
+            println!("SQLite: nothing to rebuild (VACUUM compacts the whole file, offline)");
+            return Ok(());
+        }
+        // The smaller ones too, to see the estimate at work; the policy judges from 16 MiB.
+        let states = index_upkeep::index_states(&mut *db.conn()?, 1 << 20)?;
+        println!(
+            "{:<40} {:>10} {:>10} {:>9}",
+            "index (over 1 MiB)", "MiB", "packed", "looseness"
+        );
+        for s in states {
+            let (packed, looseness) = match (s.packed, s.looseness()) {
+                (Some(p), Some(l)) => (format!("{:.1}", mb(p)), format!("{l:.2}")),
+                _ => ("?".into(), "not analysed".into()),
+            };
+            let mark = if s.is_loose(&policy) {
+                "  loose: to rebuild"
+            } else {
+                ""
+            };
+            println!(
+                "{:<40} {:>10.1} {packed:>10} {looseness:>9}{mark}",
+                s.name,
+                mb(s.bytes as f64)
+            );
+        }
+        return Ok(());
+    }
+    match index_upkeep::keep_compact(db, &policy)? {
+        Upkeep::NotPostgres => {
+            println!("SQLite: nothing to rebuild (VACUUM compacts the whole file, offline)");
+        }
+        Upkeep::Busy => println!("another instance is rebuilding indexes now; nothing done"),
+        Upkeep::Done {
+            dropped,
+            rebuilt,
+            failed,
+        } => {
+            for name in dropped {
+                println!("dropped {name}, left by an interrupted rebuild");
+            }
+            for r in &rebuilt {
+                println!(
+                    "rebuilt {}: {:.1} → {:.1} MiB in {:.1} s",
+                    r.name,
+                    mb(r.bytes_before as f64),
+                    mb(r.bytes_after as f64),
+                    r.took.as_secs_f64()
+                );
+            }
+            for (name, why) in &failed {
+                println!("could not rebuild {name}: {why}");
+            }
+            if rebuilt.is_empty() && failed.is_empty() {
+                println!("no index is loose enough to rebuild");
+            }
+        }
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -11,7 +12,8 @@ use actix_web::middleware::{Compress, ErrorHandlers, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use tthc_core::db::audit::Actor;
 use tthc_core::db::clients::{self, ClientInsertForm, ClientUpdateForm};
-use tthc_core::db::{Database, StoreError, settings};
+use tthc_core::db::index_upkeep::{self, Upkeep};
+use tthc_core::db::{Backend, Database, StoreError, settings};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -221,13 +223,19 @@ fn cors(origins: &[String]) -> Cors {
         .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
 
-/// Builds the HTTP server on `listener`, and starts this instance's webhook deliverer. Both run
-/// on the current actix system, the server when awaited; the deliverer stops with the system.
+/// Builds the HTTP server on `listener`, and starts this instance's webhook deliverer and, on
+/// PostgreSQL, its index upkeep. All run on the current actix system, the server when awaited;
+/// the others stop with the system.
 pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let deliverer =
         crate::webhooks::deliverer::Deliverer::new(state.db.clone(), state.config.webhooks)
             .map_err(std::io::Error::other)?;
     actix_web::rt::spawn(Arc::new(deliverer).run());
+    if let Some(every) = state.config.index_upkeep
+        && state.db.backend() == Backend::Postgres
+    {
+        actix_web::rt::spawn(keep_indexes_compact(state.db.clone(), every));
+    }
     let doc = openapi::document();
     let workers = state.config.workers;
     let pool_size = state.config.db_pool_size as usize;
@@ -265,6 +273,51 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
         .workers(workers)
         .worker_max_blocking_threads((pool_size / workers).max(1));
     Ok(server.run())
+}
+
+/// How long after start an instance first looks for loose indexes: after a start's own load
+/// (migrations, the demo), and soon enough to finish a round a restart interrupted.
+const FIRST_UPKEEP: Duration = Duration::from_secs(600);
+
+/// Rounds of index upkeep, the first [`FIRST_UPKEEP`] after start, then every `every`. Each
+/// round runs on a blocking thread; when another instance is in a round, this one skips it.
+async fn keep_indexes_compact(db: Database, every: Duration) {
+    let mut wait = FIRST_UPKEEP.min(every);
+    loop {
+        actix_web::rt::time::sleep(wait).await;
+        wait = every;
+        let db = db.clone();
+        let round = actix_web::rt::task::spawn_blocking(move || {
+            index_upkeep::keep_compact(&db, &index_upkeep::Policy::default())
+        })
+        .await;
+        match round {
+            Ok(Ok(Upkeep::Done {
+                dropped,
+                rebuilt,
+                failed,
+            })) => {
+                for index in dropped {
+                    tracing::info!(%index, "dropped an interrupted index rebuild's leftover");
+                }
+                for r in rebuilt {
+                    tracing::info!(
+                        index = %r.name,
+                        bytes_before = r.bytes_before,
+                        bytes_after = r.bytes_after,
+                        seconds = r.took.as_secs_f64(),
+                        "rebuilt a loose index"
+                    );
+                }
+                for (index, error) in failed {
+                    tracing::warn!(%index, %error, "rebuilding a loose index failed");
+                }
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "index upkeep failed"),
+            Err(e) => tracing::warn!(error = %e, "index upkeep stopped"),
+        }
+    }
 }
 
 async fn redirect_to_docs() -> HttpResponse {

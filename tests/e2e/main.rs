@@ -16,6 +16,7 @@ mod deploy;
 mod dossiers;
 mod errors;
 mod gains;
+mod index_upkeep;
 mod instances;
 mod judgement;
 mod migrations;

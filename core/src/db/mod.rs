@@ -17,6 +17,7 @@ mod encode;
 mod error;
 pub mod gains;
 pub mod idempotency;
+pub mod index_upkeep;
 pub mod official;
 pub mod overdue;
 pub mod periods;
@@ -211,6 +212,16 @@ impl Database {
     /// A connection from the pool.
     pub fn conn(&self) -> StoreResult<PooledConnection> {
         Ok(self.pool.get()?)
+    }
+
+    /// A connection outside the pool, set up as the pool's, for work that holds one for
+    /// minutes ([`index_upkeep`]).
+    pub fn dedicated(&self) -> StoreResult<DbConnection> {
+        Manager {
+            url: self.url.clone(),
+        }
+        .establish()
+        .map_err(|e| StoreError::Setup(format!("cannot connect to the database: {e}")))
     }
 
     /// Copies an SQLite database, while it serves, into the new file `to` (`VACUUM INTO`: a
