@@ -22,7 +22,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::sql_types::{BigInt, Bool, Double, Integer, Text};
 
-use super::{Database, DbConnection, StoreResult};
+use super::{Backend, Database, DbConnection, StoreResult};
 
 /// The session advisory lock that makes one instance at a time do the upkeep (the
 /// migrations take 7660766).
@@ -332,9 +332,11 @@ fn quoted(name: &str) -> String {
 /// `policy` finds loose, largest first, on a connection of its own (a rebuild takes minutes
 /// at the country's size, and must not hold one of the pool's).
 pub fn keep_compact(db: &Database, policy: &Policy) -> StoreResult<Upkeep> {
-    let mut conn = match db.dedicated()? {
-        DbConnection::Sqlite(_) => return Ok(Upkeep::NotPostgres),
-        DbConnection::Pg(c) => c,
+    if db.backend() == Backend::Sqlite {
+        return Ok(Upkeep::NotPostgres);
+    }
+    let DbConnection::Pg(mut conn) = db.dedicated()? else {
+        return Ok(Upkeep::NotPostgres);
     };
     let locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
         .bind::<BigInt, _>(LOCK_KEY)
