@@ -279,19 +279,31 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
 /// (migrations, the demo), and soon enough to finish a round a restart interrupted.
 const FIRST_UPKEEP: Duration = Duration::from_secs(600);
 
-/// Rounds of index upkeep, the first [`FIRST_UPKEEP`] after start, then every `every`. Each
-/// round runs on a blocking thread; when another instance is in a round, this one skips it.
+/// Rounds of index upkeep, the first [`FIRST_UPKEEP`] after start, then every `every`; when
+/// another instance is in a round, this one skips it. Each round runs on a thread of its own,
+/// not the runtime's blocking pool: the runtime waits for its blocking tasks when it shuts
+/// down, and a rebuild at the country's size takes minutes, which would hold a stopping
+/// instance past its supervisor's patience. Stopped mid-round, the process exits without it.
 async fn keep_indexes_compact(db: Database, every: Duration) {
     let mut wait = FIRST_UPKEEP.min(every);
     loop {
         actix_web::rt::time::sleep(wait).await;
         wait = every;
         let db = db.clone();
-        let round = actix_web::rt::task::spawn_blocking(move || {
-            index_upkeep::keep_compact(&db, &index_upkeep::Policy::default())
-        })
-        .await;
-        match round {
+        let (done, round) = tokio::sync::oneshot::channel();
+        let started = std::thread::Builder::new()
+            .name("index-upkeep".into())
+            .spawn(move || {
+                let _ = done.send(index_upkeep::keep_compact(
+                    &db,
+                    &index_upkeep::Policy::default(),
+                ));
+            });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "index upkeep could not start");
+            continue;
+        }
+        match round.await {
             Ok(Ok(Upkeep::Done {
                 dropped,
                 rebuilt,

@@ -88,7 +88,7 @@ fn loose_indexes_are_rebuilt_smaller_and_packed_ones_left_alone() {
         .unwrap();
     let policy = Policy {
         min_bytes: 64 << 10,
-        max_looseness: 1.4,
+        ..Policy::default()
     };
     let before =
         index_upkeep::index_states(&mut db.dedicated().unwrap(), policy.min_bytes).unwrap();
@@ -170,8 +170,9 @@ fn what_an_interrupted_rebuild_left_is_dropped_and_one_instance_works_at_a_time(
     assert_eq!(invalid_indexes(&mut conn), ["dossiers_received_ccnew"]);
     // While another instance holds the round's lock, nothing is done.
     let mut other = pg(&app);
+    let (k1, k2) = index_upkeep::LOCK_KEYS;
     other
-        .batch_execute("SELECT pg_advisory_lock(7660767)")
+        .batch_execute(&format!("SELECT pg_advisory_lock({k1}, {k2})"))
         .unwrap();
     assert_eq!(
         index_upkeep::keep_compact(&db, &Policy::default()).unwrap(),
@@ -179,7 +180,7 @@ fn what_an_interrupted_rebuild_left_is_dropped_and_one_instance_works_at_a_time(
     );
     assert_eq!(invalid_indexes(&mut conn), ["dossiers_received_ccnew"]);
     other
-        .batch_execute("SELECT pg_advisory_unlock(7660767)")
+        .batch_execute(&format!("SELECT pg_advisory_unlock({k1}, {k2})"))
         .unwrap();
     let round = index_upkeep::keep_compact(&db, &Policy::default()).unwrap();
     assert_eq!(
@@ -191,4 +192,64 @@ fn what_an_interrupted_rebuild_left_is_dropped_and_one_instance_works_at_a_time(
         }
     );
     assert!(invalid_indexes(&mut conn).is_empty());
+}
+
+#[test]
+fn a_rebuild_that_cannot_have_its_table_fails_alone_and_the_round_goes_on() {
+    let app = TestApp::spawn();
+    if !app.is_postgres() {
+        return;
+    }
+    let admin = seed(&app);
+    load(&app, &admin, 3);
+    let mut conn = pg(&app);
+    conn.batch_execute("ANALYZE").unwrap();
+    // Every index judged loose, and a second's wait: the dossiers' table is held by another
+    // session (a share lock, which a rebuild's waits on), the audit trail's is free.
+    let policy = Policy {
+        min_bytes: 0,
+        max_looseness: 0.0,
+        lock_wait: std::time::Duration::from_secs(1),
+    };
+    let mut other = pg(&app);
+    other
+        .batch_execute("BEGIN; LOCK TABLE dossiers IN SHARE MODE")
+        .unwrap();
+    let Upkeep::Done {
+        dropped,
+        rebuilt,
+        failed,
+    } = index_upkeep::keep_compact(&app.db, &policy).unwrap()
+    else {
+        panic!("no round was done");
+    };
+    assert!(dropped.is_empty(), "{dropped:?}");
+    assert!(
+        failed
+            .iter()
+            .any(|(name, why)| name == "dossiers_code_key" && why.contains("lock")),
+        "{failed:?}"
+    );
+    assert!(
+        failed.iter().all(|(name, _)| name.starts_with("dossiers")),
+        "{failed:?}"
+    );
+    assert!(
+        rebuilt.iter().any(|r| r.name == "audit_log_pkey"),
+        "{rebuilt:?}"
+    );
+    other.batch_execute("ROLLBACK").unwrap();
+    // Nothing half-built is left, and the next round rebuilds what failed.
+    assert!(invalid_indexes(&mut conn).is_empty());
+    let Upkeep::Done {
+        rebuilt, failed, ..
+    } = index_upkeep::keep_compact(&app.db, &policy).unwrap()
+    else {
+        panic!("no round was done");
+    };
+    assert!(failed.is_empty(), "{failed:?}");
+    assert!(
+        rebuilt.iter().any(|r| r.name == "dossiers_code_key"),
+        "{rebuilt:?}"
+    );
 }

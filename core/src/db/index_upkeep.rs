@@ -5,7 +5,7 @@
 //! index's right end leaves both halves half full, and the left half never fills again. As
 //! loaded, 10,000,000 dossiers over 34 provinces took 1,643 bytes each; the same database with
 //! its indexes rebuilt took 1,343 (README, "The country again"). PostgreSQL never compacts an
-//! index itself: `VACUUM` frees entries, not pages.
+//! index itself: `VACUUM` frees entries and empty pages, but never merges half-full ones.
 //!
 //! [`keep_compact`] finds the indexes well over the size their entries need packed
 //! ([`packed_bytes`], estimated from the catalogue's statistics, as GitLab's reindexing does)
@@ -24,9 +24,10 @@ use diesel::sql_types::{BigInt, Bool, Double, Integer, Text};
 
 use super::{Backend, Database, DbConnection, StoreResult};
 
-/// The session advisory lock that makes one instance at a time do the upkeep (the
-/// migrations take 7660766).
-const LOCK_KEY: i64 = 7_660_767;
+/// The session advisory lock that makes one instance at a time do the upkeep: a pair of
+/// 32-bit keys, a key space apart from the single 64-bit keys records are locked by
+/// (`lock_keys`), so that no record's hash can collide with it.
+pub const LOCK_KEYS: (i32, i32) = (7660, 767);
 
 /// A page of PostgreSQL's, and what a B-tree page holds after its header (24 bytes) and its
 /// special space (16).
@@ -42,6 +43,10 @@ pub struct Policy {
     pub min_bytes: i64,
     /// Rebuilt when its size is over this many times the packed estimate.
     pub max_looseness: f64,
+    /// How long a rebuild may wait for the transactions before it (a `pg_dump` takes a
+    /// while) and for its table's lock, without holding up the service's reads and writes;
+    /// past that, it fails, and the next round tries again.
+    pub lock_wait: Duration,
 }
 
 impl Default for Policy {
@@ -52,6 +57,7 @@ impl Default for Policy {
         Self {
             min_bytes: 16 << 20,
             max_looseness: 1.4,
+            lock_wait: Duration::from_secs(300),
         }
     }
 }
@@ -191,7 +197,7 @@ impl IndexState {
 pub struct Rebuilt {
     /// The index.
     pub name: String,
-    /// Bytes before and after.
+    /// Bytes before.
     pub bytes_before: i64,
     /// Bytes after.
     pub bytes_after: i64,
@@ -212,7 +218,8 @@ pub enum Upkeep {
         dropped: Vec<String>,
         /// The loose indexes rebuilt.
         rebuilt: Vec<Rebuilt>,
-        /// Loose indexes whose rebuild failed, with why (their leftover was dropped).
+        /// Loose indexes whose rebuild failed, and leftovers that could not be dropped, with
+        /// why; the next round tries again.
         failed: Vec<(String, String)>,
     },
 }
@@ -249,25 +256,33 @@ fn pg_index_states(conn: &mut PgConnection, min_bytes: i64) -> StoreResult<Vec<I
     // One row per attribute of each index. A column's statistics are its table's (never null
     // when the index is limited to its rows that are not); an expression's (the province a
     // path names) are the index's own, which ANALYZE of the table gathers.
+    // Each index's size is read once (it grows under inserts while the query runs), and its
+    // rows stay together, ordered by its oid.
     let rows: Vec<ColumnRow> = diesel::sql_query(
-        "SELECT ix.relname::text AS index_name, tb.relname::text AS table_name, \
-                pg_relation_size(ix.oid) AS bytes, greatest(ix.reltuples, 0)::float8 AS entries, \
+        "WITH sized AS ( \
+           SELECT i.indexrelid, i.indrelid, i.indkey, i.indpred, \
+                  pg_relation_size(i.indexrelid) AS bytes \
+           FROM pg_index i \
+           JOIN pg_class ix ON ix.oid = i.indexrelid \
+           JOIN pg_am am ON am.oid = ix.relam AND am.amname = 'btree' \
+           JOIN pg_namespace n ON n.oid = ix.relnamespace AND n.nspname = current_schema() \
+           WHERE i.indisvalid) \
+         SELECT ix.relname::text AS index_name, tb.relname::text AS table_name, \
+                sized.bytes, greatest(ix.reltuples, 0)::float8 AS entries, \
                 ia.attlen::int4 AS len, ia.attalign::text AS align, \
                 s.avg_width::float8 AS avg_width, \
-                CASE WHEN pg_get_expr(i.indpred, i.indrelid) ~ ('\\m' || ta.attname || ' IS NOT NULL') \
+                CASE WHEN pg_get_expr(sized.indpred, sized.indrelid) ~ ('\\m' || ta.attname || ' IS NOT NULL') \
                      THEN 0 ELSE s.null_frac END::float8 AS null_frac \
-         FROM pg_index i \
-         JOIN pg_class ix ON ix.oid = i.indexrelid \
-         JOIN pg_class tb ON tb.oid = i.indrelid \
-         JOIN pg_am am ON am.oid = ix.relam AND am.amname = 'btree' \
-         JOIN pg_namespace n ON n.oid = tb.relnamespace AND n.nspname = current_schema() \
+         FROM sized \
+         JOIN pg_class ix ON ix.oid = sized.indexrelid \
+         JOIN pg_class tb ON tb.oid = sized.indrelid \
          JOIN pg_attribute ia ON ia.attrelid = ix.oid AND ia.attnum > 0 \
-         LEFT JOIN pg_attribute ta ON ta.attrelid = tb.oid AND ta.attnum = i.indkey[ia.attnum - 1] \
-         LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND NOT s.inherited AND ( \
+         LEFT JOIN pg_attribute ta ON ta.attrelid = tb.oid AND ta.attnum = sized.indkey[ia.attnum - 1] \
+         LEFT JOIN pg_stats s ON s.schemaname = current_schema() AND NOT s.inherited AND ( \
               (ta.attname IS NOT NULL AND s.tablename = tb.relname AND s.attname = ta.attname) \
            OR (ta.attname IS NULL AND s.tablename = ix.relname AND s.attname = ia.attname)) \
-         WHERE i.indisvalid AND pg_relation_size(ix.oid) >= $1 \
-         ORDER BY bytes DESC, index_name, ia.attnum",
+         WHERE sized.bytes >= $1 \
+         ORDER BY sized.bytes DESC, ix.oid, ia.attnum",
     )
     .bind::<BigInt, _>(min_bytes)
     .load(conn)?;
@@ -338,28 +353,36 @@ pub fn keep_compact(db: &Database, policy: &Policy) -> StoreResult<Upkeep> {
     let DbConnection::Pg(mut conn) = db.dedicated()? else {
         return Ok(Upkeep::NotPostgres);
     };
-    let locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
-        .bind::<BigInt, _>(LOCK_KEY)
+    let (k1, k2) = LOCK_KEYS;
+    let locked = diesel::sql_query("SELECT pg_try_advisory_lock($1, $2) AS locked")
+        .bind::<Integer, _>(k1)
+        .bind::<Integer, _>(k2)
         .get_result::<Locked>(&mut conn)?
         .locked;
     if !locked {
         return Ok(Upkeep::Busy);
     }
-    // A rebuild waits for the transactions older than it to end (a `pg_dump` takes a while)
-    // without holding up the service's reads and writes, so it may wait longer than a
-    // request's 10 s; past that, it fails, and the next round tries again. The statement
+    // A rebuild may wait longer than a request's 10 s (`Policy::lock_wait`); the statement
     // itself takes as long as the index is large.
-    conn.batch_execute("SET statement_timeout = 0; SET lock_timeout = '5min'")?;
+    conn.batch_execute(&format!(
+        "SET statement_timeout = 0; SET lock_timeout = {}",
+        policy.lock_wait.as_millis()
+    ))?;
     let result = rebuild_loose(&mut conn, policy);
     // The lock is the session's: the connection closes next anyway, but say so.
-    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({k1}, {k2})"));
     result
 }
 
 fn rebuild_loose(conn: &mut PgConnection, policy: &Policy) -> StoreResult<Upkeep> {
-    let dropped = drop_leftovers(conn)?;
-    let mut rebuilt = Vec::new();
+    let schema = quoted(
+        &diesel::sql_query("SELECT current_schema()::text AS name")
+            .get_result::<Name>(conn)?
+            .name,
+    );
     let mut failed = Vec::new();
+    let dropped = drop_leftovers(conn, &schema, &mut failed)?;
+    let mut rebuilt = Vec::new();
     let loose: Vec<IndexState> = pg_index_states(conn, policy.min_bytes)?
         .into_iter()
         .filter(|s| s.is_loose(policy))
@@ -367,7 +390,7 @@ fn rebuild_loose(conn: &mut PgConnection, policy: &Policy) -> StoreResult<Upkeep
     for index in loose {
         let started = Instant::now();
         match conn.batch_execute(&format!(
-            "REINDEX INDEX CONCURRENTLY {}",
+            "REINDEX INDEX CONCURRENTLY {schema}.{}",
             quoted(&index.name)
         )) {
             Ok(()) => {
@@ -387,8 +410,8 @@ fn rebuild_loose(conn: &mut PgConnection, policy: &Policy) -> StoreResult<Upkeep
                 });
             }
             Err(e) => {
-                drop_leftovers(conn)?;
                 failed.push((index.name, e.to_string()));
+                drop_leftovers(conn, &schema, &mut failed)?;
             }
         }
     }
@@ -400,8 +423,13 @@ fn rebuild_loose(conn: &mut PgConnection, policy: &Policy) -> StoreResult<Upkeep
 }
 
 /// Drops the invalid indexes an interrupted `REINDEX … CONCURRENTLY` leaves (`…_ccnew`, and
-/// `…_ccold` when it stopped after the swap), and returns their names.
-fn drop_leftovers(conn: &mut PgConnection) -> StoreResult<Vec<String>> {
+/// `…_ccold` when it stopped after the swap), and returns their names. One that cannot be
+/// dropped now (its table's lock is held past the wait) goes to `failed`, for the next round.
+fn drop_leftovers(
+    conn: &mut PgConnection,
+    schema: &str,
+    failed: &mut Vec<(String, String)>,
+) -> StoreResult<Vec<String>> {
     let names: Vec<String> = diesel::sql_query(
         "SELECT c.relname::text AS name FROM pg_index i \
          JOIN pg_class c ON c.oid = i.indexrelid \
@@ -413,13 +441,17 @@ fn drop_leftovers(conn: &mut PgConnection) -> StoreResult<Vec<String>> {
     .into_iter()
     .map(|n| n.name)
     .collect();
-    for name in &names {
-        conn.batch_execute(&format!(
-            "DROP INDEX CONCURRENTLY IF EXISTS {}",
-            quoted(name)
-        ))?;
+    let mut dropped = Vec::new();
+    for name in names {
+        match conn.batch_execute(&format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {schema}.{}",
+            quoted(&name)
+        )) {
+            Ok(()) => dropped.push(name),
+            Err(e) => failed.push((name, e.to_string())),
+        }
     }
-    Ok(names)
+    Ok(dropped)
 }
 
 #[cfg(test)]
@@ -497,7 +529,7 @@ mod tests {
     fn an_index_is_loose_over_the_policy_s_ratio_and_size_only() {
         let policy = Policy {
             min_bytes: 1000,
-            max_looseness: 1.4,
+            ..Policy::default()
         };
         let index = |bytes: i64, packed: Option<f64>| IndexState {
             name: "i".into(),
