@@ -51,34 +51,6 @@ fn connections_are_set_up_for_their_backend() {
     }
 }
 
-/// `on_one_snapshot` reads as of one instant: a change another connection commits between two of
-/// its statements is not seen by the second (on PostgreSQL, read committed would see it).
-#[test]
-fn reads_on_one_snapshot_do_not_see_a_change_made_between_them() {
-    use tthc_core::db::{StoreError, on_one_snapshot};
-
-    let count = |c: &mut DbConnection| -> Result<i64, StoreError> {
-        Ok(diesel::sql_query("SELECT count(*) AS n FROM settings")
-            .get_result::<Count>(c)?
-            .n)
-    };
-    let test_db = TestDb::new();
-    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 2).unwrap();
-    db.migrate().unwrap();
-    let mut reader = db.conn().unwrap();
-    let mut writer = db.conn().unwrap();
-    let (first, second) = on_one_snapshot(&mut reader, |c| {
-        let first = count(c)?;
-        diesel::sql_query("INSERT INTO settings (key, value) VALUES ('snapshot-test', 'x')")
-            .execute(&mut *writer)?;
-        Ok((first, count(c)?))
-    })
-    .unwrap();
-    assert_eq!(first, second);
-    // Outside it, the change is seen.
-    assert_eq!(count(&mut reader).unwrap(), first + 1);
-}
-
 #[derive(QueryableByName)]
 struct Backend {
     #[diesel(sql_type = diesel::sql_types::Integer)]

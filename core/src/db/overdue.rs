@@ -4,9 +4,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
 
 use super::schema::dossiers;
 use super::timestamp::Stamp;
+use super::union_all::load_all;
 use super::{DbConnection, StoreResult};
 
 type Db = <DbConnection as Connection>::Backend;
@@ -27,40 +29,40 @@ pub fn stock_at(conn: &mut DbConnection, path: &str, at: NaiveDateTime) -> Store
     let prefix = format!("{path}%");
     // In two disjoint parts, each a range of one index on PostgreSQL: those still open (the
     // open dossiers' receipt index) and those ended since `at` (the index by end). As one
-    // query, `ended_at IS NULL OR ended_at > at`, no index served it, and PostgreSQL read the
-    // whole table (187 ms at 1,000,000 dossiers, for each point of a series). One snapshot, so
-    // that a dossier ending between the two is not counted in both.
-    super::on_one_snapshot(conn, |conn| {
-        let open = dossiers::table.filter(dossiers::ended_at.is_null());
-        let (open, overdue) = count_open(conn, open.into_boxed(), &prefix, at)?;
-        let ended_since = dossiers::table.filter(dossiers::ended_at.gt(Stamp(at)));
-        let (ended_since, overdue_then) = count_open(conn, ended_since.into_boxed(), &prefix, at)?;
-        Ok(Stock {
-            at,
-            open: open + ended_since,
-            overdue: overdue + overdue_then,
-        })
-    })
+    // condition, `ended_at IS NULL OR ended_at > at`, no index served it, and PostgreSQL read
+    // the whole table (187 ms at 1,000,000 dossiers, for each point of a series). The parts
+    // are one statement, so one snapshot: a dossier ending meanwhile is not counted twice.
+    let open = dossiers::table
+        .filter(dossiers::ended_at.is_null())
+        .into_boxed();
+    let ended_since = dossiers::table
+        .filter(dossiers::ended_at.gt(Stamp(at)))
+        .into_boxed();
+    let parts = [open, ended_since].map(|rows| open_at(conn, rows, &prefix, at));
+    let counts: Vec<(i64, Option<i64>)> = load_all(conn, parts)?;
+    let (open, overdue) = counts
+        .into_iter()
+        .fold((0, 0), |(open, overdue), (n, late)| {
+            (open + n, overdue + late.unwrap_or(0))
+        });
+    Ok(Stock { at, open, overdue })
 }
 
 /// Of the counted dossiers of the subtree `prefix` that `rows` selects, those received by `at`:
 /// how many, and how many of them were late by then.
-fn count_open(
-    conn: &mut DbConnection,
+fn open_at(
+    conn: &DbConnection,
     rows: dossiers::BoxedQuery<'static, Db>,
     prefix: &str,
     at: NaiveDateTime,
-) -> StoreResult<(i64, i64)> {
+) -> dossiers::BoxedQuery<'static, Db, (BigInt, Nullable<BigInt>)> {
     use diesel::dsl::{case_when, count_star, sum};
     let late = dossiers::late_from.lt(Stamp(at));
-    let (open, overdue): (i64, Option<i64>) = rows
-        .filter(super::subtree_by_time(conn, prefix))
+    rows.filter(super::subtree_by_time(conn, prefix))
         .filter(super::scores::counted())
         .filter(dossiers::received_at.le(Stamp(at)))
         .select((
             count_star(),
             sum(case_when::<_, _, diesel::sql_types::Integer>(late, 1).otherwise(0)),
         ))
-        .first(conn)?;
-    Ok((open, overdue.unwrap_or(0)))
 }

@@ -11,6 +11,7 @@ use super::audit::{self, Actor, Change};
 use super::catalogue_figures;
 use super::schema::{dossiers, unit_figures};
 use super::timestamp::Stamp;
+use super::union_all::{UnionAll, load_all};
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult, write_tx};
 use crate::dossier::span;
@@ -119,8 +120,7 @@ fn carried_over<'q, ST>(
 
 /// The rows `query` selects among the dossiers of the subtree `prefix` handled in
 /// `[start, end)` (received before its end and not ended before its start), read in disjoint
-/// parts: those [`ended_or_received`] reads, and those received before the period and still
-/// open.
+/// parts, all in one statement: those [`ended_or_received`] reads, and those [`still_open`].
 pub(super) fn load_handled<'q, ST, T>(
     conn: &mut DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
@@ -128,21 +128,26 @@ pub(super) fn load_handled<'q, ST, T>(
     (start, end): (NaiveDateTime, NaiveDateTime),
 ) -> StoreResult<Vec<T>>
 where
-    dossiers::BoxedQuery<'q, Db, ST>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
+    UnionAll<dossiers::BoxedQuery<'q, Db, ST>>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
 {
-    let mut rows: Vec<T> = Vec::new();
-    for part in ended_or_received(conn, &query, prefix, (start, end)) {
-        rows.extend(part.load::<T>(conn)?);
-    }
-    rows.extend(
-        query()
-            .filter(super::subtree_by_time(conn, prefix))
-            .filter(counted())
-            .filter(dossiers::ended_at.is_null())
-            .filter(dossiers::received_at.lt(Stamp(start)))
-            .load::<T>(conn)?,
-    );
-    Ok(rows)
+    let mut parts = ended_or_received(conn, &query, prefix, (start, end));
+    parts.push(still_open(conn, &query, prefix, start));
+    Ok(load_all(conn, parts)?)
+}
+
+/// The query, built on `query`, of the dossiers of the subtree `prefix` received before `start`
+/// and still open.
+fn still_open<'q, ST>(
+    conn: &DbConnection,
+    query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
+    prefix: &str,
+    start: NaiveDateTime,
+) -> dossiers::BoxedQuery<'q, Db, ST> {
+    query()
+        .filter(super::subtree_by_time(conn, prefix))
+        .filter(counted())
+        .filter(dossiers::ended_at.is_null())
+        .filter(dossiers::received_at.lt(Stamp(start)))
 }
 
 /// Of the dossiers of the subtree `prefix` received before `start` and still open: how many,
@@ -157,17 +162,14 @@ fn open_before(
     let in_time = dossiers::late_from
         .is_null()
         .or(dossiers::late_from.ge(Stamp(judged)));
-    let (all, synced, in_time): (i64, i64, Option<i64>) = dossiers::table
-        .filter(super::subtree_by_time(conn, prefix))
-        .filter(counted())
-        .filter(dossiers::ended_at.is_null())
-        .filter(dossiers::received_at.lt(Stamp(start)))
-        .select((
-            count_star(),
-            count(dossiers::synced_at),
-            sum(case_when::<_, _, diesel::sql_types::Integer>(in_time, 1).otherwise(0)),
-        ))
-        .first(conn)?;
+    let (all, synced, in_time): (i64, i64, Option<i64>) =
+        still_open(conn, || dossiers::table.into_boxed::<Db>(), prefix, start)
+            .select((
+                count_star(),
+                count(dossiers::synced_at),
+                sum(case_when::<_, _, diesel::sql_types::Integer>(in_time, 1).otherwise(0)),
+            ))
+            .first(conn)?;
     let n = |x: i64| u64::try_from(x).unwrap_or(0);
     Ok((n(all), n(synced), n(in_time.unwrap_or(0))))
 }
@@ -220,6 +222,12 @@ fn handled_groups(
             ["?2", "?3", "?4", "?5", "?6"],
             None,
         ),
+        // A whole tree by its root alone, as `subtree_by_time` writes it ($1 then unused).
+        DbConnection::Pg(_) if super::is_whole_tree(prefix) => (
+            format!("{} = $7", super::ROOT_OF_PATH),
+            ["$2", "$3", "$4", "$5", "$6"],
+            Some(super::root_of(prefix)),
+        ),
         DbConnection::Pg(_) => (
             format!("{} = $7 AND unit_path LIKE $1", super::ROOT_OF_PATH),
             ["$2", "$3", "$4", "$5", "$6"],
@@ -267,25 +275,22 @@ fn handled_groups(
             ))
             .into_boxed::<Db>()
     };
-    for part in carried_over(conn, facts, prefix, start) {
-        for (ended_at, timing, late_from, synced_at, channel, status, facts, procedure) in
-            part.load::<Facts>(conn)?
-        {
-            groups.push(Group {
-                // Carried over: received before the period.
-                received_in: false,
-                ended_in: ended_at.is_some_and(|e| e.0 < end),
-                open_in_time: late_from.is_none_or(|d| d.0 >= judged),
-                timing,
-                synced: synced_at.is_some(),
-                channel,
-                status,
-                facts,
-                procedure,
-                dossiers: 1,
-            });
-        }
-    }
+    let carried: Vec<Facts> = load_all(conn, carried_over(conn, facts, prefix, start))?;
+    groups.extend(carried.into_iter().map(
+        |(ended_at, timing, late_from, synced_at, channel, status, facts, procedure)| Group {
+            // Carried over: received before the period.
+            received_in: false,
+            ended_in: ended_at.is_some_and(|e| e.0 < end),
+            open_in_time: late_from.is_none_or(|d| d.0 >= judged),
+            timing,
+            synced: synced_at.is_some(),
+            channel,
+            status,
+            facts,
+            procedure,
+            dossiers: 1,
+        },
+    ));
     Ok(groups)
 }
 
@@ -694,14 +699,14 @@ fn finish_figure(
 }
 
 /// Of the dossiers of the subtree `prefix` handled in `[start, end)`: how many, and how many on
-/// time (as [`observe`] judges them at `judged`); counted by the database.
+/// time (as [`observe`] judges them at `judged`); counted by the database in two statements:
+/// those still open from before the period, and the other parts [`load_handled`] reads.
 fn handled_counts(
     conn: &mut DbConnection,
     prefix: &str,
     (start, end): (NaiveDateTime, NaiveDateTime),
     judged: NaiveDateTime,
 ) -> StoreResult<(u64, u64)> {
-    let (mut handled, _, mut on_time) = open_before(conn, prefix, start, judged)?;
     use diesel::dsl::{case_when, count_star, sum};
     let in_time = || {
         dossiers::ended_at
@@ -716,19 +721,24 @@ fn handled_counts(
                         .or(dossiers::late_from.ge(Stamp(judged))),
                 ))
     };
-    let all = || dossiers::table.into_boxed::<Db>();
-    for part in ended_or_received(conn, all, prefix, (start, end)) {
-        let (all, in_time): (i64, Option<i64>) = part
+    let counts = || {
+        dossiers::table
             .select((
                 count_star(),
                 sum(case_when::<_, _, diesel::sql_types::Integer>(in_time(), 1).otherwise(0)),
             ))
-            .first(conn)?;
-        let n = |x: i64| u64::try_from(x).unwrap_or(0);
-        handled += n(all);
-        on_time += n(in_time.unwrap_or(0));
-    }
-    Ok((handled, on_time))
+            .into_boxed::<Db>()
+    };
+    // Those still open apart: alone, PostgreSQL reads the open dossiers' index in parallel,
+    // which it does not for a part of a union, and the open stock is most of what is read.
+    let (open, _, open_in_time) = open_before(conn, prefix, start, judged)?;
+    let parts = ended_or_received(conn, counts, prefix, (start, end));
+    let parts: Vec<(i64, Option<i64>)> = load_all(conn, parts)?;
+    let n = |x: i64| u64::try_from(x).unwrap_or(0);
+    Ok(parts.into_iter().fold(
+        (open, open_in_time),
+        |(handled, on_time), (all, in_time)| (handled + n(all), on_time + n(in_time.unwrap_or(0))),
+    ))
 }
 
 /// Of the dossiers of the subtree `prefix` received in `[start, end)`: how many, and how many of
