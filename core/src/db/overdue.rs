@@ -31,7 +31,7 @@ pub fn stock_at(conn: &mut DbConnection, path: &str, at: NaiveDateTime) -> Store
     // open dossiers' receipt index) and those ended since `at` (the index by end). As one
     // condition, `ended_at IS NULL OR ended_at > at`, no index served it, and PostgreSQL read
     // the whole table (187 ms at 1,000,000 dossiers, for each point of a series). The parts
-    // are one statement, so one snapshot: a dossier ending meanwhile is not counted twice.
+    // are read on one snapshot (`load_all`): a dossier ending meanwhile is not counted twice.
     let open = dossiers::table
         .filter(dossiers::ended_at.is_null())
         .into_boxed();

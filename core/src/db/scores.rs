@@ -120,7 +120,8 @@ fn carried_over<'q, ST>(
 
 /// The rows `query` selects among the dossiers of the subtree `prefix` handled in
 /// `[start, end)` (received before its end and not ended before its start), read in disjoint
-/// parts, all in one statement: those [`ended_or_received`] reads, and those [`still_open`].
+/// parts read together ([`load_all`]): those [`ended_or_received`] reads, and those
+/// [`still_open`].
 pub(super) fn load_handled<'q, ST, T>(
     conn: &mut DbConnection,
     query: impl Fn() -> dossiers::BoxedQuery<'q, Db, ST>,
@@ -128,6 +129,7 @@ pub(super) fn load_handled<'q, ST, T>(
     (start, end): (NaiveDateTime, NaiveDateTime),
 ) -> StoreResult<Vec<T>>
 where
+    dossiers::BoxedQuery<'q, Db, ST>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
     UnionAll<dossiers::BoxedQuery<'q, Db, ST>>: diesel::query_dsl::LoadQuery<'q, DbConnection, T>,
 {
     let mut parts = ended_or_received(conn, &query, prefix, (start, end));
