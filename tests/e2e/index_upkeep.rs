@@ -5,8 +5,9 @@
 use diesel::connection::SimpleConnection;
 use diesel::{PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::{Value, json};
+use tthc_core::db::Database;
 use tthc_core::db::DbConnection;
-use tthc_core::db::index_upkeep::{self, IndexState, Policy, Upkeep};
+use tthc_core::db::index_upkeep::{self, IndexState, Policy, Rebuilt, Upkeep};
 use tthc_tests::{Status, TestApp};
 
 use crate::procedures::seed;
@@ -22,6 +23,18 @@ fn pg(app: &TestApp) -> PgConnection {
     match app.db.dedicated().unwrap() {
         DbConnection::Pg(c) => c,
         DbConnection::Sqlite(_) => panic!("not PostgreSQL"),
+    }
+}
+
+/// A round of upkeep that was done: what it dropped, what it rebuilt, what failed.
+fn round(db: &Database, policy: &Policy) -> (Vec<String>, Vec<Rebuilt>, Vec<(String, String)>) {
+    match index_upkeep::keep_compact(db, policy).unwrap() {
+        Upkeep::Done {
+            dropped,
+            rebuilt,
+            failed,
+        } => (dropped, rebuilt, failed),
+        other => panic!("no round was done: {other:?}"),
     }
 }
 
@@ -105,14 +118,7 @@ fn loose_indexes_are_rebuilt_smaller_and_packed_ones_left_alone() {
         let looseness = state.and_then(|s| s.looseness()).unwrap();
         assert!(looseness > 2.5, "{name}: {looseness}");
     }
-    let Upkeep::Done {
-        dropped,
-        rebuilt,
-        failed,
-    } = index_upkeep::keep_compact(&db, &policy).unwrap()
-    else {
-        panic!("no round was done");
-    };
+    let (dropped, rebuilt, failed) = round(&db, &policy);
     assert!(
         dropped.is_empty() && failed.is_empty(),
         "{dropped:?} {failed:?}"
@@ -134,9 +140,7 @@ fn loose_indexes_are_rebuilt_smaller_and_packed_ones_left_alone() {
         };
         assert!((0.7..=policy.max_looseness).contains(&looseness), "{s:?}");
     }
-    let Upkeep::Done { rebuilt, .. } = index_upkeep::keep_compact(&db, &policy).unwrap() else {
-        panic!("no round was done");
-    };
+    let (_, rebuilt, _) = round(&db, &policy);
     assert!(rebuilt.is_empty(), "{rebuilt:?}");
     // The rebuilt indexes answer: the dossiers left, by code and by receipt.
     assert!(invalid_indexes(&mut conn).is_empty());
@@ -215,14 +219,7 @@ fn a_rebuild_that_cannot_have_its_table_fails_alone_and_the_round_goes_on() {
     other
         .batch_execute("BEGIN; LOCK TABLE dossiers IN SHARE MODE")
         .unwrap();
-    let Upkeep::Done {
-        dropped,
-        rebuilt,
-        failed,
-    } = index_upkeep::keep_compact(&app.db, &policy).unwrap()
-    else {
-        panic!("no round was done");
-    };
+    let (dropped, rebuilt, failed) = round(&app.db, &policy);
     assert!(dropped.is_empty(), "{dropped:?}");
     assert!(
         failed
@@ -241,12 +238,7 @@ fn a_rebuild_that_cannot_have_its_table_fails_alone_and_the_round_goes_on() {
     other.batch_execute("ROLLBACK").unwrap();
     // Nothing half-built is left, and the next round rebuilds what failed.
     assert!(invalid_indexes(&mut conn).is_empty());
-    let Upkeep::Done {
-        rebuilt, failed, ..
-    } = index_upkeep::keep_compact(&app.db, &policy).unwrap()
-    else {
-        panic!("no round was done");
-    };
+    let (_, rebuilt, failed) = round(&app.db, &policy);
     assert!(failed.is_empty(), "{failed:?}");
     assert!(
         rebuilt.iter().any(|r| r.name == "dossiers_code_key"),

@@ -222,6 +222,54 @@ fn the_audit_trail_by_unit_is_read_by_its_index() {
     assert!(plan.iter().any(bounded), "{plan:#?}");
 }
 
+/// On PostgreSQL a district's open stock before an instant, as the scores and the overdue stock
+/// ask for it, can be read as a range of the open dossiers' index by unit (migration 000031)
+/// rather than the province's whole open stock filtered.
+#[test]
+fn a_districts_open_stock_is_a_range_of_an_index() {
+    use diesel::RunQueryDsl;
+    use tthc_core::db::DbConnection;
+
+    let test_db = TestDb::new();
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    db.migrate().unwrap();
+    let mut conn = db.conn().unwrap();
+    let DbConnection::Pg(c) = &mut *conn else {
+        // SQLite holds one province and reads its time indexes; nothing to check.
+        return;
+    };
+    // An empty table: without sequential scans, and with the other indexes of open dossiers
+    // out of the way (on no rows any of them costs nothing), the planner shows whether the
+    // index can bound the district's entries at all.
+    diesel::sql_query("SET enable_seqscan = off")
+        .execute(c)
+        .unwrap();
+    diesel::sql_query("BEGIN").execute(c).unwrap();
+    diesel::sql_query("DROP INDEX dossiers_open_received, dossiers_open_late, dossiers_open_due")
+        .execute(c)
+        .unwrap();
+    let plan: Vec<String> = diesel::sql_query(
+        "EXPLAIN SELECT count(*), count(synced_at) FROM dossiers \
+         WHERE split_part(unit_path, '/', 2) = 'P' AND unit_path LIKE '/P/D1/%' \
+         AND facts < 1024 AND ended_at IS NULL AND received_at < '2026-03-01'",
+    )
+    .load::<PgPlanLine>(c)
+    .unwrap()
+    .into_iter()
+    .map(|l| l.line)
+    .collect();
+    diesel::sql_query("ROLLBACK").execute(c).unwrap();
+    assert!(
+        plan.iter().any(|l| l.contains("dossiers_open_unit")),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Cond") && l.contains("unit_path ~>=~")),
+        "{plan:#?}"
+    );
+}
+
 #[derive(diesel::QueryableByName)]
 struct PgPlanLine {
     #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
