@@ -448,8 +448,9 @@ pub(crate) fn is_whole_tree(prefix: &str) -> bool {
 }
 
 /// On PostgreSQL, that the rows lie under the root of the subtree `prefix` (a unit's path
-/// followed by `%`), written as the province-led indexes key it ([`ROOT_OF_PATH`]), to be
-/// named beside `unit_path LIKE prefix` so that a subtree's rows are a range of those indexes.
+/// followed by `%`), written as the province-led indexes key it ([`ROOT_OF_PATH`]), so that a
+/// subtree's rows are a range of those indexes: named beside `unit_path LIKE prefix`, or alone
+/// for a whole tree ([`is_whole_tree`]).
 /// None on SQLite, the embedded backend of one province, which has no such indexes.
 fn under_root<QS>(conn: &DbConnection, prefix: &str) -> Option<BoxedCondition<QS>> {
     match conn {

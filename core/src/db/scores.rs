@@ -701,8 +701,10 @@ fn finish_figure(
 }
 
 /// Of the dossiers of the subtree `prefix` handled in `[start, end)`: how many, and how many on
-/// time (as [`observe`] judges them at `judged`); counted by the database in two statements:
-/// those still open from before the period, and the other parts [`load_handled`] reads.
+/// time (as [`observe`] judges them at `judged`); counted by the database: those still open
+/// from before the period by a statement of their own, the other parts [`load_handled`] reads
+/// together ([`load_all`]). The two reads are two snapshots, as every part was before: a
+/// dossier that ends between them may be counted twice.
 fn handled_counts(
     conn: &mut DbConnection,
     prefix: &str,

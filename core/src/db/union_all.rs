@@ -19,7 +19,8 @@ pub(crate) struct UnionAll<Q>(Vec<Q>);
 /// The rows of every one of `parts`, as of one snapshot (none when there are no parts). On
 /// PostgreSQL one statement, `UNION ALL`; on SQLite a statement each inside a transaction: it
 /// has no round trips to save, and inside a compound select its planner made the year's score
-/// a tenth slower (README, "Whole provinces without the path match").
+/// a tenth slower (README, "Whole provinces without the path match"). Not for use inside
+/// [`super::write_tx`], whose SQLite transaction diesel does not know of.
 pub(crate) fn load_all<'q, Q, T>(
     conn: &mut DbConnection,
     parts: impl IntoIterator<Item = Q>,
