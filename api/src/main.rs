@@ -113,7 +113,7 @@ fn main() -> ExitCode {
         Command::Reindex { .. }
             if config.database_url.backend == tthc_core::db::Backend::Sqlite =>
         {
-            println!("SQLite: nothing to rebuild (VACUUM compacts the whole file, offline)");
+            println!("{NOTHING_ON_SQLITE}");
             ExitCode::SUCCESS
         }
         // Without migrating: a dry run of a newer binary must not change the schema.
@@ -221,6 +221,10 @@ fn hand_over_admin_secret(secret: &str, out: Option<&std::path::Path>) -> Result
     Ok(())
 }
 
+/// What `tthc reindex` says on SQLite.
+const NOTHING_ON_SQLITE: &str =
+    "SQLite: nothing to rebuild (VACUUM compacts the whole file, offline)";
+
 /// `tthc reindex`: one round of index upkeep, or with `dry_run` what it would judge.
 #[allow(clippy::print_stdout)] // printing is this command's job
 fn reindex(db: &tthc_core::db::Database, dry_run: bool) -> Result<(), tthc_core::db::StoreError> {
@@ -253,9 +257,7 @@ fn reindex(db: &tthc_core::db::Database, dry_run: bool) -> Result<(), tthc_core:
         return Ok(());
     }
     match index_upkeep::keep_compact(db, &policy)? {
-        Upkeep::NotPostgres => {
-            println!("SQLite: nothing to rebuild (VACUUM compacts the whole file, offline)");
-        }
+        Upkeep::NotPostgres => println!("{NOTHING_ON_SQLITE}"),
         Upkeep::Busy => println!("another instance is rebuilding indexes now; nothing done"),
         Upkeep::Done {
             dropped,

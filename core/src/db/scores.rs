@@ -153,27 +153,26 @@ fn still_open<'q, ST>(
 }
 
 /// Of the dossiers of the subtree `prefix` received before `start` and still open: how many,
-/// how many synced, and how many within their due instant at `judged`.
+/// and how many within their due instant at `judged`.
 fn open_before(
     conn: &mut DbConnection,
     prefix: &str,
     start: NaiveDateTime,
     judged: NaiveDateTime,
-) -> StoreResult<(u64, u64, u64)> {
-    use diesel::dsl::{case_when, count, count_star, sum};
+) -> StoreResult<(u64, u64)> {
+    use diesel::dsl::{case_when, count_star, sum};
     let in_time = dossiers::late_from
         .is_null()
         .or(dossiers::late_from.ge(Stamp(judged)));
-    let (all, synced, in_time): (i64, i64, Option<i64>) =
+    let (all, in_time): (i64, Option<i64>) =
         still_open(conn, || dossiers::table.into_boxed::<Db>(), prefix, start)
             .select((
                 count_star(),
-                count(dossiers::synced_at),
                 sum(case_when::<_, _, diesel::sql_types::Integer>(in_time, 1).otherwise(0)),
             ))
             .first(conn)?;
     let n = |x: i64| u64::try_from(x).unwrap_or(0);
-    Ok((n(all), n(synced), n(in_time.unwrap_or(0))))
+    Ok((n(all), n(in_time.unwrap_or(0))))
 }
 
 /// Dossiers of a period alike in everything its counts read, and how many there are.
@@ -339,7 +338,7 @@ pub fn observe(
     use crate::dossier::facts as f;
     let mut n = Tally::default();
     // Carried-over dossiers count for on-time processing, not for sync (PORTAL_RULES 1.4).
-    let (open, _, open_in_time) = open_before(conn, &prefix, start, judged)?;
+    let (open, open_in_time) = open_before(conn, &prefix, start, judged)?;
     n.handled = open;
     n.on_time = open_in_time;
     let mut uses: BTreeMap<&str, DossierUse> = BTreeMap::new();
@@ -735,7 +734,7 @@ fn handled_counts(
     };
     // Those still open apart: alone, PostgreSQL reads the open dossiers' index in parallel,
     // which it does not for a part of a union, and the open stock is most of what is read.
-    let (open, _, open_in_time) = open_before(conn, prefix, start, judged)?;
+    let (open, open_in_time) = open_before(conn, prefix, start, judged)?;
     let parts = ended_or_received(conn, counts, prefix, (start, end));
     let parts: Vec<(i64, Option<i64>)> = load_all(conn, parts)?;
     let n = |x: i64| u64::try_from(x).unwrap_or(0);
