@@ -284,3 +284,55 @@ struct SqlitePlanLine {
     #[diesel(sql_type = diesel::sql_types::Text)]
     detail: String,
 }
+
+/// Migration 000032 puts back under their unit the dossiers and petitions that a unit's move
+/// left under its old parent's path, before moves rewrote them.
+#[test]
+fn records_left_behind_by_an_old_move_follow_their_unit() {
+    use diesel::RunQueryDsl;
+    use serde_json::json;
+    use tthc_tests::{HttpMethod, Status, TestApp};
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let put = |path: &str, body: serde_json::Value| {
+        let r = app.call(HttpMethod::PUT, path, Some(&admin), Some(&body));
+        assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    };
+    let at = "2026-03-02T08:00:00+07:00";
+    put(
+        "/api/v1/dossiers/C1-M",
+        json!({"code": "C1-M", "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+            "receivedAt": at, "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"},
+            "events": [{"id": "1", "status": "received", "at": at}]}),
+    );
+    put(
+        "/api/v1/petitions/PAKN-M",
+        json!({"unit": "C1", "subject": "regulation", "channel": "portal", "receivedAt": at,
+            "summary": "Yêu cầu nộp thêm giấy tờ",
+            "events": [{"id": "1", "status": "received", "at": at}]}),
+    );
+    drop(app);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let since_32 = migrations_since(&test_db, 32);
+    db.revert_last(since_32).unwrap();
+    {
+        // As an old move left them: C1 is under STP, its records under STTTT's path.
+        let mut conn = db.conn().unwrap();
+        for table in ["dossiers", "petitions"] {
+            diesel::sql_query(format!("UPDATE {table} SET unit_path = '/P/STTTT/C1/'"))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+    }
+    assert_eq!(db.migrate().unwrap(), since_32);
+    let app = TestApp::spawn_on(&test_db.url);
+    for (list, code) in [("dossiers", "C1-M"), ("petitions", "PAKN-M")] {
+        let codes = |unit: &str| {
+            crate::procedures::codes(&app.get(&format!("/api/v1/{list}?unit={unit}"), &admin))
+        };
+        assert_eq!(codes("STP"), [code]);
+        assert!(codes("STTTT").is_empty());
+    }
+}

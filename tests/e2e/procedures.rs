@@ -61,7 +61,8 @@ pub fn seed(app: &TestApp) -> String {
     admin
 }
 
-fn codes(r: &Reply) -> Vec<String> {
+/// The codes of a list's items (a list that failed has none: the test fails).
+pub fn codes(r: &Reply) -> Vec<String> {
     r.body["items"]
         .as_array()
         .unwrap()

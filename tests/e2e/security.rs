@@ -9,7 +9,8 @@ use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{ADMIN_SECRET, HttpMethod, Reply, Status, TestApp};
 
-use crate::procedures::{content, seed};
+use crate::procedures::{codes, content, seed};
+use crate::scores::counts;
 
 fn sorted(mut names: Vec<String>) -> Vec<String> {
     names.sort();
@@ -70,6 +71,106 @@ fn setup(app: &TestApp) -> (String, String) {
         &["C2"],
     );
     (admin, commune)
+}
+
+#[test]
+fn a_moved_units_records_move_with_it_out_of_its_old_parents_grant() {
+    let app = TestApp::spawn();
+    let (admin, commune) = setup(&app);
+    app.unit("H1", "district", Some("P"));
+    let (_, department) = app.client("stp", &["dossiers:read", "petitions:read"], &["STP"]);
+    assert_eq!(push(&app, &admin, "C2-1", "C2").status, Status::CREATED);
+    let r = put(&app, &admin, "/api/v1/petitions/PAKN-1", &petition("C2"));
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    assert_eq!(codes(&app.get("/api/v1/dossiers", &department)), ["C2-1"]);
+    // A finished dossier that a petition of the department names: not a satisfied receipt.
+    let mut finished = dossier("C2-2", "C2");
+    finished["events"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "3", "status": "finished", "at": "2026-03-02T10:00:00+07:00"}));
+    assert_eq!(
+        put(&app, &admin, "/api/v1/dossiers/C2-2", &finished).status,
+        Status::CREATED
+    );
+    let mut about = petition("STP");
+    about["dossierCode"] = json!("C2-2");
+    let r = put(&app, &admin, "/api/v1/petitions/PAKN-2", &about);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let satisfied = |unit: &str| {
+        let score = app.get(&format!("/api/v1/units/{unit}/scores/2026-03"), &admin);
+        let (n, d, _) = counts(&score.body, "DOSSIER_RECEIVING_SATISFACTION");
+        (n, d)
+    };
+    assert_eq!(satisfied("STP"), (json!(0), json!(1)));
+
+    let r = app.patch("/api/v1/units/C2", &admin, &json!({"parent": "H1"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    // Under H1 no petition names it: it counts as satisfied there.
+    assert_eq!(satisfied("H1"), (json!(1), json!(1)));
+    assert_eq!(satisfied("STP"), (json!(0), json!(0)));
+
+    // The commune's records are where the commune is: under H1, no longer under STP.
+    assert_eq!(
+        codes(&app.get("/api/v1/dossiers?unit=C2", &admin)),
+        ["C2-2", "C2-1"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/dossiers?unit=H1", &admin)),
+        ["C2-2", "C2-1"]
+    );
+    assert!(codes(&app.get("/api/v1/dossiers?unit=STP", &admin)).is_empty());
+    assert_eq!(
+        codes(&app.get("/api/v1/petitions?unit=C2", &admin)),
+        ["PAKN-1"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/petitions?unit=STP", &admin)),
+        ["PAKN-2"]
+    );
+    // The old parent's client sees them no more; the commune's own client still does.
+    assert!(codes(&app.get("/api/v1/dossiers", &department)).is_empty());
+    assert_eq!(
+        codes(&app.get("/api/v1/petitions", &department)),
+        ["PAKN-2"]
+    );
+    assert_eq!(
+        codes(&app.get("/api/v1/dossiers", &commune)),
+        ["C2-2", "C2-1"]
+    );
+    assert_eq!(codes(&app.get("/api/v1/petitions", &commune)), ["PAKN-1"]);
+    // And it writes them as before.
+    let r = push(&app, &commune, "C2-1", "C2");
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(
+        codes(&app.get("/api/v1/dossiers?unit=H1", &commune)),
+        ["C2-2", "C2-1"]
+    );
+}
+
+#[test]
+fn a_unit_moves_between_writers_never_while_one_writes() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    app.unit("H1", "district", Some("P"));
+    // A writer of records in flight, as a bulk push holds them: on PostgreSQL its records' locks
+    // (and so the units' tree, shared), on SQLite the write transaction.
+    let mut writer = app.db.conn().unwrap();
+    if app.is_postgres() {
+        writer.batch_execute("BEGIN").unwrap();
+        tthc_core::db::lock_keys(&mut writer, &["dossier:C2-7".to_owned()]).unwrap();
+    } else {
+        writer.batch_execute("BEGIN IMMEDIATE").unwrap();
+    }
+    std::thread::scope(|s| {
+        let moving = s.spawn(|| app.patch("/api/v1/units/C2", &admin, &json!({"parent": "H1"})));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(!moving.is_finished(), "the move waits for the writer");
+        writer.batch_execute("COMMIT").unwrap();
+        let r = moving.join().unwrap();
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    });
+    assert_eq!(app.get("/api/v1/units/C2", &admin).body["parent"], "H1");
 }
 
 #[test]

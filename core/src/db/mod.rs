@@ -378,10 +378,21 @@ pub(crate) fn copy_with_cached_checks(
     Ok(copied)
 }
 
+/// The transaction-scoped advisory lock that keeps the units' tree paths still while records
+/// are written with them: every writer of records holds it shared ([`lock_keys`]), a unit's
+/// move holds it alone ([`lock_unit_tree`]). Two 32-bit keys, a key space apart from the
+/// records' 64-bit ones, beside the index upkeep's `(7660, 767)`.
+const UNIT_TREE_LOCK: (i32, i32) = (7660, 768);
+
 /// Serializes the writers of the same records across API instances, inside the caller's write
 /// transaction: on PostgreSQL, a transaction-scoped advisory lock per key, taken in sorted order
 /// so that two writers never wait on each other in a cycle; on SQLite the write transaction
 /// already serializes every writer. Keys name records, e.g. `petition:PAKN-1`.
+///
+/// On PostgreSQL it first holds the units' tree shared ([`UNIT_TREE_LOCK`]), so that a unit
+/// cannot move between the writer reading a unit's path and storing it on a record: a move
+/// rewrites the stored paths of the records it finds, and waits for writers in flight. Taken
+/// before the records' keys, as a move takes no record's key: no cycle.
 pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     use diesel::RunQueryDsl;
     if let DbConnection::Pg(c) = conn
@@ -390,13 +401,28 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
         let mut keys: Vec<&String> = keys.iter().collect();
         keys.sort();
         keys.dedup();
-        // One round trip for a whole batch, the keys locked in sorted order.
-        diesel::sql_query(
-            "SELECT pg_advisory_xact_lock(hashtext(k)) \
-             FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted",
-        )
+        // One round trip for a whole batch, the keys locked in sorted order. Each key's lock is
+        // taken in the projection of a row joined with `tree`, so after the tree's.
+        let (k1, k2) = UNIT_TREE_LOCK;
+        diesel::sql_query(format!(
+            "WITH tree AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared({k1}, {k2})) \
+             SELECT pg_advisory_xact_lock(hashtext(k)) \
+             FROM tree, (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted"
+        ))
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(keys)
         .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Holds the units' tree alone for the rest of the caller's write transaction, on PostgreSQL:
+/// taken by a unit's move before it reads any path, it waits for the writers holding the tree
+/// shared ([`lock_keys`]) to commit, and keeps new ones waiting until the move commits. On
+/// SQLite the write transaction already serializes every writer.
+pub(crate) fn lock_unit_tree(conn: &mut DbConnection) -> StoreResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        let (k1, k2) = UNIT_TREE_LOCK;
+        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({k1}, {k2})"))?;
     }
     Ok(())
 }

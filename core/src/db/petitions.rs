@@ -382,7 +382,10 @@ struct EventRow<'a> {
 
 /// Marks the dossiers `codes` as concerned by a petition or not, as the petitions now say
 /// ([`petition_paths`]).
-fn refresh_petitioned(conn: &mut DbConnection, codes: &BTreeSet<String>) -> StoreResult<()> {
+pub(crate) fn refresh_petitioned(
+    conn: &mut DbConnection,
+    codes: &BTreeSet<String>,
+) -> StoreResult<()> {
     use diesel::dsl::sql;
     use diesel::sql_types::Integer;
     // After the petitions' locks, as a dossier writer never takes a petition's: no cycle.

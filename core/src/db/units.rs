@@ -420,6 +420,10 @@ pub fn update(
     expected_version: Option<&Versions>,
 ) -> StoreResult<Unit> {
     write_tx(conn, |conn| {
+        if form.parent.is_some() {
+            // Before any path is read: no record is being written with an old one meanwhile.
+            super::lock_unit_tree(conn)?;
+        }
         let row = find_row(conn, code)?
             .filter(|row| scope.allows(&row.path))
             .ok_or_else(|| not_found(code))?;
@@ -466,6 +470,9 @@ pub fn update(
                 units::updated_at.eq(super::now()),
             ))
             .execute(conn)?;
+        if path != row.path {
+            move_records(conn, &row.path, &path)?;
+        }
         let after = get(conn, &UnitScope::All, code)?;
         audit::record_in_unit(
             conn,
@@ -481,6 +488,56 @@ pub fn update(
         )?;
         Ok(after)
     })
+}
+
+diesel::define_sql_function! {
+    /// The text from the 1-based character `from` to its end (`substr` on both backends).
+    fn substr(text: diesel::sql_types::Text, from: diesel::sql_types::Integer) -> diesel::sql_types::Text;
+}
+
+/// Rewrites the stored tree path of the dossiers and petitions of the subtree that moved from
+/// `old_path` to `new_path`: lists, scores, misses and grants find a record by the stored path
+/// of its unit. The audit trail keeps the path each change was made under: it is history.
+/// A moved dossier that a petition names is marked again: a petition of its old parent no
+/// longer concerns it, one of its new parent does.
+fn move_records(conn: &mut DbConnection, old_path: &str, new_path: &str) -> StoreResult<()> {
+    use super::schema::{dossiers, petitions};
+    use diesel::sql_types::Text;
+    let under = format!("{old_path}%");
+    // Codes hold no LIKE wildcard (`UnitCode`), so the old path is its own pattern.
+    let rest = i32::try_from(old_path.chars().count() + 1)
+        .map_err(|_| StoreError::Setup("a unit path longer than 2^31 characters".into()))?;
+    diesel::update(dossiers::table.filter(dossiers::unit_path.like(&under)))
+        .set(
+            dossiers::unit_path.eq(new_path
+                .to_owned()
+                .into_sql::<Text>()
+                .concat(substr(dossiers::unit_path, rest))),
+        )
+        .execute(conn)?;
+    diesel::update(petitions::table.filter(petitions::unit_path.like(&under)))
+        .set(
+            petitions::unit_path.eq(new_path
+                .to_owned()
+                .into_sql::<Text>()
+                .concat(substr(petitions::unit_path, rest))),
+        )
+        .execute(conn)?;
+    let named: std::collections::BTreeSet<String> = dossiers::table
+        .filter(dossiers::unit_path.like(format!("{new_path}%")))
+        .filter(
+            dossiers::code
+                .nullable()
+                .eq_any(petitions::table.select(petitions::dossier_code)),
+        )
+        .select(dossiers::code)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    if !named.is_empty() {
+        super::petitions::refresh_petitioned(conn, &named)?;
+    }
+    Ok(())
 }
 
 /// Rewrites the paths of every strict descendant of the unit at `old_path`.
