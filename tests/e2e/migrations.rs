@@ -286,7 +286,8 @@ struct SqlitePlanLine {
 }
 
 /// Migration 000032 puts back under their unit the dossiers and petitions that a unit's move
-/// left under its old parent's path, before moves rewrote them.
+/// left under its old parent's path, before moves rewrote them, and marks the moved dossiers
+/// as petitioned by the petitions of their unit's chain as it is now.
 #[test]
 fn records_left_behind_by_an_old_move_follow_their_unit() {
     use diesel::RunQueryDsl;
@@ -305,34 +306,42 @@ fn records_left_behind_by_an_old_move_follow_their_unit() {
         "/api/v1/dossiers/C1-M",
         json!({"code": "C1-M", "procedureCode": "1.000001", "unit": "C1", "channel": "online",
             "receivedAt": at, "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"},
-            "events": [{"id": "1", "status": "received", "at": at}]}),
+            "events": [{"id": "1", "status": "received", "at": at},
+                       {"id": "2", "status": "finished", "at": "2026-03-02T10:00:00+07:00"}]}),
     );
-    put(
-        "/api/v1/petitions/PAKN-M",
-        json!({"unit": "C1", "subject": "regulation", "channel": "portal", "receivedAt": at,
-            "summary": "Yêu cầu nộp thêm giấy tờ",
-            "events": [{"id": "1", "status": "received", "at": at}]}),
-    );
+    let petition = |unit: &str, dossier: Option<&str>| {
+        json!({"unit": unit, "subject": "regulation", "channel": "portal", "receivedAt": at,
+            "summary": "Yêu cầu nộp thêm giấy tờ", "dossierCode": dossier,
+            "events": [{"id": "1", "status": "received", "at": at}]})
+    };
+    put("/api/v1/petitions/PAKN-M", petition("C1", None));
+    // A petition of C1's department about its dossier: the dossier is not a satisfied receipt.
+    put("/api/v1/petitions/PAKN-S", petition("STP", Some("C1-M")));
     drop(app);
     let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
     let since_32 = migrations_since(&test_db, 32);
     db.revert_last(since_32).unwrap();
     {
-        // As an old move left them: C1 is under STP, its records under STTTT's path.
+        // As an old move left them: C1 moved under STTTT, its records under STP's path.
         let mut conn = db.conn().unwrap();
-        for table in ["dossiers", "petitions"] {
-            diesel::sql_query(format!("UPDATE {table} SET unit_path = '/P/STTTT/C1/'"))
-                .execute(&mut *conn)
-                .unwrap();
-        }
+        diesel::sql_query(
+            "UPDATE units SET path = '/P/STTTT/C1/', \
+             parent_id = (SELECT id FROM units WHERE code = 'STTTT') WHERE code = 'C1'",
+        )
+        .execute(&mut *conn)
+        .unwrap();
     }
     assert_eq!(db.migrate().unwrap(), since_32);
     let app = TestApp::spawn_on(&test_db.url);
-    for (list, code) in [("dossiers", "C1-M"), ("petitions", "PAKN-M")] {
-        let codes = |unit: &str| {
-            crate::procedures::codes(&app.get(&format!("/api/v1/{list}?unit={unit}"), &admin))
-        };
-        assert_eq!(codes("STP"), [code]);
-        assert!(codes("STTTT").is_empty());
-    }
+    let codes = |list: &str, unit: &str| {
+        crate::procedures::codes(&app.get(&format!("/api/v1/{list}?unit={unit}"), &admin))
+    };
+    assert_eq!(codes("dossiers", "STTTT"), ["C1-M"]);
+    assert!(codes("dossiers", "STP").is_empty());
+    assert_eq!(codes("petitions", "STTTT"), ["PAKN-M"]);
+    assert_eq!(codes("petitions", "STP"), ["PAKN-S"]);
+    // STP's petition no longer concerns it.
+    let score = app.get("/api/v1/units/STTTT/scores/2026-03", &admin);
+    let (n, d, _) = crate::scores::counts(&score.body, "DOSSIER_RECEIVING_SATISFACTION");
+    assert_eq!((n, d), (json!(1), json!(1)), "{}", score.text);
 }

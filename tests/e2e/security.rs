@@ -151,7 +151,7 @@ fn a_moved_units_records_move_with_it_out_of_its_old_parents_grant() {
 #[test]
 fn a_unit_moves_between_writers_never_while_one_writes() {
     let app = TestApp::spawn();
-    let (admin, _) = setup(&app);
+    let (admin, commune) = setup(&app);
     app.unit("H1", "district", Some("P"));
     // A writer of records in flight, as a bulk push holds them: on PostgreSQL its records' locks
     // (and so the units' tree, shared), on SQLite the write transaction.
@@ -171,6 +171,37 @@ fn a_unit_moves_between_writers_never_while_one_writes() {
         assert_eq!(r.status, Status::OK, "{}", r.text);
     });
     assert_eq!(app.get("/api/v1/units/C2", &admin).body["parent"], "H1");
+
+    // A move in flight, C2 back under STP (holding the tree alone, as a move does on
+    // PostgreSQL): the commune's writer, its grant read before, waits for it, then stores its
+    // dossier under the path the move made, its grant read again.
+    let mut mover = app.db.conn().unwrap();
+    if app.is_postgres() {
+        let (k1, k2) = tthc_core::db::UNIT_TREE_LOCK;
+        mover
+            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({k1}, {k2});"))
+            .unwrap();
+    } else {
+        mover.batch_execute("BEGIN IMMEDIATE").unwrap();
+    }
+    std::thread::scope(|s| {
+        let writing = s.spawn(|| push(&app, &commune, "C2-7", "C2"));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(!writing.is_finished(), "the writer waits for the move");
+        mover
+            .batch_execute(
+                "UPDATE units SET path = '/P/STP/C2/', \
+                 parent_id = (SELECT id FROM units WHERE code = 'STP') WHERE code = 'C2'; \
+                 COMMIT",
+            )
+            .unwrap();
+        let r = writing.join().unwrap();
+        assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    });
+    assert_eq!(
+        codes(&app.get("/api/v1/dossiers?unit=STP", &admin)),
+        ["C2-7"]
+    );
 }
 
 #[test]

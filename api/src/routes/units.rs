@@ -319,8 +319,11 @@ pub async fn create_unit(
 /// Change a unit
 ///
 /// Renames, re-levels, moves (with its whole subtree) or closes a unit. A unit cannot move
-/// under itself or its descendants. Send `If-Match` with the `ETag` you read to refuse the
-/// change if someone else changed the unit meanwhile. Audited.
+/// under itself or its descendants. A move carries the subtree's dossiers and petitions: from
+/// its commit they are listed, counted and granted under the new parent; writes of records
+/// wait for it (on PostgreSQL a move waits at most 2 s for writes in flight, then answers
+/// 503). Send `If-Match` with the `ETag` you read to refuse the change if someone else
+/// changed the unit meanwhile. Audited.
 #[utoipa::path(
     tag = "units",
     request_body = UnitPatch,

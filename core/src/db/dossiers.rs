@@ -14,7 +14,7 @@ use super::schema::{
     dossier_events, dossier_refused_events, dossiers, procedure_versions, procedures, subscriptions,
 };
 use super::timestamp::Stamp;
-use super::units::{UnitRow, find_row as find_unit};
+use super::units::{UnitRow, current_scope, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, now_local, write_tx};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
@@ -779,6 +779,7 @@ pub fn put(
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
         super::lock_keys(conn, &[format!("dossier:{}", write.code)])?;
+        let scope = &current_scope(conn, scope)?;
         put_in(conn, actor, scope, write)
     })
 }
@@ -794,6 +795,7 @@ pub fn put_batch(
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
         lock_codes(conn, writes.iter().map(|w| w.code.as_str()))?;
+        let scope = &current_scope(conn, scope)?;
         put_batch_in(conn, actor, scope, writes)
     })
 }
@@ -810,6 +812,7 @@ pub fn put_batch_keeping(
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
         lock_codes(conn, writes.iter().map(|w| w.code.as_str()))?;
+        let scope = &current_scope(conn, scope)?;
         let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
         let mut stored = stored_events(conn, &codes, keep)?;
         for w in &mut writes {
@@ -853,6 +856,7 @@ pub fn add_progress(
 ) -> StoreResult<Vec<StoreResult<ProgressOutcome>>> {
     write_tx(conn, |conn| {
         lock_codes(conn, steps.iter().map(|(code, _)| code.as_str()))?;
+        let scope = &current_scope(conn, scope)?;
         let mut writes: Vec<DossierWrite> = Vec::new();
         let mut slot_of: HashMap<&str, usize> = HashMap::new();
         let mut results: Vec<StoreResult<ProgressOutcome>> = Vec::with_capacity(steps.len());
@@ -1223,6 +1227,7 @@ pub fn recompute_due(
 ) -> StoreResult<(Option<NaiveDateTime>, Dossier)> {
     write_tx(conn, |conn| {
         super::lock_keys(conn, &[format!("dossier:{code}")])?;
+        let scope = &current_scope(conn, scope)?;
         let dossier = get(conn, scope, code)?;
         let before = dossier.rule_due_at;
         let write = write_of(&dossier)?;
@@ -1259,6 +1264,7 @@ pub fn add_event(
 ) -> StoreResult<EventOutcome> {
     let added = write_tx(conn, |conn| {
         super::lock_keys(conn, &[format!("dossier:{code}")])?;
+        let scope = &current_scope(conn, scope)?;
         let dossier = get(conn, scope, code)?;
         if let Some(existing) = dossier.events.iter().find(|e| e.id == event.id) {
             return if existing == event {
@@ -1332,6 +1338,7 @@ pub fn rate(
     }
     write_tx(conn, |conn| {
         super::lock_keys(conn, &[format!("dossier:{code}")])?;
+        let scope = &current_scope(conn, scope)?;
         let dossier = get(conn, scope, code)?;
         let mut write = write_of(&dossier)?;
         write.rating = Some(rating);
@@ -1671,6 +1678,8 @@ pub fn record_relay_attempt(
 ) -> StoreResult<()> {
     let at = now_local();
     write_tx(conn, |conn| {
+        // As every writer of dossiers: no other write of them, nor a unit's move, meanwhile.
+        lock_codes(conn, sent.iter().map(|(code, _)| code.as_str()))?;
         let error = match outcome {
             RelayOutcome::Accepted => None,
             RelayOutcome::Refused(message) => Some(crate::dossier::SyncError {

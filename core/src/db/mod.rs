@@ -101,6 +101,14 @@ impl DatabaseUrl {
 /// its parameters (why: [`Manager`]; the exception: [`copy_with_cached_checks`]).
 const PLAN_CACHE_MODE: &str = "force_custom_plan";
 
+/// How long a PostgreSQL statement waits for a lock before the request is answered 503 (SQLite's
+/// busy timeout is the same 10 s).
+const LOCK_TIMEOUT: &str = "10s";
+
+/// How long a unit's move waits for the writers in flight ([`hold_unit_tree`]): new writers
+/// queue behind it meanwhile, so not the whole [`LOCK_TIMEOUT`].
+const MOVE_LOCK_TIMEOUT: &str = "2s";
+
 /// Opens connections of the configured backend, set up for the service (the pool's manager).
 #[derive(Debug, Clone)]
 pub struct Manager {
@@ -137,7 +145,7 @@ impl Manager {
                 // the request is answered 503 with Retry-After instead of hanging.
                 conn.batch_execute(&format!(
                     "SET TIME ZONE 'UTC'; SET plan_cache_mode = {PLAN_CACHE_MODE}; \
-                     SET lock_timeout = '10s'"
+                     SET lock_timeout = '{LOCK_TIMEOUT}'"
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Pg(conn))
@@ -379,10 +387,10 @@ pub(crate) fn copy_with_cached_checks(
 }
 
 /// The transaction-scoped advisory lock that keeps the units' tree paths still while records
-/// are written with them: every writer of records holds it shared ([`lock_keys`]), a unit's
-/// move holds it alone ([`lock_unit_tree`]). Two 32-bit keys, a key space apart from the
-/// records' 64-bit ones, beside the index upkeep's `(7660, 767)`.
-const UNIT_TREE_LOCK: (i32, i32) = (7660, 768);
+/// are written with them: every writer of records holds it shared ([`lock_keys`]), as do
+/// writers of units; a unit's move holds it alone ([`hold_unit_tree`]). Two 32-bit keys, a key
+/// space apart from the records' 64-bit ones, beside the index upkeep's `(7660, 767)`.
+pub const UNIT_TREE_LOCK: (i32, i32) = (7660, 768);
 
 /// Serializes the writers of the same records across API instances, inside the caller's write
 /// transaction: on PostgreSQL, a transaction-scoped advisory lock per key, taken in sorted order
@@ -392,7 +400,9 @@ const UNIT_TREE_LOCK: (i32, i32) = (7660, 768);
 /// On PostgreSQL it first holds the units' tree shared ([`UNIT_TREE_LOCK`]), so that a unit
 /// cannot move between the writer reading a unit's path and storing it on a record: a move
 /// rewrites the stored paths of the records it finds, and waits for writers in flight. Taken
-/// before the records' keys, as a move takes no record's key: no cycle.
+/// before the records' keys: while a move holds the tree, no other transaction holds a
+/// record's key (the move's own, for the petitions' marks, cannot wait on anyone). A writer
+/// that resolved its grant before this call reads it again after ([`units::current_scope`]).
 pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     use diesel::RunQueryDsl;
     if let DbConnection::Pg(c) = conn
@@ -415,14 +425,23 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     Ok(())
 }
 
-/// Holds the units' tree alone for the rest of the caller's write transaction, on PostgreSQL:
-/// taken by a unit's move before it reads any path, it waits for the writers holding the tree
-/// shared ([`lock_keys`]) to commit, and keeps new ones waiting until the move commits. On
-/// SQLite the write transaction already serializes every writer.
-pub(crate) fn lock_unit_tree(conn: &mut DbConnection) -> StoreResult<()> {
+/// Holds the units' tree for the rest of the caller's write transaction, on PostgreSQL, before
+/// any unit's path is read: alone for a move (`moving`), which waits for the writers holding
+/// it shared ([`lock_keys`]) to commit, at most [`MOVE_LOCK_TIMEOUT`], and keeps new ones
+/// waiting until it commits; shared for the other writes of units, which store paths as they
+/// read them. On SQLite the write transaction already serializes every writer.
+pub(crate) fn hold_unit_tree(conn: &mut DbConnection, moving: bool) -> StoreResult<()> {
     if let DbConnection::Pg(c) = conn {
         let (k1, k2) = UNIT_TREE_LOCK;
-        c.batch_execute(&format!("SELECT pg_advisory_xact_lock({k1}, {k2})"))?;
+        c.batch_execute(&if moving {
+            format!(
+                "SET LOCAL lock_timeout = '{MOVE_LOCK_TIMEOUT}'; \
+                 SELECT pg_advisory_xact_lock({k1}, {k2}); \
+                 SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"
+            )
+        } else {
+            format!("SELECT pg_advisory_xact_lock_shared({k1}, {k2})")
+        })?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use super::audit::{self, Actor, Change};
 use super::encode::{parse_word, word};
 use super::schema::{dossiers, petition_events, petitions, procedures, units};
 use super::timestamp::Stamp;
-use super::units::{UnitRow, find_row as find_unit};
+use super::units::{UnitRow, current_scope, find_row as find_unit};
 use super::{
     DbConnection, StoreError, StoreResult, calendars, lock_keys, now_local, settings, write_tx,
 };
@@ -537,6 +537,7 @@ pub fn put(
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
         lock_keys(conn, &[format!("petition:{}", write.code)])?;
+        let scope = &current_scope(conn, scope)?;
         put_in(conn, actor, scope, write)
     })
 }
@@ -555,6 +556,7 @@ pub fn put_batch(
             .map(|w| format!("petition:{}", w.code))
             .collect();
         lock_keys(conn, &keys)?;
+        let scope = &current_scope(conn, scope)?;
         let mut lookups = Lookups::default();
         let now = now_local();
         let mut seen = HashSet::new();
@@ -721,6 +723,7 @@ pub fn add_event(
 ) -> StoreResult<(EventOutcome, Status)> {
     write_tx(conn, |conn| {
         lock_keys(conn, &[format!("petition:{code}")])?;
+        let scope = &current_scope(conn, scope)?;
         let petition = get(conn, scope, code)?;
         if let Some(existing) = petition.events.iter().find(|e| e.id == event.id) {
             return if existing == event {

@@ -233,6 +233,24 @@ pub fn paths_by_id(
         .collect())
 }
 
+/// `scope` as the tree is now: a grant's units by their current paths. A caller resolves its
+/// grant before its write transaction; a move that commits before the writer's locks are
+/// granted (it waits for the move: [`super::lock_keys`]) leaves that grant naming old paths,
+/// which would refuse the caller's own units.
+pub fn current_scope(conn: &mut DbConnection, scope: &UnitScope) -> StoreResult<UnitScope> {
+    match scope {
+        UnitScope::All => Ok(UnitScope::All),
+        UnitScope::Within(paths) => {
+            let codes: Vec<String> = paths
+                .iter()
+                .filter_map(|p| crate::unit::code_in_path(p))
+                .map(str::to_owned)
+                .collect();
+            Ok(UnitScope::Within(paths_of(conn, &codes)?))
+        }
+    }
+}
+
 /// The materialised paths of `codes`, in no order; unknown codes are left out.
 pub fn paths_of(conn: &mut DbConnection, codes: &[String]) -> StoreResult<Vec<String>> {
     if codes.is_empty() {
@@ -364,6 +382,9 @@ pub fn create(
 ) -> StoreResult<Unit> {
     check_validity(form.valid_from, form.valid_to).map_err(StoreError::invalid)?;
     write_tx(conn, |conn| {
+        // The parent's path is stored as read: no move meanwhile.
+        super::hold_unit_tree(conn, false)?;
+        let scope = &current_scope(conn, scope)?;
         let parent = form
             .parent
             .as_ref()
@@ -420,10 +441,10 @@ pub fn update(
     expected_version: Option<&Versions>,
 ) -> StoreResult<Unit> {
     write_tx(conn, |conn| {
-        if form.parent.is_some() {
-            // Before any path is read: no record is being written with an old one meanwhile.
-            super::lock_unit_tree(conn)?;
-        }
+        // Before any path is read: a move waits for the records being written with the old
+        // paths; any other change keeps the paths it read.
+        super::hold_unit_tree(conn, form.parent.is_some())?;
+        let scope = &current_scope(conn, scope)?;
         let row = find_row(conn, code)?
             .filter(|row| scope.allows(&row.path))
             .ok_or_else(|| not_found(code))?;

@@ -1,3 +1,2 @@
--- The paths rewritten by the up migration were wrong; there is nothing to restore (a statement,
--- as PostgreSQL refuses an empty one).
+-- The paths rewritten by the up migration were wrong; there is nothing to restore.
 SELECT 1;
