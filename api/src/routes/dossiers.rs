@@ -602,8 +602,8 @@ pub async fn add_event(
     let answer = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
-            let result = store::add_event(conn, &principal.actor(), &scope, &code, &event)?;
-            let status = store::get(conn, &scope, &code)?.status;
+            let (result, status) =
+                store::add_event(conn, &principal.actor(), &scope, &code, &event)?;
             Ok(EventResult {
                 code,
                 result,

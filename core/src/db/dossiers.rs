@@ -1254,21 +1254,21 @@ pub enum EventOutcome {
 
 /// Adds one status event to dossier `code`: deduplicated by id, placed by its instant, refused
 /// (409) when the history with it breaks the transition rules or its id was used for another
-/// event.
+/// event. Returns what it did and the dossier's current status after it.
 pub fn add_event(
     conn: &mut DbConnection,
     actor: &Actor,
     scope: &UnitScope,
     code: &str,
     event: &Event,
-) -> StoreResult<EventOutcome> {
+) -> StoreResult<(EventOutcome, Option<Status>)> {
     let added = write_tx(conn, |conn| {
         super::lock_keys(conn, &[format!("dossier:{code}")])?;
         let scope = &current_scope(conn, scope)?;
         let dossier = get(conn, scope, code)?;
         if let Some(existing) = dossier.events.iter().find(|e| e.id == event.id) {
             return if existing == event {
-                Ok(Ok(EventOutcome::Duplicate))
+                Ok(Ok((EventOutcome::Duplicate, dossier.status)))
             } else {
                 Err(StoreError::Conflict(InvalidParam::new(
                     "id",
@@ -1282,14 +1282,16 @@ pub fn add_event(
             return Ok(Err(f.reason));
         }
         put_in(conn, actor, scope, &write)?;
-        Ok(Ok(EventOutcome::Added))
+        Ok(Ok((EventOutcome::Added, get(conn, scope, code)?.status)))
     })?;
     match added {
         Ok(outcome) => Ok(outcome),
         Err(reason) => {
             // Refused, and kept on the dossier with its reason (a transaction of its own: the
-            // answer is still the refusal).
+            // answer is still the refusal), locked as any write of it.
             write_tx(conn, |conn| {
+                super::lock_keys(conn, &[format!("dossier:{code}")])?;
+                let scope = &current_scope(conn, scope)?;
                 let row = row_of(conn, scope, code)?;
                 record_refused(
                     conn,

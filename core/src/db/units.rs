@@ -233,7 +233,8 @@ pub fn paths_by_id(
         .collect())
 }
 
-/// `scope` as the tree is now: a grant's units by their current paths. A caller resolves its
+/// `scope` as the tree is now: a grant's units by their current paths (`scope`'s paths must be
+/// units' paths, as a principal's grant resolves them). A caller resolves its
 /// grant before its write transaction; a move that commits before the writer's locks are
 /// granted (it waits for the move: [`super::lock_keys`]) leaves that grant naming old paths,
 /// which would refuse the caller's own units.
@@ -441,9 +442,22 @@ pub fn update(
     expected_version: Option<&Versions>,
 ) -> StoreResult<Unit> {
     write_tx(conn, |conn| {
-        // Before any path is read: a move waits for the records being written with the old
-        // paths; any other change keeps the paths it read.
-        super::hold_unit_tree(conn, form.parent.is_some())?;
+        // Before any path is relied on: a move waits for the records being written with the
+        // old paths; any other change keeps the paths it read. Naming the parent the unit has
+        // is no move, and holds up no writer.
+        let moving = match &form.parent {
+            None => false,
+            Some(wanted) => {
+                let current = find_row(conn, code)?.map(|r| r.parent_id);
+                let wanted = match wanted {
+                    None => Some(None),
+                    Some(p) => find_row(conn, p.as_str())?.map(|r| Some(r.id)),
+                };
+                // An unknown unit or parent is refused below, under the shared hold.
+                current.is_some() && wanted.is_some() && current != wanted
+            }
+        };
+        super::hold_unit_tree(conn, moving)?;
         let scope = &current_scope(conn, scope)?;
         let row = find_row(conn, code)?
             .filter(|row| scope.allows(&row.path))
@@ -474,6 +488,14 @@ pub fn update(
                 (parent.map(|p| p.id), path)
             }
         };
+        if path != row.path && !moving {
+            // The unit moved between the first read and the hold: judged as no move, it holds
+            // the tree shared only.
+            return Err(StoreError::Conflict(InvalidParam::new(
+                "parent",
+                "the unit moved meanwhile: read it again and retry",
+            )));
+        }
         if path != row.path {
             move_descendants(conn, &row.path, &path)?;
         }
