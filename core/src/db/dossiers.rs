@@ -14,7 +14,7 @@ use super::schema::{
     dossier_events, dossier_refused_events, dossiers, procedure_versions, procedures, subscriptions,
 };
 use super::timestamp::Stamp;
-use super::units::{UnitRow, current_scope, find_row as find_unit};
+use super::units::{UnitRow, find_row as find_unit};
 use super::{DbConnection, StoreError, StoreResult, calendars, now_local, write_tx};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
@@ -778,8 +778,7 @@ pub fn put(
     write: &DossierWrite,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
-        super::lock_keys(conn, &[format!("dossier:{}", write.code)])?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, std::iter::once(write.code.as_str()), scope)?;
         put_in(conn, actor, scope, write)
     })
 }
@@ -794,8 +793,7 @@ pub fn put_batch(
     writes: &[DossierWrite],
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
-        lock_codes(conn, writes.iter().map(|w| w.code.as_str()))?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, writes.iter().map(|w| w.code.as_str()), scope)?;
         put_batch_in(conn, actor, scope, writes)
     })
 }
@@ -811,8 +809,7 @@ pub fn put_batch_keeping(
     keep: fn(&Event) -> bool,
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
-        lock_codes(conn, writes.iter().map(|w| w.code.as_str()))?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, writes.iter().map(|w| w.code.as_str()), scope)?;
         let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
         let mut stored = stored_events(conn, &codes, keep)?;
         for w in &mut writes {
@@ -855,8 +852,7 @@ pub fn add_progress(
     steps: &[(String, Event)],
 ) -> StoreResult<Vec<StoreResult<ProgressOutcome>>> {
     write_tx(conn, |conn| {
-        lock_codes(conn, steps.iter().map(|(code, _)| code.as_str()))?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, steps.iter().map(|(code, _)| code.as_str()), scope)?;
         let mut writes: Vec<DossierWrite> = Vec::new();
         let mut slot_of: HashMap<&str, usize> = HashMap::new();
         let mut results: Vec<StoreResult<ProgressOutcome>> = Vec::with_capacity(steps.len());
@@ -916,13 +912,19 @@ fn same_step(a: &Event, b: &Event) -> bool {
     a.status == b.status && a.at == b.at
 }
 
-/// Locks the dossiers of `codes` for this transaction (several instances write safely).
+/// The lock keys of the dossiers of `codes`.
+fn dossier_keys<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    codes.map(|c| format!("dossier:{c}")).collect()
+}
+
+/// Locks the dossiers of `codes` for this transaction (several instances write safely), and
+/// returns the caller's grant `scope` as the tree is now ([`super::lock_records`]).
 fn lock_codes<'a>(
     conn: &mut DbConnection,
     codes: impl Iterator<Item = &'a str>,
-) -> StoreResult<()> {
-    let keys: Vec<String> = codes.map(|c| format!("dossier:{c}")).collect();
-    super::lock_keys(conn, &keys)
+    scope: &UnitScope,
+) -> StoreResult<UnitScope> {
+    super::lock_records(conn, &dossier_keys(codes), scope)
 }
 
 /// A stored event row.
@@ -1226,8 +1228,7 @@ pub fn recompute_due(
     code: &str,
 ) -> StoreResult<(Option<NaiveDateTime>, Dossier)> {
     write_tx(conn, |conn| {
-        super::lock_keys(conn, &[format!("dossier:{code}")])?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, std::iter::once(code), scope)?;
         let dossier = get(conn, scope, code)?;
         let before = dossier.rule_due_at;
         let write = write_of(&dossier)?;
@@ -1263,8 +1264,7 @@ pub fn add_event(
     event: &Event,
 ) -> StoreResult<(EventOutcome, Option<Status>)> {
     let added = write_tx(conn, |conn| {
-        super::lock_keys(conn, &[format!("dossier:{code}")])?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, std::iter::once(code), scope)?;
         let dossier = get(conn, scope, code)?;
         if let Some(existing) = dossier.events.iter().find(|e| e.id == event.id) {
             return if existing == event {
@@ -1290,8 +1290,7 @@ pub fn add_event(
             // Refused, and kept on the dossier with its reason (a transaction of its own: the
             // answer is still the refusal), locked as any write of it.
             write_tx(conn, |conn| {
-                super::lock_keys(conn, &[format!("dossier:{code}")])?;
-                let scope = &current_scope(conn, scope)?;
+                let scope = &lock_codes(conn, std::iter::once(code), scope)?;
                 let row = row_of(conn, scope, code)?;
                 record_refused(
                     conn,
@@ -1339,8 +1338,7 @@ pub fn rate(
         )));
     }
     write_tx(conn, |conn| {
-        super::lock_keys(conn, &[format!("dossier:{code}")])?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_codes(conn, std::iter::once(code), scope)?;
         let dossier = get(conn, scope, code)?;
         let mut write = write_of(&dossier)?;
         write.rating = Some(rating);
@@ -1681,7 +1679,10 @@ pub fn record_relay_attempt(
     let at = now_local();
     write_tx(conn, |conn| {
         // As every writer of dossiers: no other write of them, nor a unit's move, meanwhile.
-        lock_codes(conn, sent.iter().map(|(code, _)| code.as_str()))?;
+        super::lock_keys(
+            conn,
+            &dossier_keys(sent.iter().map(|(code, _)| code.as_str())),
+        )?;
         let error = match outcome {
             RelayOutcome::Accepted => None,
             RelayOutcome::Refused(message) => Some(crate::dossier::SyncError {

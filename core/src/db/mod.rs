@@ -402,7 +402,7 @@ pub const UNIT_TREE_LOCK: (i32, i32) = (7660, 768);
 /// rewrites the stored paths of the records it finds, and waits for writers in flight. Taken
 /// before the records' keys: while a move holds the tree, no other transaction holds a
 /// record's key (the move's own, for the petitions' marks, cannot wait on anyone). A writer
-/// that resolved its grant before this call reads it again after ([`units::current_scope`]).
+/// that resolved its grant before this call reads it again after: [`lock_records`].
 pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     use diesel::RunQueryDsl;
     if let DbConnection::Pg(c) = conn
@@ -423,6 +423,18 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
         .execute(c)?;
     }
     Ok(())
+}
+
+/// Locks the records of `keys` ([`lock_keys`]), then reads `scope`, the caller's grant resolved
+/// before its transaction, as the tree is now ([`units::current_scope`]): a move the writer
+/// waited for would leave the grant naming old paths and refuse the caller's own units.
+pub(crate) fn lock_records(
+    conn: &mut DbConnection,
+    keys: &[String],
+    scope: &crate::unit::UnitScope,
+) -> StoreResult<crate::unit::UnitScope> {
+    lock_keys(conn, keys)?;
+    units::current_scope(conn, scope)
 }
 
 /// Holds the units' tree for the rest of the caller's write transaction, on PostgreSQL, before

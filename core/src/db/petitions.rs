@@ -12,9 +12,10 @@ use super::audit::{self, Actor, Change};
 use super::encode::{parse_word, word};
 use super::schema::{dossiers, petition_events, petitions, procedures, units};
 use super::timestamp::Stamp;
-use super::units::{UnitRow, current_scope, find_row as find_unit};
+use super::units::{UnitRow, find_row as find_unit};
 use super::{
-    DbConnection, StoreError, StoreResult, calendars, lock_keys, now_local, settings, write_tx,
+    DbConnection, StoreError, StoreResult, calendars, lock_keys, lock_records, now_local, settings,
+    write_tx,
 };
 use crate::InvalidParam;
 use crate::calendar::Calendar;
@@ -536,8 +537,7 @@ pub fn put(
     write: &PetitionWrite,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
-        lock_keys(conn, &[format!("petition:{}", write.code)])?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_records(conn, &[format!("petition:{}", write.code)], scope)?;
         put_in(conn, actor, scope, write)
     })
 }
@@ -555,8 +555,7 @@ pub fn put_batch(
             .iter()
             .map(|w| format!("petition:{}", w.code))
             .collect();
-        lock_keys(conn, &keys)?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_records(conn, &keys, scope)?;
         let mut lookups = Lookups::default();
         let now = now_local();
         let mut seen = HashSet::new();
@@ -722,8 +721,7 @@ pub fn add_event(
     event: &Event,
 ) -> StoreResult<(EventOutcome, Status)> {
     write_tx(conn, |conn| {
-        lock_keys(conn, &[format!("petition:{code}")])?;
-        let scope = &current_scope(conn, scope)?;
+        let scope = &lock_records(conn, &[format!("petition:{code}")], scope)?;
         let petition = get(conn, scope, code)?;
         if let Some(existing) = petition.events.iter().find(|e| e.id == event.id) {
             return if existing == event {

@@ -234,10 +234,8 @@ pub fn paths_by_id(
 }
 
 /// `scope` as the tree is now: a grant's units by their current paths (`scope`'s paths must be
-/// units' paths, as a principal's grant resolves them). A caller resolves its
-/// grant before its write transaction; a move that commits before the writer's locks are
-/// granted (it waits for the move: [`super::lock_keys`]) leaves that grant naming old paths,
-/// which would refuse the caller's own units.
+/// units' paths, as a principal's grant resolves them). Writers read it after their locks
+/// ([`super::lock_records`]).
 pub fn current_scope(conn: &mut DbConnection, scope: &UnitScope) -> StoreResult<UnitScope> {
     match scope {
         UnitScope::All => Ok(UnitScope::All),
@@ -550,22 +548,21 @@ fn move_records(conn: &mut DbConnection, old_path: &str, new_path: &str) -> Stor
     // Codes hold no LIKE wildcard (`UnitCode`), so the old path is its own pattern.
     let rest = i32::try_from(old_path.chars().count() + 1)
         .map_err(|_| StoreError::Setup("a unit path longer than 2^31 characters".into()))?;
-    diesel::update(dossiers::table.filter(dossiers::unit_path.like(&under)))
-        .set(
-            dossiers::unit_path.eq(new_path
-                .to_owned()
-                .into_sql::<Text>()
-                .concat(substr(dossiers::unit_path, rest))),
-        )
-        .execute(conn)?;
-    diesel::update(petitions::table.filter(petitions::unit_path.like(&under)))
-        .set(
-            petitions::unit_path.eq(new_path
-                .to_owned()
-                .into_sql::<Text>()
-                .concat(substr(petitions::unit_path, rest))),
-        )
-        .execute(conn)?;
+    // The same statement over two tables, which diesel types apart.
+    macro_rules! move_paths {
+        ($table:ident) => {
+            diesel::update($table::table.filter($table::unit_path.like(&under)))
+                .set(
+                    $table::unit_path.eq(new_path
+                        .to_owned()
+                        .into_sql::<Text>()
+                        .concat(substr($table::unit_path, rest))),
+                )
+                .execute(conn)?
+        };
+    }
+    move_paths!(dossiers);
+    move_paths!(petitions);
     let named: std::collections::BTreeSet<String> = dossiers::table
         .filter(dossiers::unit_path.like(format!("{new_path}%")))
         .filter(
