@@ -1,5 +1,6 @@
 //! Client administration.
 
+use diesel::connection::SimpleConnection;
 use serde_json::json;
 use tthc_tests::{HttpMethod, Status, TestApp};
 
@@ -47,6 +48,82 @@ fn clients_are_created_listed_changed_and_never_show_their_hash() {
     assert_eq!(r.header("etag"), Some("\"2\""));
     let got = app.get("/api/v1/clients/vnpt-igate", &admin);
     assert_eq!(got.body["name"], "VNPT");
+}
+
+#[test]
+fn a_client_disabled_while_another_change_is_in_flight_stays_disabled() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    app.unit("P", "province", None);
+    app.unit("D1", "department", Some("P"));
+    let (secret, _) = app.client("vendor", &["units:read"], &["P"]);
+    // Two administrators at once, while a third writer holds the client (its row on
+    // PostgreSQL, the write lock on SQLite): one narrows its units, the other disables it.
+    let mut holder = app.hold("SELECT 1 FROM clients WHERE id = 'vendor' FOR UPDATE");
+    std::thread::scope(|s| {
+        let narrow =
+            s.spawn(|| app.patch("/api/v1/clients/vendor", &admin, &json!({"units": ["D1"]})));
+        let disable =
+            s.spawn(|| app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true})));
+        app.until_requests_wait(2);
+        holder.batch_execute("COMMIT").unwrap();
+        for r in [narrow.join().unwrap(), disable.join().unwrap()] {
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+        }
+    });
+    let got = app.get("/api/v1/clients/vendor", &admin);
+    assert_eq!(
+        (
+            &got.body["disabled"],
+            &got.body["units"],
+            got.header("etag")
+        ),
+        (&json!(true), &json!(["D1"]), Some("\"3\"")),
+        "{}",
+        got.text
+    );
+    // It gets no new token.
+    let t = app.token_for("vendor", &secret, &[]);
+    assert!(t.status.is_client_error(), "{}", t.text);
+}
+
+#[test]
+fn a_narrow_administrator_gets_no_secret_of_a_client_widened_meanwhile() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    app.unit("P", "province", None);
+    app.unit("D1", "department", Some("P"));
+    let (_, narrow) = app.client("d1-admin", &["clients:admin", "units:read"], &["D1"]);
+    app.client("vendor", &["units:read"], &["D1"]);
+    // Another administrator's change of the vendor is in flight (its lock held on PostgreSQL,
+    // the write lock on SQLite): it widens the vendor to every unit, after the department's
+    // administrator was judged able to manage the vendor by its old grant.
+    let mut widening = app.hold("SELECT pg_advisory_xact_lock(hashtext('client:vendor'))");
+    std::thread::scope(|s| {
+        let rotate = s.spawn(|| app.post("/api/v1/clients/vendor/secret", &narrow, &json!({})));
+        app.until_requests_wait(1);
+        widening
+            .batch_execute(
+                "UPDATE clients SET all_units = true, version = version + 1 WHERE id = 'vendor'; \
+                 COMMIT",
+            )
+            .unwrap();
+        rotate
+            .join()
+            .unwrap()
+            .assert_problem(Status::CONFLICT, "conflict");
+    });
+    // Nothing was written: the vendor is as the other administrator left it.
+    let vendor = app.get("/api/v1/clients/vendor", &admin);
+    assert_eq!(
+        (&vendor.body["allUnits"], vendor.header("etag")),
+        (&json!(true), Some("\"2\"")),
+        "{}",
+        vendor.text
+    );
+    // Read again, it is out of the department administrator's reach.
+    app.post("/api/v1/clients/vendor/secret", &narrow, &json!({}))
+        .assert_problem(Status::NOT_FOUND, "notFound");
 }
 
 #[test]

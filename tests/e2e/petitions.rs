@@ -6,6 +6,7 @@
 //! Monday 23 March 08:00 (15 working days), refused by Wednesday 4 March 08:00 (2).
 
 use chrono::{Datelike, Duration, Utc};
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Reply, Status, TestApp};
 
@@ -335,6 +336,44 @@ fn bulk_pushes_answer_per_item_and_repeat_unchanged() {
     assert_eq!(again.body["unchanged"], 2, "{}", again.text);
     app.get("/api/v1/petitions/PAKN-B3", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn the_first_two_changes_of_the_rules_at_once_both_land() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let rules = |handle: u32| {
+        app.call(
+            HttpMethod::PUT,
+            "/api/v1/petition-rules",
+            Some(&admin),
+            Some(&json!({"refuseWithin": 2, "requestInfoWithin": 5, "handleWithin": handle, "publishWithin": 2})),
+        )
+    };
+    // Never stored before: each would find no row to change and add one.
+    let mut holder = app.hold("LOCK TABLE settings IN EXCLUSIVE MODE");
+    std::thread::scope(|s| {
+        let a = s.spawn(|| rules(10));
+        let b = s.spawn(|| rules(20));
+        app.until_requests_wait(2);
+        holder.batch_execute("COMMIT").unwrap();
+        for r in [a.join().unwrap(), b.join().unwrap()] {
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+        }
+    });
+    let handle = &app.get("/api/v1/petition-rules", &admin).body["handleWithin"];
+    assert!(*handle == json!(10) || *handle == json!(20), "{handle}");
+    // The second change's audit shows the first's result as its state before.
+    let audit = app.get("/api/v1/audit?resourceType=petitionRules", &admin);
+    let items = audit.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", audit.text);
+    let (first, second) = if items[0]["id"].as_i64() < items[1]["id"].as_i64() {
+        (&items[0], &items[1])
+    } else {
+        (&items[1], &items[0])
+    };
+    assert_eq!(second["before"], first["after"], "{}", audit.text);
+    assert_eq!(second["after"]["handleWithin"], *handle, "{}", audit.text);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Live 766 scores of a hand-built province, worked out by hand, and the figures entered for
 //! what tthc cannot observe.
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp};
 
@@ -274,18 +275,21 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
     assert_eq!(indicator(&empty.body, "DOSSIER_SYNC")["score"], Value::Null);
 }
 
+/// `PUT` of province P's entered figures for March 2026.
+fn put_figures(app: &TestApp, token: &str, body: &Value) -> tthc_tests::Reply {
+    app.call(
+        HttpMethod::PUT,
+        "/api/v1/units/P/figures/2026-03",
+        Some(token),
+        Some(body),
+    )
+}
+
 #[test]
 fn entered_figures_complete_and_replace_counts_and_are_checked() {
     let app = TestApp::spawn();
     let admin = province(&app);
-    let put = |body: &Value| {
-        app.call(
-            HttpMethod::PUT,
-            "/api/v1/units/P/figures/2026-03",
-            Some(&admin),
-            Some(body),
-        )
-    };
+    let put = |body: &Value| put_figures(&app, &admin, body);
     let r = put(&json!({"figures": {
         "DOSSIER_SYNC": {"denominator": 10, "note": "Hệ thống báo cáo quốc gia"},
         "ELECTRONIC_CERTIFIED_COPY": {"numerator": 8, "denominator": 10}
@@ -349,6 +353,45 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
         app.get(&format!("/api/v1/units/P/scores/{bad}"), &admin)
             .assert_problem(Status::BAD_REQUEST, "validationFailed");
     }
+}
+
+#[test]
+fn two_replacements_of_entered_figures_at_once_leave_one_of_them_not_a_mix() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let put = |body: &Value| put_figures(&app, &admin, body);
+    let first = json!({"figures": {
+        "DOSSIER_SYNC": {"denominator": 10},
+        "ELECTRONIC_CERTIFIED_COPY": {"numerator": 8, "denominator": 10}
+    }});
+    let second = json!({"figures": {"DOSSIER_SYNC": {"denominator": 20}}});
+    // Both arrive while a third writer holds the figures (PostgreSQL) or the write lock
+    // (SQLite); each replaces the set the other left, or nothing.
+    let mut holder = app.hold("LOCK TABLE unit_figures IN EXCLUSIVE MODE");
+    std::thread::scope(|s| {
+        let a = s.spawn(|| put(&first));
+        let b = s.spawn(|| put(&second));
+        app.until_requests_wait(2);
+        holder.batch_execute("COMMIT").unwrap();
+        for r in [a.join().unwrap(), b.join().unwrap()] {
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+        }
+    });
+    let stored = app.get("/api/v1/units/P/figures/2026-03", &admin).body["figures"].clone();
+    let mut kept: Vec<(&str, &Value)> = stored
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), &v["denominator"]))
+        .collect();
+    kept.sort_by_key(|(k, _)| *k);
+    assert!(
+        kept == [
+            ("DOSSIER_SYNC", &json!(10)),
+            ("ELECTRONIC_CERTIFIED_COPY", &json!(10))
+        ] || kept == [("DOSSIER_SYNC", &json!(20))],
+        "{stored}"
+    );
 }
 
 #[test]

@@ -148,37 +148,6 @@ fn a_moved_units_records_move_with_it_out_of_its_old_parents_grant() {
     );
 }
 
-#[derive(diesel::QueryableByName)]
-struct Waiting {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-/// Returns once a request of `app` waits for a lock: on PostgreSQL when an advisory lock is
-/// awaited (at most 10 s); on SQLite, which shows no waiter, after half a second.
-fn until_a_request_waits(app: &TestApp) {
-    use diesel::RunQueryDsl;
-    let mut conn = app.db.conn().unwrap();
-    let tthc_core::db::DbConnection::Pg(pg) = &mut *conn else {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        return;
-    };
-    let start = std::time::Instant::now();
-    while diesel::sql_query(
-        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-    )
-    .get_result::<Waiting>(pg)
-    .unwrap()
-    .n == 0
-    {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(10),
-            "no request waits for a lock"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_unit_moves_between_writers_never_while_one_writes() {
     let app = TestApp::spawn();
@@ -204,7 +173,7 @@ fn a_unit_moves_between_writers_never_while_one_writes() {
     }
     std::thread::scope(|s| {
         let moving = s.spawn(|| app.patch("/api/v1/units/C2", &admin, &json!({"parent": "H1"})));
-        until_a_request_waits(&app);
+        app.until_requests_wait(1);
         assert!(!moving.is_finished(), "the move waits for the writer");
         writer.batch_execute("COMMIT").unwrap();
         let r = moving.join().unwrap();
@@ -216,18 +185,11 @@ fn a_unit_moves_between_writers_never_while_one_writes() {
     // A move in flight, C2 back under STP (holding the tree alone, as a move does on
     // PostgreSQL): the commune's writer, its grant read before, waits for it, then stores its
     // dossier under the path the move made, its grant read again.
-    let mut mover = app.db.conn().unwrap();
-    if app.is_postgres() {
-        let (k1, k2) = tthc_core::db::UNIT_TREE_LOCK;
-        mover
-            .batch_execute(&format!("BEGIN; SELECT pg_advisory_xact_lock({k1}, {k2});"))
-            .unwrap();
-    } else {
-        mover.batch_execute("BEGIN IMMEDIATE").unwrap();
-    }
+    let (k1, k2) = tthc_core::db::UNIT_TREE_LOCK;
+    let mut mover = app.hold(&format!("SELECT pg_advisory_xact_lock({k1}, {k2})"));
     std::thread::scope(|s| {
         let writing = s.spawn(|| push(&app, &commune, "C2-7", "C2"));
-        until_a_request_waits(&app);
+        app.until_requests_wait(1);
         assert!(!writing.is_finished(), "the writer waits for the move");
         mover
             .batch_execute(

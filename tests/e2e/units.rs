@@ -1,5 +1,6 @@
 //! Units: the tree, its filters and pages, moves, validity, versions.
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{Status, TestApp};
 
@@ -255,6 +256,71 @@ fn if_match_refuses_a_stale_update() {
     assert_eq!(app.get("/api/v1/units/D2", &token).body["name"], "second");
     assert_eq!(patch_with("\"9\", W/\"3\"", "third").status(), Status::OK);
     assert_eq!(app.get("/api/v1/units/D2", &token).body["name"], "third");
+}
+
+#[test]
+fn two_changes_of_one_unit_in_flight_are_both_kept() {
+    let app = TestApp::spawn();
+    let token = app.admin_token();
+    small_tree(&app);
+    let patch = |body: Value, if_match: Option<&str>| {
+        let headers: Vec<(&str, &str)> = if_match.map(|t| ("If-Match", t)).into_iter().collect();
+        app.call_with(
+            tthc_tests::HttpMethod::PATCH,
+            "/api/v1/units/D2",
+            Some(&token),
+            Some(&body),
+            &headers,
+        )
+    };
+    // Two requests at once, while a third writer holds D2 (its row on PostgreSQL, the write
+    // lock on SQLite): each must be applied to the other's result.
+    let both = |a: (Value, Option<&str>), b: (Value, Option<&str>)| {
+        let mut holder = app.hold("SELECT 1 FROM units WHERE code = 'D2' FOR UPDATE");
+        std::thread::scope(|s| {
+            let first = s.spawn(|| patch(a.0, a.1));
+            let second = s.spawn(|| patch(b.0, b.1));
+            app.until_requests_wait(2);
+            holder.batch_execute("COMMIT").unwrap();
+            let mut statuses = [first.join().unwrap(), second.join().unwrap()]
+                .map(|r| (r.status, r.header("etag").map(str::to_owned)));
+            statuses.sort();
+            statuses
+        })
+    };
+
+    // Different fields, no `If-Match`: neither writes back what the other changed.
+    let statuses = both(
+        (json!({"name": "Sở Tư pháp"}), None),
+        (json!({"validTo": "2030-12-31"}), None),
+    );
+    assert_eq!(
+        statuses.each_ref().map(|s| s.0),
+        [Status::OK, Status::OK],
+        "{statuses:?}"
+    );
+    let d2 = app.get("/api/v1/units/D2", &token);
+    assert_eq!(
+        (&d2.body["name"], &d2.body["validTo"], d2.header("etag")),
+        (&json!("Sở Tư pháp"), &json!("2030-12-31"), Some("\"3\"")),
+        "{}",
+        d2.text
+    );
+
+    // The same `If-Match`: one passes, the other finds the unit changed.
+    let statuses = both(
+        (json!({"name": "first"}), Some("\"3\"")),
+        (json!({"name": "second"}), Some("\"3\"")),
+    );
+    assert_eq!(
+        statuses.each_ref().map(|s| s.0),
+        [Status::OK, Status::PRECONDITION_FAILED],
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.get("/api/v1/units/D2", &token).header("etag"),
+        Some("\"4\"")
+    );
 }
 
 #[test]

@@ -190,6 +190,52 @@ impl TestApp {
         postgres_url().is_some()
     }
 
+    /// A transaction of the test's own holding what a writer in flight would hold: on
+    /// PostgreSQL what `pg_lock` locks (e.g. a row, by `SELECT … FOR UPDATE`), on SQLite the
+    /// write lock. Requests meanwhile wait for it; `COMMIT` on the connection releases it.
+    pub fn hold(&self, pg_lock: &str) -> tthc_core::db::PooledConnection {
+        let mut conn = self.db.conn().unwrap();
+        if self.is_postgres() {
+            conn.batch_execute(&format!("BEGIN; {pg_lock}")).unwrap();
+        } else {
+            conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+        }
+        conn
+    }
+
+    /// Returns once `n` requests wait for a lock in this test's database: on PostgreSQL as
+    /// `pg_locks` shows them (at most 5 s, well inside the service's lock timeout); on SQLite, which shows no waiter, after half a
+    /// second.
+    pub fn until_requests_wait(&self, n: i64) {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.conn().unwrap();
+        let tthc_core::db::DbConnection::Pg(pg) = &mut *conn else {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            return;
+        };
+        let start = std::time::Instant::now();
+        while diesel::sql_query(
+            "SELECT count(DISTINCT l.pid) AS n FROM pg_locks l \
+             JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE NOT l.granted AND a.datname = current_database()",
+        )
+        .get_result::<Waiting>(pg)
+        .unwrap()
+        .n < n
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(5),
+                "fewer than {n} requests wait for a lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use tthc_core::db::audit::Actor;
 use tthc_core::db::official::{self, OfficialIndicator, OfficialScores};
 use tthc_core::db::units::UnitRow;
-use tthc_core::db::{DbConnection, StoreError, periods, scores};
+use tthc_core::db::{DbConnection, StoreError, periods, rule_sets, scores};
 use tthc_core::scoring::{self, Input};
 
 use super::DemoYear;
@@ -26,8 +26,8 @@ pub fn load(
     let now = year.end() + chrono::TimeDelta::hours(1);
     let closed = year.closed_months();
     for (position, period) in closed.iter().copied().enumerate() {
-        // A fresh demo database holds no rule sets of its own: the shipped ones score it.
-        let Some(rule_set) = scoring::RuleSets::shipped().in_force(period.first_day()) else {
+        // As the service scores it: with the shipped rule sets and any added since.
+        let Some(rule_set) = rule_sets::catalogue(conn)?.in_force(period.first_day()) else {
             continue;
         };
         periods::close(conn, &actor, period, &rule_set, now)?;

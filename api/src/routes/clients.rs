@@ -227,6 +227,17 @@ fn holds_grant_of(
     )
 }
 
+/// The grant of a client or person (`grant`) that `principal`'s right to manage them was judged
+/// on, for the store to check again under the record's lock: another administrator may change it
+/// meanwhile. `None` for a caller holding every scope and every unit, whom no grant puts out of
+/// reach (so its changes are never refused for another's).
+pub(crate) fn judged_on<G>(principal: &Principal, grant: G) -> Option<G> {
+    let held: Vec<&str> = principal.claims.scope.split_whitespace().collect();
+    let unlimited =
+        principal.claims.all_units && Scope::ALL.iter().all(|s| held.contains(&s.as_str()));
+    (!unlimited).then_some(grant)
+}
+
 /// Whether `principal` holds all of a grant (`scopes`, and `units` or every unit), `scope`
 /// being its own units: what it may manage, whether a client or a person holds the grant.
 pub(crate) fn holds_grant(
@@ -415,6 +426,7 @@ pub async fn get_client(
         (status = 200, description = "The changed client", body = ClientView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, unknown scope or unit", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The client's grant changed while the request was checked against it: read it again and retry", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The client changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
@@ -433,7 +445,7 @@ pub async fn patch_client(
     let id = id.into_inner();
     let client = state
         .run(move |conn| {
-            managed(conn, &principal, &id)?;
+            let checked = managed(conn, &principal, &id)?;
             check_grant(
                 conn,
                 &principal,
@@ -448,6 +460,7 @@ pub async fn patch_client(
                 all_units: b.all_units,
                 disabled: b.disabled,
                 secret_hash: None,
+                checked_grant: judged_on(&principal, checked.grant()),
             };
             Ok(store::update(
                 conn,
@@ -502,6 +515,7 @@ pub async fn delete_client(
     responses(
         (status = 201, description = "The new secret", body = ClientWithSecret),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The client's grant changed while the request was checked against it: read it again and retry", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
 )]
@@ -516,9 +530,10 @@ pub async fn rotate_secret(
     let (secret, secret_hash) = new_secret(&state).await?;
     let client = state
         .run(move |conn| {
-            managed(conn, &principal, &id)?;
+            let checked = managed(conn, &principal, &id)?;
             let form = ClientUpdateForm {
                 secret_hash: Some(secret_hash),
+                checked_grant: judged_on(&principal, checked.grant()),
                 ..ClientUpdateForm::default()
             };
             Ok(store::update(conn, &principal.actor(), &id, &form, None)?)

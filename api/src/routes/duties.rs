@@ -577,6 +577,7 @@ pub(crate) fn file_problems(f: &FileMeta, field: &str, invalid: &mut Vec<Invalid
         (status = 201, description = "Recorded", body = SubmissionView, headers(("Location" = String))),
         (status = 400, description = "The unit does not owe the duty, the period is not one of the duty's, or bad fields", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty, or the unit is not among the caller's units", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The duty changed while the report was recorded: read it again and send the report again", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:write"]))
 )]
@@ -813,6 +814,7 @@ fn report_in_scope(
         (status = 200, description = "The report, excused", body = SubmissionView),
         (status = 400, description = "No reason", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty, or no such report among the caller's units", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The duty changed while the excuse was recorded: read it again and send the excuse again", body = Problem, content_type = PROBLEM),
         (status = 422, description = "The report was on time, or is not the first of its period", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:admin"]))

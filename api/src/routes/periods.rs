@@ -103,7 +103,7 @@ async fn month_of(state: &AppState, text: &str) -> Result<(Period, Arc<RuleSet>)
         (status = 201, description = "Closed", body = ClosedPeriodView),
         (status = 400, description = "Not a month, or not over yet", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks scores:write or is not granted every unit", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "The month is closed already", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The month is closed already, or the rule set in force for it changed while it was being closed (close it again)", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["scores:write"]))
 )]

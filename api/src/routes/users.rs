@@ -13,7 +13,7 @@ use tthc_core::unit::UnitCode;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::clients::{check_grant, holds_grant, valid_client_id};
+use super::clients::{check_grant, holds_grant, judged_on, valid_client_id};
 use crate::auth::roles::Role;
 use crate::auth::{Principal, Scope, hash_secret};
 use crate::error::PROBLEM_JSON as PROBLEM;
@@ -351,6 +351,7 @@ pub async fn get_user(
         (status = 200, description = "The changed person", body = UserView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields or role", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such person (or not one the caller may manage)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The person's grant changed while the request was checked against it: read it again and retry", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The person changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
         (status = 422, description = "A unit that does not exist, or a grant the caller does not hold", body = Problem, content_type = PROBLEM),
     ),
@@ -375,7 +376,7 @@ pub async fn patch_user(
     let username = username.into_inner();
     let user = state
         .run(move |conn| {
-            managed(conn, &principal, &username)?;
+            let checked = managed(conn, &principal, &username)?;
             let scopes = role.map(|r| role_scopes(r.as_str()));
             check_grant(
                 conn,
@@ -395,6 +396,7 @@ pub async fn patch_user(
                 all_units: b.all_units,
                 disabled: b.disabled,
                 password_hash,
+                checked_grant: judged_on(&principal, checked.grant()),
             };
             Ok(store::update(
                 conn,

@@ -198,6 +198,7 @@ pub fn put_rules(
     new: &AnnouncementRules,
 ) -> StoreResult<AnnouncementRules> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("setting:{RULES_KEY}"))?;
         let before = rules(conn)?;
         let text = serde_json::to_string(new).map_err(|e| StoreError::Setup(e.to_string()))?;
         settings::put(conn, RULES_KEY, &text)?;
@@ -659,6 +660,7 @@ pub fn update(
     expected_version: Option<&Versions>,
 ) -> StoreResult<Decision> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("announcement:{id}"))?;
         let before = get(conn, scope, id)?;
         if let Some(expected) = expected_version
             && !expected.allows(before.version)
@@ -766,6 +768,7 @@ pub fn apply(
     id: i64,
 ) -> StoreResult<Vec<AppliedItem>> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("announcement:{id}"))?;
         let decision = get(conn, scope, id)?;
         if decision.kind != DecisionKind::Province {
             return Err(StoreError::Conflict(InvalidParam::new(
@@ -779,6 +782,13 @@ pub fn apply(
                 "the decision was applied already",
             )));
         }
+        procedures::lock(
+            conn,
+            decision.items.iter().flat_map(|i| {
+                std::iter::once(i.procedure_code.as_str())
+                    .chain(i.replaces.as_ref().map(|r| r.as_str()))
+            }),
+        )?;
         let on = decision.effective_on.unwrap_or(decision.signed_on);
         let mut results = Vec::new();
         for (i, item) in decision.items.iter().enumerate() {

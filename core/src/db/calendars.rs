@@ -132,6 +132,10 @@ pub fn put_year(
     calendar.source = YearSource::Edited;
     calendar.validate().map_err(StoreError::Invalid)?;
     write_tx(conn, |conn| {
+        super::lock_record(
+            conn,
+            &format!("calendar:{}:{}", province.code, calendar.year),
+        )?;
         let before = year(conn, province, calendar.year)?;
         if let Some(expected) = expected_version
             && !expected.allows(before.version)

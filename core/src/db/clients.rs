@@ -116,6 +116,31 @@ pub struct ClientUpdateForm {
     pub disabled: Option<bool>,
     /// New secret hash (rotation).
     pub secret_hash: Option<String>,
+    /// The grant the caller's right to change the client was judged on, read before the
+    /// change; a grant changed since answers a conflict and nothing is written.
+    pub checked_grant: Option<Grant>,
+}
+
+/// What a client may do, which decides who may manage it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Units, by code.
+    pub units: Vec<String>,
+    /// Every unit.
+    pub all_units: bool,
+}
+
+impl Client {
+    /// Its grant.
+    pub fn grant(&self) -> Grant {
+        Grant {
+            scopes: self.scopes.clone(),
+            units: self.units.clone(),
+            all_units: self.all_units,
+        }
+    }
 }
 
 fn not_found(id: &str) -> StoreError {
@@ -209,7 +234,10 @@ pub fn update(
     expected_version: Option<&Versions>,
 ) -> StoreResult<Client> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("client:{id}"))?;
         let row = find_row(conn, id)?.ok_or_else(|| not_found(id))?;
+        let before = Client::from(row.clone());
+        super::grant_as_checked(form.checked_grant.as_ref(), &before.grant(), "client")?;
         if let Some(expected) = expected_version
             && !expected.allows(row.version)
         {
@@ -217,7 +245,6 @@ pub fn update(
                 current: row.version,
             });
         }
-        let before = Client::from(row.clone());
         let now = super::now();
         let rotated = form.secret_hash.is_some();
         diesel::update(clients::table.find(id))

@@ -326,6 +326,7 @@ pub fn replace(
     expected: Option<&Versions>,
 ) -> StoreResult<Duty> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &lock_key(code))?;
         let before = get(conn, code)?;
         if let Some(expected) = expected
             && !expected.allows(before.version)
@@ -590,6 +591,26 @@ pub fn submission(conn: &mut DbConnection, duty: &Duty, id: i64) -> StoreResult<
         })
 }
 
+/// The key a writer of duty `code` and of its reports holds ([`super::lock_record`]).
+fn lock_key(code: &str) -> String {
+    format!("duty:{code}")
+}
+
+/// Holds `duty` for the rest of the caller's transaction, as its replacement does, and refuses
+/// when it changed since the caller checked the request against it (its periods, its reporters):
+/// a replacement refuses to move a period that has reports, which a report recorded meanwhile
+/// would get round.
+fn hold(conn: &mut DbConnection, duty: &Duty) -> StoreResult<()> {
+    super::lock_record(conn, &lock_key(&duty.form.code))?;
+    if get(conn, &duty.form.code)?.version != duty.version {
+        return Err(StoreError::Conflict(InvalidParam::new(
+            "duty",
+            "the duty changed meanwhile: read it again and send the request again",
+        )));
+    }
+    Ok(())
+}
+
 /// Records a report of `unit` (id, code) for `duty`. The caller has checked that the unit owes
 /// it and that the period is one of the duty's. Audited.
 pub fn submit(
@@ -600,6 +621,7 @@ pub fn submit(
     form: &SubmissionForm,
 ) -> StoreResult<Submission> {
     write_tx(conn, |conn| {
+        hold(conn, duty)?;
         let now = super::now();
         let file = form.file.as_ref().map(text).transpose()?;
         diesel::insert_into(report_submissions::table)
@@ -732,6 +754,10 @@ pub fn excuse(
     reason: Option<&str>,
 ) -> StoreResult<Submission> {
     write_tx(conn, |conn| {
+        if reason.is_some() {
+            // Beside the reports recorded meanwhile, one of which might come first.
+            hold(conn, duty)?;
+        }
         let before = submission(conn, duty, id)?;
         if reason.is_some() {
             let filter = SubmissionFilter {

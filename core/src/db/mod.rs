@@ -386,6 +386,12 @@ pub(crate) fn copy_with_cached_checks(
     Ok(copied)
 }
 
+/// The advisory locks of the keys `$1` (a text array), as a relation `sorted` of one column `h`,
+/// in the order they are taken: sorted by the lock itself (the key's hash), not by the key, so
+/// that two keys of one hash cannot be taken in opposite orders by two writers.
+const SORTED_LOCKS: &str =
+    "(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS sorted";
+
 /// The transaction-scoped advisory lock that keeps the units' tree paths still while records
 /// are written with them: every writer of records holds it shared ([`lock_keys`]), as do
 /// writers of units; a unit's move holds it alone ([`hold_unit_tree`]). Two 32-bit keys, a key
@@ -408,21 +414,65 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
     if let DbConnection::Pg(c) = conn
         && !keys.is_empty()
     {
-        let mut keys: Vec<&String> = keys.iter().collect();
-        keys.sort();
-        keys.dedup();
-        // One round trip for a whole batch, the keys locked in sorted order. Each key's lock is
-        // taken in the projection of a row joined with `tree`, so after the tree's.
+        // One round trip for a whole batch, the keys locked in order (`SORTED_LOCKS`). Each
+        // key's lock is taken in the projection of a row joined with `tree`, so after the tree's.
         let (k1, k2) = UNIT_TREE_LOCK;
         diesel::sql_query(format!(
             "WITH tree AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared({k1}, {k2})) \
-             SELECT pg_advisory_xact_lock(hashtext(k)) \
-             FROM tree, (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted"
+             SELECT pg_advisory_xact_lock(h) FROM tree, {SORTED_LOCKS}"
         ))
         .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(keys)
         .execute(c)?;
     }
     Ok(())
+}
+
+/// Serializes the writers of one record whose change is read, checked and written back (a
+/// unit's own row, a client, a user, a subscription, a procedure, a decision, a calendar year,
+/// a duty, a rule set, a task), across API instances: on PostgreSQL a transaction-scoped advisory lock on
+/// `key` (e.g. `client:vnpt`), taken before the record is read, so that the second of two
+/// changes in flight reads the first's result: it neither writes back the fields the first
+/// changed nor passes the same `If-Match`. On SQLite the write transaction already serializes
+/// every writer. Unlike [`lock_keys`] it leaves the units' tree alone: none of these records
+/// stores a unit's path.
+pub(crate) fn lock_record(conn: &mut DbConnection, key: &str) -> StoreResult<()> {
+    lock_each(conn, &[key.to_owned()])
+}
+
+/// [`lock_record`] for several records at once, in sorted order, so that two writers of
+/// overlapping sets never wait on each other in a cycle.
+pub(crate) fn lock_each(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(c) = conn
+        && !keys.is_empty()
+    {
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock(h) FROM {SORTED_LOCKS}"
+        ))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(keys)
+        .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Refuses a change of a client or a person whose grant, read under the record's lock, is no
+/// longer the one `checked` (read before it): the caller's right to change them was judged on
+/// it. A conflict, not a failed `If-Match`: the caller may have sent none.
+pub(crate) fn grant_as_checked<G: PartialEq>(
+    checked: Option<&G>,
+    current: &G,
+    what: &str,
+) -> StoreResult<()> {
+    match checked {
+        Some(g) if g != current => Err(StoreError::Conflict(crate::InvalidParam::new(
+            "grant",
+            format!(
+                "the {what}'s grant changed while the request was checked against it: \
+                 read it again and retry"
+            ),
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Locks the records of `keys` ([`lock_keys`]), then reads `scope`, the caller's grant resolved

@@ -93,6 +93,7 @@ pub fn put(
 ) -> StoreResult<()> {
     let data = serde_json::to_string(scores).map_err(|e| StoreError::Setup(e.to_string()))?;
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("officialScores:{}/{period}", unit.code))?;
         let before = get(conn, unit, period)?;
         diesel::delete(
             official_scores::table

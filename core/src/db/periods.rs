@@ -145,6 +145,17 @@ pub fn close(
         None => actor.client_id.clone(),
     };
     write_tx(conn, |conn| {
+        // The rule set in force may have changed while the figures were counted (a `PUT` of
+        // it, or another taking effect earlier): its writers hold this lock and refuse to
+        // change a rule set that closed months were scored with.
+        super::lock_record(conn, "rule_sets")?;
+        let in_force = super::rule_sets::catalogue(conn)?.in_force(period.first_day());
+        if in_force.as_deref() != Some(rule_set) {
+            return Err(StoreError::Conflict(InvalidParam::new(
+                "period",
+                "the rule set in force for the month changed while it was being closed: close it again",
+            )));
+        }
         diesel::insert_into(closed_periods::table)
             .values((
                 closed_periods::period.eq(&key),

@@ -127,6 +127,7 @@ pub fn put_rules(
 ) -> StoreResult<PetitionRules> {
     new.validate().map_err(StoreError::Invalid)?;
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("setting:{RULES_KEY}"))?;
         let before = rules(conn)?;
         let text = serde_json::to_string(new).map_err(|e| StoreError::Setup(e.to_string()))?;
         settings::put(conn, RULES_KEY, &text)?;

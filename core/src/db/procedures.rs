@@ -38,6 +38,7 @@ pub fn list_fields(conn: &mut DbConnection) -> StoreResult<Vec<Field>> {
 /// Creates or renames a field. Audited.
 pub fn put_field(conn: &mut DbConnection, actor: &Actor, field: &Field) -> StoreResult<Field> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("field:{}", field.code))?;
         let before: Option<Field> = fields::table
             .find(&field.code)
             .select(Field::as_select())
@@ -506,6 +507,7 @@ pub fn write_in(
     scope: &UnitScope,
     write: &ProcedureWrite,
 ) -> StoreResult<Outcome> {
+    super::lock_record(conn, &lock_key(write.code.as_str()))?;
     check_owned(conn, scope, write.code.as_str())?;
     let unit_ids = check_content(conn, scope, &write.content)?;
     let code = write.code.as_str();
@@ -617,6 +619,8 @@ pub fn write(
     expected_version: Option<&Versions>,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
+        // Before the version is read; `write_in` takes it again, which costs nothing.
+        super::lock_record(conn, &lock_key(write.code.as_str()))?;
         // Before the version check, which would tell the version of a procedure not ours.
         check_owned(conn, scope, write.code.as_str())?;
         if let Some(expected) = expected_version {
@@ -638,6 +642,7 @@ pub fn abolish_in(
     code: &str,
     on: NaiveDate,
 ) -> StoreResult<()> {
+    super::lock_record(conn, &lock_key(code))?;
     check_owned(conn, scope, code)?;
     let row = find_row(conn, code)?.ok_or_else(|| not_found(code))?;
     let latest = latest_version(conn, row.id)?.ok_or_else(|| not_found(code))?;
@@ -670,19 +675,41 @@ pub fn abolish_in(
     Ok(())
 }
 
-/// Marks procedures published on the national database on `on`, where not marked yet.
+/// Marks procedures published on the national database on `on`, where not marked yet, each a
+/// new version.
 pub fn mark_published_in(
     conn: &mut DbConnection,
     codes: &[String],
     on: NaiveDate,
 ) -> StoreResult<usize> {
+    lock(conn, codes.iter().map(String::as_str))?;
     Ok(diesel::update(
         procedures::table
             .filter(procedures::code.eq_any(codes))
             .filter(procedures::published_on.is_null()),
     )
-    .set(procedures::published_on.eq(on))
+    .set((
+        procedures::published_on.eq(on),
+        procedures::version.eq(procedures::version + 1),
+        procedures::updated_at.eq(super::now()),
+    ))
     .execute(conn)?)
+}
+
+/// The key a writer of procedure `code` holds ([`super::lock_record`]).
+fn lock_key(code: &str) -> String {
+    format!("procedure:{code}")
+}
+
+/// Holds procedures `codes` for the rest of the caller's write transaction, all at once
+/// ([`super::lock_each`]): a writer of several (a decision's application) takes them before
+/// the first, so that two such writers cannot wait on each other.
+pub(crate) fn lock<'a>(
+    conn: &mut DbConnection,
+    codes: impl IntoIterator<Item = &'a str>,
+) -> StoreResult<()> {
+    let keys: Vec<String> = codes.into_iter().map(lock_key).collect();
+    super::lock_each(conn, &keys)
 }
 
 /// A national procedure handled locally that the province has not localized.

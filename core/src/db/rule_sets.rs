@@ -96,6 +96,8 @@ pub fn put(
     }
     let body = serde_json::to_string(rule_set).map_err(|e| StoreError::Setup(e.to_string()))?;
     write_tx(conn, |conn| {
+        // One lock for them all: a rule set is checked against the others stored.
+        super::lock_record(conn, "rule_sets")?;
         let stored = stored(conn)?;
         let before = stored
             .iter()

@@ -533,6 +533,7 @@ pub fn put_entered(
     figures: &BTreeMap<String, EnteredFigure>,
 ) -> StoreResult<()> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("figures:{}/{period}", unit.code))?;
         let before = entered(conn, unit, period)?;
         diesel::delete(
             unit_figures::table

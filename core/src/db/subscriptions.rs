@@ -338,6 +338,7 @@ pub fn update(
     expected: Option<&Versions>,
 ) -> StoreResult<SubscriptionRow> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("subscription:{id}"))?;
         let row = get(conn, id)?;
         if let Some(expected) = expected
             && !expected.allows(row.version)
@@ -361,11 +362,17 @@ pub fn update(
                     .unwrap_or_else(|| row.unit_code.clone())),
                 subscriptions::active.eq(form.active.unwrap_or(row.active)),
                 subscriptions::secret.eq(form.secret.as_deref().unwrap_or(&row.secret)),
-                subscriptions::next_attempt_at.eq(if resumed { now } else { row.next_attempt_at }),
                 subscriptions::version.eq(row.version + 1),
                 subscriptions::updated_at.eq(now),
             ))
             .execute(conn)?;
+        // The delivery's schedule belongs to the instance delivering (a backoff it set since
+        // the read stays), unless the change resumes delivery.
+        if resumed {
+            diesel::update(subscriptions::table.find(id))
+                .set(subscriptions::next_attempt_at.eq(now))
+                .execute(conn)?;
+        }
         let after = get(conn, id)?;
         let action = if form.secret.is_some() {
             "rotateSecret"
@@ -535,30 +542,38 @@ pub fn settle(
             return Ok(false);
         };
         let now = super::now();
-        let target = subscriptions::table.find(id);
-        let release = (
-            s::lease_owner.eq(None::<String>),
-            s::lease_until.eq(None::<NaiveDateTime>),
-        );
-        let no_batch = (
-            s::batch_end_txid.eq(None::<i64>),
-            s::batch_end_id.eq(None::<i64>),
-            s::failures.eq(0),
-        );
+        // Conditional on the lease still being ours: it may have expired since the read and
+        // another instance taken the subscription (`claim_due`, one statement of its own).
+        let target = subscriptions::table
+            .find(id)
+            .filter(s::lease_owner.eq(owner));
+        let release = || {
+            (
+                s::lease_owner.eq(None::<String>),
+                s::lease_until.eq(None::<NaiveDateTime>),
+            )
+        };
+        // The cursor past the batch, which is done with (delivered, or given up on).
+        let past = |end: &Position| {
+            (
+                release(),
+                (
+                    s::batch_end_txid.eq(None::<i64>),
+                    s::batch_end_id.eq(None::<i64>),
+                    s::failures.eq(0),
+                ),
+                s::cursor_txid.eq(end.txid),
+                s::cursor_id.eq(end.id),
+                s::next_attempt_at.eq(now),
+            )
+        };
         match attempt {
             Attempt::Delivered { end, changes } => {
-                let mut q = diesel::update(target)
-                    .set((
-                        release,
-                        no_batch,
-                        s::cursor_txid.eq(end.txid),
-                        s::cursor_id.eq(end.id),
-                        s::next_attempt_at.eq(now),
-                        s::delivered.eq(row.delivered + changes),
-                    ))
+                let settled = diesel::update(target)
+                    .set((past(end), s::delivered.eq(s::delivered + *changes)))
                     .execute(conn)?;
-                if *changes > 0 {
-                    q += diesel::update(subscriptions::table.find(id))
+                if settled == 1 && *changes > 0 {
+                    diesel::update(subscriptions::table.find(id))
                         .set((
                             s::last_attempt_at.eq(now),
                             s::last_success_at.eq(now),
@@ -566,12 +581,12 @@ pub fn settle(
                         ))
                         .execute(conn)?;
                 }
-                Ok(q > 0)
+                Ok(settled == 1)
             }
             Attempt::Failed { error, retry_at } => Ok(diesel::update(target)
                 .set((
-                    release,
-                    s::failures.eq(row.failures + 1),
+                    release(),
+                    s::failures.eq(s::failures + 1),
                     s::next_attempt_at.eq(*retry_at),
                     s::last_attempt_at.eq(now),
                     s::last_error.eq(error),
@@ -580,7 +595,7 @@ pub fn settle(
                 == 1),
             Attempt::Held { error, retry_at } => Ok(diesel::update(target)
                 .set((
-                    release,
+                    release(),
                     s::next_attempt_at.eq(*retry_at),
                     s::last_error.eq(error),
                 ))
@@ -592,6 +607,16 @@ pub fn settle(
                 changes,
                 attempts,
             } => {
+                let settled = diesel::update(target)
+                    .set((
+                        past(end),
+                        s::last_attempt_at.eq(now),
+                        s::last_error.eq(error),
+                    ))
+                    .execute(conn)?;
+                if settled == 0 {
+                    return Ok(false);
+                }
                 diesel::insert_into(webhook_dead_letters::table)
                     .values((
                         webhook_dead_letters::subscription_id.eq(id),
@@ -608,18 +633,7 @@ pub fn settle(
                         webhook_dead_letters::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-                Ok(diesel::update(target)
-                    .set((
-                        release,
-                        no_batch,
-                        s::cursor_txid.eq(end.txid),
-                        s::cursor_id.eq(end.id),
-                        s::next_attempt_at.eq(now),
-                        s::last_attempt_at.eq(now),
-                        s::last_error.eq(error),
-                    ))
-                    .execute(conn)?
-                    == 1)
+                Ok(true)
             }
         }
     })
@@ -766,10 +780,13 @@ pub fn queue_dead_letter(
                 webhook_dead_letters::updated_at.eq(super::now()),
             ))
             .execute(conn)?;
+        // Gone when its subscription was deleted since the read.
         let after: DeadLetterRow = webhook_dead_letters::table
             .find(letter)
             .select(DeadLetterRow::as_select())
-            .first(conn)?;
+            .first(conn)
+            .optional()?
+            .ok_or_else(missing)?;
         audit::record(
             conn,
             actor,

@@ -655,6 +655,7 @@ pub fn update(
     expected: Option<&Versions>,
 ) -> StoreResult<Task> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("task:{id}"))?;
         let before = get(conn, &UnitScope::All, id)?;
         if before.parts.iter().any(|p| !scope.allows(&p.unit_path)) {
             return Err(StoreError::NotFound {
@@ -760,6 +761,8 @@ pub fn set_part(
     expected: Option<&Versions>,
 ) -> StoreResult<Task> {
     write_tx(conn, |conn| {
+        // The task's lock, not the part's: changing the task changes its parts' versions.
+        super::lock_record(conn, &format!("task:{id}"))?;
         let task = get(conn, scope, id)?;
         let before = task
             .parts

@@ -456,6 +456,7 @@ pub fn update(
             }
         };
         super::hold_unit_tree(conn, moving)?;
+        super::lock_record(conn, &format!("unit:{code}"))?;
         let scope = &current_scope(conn, scope)?;
         let row = find_row(conn, code)?
             .filter(|row| scope.allows(&row.path))

@@ -113,6 +113,31 @@ pub struct UserUpdateForm {
     pub disabled: Option<bool>,
     /// New password hash.
     pub password_hash: Option<String>,
+    /// The grant the caller's right to change the person was judged on, read before the
+    /// change; a grant changed since answers a conflict and nothing is written.
+    pub checked_grant: Option<Grant>,
+}
+
+/// What a person may do, which decides who may manage them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Role.
+    pub role: String,
+    /// Units, by code.
+    pub units: Vec<String>,
+    /// Every unit.
+    pub all_units: bool,
+}
+
+impl User {
+    /// Their grant.
+    pub fn grant(&self) -> Grant {
+        Grant {
+            role: self.role.clone(),
+            units: self.units.clone(),
+            all_units: self.all_units,
+        }
+    }
 }
 
 fn not_found(username: &str) -> StoreError {
@@ -203,7 +228,10 @@ pub fn update(
     expected_version: Option<&Versions>,
 ) -> StoreResult<User> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("user:{username}"))?;
         let row = find_row(conn, username)?.ok_or_else(|| not_found(username))?;
+        let before = User::from(row.clone());
+        super::grant_as_checked(form.checked_grant.as_ref(), &before.grant(), "user")?;
         if let Some(expected) = expected_version
             && !expected.allows(row.version)
         {
@@ -211,7 +239,6 @@ pub fn update(
                 current: row.version,
             });
         }
-        let before = User::from(row.clone());
         let now = super::now();
         let new_password = form.password_hash.is_some();
         let changed = diesel::update(
