@@ -348,6 +348,57 @@ fn applying_a_provincial_decision_changes_the_catalogue_in_one_go() {
 }
 
 #[test]
+fn a_publication_recorded_after_the_decision_was_applied_is_a_new_version_of_its_procedures() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    decisions(&app, &admin);
+    let mut decision = json!({
+        "kind": "province", "number": "900/QĐ-UBND", "title": "Công bố TTHC lĩnh vực In", "issuer": "P",
+        "signedOn": "2024-04-24", "unit": "STTTT", "implements": ["503/QĐ-BTTTT"],
+        "items": [{"procedureCode": "1.000003.P", "action": "new", "name": "Cấp giấy phép in",
+                   "content": content("Cấp giấy phép in", "XB", "province", "STTTT", true)}]});
+    let id = create(&app, &admin, &decision)["id"].as_i64().unwrap();
+    let r = app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{id}/apply"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let procedure = "/api/v1/procedures/1.000003.P?validOn=2024-06-01";
+    let before = app.get(procedure, &admin);
+    assert_eq!(before.body["publishedOn"], Value::Null, "{}", before.text);
+
+    decision["publishedOn"] = json!("2024-05-10");
+    let r = app.call(
+        HttpMethod::PUT,
+        &format!("/api/v1/announcements/{id}"),
+        Some(&admin),
+        Some(&decision),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let after = app.get(procedure, &admin);
+    assert_eq!(after.body["publishedOn"], "2024-05-10", "{}", after.text);
+    assert_ne!(after.header("etag"), before.header("etag"));
+    // In the audit trail, so in the change feed and to webhook subscribers.
+    let audit = app.get(
+        "/api/v1/audit?resourceType=procedure&resourceId=1.000003.P",
+        &admin,
+    );
+    let latest = &audit.body["items"][0];
+    assert_eq!(
+        (
+            &latest["action"],
+            &latest["before"]["publishedOn"],
+            &latest["after"]["publishedOn"]
+        ),
+        (&json!("update"), &Value::Null, &json!("2024-05-10")),
+        "{}",
+        audit.text
+    );
+}
+
+#[test]
 fn decisions_are_validated_and_versioned() {
     let app = TestApp::spawn();
     let admin = seed(&app);

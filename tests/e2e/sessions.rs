@@ -2,6 +2,7 @@
 //! HttpOnly cookie (`/api/v1/auth/session`) that act with their role's scopes and their units,
 //! on the hand-built March 2026 of `scores::province`.
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Reply, Status, TestApp};
 
@@ -313,6 +314,32 @@ fn an_administrator_grants_people_only_what_it_holds() {
         .assert_problem(Status::NOT_FOUND, "notFound");
     app.patch("/api/v1/users/clerk", &stp_admin, &json!({"role": "admin"}))
         .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+
+    // The province's administrator widens the clerk to every unit while the department's is
+    // renaming them (its change in flight: its lock held on PostgreSQL, the write lock on
+    // SQLite): the rename, judged on the clerk's old grant, is refused and writes nothing.
+    let mut widening = app.hold("SELECT pg_advisory_xact_lock(hashtext('user:clerk'))");
+    std::thread::scope(|s| {
+        let rename = s.spawn(|| {
+            app.patch(
+                "/api/v1/users/clerk",
+                &stp_admin,
+                &json!({"name": "Thư ký"}),
+            )
+        });
+        app.until_requests_wait(1);
+        widening
+            .batch_execute(
+                "UPDATE users SET all_units = true, version = version + 1 \
+                 WHERE username = 'clerk'; COMMIT",
+            )
+            .unwrap();
+        rename
+            .join()
+            .unwrap()
+            .assert_problem(Status::CONFLICT, "conflict");
+    });
+    assert_eq!(app.get("/api/v1/users/clerk", &admin).body["name"], "Clerk");
 }
 
 #[test]

@@ -709,7 +709,7 @@ pub fn update(
                 .iter()
                 .map(|i| i.procedure_code.to_string())
                 .collect();
-            procedures::mark_published_in(conn, &codes, on)?;
+            procedures::mark_published_in(conn, actor, &codes, on)?;
         }
         let after = get(conn, &UnitScope::All, id)?;
         audit::record_in_unit(

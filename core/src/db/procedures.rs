@@ -593,19 +593,7 @@ pub fn write_in(
         ))
         .execute(conn)?;
     let after = get(conn, code, write.valid_from, true)?;
-    let unit_path = audit_path(conn, row.id)?;
-    audit::record_in_unit(
-        conn,
-        actor,
-        unit_path.as_deref(),
-        &Change {
-            action: "update",
-            resource_type: "procedure",
-            resource_id: code,
-            before: Some(&before),
-            after: Some(&after),
-        },
-    )?;
+    audit_change(conn, actor, row.id, ("update", &before), &after)?;
     Ok(Outcome::Updated)
 }
 
@@ -659,41 +647,61 @@ pub fn abolish_in(
         ))
         .execute(conn)?;
     let after = get(conn, code, end, true)?;
-    let unit_path = audit_path(conn, row.id)?;
+    audit_change(conn, actor, row.id, ("abolish", &before), &after)
+}
+
+/// Marks procedures published on the national database on `on`, where not marked yet, each a
+/// new version. Audited, so that the change feed and webhooks carry it.
+pub fn mark_published_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    codes: &[String],
+    on: NaiveDate,
+) -> StoreResult<usize> {
+    lock(conn, codes.iter().map(String::as_str))?;
+    let unmarked: Vec<ProcedureRow> = procedures::table
+        .filter(procedures::code.eq_any(codes))
+        .filter(procedures::published_on.is_null())
+        .select(ProcedureRow::as_select())
+        .load(conn)?;
+    for row in &unmarked {
+        let latest = latest_version(conn, row.id)?.ok_or_else(|| not_found(&row.code))?;
+        let before = procedure_of(row.clone(), latest.clone())?;
+        diesel::update(procedures::table.find(row.id))
+            .set((
+                procedures::published_on.eq(on),
+                procedures::version.eq(row.version + 1),
+                procedures::updated_at.eq(super::now()),
+            ))
+            .execute(conn)?;
+        let marked = find_row(conn, &row.code)?.ok_or_else(|| not_found(&row.code))?;
+        let after = procedure_of(marked, latest)?;
+        audit_change(conn, actor, row.id, ("update", &before), &after)?;
+    }
+    Ok(unmarked.len())
+}
+
+/// Audits a change of a stored procedure (`row_id`) under the units handling it.
+fn audit_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    row_id: i64,
+    (action, before): (&str, &Procedure),
+    after: &Procedure,
+) -> StoreResult<()> {
+    let unit_path = audit_path(conn, row_id)?;
     audit::record_in_unit(
         conn,
         actor,
         unit_path.as_deref(),
         &Change {
-            action: "abolish",
+            action,
             resource_type: "procedure",
-            resource_id: code,
-            before: Some(&before),
-            after: Some(&after),
+            resource_id: &after.code,
+            before: Some(before),
+            after: Some(after),
         },
-    )?;
-    Ok(())
-}
-
-/// Marks procedures published on the national database on `on`, where not marked yet, each a
-/// new version.
-pub fn mark_published_in(
-    conn: &mut DbConnection,
-    codes: &[String],
-    on: NaiveDate,
-) -> StoreResult<usize> {
-    lock(conn, codes.iter().map(String::as_str))?;
-    Ok(diesel::update(
-        procedures::table
-            .filter(procedures::code.eq_any(codes))
-            .filter(procedures::published_on.is_null()),
     )
-    .set((
-        procedures::published_on.eq(on),
-        procedures::version.eq(procedures::version + 1),
-        procedures::updated_at.eq(super::now()),
-    ))
-    .execute(conn)?)
 }
 
 /// The key a writer of procedure `code` holds ([`super::lock_record`]).
