@@ -429,12 +429,12 @@ pub fn lock_keys(conn: &mut DbConnection, keys: &[String]) -> StoreResult<()> {
 
 /// Serializes the writers of one record whose change is read, checked and written back (a
 /// unit's own row, a client, a user, a subscription, a procedure, a decision, a calendar year,
-/// a duty, a rule set, a task), across API instances: on PostgreSQL a transaction-scoped advisory lock on
-/// `key` (e.g. `client:vnpt`), taken before the record is read, so that the second of two
-/// changes in flight reads the first's result: it neither writes back the fields the first
-/// changed nor passes the same `If-Match`. On SQLite the write transaction already serializes
-/// every writer. Unlike [`lock_keys`] it leaves the units' tree alone: none of these records
-/// stores a unit's path.
+/// a duty, a rule set, a task), across API instances: on PostgreSQL a transaction-scoped
+/// advisory lock on `key` (e.g. `client:vnpt`), taken before the record is read, so that the
+/// second of two changes in flight reads the first's result: it neither writes back the fields
+/// the first changed nor passes the same `If-Match`. On SQLite the write transaction already
+/// serializes every writer. Unlike [`lock_keys`] it leaves the units' tree alone: none of these
+/// records stores a unit's path.
 pub(crate) fn lock_record(conn: &mut DbConnection, key: &str) -> StoreResult<()> {
     lock_each(conn, &[key.to_owned()])
 }
