@@ -135,8 +135,8 @@ pub async fn replay(
             .run(move |conn| Ok(idempotency::claim(conn, &client, &key, &hash)?))
             .await
     };
-    match claim {
-        Ok(Claim::New) => {}
+    let lease = match claim {
+        Ok(Claim::New(lease)) => lease,
         Ok(Claim::Replay(answer)) => return Ok(req.into_response(replayed(answer))),
         Ok(Claim::InFlight) => {
             return Ok(req.error_response(ApiError::Conflict(InvalidParam::new(
@@ -151,25 +151,27 @@ pub async fn replay(
             ))));
         }
         Err(e) => return Ok(req.error_response(e)),
-    }
+    };
 
-    let forget = |state: web::Data<AppState>, client: String, key: String| async move {
+    let forget = |state: web::Data<AppState>, client: String, key: String, lease| async move {
         let released = state
-            .run(move |conn| Ok(idempotency::release(conn, &client, &key)?))
+            .run(move |conn| Ok(idempotency::release(conn, &client, &key, &lease)?))
             .await;
-        if let Err(e) = released {
-            tracing::warn!(error = %e, "could not release an idempotency key");
+        match released {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("an idempotency key outlived its lease: a retry holds it"),
+            Err(e) => tracing::warn!(error = %e, "could not release an idempotency key"),
         }
     };
     let res = match next.call(req).await {
         Ok(res) => res,
         Err(e) => {
-            forget(state, client, key).await;
+            forget(state, client, key, lease).await;
             return Err(e);
         }
     };
     if res.response().extensions().contains::<SecretBearing>() {
-        forget(state, client, key).await;
+        forget(state, client, key, lease).await;
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
@@ -183,7 +185,7 @@ pub async fn replay(
     let bytes = match to_bytes(body).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            forget(state, client, key).await;
+            forget(state, client, key, lease).await;
             return Ok(ServiceResponse::new(
                 req,
                 ApiError::Internal("the answer's body could not be read".into()).error_response(),
@@ -192,7 +194,7 @@ pub async fn replay(
     };
     if status.is_server_error() {
         // A retry may succeed: the key is not bound to a failure.
-        forget(state, client, key).await;
+        forget(state, client, key, lease).await;
     } else {
         let answer = StoredAnswer {
             status: status.as_u16(),
@@ -200,10 +202,13 @@ pub async fn replay(
             body: bytes.to_vec(),
         };
         let kept = state
-            .run(move |conn| Ok(idempotency::complete(conn, &client, &key, &answer)?))
+            .run(move |conn| Ok(idempotency::complete(conn, &client, &key, &lease, &answer)?))
             .await;
-        if let Err(e) = kept {
-            tracing::warn!(error = %e, "could not keep an idempotent answer");
+        match kept {
+            Ok(true) => {}
+            // Its successor's answer is kept instead.
+            Ok(false) => tracing::warn!("an idempotency key outlived its lease: a retry holds it"),
+            Err(e) => tracing::warn!(error = %e, "could not keep an idempotent answer"),
         }
     }
     Ok(ServiceResponse::new(

@@ -138,6 +138,14 @@ pub fn open_database(config: &Config) -> Result<Database, StartError> {
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
+    if let Ok(Err(setting)) = db.messages_untranslated() {
+        tracing::warn!(
+            lc_messages = %setting,
+            "PostgreSQL's messages are translated and this role may not change that: a write \
+             waiting past the lock timeout is answered 500 instead of 503; run \
+             ALTER ROLE <role> SET lc_messages = 'C' as a superuser"
+        );
+    }
     Ok(db)
 }
 

@@ -34,6 +34,9 @@ fn connections_are_set_up_for_their_backend() {
             };
             assert_eq!(show(c, "plan_cache_mode"), "force_custom_plan");
             assert_eq!(show(c, "TimeZone"), "UTC");
+            // Untranslated, so that a lock timeout is known by its message (this test's role
+            // is a superuser; the server's own setting here is `C.UTF-8`).
+            assert_eq!(show(c, "lc_messages"), "C");
         }
         // Readers beside the writer, foreign keys enforced.
         DbConnection::Sqlite(c) => {
@@ -49,6 +52,49 @@ fn connections_are_set_up_for_their_backend() {
             assert_eq!(pragma(c, "foreign_keys"), "1");
         }
     }
+}
+
+/// A role that may not set `lc_messages` still gets working connections, with the server's
+/// messages, and the service can tell whether they are English.
+#[test]
+fn a_role_that_may_not_choose_the_messages_language_still_connects() {
+    let test_db = TestDb::new();
+    if !test_db.is_postgres() {
+        return;
+    }
+    let admin = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    {
+        let mut conn = admin.conn().unwrap();
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *conn,
+            "DO $$ BEGIN CREATE ROLE tthc_plain_role LOGIN; \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        )
+        .unwrap();
+    }
+    let (scheme, rest) = test_db.url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    let url = format!("{scheme}://tthc_plain_role@{host}");
+    let ask = "SELECT current_setting('lc_messages') || ' ' || current_user AS value";
+    // What the role gets from the server, on a connection of its own.
+    let mut own = <diesel::PgConnection as diesel::Connection>::establish(&url).unwrap();
+    let server = diesel::sql_query(ask)
+        .get_result::<Setting>(&mut own)
+        .unwrap()
+        .value;
+    let db = Database::open(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+    let mut conn = db.conn().unwrap();
+    let DbConnection::Pg(c) = &mut *conn else {
+        unreachable!()
+    };
+    let value = diesel::sql_query(ask)
+        .get_result::<Setting>(c)
+        .unwrap()
+        .value;
+    assert_eq!(value, server);
+    assert!(value.ends_with(" tthc_plain_role"), "{value}");
+    drop(conn);
+    assert_eq!(db.messages_untranslated().unwrap(), Ok(()));
 }
 
 #[derive(QueryableByName)]

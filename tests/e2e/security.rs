@@ -441,6 +441,15 @@ fn kept(app: &TestApp, client: &str, key: &str) -> bool {
         > 0
 }
 
+/// The SQL instant `age` ago (`"10 minutes"`), in UTC as instants are stored.
+fn ago(app: &TestApp, age: &str) -> String {
+    if app.is_postgres() {
+        format!("(now() AT TIME ZONE 'UTC') - interval '{age}'")
+    } else {
+        format!("datetime('now', '-{age}')")
+    }
+}
+
 #[test]
 fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
     let app = TestApp::spawn();
@@ -459,14 +468,10 @@ fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
     // The instance dies after claiming the key, before answering: the row has no answer.
     let forget_answer = |age: &str| {
         let mut conn = app.db.conn().unwrap();
-        let at = if app.is_postgres() {
-            format!("(now() AT TIME ZONE 'UTC') - interval '{age}'")
-        } else {
-            format!("datetime('now', '-{age}')")
-        };
         conn.batch_execute(&format!(
             "UPDATE idempotency_keys SET status = NULL, content_type = NULL, body = NULL, \
-             created_at = {at}"
+             created_at = {}",
+            ago(&app, age)
         ))
         .unwrap();
     };
@@ -479,6 +484,55 @@ fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
     assert_eq!(retried.body["unchanged"], 1, "{}", retried.text);
     // Now answered, it replays.
     assert_eq!(send().header("idempotent-replayed"), Some("true"));
+}
+
+#[test]
+fn a_request_that_outlived_its_lease_leaves_the_key_to_the_retry_that_took_it_over() {
+    use tthc_core::db::idempotency::{self, Claim, StoredAnswer};
+    let app = TestApp::spawn();
+    let mut conn = app.db.conn().unwrap();
+    let mut claim = || idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap();
+    let Claim::New(stale) = claim() else {
+        panic!("a new key is claimed")
+    };
+    // The request runs past its lease (a slow link, a stalled instance); the client retries.
+    app.db
+        .conn()
+        .unwrap()
+        .batch_execute(&format!(
+            "UPDATE idempotency_keys SET created_at = {}",
+            ago(&app, "10 minutes")
+        ))
+        .unwrap();
+    let Claim::New(retry) = claim() else {
+        panic!("a lapsed lease is taken over")
+    };
+    assert_ne!(stale, retry);
+    let answer = |status| StoredAnswer {
+        status,
+        content_type: Some("application/json".into()),
+        body: format!("{{\"status\":{status}}}").into_bytes(),
+    };
+    // The first request fails with a 5xx: it must not free the key while the retry runs, or a
+    // third attempt would run beside the retry.
+    assert!(!idempotency::release(&mut conn, "admin", "batch-7", &stale).unwrap());
+    assert_eq!(
+        idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
+        Claim::InFlight
+    );
+    // Nor is its answer kept: the retry's is.
+    assert!(!idempotency::complete(&mut conn, "admin", "batch-7", &stale, &answer(201)).unwrap());
+    assert_eq!(
+        idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
+        Claim::InFlight
+    );
+    assert!(idempotency::complete(&mut conn, "admin", "batch-7", &retry, &answer(409)).unwrap());
+    assert_eq!(
+        idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
+        Claim::Replay(answer(409))
+    );
+    // An answered key is never released.
+    assert!(!idempotency::release(&mut conn, "admin", "batch-7", &retry).unwrap());
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! link gets the first answer again instead of a second effect.
 
 use chrono::TimeDelta;
+use diesel::dsl::{Eq, Filter, Find, IsNull};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -29,14 +30,23 @@ type KeyRow = (
 /// What to do with a request carrying a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// The key is new: answer the request, then [`complete`] (or [`release`] on failure).
-    New,
+    /// The key is new (or taken over from a request that died): answer the request, then
+    /// [`complete`] (or [`release`] on failure) with this lease.
+    New(Lease),
     /// The same request was answered before: send this answer again.
     Replay(StoredAnswer),
     /// The first request with this key is still being answered.
     InFlight,
     /// The key was used for a different request.
     Mismatch,
+}
+
+/// A request's hold on a key: the instant it claimed it. A request that outlives its
+/// [`LEASE`] may find its key taken over by a retry; its answer is then not kept, nor is the
+/// key released under the retry, which still runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    claimed: chrono::NaiveDateTime,
 }
 
 /// An answer kept for replay.
@@ -92,7 +102,7 @@ pub fn claim(
                 .set(keys::created_at.eq(now))
                 .execute(conn)?;
                 if renewed == 1 {
-                    Claim::New
+                    Claim::New(Lease { claimed: now })
                 } else {
                     Claim::InFlight
                 }
@@ -108,7 +118,7 @@ pub fn claim(
                     ))
                     .execute(conn);
                 match inserted {
-                    Ok(_) => Claim::New,
+                    Ok(_) => Claim::New(Lease { claimed: now }),
                     // Another instance claimed it between our read and our insert.
                     Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                         Claim::InFlight
@@ -120,34 +130,53 @@ pub fn claim(
     })
 }
 
-/// Keeps the answer to a claimed key for replay.
+/// The query of [`held`].
+type Held<'a> = Filter<
+    Filter<Find<keys::table, (&'a str, &'a str)>, IsNull<keys::status>>,
+    Eq<keys::created_at, chrono::NaiveDateTime>,
+>;
+
+/// The key `key` of `client` while `lease` still holds it: claimed at the lease's instant and
+/// not yet answered.
+fn held<'a>(client: &'a str, key: &'a str, lease: &Lease) -> Held<'a> {
+    keys::table
+        .find((client, key))
+        .filter(keys::status.is_null())
+        .filter(keys::created_at.eq(lease.claimed))
+}
+
+/// Keeps the answer to a key claimed with `lease` for replay. Returns `false`, keeping
+/// nothing, when the lease was lost: the key was taken over by a retry after [`LEASE`], whose
+/// answer will be kept instead.
 pub fn complete(
     conn: &mut DbConnection,
     client: &str,
     key: &str,
+    lease: &Lease,
     answer: &StoredAnswer,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     write_tx(conn, |conn| {
-        diesel::update(keys::table.find((client, key)))
+        let kept = diesel::update(held(client, key, lease))
             .set((
                 keys::status.eq(i32::from(answer.status)),
                 keys::content_type.eq(answer.content_type.as_deref()),
                 keys::body.eq(&answer.body),
             ))
             .execute(conn)?;
-        Ok(())
+        Ok(kept == 1)
     })
 }
 
-/// Forgets a claimed key whose request failed in a way a retry may fix (a 5xx).
-pub fn release(conn: &mut DbConnection, client: &str, key: &str) -> StoreResult<()> {
+/// Forgets a key claimed with `lease` whose request failed in a way a retry may fix (a 5xx).
+/// Returns `false`, forgetting nothing, when the lease was lost to a retry still running.
+pub fn release(
+    conn: &mut DbConnection,
+    client: &str,
+    key: &str,
+    lease: &Lease,
+) -> StoreResult<bool> {
     write_tx(conn, |conn| {
-        diesel::delete(
-            keys::table
-                .find((client, key))
-                .filter(keys::status.is_null()),
-        )
-        .execute(conn)?;
-        Ok(())
+        let released = diesel::delete(held(client, key, lease)).execute(conn)?;
+        Ok(released == 1)
     })
 }

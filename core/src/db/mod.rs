@@ -143,9 +143,14 @@ impl Manager {
                 // run, each statement sees its parameters and the table's current size.
                 // A writer waits at most 10 s for another's lock, as SQLite's busy timeout: then
                 // the request is answered 503 with Retry-After instead of hanging.
+                // A lock timeout is told from other errors by its message alone (diesel gives
+                // no SQLSTATE for it), so messages are asked for untranslated where the role
+                // may set them; elsewhere `messages_untranslated` says so at startup.
                 conn.batch_execute(&format!(
                     "SET TIME ZONE 'UTC'; SET plan_cache_mode = {PLAN_CACHE_MODE}; \
-                     SET lock_timeout = '{LOCK_TIMEOUT}'"
+                     SET lock_timeout = '{LOCK_TIMEOUT}'; \
+                     DO $$ BEGIN SET lc_messages = 'C'; \
+                     EXCEPTION WHEN insufficient_privilege THEN NULL; END $$"
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Pg(conn))
@@ -210,6 +215,31 @@ impl Database {
         Ok(Self {
             pool,
             url: url.clone(),
+        })
+    }
+
+    /// Whether the database's error messages are in English, which [`StoreError::is_busy`]
+    /// reads: always on SQLite; on PostgreSQL when `lc_messages` is `C`, `POSIX` or English.
+    /// Each connection asks for `C`, which only a superuser or a role granted `SET` on it may
+    /// do; else the role's or the server's setting holds. Returns the setting when it is not.
+    pub fn messages_untranslated(&self) -> StoreResult<Result<(), String>> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let mut conn = self.conn()?;
+        let DbConnection::Pg(pg) = &mut *conn else {
+            return Ok(Ok(()));
+        };
+        let setting = diesel::sql_query("SELECT current_setting('lc_messages') AS value")
+            .get_result::<Setting>(pg)?
+            .value;
+        Ok(if is_english_locale(&setting) {
+            Ok(())
+        } else {
+            Err(setting)
         })
     }
 
@@ -585,6 +615,13 @@ pub(crate) fn now_local() -> chrono::NaiveDateTime {
     crate::calendar::to_local(&chrono::Utc::now())
 }
 
+/// Whether a locale name (`lc_messages`) gives PostgreSQL's messages in English: `C`,
+/// `POSIX`, `en` and their variants, or the server's environment when empty.
+fn is_english_locale(name: &str) -> bool {
+    let language = name.split(['_', '.', '@']).next().unwrap_or_default();
+    ["", "C", "POSIX", "en"].contains(&language)
+}
+
 /// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).
 pub fn now() -> chrono::NaiveDateTime {
     let now = chrono::Utc::now().naive_utc();
@@ -594,6 +631,32 @@ pub fn now() -> chrono::NaiveDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_english_in_c_posix_and_english_locales_only() {
+        for english in [
+            "",
+            "C",
+            "C.UTF-8",
+            "C.utf8",
+            "POSIX",
+            "en_US.UTF-8",
+            "en_GB",
+            "en",
+        ] {
+            assert!(is_english_locale(english), "{english}");
+        }
+        for other in [
+            "vi_VN.UTF-8",
+            "vi",
+            "de_DE.utf8",
+            "fr_FR@euro",
+            "English_US",
+            "ca",
+        ] {
+            assert!(!is_english_locale(other), "{other}");
+        }
+    }
 
     #[test]
     fn urls_pick_the_backend_by_scheme() {
