@@ -44,9 +44,9 @@ pub fn serialize_option<S: Serializer>(
     }
 }
 
-/// Now, in Vietnam local time: the instant records are judged at.
+/// Now, in Vietnam local time, to the microsecond: the instant records are judged at.
 pub fn now_local() -> chrono::NaiveDateTime {
-    tthc_core::calendar::to_local(&chrono::Utc::now())
+    tthc_core::db::now_local()
 }
 
 #[cfg(test)]

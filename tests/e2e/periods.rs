@@ -2,6 +2,7 @@
 //! scores are reconciled with tthc's, indicator by indicator. On the hand-built March 2026 of
 //! `scores::province` (P scores 38.17 live).
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp};
 
@@ -97,6 +98,56 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
         .map(|a| a["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["reopen", "close"], "{}", audit.text);
+}
+
+/// A month is closed with the rule set in force when its figures were counted; when another
+/// takes effect for it meanwhile (a writer of rule sets holding them, a rule set moved to apply
+/// earlier), the close answers 409 and freezes nothing, and closing again uses the new one.
+#[test]
+fn a_month_closed_while_its_rule_set_changes_answers_409() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let office = office(&app);
+    let mut set = app
+        .call(HttpMethod::GET, "/api/v1/rule-sets/qd766", None, None)
+        .body;
+    set["code"] = json!("tinh-2027");
+    set["appliesFrom"] = json!("2027-01-01");
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/rule-sets/tinh-2027",
+        Some(&admin),
+        Some(&set),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    // On PostgreSQL the rule sets' lock, on SQLite the write lock: the rule set is made to
+    // apply from January 2026 before the lock is let go.
+    let mut holder = app.hold("SELECT pg_advisory_xact_lock(hashtext('rule_sets'))");
+    holder
+        .batch_execute(
+            "UPDATE rule_sets SET applies_from = '2026-01-01', \
+             body = replace(body, '2027-01-01', '2026-01-01'), version = version + 1 \
+             WHERE code = 'tinh-2027'",
+        )
+        .unwrap();
+    std::thread::scope(|s| {
+        let close = s.spawn(|| post(&app, "/api/v1/periods/2026-03/close", &office));
+        app.until_requests_wait(1);
+        holder.batch_execute("COMMIT").unwrap();
+        close
+            .join()
+            .unwrap()
+            .assert_problem(Status::CONFLICT, "conflict");
+    });
+    let list = app.get("/api/v1/periods", &office);
+    assert_eq!(list.body["items"], json!([]), "{}", list.text);
+    let r = post(&app, "/api/v1/periods/2026-03/close", &office);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    // The answer shows the instant as stored (microseconds).
+    let list = app.get("/api/v1/periods", &office);
+    assert_eq!(list.body["items"][0]["closedAt"], r.body["closedAt"]);
+    let s = app.get("/api/v1/units/P/scores/2026-03", &office);
+    assert_eq!(s.body["ruleSet"], "tinh-2027", "{}", s.text);
 }
 
 #[test]

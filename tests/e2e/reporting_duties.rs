@@ -2,6 +2,7 @@
 //! year's compliance with the PAR-index deductions of seed `003_…`, worked out by hand.
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp, read_xlsx};
 
@@ -411,6 +412,73 @@ fn reports_due_in_the_next_days_leave_the_list_once_sent() {
     assert!(!periods.contains(&period.as_str()), "{periods:?}");
     app.get("/api/v1/reporting-duties/due?days=400", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
+}
+
+/// A report and an excuse are checked against the duty as read before they are stored; when
+/// the duty is replaced meanwhile (another writer holding it, its version moving) they answer
+/// 409 and store nothing, and go through when sent again.
+#[test]
+fn a_report_or_an_excuse_recorded_while_the_duty_is_replaced_answers_409() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let r = app.post(
+        "/api/v1/reporting-duties",
+        &admin,
+        &monthly("M", 21, &["STP"], "2025-09"),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let late = send(
+        &app,
+        &admin,
+        "M",
+        "STP",
+        "2025-10",
+        "2025-10-25T09:00:00+07:00",
+    );
+    let excuse_path = format!(
+        "/api/v1/reporting-duties/M/submissions/{}/excuse",
+        late["id"]
+    );
+    let report = json!({"unit": "STP", "period": "2025-11", "documentNumber": "11/BC-STP",
+                        "submittedAt": "2025-11-20T09:00:00+07:00"});
+    let excuse = json!({"reason": "the document system was down"});
+    // A replacement in flight: on PostgreSQL the duty's lock, on SQLite the write lock; the
+    // duty's version moves before it lets go.
+    let replacing = || {
+        let mut holder = app.hold("SELECT pg_advisory_xact_lock(hashtext('duty:M'))");
+        holder
+            .batch_execute("UPDATE reporting_duties SET version = version + 1 WHERE code = 'M'")
+            .unwrap();
+        holder
+    };
+    for (method, path, body) in [
+        (
+            HttpMethod::POST,
+            "/api/v1/reporting-duties/M/submissions",
+            &report,
+        ),
+        (HttpMethod::PUT, excuse_path.as_str(), &excuse),
+    ] {
+        let mut holder = replacing();
+        std::thread::scope(|s| {
+            let sent = s.spawn(|| app.call(method.clone(), path, Some(&admin), Some(body)));
+            app.until_requests_wait(1);
+            holder.batch_execute("COMMIT").unwrap();
+            sent.join()
+                .unwrap()
+                .assert_problem(Status::CONFLICT, "conflict");
+        });
+    }
+    let listed = app.get("/api/v1/reporting-duties/M/submissions", &admin);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", listed.text);
+    assert_eq!(items[0]["excused"], Value::Null);
+    // Sent again, on the duty as it now is.
+    let r = app.post("/api/v1/reporting-duties/M/submissions", &admin, &report);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let r = app.call(HttpMethod::PUT, &excuse_path, Some(&admin), Some(&excuse));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["excused"]["reason"], "the document system was down");
 }
 
 /// A quarterly duty due before the 15th of the month after the quarter, and a yearly one due

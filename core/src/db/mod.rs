@@ -610,9 +610,14 @@ pub(crate) fn root_of(prefix: &str) -> &str {
     prefix.split('/').nth(1).unwrap_or_default()
 }
 
-/// The current instant in Vietnam local time, as records' instants are kept.
-pub(crate) fn now_local() -> chrono::NaiveDateTime {
-    crate::calendar::to_local(&chrono::Utc::now())
+/// The current instant in Vietnam local time, to the microsecond, as records' instants are
+/// kept: an answer shows the instant a later read gives back.
+pub fn now_local() -> chrono::NaiveDateTime {
+    to_microseconds(crate::calendar::to_local(&chrono::Utc::now()))
+}
+
+fn to_microseconds(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    chrono::DurationRound::duration_trunc(at, chrono::TimeDelta::microseconds(1)).unwrap_or(at)
 }
 
 /// Whether a locale name (`lc_messages`) gives PostgreSQL's messages in English: `C`,
@@ -624,8 +629,7 @@ fn is_english_locale(name: &str) -> bool {
 
 /// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).
 pub fn now() -> chrono::NaiveDateTime {
-    let now = chrono::Utc::now().naive_utc();
-    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+    to_microseconds(chrono::Utc::now().naive_utc())
 }
 
 #[cfg(test)]
