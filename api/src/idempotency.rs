@@ -159,7 +159,9 @@ pub async fn replay(
             .await;
         match released {
             Ok(true) => {}
-            Ok(false) => tracing::warn!("an idempotency key outlived its lease: a retry holds it"),
+            Ok(false) => tracing::warn!(
+                "an idempotency key was no longer this request's: its lease lapsed and a retry took it"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not release an idempotency key"),
         }
     };
@@ -207,7 +209,9 @@ pub async fn replay(
         match kept {
             Ok(true) => {}
             // Its successor's answer is kept instead.
-            Ok(false) => tracing::warn!("an idempotency key outlived its lease: a retry holds it"),
+            Ok(false) => tracing::warn!(
+                "an idempotency key was no longer this request's: its lease lapsed and a retry took it"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not keep an idempotent answer"),
         }
     }

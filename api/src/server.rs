@@ -138,13 +138,15 @@ pub fn open_database(config: &Config) -> Result<Database, StartError> {
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
-    if let Ok(Err(setting)) = db.messages_untranslated() {
-        tracing::warn!(
+    match db.messages_untranslated() {
+        Ok(Ok(())) => {}
+        Ok(Err(setting)) => tracing::warn!(
             lc_messages = %setting,
-            "PostgreSQL's messages are translated and this role may not change that: a write \
-             waiting past the lock timeout is answered 500 instead of 503; run \
-             ALTER ROLE <role> SET lc_messages = 'C' as a superuser"
-        );
+            "PostgreSQL's messages may not be in English and this role may not change that: a \
+             write waiting past the lock timeout would be answered 500 instead of 503; run \
+             ALTER ROLE <role> SET lc_messages = 'C' as a superuser, then restart tthc"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not read PostgreSQL's lc_messages"),
     }
     Ok(db)
 }

@@ -94,7 +94,14 @@ fn a_role_that_may_not_choose_the_messages_language_still_connects() {
     assert_eq!(value, server);
     assert!(value.ends_with(" tthc_plain_role"), "{value}");
     drop(conn);
+    // This machine's server gives English messages (`C.UTF-8`).
     assert_eq!(db.messages_untranslated().unwrap(), Ok(()));
+    drop((db, own));
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut *admin.conn().unwrap(),
+        "DROP ROLE IF EXISTS tthc_plain_role",
+    )
+    .unwrap();
 }
 
 #[derive(QueryableByName)]

@@ -602,7 +602,16 @@ fn lock_key(code: &str) -> String {
 /// would get round.
 fn hold(conn: &mut DbConnection, duty: &Duty) -> StoreResult<()> {
     super::lock_record(conn, &lock_key(&duty.form.code))?;
-    if get(conn, &duty.form.code)?.version != duty.version {
+    let version: i64 = reporting_duties::table
+        .filter(reporting_duties::code.eq(&duty.form.code))
+        .select(reporting_duties::version)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            resource: "reporting duty",
+            id: duty.form.code.clone(),
+        })?;
+    if version != duty.version {
         return Err(StoreError::Conflict(InvalidParam::new(
             "duty",
             "the duty changed meanwhile: read it again and send the request again",

@@ -143,16 +143,16 @@ impl Manager {
                 // run, each statement sees its parameters and the table's current size.
                 // A writer waits at most 10 s for another's lock, as SQLite's busy timeout: then
                 // the request is answered 503 with Retry-After instead of hanging.
-                // A lock timeout is told from other errors by its message alone (diesel gives
-                // no SQLSTATE for it), so messages are asked for untranslated where the role
-                // may set them; elsewhere `messages_untranslated` says so at startup.
                 conn.batch_execute(&format!(
                     "SET TIME ZONE 'UTC'; SET plan_cache_mode = {PLAN_CACHE_MODE}; \
-                     SET lock_timeout = '{LOCK_TIMEOUT}'; \
-                     DO $$ BEGIN SET lc_messages = 'C'; \
-                     EXCEPTION WHEN insufficient_privilege THEN NULL; END $$"
+                     SET lock_timeout = '{LOCK_TIMEOUT}'"
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                // A lock timeout is told from other errors by its message alone (diesel gives
+                // no SQLSTATE for it), so messages are asked for untranslated. Only a superuser
+                // or a role granted it may; for others the refusal is expected and harmless
+                // (`messages_untranslated` warns at startup when it matters).
+                let _ = conn.batch_execute("SET lc_messages = 'C'");
                 Ok(DbConnection::Pg(conn))
             }
         }
@@ -621,10 +621,11 @@ fn to_microseconds(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
 }
 
 /// Whether a locale name (`lc_messages`) gives PostgreSQL's messages in English: `C`,
-/// `POSIX`, `en` and their variants, or the server's environment when empty.
+/// `POSIX`, `en` and their variants (`English_…` on Windows). Empty leaves the language to the
+/// server's environment, which cannot be read from SQL: not known to be English.
 fn is_english_locale(name: &str) -> bool {
     let language = name.split(['_', '.', '@']).next().unwrap_or_default();
-    ["", "C", "POSIX", "en"].contains(&language)
+    ["C", "POSIX", "en", "English"].contains(&language)
 }
 
 /// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).
@@ -638,8 +639,7 @@ mod tests {
 
     #[test]
     fn messages_are_english_in_c_posix_and_english_locales_only() {
-        for english in [
-            "",
+        let english = [
             "C",
             "C.UTF-8",
             "C.utf8",
@@ -647,18 +647,21 @@ mod tests {
             "en_US.UTF-8",
             "en_GB",
             "en",
-        ] {
-            assert!(is_english_locale(english), "{english}");
+            "English_United States.1252",
+        ];
+        for name in english {
+            assert!(is_english_locale(name), "{name}");
         }
-        for other in [
+        for name in [
+            "",
             "vi_VN.UTF-8",
             "vi",
             "de_DE.utf8",
             "fr_FR@euro",
-            "English_US",
             "ca",
+            "Cy",
         ] {
-            assert!(!is_english_locale(other), "{other}");
+            assert!(!is_english_locale(name), "{name}");
         }
     }
 
