@@ -143,16 +143,17 @@ impl Manager {
                 // run, each statement sees its parameters and the table's current size.
                 // A writer waits at most 10 s for another's lock, as SQLite's busy timeout: then
                 // the request is answered 503 with Retry-After instead of hanging.
+                // A lock timeout is told from other errors by its message alone (diesel gives
+                // no SQLSTATE for it), so a superuser's messages are set untranslated; another
+                // role may not set them (asking would log an error on every connection), and
+                // `messages_untranslated` warns at startup when its setting is not English.
                 conn.batch_execute(&format!(
                     "SET TIME ZONE 'UTC'; SET plan_cache_mode = {PLAN_CACHE_MODE}; \
-                     SET lock_timeout = '{LOCK_TIMEOUT}'"
+                     SET lock_timeout = '{LOCK_TIMEOUT}'; \
+                     SELECT set_config('lc_messages', 'C', false) \
+                     WHERE current_setting('is_superuser') = 'on'"
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                // A lock timeout is told from other errors by its message alone (diesel gives
-                // no SQLSTATE for it), so messages are asked for untranslated. Only a superuser
-                // or a role granted it may; for others the refusal is expected and harmless
-                // (`messages_untranslated` warns at startup when it matters).
-                let _ = conn.batch_execute("SET lc_messages = 'C'");
                 Ok(DbConnection::Pg(conn))
             }
         }
@@ -220,8 +221,8 @@ impl Database {
 
     /// Whether the database's error messages are in English, which [`StoreError::is_busy`]
     /// reads: always on SQLite; on PostgreSQL when `lc_messages` is `C`, `POSIX` or English.
-    /// Each connection asks for `C`, which only a superuser or a role granted `SET` on it may
-    /// do; else the role's or the server's setting holds. Returns the setting when it is not.
+    /// A superuser's connections set `C`; another role's keep the role's or the server's
+    /// setting. Returns the setting when it is not known to be English.
     pub fn messages_untranslated(&self) -> StoreResult<Result<(), String>> {
         use diesel::RunQueryDsl;
         #[derive(diesel::QueryableByName)]
