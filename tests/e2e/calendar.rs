@@ -1,5 +1,6 @@
 //! The working-day calendar over HTTP: due dates, working time, provinces' calendar years.
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Reply, Status, TestApp};
 
@@ -298,4 +299,39 @@ fn calendar_writes_need_the_scope_and_the_province() {
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(public(&app, "/api/v1/calendars/P/2026").body["version"], 0);
+}
+
+#[test]
+fn two_first_edits_of_a_year_at_once_both_land_one_after_the_other() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    province(&app);
+    let put = |day: &str| {
+        app.call(
+            HttpMethod::PUT,
+            "/api/v1/calendars/P/2026",
+            Some(&admin),
+            Some(&year_body(Some((day, "Ngày lễ tỉnh")))),
+        )
+    };
+    // No edit stored yet; two at once, while a third writer holds the years' table (on
+    // SQLite the write lock): both read the year as announced.
+    let mut holder = app.hold("LOCK TABLE calendar_years IN EXCLUSIVE MODE");
+    std::thread::scope(|s| {
+        let first = s.spawn(|| put("2026-03-02"));
+        let second = s.spawn(|| put("2026-03-03"));
+        app.until_requests_wait(2);
+        holder.batch_execute("COMMIT").unwrap();
+        let mut versions: Vec<i64> = [first.join().unwrap(), second.join().unwrap()]
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, Status::OK, "{}", r.text);
+                r.body["version"].as_i64().unwrap()
+            })
+            .collect();
+        versions.sort_unstable();
+        assert_eq!(versions, [1, 2]);
+    });
+    let r = public(&app, "/api/v1/calendars/P/2026");
+    assert_eq!(r.header("etag"), Some("\"2\""), "{}", r.text);
 }

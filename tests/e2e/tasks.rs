@@ -3,6 +3,7 @@
 //! the 766 index, grants, the feed, and the yearly record beside the reporting duties.
 
 use chrono::{Duration, Utc};
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp, read_xlsx};
 
@@ -636,4 +637,55 @@ fn one_off_requests_are_judged_and_an_excused_delay_costs_nothing() {
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(total(&judged(&admin), "STP"), 0.0);
+}
+
+#[test]
+fn two_changes_of_one_task_in_flight_are_both_kept() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let r = app.post(
+        "/api/v1/tasks",
+        &admin,
+        &json!({"source": {"number": "1826/VP-KSTT", "date": "2024-09-06", "signer": "Phó Chánh Văn phòng"},
+                "text": "Báo cáo kết quả rà soát", "dueBefore": "2024-09-15", "units": ["STTTT"]}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let path = format!("/api/v1/tasks/{}", r.body["id"]);
+    // Two changes at once, while a third writer holds the task (its row on PostgreSQL, the
+    // write lock on SQLite): one rewords it, the other moves its deadline. Neither carries
+    // If-Match, so each applies to the task as it is when it is written.
+    let mut holder = app.hold(&format!(
+        "SELECT 1 FROM tasks WHERE id = {} FOR UPDATE",
+        r.body["id"]
+    ));
+    std::thread::scope(|s| {
+        let reworded = s.spawn(|| {
+            app.patch(
+                &path,
+                &admin,
+                &json!({"text": "Báo cáo kết quả rà soát, lần 2"}),
+            )
+        });
+        let moved = s.spawn(|| app.patch(&path, &admin, &json!({"dueBefore": "2024-09-20"})));
+        app.until_requests_wait(2);
+        holder.batch_execute("COMMIT").unwrap();
+        for r in [reworded.join().unwrap(), moved.join().unwrap()] {
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+        }
+    });
+    let got = app.get(&path, &admin);
+    assert_eq!(
+        (
+            &got.body["text"],
+            &got.body["dueBefore"],
+            got.header("etag")
+        ),
+        (
+            &json!("Báo cáo kết quả rà soát, lần 2"),
+            &json!("2024-09-20"),
+            Some("\"3\"")
+        ),
+        "{}",
+        got.text
+    );
 }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_api::config::Config;
 use tthc_core::delivery::Backoff;
@@ -457,4 +458,46 @@ fn a_paused_subscription_keeps_its_changes_until_resumed() {
     assert_eq!(r.status, Status::NO_CONTENT);
     app.get(&path, &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn two_changes_of_one_subscription_in_flight_are_both_kept() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let (id, _, _) = subscribe(&app, &admin, &json!({"url": "http://127.0.0.1:9/a"}));
+    let path = format!("/api/v1/subscriptions/{id}");
+    // Paused, so that no delivery writes it meanwhile.
+    let r = app.patch(&path, &admin, &json!({"active": false}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    // Two changes at once, while a third writer holds the subscription (its row on PostgreSQL,
+    // the write lock on SQLite): one moves its URL, the other narrows what it receives.
+    let mut holder = app.hold(&format!(
+        "SELECT 1 FROM subscriptions WHERE id = '{id}' FOR UPDATE"
+    ));
+    std::thread::scope(|s| {
+        let moved = s.spawn(|| app.patch(&path, &admin, &json!({"url": "http://127.0.0.1:9/b"})));
+        let narrowed = s.spawn(|| app.patch(&path, &admin, &json!({"resourceTypes": ["unit"]})));
+        app.until_requests_wait(2);
+        holder.batch_execute("COMMIT").unwrap();
+        for r in [moved.join().unwrap(), narrowed.join().unwrap()] {
+            assert_eq!(r.status, Status::OK, "{}", r.text);
+        }
+    });
+    let got = app.get(&path, &admin);
+    assert_eq!(
+        (
+            &got.body["url"],
+            &got.body["resourceTypes"],
+            &got.body["active"],
+            got.header("etag")
+        ),
+        (
+            &json!("http://127.0.0.1:9/b"),
+            &json!(["unit"]),
+            &json!(false),
+            Some("\"4\"")
+        ),
+        "{}",
+        got.text
+    );
 }
