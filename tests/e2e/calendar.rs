@@ -1,6 +1,5 @@
 //! The working-day calendar over HTTP: due dates, working time, provinces' calendar years.
 
-use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Reply, Status, TestApp};
 
@@ -316,22 +315,17 @@ fn two_first_edits_of_a_year_at_once_both_land_one_after_the_other() {
     };
     // No edit stored yet; two at once, while a third writer holds the years' table (on
     // SQLite the write lock): both read the year as announced.
-    let mut holder = app.hold("LOCK TABLE calendar_years IN EXCLUSIVE MODE");
-    std::thread::scope(|s| {
-        let first = s.spawn(|| put("2026-03-02"));
-        let second = s.spawn(|| put("2026-03-03"));
-        app.until_requests_wait(2);
-        holder.batch_execute("COMMIT").unwrap();
-        let mut versions: Vec<i64> = [first.join().unwrap(), second.join().unwrap()]
-            .iter()
-            .map(|r| {
-                assert_eq!(r.status, Status::OK, "{}", r.text);
-                r.body["version"].as_i64().unwrap()
-            })
-            .collect();
-        versions.sort_unstable();
-        assert_eq!(versions, [1, 2]);
+    let answers = app.both_while_held(
+        "LOCK TABLE calendar_years IN EXCLUSIVE MODE",
+        || put("2026-03-02"),
+        || put("2026-03-03"),
+    );
+    let mut versions = answers.map(|r| {
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r.body["version"].as_i64().unwrap()
     });
+    versions.sort_unstable();
+    assert_eq!(versions, [1, 2]);
     let r = public(&app, "/api/v1/calendars/P/2026");
     assert_eq!(r.header("etag"), Some("\"2\""), "{}", r.text);
 }

@@ -59,18 +59,14 @@ fn a_client_disabled_while_another_change_is_in_flight_stays_disabled() {
     let (secret, _) = app.client("vendor", &["units:read"], &["P"]);
     // Two administrators at once, while a third writer holds the client (its row on
     // PostgreSQL, the write lock on SQLite): one narrows its units, the other disables it.
-    let mut holder = app.hold("SELECT 1 FROM clients WHERE id = 'vendor' FOR UPDATE");
-    std::thread::scope(|s| {
-        let narrow =
-            s.spawn(|| app.patch("/api/v1/clients/vendor", &admin, &json!({"units": ["D1"]})));
-        let disable =
-            s.spawn(|| app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true})));
-        app.until_requests_wait(2);
-        holder.batch_execute("COMMIT").unwrap();
-        for r in [narrow.join().unwrap(), disable.join().unwrap()] {
-            assert_eq!(r.status, Status::OK, "{}", r.text);
-        }
-    });
+    let answers = app.both_while_held(
+        "SELECT 1 FROM clients WHERE id = 'vendor' FOR UPDATE",
+        || app.patch("/api/v1/clients/vendor", &admin, &json!({"units": ["D1"]})),
+        || app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true})),
+    );
+    for r in answers {
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    }
     let got = app.get("/api/v1/clients/vendor", &admin);
     assert_eq!(
         (

@@ -3,7 +3,6 @@
 //! the 766 index, grants, the feed, and the yearly record beside the reporting duties.
 
 use chrono::{Duration, Utc};
-use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp, read_xlsx};
 
@@ -654,25 +653,20 @@ fn two_changes_of_one_task_in_flight_are_both_kept() {
     // Two changes at once, while a third writer holds the task (its row on PostgreSQL, the
     // write lock on SQLite): one rewords it, the other moves its deadline. Neither carries
     // If-Match, so each applies to the task as it is when it is written.
-    let mut holder = app.hold(&format!(
-        "SELECT 1 FROM tasks WHERE id = {} FOR UPDATE",
-        r.body["id"]
-    ));
-    std::thread::scope(|s| {
-        let reworded = s.spawn(|| {
+    let answers = app.both_while_held(
+        &format!("SELECT 1 FROM tasks WHERE id = {} FOR UPDATE", r.body["id"]),
+        || {
             app.patch(
                 &path,
                 &admin,
                 &json!({"text": "Báo cáo kết quả rà soát, lần 2"}),
             )
-        });
-        let moved = s.spawn(|| app.patch(&path, &admin, &json!({"dueBefore": "2024-09-20"})));
-        app.until_requests_wait(2);
-        holder.batch_execute("COMMIT").unwrap();
-        for r in [reworded.join().unwrap(), moved.join().unwrap()] {
-            assert_eq!(r.status, Status::OK, "{}", r.text);
-        }
-    });
+        },
+        || app.patch(&path, &admin, &json!({"dueBefore": "2024-09-20"})),
+    );
+    for r in answers {
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    }
     let got = app.get(&path, &admin);
     assert_eq!(
         (

@@ -1,6 +1,5 @@
 //! Units: the tree, its filters and pages, moves, validity, versions.
 
-use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_tests::{Status, TestApp};
 
@@ -276,17 +275,15 @@ fn two_changes_of_one_unit_in_flight_are_both_kept() {
     // Two requests at once, while a third writer holds D2 (its row on PostgreSQL, the write
     // lock on SQLite): each must be applied to the other's result.
     let both = |a: (Value, Option<&str>), b: (Value, Option<&str>)| {
-        let mut holder = app.hold("SELECT 1 FROM units WHERE code = 'D2' FOR UPDATE");
-        std::thread::scope(|s| {
-            let first = s.spawn(|| patch(a.0, a.1));
-            let second = s.spawn(|| patch(b.0, b.1));
-            app.until_requests_wait(2);
-            holder.batch_execute("COMMIT").unwrap();
-            let mut statuses = [first.join().unwrap(), second.join().unwrap()]
-                .map(|r| (r.status, r.header("etag").map(str::to_owned)));
-            statuses.sort();
-            statuses
-        })
+        let mut statuses = app
+            .both_while_held(
+                "SELECT 1 FROM units WHERE code = 'D2' FOR UPDATE",
+                || patch(a.0, a.1),
+                || patch(b.0, b.1),
+            )
+            .map(|r| (r.status, r.header("etag").map(str::to_owned)));
+        statuses.sort();
+        statuses
     };
 
     // Different fields, no `If-Match`: neither writes back what the other changed.

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
 use serde_json::{Value, json};
 use tthc_api::config::Config;
 use tthc_core::delivery::Backoff;
@@ -471,18 +470,14 @@ fn two_changes_of_one_subscription_in_flight_are_both_kept() {
     assert_eq!(r.status, Status::OK, "{}", r.text);
     // Two changes at once, while a third writer holds the subscription (its row on PostgreSQL,
     // the write lock on SQLite): one moves its URL, the other narrows what it receives.
-    let mut holder = app.hold(&format!(
-        "SELECT 1 FROM subscriptions WHERE id = '{id}' FOR UPDATE"
-    ));
-    std::thread::scope(|s| {
-        let moved = s.spawn(|| app.patch(&path, &admin, &json!({"url": "http://127.0.0.1:9/b"})));
-        let narrowed = s.spawn(|| app.patch(&path, &admin, &json!({"resourceTypes": ["unit"]})));
-        app.until_requests_wait(2);
-        holder.batch_execute("COMMIT").unwrap();
-        for r in [moved.join().unwrap(), narrowed.join().unwrap()] {
-            assert_eq!(r.status, Status::OK, "{}", r.text);
-        }
-    });
+    let answers = app.both_while_held(
+        &format!("SELECT 1 FROM subscriptions WHERE id = '{id}' FOR UPDATE"),
+        || app.patch(&path, &admin, &json!({"url": "http://127.0.0.1:9/b"})),
+        || app.patch(&path, &admin, &json!({"resourceTypes": ["unit"]})),
+    );
+    for r in answers {
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    }
     let got = app.get(&path, &admin);
     assert_eq!(
         (

@@ -203,6 +203,25 @@ impl TestApp {
         conn
     }
 
+    /// Sends `a` and `b` at once while a transaction of the test's own holds what `pg_lock`
+    /// locks ([`TestApp::hold`]), lets go once both wait for it, and returns their answers:
+    /// two writers of one record in flight, deterministically interleaved on PostgreSQL.
+    pub fn both_while_held(
+        &self,
+        pg_lock: &str,
+        a: impl FnOnce() -> Reply + Send,
+        b: impl FnOnce() -> Reply + Send,
+    ) -> [Reply; 2] {
+        let mut holder = self.hold(pg_lock);
+        std::thread::scope(|s| {
+            let first = s.spawn(a);
+            let second = s.spawn(b);
+            self.until_requests_wait(2);
+            holder.batch_execute("COMMIT").unwrap();
+            [first.join().unwrap(), second.join().unwrap()]
+        })
+    }
+
     /// Returns once `n` requests wait for a lock in this test's database: on PostgreSQL as
     /// `pg_locks` shows them (at most 5 s, well inside the service's lock timeout); on SQLite, which shows no waiter, after half a
     /// second.
