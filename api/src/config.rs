@@ -74,10 +74,12 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// How long an instance holds a subscription it delivers: longer than the two attempts it
-    /// may make in that time (a dead letter sent again, then the next batch).
+    /// How long an instance holds a subscription it delivers: longer than the requests it may
+    /// make in that time, each waiting at most the timeout. A webhook makes two (a dead letter
+    /// sent again, then the next batch); the relay to the national portal up to four (each of
+    /// the two sends the portal's new dossiers and its updates apart).
     pub fn lease(&self) -> Duration {
-        self.timeout * 3 + Duration::from_secs(5)
+        self.timeout * 5 + Duration::from_secs(5)
     }
 }
 
@@ -275,7 +277,7 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.webhooks.timeout, Duration::from_secs(10));
         assert_eq!(c.webhooks.backoff.max_attempts, 20);
-        assert_eq!(c.webhooks.lease(), Duration::from_secs(35));
+        assert_eq!(c.webhooks.lease(), Duration::from_secs(55));
         assert_eq!(c.index_upkeep, Some(Duration::from_secs(24 * 3600)));
         let off = config(&[("TTHC_INDEX_UPKEEP_HOURS", "0")]).unwrap();
         assert_eq!(off.index_upkeep, None);

@@ -83,43 +83,67 @@ fn a_client_disabled_while_another_change_is_in_flight_stays_disabled() {
     assert!(t.status.is_client_error(), "{}", t.text);
 }
 
+/// A department's administrator rotates the vendor's secret, or deletes it, while another
+/// administrator widens the vendor to every unit: judged on the old grant, the request is
+/// refused (409) and nothing is written.
 #[test]
-fn a_narrow_administrator_gets_no_secret_of_a_client_widened_meanwhile() {
+fn a_narrow_administrator_gets_no_secret_of_a_client_widened_meanwhile_nor_deletes_it() {
     let app = TestApp::spawn();
     let admin = app.admin_token();
     app.unit("P", "province", None);
     app.unit("D1", "department", Some("P"));
     let (_, narrow) = app.client("d1-admin", &["clients:admin", "units:read"], &["D1"]);
-    app.client("vendor", &["units:read"], &["D1"]);
-    // Another administrator's change of the vendor is in flight (its lock held on PostgreSQL,
-    // the write lock on SQLite): it widens the vendor to every unit, after the department's
-    // administrator was judged able to manage the vendor by its old grant.
-    let mut widening = app.hold("SELECT pg_advisory_xact_lock(hashtext('client:vendor'))");
-    std::thread::scope(|s| {
-        let rotate = s.spawn(|| app.post("/api/v1/clients/vendor/secret", &narrow, &json!({})));
-        app.until_requests_wait(1);
-        widening
-            .batch_execute(
-                "UPDATE clients SET all_units = true, version = version + 1 WHERE id = 'vendor'; \
-                 COMMIT",
-            )
-            .unwrap();
-        rotate
-            .join()
-            .unwrap()
-            .assert_problem(Status::CONFLICT, "conflict");
-    });
-    // Nothing was written: the vendor is as the other administrator left it.
-    let vendor = app.get("/api/v1/clients/vendor", &admin);
-    assert_eq!(
-        (&vendor.body["allUnits"], vendor.header("etag")),
-        (&json!(true), Some("\"2\"")),
-        "{}",
-        vendor.text
-    );
-    // Read again, it is out of the department administrator's reach.
-    app.post("/api/v1/clients/vendor/secret", &narrow, &json!({}))
-        .assert_problem(Status::NOT_FOUND, "notFound");
+    let rotate = || app.post("/api/v1/clients/vendor/secret", &narrow, &json!({}));
+    let delete = || {
+        app.call(
+            HttpMethod::DELETE,
+            "/api/v1/clients/vendor",
+            Some(&narrow),
+            None,
+        )
+    };
+    for (n, request) in [&rotate as &(dyn Fn() -> tthc_tests::Reply + Sync), &delete]
+        .into_iter()
+        .enumerate()
+    {
+        if n > 0 {
+            let r = app.call(
+                HttpMethod::DELETE,
+                "/api/v1/clients/vendor",
+                Some(&admin),
+                None,
+            );
+            assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+        }
+        app.client("vendor", &["units:read"], &["D1"]);
+        // Another administrator's change of the vendor is in flight (its lock held on
+        // PostgreSQL, the write lock on SQLite): it widens the vendor to every unit, after the
+        // department's administrator was judged able to manage the vendor by its old grant.
+        let mut widening = app.hold("SELECT pg_advisory_xact_lock(hashtext('client:vendor'))");
+        std::thread::scope(|s| {
+            let sent = s.spawn(request);
+            app.until_requests_wait(1);
+            widening
+                .batch_execute(
+                    "UPDATE clients SET all_units = true, version = version + 1 \
+                     WHERE id = 'vendor'; COMMIT",
+                )
+                .unwrap();
+            sent.join()
+                .unwrap()
+                .assert_problem(Status::CONFLICT, "conflict");
+        });
+        // Nothing was written: the vendor is as the other administrator left it.
+        let vendor = app.get("/api/v1/clients/vendor", &admin);
+        assert_eq!(
+            (&vendor.body["allUnits"], vendor.header("etag")),
+            (&json!(true), Some("\"2\"")),
+            "{}",
+            vendor.text
+        );
+        // Read again, it is out of the department administrator's reach.
+        request().assert_problem(Status::NOT_FOUND, "notFound");
+    }
 }
 
 #[test]

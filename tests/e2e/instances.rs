@@ -128,3 +128,36 @@ fn concurrent_writes_of_one_record_are_all_kept() {
     drop(apps);
     drop(test_db);
 }
+
+/// An instance starting while another migrates waits for it however long it takes, beyond the
+/// connections' 10-second lock timeout, instead of failing to start.
+#[test]
+fn an_instance_waits_for_a_long_migration_of_another() {
+    let test_db = TestDb::new();
+    if !test_db.is_postgres() {
+        return;
+    }
+    let url = tthc_core::db::DatabaseUrl::parse(&test_db.url).unwrap();
+    // Another instance migrating: it holds the migrations' lock for 11 s.
+    let mut other = <diesel::PgConnection as diesel::Connection>::establish(&test_db.url).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut other,
+        "SELECT pg_advisory_lock(7660766)",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let starting = std::thread::spawn(move || {
+        let db = tthc_core::db::Database::open(&url, 2).unwrap();
+        db.migrate()
+    });
+    std::thread::sleep(std::time::Duration::from_secs(11));
+    assert!(!starting.is_finished(), "it waits for the other instance");
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut other,
+        "SELECT pg_advisory_unlock(7660766)",
+    )
+    .unwrap();
+    let applied = starting.join().unwrap();
+    assert!(applied.unwrap() > 0, "then it migrates");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(11));
+}

@@ -20,7 +20,7 @@ fn quick(url: &str) -> Config {
     c.webhooks.poll = Duration::from_millis(50);
     // Generous: a receiver answering late on a loaded machine would be retried, and given up
     // on after three attempts, which the tests would read as lost changes.
-    c.webhooks.timeout = Duration::from_secs(5);
+    c.webhooks.timeout = Duration::from_secs(2);
     c.webhooks.backoff = Backoff {
         base: Duration::from_millis(50),
         cap: Duration::from_millis(200),
@@ -495,4 +495,15 @@ fn two_changes_of_one_subscription_in_flight_are_both_kept() {
         "{}",
         got.text
     );
+    // Deleted twice at once: one deletes it, the other finds it gone.
+    let delete = || app.call(HttpMethod::DELETE, &path, Some(&admin), None);
+    let mut statuses = app
+        .both_while_held(
+            &format!("SELECT 1 FROM subscriptions WHERE id = '{id}' FOR UPDATE"),
+            delete,
+            delete,
+        )
+        .map(|r| r.status);
+    statuses.sort();
+    assert_eq!(statuses, [Status::NO_CONTENT, Status::NOT_FOUND]);
 }

@@ -485,6 +485,7 @@ pub async fn patch_client(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such client", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The client's grant changed while the request was checked against it: read it again and retry", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["clients:admin"]))
 )]
@@ -498,8 +499,14 @@ pub async fn delete_client(
     let id = id.into_inner();
     state
         .run(move |conn| {
-            managed(conn, &principal, &id)?;
-            Ok(store::delete(conn, &principal.actor(), &id)?)
+            let checked = managed(conn, &principal, &id)?;
+            let grant = checked.grant();
+            Ok(store::delete(
+                conn,
+                &principal.actor(),
+                &id,
+                judged_on(&principal, grant).as_ref(),
+            )?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

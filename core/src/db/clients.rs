@@ -283,9 +283,18 @@ pub fn update(
 }
 
 /// Deletes client `id`; its tokens stop being renewed (issued tokens live until they expire).
-pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<()> {
+/// `checked_grant` is the grant the caller's right to delete it was judged on: changed since,
+/// the deletion is refused as a conflict.
+pub fn delete(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    checked_grant: Option<&Grant>,
+) -> StoreResult<()> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("client:{id}"))?;
         let before = get(conn, id)?;
+        super::grant_as_checked(checked_grant, &before.grant(), "client")?;
         diesel::delete(clients::table.find(id)).execute(conn)?;
         audit::record(
             conn,

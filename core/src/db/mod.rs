@@ -290,13 +290,18 @@ impl Database {
     }
 
     /// Applies every pending migration. On PostgreSQL an advisory lock makes instances that
-    /// start together take turns, so exactly one of them migrates.
+    /// start together take turns, so exactly one of them migrates; the others wait for it as
+    /// long as it takes (a migration over the country's dossiers takes minutes), not the
+    /// connection's lock timeout, which still bounds the migrations' own waits for tables.
     pub fn migrate(&self) -> StoreResult<usize> {
         let mut conn = self.conn()?;
         let result = match &mut *conn {
             DbConnection::Sqlite(c) => migrate_sqlite(c),
             DbConnection::Pg(c) => {
-                c.batch_execute("SELECT pg_advisory_lock(7660766)")?;
+                c.batch_execute(&format!(
+                    "SET lock_timeout = 0; SELECT pg_advisory_lock(7660766); \
+                     SET lock_timeout = '{LOCK_TIMEOUT}'"
+                ))?;
                 let applied = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|v| v.len());

@@ -211,8 +211,16 @@ pub fn reopen(conn: &mut DbConnection, actor: &Actor, period: Period) -> StoreRe
         };
         diesel::delete(score_snapshots::table.filter(score_snapshots::period.eq(&key)))
             .execute(conn)?;
-        diesel::delete(closed_periods::table.filter(closed_periods::period.eq(&key)))
-            .execute(conn)?;
+        let reopened =
+            diesel::delete(closed_periods::table.filter(closed_periods::period.eq(&key)))
+                .execute(conn)?;
+        // Another reopening committed since the read: it is the one recorded.
+        if reopened == 0 {
+            return Err(StoreError::NotFound {
+                resource: "closed period",
+                id: key.clone(),
+            });
+        }
         audit::record(
             conn,
             actor,

@@ -399,7 +399,10 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<(
             webhook_dead_letters::table.filter(webhook_dead_letters::subscription_id.eq(id)),
         )
         .execute(conn)?;
-        diesel::delete(subscriptions::table.find(id)).execute(conn)?;
+        // Another deletion committed since the read: it is the one recorded.
+        if diesel::delete(subscriptions::table.find(id)).execute(conn)? == 0 {
+            return Err(not_found(id));
+        }
         audited(conn, actor, "delete", id, Some(&before.into()), None)
     })
 }
