@@ -124,7 +124,6 @@ impl Deliverer {
         let (letter, batch) = match plan {
             Plan::Held(reason) => {
                 tracing::info!(subscription = %id, %reason, "webhook held");
-                let retry_at = Utc::now().naive_utc() + HELD_FOR;
                 self.db(move |conn| {
                     store::settle(
                         conn,
@@ -132,7 +131,7 @@ impl Deliverer {
                         &instance,
                         &Attempt::Held {
                             error: reason,
-                            retry_at,
+                            retry_in: HELD_FOR,
                         },
                     )
                 })
@@ -188,8 +187,7 @@ impl Deliverer {
                 match self.config.backoff.after(failures, rand::random::<f64>()) {
                     Some(wait) => Attempt::Failed {
                         error,
-                        retry_at: Utc::now().naive_utc()
-                            + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX),
+                        retry_in: TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX),
                     },
                     None => {
                         tracing::warn!(subscription = %sub.id, %error, "webhook batch dead-lettered");

@@ -69,8 +69,9 @@ pub fn claim(
     key: &str,
     request_hash: &str,
 ) -> StoreResult<Claim> {
-    let now = super::now();
     write_tx(conn, |conn| {
+        // The database's clock: instances whose clocks differ judge one lease alike.
+        let now = super::database_now(conn)?;
         diesel::delete(keys::table.filter(keys::created_at.lt(now - RETENTION))).execute(conn)?;
         let found: Option<KeyRow> = keys::table
             .find((client, key))

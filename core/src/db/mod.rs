@@ -634,6 +634,21 @@ fn is_english_locale(name: &str) -> bool {
     ["C", "POSIX", "en", "English"].contains(&language)
 }
 
+/// The database's clock (UTC, to the microsecond): what leases held across instances are
+/// judged by, whatever the instances' own clocks say. On SQLite, one machine: its clock.
+pub fn database_now(conn: &mut DbConnection) -> StoreResult<chrono::NaiveDateTime> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConnection::Pg(_) => Ok(diesel::select(
+            diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+                "(now() AT TIME ZONE 'UTC')::timestamp",
+            ),
+        )
+        .get_result(conn)?),
+        DbConnection::Sqlite(_) => Ok(now()),
+    }
+}
+
 /// The current instant as stored: UTC, to the microsecond (both backends keep microseconds).
 pub fn now() -> chrono::NaiveDateTime {
     to_microseconds(chrono::Utc::now().naive_utc())

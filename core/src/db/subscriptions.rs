@@ -13,6 +13,9 @@ use super::schema::{subscriptions, webhook_dead_letters};
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::version::Versions;
 
+/// The database's clock, which the deliverers' leases are judged by.
+pub use super::database_now;
+
 /// A stored subscription, with its secret and delivery state.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subscriptions)]
@@ -305,7 +308,8 @@ pub fn create(
                 subscriptions::cursor_txid.eq(form.start.txid),
                 subscriptions::cursor_id.eq(form.start.id),
                 subscriptions::failures.eq(0),
-                subscriptions::next_attempt_at.eq(now),
+                // Due at once by the clock `claim_due` reads.
+                subscriptions::next_attempt_at.eq(database_now(conn)?),
                 subscriptions::delivered.eq(0),
                 subscriptions::version.eq(1),
                 subscriptions::created_at.eq(now),
@@ -370,7 +374,7 @@ pub fn update(
         // the read stays), unless the change resumes delivery.
         if resumed {
             diesel::update(subscriptions::table.find(id))
-                .set(subscriptions::next_attempt_at.eq(now))
+                .set(subscriptions::next_attempt_at.eq(database_now(conn)?))
                 .execute(conn)?;
         }
         let after = get(conn, id)?;
@@ -405,20 +409,6 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<(
         }
         audited(conn, actor, "delete", id, Some(&before.into()), None)
     })
-}
-
-/// The database's clock (UTC): leases are compared with one clock whatever the instances'.
-pub fn database_now(conn: &mut DbConnection) -> StoreResult<NaiveDateTime> {
-    match conn {
-        DbConnection::Pg(_) => Ok(diesel::select(
-            diesel::dsl::sql::<diesel::sql_types::Timestamp>(
-                "(now() AT TIME ZONE 'UTC')::timestamp",
-            ),
-        )
-        .get_result(conn)?),
-        // One machine, one clock.
-        DbConnection::Sqlite(_) => Ok(super::now()),
-    }
 }
 
 /// Takes, for `lease`, up to `max` subscriptions that have something to deliver: changes up to
@@ -501,12 +491,12 @@ pub enum Attempt {
         /// How many changes it held.
         changes: i64,
     },
-    /// The receiver failed; try again at `retry_at`.
+    /// The receiver failed; try again after `retry_in`.
     Failed {
         /// Why.
         error: String,
-        /// When to try again.
-        retry_at: NaiveDateTime,
+        /// How long from now (the database's clock) to try again.
+        retry_in: TimeDelta,
     },
     /// The receiver failed the last allowed time: the batch becomes a dead letter and the
     /// cursor moves past it.
@@ -520,12 +510,12 @@ pub enum Attempt {
         /// Attempts made.
         attempts: i32,
     },
-    /// Nothing may be delivered now (its owner is disabled): look again at `retry_at`.
+    /// Nothing may be delivered now (its owner is disabled): look again after `retry_in`.
     Held {
         /// Why.
         error: String,
-        /// When to look again.
-        retry_at: NaiveDateTime,
+        /// How long from now (the database's clock) to look again.
+        retry_in: TimeDelta,
     },
 }
 
@@ -544,7 +534,10 @@ pub fn settle(
         else {
             return Ok(false);
         };
-        let now = super::now();
+        // The database's clock, which `claim_due` compares the next attempt with: an instance
+        // whose own clock runs ahead or behind schedules no earlier or later for it.
+        let now = database_now(conn)?;
+        let later = |wait: TimeDelta| now.checked_add_signed(wait).unwrap_or(NaiveDateTime::MAX);
         // Conditional on the lease still being ours: it may have expired since the read and
         // another instance taken the subscription (`claim_due`, one statement of its own).
         let target = subscriptions::table
@@ -586,20 +579,20 @@ pub fn settle(
                 }
                 Ok(settled == 1)
             }
-            Attempt::Failed { error, retry_at } => Ok(diesel::update(target)
+            Attempt::Failed { error, retry_in } => Ok(diesel::update(target)
                 .set((
                     release(),
                     s::failures.eq(s::failures + 1),
-                    s::next_attempt_at.eq(*retry_at),
+                    s::next_attempt_at.eq(later(*retry_in)),
                     s::last_attempt_at.eq(now),
                     s::last_error.eq(error),
                 ))
                 .execute(conn)?
                 == 1),
-            Attempt::Held { error, retry_at } => Ok(diesel::update(target)
+            Attempt::Held { error, retry_in } => Ok(diesel::update(target)
                 .set((
                     release(),
-                    s::next_attempt_at.eq(*retry_at),
+                    s::next_attempt_at.eq(later(*retry_in)),
                     s::last_error.eq(error),
                 ))
                 .execute(conn)?
