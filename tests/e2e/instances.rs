@@ -130,7 +130,8 @@ fn concurrent_writes_of_one_record_are_all_kept() {
 }
 
 /// An instance starting while another migrates waits for it however long it takes, beyond the
-/// connections' 10-second lock timeout, instead of failing to start.
+/// connections' 10-second lock timeout and a statement timeout the database sets, instead of
+/// failing to start.
 #[test]
 fn an_instance_waits_for_a_long_migration_of_another() {
     let test_db = TestDb::new();
@@ -140,9 +141,20 @@ fn an_instance_waits_for_a_long_migration_of_another() {
     let url = tthc_core::db::DatabaseUrl::parse(&test_db.url).unwrap();
     // Another instance migrating: it holds the migrations' lock for 11 s.
     let mut other = <diesel::PgConnection as diesel::Connection>::establish(&test_db.url).unwrap();
+    let name = test_db
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
     diesel::connection::SimpleConnection::batch_execute(
         &mut other,
-        "SELECT pg_advisory_lock(7660766)",
+        &format!(
+            "ALTER DATABASE {name} SET statement_timeout = '5s'; \
+             SELECT pg_advisory_lock(7660766)"
+        ),
     )
     .unwrap();
     let started = std::time::Instant::now();

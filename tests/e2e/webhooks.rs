@@ -14,11 +14,12 @@ use tthc_tests::{HttpMethod, Status, TestApp, TestDb};
 use crate::procedures::seed;
 
 /// Deliveries quick enough for tests: looked for every 50 ms, retried after 50 ms, given up
-/// after 3 attempts, a receiver allowed 1 s (so a lease lasts 8 s).
+/// after 3 attempts, a receiver allowed 2 s (so a lease lasts 15 s, which bounds how long a
+/// restarted instance waits for the batch its predecessor held).
 fn quick(url: &str) -> Config {
     let mut c = tthc_tests::config(url);
     c.webhooks.poll = Duration::from_millis(50);
-    // Generous: a receiver answering late on a loaded machine would be retried, and given up
+    // Not 1 s: a receiver answering late on a loaded machine would be retried, and given up
     // on after three attempts, which the tests would read as lost changes.
     c.webhooks.timeout = Duration::from_secs(2);
     c.webhooks.backoff = Backoff {

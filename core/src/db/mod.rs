@@ -298,14 +298,16 @@ impl Database {
         let result = match &mut *conn {
             DbConnection::Sqlite(c) => migrate_sqlite(c),
             DbConnection::Pg(c) => {
+                // Nor a statement timeout the role may carry (a managed server's): the wait and
+                // the migrations take what they take.
                 c.batch_execute(&format!(
-                    "SET lock_timeout = 0; SELECT pg_advisory_lock(7660766); \
-                     SET lock_timeout = '{LOCK_TIMEOUT}'"
+                    "SET lock_timeout = 0; SET statement_timeout = 0; \
+                     SELECT pg_advisory_lock(7660766); SET lock_timeout = '{LOCK_TIMEOUT}'"
                 ))?;
                 let applied = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|v| v.len());
-                c.batch_execute("SELECT pg_advisory_unlock(7660766)")?;
+                c.batch_execute("SELECT pg_advisory_unlock(7660766); RESET statement_timeout")?;
                 applied
             }
         };

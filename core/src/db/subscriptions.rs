@@ -398,6 +398,7 @@ pub fn update(
 /// Deletes subscription `id` with its dead letters.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<()> {
     write_tx(conn, |conn| {
+        super::lock_record(conn, &format!("subscription:{id}"))?;
         let before = get(conn, id)?;
         diesel::delete(
             webhook_dead_letters::table.filter(webhook_dead_letters::subscription_id.eq(id)),
@@ -537,7 +538,8 @@ pub fn settle(
         // The database's clock, which `claim_due` compares the next attempt with: an instance
         // whose own clock runs ahead or behind schedules no earlier or later for it.
         let now = database_now(conn)?;
-        let later = |wait: TimeDelta| now.checked_add_signed(wait).unwrap_or(NaiveDateTime::MAX);
+        // A day at most: the backoff's cap is an hour, and no instant beyond it can overflow.
+        let later = |wait: TimeDelta| now + wait.clamp(TimeDelta::zero(), TimeDelta::days(1));
         // Conditional on the lease still being ours: it may have expired since the read and
         // another instance taken the subscription (`claim_due`, one statement of its own).
         let target = subscriptions::table
