@@ -23,6 +23,10 @@ use crate::state::AppState;
 
 /// The request header carrying the key.
 pub const KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Logged when a request's key was taken over by a retry after its lease lapsed.
+const LEASE_LOST: &str =
+    "an idempotency key was no longer this request's: its lease lapsed and a retry took it";
+
 /// The header marking a replayed answer.
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
@@ -159,9 +163,7 @@ pub async fn replay(
             .await;
         match released {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                "an idempotency key was no longer this request's: its lease lapsed and a retry took it"
-            ),
+            Ok(false) => tracing::warn!("{LEASE_LOST}"),
             Err(e) => tracing::warn!(error = %e, "could not release an idempotency key"),
         }
     };
@@ -209,9 +211,7 @@ pub async fn replay(
         match kept {
             Ok(true) => {}
             // Its successor's answer is kept instead.
-            Ok(false) => tracing::warn!(
-                "an idempotency key was no longer this request's: its lease lapsed and a retry took it"
-            ),
+            Ok(false) => tracing::warn!("{LEASE_LOST}"),
             Err(e) => tracing::warn!(error = %e, "could not keep an idempotent answer"),
         }
     }
