@@ -98,29 +98,47 @@ pub fn identity_key(config: &Config) -> Result<IdentityKey, StartError> {
         tthc_core::db::Backend::Sqlite => {
             let path = format!("{}.identity-key", config.database_url.target);
             let fail = |e: std::io::Error| StartError(format!("identity key file {path}: {e}"));
-            match std::fs::read_to_string(&path) {
-                Ok(text) if text.trim().len() >= crate::config::MIN_SECRET_LEN => {
-                    Ok(IdentityKey::new(text.trim().as_bytes()))
+            // Twice at most: a second process starting at the same moment may make the file
+            // between our read and our write; then its key, whole, is read the second time.
+            for _ in 0..2 {
+                match std::fs::read_to_string(&path) {
+                    Ok(text) if text.trim().len() >= crate::config::MIN_SECRET_LEN => {
+                        return Ok(IdentityKey::new(text.trim().as_bytes()));
+                    }
+                    Ok(_) => {
+                        return Err(StartError(format!(
+                            "identity key file {path}: shorter than {} characters",
+                            crate::config::MIN_SECRET_LEN
+                        )));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        let key = format!("{}{}", generate_secret(), generate_secret());
+                        match publish_private(&path, &key) {
+                            Ok(()) => {
+                                tracing::info!(%path, "identity key generated; back it up with the database");
+                                return Ok(IdentityKey::new(key.as_bytes()));
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                            Err(e) => return Err(fail(e)),
+                        }
+                    }
+                    Err(e) => return Err(fail(e)),
                 }
-                Ok(_) => Err(StartError(format!(
-                    "identity key file {path}: shorter than {} characters",
-                    crate::config::MIN_SECRET_LEN
-                ))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let key = format!("{}{}", generate_secret(), generate_secret());
-                    write_private(&path, &key).map_err(fail)?;
-                    tracing::info!(%path, "identity key generated; back it up with the database");
-                    Ok(IdentityKey::new(key.as_bytes()))
-                }
-                Err(e) => Err(fail(e)),
             }
+            Err(StartError(format!(
+                "identity key file {path}: made and gone again while starting"
+            )))
         }
     }
 }
 
-/// Writes a new file readable by its owner only.
-fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+/// Makes the file `path`, readable by its owner only, holding `text`, unless it exists
+/// (`AlreadyExists`). It appears whole or not at all: written under a name of its own first,
+/// then linked to `path`, which fails if `path` exists, so that a process starting beside this
+/// one never reads it half-written.
+fn publish_private(path: &str, text: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let draft = format!("{path}.{}-{}.new", std::process::id(), generate_secret());
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -128,7 +146,14 @@ fn write_private(path: &str, text: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)?.write_all(text.as_bytes())
+    let written = options.open(&draft).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    let published = written.and_then(|()| std::fs::hard_link(&draft, path));
+    // The draft goes either way; the key lives on under `path` when it was linked.
+    let _ = std::fs::remove_file(&draft);
+    published
 }
 
 /// Opens the database and applies pending migrations.

@@ -173,3 +173,88 @@ fn an_instance_waits_for_a_long_migration_of_another() {
     assert!(applied.unwrap() > 0, "then it migrates");
     assert!(started.elapsed() >= std::time::Duration::from_secs(11));
 }
+
+/// Instances started with `--demo` at the same moment load the demo province once and none of
+/// them fails: on PostgreSQL the others wait for the first to finish (it holds an advisory lock
+/// while it loads), so each starts serving the whole demo; on SQLite the others find the province
+/// created and leave the rest to the first.
+#[test]
+fn instances_loading_the_demo_at_once_load_it_once() {
+    let test_db = TestDb::new();
+    let apps = [
+        TestApp::spawn_on(&test_db.url),
+        TestApp::spawn_on(&test_db.url),
+    ];
+    let token = apps[0].admin_token();
+    let dossiers_seen = |app: &TestApp| {
+        app.get("/api/v1/dossiers?limit=1&count=true", &token).body["total"]
+            .as_u64()
+            .unwrap()
+    };
+    let start = std::sync::Barrier::new(apps.len());
+    let loads: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = apps
+            .iter()
+            .map(|app| {
+                let start = &start;
+                s.spawn(move || {
+                    start.wait();
+                    let loaded = tthc_api::demo::load(&app.db, 1000);
+                    (loaded, dossiers_seen(app))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut created: Vec<usize> = loads
+        .iter()
+        .map(|(loaded, _)| loaded.as_ref().expect("no instance fails").units_created)
+        .collect();
+    created.sort_unstable();
+    assert_eq!(created, [0, 121], "one instance created the demo's units");
+    let total = dossiers_seen(&apps[1]);
+    assert!(total >= 1000, "{total} dossiers");
+    if test_db.is_postgres() {
+        for (_, seen) in &loads {
+            assert_eq!(
+                *seen, total,
+                "an instance went on before the demo was whole"
+            );
+        }
+    }
+}
+
+/// Instances of one SQLite database starting at the same moment, with no `TTHC_IDENTITY_KEY`:
+/// one of them makes the key file beside the database, and every one of them reads that key,
+/// whole (none fails on a file another is still writing, nor on one made since it looked).
+#[test]
+fn instances_starting_together_on_sqlite_share_one_generated_identity_key() {
+    let dir = std::env::temp_dir().join(format!("tthc-key-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir(&dir).unwrap();
+    let mut config = tthc_tests::config(&format!("sqlite://{}", dir.join("tthc.db").display()));
+    config.identity_key = None;
+    let start = std::sync::Barrier::new(8);
+    let ids: Vec<Result<String, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    tthc_api::server::identity_key(&config)
+                        .map(|key| key.id().to_owned())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let kept = std::fs::read_to_string(dir.join("tthc.db.identity-key")).unwrap();
+    let kept_id = tthc_api::identity::IdentityKey::new(kept.trim().as_bytes())
+        .id()
+        .to_owned();
+    for id in &ids {
+        assert_eq!(id.as_deref(), Ok(kept_id.as_str()), "{ids:?}");
+    }
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the key file is left: {left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,14 +11,14 @@ mod tasks;
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use tthc_core::db::audit::Actor;
 use tthc_core::db::units::{self, UnitInsertForm};
-use tthc_core::db::{Database, StoreError};
+use tthc_core::db::{Database, DbConnection, StartupStep, StoreError};
 use tthc_core::period::Period;
 use tthc_core::unit::{UnitCode, UnitLevel, UnitScope};
 
 use province_data::{COMMUNES, DEPARTMENTS, DemoUnit, PROVINCE};
 
 /// What loading the demo did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DemoSummary {
     /// Units created now (0 when the demo was loaded before).
     pub units_created: usize,
@@ -91,20 +91,15 @@ impl DemoYear {
 /// hundred dossiers over the span ending yesterday ([`DemoYear`]), three months closed with the
 /// portal's scores for the province, and the reporting duties with the reports sent over the
 /// span.
-/// Loading it again changes nothing.
+/// Loading it again changes nothing; instances that load it at once load it once (on
+/// PostgreSQL the others wait for the first, on SQLite they leave it to the first).
 pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
-    let mut conn = db.conn()?;
-    if units::find_row(&mut conn, PROVINCE.code)?.is_some() {
-        return Ok(DemoSummary {
-            units_created: 0,
-            procedures_created: 0,
-            decisions_created: 0,
-            dossiers_created: 0,
-            petitions_created: 0,
-            months_closed: 0,
-            reports_submitted: 0,
-            tasks_created: 0,
-        });
+    db.one_instance_at_a_time(StartupStep::Demo, |conn| load_alone(conn, dossiers))
+}
+
+fn load_alone(conn: &mut DbConnection, dossiers: usize) -> Result<DemoSummary, StoreError> {
+    if units::find_row(conn, PROVINCE.code)?.is_some() {
+        return Ok(DemoSummary::default());
     }
     let actor = Actor::system("demo province");
     // The two-level local government took effect on 1 July 2025.
@@ -122,9 +117,13 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
             valid_from: since,
             valid_to: None,
         };
-        units::create(&mut conn, &actor, &UnitScope::All, &form)
+        units::create(conn, &actor, &UnitScope::All, &form)
     };
-    create(&PROVINCE, UnitLevel::Province, None)?;
+    match create(&PROVINCE, UnitLevel::Province, None) {
+        // Another instance (or thread) created it after the check above: it loads the rest.
+        Err(StoreError::Conflict(_)) => return Ok(DemoSummary::default()),
+        other => other?,
+    };
     for d in DEPARTMENTS {
         create(d, UnitLevel::Department, Some(province.clone()))?;
     }
@@ -132,22 +131,21 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
         create(c, UnitLevel::Commune, Some(province.clone()))?;
     }
     let communes: Vec<&str> = COMMUNES.iter().map(|c| c.code).collect();
-    let catalogue = catalogue::load(&mut conn, &communes)?;
+    let catalogue = catalogue::load(conn, &communes)?;
     let year = DemoYear::to_yesterday();
-    let dossiers_created =
-        dossiers::load(&mut conn, &catalogue.offered, dossiers, year, &communes)?;
-    let petitions_created = petitions::load(&mut conn, &catalogue.offered, dossiers / 100, year)?;
-    let province_row = units::find_row(&mut conn, PROVINCE.code)?
+    let dossiers_created = dossiers::load(conn, &catalogue.offered, dossiers, year, &communes)?;
+    let petitions_created = petitions::load(conn, &catalogue.offered, dossiers / 100, year)?;
+    let province_row = units::find_row(conn, PROVINCE.code)?
         .ok_or_else(|| StoreError::Setup("the demo province was not created".into()))?;
-    let months_closed = scores::load(&mut conn, &province_row, year)?;
+    let months_closed = scores::load(conn, &province_row, year)?;
     let reporters = DEPARTMENTS
         .iter()
         .chain(COMMUNES)
         .map(|u| u.code.to_owned())
         .collect();
-    let reports_submitted = duties::load(&mut conn, PROVINCE.code, reporters, year)?;
+    let reports_submitted = duties::load(conn, PROVINCE.code, reporters, year)?;
     let departments: Vec<&str> = DEPARTMENTS.iter().map(|d| d.code).collect();
-    let tasks_created = tasks::load(&mut conn, PROVINCE.code, &departments, year)?;
+    let tasks_created = tasks::load(conn, PROVINCE.code, &departments, year)?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,

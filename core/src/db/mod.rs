@@ -289,29 +289,48 @@ impl Database {
         }
     }
 
-    /// Applies every pending migration. On PostgreSQL an advisory lock makes instances that
-    /// start together take turns, so exactly one of them migrates; the others wait for it as
-    /// long as it takes (a migration over the country's dossiers takes minutes), not the
-    /// connection's lock timeout, which still bounds the migrations' own waits for tables.
+    /// Applies every pending migration. On PostgreSQL instances that start together take turns
+    /// ([`Database::one_instance_at_a_time`]), so exactly one of them migrates.
     pub fn migrate(&self) -> StoreResult<usize> {
-        let mut conn = self.conn()?;
-        let result = match &mut *conn {
-            DbConnection::Sqlite(c) => migrate_sqlite(c),
-            DbConnection::Pg(c) => {
-                // Nor a statement timeout the role may carry (a managed server's): the wait and
-                // the migrations take what they take.
-                c.batch_execute(&format!(
-                    "SET lock_timeout = 0; SET statement_timeout = 0; \
-                     SELECT pg_advisory_lock(7660766); SET lock_timeout = '{LOCK_TIMEOUT}'"
-                ))?;
-                let applied = c
+        self.one_instance_at_a_time(StartupStep::Migrate, |conn| {
+            match conn {
+                DbConnection::Sqlite(c) => migrate_sqlite(c),
+                DbConnection::Pg(c) => c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(|v| v.len());
-                c.batch_execute("SELECT pg_advisory_unlock(7660766); RESET statement_timeout")?;
-                applied
+                    .map(|v| v.len()),
             }
-        };
-        result.map_err(|e| StoreError::Setup(format!("migration failed: {e}")))
+            .map_err(|e| StoreError::Setup(format!("migration failed: {e}")))
+        })
+    }
+
+    /// Runs `step` on one connection while, on PostgreSQL, no other instance runs the same
+    /// step: it holds the step's session-level advisory lock, and an instance that finds it
+    /// taken waits as long as the holder takes (migrating the country's dossiers takes
+    /// minutes), not the connection's lock timeout, which still bounds the step's own waits
+    /// for tables; nor a statement timeout the role may carry (a managed server's). On SQLite
+    /// it just runs: the step itself must bear a race (each caller's does).
+    pub fn one_instance_at_a_time<T>(
+        &self,
+        step: StartupStep,
+        run: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        if matches!(&*conn, DbConnection::Sqlite(_)) {
+            return run(&mut conn);
+        }
+        let key = step.lock_key();
+        conn.batch_execute(&format!(
+            "SET lock_timeout = 0; SET statement_timeout = 0; \
+             SELECT pg_advisory_lock({key}); SET lock_timeout = '{LOCK_TIMEOUT}'"
+        ))?;
+        let result = run(&mut conn);
+        let unlocked = conn.batch_execute(&format!(
+            "SELECT pg_advisory_unlock({key}); RESET statement_timeout"
+        ));
+        match (result, unlocked) {
+            (Ok(_), Err(e)) => Err(e.into()),
+            (result, _) => result,
+        }
     }
 
     /// Reverts every applied migration (for tests and for `tthc migrate --revert-all`).
@@ -422,6 +441,28 @@ pub(crate) fn copy_with_cached_checks(
     let copied = copy(conn)?;
     mode(PLAN_CACHE_MODE).execute(conn)?;
     Ok(copied)
+}
+
+/// A start-up step that one instance at a time takes on PostgreSQL
+/// ([`Database::one_instance_at_a_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartupStep {
+    /// Applying the pending migrations.
+    Migrate,
+    /// Loading the demo province (`tthc demo`, `tthc serve --demo`).
+    Demo,
+}
+
+impl StartupStep {
+    /// The step's session-level advisory lock. The migrations' single key is the one every
+    /// version of tthc has taken, so that an older instance and a newer one still take turns;
+    /// the others are two 32-bit keys beside [`UNIT_TREE_LOCK`].
+    fn lock_key(self) -> &'static str {
+        match self {
+            Self::Migrate => "7660766",
+            Self::Demo => "7660, 769",
+        }
+    }
 }
 
 /// The advisory locks of the keys `$1` (a text array), as a relation `sorted` of one column `h`,
