@@ -371,3 +371,82 @@ fn a_relay_is_set_by_a_relay_admin_over_its_units() {
     );
     r.assert_problem(Status::CONFLICT, "conflict");
 }
+
+/// An instance that lost its subscription to another in the middle of an attempt sends nothing
+/// more: the relay renews its lease before each request, and this attempt has two (the portal's
+/// new dossiers, then its updates). The lease is taken over while the portal answers the first,
+/// slowly; the second is never sent, and nothing is recorded as refused.
+#[test]
+fn a_relay_whose_subscription_was_taken_over_stops_before_its_next_request() {
+    let app = TestApp::spawn_configured(|url| {
+        let mut c = patient(url);
+        c.webhooks.timeout = Duration::from_secs(5);
+        c
+    });
+    let admin = seed(&app);
+    let portal = Receiver::start();
+    relay(&app, &admin, &portal);
+    push(&app, &admin, "A", 1);
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| !d["syncedAt"].is_null());
+    assert!(!d["syncedAt"].is_null(), "{d}");
+    let before = portal.deliveries().len();
+
+    // One request: a dossier synced before, changed, and a new one. The relay sends the new
+    // one first, then the update.
+    portal.answer(Answer::Slowly(Duration::from_millis(1500)));
+    let item = |code: &str, events: Value| {
+        json!({"code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+               "receivedAt": "2026-03-02T08:00:00+07:00",
+               "applicant": {"kind": "citizen", "name": "Nguyễn Văn An"}, "events": events})
+    };
+    let received = json!({"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"});
+    let processing = json!({"id": "2", "status": "processing", "at": "2026-03-02T09:00:00+07:00"});
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            item("C1-A-0000", json!([received, processing])),
+            item("C1-B-0000", json!([received]))
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let deadline = Instant::now() + WAIT;
+    while portal.in_flight() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(portal.in_flight(), 1, "the first request is being answered");
+
+    // Another instance takes the subscription over meanwhile.
+    {
+        use diesel::prelude::*;
+        use tthc_core::db::schema::subscriptions::dsl as s;
+        let mut conn = app.db.conn().unwrap();
+        let taken = diesel::update(s::subscriptions.find("portal-relay.P"))
+            .set((
+                s::lease_owner.eq("another-instance"),
+                s::lease_until.eq(chrono::Utc::now().naive_utc() + chrono::TimeDelta::hours(1)),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        assert_eq!(taken, 1);
+    }
+    assert!(portal.wait_for(WAIT, |d| d.len() == before + 1));
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = portal.deliveries();
+    assert_eq!(
+        sent.len(),
+        before + 1,
+        "no request after the lease was lost: {:?}",
+        sent.iter()
+            .map(|d| &d.body["isUpdating"])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        sent[before].body["isUpdating"], false,
+        "the new dossier went first"
+    );
+    assert_eq!(portal.in_flight(), 0);
+    // The update was not refused: it was not sent, and the subscription's new holder sends it.
+    let a = app.get("/api/v1/dossiers/C1-A-0000", &admin);
+    assert!(a.body["syncError"].is_null(), "{}", a.text);
+}

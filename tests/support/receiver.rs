@@ -193,6 +193,11 @@ impl Receiver {
         self.inner.lock().unwrap().taken_changes
     }
 
+    /// The requests it is answering now (arrived, not yet answered).
+    pub fn in_flight(&self) -> usize {
+        self.inner.lock().unwrap().in_flight
+    }
+
     /// The most requests it was answering at once.
     pub fn max_in_flight(&self) -> usize {
         self.inner.lock().unwrap().max_in_flight

@@ -278,6 +278,8 @@ impl Deliverer {
             let body = serde_json::json!({
                 "service": "DongBoHoSoMC", "isUpdating": updating, "data": data
             });
+            // Not a refusal to record on the dossiers: another instance sends them now.
+            self.keep_lease(sub).await?;
             let answer = self.portal_post(sub, &body).await;
             let sent: Vec<(String, Option<Status>)> =
                 group.iter().map(|d| (d.code.clone(), d.status)).collect();
@@ -355,6 +357,7 @@ impl Deliverer {
             changes,
         })
         .map_err(|e| format!("encoding the delivery: {e}"))?;
+        self.keep_lease(sub).await?;
         let timestamp = Utc::now().timestamp();
         let signature = sign(&sub.secret, id, timestamp, &body)
             .ok_or("the subscription's secret cannot sign (not whsec_…)")?;
@@ -378,6 +381,22 @@ impl Deliverer {
         Err(format!("the receiver answered {status}: {}", text.trim()))
     }
 
+    /// Renews this instance's lease of `sub` before a request (`store::renew`); `Err` when
+    /// another instance has taken the subscription: nothing more is sent, and what this attempt
+    /// would record is refused by the lease check (`store::settle`).
+    async fn keep_lease(&self, sub: &SubscriptionRow) -> Result<(), String> {
+        let lease = TimeDelta::from_std(self.config.lease()).map_err(|e| e.to_string())?;
+        let (id, instance) = (sub.id.clone(), self.instance.clone());
+        if self
+            .db(move |conn| store::renew(conn, &id, &instance, lease))
+            .await?
+        {
+            return Ok(());
+        }
+        tracing::info!(subscription = %sub.id, "{LEASE_TAKEN}");
+        Err(LEASE_TAKEN.into())
+    }
+
     /// Runs blocking database work on the runtime's blocking threads.
     async fn db<T: Send + 'static>(
         &self,
@@ -393,6 +412,9 @@ impl Deliverer {
         .map_err(|e| e.to_string())
     }
 }
+
+/// Why an attempt stopped before a request: its lease went to another instance.
+const LEASE_TAKEN: &str = "another instance took the subscription over; this one stopped sending";
 
 /// Why a request got no answer, without the URL (it may carry a token).
 fn describe(e: reqwest::Error, timeout: Duration) -> String {

@@ -835,6 +835,30 @@ pub fn settle_dead_letter(
     })
 }
 
+/// Extends the lease of subscription `id` to `lease` from now (the database's clock), while
+/// `owner` still holds it; `false` when another instance has taken it since. A deliverer renews
+/// before each request it makes, so that the lease covers one request and not a whole attempt
+/// (the relay makes up to four, with writes between them): an instance that fell behind its
+/// lease stops before sending, and two never send a subscription's changes at once. A lease
+/// run out and not yet taken by another is still the owner's to renew.
+pub fn renew(
+    conn: &mut DbConnection,
+    id: &str,
+    owner: &str,
+    lease: TimeDelta,
+) -> StoreResult<bool> {
+    use subscriptions::dsl as s;
+    let until = database_now(conn)? + lease;
+    Ok(diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(s::lease_owner.eq(owner)),
+    )
+    .set(s::lease_until.eq(until))
+    .execute(conn)?
+        == 1)
+}
+
 /// Gives the lease of subscription `id` back without recording anything (there was nothing
 /// due, only a dead letter sent again).
 pub fn release(conn: &mut DbConnection, id: &str, owner: &str) -> StoreResult<()> {
