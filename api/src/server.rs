@@ -135,10 +135,34 @@ pub fn identity_key(config: &Config) -> Result<IdentityKey, StartError> {
 /// Makes the file `path`, readable by its owner only, holding `text`, unless it exists
 /// (`AlreadyExists`). It appears whole or not at all: written under a name of its own first,
 /// then linked to `path`, which fails if `path` exists, so that a process starting beside this
-/// one never reads it half-written.
+/// one never reads it half-written. Where the file system has no hard links, it is written in
+/// place, as before (a second process may then read it half-written, and fail to start).
 fn publish_private(path: &str, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
     let draft = format!("{path}.{}-{}.new", std::process::id(), generate_secret());
+    let linked = write_private(&draft, text).and_then(|()| std::fs::hard_link(&draft, path));
+    // The draft goes either way; the key lives on under `path` when it was linked.
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => write_private(path, text),
+        linked => linked,
+    }?;
+    // The link itself is made durable with its directory: the database may hold hashes made
+    // with the key before the next crash.
+    #[cfg(unix)]
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Writes the new file `path`, readable by its owner only, and flushes it to disk.
+fn write_private(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -146,14 +170,9 @@ fn publish_private(path: &str, text: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let written = options.open(&draft).and_then(|mut file| {
-        file.write_all(text.as_bytes())?;
-        file.sync_all()
-    });
-    let published = written.and_then(|()| std::fs::hard_link(&draft, path));
-    // The draft goes either way; the key lives on under `path` when it was linked.
-    let _ = std::fs::remove_file(&draft);
-    published
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 /// Opens the database and applies pending migrations.

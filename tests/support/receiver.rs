@@ -27,6 +27,8 @@ pub enum Answer {
     Refuse(u16),
     /// As `Take`, after this long.
     Slowly(Duration),
+    /// As `Take`, once the test calls [`Receiver::release`] (at once after that).
+    WhenReleased,
 }
 
 /// One request received.
@@ -85,6 +87,8 @@ struct Inner {
     max_in_flight: usize,
     /// Changes in the deliveries taken (repeats counted), kept so that waiting is cheap.
     taken_changes: usize,
+    /// [`Answer::WhenReleased`] answers now.
+    released: bool,
 }
 
 /// The receiver.
@@ -116,7 +120,15 @@ async fn receive(
     if let Answer::Slowly(d) = answer {
         actix_web::rt::time::sleep(d).await;
     }
-    let taken = matches!(answer, Answer::Take | Answer::Slowly(_));
+    if answer == Answer::WhenReleased {
+        while !inner.lock().unwrap().released {
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let taken = matches!(
+        answer,
+        Answer::Take | Answer::Slowly(_) | Answer::WhenReleased
+    );
     {
         let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let mut i = inner.lock().unwrap();
@@ -191,6 +203,12 @@ impl Receiver {
     /// How many changes the deliveries taken held (a batch sent again counted again); cheap.
     pub fn taken_changes(&self) -> usize {
         self.inner.lock().unwrap().taken_changes
+    }
+
+    /// Lets the requests held by [`Answer::WhenReleased`] be answered, and those after them at
+    /// once.
+    pub fn release(&self) {
+        self.inner.lock().unwrap().released = true;
     }
 
     /// The requests it is answering now (arrived, not yet answered).

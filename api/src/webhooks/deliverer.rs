@@ -142,9 +142,13 @@ impl Deliverer {
         };
         if let Some((letter, rows)) = letter {
             let (from, _) = letter.range();
-            let outcome = self
+            let outcome = match self
                 .send(&sub, &delivery_id(&sub.id, from), true, rows)
-                .await;
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(stopped) => return stopped.end(&sub.id),
+            };
             let instance = self.instance.clone();
             self.db(move |conn| {
                 store::settle_dead_letter(conn, &instance, &letter, outcome.err().as_deref())
@@ -174,10 +178,14 @@ impl Deliverer {
                 return Ok(false);
             }
         }
-        let attempt = match self
+        let outcome = match self
             .send(&sub, &delivery_id(&sub.id, sub.cursor()), false, rows)
             .await
         {
+            Ok(outcome) => outcome,
+            Err(stopped) => return stopped.end(&sub.id),
+        };
+        let attempt = match outcome {
             Ok(()) => Attempt::Delivered {
                 end,
                 changes: count,
@@ -212,18 +220,20 @@ impl Deliverer {
             .await
     }
 
-    /// Sends a batch where the subscription delivers; `Err` says why it was not taken.
+    /// Sends a batch where the subscription delivers: `Ok(Err)` says why the receiver did not
+    /// take it, `Err` why nothing more was sent (no failure of the receiver's to record).
     async fn send(
         &self,
         sub: &SubscriptionRow,
         id: &str,
         redelivery: bool,
         rows: Vec<ChangeRow>,
-    ) -> Result<(), String> {
+    ) -> Result<Result<(), String>, Stopped> {
         match sub.kind() {
             Kind::Webhook => {
                 let changes = rows.into_iter().map(Change::from).collect();
-                self.post(sub, id, redelivery, changes).await
+                self.keep_lease(sub).await?;
+                Ok(self.post(sub, id, redelivery, changes).await)
             }
             Kind::Portal => self.relay(sub, rows).await,
         }
@@ -232,7 +242,11 @@ impl Deliverer {
     /// Relays the dossiers a batch of changes names, as they are now, to the national portal:
     /// `DongBoHoSoMC` requests, one of those never synced (`isUpdating: false`) and one of the
     /// others, each attempt recorded on its dossiers.
-    async fn relay(&self, sub: &SubscriptionRow, rows: Vec<ChangeRow>) -> Result<(), String> {
+    async fn relay(
+        &self,
+        sub: &SubscriptionRow,
+        rows: Vec<ChangeRow>,
+    ) -> Result<Result<(), String>, Stopped> {
         let mut codes: Vec<String> = Vec::new();
         for row in rows {
             if !codes.contains(&row.resource_id) {
@@ -251,7 +265,8 @@ impl Deliverer {
                 }
                 Ok(found)
             })
-            .await?;
+            .await
+            .map_err(Stopped::Database)?;
         let (new, synced): (Vec<Dossier>, Vec<Dossier>) =
             stored.into_iter().partition(|d| d.synced_at.is_none());
         let mut failure = None;
@@ -278,7 +293,6 @@ impl Deliverer {
             let body = serde_json::json!({
                 "service": "DongBoHoSoMC", "isUpdating": updating, "data": data
             });
-            // Not a refusal to record on the dossiers: another instance sends them now.
             self.keep_lease(sub).await?;
             let answer = self.portal_post(sub, &body).await;
             let sent: Vec<(String, Option<Status>)> =
@@ -291,12 +305,13 @@ impl Deliverer {
                 };
                 dossiers::record_relay_attempt(conn, &relay_actor(), &sent, outcome)
             })
-            .await?;
+            .await
+            .map_err(Stopped::Database)?;
             if let Err(why) = answer {
                 failure = Some(why);
             }
         }
-        failure.map_or(Ok(()), Err)
+        Ok(failure.map_or(Ok(()), Err))
     }
 
     /// POSTs one request to the portal's sync service; `Ok` when it answers `error_code` 0.
@@ -357,7 +372,6 @@ impl Deliverer {
             changes,
         })
         .map_err(|e| format!("encoding the delivery: {e}"))?;
-        self.keep_lease(sub).await?;
         let timestamp = Utc::now().timestamp();
         let signature = sign(&sub.secret, id, timestamp, &body)
             .ok_or("the subscription's secret cannot sign (not whsec_…)")?;
@@ -381,20 +395,20 @@ impl Deliverer {
         Err(format!("the receiver answered {status}: {}", text.trim()))
     }
 
-    /// Renews this instance's lease of `sub` before a request (`store::renew`); `Err` when
-    /// another instance has taken the subscription: nothing more is sent, and what this attempt
-    /// would record is refused by the lease check (`store::settle`).
-    async fn keep_lease(&self, sub: &SubscriptionRow) -> Result<(), String> {
-        let lease = TimeDelta::from_std(self.config.lease()).map_err(|e| e.to_string())?;
+    /// Renews this instance's lease of `sub` before a request (`store::renew`).
+    async fn keep_lease(&self, sub: &SubscriptionRow) -> Result<(), Stopped> {
+        let lease = TimeDelta::from_std(self.config.lease())
+            .map_err(|e| Stopped::Database(e.to_string()))?;
         let (id, instance) = (sub.id.clone(), self.instance.clone());
-        if self
+        let renewed = self
             .db(move |conn| store::renew(conn, &id, &instance, lease))
-            .await?
-        {
-            return Ok(());
+            .await
+            .map_err(Stopped::Database)?;
+        if renewed {
+            Ok(())
+        } else {
+            Err(Stopped::LeaseTaken)
         }
-        tracing::info!(subscription = %sub.id, "{LEASE_TAKEN}");
-        Err(LEASE_TAKEN.into())
     }
 
     /// Runs blocking database work on the runtime's blocking threads.
@@ -413,8 +427,30 @@ impl Deliverer {
     }
 }
 
-/// Why an attempt stopped before a request: its lease went to another instance.
-const LEASE_TAKEN: &str = "another instance took the subscription over; this one stopped sending";
+/// Why an attempt stopped before a request, with no failure of the receiver's to record.
+enum Stopped {
+    /// Another instance took the subscription over: it sends from here.
+    LeaseTaken,
+    /// The database failed (renewing the lease, reading the dossiers, recording an attempt):
+    /// the lease runs out, and the batch is tried again.
+    Database(String),
+}
+
+impl Stopped {
+    /// How `serve` ends on it: nothing recorded, and nothing more to send now.
+    fn end(self, subscription: &str) -> Result<bool, String> {
+        match self {
+            Self::LeaseTaken => {
+                tracing::info!(
+                    %subscription,
+                    "another instance took the subscription over; this one stopped sending"
+                );
+                Ok(false)
+            }
+            Self::Database(e) => Err(e),
+        }
+    }
+}
 
 /// Why a request got no answer, without the URL (it may carry a token).
 fn describe(e: reqwest::Error, timeout: Duration) -> String {
