@@ -135,19 +135,21 @@ pub fn identity_key(config: &Config) -> Result<IdentityKey, StartError> {
 /// Makes the file `path`, readable by its owner only, holding `text`, unless it exists
 /// (`AlreadyExists`). It appears whole or not at all: written under a name of its own first,
 /// then linked to `path`, which fails if `path` exists, so that a process starting beside this
-/// one never reads it half-written. Where the file system has no hard links, it is written in
-/// place, as before (a second process may then read it half-written, and fail to start).
+/// one never reads it half-written. Where the file system makes no hard links (some network and
+/// FUSE ones), it is written in place, as before: a process starting at the same moment may
+/// then read it half-written.
 fn publish_private(path: &str, text: &str) -> std::io::Result<()> {
     let draft = format!("{path}.{}-{}.new", std::process::id(), generate_secret());
-    let linked = write_private(&draft, text).and_then(|()| std::fs::hard_link(&draft, path));
+    write_private(&draft, text)?;
+    let linked = std::fs::hard_link(&draft, path);
     // The draft goes either way; the key lives on under `path` when it was linked.
     let _ = std::fs::remove_file(&draft);
     match linked {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => write_private(path, text),
         linked => linked,
     }?;
-    // The link itself is made durable with its directory: the database may hold hashes made
-    // with the key before the next crash.
+    // The link is made durable with its directory, since the database may soon hold hashes
+    // made with the key. Some file systems refuse to sync a directory; the key is in place.
     #[cfg(unix)]
     if let Some(dir) = std::path::Path::new(path).parent() {
         let dir = if dir.as_os_str().is_empty() {
@@ -155,12 +157,15 @@ fn publish_private(path: &str, text: &str) -> std::io::Result<()> {
         } else {
             dir
         };
-        std::fs::File::open(dir)?.sync_all()?;
+        if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+            tracing::warn!(error = %e, "could not flush the identity key file's directory");
+        }
     }
     Ok(())
 }
 
-/// Writes the new file `path`, readable by its owner only, and flushes it to disk.
+/// Writes the new file `path`, readable by its owner only, and flushes it to disk; removes it
+/// again when that fails, so that no part of it is left for a later start to read.
 fn write_private(path: &str, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
@@ -171,8 +176,13 @@ fn write_private(path: &str, text: &str) -> std::io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all());
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
 /// Opens the database and applies pending migrations.

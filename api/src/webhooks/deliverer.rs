@@ -147,7 +147,7 @@ impl Deliverer {
                 .await
             {
                 Ok(outcome) => outcome,
-                Err(stopped) => return stopped.end(&sub.id),
+                Err(lost) => return lost.end(&sub.id),
             };
             let instance = self.instance.clone();
             self.db(move |conn| {
@@ -183,7 +183,7 @@ impl Deliverer {
             .await
         {
             Ok(outcome) => outcome,
-            Err(stopped) => return stopped.end(&sub.id),
+            Err(lost) => return lost.end(&sub.id),
         };
         let attempt = match outcome {
             Ok(()) => Attempt::Delivered {
@@ -220,19 +220,22 @@ impl Deliverer {
             .await
     }
 
-    /// Sends a batch where the subscription delivers: `Ok(Err)` says why the receiver did not
-    /// take it, `Err` why nothing more was sent (no failure of the receiver's to record).
+    /// Sends a batch where the subscription delivers: `Ok(Err)` says why it was not taken (by
+    /// the receiver, or the database failing meanwhile: a failed attempt either way, retried
+    /// after a back-off), `Err` that the lease was lost (nothing to record).
     async fn send(
         &self,
         sub: &SubscriptionRow,
         id: &str,
         redelivery: bool,
         rows: Vec<ChangeRow>,
-    ) -> Result<Result<(), String>, Stopped> {
+    ) -> Result<Result<(), String>, LeaseLost> {
         match sub.kind() {
             Kind::Webhook => {
                 let changes = rows.into_iter().map(Change::from).collect();
-                self.keep_lease(sub).await?;
+                if let Err(e) = self.keep_lease(sub).await? {
+                    return Ok(Err(e));
+                }
                 Ok(self.post(sub, id, redelivery, changes).await)
             }
             Kind::Portal => self.relay(sub, rows).await,
@@ -246,7 +249,7 @@ impl Deliverer {
         &self,
         sub: &SubscriptionRow,
         rows: Vec<ChangeRow>,
-    ) -> Result<Result<(), String>, Stopped> {
+    ) -> Result<Result<(), String>, LeaseLost> {
         let mut codes: Vec<String> = Vec::new();
         for row in rows {
             if !codes.contains(&row.resource_id) {
@@ -265,8 +268,11 @@ impl Deliverer {
                 }
                 Ok(found)
             })
-            .await
-            .map_err(Stopped::Database)?;
+            .await;
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(e) => return Ok(Err(e)),
+        };
         let (new, synced): (Vec<Dossier>, Vec<Dossier>) =
             stored.into_iter().partition(|d| d.synced_at.is_none());
         let mut failure = None;
@@ -293,20 +299,25 @@ impl Deliverer {
             let body = serde_json::json!({
                 "service": "DongBoHoSoMC", "isUpdating": updating, "data": data
             });
-            self.keep_lease(sub).await?;
+            if let Err(e) = self.keep_lease(sub).await? {
+                return Ok(Err(e));
+            }
             let answer = self.portal_post(sub, &body).await;
             let sent: Vec<(String, Option<Status>)> =
                 group.iter().map(|d| (d.code.clone(), d.status)).collect();
-            let recorded = answer.clone();
-            self.db(move |conn| {
-                let outcome = match &recorded {
-                    Ok(()) => RelayOutcome::Accepted,
-                    Err(why) => RelayOutcome::Refused(why),
-                };
-                dossiers::record_relay_attempt(conn, &relay_actor(), &sent, outcome)
-            })
-            .await
-            .map_err(Stopped::Database)?;
+            let answered = answer.clone();
+            let recorded = self
+                .db(move |conn| {
+                    let outcome = match &answered {
+                        Ok(()) => RelayOutcome::Accepted,
+                        Err(why) => RelayOutcome::Refused(why),
+                    };
+                    dossiers::record_relay_attempt(conn, &relay_actor(), &sent, outcome)
+                })
+                .await;
+            if let Err(e) = recorded {
+                return Ok(Err(e));
+            }
             if let Err(why) = answer {
                 failure = Some(why);
             }
@@ -395,19 +406,21 @@ impl Deliverer {
         Err(format!("the receiver answered {status}: {}", text.trim()))
     }
 
-    /// Renews this instance's lease of `sub` before a request (`store::renew`).
-    async fn keep_lease(&self, sub: &SubscriptionRow) -> Result<(), Stopped> {
-        let lease = TimeDelta::from_std(self.config.lease())
-            .map_err(|e| Stopped::Database(e.to_string()))?;
+    /// Renews this instance's lease of `sub` before a request (`store::renew`): `Err` when it
+    /// is lost, `Ok(Err)` when the database failed to renew it.
+    async fn keep_lease(&self, sub: &SubscriptionRow) -> Result<Result<(), String>, LeaseLost> {
+        let lease = match TimeDelta::from_std(self.config.lease()) {
+            Ok(lease) => lease,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
         let (id, instance) = (sub.id.clone(), self.instance.clone());
-        let renewed = self
+        match self
             .db(move |conn| store::renew(conn, &id, &instance, lease))
             .await
-            .map_err(Stopped::Database)?;
-        if renewed {
-            Ok(())
-        } else {
-            Err(Stopped::LeaseTaken)
+        {
+            Ok(true) => Ok(Ok(())),
+            Ok(false) => Err(LeaseLost),
+            Err(e) => Ok(Err(format!("renewing the lease: {e}"))),
         }
     }
 
@@ -427,28 +440,20 @@ impl Deliverer {
     }
 }
 
-/// Why an attempt stopped before a request, with no failure of the receiver's to record.
-enum Stopped {
-    /// Another instance took the subscription over: it sends from here.
-    LeaseTaken,
-    /// The database failed (renewing the lease, reading the dossiers, recording an attempt):
-    /// the lease runs out, and the batch is tried again.
-    Database(String),
-}
+/// An attempt stopped before a request: the subscription's lease is no longer this instance's
+/// (another took it over, or the subscription was deleted). Nothing is recorded: the attempt is
+/// the new holder's now.
+struct LeaseLost;
 
-impl Stopped {
-    /// How `serve` ends on it: nothing recorded, and nothing more to send now.
+impl LeaseLost {
+    /// How `serve` ends on it.
     fn end(self, subscription: &str) -> Result<bool, String> {
-        match self {
-            Self::LeaseTaken => {
-                tracing::info!(
-                    %subscription,
-                    "another instance took the subscription over; this one stopped sending"
-                );
-                Ok(false)
-            }
-            Self::Database(e) => Err(e),
-        }
+        tracing::info!(
+            %subscription,
+            "the subscription's lease was lost (taken over by another instance, or the \
+             subscription deleted); this instance stopped sending"
+        );
+        Ok(false)
     }
 }
 
