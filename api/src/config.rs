@@ -74,11 +74,12 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// How long an instance holds a subscription it delivers, renewed before each request
-    /// (`subscriptions::renew`): longer than the requests it may make in that time, each waiting
-    /// at most the timeout, so that the renewals are a second line. A webhook makes two (a dead
-    /// letter sent again, then the next batch); the relay to the national portal up to four
-    /// (each of the two sends the portal's new dossiers and its updates apart).
+    /// How long an instance holds a subscription it delivers. It is renewed before each request
+    /// (`subscriptions::renew`), so it need only outlast one; it is kept longer than all the
+    /// requests of one attempt, each waiting at most the timeout, so that an attempt does not
+    /// depend on its renewals arriving in time. A webhook makes two (a dead letter sent again,
+    /// then the next batch); the relay to the national portal up to four (each of the two sends
+    /// the portal's new dossiers and its updates apart).
     pub fn lease(&self) -> Duration {
         self.timeout * 5 + Duration::from_secs(5)
     }

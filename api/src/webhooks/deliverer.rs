@@ -613,7 +613,7 @@ fn plan(
         }
         None => None,
     };
-    let now: NaiveDateTime = store::database_now(conn)?;
+    let now: NaiveDateTime = tthc_core::db::database_now(conn)?;
     let batch = if sub.next_attempt_at > now {
         None
     } else if let Some(end) = sub.batch_end() {
@@ -638,7 +638,7 @@ pub fn measure_lag(
     conn: &mut DbConnection,
     metrics: &crate::middleware::Metrics,
 ) -> Result<(), StoreError> {
-    let now: NaiveDateTime = store::database_now(conn)?;
+    let now: NaiveDateTime = tthc_core::db::database_now(conn)?;
     metrics.delivery_lag.reset();
     metrics.delivery_waiting.reset();
     for sub in store::list(conn, None, None, 10_000)? {

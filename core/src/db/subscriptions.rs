@@ -13,8 +13,7 @@ use super::schema::{subscriptions, webhook_dead_letters};
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::version::Versions;
 
-/// The database's clock, which the deliverers' leases are judged by.
-pub use super::database_now;
+use super::database_now;
 
 /// A stored subscription, with its secret and delivery state.
 #[derive(Debug, Clone, Queryable, Selectable)]
