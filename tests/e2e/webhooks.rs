@@ -1,6 +1,6 @@
 //! Webhooks: a real receiver on a loopback port gets every change exactly as the feed lists it,
-//! signed; a failing receiver is retried, then dead-lettered and served again on request; a
-//! restart in the middle of delivery loses nothing; two instances never deliver one
+//! signed; a failing receiver is retried, then dead-lettered and served again on request (once
+//! more when asked again while it is being sent); a restart in the middle of delivery loses nothing; two instances never deliver one
 //! subscription at once; a unit-limited subscriber gets its units' changes only.
 
 use std::time::Duration;
@@ -162,8 +162,35 @@ fn a_receiver_gets_every_change_as_the_feed_lists_it_signed() {
     );
 }
 
-#[test]
-fn a_failing_receiver_is_retried_then_dead_lettered_and_served_again() {
+/// The dead letters at `letters_path` once there are some (or after [`WAIT`]).
+fn wait_dead_letters(app: &TestApp, token: &str, letters_path: &str) -> Value {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let r = app.get(letters_path, token);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        if !r.body["items"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            return r.body["items"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A service whose receiver refused the changes of some dossiers until they were given up on.
+struct Refused {
+    app: TestApp,
+    admin: String,
+    receiver: Receiver,
+    /// The subscription.
+    id: String,
+    secret: String,
+    letters_path: String,
+    /// Its dead letters.
+    letters: Value,
+}
+
+/// A subscription's receiver answering 503 to the changes of `dossiers` new dossiers, until
+/// they are a dead letter.
+fn refused_until_dead(dossiers: usize) -> Refused {
     let app = TestApp::spawn_configured(quick);
     let admin = seed(&app);
     let receiver = Receiver::start();
@@ -173,17 +200,31 @@ fn a_failing_receiver_is_retried_then_dead_lettered_and_served_again() {
         &admin,
         &json!({"url": receiver.url, "resourceTypes": ["dossier"]}),
     );
-    push_dossiers(&app, &admin, "A", 5);
+    push_dossiers(&app, &admin, "A", dossiers);
     let letters_path = format!("/api/v1/subscriptions/{id}/dead-letters");
-    let deadline = std::time::Instant::now() + WAIT;
-    let letters = loop {
-        let r = app.get(&letters_path, &admin);
-        assert_eq!(r.status, Status::OK, "{}", r.text);
-        if !r.body["items"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
-            break r.body["items"].clone();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let letters = wait_dead_letters(&app, &admin, &letters_path);
+    Refused {
+        app,
+        admin,
+        receiver,
+        id,
+        secret,
+        letters_path,
+        letters,
+    }
+}
+
+#[test]
+fn a_failing_receiver_is_retried_then_dead_lettered_and_served_again() {
+    let Refused {
+        app,
+        admin,
+        receiver,
+        id,
+        secret,
+        letters_path,
+        letters,
+    } = refused_until_dead(5);
     let letter = &letters[0];
     assert_eq!(letter["state"], "dead", "{letters}");
     assert_eq!(letter["attempts"], 3, "three attempts, then given up");
@@ -272,6 +313,72 @@ fn a_failing_receiver_is_retried_then_dead_lettered_and_served_again() {
         &json!({}),
     );
     missing.assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+#[test]
+fn a_dead_letter_queued_again_while_it_is_sent_goes_once_more() {
+    let Refused {
+        app,
+        admin,
+        receiver,
+        letters_path,
+        letters,
+        ..
+    } = refused_until_dead(3);
+    assert_eq!(letters[0]["state"], "dead", "{letters}");
+    let redeliver = format!("{letters_path}/{}/redeliver", letters[0]["id"]);
+
+    // The first request's delivery is held at the receiver while the letter is asked for again.
+    receiver.answer(Answer::WhenReleased);
+    let r = app.post(&redeliver, &admin, &json!({}));
+    assert_eq!(r.status, Status::ACCEPTED, "{}", r.text);
+    assert!(
+        wait_until(|| receiver.in_flight() == 1),
+        "the redelivery never reached the receiver"
+    );
+    let again = app.post(&redeliver, &admin, &json!({}));
+    assert_eq!(again.status, Status::ACCEPTED, "{}", again.text);
+    assert_eq!(again.body["state"], "queued");
+    receiver.release();
+
+    // Both requests are served: the letter goes once for each, and is delivered in the end.
+    assert!(
+        receiver.wait_for(WAIT, |ds| {
+            ds.iter()
+                .filter(|d| d.taken && d.body["redelivery"] == true)
+                .count()
+                == 2
+        }),
+        "the second request was lost: {} redelivery(ies)",
+        receiver
+            .deliveries()
+            .iter()
+            .filter(|d| d.body["redelivery"] == true)
+            .count()
+    );
+    assert!(wait_until(|| {
+        let r = app.get(&letters_path, &admin);
+        r.body["items"][0]["state"] == "delivered" && r.body["items"][0]["attempts"] == 5
+    }));
+    std::thread::sleep(Duration::from_millis(300));
+    let redeliveries = receiver
+        .deliveries()
+        .iter()
+        .filter(|d| d.body["redelivery"] == true)
+        .count();
+    assert_eq!(redeliveries, 2, "not sent a third time");
+}
+
+/// Whether `done` holds within [`WAIT`], asked every 20 ms.
+fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 #[test]

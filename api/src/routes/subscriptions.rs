@@ -666,7 +666,8 @@ pub async fn get_dead_letter(
 /// Deliver a dead letter again
 ///
 /// Queues the batch: the deliverer sends it (with `redelivery: true`) before the
-/// subscription's next batch, once. Its state tells how that went. Audited.
+/// subscription's next batch, once; queued again while it is being sent, it is sent once more
+/// after. Its state tells how that went. Audited.
 #[utoipa::path(
     tag = "webhooks",
     params(

@@ -800,7 +800,8 @@ pub fn queue_dead_letter(
 }
 
 /// Records an attempt to deliver dead letter `letter` again: delivered, or back to dead with
-/// the error. Only while holding its subscription's lease.
+/// the error; still queued when it was queued again since it was read. Only while holding its
+/// subscription's lease.
 pub fn settle_dead_letter(
     conn: &mut DbConnection,
     owner: &str,
@@ -822,14 +823,30 @@ pub fn settle_dead_letter(
             None => DeadLetterState::Delivered,
             Some(_) => DeadLetterState::Dead,
         };
-        diesel::update(webhook_dead_letters::table.find(letter.id))
-            .set((
-                webhook_dead_letters::state.eq(state.as_str()),
-                webhook_dead_letters::attempts.eq(letter.attempts + 1),
-                webhook_dead_letters::last_error.eq(error.unwrap_or(&letter.last_error)),
-                webhook_dead_letters::updated_at.eq(super::now()),
-            ))
-            .execute(conn)?;
+        let last_error = error.unwrap_or(&letter.last_error);
+        // Only the letter as it was read: queued again while it was being sent (its
+        // `updated_at` moved), it was asked for after this attempt began, so it stays queued
+        // and goes once more; the attempt still counts.
+        let settled = diesel::update(
+            webhook_dead_letters::table
+                .find(letter.id)
+                .filter(webhook_dead_letters::updated_at.eq(letter.updated_at)),
+        )
+        .set((
+            webhook_dead_letters::state.eq(state.as_str()),
+            webhook_dead_letters::attempts.eq(webhook_dead_letters::attempts + 1),
+            webhook_dead_letters::last_error.eq(last_error),
+            webhook_dead_letters::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+        if settled == 0 {
+            diesel::update(webhook_dead_letters::table.find(letter.id))
+                .set((
+                    webhook_dead_letters::attempts.eq(webhook_dead_letters::attempts + 1),
+                    webhook_dead_letters::last_error.eq(last_error),
+                ))
+                .execute(conn)?;
+        }
         Ok(true)
     })
 }
