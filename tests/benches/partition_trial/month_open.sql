@@ -1,0 +1,1 @@
+SELECT COUNT(*), sum(CASE WHEN ((("dossiers"."late_from" IS NULL) OR ("dossiers"."late_from" >= '2026-04-01 00:00:00'))) THEN (1) ELSE (0) END) FROM "dossiers" WHERE (((split_part(unit_path, '/', 2) = 'P' AND ("dossiers"."facts" < '1073741824')) AND ("dossiers"."ended_at" IS NULL)) AND ("dossiers"."received_at" < '2026-03-01 00:00:00')) LIMIT '1';
