@@ -100,6 +100,65 @@ fn a_closed_month_keeps_its_scores_and_shows_late_data_until_reopened() {
     assert_eq!(actions, ["reopen", "close"], "{}", audit.text);
 }
 
+/// A reopening undoes the close it read, and the audit trail records that one. Here another
+/// writer closes the month anew (its own instant and client) while the reopening runs: on
+/// PostgreSQL the reopening has read the old close and finds it gone, so it answers 409 and
+/// leaves the new close as it is; on SQLite the write lock makes it wait before it reads, so it
+/// reopens the new close and records that one.
+#[test]
+fn a_reopening_undoes_only_the_close_it_read() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let office = office(&app);
+    let r = post(&app, "/api/v1/periods/2026-03/close", &office);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let mut holder = app.hold("SELECT 1");
+    holder
+        .batch_execute(
+            "UPDATE closed_periods SET closed_by = 'elsewhere', closed_at = '2026-12-01 00:00:00' \
+             WHERE period = '2026-03'",
+        )
+        .unwrap();
+    let reopened = std::thread::scope(|s| {
+        let reopen = s.spawn(|| post(&app, "/api/v1/periods/2026-03/reopen", &admin));
+        app.until_requests_wait(1);
+        holder.batch_execute("COMMIT").unwrap();
+        reopen.join().unwrap()
+    });
+    let list = app.get("/api/v1/periods", &office);
+    if app.is_postgres() {
+        reopened.assert_problem(Status::CONFLICT, "conflict");
+        assert_eq!(
+            list.body["items"][0]["closedBy"], "elsewhere",
+            "{}",
+            list.text
+        );
+        assert_eq!(reopenings(&app, &office), json!([]), "nothing reopened");
+        let again = post(&app, "/api/v1/periods/2026-03/reopen", &admin);
+        assert_eq!(again.status, Status::NO_CONTENT, "{}", again.text);
+    } else {
+        assert_eq!(reopened.status, Status::NO_CONTENT, "{}", reopened.text);
+    }
+    let recorded = reopenings(&app, &office);
+    assert_eq!(recorded[0]["before"]["closedBy"], "elsewhere", "{recorded}");
+    let list = app.get("/api/v1/periods", &office);
+    assert_eq!(list.body["items"], json!([]), "{}", list.text);
+}
+
+/// The audit trail's reopenings of months, newest first.
+fn reopenings(app: &TestApp, token: &str) -> Value {
+    let audit = app.get("/api/v1/audit?resourceType=period", token);
+    assert_eq!(audit.status, Status::OK, "{}", audit.text);
+    let items = audit.body["items"].as_array().unwrap();
+    Value::Array(
+        items
+            .iter()
+            .filter(|a| a["action"] == "reopen")
+            .cloned()
+            .collect(),
+    )
+}
+
 /// A month is closed with the rule set in force when its figures were counted; when another
 /// takes effect for it meanwhile (a writer of rule sets holding them, a rule set moved to apply
 /// earlier), the close answers 409 and freezes nothing, and closing again uses the new one.

@@ -153,6 +153,7 @@ pub async fn close_period(
         (status = 204, description = "Reopened"),
         (status = 400, description = "Not a month", body = Problem, content_type = PROBLEM),
         (status = 404, description = "The month is not closed", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The month was closed again while this reopening ran: reopen it again", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["periods:admin"]))
 )]

@@ -199,7 +199,8 @@ pub fn close(
 }
 
 /// Reopens the closed month `period`: its snapshots are dropped and its scores are live again.
-/// Audited.
+/// Audited. Closed again by another writer since this reopening read the close: a conflict,
+/// and nothing changes.
 pub fn reopen(conn: &mut DbConnection, actor: &Actor, period: Period) -> StoreResult<()> {
     let key = period.to_string();
     write_tx(conn, |conn| {
@@ -209,18 +210,30 @@ pub fn reopen(conn: &mut DbConnection, actor: &Actor, period: Period) -> StoreRe
                 id: key.clone(),
             });
         };
-        diesel::delete(score_snapshots::table.filter(score_snapshots::period.eq(&key)))
-            .execute(conn)?;
-        let reopened =
-            diesel::delete(closed_periods::table.filter(closed_periods::period.eq(&key)))
-                .execute(conn)?;
-        // Another reopening committed since the read: it is the one recorded.
+        // Only the close that was read. On PostgreSQL another instance may have reopened the
+        // month and closed it again since the read: undoing that close would record the one
+        // read as undone. It waits here for a writer of the row, and is then the row's newest.
+        let reopened = diesel::delete(
+            closed_periods::table
+                .filter(closed_periods::period.eq(&key))
+                .filter(closed_periods::closed_at.eq(Stamp(before.closed_at))),
+        )
+        .execute(conn)?;
         if reopened == 0 {
-            return Err(StoreError::NotFound {
-                resource: "closed period",
-                id: key.clone(),
+            return Err(match closed_row(conn, &key)? {
+                // Another reopening committed since the read: it is the one recorded.
+                None => StoreError::NotFound {
+                    resource: "closed period",
+                    id: key.clone(),
+                },
+                Some(_) => StoreError::Conflict(InvalidParam::new(
+                    "period",
+                    "the month was closed again since this reopening read it; reopen it again",
+                )),
             });
         }
+        diesel::delete(score_snapshots::table.filter(score_snapshots::period.eq(&key)))
+            .execute(conn)?;
         audit::record(
             conn,
             actor,
