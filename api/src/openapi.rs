@@ -430,7 +430,8 @@ fn problem(description: &str) -> Value {
 ///   may see);
 /// - operations with parameters or a body: 400 naming the field;
 /// - operations with a body: 413 (too large) and 415 (not a media type it reads);
-/// - POST with a token: 409 and 422 of `Idempotency-Key`;
+/// - POST with a token: 409 and 422 of `Idempotency-Key` (added to an operation's own 409 and
+///   422, which other causes give);
 /// - operations taking `If-Match`: 412;
 /// - operations that read the database: 503 with `Retry-After` when it is busy or unreachable;
 /// - GET: `If-None-Match` and 304 (conditional GET on every answer, see the middleware).
@@ -462,14 +463,14 @@ fn common_responses(doc: &mut Value) {
                 .iter()
                 .any(|p| p["name"].as_str() == Some("If-Match"));
             let uses_database = !matches!(path.as_str(), "/healthz" | "/metrics");
-            let mut add = |status: &str, response: Value| {
-                if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-                    responses.entry(status).or_insert(response);
-                }
-            };
             if !scopes.is_empty() {
-                add("401", problem("Missing, expired or invalid access token"));
                 add(
+                    op,
+                    "401",
+                    problem("Missing, expired or invalid access token"),
+                );
+                add(
+                    op,
                     "403",
                     problem(&format!(
                         "The token lacks the scope {}",
@@ -479,6 +480,7 @@ fn common_responses(doc: &mut Value) {
             }
             if parameters.iter().any(|p| p["in"].as_str() == Some("path")) {
                 add(
+                    op,
                     "404",
                     problem("A path parameter names no record, or one outside the caller's grant"),
                 );
@@ -486,6 +488,7 @@ fn common_responses(doc: &mut Value) {
             let idempotent_post = method == "post" && !scopes.is_empty();
             if has_body || !parameters.is_empty() {
                 add(
+                    op,
                     "400",
                     problem(
                         "The request breaks this document (type, pattern, range, length …); \
@@ -497,6 +500,7 @@ fn common_responses(doc: &mut Value) {
                             cursor this service never returned, a stored history that does not \
                             allow it; `invalidParams` names the fields";
                 add(
+                    op,
                     "422",
                     problem(&if idempotent_post {
                         format!(
@@ -509,32 +513,35 @@ fn common_responses(doc: &mut Value) {
                 );
             }
             if has_body {
-                add("413", problem("The body is too large"));
+                add(op, "413", problem("The body is too large"));
                 add(
+                    op,
                     "415",
                     problem("The body is not of a media type this operation reads"),
                 );
             }
             if idempotent_post {
-                add(
+                add_or_mention(
+                    op,
                     "409",
-                    problem(
-                        "The first request with this `Idempotency-Key` is still being answered",
-                    ),
+                    "The first request with this `Idempotency-Key` is still being answered",
                 );
                 add(
+                    op,
                     "422",
                     problem("The `Idempotency-Key` was used before for a different request"),
                 );
             }
             if if_match {
                 add(
+                    op,
                     "412",
                     problem("The resource changed since the `ETag` in `If-Match`"),
                 );
             }
             if method == "get" {
                 add(
+                    op,
                     "304",
                     json!({"description": "Not modified: the `ETag` named in `If-None-Match` is current"}),
                 );
@@ -547,10 +554,39 @@ fn common_responses(doc: &mut Value) {
                     "description": "Seconds to wait before retrying",
                     "schema": {"type": "integer", "minimum": 1}
                 }});
-                add("503", busy);
+                add(op, "503", busy);
             }
         }
     }
+}
+
+/// Declares `response` for `status` on `op`, unless the operation describes that status itself.
+fn add(op: &mut Value, status: &str, response: Value) {
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+        responses.entry(status).or_insert(response);
+    }
+}
+
+/// Declares `status` on `op` for the common reason `reason`; an operation that describes that
+/// status itself keeps its description, with the common reason added to it.
+fn add_or_mention(op: &mut Value, status: &str, reason: &str) {
+    let own = op
+        .get_mut("responses")
+        .and_then(|r| r.get_mut(status))
+        .and_then(|r| r.get_mut("description"));
+    match own {
+        Some(Value::String(text)) => text.push_str(&format!(". Also: {}", lowercase_first(reason))),
+        _ => add(op, status, problem(reason)),
+    }
+}
+
+/// `text` with its first letter in lower case.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The document as pretty JSON with a final newline, the form committed to the repository.

@@ -145,6 +145,28 @@ fn a_reopening_undoes_only_the_close_it_read() {
     assert_eq!(list.body["items"], json!([]), "{}", list.text);
 }
 
+/// On SQLite a close's instant is text: one stored in another form than the service writes
+/// (here by hand, with a `T`) is still the close a reopening read, and is reopened.
+#[test]
+fn a_close_whose_instant_was_stored_in_another_form_is_reopened() {
+    let app = TestApp::spawn();
+    if app.is_postgres() {
+        return;
+    }
+    let admin = province(&app);
+    let office = office(&app);
+    let r = post(&app, "/api/v1/periods/2026-03/close", &office);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    app.db
+        .conn()
+        .unwrap()
+        .batch_execute("UPDATE closed_periods SET closed_at = replace(closed_at, ' ', 'T')")
+        .unwrap();
+    let r = post(&app, "/api/v1/periods/2026-03/reopen", &admin);
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+    assert_eq!(reopenings(&app, &office)[0]["before"]["closedBy"], "office");
+}
+
 /// The audit trail's reopenings of months, newest first.
 fn reopenings(app: &TestApp, token: &str) -> Value {
     let audit = app.get("/api/v1/audit?resourceType=period", token);

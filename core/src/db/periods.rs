@@ -220,17 +220,27 @@ pub fn reopen(conn: &mut DbConnection, actor: &Actor, period: Period) -> StoreRe
         )
         .execute(conn)?;
         if reopened == 0 {
-            return Err(match closed_row(conn, &key)? {
+            match closed_row(conn, &key)? {
                 // Another reopening committed since the read: it is the one recorded.
-                None => StoreError::NotFound {
-                    resource: "closed period",
-                    id: key.clone(),
-                },
-                Some(_) => StoreError::Conflict(InvalidParam::new(
-                    "period",
-                    "the month was closed again since this reopening read it; reopen it again",
-                )),
-            });
+                None => {
+                    return Err(StoreError::NotFound {
+                        resource: "closed period",
+                        id: key.clone(),
+                    });
+                }
+                // The close read, its instant stored in a form other than this version writes
+                // (by hand, say), which SQLite compares as text: it is still the one to undo.
+                Some((_, at, by)) if at.0 == before.closed_at && by == before.closed_by => {
+                    diesel::delete(closed_periods::table.filter(closed_periods::period.eq(&key)))
+                        .execute(conn)?;
+                }
+                Some(_) => {
+                    return Err(StoreError::Conflict(InvalidParam::new(
+                        "period",
+                        "the month was closed again since this reopening read it; reopen it again",
+                    )));
+                }
+            }
         }
         diesel::delete(score_snapshots::table.filter(score_snapshots::period.eq(&key)))
             .execute(conn)?;
