@@ -499,18 +499,7 @@ fn common_responses(doc: &mut Value) {
                             fields that contradict each other, a reference to no record, a \
                             cursor this service never returned, a stored history that does not \
                             allow it; `invalidParams` names the fields";
-                add(
-                    op,
-                    "422",
-                    problem(&if idempotent_post {
-                        format!(
-                            "{rule}. Also: the `Idempotency-Key` was used before for a \
-                             different request"
-                        )
-                    } else {
-                        rule.to_owned()
-                    }),
-                );
+                add(op, "422", problem(rule));
             }
             if has_body {
                 add(op, "413", problem("The body is too large"));
@@ -526,10 +515,10 @@ fn common_responses(doc: &mut Value) {
                     "409",
                     "The first request with this `Idempotency-Key` is still being answered",
                 );
-                add(
+                add_or_mention(
                     op,
                     "422",
-                    problem("The `Idempotency-Key` was used before for a different request"),
+                    "The `Idempotency-Key` was used before for a different request",
                 );
             }
             if if_match {
