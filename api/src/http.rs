@@ -737,7 +737,7 @@ pub fn cell<T: ToString>(value: Option<T>) -> String {
 
 /// Today in Vietnam, or the `asOf` day a report asks about.
 pub fn today_or(as_of: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
-    as_of.unwrap_or_else(|| crate::instant::now_local().date())
+    as_of.unwrap_or_else(|| tthc_core::db::now_local().date())
 }
 
 /// For `#[serde(default, deserialize_with = "present")]`: tells a field sent as `null`

@@ -44,11 +44,6 @@ pub fn serialize_option<S: Serializer>(
     }
 }
 
-/// Now, in Vietnam local time, to the microsecond: the instant records are judged at.
-pub fn now_local() -> chrono::NaiveDateTime {
-    tthc_core::db::now_local()
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone};

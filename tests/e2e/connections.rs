@@ -180,3 +180,38 @@ fn a_connection_given_back_inside_a_transaction_is_not_lent_again() {
         assert_eq!(rows(conn, "kept"), 1);
     }
 }
+
+/// A startup step (migrating, loading the demo) that fails with its transaction left aborted,
+/// where not even the unlock can run, does not keep its lock: another instance takes the same
+/// step at once after it instead of waiting for ever, and the first one's pool still lends a
+/// working connection.
+#[test]
+fn a_startup_step_that_fails_leaves_no_lock_behind() {
+    use diesel::connection::SimpleConnection;
+    use tthc_core::db::StartupStep;
+    let test_db = TestDb::new();
+    let url = DatabaseUrl::parse(&test_db.url).unwrap();
+    if url.backend != tthc_core::db::Backend::Postgres {
+        // SQLite takes no lock: each caller's step bears the race itself.
+        return;
+    }
+    let first = Database::open(&url, 1).unwrap();
+    let failed = first.one_instance_at_a_time(StartupStep::Migrate, |conn| {
+        conn.batch_execute("BEGIN; SELECT 1/0")?;
+        Ok(())
+    });
+    assert!(failed.is_err());
+    let second = Database::open(&url, 1).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ran = second.one_instance_at_a_time(StartupStep::Migrate, |_| Ok(()));
+        tx.send(ran.map_err(|e| e.to_string())).ok();
+    });
+    let ran = rx.recv_timeout(std::time::Duration::from_secs(15));
+    assert_eq!(
+        ran,
+        Ok(Ok(())),
+        "the second instance waited for the lock the first one's failed step held"
+    );
+    first.conn().unwrap().batch_execute("SELECT 1").unwrap();
+}

@@ -63,7 +63,7 @@ impl DemoYear {
 
     /// The span ending the day before today (Vietnam time).
     pub fn to_yesterday() -> Self {
-        let today = crate::instant::now_local().date();
+        let today = tthc_core::db::now_local().date();
         Self::ending(today.pred_opt().unwrap_or(today))
     }
 

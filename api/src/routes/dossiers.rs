@@ -930,7 +930,7 @@ pub async fn list_dossiers(
     principal.require(Scope::DossiersRead)?;
     let q = query.0;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
-    let now = crate::instant::now_local();
+    let now = tthc_core::db::now_local();
     let by_due = match q.sort.as_deref() {
         None | Some("-receivedAt") => q.due_within_hours.is_some(),
         Some("dueAt") => true,
@@ -1159,7 +1159,7 @@ pub async fn timeline(
 ) -> Result<web::Json<TimelineView>, ApiError> {
     principal.require(Scope::DossiersRead)?;
     let code = code.into_inner();
-    let now = crate::instant::now_local();
+    let now = tthc_core::db::now_local();
     let t = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;

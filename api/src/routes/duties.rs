@@ -22,9 +22,9 @@ use crate::context::unit_in_scope;
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{ValidJson, ValidQuery, etag, if_match};
-use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
+use tthc_core::db::now_local;
 
 /// A reporting duty as written: a periodic report (`dueBeforeDay`, `dueMonthsAfter`,
 /// `firstPeriod`), or a one-off request (`frequency` `once` with `dueOn`).

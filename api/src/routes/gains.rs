@@ -15,9 +15,9 @@ use crate::auth::{Principal, Scope};
 use crate::context::{period_of, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
-use crate::instant::now_local;
 use crate::state::AppState;
 use tthc_core::app::scores::evaluate as evaluate_counts;
+use tthc_core::db::now_local;
 
 /// An action and the points it wins back.
 #[derive(Debug, Serialize, ToSchema)]

@@ -17,8 +17,8 @@ use crate::context::{Scored, period_of, scored, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidJson;
-use crate::instant::now_local;
 use crate::state::AppState;
+use tthc_core::db::now_local;
 
 /// The body of `PUT /official-scores`: [`OfficialScores`], checked against the period's rule
 /// set by [`check`] (the rule set depends on the path, so field rules cannot say it).

@@ -13,9 +13,9 @@ use crate::auth::{Principal, Scope};
 use crate::context::unit_in_scope;
 use crate::error::{ApiError, PROBLEM_JSON as PROBLEM, Problem};
 use crate::http::ValidQuery;
-use crate::instant::now_local;
 use crate::state::AppState;
 use tthc_core::calendar::{from_local, to_local};
+use tthc_core::db::now_local;
 
 /// Most points in a series.
 const MAX_POINTS: usize = 400;

@@ -15,8 +15,8 @@ use crate::auth::{Principal, Scope};
 use crate::context::period_of;
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
-use crate::instant::now_local;
 use crate::state::AppState;
+use tthc_core::db::now_local;
 
 /// A closed month.
 #[derive(Debug, Serialize, ToSchema)]

@@ -30,8 +30,8 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
     parse_instant_cursor, wants_csv, word,
 };
-use crate::instant::now_local;
 use crate::state::AppState;
+use tthc_core::db::now_local;
 
 /// Local time to the microsecond, as both backends keep it: so that an event sent again
 /// compares equal to the stored one.

@@ -17,8 +17,8 @@ use crate::bulk::{BulkItem, MAX_BULK_ITEMS, read_body};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, InvalidParamView, Problem};
 use crate::http::{ValidQuery, word};
-use crate::instant::now_local;
 use crate::state::AppState;
+use tthc_core::db::now_local;
 
 /// A request as vendors send it to the portal.
 #[derive(Debug, Deserialize, ToSchema)]

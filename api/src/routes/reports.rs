@@ -22,10 +22,10 @@ use crate::context::{period_of, unit_in_scope};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidQuery;
-use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Document, Format, Letterhead, Table};
 use tthc_core::app::notice::{self as app_notice, NoticeData};
+use tthc_core::db::now_local;
 
 /// Which report, for whom, and in what form.
 #[derive(Debug, Deserialize, Validate, IntoParams)]

@@ -28,8 +28,8 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
     parse_instant_cursor, wants_csv, word,
 };
-use crate::instant::now_local;
 use crate::state::AppState;
+use tthc_core::db::now_local;
 
 /// A unit's live score for a period.
 #[derive(Debug, Serialize, ToSchema)]

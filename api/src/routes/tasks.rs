@@ -32,9 +32,9 @@ use crate::context::unit_in_scope;
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{ValidJson, ValidQuery, etag, if_match};
-use crate::instant::now_local;
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
+use tthc_core::db::now_local;
 
 /// The problems of a letter's fields, named under `field` (`source.`).
 fn source_problems(s: &Letter, field: &str, invalid: &mut Vec<InvalidParam>) {

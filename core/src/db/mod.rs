@@ -255,7 +255,8 @@ impl Database {
     }
 
     /// A connection outside the pool, set up as the pool's, for work that holds one for
-    /// minutes ([`index_upkeep`]).
+    /// minutes ([`index_upkeep`]) or whose session lock must end with it
+    /// ([`Database::one_instance_at_a_time`]).
     pub fn dedicated(&self) -> StoreResult<DbConnection> {
         Manager {
             url: self.url.clone(),
@@ -309,28 +310,26 @@ impl Database {
     /// minutes), not the connection's lock timeout, which still bounds the step's own waits
     /// for tables; nor a statement timeout the role may carry (a managed server's). On SQLite
     /// it just runs: the step itself must bear a race (each caller's does).
+    ///
+    /// On PostgreSQL the step runs on a connection of its own, outside the pool, closed when
+    /// it ends: closing it releases the lock whatever the step left behind (a transaction
+    /// aborted, where not even the unlock can run), where a pooled connection would have gone
+    /// back to the pool still holding it, and every other instance would have waited for ever.
     pub fn one_instance_at_a_time<T>(
         &self,
         step: StartupStep,
         run: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut conn = self.conn()?;
-        if matches!(&*conn, DbConnection::Sqlite(_)) {
-            return run(&mut conn);
+        if self.url.backend == Backend::Sqlite {
+            return run(&mut *self.conn()?);
         }
+        let mut conn = self.dedicated()?;
         let key = step.lock_key();
         conn.batch_execute(&format!(
             "SET lock_timeout = 0; SET statement_timeout = 0; \
              SELECT pg_advisory_lock({key}); SET lock_timeout = '{LOCK_TIMEOUT}'"
         ))?;
-        let result = run(&mut conn);
-        let unlocked = conn.batch_execute(&format!(
-            "SELECT pg_advisory_unlock({key}); RESET statement_timeout"
-        ));
-        match (result, unlocked) {
-            (Ok(_), Err(e)) => Err(e.into()),
-            (result, _) => result,
-        }
+        run(&mut conn)
     }
 
     /// Reverts every applied migration (for tests and for `tthc migrate --revert-all`).
