@@ -500,6 +500,32 @@ fn the_demo_province_loads_once() {
     );
 }
 
+/// A demo load that stopped partway (its start marked, its end not) leaves a province with
+/// part of its year. On PostgreSQL, where no other instance loads it meanwhile, loading again
+/// is refused with what to do; on SQLite another instance may still be loading it, and it is
+/// left to that one.
+#[test]
+fn a_demo_load_that_stopped_partway_is_not_taken_for_whole() {
+    let app = TestApp::spawn();
+    tthc_core::db::settings::put(
+        &mut app.db.conn().unwrap(),
+        "demo.load_started",
+        "2026-12-06 02:00:00",
+    )
+    .unwrap();
+    app.unit("000.00.00.H12", "province", None);
+    let again = tthc_api::demo::load(&app.db, 1000);
+    if app.is_postgres() {
+        let message = again.unwrap_err().to_string();
+        assert!(
+            message.contains("loaded partway") && message.contains("2026-12-06 02:00:00"),
+            "{message}"
+        );
+    } else {
+        assert_eq!(again.unwrap().units_created, 0);
+    }
+}
+
 fn year_span() -> tthc_api::demo::DemoYear {
     tthc_api::demo::DemoYear::to_yesterday()
 }

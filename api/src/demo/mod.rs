@@ -10,6 +10,7 @@ mod tasks;
 
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use tthc_core::db::audit::Actor;
+use tthc_core::db::settings;
 use tthc_core::db::units::{self, UnitInsertForm};
 use tthc_core::db::{Database, DbConnection, StartupStep, StoreError};
 use tthc_core::period::Period;
@@ -97,10 +98,17 @@ pub fn load(db: &Database, dossiers: usize) -> Result<DemoSummary, StoreError> {
     db.one_instance_at_a_time(StartupStep::Demo, |conn| load_alone(conn, dossiers))
 }
 
+/// The setting a load writes before it creates anything, naming when it started.
+const LOAD_STARTED: &str = "demo.load_started";
+/// The setting a load writes when everything is loaded, naming when it ended.
+const LOAD_ENDED: &str = "demo.load_ended";
+
 fn load_alone(conn: &mut DbConnection, dossiers: usize) -> Result<DemoSummary, StoreError> {
     if units::find_row(conn, PROVINCE.code)?.is_some() {
-        return Ok(DemoSummary::default());
+        return loaded_before(conn);
     }
+    // Instances on one SQLite file may get here at once: the first mark stays.
+    settings::get_or_init(conn, LOAD_STARTED, now_text)?;
     let actor = Actor::system("demo province");
     // The two-level local government took effect on 1 July 2025.
     let since = NaiveDate::from_ymd_opt(2025, 7, 1);
@@ -146,6 +154,7 @@ fn load_alone(conn: &mut DbConnection, dossiers: usize) -> Result<DemoSummary, S
     let reports_submitted = duties::load(conn, PROVINCE.code, reporters, year)?;
     let departments: Vec<&str> = DEPARTMENTS.iter().map(|d| d.code).collect();
     let tasks_created = tasks::load(conn, PROVINCE.code, &departments, year)?;
+    settings::put(conn, LOAD_ENDED, &now_text())?;
     Ok(DemoSummary {
         units_created: 1 + DEPARTMENTS.len() + COMMUNES.len(),
         procedures_created: catalogue.procedures,
@@ -156,4 +165,26 @@ fn load_alone(conn: &mut DbConnection, dossiers: usize) -> Result<DemoSummary, S
         reports_submitted,
         tasks_created,
     })
+}
+
+/// The demo province is there already. A load that started and never ended (stopped by an
+/// error, or the process ended) left it partway: on PostgreSQL no other instance is loading it
+/// meanwhile (the step's lock), so that is refused with what to do, instead of serving a
+/// province with part of its year. On SQLite another instance may still be loading it: it is
+/// left to that one, as when it was created a moment ago. Provinces loaded before these marks
+/// were written have neither, and are whole.
+fn loaded_before(conn: &mut DbConnection) -> Result<DemoSummary, StoreError> {
+    let started = settings::get(conn, LOAD_STARTED)?;
+    let ended = settings::get(conn, LOAD_ENDED)?;
+    match (started, ended, &*conn) {
+        (Some(started), None, DbConnection::Pg(_)) => Err(StoreError::Setup(format!(
+            "the demo province was loaded partway by a load that started at {started} and \
+             stopped: load it into a fresh database"
+        ))),
+        _ => Ok(DemoSummary::default()),
+    }
+}
+
+fn now_text() -> String {
+    tthc_core::db::now_local().to_string()
 }
