@@ -190,9 +190,105 @@ pub(crate) fn control_problems(text: &str, path: &str, names_only: bool) -> Vec<
     invalid
 }
 
+/// A date or an instant as chrono reads one, `[sign]Y…-MM-DD` then the end, a `T` or a space
+/// (after any leading whitespace): its year, and whether it is written other than as four digits with no sign.
+/// chrono reads `+262143-12-31`, `-5000-01-01` and `275-01-01` as dates, where RFC 3339 and
+/// every document of the API write four digits: such a year overflowed the conversion to
+/// Vietnam time (a panic) or PostgreSQL's range (a 500). `None` when the text is not
+/// date-shaped.
+fn date_year(text: &[u8]) -> Option<(i64, bool)> {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let mut t = &text[start..];
+    let negative = t.first() == Some(&b'-');
+    let signed = matches!(t.first(), Some(b'+' | b'-'));
+    if signed {
+        t = &t[1..];
+    }
+    let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = &t[digits..];
+    let shaped = digits > 0
+        && rest.len() >= 6
+        && rest[0] == b'-'
+        && rest[1..3].iter().all(u8::is_ascii_digit)
+        && rest[3] == b'-'
+        && rest[4..6].iter().all(u8::is_ascii_digit)
+        // The day ends the text (a JSON string's closing quote) or a time follows it.
+        && matches!(rest.get(6), None | Some(b'"' | b'T' | b't' | b' '));
+    if !shaped {
+        return None;
+    }
+    let year = std::str::from_utf8(&t[..digits])
+        .ok()
+        .and_then(|y| y.parse::<i64>().ok())
+        .map_or(i64::MAX, |y| if negative { -y } else { y });
+    Some((year, signed || digits != 4))
+}
+
+/// Whether a JSON text may hold a date whose year is not four unsigned digits: a string that
+/// starts with a sign, a space or an escape, or with a run of digits other than four before a
+/// `-`. A cheap scan, so that only such bodies are walked.
+fn may_hold_odd_year(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'"'
+            && match bytes.get(i + 1) {
+                Some(b'\\') => true,
+                Some(_) => date_year(&bytes[i + 1..]).is_some_and(|(_, odd)| odd),
+                None => false,
+            }
+    })
+}
+
+/// The texts of a JSON document, each with its field's name as validation errors name it
+/// (`events[2].at`).
+fn each_text<'v>(value: &'v serde_json::Value, path: &str, visit: &mut impl FnMut(&str, &'v str)) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => visit(&body_field_or(path), text),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                each_text(item, &format!("{path}[{i}]"), visit);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let inner = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
+                each_text(item, &inner, visit);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Refuses a JSON document with a date or an instant whose year is not written as four
+/// unsigned digits, naming each field ([`date_year`]).
+fn refuse_odd_years(bytes: &[u8]) -> Result<(), ApiError> {
+    if !may_hold_odd_year(bytes) {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        // Not JSON: the typed parse says why.
+        return Ok(());
+    };
+    let mut invalid = Vec::new();
+    each_text(&value, "", &mut |name, text| {
+        if date_year(text.as_bytes()).is_some_and(|(_, odd)| odd) {
+            invalid.push(InvalidParam::new(name, YEAR_DIGITS));
+        }
+    });
+    ApiError::unless_invalid(invalid)
+}
+
+/// Why a date's year was refused.
+const YEAR_DIGITS: &str = "must be written with a four-digit year and no sign (YYYY-MM-DD)";
+
 /// Deserializes and validates a JSON document.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     refuse_control_characters(bytes)?;
+    refuse_odd_years(bytes)?;
     // Every body is an object; serde would also read a struct from an array of its fields in
     // order, which no document describes.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
@@ -316,21 +412,17 @@ pub fn refuse_control_in_query(query: &str) -> Result<(), ApiError> {
 pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
 /// Refuses a query parameter holding a date or an instant (`YYYY-MM-DD…`) outside
-/// [`QUERY_YEARS`], naming it.
+/// [`QUERY_YEARS`], or whose year is not written as four unsigned digits ([`date_year`]: a `+`
+/// arrives as a space), naming it.
 fn refuse_far_dates(query: &str) -> Result<(), ApiError> {
     let invalid: Vec<InvalidParam> = form_urlencoded::parse(query.as_bytes())
-        .filter(|(_, value)| {
-            let b = value.as_bytes();
-            b.len() >= 10
-                && b[..4].iter().all(u8::is_ascii_digit)
-                && b[4] == b'-'
-                && b[5..7].iter().all(u8::is_ascii_digit)
-                && b[7] == b'-'
-                && value[..4]
-                    .parse::<i32>()
-                    .is_ok_and(|year| !QUERY_YEARS.contains(&year))
+        .filter_map(|(name, value)| match date_year(value.as_bytes())? {
+            (_, true) => Some(InvalidParam::new(name, YEAR_DIGITS)),
+            (year, false) if !QUERY_YEARS.contains(&i32::try_from(year).unwrap_or(i32::MAX)) => {
+                Some(InvalidParam::new(name, "must be in the years 1990 to 2100"))
+            }
+            _ => None,
         })
-        .map(|(name, _)| InvalidParam::new(name, "must be in the years 1990 to 2100"))
         .collect();
     ApiError::unless_invalid(invalid)
 }
@@ -500,12 +592,14 @@ pub fn feed_position(
     })
 }
 
-/// Decodes a cursor made by [`encode_cursor`].
+/// Decodes a cursor made by [`encode_cursor`]. One holding a control character was not made
+/// by it (and PostgreSQL could not take a NUL as a parameter).
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|text| !text.chars().any(is_refused_control))
         .and_then(|text| text.strip_prefix("k:").map(str::to_owned))
         .ok_or_else(ApiError::unknown_cursor)
 }
@@ -520,6 +614,10 @@ pub fn parse_instant_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, Stri
     let text = decode_cursor(cursor)?;
     let bad = ApiError::unknown_cursor;
     let (at, code) = text.split_once('|').ok_or_else(bad)?;
+    // The cursor's instant is written with four digits; chrono would also read `-5000`.
+    if date_year(at.as_bytes()).is_none_or(|(_, odd)| odd) {
+        return Err(bad());
+    }
     let at =
         chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
     Ok((at, code.to_owned()))
@@ -882,5 +980,39 @@ mod tests {
         );
         let last = Page::<String>::from_rows(vec!["a"], 2, |s| (*s).to_owned(), str::to_owned);
         assert!(last.next_cursor.is_none());
+    }
+
+    #[test]
+    fn years_are_read_as_chrono_reads_them_and_odd_ones_told() {
+        let year = |t: &str| date_year(t.as_bytes());
+        assert_eq!(year("2026-03-02"), Some((2026, false)));
+        assert_eq!(year("2026-03-02T08:00:00+07:00"), Some((2026, false)));
+        assert_eq!(year("0002-03-02"), Some((2, false)));
+        assert_eq!(year("+262143-12-31T20:00:00Z"), Some((262_143, true)));
+        assert_eq!(year(" 262143-12-31"), Some((262_143, true)));
+        assert_eq!(year("-5000-01-01"), Some((-5000, true)));
+        assert_eq!(year("+2026-03-02"), Some((2026, true)));
+        assert_eq!(year("275-01-01"), Some((275, true)));
+        assert_eq!(year("99999999999999999999-01-01"), Some((i64::MAX, true)));
+        // Not dates: codes, a day written first, a date followed by more than a time.
+        for text in [
+            "000.00.00.H12",
+            "12-05-2026",
+            "2026-03-0",
+            "1.000001",
+            "2026-03-02x",
+        ] {
+            assert_eq!(year(text), None, "{text}");
+        }
+        assert!(may_hold_odd_year(br#"{"at": "-5000-01-01"}"#));
+        assert!(may_hold_odd_year(br#"{"at": "\u002b262143-01-01"}"#));
+        assert!(!may_hold_odd_year(
+            br#"{"at": "2026-03-02T08:00:00+07:00", "code": "000.21.30.H12-260302-0001"}"#
+        ));
+        let e = parse_json::<Body>(br#"{"displayName": "+262143-12-31"}"#).unwrap_err();
+        assert_eq!(
+            invalid_names(e),
+            [("displayName".to_owned(), YEAR_DIGITS.to_owned())]
+        );
     }
 }

@@ -335,6 +335,106 @@ fn control_characters_are_refused_per_field_on_both_backends() {
         .assert_problem(Status::NOT_FOUND, "notFound");
 }
 
+/// chrono reads a year with a sign or of other than four digits (`+262143-12-31`,
+/// `-5000-01-01`, `275-01-01`): such a year panicked converting to Vietnam time, and
+/// PostgreSQL answered 500 past its range. Every body, query and cursor now refuses it, naming
+/// the field, on both backends, and nothing is stored.
+#[test]
+fn dates_with_signed_or_long_years_are_refused_naming_the_field() {
+    use base64::Engine;
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    // Queries (a `+` written as `%2B`, or bare, which arrives as a space).
+    for (query, field) in [
+        ("/api/v1/units/P/overdue?at=%2B262143-12-31T20:00:00Z", "at"),
+        ("/api/v1/units/P/overdue?at=+262143-12-31T20:00:00Z", "at"),
+        ("/api/v1/units/P/overdue?at=-5000-01-01T00:00:00Z", "at"),
+        (
+            "/api/v1/units/P/overdue/series?from=%2B262143-12-31&to=2026-01-01",
+            "from",
+        ),
+        ("/api/v1/units?validOn=-5000-01-01", "validOn"),
+        ("/api/v1/units?validOn=275-01-01", "validOn"),
+        ("/api/v1/announcements/late?asOf=%2B262143-01-01", "asOf"),
+    ] {
+        let r = app.get(query, &admin);
+        r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        assert_eq!(r.invalid_names(), [field], "{query}: {}", r.text);
+    }
+    // Bodies: the field is named and nothing is stored.
+    let mut far = dossier("C1-8", "C1");
+    far["receivedAt"] = json!("+262143-12-31T20:00:00Z");
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-8", &far);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["receivedAt"], "{}", r.text);
+    app.get("/api/v1/dossiers/C1-8", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let mut far = petition("C1");
+    far["events"][0]["at"] = json!("-5000-01-01T00:00:00+07:00");
+    let r = put(&app, &admin, "/api/v1/petitions/PAKN-8", &far);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["events[0].at"], "{}", r.text);
+    let r = app.post(
+        "/api/v1/units",
+        &admin,
+        &json!({"code": "X1", "name": "Xã X1", "level": "commune", "parent": "STP",
+                "validFrom": "-5000-01-01"}),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["validFrom"], "{}", r.text);
+    app.get("/api/v1/units/X1", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // A refused event (it cannot follow the stored ones) is recorded as refused: not with such
+    // an instant.
+    assert_eq!(push(&app, &admin, "C1-9", "C1").status, Status::CREATED);
+    let r = app.post(
+        "/api/v1/dossiers/C1-9/events",
+        &admin,
+        &json!({"id": "z", "status": "finished", "at": "-5000-01-01T00:00:00+07:00"}),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["at"], "{}", r.text);
+    // In bulk: that item alone.
+    let mut bad = dossier("C1-10", "C1");
+    bad["events"][1]["at"] = json!("20260-03-02T09:00:00+07:00");
+    let bulk = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([dossier("C1-11", "C1"), bad]),
+    );
+    assert_eq!(bulk.status, Status::OK, "{}", bulk.text);
+    assert_eq!(
+        (&bulk.body["created"], &bulk.body["rejected"]),
+        (&json!(1), &json!(1)),
+        "{}",
+        bulk.text
+    );
+    assert_eq!(
+        bulk.body["items"][1]["invalidParams"][0]["name"],
+        "events[1].at"
+    );
+    // A text that only starts like a date is no date: stored as given.
+    let mut named = dossier("C1-12", "C1");
+    named["applicant"]["name"] = json!("12-05-2026 Nguyễn Văn An");
+    assert_eq!(
+        put(&app, &admin, "/api/v1/dossiers/C1-12", &named).status,
+        Status::CREATED
+    );
+    // Cursors this service never made: a NUL (which PostgreSQL cannot take) and a far year.
+    let cursor = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    for query in [
+        format!("/api/v1/units?cursor={}", cursor("k:\0")),
+        format!(
+            "/api/v1/dossiers?cursor={}",
+            cursor("k:-5000-01-01T00:00:00|x")
+        ),
+    ] {
+        let r = app.get(&query, &admin);
+        r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+        assert_eq!(r.invalid_names(), ["cursor"], "{query}: {}", r.text);
+    }
+}
+
 #[test]
 fn instants_outside_the_window_are_refused_quickly() {
     let app = TestApp::spawn();

@@ -60,14 +60,22 @@ const VIETNAM: FixedOffset = match FixedOffset::east_opt(UTC_OFFSET_SECONDS) {
 
 /// Local wall-clock time in Vietnam of an instant.
 pub fn to_local<Tz: TimeZone>(instant: &DateTime<Tz>) -> NaiveDateTime {
-    instant.with_timezone(&vietnam_offset()).naive_local()
+    // chrono's `naive_local` panics past its last instant (year 262143); the API reads only
+    // four-digit years, and this saturates rather than panic on any other caller's.
+    instant
+        .naive_utc()
+        .checked_add_offset(vietnam_offset())
+        .unwrap_or(NaiveDateTime::MAX)
 }
 
 /// The instant of a Vietnamese wall-clock time.
 pub fn from_local(local: NaiveDateTime) -> DateTime<FixedOffset> {
     let offset = vietnam_offset();
     DateTime::from_naive_utc_and_offset(
-        local - TimeDelta::seconds(i64::from(UTC_OFFSET_SECONDS)),
+        // Saturates at chrono's first instant rather than panic (as `to_local`).
+        local
+            .checked_sub_signed(TimeDelta::seconds(i64::from(UTC_OFFSET_SECONDS)))
+            .unwrap_or(NaiveDateTime::MIN),
         offset,
     )
 }
