@@ -103,31 +103,42 @@ fn may_hold_control(bytes: &[u8]) -> bool {
 }
 
 /// The fields of a JSON document (names or values) holding a refused control character, named
-/// as validation errors name them (`events[2].note`).
+/// as validation errors name them (`events[2].note`; a member's name names its object).
 fn control_fields(value: &serde_json::Value, path: &str, out: &mut Vec<InvalidParam>) {
-    use serde_json::Value;
-    let reason = "must not contain control characters (such as U+0000)";
-    match value {
-        Value::String(text) if text.chars().any(is_refused_control) => {
-            out.push(InvalidParam::new(body_field_or(path), reason));
+    each_text(value, path, &mut |field, text, _| {
+        if text.chars().any(is_refused_control) {
+            out.push(InvalidParam::new(
+                field,
+                "must not contain control characters (such as U+0000)",
+            ));
         }
+    });
+}
+
+/// The texts of a JSON document, string values and members' names (`true`), each with its
+/// field's name as validation errors name it (`events[2].at`; a member's name, its object's).
+fn each_text<'v>(
+    value: &'v serde_json::Value,
+    path: &str,
+    visit: &mut impl FnMut(&str, &'v str, bool),
+) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => visit(&body_field_or(path), text, false),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                control_fields(item, &format!("{path}[{i}]"), out);
+                each_text(item, &format!("{path}[{i}]"), visit);
             }
         }
         Value::Object(fields) => {
             for (name, item) in fields {
+                visit(&body_field_or(path), name, true);
                 let inner = if path.is_empty() {
                     name.clone()
                 } else {
                     format!("{path}.{name}")
                 };
-                if name.chars().any(is_refused_control) {
-                    out.push(InvalidParam::new(body_field_or(path), reason));
-                } else {
-                    control_fields(item, &inner, out);
-                }
+                each_text(item, &inner, visit);
             }
         }
         _ => {}
@@ -238,31 +249,6 @@ fn may_hold_odd_year(bytes: &[u8]) -> bool {
     })
 }
 
-/// The texts of a JSON document, each with its field's name as validation errors name it
-/// (`events[2].at`).
-fn each_text<'v>(value: &'v serde_json::Value, path: &str, visit: &mut impl FnMut(&str, &'v str)) {
-    use serde_json::Value;
-    match value {
-        Value::String(text) => visit(&body_field_or(path), text),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                each_text(item, &format!("{path}[{i}]"), visit);
-            }
-        }
-        Value::Object(fields) => {
-            for (name, item) in fields {
-                let inner = if path.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{path}.{name}")
-                };
-                each_text(item, &inner, visit);
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Refuses a JSON document with a date or an instant whose year is not written as four
 /// unsigned digits, naming each field ([`date_year`]).
 fn refuse_odd_years(bytes: &[u8]) -> Result<(), ApiError> {
@@ -274,8 +260,8 @@ fn refuse_odd_years(bytes: &[u8]) -> Result<(), ApiError> {
         return Ok(());
     };
     let mut invalid = Vec::new();
-    each_text(&value, "", &mut |name, text| {
-        if date_year(text.as_bytes()).is_some_and(|(_, odd)| odd) {
+    each_text(&value, "", &mut |name, text, is_name| {
+        if !is_name && date_year(text.as_bytes()).is_some_and(|(_, odd)| odd) {
             invalid.push(InvalidParam::new(name, YEAR_DIGITS));
         }
     });
