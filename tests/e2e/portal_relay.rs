@@ -78,6 +78,16 @@ fn event(app: &TestApp, token: &str, code: &str, id: &str, status: &str, at: &st
     assert!(r.status.is_success(), "{}", r.text);
 }
 
+/// The audit trail of dossier `code`.
+fn audit_of(app: &TestApp, token: &str, code: &str) -> Vec<Value> {
+    let r = app.get(
+        &format!("/api/v1/audit?resourceType=dossier&resourceId={code}"),
+        token,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body["items"].as_array().unwrap().clone()
+}
+
 fn relay(app: &TestApp, token: &str, portal: &Receiver) -> Value {
     let r = app.call(
         HttpMethod::PUT,
@@ -117,18 +127,12 @@ fn dossiers_go_to_the_portal_in_its_dialect_and_their_sync_is_recorded() {
     let d = wait_dossier(&app, &admin, "C1-A-0000", |d| !d["syncedAt"].is_null());
     assert_eq!(d["syncedStatus"], "received", "{d}");
     assert!(d["syncError"].is_null());
-    let audit = app.get(
-        "/api/v1/audit?resourceType=dossier&resourceId=C1-A-0000",
-        &admin,
-    );
+    let audit = audit_of(&app, &admin, "C1-A-0000");
     assert!(
-        audit.body["items"]
-            .as_array()
-            .unwrap()
+        audit
             .iter()
             .any(|e| e["action"] == "sync" && e["clientId"] == "portal-relay"),
-        "{}",
-        audit.text
+        "{audit:?}"
     );
     // Its own records are not relayed again.
     std::thread::sleep(Duration::from_millis(500));
@@ -372,10 +376,72 @@ fn a_relay_is_set_by_a_relay_admin_over_its_units() {
     r.assert_problem(Status::CONFLICT, "conflict");
 }
 
+/// Two `PUT`s of one unit's relay at once (a client retrying one that timed out) both find no
+/// relay and create it: the second is an update of the first's, not a 409. A relay created held
+/// is held from its creation: one audited change, never active.
+#[test]
+fn a_relay_put_twice_at_once_is_set_by_both() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    let put = |session: &str| {
+        app.call(
+            HttpMethod::PUT,
+            "/api/v1/portal-relays/P",
+            Some(&admin),
+            Some(
+                &json!({"url": "https://dichvucong.gov.vn/api/sync", "session": session,
+                         "active": false}),
+            ),
+        )
+    };
+    // Both read that there is no relay, then wait to insert it.
+    let answers = app.both_while_held(
+        "LOCK TABLE subscriptions IN SHARE ROW EXCLUSIVE MODE",
+        || put("phien-1"),
+        || put("phien-2"),
+    );
+    let mut statuses: Vec<Status> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [Status::OK, Status::CREATED],
+        "{} / {}",
+        answers[0].text,
+        answers[1].text
+    );
+    let sub = app.get("/api/v1/subscriptions/portal-relay.P", &admin);
+    assert_eq!(sub.body["active"], false, "{}", sub.text);
+    let changes = app.get(
+        "/api/v1/audit?resourceType=subscription&resourceId=portal-relay.P",
+        &admin,
+    );
+    let actions: Vec<&str> = changes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "create").count(),
+        1,
+        "{actions:?}"
+    );
+    assert!(
+        changes.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["after"]["active"] == false),
+        "{}",
+        changes.text
+    );
+}
+
 /// An instance that lost its subscription to another in the middle of an attempt sends nothing
 /// more: the relay renews its lease before each request, and this attempt has two (the portal's
 /// new dossiers, then its updates). The lease is taken over while the portal holds its answer to
-/// the first; the second is never sent, and nothing is recorded as refused.
+/// the first, a refusal; the second is never sent, and the late refusal is not recorded (it
+/// would mark a dossier the new holder may have synced since).
 #[test]
 fn a_relay_whose_subscription_was_taken_over_stops_before_its_next_request() {
     let app = TestApp::spawn_configured(|url| {
@@ -392,8 +458,8 @@ fn a_relay_whose_subscription_was_taken_over_stops_before_its_next_request() {
     let before = portal.deliveries().len();
 
     // One request: a dossier synced before, changed, and a new one. The relay sends the new
-    // one first, then the update.
-    portal.answer(Answer::WhenReleased);
+    // one first, then the update. The portal refuses the first, late.
+    portal.answer(Answer::ErrorCodeWhenReleased(99));
     let item = |code: &str, events: Value| {
         json!({"code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
                "receivedAt": "2026-03-02T08:00:00+07:00",
@@ -450,4 +516,10 @@ fn a_relay_whose_subscription_was_taken_over_stops_before_its_next_request() {
     // The update was not refused: it was not sent, and the subscription's new holder sends it.
     let a = app.get("/api/v1/dossiers/C1-A-0000", &admin);
     assert!(a.body["syncError"].is_null(), "{}", a.text);
+    // Nor is the late refusal of the first recorded: the new holder sends the dossier as it is
+    // now and records what the portal says to that.
+    let b = app.get("/api/v1/dossiers/C1-B-0000", &admin);
+    assert!(b.body["syncError"].is_null(), "{}", b.text);
+    let audit = audit_of(&app, &admin, "C1-B-0000");
+    assert!(audit.iter().all(|e| e["action"] != "sync"), "{audit:?}");
 }

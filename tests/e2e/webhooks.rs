@@ -391,6 +391,63 @@ fn a_dead_letter_queued_again_while_it_is_sent_goes_once_more() {
     assert_eq!(redeliveries, 2, "not sent a third time");
 }
 
+/// A subscription paused while it is being served sends nothing more once the pause is
+/// answered: the request already on its way ends, and the batch planned after it waits for the
+/// resume (each request first renews the lease, which a paused subscription refuses).
+#[test]
+fn a_pause_stops_delivery_between_two_requests() {
+    let Refused {
+        app,
+        admin,
+        receiver,
+        id,
+        letters_path,
+        letters,
+        ..
+    } = refused_until_dead(3);
+    let path = format!("/api/v1/subscriptions/{id}");
+    let set_active = |active: bool| {
+        let r = app.patch(&path, &admin, &json!({"active": active}));
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    };
+    // Paused, a change and the dead letter queued again: the next serve plans both.
+    set_active(false);
+    push_dossiers(&app, &admin, "B", 1);
+    let redeliver = format!("{letters_path}/{}/redeliver", letters[0]["id"]);
+    let r = app.post(&redeliver, &admin, &json!({}));
+    assert_eq!(r.status, Status::ACCEPTED, "{}", r.text);
+    receiver.answer(Answer::WhenReleased);
+    set_active(true);
+    assert!(
+        wait_until(|| receiver.in_flight() == 1),
+        "the redelivery never reached the receiver"
+    );
+    set_active(false);
+    receiver.release();
+    let batch_sent = || {
+        receiver.deliveries().iter().any(|d| {
+            d.body["redelivery"] == false
+                && d.body["changes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["code"] == "C1-B-00000")
+        })
+    };
+    assert!(wait_until(|| {
+        let r = app.get(&letters_path, &admin);
+        r.body["items"][0]["state"] == "delivered"
+    }));
+    // Twenty of the deliverer's rounds.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!batch_sent(), "a batch went after the pause was answered");
+    set_active(true);
+    assert!(
+        wait_until(batch_sent),
+        "the batch never went after the resume"
+    );
+}
+
 /// Whether `done` holds within [`WAIT`], asked every 20 ms.
 fn wait_until(mut done: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + WAIT;

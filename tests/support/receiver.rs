@@ -29,6 +29,8 @@ pub enum Answer {
     Slowly(Duration),
     /// As `Take`, once the test calls [`Receiver::release`] (at once after that).
     WhenReleased,
+    /// As `ErrorCode`, once the test calls [`Receiver::release`] (at once after that).
+    ErrorCodeWhenReleased(i64),
 }
 
 /// One request received.
@@ -120,7 +122,10 @@ async fn receive(
     if let Answer::Slowly(d) = answer {
         actix_web::rt::time::sleep(d).await;
     }
-    if answer == Answer::WhenReleased {
+    if matches!(
+        answer,
+        Answer::WhenReleased | Answer::ErrorCodeWhenReleased(_)
+    ) {
         while !inner.lock().unwrap().released {
             actix_web::rt::time::sleep(Duration::from_millis(5)).await;
         }
@@ -153,7 +158,7 @@ async fn receive(
             HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
                 .body("not now")
         }
-        Answer::ErrorCode(code) => HttpResponse::Ok()
+        Answer::ErrorCode(code) | Answer::ErrorCodeWhenReleased(code) => HttpResponse::Ok()
             .json(serde_json::json!({"error_code": code, "message": "Hệ thống đang bảo trì"})),
         _ => HttpResponse::Ok().json(serde_json::json!({"error_code": 0, "message": "Thành công"})),
     }

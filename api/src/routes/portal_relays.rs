@@ -10,7 +10,7 @@ use tthc_core::db::changes::{self as feed, Waiting};
 use tthc_core::db::subscriptions::{
     self as store, Kind, SubscriptionInsertForm, SubscriptionRow, SubscriptionUpdateForm,
 };
-use tthc_core::db::{DbConnection, units};
+use tthc_core::db::{DbConnection, StoreError, units};
 use tthc_core::unit::UnitCode;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -216,29 +216,33 @@ pub async fn put_relay(
             }
             let id = relay_id(unit.as_str());
             let actor = principal.actor();
-            let (created, sub) = match store::find_row(conn, &id)? {
+            let created = match store::find_row(conn, &id)? {
                 None => {
                     let form = SubscriptionInsertForm {
-                        id,
+                        id: id.clone(),
                         owner_client: principal.claims.sub.clone(),
-                        url: b.url,
+                        url: b.url.clone(),
                         resource_types: vec!["dossier".into()],
                         unit_code: Some(unit.to_string()),
-                        secret: b.session,
+                        secret: b.session.clone(),
                         start: feed::newest(conn)?,
                         kind: Kind::Portal,
+                        // Created held, not paused after: an instance could take it between.
+                        active: b.active,
                     };
-                    let mut sub = store::create(conn, &actor, &form)?;
-                    if !b.active {
-                        let hold = SubscriptionUpdateForm {
-                            active: Some(false),
-                            ..SubscriptionUpdateForm::default()
-                        };
-                        sub = store::update(conn, &actor, &form.id, &hold, None)?;
+                    match store::create(conn, &actor, &form) {
+                        Ok(sub) => Some(sub),
+                        // Another request created it since the read (a retry of a PUT that
+                        // timed out): this one sets it, as a PUT of an existing relay does.
+                        Err(StoreError::Conflict(_)) => None,
+                        Err(e) => return Err(e.into()),
                     }
-                    (true, sub)
                 }
-                Some(_) => {
+                Some(_) => None,
+            };
+            let (created, sub) = match created {
+                Some(sub) => (true, sub),
+                None => {
                     let form = SubscriptionUpdateForm {
                         url: Some(b.url),
                         secret: Some(b.session),

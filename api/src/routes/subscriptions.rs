@@ -409,6 +409,7 @@ pub async fn create_subscription(
                 secret,
                 start,
                 kind: Kind::Webhook,
+                active: true,
             };
             Ok(store::create(conn, &principal.actor(), &form)?)
         })

@@ -306,17 +306,28 @@ impl Deliverer {
             let sent: Vec<(String, Option<Status>)> =
                 group.iter().map(|d| (d.code.clone(), d.status)).collect();
             let answered = answer.clone();
+            let (id, instance) = (sub.id.clone(), self.instance.clone());
             let recorded = self
                 .db(move |conn| {
                     let outcome = match &answered {
                         Ok(()) => RelayOutcome::Accepted,
                         Err(why) => RelayOutcome::Refused(why),
                     };
-                    dossiers::record_relay_attempt(conn, &relay_actor(), &sent, outcome)
+                    dossiers::record_relay_attempt(
+                        conn,
+                        &relay_actor(),
+                        (&id, &instance),
+                        &sent,
+                        outcome,
+                    )
                 })
                 .await;
-            if let Err(e) = recorded {
-                return Ok(Err(e));
+            match recorded {
+                Ok(true) => {}
+                // Taken over while this instance waited for the portal: the new holder sends
+                // and records the dossiers as they are now.
+                Ok(false) => return Err(LeaseLost),
+                Err(e) => return Ok(Err(e)),
             }
             if let Err(why) = answer {
                 failure = Some(why);
@@ -451,7 +462,7 @@ impl LeaseLost {
         tracing::info!(
             %subscription,
             "the subscription's lease was lost (taken over by another instance, or the \
-             subscription deleted); this instance stopped sending"
+             subscription paused or deleted); this instance stopped sending"
         );
         Ok(false)
     }

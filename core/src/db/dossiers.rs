@@ -1670,12 +1670,18 @@ struct RelayRecord<'a> {
 /// it was sent with: accepted, that status is the one synced and the sync error goes; refused,
 /// the reason becomes the dossier's `syncError`. Audited as `sync` by `actor` (the relay, which
 /// leaves its own changes out of what it sends). Dossiers gone since are skipped.
+///
+/// Only while `owner` still holds the lease of the relay's subscription `relay`
+/// ([`super::subscriptions::keep_lease_while`]); `false`, and nothing recorded, when another
+/// instance has taken it over meanwhile (this one stalled past its lease): that one sends the
+/// dossiers as they are now, and this answer, older, must not undo what it records.
 pub fn record_relay_attempt(
     conn: &mut DbConnection,
     actor: &Actor,
+    (relay, owner): (&str, &str),
     sent: &[(String, Option<Status>)],
     outcome: RelayOutcome<'_>,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     let at = now_local();
     write_tx(conn, |conn| {
         // As every writer of dossiers: no other write of them, nor a unit's move, meanwhile.
@@ -1683,6 +1689,9 @@ pub fn record_relay_attempt(
             conn,
             &dossier_keys(sent.iter().map(|(code, _)| code.as_str())),
         )?;
+        if !super::subscriptions::keep_lease_while(conn, relay, owner)? {
+            return Ok(false);
+        }
         let error = match outcome {
             RelayOutcome::Accepted => None,
             RelayOutcome::Refused(message) => Some(crate::dossier::SyncError {
@@ -1756,6 +1765,7 @@ pub fn record_relay_attempt(
             .iter()
             .map(|(code, path, record)| ("sync", *code, path.as_str(), record))
             .collect();
-        audit::record_many(conn, actor, "dossier", &changes)
+        audit::record_many(conn, actor, "dossier", &changes)?;
+        Ok(true)
     })
 }

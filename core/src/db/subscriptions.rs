@@ -207,6 +207,8 @@ pub struct SubscriptionInsertForm {
     pub start: Position,
     /// Where it delivers.
     pub kind: Kind,
+    /// Whether it delivers from the start (a relay may be created held).
+    pub active: bool,
 }
 
 /// A change to a subscription; `None` leaves a field as it is.
@@ -303,7 +305,7 @@ pub fn create(
                 subscriptions::resource_types.eq(form.resource_types.join(" ")),
                 subscriptions::unit_code.eq(form.unit_code.as_deref()),
                 subscriptions::secret.eq(&form.secret),
-                subscriptions::active.eq(true),
+                subscriptions::active.eq(form.active),
                 subscriptions::cursor_txid.eq(form.start.txid),
                 subscriptions::cursor_id.eq(form.start.id),
                 subscriptions::failures.eq(0),
@@ -449,9 +451,15 @@ pub fn claim_due(
     let until = now + lease;
     let mut taken = Vec::new();
     for id in candidates {
-        let won = diesel::update(subscriptions::table.find(&id).filter(free))
-            .set((s::lease_owner.eq(owner), s::lease_until.eq(until)))
-            .execute(conn)?;
+        // Still active: a pause answered since the candidates were read takes it off.
+        let won = diesel::update(
+            subscriptions::table
+                .find(&id)
+                .filter(free)
+                .filter(s::active.eq(true)),
+        )
+        .set((s::lease_owner.eq(owner), s::lease_until.eq(until)))
+        .execute(conn)?;
         if won == 1
             && let Some(row) = find_row(conn, &id)?
         {
@@ -852,8 +860,8 @@ pub fn settle_dead_letter(
 }
 
 /// Extends the lease of subscription `id` to `lease` from now (the database's clock), while
-/// `owner` still holds it; `false` when another instance has taken it since. A deliverer renews
-/// before each request it makes, so that the lease covers one request and not a whole attempt
+/// `owner` still holds it and it is active; `false` when another instance has taken it since,
+/// or it was paused or deleted. A deliverer renews before each request it makes, so that the lease covers one request and not a whole attempt
 /// (the relay makes up to four, with writes between them): an instance that fell behind its
 /// lease stops before sending, and two never send a subscription's changes at once. A lease
 /// run out and not yet taken by another is still the owner's to renew.
@@ -865,12 +873,31 @@ pub fn renew(
 ) -> StoreResult<bool> {
     use subscriptions::dsl as s;
     let until = database_now(conn)? + lease;
+    // A paused subscription is not renewed: its holder sends nothing more once the pause is
+    // answered (only a request already on its way ends).
+    Ok(diesel::update(
+        subscriptions::table
+            .find(id)
+            .filter(s::lease_owner.eq(owner))
+            .filter(s::active.eq(true)),
+    )
+    .set(s::lease_until.eq(until))
+    .execute(conn)?
+        == 1)
+}
+
+/// Whether `owner` still holds the lease of subscription `id`, and keeps it so until the
+/// caller's transaction ends: a no-op update of the row, whose lock makes another instance's
+/// takeover ([`claim_due`]) wait for the caller's commit. A lease run out and not yet taken is
+/// still the owner's, as for [`renew`].
+pub fn keep_lease_while(conn: &mut DbConnection, id: &str, owner: &str) -> StoreResult<bool> {
+    use subscriptions::dsl as s;
     Ok(diesel::update(
         subscriptions::table
             .find(id)
             .filter(s::lease_owner.eq(owner)),
     )
-    .set(s::lease_until.eq(until))
+    .set(s::lease_until.eq(s::lease_until))
     .execute(conn)?
         == 1)
 }
