@@ -272,6 +272,162 @@ fn a_commune_client_cannot_take_over_another_communes_petition() {
     assert_eq!(app.get("/api/v1/petitions/PAKN-1", &admin).body, before);
 }
 
+/// What every unit shares is decided only by a client granted every unit: the announcement
+/// rules, the petition deadlines, the fields, a decision of no unit. A unit-limited client names
+/// only its own units: as a duty's reporters, as the ministry decisions its decision implements
+/// (another unit's is answered as none, as one that does not exist). The relay to the national
+/// portal is ended only by a relay administrator.
+#[test]
+fn a_unit_limited_client_decides_nothing_every_unit_shares() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    let (_, stp) = app.client(
+        "stp-admin",
+        &[
+            "procedures:read",
+            "procedures:write",
+            "petitions:write",
+            "reports:admin",
+        ],
+        &["STP"],
+    );
+    // Shared settings: 403, nothing changed.
+    let rules_before = app.get("/api/v1/petition-rules", &admin).body;
+    for (path, body) in [
+        (
+            "/api/v1/announcement-rules",
+            json!({"beforeEffective": 1, "afterMinistrySigned": 1, "publishAfterDecision": 1}),
+        ),
+        (
+            "/api/v1/petition-rules",
+            json!({"refuseWithin": 1, "requestInfoWithin": 1, "handleWithin": 300, "publishWithin": 1}),
+        ),
+        ("/api/v1/fields/HT", json!({"name": "Đổi tên"})),
+    ] {
+        let r = put(&app, &stp, path, &body);
+        r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+        assert!(r.text.contains("granted every unit"), "{path}: {}", r.text);
+    }
+    assert_eq!(app.get("/api/v1/petition-rules", &admin).body, rules_before);
+
+    // A decision of no unit: the province's. Seen, not changed, not applied, not made.
+    let decision = |number: &str, unit: Option<&str>, implements: &[&str]| {
+        json!({"kind": "province", "number": number, "title": "Công bố TTHC", "issuer": "P",
+               "signedOn": "2026-03-02", "unit": unit, "implements": implements,
+               "items": [{"procedureCode": "1.000001", "action": "abolished", "name": "Thủ tục"}]})
+    };
+    let r = app.post(
+        "/api/v1/announcements",
+        &admin,
+        &decision("1/QĐ-UBND", None, &[]),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    let shared = format!("/api/v1/announcements/{id}");
+    assert_eq!(app.get(&shared, &stp).status, Status::OK);
+    let mut moved = decision("1/QĐ-UBND", Some("STP"), &[]);
+    moved["title"] = json!("Của STP");
+    put(&app, &stp, &shared, &moved).assert_problem(Status::FORBIDDEN, "outsideGrant");
+    app.post(&format!("{shared}/apply"), &stp, &json!({}))
+        .assert_problem(Status::FORBIDDEN, "outsideGrant");
+    assert_eq!(app.get(&shared, &admin).body["unit"], Value::Null);
+    let r = app.post(
+        "/api/v1/announcements",
+        &stp,
+        &decision("2/QĐ-UBND", None, &[]),
+    );
+    assert_eq!(r.invalid_names(), ["unit"], "{}", r.text);
+    // Implementing another unit's ministry decision: as one that does not exist.
+    let ministry = json!({"kind": "ministry", "number": "503/QĐ-BTTTT", "title": "Công bố",
+        "issuer": "Bộ TT&TT", "signedOn": "2026-03-02", "unit": "STTTT",
+        "items": [{"procedureCode": "1.000002", "action": "amended", "name": "Thủ tục"}]});
+    assert_eq!(
+        app.post("/api/v1/announcements", &admin, &ministry).status,
+        Status::CREATED
+    );
+    let linked = app.post(
+        "/api/v1/announcements",
+        &stp,
+        &decision("3/QĐ-UBND", Some("STP"), &["503/QĐ-BTTTT"]),
+    );
+    let missing = app.post(
+        "/api/v1/announcements",
+        &stp,
+        &decision("3/QĐ-UBND", Some("STP"), &["999/QĐ-BXX"]),
+    );
+    assert_eq!(linked.invalid_names(), ["implements[0]"], "{}", linked.text);
+    assert_eq!(
+        linked.body["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .replace("503/QĐ-BTTTT", "N"),
+        missing.body["invalidParams"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .replace("999/QĐ-BXX", "N"),
+        "no oracle"
+    );
+
+    // Duties: its own units as reporters; a duty binding others is not its to replace.
+    let duty = |code: &str, reporters: &[&str]| {
+        json!({"code": code, "name": format!("Báo cáo {code}"), "frequency": "monthly",
+               "dueBeforeDay": 21, "dueMonthsAfter": 0, "recipient": "Văn phòng UBND tỉnh",
+               "reporters": reporters, "firstPeriod": "2026-01"})
+    };
+    let r = app.post("/api/v1/reporting-duties", &stp, &duty("OWN", &["C1"]));
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let r = app.post(
+        "/api/v1/reporting-duties",
+        &stp,
+        &duty("OTHER", &["C1", "STTTT"]),
+    );
+    assert_eq!(r.invalid_names(), ["reporters[1]"], "{}", r.text);
+    assert!(r.text.contains("among your units"), "{}", r.text);
+    let r = app.post("/api/v1/reporting-duties", &admin, &duty("ALL", &["STTTT"]));
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    put(
+        &app,
+        &stp,
+        "/api/v1/reporting-duties/ALL",
+        &duty("ALL", &["C1"]),
+    )
+    .assert_problem(Status::FORBIDDEN, "outsideGrant");
+    assert_eq!(
+        app.get("/api/v1/reporting-duties/ALL", &admin).body["reporters"],
+        json!(["STTTT"])
+    );
+
+    // The relay: subscriptions:write for every unit does not end it.
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/portal-relays/P",
+        &json!({"url": "https://dichvucong.gov.vn/api/sync", "session": "s", "active": false}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let r = app.post(
+        "/api/v1/clients",
+        &admin,
+        &json!({"id": "all-hooks", "name": "all-hooks", "scopes": ["subscriptions:write"],
+                "units": [], "allUnits": true}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let t = app.token_for("all-hooks", r.body["clientSecret"].as_str().unwrap(), &[]);
+    let hooks = t.body["access_token"].as_str().unwrap().to_owned();
+    app.call(
+        HttpMethod::DELETE,
+        "/api/v1/subscriptions/portal-relay.P",
+        Some(&hooks),
+        None,
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert_eq!(
+        app.get("/api/v1/subscriptions/portal-relay.P", &admin)
+            .status,
+        Status::OK
+    );
+}
+
 #[test]
 fn a_commune_client_changes_only_procedures_its_grant_covers() {
     let app = TestApp::spawn();

@@ -54,6 +54,19 @@ impl Principal {
         }
     }
 
+    /// Refuses, 403, a caller not granted every unit: `what` changes something every unit
+    /// shares (a rule, a setting, a frozen month), which no unit-limited caller may decide for
+    /// the others. Says why.
+    pub fn require_every_unit(&self, what: &str) -> Result<(), ApiError> {
+        if self.claims.all_units {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "{what}: it needs a client granted every unit"
+            )))
+        }
+    }
+
     /// Who to record in the audit trail.
     pub fn actor(&self) -> Actor {
         Actor {

@@ -82,6 +82,7 @@ pub fn load(
     let monthly = duties::create(
         conn,
         &actor,
+        &UnitScope::All,
         &duty(
             "TTHC_MONTHLY",
             "Báo cáo tình hình, kết quả công tác cải cách TTHC hằng tháng",
@@ -96,7 +97,7 @@ pub fn load(
         vec![province.to_owned()],
     );
     consolidated.recipient = "Văn phòng Chính phủ".to_owned();
-    let consolidated = duties::create(conn, &actor, &consolidated)?;
+    let consolidated = duties::create(conn, &actor, &UnitScope::All, &consolidated)?;
     let mut sent = 0;
     for (duty, offset) in [(&monthly, 0), (&consolidated, 4)] {
         for (i, unit) in duties::reporters(conn, duty, &UnitScope::All)?

@@ -266,7 +266,9 @@ pub async fn get_decision(
 /// Replace an announcement decision
 ///
 /// Deadlines are recomputed. An applied decision keeps its items; its publication date may
-/// still be set, which marks its procedures published. Audited.
+/// still be set, which marks its procedures published. A decision of no unit is the whole
+/// province's: only a client granted every unit changes it, and a caller limited to some units
+/// names one of them. Audited.
 #[utoipa::path(
     tag = "announcements",
     request_body = DecisionInput,
@@ -277,6 +279,7 @@ pub async fn get_decision(
     responses(
         (status = 200, description = "The decision", body = Decision, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "A decision of no unit (the whole province's), and the caller is not granted every unit", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Items of an applied decision, or a number taken", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The decision changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
@@ -332,6 +335,7 @@ pub struct ApplyResult {
     responses(
         (status = 200, description = "Applied", body = ApplyResult),
         (status = 400, description = "An item cannot be applied (named)", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "A decision of no unit (the whole province's), and the caller is not granted every unit", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Applied already, or a ministry decision", body = Problem, content_type = PROBLEM),
     ),
@@ -628,13 +632,14 @@ pub struct RulesInput {
 /// Replace the announcement rule set
 ///
 /// Deadlines already stored keep the rule that produced them; decisions created or changed later
-/// use the new one. Audited.
+/// use the new one. Only by a client granted every unit: the rules are every unit's. Audited.
 #[utoipa::path(
     tag = "announcements",
     request_body = RulesInput,
     responses(
         (status = 200, description = "The rule set", body = AnnouncementRules),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks procedures:write or is not granted every unit", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
 )]
@@ -645,6 +650,7 @@ pub async fn put_rules(
     body: ValidJson<RulesInput>,
 ) -> Result<web::Json<AnnouncementRules>, ApiError> {
     principal.require(Scope::ProceduresWrite)?;
+    principal.require_every_unit("the announcement rules set every unit's deadlines")?;
     let rules = AnnouncementRules {
         before_effective: body.0.before_effective,
         after_ministry_signed: body.0.after_ministry_signed,

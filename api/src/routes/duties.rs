@@ -216,7 +216,7 @@ pub async fn list_duties(
     request_body = DutyBody,
     responses(
         (status = 201, description = "Created", body = DutyView, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, description = "Invalid fields or unknown reporters", body = Problem, content_type = PROBLEM),
+        (status = 400, description = "Invalid fields, or reporters unknown or outside the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The code exists", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["reports:admin"]))
@@ -230,7 +230,10 @@ pub async fn create_duty(
     principal.require(Scope::ReportsAdmin)?;
     let form = body.0.form()?;
     let duty = state
-        .run(move |conn| Ok(store::create(conn, &principal.actor(), &form)?))
+        .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
+            Ok(store::create(conn, &principal.actor(), &scope, &form)?)
+        })
         .await?;
     let location = format!("/api/v1/reporting-duties/{}", duty.form.code);
     Ok(duty_response(
@@ -265,14 +268,16 @@ pub async fn get_duty(
 ///
 /// Changes the days, the reporters, the deductions … (the code in the body must be the path's).
 /// `If-Match` with the duty's `ETag` refuses a stale write (412). Compliance is judged by the
-/// duty as it stands. Audited.
+/// duty as it stands. A caller limited to some units names only reporters among them, and
+/// replaces only a duty all of whose reporters are among them. Audited.
 #[utoipa::path(
     tag = "reporting duties",
     params(("code" = String, Path, description = "Duty code", example = "TTHC_MONTHLY")),
     request_body = DutyBody,
     responses(
         (status = 200, description = "Replaced", body = DutyView, headers(("ETag" = String))),
-        (status = 400, description = "Invalid fields or unknown reporters", body = Problem, content_type = PROBLEM),
+        (status = 400, description = "Invalid fields, or reporters unknown or outside the caller's units", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The duty binds units outside the caller's grant", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The duty changed since the ETag given", body = Problem, content_type = PROBLEM),
     ),
@@ -295,9 +300,11 @@ pub async fn put_duty(
     let expected = if_match(&req)?;
     let duty = state
         .run(move |conn| {
+            let scope = principal.unit_scope(conn)?;
             Ok(store::replace(
                 conn,
                 &principal.actor(),
+                &scope,
                 &code,
                 &form,
                 expected.as_ref(),

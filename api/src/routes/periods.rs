@@ -114,12 +114,7 @@ pub async fn close_period(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ScoresWrite)?;
-    if !principal.claims.all_units {
-        return Err(ApiError::Forbidden(
-            "closing a month freezes every unit's scores: it needs a client granted every unit"
-                .into(),
-        ));
-    }
+    principal.require_every_unit("closing a month freezes every unit's scores")?;
     let (period, rule_set) = month_of(&state, &path.into_inner()).await?;
     let now = now_local();
     if now < period.end().naive_local() {

@@ -802,13 +802,15 @@ pub struct PetitionRulesInput {
 /// Replace the petition deadlines
 ///
 /// Each 1–365 working days. Petitions already stored keep the deadlines they were judged with
-/// until they are written again. Audited.
+/// until they are written again. Only by a client granted every unit: the deadlines are every
+/// unit's. Audited.
 #[utoipa::path(
     tag = "petitions",
     request_body = PetitionRulesInput,
     responses(
         (status = 200, description = "The deadlines", body = PetitionRules),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks petitions:write or is not granted every unit", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["petitions:write"]))
 )]
@@ -819,6 +821,7 @@ pub async fn put_petition_rules(
     body: ValidJson<PetitionRulesInput>,
 ) -> Result<web::Json<PetitionRules>, ApiError> {
     principal.require(Scope::PetitionsWrite)?;
+    principal.require_every_unit("the petition deadlines judge every unit's petitions")?;
     let rules = PetitionRules {
         refuse_within: body.0.refuse_within,
         request_info_within: body.0.request_info_within,

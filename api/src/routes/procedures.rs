@@ -769,6 +769,8 @@ pub struct FieldPut {
 }
 
 /// Create or rename a field
+///
+/// Only by a client granted every unit: the fields are every unit's.
 #[utoipa::path(
     tag = "procedures",
     request_body = FieldPut,
@@ -776,6 +778,7 @@ pub struct FieldPut {
     responses(
         (status = 200, description = "The field", body = Field),
         (status = 400, description = "Invalid code or name", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks procedures:write or is not granted every unit", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["procedures:write"]))
 )]
@@ -787,6 +790,7 @@ pub async fn put_field(
     body: ValidJson<FieldPut>,
 ) -> Result<web::Json<Field>, ApiError> {
     principal.require(Scope::ProceduresWrite)?;
+    principal.require_every_unit("the fields are every unit's")?;
     let code = code.into_inner();
     if code.is_empty()
         || code.len() > 20

@@ -143,11 +143,7 @@ pub async fn put_rule_set(
     body: ValidJson<RuleSetBody>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::RulesAdmin)?;
-    if !principal.claims.all_units {
-        return Err(ApiError::Forbidden(
-            "a rule set scores every unit: it needs a client granted every unit".into(),
-        ));
-    }
+    principal.require_every_unit("a rule set scores every unit")?;
     let code = code.into_inner();
     let rule_set = body.0.0;
     if !is_rule_set_code(&code) {

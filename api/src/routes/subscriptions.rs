@@ -528,12 +528,13 @@ pub async fn patch_subscription(
 /// Delete a subscription
 ///
 /// Nothing more is delivered (a batch being sent at this moment may still arrive); its dead
-/// letters go with it. Audited.
+/// letters go with it. The relay to the national portal also needs `relay:admin`. Audited.
 #[utoipa::path(
     tag = "webhooks",
     params(("id" = String, Path, description = "Subscription id", example = "4b7f0c1e-3d2a-4f7e-9a51-0c8d2e6b1a90")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 403, description = "The token lacks subscriptions:write, or relay:admin for the relay to the national portal", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such subscription among the caller's", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["subscriptions:write"]))
@@ -548,7 +549,11 @@ pub async fn delete_subscription(
     let id = id.into_inner();
     state
         .run(move |conn| {
-            owned(conn, &principal, &id)?;
+            // The relay to the national portal is set by a relay administrator alone, and so
+            // ended: a client holding subscriptions:write for every unit may not stop it.
+            if owned(conn, &principal, &id)?.kind() == Kind::Portal {
+                principal.require(Scope::RelayAdmin)?;
+            }
             Ok(store::delete(conn, &principal.actor(), &id)?)
         })
         .await?;

@@ -363,6 +363,20 @@ fn visible(conn: &mut DbConnection, scope: &UnitScope, unit_id: Option<i64>) -> 
     })
 }
 
+/// Decision `decision`, visible in `scope`, as a record the caller may change: one of no unit
+/// is the whole province's, seen by every unit and changed only by a caller granted every
+/// unit (403).
+fn writable(scope: &UnitScope, decision: &Decision) -> StoreResult<()> {
+    if decision.unit.is_none() && !matches!(scope, UnitScope::All) {
+        return Err(StoreError::OutsideGrant(format!(
+            "decision {} belongs to no unit (the whole province's): only a client granted \
+             every unit changes it",
+            decision.number
+        )));
+    }
+    Ok(())
+}
+
 /// Decisions of `kind` (or all) visible in `scope`, newest first, before the cursor id.
 pub fn list(
     conn: &mut DbConnection,
@@ -400,6 +414,15 @@ fn check_write(
 ) -> StoreResult<(Option<UnitRow>, Vec<i64>)> {
     let mut invalid = Vec::new();
     let unit = match &write.unit {
+        // A decision of no unit is the whole province's (every unit sees it): only a caller
+        // granted every unit makes one.
+        None if !matches!(scope, UnitScope::All) => {
+            invalid.push(InvalidParam::new(
+                "unit",
+                "a caller limited to some units names one of them",
+            ));
+            None
+        }
         None => None,
         Some(code) => {
             let row = super::units::find_row(conn, code)?.filter(|u| scope.allows(&u.path));
@@ -436,12 +459,17 @@ fn check_write(
         ));
     }
     for (i, number) in write.implements.iter().enumerate() {
-        let id: Option<i64> = announcements::table
+        let found: Option<(i64, Option<i64>)> = announcements::table
             .filter(announcements::number.eq(number))
             .filter(announcements::kind.eq("ministry"))
-            .select(announcements::id)
+            .select((announcements::id, announcements::unit_id))
             .first(conn)
             .optional()?;
+        // Another unit's decision is answered as none: linking it would mark it announced.
+        let id = match found {
+            Some((id, unit_id)) if visible(conn, scope, unit_id)? => Some(id),
+            _ => None,
+        };
         match id {
             Some(id) => links.push(id),
             None => invalid.push(InvalidParam::new(
@@ -662,6 +690,7 @@ pub fn update(
     write_tx(conn, |conn| {
         super::lock_record(conn, &format!("announcement:{id}"))?;
         let before = get(conn, scope, id)?;
+        writable(scope, &before)?;
         if let Some(expected) = expected_version
             && !expected.allows(before.version)
         {
@@ -770,6 +799,7 @@ pub fn apply(
     write_tx(conn, |conn| {
         super::lock_record(conn, &format!("announcement:{id}"))?;
         let decision = get(conn, scope, id)?;
+        writable(scope, &decision)?;
         if decision.kind != DecisionKind::Province {
             return Err(StoreError::Conflict(InvalidParam::new(
                 "kind",

@@ -216,20 +216,30 @@ pub fn get(conn: &mut DbConnection, code: &str) -> StoreResult<Duty> {
     })
 }
 
-/// Refuses reporters that are not units.
-fn check_reporters(conn: &mut DbConnection, reporters: &[String]) -> StoreResult<()> {
-    let known: Vec<String> = units::table
+/// Refuses reporters that are not units of `scope`: a duty binds its reporters (reports due,
+/// deductions when late), which only a caller granted them may decide. A unit elsewhere is
+/// answered as a unit that does not exist.
+fn check_reporters(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    reporters: &[String],
+) -> StoreResult<()> {
+    let known: Vec<(String, String)> = units::table
         .filter(units::code.eq_any(reporters.to_vec()))
-        .select(units::code)
+        .select((units::code, units::path))
         .load(conn)?;
     let invalid: Vec<InvalidParam> = reporters
         .iter()
         .enumerate()
-        .filter(|(_, c)| !known.contains(c))
+        .filter(|(_, c)| {
+            !known
+                .iter()
+                .any(|(code, path)| code == *c && scope.allows(path))
+        })
         .map(|(i, c)| {
             InvalidParam::new(
                 format!("reporters[{i}]"),
-                format!("no unit has the code {c}"),
+                format!("no unit has the code {c} among your units"),
             )
         })
         .collect();
@@ -278,9 +288,14 @@ impl<'a> DutyColumns<'a> {
 }
 
 /// Creates a duty. Audited.
-pub fn create(conn: &mut DbConnection, actor: &Actor, form: &DutyForm) -> StoreResult<Duty> {
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    scope: &UnitScope,
+    form: &DutyForm,
+) -> StoreResult<Duty> {
     write_tx(conn, |conn| {
-        check_reporters(conn, &form.reporters)?;
+        check_reporters(conn, scope, &form.reporters)?;
         let now = super::now();
         diesel::insert_into(reporting_duties::table)
             .values((
@@ -317,10 +332,12 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, form: &DutyForm) -> StoreR
     })
 }
 
-/// Replaces duty `code` (its code stays). `If-Match` when `expected` is given. Audited.
+/// Replaces duty `code` (its code stays). `If-Match` when `expected` is given. Only a caller
+/// granted every reporter it has and is given may replace it. Audited.
 pub fn replace(
     conn: &mut DbConnection,
     actor: &Actor,
+    scope: &UnitScope,
     code: &str,
     form: &DutyForm,
     expected: Option<&Versions>,
@@ -335,7 +352,12 @@ pub fn replace(
                 current: before.version,
             });
         }
-        check_reporters(conn, &form.reporters)?;
+        if check_reporters(conn, scope, &before.form.reporters).is_err() {
+            return Err(StoreError::OutsideGrant(format!(
+                "the reporting duty {code} binds units outside your grant"
+            )));
+        }
+        check_reporters(conn, scope, &form.reporters)?;
         // A one-off request's reports are filed under its due day: moving it would orphan them.
         if before.form.due_on.is_some() && before.form.due_on != form.due_on {
             let sent: i64 = report_submissions::table
