@@ -534,7 +534,7 @@ fn write_table(
             let c = col(i);
             match cell {
                 // Codes such as 1.001020 stay text: they are written as strings, never parsed.
-                Cell::Text(t) => sheet.write_string_with_format(row, c, t, text),
+                Cell::Text(t) => sheet.write_string_with_format(row, c, cell_text(t), text),
                 Cell::Count(n) => sheet.write_number_with_format(row, c, *n as f64, count),
                 Cell::Integer(n) => sheet.write_number_with_format(row, c, *n as f64, count),
                 Cell::Id(n) => sheet.write_number_with_format(row, c, *n as f64, id),
@@ -858,6 +858,31 @@ pub fn download(format: Format, name: &str, bytes: Vec<u8>) -> HttpResponse {
     response.body(bytes)
 }
 
+/// The longest text a spreadsheet cell holds, in UTF-16 units (Excel's limit, which
+/// rust_xlsxwriter enforces by refusing the cell).
+const CELL_TEXT_MAX: usize = 32_767;
+
+/// `text`, cut to what a cell holds, with an ellipsis where it was cut: a stored text longer
+/// than a cell (a record written before its field had a bound) is shown cut, rather than the
+/// whole spreadsheet refused.
+fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
+    // Each UTF-16 unit is at least one UTF-8 byte: most texts need no count.
+    if text.len() <= CELL_TEXT_MAX || text.encode_utf16().count() <= CELL_TEXT_MAX {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut units = 0;
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        // One unit is kept for the ellipsis.
+        if units + c.len_utf16() > CELL_TEXT_MAX - 1 {
+            break;
+        }
+        units += c.len_utf16();
+        end = i + c.len_utf8();
+    }
+    std::borrow::Cow::Owned(format!("{}…", &text[..end]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -956,5 +981,17 @@ mod tests {
         }
         assert_eq!(page.matches("<section class=\"table\">").count(), 1);
         assert_eq!(page.matches("<section class=\"table wide\">").count(), 1);
+    }
+
+    #[test]
+    fn texts_longer_than_a_cell_are_cut_to_it() {
+        assert_eq!(super::cell_text("Đăng ký khai sinh"), "Đăng ký khai sinh");
+        let long = "Đ".repeat(40_000);
+        let cut = super::cell_text(&long);
+        assert_eq!(cut.encode_utf16().count(), super::CELL_TEXT_MAX);
+        assert!(cut.ends_with('…'));
+        // Exactly a cell's worth, in characters of two bytes: kept whole.
+        let full = "Đ".repeat(super::CELL_TEXT_MAX);
+        assert!(super::cell_text(&full) == full, "a full cell is cut");
     }
 }

@@ -591,6 +591,42 @@ fn dates_with_signed_or_long_years_are_refused_naming_the_field() {
     }
 }
 
+/// A dossier's details are one stored row, read whole on every write of it; a procedure's name
+/// heads spreadsheet cells. Both are bounded, the field named, nothing stored.
+#[test]
+fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    let mut many = dossier("C1-20", "C1");
+    many["components"] = json!(vec![json!({"name": "Tờ khai"}); 201]);
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &many);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["components"]);
+    let mut long = dossier("C1-20", "C1");
+    long["fees"] = json!([{"name": "Đ".repeat(1_001), "amountVnd": 8000}]);
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &long);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["fees"]);
+    app.get("/api/v1/dossiers/C1-20", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let mut fine = dossier("C1-20", "C1");
+    fine["components"] = json!(vec![json!({"name": "Tờ khai"}); 200]);
+    assert_eq!(
+        put(&app, &admin, "/api/v1/dossiers/C1-20", &fine).status,
+        Status::CREATED
+    );
+    let mut named = crate::procedures::content("Thủ tục", "HT", "commune", "C1", true);
+    named["name"] = json!("Đ".repeat(1_001));
+    let r = put(
+        &app,
+        &admin,
+        "/api/v1/procedures/2.000009",
+        &json!({"content": named, "validFrom": "2024-01-01", "decision": "9/QĐ-UBND",
+                "publishedOn": "2024-01-10"}),
+    );
+    assert_eq!(r.invalid_names(), ["content.name"], "{}", r.status);
+}
+
 #[test]
 fn instants_outside_the_window_are_refused_quickly() {
     let app = TestApp::spawn();

@@ -15,7 +15,7 @@ use tthc_core::dossier::{
 use tthc_core::procedure::{Channel, ProcedureCode};
 use tthc_core::unit::UnitCode;
 use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
+use validator::{Validate, ValidationError};
 
 use crate::auth::{Principal, Scope};
 use crate::bulk::{BulkResult, parse_items, read_bulk};
@@ -184,6 +184,45 @@ pub struct SyncErrorInput {
     pub message: String,
 }
 
+/// The longest name or text a dossier's fee, component or result document takes.
+const RECORD_TEXT_MAX: usize = 1_000;
+
+/// Whether every text is at most [`RECORD_TEXT_MAX`] characters: a dossier's details are
+/// stored as one row and read whole on every write of it.
+fn texts_bounded<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<(), ValidationError> {
+    if texts
+        .into_iter()
+        .all(|t| t.chars().count() <= RECORD_TEXT_MAX)
+    {
+        Ok(())
+    } else {
+        let mut e = ValidationError::new("length");
+        e.message = Some(format!("each name and text at most {RECORD_TEXT_MAX} characters").into());
+        Err(e)
+    }
+}
+
+fn fee_texts(fees: &[FeeRecord]) -> Result<(), ValidationError> {
+    texts_bounded(fees.iter().map(|f| f.name.as_str()))
+}
+
+fn component_texts(components: &[ComponentRecord]) -> Result<(), ValidationError> {
+    texts_bounded(
+        components
+            .iter()
+            .flat_map(|c| [Some(c.name.as_str()), c.sha256.as_deref()])
+            .flatten(),
+    )
+}
+
+fn result_texts(results: &[ResultDocument]) -> Result<(), ValidationError> {
+    texts_bounded(
+        results
+            .iter()
+            .flat_map(|r| [r.name.as_str(), r.media_type.as_str(), r.sha256.as_str()]),
+    )
+}
+
 /// A whole dossier, as a vendor system pushes it.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -218,14 +257,18 @@ pub struct DossierPut {
     /// The applicant.
     #[validate(nested)]
     pub applicant: ApplicantInput,
-    /// Fees.
+    /// Fees (at most 200).
     #[serde(default)]
+    #[validate(length(max = 200), custom(function = "fee_texts"))]
+    #[schema(max_items = 200)]
     pub fees: Vec<FeeRecord>,
     /// Whether a financial obligation applies.
     #[serde(default)]
     pub financial_obligation: bool,
-    /// Components submitted.
+    /// Components submitted (at most 200).
     #[serde(default)]
+    #[validate(length(max = 200), custom(function = "component_texts"))]
+    #[schema(max_items = 200)]
     pub components: Vec<ComponentRecord>,
     /// Account verified with VNeID.
     #[serde(default)]
@@ -233,8 +276,10 @@ pub struct DossierPut {
     /// The population database was used.
     #[serde(default)]
     pub population_db_used: bool,
-    /// Result documents.
+    /// Result documents (at most 200).
     #[serde(default)]
+    #[validate(length(max = 200), custom(function = "result_texts"))]
+    #[schema(max_items = 200)]
     pub results: Vec<ResultDocument>,
     /// The citizen's rating. A push without one keeps the stored one; of two, the later is
     /// kept (the citizen portal may rate through `PUT /dossiers/{code}/rating`).
