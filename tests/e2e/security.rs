@@ -627,6 +627,45 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
     assert_eq!(r.invalid_names(), ["content.name"], "{}", r.status);
 }
 
+/// A bulk body past 10,000 items is refused as soon as its 10,001st is read, as a JSON array
+/// and as NDJSON, instead of after every item of it was held.
+#[test]
+fn a_bulk_body_past_its_cap_is_refused_at_the_cap() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    for (content_type, body) in [
+        (
+            "application/json",
+            format!("[{}]", vec!["{}"; 200_000].join(",")),
+        ),
+        ("application/x-ndjson", vec!["{}"; 200_000].join("\n")),
+    ] {
+        let r = tthc_tests::Reply::from(
+            app.raw()
+                .post(app.url("/api/v1/dossiers/bulk"))
+                .bearer_auth(&admin)
+                .header("Content-Type", content_type)
+                .body(body)
+                .send()
+                .unwrap(),
+        );
+        r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        assert_eq!(r.invalid_names(), ["body"], "{content_type}");
+        assert!(r.text.contains("at most 10000 items"), "{}", r.text);
+    }
+    // Malformed before the cap: malformed.
+    let r = tthc_tests::Reply::from(
+        app.raw()
+            .post(app.url("/api/v1/dossiers/bulk"))
+            .bearer_auth(&admin)
+            .header("Content-Type", "application/json")
+            .body("[{}, {},")
+            .send()
+            .unwrap(),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "malformedJson");
+}
+
 #[test]
 fn instants_outside_the_window_are_refused_quickly() {
     let app = TestApp::spawn();
