@@ -696,9 +696,37 @@ pub fn csv_response(
 /// Rows read per page while a CSV export streams.
 pub const CSV_PAGE: i64 = 2_000;
 
+/// How long a CSV export waits for its client to take the next chunk before it stops.
+const CSV_CLIENT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Hands `chunk` to the response; `false` when the client went away or has taken nothing for
+/// `wait` ([`CSV_CLIENT_WAIT`]: the export then stops, and its thread ends).
+fn send_or_give_up(
+    tx: &tokio::sync::mpsc::Sender<actix_web::web::Bytes>,
+    mut chunk: actix_web::web::Bytes,
+    wait: std::time::Duration,
+) -> bool {
+    use tokio::sync::mpsc::error::TrySendError;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match tx.try_send(chunk) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(back)) => {
+                if std::time::Instant::now() > deadline {
+                    tracing::info!(?wait, "a CSV export's client took nothing: stopped");
+                    return false;
+                }
+                chunk = back;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
+
 /// A CSV download of a whole list, streamed page by page while the client reads it (UTF-8 with
 /// a byte-order mark, `header` first). `next_page` reads the next page of rows on a database
-/// connection held for the export, and answers `None` when the list is done. The pages are read
+/// connection taken for that page, and answers `None` when the list is done. The pages are read
 /// on a thread of their own; a client that stops reading stops the export. A failure after the
 /// first bytes can only cut the file short: it is logged.
 pub fn csv_stream<F>(
@@ -725,11 +753,12 @@ where
         .name("tthc-csv".into())
         .spawn(move || {
             let result = (|| -> Result<(), ApiError> {
-                let mut conn = db.conn()?;
-                if tx.blocking_send(Bytes::from(first)).is_err() {
+                if !send_or_give_up(&tx, Bytes::from(first), CSV_CLIENT_WAIT) {
                     return Ok(());
                 }
-                while let Some(rows) = next_page(&mut conn)? {
+                // A connection per page, given back before the page is sent: a client that
+                // reads slowly, or not at all, holds none of the pool's.
+                while let Some(rows) = next_page(&mut *db.conn()?)? {
                     let mut writer = csv::Writer::from_writer(Vec::new());
                     for row in rows {
                         writer
@@ -739,8 +768,7 @@ where
                     let chunk = writer
                         .into_inner()
                         .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
-                    if tx.blocking_send(Bytes::from(chunk)).is_err() {
-                        // The client went away.
+                    if !send_or_give_up(&tx, Bytes::from(chunk), CSV_CLIENT_WAIT) {
                         return Ok(());
                     }
                 }
@@ -1000,5 +1028,26 @@ mod tests {
             invalid_names(e),
             [("displayName".to_owned(), YEAR_DIGITS.to_owned())]
         );
+    }
+
+    #[test]
+    fn a_csv_chunk_waits_for_its_client_only_so_long() {
+        use actix_web::web::Bytes;
+        use std::time::{Duration, Instant};
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        let wait = Duration::from_millis(100);
+        assert!(send_or_give_up(&tx, Bytes::from_static(b"a"), wait));
+        // Full, and nobody reads: given up after the wait.
+        let started = Instant::now();
+        assert!(!send_or_give_up(&tx, Bytes::from_static(b"b"), wait));
+        assert!(started.elapsed() >= wait);
+        // Read meanwhile: taken.
+        assert_eq!(rx.try_recv().ok(), Some(Bytes::from_static(b"a")));
+        assert!(send_or_give_up(&tx, Bytes::from_static(b"c"), wait));
+        // The client went away: at once.
+        drop(rx);
+        let started = Instant::now();
+        assert!(!send_or_give_up(&tx, Bytes::from_static(b"d"), wait));
+        assert!(started.elapsed() < wait);
     }
 }
