@@ -184,6 +184,7 @@ pub struct ProcessDecision {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProcedureContent {
     /// Name.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub name: String,
     /// Field code (lĩnh vực).
     pub field: String,

@@ -286,6 +286,17 @@ fn messy_vendor_histories_are_stored_flagged_and_reported_item_by_item() {
     let stopped = dossier(&app, &admin, "C1-260302-0012");
     assert_eq!(stopped["status"], "received");
     assert_eq!(stopped["results"], json!([]));
+
+    // A name longer than a stored detail takes: refused, the list named, as in the native API.
+    let mut long = portal_dossier("C1-260302-0014");
+    long["TaiLieuNop"][0]["TenTepDinhKem"] = json!("Đ".repeat(1_001));
+    let answer = sync(&app, &admin, "DongBoHoSoMC", json!([long]));
+    let items = answer["data"].as_array().unwrap();
+    assert_eq!(items[0]["result"], "rejected", "{answer}");
+    assert_eq!(
+        items[0]["invalidParams"][0]["name"], "data[0].TaiLieuNop",
+        "{answer}"
+    );
 }
 
 #[test]

@@ -598,7 +598,7 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
     let app = TestApp::spawn();
     let (admin, _) = setup(&app);
     let mut many = dossier("C1-20", "C1");
-    many["components"] = json!(vec![json!({"name": "Tờ khai"}); 201]);
+    many["components"] = json!(vec![json!({"name": "Tờ khai"}); 501]);
     let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &many);
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["components"]);
@@ -610,7 +610,7 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
     app.get("/api/v1/dossiers/C1-20", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     let mut fine = dossier("C1-20", "C1");
-    fine["components"] = json!(vec![json!({"name": "Tờ khai"}); 200]);
+    fine["components"] = json!(vec![json!({"name": "Tờ khai"}); 500]);
     assert_eq!(
         put(&app, &admin, "/api/v1/dossiers/C1-20", &fine).status,
         Status::CREATED

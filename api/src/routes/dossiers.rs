@@ -10,7 +10,8 @@ use tthc_core::db::dossiers::{
     DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating, SyncError,
 };
 use tthc_core::dossier::{
-    DossierCode, Event, Flag, RatingChannel, ResultDocument, Satisfaction, Status, Timing,
+    DossierCode, Event, Flag, RECORD_TEXT_MAX, RatingChannel, ResultDocument, Satisfaction, Status,
+    Timing,
 };
 use tthc_core::procedure::{Channel, ProcedureCode};
 use tthc_core::unit::UnitCode;
@@ -184,11 +185,7 @@ pub struct SyncErrorInput {
     pub message: String,
 }
 
-/// The longest name or text a dossier's fee, component or result document takes.
-const RECORD_TEXT_MAX: usize = 1_000;
-
-/// Whether every text is at most [`RECORD_TEXT_MAX`] characters: a dossier's details are
-/// stored as one row and read whole on every write of it.
+/// Whether every text is at most [`RECORD_TEXT_MAX`] characters.
 fn texts_bounded<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<(), ValidationError> {
     if texts
         .into_iter()
@@ -257,18 +254,18 @@ pub struct DossierPut {
     /// The applicant.
     #[validate(nested)]
     pub applicant: ApplicantInput,
-    /// Fees (at most 200).
+    /// Fees (at most 500, as the portal's dialect).
     #[serde(default)]
-    #[validate(length(max = 200), custom(function = "fee_texts"))]
-    #[schema(max_items = 200)]
+    #[validate(length(max = 500), custom(function = "fee_texts"))]
+    #[schema(max_items = 500)]
     pub fees: Vec<FeeRecord>,
     /// Whether a financial obligation applies.
     #[serde(default)]
     pub financial_obligation: bool,
-    /// Components submitted (at most 200).
+    /// Components submitted (at most 500).
     #[serde(default)]
-    #[validate(length(max = 200), custom(function = "component_texts"))]
-    #[schema(max_items = 200)]
+    #[validate(length(max = 500), custom(function = "component_texts"))]
+    #[schema(max_items = 500)]
     pub components: Vec<ComponentRecord>,
     /// Account verified with VNeID.
     #[serde(default)]
@@ -276,10 +273,10 @@ pub struct DossierPut {
     /// The population database was used.
     #[serde(default)]
     pub population_db_used: bool,
-    /// Result documents (at most 200).
+    /// Result documents (at most 500).
     #[serde(default)]
-    #[validate(length(max = 200), custom(function = "result_texts"))]
-    #[schema(max_items = 200)]
+    #[validate(length(max = 500), custom(function = "result_texts"))]
+    #[schema(max_items = 500)]
     pub results: Vec<ResultDocument>,
     /// The citizen's rating. A push without one keeps the stored one; of two, the later is
     /// kept (the citizen portal may rate through `PUT /dossiers/{code}/rating`).

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use quality::{Flag, QualityInput, ResultDocument, quality_flags};
 pub use record::{
-    Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord, Rating, SyncError,
+    Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord, RECORD_TEXT_MAX, Rating,
+    SyncError,
 };
 pub use timing::{Classification, Timing, TimingInput, classify};
 

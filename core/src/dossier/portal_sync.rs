@@ -442,6 +442,35 @@ pub fn dossier_write(
             "must be 4 to 20 characters (an identity number)",
         ));
     }
+    let long = |t: &Option<String>| {
+        t.as_ref()
+            .is_some_and(|t| t.chars().count() > super::RECORD_TEXT_MAX)
+    };
+    for (name, too_long) in [
+        (
+            "TaiLieuNop",
+            d.components
+                .iter()
+                .any(|c| long(&c.file_name) || long(&c.component_code) || long(&c.file_url)),
+        ),
+        ("DanhSachLePhi", d.fees.iter().any(|f| long(&f.name))),
+        (
+            "DanhSachGiayToKetQua",
+            d.results
+                .iter()
+                .any(|r| long(&r.name) || long(&r.component_code) || long(&r.file_url)),
+        ),
+    ] {
+        if too_long {
+            invalid.push(InvalidParam::new(
+                field(name),
+                format!(
+                    "each name, code and link at most {} characters",
+                    super::RECORD_TEXT_MAX
+                ),
+            ));
+        }
+    }
     for f in &d.fees {
         if f.amount.0.is_some_and(|a| a < 0) {
             invalid.push(InvalidParam::new(

@@ -13,13 +13,16 @@ use super::{Event, Status, current_status};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResultDocument {
     /// File name.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub name: String,
     /// Media type (e.g. `application/pdf`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub media_type: String,
     /// Size in bytes, when known (the portal's sync dialect carries a link, not the file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
     /// SHA-256 of the content, hex.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub sha256: String,
     /// Page count, if known.
     #[serde(default)]

@@ -9,15 +9,21 @@ use serde::{Deserialize, Serialize};
 use super::{DossierCode, Event, RatingChannel, ResultDocument, Satisfaction, Status};
 use crate::procedure::Channel;
 
+/// The longest name or text a dossier's fee, component or result document takes: a dossier's
+/// details are one stored row, read whole on every write of it.
+pub const RECORD_TEXT_MAX: usize = 1_000;
+
 /// A submitted component of the dossier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComponentRecord {
     /// Its name.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub name: String,
     /// SHA-256 of the file, hex.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub sha256: Option<String>,
     /// Digitized (scanned or structured).
     #[serde(default)]
@@ -36,6 +42,7 @@ pub struct ComponentRecord {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FeeRecord {
     /// What for.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub name: String,
     /// Amount in VND.
     pub amount_vnd: i64,
