@@ -106,25 +106,31 @@ fn may_hold_control(bytes: &[u8]) -> bool {
 /// as validation errors name them (`events[2].note`; a member's name names its object).
 fn control_fields(value: &serde_json::Value, path: &str, out: &mut Vec<InvalidParam>) {
     each_text(value, path, &mut |field, text, _| {
-        if text.chars().any(is_refused_control) {
+        let refused = text.chars().any(is_refused_control);
+        if refused {
             out.push(InvalidParam::new(
                 field,
                 "must not contain control characters (such as U+0000)",
             ));
         }
+        // A member whose name is refused is named once, by its object, and not walked.
+        !refused
     });
 }
 
 /// The texts of a JSON document, string values and members' names (`true`), each with its
 /// field's name as validation errors name it (`events[2].at`; a member's name, its object's).
+/// `visit` answers, for a member's name, whether its value is walked.
 fn each_text<'v>(
     value: &'v serde_json::Value,
     path: &str,
-    visit: &mut impl FnMut(&str, &'v str, bool),
+    visit: &mut impl FnMut(&str, &'v str, bool) -> bool,
 ) {
     use serde_json::Value;
     match value {
-        Value::String(text) => visit(&body_field_or(path), text, false),
+        Value::String(text) => {
+            visit(&body_field_or(path), text, false);
+        }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 each_text(item, &format!("{path}[{i}]"), visit);
@@ -132,7 +138,9 @@ fn each_text<'v>(
         }
         Value::Object(fields) => {
             for (name, item) in fields {
-                visit(&body_field_or(path), name, true);
+                if !visit(&body_field_or(path), name, true) {
+                    continue;
+                }
                 let inner = if path.is_empty() {
                     name.clone()
                 } else {
@@ -201,58 +209,59 @@ pub(crate) fn control_problems(text: &str, path: &str, names_only: bool) -> Vec<
     invalid
 }
 
-/// A date or an instant as chrono reads one, `[sign]Y…-MM-DD` then the end, a `T` or a space
-/// (after any leading whitespace): its year, and whether it is written other than as four digits with no sign.
-/// chrono reads `+262143-12-31`, `-5000-01-01` and `275-01-01` as dates, where RFC 3339 and
-/// every document of the API write four digits: such a year overflowed the conversion to
-/// Vietnam time (a panic) or PostgreSQL's range (a 500). `None` when the text is not
-/// date-shaped.
-fn date_year(text: &[u8]) -> Option<(i64, bool)> {
-    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
-    let mut t = &text[start..];
-    let negative = t.first() == Some(&b'-');
-    let signed = matches!(t.first(), Some(b'+' | b'-'));
-    if signed {
-        t = &t[1..];
-    }
-    let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
-    let rest = &t[digits..];
-    let shaped = digits > 0
-        && rest.len() >= 6
-        && rest[0] == b'-'
-        && rest[1..3].iter().all(u8::is_ascii_digit)
-        && rest[3] == b'-'
-        && rest[4..6].iter().all(u8::is_ascii_digit)
-        // The day ends the text (a JSON string's closing quote) or a time follows it.
-        && matches!(rest.get(6), None | Some(b'"' | b'T' | b't' | b' '));
-    if !shaped {
-        return None;
-    }
-    let year = std::str::from_utf8(&t[..digits])
+/// The year of `text` when serde would read it as a date, a date and time or an instant
+/// (chrono's `FromStr`, as the API's date fields are read), else `None`. chrono reads a year of
+/// any width and sign (`+262143-12-31`, `-5000-01-01`): such a year overflowed the conversion
+/// to Vietnam time (a panic) or PostgreSQL's range (a 500).
+fn chrono_year(text: &str) -> Option<i32> {
+    use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
+    text.parse::<DateTime<FixedOffset>>()
+        .map(|t| t.year())
+        .or_else(|_| text.parse::<NaiveDateTime>().map(|t| t.year()))
+        .or_else(|_| text.parse::<NaiveDate>().map(|d| d.year()))
         .ok()
-        .and_then(|y| y.parse::<i64>().ok())
-        .map_or(i64::MAX, |y| if negative { -y } else { y });
-    Some((year, signed || digits != 4))
 }
 
-/// Whether a JSON text may hold a date whose year is not four unsigned digits: a string that
-/// starts with a sign, a space or an escape, or with a run of digits other than four before a
-/// `-`. A cheap scan, so that only such bodies are walked.
-fn may_hold_odd_year(bytes: &[u8]) -> bool {
+/// The years a date or an instant of a body may name: those every conversion and both
+/// backends take.
+const BODY_YEARS: std::ops::RangeInclusive<i32> = 0..=9999;
+
+/// Why a date of a body was refused.
+const BODY_YEARS_REASON: &str = "must be a date in the years 0000 to 9999 (YYYY-MM-DD)";
+
+/// Whether a JSON text may hold a date whose year is past [`BODY_YEARS`]: a string that starts
+/// (after any spaces) with a sign and a digit, or with five digits or more and then a `-`, or
+/// any escape (which may write either). A cheap scan, so that only such bodies are walked; an
+/// identity number (digits to the end) or a code (`000.21.30.H12-…`) is no such start.
+fn may_hold_far_year(bytes: &[u8]) -> bool {
+    if bytes.contains(&b'\\') {
+        return true;
+    }
     bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'"'
-            && match bytes.get(i + 1) {
-                Some(b'\\') => true,
-                Some(_) => date_year(&bytes[i + 1..]).is_some_and(|(_, odd)| odd),
-                None => false,
+        if b != b'"' {
+            return false;
+        }
+        let rest = &bytes[i + 1..];
+        let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+        let t = &rest[start..];
+        match t.first() {
+            Some(b'+' | b'-') => t.get(1).is_some_and(u8::is_ascii_digit),
+            _ => {
+                let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
+                digits >= 5
+                    && t[digits..]
+                        .iter()
+                        .find(|b| **b != b' ')
+                        .is_some_and(|b| *b == b'-')
             }
+        }
     })
 }
 
-/// Refuses a JSON document with a date or an instant whose year is not written as four
-/// unsigned digits, naming each field ([`date_year`]).
-fn refuse_odd_years(bytes: &[u8]) -> Result<(), ApiError> {
-    if !may_hold_odd_year(bytes) {
+/// Refuses a JSON document holding a date or an instant whose year is past [`BODY_YEARS`],
+/// naming each field. A text that is not a whole date is left to its field.
+fn refuse_far_years(bytes: &[u8]) -> Result<(), ApiError> {
+    if !may_hold_far_year(bytes) {
         return Ok(());
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
@@ -261,20 +270,18 @@ fn refuse_odd_years(bytes: &[u8]) -> Result<(), ApiError> {
     };
     let mut invalid = Vec::new();
     each_text(&value, "", &mut |name, text, is_name| {
-        if !is_name && date_year(text.as_bytes()).is_some_and(|(_, odd)| odd) {
-            invalid.push(InvalidParam::new(name, YEAR_DIGITS));
+        if !is_name && chrono_year(text).is_some_and(|y| !BODY_YEARS.contains(&y)) {
+            invalid.push(InvalidParam::new(name, BODY_YEARS_REASON));
         }
+        true
     });
     ApiError::unless_invalid(invalid)
 }
 
-/// Why a date's year was refused.
-const YEAR_DIGITS: &str = "must be written with a four-digit year and no sign (YYYY-MM-DD)";
-
 /// Deserializes and validates a JSON document.
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     refuse_control_characters(bytes)?;
-    refuse_odd_years(bytes)?;
+    refuse_far_years(bytes)?;
     // Every body is an object; serde would also read a struct from an array of its fields in
     // order, which no document describes.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
@@ -397,18 +404,15 @@ pub fn refuse_control_in_query(query: &str) -> Result<(), ApiError> {
 /// deadline computation walk seventeen centuries of working days.
 pub const QUERY_YEARS: std::ops::RangeInclusive<i32> = 1990..=2100;
 
-/// Refuses a query parameter holding a date or an instant (`YYYY-MM-DD…`) outside
-/// [`QUERY_YEARS`], or whose year is not written as four unsigned digits ([`date_year`]: a `+`
-/// arrives as a space), naming it.
+/// Refuses a query parameter holding a date or an instant outside [`QUERY_YEARS`], naming it:
+/// any value serde would read as one ([`chrono_year`]: `275-01-01`, `-5000-01-01`, a `+` arriving
+/// as a space), but the free text of `q`.
 fn refuse_far_dates(query: &str) -> Result<(), ApiError> {
     let invalid: Vec<InvalidParam> = form_urlencoded::parse(query.as_bytes())
-        .filter_map(|(name, value)| match date_year(value.as_bytes())? {
-            (_, true) => Some(InvalidParam::new(name, YEAR_DIGITS)),
-            (year, false) if !QUERY_YEARS.contains(&i32::try_from(year).unwrap_or(i32::MAX)) => {
-                Some(InvalidParam::new(name, "must be in the years 1990 to 2100"))
-            }
-            _ => None,
+        .filter(|(name, value)| {
+            name != "q" && chrono_year(value).is_some_and(|y| !QUERY_YEARS.contains(&y))
         })
+        .map(|(name, _)| InvalidParam::new(name, "must be in the years 1990 to 2100"))
         .collect();
     ApiError::unless_invalid(invalid)
 }
@@ -600,12 +604,12 @@ pub fn parse_instant_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, Stri
     let text = decode_cursor(cursor)?;
     let bad = ApiError::unknown_cursor;
     let (at, code) = text.split_once('|').ok_or_else(bad)?;
-    // The cursor's instant is written with four digits; chrono would also read `-5000`.
-    if date_year(at.as_bytes()).is_none_or(|(_, odd)| odd) {
-        return Err(bad());
-    }
     let at =
         chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    // This service writes four-digit years; chrono would also read `-5000`.
+    if !BODY_YEARS.contains(&chrono::Datelike::year(&at)) {
+        return Err(bad());
+    }
     Ok((at, code.to_owned()))
 }
 
@@ -756,9 +760,11 @@ where
                 if !send_or_give_up(&tx, Bytes::from(first), CSV_CLIENT_WAIT) {
                     return Ok(());
                 }
-                // A connection per page, given back before the page is sent: a client that
-                // reads slowly, or not at all, holds none of the pool's.
-                while let Some(rows) = next_page(&mut *db.conn()?)? {
+                loop {
+                    // A connection per page, given back before the page is sent (the statement
+                    // ends here): a client that reads slowly, or not at all, holds none.
+                    let page = next_page(&mut *db.conn()?)?;
+                    let Some(rows) = page else { break };
                     let mut writer = csv::Writer::from_writer(Vec::new());
                     for row in rows {
                         writer
@@ -997,37 +1003,43 @@ mod tests {
     }
 
     #[test]
-    fn years_are_read_as_chrono_reads_them_and_odd_ones_told() {
-        let year = |t: &str| date_year(t.as_bytes());
-        assert_eq!(year("2026-03-02"), Some((2026, false)));
-        assert_eq!(year("2026-03-02T08:00:00+07:00"), Some((2026, false)));
-        assert_eq!(year("0002-03-02"), Some((2, false)));
-        assert_eq!(year("+262143-12-31T20:00:00Z"), Some((262_143, true)));
-        assert_eq!(year(" 262143-12-31"), Some((262_143, true)));
-        assert_eq!(year("-5000-01-01"), Some((-5000, true)));
-        assert_eq!(year("+2026-03-02"), Some((2026, true)));
-        assert_eq!(year("275-01-01"), Some((275, true)));
-        assert_eq!(year("99999999999999999999-01-01"), Some((i64::MAX, true)));
-        // Not dates: codes, a day written first, a date followed by more than a time.
+    fn far_years_are_told_as_serde_would_read_them() {
+        assert_eq!(chrono_year("2026-03-02"), Some(2026));
+        assert_eq!(chrono_year("2026-03-02T08:00:00+07:00"), Some(2026));
+        assert_eq!(chrono_year("-5000-01-01T00:00:00+07:00"), Some(-5000));
+        assert_eq!(chrono_year("+20260-03-02"), Some(20_260));
+        assert_eq!(chrono_year("-5000-01-01"), Some(-5000));
+        assert_eq!(chrono_year("-5000-1-1"), Some(-5000));
+        // Not whole dates: free text, codes, identity numbers.
         for text in [
-            "000.00.00.H12",
-            "12-05-2026",
-            "2026-03-0",
-            "1.000001",
-            "2026-03-02x",
+            "10-12-14 Nguyễn Huệ",
+            "12-05-2026 Nguyễn Văn An",
+            "000.21.30.H12-260302-0001",
+            "001090012345",
         ] {
-            assert_eq!(year(text), None, "{text}");
+            assert_eq!(chrono_year(text), None, "{text}");
         }
-        assert!(may_hold_odd_year(br#"{"at": "-5000-01-01"}"#));
-        assert!(may_hold_odd_year(br#"{"at": "\u002b262143-01-01"}"#));
-        assert!(!may_hold_odd_year(
-            br#"{"at": "2026-03-02T08:00:00+07:00", "code": "000.21.30.H12-260302-0001"}"#
+        assert!(may_hold_far_year(br#"{"at": "-5000-01-01"}"#));
+        assert!(may_hold_far_year(br#"{"at": " +262143-01-01"}"#));
+        assert!(may_hold_far_year(
+            br#"{"at": "20260-03-02T09:00:00+07:00"}"#
         ));
-        let e = parse_json::<Body>(br#"{"displayName": "+262143-12-31"}"#).unwrap_err();
+        assert!(may_hold_far_year(br#"{"at": "-5000-01-0\u0031"}"#));
+        assert!(!may_hold_far_year(
+            r#"{"at": "2026-03-02T08:00:00+07:00", "code": "000.21.30.H12-260302-0001",
+                "id": "001090012345", "name": "10-12-14 Nguyễn Huệ"}"#
+                .as_bytes()
+        ));
+        let e = parse_json::<Body>(br#"{"displayName": "-5000-1-1"}"#).unwrap_err();
         assert_eq!(
             invalid_names(e),
-            [("displayName".to_owned(), YEAR_DIGITS.to_owned())]
+            [("displayName".to_owned(), BODY_YEARS_REASON.to_owned())]
         );
+        // Free text shaped like a date of an ordinary year is the field's to judge.
+        let e = parse_json::<Body>(br#"{"displayName": "10-12-14"}"#).unwrap_err();
+        let names = invalid_names(e);
+        assert_eq!(names[0].0, "displayName");
+        assert_ne!(names[0].1, BODY_YEARS_REASON);
     }
 
     #[test]

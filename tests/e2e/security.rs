@@ -309,6 +309,9 @@ fn a_unit_limited_client_decides_nothing_every_unit_shares() {
         assert!(r.text.contains("granted every unit"), "{path}: {}", r.text);
     }
     assert_eq!(app.get("/api/v1/petition-rules", &admin).body, rules_before);
+    let (_, periods) = app.client("stp-periods", &["periods:admin"], &["STP"]);
+    app.post("/api/v1/periods/2026-01/reopen", &periods, &json!({}))
+        .assert_problem(Status::FORBIDDEN, "insufficientScope");
 
     // A decision of no unit: the province's. Seen, not changed, not applied, not made.
     let decision = |number: &str, unit: Option<&str>, implements: &[&str]| {
@@ -628,7 +631,8 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
 }
 
 /// A bulk body past 10,000 items is refused as soon as its 10,001st is read, as a JSON array
-/// and as NDJSON, instead of after every item of it was held.
+/// and as NDJSON, instead of after every item of it was held: what follows the 10,001st is not
+/// even read (a malformed tail would otherwise be the answer).
 #[test]
 fn a_bulk_body_past_its_cap_is_refused_at_the_cap() {
     let app = TestApp::spawn();
@@ -636,9 +640,12 @@ fn a_bulk_body_past_its_cap_is_refused_at_the_cap() {
     for (content_type, body) in [
         (
             "application/json",
-            format!("[{}]", vec!["{}"; 200_000].join(",")),
+            format!("[{}, not json", vec!["{}"; 10_001].join(",")),
         ),
-        ("application/x-ndjson", vec!["{}"; 200_000].join("\n")),
+        (
+            "application/x-ndjson",
+            format!("{}\nnot json", vec!["{}"; 10_001].join("\n")),
+        ),
     ] {
         let r = tthc_tests::Reply::from(
             app.raw()

@@ -279,7 +279,7 @@ pub async fn get_decision(
     responses(
         (status = 200, description = "The decision", body = Decision, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "A decision of no unit (the whole province's), and the caller is not granted every unit", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks procedures:write, or the decision is of no unit (the whole province's) and the caller is not granted every unit", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Items of an applied decision, or a number taken", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The decision changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
@@ -335,7 +335,7 @@ pub struct ApplyResult {
     responses(
         (status = 200, description = "Applied", body = ApplyResult),
         (status = 400, description = "An item cannot be applied (named)", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "A decision of no unit (the whole province's), and the caller is not granted every unit", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks procedures:write, or the decision is of no unit (the whole province's) and the caller is not granted every unit", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such decision among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Applied already, or a ministry decision", body = Problem, content_type = PROBLEM),
     ),

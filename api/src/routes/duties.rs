@@ -277,7 +277,7 @@ pub async fn get_duty(
     responses(
         (status = 200, description = "Replaced", body = DutyView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, or reporters unknown or outside the caller's units", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The duty binds units outside the caller's grant", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks reports:admin, or the duty binds units outside the caller's grant", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such duty", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The duty changed since the ETag given", body = Problem, content_type = PROBLEM),
     ),

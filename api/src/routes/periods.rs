@@ -140,13 +140,14 @@ pub async fn close_period(
 /// Reopen a closed month
 ///
 /// Drops the month's snapshots: its scores are live again (and can be closed anew). For
-/// administrators (`periods:admin`). Audited.
+/// administrators (`periods:admin`) granted every unit, as closing it. Audited.
 #[utoipa::path(
     tag = "scoring",
     params(("period" = String, Path, description = "The month", example = "2026-08")),
     responses(
         (status = 204, description = "Reopened"),
         (status = 400, description = "Not a month", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks periods:admin or is not granted every unit", body = Problem, content_type = PROBLEM),
         (status = 404, description = "The month is not closed", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The month was closed again while this reopening ran: reopen it again", body = Problem, content_type = PROBLEM),
     ),
@@ -159,6 +160,7 @@ pub async fn reopen_period(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::PeriodsAdmin)?;
+    principal.require_every_unit("reopening a month unfreezes every unit's scores")?;
     let (period, _) = month_of(&state, &path.into_inner()).await?;
     state
         .run(move |conn| Ok(periods::reopen(conn, &principal.actor(), period)?))

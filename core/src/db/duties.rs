@@ -352,10 +352,13 @@ pub fn replace(
                 current: before.version,
             });
         }
-        if check_reporters(conn, scope, &before.form.reporters).is_err() {
-            return Err(StoreError::OutsideGrant(format!(
-                "the reporting duty {code} binds units outside your grant"
-            )));
+        match check_reporters(conn, scope, &before.form.reporters) {
+            Err(StoreError::Invalid(_)) => {
+                return Err(StoreError::OutsideGrant(format!(
+                    "the reporting duty {code} binds units outside your grant"
+                )));
+            }
+            other => other?,
         }
         check_reporters(conn, scope, &form.reporters)?;
         // A one-off request's reports are filed under its due day: moving it would orphan them.

@@ -88,12 +88,15 @@ pub struct PortalComponent {
     pub file_id: Option<Value>,
     /// The attached file's name.
     #[serde(rename = "TenTepDinhKem", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub file_name: Option<String>,
     /// The component's code in the procedure.
     #[serde(rename = "MaThanhPhanHoSo", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub component_code: Option<String>,
     /// Where the file can be downloaded.
     #[serde(rename = "DuongDanTaiTepTin", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub file_url: Option<String>,
     /// 1: digitized data reused.
     #[serde(rename = "DuocSoHoa", default)]
@@ -112,9 +115,11 @@ pub struct PortalComponent {
 pub struct PortalFee {
     /// What for.
     #[serde(rename = "TenPhiLePhi", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub name: Option<String>,
     /// Its code.
     #[serde(rename = "MaPhiLePhi", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub code: Option<String>,
     /// How it was collected.
     #[serde(rename = "HinhThucThu", default)]
@@ -157,9 +162,11 @@ pub struct PortalSupplement {
 pub struct PortalResult {
     /// The document's name.
     #[serde(rename = "TenGiayTo", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub name: Option<String>,
     /// The component code it answers.
     #[serde(rename = "MaThanhPhanHoSo", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub component_code: Option<String>,
     /// The document's id.
     #[serde(rename = "GiayToId", default)]
@@ -167,6 +174,7 @@ pub struct PortalResult {
     pub id: Option<Value>,
     /// Where the result file can be downloaded.
     #[serde(rename = "DuongDanTepTinKetQua", default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub file_url: Option<String>,
 }
 
@@ -453,7 +461,10 @@ pub fn dossier_write(
                 .iter()
                 .any(|c| long(&c.file_name) || long(&c.component_code) || long(&c.file_url)),
         ),
-        ("DanhSachLePhi", d.fees.iter().any(|f| long(&f.name))),
+        (
+            "DanhSachLePhi",
+            d.fees.iter().any(|f| long(&f.name) || long(&f.code)),
+        ),
         (
             "DanhSachGiayToKetQua",
             d.results
