@@ -178,6 +178,10 @@ pub struct ProcessDecision {
     pub date: chrono::NaiveDate,
 }
 
+/// The longest procedure name taken: a name heads report lines and spreadsheet cells; the
+/// longest in the national database are a few hundred characters.
+pub const NAME_MAX: usize = 1_000;
+
 /// The content of one version of a procedure, as published.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -627,7 +627,13 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
         &json!({"content": named, "validFrom": "2024-01-01", "decision": "9/QĐ-UBND",
                 "publishedOn": "2024-01-10"}),
     );
-    assert_eq!(r.invalid_names(), ["content.name"], "{}", r.status);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["content"], "{}", r.status);
+    assert!(
+        r.text.contains("its name must be at most 1000"),
+        "{}",
+        r.status
+    );
 }
 
 /// A bulk body past 10,000 items is refused as soon as its 10,001st is read, as a JSON array

@@ -42,6 +42,7 @@ pub struct ItemInput {
     /// For `replaced`: the code of the procedure it replaces.
     pub replaces: Option<ProcedureCode>,
     /// For a provincial decision's new, amended and replaced items: the procedure's content.
+    #[validate(custom(function = "crate::routes::procedures::name_bounded"))]
     pub content: Option<ProcedureContent>,
 }
 

@@ -390,6 +390,25 @@ pub async fn list_versions(
     }))
 }
 
+/// Refuses, before anything is read, a content whose name is longer than the document allows
+/// ([`tthc_core::procedure::NAME_MAX`]): a request the document refuses is refused as such,
+/// not answered by what the store finds first (a stale `If-Match`, say).
+pub(crate) fn name_bounded(content: &ProcedureContent) -> Result<(), validator::ValidationError> {
+    if content.name.chars().count() <= tthc_core::procedure::NAME_MAX {
+        Ok(())
+    } else {
+        let mut e = validator::ValidationError::new("length");
+        e.message = Some(
+            format!(
+                "its name must be at most {} characters",
+                tthc_core::procedure::NAME_MAX
+            )
+            .into(),
+        );
+        Err(e)
+    }
+}
+
 /// A procedure's content to store.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -403,6 +422,7 @@ pub async fn list_versions(
 }))]
 pub struct ProcedurePut {
     /// The content.
+    #[validate(custom(function = "name_bounded"))]
     pub content: ProcedureContent,
     /// First day it is in force (default: today). Later than the current version's start, it
     /// makes a new version; the same day corrects the current version.
@@ -506,6 +526,7 @@ pub struct ProcedureCreate {
     /// Code: national (`1.001193`) or localized (`1.001193.H12`).
     pub code: ProcedureCode,
     /// The content.
+    #[validate(custom(function = "name_bounded"))]
     pub content: ProcedureContent,
     /// First day it is in force (default: today).
     pub valid_from: Option<NaiveDate>,

@@ -359,9 +359,6 @@ pub struct ProcedureWrite {
     pub published_on: Option<Option<NaiveDate>>,
 }
 
-/// The longest procedure name taken.
-const NAME_MAX: usize = 1_000;
-
 fn check_content(
     conn: &mut DbConnection,
     scope: &UnitScope,
@@ -370,12 +367,10 @@ fn check_content(
     let mut invalid = Vec::new();
     if content.name.trim().is_empty() {
         invalid.push(InvalidParam::new("content.name", "must not be empty"));
-    } else if content.name.chars().count() > NAME_MAX {
-        // A procedure's name heads report lines and spreadsheet cells (at most 32,767
-        // characters); the longest in the national database are a few hundred.
+    } else if content.name.chars().count() > crate::procedure::NAME_MAX {
         invalid.push(InvalidParam::new(
             "content.name",
-            format!("must be at most {NAME_MAX} characters"),
+            format!("must be at most {} characters", crate::procedure::NAME_MAX),
         ));
     }
     let known_field: Option<String> = fields::table
