@@ -472,20 +472,13 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
     e["code"] = json!("E");
     let r = app.post("/api/v1/petitions/bulk", &admin, &json!([a, b, c, d, e]));
     assert_eq!(r.body["created"], 5, "{}", r.text);
-    // A petition of C1 cannot name STTTT's dossier, nor can a client name a dossier outside
-    // its units: neither would be C1's to lose points for.
+    // A petition of C1 cannot name STTTT's dossier: it would not be C1's to lose points for.
     let mut stray = petition("C1", &t("03-05T08:00:00"), json!([]));
     stray["dossierCode"] = json!("STTTT-260303-0004");
     assert_eq!(
         put(&app, &admin, "F", &stray).invalid_names(),
         ["dossierCode"]
     );
-    let (_, c1) = app.client("c1-pakn", &["petitions:write"], &["C1"]);
-    let mut outside = petition("C1", &t("03-05T08:00:00"), json!([]));
-    outside["dossierCode"] = json!("STTTT-260303-0004");
-    let r = put(&app, &c1, "G", &outside);
-    assert_eq!(r.invalid_names(), ["dossierCode"], "{}", r.text);
-    assert!(r.text.contains("among your units"), "{}", r.text);
 
     let f = app.get("/api/v1/units/P/petition-figures/2026-03", &admin);
     assert_eq!(f.status, Status::OK, "{}", f.text);
@@ -689,4 +682,42 @@ fn a_dossier_has_one_rating_the_latest_from_any_source() {
         &json!({"value": "satisfied", "at": t("03-04T09:00:00")}),
     )
     .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+/// A client limited to C1 is answered for STTTT's dossier as for a code no unit holds, so that
+/// it cannot learn which codes exist outside its units; the link costs STTTT nothing.
+#[test]
+fn a_limited_client_learns_nothing_of_other_units_dossiers() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let figures = || app.get("/api/v1/units/STTTT/scores/2026-03", &admin).body;
+    let before = figures();
+    assert_eq!(
+        crate::scores::counts(&before, "DOSSIER_RECEIVING_SATISFACTION").1,
+        json!(1),
+        "STTTT has a finished dossier that a petition could take out: {before}"
+    );
+    let (_, c1) = app.client("c1-pakn", &["petitions:write"], &["C1"]);
+    let mut outside = petition("C1", &t("03-05T08:00:00"), json!([]));
+    outside["dossierCode"] = json!("STTTT-260303-0004");
+    let named = put(&app, &c1, "G", &outside);
+    outside["dossierCode"] = json!("STTTT-260303-9999");
+    let unknown = put(&app, &c1, "H", &outside);
+    assert_eq!(named.status, Status::CREATED, "{}", named.text);
+    assert_eq!(unknown.status, Status::CREATED, "{}", unknown.text);
+    assert_eq!(
+        app.get("/api/v1/petitions/G", &admin).body["dossierCode"],
+        "STTTT-260303-0004"
+    );
+    assert_eq!(
+        figures(),
+        before,
+        "another unit's dossier named by C1's petition counts as before"
+    );
+    // An all-units caller still hears that the dossier is handled elsewhere.
+    outside["dossierCode"] = json!("STTTT-260303-0004");
+    assert_eq!(
+        put(&app, &admin, "I", &outside).invalid_names(),
+        ["dossierCode"]
+    );
 }

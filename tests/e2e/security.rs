@@ -288,6 +288,7 @@ fn a_unit_limited_client_decides_nothing_every_unit_shares() {
             "procedures:write",
             "petitions:write",
             "reports:admin",
+            "reports:read",
         ],
         &["STP"],
     );
@@ -398,6 +399,39 @@ fn a_unit_limited_client_decides_nothing_every_unit_shares() {
     assert_eq!(
         app.get("/api/v1/reporting-duties/ALL", &admin).body["reporters"],
         json!(["STTTT"])
+    );
+    // Nor does it learn which units outside its grant report.
+    let r = app.post(
+        "/api/v1/reporting-duties",
+        &admin,
+        &duty("BOTH", &["C1", "STTTT"]),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/reporting-duties/BOTH", &stp).body["reporters"],
+        json!(["C1"])
+    );
+    let seen = |token: &str| -> Vec<(String, Value)> {
+        let list = app.get("/api/v1/reporting-duties", token);
+        assert_eq!(list.status, Status::OK, "{}", list.text);
+        list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_owned(),
+                    d["reporters"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        seen(&admin).contains(&("BOTH".into(), json!(["C1", "STTTT"])))
+            && seen(&stp).contains(&("BOTH".into(), json!(["C1"])))
+            && seen(&stp).contains(&("ALL".into(), json!([]))),
+        "{:?}",
+        seen(&stp)
     );
 
     // The relay: subscriptions:write for every unit does not end it.

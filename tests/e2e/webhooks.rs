@@ -731,3 +731,57 @@ fn two_changes_of_one_subscription_in_flight_are_both_kept() {
     statuses.sort();
     assert_eq!(statuses, [Status::NO_CONTENT, Status::NOT_FOUND]);
 }
+
+/// A subscription whose owner is disabled is held for a minute, even with a dead letter queued
+/// again (which makes a subscription due whatever its next attempt): it is not taken and held
+/// again at every poll.
+#[test]
+fn a_held_subscription_with_a_queued_letter_waits_out_its_hold() {
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let receiver = Receiver::start();
+    receiver.answer(Answer::Refuse(503));
+    let (_, hooks) = app.client("hooks", &["subscriptions:write", "changes:read"], &["P"]);
+    let (id, _, _) = subscribe(
+        &app,
+        &hooks,
+        &json!({"url": receiver.url, "resourceTypes": ["dossier"]}),
+    );
+    push_dossiers(&app, &admin, "A", 2);
+    let letters_path = format!("/api/v1/subscriptions/{id}/dead-letters");
+    let letters = wait_dead_letters(&app, &admin, &letters_path);
+    assert_eq!(letters[0]["state"], "dead", "{letters}");
+    let r = app.patch("/api/v1/clients/hooks", &admin, &json!({"disabled": true}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let r = app.post(
+        &format!("{letters_path}/{}/redeliver", letters[0]["id"]),
+        &admin,
+        &json!({}),
+    );
+    assert_eq!(r.body["state"], "queued", "{}", r.text);
+    let sub_path = format!("/api/v1/subscriptions/{id}");
+    let held = |sub: &Value| {
+        sub["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("disabled"))
+    };
+    let mut sub = app.get(&sub_path, &admin).body;
+    assert!(wait_until(|| {
+        sub = app.get(&sub_path, &admin).body;
+        held(&sub)
+    }));
+    // Twenty polls later the hold is the one first recorded, and nothing was sent.
+    let sent = receiver.deliveries().len();
+    std::thread::sleep(Duration::from_millis(1000));
+    let later = app.get(&sub_path, &admin).body;
+    assert!(held(&later), "{later}");
+    assert_eq!(
+        later["nextAttemptAt"], sub["nextAttemptAt"],
+        "held once, not again at each poll"
+    );
+    assert_eq!(receiver.deliveries().len(), sent);
+    assert_eq!(
+        app.get(&letters_path, &admin).body["items"][0]["state"],
+        "queued"
+    );
+}

@@ -187,7 +187,8 @@ fn duty_response(builder: &mut actix_web::HttpResponseBuilder, duty: Duty) -> Ht
 /// List reporting duties
 ///
 /// Every duty: who owes which report, how often, by which day, to whom, and what a late, poor
-/// or missing report costs.
+/// or missing report costs. A caller limited to some units sees only its own units among the
+/// reporters.
 #[utoipa::path(
     tag = "reporting duties",
     responses(
@@ -201,7 +202,14 @@ pub async fn list_duties(
     principal: Principal,
 ) -> Result<web::Json<DutyList>, ApiError> {
     principal.require(Scope::ReportsRead)?;
-    let duties = state.run(|conn| Ok(store::list(conn)?)).await?;
+    let duties = state
+        .run(move |conn| {
+            let mut duties = store::list(conn)?;
+            let scope = principal.unit_scope(conn)?;
+            store::keep_reporters_within(conn, &scope, &mut duties)?;
+            Ok(duties)
+        })
+        .await?;
     Ok(web::Json(DutyList {
         items: duties.into_iter().map(|d| d.form).collect(),
     }))
@@ -243,6 +251,8 @@ pub async fn create_duty(
 }
 
 /// Get a reporting duty
+///
+/// A caller limited to some units sees only its own units among the reporters.
 #[utoipa::path(
     tag = "reporting duties",
     params(("code" = String, Path, description = "Duty code", example = "TTHC_MONTHLY")),
@@ -260,7 +270,15 @@ pub async fn get_duty(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ReportsRead)?;
     let code = code.into_inner();
-    let duty = state.run(move |conn| Ok(store::get(conn, &code)?)).await?;
+    let duty = state
+        .run(move |conn| {
+            let mut duty = [store::get(conn, &code)?];
+            let scope = principal.unit_scope(conn)?;
+            store::keep_reporters_within(conn, &scope, &mut duty)?;
+            let [duty] = duty;
+            Ok(duty)
+        })
+        .await?;
     Ok(duty_response(&mut HttpResponse::Ok(), duty))
 }
 

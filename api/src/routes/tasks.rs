@@ -344,12 +344,16 @@ fn views(
     } else {
         None
     };
+    let mut seen = app_tasks::Evaluations::new();
     tasks
         .into_iter()
         .map(|t| {
             // Best effort: the task is stored whatever the index says; a figure that cannot be
             // computed now is left out rather than failing a write already committed.
-            let figures = match sets.as_ref().map(|s| app_tasks::figures(conn, s, &t, now)) {
+            let figures = match sets
+                .as_ref()
+                .map(|s| app_tasks::figures(conn, s, &t, now, &mut seen))
+            {
                 Some(Ok(f)) => f,
                 Some(Err(AppError::Store(e))) => return Err(e.into()),
                 Some(Err(_)) | None => BTreeMap::new(),

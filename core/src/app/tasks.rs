@@ -2,7 +2,7 @@
 //! 766 index, the monthly notice's explanation list turned into a task, and a unit's yearly
 //! record of tasks beside its reporting duties.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -17,7 +17,7 @@ use crate::db::tasks::{self, Letter, PartForm, Task, TaskFilter, TaskForm, TaskK
 use crate::db::units;
 use crate::period::Period;
 use crate::report::duties::Tally;
-use crate::scoring::RuleSets;
+use crate::scoring::{Evaluation, RuleSets};
 use crate::task::{Target, TaskTally, judge};
 use crate::unit::UnitScope;
 
@@ -90,14 +90,21 @@ pub fn is_measured(task: &Task) -> bool {
         .is_some_and(|t| t.indicator.is_some() && t.period.is_some())
 }
 
+/// The evaluations made while computing a list's figures, by unit code and period: tasks of
+/// one letter target the same units and period, and each evaluation scores a unit's whole
+/// period, so each pair is scored once per list rather than once per part.
+pub type Evaluations = HashMap<(String, Period), Evaluation>;
+
 /// The target's figure for each part of `task` (by unit code), when its target names an
 /// indicator and a period: each unit's live or snapshot ratio of that indicator, scored by
-/// `sets` (read once by the caller for a whole list).
+/// `sets` (read once by the caller for a whole list), taken from `seen` when that unit and
+/// period were scored for an earlier task of the list.
 pub fn figures(
     conn: &mut DbConnection,
     sets: &RuleSets,
     task: &Task,
     now: NaiveDateTime,
+    seen: &mut Evaluations,
 ) -> AppResult<BTreeMap<String, Figure>> {
     let mut out = BTreeMap::new();
     let Some(target) = &task.target else {
@@ -110,10 +117,16 @@ pub fn figures(
         return Ok(out);
     };
     for part in &task.parts {
-        let Some(unit) = units::find_row(conn, &part.unit)? else {
-            continue;
+        let key = (part.unit.clone(), period);
+        let evaluation = match seen.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Some(unit) = units::find_row(conn, &part.unit)? else {
+                    continue;
+                };
+                e.insert(standing(conn, &unit, period, &rule_set, now)?.0)
+            }
         };
-        let (evaluation, _) = standing(conn, &unit, period, &rule_set, now)?;
         let ratio = evaluation
             .groups
             .iter()

@@ -1,6 +1,6 @@
 //! Reporting duties and the reports sent for them; compliance per unit and year.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -214,6 +214,32 @@ pub fn get(conn: &mut DbConnection, code: &str) -> StoreResult<Duty> {
         resource: "reporting duty",
         id: code.to_owned(),
     })
+}
+
+/// Keeps, of each duty's reporters, those `scope` allows: a caller limited to some units does
+/// not learn the codes of the units outside its grant. One query of the units, whatever the
+/// number of duties.
+pub fn keep_reporters_within(
+    conn: &mut DbConnection,
+    scope: &UnitScope,
+    duties: &mut [Duty],
+) -> StoreResult<()> {
+    if matches!(scope, UnitScope::All) {
+        return Ok(());
+    }
+    let codes: BTreeSet<&String> = duties.iter().flat_map(|d| &d.form.reporters).collect();
+    let allowed: BTreeSet<String> = units::table
+        .filter(units::code.eq_any(codes.into_iter().cloned().collect::<Vec<_>>()))
+        .select((units::code, units::path))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .filter(|(_, path)| scope.allows(path))
+        .map(|(code, _)| code)
+        .collect();
+    for duty in duties {
+        duty.form.reporters.retain(|code| allowed.contains(code));
+    }
+    Ok(())
 }
 
 /// Refuses reporters that are not units of `scope`: a duty binds its reporters (reports due,

@@ -272,10 +272,11 @@ fn prepare(
             .first(conn)
             .optional()?;
         match stored {
-            Some(path) if !scope.allows(&path) => invalid.push(InvalidParam::new(
-                "dossierCode",
-                format!("no dossier has the code {code} among your units"),
-            )),
+            // Another unit's dossier is answered as one not stored yet: refusing it would tell
+            // the caller that the code exists there. The link marks nothing outside the
+            // petition's unit (`refresh_petitioned` matches the paths), so it costs that unit
+            // nothing.
+            Some(path) if !scope.allows(&path) => {}
             Some(path) if !path.starts_with(&unit.path) => invalid.push(InvalidParam::new(
                 "dossierCode",
                 format!(

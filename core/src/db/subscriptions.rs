@@ -598,9 +598,13 @@ pub fn settle(
                 ))
                 .execute(conn)?
                 == 1),
+            // Left leased, to no instance, until the hold ends: a queued dead letter makes a
+            // subscription due whatever its next attempt (`claim_due`), and a held one would
+            // otherwise be taken and held again at every poll.
             Attempt::Held { error, retry_in } => Ok(diesel::update(target)
                 .set((
-                    release(),
+                    s::lease_owner.eq(None::<String>),
+                    s::lease_until.eq(later(*retry_in)),
                     s::next_attempt_at.eq(later(*retry_in)),
                     s::last_error.eq(error),
                 ))
