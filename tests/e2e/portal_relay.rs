@@ -374,6 +374,83 @@ fn a_relay_is_set_by_a_relay_admin_over_its_units() {
         &json!({"active": false}),
     );
     r.assert_problem(Status::CONFLICT, "conflict");
+
+    // Relays do not nest: the portal would receive the units' dossiers from both.
+    let set = |unit: &str| {
+        app.call(
+            HttpMethod::PUT,
+            &format!("/api/v1/portal-relays/{unit}"),
+            Some(&admin),
+            Some(&body),
+        )
+    };
+    let r = set("C1");
+    r.assert_problem(Status::CONFLICT, "conflict");
+    assert_eq!(r.invalid_names(), ["unit"], "{}", r.text);
+    app.get("/api/v1/portal-relays/C1", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    assert_eq!(set("P").status, Status::OK, "its own relay is set again");
+    let r = app.call(
+        HttpMethod::DELETE,
+        "/api/v1/subscriptions/portal-relay.P",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+    for unit in ["C1", "STTTT"] {
+        assert_eq!(set(unit).status, Status::CREATED, "{unit}");
+    }
+    set("P").assert_problem(Status::CONFLICT, "conflict");
+}
+
+/// Two held relays' `PUT`s (unit and session each), sent at once while the subscriptions' table
+/// is held, so that both have read before either writes; their statuses, sorted.
+fn put_two_held_relays_at_once(
+    app: &TestApp,
+    token: &str,
+    a: (&str, &str),
+    b: (&str, &str),
+) -> Vec<Status> {
+    let put = |(unit, session): (&str, &str)| {
+        app.call(
+            HttpMethod::PUT,
+            &format!("/api/v1/portal-relays/{unit}"),
+            Some(token),
+            Some(
+                &json!({"url": "https://dichvucong.gov.vn/api/sync", "session": session,
+                         "active": false}),
+            ),
+        )
+    };
+    let answers = app.both_while_held(
+        "LOCK TABLE subscriptions IN SHARE ROW EXCLUSIVE MODE",
+        || put(a),
+        || put(b),
+    );
+    let mut statuses: Vec<Status> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.is_success() || *s == Status::CONFLICT),
+        "{} / {}",
+        answers[0].text,
+        answers[1].text
+    );
+    statuses
+}
+
+/// A province's relay and its commune's, asked for at once: one is set, the other refused,
+/// never both (on PostgreSQL both requests wait at the table while the first holds the relays'
+/// lock).
+#[test]
+fn nested_relays_asked_for_at_once_are_not_both_set() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    assert_eq!(
+        put_two_held_relays_at_once(&app, &admin, ("P", "s"), ("C1", "s")),
+        [Status::CREATED, Status::CONFLICT]
+    );
 }
 
 /// Two `PUT`s of one unit's relay at once (a client retrying one that timed out) both find no
@@ -383,31 +460,10 @@ fn a_relay_is_set_by_a_relay_admin_over_its_units() {
 fn a_relay_put_twice_at_once_is_set_by_both() {
     let app = TestApp::spawn_configured(patient);
     let admin = seed(&app);
-    let put = |session: &str| {
-        app.call(
-            HttpMethod::PUT,
-            "/api/v1/portal-relays/P",
-            Some(&admin),
-            Some(
-                &json!({"url": "https://dichvucong.gov.vn/api/sync", "session": session,
-                         "active": false}),
-            ),
-        )
-    };
     // Both read that there is no relay, then wait to insert it.
-    let answers = app.both_while_held(
-        "LOCK TABLE subscriptions IN SHARE ROW EXCLUSIVE MODE",
-        || put("phien-1"),
-        || put("phien-2"),
-    );
-    let mut statuses: Vec<Status> = answers.iter().map(|r| r.status).collect();
-    statuses.sort_unstable();
     assert_eq!(
-        statuses,
-        [Status::OK, Status::CREATED],
-        "{} / {}",
-        answers[0].text,
-        answers[1].text
+        put_two_held_relays_at_once(&app, &admin, ("P", "phien-1"), ("P", "phien-2")),
+        [Status::OK, Status::CREATED]
     );
     let sub = app.get("/api/v1/subscriptions/portal-relay.P", &admin);
     assert_eq!(sub.body["active"], false, "{}", sub.text);

@@ -463,6 +463,39 @@ fn a_unit_limited_client_decides_nothing_every_unit_shares() {
             .status,
         Status::OK
     );
+    // Nor does it read the changes `changes:read` guards through another client's webhook:
+    // neither by pointing it at itself nor by reading its dead letters.
+    let r = app.post(
+        "/api/v1/subscriptions",
+        &admin,
+        &json!({"url": "https://hooks.example.vn/tthc"}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let id = r.body["subscription"]["id"].as_str().unwrap().to_owned();
+    let before = app.get(&format!("/api/v1/subscriptions/{id}"), &admin).body;
+    for body in [
+        json!({"url": "https://attacker.example.com/x"}),
+        json!({"secret": "whsec_dGhlIGF0dGFja2VyJ3Mgb3duIHNlY3JldCBrZXk="}),
+    ] {
+        app.patch(&format!("/api/v1/subscriptions/{id}"), &hooks, &body)
+            .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    }
+    app.get(
+        &format!("/api/v1/subscriptions/{id}/dead-letters/1"),
+        &hooks,
+    )
+    .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert_eq!(
+        app.get(&format!("/api/v1/subscriptions/{id}"), &admin).body,
+        before
+    );
+    // Pausing it is still its to do: that reads nothing.
+    let r = app.patch(
+        &format!("/api/v1/subscriptions/{id}"),
+        &hooks,
+        &json!({"active": false}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
 }
 
 #[test]

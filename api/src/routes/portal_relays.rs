@@ -184,7 +184,9 @@ fn view(conn: &mut DbConnection, sub: SubscriptionRow, path: &str) -> Result<Rel
 /// batches of up to 100, with the retries, back-off and dead letters of webhooks. Each attempt
 /// is recorded on its dossiers: taken, the status sent becomes the dossier's `sync`; refused,
 /// the portal's answer becomes its `syncError`. A change of an existing relay (URL, session,
-/// held or not) keeps its queue. Audited (without the session).
+/// held or not) keeps its queue. Relays do not nest: a unit above or below one with a relay
+/// gets none (409), since the portal would receive their dossiers twice. Audited (without the
+/// session).
 #[utoipa::path(
     tag = "dossiers",
     request_body = RelayPut,
@@ -194,6 +196,7 @@ fn view(conn: &mut DbConnection, sub: SubscriptionRow, path: &str) -> Result<Rel
         (status = 201, description = "The relay, set up", body = RelayView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "A unit above or below it has a relay", body = Problem, content_type = PROBLEM),
         (status = 422, description = "The URL is not an http or https URL", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["relay:admin"]))
@@ -230,11 +233,11 @@ pub async fn put_relay(
                         // Created held, not paused after: an instance could take it between.
                         active: b.active,
                     };
-                    match store::create(conn, &actor, &form) {
+                    match store::create_relay(conn, &actor, &form, &path) {
                         Ok(sub) => Some(sub),
                         // Another request created it since the read (a retry of a PUT that
                         // timed out): this one sets it, as a PUT of an existing relay does.
-                        Err(StoreError::Conflict(_)) => None,
+                        Err(StoreError::Conflict(p)) if p.name == "id" => None,
                         Err(e) => return Err(e.into()),
                     }
                 }

@@ -458,7 +458,8 @@ pub async fn get_subscription(
 /// Change a subscription
 ///
 /// Its URL, kinds, unit or secret; pause it (`active: false`: changes wait, none is lost) or
-/// resume it. Audited.
+/// resume it. A new URL or secret also needs `changes:read`, since it decides who receives the
+/// changes. Audited.
 #[utoipa::path(
     tag = "webhooks",
     request_body = SubscriptionPatch,
@@ -485,8 +486,14 @@ pub async fn patch_subscription(
     body: ValidJson<SubscriptionPatch>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::SubscriptionsWrite)?;
-    let expected = if_match(&req)?;
     let b = body.0;
+    if b.url.is_some() || b.secret.is_some() {
+        // Where a subscription's changes go decides who reads them: a client acting for every
+        // unit could otherwise point another client's subscription at itself and read what
+        // `changes:read` guards.
+        principal.require(Scope::ChangesRead)?;
+    }
+    let expected = if_match(&req)?;
     let id = id.into_inner();
     let row = state
         .run(move |conn| {
@@ -622,7 +629,7 @@ fn letter_of(
 /// Read a dead letter's content
 ///
 /// The body its delivery carried (as it would be sent again now: the changes its range holds
-/// that the owner may still read).
+/// that the owner may still read). Needs `changes:read` too, as the changes themselves do.
 #[utoipa::path(
     tag = "webhooks",
     params(
@@ -634,7 +641,7 @@ fn letter_of(
         (status = 404, description = "No such subscription among the caller's, or no such dead letter", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Nothing may be delivered to it now (its owner is disabled or its unit is gone)", body = Problem, content_type = PROBLEM),
     ),
-    security(("bearer" = ["subscriptions:write"]))
+    security(("bearer" = ["subscriptions:write", "changes:read"]))
 )]
 #[get("/subscriptions/{id}/dead-letters/{letter}")]
 pub async fn get_dead_letter(
@@ -643,6 +650,8 @@ pub async fn get_dead_letter(
     path: web::Path<(String, i64)>,
 ) -> Result<web::Json<WebhookDelivery>, ApiError> {
     principal.require(Scope::SubscriptionsWrite)?;
+    // The changes themselves, as `GET /changes` lists them.
+    principal.require(Scope::ChangesRead)?;
     let (id, letter) = path.into_inner();
     let body = state
         .run(move |conn| {

@@ -295,7 +295,56 @@ pub fn create(
     actor: &Actor,
     form: &SubscriptionInsertForm,
 ) -> StoreResult<SubscriptionRow> {
+    write_tx(conn, |conn| insert(conn, actor, form))
+}
+
+/// Creates the relay to the national portal `form` (of kind portal) for the unit at `path`,
+/// unless a relay of a unit above or below it exists: the portal would receive those units'
+/// dossiers from both, twice. Relays are created one at a time across instances (an advisory
+/// lock), so two nested ones created at once are not both made.
+pub fn create_relay(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    form: &SubscriptionInsertForm,
+    path: &str,
+) -> StoreResult<SubscriptionRow> {
+    use super::schema::units;
     write_tx(conn, |conn| {
+        super::lock_record(conn, "portal-relays")?;
+        let others: Vec<String> = subscriptions::table
+            .filter(subscriptions::kind.eq(Kind::Portal.as_str()))
+            .filter(subscriptions::id.ne(&form.id))
+            .select(subscriptions::unit_code)
+            .load::<Option<String>>(conn)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let nested = units::table
+            .filter(units::code.eq_any(others))
+            .select(units::path)
+            .load::<String>(conn)?
+            .into_iter()
+            .any(|other| {
+                crate::unit::is_within(path, &other) || crate::unit::is_within(&other, path)
+            });
+        if nested {
+            return Err(StoreError::Conflict(crate::InvalidParam::new(
+                "unit",
+                "a relay of a unit above or below it exists: the portal would receive their \
+                 dossiers twice (end that relay first, or relay the units apart)",
+            )));
+        }
+        insert(conn, actor, form)
+    })
+}
+
+/// Inserts subscription `form`, audited, inside the caller's transaction.
+fn insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    form: &SubscriptionInsertForm,
+) -> StoreResult<SubscriptionRow> {
+    {
         let now = super::now();
         diesel::insert_into(subscriptions::table)
             .values((
@@ -331,7 +380,7 @@ pub fn create(
             Some(&created.clone().into()),
         )?;
         Ok(created)
-    })
+    }
 }
 
 /// Changes subscription `id`; with `expected`, refuses when it changed since.
