@@ -119,6 +119,28 @@ fn bad_due_queries_name_the_parameter() {
     }
     public(&app, "/api/v1/calendar/due?unit=NOPE&start=2026-02-13T10:00:00%2B07:00&amount=1&measure=workingDays")
         .assert_problem(Status::NOT_FOUND, "notFound");
+    // Pauses spanning more than ten years together would be explained day by day for decades:
+    // refused; nine years are computed, and explained.
+    let due_with = |pauses: &str| {
+        public(
+            &app,
+            &format!(
+                "/api/v1/calendar/due?start=2026-02-13T10:00:00%2B07:00&amount=1&measure=workingDays&pauses={pauses}"
+            ),
+        )
+    };
+    let r = due_with(
+        "2026-03-01T00:00:00%2B07:00/2031-03-01T00:00:00%2B07:00,2031-03-02T00:00:00%2B07:00/2036-04-01T00:00:00%2B07:00",
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["pauses"], "{}", r.text);
+    let r = due_with("2026-03-01T00:00:00%2B07:00/2035-03-01T00:00:00%2B07:00");
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert!(
+        r.body["due"].as_str().unwrap().starts_with("2035-"),
+        "{}",
+        r.body["due"]
+    );
 }
 
 #[test]

@@ -198,7 +198,7 @@ pub struct DueQuery {
     #[param(inline)]
     pub measure: MeasureView,
     /// Pauses (supplement requests) as `from/to` pairs separated by commas; each pushes the due
-    /// instant by the working time it covers.
+    /// instant by the working time it covers. Together they span at most ten years.
     #[param(example = "2026-03-03T10:00:00+07:00/2026-03-04T10:00:00+07:00")]
     pub pauses: Option<String>,
 }
@@ -330,9 +330,26 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// The pauses of a due date's computation together span at most this many days (ten years):
+/// a due instant pushed by a century of pauses would be explained by tens of thousands of days
+/// skipped, on a public endpoint.
+const PAUSES_MAX_DAYS: i64 = 3_653;
+
 fn parse_pauses(
     text: &str,
 ) -> Result<Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime)>, ApiError> {
+    let pauses = each_pause(text)?;
+    let days: i64 = pauses.iter().map(|(a, b)| (*b - *a).num_days()).sum();
+    if days > PAUSES_MAX_DAYS {
+        return Err(ApiError::rule(
+            "pauses",
+            "the pauses together must span at most ten years",
+        ));
+    }
+    Ok(pauses)
+}
+
+fn each_pause(text: &str) -> Result<Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime)>, ApiError> {
     text.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|pair| {
