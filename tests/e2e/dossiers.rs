@@ -336,6 +336,56 @@ fn due_dates_timing_and_the_identity_number() {
     );
 }
 
+/// Events of one instant are judged in the order pushed (registered, then received, at the
+/// receipt instant), and so are they when the stored history is judged again for a later event:
+/// read back by id ("rcv" before "reg") it broke the rules, and the new event was refused.
+#[test]
+fn events_of_one_instant_keep_the_order_they_were_pushed_in() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0012";
+    let d = dossier(
+        code,
+        json!([
+            ev("reg", "newlyRegistered", "02T08:00:00"),
+            ev("rcv", "received", "02T08:00:00")
+        ]),
+        pdf(),
+        Value::Null,
+    );
+    let r = app.call(
+        HttpMethod::PUT,
+        &format!("/api/v1/dossiers/{code}"),
+        Some(&admin),
+        Some(&d),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let r = app.post(
+        &format!("/api/v1/dossiers/{code}/events"),
+        &admin,
+        &ev("p", "processing", "02T09:00:00"),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["result"], "added", "{}", r.text);
+    let stored = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body;
+    let ids: Vec<&str> = stored["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["reg", "rcv", "p"], "{stored}");
+    assert!(!flagged(&stored, "refusedEvents"), "{stored}");
+    // The same push again is the same history: nothing changes.
+    let again = app.call(
+        HttpMethod::PUT,
+        &format!("/api/v1/dossiers/{code}"),
+        Some(&admin),
+        Some(&d),
+    );
+    assert_eq!(again.status, Status::OK, "{}", again.text);
+}
+
 #[test]
 fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
     let app = TestApp::spawn();

@@ -28,7 +28,7 @@ fn patient(url: &str) -> Config {
 
 const WAIT: Duration = Duration::from_secs(40);
 
-fn push(app: &TestApp, token: &str, prefix: &str, n: usize) {
+fn push(app: &TestApp, token: &str, prefix: &str, n: usize) -> Value {
     let items: Vec<Value> = (0..n)
         .map(|i| {
             json!({"code": format!("C1-{prefix}-{i:04}"), "procedureCode": "1.000001", "unit": "C1",
@@ -39,6 +39,7 @@ fn push(app: &TestApp, token: &str, prefix: &str, n: usize) {
         .collect();
     let r = app.post("/api/v1/dossiers/bulk", token, &json!(items));
     assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body
 }
 
 /// Every dossier item the portal took, in arrival order: (code, status code).
@@ -134,7 +135,10 @@ fn dossiers_go_to_the_portal_in_its_dialect_and_their_sync_is_recorded() {
             .any(|e| e["action"] == "sync" && e["clientId"] == "portal-relay"),
         "{audit:?}"
     );
-    // Its own records are not relayed again.
+    // Its own records are not relayed again, nor is a vendor's retry of the same push: the
+    // sync the relay recorded is not the vendor's change.
+    let again = push(&app, &admin, "A", 3);
+    assert_eq!(again["unchanged"], 3, "{again}");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(taken_items(&portal).len(), 3, "no loop");
 

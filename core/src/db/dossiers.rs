@@ -475,7 +475,8 @@ fn prepare(
         .get(write.code.as_str())
         .is_some_and(|paths| paths.iter().any(|p| unit.path.starts_with(p.as_str())));
     // Under the relay to the national portal tthc records the sync itself: what the vendor
-    // reports of it is replaced by what is stored.
+    // reports of it is replaced by what is stored (the input hash stays that of what was sent).
+    let sent = write;
     let relayed_write;
     let write = if lookups.relayed(conn, &unit.path)? {
         let mut w = write.clone();
@@ -498,6 +499,7 @@ fn prepare(
             stored_rating: stored.and_then(|s| s.rating),
             petitioned,
             now,
+            sent,
         },
     )
     .map_err(|e| StoreError::Setup(e.to_string()))?;
@@ -623,6 +625,7 @@ struct EventRow {
     note: Option<String>,
     payload: Option<String>,
     received_at: Stamp,
+    seq: i32,
 }
 
 /// Stores checked dossiers inside the caller's transaction: new ones with multi-row inserts,
@@ -694,7 +697,8 @@ fn store_prepared(
                 .write
                 .events
                 .iter()
-                .map(move |e| EventRow {
+                .zip(0..)
+                .map(move |(e, seq)| EventRow {
                     dossier_id: *id,
                     event_id: e.id.clone(),
                     status: e.status.as_str(),
@@ -704,6 +708,7 @@ fn store_prepared(
                     note: e.note.clone(),
                     payload: e.payload.clone(),
                     received_at: Stamp(now),
+                    seq,
                 })
         })
         .collect();
@@ -966,6 +971,13 @@ fn stored_events(
         let found: Vec<(String, StoredEvent)> = dossier_events::table
             .inner_join(dossiers::table.on(dossiers::id.eq(dossier_events::dossier_id)))
             .filter(dossiers::code.eq_any(chunk))
+            // As `dossiers_of` reads them, so that a history hashes and is judged alike.
+            .order((
+                dossier_events::dossier_id.asc(),
+                dossier_events::at.asc(),
+                dossier_events::seq.asc(),
+                dossier_events::event_id.asc(),
+            ))
             .select((dossiers::code, StoredEvent::as_select()))
             .load(conn)?;
         for (code, row) in found {
@@ -1052,9 +1064,11 @@ fn dossiers_of(conn: &mut DbConnection, rows: Vec<Row>) -> StoreResult<Vec<Dossi
         let ids: Vec<i64> = chunk.iter().map(|r| r.id).collect();
         let found: Vec<(i64, StoredEvent)> = dossier_events::table
             .filter(dossier_events::dossier_id.eq_any(ids))
+            // One instant's events in the order pushed, which the rules judged them in.
             .order((
                 dossier_events::dossier_id.asc(),
                 dossier_events::at.asc(),
+                dossier_events::seq.asc(),
                 dossier_events::event_id.asc(),
             ))
             .select((dossier_events::dossier_id, StoredEvent::as_select()))

@@ -477,6 +477,9 @@ diesel::table! {
         received_at -> Timestamp,
         /// What the vendor attached, as JSON text.
         payload -> Nullable<Text>,
+        /// Its place in the order the dossier's events were pushed: events of one instant are
+        /// read in that order (0 for those stored before it was kept, read by id).
+        seq -> Integer,
     }
 }
 

@@ -148,6 +148,10 @@ pub struct Context<'a> {
     pub petitioned: bool,
     /// Now (local time): open dossiers are judged at it.
     pub now: NaiveDateTime,
+    /// The write as its sender sent it, which the input hash is of: under the relay to the
+    /// national portal tthc replaces the sync a vendor reports with what it recorded, and the
+    /// relay's records are no change of the sender's (the same push again stays unchanged).
+    pub sent: &'a DossierWrite,
 }
 
 /// A write judged: what is stored.
@@ -191,7 +195,7 @@ pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serd
     let (kept, refused) = split_refused(&write.events);
     // Hashed in the API's form, which names every field, so that hashes stored before the
     // compact stored form still match the same push.
-    let data = serde_json::to_string(&write.details)?;
+    let data = serde_json::to_string(&context.sent.details)?;
     // The hash is of what was sent, refused events included: the same push again is unchanged.
     let events_json = serde_json::to_string(&write.events)?;
     let rating = merged_rating(write.rating, context.stored_rating);
@@ -212,7 +216,7 @@ pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serd
             write.unit,
             word(&write.channel),
             write.received_at,
-            write.synced,
+            context.sent.synced,
             rule_due_at,
             rating,
         )
@@ -366,6 +370,7 @@ mod tests {
     fn judged(write: &DossierWrite, context: impl FnOnce(&mut Context<'_>)) -> Judged {
         let calendar = Calendar::national(2025, 2027);
         let mut c = Context {
+            sent: write,
             calendar: &calendar,
             limit: TimeLimit::new(3.0, Measure::WorkingDays).ok(),
             kept_rule_due: None,
