@@ -101,10 +101,10 @@ pub async fn read_bulk(
             .collect::<Result<_, _>>()?
     } else {
         let mut de = serde_json::Deserializer::from_slice(&body);
-        serde::de::DeserializeSeed::deserialize(AtMost(MAX_BULK_ITEMS), &mut de)
+        at_most_items(&mut de)
             .and_then(|items| de.end().map(|()| items))
             .map_err(|e| {
-                if e.is_data() && e.to_string().starts_with(PAST_THE_CAP) {
+                if is_past_the_cap(&e) {
                     too_many()
                 } else {
                     ApiError::BadRequest {
@@ -131,24 +131,31 @@ pub async fn read_bulk(
     Ok(items.into_iter().map(BulkBodyItem).collect())
 }
 
-/// A JSON array of at most `.0` items, each kept as its text; an error starting with
-/// [`PAST_THE_CAP`] past that many, read no further (a 64 MB body of `{}` held 21 million of
-/// them, over a gigabyte, before the count refused it).
-struct AtMost(usize);
+/// A JSON array of at most [`MAX_BULK_ITEMS`] items (each kept as its text, say); past that
+/// many an error that [`is_past_the_cap`] tells apart, the rest read no further (a 64 MB body
+/// of `{}` held 21 million of them, over a gigabyte, before the count refused it). Also a
+/// field's `deserialize_with`, as the portal dialect's `data`.
+pub(crate) fn at_most_items<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    d.deserialize_seq(AtMost(std::marker::PhantomData))
+}
+
+/// Whether `e` is [`at_most_items`]' refusal of an array past the cap.
+pub(crate) fn is_past_the_cap(e: &serde_json::Error) -> bool {
+    e.is_data() && e.to_string().starts_with(PAST_THE_CAP)
+}
+
+/// The visitor of [`at_most_items`].
+struct AtMost<T>(std::marker::PhantomData<fn() -> T>);
 
 /// How [`AtMost`]'s error starts.
 const PAST_THE_CAP: &str = "more items than";
 
-impl<'de> serde::de::DeserializeSeed<'de> for AtMost {
-    type Value = Vec<Box<RawValue>>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for AtMost {
-    type Value = Vec<Box<RawValue>>;
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for AtMost<T> {
+    type Value = Vec<T>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON array")
@@ -156,11 +163,10 @@ impl<'de> serde::de::Visitor<'de> for AtMost {
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Box<RawValue>>()? {
-            if items.len() == self.0 {
+        while let Some(item) = seq.next_element::<T>()? {
+            if items.len() == MAX_BULK_ITEMS {
                 return Err(serde::de::Error::custom(format!(
-                    "{PAST_THE_CAP} {}",
-                    self.0
+                    "{PAST_THE_CAP} {MAX_BULK_ITEMS}"
                 )));
             }
             items.push(item);

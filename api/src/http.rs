@@ -105,17 +105,39 @@ fn may_hold_control(bytes: &[u8]) -> bool {
 /// The fields of a JSON document (names or values) holding a refused control character, named
 /// as validation errors name them (`events[2].note`; a member's name names its object).
 fn control_fields(value: &serde_json::Value, path: &str, out: &mut Vec<InvalidParam>) {
+    let mut more = 0_usize;
     each_text(value, path, &mut |field, text, _| {
         let refused = text.chars().any(is_refused_control);
         if refused {
-            out.push(InvalidParam::new(
-                field,
-                "must not contain control characters (such as U+0000)",
-            ));
+            if out.len() < MAX_NAMED {
+                out.push(InvalidParam::new(
+                    field,
+                    "must not contain control characters (such as U+0000)",
+                ));
+            } else {
+                more += 1;
+            }
         }
         // A member whose name is refused is named once, by its object, and not walked.
         !refused
     });
+    name_the_rest(out, path, more);
+}
+
+/// Fields named at most in one answer about control characters: a body of millions of such
+/// strings would otherwise be answered by a list many times its size.
+pub(crate) const MAX_NAMED: usize = 50;
+
+/// Counts, in one entry, the `more` fields past [`MAX_NAMED`].
+fn name_the_rest(out: &mut Vec<InvalidParam>, path: &str, more: usize) {
+    if more > 0 {
+        out.push(InvalidParam::new(
+            body_field_or(path),
+            format!(
+                "and {more} more fields with control characters (the first {MAX_NAMED} are named)"
+            ),
+        ));
+    }
 }
 
 /// The texts of a JSON document, string values and members' names (`true`), each with its
@@ -187,12 +209,19 @@ pub(crate) fn control_problems(text: &str, path: &str, names_only: bool) -> Vec<
     let mut invalid = Vec::new();
     if names_only {
         if let Some(fields) = value.as_object() {
-            for name in fields.keys().filter(|n| n.chars().any(is_refused_control)) {
-                invalid.push(InvalidParam::new(
-                    body_field_or(path),
-                    format!("has a member name with a control character ({name:?})"),
-                ));
+            let refused = fields.keys().filter(|n| n.chars().any(is_refused_control));
+            let mut more = 0_usize;
+            for name in refused {
+                if invalid.len() < MAX_NAMED {
+                    invalid.push(InvalidParam::new(
+                        body_field_or(path),
+                        format!("has a member name with a control character ({name:?})"),
+                    ));
+                } else {
+                    more += 1;
+                }
             }
+            name_the_rest(&mut invalid, path, more);
         }
     } else {
         let mut inner = Vec::new();

@@ -320,6 +320,24 @@ fn tokens_come_from_forms_json_or_basic_auth() {
     assert_eq!(basic.status, Status::OK, "{}", basic.text);
     let token = basic.body["access_token"].as_str().unwrap();
     assert_eq!(app.get("/api/v1/units", token).status, Status::OK);
+    // A control character in Basic credentials is no credentials (PostgreSQL answered 500 to
+    // the NUL).
+    for id in ["\0admin", "ad\u{7}min"] {
+        let r = Reply::from(
+            app.raw()
+                .post(app.url("/api/v1/auth/token"))
+                .basic_auth(id, Some(ADMIN_SECRET))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .unwrap(),
+        );
+        assert!(
+            r.status.is_client_error(),
+            "{id:?}: {} {}",
+            r.status,
+            r.text
+        );
+    }
 }
 
 #[test]

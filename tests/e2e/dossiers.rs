@@ -24,6 +24,16 @@ fn dossier(code: &str, events: Value, results: Value, sync: Value) -> Value {
     })
 }
 
+/// `PUT /dossiers/{code}` of `body`.
+fn put_dossier(app: &TestApp, token: &str, code: &str, body: &Value) -> Reply {
+    app.call(
+        HttpMethod::PUT,
+        &format!("/api/v1/dossiers/{code}"),
+        Some(token),
+        Some(body),
+    )
+}
+
 /// Whether a dossier's answer carries `flag`.
 fn flagged(body: &Value, flag: &str) -> bool {
     body["flags"]
@@ -353,12 +363,7 @@ fn events_of_one_instant_keep_the_order_they_were_pushed_in() {
         pdf(),
         Value::Null,
     );
-    let r = app.call(
-        HttpMethod::PUT,
-        &format!("/api/v1/dossiers/{code}"),
-        Some(&admin),
-        Some(&d),
-    );
+    let r = put_dossier(&app, &admin, code, &d);
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
     let r = app.post(
         &format!("/api/v1/dossiers/{code}/events"),
@@ -377,13 +382,39 @@ fn events_of_one_instant_keep_the_order_they_were_pushed_in() {
     assert_eq!(ids, ["reg", "rcv", "p"], "{stored}");
     assert!(!flagged(&stored, "refusedEvents"), "{stored}");
     // The same push again is the same history: nothing changes.
-    let again = app.call(
-        HttpMethod::PUT,
-        &format!("/api/v1/dossiers/{code}"),
-        Some(&admin),
-        Some(&d),
-    );
+    let again = put_dossier(&app, &admin, code, &d);
     assert_eq!(again.status, Status::OK, "{}", again.text);
+}
+
+/// A dossier holds at most 500 events however they arrive: each write judges and stores its
+/// whole history again, so events added one by one past a push's limit made every later write
+/// of it slower without end.
+#[test]
+fn a_dossier_holds_at_most_500_events() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0013";
+    let at = |i: usize| format!("02T{:02}:{:02}:{:02}", 8 + i / 3600, i / 60 % 60, i % 60);
+    let events: Vec<Value> = (0..500)
+        .map(|i| {
+            let status = if i == 0 { "received" } else { "processing" };
+            ev(&format!("e{i}"), status, &at(i))
+        })
+        .collect();
+    let d = dossier(code, json!(events), pdf(), Value::Null);
+    let r = put_dossier(&app, &admin, code, &d);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let post = |e: Value| app.post(&format!("/api/v1/dossiers/{code}/events"), &admin, &e);
+    let r = post(ev("e500", "finished", &at(500)));
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert!(r.text.contains("at most 500 events"), "{}", r.text);
+    assert_eq!(
+        post(ev("e499", "processing", &at(499))).body["result"],
+        "duplicate"
+    );
+    let stored = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body;
+    assert_eq!(stored["events"].as_array().unwrap().len(), 500);
+    assert_eq!(stored["status"], "processing");
 }
 
 #[test]
@@ -398,12 +429,7 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
         Value::Null,
     );
     d.as_object_mut().unwrap().remove("code");
-    let r = app.call(
-        HttpMethod::PUT,
-        &format!("/api/v1/dossiers/{code}"),
-        Some(&admin),
-        Some(&d),
-    );
+    let r = put_dossier(&app, &admin, code, &d);
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
     let post = |e: Value| app.post(&format!("/api/v1/dossiers/{code}/events"), &admin, &e);
     assert_eq!(

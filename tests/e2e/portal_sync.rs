@@ -446,3 +446,74 @@ fn grants_the_mirror_flag_and_the_envelope() {
     )
     .assert_problem(Status::FORBIDDEN, "insufficientScope");
 }
+
+/// What a request may hold is bounded before it is read whole: items are counted as they are
+/// read, problems named up to a number, and a field kept as sent is nested at most 32 deep (one
+/// nested near serde_json's limit was stored, could not be read back, and its dossier answered
+/// 500 from then on).
+#[test]
+fn a_sync_request_is_bounded_as_it_is_read() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // 10,001 items, none an object: refused for their number, not one problem each.
+    let body = format!(
+        "{{\"service\":\"DongBoHoSoMC\",\"data\":[{}1]}}",
+        "1,".repeat(10_000)
+    );
+    let r = tthc_tests::Reply::from(
+        app.raw()
+            .post(app.url("/api/v1/portal-sync"))
+            .bearer_auth(&admin)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        r.invalid_names(),
+        ["data"],
+        "{}",
+        &r.text[..r.text.len().min(500)]
+    );
+    assert!(r.text.contains("at most 10000 items"), "{}", r.text);
+    // Sixty refused member names: fifty named, the rest counted.
+    let mut named = portal_dossier("C1-260302-0035");
+    for i in 0..60 {
+        named[format!("Ghi{i}\u{1}Chu")] = json!("x");
+    }
+    let r = app.post(
+        "/api/v1/portal-sync",
+        &admin,
+        &json!({"service": "DongBoHoSoMC", "data": [named]}),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let params = r.body["invalidParams"].as_array().unwrap();
+    assert_eq!(params.len(), 51, "{}", r.text);
+    assert!(
+        params[50]["reason"].as_str().unwrap().contains("10 more"),
+        "{}",
+        r.text
+    );
+    // A field kept as sent nested 40 or 126 deep: its item is refused, nothing stored.
+    let mut deep = portal_dossier("C1-260302-0036");
+    for levels in [40, 126] {
+        deep["X"] =
+            serde_json::from_str(&format!("{}{}", "[".repeat(levels), "]".repeat(levels))).unwrap();
+        let answer = sync(&app, &admin, "DongBoHoSoMC", json!([deep]));
+        assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+        assert!(
+            answer["data"][0]["invalidParams"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("nest more than 32"),
+            "{answer}"
+        );
+    }
+    app.get("/api/v1/dossiers/C1-260302-0036", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // As deep as the dialect's own limit allows: stored and read back.
+    deep["X"] = serde_json::from_str(&format!("{}{}", "[".repeat(32), "]".repeat(32))).unwrap();
+    let answer = sync(&app, &admin, "DongBoHoSoMC", json!([deep]));
+    assert_eq!(answer["data"][0]["result"], "created", "{answer}");
+    dossier(&app, &admin, "C1-260302-0036");
+}

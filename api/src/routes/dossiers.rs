@@ -289,7 +289,7 @@ pub struct DossierPut {
     /// flagged `syncFailing`.
     #[validate(nested)]
     pub sync_error: Option<SyncErrorInput>,
-    /// Status events, in any order.
+    /// Status events, in any order; a dossier holds at most 500, however they arrive.
     #[serde(default)]
     #[validate(nested, length(max = 500))]
     #[schema(max_items = 500)]
@@ -628,6 +628,7 @@ pub struct EventResult {
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The transition is forbidden, or the id was used for another event", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The dossier holds 500 events already", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:write"]))
 )]

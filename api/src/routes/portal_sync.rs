@@ -39,8 +39,8 @@ pub struct PortalSyncRequest<'a> {
     /// updated by its code).
     #[serde(rename = "isUpdating", default)]
     pub is_updating: Option<bool>,
-    /// The dossiers or the steps, at most 10,000.
-    #[serde(borrow)]
+    /// The dossiers or the steps, at most 10,000 (counted as they are read).
+    #[serde(borrow, deserialize_with = "crate::bulk::at_most_items")]
     #[schema(value_type = Vec<Object>)]
     pub data: Vec<&'a RawValue>,
 }
@@ -173,6 +173,14 @@ fn answer(data: Vec<PortalSyncItem>) -> PortalSyncAnswer {
     }
 }
 
+/// The refusal of a request of more than [`MAX_BULK_ITEMS`] items.
+fn too_many() -> ApiError {
+    ApiError::invalid(
+        "data",
+        format!("at most {MAX_BULK_ITEMS} items per request"),
+    )
+}
+
 /// Sync in the portal's dialect
 ///
 /// Accepts exactly what a vendor's one-stop system sends the national portal:
@@ -205,23 +213,36 @@ pub async fn sync_in_portal_dialect(
 ) -> Result<web::Json<PortalSyncAnswer>, ApiError> {
     principal.require(Scope::DossiersWrite)?;
     let body = read_body(payload).await?;
-    let request: PortalSyncRequest<'_> =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
-            code: "malformedJson",
-            detail: format!("the body is not a portal sync request: {e}"),
-            invalid: Vec::new(),
-        })?;
+    let request: PortalSyncRequest<'_> = serde_json::from_slice(&body).map_err(|e| {
+        if crate::bulk::is_past_the_cap(&e) {
+            too_many()
+        } else {
+            ApiError::BadRequest {
+                code: "malformedJson",
+                detail: format!("the body is not a portal sync request: {e}"),
+                invalid: Vec::new(),
+            }
+        }
+    })?;
     // The names of the request's members and of each item's are in the document: one with a
     // control character breaks it. Deeper, an item's values are the portal's, refused item by
     // item.
     let mut invalid =
         crate::http::control_problems(std::str::from_utf8(&body).unwrap_or(""), "body", true);
+    // An item that is not even an object makes the request malformed: the first is named.
+    if let Some(i) = request
+        .data
+        .iter()
+        .position(|item| !item.get().trim_start().starts_with('{'))
+    {
+        invalid.push(tthc_core::InvalidParam::new(
+            format!("data[{i}]"),
+            "must be a JSON object",
+        ));
+    }
     for (i, item) in request.data.iter().enumerate() {
-        if !item.get().trim_start().starts_with('{') {
-            invalid.push(tthc_core::InvalidParam::new(
-                format!("data[{i}]"),
-                "must be a JSON object",
-            ));
+        if invalid.len() >= crate::http::MAX_NAMED {
+            break;
         }
         invalid.extend(crate::http::control_problems(
             item.get(),
@@ -231,12 +252,6 @@ pub async fn sync_in_portal_dialect(
     }
     if !invalid.is_empty() {
         return Err(ApiError::invalid_params(invalid));
-    }
-    if request.data.len() > MAX_BULK_ITEMS {
-        return Err(ApiError::invalid(
-            "data",
-            format!("at most {MAX_BULK_ITEMS} items per request"),
-        ));
     }
     match request.service {
         PortalService::WholeDossiers => {

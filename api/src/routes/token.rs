@@ -95,6 +95,11 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    // No client id or secret holds a control character, and PostgreSQL takes no NUL in a
+    // parameter: such a header is no credentials at all.
+    if decoded.chars().any(char::is_control) {
+        return None;
+    }
     let (id, secret) = decoded.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
 }

@@ -890,6 +890,10 @@ pub fn add_progress(
                     results.push(Ok(ProgressOutcome::Duplicate));
                     continue;
                 }
+                None if events.len() >= MAX_EVENTS => {
+                    results.push(Err(too_many_events()));
+                    continue;
+                }
                 None => events.push(event.clone()),
             }
             results.push(Ok(ProgressOutcome::Added));
@@ -910,6 +914,19 @@ pub fn add_progress(
         }
         Ok(results)
     })
+}
+
+/// Most events a dossier holds, as a push may list (`DossierPut`): each write judges and stores
+/// its whole history again, so events added one by one past it would make every write of the
+/// dossier slower without end.
+pub const MAX_EVENTS: usize = 500;
+
+/// The refusal of an event past [`MAX_EVENTS`].
+fn too_many_events() -> StoreError {
+    StoreError::invalid(InvalidParam::new(
+        "id",
+        format!("a dossier holds at most {MAX_EVENTS} events"),
+    ))
 }
 
 /// Whether two events record the same step: the same status at the same instant.
@@ -1289,6 +1306,9 @@ pub fn add_event(
                     format!("the event id {} was used for another event", event.id),
                 )))
             };
+        }
+        if dossier.events.len() >= MAX_EVENTS {
+            return Err(too_many_events());
         }
         let mut write = write_of(&dossier)?;
         write.events.push(event.clone());

@@ -30,6 +30,36 @@ pub const PROGRESS_PREFIX: &str = "dvcqg:progress:";
 pub const MAX_LIST: usize = 500;
 /// Largest JSON of the fields kept as sent (`portalFields`, a step's payload), in bytes.
 pub const MAX_KEPT_BYTES: usize = 8192;
+/// Deepest nesting of a field kept as sent: stored two levels further down (in the details,
+/// under `portalFields`), a value nested near serde_json's limit of 128 was stored and could
+/// not be read back, and its dossier answered 500 from then on.
+pub const MAX_KEPT_DEPTH: usize = 32;
+
+/// Why the fields kept as sent (`other`) cannot be kept: too large, or nested too deep.
+fn kept_problem(other: &BTreeMap<String, Value>) -> Option<String> {
+    fn depth(v: &Value) -> usize {
+        match v {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(fields) => 1 + fields.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let size: usize = other
+        .iter()
+        .map(|(k, v)| k.len() + v.to_string().len())
+        .sum();
+    if size > MAX_KEPT_BYTES {
+        return Some(format!(
+            "the fields tthc keeps as sent are larger than {MAX_KEPT_BYTES} bytes"
+        ));
+    }
+    if other.values().any(|v| depth(v) > MAX_KEPT_DEPTH) {
+        return Some(format!(
+            "the fields tthc keeps as sent nest more than {MAX_KEPT_DEPTH} levels deep"
+        ));
+    }
+    None
+}
 
 /// A code or amount the portal sends as a number; a string of digits (as some vendors send it)
 /// is read too, and an empty one is none.
@@ -491,16 +521,8 @@ pub fn dossier_write(
             break;
         }
     }
-    let kept_size: usize = d
-        .other
-        .iter()
-        .map(|(k, v)| k.len() + v.to_string().len())
-        .sum();
-    if kept_size > MAX_KEPT_BYTES {
-        invalid.push(InvalidParam::new(
-            field("(other fields)"),
-            format!("the fields tthc keeps as sent are larger than {MAX_KEPT_BYTES} bytes"),
-        ));
+    if let Some(reason) = kept_problem(&d.other) {
+        invalid.push(InvalidParam::new(field("(other fields)"), reason));
     }
     let finished = optional_instant(
         &field("NgayKetThucXuLy"),
@@ -759,16 +781,8 @@ pub fn progress_event(
             s
         }
     };
-    let kept_size: usize = p
-        .other
-        .iter()
-        .map(|(k, v)| k.len() + v.to_string().len())
-        .sum();
-    if kept_size > MAX_KEPT_BYTES {
-        invalid.push(InvalidParam::new(
-            field("(other fields)"),
-            format!("the fields tthc keeps as sent are larger than {MAX_KEPT_BYTES} bytes"),
-        ));
+    if let Some(reason) = kept_problem(&p.other) {
+        invalid.push(InvalidParam::new(field("(other fields)"), reason));
     }
     let (Some(code), Some(at), Some(status), true) = (code, at, status, invalid.is_empty()) else {
         return Err(invalid);
