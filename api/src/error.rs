@@ -85,6 +85,10 @@ pub enum ApiError {
     /// The `Idempotency-Key` was used before for a different request.
     #[error("{}", .0.reason)]
     KeyReused(InvalidParam),
+    /// The first request with this `Idempotency-Key` is still being answered: a 409 of its own
+    /// code, with `Retry-After`, so that a client tells "retry in a moment" from a refusal.
+    #[error("{}", .0.reason)]
+    KeyInFlight(InvalidParam),
     /// `If-Match` did not match the stored version.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -173,6 +177,7 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "methodNotAllowed",
             Self::Conflict(_) => "conflict",
             Self::KeyReused(_) => "idempotencyKeyReused",
+            Self::KeyInFlight(_) => "idempotencyKeyInFlight",
             Self::PreconditionFailed(_) => "preconditionFailed",
             Self::UnsupportedMediaType(_) => "unsupportedMediaType",
             Self::PayloadTooLarge(_) => "payloadTooLarge",
@@ -188,7 +193,7 @@ impl ApiError {
                 invalid, detail, ..
             }
             | Self::Unprocessable { invalid, detail } => (detail.clone(), invalid.clone()),
-            Self::Conflict(param) | Self::KeyReused(param) => {
+            Self::Conflict(param) | Self::KeyReused(param) | Self::KeyInFlight(param) => {
                 (param.reason.clone(), vec![param.clone()])
             }
             Self::Internal(_) => (
@@ -252,7 +257,7 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::KeyInFlight(_) => StatusCode::CONFLICT,
             Self::KeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -271,7 +276,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"tthc\""));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::KeyInFlight(_) => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
             Self::MethodNotAllowed { allow, .. } => {

@@ -143,7 +143,7 @@ pub async fn replay(
         Ok(Claim::New(lease)) => lease,
         Ok(Claim::Replay(answer)) => return Ok(req.into_response(replayed(answer))),
         Ok(Claim::InFlight) => {
-            return Ok(req.error_response(ApiError::Conflict(InvalidParam::new(
+            return Ok(req.error_response(ApiError::KeyInFlight(InvalidParam::new(
                 "Idempotency-Key",
                 "the first request with this key is still being answered; retry later",
             ))));

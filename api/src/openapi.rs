@@ -513,7 +513,8 @@ fn common_responses(doc: &mut Value) {
                 add_or_mention(
                     op,
                     "409",
-                    "The first request with this `Idempotency-Key` is still being answered",
+                    "The first request with this `Idempotency-Key` is still being answered \
+                     (`idempotencyKeyInFlight`, with `Retry-After`)",
                 );
                 add_or_mention(
                     op,

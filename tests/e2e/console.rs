@@ -126,6 +126,21 @@ fn the_console_is_served_from_the_binary_under_a_strict_policy() {
     assert!(policy.contains("script-src 'self'"), "{policy}");
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     assert!(page.text.contains("<html lang=\"vi\">"));
+    // Sent before the script has loaded, the sign-in form posts its password in a body (which
+    // the service refuses, 415), never in the page's URL, its history or a proxy's log.
+    assert!(
+        page.text
+            .contains("<form id=\"sign-in-form\" class=\"sign-in\" method=\"post\""),
+        "{}",
+        page.text
+    );
+    let form = app
+        .raw()
+        .post(app.url("/api/v1/auth/session"))
+        .form(&[("username", "lan"), ("password", "x")])
+        .send()
+        .unwrap();
+    assert_eq!(form.status(), Status::UNSUPPORTED_MEDIA_TYPE);
     // Nothing from elsewhere: it works offline.
     assert!(
         !page.text.contains("http://") && !page.text.contains("https://"),

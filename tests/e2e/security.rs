@@ -887,7 +887,10 @@ fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
         .unwrap();
     };
     forget_answer("30 seconds");
-    send().assert_problem(Status::CONFLICT, "conflict");
+    // Told apart from a refusal: its own code, and when to try again.
+    let busy = send();
+    busy.assert_problem(Status::CONFLICT, "idempotencyKeyInFlight");
+    assert_eq!(busy.header("retry-after"), Some("1"));
     forget_answer("10 minutes");
     let retried = send();
     assert_eq!(retried.status, Status::OK, "{}", retried.text);
