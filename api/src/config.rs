@@ -39,6 +39,10 @@ pub struct Config {
     pub identity_key: Option<String>,
     /// `TTHC_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
+    /// `TTHC_TRUSTED_PROXIES`: comma-separated addresses of the load balancers in front of the
+    /// service; a connection from one of them is limited by the address its `X-Forwarded-For`
+    /// names (the nearest one not itself a proxy of these), not by the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `TTHC_LOG`: log filter (`info`, `debug`, `tthc_api=debug,actix_web=info` …).
     pub log: String,
     /// `TTHC_LOG_FORMAT`: `text` or `json`.
@@ -179,6 +183,20 @@ impl Config {
                 format!("{bad:?} is not an origin like https://example.gov.vn or *"),
             ));
         }
+        let mut trusted_proxies = Vec::new();
+        for text in get("TTHC_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            trusted_proxies.push(text.parse().map_err(|_| {
+                err(
+                    "TTHC_TRUSTED_PROXIES",
+                    format!("{text:?} is not an IP address like 10.0.0.5 or fd00::5"),
+                )
+            })?);
+        }
         let log = get("TTHC_LOG").unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log)
             .map_err(|e| err("TTHC_LOG", format!("not a log filter ({e})")))?;
@@ -248,6 +266,7 @@ impl Config {
             admin_client_secret,
             identity_key,
             cors_origins,
+            trusted_proxies,
             log,
             log_format,
             token_ttl,

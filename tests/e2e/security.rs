@@ -1018,6 +1018,51 @@ fn failed_sign_ins_are_limited_per_client_and_per_address() {
         .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
 }
 
+/// Behind a load balancer (`TTHC_TRUSTED_PROXIES`) each caller is limited by the address the
+/// balancer forwards, not by the balancer's: one caller's failures no longer stop every
+/// sign-in. Here the test's own connection plays the balancer.
+#[test]
+fn behind_a_trusted_proxy_each_caller_is_limited_by_its_own_address() {
+    let app = TestApp::spawn_configured(|url| {
+        let mut c = tthc_tests::config(url);
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        c
+    });
+    let token = |id: &str, secret: &str, from: &str| {
+        Reply::from(
+            app.raw()
+                .post(app.url("/api/v1/auth/token"))
+                .header("X-Forwarded-For", from)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id),
+                    ("client_secret", secret),
+                ])
+                .send()
+                .unwrap(),
+        )
+    };
+    for i in 0..30 {
+        token(&format!("guess-{i}"), "x", "203.0.113.7")
+            .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    }
+    token("admin", ADMIN_SECRET, "203.0.113.7")
+        .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
+    // Another caller through the same balancer signs in; one that writes the guesser's address
+    // to the left of its own is still itself.
+    assert_eq!(
+        token("admin", ADMIN_SECRET, "198.51.100.4").status,
+        Status::OK
+    );
+    assert_eq!(
+        token("admin", ADMIN_SECRET, "203.0.113.7, 198.51.100.5").status,
+        Status::OK
+    );
+    // The guesser cannot escape by claiming another address to the left of its own.
+    token("admin", ADMIN_SECRET, "198.51.100.4, 203.0.113.7")
+        .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
+}
+
 #[test]
 fn the_audit_trail_shows_a_unit_limited_client_only_its_units() {
     let app = TestApp::spawn();

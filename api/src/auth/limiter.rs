@@ -42,13 +42,47 @@ pub struct SignInLimits {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
-/// The keys a sign-in is limited by.
+/// The keys a sign-in is limited by. An IPv6 address is limited by its /64, the block one
+/// subscriber holds: its 2^64 addresses are one caller's.
 pub fn keys(client_id: &str, address: Option<IpAddr>) -> Vec<(String, Limit)> {
     let mut keys = vec![(format!("client:{client_id}"), PER_CLIENT)];
-    if let Some(ip) = address {
-        keys.push((format!("ip:{ip}"), PER_ADDRESS));
+    match address {
+        Some(IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
+            let [a, b, c, d, ..] = ip.segments();
+            keys.push((format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64"), PER_ADDRESS));
+        }
+        Some(ip) => keys.push((format!("ip:{}", ip.to_canonical()), PER_ADDRESS)),
+        None => {}
     }
     keys
+}
+
+/// The address a sign-in comes from: the connection's peer, or, when the peer is one of
+/// `trusted` proxies, the nearest address its `X-Forwarded-For` headers name that is not one of
+/// them (read right to left: what a client writes itself stands to the left of what the
+/// proxies add). Behind a load balancer every connection's peer is the balancer, and one caller
+/// out of its failures would have stopped every sign-in.
+pub fn client_address<'h>(
+    peer: Option<IpAddr>,
+    forwarded_for: impl DoubleEndedIterator<Item = &'h str>,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer.to_canonical()) {
+        return Some(peer);
+    }
+    let mut nearest = peer;
+    for entry in forwarded_for.rev().flat_map(|h| h.rsplit(',')) {
+        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+            // Not an address: what lies to its left cannot be trusted either.
+            break;
+        };
+        nearest = ip;
+        if !trusted.contains(&ip.to_canonical()) {
+            break;
+        }
+    }
+    Some(nearest)
 }
 
 impl SignInLimits {
@@ -129,6 +163,51 @@ mod tests {
         // Another client from the same address is not limited by the first one's failures.
         let other = super::keys("other", Some("10.0.0.1".parse().unwrap()));
         assert!(limits.check(&other, t0).is_ok());
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_forwarded_address_is_the_callers() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let proxies = [ip("10.0.0.5"), ip("10.0.0.6")];
+        let of = |peer: &str, headers: &[&str]| {
+            client_address(Some(ip(peer)), headers.iter().copied(), &proxies)
+        };
+        // Not from a proxy: the peer, whatever it claims.
+        assert_eq!(
+            of("203.0.113.9", &["198.51.100.1"]),
+            Some(ip("203.0.113.9"))
+        );
+        // From a proxy: the nearest address it did not add itself; what the client wrote to
+        // the left is not believed.
+        assert_eq!(
+            of("10.0.0.5", &["1.2.3.4, 198.51.100.7"]),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            of("10.0.0.5", &["1.2.3.4", "198.51.100.7, 10.0.0.6"]),
+            Some(ip("198.51.100.7"))
+        );
+        // Nothing forwarded, or nonsense: the proxy itself.
+        assert_eq!(of("10.0.0.5", &[]), Some(ip("10.0.0.5")));
+        assert_eq!(of("10.0.0.5", &["unknown"]), Some(ip("10.0.0.5")));
+        assert_eq!(
+            of("::ffff:10.0.0.5", &["198.51.100.8"]),
+            Some(ip("198.51.100.8"))
+        );
+    }
+
+    #[test]
+    fn an_ipv6_caller_is_one_address_across_its_64() {
+        let limits = SignInLimits::default();
+        let t0 = Instant::now();
+        for i in 0..30 {
+            let address = format!("2001:db8:1:2::{:x}", i + 1).parse().ok();
+            limits.fail(&keys(&format!("guess-{i}"), address), t0);
+        }
+        let same_block = keys("never-tried", "2001:db8:1:2:ffff::1".parse().ok());
+        assert!(limits.check(&same_block, t0).is_err());
+        let next_block = keys("never-tried", "2001:db8:1:3::1".parse().ok());
+        assert!(limits.check(&next_block, t0).is_ok());
     }
 
     #[test]

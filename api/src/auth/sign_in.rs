@@ -22,15 +22,26 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// Starts the attempt, refused with 429 while `name` or `address` has no failure left:
-    /// checked before anything is read or hashed, so that once limited, guessing costs nothing.
-    /// `what` names the caller in the refusal (`client`, `user`).
+    /// Starts the attempt of `req`, refused with 429 while `name` or the address it comes from
+    /// ([`limiter::client_address`]) has no failure left: checked before anything is read or
+    /// hashed, so that once limited, guessing costs nothing. `what` names the caller in the
+    /// refusal (`client`, `user`).
     pub fn start(
         state: &AppState,
         name: &str,
-        address: Option<std::net::IpAddr>,
+        req: &actix_web::HttpRequest,
         what: &str,
     ) -> Result<Self, ApiError> {
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let address = limiter::client_address(
+            req.peer_addr().map(|a| a.ip()),
+            forwarded.into_iter(),
+            &state.config.trusted_proxies,
+        );
         let keys = limiter::keys(name, address);
         if let Err(retry_after) = state.sign_in_limits.check(&keys, Instant::now()) {
             return Err(ApiError::TooManyRequests {

@@ -121,12 +121,7 @@ pub async fn sign_in(
     body: ValidJson<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let SignIn { username, password } = body.0;
-    let attempt = Attempt::start(
-        &state,
-        &format!("user:{username}"),
-        req.peer_addr().map(|a| a.ip()),
-        "user",
-    )?;
+    let attempt = Attempt::start(&state, &format!("user:{username}"), &req, "user")?;
     let row = state
         .run(move |conn| Ok(users::find_row(conn, &username)?))
         .await?;

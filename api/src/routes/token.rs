@@ -175,12 +175,7 @@ async fn answer_token(
             detail: "send client_id and client_secret, in the form or with HTTP Basic".into(),
         });
     };
-    let attempt = Attempt::start(
-        &state,
-        &client_id,
-        req.peer_addr().map(|a| a.ip()),
-        "client",
-    )?;
+    let attempt = Attempt::start(&state, &client_id, &req, "client")?;
     let row = state
         .run(move |conn| Ok(clients::find_row(conn, &client_id)?))
         .await?;
