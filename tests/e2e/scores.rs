@@ -754,8 +754,10 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         // C1's procedures 1.000001 and 1.000001.P (same base code, both with fees): A was paid
         // online and used the population database for both; A and C were online.
         ("ONLINE_PAYMENT_FORMALITY", 2, 2, 2.0),
-        ("CITIZEN_DATA_CONNECTED_FORMALITY", 2, 2, 2.0),
         ("ONLINE_SERVICE_WITH_DOSSIERS", 2, 2, 4.0),
+        // A used the population database but was not synced: the portal never saw it
+        // (PORTAL_RULES 4.5)
+        ("CITIZEN_DATA_CONNECTED_FORMALITY", 0, 2, 0.0),
         // none synced, so none showed its fees to the portal
         ("PAYMENT_INTEGRATED_FORMALITY", 0, 2, 0.0),
     ];
@@ -792,6 +794,7 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     );
     a["financialObligation"] = json!(true);
     a["fees"] = json!([{"name": "Lệ phí", "amountVnd": 50000, "paidOnline": true}]);
+    a["populationDbUsed"] = json!(true);
     let r = app.call(
         HttpMethod::PUT,
         "/api/v1/dossiers/C1-260504-0001",
@@ -799,6 +802,35 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         Some(&a),
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
+    let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
+    assert_eq!(
+        counts(&s.body, "PAYMENT_INTEGRATED_FORMALITY"),
+        (json!(2), json!(2), json!(2.0))
+    );
+    // Synced, its use of the population database counts for both procedures too.
+    assert_eq!(
+        counts(&s.body, "CITIZEN_DATA_CONNECTED_FORMALITY"),
+        (json!(2), json!(2), json!(2.0))
+    );
+    // C, synced without its fees, takes nothing away (PORTAL_RULES 3.5: a dossier synced with
+    // them is enough).
+    let mut c = dossier(
+        "C1-260504-0003",
+        "C1",
+        "online",
+        &at("04T08:00:00"),
+        json!([ev("1", "received", &at("04T08:00:00"))]),
+        true,
+    );
+    c["financialObligation"] = json!(true);
+    c["components"] = json!([{"name": "Tờ khai"}]);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/dossiers/C1-260504-0003",
+        Some(&admin),
+        Some(&c),
+    );
+    assert!(r.status.is_success(), "{}", r.text);
     let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
     assert_eq!(
         counts(&s.body, "PAYMENT_INTEGRATED_FORMALITY"),

@@ -318,8 +318,8 @@ pub(super) fn use_of(channel: &str, facts: i32, synced: bool) -> DossierUse {
         online: channel == "online",
         paid_online: has(f::PAID_ONLINE),
         synced_with_fees: obligation_synced && has(f::FEES_RECORDED),
-        synced_without_fees: obligation_synced && !has(f::FEES_RECORDED),
-        population: has(f::POPULATION_DB),
+        // PORTAL_RULES 4.5: the portal sees the mark on the dossiers synced to it.
+        population: synced && has(f::POPULATION_DB),
     }
 }
 

@@ -17,9 +17,9 @@
 //!   full online service; `ONLINE_SERVICE_WITH_DOSSIERS` of those, the ones that received an
 //!   online dossier in the period; `ONLINE_PAYMENT_FORMALITY` of the procedures with fees, those
 //!   with a dossier paid online; `PAYMENT_INTEGRATED_FORMALITY` of the procedures with fees,
-//!   those whose dossiers synced to the portal with a financial obligation all carry their fees
-//!   (at least one); `CITIZEN_DATA_CONNECTED_FORMALITY` those with a dossier that used the
-//!   population database.
+//!   those with a dossier of the period synced to the portal with its fees (PORTAL_RULES 3.5);
+//!   `CITIZEN_DATA_CONNECTED_FORMALITY` those with a synced dossier that used the population
+//!   database (PORTAL_RULES 4.5).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -177,9 +177,7 @@ pub struct DossierUse {
     pub paid_online: bool,
     /// A dossier with a financial obligation was synced carrying its fees.
     pub synced_with_fees: bool,
-    /// A dossier with a financial obligation was synced without its fees.
-    pub synced_without_fees: bool,
-    /// A dossier used the population database.
+    /// A dossier synced to the portal used the population database.
     pub population: bool,
 }
 
@@ -190,7 +188,6 @@ impl DossierUse {
             online: self.online || other.online,
             paid_online: self.paid_online || other.paid_online,
             synced_with_fees: self.synced_with_fees || other.synced_with_fees,
-            synced_without_fees: self.synced_without_fees || other.synced_without_fees,
             population: self.population || other.population,
         }
     }
@@ -244,15 +241,12 @@ pub fn judge_procedures<'a>(
                 "ONLINE_PAYMENT_FORMALITY",
                 (!used.paid_online).then_some("no dossier of the period was paid online"),
             );
+            // PORTAL_RULES 3.5: a dossier of the period whose synced fee list has a non-zero
+            // amount makes the procedure count, whatever its other dossiers carried.
             verdict(
                 "PAYMENT_INTEGRATED_FORMALITY",
-                if used.synced_without_fees {
-                    Some("a dossier synced to the portal lacks its fees")
-                } else if !used.synced_with_fees {
-                    Some("no dossier with fees was synced to the portal with them")
-                } else {
-                    None
-                },
+                (!used.synced_with_fees)
+                    .then_some("no dossier with fees was synced to the portal with them"),
             );
         }
         if in_population_data(counting, p.kind) {
@@ -416,6 +410,8 @@ mod tests {
         ];
         let uses = BTreeMap::from([
             (
+                // Synced with its fees once: it counts, whatever its other dossiers carried
+                // (PORTAL_RULES 3.5).
                 "1.000001".to_owned(),
                 DossierUse {
                     online: true,
@@ -435,8 +431,6 @@ mod tests {
                 "1.000003".to_owned(),
                 DossierUse {
                     paid_online: true,
-                    synced_with_fees: true,
-                    synced_without_fees: true,
                     ..DossierUse::default()
                 },
             ),
@@ -449,7 +443,7 @@ mod tests {
         assert_eq!(
             t["PAYMENT_INTEGRATED_FORMALITY"],
             (1, 2),
-            "one lacks its fees"
+            "one was never synced with its fees"
         );
         assert_eq!(t["CITIZEN_DATA_CONNECTED_FORMALITY"], (1, 3));
         let miss = v
