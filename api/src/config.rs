@@ -190,12 +190,14 @@ impl Config {
             .map(str::trim)
             .filter(|t| !t.is_empty())
         {
-            trusted_proxies.push(text.parse().map_err(|_| {
+            let ip: std::net::IpAddr = text.parse().map_err(|_| {
                 err(
                     "TTHC_TRUSTED_PROXIES",
                     format!("{text:?} is not an IP address like 10.0.0.5 or fd00::5"),
                 )
-            })?);
+            })?;
+            // As the peers are compared: `::ffff:10.0.0.5` is 10.0.0.5.
+            trusted_proxies.push(ip.to_canonical());
         }
         let log = get("TTHC_LOG").unwrap_or_else(|| "info".into());
         tracing_subscriber::EnvFilter::try_new(&log)

@@ -720,4 +720,16 @@ fn a_limited_client_learns_nothing_of_other_units_dossiers() {
         put(&app, &admin, "I", &outside).invalid_names(),
         ["dossierCode"]
     );
+    // The link G already holds does not stop G's later writes by a caller who sees that
+    // dossier: the national system's status event lands.
+    let r = app.post(
+        "/api/v1/petitions/G/events",
+        &admin,
+        &ev("1", "handled", &t("03-06T10:00:00")),
+    );
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/petitions/G", &admin).body["status"],
+        "handled"
+    );
 }

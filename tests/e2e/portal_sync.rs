@@ -511,6 +511,23 @@ fn a_sync_request_is_bounded_as_it_is_read() {
     }
     app.get("/api/v1/dossiers/C1-260302-0036", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
+    // 260 supplements are 520 events: past the 500 a dossier holds, however they arrive.
+    let mut many = portal_dossier("C1-260302-0037");
+    many["DanhSachHoSoBoSung"] = json!(
+        (0..260)
+            .map(|i| {
+                let at = |m: u32| format!("20260303{:02}{:02}00", 8 + m / 60, m % 60);
+                json!({"NgayBoSung": at(2 * i), "NgayTiepNhanBoSung": at(2 * i + 1),
+                       "TrangThaiBoSung": 2})
+            })
+            .collect::<Vec<_>>()
+    );
+    let answer = sync(&app, &admin, "DongBoHoSoMC", json!([many]));
+    assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+    assert!(
+        answer.to_string().contains("at most 500 events"),
+        "{answer}"
+    );
     // As deep as the dialect's own limit allows: stored and read back.
     deep["X"] = serde_json::from_str(&format!("{}{}", "[".repeat(32), "]".repeat(32))).unwrap();
     let answer = sync(&app, &admin, "DongBoHoSoMC", json!([deep]));

@@ -784,4 +784,18 @@ fn a_held_subscription_with_a_queued_letter_waits_out_its_hold() {
         app.get(&letters_path, &admin).body["items"][0]["state"],
         "queued"
     );
+    // Its owner enabled again, a pause and a resume end the hold at once, not a minute later.
+    receiver.answer(Answer::Take);
+    let r = app.patch("/api/v1/clients/hooks", &admin, &json!({"disabled": false}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    for active in [false, true] {
+        let r = app.patch(&sub_path, &admin, &json!({"active": active}));
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    }
+    assert!(
+        receiver.wait_for(Duration::from_secs(10), |ds| {
+            ds.iter().any(|d| d.taken && d.body["redelivery"] == true)
+        }),
+        "the queued letter went within seconds of the resume"
+    );
 }

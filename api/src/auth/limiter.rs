@@ -73,7 +73,14 @@ pub fn client_address<'h>(
     }
     let mut nearest = peer;
     for entry in forwarded_for.rev().flat_map(|h| h.rsplit(',')) {
-        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+        // A bare address, or one with its port (`203.0.113.7:4711`, `[2001:db8::7]:4711`), as
+        // some balancers write it.
+        let entry = entry.trim();
+        let Some(ip) = entry
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+        else {
             // Not an address: what lies to its left cannot be trusted either.
             break;
         };
@@ -193,6 +200,15 @@ mod tests {
         assert_eq!(
             of("::ffff:10.0.0.5", &["198.51.100.8"]),
             Some(ip("198.51.100.8"))
+        );
+        // With their ports, as some balancers write them.
+        assert_eq!(
+            of("10.0.0.5", &["198.51.100.9:4711"]),
+            Some(ip("198.51.100.9"))
+        );
+        assert_eq!(
+            of("10.0.0.5", &["[2001:db8::9]:4711, 10.0.0.6:80"]),
+            Some(ip("2001:db8::9"))
         );
     }
 

@@ -339,14 +339,20 @@ fn parse_pauses(
     text: &str,
 ) -> Result<Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime)>, ApiError> {
     let pauses = each_pause(text)?;
-    let days: i64 = pauses.iter().map(|(a, b)| (*b - *a).num_days()).sum();
-    if days > PAUSES_MAX_DAYS {
+    if pauses_too_long(&pauses) {
         return Err(ApiError::rule(
             "pauses",
             "the pauses together must span at most ten years",
         ));
     }
     Ok(pauses)
+}
+
+/// Whether `pauses` together span more than [`PAUSES_MAX_DAYS`], to the second (a day's
+/// pause short of a second counts as the day it nearly is).
+fn pauses_too_long(pauses: &[(chrono::NaiveDateTime, chrono::NaiveDateTime)]) -> bool {
+    let seconds: i64 = pauses.iter().map(|(a, b)| (*b - *a).num_seconds()).sum();
+    seconds > PAUSES_MAX_DAYS * 86_400
 }
 
 fn each_pause(text: &str) -> Result<Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime)>, ApiError> {
@@ -890,4 +896,28 @@ pub async fn list_days(
         })
         .collect();
     Ok(web::Json(DayList { items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_count_to_the_second_towards_their_ten_years() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        // 3,654 pauses of a day less a second: each is 0 whole days, together 3,653.96 days.
+        let nearly = |n: i64| -> Vec<_> {
+            (0..n)
+                .map(|i| {
+                    let from = day + chrono::TimeDelta::days(i);
+                    (from, from + chrono::TimeDelta::seconds(86_399))
+                })
+                .collect()
+        };
+        assert!(pauses_too_long(&nearly(3_654)));
+        assert!(!pauses_too_long(&nearly(3_653)));
+    }
 }

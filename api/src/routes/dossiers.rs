@@ -628,7 +628,7 @@ pub struct EventResult {
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The transition is forbidden, or the id was used for another event", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The dossier holds 500 events already", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A rule refuses it (an instant out of range), or the dossier holds 500 events already", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:write"]))
 )]

@@ -240,14 +240,23 @@ pub async fn sync_in_portal_dialect(
             "must be a JSON object",
         ));
     }
+    // Named up to a number, as any answer about control characters; the other items counted.
+    let mut more = 0_usize;
     for (i, item) in request.data.iter().enumerate() {
-        if invalid.len() >= crate::http::MAX_NAMED {
-            break;
+        let found = crate::http::control_problems(item.get(), &format!("data[{i}]"), true);
+        if found.is_empty() {
+            continue;
         }
-        invalid.extend(crate::http::control_problems(
-            item.get(),
-            &format!("data[{i}]"),
-            true,
+        if invalid.len() < crate::http::MAX_NAMED {
+            invalid.extend(found);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        invalid.push(tthc_core::InvalidParam::new(
+            "data",
+            format!("and {more} more items with a control character in a member's name"),
         ));
     }
     if !invalid.is_empty() {

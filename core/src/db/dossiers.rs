@@ -447,7 +447,15 @@ fn prepare(
         .iter()
         .find(|(from, to, _, _)| *from <= on && to.is_none_or(|t| on <= t))
         .map(|(_, _, seq, content)| (*seq, content.field.clone(), content.time_limit));
-    let invalid = intake::problems(write, unit.is_some(), procedure_known, now);
+    let mut invalid = intake::problems(write, unit.is_some(), procedure_known, now);
+    // Whatever way the events came: a push, the portal's supplements (two events each) with the
+    // progress steps kept, or one by one.
+    if write.events.len() > MAX_EVENTS {
+        invalid.push(InvalidParam::new(
+            "events",
+            format!("a dossier holds at most {MAX_EVENTS} events"),
+        ));
+    }
     let unit = match (unit, invalid.is_empty()) {
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),

@@ -265,7 +265,18 @@ fn prepare(
         None => true,
     };
     let mut invalid = intake::problems(write, unit.is_some(), procedure_known, now);
-    if let (Some(code), Some(unit)) = (&write.dossier_code, &unit) {
+    // A link the petition already holds is not judged again: one a unit-limited client made to
+    // another unit's dossier (answered as one not stored yet) must not stop the petition's later
+    // writes by a caller who sees that dossier (a status event from the national system).
+    let linked_before: Option<String> = petitions::table
+        .filter(petitions::code.eq(write.code.as_str()))
+        .select(petitions::dossier_code)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten();
+    if let (Some(code), Some(unit)) = (&write.dossier_code, &unit)
+        && linked_before.as_ref() != Some(code)
+    {
         let stored: Option<String> = dossiers::table
             .filter(dossiers::code.eq(code))
             .select(dossiers::unit_path)

@@ -426,6 +426,14 @@ pub fn update(
             diesel::update(subscriptions::table.find(id))
                 .set(subscriptions::next_attempt_at.eq(database_now(conn)?))
                 .execute(conn)?;
+            // A hold (a lease of no instance, `Attempt::Held`) ends with it too.
+            diesel::update(
+                subscriptions::table
+                    .find(id)
+                    .filter(subscriptions::lease_owner.is_null()),
+            )
+            .set(subscriptions::lease_until.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
         }
         let after = get(conn, id)?;
         let action = if form.secret.is_some() {

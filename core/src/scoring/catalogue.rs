@@ -241,8 +241,9 @@ pub fn judge_procedures<'a>(
                 "ONLINE_PAYMENT_FORMALITY",
                 (!used.paid_online).then_some("no dossier of the period was paid online"),
             );
-            // PORTAL_RULES 3.5: a dossier of the period whose synced fee list has a non-zero
-            // amount makes the procedure count, whatever its other dossiers carried.
+            // PORTAL_RULES 3.5: one dossier of the period synced with its fees (a financial
+            // obligation and the fee list) makes the procedure count, whatever its other
+            // dossiers carried.
             verdict(
                 "PAYMENT_INTEGRATED_FORMALITY",
                 (!used.synced_with_fees)
@@ -252,8 +253,9 @@ pub fn judge_procedures<'a>(
         if in_population_data(counting, p.kind) {
             verdict(
                 "CITIZEN_DATA_CONNECTED_FORMALITY",
-                (!used.population)
-                    .then_some("no dossier of the period used the population database"),
+                (!used.population).then_some(
+                    "no dossier of the period synced to the portal used the population database",
+                ),
             );
         }
     }
