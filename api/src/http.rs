@@ -109,14 +109,12 @@ fn control_fields(value: &serde_json::Value, path: &str, out: &mut Vec<InvalidPa
     each_text(value, path, &mut |field, text, _| {
         let refused = text.chars().any(is_refused_control);
         if refused {
-            if out.len() < MAX_NAMED {
-                out.push(InvalidParam::new(
+            name_or_count(out, &mut more, || {
+                InvalidParam::new(
                     field,
                     "must not contain control characters (such as U+0000)",
-                ));
-            } else {
-                more += 1;
-            }
+                )
+            });
         }
         // A member whose name is refused is named once, by its object, and not walked.
         !refused
@@ -127,6 +125,27 @@ fn control_fields(value: &serde_json::Value, path: &str, out: &mut Vec<InvalidPa
 /// Fields named at most in one answer about control characters: a body of millions of such
 /// strings would otherwise be answered by a list many times its size.
 pub(crate) const MAX_NAMED: usize = 50;
+
+/// Names the problem `param` makes in `out` while it holds fewer than [`MAX_NAMED`], else
+/// counts it in `more` (for [`name_the_rest`]).
+fn name_or_count(
+    out: &mut Vec<InvalidParam>,
+    more: &mut usize,
+    param: impl FnOnce() -> InvalidParam,
+) {
+    if out.len() < MAX_NAMED {
+        out.push(param());
+    } else {
+        *more += 1;
+    }
+}
+
+/// A validator `length` error saying `message`, for the bounds a custom validator checks.
+pub(crate) fn length_error(message: String) -> validator::ValidationError {
+    let mut e = validator::ValidationError::new("length");
+    e.message = Some(message.into());
+    e
+}
 
 /// Counts, in one entry, the `more` fields past [`MAX_NAMED`].
 fn name_the_rest(out: &mut Vec<InvalidParam>, path: &str, more: usize) {
@@ -212,14 +231,12 @@ pub(crate) fn control_problems(text: &str, path: &str, names_only: bool) -> Vec<
             let refused = fields.keys().filter(|n| n.chars().any(is_refused_control));
             let mut more = 0_usize;
             for name in refused {
-                if invalid.len() < MAX_NAMED {
-                    invalid.push(InvalidParam::new(
+                name_or_count(&mut invalid, &mut more, || {
+                    InvalidParam::new(
                         body_field_or(path),
                         format!("has a member name with a control character ({name:?})"),
-                    ));
-                } else {
-                    more += 1;
-                }
+                    )
+                });
             }
             name_the_rest(&mut invalid, path, more);
         }

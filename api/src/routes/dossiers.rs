@@ -193,9 +193,9 @@ fn texts_bounded<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<(), Val
     {
         Ok(())
     } else {
-        let mut e = ValidationError::new("length");
-        e.message = Some(format!("each name and text at most {RECORD_TEXT_MAX} characters").into());
-        Err(e)
+        Err(crate::http::length_error(format!(
+            "each name and text at most {RECORD_TEXT_MAX} characters"
+        )))
     }
 }
 

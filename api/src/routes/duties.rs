@@ -272,10 +272,9 @@ pub async fn get_duty(
     let code = code.into_inner();
     let duty = state
         .run(move |conn| {
-            let mut duty = [store::get(conn, &code)?];
+            let mut duty = store::get(conn, &code)?;
             let scope = principal.unit_scope(conn)?;
-            store::keep_reporters_within(conn, &scope, &mut duty)?;
-            let [duty] = duty;
+            store::keep_reporters_within(conn, &scope, std::slice::from_mut(&mut duty))?;
             Ok(duty)
         })
         .await?;

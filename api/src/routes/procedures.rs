@@ -397,15 +397,10 @@ pub(crate) fn name_bounded(content: &ProcedureContent) -> Result<(), validator::
     if content.name.chars().count() <= tthc_core::procedure::NAME_MAX {
         Ok(())
     } else {
-        let mut e = validator::ValidationError::new("length");
-        e.message = Some(
-            format!(
-                "its name must be at most {} characters",
-                tthc_core::procedure::NAME_MAX
-            )
-            .into(),
-        );
-        Err(e)
+        Err(crate::http::length_error(format!(
+            "its name must be at most {} characters",
+            tthc_core::procedure::NAME_MAX
+        )))
     }
 }
 

@@ -451,10 +451,7 @@ fn prepare(
     // Whatever way the events came: a push, the portal's supplements (two events each) with the
     // progress steps kept, or one by one.
     if write.events.len() > MAX_EVENTS {
-        invalid.push(InvalidParam::new(
-            "events",
-            format!("a dossier holds at most {MAX_EVENTS} events"),
-        ));
+        invalid.push(too_many_events("events"));
     }
     let unit = match (unit, invalid.is_empty()) {
         (Some(unit), true) => unit,
@@ -899,7 +896,7 @@ pub fn add_progress(
                     continue;
                 }
                 None if events.len() >= MAX_EVENTS => {
-                    results.push(Err(too_many_events()));
+                    results.push(Err(StoreError::invalid(too_many_events("id"))));
                     continue;
                 }
                 None => events.push(event.clone()),
@@ -929,12 +926,12 @@ pub fn add_progress(
 /// dossier slower without end.
 pub const MAX_EVENTS: usize = 500;
 
-/// The refusal of an event past [`MAX_EVENTS`].
-fn too_many_events() -> StoreError {
-    StoreError::invalid(InvalidParam::new(
-        "id",
+/// The refusal, naming `field`, of events past [`MAX_EVENTS`].
+fn too_many_events(field: &str) -> InvalidParam {
+    InvalidParam::new(
+        field,
         format!("a dossier holds at most {MAX_EVENTS} events"),
-    ))
+    )
 }
 
 /// Whether two events record the same step: the same status at the same instant.
@@ -1316,7 +1313,7 @@ pub fn add_event(
             };
         }
         if dossier.events.len() >= MAX_EVENTS {
-            return Err(too_many_events());
+            return Err(StoreError::invalid(too_many_events("id")));
         }
         let mut write = write_of(&dossier)?;
         write.events.push(event.clone());

@@ -265,24 +265,25 @@ fn prepare(
         None => true,
     };
     let mut invalid = intake::problems(write, unit.is_some(), procedure_known, now);
+    // The petition as stored, if it is: its unit and the dossier it links.
+    let stored: Option<(i64, Option<String>)> = petitions::table
+        .filter(petitions::code.eq(write.code.as_str()))
+        .select((petitions::unit_id, petitions::dossier_code))
+        .first(conn)
+        .optional()?;
     // A link the petition already holds is not judged again: one a unit-limited client made to
     // another unit's dossier (answered as one not stored yet) must not stop the petition's later
     // writes by a caller who sees that dossier (a status event from the national system).
-    let linked_before: Option<String> = petitions::table
-        .filter(petitions::code.eq(write.code.as_str()))
-        .select(petitions::dossier_code)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten();
+    let linked_before = stored.as_ref().and_then(|(_, linked)| linked.as_ref());
     if let (Some(code), Some(unit)) = (&write.dossier_code, &unit)
-        && linked_before.as_ref() != Some(code)
+        && linked_before != Some(code)
     {
-        let stored: Option<String> = dossiers::table
+        let dossier_path: Option<String> = dossiers::table
             .filter(dossiers::code.eq(code))
             .select(dossiers::unit_path)
             .first(conn)
             .optional()?;
-        match stored {
+        match dossier_path {
             // Another unit's dossier is answered as one not stored yet: refusing it would tell
             // the caller that the code exists there. The link marks nothing outside the
             // petition's unit (`refresh_petitioned` matches the paths), so it costs that unit
@@ -306,12 +307,7 @@ fn prepare(
     };
     // A petition stored under a unit outside the grant does not exist for this caller: it is
     // never taken over, whatever unit the write names.
-    let stored_unit: Option<i64> = petitions::table
-        .filter(petitions::code.eq(write.code.as_str()))
-        .select(petitions::unit_id)
-        .first(conn)
-        .optional()?;
-    if let Some(unit_id) = stored_unit {
+    if let Some((unit_id, _)) = stored {
         let paths = super::units::paths_by_id(conn, [unit_id])?;
         if !paths.get(&unit_id).is_some_and(|p| scope.allows(p)) {
             return Err(not_found(write.code.as_str()));

@@ -344,43 +344,41 @@ fn insert(
     actor: &Actor,
     form: &SubscriptionInsertForm,
 ) -> StoreResult<SubscriptionRow> {
-    {
-        let now = super::now();
-        diesel::insert_into(subscriptions::table)
-            .values((
-                subscriptions::id.eq(&form.id),
-                subscriptions::owner_client.eq(&form.owner_client),
-                subscriptions::url.eq(&form.url),
-                subscriptions::resource_types.eq(form.resource_types.join(" ")),
-                subscriptions::unit_code.eq(form.unit_code.as_deref()),
-                subscriptions::secret.eq(&form.secret),
-                subscriptions::active.eq(form.active),
-                subscriptions::cursor_txid.eq(form.start.txid),
-                subscriptions::cursor_id.eq(form.start.id),
-                subscriptions::failures.eq(0),
-                // Due at once by the clock `claim_due` reads.
-                subscriptions::next_attempt_at.eq(database_now(conn)?),
-                subscriptions::delivered.eq(0),
-                subscriptions::version.eq(1),
-                subscriptions::created_at.eq(now),
-                subscriptions::updated_at.eq(now),
-                subscriptions::kind.eq(form.kind.as_str()),
-            ))
-            .execute(conn)
-            .map_err(|e| {
-                StoreError::unique_as_conflict(e, "id", &format!("{} exists already", form.id))
-            })?;
-        let created = get(conn, &form.id)?;
-        audited(
-            conn,
-            actor,
-            "create",
-            &form.id,
-            None,
-            Some(&created.clone().into()),
-        )?;
-        Ok(created)
-    }
+    let now = super::now();
+    diesel::insert_into(subscriptions::table)
+        .values((
+            subscriptions::id.eq(&form.id),
+            subscriptions::owner_client.eq(&form.owner_client),
+            subscriptions::url.eq(&form.url),
+            subscriptions::resource_types.eq(form.resource_types.join(" ")),
+            subscriptions::unit_code.eq(form.unit_code.as_deref()),
+            subscriptions::secret.eq(&form.secret),
+            subscriptions::active.eq(form.active),
+            subscriptions::cursor_txid.eq(form.start.txid),
+            subscriptions::cursor_id.eq(form.start.id),
+            subscriptions::failures.eq(0),
+            // Due at once by the clock `claim_due` reads.
+            subscriptions::next_attempt_at.eq(database_now(conn)?),
+            subscriptions::delivered.eq(0),
+            subscriptions::version.eq(1),
+            subscriptions::created_at.eq(now),
+            subscriptions::updated_at.eq(now),
+            subscriptions::kind.eq(form.kind.as_str()),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            StoreError::unique_as_conflict(e, "id", &format!("{} exists already", form.id))
+        })?;
+    let created = get(conn, &form.id)?;
+    audited(
+        conn,
+        actor,
+        "create",
+        &form.id,
+        None,
+        Some(&created.clone().into()),
+    )?;
+    Ok(created)
 }
 
 /// Changes subscription `id`; with `expected`, refuses when it changed since.
