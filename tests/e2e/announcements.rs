@@ -576,8 +576,9 @@ fn misses(app: &TestApp, token: &str, unit: &str, period: &str, indicator: &str)
 /// - May 2024: M3 and M4 (both 1.000001) past due and not announced: not in the indicator, which
 ///   counts only the decisions the province made in the period (PORTAL_RULES 1.1) → 0 of 0, no
 ///   score (a rule set counting unmet deadlines too gives 0 of 1, see `rule_sets.rs`); Q1 (1.000002.P)
-///   published late → 0 of 1; tthc does not hold 1.000002.P until Q1 is applied → content 0
-///   of 1, then 1 of 1.
+///   published late → 0 of 1. Content is judged over every publication by the day (PORTAL_RULES
+///   1.3: "judged now, not per period"), April's Q2 too: tthc does not hold 1.000002.P until Q1
+///   is applied → content 1 of 2, then 2 of 2.
 #[test]
 fn announcements_and_publications_count_in_the_transparency_group() {
     let app = TestApp::spawn();
@@ -642,7 +643,7 @@ fn announcements_and_publications_count_in_the_transparency_group() {
     );
     assert_eq!(
         counts(&may.body, "PUBLIC_CONTENT_FULL"),
-        (json!(0), json!(1), json!(0.0))
+        (json!(1), json!(2), json!(1.0))
     );
     // 1.000001 missed two deadlines in May, but no decision was made: nothing is listed.
     let unannounced = misses(&app, &admin, "P", "2024-05", "PUBLISH_ON_TIME");
@@ -652,6 +653,8 @@ fn announcements_and_publications_count_in_the_transparency_group() {
     assert_eq!(unpublished[0]["dueOn"], "2024-05-04");
     assert_eq!(unpublished[0]["doneOn"], "2024-05-08");
     let content = misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL");
+    assert_eq!(content.len(), 1, "{content:?}");
+    assert_eq!(content[0]["code"], "1.000002.P");
     assert!(
         content[0]["reason"]
             .as_str()
@@ -670,7 +673,33 @@ fn announcements_and_publications_count_in_the_transparency_group() {
     let may = app.get("/api/v1/units/P/scores/2024-05", &admin);
     assert_eq!(
         counts(&may.body, "PUBLIC_CONTENT_FULL"),
-        (json!(1), json!(1), json!(2.0))
+        (json!(2), json!(2), json!(2.0))
     );
     assert!(misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL").is_empty());
+    // Abolished in June, 1.000001.P has no content in force to judge: June counts 1.000002.P
+    // alone, and May, judged on its last day, both.
+    let abolition = create(
+        &app,
+        &admin,
+        &json!({"kind": "province", "number": "950/QĐ-UBND", "title": "Bãi bỏ", "issuer": "P",
+        "signedOn": "2024-06-03", "effectiveOn": "2024-06-05", "unit": "STP",
+        "items": [{"procedureCode": "1.000001.P", "action": "abolished"}]}),
+    );
+    let r = app.call(
+        HttpMethod::POST,
+        &format!("/api/v1/announcements/{}/apply", abolition["id"]),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let june = app.get("/api/v1/units/P/scores/2024-06", &admin);
+    assert_eq!(
+        counts(&june.body, "PUBLIC_CONTENT_FULL"),
+        (json!(1), json!(1), json!(2.0))
+    );
+    let may = app.get("/api/v1/units/P/scores/2024-05", &admin);
+    assert_eq!(
+        counts(&may.body, "PUBLIC_CONTENT_FULL"),
+        (json!(2), json!(2), json!(2.0))
+    );
 }

@@ -21,7 +21,7 @@ fn migrations_apply_up_down_up() {
 }
 
 /// Migration 000017 sets the "every component digitized" facts bit of the dossiers stored before
-/// it, from the components kept as pushed.
+/// it, and 000034 the "a component with a file" bit, from the components kept as pushed.
 #[test]
 fn the_components_bit_is_backfilled_from_the_stored_components() {
     use diesel::prelude::*;
@@ -62,20 +62,20 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
             .load::<(String, i32)>(&mut *conn)
             .unwrap()
             .into_iter()
-            .map(|(code, facts)| (code, facts & 1024))
+            .map(|(code, facts)| (code, facts & (1024 | 2048)))
             .collect()
     };
     let written = bits(&db);
     assert_eq!(
         written,
         [
-            ("C1-A".to_owned(), 1024),
-            ("C1-B".to_owned(), 0),
+            ("C1-A".to_owned(), 1024 | 2048),
+            ("C1-B".to_owned(), 2048),
             ("C1-C".to_owned(), 0)
         ]
     );
-    // As stored before the bit existed: reverting the backend's migrations from the last to
-    // 000017 clears it; applying them again sets it from the components. The service stops
+    // As stored before the bits existed: reverting the backend's migrations from the last to
+    // 000017 clears both; applying them again sets them from the components. The service stops
     // first: its deliverer reads tables of the later migrations.
     drop(app);
     let since_17 = migrations_since(&test_db, 17);

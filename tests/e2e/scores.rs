@@ -747,8 +747,9 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", 2, 3, 2.67),
         // electronic result: A's PDF, not B's zip → 1 of 2 of 6 → 3
         ("ORIGINAL_RESULT_AVAILABLE", 1, 2, 3.0),
-        // every component digitized and an electronic result: A → 1 of 2 of 4 → 2
-        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.0),
+        // a file in the components and an electronic result: A (B's zip is none) → 1 of 2,
+        // 50% of an 80% threshold: 4 × 50/80 = 2.5
+        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.5),
         // neither late nor dissatisfied: A → 50% of a 90% threshold: 6 × 50/90 = 3.33
         ("DOSSIER_RECEIVING_SATISFACTION", 1, 2, 3.33),
         // C1's procedures 1.000001 and 1.000001.P (same base code, both with fees): A was paid
@@ -769,6 +770,31 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         );
         assert_eq!(s.body["sources"][code], "observed", "{code}");
     }
+    // D: finished late (due 7 May), rated dissatisfied, one of two components scanned, a PDF
+    // result.
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([detailed("C1-260504-0004", "inPerson", json!({
+            "components": [{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}],
+            "results": pdf,
+            "rating": {"value": "dissatisfied", "at": at("12T11:00:00")}
+        }), finished(&at("04T08:00:00"), &at("12T10:00:00")))]),
+    );
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
+    // A file in the components is enough (PORTAL_RULES 4.2): A and D of A, B, D, 66.7% of an 80%
+    // threshold: 4 × 66.7/80 = 3.33 (every component asked: A alone).
+    assert_eq!(
+        counts(&s.body, "SO_HOA_GIAY_TO_GIAI_QUYET"),
+        (json!(2), json!(3), json!(3.33))
+    );
+    // 100% − (1/3 late + 2/3 dissatisfied) = 0 (PORTAL_RULES 5.4): D costs twice (counting the
+    // dossiers that are neither, A would give 1 of 3).
+    assert_eq!(
+        counts(&s.body, "DOSSIER_RECEIVING_SATISFACTION"),
+        (json!(0), json!(3), json!(0.0))
+    );
     let m = app.get(
         "/api/v1/units/C1/scores/2026-05/indicators/PAYMENT_INTEGRATED_FORMALITY/misses",
         &admin,

@@ -2,7 +2,7 @@
 //! announcement decisions, the procedures in force, and which procedures the period's dossiers
 //! used) and hands it to the pure counting of [`crate::scoring::catalogue`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -218,6 +218,16 @@ fn missing_by_code(
         .collect())
 }
 
+/// Which of `codes` name a procedure tthc holds, in force or not.
+fn held_codes(conn: &mut DbConnection, codes: Vec<String>) -> StoreResult<HashSet<String>> {
+    Ok(procedures::table
+        .filter(procedures::code.eq_any(codes))
+        .select(procedures::code)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
 /// The procedures in force on `day` handled by a unit of `unit`'s subtree.
 fn procedures_in_force(
     conn: &mut DbConnection,
@@ -385,11 +395,23 @@ pub fn observe(
     let (first, after) = (start.date(), end.date());
     let today = judged_day((start, end, judged));
     let (announce, publish, mut published) = deadlines(conn, unit, &subtree)?;
-    let codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
-    let missing = missing_by_code(conn, codes, today)?;
+    let mut codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let missing = missing_by_code(conn, codes.clone(), today)?;
     for p in &mut published {
         p.missing = missing.get(&p.procedure).cloned();
     }
+    let since = if counting.public_content_judged_now {
+        // Judged over every publication, a procedure since abolished would count against the
+        // province for ever: one tthc holds without a version in force is left out (one it does
+        // not hold at all stays, as incomplete).
+        let held = held_codes(conn, codes)?;
+        published.retain(|p| p.missing.is_some() || !held.contains(&p.procedure));
+        None
+    } else {
+        Some(first)
+    };
     let mut out = CatalogueFigures::default();
     let mut met = Vec::new();
     for (indicator, list, undone_counts) in [
@@ -423,7 +445,7 @@ pub fn observe(
             }
         }
     }
-    for (procedure, incomplete) in judge_content(&published, first, after, today) {
+    for (procedure, incomplete) in judge_content(&published, since, today) {
         met.push(("PUBLIC_CONTENT_FULL", incomplete.is_none()));
         if let Some(p) = incomplete {
             let reason = match &p.missing {

@@ -310,9 +310,10 @@ fn handled_groups(
 ///   store or saved a result to it (of all received, or of those received online, as the rule
 ///   set's counting says).
 /// - Of the dossiers finished (or returned) in the period: `ORIGINAL_RESULT_AVAILABLE` those with
-///   an electronic result; `SO_HOA_GIAY_TO_GIAI_QUYET` those with every component digitized and
-///   an electronic result; `DOSSIER_RECEIVING_SATISFACTION` those neither late, nor rated
-///   dissatisfied, nor the subject of a petition.
+///   an electronic result; `SO_HOA_GIAY_TO_GIAI_QUYET` those with a component file (or every
+///   component digitized) and an electronic result; `DOSSIER_RECEIVING_SATISFACTION` 100% −
+///   (the share handled late + the share rated dissatisfied or petitioned about), or those that
+///   are none of these, as the rule set's counting says.
 /// - `PETITION_PROCESSING_ON_TIME` and `PETITION_HANDLING_SATISFACTION` from the petitions, as
 ///   [`crate::petition::figures`] counts them.
 /// - The transparency indicators of announcements and publications, and the procedure
@@ -388,7 +389,7 @@ pub fn observe(
             let (paper_base, digitized) = counting::result_counts(
                 rules,
                 kind,
-                has(f::COMPONENTS_DIGITIZED),
+                counting::components_digitized(rules, g.facts),
                 has(f::ELECTRONIC_RESULT),
             );
             if paper_base {
@@ -396,10 +397,10 @@ pub fn observe(
                 n.electronic += w * u64::from(has(f::ELECTRONIC_RESULT));
             }
             n.digitized += w * u64::from(digitized);
-            n.satisfied += w * u64::from(
-                !has(f::DISSATISFIED)
-                    && !has(f::PETITIONED)
-                    && g.timing.as_deref() != Some("finishedLate"),
+            n.receiving.add(
+                w,
+                g.timing.as_deref() == Some("finishedLate"),
+                has(f::DISSATISFIED) || has(f::PETITIONED),
             );
         }
     }
@@ -444,7 +445,7 @@ pub fn observe(
         ),
         (
             "DOSSIER_RECEIVING_SATISFACTION",
-            observed(n.satisfied, n.finished),
+            observed(n.receiving.numerator(rules), n.receiving.finished),
         ),
         (
             "PETITION_PROCESSING_ON_TIME",
@@ -490,7 +491,8 @@ struct Tally {
     result_base: u64,
     electronic: u64,
     digitized: u64,
-    satisfied: u64,
+    /// The finished dossiers as `DOSSIER_RECEIVING_SATISFACTION` counts them.
+    receiving: counting::ReceivingTally,
 }
 
 /// The figures entered for `unit` and `period`, by indicator.

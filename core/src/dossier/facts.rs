@@ -29,6 +29,9 @@ pub const PETITIONED: i32 = 1 << 8;
 pub const FEES_RECORDED: i32 = 1 << 9;
 /// Every submitted component was digitized (at least one was submitted), whatever the result.
 pub const COMPONENTS_DIGITIZED: i32 = 1 << 10;
+/// At least one submitted component was digitized (carries a file): what the portal looks for in
+/// a dossier's components (PORTAL_RULES 4.2, "a file in their components").
+pub const COMPONENT_FILE: i32 = 1 << 11;
 /// Refused or withdrawn before it was received: not counted by any indicator. The highest bit,
 /// so that "counted" is `facts < NOT_RECEIVED`, a comparison every backend reads in an index.
 pub const NOT_RECEIVED: i32 = 1 << 30;
@@ -83,6 +86,7 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
         (electronic, ELECTRONIC_RESULT),
         (electronic && all_digitized, DIGITIZED),
         (all_digitized, COMPONENTS_DIGITIZED),
+        (input.components.iter().any(|c| c.digitized), COMPONENT_FILE),
         (input.components.iter().any(|c| c.reused), REUSED),
         (
             input.components.iter().any(|c| c.from_citizen_store)
@@ -168,7 +172,7 @@ mod tests {
                 results: &pdf,
                 ..base
             }),
-            ELECTRONIC_RESULT | DIGITIZED | COMPONENTS_DIGITIZED
+            ELECTRONIC_RESULT | DIGITIZED | COMPONENTS_DIGITIZED | COMPONENT_FILE
         );
         assert_eq!(
             facts(&FactsInput {
@@ -176,7 +180,14 @@ mod tests {
                 results: &pdf,
                 ..base
             }),
-            ELECTRONIC_RESULT
+            ELECTRONIC_RESULT | COMPONENT_FILE
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                components: &[paper],
+                ..base
+            }),
+            0
         );
         // An archive or an empty file is no electronic result; the components stay digitized.
         assert_eq!(
@@ -185,7 +196,7 @@ mod tests {
                 results: &[doc("kq.zip", 100), doc("kq.pdf", 0)],
                 ..base
             }),
-            COMPONENTS_DIGITIZED
+            COMPONENTS_DIGITIZED | COMPONENT_FILE
         );
         assert_eq!(
             facts(&FactsInput {
@@ -194,7 +205,12 @@ mod tests {
                 rating: Some(Satisfaction::Dissatisfied),
                 ..base
             }),
-            REUSED | CITIZEN_STORE | POPULATION_DB | DISSATISFIED | COMPONENTS_DIGITIZED
+            REUSED
+                | CITIZEN_STORE
+                | POPULATION_DB
+                | DISSATISFIED
+                | COMPONENTS_DIGITIZED
+                | COMPONENT_FILE
         );
         assert_eq!(
             facts(&FactsInput {

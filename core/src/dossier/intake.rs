@@ -490,10 +490,12 @@ mod tests {
             ev("x", Status::NotAccepted, "2026-03-02 07:30"),
         ]);
         let j = judged(&w, |c| c.petitioned = true);
-        use crate::dossier::facts::{CITIZEN_STORE, COMPONENTS_DIGITIZED, PETITIONED};
+        use crate::dossier::facts::{
+            CITIZEN_STORE, COMPONENT_FILE, COMPONENTS_DIGITIZED, PETITIONED,
+        };
         assert_eq!(
             j.facts,
-            CITIZEN_STORE | COMPONENTS_DIGITIZED | PETITIONED | NOT_RECEIVED
+            CITIZEN_STORE | COMPONENTS_DIGITIZED | COMPONENT_FILE | PETITIONED | NOT_RECEIVED
         );
         assert!(j.flags.contains(&Flag::NotReceived));
     }

@@ -910,8 +910,10 @@ pub fn outgoing(d: &Outgoing<'_>) -> PortalDossier {
             .iter()
             .map(|c| PortalComponent {
                 file_name: Some(c.name.clone()),
-                digitized: flag(c.digitized),
-                from_store: flag(c.reused),
+                // Read back, `DuocSoHoa` marks the component digitized and reused, and
+                // `DuocLayTuKhoDMQG` taken from the citizen's store (PORTAL_RULES 4.3, 4.4).
+                digitized: flag(c.digitized || c.reused),
+                from_store: flag(c.from_citizen_store),
                 ..PortalComponent::default()
             })
             .collect(),
@@ -1070,7 +1072,10 @@ mod tests {
         d["NgayHenTra"] = "20260305080000".into();
         d["TenTTHC"] = "Đăng ký khai sinh".into();
         d["DanhSachLePhi"] = serde_json::json!([{"TenPhiLePhi": "Lệ phí", "Gia": 8000}]);
-        d["TaiLieuNop"] = serde_json::json!([{"TenTepDinhKem": "to-khai.pdf", "DuocSoHoa": 1}]);
+        d["TaiLieuNop"] = serde_json::json!([
+            {"TenTepDinhKem": "to-khai.pdf", "DuocSoHoa": 1},
+            {"TenTepDinhKem": "cccd.pdf", "DuocLayTuKhoDMQG": 1}
+        ]);
         let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
         let out = outgoing(&Outgoing {
             code: w.code.as_str(),
@@ -1093,11 +1098,16 @@ mod tests {
         assert_eq!(json["TenTTHC"], "Đăng ký khai sinh", "kept fields go back");
         assert_eq!(json["DanhSachLePhi"][0]["Gia"], 8000);
         assert_eq!(json["TaiLieuNop"][0]["DuocSoHoa"], 1);
+        // Reused is not taken from the citizen's store, nor the other way round.
+        assert_eq!(json["TaiLieuNop"][0]["DuocLayTuKhoDMQG"], 0);
+        assert_eq!(json["TaiLieuNop"][1]["DuocSoHoa"], 0);
+        assert_eq!(json["TaiLieuNop"][1]["DuocLayTuKhoDMQG"], 1);
         assert!(json.get("Email").is_none());
         // And read again, it is the same dossier.
         let (again, _) = dossier_write(&out, 0, no_identity).unwrap();
         assert_eq!(again.events, w.events);
         assert_eq!(again.channel, w.channel);
         assert_eq!(again.details.fees, w.details.fees);
+        assert_eq!(again.details.components, w.details.components);
     }
 }

@@ -11,8 +11,9 @@
 //!   announced by its deadline (one late announcement makes the procedure late for the period).
 //! - `PUBLIC_UPDATE_ON_TIME`: likewise for publication on the national database of the
 //!   provincial decisions.
-//! - `PUBLIC_CONTENT_FULL`: the procedures published in the period whose content (the version in
-//!   force) has every required part.
+//! - `PUBLIC_CONTENT_FULL`: the procedures published on the national database by the day the
+//!   period is judged (or, as a rule set may say, those published in the period) whose content
+//!   (the version in force) has every required part.
 //! - Of the procedures in force for the unit: `ONLINE_SERVICE_PROVIDED` those offering partial or
 //!   full online service; `ONLINE_SERVICE_WITH_DOSSIERS` of those, the ones that received an
 //!   online dossier in the period; `ONLINE_PAYMENT_FORMALITY` of the procedures with fees, those
@@ -128,17 +129,17 @@ pub struct Publication {
     pub missing: Option<Vec<ContentPart>>,
 }
 
-/// The procedures published in `[first, after)` (up to `today`), each with whether its content
-/// is incomplete (the first publication in the period that is), ordered by code.
+/// The procedures published by `today` (and on or after `since`, when given: the period's first
+/// day), each with whether its content is incomplete (the first publication that is), ordered by
+/// code.
 pub fn judge_content(
     publications: &[Publication],
-    first: NaiveDate,
-    after: NaiveDate,
+    since: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Vec<(&str, Option<&Publication>)> {
     let mut by_procedure: BTreeMap<&str, Option<&Publication>> = BTreeMap::new();
     for p in publications {
-        if p.published_on < first || p.published_on >= after || p.published_on > today {
+        if since.is_some_and(|first| p.published_on < first) || p.published_on > today {
             continue;
         }
         let slot = by_procedure.entry(p.procedure.as_str()).or_insert(None);
@@ -371,7 +372,7 @@ mod tests {
     }
 
     #[test]
-    fn content_counts_publications_of_the_period() {
+    fn content_counts_publications_by_the_day_or_of_the_period() {
         let publication =
             |procedure: &str, on: &str, missing: Option<Vec<ContentPart>>| Publication {
                 procedure: procedure.into(),
@@ -386,10 +387,15 @@ mod tests {
             publication("C", "2026-03-07", None),
             publication("D", "2026-02-07", Some(vec![ContentPart::Fees])),
         ];
-        let v = judge_content(&all, d("2026-03-01"), d("2026-04-01"), d("2026-03-31"));
+        let v = judge_content(&all, Some(d("2026-03-01")), d("2026-03-31"));
         let incomplete: Vec<&str> = v.iter().filter(|(_, p)| p.is_some()).map(|v| v.0).collect();
         assert_eq!(v.len(), 3);
         assert_eq!(incomplete, ["B", "C"], "unknown content is not full");
+        // Judged now (PORTAL_RULES 1.3): every publication by the day, D's of February too; none
+        // after it.
+        let v = judge_content(&all, None, d("2026-03-06"));
+        let judged: Vec<(&str, bool)> = v.iter().map(|(c, p)| (*c, p.is_none())).collect();
+        assert_eq!(judged, [("A", true), ("B", false), ("D", false)]);
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub enum LevelPolicy {
     "citizenSubjects": ["công dân", "cá nhân", "người nước ngoài", "hộ gia đình"],
     "personalStorageOverReceived": true,
     "announcementsDatedInPeriodOnly": true,
+    "publicContentJudgedNow": true,
+    "oneComponentFileDigitizes": true,
+    "receivingSatisfactionSubtractsShares": true,
     "notApplicable": {"commune": {"PUBLIC_UPDATE_ON_TIME": "full", "PUBLIC_CONTENT_FULL": "full"}}
 })))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,19 @@ pub struct Counting {
     /// period count; a decision never made is not in the indicator. Otherwise a deadline that
     /// fell in the period unmet also counts, as late.
     pub announcements_dated_in_period_only: bool,
+    /// `PUBLIC_CONTENT_FULL` (1.3, "judged now, not per period"): every procedure published on
+    /// the national database by the day the period is judged (today, for the running period)
+    /// counts, with the content in force that day; a procedure tthc holds but that is no longer
+    /// in force is left out. Otherwise only the procedures published in the period count.
+    pub public_content_judged_now: bool,
+    /// `SO_HOA_GIAY_TO_GIAI_QUYET` (4.2): a dossier's components count as digitized when one of
+    /// them carries a file ("a file in their components"). Otherwise every submitted component
+    /// must be digitized.
+    pub one_component_file_digitizes: bool,
+    /// `DOSSIER_RECEIVING_SATISFACTION` (5.4): 100% − (the share of the finished dossiers handled
+    /// late + the share petitioned about or rated dissatisfied), so a dossier both late and
+    /// disliked costs twice. Otherwise the share of the finished dossiers that are none of these.
+    pub receiving_satisfaction_subtracts_shares: bool,
     /// By unit level, the indicators that do not apply there and what they give instead
     /// (`Levels and what does not apply`: 1.2 and 1.3 are province-level only).
     #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, BTreeMap<String, LevelPolicy>>))]
@@ -83,6 +99,9 @@ impl Default for Counting {
                 .to_vec(),
             personal_storage_over_received: true,
             announcements_dated_in_period_only: true,
+            public_content_judged_now: true,
+            one_component_file_digitizes: true,
+            receiving_satisfaction_subtracts_shares: true,
             not_applicable: BTreeMap::from([(
                 UnitLevel::Commune,
                 BTreeMap::from([
@@ -107,6 +126,9 @@ impl Counting {
             citizen_subjects: Vec::new(),
             personal_storage_over_received: false,
             announcements_dated_in_period_only: false,
+            public_content_judged_now: false,
+            one_component_file_digitizes: false,
+            receiving_satisfaction_subtracts_shares: false,
             not_applicable: BTreeMap::new(),
         }
     }
@@ -211,6 +233,52 @@ pub fn result_counts(
     }
 }
 
+/// Whether a dossier's components count as digitized for `SO_HOA_GIAY_TO_GIAI_QUYET`, from its
+/// facts bits ([`crate::dossier::facts`]): one component with a file, or every one, as the rules
+/// say.
+pub fn components_digitized(counting: &Counting, facts: i32) -> bool {
+    use crate::dossier::facts::{COMPONENT_FILE, COMPONENTS_DIGITIZED};
+    let bit = if counting.one_component_file_digitizes {
+        COMPONENT_FILE
+    } else {
+        COMPONENTS_DIGITIZED
+    };
+    facts & bit != 0
+}
+
+/// What a unit's finished dossiers give `DOSSIER_RECEIVING_SATISFACTION`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceivingTally {
+    /// Finished (or returned) in the period: the denominator.
+    pub finished: u64,
+    /// Of those, handled late.
+    pub late: u64,
+    /// Of those, petitioned about or rated dissatisfied.
+    pub unhappy: u64,
+    /// Of those, neither late nor unhappy.
+    pub neither: u64,
+}
+
+impl ReceivingTally {
+    /// Counts one finished dossier `weight` times.
+    pub fn add(&mut self, weight: u64, late: bool, unhappy: bool) {
+        self.finished += weight;
+        self.late += weight * u64::from(late);
+        self.unhappy += weight * u64::from(unhappy);
+        self.neither += weight * u64::from(!late && !unhappy);
+    }
+
+    /// The indicator's numerator over `finished`: the portal's 100% − (late share + unhappy
+    /// share), never below zero, as a count (PORTAL_RULES 5.4); or the dossiers that are neither.
+    pub fn numerator(&self, counting: &Counting) -> u64 {
+        if counting.receiving_satisfaction_subtracts_shares {
+            self.finished.saturating_sub(self.late + self.unhappy)
+        } else {
+            self.neither
+        }
+    }
+}
+
 /// Whether a dossier (or procedure) is in the population-data indicators.
 pub fn in_population_data(counting: &Counting, kind: ProcedureKind) -> bool {
     !counting.population_data_over_citizen_procedures || kind.citizen
@@ -274,6 +342,35 @@ mod tests {
         let u = Counting::unrestricted();
         assert_eq!(result_counts(&u, ELECTRONIC, true, false), (true, false));
         assert_eq!(result_counts(&u, ELECTRONIC, true, true), (true, true));
+    }
+
+    #[test]
+    fn one_component_with_a_file_digitizes_a_dossier() {
+        use crate::dossier::facts::{COMPONENT_FILE, COMPONENTS_DIGITIZED};
+        let c = Counting::default();
+        let u = Counting::unrestricted();
+        // One of two components scanned.
+        assert!(components_digitized(&c, COMPONENT_FILE));
+        assert!(!components_digitized(&u, COMPONENT_FILE));
+        let every = COMPONENT_FILE | COMPONENTS_DIGITIZED;
+        assert!(components_digitized(&c, every) && components_digitized(&u, every));
+        assert!(!components_digitized(&c, 0));
+    }
+
+    #[test]
+    fn a_dossier_late_and_disliked_costs_receiving_satisfaction_twice() {
+        let mut t = ReceivingTally::default();
+        t.add(2, false, false);
+        t.add(1, true, true);
+        t.add(1, true, false);
+        assert_eq!(t.finished, 4);
+        // 100% − (2/4 late + 1/4 unhappy) = 1/4.
+        assert_eq!(t.numerator(&Counting::default()), 1);
+        assert_eq!(t.numerator(&Counting::unrestricted()), 2);
+        // Never below zero.
+        let mut worst = ReceivingTally::default();
+        worst.add(3, true, true);
+        assert_eq!(worst.numerator(&Counting::default()), 0);
     }
 
     #[test]
