@@ -72,8 +72,8 @@ fn push_six(app: &TestApp, admin: &str) {
             ]),
             true
         ),
-        // D: one supplement request on 3 March, never answered: the clock stopped before the
-        // due instant; in progress, within time, not resolved.
+        // D: one supplement request on 3 March, never answered: its instant is the end
+        // (PORTAL_RULES 2.1), before the due day: resolved early.
         dossier(
             "D",
             "STTTT",
@@ -135,8 +135,8 @@ fn each_period_is_judged_from_the_events_up_to_its_end() {
         5,
         "C is not received"
     );
-    // II.06a: 5 received; E and F resolved late; A, B, D in progress, D within time.
-    assert_eq!(ii06a(&app, &admin), [5, 2, 0, 0, 2, 3, 1, 2]);
+    // II.06a: 5 received; D resolved early, E and F late; A and B in progress, overdue.
+    assert_eq!(ii06a(&app, &admin), [5, 3, 1, 0, 2, 2, 0, 2]);
     // The misses name A, B, E and F, and never C or D.
     let misses = app.get(
         "/api/v1/units/STTTT/scores/2026-03/indicators/ON_TIME_PROCESSING/misses",
@@ -169,7 +169,7 @@ fn each_period_is_judged_from_the_events_up_to_its_end() {
         counts(&after.body, "ON_TIME_PROCESSING"),
         counts(&before.body, "ON_TIME_PROCESSING")
     );
-    assert_eq!(ii06a(&app, &admin), [5, 2, 0, 0, 2, 3, 1, 2]);
+    assert_eq!(ii06a(&app, &admin), [5, 3, 1, 0, 2, 2, 0, 2]);
     let a = app.get("/api/v1/dossiers/A", &admin);
     assert_eq!(a.body["timing"], Value::Null, "still open");
     let overdue = app.get("/api/v1/dossiers?unit=STTTT&overdue=true", &admin);
@@ -199,7 +199,7 @@ fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
     let app = TestApp::spawn();
     let admin = crate::procedures::seed(&app);
     // The six dossiers of the test above: A and E late from 5 March, B from 3 March, C never
-    // received, D paused, F paused until it finished late.
+    // received, D ended at its unanswered request of 3 March, F paused until it finished late.
     push_six(&app, &admin);
     let at = |instant: &str| {
         let r = app.get(
@@ -215,11 +215,14 @@ fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
             r.body["overdue"].as_i64().unwrap(),
         )
     };
-    // 4 March at noon: A, B, D, E, F open (C never received); only B late (second request on
-    // 3 March). F's request of 4 March pauses it before its due instant.
-    assert_eq!(at("2026-03-04T12:00:00+07:00"), (5, 1));
-    // The end of March: E and F finished on 9 March; A (due 5 March) and B late, D paused.
-    assert_eq!(at("2026-03-31T23:59:59+07:00"), (3, 2));
+    // 3 March at 09:30: A, B, D, E, F open (C never received); only B late (second request at
+    // 09:00).
+    assert_eq!(at("2026-03-03T09:30:00+07:00"), (5, 1));
+    // 4 March at noon: D ended at its request; F's request of 4 March pauses it before its due
+    // instant.
+    assert_eq!(at("2026-03-04T12:00:00+07:00"), (4, 1));
+    // The end of March: E and F finished on 9 March; A (due 5 March) and B late.
+    assert_eq!(at("2026-03-31T23:59:59+07:00"), (2, 2));
     // Day by day: A and E late from 5 March; E and F end on 9 March. F, paused since 4 March,
     // never counts as overdue while open, though it finished late.
     let s = app.get(
@@ -235,18 +238,22 @@ fn the_overdue_stock_is_read_at_any_instant_as_the_records_stood() {
         .collect();
     assert_eq!(
         points,
-        [(5, 1), (5, 1), (5, 3), (5, 3), (5, 3), (5, 3), (3, 2)]
+        [(4, 1), (4, 1), (4, 3), (4, 3), (4, 3), (4, 3), (2, 2)]
     );
     assert_eq!(s.body["points"][0]["at"], "2026-03-04T00:00:00+07:00");
-    // A request in April, long after A was late, changes no past figure.
+    // A request in April, long after A was late, changes no past figure. Not answered, it ends
+    // A, late, on 2 April.
     let r = app.post(
         "/api/v1/dossiers/A/events",
         &admin,
         &ev("2", "supplementRequested", "04-02T10:00:00"),
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
-    assert_eq!(at("2026-03-31T23:59:59+07:00"), (3, 2));
-    assert_eq!(at("2026-04-15T12:00:00+07:00"), (3, 2));
+    assert_eq!(at("2026-03-31T23:59:59+07:00"), (2, 2));
+    assert_eq!(at("2026-04-01T12:00:00+07:00"), (2, 2));
+    assert_eq!(at("2026-04-15T12:00:00+07:00"), (1, 1));
+    let a = app.get("/api/v1/dossiers/A", &admin);
+    assert_eq!(a.body["timing"], "finishedLate", "{}", a.text);
     let weekly = app.get(
         "/api/v1/units/STTTT/overdue/series?from=2026-03-03&to=2026-03-31&every=week",
         &admin,
@@ -281,7 +288,7 @@ fn the_stored_fast_paths_and_ii06a_agree_with_judging_each_dossier_from_its_past
     for i in 0..160 {
         let code = format!("G-{i:03}");
         let received = first
-            + Duration::days(rng.random_range(0..40i64))
+            + Duration::days(rng.random_range(0..75i64))
             + Duration::hours(rng.random_range(0..8i64));
         let event =
             |id: usize, status: Status, at: NaiveDateTime| Event::new(id.to_string(), status, at);

@@ -85,6 +85,141 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
     assert_eq!(bits(&db), written);
 }
 
+/// Migration 000035 ends, at their one unanswered supplement request, the dossiers stored open
+/// before it, as the service now judges them on a push: the same end, timing and span class.
+#[test]
+fn an_unanswered_request_stored_open_is_ended_as_a_push_ends_it() {
+    use diesel::prelude::*;
+    use serde_json::{Value, json};
+    use tthc_core::db::schema::dossiers as d;
+    use tthc_tests::TestApp;
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let ev = |id: &str, status: &str, at: &str| json!({"id": id, "status": status, "at": format!("2026-03-{at}+07:00")});
+    let mut apology = ev("2", "processing", "03T09:00:00");
+    apology["newDue"] = json!("2026-03-10T08:00:00+07:00");
+    // Received on Monday 2 March at 08:00, due on Thursday 5 March at 08:00.
+    let received = || ev("1", "received", "02T08:00:00");
+    let histories: [(&str, Value); 7] = [
+        // Requested before the due day: early.
+        (
+            "U1",
+            json!([received(), ev("2", "supplementRequested", "03T10:00:00")]),
+        ),
+        // After the due instant: late.
+        (
+            "U2",
+            json!([received(), ev("2", "supplementRequested", "05T09:00:00")]),
+        ),
+        // On the due day, before the due instant: on time.
+        (
+            "U3",
+            json!([received(), ev("2", "supplementRequested", "05T07:30:00")]),
+        ),
+        // Rescheduled by an apology: on time, never early.
+        (
+            "U4",
+            json!([
+                received(),
+                apology,
+                ev("3", "supplementRequested", "04T10:00:00")
+            ]),
+        ),
+        // Answered: open.
+        (
+            "U5",
+            json!([
+                received(),
+                ev("2", "supplementRequested", "03T10:00:00"),
+                ev("3", "processing", "04T10:00:00")
+            ]),
+        ),
+        // A second request: open, late.
+        (
+            "U6",
+            json!([
+                received(),
+                ev("2", "supplementRequested", "03T10:00:00"),
+                ev("3", "processing", "03T11:00:00"),
+                ev("4", "supplementRequested", "03T14:00:00")
+            ]),
+        ),
+        // Three weeks on: late, a longer span.
+        (
+            "U7",
+            json!([
+                received(),
+                ev("2", "processing", "03T10:00:00"),
+                ev("3", "supplementRequested", "25T10:00:00")
+            ]),
+        ),
+    ];
+    let bodies: Vec<Value> = histories
+        .into_iter()
+        .map(|(code, events)| {
+            json!({
+                "code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+                "receivedAt": "2026-03-02T08:00:00+07:00",
+                "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"},
+                "events": events
+            })
+        })
+        .collect();
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &Value::Array(bodies));
+    assert_eq!(r.body["created"], 7, "{}", r.text);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    type Stored = (
+        String,
+        Option<String>,
+        Option<i32>,
+        Option<tthc_core::db::timestamp::Stamp>,
+    );
+    /// Code, timing, span class, end.
+    type Judged = (String, Option<String>, Option<i32>, Option<String>);
+    let judged = |db: &Database| -> Vec<Judged> {
+        let mut conn = db.conn().unwrap();
+        d::table
+            .select((d::code, d::timing, d::span_class, d::ended_at))
+            .order(d::code.asc())
+            .load::<Stored>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|(code, timing, span, end)| (code, timing, span, end.map(|e| e.0.to_string())))
+            .collect()
+    };
+    let written = judged(&db);
+    let timing: Vec<(&str, Option<&str>)> = written
+        .iter()
+        .map(|(code, timing, _, _)| (code.as_str(), timing.as_deref()))
+        .collect();
+    assert_eq!(
+        timing,
+        [
+            ("U1", Some("finishedEarly")),
+            ("U2", Some("finishedLate")),
+            ("U3", Some("finishedOnTime")),
+            ("U4", Some("finishedOnTime")),
+            ("U5", None),
+            ("U6", None),
+            ("U7", Some("finishedLate")),
+        ]
+    );
+    // As stored before the rule: reverting 000035 (and what came after) opens them again;
+    // applying it again ends them as the push did.
+    drop(app);
+    let since_35 = migrations_since(&test_db, 35);
+    db.revert_last(since_35).unwrap();
+    assert!(
+        judged(&db)
+            .iter()
+            .all(|(_, timing, span, end)| timing.is_none() && span.is_none() && end.is_none())
+    );
+    assert_eq!(db.migrate().unwrap(), since_35);
+    assert_eq!(judged(&db), written);
+}
+
 /// Migration 000027 turns the flags stored as words into bits, also a word an earlier version
 /// appended without its spaces (which the flag filter then missed).
 #[test]

@@ -131,17 +131,49 @@ fn supplement_time_is_added_once_and_a_second_request_is_late() {
 }
 
 #[test]
-fn an_unanswered_request_stops_the_clock_but_resolves_nothing() {
+fn one_unanswered_request_is_the_end_until_it_is_answered() {
     let waiting = with(
         received(),
         &[ev("s", Status::SupplementRequested, "2026-03-04 10:00")],
     );
     let c = timing(&waiting, DUE, "2026-03-31 17:00");
-    // Not resolved (II.06a counts it in progress), and within its time: the clock stopped on
-    // 4 March, before the due instant of 5 March 08:00.
-    assert_eq!(c.end, None);
-    assert_eq!(c.timing, Timing::InProgressWithinTime);
+    // Its instant is the end (PORTAL_RULES 2.1), before the due day of 5 March: early.
+    assert_eq!(c.end, Some(at("2026-03-04 10:00")));
+    assert_eq!(c.timing, Timing::FinishedEarly);
     assert_eq!(c.late_from, None);
+    // Requested after the due instant, it ends late.
+    let late = with(
+        received(),
+        &[ev("s", Status::SupplementRequested, "2026-03-05 09:00")],
+    );
+    let c = timing(&late, DUE, "2026-03-31 17:00");
+    assert_eq!(
+        (c.end, c.timing),
+        (Some(at("2026-03-05 09:00")), Timing::FinishedLate)
+    );
+    // Answered, the end is taken back and the clock runs on from the completion.
+    let answered = with(
+        received(),
+        &[
+            ev("s", Status::SupplementRequested, "2026-03-04 10:00"),
+            ev("p", Status::Processing, "2026-03-09 10:00"),
+        ],
+    );
+    let c = timing(&answered, DUE, "2026-03-31 17:00");
+    assert_eq!(c.end, None);
+    assert_eq!(c.timing, Timing::InProgressOverdue);
+    // A second request, unanswered, is no end: late from it.
+    let again = with(
+        received(),
+        &[
+            ev("s1", Status::SupplementRequested, "2026-03-02 10:00"),
+            ev("p1", Status::Processing, "2026-03-02 11:00"),
+            ev("s2", Status::SupplementRequested, "2026-03-02 14:00"),
+        ],
+    );
+    let c = timing(&again, DUE, "2026-03-31 17:00");
+    assert_eq!(c.end, None);
+    assert_eq!(c.late_from, Some(at("2026-03-02 14:00")));
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //!   citizen's completion (the next received, processing or financial-obligation event)
 //!   restarts it, and the working time between them is added to the due instant. A request
 //!   followed by the end with no completion forgives nothing: supplement time is request →
-//!   completion only. A request still unanswered keeps the clock stopped (the dossier is
-//!   judged at the request), but the dossier is not resolved.
+//!   completion only.
+//! - Exactly one supplement request, not answered: its instant is the end (PORTAL_RULES 2.1,
+//!   DOMAIN.md). The citizen's later completion takes that end back, and the clock runs on.
 //! - More than one supplement request makes the dossier late from the second request.
 //! - An apology with a new date (phiếu xin lỗi) replaces the due instant, once, and only when
 //!   it is issued by the due instant: the dossier is then rescheduled, never early.
@@ -26,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use super::{Event, Status, ordered};
 use crate::calendar::{Calendar, Measure, TimeLimit};
 
-/// A dossier's timing.
+/// A dossier's timing. "Finished" is ended by the timing rules: finished, returned, refused,
+/// withdrawn, or waiting on its one unanswered supplement request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = DossierTiming))]
@@ -84,7 +86,8 @@ pub struct TimingInput<'a> {
 pub struct Classification {
     /// The timing.
     pub timing: Timing,
-    /// When handling ended, if it did (an unanswered supplement request is not an end).
+    /// When handling ended, if it did: the end event's instant, or that of the one supplement
+    /// request not answered.
     pub end: Option<NaiveDateTime>,
     /// The due instant after apologies and supplement time, if there is one.
     pub effective_due: Option<NaiveDateTime>,
@@ -211,6 +214,17 @@ pub fn classify(calendar: &Calendar, input: &TimingInput<'_>) -> Classification 
     } else {
         None
     };
+    // Exactly one request, unanswered: the portal ends the dossier there (PORTAL_RULES 2.1).
+    let end = match (end, paused_since) {
+        (None, Some(from)) if requests == 1 => {
+            steps.push(format!(
+                "one supplement request at {from}, not answered: its instant is the end"
+            ));
+            paused_since = None;
+            Some(from)
+        }
+        _ => end,
+    };
     let timing = match end {
         Some(end) => {
             if let Some(from) = paused_since {
@@ -237,7 +251,7 @@ pub fn classify(calendar: &Calendar, input: &TimingInput<'_>) -> Classification 
         None => {
             if let Some(from) = paused_since {
                 steps.push(format!(
-                    "supplement requested at {from} and not answered yet: the clock stops there, and the dossier is not resolved"
+                    "supplement requested again at {from} and not answered yet: the clock stops there"
                 ));
             } else if late_from.is_none() {
                 // The clock runs on towards the due instant: late from then, unless an event
