@@ -23,6 +23,7 @@ fn unrestricted(app: &TestApp, code: &str, from: &str) -> Value {
         "populationDataOverCitizenProcedures": false,
         "citizenSubjects": [],
         "announcementsDatedInPeriodOnly": false,
+        "onlinePaymentOverFeeProcedures": false,
         "publicContentJudgedNow": false,
         "oneComponentFileDigitizes": false,
         "receivingSatisfactionSubtractsShares": false,

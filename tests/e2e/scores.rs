@@ -158,11 +158,12 @@ fn a_parent_counts_its_whole_subtree_as_worked_out_by_hand() {
         counts(&p.body, "DOSSIER_RECEIVING_SATISFACTION"),
         (json!(3), json!(4), json!(5.0))
     );
-    // No fees, components or results in these dossiers: the dossier-detail indicators count 0
-    // where a zero denominator gives 0 (payment) and nothing where it has no score.
+    // No fees, components or results in these dossiers. Procedure 1.000001 has fees, so its 4
+    // dossiers received in March count for online payment, none paid (PORTAL_RULES 3.6); the
+    // other dossier-detail indicators count 0 and have no score.
     assert_eq!(
         counts(&p.body, "ONLINE_PAYMENT_DOSSIER"),
-        (json!(0), json!(0), json!(0.0))
+        (json!(0), json!(4), json!(0.0))
     );
     assert_eq!(
         counts(&p.body, "ORIGINAL_RESULT_AVAILABLE"),
@@ -736,8 +737,9 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     assert_eq!(s.status, Status::OK, "{}", s.text);
     // Received in May: A, B, C; online A, C. Finished in May: A, B.
     let expected = [
-        // paid online 1 of 2 obligations, linear 6 → 3
-        ("ONLINE_PAYMENT_DOSSIER", 1, 2, 3.0),
+        // paid online: A, of the three dossiers of 1.000001, a procedure with fees (C lists
+        // none and still counts, PORTAL_RULES 3.6): linear 6 × 1/3 → 2
+        ("ONLINE_PAYMENT_DOSSIER", 1, 3, 2.0),
         // reused 1 of 3 = 33.3% of an 80% threshold: 2 × 33.3/80 = 0.83
         ("REUSED_DIGITIZED_DATA", 1, 3, 0.83),
         // population database 1 of 3, linear 2 → 0.67
@@ -771,13 +773,14 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         assert_eq!(s.body["sources"][code], "observed", "{code}");
     }
     // D: finished late (due 7 May), rated dissatisfied, one of two components scanned, a PDF
-    // result.
+    // result, exempt from the fees (all zero).
     let r = app.post(
         "/api/v1/dossiers/bulk",
         &admin,
         &json!([detailed("C1-260504-0004", "inPerson", json!({
             "components": [{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}],
             "results": pdf,
+            "fees": [{"name": "Lệ phí", "amountVnd": 0}],
             "rating": {"value": "dissatisfied", "at": at("12T11:00:00")}
         }), finished(&at("04T08:00:00"), &at("12T10:00:00")))]),
     );
@@ -794,6 +797,11 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     assert_eq!(
         counts(&s.body, "DOSSIER_RECEIVING_SATISFACTION"),
         (json!(0), json!(3), json!(0.0))
+    );
+    // Exempt, D leaves online payment as it was.
+    assert_eq!(
+        counts(&s.body, "ONLINE_PAYMENT_DOSSIER"),
+        (json!(1), json!(3), json!(2.0))
     );
     let m = app.get(
         "/api/v1/units/C1/scores/2026-05/indicators/PAYMENT_INTEGRATED_FORMALITY/misses",

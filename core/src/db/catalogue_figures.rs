@@ -259,11 +259,11 @@ fn procedures_in_force(
             continue;
         }
         let content = serde_json::from_str::<ProcedureContent>(&content).ok();
-        let fees = content
-            .as_ref()
-            .and_then(|c| c.fees.as_ref())
-            .is_some_and(|fees| fees.iter().any(|f| f.amount_vnd > 0));
         let kind = ProcedureKind {
+            fees: content
+                .as_ref()
+                .and_then(|c| c.fees.as_ref())
+                .is_some_and(|fees| fees.iter().any(|f| f.amount_vnd > 0)),
             paper_result: content
                 .as_ref()
                 .and_then(|c| c.result.as_ref())
@@ -277,7 +277,6 @@ fn procedures_in_force(
             base,
             unit_id: Some(unit_id),
             online: matches!(online.as_deref(), Some("partial" | "full")),
-            fees,
             kind,
         });
     }

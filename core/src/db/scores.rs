@@ -303,8 +303,9 @@ fn handled_groups(
 /// - `ONLINE_DOSSIER_SUBMISSION`: dossiers received in the period online, of all received.
 /// - `DOSSIER_SYNC`: dossiers received in the period that were synced to the national portal,
 ///   of all received in it (PORTAL_RULES 1.4: carried-over dossiers are not in it).
-/// - Of the dossiers received in the period: `ONLINE_PAYMENT_DOSSIER` those with a financial
-///   obligation paid online, of those with one; `REUSED_DIGITIZED_DATA` those reusing digitized
+/// - Of the dossiers received in the period: `ONLINE_PAYMENT_DOSSIER` those paid online, of
+///   those of procedures with fees not exempt by a fee list of zeros (or of those with a
+///   financial obligation, as the rule set's counting says); `REUSED_DIGITIZED_DATA` those reusing digitized
 ///   data; `CITIZEN_DATA_CONNECTED_DOSSIER` those that used the population database;
 ///   `SYNCED_WITH_DVCQG_PERSONAL_STORAGE` those that took a component from the citizen's data
 ///   store or saved a result to it (of all received, or of those received online, as the rule
@@ -373,8 +374,9 @@ pub fn observe(
                 counting::personal_storage_counts(rules, online, has(f::CITIZEN_STORE));
             n.store_base += w * u64::from(store_base);
             n.citizen_store += w * u64::from(store_used);
-            n.obligations += w * u64::from(has(f::FINANCIAL_OBLIGATION));
-            n.paid_online += w * u64::from(has(f::PAID_ONLINE));
+            let (payment_base, paid_online) = counting::online_payment_counts(rules, kind, g.facts);
+            n.payment_base += w * u64::from(payment_base);
+            n.paid_online += w * u64::from(paid_online);
             n.reused += w * u64::from(has(f::REUSED));
             if counting::in_population_data(rules, kind) {
                 n.population_base += w;
@@ -424,7 +426,7 @@ pub fn observe(
         ("DOSSIER_SYNC", observed(n.synced, n.received)),
         (
             "ONLINE_PAYMENT_DOSSIER",
-            observed(n.paid_online, n.obligations),
+            observed(n.paid_online, n.payment_base),
         ),
         (
             "ORIGINAL_RESULT_AVAILABLE",
@@ -480,7 +482,8 @@ struct Tally {
     citizen_store: u64,
     /// The base of the citizen's-store indicator (every dossier received, or those online).
     store_base: u64,
-    obligations: u64,
+    /// The base of `ONLINE_PAYMENT_DOSSIER`, as the rule set's counting says.
+    payment_base: u64,
     paid_online: u64,
     reused: u64,
     /// Received, of the procedures the population-data indicators count.

@@ -32,6 +32,9 @@ pub const COMPONENTS_DIGITIZED: i32 = 1 << 10;
 /// At least one submitted component was digitized (carries a file): what the portal looks for in
 /// a dossier's components (PORTAL_RULES 4.2, "a file in their components").
 pub const COMPONENT_FILE: i32 = 1 << 11;
+/// The dossier lists its fees and every amount is zero: exempt, as the portal reads a synced fee
+/// list (PORTAL_RULES 3.6 leaves such dossiers out).
+pub const FEES_ALL_ZERO: i32 = 1 << 12;
 /// Refused or withdrawn before it was received: not counted by any indicator. The highest bit,
 /// so that "counted" is `facts < NOT_RECEIVED`, a comparison every backend reads in an index.
 pub const NOT_RECEIVED: i32 = 1 << 30;
@@ -56,6 +59,8 @@ pub struct FactsInput<'a> {
     pub paid_online: bool,
     /// Whether the dossier carries its fees (amounts and how they were paid).
     pub fees_recorded: bool,
+    /// Whether it lists fees and every amount is zero.
+    pub fees_all_zero: bool,
     /// The components submitted.
     pub components: &'a [ComponentFacts],
     /// The result documents.
@@ -83,6 +88,7 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
             input.financial_obligation && input.fees_recorded,
             FEES_RECORDED,
         ),
+        (input.fees_all_zero, FEES_ALL_ZERO),
         (electronic, ELECTRONIC_RESULT),
         (electronic && all_digitized, DIGITIZED),
         (all_digitized, COMPONENTS_DIGITIZED),
@@ -142,6 +148,7 @@ mod tests {
             financial_obligation: false,
             paid_online: true,
             fees_recorded: true,
+            fees_all_zero: false,
             components: &[],
             results: &[],
             population_db_used: false,
@@ -165,6 +172,13 @@ mod tests {
                 ..base
             }),
             FINANCIAL_OBLIGATION
+        );
+        assert_eq!(
+            facts(&FactsInput {
+                fees_all_zero: true,
+                ..base
+            }),
+            FEES_ALL_ZERO
         );
         assert_eq!(
             facts(&FactsInput {

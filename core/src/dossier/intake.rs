@@ -300,6 +300,7 @@ pub fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: b
         financial_obligation: details.financial_obligation,
         paid_online: details.fees.iter().any(|f| f.paid_online),
         fees_recorded: !details.fees.is_empty(),
+        fees_all_zero: !details.fees.is_empty() && details.fees.iter().all(|f| f.amount_vnd == 0),
         components: &components,
         results: &details.results,
         population_db_used: details.population_db_used,

@@ -162,9 +162,7 @@ pub struct ProcedureFacts {
     pub unit_id: Option<i64>,
     /// Offers partial or full online service.
     pub online: bool,
-    /// Has fees or charges.
-    pub fees: bool,
-    /// What the counting reads of it (paper result, citizens served).
+    /// What the counting reads of it (paper result, citizens served, fees).
     pub kind: ProcedureKind,
 }
 
@@ -237,7 +235,7 @@ pub fn judge_procedures<'a>(
                 (!used.online).then_some("received no online dossier in the period"),
             );
         }
-        if p.fees {
+        if p.kind.fees {
             verdict(
                 "ONLINE_PAYMENT_FORMALITY",
                 (!used.paid_online).then_some("no dossier of the period was paid online"),
@@ -405,10 +403,10 @@ mod tests {
             base: code.split('.').take(2).collect::<Vec<_>>().join("."),
             unit_id: None,
             online,
-            fees,
             kind: ProcedureKind {
                 paper_result: false,
                 citizen: code != "1.000003",
+                fees,
             },
         };
         let procedures = [

@@ -35,6 +35,7 @@ pub enum LevelPolicy {
     "citizenSubjects": ["công dân", "cá nhân", "người nước ngoài", "hộ gia đình"],
     "personalStorageOverReceived": true,
     "announcementsDatedInPeriodOnly": true,
+    "onlinePaymentOverFeeProcedures": true,
     "publicContentJudgedNow": true,
     "oneComponentFileDigitizes": true,
     "receivingSatisfactionSubtractsShares": true,
@@ -67,6 +68,11 @@ pub struct Counting {
     /// period count; a decision never made is not in the indicator. Otherwise a deadline that
     /// fell in the period unmet also counts, as late.
     pub announcements_dated_in_period_only: bool,
+    /// `ONLINE_PAYMENT_DOSSIER` (3.6): counted over the dossiers of procedures with fees (in the
+    /// catalogue, or shown by a non-zero fee the dossier lists), less those whose listed fees are
+    /// all zero, whether or not the dossier lists its fees. Otherwise over the dossiers with a
+    /// financial obligation only.
+    pub online_payment_over_fee_procedures: bool,
     /// `PUBLIC_CONTENT_FULL` (1.3, "judged now, not per period"): every procedure published on
     /// the national database by the day the period is judged (today, for the running period)
     /// counts, with the content in force that day; a procedure tthc holds but that is no longer
@@ -99,6 +105,7 @@ impl Default for Counting {
                 .to_vec(),
             personal_storage_over_received: true,
             announcements_dated_in_period_only: true,
+            online_payment_over_fee_procedures: true,
             public_content_judged_now: true,
             one_component_file_digitizes: true,
             receiving_satisfaction_subtracts_shares: true,
@@ -126,6 +133,7 @@ impl Counting {
             citizen_subjects: Vec::new(),
             personal_storage_over_received: false,
             announcements_dated_in_period_only: false,
+            online_payment_over_fee_procedures: false,
             public_content_judged_now: false,
             one_component_file_digitizes: false,
             receiving_satisfaction_subtracts_shares: false,
@@ -197,6 +205,8 @@ pub struct ProcedureKind {
     pub paper_result: bool,
     /// Its target subjects include citizens or foreigners.
     pub citizen: bool,
+    /// Its content states a non-zero fee or charge.
+    pub fees: bool,
 }
 
 /// Whether a dossier counts as received online for `ONLINE_DOSSIER_SUBMISSION`: submitted online,
@@ -279,6 +289,20 @@ impl ReceivingTally {
     }
 }
 
+/// How a dossier received in the period counts for `ONLINE_PAYMENT_DOSSIER`, from its procedure
+/// and its facts bits: whether it is in the denominator, and whether it is in the numerator
+/// (paid online).
+pub fn online_payment_counts(counting: &Counting, kind: ProcedureKind, facts: i32) -> (bool, bool) {
+    use crate::dossier::facts::{FEES_ALL_ZERO, FINANCIAL_OBLIGATION, PAID_ONLINE};
+    let has = |bit: i32| facts & bit != 0;
+    let base = if counting.online_payment_over_fee_procedures {
+        (kind.fees || has(FINANCIAL_OBLIGATION)) && !has(FEES_ALL_ZERO)
+    } else {
+        has(FINANCIAL_OBLIGATION)
+    };
+    (base, base && has(PAID_ONLINE))
+}
+
 /// Whether a dossier (or procedure) is in the population-data indicators.
 pub fn in_population_data(counting: &Counting, kind: ProcedureKind) -> bool {
     !counting.population_data_over_citizen_procedures || kind.citizen
@@ -303,10 +327,12 @@ mod tests {
     const PAPER: ProcedureKind = ProcedureKind {
         paper_result: true,
         citizen: true,
+        fees: true,
     };
     const ELECTRONIC: ProcedureKind = ProcedureKind {
         paper_result: false,
         citizen: false,
+        fees: false,
     };
 
     #[test]
@@ -371,6 +397,31 @@ mod tests {
         let mut worst = ReceivingTally::default();
         worst.add(3, true, true);
         assert_eq!(worst.numerator(&Counting::default()), 0);
+    }
+
+    #[test]
+    fn online_payment_counts_the_dossiers_of_fee_procedures_not_exempt() {
+        use crate::dossier::facts::{FEES_ALL_ZERO, FINANCIAL_OBLIGATION, PAID_ONLINE};
+        let c = Counting::default();
+        let u = Counting::unrestricted();
+        // A fee procedure's dossier listing no fees: in the portal's base, not in the old one.
+        assert_eq!(online_payment_counts(&c, PAPER, 0), (true, false));
+        assert_eq!(online_payment_counts(&u, PAPER, 0), (false, false));
+        // Its fees all zero: exempt, out of the base.
+        assert_eq!(
+            online_payment_counts(&c, PAPER, FEES_ALL_ZERO),
+            (false, false)
+        );
+        // Paid online.
+        let paid = FINANCIAL_OBLIGATION | PAID_ONLINE;
+        assert_eq!(online_payment_counts(&c, PAPER, paid), (true, true));
+        assert_eq!(online_payment_counts(&u, PAPER, paid), (true, true));
+        // A procedure tthc does not know as a fee one, but a non-zero fee listed.
+        assert_eq!(
+            online_payment_counts(&c, ELECTRONIC, FINANCIAL_OBLIGATION),
+            (true, false)
+        );
+        assert_eq!(online_payment_counts(&c, ELECTRONIC, 0), (false, false));
     }
 
     #[test]

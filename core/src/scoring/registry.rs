@@ -141,7 +141,7 @@ pub const INDICATORS: [IndicatorEntry; 21] = [
         "ONLINE_PAYMENT_DOSSIER",
         Dossiers,
         "PORTAL_RULES 3.6",
-        "dossiers received in the period with a financial obligation paid online / those with a financial obligation",
+        "dossiers received in the period paid online / those of procedures with fees, less those whose listed fees are all zero",
         false,
         None,
     ),

@@ -1,0 +1,9 @@
+-- Facts bit 1 << 12 (FEES_ALL_ZERO): the dossier lists its fees and every amount is zero. The
+-- portal's ONLINE_PAYMENT_DOSSIER leaves such dossiers out of the dossiers of fee-bearing
+-- procedures it counts (PORTAL_RULES 3.6). Backfilled from the fees kept as pushed.
+UPDATE dossiers SET facts = facts | 4096
+WHERE json_array_length(data, '$.fees') > 0
+  AND NOT EXISTS (
+    SELECT 1 FROM json_each(data, '$.fees')
+    WHERE coalesce(json_extract(value, '$.amountVnd'), 0) <> 0
+  );
