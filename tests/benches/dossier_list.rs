@@ -170,7 +170,7 @@ fn aggregate(period: &str) -> String {
         "SELECT count(*), count(ended_at), count(*) FILTER (WHERE ended_at > late_from), \
          count(synced_at), count(*) FILTER (WHERE channel = 'online'), \
          count(*) FILTER (WHERE status = 'finished'), count(DISTINCT procedure_code), \
-         sum(facts & 1024) FROM dossiers WHERE split_part(unit_path, '/', 2) = 'P' \
+         sum(facts & 2048) FROM dossiers WHERE split_part(unit_path, '/', 2) = 'P' \
          AND unit_path LIKE '/P/%' AND facts < 1073741824 \
          AND received_at >= '{from}' AND received_at < '{to}'"
     )

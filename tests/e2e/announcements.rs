@@ -652,15 +652,15 @@ fn announcements_and_publications_count_in_the_transparency_group() {
     assert_eq!(unpublished[0]["code"], "1.000002.P");
     assert_eq!(unpublished[0]["dueOn"], "2024-05-04");
     assert_eq!(unpublished[0]["doneOn"], "2024-05-08");
-    let content = misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL");
-    assert_eq!(content.len(), 1, "{content:?}");
-    assert_eq!(content[0]["code"], "1.000002.P");
+    let lacking = misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL");
+    assert_eq!(lacking.len(), 1, "{lacking:?}");
+    assert_eq!(lacking[0]["code"], "1.000002.P");
     assert!(
-        content[0]["reason"]
+        lacking[0]["reason"]
             .as_str()
             .unwrap()
             .contains("does not hold"),
-        "{content:?}"
+        "{lacking:?}"
     );
     // Applying Q1 puts its complete content in the catalogue: the content counts as full.
     let r = app.call(
@@ -677,29 +677,38 @@ fn announcements_and_publications_count_in_the_transparency_group() {
     );
     assert!(misses(&app, &admin, "P", "2024-05", "PUBLIC_CONTENT_FULL").is_empty());
     // Abolished in June, 1.000001.P has no content in force to judge: June counts 1.000002.P
-    // alone, and May, judged on its last day, both.
-    let abolition = create(
-        &app,
-        &admin,
-        &json!({"kind": "province", "number": "950/QĐ-UBND", "title": "Bãi bỏ", "issuer": "P",
+    // alone, and May, judged on its last day, both. Then a procedure published in June, in
+    // force from July, is judged by the content to come, complete.
+    let content_full = |period: &str| {
+        let s = app.get(&format!("/api/v1/units/P/scores/{period}"), &admin);
+        counts(&s.body, "PUBLIC_CONTENT_FULL")
+    };
+    let later = [
+        json!({"kind": "province", "number": "950/QĐ-UBND", "title": "Bãi bỏ", "issuer": "P",
         "signedOn": "2024-06-03", "effectiveOn": "2024-06-05", "unit": "STP",
         "items": [{"procedureCode": "1.000001.P", "action": "abolished"}]}),
-    );
-    let r = app.call(
-        HttpMethod::POST,
-        &format!("/api/v1/announcements/{}/apply", abolition["id"]),
-        Some(&admin),
-        None,
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
-    let june = app.get("/api/v1/units/P/scores/2024-06", &admin);
-    assert_eq!(
-        counts(&june.body, "PUBLIC_CONTENT_FULL"),
-        (json!(1), json!(1), json!(2.0))
-    );
-    let may = app.get("/api/v1/units/P/scores/2024-05", &admin);
-    assert_eq!(
-        counts(&may.body, "PUBLIC_CONTENT_FULL"),
-        (json!(2), json!(2), json!(2.0))
-    );
+        json!({"kind": "province", "number": "960/QĐ-UBND", "title": "Công bố TTHC mới", "issuer": "P",
+        "signedOn": "2024-06-10", "effectiveOn": "2024-07-01", "unit": "STTTT", "publishedOn": "2024-06-12",
+        "items": [{"procedureCode": "1.000004.P", "action": "new", "name": "Cấp phép triển lãm",
+                   "content": content("Cấp phép triển lãm", "XB", "province", "STTTT", true)}]}),
+    ];
+    let expected = [[(1, 1, 2.0), (2, 2, 2.0)], [(2, 2, 2.0), (2, 2, 2.0)]];
+    for (decision, [june, may]) in later.iter().zip(expected) {
+        let d = create(&app, &admin, decision);
+        let r = app.call(
+            HttpMethod::POST,
+            &format!("/api/v1/announcements/{}/apply", d["id"]),
+            Some(&admin),
+            None,
+        );
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        for (period, (n, of, score)) in [("2024-06", june), ("2024-05", may)] {
+            assert_eq!(
+                content_full(period),
+                (json!(n), json!(of), json!(score)),
+                "{period} after {}",
+                decision["number"]
+            );
+        }
+    }
 }

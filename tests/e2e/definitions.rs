@@ -112,9 +112,8 @@ fn dossier_indicators_count_as_the_portal_defines_them() {
         // 6 = 3 (4.1).
         ("ORIGINAL_RESULT_AVAILABLE", 1, 2, 3.0),
         // Digitized components and, for paper results only, an electronic result: D1, D3; not
-        // D2 (paper result without a file), not D4 (components on paper): 2 of 4 = 50% of an 80%
-        // threshold: 4 × 50/80 = 2.5 (4.2).
-        ("SO_HOA_GIAY_TO_GIAI_QUYET", 2, 4, 2.5),
+        // D2 (paper result without a file), not D4 (components on paper): 2 of 4 of 4 = 2 (4.2).
+        ("SO_HOA_GIAY_TO_GIAI_QUYET", 2, 4, 2.0),
         // Of the citizens' procedure's dossiers D1 and D2, D2 used the population database
         // (D4 did too, but 1.000003 serves businesses): 1 of 2 of 2 = 1 (4.5).
         ("CITIZEN_DATA_CONNECTED_DOSSIER", 1, 2, 1.0),

@@ -21,7 +21,8 @@ fn migrations_apply_up_down_up() {
 }
 
 /// Migration 000017 sets the "every component digitized" facts bit of the dossiers stored before
-/// it, and 000034 the "a component with a file" bit, from the components kept as pushed.
+/// it, and 000034 the "a component with a file" bit, from the components kept as pushed; 000036
+/// the "fees all zero" bit from the fees.
 #[test]
 fn the_components_bit_is_backfilled_from_the_stored_components() {
     use diesel::prelude::*;
@@ -31,12 +32,12 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
     let test_db = TestDb::new();
     let app = TestApp::spawn_on(&test_db.url);
     let admin = crate::procedures::seed(&app);
-    let dossier = |code: &str, components: serde_json::Value| {
+    let dossier = |code: &str, components: serde_json::Value, fees: serde_json::Value| {
         json!({
             "code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
             "receivedAt": "2026-03-02T08:00:00+07:00",
             "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"},
-            "components": components,
+            "components": components, "fees": fees,
             "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]
         })
     };
@@ -44,9 +45,11 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
         "/api/v1/dossiers/bulk",
         &admin,
         &json!([
-            dossier("C1-A", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": true}])),
-            dossier("C1-B", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}])),
-            dossier("C1-C", json!([])),
+            dossier("C1-A", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": true}]),
+                json!([{"name": "Lệ phí", "amountVnd": 0}, {"name": "Phí", "amountVnd": 0}])),
+            dossier("C1-B", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}]),
+                json!([{"name": "Lệ phí", "amountVnd": 0}, {"name": "Phí", "amountVnd": 5000}])),
+            dossier("C1-C", json!([]), json!([])),
         ]),
     );
     assert_eq!(r.status, Status::OK, "{}", r.text);
@@ -62,14 +65,14 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
             .load::<(String, i32)>(&mut *conn)
             .unwrap()
             .into_iter()
-            .map(|(code, facts)| (code, facts & (1024 | 2048)))
+            .map(|(code, facts)| (code, facts & (1024 | 2048 | 4096)))
             .collect()
     };
     let written = bits(&db);
     assert_eq!(
         written,
         [
-            ("C1-A".to_owned(), 1024 | 2048),
+            ("C1-A".to_owned(), 1024 | 2048 | 4096),
             ("C1-B".to_owned(), 2048),
             ("C1-C".to_owned(), 0)
         ]
@@ -102,7 +105,7 @@ fn an_unanswered_request_stored_open_is_ended_as_a_push_ends_it() {
     apology["newDue"] = json!("2026-03-10T08:00:00+07:00");
     // Received on Monday 2 March at 08:00, due on Thursday 5 March at 08:00.
     let received = || ev("1", "received", "02T08:00:00");
-    let histories: [(&str, Value); 7] = [
+    let histories: [(&str, Value); 9] = [
         // Requested before the due day: early.
         (
             "U1",
@@ -146,6 +149,18 @@ fn an_unanswered_request_stored_open_is_ended_as_a_push_ends_it() {
                 ev("4", "supplementRequested", "03T14:00:00")
             ]),
         ),
+        // A span of exactly a day (class 0), and half a second more (class 1).
+        (
+            "U8",
+            json!([received(), ev("2", "supplementRequested", "03T08:00:00")]),
+        ),
+        (
+            "U9",
+            json!([
+                received(),
+                ev("2", "supplementRequested", "03T08:00:00.500")
+            ]),
+        ),
         // Three weeks on: late, a longer span.
         (
             "U7",
@@ -168,7 +183,7 @@ fn an_unanswered_request_stored_open_is_ended_as_a_push_ends_it() {
         })
         .collect();
     let r = app.post("/api/v1/dossiers/bulk", &admin, &Value::Array(bodies));
-    assert_eq!(r.body["created"], 7, "{}", r.text);
+    assert_eq!(r.body["created"], 9, "{}", r.text);
     let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
     type Stored = (
         String,
@@ -204,8 +219,12 @@ fn an_unanswered_request_stored_open_is_ended_as_a_push_ends_it() {
             ("U5", None),
             ("U6", None),
             ("U7", Some("finishedLate")),
+            ("U8", Some("finishedEarly")),
+            ("U9", Some("finishedEarly")),
         ]
     );
+    let spans: Vec<Option<i32>> = written[7..].iter().map(|j| j.2).collect();
+    assert_eq!(spans, [Some(0), Some(1)]);
     // As stored before the rule: reverting 000035 (and what came after) opens them again;
     // applying it again ends them as the push did.
     drop(app);

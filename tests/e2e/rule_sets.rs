@@ -91,9 +91,9 @@ fn a_rule_set_added_at_run_time_counts_from_its_day() {
         ("ONLINE_DOSSIER_SUBMISSION", 3, 4, 6.0),
         // D1's PDF of the 4 finished → 1.5.
         ("ORIGINAL_RESULT_AVAILABLE", 1, 4, 1.5),
-        // Every component digitized with an electronic result: D1 of 4, 25% of an 80%
-        // threshold → 1.25 (one component with a file is not enough under this set).
-        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 4, 1.25),
+        // Every component digitized with an electronic result: D1 of 4 → 1 (one component with
+        // a file is not enough under this set).
+        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 4, 1.0),
         // D2 and D4 used the population database, of 4 → 1.
         ("CITIZEN_DATA_CONNECTED_DOSSIER", 2, 4, 1.0),
         // Both procedures had such a dossier → 2.

@@ -749,10 +749,10 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", 2, 3, 2.67),
         // electronic result: A's PDF, not B's zip → 1 of 2 of 6 → 3
         ("ORIGINAL_RESULT_AVAILABLE", 1, 2, 3.0),
-        // a file in the components and an electronic result: A (B's zip is none) → 1 of 2,
-        // 50% of an 80% threshold: 4 × 50/80 = 2.5
-        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.5),
-        // neither late nor dissatisfied: A → 50% of a 90% threshold: 6 × 50/90 = 3.33
+        // a file in the components and an electronic result: A (B's zip is none) → 1 of 2 of
+        // 4 → 2
+        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.0),
+        // 100% − (0 late + 1/2 dissatisfied, B) = 50% of a 90% threshold: 6 × 50/90 = 3.33
         ("DOSSIER_RECEIVING_SATISFACTION", 1, 2, 3.33),
         // C1's procedures 1.000001 and 1.000001.P (same base code, both with fees): A was paid
         // online and used the population database for both; A and C were online.
@@ -786,17 +786,23 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     );
     assert_eq!(r.body["created"], 1, "{}", r.text);
     let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
-    // A file in the components is enough (PORTAL_RULES 4.2): A and D of A, B, D, 66.7% of an 80%
-    // threshold: 4 × 66.7/80 = 3.33 (every component asked: A alone).
+    // A file in the components is enough (PORTAL_RULES 4.2): A and D of A, B, D → 4 × 2/3 = 2.67
+    // (every component asked: A alone).
     assert_eq!(
         counts(&s.body, "SO_HOA_GIAY_TO_GIAI_QUYET"),
-        (json!(2), json!(3), json!(3.33))
+        (json!(2), json!(3), json!(2.67))
     );
     // 100% − (1/3 late + 2/3 dissatisfied) = 0 (PORTAL_RULES 5.4): D costs twice (counting the
     // dossiers that are neither, A would give 1 of 3).
     assert_eq!(
         counts(&s.body, "DOSSIER_RECEIVING_SATISFACTION"),
         (json!(0), json!(3), json!(0.0))
+    );
+    // Its misses are 3 (D late, B and D disliked), past the 3 finished: how a parent's lost points
+    // are shared.
+    assert_eq!(
+        indicator(&s.body, "DOSSIER_RECEIVING_SATISFACTION")["misses"],
+        3
     );
     // Exempt, D leaves online payment as it was.
     assert_eq!(

@@ -140,6 +140,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
         ComponentRecord {
             name: "Đơn đề nghị".into(),
             sha256: Some(sha(rng)),
+            file_url: None,
             digitized,
             reused: digitized && rng.chance(35),
             from_citizen_store: channel == Channel::Online && rng.chance(30),
@@ -147,6 +148,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
         ComponentRecord {
             name: "Giấy tờ tùy thân".into(),
             sha256: Some(sha(rng)),
+            file_url: None,
             digitized,
             reused: digitized && rng.chance(50),
             from_citizen_store: channel == Channel::Online && rng.chance(40),

@@ -207,7 +207,13 @@ fn component_texts(components: &[ComponentRecord]) -> Result<(), ValidationError
     texts_bounded(
         components
             .iter()
-            .flat_map(|c| [Some(c.name.as_str()), c.sha256.as_deref()])
+            .flat_map(|c| {
+                [
+                    Some(c.name.as_str()),
+                    c.sha256.as_deref(),
+                    c.file_url.as_deref(),
+                ]
+            })
             .flatten(),
     )
 }
@@ -744,8 +750,9 @@ pub struct RatingResult {
 ///
 /// Records the citizen's satisfaction with a dossier, from the vendor's rating device or the
 /// citizen portal. A dossier has one rating: of this one and the stored one, the later by its
-/// instant is kept, so ratings may arrive in any order. A `dissatisfied` rating takes the
-/// dossier out of `DOSSIER_RECEIVING_SATISFACTION`'s numerator. Audited.
+/// instant is kept, so ratings may arrive in any order. A `dissatisfied` rating costs
+/// `DOSSIER_RECEIVING_SATISFACTION` the dossier once finished (twice if it was also late).
+/// Audited.
 #[utoipa::path(
     tag = "dossiers",
     request_body = RatingInput,

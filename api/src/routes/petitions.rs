@@ -114,8 +114,8 @@ pub struct PetitionPut {
     pub subject: Subject,
     /// The procedure concerned, if any (must be in the catalogue).
     pub procedure_code: Option<ProcedureCode>,
-    /// The dossier concerned, if any (it need not be stored yet); such a dossier no longer
-    /// counts for `DOSSIER_RECEIVING_SATISFACTION`.
+    /// The dossier concerned, if any (it need not be stored yet); such a dossier costs
+    /// `DOSSIER_RECEIVING_SATISFACTION` once finished.
     #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,60}$")]
     pub dossier_code: Option<DossierCode>,
     /// How it arrived.

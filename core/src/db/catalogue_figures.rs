@@ -203,28 +203,63 @@ fn missing_by_code(
     codes: Vec<String>,
     day: NaiveDate,
 ) -> StoreResult<HashMap<String, Vec<ContentPart>>> {
-    let rows: Vec<(String, String)> = procedure_versions::table
+    // The version in force on `day`, else the first one to come: a decision is often published
+    // before the day its procedures take effect.
+    let rows: Vec<(String, NaiveDate, String)> = procedure_versions::table
         .inner_join(procedures::table)
         .filter(procedures::code.eq_any(codes))
-        .filter(super::procedures::in_force_on(day))
-        .select((procedures::code, procedure_versions::content))
+        .filter(
+            procedure_versions::valid_to
+                .is_null()
+                .or(procedure_versions::valid_to.ge(day)),
+        )
+        .select((
+            procedures::code,
+            procedure_versions::valid_from,
+            procedure_versions::content,
+        ))
+        .order((procedures::code.asc(), procedure_versions::valid_from.asc()))
         .load(conn)?;
-    Ok(rows
+    let mut judged: HashMap<String, (NaiveDate, String)> = HashMap::new();
+    for (code, from, content) in rows {
+        match judged.get(&code) {
+            // Ordered by start: a later one replaces it only while it is already in force.
+            Some(_) if from > day => {}
+            _ => {
+                judged.insert(code, (from, content));
+            }
+        }
+    }
+    Ok(judged
         .into_iter()
-        .filter_map(|(code, content)| {
+        .filter_map(|(code, (_, content))| {
             let content: ProcedureContent = serde_json::from_str(&content).ok()?;
             Some((code, crate::procedure::missing_parts(&content)))
         })
         .collect())
 }
 
-/// Which of `codes` name a procedure tthc holds, in force or not.
-fn held_codes(conn: &mut DbConnection, codes: Vec<String>) -> StoreResult<HashSet<String>> {
-    Ok(procedures::table
+/// Which of `codes` name a procedure tthc holds whose every version ended before `day`
+/// (abolished, or replaced by no version).
+fn ended_codes(
+    conn: &mut DbConnection,
+    codes: Vec<String>,
+    day: NaiveDate,
+) -> StoreResult<HashSet<String>> {
+    let rows: Vec<(String, Option<NaiveDate>)> = procedure_versions::table
+        .inner_join(procedures::table)
         .filter(procedures::code.eq_any(codes))
-        .select(procedures::code)
-        .load::<String>(conn)?
+        .select((procedures::code, procedure_versions::valid_to))
+        .load(conn)?;
+    let mut last: HashMap<String, bool> = HashMap::new();
+    for (code, valid_to) in rows {
+        let ended = valid_to.is_some_and(|to| to < day);
+        let slot = last.entry(code).or_insert(true);
+        *slot = *slot && ended;
+    }
+    Ok(last
         .into_iter()
+        .filter_map(|(code, ended)| ended.then_some(code))
         .collect())
 }
 
@@ -403,10 +438,10 @@ pub fn observe(
     }
     let since = if counting.public_content_judged_now {
         // Judged over every publication, a procedure since abolished would count against the
-        // province for ever: one tthc holds without a version in force is left out (one it does
-        // not hold at all stays, as incomplete).
-        let held = held_codes(conn, codes)?;
-        published.retain(|p| p.missing.is_some() || !held.contains(&p.procedure));
+        // province for ever: one whose every version ended is left out (one tthc does not hold
+        // at all stays, as incomplete).
+        let ended = ended_codes(conn, codes, today)?;
+        published.retain(|p| !ended.contains(&p.procedure));
         None
     } else {
         Some(first)

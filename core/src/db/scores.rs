@@ -447,7 +447,10 @@ pub fn observe(
         ),
         (
             "DOSSIER_RECEIVING_SATISFACTION",
-            observed(n.receiving.numerator(rules), n.receiving.finished),
+            Count {
+                misses: n.receiving.misses(rules),
+                ..observed(n.receiving.numerator(rules), n.receiving.finished)
+            },
         ),
         (
             "PETITION_PROCESSING_ON_TIME",

@@ -341,6 +341,7 @@ mod tests {
                 components: vec![ComponentRecord {
                     name: "Tờ khai".into(),
                     sha256: None,
+                    file_url: None,
                     digitized: true,
                     reused: false,
                     from_citizen_store: true,

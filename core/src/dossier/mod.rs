@@ -375,8 +375,8 @@ pub enum Satisfaction {
     Satisfied,
     /// Neither (bình thường).
     Neutral,
-    /// Dissatisfied (không hài lòng): the dossier no longer counts for
-    /// `DOSSIER_RECEIVING_SATISFACTION`.
+    /// Dissatisfied (không hài lòng): the dossier costs `DOSSIER_RECEIVING_SATISFACTION` once
+    /// finished.
     Dissatisfied,
 }
 

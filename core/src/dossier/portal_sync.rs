@@ -636,6 +636,7 @@ pub fn dossier_write(
                     .unwrap_or_else(|| "(không tên)".to_owned()),
                 sha256: None,
                 digitized: link.is_some() || c.digitized.is(1),
+                file_url: link,
                 reused: c.digitized.is(1),
                 from_citizen_store: c.from_store.is(1),
             }
@@ -910,9 +911,10 @@ pub fn outgoing(d: &Outgoing<'_>) -> PortalDossier {
             .iter()
             .map(|c| PortalComponent {
                 file_name: Some(c.name.clone()),
-                // Read back, `DuocSoHoa` marks the component digitized and reused, and
-                // `DuocLayTuKhoDMQG` taken from the citizen's store (PORTAL_RULES 4.3, 4.4).
-                digitized: flag(c.digitized || c.reused),
+                // The portal reads `DuocSoHoa` as reuse (PORTAL_RULES 4.3) and a file by its
+                // link (4.2): a component scanned but not reused goes out with its link only.
+                file_url: c.file_url.clone(),
+                digitized: flag(c.reused),
                 from_store: flag(c.from_citizen_store),
                 ..PortalComponent::default()
             })
@@ -1074,7 +1076,8 @@ mod tests {
         d["DanhSachLePhi"] = serde_json::json!([{"TenPhiLePhi": "Lệ phí", "Gia": 8000}]);
         d["TaiLieuNop"] = serde_json::json!([
             {"TenTepDinhKem": "to-khai.pdf", "DuocSoHoa": 1},
-            {"TenTepDinhKem": "cccd.pdf", "DuocLayTuKhoDMQG": 1}
+            {"TenTepDinhKem": "cccd.pdf", "DuocLayTuKhoDMQG": 1},
+            {"TenTepDinhKem": "ban-sao.pdf", "DuongDanTaiTepTin": "https://x/ban-sao.pdf"}
         ]);
         let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
         let out = outgoing(&Outgoing {
@@ -1102,6 +1105,12 @@ mod tests {
         assert_eq!(json["TaiLieuNop"][0]["DuocLayTuKhoDMQG"], 0);
         assert_eq!(json["TaiLieuNop"][1]["DuocSoHoa"], 0);
         assert_eq!(json["TaiLieuNop"][1]["DuocLayTuKhoDMQG"], 1);
+        // Scanned, not reused: its link, and no reuse.
+        assert_eq!(json["TaiLieuNop"][2]["DuocSoHoa"], 0);
+        assert_eq!(
+            json["TaiLieuNop"][2]["DuongDanTaiTepTin"],
+            "https://x/ban-sao.pdf"
+        );
         assert!(json.get("Email").is_none());
         // And read again, it is the same dossier.
         let (again, _) = dossier_write(&out, 0, no_identity).unwrap();

@@ -25,6 +25,11 @@ pub struct ComponentRecord {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub sha256: Option<String>,
+    /// Where the file can be downloaded (the portal's `DuongDanTaiTepTin`), if given: the portal
+    /// relay sends it on, so that the portal sees the file (PORTAL_RULES 4.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
+    pub file_url: Option<String>,
     /// Digitized (scanned or structured).
     #[serde(default)]
     pub digitized: bool,

@@ -208,6 +208,7 @@ mod tests {
         d.components = vec![ComponentRecord {
             name: "Tờ khai".into(),
             sha256: None,
+            file_url: Some("https://dvc.example/to-khai.pdf".into()),
             digitized: true,
             reused: false,
             from_citizen_store: false,

@@ -21,8 +21,8 @@ pub struct Received {
     pub carried_over: u64,
 }
 
-/// Dossiers whose handling ended in the period (finished, returned, stopped or withdrawn: the
-/// 766 progress indicator's end), by timing.
+/// Dossiers whose handling ended in the period (finished, returned, stopped, withdrawn, or waiting
+/// on their one unanswered supplement request: the 766 progress indicator's end), by timing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

@@ -287,6 +287,14 @@ impl ReceivingTally {
             self.neither
         }
     }
+
+    /// The misses, when the portal's formula counts them past `finished − numerator`: late +
+    /// unhappy, a dossier both counting twice, without the floor at zero.
+    pub fn misses(&self, counting: &Counting) -> Option<u64> {
+        counting
+            .receiving_satisfaction_subtracts_shares
+            .then_some(self.late + self.unhappy)
+    }
 }
 
 /// How a dossier received in the period counts for `ONLINE_PAYMENT_DOSSIER`, from its procedure

@@ -41,6 +41,10 @@ pub struct Count {
     /// The indicator does not apply at the unit's level, and gives this instead of its count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_level: Option<LevelPolicy>,
+    /// The misses, when they are not `denominator − numerator` (see
+    /// [`super::IndicatorScore::misses`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misses: Option<u64>,
 }
 
 impl Count {
@@ -52,6 +56,7 @@ impl Count {
             source,
             times: None,
             at_level: None,
+            misses: None,
         }
     }
 }
@@ -95,5 +100,13 @@ pub fn evaluate_counts(
         .filter(|(code, _)| inputs.contains_key(*code))
         .map(|(code, c)| (code.clone(), c.source))
         .collect();
-    Ok((evaluate(rules, &inputs)?, sources))
+    let mut evaluation = evaluate(rules, &inputs)?;
+    for indicator in evaluation.groups.iter_mut().flat_map(|g| &mut g.indicators) {
+        if let Some(c) = counts.get(&indicator.code)
+            && c.at_level.is_none()
+        {
+            indicator.misses = c.misses;
+        }
+    }
+    Ok((evaluation, sources))
 }

@@ -32,14 +32,18 @@ impl Share {
     }
 }
 
-/// The misses of an indicator given as counts: denominator − numerator.
+/// The misses of an indicator given as counts: those the counts state, else denominator −
+/// numerator.
 fn misses(evaluation: &Evaluation, code: &str) -> Option<u64> {
     evaluation
         .groups
         .iter()
         .flat_map(|g| &g.indicators)
         .find(|i| i.code == code)
-        .and_then(|i| Some(i.denominator?.saturating_sub(i.numerator?)))
+        .and_then(|i| {
+            i.misses
+                .or(Some(i.denominator?.saturating_sub(i.numerator?)))
+        })
 }
 
 /// Shares the points `parent` lost among `children` (in their order) and the parent unit's own
@@ -79,7 +83,7 @@ pub fn apportion(parent: &Evaluation, children: &[&Evaluation]) -> (Vec<Share>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scoring::{evaluate, rule_set};
+    use crate::scoring::{IndicatorScore, evaluate, rule_set};
 
     fn eval(on_time: (u64, u64), sync: (u64, u64)) -> Evaluation {
         let inputs = serde_json::from_value(serde_json::json!({
@@ -116,6 +120,46 @@ mod tests {
         let all: f64 = shares.iter().map(|s| s.total).sum::<f64>() + own.total;
         let parent: f64 = on_time + sync;
         assert!((all - parent).abs() < 1e-9, "{all} vs {parent}");
+    }
+
+    #[test]
+    fn misses_past_the_denominator_still_add_up_to_the_parents() {
+        // DOSSIER_RECEIVING_SATISFACTION: a child with 2 finished dossiers both late and
+        // disliked (4 misses, numerator 0), another with 2 fine ones; the parent has 4 misses of
+        // 4. The first child carries all the lost points, none stay at the parent.
+        let with = |finished: u64, late_unhappy: u64| {
+            let mut e = eval((1, 1), (1, 1));
+            let inputs = serde_json::from_value(serde_json::json!({
+                "DOSSIER_RECEIVING_SATISFACTION": {
+                    "numerator": finished.saturating_sub(late_unhappy), "denominator": finished
+                }
+            }))
+            .unwrap();
+            let scored = evaluate(rule_set("qd766").unwrap(), &inputs).unwrap();
+            let i = scored
+                .groups
+                .iter()
+                .flat_map(|g| &g.indicators)
+                .find(|i| i.code == "DOSSIER_RECEIVING_SATISFACTION")
+                .unwrap()
+                .clone();
+            for slot in e.groups.iter_mut().flat_map(|g| &mut g.indicators) {
+                if slot.code == i.code {
+                    *slot = IndicatorScore {
+                        misses: Some(late_unhappy),
+                        ..i.clone()
+                    };
+                }
+            }
+            e
+        };
+        let p = with(4, 4);
+        let (a, b) = (with(2, 4), with(2, 0));
+        let (shares, own) = apportion(&p, &[&a, &b]);
+        let lost = lost(&p, "DOSSIER_RECEIVING_SATISFACTION");
+        assert!(lost > 0.0);
+        assert!((shares[0].points["DOSSIER_RECEIVING_SATISFACTION"] - lost).abs() < 1e-9);
+        assert_eq!(own.total, 0.0);
     }
 
     #[test]

@@ -291,6 +291,12 @@ pub struct IndicatorScore {
     /// The share its counts' ratio was multiplied by, if any (`ratio` is the product).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub times: Option<Factor>,
+    /// The misses the counts hold, when they are not `denominator − numerator`:
+    /// `DOSSIER_RECEIVING_SATISFACTION` subtracts a dossier both late and disliked twice, and its
+    /// numerator stops at zero, so a unit's misses (late + unhappy) can exceed its denominator.
+    /// A parent's lost points are shared among its children by these.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misses: Option<u64>,
 }
 
 impl IndicatorScore {
@@ -308,6 +314,7 @@ impl IndicatorScore {
             points_lost: None,
             scoring: indicator.scoring,
             times: None,
+            misses: None,
         }
     }
 }

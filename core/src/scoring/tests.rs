@@ -141,7 +141,7 @@ fn qd766_indicators_are_as_decided() {
             "DIGITIZATION",
             "SO_HOA_GIAY_TO_GIAI_QUYET",
             4.0,
-            full_at(80.0),
+            Linear,
             NotApplicable,
         ),
         (

@@ -2,8 +2,8 @@
 -- dossiers stored before, open and paused at their one request, end there, judged as
 -- tthc_core::dossier::timing judges them. Late before the request (late_from set): late. Else
 -- early when the request came before the due day and no apology moved the due instant, on time
--- otherwise. The span class (tthc_core::dossier::span) follows the end: the least k up to 12
--- with a span of at most 2^k days, else 13.
+-- otherwise (against the stored due instant). The span class (tthc_core::dossier::span) follows
+-- the end: the least k up to 12 with a span of at most 2^k days, else 13.
 UPDATE dossiers AS d SET
     ended_at = r.at,
     timing = CASE

@@ -2,8 +2,8 @@
 -- dossiers stored before, open and paused at their one request, end there, judged as
 -- tthc_core::dossier::timing judges them. Late before the request (late_from set): late. Else
 -- early when the request came before the due day and no apology moved the due instant, on time
--- otherwise. The span class (tthc_core::dossier::span) follows the end: the least k up to 12
--- with a span of at most 2^k days, else 13.
+-- otherwise (against the stored due instant). The span class (tthc_core::dossier::span) follows
+-- the end: the least k up to 12 with a span of at most 2^k days, else 13.
 UPDATE dossiers SET
     ended_at = r.at,
     timing = CASE
@@ -17,8 +17,8 @@ UPDATE dossiers SET
     END,
     span_class = (
         SELECT coalesce(min(column1), 13) FROM (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12))
-        WHERE CAST(strftime('%s', r.at) AS INTEGER) - CAST(strftime('%s', received_at) AS INTEGER)
-              <= 86400 * (1 << column1)
+        -- Seconds with their fraction: exact at whole seconds, where most spans of 2^k days fall.
+        WHERE unixepoch(r.at, 'subsec') - unixepoch(received_at, 'subsec') <= 86400 * (1 << column1)
     )
 FROM (SELECT e.dossier_id, min(e.at) AS at
       FROM dossier_events e JOIN dossiers o ON o.id = e.dossier_id
