@@ -18,6 +18,16 @@ use crate::calendar::Measure;
 #[serde(transparent)]
 pub struct ProcedureCode(String);
 
+/// The national code a procedure code as written is based on (`1.001234.H12` → `1.001234`), or
+/// the code itself: what [`ProcedureCode::base`] gives, for codes read back from the store.
+pub fn base_of(code: &str) -> &str {
+    let mut dots = code.match_indices('.').map(|(i, _)| i);
+    match (dots.next(), dots.next()) {
+        (Some(_), Some(second)) => &code[..second],
+        _ => code,
+    }
+}
+
 impl ProcedureCode {
     /// Checks `code` and wraps it, or says what is wrong.
     pub fn parse(code: &str) -> Result<Self, String> {
@@ -46,11 +56,7 @@ impl ProcedureCode {
     /// The national code a localized code is based on (`1.001234.H12` → `1.001234`), or the
     /// code itself.
     pub fn base(&self) -> &str {
-        let mut dots = self.0.match_indices('.').map(|(i, _)| i);
-        match (dots.next(), dots.next()) {
-            (Some(_), Some(second)) => &self.0[..second],
-            _ => &self.0,
-        }
+        base_of(&self.0)
     }
 
     /// Whether this is a province's localized code (it has a suffix after the national code).

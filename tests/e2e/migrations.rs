@@ -48,7 +48,7 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
             dossier("C1-A", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": true}]),
                 json!([{"name": "Lệ phí", "amountVnd": 0}, {"name": "Phí", "amountVnd": 0}])),
             dossier("C1-B", json!([{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}]),
-                json!([{"name": "Lệ phí", "amountVnd": 0}, {"name": "Phí", "amountVnd": 5000}])),
+                json!([{"name": "Lệ phí", "amountVnd": 0}, {"name": "Phí", "amountVnd": 5000, "paidOnline": true}])),
             dossier("C1-C", json!([]), json!([])),
         ]),
     );
@@ -86,6 +86,30 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
     assert!(bits(&db).iter().all(|(_, bit)| *bit == 0));
     assert_eq!(db.migrate().unwrap(), since_17);
     assert_eq!(bits(&db), written);
+    // Migration 000037: C1-B's fee of 5,000 paid online, pushed without `financialObligation`,
+    // is an obligation paid online and carried (bits 1, 2 and 512), as a push now writes it; as
+    // an older version stored it, without them, the migration sets them.
+    let fee_bits = |db: &Database| -> Vec<i32> {
+        let mut conn = db.conn().unwrap();
+        tthc_core::db::schema::dossiers::table
+            .select(tthc_core::db::schema::dossiers::facts)
+            .order(tthc_core::db::schema::dossiers::code.asc())
+            .load::<i32>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|facts| facts & (1 | 2 | 512))
+            .collect()
+    };
+    assert_eq!(fee_bits(&db), [0, 1 | 2 | 512, 0]);
+    let since_37 = migrations_since(&test_db, 37);
+    db.revert_last(since_37).unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query("UPDATE dossiers SET facts = facts & ~515"),
+        &mut *db.conn().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(db.migrate().unwrap(), since_37);
+    assert_eq!(fee_bits(&db), [0, 1 | 2 | 512, 0]);
 }
 
 /// Migration 000035 ends, at their one unanswered supplement request, the dossiers stored open

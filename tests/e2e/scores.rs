@@ -709,10 +709,10 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         "/api/v1/dossiers/bulk",
         &admin,
         &json!([
-            // A: fee paid online, one component digitized, reused and from the citizen's store,
-            // a PDF result, the population database, satisfied.
+            // A: fee paid online (its obligation shown by the fee alone), one component
+            // digitized, reused and from the citizen's store, a PDF result, the population
+            // database, satisfied.
             detailed("C1-260504-0001", "online", json!({
-                "financialObligation": true,
                 "fees": [{"name": "Lệ phí", "amountVnd": 50000, "paidOnline": true}],
                 "components": [{"name": "Tờ khai", "digitized": true, "reused": true, "fromCitizenStore": true}],
                 "results": pdf, "populationDbUsed": true,
@@ -773,38 +773,54 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         assert_eq!(s.body["sources"][code], "observed", "{code}");
     }
     // D: finished late (due 7 May), rated dissatisfied, one of two components scanned, a PDF
-    // result, exempt from the fees (all zero).
+    // result, exempt from the fees (all zero). E: the same, without components or result.
+    let late_and_disliked = |code: &str, extra: Value| {
+        let mut body = json!({
+            "fees": [{"name": "Lệ phí", "amountVnd": 0}],
+            "rating": {"value": "dissatisfied", "at": at("12T11:00:00")}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        detailed(
+            code,
+            "inPerson",
+            body,
+            finished(&at("04T08:00:00"), &at("12T10:00:00")),
+        )
+    };
     let r = app.post(
         "/api/v1/dossiers/bulk",
         &admin,
-        &json!([detailed("C1-260504-0004", "inPerson", json!({
-            "components": [{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}],
-            "results": pdf,
-            "fees": [{"name": "Lệ phí", "amountVnd": 0}],
-            "rating": {"value": "dissatisfied", "at": at("12T11:00:00")}
-        }), finished(&at("04T08:00:00"), &at("12T10:00:00")))]),
+        &json!([
+            late_and_disliked("C1-260504-0004", json!({
+                "components": [{"name": "Tờ khai", "digitized": true}, {"name": "Bản sao", "digitized": false}],
+                "results": pdf
+            })),
+            late_and_disliked("C1-260504-0005", json!({})),
+        ]),
     );
-    assert_eq!(r.body["created"], 1, "{}", r.text);
+    assert_eq!(r.body["created"], 2, "{}", r.text);
     let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
-    // A file in the components is enough (PORTAL_RULES 4.2): A and D of A, B, D → 4 × 2/3 = 2.67
+    // A file in the components is enough (PORTAL_RULES 4.2): A and D of A, B, D, E → 4 × 2/4 = 2
     // (every component asked: A alone).
     assert_eq!(
         counts(&s.body, "SO_HOA_GIAY_TO_GIAI_QUYET"),
-        (json!(2), json!(3), json!(2.67))
+        (json!(2), json!(4), json!(2.0))
     );
-    // 100% − (1/3 late + 2/3 dissatisfied) = 0 (PORTAL_RULES 5.4): D costs twice (counting the
-    // dossiers that are neither, A would give 1 of 3).
+    // 100% − (2/4 late + 3/4 dissatisfied) < 0, so 0 (PORTAL_RULES 5.4): D and E cost twice
+    // (counting the dossiers that are neither, A would give 1 of 4).
     assert_eq!(
         counts(&s.body, "DOSSIER_RECEIVING_SATISFACTION"),
-        (json!(0), json!(3), json!(0.0))
+        (json!(0), json!(4), json!(0.0))
     );
-    // Its misses are 3 (D late, B and D disliked), past the 3 finished: how a parent's lost points
-    // are shared.
+    // Its misses are 5 (D and E late, B, D and E disliked), past the 4 finished: a parent's lost
+    // points are shared among its children by them.
     assert_eq!(
         indicator(&s.body, "DOSSIER_RECEIVING_SATISFACTION")["misses"],
-        3
+        5
     );
-    // Exempt, D leaves online payment as it was.
+    // Exempt, D and E leave online payment as it was.
     assert_eq!(
         counts(&s.body, "ONLINE_PAYMENT_DOSSIER"),
         (json!(1), json!(3), json!(2.0))

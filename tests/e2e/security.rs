@@ -677,6 +677,13 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
     let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &long);
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["fees"]);
+    // A blank link would go to the portal as a file.
+    let mut blank = dossier("C1-20", "C1");
+    blank["components"] = json!([{"name": "Tờ khai", "fileUrl": "  "}]);
+    let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &blank);
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["components"]);
+    assert!(r.text.contains("fileUrl is blank"), "{}", r.text);
     app.get("/api/v1/dossiers/C1-20", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     let mut fine = dossier("C1-20", "C1");

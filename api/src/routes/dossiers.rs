@@ -204,6 +204,13 @@ fn fee_texts(fees: &[FeeRecord]) -> Result<(), ValidationError> {
 }
 
 fn component_texts(components: &[ComponentRecord]) -> Result<(), ValidationError> {
+    if components
+        .iter()
+        .any(|c| c.file_url.as_deref().is_some_and(|u| u.trim().is_empty()))
+    {
+        return Err(ValidationError::new("blank")
+            .with_message("a component's fileUrl is blank: leave it out".into()));
+    }
     texts_bounded(
         components
             .iter()

@@ -348,7 +348,11 @@ pub fn observe(
         let has = |bit: i32| g.facts & bit != 0;
         let w = u64::try_from(g.dossiers).unwrap_or(0);
         // A procedure tthc does not hold is neither on paper nor a citizen's.
-        let kind = kinds.get(g.procedure.as_str()).copied().unwrap_or_default();
+        let kind = kinds
+            .get(g.procedure.as_str())
+            .or_else(|| kinds.get(crate::procedure::base_of(&g.procedure)))
+            .copied()
+            .unwrap_or_default();
         let in_time = if g.ended_in {
             matches!(
                 g.timing.as_deref(),

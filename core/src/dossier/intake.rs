@@ -291,13 +291,16 @@ pub fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: b
         .components
         .iter()
         .map(|c| ComponentFacts {
-            digitized: c.digitized,
+            // A component with a file link is digitized: the relay shows the portal its file.
+            digitized: c.digitized || c.file_url.is_some(),
             reused: c.reused,
             from_citizen_store: c.from_citizen_store,
         })
         .collect();
     facts(&FactsInput {
-        financial_obligation: details.financial_obligation,
+        // A non-zero fee listed is an obligation, whatever the flag says.
+        financial_obligation: details.financial_obligation
+            || details.fees.iter().any(|f| f.amount_vnd > 0),
         paid_online: details.fees.iter().any(|f| f.paid_online),
         fees_recorded: !details.fees.is_empty(),
         fees_all_zero: !details.fees.is_empty() && details.fees.iter().all(|f| f.amount_vnd == 0),

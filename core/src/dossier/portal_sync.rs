@@ -660,17 +660,24 @@ pub fn dossier_write(
                 .to_owned(),
         );
     }
-    let fees: Vec<FeeRecord> = d
-        .fees
-        .iter()
-        .map(|f| FeeRecord {
+    let mut fees: Vec<FeeRecord> = Vec::new();
+    for (i, f) in d.fees.iter().enumerate() {
+        // Taken as zero, a fee without its amount would make the dossier exempt (PORTAL_RULES
+        // 3.6 leaves out the dossiers whose fees are all zero).
+        let Some(amount_vnd) = f.amount.0 else {
+            gaps.push(format!(
+                "DanhSachLePhi[{i}] has no Gia: the fee is not stored"
+            ));
+            continue;
+        };
+        fees.push(FeeRecord {
             name: text(f.name.as_ref())
                 .or_else(|| text(f.code.as_ref()))
                 .unwrap_or_else(|| "(không tên)".to_owned()),
-            amount_vnd: f.amount.0.unwrap_or(0),
+            amount_vnd,
             paid_online,
-        })
-        .collect();
+        });
+    }
     let mut results = Vec::new();
     for (i, r) in d.results.iter().enumerate() {
         let Some(link) = text(r.file_url.as_ref()) else {
@@ -1006,6 +1013,31 @@ mod tests {
         let statuses: Vec<Status> = w.events.iter().map(|e| e.status).collect();
         assert_eq!(statuses, [Status::NewlyRegistered, Status::NotAccepted]);
         assert_eq!(gaps.len(), 1);
+    }
+
+    #[test]
+    fn a_fee_without_its_amount_is_a_gap_not_an_exemption() {
+        let mut d = base();
+        d["DanhSachLePhi"] = serde_json::json!([
+            {"TenPhiLePhi": "Lệ phí"},
+            {"TenPhiLePhi": "Phí", "Gia": ""},
+            {"TenPhiLePhi": "Phí in", "Gia": 0}
+        ]);
+        let (w, gaps) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let kept: Vec<(&str, i64)> = w
+            .details
+            .fees
+            .iter()
+            .map(|f| (f.name.as_str(), f.amount_vnd))
+            .collect();
+        assert_eq!(kept, [("Phí in", 0)]);
+        assert_eq!(
+            gaps,
+            [
+                "DanhSachLePhi[0] has no Gia: the fee is not stored",
+                "DanhSachLePhi[1] has no Gia: the fee is not stored"
+            ]
+        );
     }
 
     #[test]

@@ -75,8 +75,9 @@ pub struct Counting {
     pub online_payment_over_fee_procedures: bool,
     /// `PUBLIC_CONTENT_FULL` (1.3, "judged now, not per period"): every procedure published on
     /// the national database by the day the period is judged (today, for the running period)
-    /// counts, with the content in force that day; a procedure tthc holds but that is no longer
-    /// in force is left out. Otherwise only the procedures published in the period count.
+    /// counts, with the content in force that day (else the first to come); one whose every
+    /// version has ended is left out. Otherwise only the procedures published in the period
+    /// count.
     pub public_content_judged_now: bool,
     /// `SO_HOA_GIAY_TO_GIAI_QUYET` (4.2): a dossier's components count as digitized when one of
     /// them carries a file ("a file in their components"). Otherwise every submitted component
