@@ -83,6 +83,7 @@ fn generated() -> (utoipa::openapi::OpenApi, Value) {
         .configure(routes::configure)
         .split_for_parts();
     let mut value = serde_json::to_value(&doc).unwrap_or_default();
+    close_tagged_variants(&mut value);
     bound_dates(&mut value);
     shape_parameters(&mut value);
     forbid_control_characters(&mut value);
@@ -90,6 +91,19 @@ fn generated() -> (utoipa::openapi::OpenApi, Value) {
     loosen_bulk_items(&mut value);
     common_responses(&mut value);
     (doc, value)
+}
+
+/// A rule set's `scoring` is an internally tagged enum whose variants refuse unknown members
+/// (`deny_unknown_fields`), which the generated variants do not say.
+fn close_tagged_variants(doc: &mut Value) {
+    if let Some(variants) = doc
+        .pointer_mut("/components/schemas/Scoring/oneOf")
+        .and_then(Value::as_array_mut)
+    {
+        for v in variants.iter_mut().filter_map(Value::as_object_mut) {
+            v.insert("additionalProperties".into(), Value::Bool(false));
+        }
+    }
 }
 
 /// The keys of a rule set's `counting.notApplicable` are unit levels (the map's schema says only

@@ -677,13 +677,6 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
     let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &long);
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["fees"]);
-    // A blank link would go to the portal as a file.
-    let mut blank = dossier("C1-20", "C1");
-    blank["components"] = json!([{"name": "Tờ khai", "fileUrl": "  "}]);
-    let r = put(&app, &admin, "/api/v1/dossiers/C1-20", &blank);
-    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
-    assert_eq!(r.invalid_names(), ["components"]);
-    assert!(r.text.contains("fileUrl is blank"), "{}", r.text);
     app.get("/api/v1/dossiers/C1-20", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     let mut fine = dossier("C1-20", "C1");
@@ -691,6 +684,29 @@ fn a_dossiers_lists_and_a_procedures_name_are_bounded() {
     assert_eq!(
         put(&app, &admin, "/api/v1/dossiers/C1-20", &fine).status,
         Status::CREATED
+    );
+    // A blank link is no link (sent on, it would show the portal a file); a real one is kept.
+    let mut linked = dossier("C1-21", "C1");
+    linked["components"] = json!([
+        {"name": "Tờ khai", "fileUrl": "  "},
+        {"name": "Bản sao", "fileUrl": "https://dvc.example/ban-sao.pdf"}
+    ]);
+    assert_eq!(
+        put(&app, &admin, "/api/v1/dossiers/C1-21", &linked).status,
+        Status::CREATED
+    );
+    let stored = app.get("/api/v1/dossiers/C1-21", &admin);
+    let links: Vec<&Value> = stored.body["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["fileUrl"])
+        .collect();
+    assert_eq!(
+        links,
+        [&Value::Null, &json!("https://dvc.example/ban-sao.pdf")],
+        "{}",
+        stored.text
     );
     let mut named = crate::procedures::content("Thủ tục", "HT", "commune", "C1", true);
     named["name"] = json!("Đ".repeat(1_001));

@@ -204,13 +204,6 @@ fn fee_texts(fees: &[FeeRecord]) -> Result<(), ValidationError> {
 }
 
 fn component_texts(components: &[ComponentRecord]) -> Result<(), ValidationError> {
-    if components
-        .iter()
-        .any(|c| c.file_url.as_deref().is_some_and(|u| u.trim().is_empty()))
-    {
-        return Err(ValidationError::new("blank")
-            .with_message("a component's fileUrl is blank: leave it out".into()));
-    }
     texts_bounded(
         components
             .iter()
@@ -333,7 +326,15 @@ fn write_of(code: DossierCode, d: DossierPut, identity: &IdentityKey) -> Dossier
             },
             fees: d.fees,
             financial_obligation: d.financial_obligation,
-            components: d.components,
+            // A blank link is no link: sent on, it would show the portal a file.
+            components: d
+                .components
+                .into_iter()
+                .map(|c| ComponentRecord {
+                    file_url: c.file_url.filter(|u| !u.trim().is_empty()),
+                    ..c
+                })
+                .collect(),
             vneid_verified: d.vneid_verified,
             population_db_used: d.population_db_used,
             results: d.results,
