@@ -2,7 +2,7 @@
 //! announcement decisions, the procedures in force, and which procedures the period's dossiers
 //! used) and hands it to the pure counting of [`crate::scoring::catalogue`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -197,69 +197,46 @@ fn deadlines(
     Ok((announce, publish, published))
 }
 
-/// What the version in force on `day` of each procedure of `codes` lacks, by code.
-fn missing_by_code(
+/// Of the procedures of `codes` tthc holds, by code: what the version in force on `day` lacks,
+/// else the first version to come (a decision is often published before the day its procedures
+/// take effect); `None` for one whose every version ended before `day` (abolished). One read of
+/// their versions.
+fn content_by_code(
     conn: &mut DbConnection,
     codes: Vec<String>,
     day: NaiveDate,
-) -> StoreResult<HashMap<String, Vec<ContentPart>>> {
-    // The version in force on `day`, else the first one to come: a decision is often published
-    // before the day its procedures take effect.
-    let rows: Vec<(String, NaiveDate, String)> = procedure_versions::table
+) -> StoreResult<HashMap<String, Option<Vec<ContentPart>>>> {
+    let rows: Vec<(String, NaiveDate, Option<NaiveDate>, String)> = procedure_versions::table
         .inner_join(procedures::table)
         .filter(procedures::code.eq_any(codes))
-        .filter(
-            procedure_versions::valid_to
-                .is_null()
-                .or(procedure_versions::valid_to.ge(day)),
-        )
         .select((
             procedures::code,
             procedure_versions::valid_from,
+            procedure_versions::valid_to,
             procedure_versions::content,
         ))
         .order((procedures::code.asc(), procedure_versions::valid_from.asc()))
         .load(conn)?;
-    let mut judged: HashMap<String, (NaiveDate, String)> = HashMap::new();
-    for (code, from, content) in rows {
-        match judged.get(&code) {
-            // Ordered by start: a later one replaces it only while it is already in force.
-            Some(_) if from > day => {}
-            _ => {
-                judged.insert(code, (from, content));
-            }
+    let mut judged: HashMap<String, Option<String>> = HashMap::new();
+    for (code, from, to, content) in rows {
+        let slot = judged.entry(code).or_insert(None);
+        if to.is_some_and(|to| to < day) {
+            continue;
+        }
+        // Ordered by start: a later version replaces the one kept only while it is in force.
+        if slot.is_none() || from <= day {
+            *slot = Some(content);
         }
     }
     Ok(judged
         .into_iter()
-        .filter_map(|(code, (_, content))| {
-            let content: ProcedureContent = serde_json::from_str(&content).ok()?;
-            Some((code, crate::procedure::missing_parts(&content)))
+        .filter_map(|(code, content)| match content {
+            None => Some((code, None)),
+            // A content that does not read is as unknown as a procedure tthc does not hold.
+            Some(content) => serde_json::from_str::<ProcedureContent>(&content)
+                .ok()
+                .map(|c| (code, Some(crate::procedure::missing_parts(&c)))),
         })
-        .collect())
-}
-
-/// Which of `codes` name a procedure tthc holds whose every version ended before `day`
-/// (abolished, or replaced by no version).
-fn ended_codes(
-    conn: &mut DbConnection,
-    codes: Vec<String>,
-    day: NaiveDate,
-) -> StoreResult<HashSet<String>> {
-    let rows: Vec<(String, Option<NaiveDate>)> = procedure_versions::table
-        .inner_join(procedures::table)
-        .filter(procedures::code.eq_any(codes))
-        .select((procedures::code, procedure_versions::valid_to))
-        .load(conn)?;
-    let mut last: HashMap<String, bool> = HashMap::new();
-    for (code, valid_to) in rows {
-        let ended = valid_to.is_some_and(|to| to < day);
-        let slot = last.entry(code).or_insert(true);
-        *slot = *slot && ended;
-    }
-    Ok(last
-        .into_iter()
-        .filter_map(|(code, ended)| ended.then_some(code))
         .collect())
 }
 
@@ -432,20 +409,20 @@ pub fn observe(
     let mut codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
     codes.sort_unstable();
     codes.dedup();
-    let missing = missing_by_code(conn, codes.clone(), today)?;
-    for p in &mut published {
-        p.missing = missing.get(&p.procedure).cloned();
-    }
+    let content = content_by_code(conn, codes, today)?;
+    let ended = |code: &str| matches!(content.get(code), Some(None));
     let since = if counting.public_content_judged_now {
         // Judged over every publication, a procedure since abolished would count against the
         // province for ever: one whose every version ended is left out (one tthc does not hold
         // at all stays, as incomplete).
-        let ended = ended_codes(conn, codes, today)?;
-        published.retain(|p| !ended.contains(&p.procedure));
+        published.retain(|p| !ended(&p.procedure));
         None
     } else {
         Some(first)
     };
+    for p in &mut published {
+        p.missing = content.get(&p.procedure).cloned().flatten();
+    }
     let mut out = CatalogueFigures::default();
     let mut met = Vec::new();
     for (indicator, list, undone_counts) in [

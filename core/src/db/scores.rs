@@ -391,7 +391,6 @@ pub fn observe(
             *slot = slot.merge(used);
         }
         if g.ended_in && matches!(g.status.as_str(), "finished" | "returned") {
-            n.finished += w;
             let (paper_base, digitized) = counting::result_counts(
                 rules,
                 kind,
@@ -438,7 +437,7 @@ pub fn observe(
         ),
         (
             "SO_HOA_GIAY_TO_GIAI_QUYET",
-            observed(n.digitized, n.finished),
+            observed(n.digitized, n.receiving.finished),
         ),
         ("REUSED_DIGITIZED_DATA", observed(n.reused, n.received)),
         (
@@ -496,7 +495,6 @@ struct Tally {
     /// Received, of the procedures the population-data indicators count.
     population_base: u64,
     population: u64,
-    finished: u64,
     /// Finished, of the procedures `ORIGINAL_RESULT_AVAILABLE` counts.
     result_base: u64,
     electronic: u64,
