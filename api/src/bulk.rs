@@ -183,7 +183,8 @@ pub struct BulkItem {
     pub index: usize,
     /// The item's code, when it could be read.
     pub code: Option<String>,
-    /// `created`, `updated`, `unchanged` or `rejected`.
+    /// `created`, `updated`, `unchanged`, `stale` (dossiers: nothing stored, a newer state is) or
+    /// `rejected`.
     pub result: String,
     /// Why it was rejected: the fields and reasons.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -191,7 +192,7 @@ pub struct BulkItem {
 }
 
 impl BulkItem {
-    /// A stored item and what storing it did (`created`, `updated`, `unchanged`).
+    /// A stored item and what storing it did (`created`, `updated`, `unchanged`, `stale`).
     pub fn done<T: Serialize>(index: usize, code: Option<String>, outcome: &T) -> Self {
         Self {
             index,
@@ -225,7 +226,7 @@ impl BulkItem {
 /// The outcome of a bulk request: counts, and every item in order.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"created": 1, "updated": 0, "unchanged": 1, "rejected": 1, "items": [
+#[schema(example = json!({"created": 1, "updated": 0, "unchanged": 1, "stale": 0, "rejected": 1, "items": [
     {"index": 0, "code": "1.001193.H12", "result": "created"},
     {"index": 1, "code": "1.001194.H12", "result": "unchanged"},
     {"index": 2, "code": "1.001195.H12", "result": "rejected", "invalidParams": [{"name": "content.field", "reason": "no field has the code \"XX\""}]}
@@ -237,6 +238,9 @@ pub struct BulkResult {
     pub updated: usize,
     /// Items unchanged.
     pub unchanged: usize,
+    /// Items not stored because a newer state of them is stored or comes later in the batch
+    /// (dossiers; 0 for other records).
+    pub stale: usize,
     /// Items rejected.
     pub rejected: usize,
     /// Every item's outcome, in order.
@@ -251,6 +255,7 @@ impl BulkResult {
             created: count("created"),
             updated: count("updated"),
             unchanged: count("unchanged"),
+            stale: count("stale"),
             rejected: count("rejected"),
             items,
         }

@@ -221,7 +221,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     /// Dossiers stored, by the way they came (`bulk`, `single`, `portalSync`) and the outcome
-    /// (`created`, `updated`, `unchanged`, `rejected`).
+    /// (`created`, `updated`, `unchanged`, `stale`, `rejected`).
     pub dossiers: IntCounterVec,
     /// Seconds to compute a unit's score for a period.
     pub score_seconds: prometheus::Histogram,
@@ -257,7 +257,7 @@ impl Metrics {
         let dossiers = IntCounterVec::new(
             Opts::new(
                 "tthc_dossiers_total",
-                "Dossiers pushed, by channel (bulk, single, portalSync) and outcome (created, updated, unchanged, rejected)",
+                "Dossiers pushed, by channel (bulk, single, portalSync) and outcome (created, updated, unchanged, stale, rejected)",
             ),
             &["via", "outcome"],
         )?;
@@ -284,7 +284,7 @@ impl Metrics {
         )?;
         // Every channel and outcome from zero, so that rates and ratios exist from the start.
         for via in ["bulk", "single", "portalSync"] {
-            for outcome in ["created", "updated", "unchanged", "rejected"] {
+            for outcome in ["created", "updated", "unchanged", "stale", "rejected"] {
                 dossiers.with_label_values(&[via, outcome]);
             }
         }
@@ -320,6 +320,7 @@ impl Metrics {
             ("created", result.created),
             ("updated", result.updated),
             ("unchanged", result.unchanged),
+            ("stale", result.stale),
             ("rejected", result.rejected),
         ] {
             self.dossiers

@@ -723,15 +723,20 @@ fn make_3_march_a_day_off_in_p(app: &TestApp, admin: &str) {
     assert_eq!(r.status, Status::OK, "{}", r.text);
 }
 
+/// Province Q (district QD, commune QC) on the national calendar, beside P, which makes Tuesday
+/// 3 March a day off.
+fn add_province_q_beside_p_with_a_day_off(app: &TestApp, admin: &str) {
+    app.unit("Q", "province", None);
+    app.unit("QD", "district", Some("Q"));
+    app.unit("QC", "commune", Some("QD"));
+    make_3_march_a_day_off_in_p(app, admin);
+}
+
 #[test]
 fn one_batch_over_two_provinces_follows_each_province_calendar() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    app.unit("Q", "province", None);
-    app.unit("QD", "district", Some("Q"));
-    app.unit("QC", "commune", Some("QD"));
-    // Province P makes Tuesday 3 March a day off; Q keeps the national calendar.
-    make_3_march_a_day_off_in_p(&app, &admin);
+    add_province_q_beside_p_with_a_day_off(&app, &admin);
     let received = || json!([ev("1", "received", "02T08:00:00")]);
     let mut in_q = dossier("QC-260302-0001", received(), json!([]), Value::Null);
     in_q["unit"] = json!("QC");
@@ -999,4 +1004,217 @@ fn a_bulk_item_needs_its_code_and_a_put_body_may_only_repeat_the_path() {
     assert_eq!(r.invalid_names(), ["code"]);
     app.get("/api/v1/dossiers/C1-260302-0073", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
+}
+
+/// Each bulk item's `result`, in order.
+fn results_of(r: &Reply) -> Vec<&str> {
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["result"].as_str().unwrap())
+        .collect()
+}
+
+/// The status, version and event ids of a stored dossier.
+fn state_of(app: &TestApp, token: &str, code: &str) -> (String, i64, Vec<String>) {
+    let r = app.get(&format!("/api/v1/dossiers/{code}"), token);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let ids = r.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    (
+        r.body["status"].as_str().unwrap().to_owned(),
+        r.body["version"].as_i64().unwrap(),
+        ids,
+    )
+}
+
+#[test]
+fn a_late_older_push_stores_nothing_and_if_match_takes_events_back() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0061";
+    let received = json!([
+        ev("1", "received", "02T08:00:00"),
+        ev("2", "processing", "02T09:00:00")
+    ]);
+    let older = dossier(code, received.clone(), json!([]), Value::Null);
+    let newer = dossier(code, finished_events(), pdf(), synced("finished"));
+    assert_eq!(
+        put_dossier(&app, &admin, code, &older).status,
+        Status::CREATED
+    );
+    let r = put_dossier(&app, &admin, code, &newer);
+    assert_eq!(r.body["result"], "updated", "{}", r.text);
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        state_of(&app, &admin, code),
+        ("finished".into(), 2, ids(&["1", "2", "3"]))
+    );
+    // The retry of the first push lands after the second: nothing is taken back.
+    let r = put_dossier(&app, &admin, code, &older);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["result"], "stale", "{}", r.text);
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &json!([older]));
+    assert_eq!(
+        (
+            r.body["stale"].as_u64(),
+            r.body["items"][0]["result"].as_str()
+        ),
+        (Some(1), Some("stale")),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        state_of(&app, &admin, code),
+        ("finished".into(), 2, ids(&["1", "2", "3"]))
+    );
+    // A correction (event 2 at another instant) is stored, the finish it lacks with it.
+    let corrected = dossier(
+        code,
+        json!([
+            ev("1", "received", "02T08:00:00"),
+            ev("2", "processing", "02T10:00:00")
+        ]),
+        json!([]),
+        Value::Null,
+    );
+    assert_eq!(
+        put_dossier(&app, &admin, code, &corrected).body["result"],
+        "updated"
+    );
+    assert_eq!(
+        state_of(&app, &admin, code),
+        ("processing".into(), 3, ids(&["1", "2"]))
+    );
+    // Events taken back on purpose: the push names the version it replaces.
+    assert_eq!(
+        put_dossier(&app, &admin, code, &newer).body["result"],
+        "updated"
+    );
+    let got = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    assert_eq!(got.header("etag"), Some("\"4\""));
+    let with_tag = |tag: &str| {
+        app.call_with(
+            HttpMethod::PUT,
+            &format!("/api/v1/dossiers/{code}"),
+            Some(&admin),
+            Some(&older),
+            &[("If-Match", tag)],
+        )
+    };
+    with_tag("\"3\"").assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+    assert_eq!(
+        state_of(&app, &admin, code).1,
+        4,
+        "a refused push stores nothing"
+    );
+    let r = with_tag("\"4\"");
+    assert_eq!(r.body["result"], "updated", "{}", r.text);
+    assert_eq!(
+        state_of(&app, &admin, code),
+        ("processing".into(), 5, ids(&["1", "2"]))
+    );
+    // "0" insists the dossier is new.
+    let fresh = dossier("C1-260302-0062", received, json!([]), Value::Null);
+    let put_new = |tag: &str| {
+        app.call_with(
+            HttpMethod::PUT,
+            "/api/v1/dossiers/C1-260302-0062",
+            Some(&admin),
+            Some(&fresh),
+            &[("If-Match", tag)],
+        )
+    };
+    assert_eq!(put_new("\"0\"").status, Status::CREATED);
+    put_new("\"0\"").assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
+    // Outside the caller's units nothing is told of the dossier, stale or not.
+    let (_, other) = app.client("other-writer", &["dossiers:write"], &["STTTT"]);
+    put_dossier(&app, &other, code, &older)
+        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+}
+
+#[test]
+fn items_of_one_code_in_a_batch_are_taken_one_after_another() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let received = || json!([ev("1", "received", "02T08:00:00")]);
+    let mut elsewhere = dossier("C1-260302-0072", finished_events(), pdf(), Value::Null);
+    elsewhere["unit"] = json!("XX");
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            // A change log: received, then finished. The later is stored.
+            dossier("C1-260302-0071", received(), json!([]), Value::Null),
+            dossier("C1-260302-0071", finished_events(), pdf(), Value::Null),
+            // Finished, then a late copy of the receipt: the receipt is an older state.
+            dossier("C1-260302-0073", finished_events(), pdf(), Value::Null),
+            dossier("C1-260302-0073", received(), json!([]), Value::Null),
+            // A refused later item leaves the earlier one taken.
+            dossier("C1-260302-0072", received(), json!([]), Value::Null),
+            elsewhere,
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        results_of(&r),
+        [
+            "stale", "created", "created", "stale", "created", "rejected"
+        ],
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        (
+            r.body["created"].as_u64(),
+            r.body["stale"].as_u64(),
+            r.body["rejected"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(state_of(&app, &admin, "C1-260302-0071").0, "finished");
+    assert_eq!(state_of(&app, &admin, "C1-260302-0073").0, "finished");
+    assert_eq!(state_of(&app, &admin, "C1-260302-0072").0, "received");
+    // The same batch again: the stored states are the batch's last, so nothing changes.
+    let again = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier("C1-260302-0071", received(), json!([]), Value::Null),
+            dossier("C1-260302-0071", finished_events(), pdf(), Value::Null),
+        ]),
+    );
+    assert_eq!(results_of(&again), ["stale", "unchanged"], "{}", again.text);
+}
+
+#[test]
+fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    add_province_q_beside_p_with_a_day_off(&app, &admin);
+    let code = "C1-260302-0081";
+    let mut d = dossier(
+        code,
+        json!([ev("1", "received", "02T08:00:00")]),
+        json!([]),
+        Value::Null,
+    );
+    assert_eq!(put_dossier(&app, &admin, code, &d).status, Status::CREATED);
+    let due = || app.get(&format!("/api/v1/dossiers/{code}"), &admin).body["dueAt"].clone();
+    assert_eq!(due(), "2026-03-06T08:00:00+07:00", "P's day off counts");
+    d["unit"] = json!("QC");
+    assert_eq!(
+        put_dossier(&app, &admin, code, &d).body["result"],
+        "updated"
+    );
+    assert_eq!(
+        due(),
+        "2026-03-05T08:00:00+07:00",
+        "Q's calendar is national"
+    );
 }

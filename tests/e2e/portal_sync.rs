@@ -534,3 +534,34 @@ fn a_sync_request_is_bounded_as_it_is_read() {
     assert_eq!(answer["data"][0]["result"], "created", "{answer}");
     dossier(&app, &admin, "C1-260302-0036");
 }
+
+#[test]
+fn an_older_sync_landing_after_a_newer_one_stores_nothing() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0031";
+    // The sync sent while the dossier was in handling, and the one sent when it was returned.
+    let mut older = portal_dossier(code);
+    for field in ["NgayKetThucXuLy", "NgayTra", "DanhSachGiayToKetQua"] {
+        older.as_object_mut().unwrap().remove(field);
+    }
+    older["TrangThaiHoSo"] = json!(4);
+    let newer = portal_dossier(code);
+    let result = |answer: &Value| answer["data"][0]["result"].clone();
+    assert_eq!(
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([older.clone()]))),
+        "created"
+    );
+    assert_eq!(
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([newer]))),
+        "updated"
+    );
+    let returned = dossier(&app, &admin, code);
+    assert_eq!(returned["status"], "returned");
+    // The retry of the first lands last.
+    assert_eq!(
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([older]))),
+        "stale"
+    );
+    assert_eq!(dossier(&app, &admin, code), returned);
+}

@@ -248,8 +248,14 @@ fn a_commune_client_cannot_take_over_another_communes_dossier() {
         .assert_problem(Status::NOT_FOUND, "notFound");
 
     // Moving a dossier between units needs a grant over both: STP covers C1 and C2.
+    // (With the history it holds: a push without it would be an older state, `stale`.)
     let (_, department) = app.client("stp", &["dossiers:write"], &["STP"]);
-    let moved = put(&app, &department, "/api/v1/dossiers/C1-1", &takeover);
+    let moved = put(
+        &app,
+        &department,
+        "/api/v1/dossiers/C1-1",
+        &dossier("C1-1", "C2"),
+    );
     assert_eq!(moved.status, Status::OK, "{}", moved.text);
     assert_eq!(moved.body["result"], "updated");
     assert_eq!(app.get("/api/v1/dossiers/C1-1", &admin).body["unit"], "C2");

@@ -7,7 +7,7 @@ use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::DbConnection;
 use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
-    DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Rating, SyncError,
+    DossierSummary, DossierWrite, EventOutcome, FeeRecord, Outcome, Overwrite, Rating, SyncError,
 };
 use tthc_core::dossier::{
     DossierCode, Event, Flag, RECORD_TEXT_MAX, RatingChannel, ResultDocument, Satisfaction, Status,
@@ -23,8 +23,8 @@ use crate::bulk::{BulkResult, parse_items, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::word;
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
-    parse_instant_cursor, wants_csv,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, etag, if_match,
+    instant_cursor_key, parse_instant_cursor, wants_csv,
 };
 use crate::identity::IdentityKey;
 use crate::state::AppState;
@@ -554,23 +554,31 @@ fn dossier_code(text: &str) -> Result<DossierCode, ApiError> {
 pub struct PutResult {
     /// The dossier.
     pub code: String,
-    /// `created`, `updated` or `unchanged`.
+    /// `created`, `updated`, `unchanged`, or `stale` when it is an older state of the dossier
+    /// arriving late and nothing was stored.
     pub result: Outcome,
 }
 
 /// Push a whole dossier
 ///
 /// Idempotent by code: the same push again is `unchanged`. Events are checked against the
-/// transition rules in instant order. Audited.
+/// transition rules in instant order. A push whose events are all stored as it lists them while
+/// the stored history goes on past its last event is an older state arriving late (a retry
+/// landing after the push that followed it): it stores nothing and answers `stale`. To take
+/// events back on purpose, send `If-Match` with the dossier's `ETag`. Audited.
 #[utoipa::path(
     tag = "dossiers",
     request_body = DossierPut,
-    params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
+    params(
+        ("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read (\"0\" to insist it is new): the push replaces that version, later events and all, and is never `stale`"),
+    ),
     responses(
-        (status = 200, description = "Updated or unchanged", body = PutResult),
+        (status = 200, description = "Updated, unchanged, or stale (an older state arriving late: nothing stored)", body = PutResult),
         (status = 201, description = "Created", body = PutResult),
         (status = 400, description = "Invalid fields, unknown unit or procedure, forbidden transitions", body = Problem, content_type = PROBLEM),
         (status = 404, description = "A dossier of this code is stored under a unit outside the caller's grant", body = Problem, content_type = PROBLEM),
+        (status = 412, description = "The dossier is not at the version in If-Match", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:write"]))
 )]
@@ -578,11 +586,13 @@ pub struct PutResult {
 pub async fn put_dossier(
     state: web::Data<AppState>,
     principal: Principal,
+    req: HttpRequest,
     code: web::Path<String>,
     body: ValidJson<DossierPut>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::DossiersWrite)?;
     let code = dossier_code(&code)?;
+    let expected = if_match(&req)?;
     let mut body = body.0;
     if body.code.take().is_some_and(|given| given != code) {
         return Err(ApiError::rule("code", "differs from the code in the path"));
@@ -591,19 +601,26 @@ pub async fn put_dossier(
     let outcome = state
         .run(move |conn| {
             let scope = principal.unit_scope(conn)?;
-            Ok(store::put(conn, &principal.actor(), &scope, &write)?)
+            let overwrite = expected
+                .as_ref()
+                .map_or(Overwrite::IfNewer, Overwrite::IfVersion);
+            Ok(store::put(
+                conn,
+                &principal.actor(),
+                &scope,
+                &write,
+                overwrite,
+            )?)
         })
         .await;
     let label = match &outcome {
-        Ok(Outcome::Created) => "created",
-        Ok(Outcome::Updated) => "updated",
-        Ok(Outcome::Unchanged) => "unchanged",
-        Err(_) => "rejected",
+        Ok(o) => word(o),
+        Err(_) => "rejected".into(),
     };
     state
         .metrics
         .dossiers
-        .with_label_values(&["single", label])
+        .with_label_values(&["single", &label])
         .inc();
     let outcome = outcome?;
     let mut res = if outcome == Outcome::Created {
@@ -802,9 +819,12 @@ pub async fn rate_dossier(
 /// Push dossiers in bulk
 ///
 /// A JSON array or NDJSON of up to 10,000 dossiers shaped like `PUT /dossiers/{code}` with their
-/// `code`. Each is checked first and created, updated, unchanged or rejected with its reasons:
-/// a bad item never rejects its neighbours. The accepted items are stored in one transaction,
-/// so a crash mid-batch leaves no half-written dossier.
+/// `code`. Each is checked first and created, updated, unchanged, stale (an older state
+/// arriving late, as in `PUT`) or rejected with its reasons: a bad item never rejects its
+/// neighbours. Items of one code are taken as if pushed one after another (a change log's
+/// order): the last one taken is stored, and the earlier ones are `stale`. The
+/// accepted items are stored in one transaction, so a crash mid-batch leaves no half-written
+/// dossier.
 #[utoipa::path(
     tag = "dossiers",
     request_body(content((Vec<DossierPut> = "application/json"), (DossierPut = "application/x-ndjson"))),
@@ -1129,7 +1149,8 @@ fn csv_row(d: &SummaryView) -> Vec<String> {
     tag = "dossiers",
     params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),
     responses(
-        (status = 200, description = "The dossier", body = DossierView),
+        (status = 200, description = "The dossier; its version is in `ETag`", body = DossierView,
+         headers(("ETag" = String, description = "Version, for If-Match on a push"))),
         (status = 404, description = "No such dossier among the caller's units", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["dossiers:read"]))
@@ -1139,7 +1160,7 @@ pub async fn get_dossier(
     state: web::Data<AppState>,
     principal: Principal,
     code: web::Path<String>,
-) -> Result<web::Json<DossierView>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::DossiersRead)?;
     let code = code.into_inner();
     let d = state
@@ -1148,7 +1169,9 @@ pub async fn get_dossier(
             Ok(store::get(conn, &scope, &code)?)
         })
         .await?;
-    Ok(web::Json(DossierView::from(d)))
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(d.version)))
+        .json(DossierView::from(d)))
 }
 
 /// How a dossier's due instant and timing were reached.

@@ -78,7 +78,8 @@ pub struct PortalSyncItem {
     pub error_code: i32,
     /// In words.
     pub message: String,
-    /// `created`, `updated`, `unchanged` (dossiers); `added`, `duplicate`, `setAside`
+    /// `created`, `updated`, `unchanged`, `stale` (dossiers: an older sync arriving late, or an
+    /// item a later one of the same code replaces; nothing stored); `added`, `duplicate`, `setAside`
     /// (progress steps the transition rules refuse are kept on the dossier with the reason);
     /// `rejected`.
     pub result: String,
@@ -189,7 +190,7 @@ fn too_many() -> ApiError {
 /// `{"service": "CapNhatTienDoHoSoMC", "data": [step…]}` for progress steps. Each dossier is
 /// mapped onto tthc's model (the README's mapping table) and stored with the rules,
 /// idempotency, grants and audit of `POST /dossiers/bulk`: the same payload again is
-/// `unchanged`; steps may arrive in any order and before or after the dossier's next whole
+/// `unchanged`, and an older sync landing after a newer one is `stale`; steps may arrive in any order and before or after the dossier's next whole
 /// sync, which keeps them. The answer has the portal's shape (`error_code`, `message`) with one
 /// answer per item: what was stored, what could not be mapped (`gaps`), and why an item was
 /// refused. Fields tthc has no place for are kept on the dossier as sent (`portalFields`).

@@ -25,6 +25,7 @@ pub use crate::dossier::{
 use crate::dossier::{DossierCode, Event, Flag, Status, Timing, TimingInput, check_history};
 use crate::procedure::{Channel, ProcedureContent};
 use crate::unit::UnitScope;
+use crate::version::Versions;
 
 type Db = <DbConnection as Connection>::Backend;
 
@@ -173,6 +174,7 @@ fn calendar_for_unit(conn: &mut DbConnection, unit: &UnitRow, year: i32) -> Stor
 /// What a push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DossierOutcome))]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
     /// A new dossier.
@@ -181,6 +183,24 @@ pub enum Outcome {
     Updated,
     /// The same push again: nothing changed.
     Unchanged,
+    /// Not stored: an older state of the dossier arriving late (a newer one is stored,
+    /// [`intake::is_older_state`]), or an item of a batch that a later item of the same code
+    /// replaces.
+    Stale,
+}
+
+/// How a whole push is weighed against the dossier stored under its code.
+#[derive(Debug, Clone, Copy)]
+pub enum Overwrite<'a> {
+    /// Stored unless it is an older state arriving late ([`Outcome::Stale`]): what a vendor's
+    /// push gets, retried on a flaky link.
+    IfNewer,
+    /// Stored when the stored dossier is at one of these versions (none stored: version 0),
+    /// else refused ([`StoreError::VersionMismatch`]): the sender read the dossier and means to
+    /// replace it, events taken back and all (`If-Match`).
+    IfVersion(&'a Versions),
+    /// Stored: tthc rewriting the stored dossier itself (an event added, a rating, a recompute).
+    Always,
 }
 
 /// A procedure version: first and last day, sequence number, content.
@@ -200,6 +220,9 @@ struct Lookups {
     calendars: HashMap<(Option<i64>, i32), Calendar>,
     /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
     stored: HashMap<String, Option<StoredDue>>,
+    /// Stored dossiers' events as [`intake::is_older_state`] compares them, by code (loaded for
+    /// the pushes weighed [`Overwrite::IfNewer`]).
+    steps: HashMap<String, Vec<intake::StoredStep>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
     petitioned: HashMap<String, Vec<String>>,
     /// Compute the rules' due instant again instead of keeping the stored one.
@@ -214,6 +237,7 @@ struct Lookups {
 #[derive(Clone)]
 struct StoredDue {
     id: i64,
+    unit_id: i64,
     /// The current tree path of the unit the dossier is stored under.
     unit_path: String,
     input_hash: String,
@@ -351,6 +375,7 @@ impl Lookups {
                     code,
                     Some(StoredDue {
                         id,
+                        unit_id,
                         unit_path: paths.get(&unit_id).cloned().unwrap_or_default(),
                         input_hash,
                         version,
@@ -387,6 +412,54 @@ impl Lookups {
             self.preload_stored(conn, &[code])?;
         }
         Ok(self.stored.get(code).cloned().flatten())
+    }
+
+    /// Reads the stored events of those of `codes` that are stored and not read yet, in a few
+    /// queries (after [`Lookups::preload_stored`]).
+    fn preload_steps(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
+        let ids: HashMap<i64, &str> = codes
+            .iter()
+            .filter(|c| !self.steps.contains_key(**c))
+            .filter_map(|c| self.stored.get(*c)?.as_ref().map(|s| (s.id, *c)))
+            .collect();
+        let wanted: Vec<i64> = ids.keys().copied().collect();
+        for chunk in wanted.chunks(CHUNK) {
+            let rows: Vec<(i64, String, String, NaiveDateTime)> = dossier_events::table
+                .filter(dossier_events::dossier_id.eq_any(chunk))
+                .select((
+                    dossier_events::dossier_id,
+                    dossier_events::event_id,
+                    dossier_events::status,
+                    dossier_events::at,
+                ))
+                .load(conn)?;
+            for &id in chunk {
+                self.steps.insert(ids[&id].to_owned(), Vec::new());
+            }
+            for (id, event_id, status, at) in rows {
+                // A status tthc no longer knows is no step a push could list.
+                if let (Some(status), Some(steps)) =
+                    (Status::parse(&status), self.steps.get_mut(ids[&id]))
+                {
+                    steps.push((event_id, status, at));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `write` is an older state of its stored dossier arriving late.
+    fn is_older_state(
+        &mut self,
+        conn: &mut DbConnection,
+        write: &DossierWrite,
+    ) -> StoreResult<bool> {
+        let code = write.code.as_str();
+        self.preload_steps(conn, &[code])?;
+        Ok(self
+            .steps
+            .get(code)
+            .is_some_and(|stored| intake::is_older_state(&write.events, stored)))
     }
 }
 
@@ -469,9 +542,11 @@ fn prepare(
         stored.as_ref().map(|s| intake::StoredDue {
             received_at: s.received_at,
             procedure_code: &s.procedure_code,
+            unit_id: s.unit_id,
             rule_due_at: s.rule_due_at,
         }),
         write,
+        unit.id,
         lookups.recompute,
     );
     // Named by a petition of its unit or of a unit above it.
@@ -764,15 +839,32 @@ fn store_prepared(
 }
 
 /// Stores a whole dossier with its events, inside the caller's transaction: created, updated,
-/// or unchanged when the same input was pushed before.
+/// unchanged when the same input was pushed before, or stale as `overwrite` weighs it.
 pub fn put_in(
     conn: &mut DbConnection,
     actor: &Actor,
     scope: &UnitScope,
     write: &DossierWrite,
+    overwrite: Overwrite<'_>,
 ) -> StoreResult<Outcome> {
     let mut lookups = Lookups::default();
     let prepared = prepare(conn, &mut lookups, scope, write, now_local())?;
+    match overwrite {
+        Overwrite::IfNewer => {
+            if lookups.is_older_state(conn, write)? {
+                return Ok(Outcome::Stale);
+            }
+        }
+        Overwrite::IfVersion(versions) => {
+            let current = lookups
+                .stored(conn, &prepared.code)?
+                .map_or(0, |s| s.version);
+            if !versions.allows(current) {
+                return Err(StoreError::VersionMismatch { current });
+            }
+        }
+        Overwrite::Always => {}
+    }
     let outcomes = store_prepared(conn, actor, std::slice::from_ref(&prepared), &mut lookups)?;
     outcomes
         .into_iter()
@@ -786,16 +878,18 @@ pub fn put(
     actor: &Actor,
     scope: &UnitScope,
     write: &DossierWrite,
+    overwrite: Overwrite<'_>,
 ) -> StoreResult<Outcome> {
     write_tx(conn, |conn| {
         let scope = &lock_codes(conn, std::iter::once(write.code.as_str()), scope)?;
-        put_in(conn, actor, scope, write)
+        put_in(conn, actor, scope, write, overwrite)
     })
 }
 
 /// Stores a batch of dossiers in one transaction. Each is checked first: a refused one gets its
-/// reasons and stores nothing, and never stops the others. A code twice in one batch is refused
-/// the second time.
+/// reasons and stores nothing, and never stops the others. Each is weighed
+/// [`Overwrite::IfNewer`]; the items of one code as if pushed one after another, so that the
+/// last one taken is stored and the earlier ones are `stale`.
 pub fn put_batch(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -1025,31 +1119,51 @@ fn put_batch_in(
         conn,
         &writes.iter().map(|w| w.unit.as_str()).collect::<Vec<_>>(),
     )?;
+    lookups.preload_steps(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
     let now = now_local();
-    let mut seen = std::collections::HashSet::new();
-    let mut prepared = Vec::new();
-    let mut results: Vec<Option<StoreResult<Outcome>>> = Vec::with_capacity(writes.len());
+    let mut prepared: Vec<Option<Prepared>> = Vec::new();
+    let mut results: Vec<Option<StoreResult<Outcome>>> = writes.iter().map(|_| None).collect();
     let mut slots = Vec::new();
+    // Items of one code are weighed as if pushed one after another: each against the last one
+    // taken before it (or the stored dossier), and a later one taken replaces an earlier.
+    let mut taken: HashMap<&str, (usize, Vec<intake::StoredStep>)> = HashMap::new();
     for (i, write) in writes.iter().enumerate() {
-        if !seen.insert(write.code.to_string()) {
-            results.push(Some(Err(StoreError::invalid(InvalidParam::new(
-                "code",
-                "appears twice in this batch",
-            )))));
-            continue;
-        }
-        match prepare(conn, &mut lookups, scope, write, now) {
-            Ok(p) => {
-                prepared.push(p);
-                slots.push(i);
-                results.push(None);
-            }
+        let p = match prepare(conn, &mut lookups, scope, write, now) {
+            Ok(p) => p,
             Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
-                results.push(Some(Err(e)))
+                results[i] = Some(Err(e));
+                continue;
             }
             Err(e) => return Err(e),
+        };
+        let code = write.code.as_str();
+        let older = match taken.get(code) {
+            Some((_, steps)) => intake::is_older_state(&write.events, steps),
+            None => lookups.is_older_state(conn, write)?,
+        };
+        if older {
+            results[i] = Some(Ok(Outcome::Stale));
+            continue;
         }
+        let steps = p
+            .judged
+            .write
+            .events
+            .iter()
+            .map(|e| (e.id.clone(), e.status, e.at))
+            .collect();
+        if let Some((earlier, _)) = taken.insert(code, (prepared.len(), steps)) {
+            prepared[earlier] = None;
+            results[slots[earlier]] = Some(Ok(Outcome::Stale));
+        }
+        prepared.push(Some(p));
+        slots.push(i);
     }
+    let (prepared, slots): (Vec<Prepared>, Vec<usize>) = prepared
+        .into_iter()
+        .zip(slots)
+        .filter_map(|(p, slot)| Some((p?, slot)))
+        .unzip();
     let outcomes = store_prepared(conn, actor, &prepared, &mut lookups)?;
     for (slot, outcome) in slots.into_iter().zip(outcomes) {
         results[slot] = Some(Ok(outcome));
@@ -1320,7 +1434,7 @@ pub fn add_event(
         if let Err(f) = check_history(&write.events) {
             return Ok(Err(f.reason));
         }
-        put_in(conn, actor, scope, &write)?;
+        put_in(conn, actor, scope, &write, Overwrite::Always)?;
         Ok(Ok((EventOutcome::Added, get(conn, scope, code)?.status)))
     })?;
     match added {
@@ -1381,7 +1495,7 @@ pub fn rate(
         let dossier = get(conn, scope, code)?;
         let mut write = write_of(&dossier)?;
         write.rating = Some(rating);
-        let outcome = put_in(conn, actor, scope, &write)?;
+        let outcome = put_in(conn, actor, scope, &write, Overwrite::Always)?;
         Ok((outcome, get(conn, scope, code)?.rating))
     })
 }

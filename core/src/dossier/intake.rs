@@ -112,16 +112,20 @@ pub struct StoredDue<'a> {
     pub received_at: NaiveDateTime,
     /// Its procedure.
     pub procedure_code: &'a str,
+    /// The unit it is stored under (its id).
+    pub unit_id: i64,
     /// The rules' due instant stored with it.
     pub rule_due_at: Option<NaiveDateTime>,
 }
 
 /// The stored rules' due instant when it still applies: a due instant once stored does not
-/// change when the calendar or the procedure is edited later; only a new receipt instant or
-/// procedure, or an explicit recompute, changes it. `None`: compute it.
+/// change when the calendar or the procedure is edited later; only a new receipt instant,
+/// procedure or unit (whose province's calendar may differ), or an explicit recompute, changes
+/// it. `unit_id` is the unit the write names. `None`: compute it.
 pub fn kept_rule_due(
     stored: Option<StoredDue<'_>>,
     write: &DossierWrite,
+    unit_id: i64,
     recompute: bool,
 ) -> Option<Option<NaiveDateTime>> {
     stored
@@ -129,8 +133,41 @@ pub fn kept_rule_due(
             !recompute
                 && s.received_at == write.received_at
                 && s.procedure_code == write.procedure_code
+                && s.unit_id == unit_id
         })
         .map(|s| s.rule_due_at)
+}
+
+/// A stored event as [`is_older_state`] compares it: its id, status and instant.
+pub type StoredStep = (String, Status, NaiveDateTime);
+
+/// Whether a whole push is an older state of the stored dossier that arrived late, as a retry
+/// on a flaky link lands after the push that followed it: every event the push lists is stored
+/// as it lists it (the same id, status and instant), and the stored history goes on past the
+/// push's last event with events the push lacks. Storing it would take those later steps back,
+/// so it is not stored. A push that lists any event differently, or lacks an event from before
+/// its own last one, is a correction and is stored (the last write wins).
+pub fn is_older_state(pushed: &[Event], stored: &[StoredStep]) -> bool {
+    use std::collections::HashMap;
+    if pushed.len() >= stored.len() {
+        return false;
+    }
+    let by_id: HashMap<&str, (Status, NaiveDateTime)> = stored
+        .iter()
+        .map(|(id, status, at)| (id.as_str(), (*status, *at)))
+        .collect();
+    if !pushed
+        .iter()
+        .all(|e| by_id.get(e.id.as_str()) == Some(&(e.status, e.at)))
+    {
+        return false;
+    }
+    let last = pushed.iter().map(|e| e.at).max();
+    let listed: std::collections::HashSet<&str> = pushed.iter().map(|e| e.id.as_str()).collect();
+    stored
+        .iter()
+        .filter(|(id, _, _)| !listed.contains(id.as_str()))
+        .all(|(_, _, at)| last.is_none_or(|last| *at >= last))
 }
 
 /// What [`judge`] needs besides the write.
@@ -453,21 +490,23 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_due_instant_is_kept_unless_receipt_procedure_or_a_recompute_change_it() {
+    fn a_stored_due_instant_is_kept_unless_receipt_procedure_unit_or_a_recompute_change_it() {
         let w = write(vec![ev("r", Status::Received, "2026-03-02 08:00")]);
         let earlier = at("2026-03-04 08:00");
         let stored = |procedure_code| StoredDue {
             received_at: at("2026-03-02 08:00"),
             procedure_code,
+            unit_id: 7,
             rule_due_at: Some(earlier),
         };
         assert_eq!(
-            kept_rule_due(Some(stored("1.000001")), &w, false),
+            kept_rule_due(Some(stored("1.000001")), &w, 7, false),
             Some(Some(earlier))
         );
-        assert_eq!(kept_rule_due(Some(stored("1.000001")), &w, true), None);
-        assert_eq!(kept_rule_due(Some(stored("2.000002")), &w, false), None);
-        assert_eq!(kept_rule_due(None, &w, false), None);
+        assert_eq!(kept_rule_due(Some(stored("1.000001")), &w, 7, true), None);
+        assert_eq!(kept_rule_due(Some(stored("2.000002")), &w, 7, false), None);
+        assert_eq!(kept_rule_due(Some(stored("1.000001")), &w, 8, false), None);
+        assert_eq!(kept_rule_due(None, &w, 7, false), None);
         // Computed: 3 working days from Monday 08:00 is Thursday 08:00; kept: the stored one.
         let computed = judged(&w, |_| {});
         assert_eq!(computed.rule_due_at, Some(at("2026-03-05 08:00")));

@@ -564,3 +564,77 @@ fn quality_flags_name_every_problem() {
         ]
     );
 }
+
+fn steps(events: &[Event]) -> Vec<intake::StoredStep> {
+    events
+        .iter()
+        .map(|e| (e.id.clone(), e.status, e.at))
+        .collect()
+}
+
+#[test]
+fn a_push_of_an_earlier_history_is_an_older_state_arriving_late() {
+    let stored = steps(&with(
+        received(),
+        &[ev("e3", Status::Finished, "2026-03-04 10:00")],
+    ));
+    // The retry of the push before the finish, landing after it.
+    assert!(intake::is_older_state(&received(), &stored));
+    assert!(intake::is_older_state(&received()[..1], &stored));
+    assert!(intake::is_older_state(&[], &stored));
+    // The same history again, or a longer one, is not older.
+    assert!(!intake::is_older_state(
+        &with(
+            received(),
+            &[ev("e3", Status::Finished, "2026-03-04 10:00")]
+        ),
+        &stored
+    ));
+    assert!(!intake::is_older_state(&received(), &steps(&received())));
+    assert!(!intake::is_older_state(&[], &[]));
+}
+
+#[test]
+fn a_push_that_lists_an_event_otherwise_or_drops_an_earlier_one_is_a_correction() {
+    let stored = steps(&with(
+        received(),
+        &[ev("e3", Status::Finished, "2026-03-04 10:00")],
+    ));
+    // e2 moved to another instant: the vendor corrected its history.
+    let moved = vec![
+        ev("e1", Status::Received, "2026-03-02 08:00"),
+        ev("e2", Status::Processing, "2026-03-02 09:30"),
+    ];
+    assert!(!intake::is_older_state(&moved, &stored));
+    // e2 with another status.
+    let other = vec![
+        ev("e1", Status::Received, "2026-03-02 08:00"),
+        ev("e2", Status::SupplementRequested, "2026-03-02 09:00"),
+    ];
+    assert!(!intake::is_older_state(&other, &stored));
+    // e2 dropped while e3 is kept: not a state the dossier was ever in, so a correction.
+    let dropped = vec![
+        ev("e1", Status::Received, "2026-03-02 08:00"),
+        ev("e3", Status::Finished, "2026-03-04 10:00"),
+    ];
+    assert!(!intake::is_older_state(&dropped, &stored));
+    // An event the stored history lacks.
+    let new = vec![
+        ev("e1", Status::Received, "2026-03-02 08:00"),
+        ev("x9", Status::Processing, "2026-03-02 09:00"),
+    ];
+    assert!(!intake::is_older_state(&new, &stored));
+}
+
+#[test]
+fn events_of_the_last_pushed_instant_missing_from_the_push_still_make_it_older() {
+    // Two events share the receipt instant; the push knew only the first.
+    let stored = steps(&[
+        ev("e0", Status::NewlyRegistered, "2026-03-02 08:00"),
+        ev("e1", Status::Received, "2026-03-02 08:00"),
+    ]);
+    assert!(intake::is_older_state(
+        &[ev("e0", Status::NewlyRegistered, "2026-03-02 08:00")],
+        &stored
+    ));
+}
