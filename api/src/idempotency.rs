@@ -1,6 +1,7 @@
 //! `Idempotency-Key` on POST: the first answer to a key is kept for 24 hours and sent again to
 //! the same client when it retries with the same key and the same request, so that a vendor
-//! system on a flaky link can retry any POST without doubling its effect.
+//! system on a flaky link can retry any POST without doubling its effect. Only answers that the
+//! request alone decides are kept ([`decided_by_the_request`]).
 //!
 //! The caller's token must hold the operation's scope before anything is read, claimed or
 //! replayed; answers carrying a secret ([`SecretBearing`]) are never kept; a key whose request
@@ -51,6 +52,20 @@ fn claims_of(req: &ServiceRequest, state: &AppState) -> Option<crate::auth::Clai
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = crate::auth::bearer_token(value)?;
     state.jwt.verify(token).ok()
+}
+
+/// Whether an answer is one that the request alone decides, and so is kept for a retry with
+/// the same key: a success, or a request that breaks the document (400, 413, 415). A refusal
+/// the stored records decide (401, 403, 404, 409, 412, 422, …) may go the other way once they
+/// change, and a 5xx once the service recovers: a retry runs again.
+fn decided_by_the_request(status: StatusCode) -> bool {
+    status.is_success()
+        || matches!(
+            status,
+            StatusCode::BAD_REQUEST
+                | StatusCode::PAYLOAD_TOO_LARGE
+                | StatusCode::UNSUPPORTED_MEDIA_TYPE
+        )
 }
 
 /// Marks an answer that carries a secret (a client's new secret, a token): it is never kept
@@ -196,8 +211,10 @@ pub async fn replay(
             ));
         }
     };
-    if status.is_server_error() {
-        // A retry may succeed: the key is not bound to a failure.
+    if !decided_by_the_request(status) {
+        // A retry may succeed: the key is not bound to a failure that the stored records
+        // decided (an event's dossier not stored yet, a transition a later event allows) or
+        // that the service had.
         forget(state, client, key, lease).await;
     } else {
         let answer = StoredAnswer {

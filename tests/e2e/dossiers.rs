@@ -946,13 +946,45 @@ fn an_idempotency_key_replays_the_first_answer() {
     send(&other, "k-0061-a").assert_problem(Status::UNPROCESSABLE_ENTITY, "idempotencyKeyReused");
     let got = app.get("/api/v1/dossiers/C1-260302-0061", &admin);
     assert_eq!(got.body["events"].as_array().unwrap().len(), 2);
-    // Refusals are replayed too: a 4xx is the answer to that request.
+    // A request that breaks the document is answered 400 whatever is stored: replayed.
+    let malformed = json!({"id": "5", "status": "nonsense", "at": "2026-03-02T09:00:00+07:00"});
+    send(&malformed, "k-0061-c").assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let malformed_again = send(&malformed, "k-0061-c");
+    assert_eq!(malformed_again.header("idempotent-replayed"), Some("true"));
+    // A refusal the stored history decides is not kept: the retry is judged again.
     let bad = ev("4", "received", "01T09:00:00");
-    let refused = send(&bad, "k-0061-b");
-    refused.assert_problem(Status::CONFLICT, "conflict");
+    send(&bad, "k-0061-b").assert_problem(Status::CONFLICT, "conflict");
     let refused_again = send(&bad, "k-0061-b");
-    assert_eq!(refused_again.text, refused.text);
-    assert_eq!(refused_again.header("idempotent-replayed"), Some("true"));
+    refused_again.assert_problem(Status::CONFLICT, "conflict");
+    assert_eq!(refused_again.header("idempotent-replayed"), None);
+    // An event arriving before its dossier: 404, and the retry after the dossier came lands.
+    let early = |key: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/dossiers/C1-260302-0062/events",
+            Some(&admin),
+            Some(&ev("2", "processing", "02T09:00:00")),
+            &[("Idempotency-Key", key)],
+        )
+    };
+    early("k-0062-a").assert_problem(Status::NOT_FOUND, "notFound");
+    app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([dossier(
+            "C1-260302-0062",
+            json!([ev("1", "received", "02T08:00:00")]),
+            json!([]),
+            Value::Null
+        )]),
+    );
+    let landed = early("k-0062-a");
+    assert_eq!(landed.body["result"], "added", "{}", landed.text);
+    assert_eq!(landed.header("idempotent-replayed"), None);
+    assert_eq!(
+        early("k-0062-a").header("idempotent-replayed"),
+        Some("true")
+    );
     // Keys belong to a client: another client's same key is a new request.
     let (_, vendor) = app.client("vendor", &["dossiers:write", "dossiers:read"], &["C1"]);
     let theirs = app.call_with(
