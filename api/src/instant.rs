@@ -4,9 +4,17 @@
 //! serde writes: a fraction only when there is one, in 3, 6 or 9 digits, the offset as `+07:00`
 //! (`Z` for UTC).
 
-use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, SecondsFormat, Timelike};
 use serde::Serializer;
 use tthc_core::db::timestamp::format_sqlite_timestamp;
+
+/// `t` in Vietnam's local time to the microsecond, as both backends keep it (PostgreSQL's
+/// timestamps hold microseconds): so that an instant sent again compares equal to the stored
+/// one, whatever precision the sender writes.
+pub fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
+    let l = tthc_core::calendar::to_local(&t);
+    l.with_nanosecond(l.nanosecond() / 1000 * 1000).unwrap_or(l)
+}
 
 /// `t` in RFC 3339, as chrono's serde writes it: the local date and time as the database layer
 /// writes them (the same fraction rules), a `T` between them, and the offset.

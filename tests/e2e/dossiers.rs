@@ -954,9 +954,15 @@ fn an_idempotency_key_replays_the_first_answer() {
     // A refusal the stored history decides is not kept: the retry is judged again.
     let bad = ev("4", "received", "01T09:00:00");
     send(&bad, "k-0061-b").assert_problem(Status::CONFLICT, "conflict");
+    let version =
+        |app: &TestApp| app.get("/api/v1/dossiers/C1-260302-0061", &admin).body["version"].clone();
+    let after_refusal = version(&app);
     let refused_again = send(&bad, "k-0061-b");
     refused_again.assert_problem(Status::CONFLICT, "conflict");
     assert_eq!(refused_again.header("idempotent-replayed"), None);
+    // The refusal is on record once: the retry makes no new version (nor audit entry, nor
+    // delivery).
+    assert_eq!(version(&app), after_refusal);
     // An event arriving before its dossier: 404, and the retry after the dossier came lands.
     let early = |key: &str| {
         app.call_with(
@@ -1228,7 +1234,6 @@ fn items_of_one_code_in_a_batch_are_taken_one_after_another() {
 fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    add_province_q_beside_p_with_a_day_off(&app, &admin);
     let code = "C1-260302-0081";
     let mut d = dossier(
         code,
@@ -1238,7 +1243,21 @@ fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
     );
     assert_eq!(put_dossier(&app, &admin, code, &d).status, Status::CREATED);
     let due = || app.get(&format!("/api/v1/dossiers/{code}"), &admin).body["dueAt"].clone();
-    assert_eq!(due(), "2026-03-06T08:00:00+07:00", "P's day off counts");
+    assert_eq!(due(), "2026-03-05T08:00:00+07:00", "the national calendar");
+    // P makes Tuesday 3 March a day off after the receipt; Q keeps the national calendar.
+    add_province_q_beside_p_with_a_day_off(&app, &admin);
+    // Moved within P, to a unit of P's calendar: the due date stays, as after any edit.
+    d["unit"] = json!("STTTT");
+    assert_eq!(
+        put_dossier(&app, &admin, code, &d).body["result"],
+        "updated"
+    );
+    assert_eq!(
+        due(),
+        "2026-03-05T08:00:00+07:00",
+        "kept within the province"
+    );
+    // Moved to Q, then back to P: each province's calendar as it is now.
     d["unit"] = json!("QC");
     assert_eq!(
         put_dossier(&app, &admin, code, &d).body["result"],
@@ -1249,4 +1268,52 @@ fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
         "2026-03-05T08:00:00+07:00",
         "Q's calendar is national"
     );
+    d["unit"] = json!("C1");
+    assert_eq!(
+        put_dossier(&app, &admin, code, &d).body["result"],
+        "updated"
+    );
+    assert_eq!(due(), "2026-03-06T08:00:00+07:00", "P's day off counts");
+}
+
+/// Instants finer than a microsecond are kept to the microsecond, as PostgreSQL keeps them: a
+/// late retry written with a .NET vendor's seven digits is still the older state it is.
+#[test]
+fn a_late_retry_written_to_the_tenth_of_a_microsecond_is_still_stale() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0091";
+    let at = |d: &str| format!("2026-03-{d}+07:00");
+    let received = json!([
+        {"id": "1", "status": "received", "at": at("02T08:00:00.1234567")},
+        {"id": "2", "status": "processing", "at": at("02T09:00:00.7654321")}
+    ]);
+    let mut all = received.clone();
+    all.as_array_mut()
+        .unwrap()
+        .push(json!({"id": "3", "status": "finished", "at": at("04T10:00:00.0000009")}));
+    let older = dossier(code, received, json!([]), Value::Null);
+    assert_eq!(
+        put_dossier(&app, &admin, code, &older).status,
+        Status::CREATED
+    );
+    let newer = dossier(code, all, pdf(), Value::Null);
+    assert_eq!(
+        put_dossier(&app, &admin, code, &newer).body["result"],
+        "updated"
+    );
+    assert_eq!(
+        put_dossier(&app, &admin, code, &older).body["result"],
+        "stale"
+    );
+    let got = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    assert_eq!(got.body["status"], "finished");
+    assert_eq!(got.body["events"][0]["at"], at("02T08:00:00.123456"));
+    // The same event again is a duplicate, not another event under a used id.
+    let again = app.post(
+        &format!("/api/v1/dossiers/{code}/events"),
+        &admin,
+        &json!({"id": "2", "status": "processing", "at": at("02T09:00:00.7654321")}),
+    );
+    assert_eq!(again.body["result"], "duplicate", "{}", again.text);
 }

@@ -565,3 +565,77 @@ fn an_older_sync_landing_after_a_newer_one_stores_nothing() {
     );
     assert_eq!(dossier(&app, &admin, code), returned);
 }
+
+/// The progress steps a whole sync keeps tell nothing of how old the sync is: a late retry of an
+/// early sync is stale even when a step came after the newer sync, and a newer sync with the same
+/// dated steps is stored even when a progress step came after it.
+#[test]
+fn progress_steps_kept_by_a_sync_do_not_decide_whether_it_is_older() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0032";
+    let mut received = portal_dossier(code);
+    for field in ["NgayKetThucXuLy", "NgayTra", "DanhSachGiayToKetQua"] {
+        received.as_object_mut().unwrap().remove(field);
+    }
+    received["TrangThaiHoSo"] = json!(4);
+    let mut finished = portal_dossier(code);
+    for field in ["NgayTra", "DanhSachGiayToKetQua"] {
+        finished.as_object_mut().unwrap().remove(field);
+    }
+    finished["TrangThaiHoSo"] = json!(9);
+    let step = |at: &str, status: i64| {
+        json!({"MaHoSo": code, "NguoiXuLy": "Trần Thị Bình", "ThoiDiemXuLy": at,
+               "NoiDungXuLy": "Bước xử lý", "TrangThai": status})
+    };
+    let result = |answer: &Value| answer["data"][0]["result"].clone();
+    assert_eq!(
+        result(&sync(
+            &app,
+            &admin,
+            "DongBoHoSoMC",
+            json!([received.clone()])
+        )),
+        "created"
+    );
+    sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([step("20260302090000", 4)]),
+    );
+    assert_eq!(
+        result(&sync(
+            &app,
+            &admin,
+            "DongBoHoSoMC",
+            json!([finished.clone()])
+        )),
+        "updated"
+    );
+    // The result is handed over: a progress step after the newer sync.
+    let handed = sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([step("20260306150000", 10)]),
+    );
+    assert_eq!(result(&handed), "added", "{handed}");
+    let before = dossier(&app, &admin, code);
+    assert_eq!(before["status"], "returned");
+    // The retry of the first sync lands last: stale, the finish stays.
+    assert_eq!(
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([received]))),
+        "stale"
+    );
+    assert_eq!(dossier(&app, &admin, code), before);
+    // The finished sync again with its result document: newer, stored.
+    finished["DanhSachGiayToKetQua"] = portal_dossier(code)["DanhSachGiayToKetQua"].clone();
+    assert_eq!(
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([finished]))),
+        "updated"
+    );
+    let after = dossier(&app, &admin, code);
+    assert_eq!(after["status"], "returned");
+    assert_eq!(after["results"].as_array().map(Vec::len), Some(1));
+}

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use tthc_core::calendar::{from_local, to_local};
+use tthc_core::calendar::from_local;
 use tthc_core::db::DbConnection;
 use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
@@ -27,13 +27,10 @@ use crate::http::{
     instant_cursor_key, parse_instant_cursor, wants_csv,
 };
 use crate::identity::IdentityKey;
+use crate::instant::local;
 use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
-
-fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
-    to_local(&t)
-}
 
 /// The applicant.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -571,7 +568,7 @@ pub struct PutResult {
     request_body = DossierPut,
     params(
         ("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001"),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read (\"0\" to insist it is new): the push replaces that version, later events and all, and is never `stale`"),
+        ("If-Match" = Option<String>, Header, description = "The ETag last read (\"0\" to insist it is new): the push replaces that version, later events and all, and is never `stale` (`*` names no version: weighed as without the header)"),
     ),
     responses(
         (status = 200, description = "Updated, unchanged, or stale (an older state arriving late: nothing stored)", body = PutResult),

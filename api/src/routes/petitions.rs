@@ -2,9 +2,9 @@
 //! events and deadlines, lists of overdue and soon-due petitions, and a unit's petition figures.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use tthc_core::calendar::{from_local, to_local};
+use tthc_core::calendar::from_local;
 use tthc_core::db::DbConnection;
 use tthc_core::db::petitions::{
     self as store, EventOutcome, Outcome, Petition, PetitionDetails, PetitionFilter,
@@ -30,15 +30,9 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
     parse_instant_cursor, wants_csv, word,
 };
+use crate::instant::local;
 use crate::state::AppState;
 use tthc_core::db::now_local;
-
-/// Local time to the microsecond, as both backends keep it: so that an event sent again
-/// compares equal to the stored one.
-fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
-    let l = to_local(&t);
-    l.with_nanosecond(l.nanosecond() / 1000 * 1000).unwrap_or(l)
-}
 
 /// A stage event of a petition.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]

@@ -285,6 +285,18 @@ impl Lookups {
             .ok_or_else(|| StoreError::Setup("procedure cache".into()))
     }
 
+    /// `unit`'s province (none when no province lies above it).
+    fn province(
+        &mut self,
+        conn: &mut DbConnection,
+        unit: &UnitRow,
+    ) -> StoreResult<Option<UnitRow>> {
+        Ok(match self.provinces.entry(unit.id) {
+            Entry::Occupied(e) => e.get().clone(),
+            Entry::Vacant(e) => e.insert(calendars::province_of(conn, unit)?).clone(),
+        })
+    }
+
     /// The calendar of `unit`'s province for the years around `year`.
     fn calendar(
         &mut self,
@@ -292,10 +304,7 @@ impl Lookups {
         unit: &UnitRow,
         year: i32,
     ) -> StoreResult<&Calendar> {
-        let province = match self.provinces.entry(unit.id) {
-            Entry::Occupied(e) => e.get().clone(),
-            Entry::Vacant(e) => e.insert(calendars::province_of(conn, unit)?).clone(),
-        };
+        let province = self.province(conn, unit)?;
         let key = (province.as_ref().map(|p| p.id), year);
         Ok(match self.calendars.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
@@ -448,19 +457,56 @@ impl Lookups {
         Ok(())
     }
 
-    /// Whether `write` is an older state of its stored dossier arriving late.
+    /// Whether `write` (prepared as `p`) is an older state of its stored dossier arriving late,
+    /// the events `merged` selects left out ([`older`]). The same input as stored is not: it is
+    /// unchanged, and its events are not read.
     fn is_older_state(
         &mut self,
         conn: &mut DbConnection,
+        p: &Prepared,
         write: &DossierWrite,
+        merged: Option<fn(&Event) -> bool>,
     ) -> StoreResult<bool> {
-        let code = write.code.as_str();
-        self.preload_steps(conn, &[code])?;
-        Ok(self
-            .steps
-            .get(code)
-            .is_some_and(|stored| intake::is_older_state(&write.events, stored)))
+        match self.stored(conn, &p.code)? {
+            Some(stored) if !crate::text::same_input(&stored.input_hash, &p.judged.input_hash) => {
+                self.preload_steps(conn, &[p.code.as_str()])?;
+                Ok(self
+                    .steps
+                    .get(p.code.as_str())
+                    .is_some_and(|steps| older(&write.events, steps, merged)))
+            }
+            _ => Ok(false),
+        }
     }
+}
+
+/// [`intake::is_older_state`] of `pushed` against `stored`, the events `merged` selects left out
+/// of both: the steps a caller added to the write from the stored dossier (the portal's progress
+/// steps, which its whole sync keeps), which tell nothing of how old the push is.
+fn older(
+    pushed: &[Event],
+    stored: &[intake::StoredStep],
+    merged: Option<fn(&Event) -> bool>,
+) -> bool {
+    let Some(merged) = merged else {
+        return intake::is_older_state(pushed, stored);
+    };
+    let own: Vec<Event> = pushed.iter().filter(|e| !merged(e)).cloned().collect();
+    let stored_own: Vec<intake::StoredStep> = stored
+        .iter()
+        .filter(|(id, status, at)| !merged(&Event::new(id.clone(), *status, *at)))
+        .cloned()
+        .collect();
+    intake::is_older_state(&own, &stored_own)
+}
+
+/// How [`put_batch_in`] weighs its writes against the stored dossiers.
+#[derive(Clone, Copy)]
+enum Weighing {
+    /// Not at all: tthc rewriting stored dossiers with what they hold and more.
+    None,
+    /// [`Overwrite::IfNewer`], the events the function selects (if any) left out ([`older`]).
+    IfNewer(Option<fn(&Event) -> bool>),
 }
 
 /// When and with what status a dossier was last synced, and its last failed attempt.
@@ -538,15 +584,23 @@ fn prepare(
     if stored.as_ref().is_some_and(|s| !scope.allows(&s.unit_path)) {
         return Err(not_found(&code));
     }
+    // A dossier moved to a unit of another province: the province's code is not on the path of
+    // the unit it was stored under.
+    let same_province = match &stored {
+        Some(s) if s.unit_id != unit.id => match lookups.province(conn, &unit)? {
+            Some(province) => s.unit_path.split('/').any(|code| code == province.code),
+            None => false,
+        },
+        _ => true,
+    };
     let kept_rule_due = intake::kept_rule_due(
         stored.as_ref().map(|s| intake::StoredDue {
             received_at: s.received_at,
             procedure_code: &s.procedure_code,
-            unit_id: s.unit_id,
             rule_due_at: s.rule_due_at,
         }),
         write,
-        unit.id,
+        same_province,
         lookups.recompute,
     );
     // Named by a petition of its unit or of a unit above it.
@@ -851,7 +905,7 @@ pub fn put_in(
     let prepared = prepare(conn, &mut lookups, scope, write, now_local())?;
     match overwrite {
         Overwrite::IfNewer => {
-            if lookups.is_older_state(conn, write)? {
+            if lookups.is_older_state(conn, &prepared, write, None)? {
                 return Ok(Outcome::Stale);
             }
         }
@@ -898,7 +952,7 @@ pub fn put_batch(
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
         let scope = &lock_codes(conn, writes.iter().map(|w| w.code.as_str()), scope)?;
-        put_batch_in(conn, actor, scope, writes)
+        put_batch_in(conn, actor, scope, writes, Weighing::IfNewer(None))
     })
 }
 
@@ -929,7 +983,7 @@ pub fn put_batch_keeping(
                 }
             }
         }
-        put_batch_in(conn, actor, scope, &writes)
+        put_batch_in(conn, actor, scope, &writes, Weighing::IfNewer(Some(keep)))
     })
 }
 
@@ -1008,7 +1062,7 @@ pub fn add_progress(
                 results[result] = Ok(ProgressOutcome::SetAside(reason.clone()));
             }
         }
-        for outcome in put_batch_in(conn, actor, scope, &writes)? {
+        for outcome in put_batch_in(conn, actor, scope, &writes, Weighing::None)? {
             outcome?;
         }
         Ok(results)
@@ -1111,6 +1165,7 @@ fn put_batch_in(
     actor: &Actor,
     scope: &UnitScope,
     writes: &[DossierWrite],
+    weighing: Weighing,
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     let mut lookups = Lookups::default();
     let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
@@ -1119,29 +1174,48 @@ fn put_batch_in(
         conn,
         &writes.iter().map(|w| w.unit.as_str()).collect::<Vec<_>>(),
     )?;
-    lookups.preload_steps(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
     let now = now_local();
-    let mut prepared: Vec<Option<Prepared>> = Vec::new();
     let mut results: Vec<Option<StoreResult<Outcome>>> = writes.iter().map(|_| None).collect();
+    let mut checked = Vec::new();
+    for (i, write) in writes.iter().enumerate() {
+        match prepare(conn, &mut lookups, scope, write, now) {
+            Ok(p) => checked.push((i, p)),
+            Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
+                results[i] = Some(Err(e))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let Weighing::IfNewer(merged) = weighing else {
+        let (slots, prepared): (Vec<usize>, Vec<Prepared>) = checked.into_iter().unzip();
+        return finish_batch(conn, actor, &prepared, slots, results, &mut lookups);
+    };
+    // The stored events of the dossiers a write changes, in a few queries: only those can be
+    // older states (the same input again is unchanged).
+    let changing: Vec<&str> = checked
+        .iter()
+        .filter(|(_, p)| {
+            lookups.stored.get(&p.code).is_some_and(|s| {
+                s.as_ref()
+                    .is_some_and(|s| !crate::text::same_input(&s.input_hash, &p.judged.input_hash))
+            })
+        })
+        .map(|(_, p)| p.code.as_str())
+        .collect();
+    lookups.preload_steps(conn, &changing)?;
+    let mut prepared: Vec<Option<Prepared>> = Vec::new();
     let mut slots = Vec::new();
     // Items of one code are weighed as if pushed one after another: each against the last one
     // taken before it (or the stored dossier), and a later one taken replaces an earlier.
     let mut taken: HashMap<&str, (usize, Vec<intake::StoredStep>)> = HashMap::new();
-    for (i, write) in writes.iter().enumerate() {
-        let p = match prepare(conn, &mut lookups, scope, write, now) {
-            Ok(p) => p,
-            Err(e @ (StoreError::Invalid(_) | StoreError::NotFound { .. })) => {
-                results[i] = Some(Err(e));
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
+    for (i, p) in checked {
+        let write = &writes[i];
         let code = write.code.as_str();
-        let older = match taken.get(code) {
-            Some((_, steps)) => intake::is_older_state(&write.events, steps),
-            None => lookups.is_older_state(conn, write)?,
+        let is_older = match taken.get(code) {
+            Some((_, steps)) => older(&write.events, steps, merged),
+            None => lookups.is_older_state(conn, &p, write, merged)?,
         };
-        if older {
+        if is_older {
             results[i] = Some(Ok(Outcome::Stale));
             continue;
         }
@@ -1164,7 +1238,19 @@ fn put_batch_in(
         .zip(slots)
         .filter_map(|(p, slot)| Some((p?, slot)))
         .unzip();
-    let outcomes = store_prepared(conn, actor, &prepared, &mut lookups)?;
+    finish_batch(conn, actor, &prepared, slots, results, &mut lookups)
+}
+
+/// Stores a batch's `prepared` writes and puts their outcomes in `results` at their `slots`.
+fn finish_batch(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    prepared: &[Prepared],
+    slots: Vec<usize>,
+    mut results: Vec<Option<StoreResult<Outcome>>>,
+    lookups: &mut Lookups,
+) -> StoreResult<Vec<StoreResult<Outcome>>> {
+    let outcomes = store_prepared(conn, actor, prepared, lookups)?;
     for (slot, outcome) in slots.into_iter().zip(outcomes) {
         results[slot] = Some(Ok(outcome));
     }
@@ -1322,7 +1408,8 @@ fn record_refused(
     dossier_id: i64,
     refused: &[(Event, String)],
     now: NaiveDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
+    let mut recorded = false;
     for (event, reason) in refused {
         let known: i64 = dossier_refused_events::table
             .filter(dossier_refused_events::dossier_id.eq(dossier_id))
@@ -1342,9 +1429,10 @@ fn record_refused(
                     dossier_refused_events::refused_at.eq(Stamp(now)),
                 ))
                 .execute(conn)?;
+            recorded = true;
         }
     }
-    Ok(())
+    Ok(recorded)
 }
 
 /// Dossier `code` within `scope`.
@@ -1441,16 +1529,19 @@ pub fn add_event(
         Ok(outcome) => Ok(outcome),
         Err(reason) => {
             // Refused, and kept on the dossier with its reason (a transaction of its own: the
-            // answer is still the refusal), locked as any write of it.
+            // answer is still the refusal), locked as any write of it. The same refusal again
+            // (a retry) changes nothing: no new version, audit entry or delivery.
             write_tx(conn, |conn| {
                 let scope = &lock_codes(conn, std::iter::once(code), scope)?;
                 let row = row_of(conn, scope, code)?;
-                record_refused(
+                if !record_refused(
                     conn,
                     row.id,
                     &[(event.clone(), reason.clone())],
                     now_local(),
-                )?;
+                )? {
+                    return Ok(());
+                }
                 flag_refused(conn, &[row.id], true)?;
                 // A change of the dossier like any other: in the audit trail and the feed.
                 let paths = super::units::paths_by_id(conn, [row.unit_id])?;

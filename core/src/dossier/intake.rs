@@ -112,28 +112,26 @@ pub struct StoredDue<'a> {
     pub received_at: NaiveDateTime,
     /// Its procedure.
     pub procedure_code: &'a str,
-    /// The unit it is stored under (its id).
-    pub unit_id: i64,
     /// The rules' due instant stored with it.
     pub rule_due_at: Option<NaiveDateTime>,
 }
 
 /// The stored rules' due instant when it still applies: a due instant once stored does not
-/// change when the calendar or the procedure is edited later; only a new receipt instant,
-/// procedure or unit (whose province's calendar may differ), or an explicit recompute, changes
-/// it. `unit_id` is the unit the write names. `None`: compute it.
+/// change when the calendar or the procedure is edited later; only a new receipt instant or
+/// procedure, a unit of another province (whose calendar may differ: `same_province` false), or
+/// an explicit recompute, changes it. `None`: compute it.
 pub fn kept_rule_due(
     stored: Option<StoredDue<'_>>,
     write: &DossierWrite,
-    unit_id: i64,
+    same_province: bool,
     recompute: bool,
 ) -> Option<Option<NaiveDateTime>> {
     stored
         .filter(|s| {
             !recompute
+                && same_province
                 && s.received_at == write.received_at
                 && s.procedure_code == write.procedure_code
-                && s.unit_id == unit_id
         })
         .map(|s| s.rule_due_at)
 }
@@ -490,23 +488,31 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_due_instant_is_kept_unless_receipt_procedure_unit_or_a_recompute_change_it() {
+    fn a_stored_due_instant_is_kept_unless_receipt_procedure_province_or_a_recompute_change_it() {
         let w = write(vec![ev("r", Status::Received, "2026-03-02 08:00")]);
         let earlier = at("2026-03-04 08:00");
         let stored = |procedure_code| StoredDue {
             received_at: at("2026-03-02 08:00"),
             procedure_code,
-            unit_id: 7,
             rule_due_at: Some(earlier),
         };
         assert_eq!(
-            kept_rule_due(Some(stored("1.000001")), &w, 7, false),
+            kept_rule_due(Some(stored("1.000001")), &w, true, false),
             Some(Some(earlier))
         );
-        assert_eq!(kept_rule_due(Some(stored("1.000001")), &w, 7, true), None);
-        assert_eq!(kept_rule_due(Some(stored("2.000002")), &w, 7, false), None);
-        assert_eq!(kept_rule_due(Some(stored("1.000001")), &w, 8, false), None);
-        assert_eq!(kept_rule_due(None, &w, 7, false), None);
+        assert_eq!(
+            kept_rule_due(Some(stored("1.000001")), &w, true, true),
+            None
+        );
+        assert_eq!(
+            kept_rule_due(Some(stored("2.000002")), &w, true, false),
+            None
+        );
+        assert_eq!(
+            kept_rule_due(Some(stored("1.000001")), &w, false, false),
+            None
+        );
+        assert_eq!(kept_rule_due(None, &w, true, false), None);
         // Computed: 3 working days from Monday 08:00 is Thursday 08:00; kept: the stored one.
         let computed = judged(&w, |_| {});
         assert_eq!(computed.rule_due_at, Some(at("2026-03-05 08:00")));
