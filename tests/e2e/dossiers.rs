@@ -1235,7 +1235,7 @@ fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
     let app = TestApp::spawn();
     let admin = seed(&app);
     let code = "C1-260302-0081";
-    let mut d = dossier(
+    let d = dossier(
         code,
         json!([ev("1", "received", "02T08:00:00")]),
         json!([]),
@@ -1246,34 +1246,26 @@ fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
     assert_eq!(due(), "2026-03-05T08:00:00+07:00", "the national calendar");
     // P makes Tuesday 3 March a day off after the receipt; Q keeps the national calendar.
     add_province_q_beside_p_with_a_day_off(&app, &admin);
+    let move_to = |unit: &str| {
+        let mut moved = d.clone();
+        moved["unit"] = json!(unit);
+        let r = put_dossier(&app, &admin, code, &moved);
+        assert_eq!(r.body["result"], "updated", "{}", r.text);
+        due()
+    };
     // Moved within P, to a unit of P's calendar: the due date stays, as after any edit.
-    d["unit"] = json!("STTTT");
-    assert_eq!(
-        put_dossier(&app, &admin, code, &d).body["result"],
-        "updated"
-    );
-    assert_eq!(
-        due(),
-        "2026-03-05T08:00:00+07:00",
-        "kept within the province"
-    );
+    assert_eq!(move_to("STTTT"), "2026-03-05T08:00:00+07:00", "kept in P");
     // Moved to Q, then back to P: each province's calendar as it is now.
-    d["unit"] = json!("QC");
     assert_eq!(
-        put_dossier(&app, &admin, code, &d).body["result"],
-        "updated"
-    );
-    assert_eq!(
-        due(),
+        move_to("QC"),
         "2026-03-05T08:00:00+07:00",
-        "Q's calendar is national"
+        "Q's is national"
     );
-    d["unit"] = json!("C1");
     assert_eq!(
-        put_dossier(&app, &admin, code, &d).body["result"],
-        "updated"
+        move_to("C1"),
+        "2026-03-06T08:00:00+07:00",
+        "P's day off counts"
     );
-    assert_eq!(due(), "2026-03-06T08:00:00+07:00", "P's day off counts");
 }
 
 /// Instants finer than a microsecond are kept to the microsecond, as PostgreSQL keeps them: a
