@@ -93,13 +93,9 @@ pub fn client_address<'h>(
 }
 
 impl SignInLimits {
-    /// Counts a sign-in about to be verified as failed against every one of `keys`, or
-    /// `Err(seconds)` when any of them has no failure left: the caller retries after that long.
-    /// Counted before the secret is hashed, so that sign-ins sent at once cannot get past the
-    /// burst while the first of them are still being verified; one that succeeds gives its
-    /// failure back ([`SignInLimits::give_back`]).
-    pub fn take(&self, keys: &[(String, Limit)], now: Instant) -> Result<(), u64> {
-        let mut buckets = self.lock();
+    /// `Err(seconds)` when any of `keys` has no failure left: the caller retries after that long.
+    pub fn check(&self, keys: &[(String, Limit)], now: Instant) -> Result<(), u64> {
+        let buckets = self.lock();
         let mut wait: f64 = 0.0;
         for (key, limit) in keys {
             if let Some(b) = buckets.get(key) {
@@ -111,8 +107,15 @@ impl SignInLimits {
         }
         if wait > 0.0 {
             // Whole seconds, rounded up: never zero.
-            return Err((wait.ceil() as u64).max(1));
+            Err((wait.ceil() as u64).max(1))
+        } else {
+            Ok(())
         }
+    }
+
+    /// Counts a failed sign-in against every one of `keys`.
+    pub fn fail(&self, keys: &[(String, Limit)], now: Instant) {
+        let mut buckets = self.lock();
         if buckets.len() >= MAX_KEYS {
             let limit_of = |key: &str| {
                 if key.starts_with("ip:") {
@@ -130,18 +133,6 @@ impl SignInLimits {
             });
             bucket.tokens = refill(*bucket, *limit, now) - 1.0;
             bucket.at = now;
-        }
-        Ok(())
-    }
-
-    /// Takes back the failure [`SignInLimits::take`] counted for a sign-in that succeeded.
-    pub fn give_back(&self, keys: &[(String, Limit)], now: Instant) {
-        let mut buckets = self.lock();
-        for (key, limit) in keys {
-            if let Some(bucket) = buckets.get_mut(key) {
-                bucket.tokens = (refill(*bucket, *limit, now) + 1.0).min(limit.burst);
-                bucket.at = now;
-            }
         }
     }
 
@@ -168,36 +159,17 @@ mod tests {
         let limits = SignInLimits::default();
         let keys = keys("vendor", Some("10.0.0.1".parse().unwrap()));
         let t0 = Instant::now();
-        // Ten attempts at once, none verified yet: each is counted as it starts.
         for _ in 0..10 {
-            assert!(limits.take(&keys, t0).is_ok());
+            assert!(limits.check(&keys, t0).is_ok());
+            limits.fail(&keys, t0);
         }
-        // The eleventh waits for one to be forgiven (6 s), refused before it is hashed.
-        assert_eq!(limits.take(&keys, t0), Err(6));
-        assert_eq!(limits.take(&keys, t0 + Duration::from_secs(3)), Err(3));
-        assert!(limits.take(&keys, t0 + Duration::from_secs(6)).is_ok());
+        // Ten failures: the eleventh attempt waits for one to be forgiven (6 s).
+        assert_eq!(limits.check(&keys, t0), Err(6));
+        assert_eq!(limits.check(&keys, t0 + Duration::from_secs(3)), Err(3));
+        assert!(limits.check(&keys, t0 + Duration::from_secs(6)).is_ok());
         // Another client from the same address is not limited by the first one's failures.
         let other = super::keys("other", Some("10.0.0.1".parse().unwrap()));
-        assert!(limits.take(&other, t0).is_ok());
-    }
-
-    #[test]
-    fn a_sign_in_that_succeeds_gives_its_failure_back() {
-        let limits = SignInLimits::default();
-        let keys = keys("console", Some("10.0.0.4".parse().unwrap()));
-        let t0 = Instant::now();
-        for _ in 0..50 {
-            assert!(limits.take(&keys, t0).is_ok());
-            limits.give_back(&keys, t0);
-        }
-        // Nine failures and a success leave one failure: the tenth attempt still goes.
-        for _ in 0..9 {
-            limits.take(&keys, t0).unwrap();
-        }
-        limits.take(&keys, t0).unwrap();
-        limits.give_back(&keys, t0);
-        assert!(limits.take(&keys, t0).is_ok());
-        assert_eq!(limits.take(&keys, t0), Err(6));
+        assert!(limits.check(&other, t0).is_ok());
     }
 
     #[test]
@@ -246,14 +218,12 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..30 {
             let address = format!("2001:db8:1:2::{:x}", i + 1).parse().ok();
-            limits
-                .take(&keys(&format!("guess-{i}"), address), t0)
-                .unwrap();
+            limits.fail(&keys(&format!("guess-{i}"), address), t0);
         }
         let same_block = keys("never-tried", "2001:db8:1:2:ffff::1".parse().ok());
-        assert!(limits.take(&same_block, t0).is_err());
+        assert!(limits.check(&same_block, t0).is_err());
         let next_block = keys("never-tried", "2001:db8:1:3::1".parse().ok());
-        assert!(limits.take(&next_block, t0).is_ok());
+        assert!(limits.check(&next_block, t0).is_ok());
     }
 
     #[test]
@@ -262,11 +232,11 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..30 {
             let k = keys(&format!("guess-{i}"), Some("10.0.0.2".parse().unwrap()));
-            limits.take(&k, t0).unwrap();
+            limits.fail(&k, t0);
         }
         let fresh = keys("never-tried", Some("10.0.0.2".parse().unwrap()));
-        assert_eq!(limits.take(&fresh, t0), Err(2));
+        assert_eq!(limits.check(&fresh, t0), Err(2));
         let elsewhere = keys("never-tried", Some("10.0.0.3".parse().unwrap()));
-        assert!(limits.take(&elsewhere, t0).is_ok());
+        assert!(limits.check(&elsewhere, t0).is_ok());
     }
 }

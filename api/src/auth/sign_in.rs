@@ -24,10 +24,8 @@ pub struct Attempt {
 impl Attempt {
     /// Starts the attempt of `req`, refused with 429 while `name` or the address it comes from
     /// ([`limiter::client_address`]) has no failure left: checked before anything is read or
-    /// hashed, so that once limited, guessing costs nothing. The attempt is counted as failed
-    /// from here ([`limiter::SignInLimits::take`]) until it [`Attempt::succeeded`], so that
-    /// attempts sent at once do not get past the limit while they are being verified. `what`
-    /// names the caller in the refusal (`client`, `user`).
+    /// hashed, so that once limited, guessing costs nothing. `what` names the caller in the
+    /// refusal (`client`, `user`).
     pub fn start(
         state: &AppState,
         name: &str,
@@ -45,7 +43,7 @@ impl Attempt {
             &state.config.trusted_proxies,
         );
         let keys = limiter::keys(name, address);
-        if let Err(retry_after) = state.sign_in_limits.take(&keys, Instant::now()) {
+        if let Err(retry_after) = state.sign_in_limits.check(&keys, Instant::now()) {
             return Err(ApiError::TooManyRequests {
                 detail: format!(
                     "too many failed sign-ins for this {what} or from this address; retry in \
@@ -74,8 +72,8 @@ impl Attempt {
         Ok(known && matches)
     }
 
-    /// Gives back the failure counted when the attempt started: the secret matched.
-    pub fn succeeded(&self, state: &AppState) {
-        state.sign_in_limits.give_back(&self.keys, Instant::now());
+    /// Counts the attempt as failed against its keys.
+    pub fn fail(&self, state: &AppState) {
+        state.sign_in_limits.fail(&self.keys, Instant::now());
     }
 }

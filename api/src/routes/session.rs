@@ -133,12 +133,11 @@ pub async fn sign_in(
         )
         .await?;
     let row = match row {
-        Some(row) if matches && !row.disabled => {
-            attempt.succeeded(&state);
-            row
+        Some(row) if matches && !row.disabled => row,
+        _ => {
+            attempt.fail(&state);
+            return Err(wrong_credentials());
         }
-        // The failure was counted when the attempt started.
-        _ => return Err(wrong_credentials()),
     };
     let role = Role::parse(&row.role)
         .ok_or_else(|| ApiError::Internal(format!("user {} has an unknown role", row.username)))?;

@@ -183,12 +183,11 @@ async fn answer_token(
         .verify(&state, row.as_ref().map(|r| r.secret_hash.clone()), secret)
         .await?;
     let row = match row {
-        Some(row) if matches && !row.disabled => {
-            attempt.succeeded(&state);
-            row
+        Some(row) if matches && !row.disabled => row,
+        _ => {
+            attempt.fail(&state);
+            return Err(invalid_client());
         }
-        // The failure was counted when the attempt started.
-        _ => return Err(invalid_client()),
     };
     let granted: Vec<&str> = row.scopes.split_whitespace().collect();
     let scope = match &request.scope {
