@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use tthc_core::calendar::from_local;
+use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::DbConnection;
 use tthc_core::db::dossiers::{
     self as store, Applicant, ComponentRecord, Dossier, DossierDetails, DossierFilter,
@@ -27,10 +27,13 @@ use crate::http::{
     instant_cursor_key, parse_instant_cursor, wants_csv,
 };
 use crate::identity::IdentityKey;
-use crate::instant::local;
 use crate::state::AppState;
 
 use crate::error::PROBLEM_JSON as PROBLEM;
+
+fn local(t: DateTime<FixedOffset>) -> NaiveDateTime {
+    to_local(&t)
+}
 
 /// The applicant.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]

@@ -33,27 +33,40 @@ pub fn provinces_of(
     conn: &mut DbConnection,
     units: &[&UnitRow],
 ) -> StoreResult<HashMap<i64, Option<UnitRow>>> {
-    let segments = |u: &&UnitRow| -> Vec<String> {
-        u.path
-            .split('/')
+    let paths: Vec<(i64, &str)> = units.iter().map(|u| (u.id, u.path.as_str())).collect();
+    nearest_provinces(conn, &paths)
+}
+
+/// The province of the unit at tree path `path` ([`province_of`]).
+pub fn province_at(conn: &mut DbConnection, path: &str) -> StoreResult<Option<UnitRow>> {
+    Ok(nearest_provinces(conn, &[(0, path)])?.remove(&0).flatten())
+}
+
+/// Of each `(key, path)`, the nearest province on the path (of those on it, the one with the
+/// longest path), by key.
+fn nearest_provinces(
+    conn: &mut DbConnection,
+    paths: &[(i64, &str)],
+) -> StoreResult<HashMap<i64, Option<UnitRow>>> {
+    let segments = |path: &str| -> Vec<String> {
+        path.split('/')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect()
     };
-    let mut codes: Vec<String> = units.iter().flat_map(segments).collect();
+    let mut codes: Vec<String> = paths.iter().flat_map(|(_, p)| segments(p)).collect();
     codes.sort_unstable();
     codes.dedup();
     let provinces = super::units::rows_by_code(conn, &codes, Some(UnitLevel::Province))?;
-    Ok(units
+    Ok(paths
         .iter()
-        .map(|u| {
-            // The nearest: of the provinces on the unit's path, the one with the longest path.
-            let nearest = segments(u)
+        .map(|(key, path)| {
+            let nearest = segments(path)
                 .iter()
                 .filter_map(|code| provinces.get(code))
                 .max_by_key(|p| p.path.len())
                 .cloned();
-            (u.id, nearest)
+            (*key, nearest)
         })
         .collect())
 }

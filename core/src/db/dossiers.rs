@@ -584,13 +584,13 @@ fn prepare(
     if stored.as_ref().is_some_and(|s| !scope.allows(&s.unit_path)) {
         return Err(not_found(&code));
     }
-    // A dossier moved to a unit of another province: the province's code is not on the path of
-    // the unit it was stored under.
+    // A dossier moved to a unit whose province (whose calendar) is another.
     let same_province = match &stored {
-        Some(s) if s.unit_id != unit.id => match lookups.province(conn, &unit)? {
-            Some(province) => s.unit_path.split('/').any(|code| code == province.code),
-            None => false,
-        },
+        Some(s) if s.unit_id != unit.id => {
+            let to = lookups.province(conn, &unit)?.map(|p| p.id);
+            let from = calendars::province_at(conn, &s.unit_path)?.map(|p| p.id);
+            to == from
+        }
         _ => true,
     };
     let kept_rule_due = intake::kept_rule_due(

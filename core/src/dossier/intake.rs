@@ -145,18 +145,22 @@ pub type StoredStep = (String, Status, NaiveDateTime);
 /// push's last event with events the push lacks. Storing it would take those later steps back,
 /// so it is not stored. A push that lists any event differently, or lacks an event from before
 /// its own last one, is a correction and is stored (the last write wins).
+///
+/// Instants are compared to the microsecond, as PostgreSQL keeps them: a vendor writing seven
+/// digits still sends the instant it sent before.
 pub fn is_older_state(pushed: &[Event], stored: &[StoredStep]) -> bool {
     use std::collections::HashMap;
     if pushed.len() >= stored.len() {
         return false;
     }
-    let by_id: HashMap<&str, (Status, NaiveDateTime)> = stored
+    let micros = |at: NaiveDateTime| at.and_utc().timestamp_micros();
+    let by_id: HashMap<&str, (Status, i64)> = stored
         .iter()
-        .map(|(id, status, at)| (id.as_str(), (*status, *at)))
+        .map(|(id, status, at)| (id.as_str(), (*status, micros(*at))))
         .collect();
     if !pushed
         .iter()
-        .all(|e| by_id.get(e.id.as_str()) == Some(&(e.status, e.at)))
+        .all(|e| by_id.get(e.id.as_str()) == Some(&(e.status, micros(e.at))))
     {
         return false;
     }

@@ -638,3 +638,32 @@ fn events_of_the_last_pushed_instant_missing_from_the_push_still_make_it_older()
         &stored
     ));
 }
+
+#[test]
+fn instants_are_compared_to_the_microsecond() {
+    let fine = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+    let pushed = vec![Event::new(
+        "e1",
+        Status::Received,
+        fine("2026-03-02 08:00:00.1234567"),
+    )];
+    let stored = vec![
+        (
+            "e1".to_owned(),
+            Status::Received,
+            fine("2026-03-02 08:00:00.123456"),
+        ),
+        (
+            "e2".to_owned(),
+            Status::Finished,
+            fine("2026-03-04 10:00:00"),
+        ),
+    ];
+    assert!(intake::is_older_state(&pushed, &stored));
+    let moved = vec![Event::new(
+        "e1",
+        Status::Received,
+        fine("2026-03-02 08:00:00.123457"),
+    )];
+    assert!(!intake::is_older_state(&moved, &stored));
+}
