@@ -1308,3 +1308,59 @@ fn a_late_retry_written_to_the_tenth_of_a_microsecond_is_still_stale() {
     let got = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
     assert_eq!(got.body["status"], "finished");
 }
+
+/// A vendor that says when its record last changed (`revisedAt`) has its pushes ordered by it:
+/// a correction revised later is stored even when it takes a step back, in bulk too, and a push
+/// revised earlier is stale even with more events. Without it on either side, the events decide.
+#[test]
+fn the_vendors_revision_instant_orders_its_pushes() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0101";
+    let revised = |d: Value, at: &str| {
+        let mut d = d;
+        d["revisedAt"] = json!(format!("2026-03-{at}+07:00"));
+        d
+    };
+    let received = || {
+        json!([
+            ev("1", "received", "02T08:00:00"),
+            ev("2", "processing", "02T09:00:00")
+        ])
+    };
+    let push = |items: Value| {
+        let r = app.post("/api/v1/dossiers/bulk", &admin, &items);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r
+    };
+    let open = dossier(code, received(), json!([]), Value::Null);
+    let finished = dossier(code, finished_events(), pdf(), Value::Null);
+    push(json!([revised(open.clone(), "04T10:00:00")]));
+    let r = push(json!([revised(finished.clone(), "04T11:00:00")]));
+    assert_eq!(results_of(&r), ["updated"]);
+    // The finish was a mistake: the vendor takes it back, revised later. Stored.
+    let r = push(json!([revised(open, "05T09:00:00")]));
+    assert_eq!(results_of(&r), ["updated"], "{}", r.text);
+    let (status, _, ids) = state_of(&app, &admin, code);
+    assert_eq!((status.as_str(), ids.len()), ("processing", 2));
+    let got = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    assert_eq!(got.body["revisedAt"], "2026-03-05T09:00:00+07:00");
+    // The finished push again, revised before the correction: stale, more events or not.
+    let r = push(json!([revised(finished.clone(), "04T11:00:00")]));
+    assert_eq!(results_of(&r), ["stale"], "{}", r.text);
+    // Without a revision instant the events decide: the receipt alone is older.
+    let receipt = dossier(
+        code,
+        json!([ev("1", "received", "02T08:00:00")]),
+        json!([]),
+        Value::Null,
+    );
+    assert_eq!(results_of(&push(json!([receipt]))), ["stale"]);
+    assert_eq!(state_of(&app, &admin, code).0, "processing");
+    // A revision instant ahead of now is refused, naming the field.
+    let mut ahead = finished;
+    ahead["revisedAt"] = json!("2027-12-01T00:00:00+07:00");
+    let r = push(json!([ahead]));
+    assert_eq!(results_of(&r), ["rejected"], "{}", r.text);
+    assert_eq!(r.body["items"][0]["invalidParams"][0]["name"], "revisedAt");
+}

@@ -259,6 +259,7 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
             population_db_used: rng.chance(55),
             results,
             vendor_due_at: None,
+            revised_at: None,
             sync_error,
             portal_fields: Default::default(),
         },

@@ -257,6 +257,11 @@ pub struct DossierPut {
     /// The vendor's due instant; computed from the procedure's time limit when left out. When it
     /// disagrees with the rules, both are kept and the dossier is flagged.
     pub due_at: Option<DateTime<FixedOffset>>,
+    /// When the vendor's own record of the dossier last changed (not when it is sent). When both
+    /// this push and the stored dossier carry one and they differ, it orders them: a push revised
+    /// earlier is `stale`, one revised later is stored whatever its events, steps taken back and
+    /// all. Otherwise the events decide.
+    pub revised_at: Option<DateTime<FixedOffset>>,
     /// The applicant.
     #[validate(nested)]
     pub applicant: ApplicantInput,
@@ -339,6 +344,7 @@ fn write_of(code: DossierCode, d: DossierPut, identity: &IdentityKey) -> Dossier
             population_db_used: d.population_db_used,
             results: d.results,
             vendor_due_at: d.due_at.map(local),
+            revised_at: d.revised_at.map(local),
             sync_error: d.sync_error.map(|e| SyncError {
                 at: local(e.at),
                 message: e.message,
@@ -434,6 +440,8 @@ pub struct DossierView {
     pub synced_status: Option<Status>,
     /// The last failed attempt to sync.
     pub sync_error: Option<SyncErrorView>,
+    /// When the vendor's record of the dossier last changed, as the last push stored said.
+    pub revised_at: Option<DateTime<FixedOffset>>,
     /// The applicant (identity number as its last 4 characters only).
     pub applicant: Applicant,
     /// Fees.
@@ -501,6 +509,7 @@ impl From<Dossier> for DossierView {
             flags: d.flags,
             synced_at: d.synced_at.map(from_local),
             synced_status: d.synced_status,
+            revised_at: d.details.revised_at.map(from_local),
             sync_error: d.details.sync_error.map(|e| SyncErrorView {
                 at: from_local(e.at),
                 message: e.message,

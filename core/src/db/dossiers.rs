@@ -223,6 +223,9 @@ struct Lookups {
     /// Stored dossiers' events as [`intake::is_older_state`] compares them, by code (loaded for
     /// the pushes weighed [`Overwrite::IfNewer`]).
     steps: HashMap<String, Vec<intake::StoredStep>>,
+    /// Stored dossiers' revision instants (`revisedAt`), by code (loaded for the pushes weighed
+    /// [`Overwrite::IfNewer`] that carry one).
+    revised: HashMap<String, Option<NaiveDateTime>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
     petitioned: HashMap<String, Vec<String>>,
     /// Compute the rules' due instant again instead of keeping the stored one.
@@ -457,9 +460,39 @@ impl Lookups {
         Ok(())
     }
 
-    /// Whether `write` (prepared as `p`) is an older state of its stored dossier arriving late,
-    /// the events `merged` selects left out ([`older`]). The same input as stored is not: it is
-    /// unchanged, and its events are not read.
+    /// Reads the stored revision instants of those of `codes` that are stored and not read
+    /// yet, in a few queries (after [`Lookups::preload_stored`]).
+    fn preload_revised(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct OnlyRevised {
+            #[serde(default)]
+            revised_at: Option<NaiveDateTime>,
+        }
+        let ids: HashMap<i64, &str> = codes
+            .iter()
+            .filter(|c| !self.revised.contains_key(**c))
+            .filter_map(|c| self.stored.get(*c)?.as_ref().map(|s| (s.id, *c)))
+            .collect();
+        let wanted: Vec<i64> = ids.keys().copied().collect();
+        for chunk in wanted.chunks(CHUNK) {
+            let rows: Vec<(i64, String)> = dossiers::table
+                .filter(dossiers::id.eq_any(chunk))
+                .select((dossiers::id, dossiers::data))
+                .load(conn)?;
+            for (id, data) in rows {
+                let revised = serde_json::from_str::<OnlyRevised>(&data)
+                    .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?
+                    .revised_at;
+                self.revised.insert(ids[&id].to_owned(), revised);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `write` (prepared as `p`) is older than its stored dossier, the events `merged`
+    /// selects left out ([`older`]). The same input as stored is not: it is unchanged, and
+    /// nothing more is read.
     fn is_older_state(
         &mut self,
         conn: &mut DbConnection,
@@ -469,35 +502,48 @@ impl Lookups {
     ) -> StoreResult<bool> {
         match self.stored(conn, &p.code)? {
             Some(stored) if !crate::text::same_input(&stored.input_hash, &p.judged.input_hash) => {
-                self.preload_steps(conn, &[p.code.as_str()])?;
+                let code = p.code.as_str();
+                self.preload_steps(conn, &[code])?;
+                if write.details.revised_at.is_some() {
+                    self.preload_revised(conn, &[code])?;
+                }
+                let revised = self.revised.get(code).copied().flatten();
                 Ok(self
                     .steps
-                    .get(p.code.as_str())
-                    .is_some_and(|steps| older(&write.events, steps, merged)))
+                    .get(code)
+                    .is_some_and(|steps| older(write, steps, revised, merged)))
             }
             _ => Ok(false),
         }
     }
 }
 
-/// [`intake::is_older_state`] of `pushed` against `stored`, the events `merged` selects left out
-/// of both: the steps a caller added to the write from the stored dossier (the portal's progress
-/// steps, which its whole sync keeps), which tell nothing of how old the push is.
+/// [`intake::is_older_push`] of `write` against the `stored` events and revision instant, the
+/// events `merged` selects left out of both: the steps a caller added to the write from the
+/// stored dossier (the portal's progress steps, which its whole sync keeps), which tell nothing
+/// of how old the push is.
 fn older(
-    pushed: &[Event],
+    write: &DossierWrite,
     stored: &[intake::StoredStep],
+    stored_revised: Option<NaiveDateTime>,
     merged: Option<fn(&Event) -> bool>,
 ) -> bool {
+    let revised = write.details.revised_at;
     let Some(merged) = merged else {
-        return intake::is_older_state(pushed, stored);
+        return intake::is_older_push(&write.events, revised, stored, stored_revised);
     };
-    let own: Vec<Event> = pushed.iter().filter(|e| !merged(e)).cloned().collect();
+    let own: Vec<Event> = write
+        .events
+        .iter()
+        .filter(|e| !merged(e))
+        .cloned()
+        .collect();
     let stored_own: Vec<intake::StoredStep> = stored
         .iter()
         .filter(|(id, status, at)| !merged(&Event::new(id.clone(), *status, *at)))
         .cloned()
         .collect();
-    intake::is_older_state(&own, &stored_own)
+    intake::is_older_push(&own, revised, &stored_own, stored_revised)
 }
 
 /// How [`put_batch_in`] weighs its writes against the stored dossiers.
@@ -1203,16 +1249,26 @@ fn put_batch_in(
         .map(|(_, p)| p.code.as_str())
         .collect();
     lookups.preload_steps(conn, &changing)?;
+    let changing_set: std::collections::HashSet<&str> = changing.iter().copied().collect();
+    let revising: Vec<&str> = checked
+        .iter()
+        .filter(|(i, p)| {
+            writes[*i].details.revised_at.is_some() && changing_set.contains(p.code.as_str())
+        })
+        .map(|(_, p)| p.code.as_str())
+        .collect();
+    lookups.preload_revised(conn, &revising)?;
     let mut prepared: Vec<Option<Prepared>> = Vec::new();
     let mut slots = Vec::new();
     // Items of one code are weighed as if pushed one after another: each against the last one
     // taken before it (or the stored dossier), and a later one taken replaces an earlier.
-    let mut taken: HashMap<&str, (usize, Vec<intake::StoredStep>)> = HashMap::new();
+    type Taken = (usize, Vec<intake::StoredStep>, Option<NaiveDateTime>);
+    let mut taken: HashMap<&str, Taken> = HashMap::new();
     for (i, p) in checked {
         let write = &writes[i];
         let code = write.code.as_str();
         let is_older = match taken.get(code) {
-            Some((_, steps)) => older(&write.events, steps, merged),
+            Some((_, steps, revised)) => older(write, steps, *revised, merged),
             None => lookups.is_older_state(conn, &p, write, merged)?,
         };
         if is_older {
@@ -1226,7 +1282,8 @@ fn put_batch_in(
             .iter()
             .map(|e| (e.id.clone(), e.status, e.at))
             .collect();
-        if let Some((earlier, _)) = taken.insert(code, (prepared.len(), steps)) {
+        let revised = p.judged.write.details.revised_at;
+        if let Some((earlier, _, _)) = taken.insert(code, (prepared.len(), steps, revised)) {
             prepared[earlier] = None;
             results[slots[earlier]] = Some(Ok(Outcome::Stale));
         }

@@ -56,6 +56,10 @@ pub fn problems(
             .as_ref()
             .map(|e| ("syncError.at".to_owned(), e.at)),
         write.rating.map(|r| ("rating.at".to_owned(), r.at)),
+        write
+            .details
+            .revised_at
+            .map(|at| ("revisedAt".to_owned(), at)),
     ];
     let event_instants = write
         .events
@@ -134,6 +138,22 @@ pub fn kept_rule_due(
                 && s.procedure_code == write.procedure_code
         })
         .map(|s| s.rule_due_at)
+}
+
+/// Whether a whole push is older than the stored dossier and is not stored (`stale`): by the
+/// vendor's revision instants when both carry one and they differ (an earlier one is older, a
+/// later one is stored whatever its events, which is how a vendor takes steps back in a bulk
+/// push), else by the events ([`is_older_state`]).
+pub fn is_older_push(
+    pushed: &[Event],
+    pushed_revised: Option<NaiveDateTime>,
+    stored: &[StoredStep],
+    stored_revised: Option<NaiveDateTime>,
+) -> bool {
+    match (pushed_revised, stored_revised) {
+        (Some(pushed), Some(stored)) if pushed != stored => pushed < stored,
+        _ => is_older_state(pushed, stored),
+    }
 }
 
 /// A stored event as [`is_older_state`] compares it: its id, status and instant.
@@ -392,6 +412,7 @@ mod tests {
                 population_db_used: false,
                 results: Vec::new(),
                 vendor_due_at: None,
+                revised_at: None,
                 sync_error: None,
                 portal_fields: Default::default(),
             },

@@ -731,6 +731,8 @@ pub fn dossier_write(
             population_db_used: d.vneid.is(1),
             results,
             vendor_due_at: due,
+            // The portal's payload says nothing of when the vendor's record changed.
+            revised_at: None,
             sync_error: None,
             portal_fields: kept,
         },

@@ -109,6 +109,10 @@ pub struct DossierDetails {
     pub results: Vec<ResultDocument>,
     /// The vendor's due instant, when it sent one.
     pub vendor_due_at: Option<NaiveDateTime>,
+    /// When the vendor last changed its record of the dossier (local time), when it says: pushes
+    /// are then ordered by it ([`super::intake::is_older_push`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revised_at: Option<NaiveDateTime>,
     /// The last failed attempt to sync with the national portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_error: Option<SyncError>,

@@ -37,6 +37,8 @@ struct Out<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     vendor_due_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    revised_at: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     sync_error: Option<&'a SyncError>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     portal_fields: &'a BTreeMap<String, serde_json::Value>,
@@ -75,6 +77,8 @@ struct In {
     #[serde(default)]
     vendor_due_at: Option<NaiveDateTime>,
     #[serde(default)]
+    revised_at: Option<NaiveDateTime>,
+    #[serde(default)]
     sync_error: Option<SyncError>,
     #[serde(default)]
     portal_fields: BTreeMap<String, serde_json::Value>,
@@ -96,6 +100,7 @@ pub fn to_json(details: &DossierDetails) -> Result<String, serde_json::Error> {
         population_db_used,
         results,
         vendor_due_at,
+        revised_at,
         sync_error,
         portal_fields,
     } = details;
@@ -120,6 +125,7 @@ pub fn to_json(details: &DossierDetails) -> Result<String, serde_json::Error> {
         population_db_used: *population_db_used,
         results,
         vendor_due_at: *vendor_due_at,
+        revised_at: *revised_at,
         sync_error: sync_error.as_ref(),
         portal_fields,
     })
@@ -137,6 +143,7 @@ pub fn from_json(json: &str) -> Result<DossierDetails, serde_json::Error> {
         population_db_used,
         results,
         vendor_due_at,
+        revised_at,
         sync_error,
         portal_fields,
     } = serde_json::from_str(json)?;
@@ -150,6 +157,7 @@ pub fn from_json(json: &str) -> Result<DossierDetails, serde_json::Error> {
         population_db_used,
         results,
         vendor_due_at,
+        revised_at,
         sync_error,
         portal_fields,
     })
@@ -175,6 +183,7 @@ mod tests {
             population_db_used: false,
             results: vec![],
             vendor_due_at: None,
+            revised_at: None,
             sync_error: None,
             portal_fields: BTreeMap::new(),
         }

@@ -667,3 +667,31 @@ fn instants_are_compared_to_the_microsecond() {
     )];
     assert!(!intake::is_older_state(&moved, &stored));
 }
+
+#[test]
+fn the_vendors_revision_instants_order_pushes_when_both_have_one() {
+    let stored = steps(&with(
+        received(),
+        &[ev("e3", Status::Finished, "2026-03-04 10:00")],
+    ));
+    let (before, same, after) = (
+        Some(at("2026-03-04 10:05")),
+        Some(at("2026-03-04 11:00")),
+        Some(at("2026-03-05 09:00")),
+    );
+    // A correction taking the finish back, revised after the stored record: stored.
+    assert!(!intake::is_older_push(&received(), after, &stored, same));
+    // A longer history revised before the stored record: older all the same.
+    let longer = with(
+        received(),
+        &[
+            ev("e3", Status::Finished, "2026-03-04 10:00"),
+            ev("e4", Status::Returned, "2026-03-04 15:00"),
+        ],
+    );
+    assert!(intake::is_older_push(&longer, before, &stored, same));
+    // The same revision, or one side without: the events decide.
+    assert!(intake::is_older_push(&received(), same, &stored, same));
+    assert!(intake::is_older_push(&received(), after, &stored, None));
+    assert!(!intake::is_older_push(&longer, None, &stored, same));
+}
