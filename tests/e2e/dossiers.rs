@@ -1339,7 +1339,7 @@ fn the_vendors_revision_instant_orders_its_pushes() {
     let r = push(json!([revised(finished.clone(), "04T11:00:00")]));
     assert_eq!(results_of(&r), ["updated"]);
     // The finish was a mistake: the vendor takes it back, revised later. Stored.
-    let r = push(json!([revised(open, "05T09:00:00")]));
+    let r = push(json!([revised(open.clone(), "05T09:00:00")]));
     assert_eq!(results_of(&r), ["updated"], "{}", r.text);
     let (status, _, ids) = state_of(&app, &admin, code);
     assert_eq!((status.as_str(), ids.len()), ("processing", 2));
@@ -1357,9 +1357,40 @@ fn the_vendors_revision_instant_orders_its_pushes() {
     );
     assert_eq!(results_of(&push(json!([receipt]))), ["stale"]);
     assert_eq!(state_of(&app, &admin, code).0, "processing");
+    // A push that does not say (a fee added) keeps the stored revision instant.
+    let mut with_fee = dossier(code, received(), json!([]), Value::Null);
+    with_fee["fees"] = json!([{"name": "Lệ phí", "amountVnd": 8000}]);
+    assert_eq!(results_of(&push(json!([with_fee]))), ["updated"]);
+    let got = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    assert_eq!(got.body["revisedAt"], "2026-03-05T09:00:00+07:00");
+    // So the finished push revised before the correction is still older.
+    let r = push(json!([revised(finished.clone(), "04T11:00:00")]));
+    assert_eq!(results_of(&r), ["stale"], "{}", r.text);
+    // A step added on its own after the last revision: a push revised later that lacks it could
+    // not have known of it, and is older; one that lists it is stored.
+    let r = app.post(
+        &format!("/api/v1/dossiers/{code}/events"),
+        &admin,
+        &ev("3", "finished", "06T10:00:00"),
+    );
+    assert_eq!(r.body["result"], "added", "{}", r.text);
+    let r = push(json!([revised(open, "05T10:00:00")]));
+    assert_eq!(results_of(&r), ["stale"], "{}", r.text);
+    let mut both = dossier(code, received(), json!([]), Value::Null);
+    both["events"]
+        .as_array_mut()
+        .unwrap()
+        .push(ev("3", "finished", "06T10:00:00"));
+    let r = push(json!([revised(both, "06T11:00:00")]));
+    assert_eq!(results_of(&r), ["updated"], "{}", r.text);
+    // A push revised later without any events takes none back.
+    let bare = dossier(code, json!([]), json!([]), Value::Null);
+    let r = push(json!([revised(bare, "07T09:00:00")]));
+    assert_eq!(results_of(&r), ["stale"], "{}", r.text);
+    assert_eq!(state_of(&app, &admin, code).0, "finished");
     // A revision instant ahead of now is refused, naming the field.
     let mut ahead = finished;
-    ahead["revisedAt"] = json!("2027-12-01T00:00:00+07:00");
+    ahead["revisedAt"] = json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());
     let r = push(json!([ahead]));
     assert_eq!(results_of(&r), ["rejected"], "{}", r.text);
     assert_eq!(r.body["items"][0]["invalidParams"][0]["name"], "revisedAt");

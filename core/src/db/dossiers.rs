@@ -490,6 +490,16 @@ impl Lookups {
         Ok(())
     }
 
+    /// The stored revision instant of dossier `code` (none when it is not stored).
+    fn revised(
+        &mut self,
+        conn: &mut DbConnection,
+        code: &str,
+    ) -> StoreResult<Option<NaiveDateTime>> {
+        self.preload_revised(conn, &[code])?;
+        Ok(self.revised.get(code).copied().flatten())
+    }
+
     /// Whether `write` (prepared as `p`) is older than its stored dossier, the events `merged`
     /// selects left out ([`older`]). The same input as stored is not: it is unchanged, and
     /// nothing more is read.
@@ -504,40 +514,33 @@ impl Lookups {
             Some(stored) if !crate::text::same_input(&stored.input_hash, &p.judged.input_hash) => {
                 let code = p.code.as_str();
                 self.preload_steps(conn, &[code])?;
-                if write.details.revised_at.is_some() {
-                    self.preload_revised(conn, &[code])?;
-                }
-                let revised = self.revised.get(code).copied().flatten();
-                Ok(self
-                    .steps
-                    .get(code)
-                    .is_some_and(|steps| older(write, steps, revised, merged)))
+                let stored_revised = self.revised(conn, code)?;
+                // The push's revision instant, or the stored one it carries forward.
+                let revised = p.judged.write.details.revised_at;
+                Ok(self.steps.get(code).is_some_and(|steps| {
+                    older(&write.events, revised, steps, stored_revised, merged)
+                }))
             }
             _ => Ok(false),
         }
     }
 }
 
-/// [`intake::is_older_push`] of `write` against the `stored` events and revision instant, the
-/// events `merged` selects left out of both: the steps a caller added to the write from the
-/// stored dossier (the portal's progress steps, which its whole sync keeps), which tell nothing
-/// of how old the push is.
+/// [`intake::is_older_push`] of the pushed `events` and `revised` instant against the `stored`
+/// events and revision instant, the events `merged` selects left out of both: the steps a
+/// caller added to the write from the stored dossier (the portal's progress steps, which its
+/// whole sync keeps), which tell nothing of how old the push is.
 fn older(
-    write: &DossierWrite,
+    events: &[Event],
+    revised: Option<NaiveDateTime>,
     stored: &[intake::StoredStep],
     stored_revised: Option<NaiveDateTime>,
     merged: Option<fn(&Event) -> bool>,
 ) -> bool {
-    let revised = write.details.revised_at;
     let Some(merged) = merged else {
-        return intake::is_older_push(&write.events, revised, stored, stored_revised);
+        return intake::is_older_push(events, revised, stored, stored_revised);
     };
-    let own: Vec<Event> = write
-        .events
-        .iter()
-        .filter(|e| !merged(e))
-        .cloned()
-        .collect();
+    let own: Vec<Event> = events.iter().filter(|e| !merged(e)).cloned().collect();
     let stored_own: Vec<intake::StoredStep> = stored
         .iter()
         .filter(|(id, status, at)| !merged(&Event::new(id.clone(), *status, *at)))
@@ -665,6 +668,22 @@ fn prepare(
         &relayed_write
     } else {
         write
+    };
+    // A push that does not say when the vendor's record changed keeps the instant stored, so
+    // that a late push revised before it is still known for older (the hash stays that of what
+    // was sent).
+    let carried;
+    let write = match write.details.revised_at {
+        None if stored.is_some() => match lookups.revised(conn, &code)? {
+            Some(at) => {
+                let mut w = write.clone();
+                w.details.revised_at = Some(at);
+                carried = w;
+                &carried
+            }
+            None => write,
+        },
+        _ => write,
     };
     let calendar = lookups.calendar(conn, &unit, on.year())?;
     let judged = intake::judge(
@@ -1220,6 +1239,10 @@ fn put_batch_in(
         conn,
         &writes.iter().map(|w| w.unit.as_str()).collect::<Vec<_>>(),
     )?;
+    if matches!(weighing, Weighing::IfNewer(_)) {
+        // A push without a revision instant carries the stored one forward (`prepare`).
+        lookups.preload_revised(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
     let now = now_local();
     let mut results: Vec<Option<StoreResult<Outcome>>> = writes.iter().map(|_| None).collect();
     let mut checked = Vec::new();
@@ -1249,15 +1272,6 @@ fn put_batch_in(
         .map(|(_, p)| p.code.as_str())
         .collect();
     lookups.preload_steps(conn, &changing)?;
-    let changing_set: std::collections::HashSet<&str> = changing.iter().copied().collect();
-    let revising: Vec<&str> = checked
-        .iter()
-        .filter(|(i, p)| {
-            writes[*i].details.revised_at.is_some() && changing_set.contains(p.code.as_str())
-        })
-        .map(|(_, p)| p.code.as_str())
-        .collect();
-    lookups.preload_revised(conn, &revising)?;
     let mut prepared: Vec<Option<Prepared>> = Vec::new();
     let mut slots = Vec::new();
     // Items of one code are weighed as if pushed one after another: each against the last one
@@ -1268,7 +1282,13 @@ fn put_batch_in(
         let write = &writes[i];
         let code = write.code.as_str();
         let is_older = match taken.get(code) {
-            Some((_, steps, revised)) => older(write, steps, *revised, merged),
+            Some((_, steps, before)) => older(
+                &write.events,
+                p.judged.write.details.revised_at,
+                steps,
+                *before,
+                merged,
+            ),
             None => lookups.is_older_state(conn, &p, write, merged)?,
         };
         if is_older {

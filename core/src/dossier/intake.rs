@@ -140,19 +140,28 @@ pub fn kept_rule_due(
         .map(|s| s.rule_due_at)
 }
 
-/// Whether a whole push is older than the stored dossier and is not stored (`stale`): by the
-/// vendor's revision instants when both carry one and they differ (an earlier one is older, a
-/// later one is stored whatever its events, which is how a vendor takes steps back in a bulk
-/// push), else by the events ([`is_older_state`]).
+/// Whether a whole push is older than the stored dossier and is not stored (`stale`). By the
+/// events ([`is_older_state`]), unless the push and the stored dossier both carry the vendor's
+/// revision instant and they differ: a push revised earlier is older whatever it holds; a push
+/// revised later is stored even when it takes steps back (how a vendor corrects a bulk push),
+/// except the steps stored with instants after its revision, which it could not have known of
+/// (added one by one since), and except when it lists no events at all.
 pub fn is_older_push(
     pushed: &[Event],
     pushed_revised: Option<NaiveDateTime>,
     stored: &[StoredStep],
     stored_revised: Option<NaiveDateTime>,
 ) -> bool {
+    let by_events = is_older_state(pushed, stored);
     match (pushed_revised, stored_revised) {
-        (Some(pushed), Some(stored)) if pushed != stored => pushed < stored,
-        _ => is_older_state(pushed, stored),
+        (Some(revised), Some(before)) if revised < before => true,
+        (Some(revised), Some(before)) if revised > before => {
+            let lacks_later = stored
+                .iter()
+                .any(|(id, _, at)| *at > revised && !pushed.iter().any(|e| e.id == *id));
+            by_events && (pushed.is_empty() || lacks_later)
+        }
+        _ => by_events,
     }
 }
 

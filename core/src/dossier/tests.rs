@@ -690,6 +690,19 @@ fn the_vendors_revision_instants_order_pushes_when_both_have_one() {
         ],
     );
     assert!(intake::is_older_push(&longer, before, &stored, same));
+    // Revised later but without a step stored after its revision (added one by one since): it
+    // could not have known of it, so it is older; nor does a push without events wipe them.
+    let with_later_step = steps(&with(
+        received(),
+        &[ev("e3", Status::Finished, "2026-03-05 10:00")],
+    ));
+    assert!(intake::is_older_push(
+        &received(),
+        after,
+        &with_later_step,
+        same
+    ));
+    assert!(intake::is_older_push(&[], after, &stored, same));
     // The same revision, or one side without: the events decide.
     assert!(intake::is_older_push(&received(), same, &stored, same));
     assert!(intake::is_older_push(&received(), after, &stored, None));
