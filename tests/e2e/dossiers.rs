@@ -1388,6 +1388,28 @@ fn the_vendors_revision_instant_orders_its_pushes() {
     let r = push(json!([revised(bare, "07T09:00:00")]));
     assert_eq!(results_of(&r), ["stale"], "{}", r.text);
     assert_eq!(state_of(&app, &admin, code).0, "finished");
+    // In one batch an item without a revision instant carries that of the item before it: the
+    // returned push (no instant) after a fee corrected at 8 March 09:00 is the later one.
+    let all = || {
+        let mut e = received();
+        let e_list = e.as_array_mut().unwrap();
+        e_list.push(ev("3", "finished", "06T10:00:00"));
+        e
+    };
+    let mut fee_fixed = dossier(code, all(), json!([]), Value::Null);
+    fee_fixed["fees"] = json!([{"name": "Lệ phí", "amountVnd": 10000}]);
+    let mut returned = dossier(code, all(), json!([]), Value::Null);
+    returned["events"]
+        .as_array_mut()
+        .unwrap()
+        .push(ev("4", "returned", "08T10:00:00"));
+    let r = push(json!([revised(fee_fixed, "08T09:00:00"), returned]));
+    assert_eq!(results_of(&r), ["stale", "updated"], "{}", r.text);
+    let got = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    assert_eq!(
+        (&got.body["status"], &got.body["revisedAt"]),
+        (&json!("returned"), &json!("2026-03-08T09:00:00+07:00"))
+    );
     // A revision instant ahead of now is refused, naming the field.
     let mut ahead = finished;
     ahead["revisedAt"] = json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());

@@ -259,9 +259,9 @@ pub struct DossierPut {
     pub due_at: Option<DateTime<FixedOffset>>,
     /// When the vendor's own record of the dossier last changed (not when it is sent). When both
     /// this push and the stored dossier carry one and they differ, it orders them: a push revised
-    /// earlier is `stale`; one revised later is stored even when it takes steps back, but not
-    /// steps stored with instants after its revision, nor when it lists no events. Otherwise the
-    /// events decide. Left out, the stored one is kept.
+    /// earlier is `stale`; one revised later is stored even when it takes the last steps back,
+    /// unless, listing only stored steps, it lacks one stored with an instant after its revision,
+    /// or lists none. Otherwise the events decide. Left out, the stored one is kept.
     pub revised_at: Option<DateTime<FixedOffset>>,
     /// The applicant.
     #[validate(nested)]

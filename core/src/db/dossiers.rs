@@ -223,8 +223,8 @@ struct Lookups {
     /// Stored dossiers' events as [`intake::is_older_state`] compares them, by code (loaded for
     /// the pushes weighed [`Overwrite::IfNewer`]).
     steps: HashMap<String, Vec<intake::StoredStep>>,
-    /// Stored dossiers' revision instants (`revisedAt`), by code (loaded for the pushes weighed
-    /// [`Overwrite::IfNewer`] that carry one).
+    /// Stored dossiers' revision instants (`revisedAt`), by code: a push without one carries the
+    /// stored one forward, and pushes are weighed by them.
     revised: HashMap<String, Option<NaiveDateTime>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
     petitioned: HashMap<String, Vec<String>>,
@@ -1239,10 +1239,8 @@ fn put_batch_in(
         conn,
         &writes.iter().map(|w| w.unit.as_str()).collect::<Vec<_>>(),
     )?;
-    if matches!(weighing, Weighing::IfNewer(_)) {
-        // A push without a revision instant carries the stored one forward (`prepare`).
-        lookups.preload_revised(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
-    }
+    // A push without a revision instant carries the stored one forward (`prepare`).
+    lookups.preload_revised(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
     let now = now_local();
     let mut results: Vec<Option<StoreResult<Outcome>>> = writes.iter().map(|_| None).collect();
     let mut checked = Vec::new();
@@ -1278,9 +1276,16 @@ fn put_batch_in(
     // taken before it (or the stored dossier), and a later one taken replaces an earlier.
     type Taken = (usize, Vec<intake::StoredStep>, Option<NaiveDateTime>);
     let mut taken: HashMap<&str, Taken> = HashMap::new();
-    for (i, p) in checked {
+    for (i, mut p) in checked {
         let write = &writes[i];
         let code = write.code.as_str();
+        // An item without a revision instant carries that of the item of its code taken before
+        // it, as it would had they been pushed one after another.
+        if let (None, Some((_, _, Some(before)))) = (write.details.revised_at, taken.get(code)) {
+            p.judged.write.details.revised_at = Some(*before);
+            p.judged.data = crate::dossier::stored::to_json(&p.judged.write.details)
+                .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?;
+        }
         let is_older = match taken.get(code) {
             Some((_, steps, before)) => older(
                 &write.events,
