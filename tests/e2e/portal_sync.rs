@@ -535,21 +535,32 @@ fn a_sync_request_is_bounded_as_it_is_read() {
     dossier(&app, &admin, "C1-260302-0036");
 }
 
+/// [`portal_dossier`] as synced at an earlier status: 4 (in handling, before the finish) or 9
+/// (finished, before the result was handed over), without the dates and results of later ones.
+fn portal_dossier_at(code: &str, status: i64) -> Value {
+    let mut d = portal_dossier(code);
+    let later: &[&str] = match status {
+        4 => &["NgayKetThucXuLy", "NgayTra", "DanhSachGiayToKetQua"],
+        _ => &["NgayTra", "DanhSachGiayToKetQua"],
+    };
+    for field in later {
+        d.as_object_mut().unwrap().remove(*field);
+    }
+    d["TrangThaiHoSo"] = json!(status);
+    d
+}
+
 #[test]
 fn an_older_sync_landing_after_a_newer_one_stores_nothing() {
     let app = TestApp::spawn();
     let admin = seed(&app);
     let code = "C1-260302-0031";
     // The sync sent while the dossier was in handling, and the one sent when it was returned.
-    let mut older = portal_dossier(code);
-    for field in ["NgayKetThucXuLy", "NgayTra", "DanhSachGiayToKetQua"] {
-        older.as_object_mut().unwrap().remove(field);
-    }
-    older["TrangThaiHoSo"] = json!(4);
+    let older = portal_dossier_at(code, 4);
     let newer = portal_dossier(code);
     let result = |answer: &Value| answer["data"][0]["result"].clone();
     assert_eq!(
-        result(&sync(&app, &admin, "DongBoHoSoMC", json!([older.clone()]))),
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([older]))),
         "created"
     );
     assert_eq!(
@@ -574,28 +585,15 @@ fn progress_steps_kept_by_a_sync_do_not_decide_whether_it_is_older() {
     let app = TestApp::spawn();
     let admin = seed(&app);
     let code = "C1-260302-0032";
-    let mut received = portal_dossier(code);
-    for field in ["NgayKetThucXuLy", "NgayTra", "DanhSachGiayToKetQua"] {
-        received.as_object_mut().unwrap().remove(field);
-    }
-    received["TrangThaiHoSo"] = json!(4);
-    let mut finished = portal_dossier(code);
-    for field in ["NgayTra", "DanhSachGiayToKetQua"] {
-        finished.as_object_mut().unwrap().remove(field);
-    }
-    finished["TrangThaiHoSo"] = json!(9);
+    let received = portal_dossier_at(code, 4);
+    let mut finished = portal_dossier_at(code, 9);
     let step = |at: &str, status: i64| {
         json!({"MaHoSo": code, "NguoiXuLy": "Trần Thị Bình", "ThoiDiemXuLy": at,
                "NoiDungXuLy": "Bước xử lý", "TrangThai": status})
     };
     let result = |answer: &Value| answer["data"][0]["result"].clone();
     assert_eq!(
-        result(&sync(
-            &app,
-            &admin,
-            "DongBoHoSoMC",
-            json!([received.clone()])
-        )),
+        result(&sync(&app, &admin, "DongBoHoSoMC", json!([received]))),
         "created"
     );
     sync(

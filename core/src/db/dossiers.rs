@@ -223,9 +223,6 @@ struct Lookups {
     /// Stored dossiers' events as [`intake::is_older_state`] compares them, by code (loaded for
     /// the pushes weighed [`Overwrite::IfNewer`]).
     steps: HashMap<String, Vec<intake::StoredStep>>,
-    /// Stored dossiers' revision instants (`revisedAt`), by code: a push without one carries the
-    /// stored one forward, and pushes are weighed by them.
-    revised: HashMap<String, Option<NaiveDateTime>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
     petitioned: HashMap<String, Vec<String>>,
     /// Compute the rules' due instant again instead of keeping the stored one.
@@ -249,6 +246,17 @@ struct StoredDue {
     procedure_code: String,
     rule_due_at: Option<NaiveDateTime>,
     rating: Option<Rating>,
+    /// The vendor's revision instant (`revisedAt`) stored in its details: a push without one
+    /// carries it forward, and pushes are weighed by it.
+    revised_at: Option<NaiveDateTime>,
+}
+
+/// Of a stored dossier's details (`data`), what a new write of it needs.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRevision {
+    #[serde(default)]
+    revised_at: Option<NaiveDateTime>,
 }
 
 impl Lookups {
@@ -353,6 +361,7 @@ impl Lookups {
                 (String, i64, i64, String, i64, NaiveDateTime, String),
                 Option<NaiveDateTime>,
                 (Option<String>, Option<NaiveDateTime>, Option<String>),
+                String,
             );
             let rows: Vec<StoredColumns> = dossiers::table
                 .filter(dossiers::code.eq_any(chunk))
@@ -372,6 +381,7 @@ impl Lookups {
                         dossiers::rated_at,
                         dossiers::rating_channel,
                     ),
+                    dossiers::data,
                 ))
                 .load(conn)?;
             self.petitioned
@@ -381,8 +391,12 @@ impl Lookups {
                 (code, id, unit_id, input_hash, version, received_at, procedure_code),
                 rule_due_at,
                 (rating, rated_at, rating_channel),
+                data,
             ) in rows
             {
+                let revised_at = serde_json::from_str::<StoredRevision>(&data)
+                    .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?
+                    .revised_at;
                 self.stored.insert(
                     code,
                     Some(StoredDue {
@@ -395,6 +409,7 @@ impl Lookups {
                         procedure_code,
                         rule_due_at,
                         rating: rating_of(rating.as_deref(), rated_at, rating_channel.as_deref()),
+                        revised_at,
                     }),
                 );
             }
@@ -460,46 +475,6 @@ impl Lookups {
         Ok(())
     }
 
-    /// Reads the stored revision instants of those of `codes` that are stored and not read
-    /// yet, in a few queries (after [`Lookups::preload_stored`]).
-    fn preload_revised(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct OnlyRevised {
-            #[serde(default)]
-            revised_at: Option<NaiveDateTime>,
-        }
-        let ids: HashMap<i64, &str> = codes
-            .iter()
-            .filter(|c| !self.revised.contains_key(**c))
-            .filter_map(|c| self.stored.get(*c)?.as_ref().map(|s| (s.id, *c)))
-            .collect();
-        let wanted: Vec<i64> = ids.keys().copied().collect();
-        for chunk in wanted.chunks(CHUNK) {
-            let rows: Vec<(i64, String)> = dossiers::table
-                .filter(dossiers::id.eq_any(chunk))
-                .select((dossiers::id, dossiers::data))
-                .load(conn)?;
-            for (id, data) in rows {
-                let revised = serde_json::from_str::<OnlyRevised>(&data)
-                    .map_err(|e| StoreError::Setup(format!("dossier data: {e}")))?
-                    .revised_at;
-                self.revised.insert(ids[&id].to_owned(), revised);
-            }
-        }
-        Ok(())
-    }
-
-    /// The stored revision instant of dossier `code` (none when it is not stored).
-    fn revised(
-        &mut self,
-        conn: &mut DbConnection,
-        code: &str,
-    ) -> StoreResult<Option<NaiveDateTime>> {
-        self.preload_revised(conn, &[code])?;
-        Ok(self.revised.get(code).copied().flatten())
-    }
-
     /// Whether `write` (prepared as `p`) is older than its stored dossier, the events `merged`
     /// selects left out ([`older`]). The same input as stored is not: it is unchanged, and
     /// nothing more is read.
@@ -514,11 +489,10 @@ impl Lookups {
             Some(stored) if !crate::text::same_input(&stored.input_hash, &p.judged.input_hash) => {
                 let code = p.code.as_str();
                 self.preload_steps(conn, &[code])?;
-                let stored_revised = self.revised(conn, code)?;
                 // The push's revision instant, or the stored one it carries forward.
                 let revised = p.judged.write.details.revised_at;
                 Ok(self.steps.get(code).is_some_and(|steps| {
-                    older(&write.events, revised, steps, stored_revised, merged)
+                    older(&write.events, revised, steps, stored.revised_at, merged)
                 }))
             }
             _ => Ok(false),
@@ -673,16 +647,16 @@ fn prepare(
     // that a late push revised before it is still known for older (the hash stays that of what
     // was sent).
     let carried;
-    let write = match write.details.revised_at {
-        None if stored.is_some() => match lookups.revised(conn, &code)? {
-            Some(at) => {
-                let mut w = write.clone();
-                w.details.revised_at = Some(at);
-                carried = w;
-                &carried
-            }
-            None => write,
-        },
+    let write = match (
+        write.details.revised_at,
+        stored.as_ref().and_then(|s| s.revised_at),
+    ) {
+        (None, Some(at)) => {
+            let mut w = write.clone();
+            w.details.revised_at = Some(at);
+            carried = w;
+            &carried
+        }
         _ => write,
     };
     let calendar = lookups.calendar(conn, &unit, on.year())?;
@@ -1239,8 +1213,6 @@ fn put_batch_in(
         conn,
         &writes.iter().map(|w| w.unit.as_str()).collect::<Vec<_>>(),
     )?;
-    // A push without a revision instant carries the stored one forward (`prepare`).
-    lookups.preload_revised(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
     let now = now_local();
     let mut results: Vec<Option<StoreResult<Outcome>>> = writes.iter().map(|_| None).collect();
     let mut checked = Vec::new();
