@@ -62,12 +62,15 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
         }
     };
     let generated_admin_secret = ensure_admin(&db, config.admin_client_secret.as_deref())?;
+    // Read after the admin client is settled: resetting its secret revokes its tokens.
+    let revocations = Arc::new(crate::auth::Revocations::load(&db)?);
     let identity = identity_key(&config)?;
     let metrics = Metrics::new().map_err(|e| StartError(format!("metrics: {e}")))?;
     Ok(Prepared {
         state: AppState {
             jwt: JwtKeys::new(secret.as_bytes(), config.token_ttl)
                 .with_previous(config.jwt_previous_secrets.iter().map(|k| k.as_bytes())),
+            revocations,
             db,
             config: Arc::new(config),
             metrics,
@@ -287,14 +290,15 @@ fn cors(origins: &[String]) -> Cors {
         .fold(cors, |cors, origin| cors.allowed_origin(origin))
 }
 
-/// Builds the HTTP server on `listener`, and starts this instance's webhook deliverer and, on
-/// PostgreSQL, its index upkeep. All run on the current actix system, the server when awaited;
+/// Builds the HTTP server on `listener`, and starts this instance's webhook deliverer, its
+/// reading of revoked tokens and, on PostgreSQL, its index upkeep. All run on the current actix system, the server when awaited;
 /// the others stop with the system.
 pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
     let deliverer =
         crate::webhooks::deliverer::Deliverer::new(state.db.clone(), state.config.webhooks)
             .map_err(std::io::Error::other)?;
     actix_web::rt::spawn(Arc::new(deliverer).run());
+    actix_web::rt::spawn(state.revocations.clone().keep_current(state.db.clone()));
     if let Some(every) = state.config.index_upkeep
         && state.db.backend() == Backend::Postgres
     {

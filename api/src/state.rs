@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::web;
 use tthc_core::db::{Database, DbConnection, PooledConnection};
 
-use crate::auth::{Hasher, JwtKeys, SignInLimits};
+use crate::auth::{Hasher, JwtKeys, Revocations, SignInLimits};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::middleware::Metrics;
@@ -17,6 +17,8 @@ pub struct AppState {
     pub db: Database,
     /// Token keys.
     pub jwt: JwtKeys,
+    /// The tokens taken back before they expire.
+    pub revocations: Arc<Revocations>,
     /// The configuration.
     pub config: Arc<Config>,
     /// Request metrics.

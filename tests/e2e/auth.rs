@@ -20,6 +20,7 @@ fn claims(scope: &str, exp_offset: i64) -> Claims {
         all_units: true,
         uid: None,
         uname: None,
+        generation: 0,
     }
 }
 

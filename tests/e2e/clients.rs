@@ -188,3 +188,71 @@ fn bad_clients_are_refused_with_the_field_named() {
     )
     .assert_problem(Status::NOT_FOUND, "notFound");
 }
+
+/// A client's tokens stop working as soon as what they were issued under no longer stands: a
+/// new secret, another grant, disabling (and enabling again brings back none of them) or
+/// deletion. A new token works at once, even in the same second as the change; a change that
+/// takes nothing away (its name) revokes nothing, and no other client's tokens are touched.
+#[test]
+fn a_clients_tokens_are_revoked_by_a_new_secret_another_grant_disabling_or_deletion() {
+    let app = TestApp::spawn();
+    let admin = app.admin_token();
+    app.unit("P", "province", None);
+    let (_, first) = app.client("vendor", &["units:read"], &["P"]);
+    let works = |token: &str| app.get("/api/v1/units/P", token).status == Status::OK;
+    let revoked = |token: &str| {
+        let r = app.get("/api/v1/units/P", token);
+        r.assert_problem(Status::UNAUTHORIZED, "invalidToken");
+        assert!(r.text.contains("revoked"), "{}", r.text);
+    };
+    let token_of = |secret: &str| {
+        let r = app.token_for("vendor", secret, &[]);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    };
+    assert!(works(&first));
+
+    let r = app.patch("/api/v1/clients/vendor", &admin, &json!({"name": "VNPT"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert!(works(&first), "a new name takes nothing away");
+
+    let r = app.post("/api/v1/clients/vendor/secret", &admin, &json!({}));
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let secret = r.body["clientSecret"].as_str().unwrap().to_owned();
+    revoked(&first);
+    let second = token_of(&secret);
+    assert!(works(&second), "a token got right after the rotation works");
+
+    let r = app.patch(
+        "/api/v1/clients/vendor",
+        &admin,
+        &json!({"scopes": ["units:read", "dossiers:read"]}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    revoked(&second);
+    let third = token_of(&secret);
+    assert!(works(&third));
+
+    app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true}));
+    revoked(&third);
+    app.token_for("vendor", &secret, &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    app.patch(
+        "/api/v1/clients/vendor",
+        &admin,
+        &json!({"disabled": false}),
+    );
+    revoked(&third);
+    let fourth = token_of(&secret);
+    assert!(works(&fourth));
+
+    let r = app.call(
+        HttpMethod::DELETE,
+        "/api/v1/clients/vendor",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+    revoked(&fourth);
+    assert!(works(&admin), "the administrator's own token is untouched");
+}

@@ -55,6 +55,7 @@ fn a_generated_token_key_is_shared_through_the_database() {
             all_units: true,
             uid: None,
             uname: None,
+            generation: 0,
         })
         .unwrap();
     assert_eq!(second.state.jwt.verify(&token).unwrap().sub, "admin");
@@ -257,4 +258,50 @@ fn instances_starting_together_on_sqlite_share_one_generated_identity_key() {
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert_eq!(left.len(), 1, "only the key file is left: {left:?}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A token revoked through one instance is refused by another on the same database within
+/// its reading interval (a second), and by an instance started afterwards from its first
+/// request.
+#[test]
+fn a_token_revoked_at_one_instance_is_refused_by_the_others() {
+    let test_db = TestDb::new();
+    let one = TestApp::spawn_on(&test_db.url);
+    let other = TestApp::spawn_on(&test_db.url);
+    let admin = one.admin_token();
+    one.unit("P", "province", None);
+    let (_, token) = one.client("vendor", &["units:read"], &["P"]);
+    assert_eq!(other.get("/api/v1/units/P", &token).status, Status::OK);
+
+    let r = one.patch(
+        "/api/v1/clients/vendor",
+        &admin,
+        &serde_json::json!({"disabled": true}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(
+        one.get("/api/v1/units/P", &token).status,
+        Status::UNAUTHORIZED,
+        "the instance that revoked refuses at once"
+    );
+    let start = std::time::Instant::now();
+    while other.get("/api/v1/units/P", &token).status == Status::OK {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "the other instance still takes the token after {:?}",
+            start.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        start.elapsed() < tthc_api::auth::RELOAD_EVERY * 3,
+        "refused after {:?}",
+        start.elapsed()
+    );
+    drop(other);
+    let later = TestApp::spawn_on(&test_db.url);
+    later
+        .get("/api/v1/units/P", &token)
+        .assert_problem(Status::UNAUTHORIZED, "invalidToken");
+    assert_eq!(later.get("/api/v1/units/P", &admin).status, Status::OK);
 }

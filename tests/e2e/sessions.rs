@@ -370,3 +370,81 @@ fn failed_sign_ins_of_a_person_are_limited() {
         Status::TOO_MANY_REQUESTS
     );
 }
+
+/// Signing out revokes that session's token, not the person's others; a new password or
+/// disabling the person revokes every session they hold (enabling them again brings none
+/// back), and a session opened right after works at once. A new name revokes nothing.
+#[test]
+fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
+    let app = TestApp::spawn();
+    let admin = crate::procedures::seed(&app);
+    let r = create_user(
+        &app,
+        &admin,
+        &json!({"username": "lan", "name": "Lan", "password": PASSWORD, "role": "viewer", "allUnits": true}),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let open = |password: &str| {
+        let r = sign_in(&app, "lan", password);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        session_of(&r)
+    };
+    let me =
+        |cookie: &str| with_session(&app, HttpMethod::GET, "/api/v1/units", cookie, None, false);
+    let works = |cookie: &str| me(cookie).status == Status::OK;
+    let revoked = |cookie: &str| {
+        let r = me(cookie);
+        r.assert_problem(Status::UNAUTHORIZED, "invalidToken");
+        assert!(r.text.contains("revoked"), "{}", r.text);
+    };
+    let (here, there) = (open(PASSWORD), open(PASSWORD));
+    assert!(works(&here) && works(&there));
+
+    let out = app.call_with(
+        HttpMethod::DELETE,
+        "/api/v1/auth/session",
+        None,
+        None,
+        &[("Cookie", here.as_str())],
+    );
+    assert_eq!(out.status, Status::NO_CONTENT, "{}", out.text);
+    revoked(&here);
+    assert!(works(&there), "the session in another browser goes on");
+    // The cookie kept and sent again (say, by a copy of the browser's store) is still refused.
+    revoked(&here);
+
+    let r = app.patch(
+        "/api/v1/users/lan",
+        &admin,
+        &json!({"name": "Nguyễn Thị Lan"}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert!(works(&there), "a new name takes nothing away");
+
+    let new_password = "một mật khẩu mới dài hơn";
+    let r = app.patch(
+        "/api/v1/users/lan",
+        &admin,
+        &json!({"password": new_password}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    revoked(&there);
+    let after = open(new_password);
+    assert!(works(&after), "a session opened right after works");
+
+    let r = app.patch(
+        "/api/v1/users/lan",
+        &admin,
+        &json!({"units": ["P"], "allUnits": false}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    revoked(&after);
+    let narrower = open(new_password);
+    assert!(works(&narrower));
+
+    app.patch("/api/v1/users/lan", &admin, &json!({"disabled": true}));
+    revoked(&narrower);
+    app.patch("/api/v1/users/lan", &admin, &json!({"disabled": false}));
+    revoked(&narrower);
+    assert!(works(&open(new_password)));
+}

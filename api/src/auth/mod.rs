@@ -3,12 +3,13 @@
 //!
 //! A client's grant lives on the server (its scopes and the units it acts for, each with its
 //! subtree) and is copied into every token it gets. A request is refused with 401 when its token
-//! is missing or bad, 403 when the token lacks the operation's scope, and 404 when the record it
+//! is missing, bad or revoked (its client or person changed since, or it signed out), 403 when the token lacks the operation's scope, and 404 when the record it
 //! names lies outside the client's units: such records do not exist for that client.
 
 mod hasher;
 pub mod limiter;
 mod principal;
+mod revocations;
 pub mod roles;
 mod secrets;
 pub mod sign_in;
@@ -17,6 +18,7 @@ mod token;
 pub use hasher::Hasher;
 pub use limiter::SignInLimits;
 pub use principal::{CSRF_HEADER, MaybePrincipal, Principal, SESSION_COOKIE, bearer_token};
+pub use revocations::{RELOAD_EVERY, Revocations};
 pub use secrets::{generate_secret, hash_secret, verify_secret};
 pub use token::{Claims, JwtKeys};
 

@@ -123,6 +123,7 @@ impl Principal {
         let token = bearer_token(text)
             .ok_or_else(|| unauthorized("the Authorization header must be: Bearer <token>"))?;
         let claims = state.jwt.verify(token)?;
+        state.revocations.check(&claims)?;
         Ok(Self {
             claims,
             reason: audit_reason(req)?,
@@ -151,6 +152,7 @@ impl Principal {
             )));
         }
         let claims = state.jwt.verify(cookie.value())?;
+        state.revocations.check(&claims)?;
         Ok(Self {
             claims,
             reason: audit_reason(req)?,

@@ -38,6 +38,14 @@ pub struct Claims {
     /// That end user's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uname: Option<String>,
+    /// The id of the subject's latest revocation when the token was issued
+    /// (`tthc_core::db::revocations`): a later one refuses it. Absent is 0.
+    #[serde(rename = "gen", default, skip_serializing_if = "is_zero")]
+    pub generation: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// The key that signs and checks tokens, the keys of before a rotation that still check them,
@@ -135,6 +143,7 @@ mod tests {
             all_units: false,
             uid: Some("u1".into()),
             uname: Some("Nguyễn Văn A".into()),
+            generation: 0,
         }
     }
 

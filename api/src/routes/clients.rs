@@ -413,8 +413,8 @@ pub async fn get_client(
 
 /// Change a client
 ///
-/// Changes name, scopes, units or the disabled flag; tokens already issued keep their grant
-/// until they expire. Audited.
+/// Changes name, scopes, units or the disabled flag. Another grant or disabling the client
+/// revokes the tokens it holds (refused by every instance within a second). Audited.
 #[utoipa::path(
     tag = "clients",
     request_body = ClientPatch,
@@ -471,6 +471,7 @@ pub async fn patch_client(
             )?)
         })
         .await?;
+    state.revocations.reload(&state.db).await;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(client.version)))
         .json(ClientView::from(client)))
@@ -478,7 +479,7 @@ pub async fn patch_client(
 
 /// Delete a client
 ///
-/// The client gets no more tokens; tokens already issued expire on their own. Audited.
+/// The client gets no more tokens, and those it holds are revoked. Audited.
 #[utoipa::path(
     tag = "clients",
     params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
@@ -509,13 +510,14 @@ pub async fn delete_client(
             )?)
         })
         .await?;
+    state.revocations.reload(&state.db).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Rotate a client's secret
 ///
-/// Replaces the secret with a new one, answered this once; the old one stops working at once.
-/// Audited.
+/// Replaces the secret with a new one, answered this once; the old one stops working at once,
+/// and the tokens it got are revoked. Audited.
 #[utoipa::path(
     tag = "clients",
     params(("id" = String, Path, description = "Client id", example = "vnpt-igate")),
@@ -546,6 +548,7 @@ pub async fn rotate_secret(
             Ok(store::update(conn, &principal.actor(), &id, &form, None)?)
         })
         .await?;
+    state.revocations.reload(&state.db).await;
     let mut res = HttpResponse::Created()
         .insert_header((header::ETAG, etag(client.version)))
         .json(ClientWithSecret {

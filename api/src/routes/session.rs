@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tthc_core::db::users;
+use tthc_core::db::{revocations, users};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -122,9 +122,14 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     let SignIn { username, password } = body.0;
     let attempt = Attempt::start(&state, &format!("user:{username}"), &req, "user")?;
-    let row = state
-        .run(move |conn| Ok(users::find_row(conn, &username)?))
+    // Read with the row, as a client's sign-in does (routes::token).
+    let found = state
+        .run(move |conn| {
+            let generation = revocations::generation(conn, &format!("user:{username}"))?;
+            Ok(users::find_row(conn, &username)?.map(|row| (row, generation)))
+        })
         .await?;
+    let (row, generation) = found.unzip();
     let matches = attempt
         .verify(
             &state,
@@ -152,6 +157,7 @@ pub async fn sign_in(
         all_units: row.all_units,
         uid: Some(row.username.clone()),
         uname: Some(row.name.clone()),
+        generation: generation.unwrap_or(0),
     })?;
     let seconds = i64::try_from(state.jwt.ttl.as_secs()).unwrap_or(i64::MAX);
     let mut res = HttpResponse::Ok()
@@ -200,9 +206,10 @@ pub async fn current_session(
 
 /// Sign out
 ///
-/// Ends the session in this browser: the cookie is replaced by an expired one. (The token it
-/// held stays valid until it expires, as every token does; the lifetime is
-/// `TTHC_TOKEN_TTL`.)
+/// Ends the session in this browser: the token the cookie held is revoked (refused from now on,
+/// by every instance within a second) and the cookie is replaced by an expired one. The
+/// person's sessions in other browsers go on. Without a cookie, or with one this service did
+/// not sign, only the cookie is expired.
 #[utoipa::path(
     tag = "auth",
     responses(
@@ -212,9 +219,30 @@ pub async fn current_session(
     security(())
 )]
 #[delete("/auth/session")]
-pub async fn sign_out() -> HttpResponse {
-    HttpResponse::NoContent()
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE)
+        && let Ok(claims) = state.jwt.verify(cookie.value())
+    {
+        let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
+            .unwrap_or_else(Utc::now)
+            .naive_utc();
+        state
+            .run(move |conn| {
+                Ok(revocations::revoke_token(
+                    conn,
+                    &claims.sub,
+                    &claims.jti,
+                    expires_at,
+                )?)
+            })
+            .await?;
+        state.revocations.reload(&state.db).await;
+    }
+    Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(session_cookie("", 0))
-        .finish()
+        .finish())
 }

@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
-use tthc_core::db::clients;
+use tthc_core::db::{clients, revocations};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -176,9 +176,15 @@ async fn answer_token(
         });
     };
     let attempt = Attempt::start(&state, &client_id, &req, "client")?;
-    let row = state
-        .run(move |conn| Ok(clients::find_row(conn, &client_id)?))
+    // The subject's revocation generation is read with its row: revoked after this read (say,
+    // disabled while the secret is hashed), the token issued below is refused.
+    let found = state
+        .run(move |conn| {
+            let generation = revocations::generation(conn, &client_id)?;
+            Ok(clients::find_row(conn, &client_id)?.map(|row| (row, generation)))
+        })
         .await?;
+    let (row, generation) = found.unzip();
     let matches = attempt
         .verify(&state, row.as_ref().map(|r| r.secret_hash.clone()), secret)
         .await?;
@@ -217,6 +223,7 @@ async fn answer_token(
         all_units: row.all_units,
         uid: request.end_user_id,
         uname: request.end_user_name,
+        generation: generation.unwrap_or(0),
     })?;
     let mut res = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -338,8 +338,9 @@ pub async fn get_user(
 
 /// Change a person
 ///
-/// Name, password, role, units, or the disabled flag. Sessions already open keep their grant
-/// until they expire. Audited (a new password as `setPassword`, never its value).
+/// Name, password, role, units, or the disabled flag. A new password, another role or units,
+/// or disabling the person revokes the sessions they hold (refused by every instance within a
+/// second). Audited (a new password as `setPassword`, never its value).
 #[utoipa::path(
     tag = "users",
     request_body = UserPatch,
@@ -407,6 +408,7 @@ pub async fn patch_user(
             )?)
         })
         .await?;
+    state.revocations.reload(&state.db).await;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(user.version)))
         .json(UserView::from(user)))

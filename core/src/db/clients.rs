@@ -225,7 +225,8 @@ pub fn create(
     })
 }
 
-/// Changes client `id`; with `expected_version`, refuses when it changed since.
+/// Changes client `id`; with `expected_version`, refuses when it changed since. A new secret,
+/// another grant or disabling it refuses the tokens it holds.
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -267,6 +268,10 @@ pub fn update(
             ))
             .execute(conn)?;
         let after = get(conn, id)?;
+        if rotated || after.grant() != before.grant() || (after.disabled && !before.disabled) {
+            // The tokens it holds were issued under what no longer stands.
+            super::revocations::revoke_subject(conn, id)?;
+        }
         audit::record(
             conn,
             actor,
@@ -282,7 +287,7 @@ pub fn update(
     })
 }
 
-/// Deletes client `id`; its tokens stop being renewed (issued tokens live until they expire).
+/// Deletes client `id`, and refuses the tokens it holds.
 /// `checked_grant` is the grant the caller's right to delete it was judged on: changed since,
 /// the deletion is refused as a conflict.
 pub fn delete(
@@ -296,6 +301,7 @@ pub fn delete(
         let before = get(conn, id)?;
         super::grant_as_checked(checked_grant, &before.grant(), "client")?;
         diesel::delete(clients::table.find(id)).execute(conn)?;
+        super::revocations::revoke_subject(conn, id)?;
         audit::record(
             conn,
             actor,

@@ -24,6 +24,7 @@ pub mod periods;
 pub mod petitions;
 pub mod procedures;
 pub mod reports;
+pub mod revocations;
 pub mod rule_sets;
 pub mod schema;
 pub mod scores;

@@ -808,6 +808,23 @@ diesel::joinable!(task_parts -> tasks (task_id));
 diesel::joinable!(task_parts -> units (unit_id));
 diesel::joinable!(webhook_dead_letters -> subscriptions (subscription_id));
 
+diesel::table! {
+    /// Tokens taken back before they expire (`db::revocations`).
+    token_revocations (id) {
+        /// Id, never used twice: a token carries its subject's latest at issue.
+        id -> BigInt,
+        /// The token's subject: a client id, or `user:<username>`.
+        subject -> Text,
+        /// The one token refused (a sign-out); NULL refuses every token of the subject issued
+        /// before the row.
+        jti -> Nullable<Text>,
+        /// When (UTC).
+        revoked_at -> Timestamp,
+        /// After this instant no token the row refuses is unexpired (UTC).
+        keep_until -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     clients,
@@ -839,4 +856,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     rule_sets,
     subscriptions,
     webhook_dead_letters,
+    token_revocations,
 );

@@ -219,7 +219,8 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, form: &UserInsertForm) -> 
 }
 
 /// Changes person `username`; with `expected_version`, refuses when it changed since. Audited
-/// (a new password as `setPassword`, never its value).
+/// (a new password as `setPassword`, never its value). A new password, another grant or
+/// disabling the person refuses the sessions they hold.
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -272,6 +273,10 @@ pub fn update(
             });
         }
         let after = get(conn, username)?;
+        if new_password || after.grant() != before.grant() || (after.disabled && !before.disabled) {
+            // The sessions it holds were opened under what no longer stands.
+            super::revocations::revoke_subject(conn, &format!("user:{username}"))?;
+        }
         audit::record(
             conn,
             actor,
