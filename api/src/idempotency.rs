@@ -46,12 +46,13 @@ fn key_of(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// The claims of the request's token, when it carries a valid one. Without one the handler
-/// answers 401 and nothing is kept.
+/// The claims of the request's token, when it carries a valid one that was not revoked.
+/// Without one the handler answers 401 and nothing is kept or replayed.
 fn claims_of(req: &ServiceRequest, state: &AppState) -> Option<crate::auth::Claims> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = crate::auth::bearer_token(value)?;
-    state.jwt.verify(token).ok()
+    let claims = state.jwt.verify(token).ok()?;
+    state.revocations.check(&claims).is_ok().then_some(claims)
 }
 
 /// Whether an answer is one that the request alone decides, and so is kept for a retry with

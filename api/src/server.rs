@@ -75,6 +75,8 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
             config: Arc::new(config),
             metrics,
             routes: Arc::new(openapi::RouteIndex::from_document(&openapi::document())),
+            // One thread: it also takes sign-ins one at a time against their limits
+            // (auth::sign_in), so a burst of guesses cannot pass them in flight.
             hasher: crate::auth::Hasher::start(1)
                 .map_err(|e| StartError(format!("starting the hashing thread: {e}")))?,
             sign_in_limits: Arc::default(),

@@ -192,13 +192,15 @@ fn bad_clients_are_refused_with_the_field_named() {
 /// A client's tokens stop working as soon as what they were issued under no longer stands: a
 /// new secret, another grant, disabling (and enabling again brings back none of them) or
 /// deletion. A new token works at once, even in the same second as the change; a change that
-/// takes nothing away (its name) revokes nothing, and no other client's tokens are touched.
+/// takes nothing away (its name, its scopes in another order) revokes nothing, no other client's
+/// tokens are touched, and an answer kept under an idempotency key is not replayed to a revoked
+/// token.
 #[test]
 fn a_clients_tokens_are_revoked_by_a_new_secret_another_grant_disabling_or_deletion() {
     let app = TestApp::spawn();
     let admin = app.admin_token();
     app.unit("P", "province", None);
-    let (_, first) = app.client("vendor", &["units:read"], &["P"]);
+    let (_, first) = app.client("vendor", &["units:read", "units:write"], &["P"]);
     let works = |token: &str| app.get("/api/v1/units/P", token).status == Status::OK;
     let revoked = |token: &str| {
         let r = app.get("/api/v1/units/P", token);
@@ -210,38 +212,52 @@ fn a_clients_tokens_are_revoked_by_a_new_secret_another_grant_disabling_or_delet
         assert_eq!(r.status, Status::OK, "{}", r.text);
         r.body["access_token"].as_str().unwrap().to_owned()
     };
+    let change = |body: serde_json::Value| {
+        let r = app.patch("/api/v1/clients/vendor", &admin, &body);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    };
     assert!(works(&first));
-
-    let r = app.patch("/api/v1/clients/vendor", &admin, &json!({"name": "VNPT"}));
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"name": "VNPT"}));
     assert!(works(&first), "a new name takes nothing away");
+    change(json!({"scopes": ["units:write", "units:read"]}));
+    assert!(
+        works(&first),
+        "the same scopes in another order take nothing away"
+    );
 
+    // Kept under its idempotency key, then the secret is rotated.
+    let create = |token: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/units",
+            Some(token),
+            Some(&json!({"code": "D9", "name": "D9", "level": "department", "parent": "P"})),
+            &[("Idempotency-Key", "unit-d9")],
+        )
+    };
+    let created = create(&first);
+    assert_eq!(created.status, Status::CREATED, "{}", created.text);
     let r = app.post("/api/v1/clients/vendor/secret", &admin, &json!({}));
     assert_eq!(r.status, Status::CREATED, "{}", r.text);
     let secret = r.body["clientSecret"].as_str().unwrap().to_owned();
     revoked(&first);
+    create(&first).assert_problem(Status::UNAUTHORIZED, "invalidToken");
     let second = token_of(&secret);
     assert!(works(&second), "a token got right after the rotation works");
+    let replayed = create(&second);
+    assert_eq!(replayed.status, Status::CREATED, "{}", replayed.text);
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
 
-    let r = app.patch(
-        "/api/v1/clients/vendor",
-        &admin,
-        &json!({"scopes": ["units:read", "dossiers:read"]}),
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"scopes": ["units:read", "dossiers:read"]}));
     revoked(&second);
     let third = token_of(&secret);
     assert!(works(&third));
 
-    app.patch("/api/v1/clients/vendor", &admin, &json!({"disabled": true}));
+    change(json!({"disabled": true}));
     revoked(&third);
     app.token_for("vendor", &secret, &[])
         .assert_problem(Status::UNAUTHORIZED, "invalid_client");
-    app.patch(
-        "/api/v1/clients/vendor",
-        &admin,
-        &json!({"disabled": false}),
-    );
+    change(json!({"disabled": false}));
     revoked(&third);
     let fourth = token_of(&secret);
     assert!(works(&fourth));

@@ -305,3 +305,24 @@ fn a_token_revoked_at_one_instance_is_refused_by_the_others() {
         .assert_problem(Status::UNAUTHORIZED, "invalidToken");
     assert_eq!(later.get("/api/v1/units/P", &admin).status, Status::OK);
 }
+
+/// An instance started with another `TTHC_ADMIN_CLIENT_SECRET` resets the bootstrap client's
+/// secret, and so revokes the tokens the old secret got (it may have leaked).
+#[test]
+fn resetting_the_admin_secret_at_start_revokes_the_admin_tokens() {
+    let test_db = TestDb::new();
+    let first = TestApp::spawn_on(&test_db.url);
+    let old = first.admin_token();
+    assert_eq!(first.get("/api/v1/clients", &old).status, Status::OK);
+    let secret = "a new admin secret, long enough to be one";
+    let mut config = tthc_tests::config(&test_db.url);
+    config.admin_client_secret = Some(secret.into());
+    let reset = TestApp::spawn_with(config);
+    reset
+        .get("/api/v1/clients", &old)
+        .assert_problem(Status::UNAUTHORIZED, "invalidToken");
+    let r = reset.token_for("admin", secret, &[]);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let new = r.body["access_token"].as_str().unwrap();
+    assert_eq!(reset.get("/api/v1/clients", new).status, Status::OK);
+}

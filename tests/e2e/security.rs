@@ -1047,6 +1047,42 @@ fn failed_sign_ins_are_limited_per_client_and_per_address() {
         .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
 }
 
+/// Guesses sent all at once get no further than guesses sent one after another: each is judged
+/// against the limit again when its secret is about to be checked, with the failures of those
+/// checked before it counted. Correct secrets sent all at once (a vendor's workers renewing their
+/// tokens) are never counted and all pass.
+#[test]
+fn a_burst_of_sign_ins_at_once_is_limited_as_if_sent_one_by_one() {
+    let app = TestApp::spawn();
+    let (secret, _) = app.client("vendor", &["units:read"], &[]);
+    let all_at_once = |secret: &str, n: usize| -> Vec<Status> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n)
+                .map(|_| s.spawn(|| app.token_for("vendor", secret, &[]).status))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        })
+    };
+    let right = all_at_once(&secret, 12);
+    assert!(right.iter().all(|s| *s == Status::OK), "{right:?}");
+
+    let guesses = all_at_once("wrong-secret", 40);
+    let refused = guesses
+        .iter()
+        .filter(|s| **s == Status::UNAUTHORIZED)
+        .count();
+    let limited = guesses
+        .iter()
+        .filter(|s| **s == Status::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(refused + limited, 40, "{guesses:?}");
+    // Ten in the burst, and at most one more forgiven while they were hashed (one every 6 s).
+    assert!(
+        (10..=11).contains(&refused),
+        "{refused} guesses checked: {guesses:?}"
+    );
+}
+
 /// Behind a load balancer (`TTHC_TRUSTED_PROXIES`) each caller is limited by the address the
 /// balancer forwards, not by the balancer's: one caller's failures no longer stop every
 /// sign-in. Here the test's own connection plays the balancer.

@@ -410,8 +410,21 @@ fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
     assert_eq!(out.status, Status::NO_CONTENT, "{}", out.text);
     revoked(&here);
     assert!(works(&there), "the session in another browser goes on");
-    // The cookie kept and sent again (say, by a copy of the browser's store) is still refused.
+    // The cookie kept and sent again (say, by a copy of the browser's store) is still refused,
+    // and signing out with it again and again records nothing more.
     revoked(&here);
+    let recorded = revocation_rows(&app);
+    for _ in 0..3 {
+        let again = app.call_with(
+            HttpMethod::DELETE,
+            "/api/v1/auth/session",
+            None,
+            None,
+            &[("Cookie", here.as_str())],
+        );
+        assert_eq!(again.status, Status::NO_CONTENT, "{}", again.text);
+    }
+    assert_eq!(revocation_rows(&app), recorded);
 
     let r = app.patch(
         "/api/v1/users/lan",
@@ -442,9 +455,35 @@ fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
     let narrower = open(new_password);
     assert!(works(&narrower));
 
-    app.patch("/api/v1/users/lan", &admin, &json!({"disabled": true}));
+    let r = app.patch("/api/v1/users/lan", &admin, &json!({"role": "officer"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
     revoked(&narrower);
-    app.patch("/api/v1/users/lan", &admin, &json!({"disabled": false}));
-    revoked(&narrower);
+    let officer = open(new_password);
+    assert!(works(&officer));
+
+    let r = app.patch("/api/v1/users/lan", &admin, &json!({"disabled": true}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    revoked(&officer);
+    let r = app.patch("/api/v1/users/lan", &admin, &json!({"disabled": false}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    revoked(&officer);
     assert!(works(&open(new_password)));
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The rows of `token_revocations`.
+fn revocation_rows(app: &TestApp) -> i64 {
+    use diesel::RunQueryDsl;
+    use tthc_core::db::DbConnection;
+    let q = diesel::sql_query("SELECT count(*) AS n FROM token_revocations");
+    let mut conn = app.db.conn().unwrap();
+    match &mut *conn {
+        DbConnection::Pg(c) => q.get_result::<Count>(c).unwrap().n,
+        DbConnection::Sqlite(c) => q.get_result::<Count>(c).unwrap().n,
+    }
 }

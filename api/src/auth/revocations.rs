@@ -3,8 +3,9 @@
 //! [`RELOAD_EVERY`] (what other instances revoked), and at once after this instance revokes one.
 //! A request's token is checked against it in memory, so revocation costs no query per request.
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use tthc_core::db::revocations::{self, Revoked};
@@ -13,29 +14,63 @@ use tthc_core::db::{Database, StoreError};
 use super::Claims;
 use crate::error::ApiError;
 
-/// How often an instance reads what other instances revoked: the longest a revoked token still
-/// passes at another instance.
+/// How often an instance reads what other instances revoked: while the database answers, the
+/// longest a revoked token still passes at another instance (and the time a read takes).
 pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
+/// How old the copy may grow while the database does not answer before tokens are no longer
+/// taken on its word: past it, every request with a token is answered 503 until a read
+/// succeeds, rather than let a token revoked meanwhile through without limit.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(60);
+
+/// A copy of the revocations, and which read made it.
+#[derive(Debug)]
+struct Copy {
+    revoked: Revoked,
+    /// The read's number: a read started earlier never replaces one started later.
+    read: u64,
+    /// When the read started.
+    at: Instant,
+}
+
 /// The revoked tokens, as last read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Revocations {
-    revoked: RwLock<Revoked>,
+    copy: RwLock<Copy>,
+    reads: AtomicU64,
 }
 
 impl Revocations {
     /// Reads them from `db`.
     pub fn load(db: &Database) -> Result<Self, StoreError> {
+        let at = Instant::now();
         let mut conn = db.conn()?;
+        let revoked = revocations::load(&mut conn)?;
         Ok(Self {
-            revoked: RwLock::new(revocations::load(&mut conn)?),
+            copy: RwLock::new(Copy {
+                revoked,
+                read: 0,
+                at,
+            }),
+            reads: AtomicU64::new(1),
         })
     }
 
-    /// Refuses, 401, a token taken back since it was issued.
+    /// Refuses, 401, a token taken back since it was issued; 503 when the copy is older than
+    /// [`TRUSTED_FOR`].
     pub fn check(&self, claims: &Claims) -> Result<(), ApiError> {
-        let revoked = self.revoked.read().unwrap_or_else(|e| e.into_inner());
-        if revoked.refuses(&claims.sub, &claims.jti, claims.generation) {
+        let copy = self.copy.read().unwrap_or_else(|e| e.into_inner());
+        if copy.at.elapsed() > TRUSTED_FOR {
+            return Err(ApiError::Unavailable(
+                "the revoked tokens could not be read from the database lately, so no token is \
+                 taken; retry in a moment"
+                    .into(),
+            ));
+        }
+        if copy
+            .revoked
+            .refuses(&claims.sub, &claims.jti, claims.generation)
+        {
             return Err(ApiError::Unauthorized {
                 code: "invalidToken",
                 detail: "the access token was revoked: its client or person was changed, \
@@ -46,24 +81,40 @@ impl Revocations {
         Ok(())
     }
 
+    /// Whether the token was revoked, by the copy however old.
+    pub fn is_revoked(&self, claims: &Claims) -> bool {
+        let copy = self.copy.read().unwrap_or_else(|e| e.into_inner());
+        copy.revoked
+            .refuses(&claims.sub, &claims.jti, claims.generation)
+    }
+
     /// Reads them again; a failure keeps what was read before (and is logged), since the
     /// change that called for it is already stored and the next reload brings it.
     pub async fn reload(&self, db: &Database) {
+        let read = self.reads.fetch_add(1, Ordering::Relaxed);
+        let at = Instant::now();
         let db = db.clone();
-        let read = web::block(move || {
+        let loaded = web::block(move || {
             let mut conn = db.conn()?;
             revocations::load(&mut conn)
         })
         .await;
-        match read {
-            Ok(Ok(revoked)) => *self.revoked.write().unwrap_or_else(|e| e.into_inner()) = revoked,
+        match loaded {
+            Ok(Ok(revoked)) => {
+                let mut copy = self.copy.write().unwrap_or_else(|e| e.into_inner());
+                // Two reads overlap when this instance revokes a token while its timer reads:
+                // the one that started first may end last, and holds less.
+                if read > copy.read {
+                    *copy = Copy { revoked, read, at };
+                }
+            }
             Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
             Err(e) => tracing::warn!(error = %e, "reading the revoked tokens stopped"),
         }
     }
 
     /// Reloads every [`RELOAD_EVERY`], as long as the runtime runs.
-    pub async fn keep_current(self: Arc<Self>, db: Database) {
+    pub async fn keep_current(self: std::sync::Arc<Self>, db: Database) {
         loop {
             actix_web::rt::time::sleep(RELOAD_EVERY).await;
             self.reload(&db).await;

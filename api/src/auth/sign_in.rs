@@ -1,8 +1,15 @@
 //! What every sign-in does, a client's (`/auth/token`) and a person's (`/auth/session`):
-//! refused while its keys are limited, verified against the stored hash or, for an unknown
-//! name, against a dummy one, so that the answer's timing does not tell who exists.
+//! refused while its keys are limited, verified against the stored hash or, for an unknown or
+//! disabled name, against a dummy one, so that the answer's timing does not tell who exists.
+//!
+//! The limit is judged twice: when the request comes (so that once limited, guessing costs
+//! nothing), and again on the hashing thread just before the secret is checked, where a failure
+//! is also counted. The hashing thread takes one attempt at a time, so each is judged with the
+//! failures of every attempt checked before it: a burst of guesses sent at once cannot get past
+//! the limit while the first ones wait to be hashed. Correct secrets are never counted, so many
+//! sign-ins of one client at once (a vendor's workers renewing their tokens) all pass.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use super::limiter::{self, Limit};
@@ -19,6 +26,7 @@ static DUMMY_HASH: LazyLock<String> =
 /// `address`.
 pub struct Attempt {
     keys: Vec<(String, Limit)>,
+    what: &'static str,
 }
 
 impl Attempt {
@@ -30,7 +38,7 @@ impl Attempt {
         state: &AppState,
         name: &str,
         req: &actix_web::HttpRequest,
-        what: &str,
+        what: &'static str,
     ) -> Result<Self, ApiError> {
         let forwarded: Vec<&str> = req
             .headers()
@@ -43,20 +51,17 @@ impl Attempt {
             &state.config.trusted_proxies,
         );
         let keys = limiter::keys(name, address);
-        if let Err(retry_after) = state.sign_in_limits.check(&keys, Instant::now()) {
-            return Err(ApiError::TooManyRequests {
-                detail: format!(
-                    "too many failed sign-ins for this {what} or from this address; retry in \
-                     {retry_after} s"
-                ),
-                retry_after,
-            });
-        }
-        Ok(Self { keys })
+        state
+            .sign_in_limits
+            .check(&keys, Instant::now())
+            .map_err(|retry_after| limited(what, retry_after))?;
+        Ok(Self { keys, what })
     }
 
-    /// Whether `secret` matches `stored` (`None` for an unknown name, which never matches but
-    /// costs the same Argon2 work), hashed on the hashing thread.
+    /// Whether `secret` matches `stored` (`None` for an unknown or disabled name, which never
+    /// matches but costs the same Argon2 work), hashed on the hashing thread, where the limit is
+    /// judged again and a mismatch is counted against the attempt's keys (429 when the
+    /// failures of the attempts checked before it used up the limit meanwhile).
     pub async fn verify(
         &self,
         state: &AppState,
@@ -65,15 +70,30 @@ impl Attempt {
     ) -> Result<bool, ApiError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let matches = state
+        let limits = Arc::clone(&state.sign_in_limits);
+        let keys = self.keys.clone();
+        let checked = state
             .hasher
-            .run(move || verify_secret(&secret, &hash))
+            .run(move || {
+                limits.check(&keys, Instant::now())?;
+                let matches = known && verify_secret(&secret, &hash);
+                if !matches {
+                    limits.fail(&keys, Instant::now());
+                }
+                Ok(matches)
+            })
             .await?;
-        Ok(known && matches)
+        checked.map_err(|retry_after| limited(self.what, retry_after))
     }
+}
 
-    /// Counts the attempt as failed against its keys.
-    pub fn fail(&self, state: &AppState) {
-        state.sign_in_limits.fail(&self.keys, Instant::now());
+/// The 429 of a sign-in whose keys have no failure left for `retry_after` seconds.
+fn limited(what: &str, retry_after: u64) -> ApiError {
+    ApiError::TooManyRequests {
+        detail: format!(
+            "too many failed sign-ins for this {what} or from this address; retry in \
+             {retry_after} s"
+        ),
+        retry_after,
     }
 }

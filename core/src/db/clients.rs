@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::audit::{self, Actor, Change};
+use super::revocations;
 use super::schema::clients;
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 
@@ -268,9 +269,12 @@ pub fn update(
             ))
             .execute(conn)?;
         let after = get(conn, id)?;
-        if rotated || after.grant() != before.grant() || (after.disabled && !before.disabled) {
+        let regranted = !(revocations::same_grant(&after.scopes, &before.scopes)
+            && revocations::same_grant(&after.units, &before.units)
+            && after.all_units == before.all_units);
+        if rotated || regranted || (after.disabled && !before.disabled) {
             // The tokens it holds were issued under what no longer stands.
-            super::revocations::revoke_subject(conn, id)?;
+            revocations::revoke_subject(conn, id)?;
         }
         audit::record(
             conn,
@@ -301,7 +305,7 @@ pub fn delete(
         let before = get(conn, id)?;
         super::grant_as_checked(checked_grant, &before.grant(), "client")?;
         diesel::delete(clients::table.find(id)).execute(conn)?;
-        super::revocations::revoke_subject(conn, id)?;
+        revocations::revoke_subject(conn, id)?;
         audit::record(
             conn,
             actor,

@@ -18,9 +18,12 @@ use diesel::prelude::*;
 use super::schema::token_revocations;
 use super::{DbConnection, StoreResult};
 
-/// How long a subject's row is kept: the longest token lifetime (`TTHC_TOKEN_TTL` is at most a
-/// day), its clock leeway, and a margin.
-const KEPT: TimeDelta = TimeDelta::seconds(86_400 + 300);
+/// How long a row is kept past the last expiry of a token it refuses: beyond the 30 s of leeway
+/// tokens are checked with, and clocks of instances that disagree by less than the rest.
+const MARGIN: TimeDelta = TimeDelta::seconds(300);
+
+/// The longest token lifetime (`TTHC_TOKEN_TTL` is at most a day).
+const LONGEST_TOKEN: TimeDelta = TimeDelta::seconds(86_400);
 
 /// What every instance holds in memory: the latest row of each subject, and the tokens signed
 /// out, while any token they refuse may still be unexpired.
@@ -55,10 +58,21 @@ impl Revoked {
     }
 }
 
-/// Every row still kept.
+/// Whether two lists of scopes or units grant the same, in whatever order and however often
+/// each is named: a change that only reorders them revokes nothing.
+pub fn same_grant(a: &[String], b: &[String]) -> bool {
+    fn set(l: &[String]) -> std::collections::BTreeSet<&str> {
+        l.iter().map(String::as_str).collect()
+    }
+    set(a) == set(b)
+}
+
+/// Every row still kept. Rows are kept and pruned by the database's clock, so that instances
+/// whose clocks disagree read the same rows.
 pub fn load(conn: &mut DbConnection) -> StoreResult<Revoked> {
+    let now = super::database_now(conn)?;
     let rows: Vec<(i64, String, Option<String>)> = token_revocations::table
-        .filter(token_revocations::keep_until.gt(super::now()))
+        .filter(token_revocations::keep_until.gt(now))
         .select((
             token_revocations::id,
             token_revocations::subject,
@@ -85,8 +99,8 @@ pub fn generation(conn: &mut DbConnection, subject: &str) -> StoreResult<i64> {
 /// Refuses every token of `subject` issued before now; run it in the transaction of the change
 /// that calls for it. Rows no longer needed are pruned on the way.
 pub fn revoke_subject(conn: &mut DbConnection, subject: &str) -> StoreResult<()> {
-    let now = super::now();
-    insert(conn, subject, None, now, now + KEPT)
+    let now = super::database_now(conn)?;
+    insert(conn, subject, None, now, now + LONGEST_TOKEN + MARGIN)
 }
 
 /// Refuses the token `jti` of `subject`, which expires at `expires_at` (UTC).
@@ -96,11 +110,9 @@ pub fn revoke_token(
     jti: &str,
     expires_at: NaiveDateTime,
 ) -> StoreResult<()> {
-    let now = super::now();
-    // The leeway tokens are checked with, past their expiry.
-    let keep_until = expires_at.max(now) + TimeDelta::seconds(60);
     super::write_tx(conn, |conn| {
-        insert(conn, subject, Some(jti), now, keep_until)
+        let now = super::database_now(conn)?;
+        insert(conn, subject, Some(jti), now, expires_at.max(now) + MARGIN)
     })
 }
 

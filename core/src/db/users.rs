@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::audit::{self, Actor, Change};
+use super::revocations;
 use super::schema::users;
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::version::Versions;
@@ -273,9 +274,12 @@ pub fn update(
             });
         }
         let after = get(conn, username)?;
-        if new_password || after.grant() != before.grant() || (after.disabled && !before.disabled) {
+        let regranted = after.role != before.role
+            || !revocations::same_grant(&after.units, &before.units)
+            || after.all_units != before.all_units;
+        if new_password || regranted || (after.disabled && !before.disabled) {
             // The sessions it holds were opened under what no longer stands.
-            super::revocations::revoke_subject(conn, &format!("user:{username}"))?;
+            revocations::revoke_subject(conn, &format!("user:{username}"))?;
         }
         audit::record(
             conn,
