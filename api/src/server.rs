@@ -300,6 +300,9 @@ pub fn build_server(state: AppState, listener: TcpListener) -> std::io::Result<S
         crate::webhooks::deliverer::Deliverer::new(state.db.clone(), state.config.webhooks)
             .map_err(std::io::Error::other)?;
     actix_web::rt::spawn(Arc::new(deliverer).run());
+    if let Err(e) = state.revocations.refresh(&state.db) {
+        tracing::warn!(error = %e, "reading the revoked tokens failed");
+    }
     actix_web::rt::spawn(state.revocations.clone().keep_current(state.db.clone()));
     if let Some(every) = state.config.index_upkeep
         && state.db.backend() == Backend::Postgres

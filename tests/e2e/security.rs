@@ -1083,6 +1083,43 @@ fn a_burst_of_sign_ins_at_once_is_limited_as_if_sent_one_by_one() {
     );
 }
 
+/// A wrong secret is refused as slowly for a name that does not exist, or a disabled one, as for
+/// one that does: the secret is hashed against a dummy all the same. Not a speed target but a
+/// secret kept (who has an account): skipping the hash answers in a few milliseconds, hashing
+/// takes tens, so the bound is loose (a third) and what it catches is the skip.
+#[test]
+fn a_refusal_takes_as_long_whether_the_name_exists_or_not() {
+    let app = TestApp::spawn();
+    app.client("vendor", &["units:read"], &[]);
+    app.client("retired", &["units:read"], &[]);
+    let admin = app.admin_token();
+    let r = app.patch(
+        "/api/v1/clients/retired",
+        &admin,
+        &json!({"disabled": true}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let median_refusal = |id: &str| {
+        let mut times: Vec<f64> = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                app.token_for(id, "wrong-secret", &[])
+                    .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times[2]
+    };
+    let known = median_refusal("vendor");
+    let unknown = median_refusal("nobody-here");
+    let disabled = median_refusal("retired");
+    assert!(
+        unknown > known / 3.0 && disabled > known / 3.0,
+        "refused in {known:.4} s (known), {unknown:.4} s (unknown), {disabled:.4} s (disabled)"
+    );
+}
+
 /// Behind a load balancer (`TTHC_TRUSTED_PROXIES`) each caller is limited by the address the
 /// balancer forwards, not by the balancer's: one caller's failures no longer stop every
 /// sign-in. Here the test's own connection plays the balancer.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::web;
 use tthc_core::db::revocations::{self, Revoked};
-use tthc_core::db::{Database, StoreError};
+use tthc_core::db::{Database, DbConnection, StoreError};
 
 use super::Claims;
 use crate::error::ApiError;
@@ -22,6 +22,10 @@ pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// taken on its word: past it, every request with a token is answered 503 until a read
 /// succeeds, rather than let a token revoked meanwhile through without limit.
 pub const TRUSTED_FOR: Duration = Duration::from_secs(60);
+
+/// How long a periodic read may take before it is given up (and its connection with it): a
+/// read hung on a lost connection must not stop the reading.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A copy of the revocations, and which read made it.
 #[derive(Debug)]
@@ -88,11 +92,36 @@ impl Revocations {
             .refuses(&claims.sub, &claims.jti, claims.generation)
     }
 
-    /// Reads them again; a failure keeps what was read before (and is logged), since the
-    /// change that called for it is already stored and the next reload brings it.
+    /// Starts a read: its number and instant.
+    fn start(&self) -> (u64, Instant) {
+        (self.reads.fetch_add(1, Ordering::Relaxed), Instant::now())
+    }
+
+    /// Keeps what the read `read` started at `at` found, unless a read started later was kept.
+    fn keep(&self, (read, at): (u64, Instant), revoked: Revoked) {
+        let mut copy = self.copy.write().unwrap_or_else(|e| e.into_inner());
+        // Reads overlap when this instance revokes a token while its timer reads: the one
+        // that started first may end last, and holds less.
+        if read > copy.read {
+            *copy = Copy { revoked, read, at };
+        }
+    }
+
+    /// Reads them again now, on the calling thread: before the service starts answering, since
+    /// what was read when it was prepared may be older than [`TRUSTED_FOR`] by then (the demo
+    /// loaded meanwhile, say). A failure keeps the copy.
+    pub fn refresh(&self, db: &Database) -> Result<(), StoreError> {
+        let started = self.start();
+        let mut conn = db.conn()?;
+        self.keep(started, revocations::load(&mut conn)?);
+        Ok(())
+    }
+
+    /// Reads them again, after this instance revoked a token; a failure keeps what was read
+    /// before (and is logged), since the change is already stored and the next periodic read
+    /// brings it.
     pub async fn reload(&self, db: &Database) {
-        let read = self.reads.fetch_add(1, Ordering::Relaxed);
-        let at = Instant::now();
+        let started = self.start();
         let db = db.clone();
         let loaded = web::block(move || {
             let mut conn = db.conn()?;
@@ -100,24 +129,39 @@ impl Revocations {
         })
         .await;
         match loaded {
-            Ok(Ok(revoked)) => {
-                let mut copy = self.copy.write().unwrap_or_else(|e| e.into_inner());
-                // Two reads overlap when this instance revokes a token while its timer reads:
-                // the one that started first may end last, and holds less.
-                if read > copy.read {
-                    *copy = Copy { revoked, read, at };
-                }
-            }
+            Ok(Ok(revoked)) => self.keep(started, revoked),
             Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
             Err(e) => tracing::warn!(error = %e, "reading the revoked tokens stopped"),
         }
     }
 
-    /// Reloads every [`RELOAD_EVERY`], as long as the runtime runs.
+    /// Reads them every [`RELOAD_EVERY`], as long as the runtime runs, on a connection of its
+    /// own outside the pool: under load the pool's connections go to requests, and a read
+    /// starved of one past [`TRUSTED_FOR`] would turn every request away. The connection is
+    /// opened again after a failed or timed-out read.
     pub async fn keep_current(self: std::sync::Arc<Self>, db: Database) {
+        let mut own: Option<DbConnection> = None;
         loop {
+            let started = self.start();
+            let (db, taken) = (db.clone(), own.take());
+            let read = web::block(move || {
+                let mut conn = match taken {
+                    Some(conn) => conn,
+                    None => db.dedicated()?,
+                };
+                let revoked = revocations::load(&mut conn)?;
+                Ok::<_, StoreError>((conn, revoked))
+            });
+            match actix_web::rt::time::timeout(READ_TIMEOUT, read).await {
+                Ok(Ok(Ok((conn, revoked)))) => {
+                    own = Some(conn);
+                    self.keep(started, revoked);
+                }
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens stopped"),
+                Err(_) => tracing::warn!("reading the revoked tokens took too long; reconnecting"),
+            }
             actix_web::rt::time::sleep(RELOAD_EVERY).await;
-            self.reload(&db).await;
         }
     }
 }

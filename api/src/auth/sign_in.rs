@@ -76,7 +76,10 @@ impl Attempt {
             .hasher
             .run(move || {
                 limits.check(&keys, Instant::now())?;
-                let matches = known && verify_secret(&secret, &hash);
+                // Hashed whether the name is known or not (never `known && …`, which would
+                // skip the work, and so tell by the answer's speed who exists).
+                let hashed = verify_secret(&secret, &hash);
+                let matches = known && hashed;
                 if !matches {
                     limits.fail(&keys, Instant::now());
                 }

@@ -67,8 +67,8 @@ pub fn same_grant(a: &[String], b: &[String]) -> bool {
     set(a) == set(b)
 }
 
-/// Every row still kept. Rows are kept and pruned by the database's clock, so that instances
-/// whose clocks disagree read the same rows.
+/// Every row still kept. Rows are kept and pruned by the database's clock on PostgreSQL, so
+/// that instances whose clocks disagree read the same rows (on SQLite, the one machine's).
 pub fn load(conn: &mut DbConnection) -> StoreResult<Revoked> {
     let now = super::database_now(conn)?;
     let rows: Vec<(i64, String, Option<String>)> = token_revocations::table
