@@ -23,9 +23,10 @@ pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// succeeds, rather than let a token revoked meanwhile through without limit.
 pub const TRUSTED_FOR: Duration = Duration::from_secs(60);
 
-/// How long a periodic read may take before it is given up (and its connection with it): a
-/// read hung on a lost connection must not stop the reading.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a periodic read is waited for before the loop logs it and goes on waiting for it
+/// (a read is never given up: its thread would go on holding the connection, and new ones would
+/// pile up behind a lost connection).
+const SLOW_READ: Duration = Duration::from_secs(10);
 
 /// A copy of the revocations, and which read made it.
 #[derive(Debug)]
@@ -137,29 +138,47 @@ impl Revocations {
 
     /// Reads them every [`RELOAD_EVERY`], as long as the runtime runs, on a connection of its
     /// own outside the pool: under load the pool's connections go to requests, and a read
-    /// starved of one past [`TRUSTED_FOR`] would turn every request away. The connection is
-    /// opened again after a failed or timed-out read.
+    /// starved of one past [`TRUSTED_FOR`] would turn every request away. One read at a time:
+    /// a read still running after [`SLOW_READ`] is logged and waited for again. The connection
+    /// is opened again after a failed read.
     pub async fn keep_current(self: std::sync::Arc<Self>, db: Database) {
+        type Read = std::pin::Pin<
+            Box<
+                dyn std::future::Future<
+                        Output = Result<
+                            Result<(DbConnection, Revoked), StoreError>,
+                            actix_web::error::BlockingError,
+                        >,
+                    >,
+            >,
+        >;
         let mut own: Option<DbConnection> = None;
+        let mut running: Option<((u64, Instant), Read)> = None;
         loop {
-            let started = self.start();
-            let (db, taken) = (db.clone(), own.take());
-            let read = web::block(move || {
-                let mut conn = match taken {
-                    Some(conn) => conn,
-                    None => db.dedicated()?,
-                };
-                let revoked = revocations::load(&mut conn)?;
-                Ok::<_, StoreError>((conn, revoked))
+            let (started, mut read) = running.take().unwrap_or_else(|| {
+                let (db, taken) = (db.clone(), own.take());
+                let read: Read = Box::pin(web::block(move || {
+                    let mut conn = match taken {
+                        Some(conn) => conn,
+                        None => db.dedicated()?,
+                    };
+                    let revoked = revocations::load(&mut conn)?;
+                    Ok((conn, revoked))
+                }));
+                (self.start(), read)
             });
-            match actix_web::rt::time::timeout(READ_TIMEOUT, read).await {
+            match actix_web::rt::time::timeout(SLOW_READ, &mut read).await {
                 Ok(Ok(Ok((conn, revoked)))) => {
                     own = Some(conn);
                     self.keep(started, revoked);
                 }
                 Ok(Ok(Err(e))) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
                 Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens stopped"),
-                Err(_) => tracing::warn!("reading the revoked tokens took too long; reconnecting"),
+                Err(_) => {
+                    tracing::warn!("reading the revoked tokens is slow; still waiting for it");
+                    running = Some((started, read));
+                    continue;
+                }
             }
             actix_web::rt::time::sleep(RELOAD_EVERY).await;
         }

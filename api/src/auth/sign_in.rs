@@ -69,13 +69,14 @@ impl Attempt {
         secret: String,
     ) -> Result<bool, ApiError> {
         let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let limits = Arc::clone(&state.sign_in_limits);
         let keys = self.keys.clone();
         let checked = state
             .hasher
             .run(move || {
                 limits.check(&keys, Instant::now())?;
+                // The dummy is made here, on the hashing thread, the first time it is needed.
+                let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
                 // Hashed whether the name is known or not (never `known && …`, which would
                 // skip the work, and so tell by the answer's speed who exists).
                 let hashed = verify_secret(&secret, &hash);
