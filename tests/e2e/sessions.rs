@@ -397,16 +397,23 @@ fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
         r.assert_problem(Status::UNAUTHORIZED, "invalidToken");
         assert!(r.text.contains("revoked"), "{}", r.text);
     };
+    let sign_out = |cookie: &str| {
+        app.call_with(
+            HttpMethod::DELETE,
+            "/api/v1/auth/session",
+            None,
+            None,
+            &[("Cookie", cookie)],
+        )
+    };
+    let change = |body: Value| {
+        let r = app.patch("/api/v1/users/lan", &admin, &body);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+    };
     let (here, there) = (open(PASSWORD), open(PASSWORD));
     assert!(works(&here) && works(&there));
 
-    let out = app.call_with(
-        HttpMethod::DELETE,
-        "/api/v1/auth/session",
-        None,
-        None,
-        &[("Cookie", here.as_str())],
-    );
+    let out = sign_out(&here);
     assert_eq!(out.status, Status::NO_CONTENT, "{}", out.text);
     revoked(&here);
     assert!(works(&there), "the session in another browser goes on");
@@ -415,57 +422,33 @@ fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
     revoked(&here);
     let recorded = revocation_rows(&app);
     for _ in 0..3 {
-        let again = app.call_with(
-            HttpMethod::DELETE,
-            "/api/v1/auth/session",
-            None,
-            None,
-            &[("Cookie", here.as_str())],
-        );
+        let again = sign_out(&here);
         assert_eq!(again.status, Status::NO_CONTENT, "{}", again.text);
     }
     assert_eq!(revocation_rows(&app), recorded);
 
-    let r = app.patch(
-        "/api/v1/users/lan",
-        &admin,
-        &json!({"name": "Nguyễn Thị Lan"}),
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"name": "Nguyễn Thị Lan"}));
     assert!(works(&there), "a new name takes nothing away");
 
     let new_password = "một mật khẩu mới dài hơn";
-    let r = app.patch(
-        "/api/v1/users/lan",
-        &admin,
-        &json!({"password": new_password}),
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"password": new_password}));
     revoked(&there);
     let after = open(new_password);
     assert!(works(&after), "a session opened right after works");
 
-    let r = app.patch(
-        "/api/v1/users/lan",
-        &admin,
-        &json!({"units": ["P"], "allUnits": false}),
-    );
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"units": ["P"], "allUnits": false}));
     revoked(&after);
     let narrower = open(new_password);
     assert!(works(&narrower));
 
-    let r = app.patch("/api/v1/users/lan", &admin, &json!({"role": "officer"}));
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"role": "officer"}));
     revoked(&narrower);
     let officer = open(new_password);
     assert!(works(&officer));
 
-    let r = app.patch("/api/v1/users/lan", &admin, &json!({"disabled": true}));
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"disabled": true}));
     revoked(&officer);
-    let r = app.patch("/api/v1/users/lan", &admin, &json!({"disabled": false}));
-    assert_eq!(r.status, Status::OK, "{}", r.text);
+    change(json!({"disabled": false}));
     revoked(&officer);
     assert!(works(&open(new_password)));
 }

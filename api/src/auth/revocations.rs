@@ -48,34 +48,35 @@ pub struct Revocations {
 impl Revocations {
     /// Reads them from `db`.
     pub fn load(db: &Database) -> Result<Self, StoreError> {
-        let at = Instant::now();
-        let mut conn = db.conn()?;
-        let revoked = revocations::load(&mut conn)?;
-        Ok(Self {
+        let empty = Self {
             copy: RwLock::new(Copy {
-                revoked,
+                revoked: Revoked::default(),
                 read: 0,
-                at,
+                at: Instant::now(),
             }),
             reads: AtomicU64::new(1),
-        })
+        };
+        empty.refresh(db)?;
+        Ok(empty)
     }
 
     /// Refuses, 401, a token taken back since it was issued; 503 when the copy is older than
     /// [`TRUSTED_FOR`].
     pub fn check(&self, claims: &Claims) -> Result<(), ApiError> {
-        let copy = self.copy.read().unwrap_or_else(|e| e.into_inner());
-        if copy.at.elapsed() > TRUSTED_FOR {
+        let age = self
+            .copy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .at
+            .elapsed();
+        if age > TRUSTED_FOR {
             return Err(ApiError::Unavailable(
                 "the revoked tokens could not be read from the database lately, so no token is \
                  taken; retry in a moment"
                     .into(),
             ));
         }
-        if copy
-            .revoked
-            .refuses(&claims.sub, &claims.jti, claims.generation)
-        {
+        if self.is_revoked(claims) {
             return Err(ApiError::Unauthorized {
                 code: "invalidToken",
                 detail: "the access token was revoked: its client or person was changed, \
