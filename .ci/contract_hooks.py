@@ -1,8 +1,29 @@
 """Schemathesis hooks for tthc's contract run: NDJSON bodies (the bulk endpoints) as one JSON
-object per line, and no change to the run's own client (which would revoke its token)."""
+object per line, no change to the run's own client (which would revoke its token), and one
+`ast.parse` at a time."""
+import ast
+import functools
 import json
+import threading
 
 import schemathesis
+
+# CPython before 3.11.9/3.12.3 keeps the AST constructor's recursion depth in state shared by all
+# threads (python/cpython#106905): two workers parsing at once, with a garbage collection running
+# a finalizer in between, fail with "SystemError: AST constructor recursion depth mismatch".
+# Hypothesis parses sources to describe lambdas, and with --workers 2 a CI run failed on that
+# (a runtime error on one operation, no defect of tthc's). Parsing is serialized in this process.
+_parse = ast.parse
+_parse_lock = threading.Lock()
+
+
+@functools.wraps(_parse)
+def _parse_one_at_a_time(*args, **kwargs):
+    with _parse_lock:
+        return _parse(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 
 @schemathesis.serializer("application/x-ndjson")
