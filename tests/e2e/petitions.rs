@@ -733,3 +733,82 @@ fn a_limited_client_learns_nothing_of_other_units_dossiers() {
         "handled"
     );
 }
+
+#[test]
+fn a_petition_transferred_in_counts_from_the_latest_transfer() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // Received elsewhere on 2 March, transferred to C1 on 23 March 08:00 (the day the handling
+    // was due from the receipt): handled by 13 April 08:00 counts on time (PORTAL_RULES 5.2).
+    let handled_after_transfer = json!([
+        ev("1", "received", &t("03-02T08:00:00")),
+        ev("2", "transferredIn", &t("03-23T08:00:00")),
+        ev("3", "handled", &t("04-10T10:00:00")),
+        ev("4", "published", &t("04-13T09:00:00"))
+    ]);
+    let r = put(
+        &app,
+        &admin,
+        "PAKN-T",
+        &petition("C1", &t("03-02T08:00:00"), handled_after_transfer.clone()),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let p = app.get("/api/v1/petitions/PAKN-T", &admin);
+    assert_eq!(p.status, Status::OK, "{}", p.text);
+    assert_eq!(
+        stage(&p.body, "handling")["dueAt"],
+        "2026-04-13T08:00:00+07:00"
+    );
+    assert_eq!(stage(&p.body, "handling")["state"], "doneOnTime");
+    assert_eq!(p.body["timing"], "endedOnTime");
+    assert_eq!(p.body["lateFrom"], Value::Null);
+    // The same history without the transfer is late from 23 March.
+    let untransferred: Vec<Value> = handled_after_transfer
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] != "transferredIn")
+        .cloned()
+        .collect();
+    let r = put(
+        &app,
+        &admin,
+        "PAKN-U",
+        &petition("C1", &t("03-02T08:00:00"), json!(untransferred)),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let u = app.get("/api/v1/petitions/PAKN-U", &admin);
+    assert_eq!(u.body["timing"], "endedLate");
+    assert_eq!(u.body["lateFrom"], "2026-03-23T08:00:00+07:00");
+    // Both were open at the end of March and ended in April: the transferred one on time in
+    // each month, the other late in each.
+    for month in ["2026-03", "2026-04"] {
+        let f = app.get(
+            &format!("/api/v1/units/C1/petition-figures/{month}"),
+            &admin,
+        );
+        assert_eq!(f.status, Status::OK, "{}", f.text);
+        assert_eq!(
+            f.body["processingOnTime"],
+            json!({"numerator": 1, "denominator": 2}),
+            "{month}: {}",
+            f.text
+        );
+    }
+    // A transfer comes before the handling, never after it.
+    let r = app.post(
+        "/api/v1/petitions/PAKN-U/events",
+        &admin,
+        &ev("5", "transferredIn", &t("04-14T08:00:00")),
+    );
+    r.assert_problem(Status::CONFLICT, "conflict");
+    assert!(
+        r.text.contains("transferredIn cannot follow published"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        app.get("/api/v1/petitions/PAKN-U", &admin).body["timing"],
+        "endedLate"
+    );
+}

@@ -82,7 +82,9 @@ pub enum Channel {
     Other,
 }
 
-/// A step in a petition's handling.
+/// A step in a petition's handling. `transferredIn`: transferred to the unit by the Government
+/// Office, a ministry or another province; the refusal, information request and handling
+/// deadlines then count from the latest transfer, not from the receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = PetitionStatus))]
@@ -90,6 +92,11 @@ pub enum Channel {
 pub enum Status {
     /// Received (tiếp nhận).
     Received,
+    /// Transferred to the unit (chuyển đến) by the Government Office, a ministry or another
+    /// province after it was first received elsewhere: the refusal, information request and
+    /// handling deadlines count from the latest transfer instead of the receipt (PORTAL_RULES
+    /// 5.2).
+    TransferredIn,
     /// Refused: not within the unit's competence or not a petition (từ chối tiếp nhận); ends it.
     Refused,
     /// More information asked of the petitioner (yêu cầu bổ sung thông tin): the handling clock
@@ -107,8 +114,9 @@ pub enum Status {
 
 impl Status {
     /// Every status.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Self::Received,
+        Self::TransferredIn,
         Self::Refused,
         Self::InfoRequested,
         Self::InfoProvided,
@@ -121,6 +129,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
+            Self::TransferredIn => "transferredIn",
             Self::Refused => "refused",
             Self::InfoRequested => "infoRequested",
             Self::InfoProvided => "infoProvided",
@@ -140,12 +149,13 @@ impl Status {
     fn rank(self) -> u8 {
         match self {
             Self::Received => 0,
-            Self::InfoRequested => 1,
-            Self::InfoProvided => 2,
-            Self::Handled => 3,
-            Self::Published => 4,
-            Self::Refused => 5,
-            Self::Withdrawn => 6,
+            Self::TransferredIn => 1,
+            Self::InfoRequested => 2,
+            Self::InfoProvided => 3,
+            Self::Handled => 4,
+            Self::Published => 5,
+            Self::Refused => 6,
+            Self::Withdrawn => 7,
         }
     }
 
@@ -158,8 +168,10 @@ impl Status {
     pub fn successors(self) -> &'static [Status] {
         use Status::*;
         match self {
-            Received | InfoProvided => &[InfoRequested, Refused, Handled, Withdrawn],
-            InfoRequested => &[InfoProvided, Refused, Handled, Withdrawn],
+            Received | InfoProvided | TransferredIn => {
+                &[TransferredIn, InfoRequested, Refused, Handled, Withdrawn]
+            }
+            InfoRequested => &[InfoProvided, TransferredIn, Refused, Handled, Withdrawn],
             Handled => &[Published, Withdrawn],
             Refused | Published | Withdrawn => &[],
         }
@@ -207,12 +219,14 @@ pub struct Event {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PetitionRules {
-    /// A refusal is sent within this many working days of receipt.
+    /// A refusal is sent within this many working days of receipt (or of the latest transfer
+    /// in).
     pub refuse_within: u32,
-    /// More information is asked for within this many working days of receipt.
+    /// More information is asked for within this many working days of receipt (or of the
+    /// latest transfer in).
     pub request_info_within: u32,
-    /// The petition is handled within this many working days of receipt, not counting the time
-    /// the petitioner took to provide information.
+    /// The petition is handled within this many working days of receipt (or of the latest
+    /// transfer in), not counting the time the petitioner took to provide information.
     pub handle_within: u32,
     /// The answer is published within this many working days of the handling.
     pub publish_within: u32,
@@ -256,7 +270,8 @@ pub struct Forbidden {
 }
 
 /// Orders events by instant, and events of one instant in the order the handling runs
-/// (received, information asked and given, handled, published; refusal and withdrawal last).
+/// (received, transferred in, information asked and given, handled, published; refusal and
+/// withdrawal last).
 pub fn ordered(events: &[Event]) -> Vec<&Event> {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by_key(|e| (e.at, e.status.rank()));

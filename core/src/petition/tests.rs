@@ -277,3 +277,119 @@ fn codes() {
     assert_eq!(Status::parse("infoRequested"), Some(Status::InfoRequested));
     assert!(Status::Published.is_end());
 }
+
+// PORTAL_RULES 5.2, a petition transferred to the unit: its refusal, first information request
+// and handling count from the latest transfer in, not from the receipt elsewhere.
+
+#[test]
+fn a_transfer_restarts_the_request_and_handling_deadlines() {
+    // Received Monday 2 March, transferred in on Monday 23 March 08:00, when the handling was
+    // due counted from the receipt. From the transfer: a request is due Monday 30 March 08:00
+    // (24–27, 30 March), the handling Monday 13 April 08:00 (24–27 March, 30 March–3 April,
+    // 6–10, 13 April), plus the two working days the petitioner took to answer.
+    let events = [
+        ev("1", Status::Received, "2026-03-02 08:00"),
+        ev("2", Status::TransferredIn, "2026-03-23 08:00"),
+        ev("3", Status::InfoRequested, "2026-03-27 08:00"),
+        ev("4", Status::InfoProvided, "2026-03-31 08:00"),
+        ev("5", Status::Handled, "2026-04-14 10:00"),
+    ];
+    let s = judge(&events, "2026-04-14 12:00");
+    let request = stage(&s, Stage::InfoRequest);
+    assert_eq!(request.due_at, Some(at("2026-03-30 08:00")));
+    assert_eq!(request.state, StageState::DoneOnTime);
+    let handling = stage(&s, Stage::Handling);
+    assert_eq!(handling.due_at, Some(at("2026-04-15 08:00")));
+    assert_eq!(handling.state, StageState::DoneOnTime);
+    assert_eq!(s.paused_seconds, 2 * 8 * 3600);
+    // Only the publication is left: due two working days after the handling.
+    assert_eq!(s.timing, Timing::OpenWithinTime);
+    assert_eq!(s.late_from, Some(at("2026-04-16 10:00")));
+
+    // Judged before the transfer, the petition's deadlines are the receipt's.
+    let before = judge(&events, "2026-03-20 12:00");
+    assert_eq!(
+        stage(&before, Stage::Handling).due_at,
+        Some(at("2026-03-23 08:00"))
+    );
+    // Without the transfer the same history is late: the request from 9 March 08:00, the
+    // handling from 25 March 08:00 (23 March and the two working days paused).
+    let untransferred: Vec<Event> = events
+        .iter()
+        .filter(|e| e.status != Status::TransferredIn)
+        .cloned()
+        .collect();
+    let s = judge(&untransferred, "2026-04-14 12:00");
+    assert_eq!(stage(&s, Stage::InfoRequest).state, StageState::DoneLate);
+    let handling = stage(&s, Stage::Handling);
+    assert_eq!(handling.due_at, Some(at("2026-03-25 08:00")));
+    assert_eq!(handling.state, StageState::DoneLate);
+    assert_eq!(s.late_from, Some(at("2026-03-09 08:00")));
+}
+
+#[test]
+fn a_request_made_before_the_transfer_is_not_the_units() {
+    // A late request (due 9 March) and its answer, both before the transfer on Thursday 12
+    // March 08:00: no request stage, no paused time, the handling due 15 working days after
+    // the transfer (13, 16–20, 23–27 March, 30 March–2 April).
+    let s = judge(
+        &[
+            ev("1", Status::InfoRequested, "2026-03-10 08:00"),
+            ev("2", Status::InfoProvided, "2026-03-11 08:00"),
+            ev("3", Status::TransferredIn, "2026-03-12 08:00"),
+        ],
+        "2026-03-13 08:00",
+    );
+    assert!(s.stages.iter().all(|t| t.stage != Stage::InfoRequest));
+    assert_eq!(s.paused_seconds, 0);
+    assert_eq!(
+        stage(&s, Stage::Handling).due_at,
+        Some(at("2026-04-02 08:00"))
+    );
+    assert_eq!(s.timing, Timing::OpenWithinTime);
+}
+
+#[test]
+fn a_refusal_counts_from_the_latest_transfer() {
+    // Transferred twice; refused Thursday 12 March 09:00, two working days after the second
+    // transfer (Tuesday 10 March 09:00), late by the first (Thursday 5 March 09:00, due Monday 9).
+    let s = judge(
+        &[
+            ev("1", Status::TransferredIn, "2026-03-05 09:00"),
+            ev("2", Status::TransferredIn, "2026-03-10 09:00"),
+            ev("3", Status::Refused, "2026-03-12 09:00"),
+        ],
+        "2026-03-31 00:00",
+    );
+    let refusal = stage(&s, Stage::Refusal);
+    assert_eq!(refusal.due_at, Some(at("2026-03-12 09:00")));
+    assert_eq!(refusal.state, StageState::DoneOnTime);
+    assert_eq!(s.timing, Timing::EndedOnTime);
+}
+
+#[test]
+fn a_transfer_follows_receipt_or_a_request_never_the_handling() {
+    let received = at("2026-03-02 08:00");
+    let ok = [
+        ev("a", Status::InfoRequested, "2026-03-03 08:00"),
+        ev("b", Status::TransferredIn, "2026-03-04 08:00"),
+        ev("c", Status::TransferredIn, "2026-03-05 08:00"),
+        ev("d", Status::Handled, "2026-03-06 08:00"),
+    ];
+    assert!(check_history(received, &ok).is_ok());
+    assert_eq!(current_status(&ok[..3]), Status::TransferredIn);
+    let err = check_history(
+        received,
+        &[
+            ev("a", Status::Handled, "2026-03-03 08:00"),
+            ev("b", Status::TransferredIn, "2026-03-04 08:00"),
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.reason.contains("transferredIn cannot follow handled"),
+        "{}",
+        err.reason
+    );
+    assert_eq!(Status::parse("transferredIn"), Some(Status::TransferredIn));
+}

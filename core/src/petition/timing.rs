@@ -1,12 +1,16 @@
 //! A petition's stages and whether each met its deadline.
 //!
-//! - Refusal (when refused): within `refuseWithin` working days of receipt.
-//! - Information request (when one was made): the first request within `requestInfoWithin`
-//!   working days of receipt.
+//! - Refusal (when refused): within `refuseWithin` working days of the start.
+//! - Information request (when one was made): the first request since the start within
+//!   `requestInfoWithin` working days of it.
 //! - Handling (unless refused, or withdrawn before it): within `handleWithin` working days of
-//!   receipt, pushed back by the working time from each information request to the next event
-//!   (the petitioner's answer). While a request is unanswered the clock is stopped and the stage
-//!   has no due instant.
+//!   the start, pushed back by the working time from each information request since the start
+//!   to the next event (the petitioner's answer). While a request is unanswered the clock is
+//!   stopped and the stage has no due instant.
+//! - The start is the receipt, or for a petition transferred to the unit (by the Government
+//!   Office, a ministry or another province) the latest transfer in: the portal counts a
+//!   transferred petition's refusal, first request and handling from it (PORTAL_RULES 5.2).
+//!   What happened before the transfer is not the unit's to judge.
 //! - Publication of the answer (once handled): within `publishWithin` working days of the
 //!   handling.
 //!
@@ -161,12 +165,17 @@ pub fn stages(
     let due = |from: NaiveDateTime, n: u32, pauses: &[(NaiveDateTime, NaiveDateTime)]| {
         calendar.due(from, days(n), pauses).due
     };
+    let start = events
+        .iter()
+        .rev()
+        .find(|e| e.status == Status::TransferredIn)
+        .map_or(received_at, |e| e.at);
 
     let mut out = Vec::new();
     if let Some(done) = refused {
         out.push(judge(
             Stage::Refusal,
-            Some(due(received_at, rules.refuse_within, &[])),
+            Some(due(start, rules.refuse_within, &[])),
             Some(done),
             at,
         ));
@@ -174,13 +183,15 @@ pub fn stages(
     let mut pauses = Vec::new();
     let mut open_pause = false;
     for (i, e) in events.iter().enumerate() {
-        if e.status != Status::InfoRequested {
+        // A request made before the transfer was another body's; a transfer at the instant of a
+        // request is ordered before it.
+        if e.status != Status::InfoRequested || e.at < start {
             continue;
         }
         if pauses.is_empty() && !open_pause {
             out.push(judge(
                 Stage::InfoRequest,
-                Some(due(received_at, rules.request_info_within, &[])),
+                Some(due(start, rules.request_info_within, &[])),
                 Some(e.at),
                 at,
             ));
@@ -196,7 +207,7 @@ pub fn stages(
         .sum();
     let withdrawn_first = withdrawn.is_some_and(|w| handled.is_none_or(|h| w < h));
     if refused.is_none() && !withdrawn_first {
-        let handling_due = (!open_pause).then(|| due(received_at, rules.handle_within, &pauses));
+        let handling_due = (!open_pause).then(|| due(start, rules.handle_within, &pauses));
         out.push(judge(Stage::Handling, handling_due, handled, at));
     }
     if let Some(h) = handled
