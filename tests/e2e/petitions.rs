@@ -795,18 +795,25 @@ fn a_petition_transferred_in_counts_from_the_latest_transfer() {
             f.text
         );
     }
-    // A transfer comes before the handling, never after it.
-    let r = app.post(
-        "/api/v1/petitions/PAKN-U/events",
-        &admin,
-        &ev("5", "transferredIn", &t("04-14T08:00:00")),
-    );
-    r.assert_problem(Status::CONFLICT, "conflict");
-    assert!(
-        r.text.contains("transferredIn cannot follow published"),
-        "{}",
-        r.text
-    );
+    // A transfer comes before the unit's own steps: after the publication, or stamped with the
+    // handling's instant, it is refused and restarts nothing.
+    for (at, follows) in [
+        ("04-14T08:00:00", "published"),
+        ("04-10T10:00:00", "handled"),
+    ] {
+        let r = app.post(
+            "/api/v1/petitions/PAKN-U/events",
+            &admin,
+            &ev("5", "transferredIn", &t(at)),
+        );
+        r.assert_problem(Status::CONFLICT, "conflict");
+        assert!(
+            r.text
+                .contains(&format!("transferredIn cannot follow {follows}")),
+            "{}",
+            r.text
+        );
+    }
     assert_eq!(
         app.get("/api/v1/petitions/PAKN-U", &admin).body["timing"],
         "endedLate"

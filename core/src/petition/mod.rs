@@ -95,7 +95,7 @@ pub enum Status {
     /// Transferred to the unit (chuyển đến) by the Government Office, a ministry or another
     /// province after it was first received elsewhere: the refusal, information request and
     /// handling deadlines count from the latest transfer instead of the receipt (PORTAL_RULES
-    /// 5.2).
+    /// 5.2). It comes before any of the unit's own steps.
     TransferredIn,
     /// Refused: not within the unit's competence or not a petition (từ chối tiếp nhận); ends it.
     Refused,
@@ -149,11 +149,14 @@ impl Status {
     fn rank(self) -> u8 {
         match self {
             Self::Received => 0,
-            Self::TransferredIn => 1,
-            Self::InfoRequested => 2,
-            Self::InfoProvided => 3,
-            Self::Handled => 4,
-            Self::Published => 5,
+            Self::InfoRequested => 1,
+            Self::InfoProvided => 2,
+            Self::Handled => 3,
+            Self::Published => 4,
+            // After the unit's own steps of the same instant, which it then cannot follow: a
+            // transfer stamped with a request's or the handling's instant is refused, never
+            // read as restarting the clock just before them.
+            Self::TransferredIn => 5,
             Self::Refused => 6,
             Self::Withdrawn => 7,
         }
@@ -168,10 +171,13 @@ impl Status {
     pub fn successors(self) -> &'static [Status] {
         use Status::*;
         match self {
-            Received | InfoProvided | TransferredIn => {
+            // A transfer comes before the unit's own steps: one after them would restart the
+            // deadlines of work the unit had already begun.
+            Received | TransferredIn => {
                 &[TransferredIn, InfoRequested, Refused, Handled, Withdrawn]
             }
-            InfoRequested => &[InfoProvided, TransferredIn, Refused, Handled, Withdrawn],
+            InfoProvided => &[InfoRequested, Refused, Handled, Withdrawn],
+            InfoRequested => &[InfoProvided, Refused, Handled, Withdrawn],
             Handled => &[Published, Withdrawn],
             Refused | Published | Withdrawn => &[],
         }
@@ -270,8 +276,8 @@ pub struct Forbidden {
 }
 
 /// Orders events by instant, and events of one instant in the order the handling runs
-/// (received, transferred in, information asked and given, handled, published; refusal and
-/// withdrawal last).
+/// (received, information asked and given, handled, published; then a transfer, which cannot
+/// follow them; refusal and withdrawal last).
 pub fn ordered(events: &[Event]) -> Vec<&Event> {
     let mut sorted: Vec<&Event> = events.iter().collect();
     sorted.sort_by_key(|e| (e.at, e.status.rank()));

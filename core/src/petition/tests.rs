@@ -328,28 +328,6 @@ fn a_transfer_restarts_the_request_and_handling_deadlines() {
 }
 
 #[test]
-fn a_request_made_before_the_transfer_is_not_the_units() {
-    // A late request (due 9 March) and its answer, both before the transfer on Thursday 12
-    // March 08:00: no request stage, no paused time, the handling due 15 working days after
-    // the transfer (13, 16–20, 23–27 March, 30 March–2 April).
-    let s = judge(
-        &[
-            ev("1", Status::InfoRequested, "2026-03-10 08:00"),
-            ev("2", Status::InfoProvided, "2026-03-11 08:00"),
-            ev("3", Status::TransferredIn, "2026-03-12 08:00"),
-        ],
-        "2026-03-13 08:00",
-    );
-    assert!(s.stages.iter().all(|t| t.stage != Stage::InfoRequest));
-    assert_eq!(s.paused_seconds, 0);
-    assert_eq!(
-        stage(&s, Stage::Handling).due_at,
-        Some(at("2026-04-02 08:00"))
-    );
-    assert_eq!(s.timing, Timing::OpenWithinTime);
-}
-
-#[test]
 fn a_refusal_counts_from_the_latest_transfer() {
     // Transferred twice; refused Thursday 12 March 09:00, two working days after the second
     // transfer (Tuesday 10 March 09:00), late by the first (Thursday 5 March 09:00, due Monday 9).
@@ -368,28 +346,38 @@ fn a_refusal_counts_from_the_latest_transfer() {
 }
 
 #[test]
-fn a_transfer_follows_receipt_or_a_request_never_the_handling() {
+fn a_transfer_comes_before_the_units_own_steps() {
     let received = at("2026-03-02 08:00");
     let ok = [
-        ev("a", Status::InfoRequested, "2026-03-03 08:00"),
+        ev("a", Status::Received, "2026-03-02 08:00"),
         ev("b", Status::TransferredIn, "2026-03-04 08:00"),
         ev("c", Status::TransferredIn, "2026-03-05 08:00"),
-        ev("d", Status::Handled, "2026-03-06 08:00"),
+        ev("d", Status::InfoRequested, "2026-03-05 09:00"),
+        ev("e", Status::Handled, "2026-03-06 08:00"),
     ];
     assert!(check_history(received, &ok).is_ok());
     assert_eq!(current_status(&ok[..3]), Status::TransferredIn);
-    let err = check_history(
-        received,
-        &[
-            ev("a", Status::Handled, "2026-03-03 08:00"),
-            ev("b", Status::TransferredIn, "2026-03-04 08:00"),
-        ],
-    )
-    .unwrap_err();
-    assert!(
-        err.reason.contains("transferredIn cannot follow handled"),
-        "{}",
-        err.reason
-    );
+    // After a request, an answer or the handling, or at the same instant as one of them, a
+    // transfer would restart the deadlines of work the unit had begun: refused.
+    for (step, when) in [
+        (Status::InfoRequested, "2026-03-03 08:00"),
+        (Status::InfoProvided, "2026-03-03 08:00"),
+        (Status::Handled, "2026-03-03 08:00"),
+        (Status::Handled, "2026-03-04 08:00"),
+    ] {
+        let mut events = vec![ev("t", Status::TransferredIn, "2026-03-04 08:00")];
+        if step == Status::InfoProvided {
+            events.push(ev("r", Status::InfoRequested, "2026-03-02 09:00"));
+        }
+        events.push(ev("s", step, when));
+        let err = check_history(received, &events).unwrap_err();
+        assert_eq!(err.event_id, "t", "{step} at {when}");
+        assert!(
+            err.reason
+                .contains(&format!("transferredIn cannot follow {step}")),
+            "{}",
+            err.reason
+        );
+    }
     assert_eq!(Status::parse("transferredIn"), Some(Status::TransferredIn));
 }

@@ -1,16 +1,16 @@
 //! A petition's stages and whether each met its deadline.
 //!
 //! - Refusal (when refused): within `refuseWithin` working days of the start.
-//! - Information request (when one was made): the first request since the start within
-//!   `requestInfoWithin` working days of it.
+//! - Information request (when one was made): the first request within `requestInfoWithin`
+//!   working days of the start.
 //! - Handling (unless refused, or withdrawn before it): within `handleWithin` working days of
-//!   the start, pushed back by the working time from each information request since the start
-//!   to the next event (the petitioner's answer). While a request is unanswered the clock is
+//!   the start, pushed back by the working time from each information request to the next
+//!   event (the petitioner's answer). While a request is unanswered the clock is
 //!   stopped and the stage has no due instant.
 //! - The start is the receipt, or for a petition transferred to the unit (by the Government
 //!   Office, a ministry or another province) the latest transfer in: the portal counts a
 //!   transferred petition's refusal, first request and handling from it (PORTAL_RULES 5.2).
-//!   What happened before the transfer is not the unit's to judge.
+//!   A transfer comes before the unit's own steps ([`super::check_history`]).
 //! - Publication of the answer (once handled): within `publishWithin` working days of the
 //!   handling.
 //!
@@ -183,9 +183,7 @@ pub fn stages(
     let mut pauses = Vec::new();
     let mut open_pause = false;
     for (i, e) in events.iter().enumerate() {
-        // A request made before the transfer was another body's; a transfer at the instant of a
-        // request is ordered before it.
-        if e.status != Status::InfoRequested || e.at < start {
+        if e.status != Status::InfoRequested {
             continue;
         }
         if pauses.is_empty() && !open_pause {
