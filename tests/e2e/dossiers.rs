@@ -166,6 +166,7 @@ fn a_dossier_with_nothing_optional_reads_back_whole() {
         ("financialObligation", json!(false)),
         ("vneidVerified", json!(false)),
         ("populationDbUsed", json!(false)),
+        ("reusesDigitizedData", json!(false)),
     ] {
         assert_eq!(d[field], empty, "{field} in {d}");
     }

@@ -44,7 +44,7 @@ fn native_dossier(code: &str) -> Value {
         "fees": [{"name": "Lệ phí", "amountVnd": 8000, "paidOnline": true}],
         "financialObligation": true,
         "components": [{"name": "to-khai.pdf", "digitized": true, "reused": true, "fromCitizenStore": true}],
-        "vneidVerified": true, "populationDbUsed": true,
+        "vneidVerified": true, "populationDbUsed": true, "reusesDigitizedData": true,
         "results": [{"name": "Giấy khai sinh", "mediaType": "application/pdf", "sha256": ""}],
         "events": [
             {"id": "1", "status": "received", "at": at("02T08:00:00")},
@@ -98,7 +98,7 @@ fn judged(d: &Value) -> Value {
         "endedAt": d["endedAt"], "timing": d["timing"], "flags": d["flags"],
         "fees": d["fees"], "financialObligation": d["financialObligation"],
         "vneidVerified": d["vneidVerified"], "populationDbUsed": d["populationDbUsed"],
-        "applicant": d["applicant"], "results": d["results"],
+        "reusesDigitizedData": d["reusesDigitizedData"], "applicant": d["applicant"], "results": d["results"],
         "components": components, "events": events
     })
 }
@@ -167,6 +167,47 @@ fn a_vendors_payload_is_stored_as_the_native_api_stores_it() {
     let d = dossier(&app, &admin, "C1-260302-0001");
     assert_eq!(d["refusedEvents"], json!([]));
     assert_eq!(d["version"], 1);
+}
+
+/// PORTAL_RULES 4.3: a dossier synced from a ministry's system says it reused digitized data
+/// with `HoSoCoThanhPhanSoHoa` alone, without `TaiLieuNop`; it counts as reusing, and the relay
+/// sends the mark back.
+#[test]
+fn a_dossier_that_says_it_reused_data_counts_without_its_components() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let bare = |code: &str, reused: i64| {
+        let mut d = portal_dossier(code);
+        let o = d.as_object_mut().unwrap();
+        o.remove("TaiLieuNop");
+        o.insert("HoSoCoThanhPhanSoHoa".into(), json!(reused));
+        d
+    };
+    let answer = sync(
+        &app,
+        &admin,
+        "DongBoHoSoMC",
+        json!([bare("C1-260302-0011", 1), bare("C1-260302-0012", 0)]),
+    );
+    assert_eq!(answer["error_code"], 0, "{answer}");
+    // Nothing is missing from the payload: no gap is reported.
+    assert_eq!(answer["data"][0]["gaps"], Value::Null, "{answer}");
+    let reused = dossier(&app, &admin, "C1-260302-0011");
+    assert_eq!(reused["reusesDigitizedData"], true);
+    assert_eq!(reused["components"], json!([]));
+    assert_eq!(
+        dossier(&app, &admin, "C1-260302-0012")["reusesDigitizedData"],
+        false
+    );
+    // The native API takes the same mark.
+    let mut native = native_dossier("C1-260302-0013");
+    native["components"] = json!([]);
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &json!([native]));
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    let s = app.get("/api/v1/units/C1/scores/2026-03", &admin);
+    assert_eq!(s.status, Status::OK, "{}", s.text);
+    let (numerator, denominator, _) = crate::scores::counts(&s.body, "REUSED_DIGITIZED_DATA");
+    assert_eq!((numerator, denominator), (json!(2), json!(3)), "{}", s.text);
 }
 
 /// After a supplement the portal's `NgayHenTra` is the moved due date: tthc takes the one

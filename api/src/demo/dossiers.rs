@@ -257,6 +257,8 @@ fn dossier(rng: &mut Rng, calendar: &Calendar, plan: &Plan<'_>) -> Option<Dossie
             components,
             vneid_verified: channel == Channel::Online && rng.chance(75),
             population_db_used: rng.chance(55),
+            // The demo marks reuse on its components.
+            reuses_digitized_data: false,
             results,
             vendor_due_at: None,
             revised_at: None,

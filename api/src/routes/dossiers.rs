@@ -285,6 +285,11 @@ pub struct DossierPut {
     /// The population database was used.
     #[serde(default)]
     pub population_db_used: bool,
+    /// The dossier reused earlier digitized data (the portal's `HoSoCoThanhPhanSoHoa`), whether
+    /// or not a component is marked `reused`: counts for `REUSED_DIGITIZED_DATA` (4.3) as a
+    /// reused component does.
+    #[serde(default)]
+    pub reuses_digitized_data: bool,
     /// Result documents (at most 500).
     #[serde(default)]
     #[validate(length(max = 500), custom(function = "result_texts"))]
@@ -343,6 +348,7 @@ fn write_of(code: DossierCode, d: DossierPut, identity: &IdentityKey) -> Dossier
                 .collect(),
             vneid_verified: d.vneid_verified,
             population_db_used: d.population_db_used,
+            reuses_digitized_data: d.reuses_digitized_data,
             results: d.results,
             vendor_due_at: d.due_at.map(local),
             revised_at: d.revised_at.map(local),
@@ -455,6 +461,8 @@ pub struct DossierView {
     pub vneid_verified: bool,
     /// Population database used.
     pub population_db_used: bool,
+    /// The dossier says it reused earlier digitized data, whichever component did.
+    pub reuses_digitized_data: bool,
     /// Result documents.
     pub results: Vec<ResultDocument>,
     /// What a sync in the portal's dialect (`POST /portal-sync`) carried that tthc has no
@@ -521,6 +529,7 @@ impl From<Dossier> for DossierView {
             components: d.details.components,
             vneid_verified: d.details.vneid_verified,
             population_db_used: d.details.population_db_used,
+            reuses_digitized_data: d.details.reuses_digitized_data,
             results: d.details.results,
             portal_fields: d.details.portal_fields,
             rating: d.rating.map(RatingView::from),

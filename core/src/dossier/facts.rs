@@ -13,7 +13,7 @@ pub const PAID_ONLINE: i32 = 1 << 1;
 pub const ELECTRONIC_RESULT: i32 = 1 << 2;
 /// Every submitted component was digitized, and the result is electronic.
 pub const DIGITIZED: i32 = 1 << 3;
-/// A component reused earlier digitized data.
+/// The dossier reused earlier digitized data: a component says so, or the dossier does.
 pub const REUSED: i32 = 1 << 4;
 /// A component was taken from the citizen's data store on the national portal, or a result was
 /// saved to it.
@@ -67,6 +67,8 @@ pub struct FactsInput<'a> {
     pub results: &'a [ResultDocument],
     /// Whether the population database was used.
     pub population_db_used: bool,
+    /// Whether the dossier says it reused digitized data, whichever component did.
+    pub reuses_digitized_data: bool,
     /// The citizen's rating, if any.
     pub rating: Option<Satisfaction>,
     /// Whether a petition concerns the dossier.
@@ -93,7 +95,10 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
         (electronic && all_digitized, DIGITIZED),
         (all_digitized, COMPONENTS_DIGITIZED),
         (input.components.iter().any(|c| c.digitized), COMPONENT_FILE),
-        (input.components.iter().any(|c| c.reused), REUSED),
+        (
+            input.reuses_digitized_data || input.components.iter().any(|c| c.reused),
+            REUSED,
+        ),
         (
             input.components.iter().any(|c| c.from_citizen_store)
                 || input.results.iter().any(|r| r.saved_to_citizen_store),
@@ -152,6 +157,7 @@ mod tests {
             components: &[],
             results: &[],
             population_db_used: false,
+            reuses_digitized_data: false,
             rating: None,
             petitioned: false,
         };
@@ -225,6 +231,15 @@ mod tests {
                 | DISSATISFIED
                 | COMPONENTS_DIGITIZED
                 | COMPONENT_FILE
+        );
+        // A dossier that says it reused digitized data counts without a component saying
+        // which, or any component at all (PORTAL_RULES 4.3, `HoSoCoThanhPhanSoHoa`).
+        assert_eq!(
+            facts(&FactsInput {
+                reuses_digitized_data: true,
+                ..base
+            }),
+            REUSED
         );
         assert_eq!(
             facts(&FactsInput {

@@ -375,6 +375,7 @@ pub fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: b
         components: &components,
         results: &details.results,
         population_db_used: details.population_db_used,
+        reuses_digitized_data: details.reuses_digitized_data,
         rating: rating.map(|r| r.value),
         petitioned,
     })
@@ -419,6 +420,7 @@ mod tests {
                 }],
                 vneid_verified: false,
                 population_db_used: false,
+                reuses_digitized_data: false,
                 results: Vec::new(),
                 vendor_due_at: None,
                 revised_at: None,

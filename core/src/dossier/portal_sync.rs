@@ -624,6 +624,9 @@ pub fn dossier_write(
         ));
     }
 
+    // `HoSoCoThanhPhanSoHoa` says the dossier reused digitized data without saying which
+    // component: kept on the dossier, so that one synced without `TaiLieuNop` (as a ministry's
+    // system syncs) counts for 4.3 as the portal counts it.
     let components: Vec<ComponentRecord> = d
         .components
         .iter()
@@ -642,16 +645,6 @@ pub fn dossier_write(
             }
         })
         .collect();
-    let mut components = components;
-    if d.reuses_digitized.is(1) && !components.iter().any(|c| c.reused) {
-        match components.first_mut() {
-            Some(first) => first.reused = true,
-            None => gaps.push(
-                "HoSoCoThanhPhanSoHoa is 1 but TaiLieuNop lists no component: reuse not stored"
-                    .to_owned(),
-            ),
-        }
-    }
     let paid_online = d.paid_online.is(1) || d.paid_online.is(2);
     if paid_online && d.fees.is_empty() {
         gaps.push(
@@ -729,6 +722,7 @@ pub fn dossier_write(
             components,
             vneid_verified: d.vneid.is(1),
             population_db_used: d.vneid.is(1),
+            reuses_digitized_data: d.reuses_digitized.is(1),
             results,
             vendor_due_at: due,
             // The portal's payload says nothing of when the vendor's record changed.
@@ -947,7 +941,9 @@ pub fn outgoing(d: &Outgoing<'_>) -> PortalDossier {
             })
             .collect(),
         paid_online: PortalCode(details.fees.iter().any(|f| f.paid_online).then_some(1)),
-        reuses_digitized: flag(details.components.iter().any(|c| c.reused)),
+        reuses_digitized: flag(
+            details.reuses_digitized_data || details.components.iter().any(|c| c.reused),
+        ),
         vneid: flag(details.vneid_verified),
         other: details.portal_fields.clone(),
     }

@@ -105,6 +105,11 @@ pub struct DossierDetails {
     pub vneid_verified: bool,
     /// The population database was used.
     pub population_db_used: bool,
+    /// The dossier reused earlier digitized data (the portal's `HoSoCoThanhPhanSoHoa`, how a
+    /// dossier synced without its components says so), whether or not a component is marked
+    /// `reused` (PORTAL_RULES 4.3). Absent from what earlier versions stored.
+    #[serde(default)]
+    pub reuses_digitized_data: bool,
     /// Result documents.
     pub results: Vec<ResultDocument>,
     /// The vendor's due instant, when it sent one.

@@ -32,6 +32,8 @@ struct Out<'a> {
     vneid_verified: bool,
     #[serde(skip_serializing_if = "is_false")]
     population_db_used: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    reuses_digitized_data: bool,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     results: &'a [ResultDocument],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +75,8 @@ struct In {
     #[serde(default)]
     population_db_used: bool,
     #[serde(default)]
+    reuses_digitized_data: bool,
+    #[serde(default)]
     results: Vec<ResultDocument>,
     #[serde(default)]
     vendor_due_at: Option<NaiveDateTime>,
@@ -98,6 +102,7 @@ pub fn to_json(details: &DossierDetails) -> Result<String, serde_json::Error> {
         components,
         vneid_verified,
         population_db_used,
+        reuses_digitized_data,
         results,
         vendor_due_at,
         revised_at,
@@ -123,6 +128,7 @@ pub fn to_json(details: &DossierDetails) -> Result<String, serde_json::Error> {
         components,
         vneid_verified: *vneid_verified,
         population_db_used: *population_db_used,
+        reuses_digitized_data: *reuses_digitized_data,
         results,
         vendor_due_at: *vendor_due_at,
         revised_at: *revised_at,
@@ -141,6 +147,7 @@ pub fn from_json(json: &str) -> Result<DossierDetails, serde_json::Error> {
         components,
         vneid_verified,
         population_db_used,
+        reuses_digitized_data,
         results,
         vendor_due_at,
         revised_at,
@@ -155,6 +162,7 @@ pub fn from_json(json: &str) -> Result<DossierDetails, serde_json::Error> {
         components,
         vneid_verified,
         population_db_used,
+        reuses_digitized_data,
         results,
         vendor_due_at,
         revised_at,
@@ -181,6 +189,7 @@ mod tests {
             components: vec![],
             vneid_verified: false,
             population_db_used: false,
+            reuses_digitized_data: false,
             results: vec![],
             vendor_due_at: None,
             revised_at: None,
@@ -224,6 +233,7 @@ mod tests {
         }];
         d.vneid_verified = true;
         d.population_db_used = true;
+        d.reuses_digitized_data = true;
         d.results = vec![ResultDocument {
             name: "ket-qua.pdf".into(),
             media_type: "application/pdf".into(),
