@@ -506,6 +506,26 @@ mod tests {
     }
 
     #[test]
+    fn a_push_as_before_hashes_as_before() {
+        // The input hash is taken over the details' full form: a field added since must leave
+        // that form as it was while unset, or every stored dossier pushed again unchanged would
+        // be `updated` (a new version, an audit entry, a webhook, a relay to the portal).
+        let w = write(vec![ev("r", Status::Received, "2026-03-02 08:00")]);
+        assert_eq!(
+            serde_json::to_string(&w.details).unwrap(),
+            r#"{"submittedAt":null,"applicant":{"kind":"citizen","name":"Công dân","identityLast4":null},"fees":[],"financialObligation":false,"components":[{"name":"Tờ khai","sha256":null,"digitized":true,"reused":false,"fromCitizenStore":true}],"vneidVerified":false,"populationDbUsed":false,"results":[],"vendorDueAt":null}"#
+        );
+        let mut reused = w.clone();
+        reused.details.reuses_digitized_data = true;
+        let (plain, marked) = (judged(&w, |_| {}), judged(&reused, |_| {}));
+        assert_ne!(plain.input_hash, marked.input_hash);
+        assert_eq!(
+            marked.facts & crate::dossier::facts::REUSED,
+            crate::dossier::facts::REUSED
+        );
+    }
+
+    #[test]
     fn the_later_rating_is_kept_and_changes_the_hash() {
         let old = rating(Satisfaction::Dissatisfied, "2026-03-06 08:00");
         let new = rating(Satisfaction::Satisfied, "2026-03-07 08:00");

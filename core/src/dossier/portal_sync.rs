@@ -1095,6 +1095,21 @@ mod tests {
         assert_eq!(media_type("https://x/kq"), "application/octet-stream");
     }
 
+    /// The payload the relay sends for a stored write.
+    fn going_out(w: &DossierWrite) -> PortalDossier {
+        outgoing(&Outgoing {
+            code: w.code.as_str(),
+            procedure_code: &w.procedure_code,
+            unit: &w.unit,
+            channel: w.channel,
+            status: w.events.last().map(|e| e.status),
+            received_at: w.received_at,
+            due_at: w.details.vendor_due_at,
+            events: &w.events,
+            details: &w.details,
+        })
+    }
+
     #[test]
     fn a_stored_dossier_goes_out_as_it_would_come_in() {
         let mut d = base();
@@ -1110,17 +1125,7 @@ mod tests {
             {"TenTepDinhKem": "ban-sao.pdf", "DuongDanTaiTepTin": "https://x/ban-sao.pdf"}
         ]);
         let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
-        let out = outgoing(&Outgoing {
-            code: w.code.as_str(),
-            procedure_code: &w.procedure_code,
-            unit: &w.unit,
-            channel: w.channel,
-            status: w.events.last().map(|e| e.status),
-            received_at: w.received_at,
-            due_at: w.details.vendor_due_at,
-            events: &w.events,
-            details: &w.details,
-        });
+        let out = going_out(&w);
         let json = serde_json::to_value(&out).unwrap();
         assert_eq!(json["MaHoSo"], "C1-260302-0001");
         assert_eq!(json["TrangThaiHoSo"], 10);
@@ -1148,5 +1153,24 @@ mod tests {
         assert_eq!(again.channel, w.channel);
         assert_eq!(again.details.fees, w.details.fees);
         assert_eq!(again.details.components, w.details.components);
+        assert_eq!(json["HoSoCoThanhPhanSoHoa"], 1, "a component reused");
+
+        // A dossier that says it reused data, without components: the mark goes out, and
+        // comes back.
+        let mut d = base();
+        d["HoSoCoThanhPhanSoHoa"] = 1.into();
+        let (w, gaps) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        assert!(w.details.reuses_digitized_data);
+        assert!(w.details.components.is_empty());
+        assert!(gaps.is_empty(), "{gaps:?}");
+        let out = going_out(&w);
+        let json = serde_json::to_value(&out).unwrap();
+        assert_eq!(json["HoSoCoThanhPhanSoHoa"], 1);
+        let (again, _) = dossier_write(&out, 0, no_identity).unwrap();
+        assert!(again.details.reuses_digitized_data);
+        let mut d = base();
+        d["HoSoCoThanhPhanSoHoa"] = 0.into();
+        let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        assert!(!w.details.reuses_digitized_data);
     }
 }

@@ -107,8 +107,10 @@ pub struct DossierDetails {
     pub population_db_used: bool,
     /// The dossier reused earlier digitized data (the portal's `HoSoCoThanhPhanSoHoa`, how a
     /// dossier synced without its components says so), whether or not a component is marked
-    /// `reused` (PORTAL_RULES 4.3). Absent from what earlier versions stored.
-    #[serde(default)]
+    /// `reused` (PORTAL_RULES 4.3). Absent from what earlier versions stored, and left out of
+    /// this form when false: the input hash is taken over it, and a dossier pushed again as
+    /// before must still hash as before (`unchanged`, not `updated`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reuses_digitized_data: bool,
     /// Result documents.
     pub results: Vec<ResultDocument>,
