@@ -683,3 +683,70 @@ fn two_changes_of_one_task_in_flight_are_both_kept() {
         got.text
     );
 }
+
+/// `GET /tasks` is keyset-paginated like every list: pages by deadline then id, whatever the
+/// filters, and the spreadsheets hold the whole list.
+#[test]
+fn the_task_list_comes_in_pages_by_deadline() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // Seven tasks, two on each of three deadlines and one more: deadlines tie, ids do not.
+    let tasks: Vec<Value> = (0..7)
+        .map(|i| {
+            json!({"key": format!("P#{i}"), "text": format!("Nhiệm vụ {i}"),
+                   "dueBefore": format!("2023-10-{:02}", 20 + i / 2),
+                   "units": if i % 3 == 0 { json!(["STP"]) } else { json!(["P"]) }})
+        })
+        .collect();
+    let mut letter = plan();
+    letter["tasks"] = json!(tasks);
+    let r = app.post("/api/v1/tasks/import", &admin, &letter);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let keys = |items: &Value| -> Vec<String> {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["key"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/tasks?limit=3".to_owned();
+    let mut pages = 0;
+    loop {
+        let r = app.get(&url, &admin);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        assert!(r.body["items"].as_array().unwrap().len() <= 3, "{}", r.text);
+        seen.extend(keys(&r.body["items"]));
+        pages += 1;
+        match r.body["nextCursor"].as_str() {
+            Some(c) => url = format!("/api/v1/tasks?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["P#0", "P#1", "P#2", "P#3", "P#4", "P#5", "P#6"]);
+    // A filter pages the same way: STP's three (0, 3, 6), two then one.
+    let first = app.get("/api/v1/tasks?unit=STP&limit=2", &admin);
+    assert_eq!(keys(&first.body["items"]), ["P#0", "P#3"], "{}", first.text);
+    let cursor = first.body["nextCursor"].as_str().unwrap().to_owned();
+    let second = app.get(
+        &format!("/api/v1/tasks?unit=STP&limit=2&standing=overdue&cursor={cursor}"),
+        &admin,
+    );
+    assert_eq!(keys(&second.body["items"]), ["P#6"], "{}", second.text);
+    assert_eq!(second.body["nextCursor"], Value::Null);
+    // The default page holds them all; a spreadsheet too, whatever the limit.
+    assert_eq!(count_tasks(&app, &admin), 7);
+    let (status, _, csv) = app.download("/api/v1/tasks?limit=1", &admin, "text/csv");
+    assert_eq!(status, Status::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains("Nhiệm vụ 0") && csv.contains("Nhiệm vụ 6"),
+        "{csv}"
+    );
+    app.get("/api/v1/tasks?cursor=not-a-cursor", &admin)
+        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    app.get("/api/v1/tasks?limit=0", &admin)
+        .assert_problem(Status::BAD_REQUEST, "validationFailed");
+}

@@ -31,7 +31,10 @@ use crate::auth::{Principal, Scope};
 use crate::context::unit_in_scope;
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
-use crate::http::{ValidJson, ValidQuery, etag, if_match};
+use crate::http::{
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, decode_cursor, encode_cursor, etag,
+    if_match,
+};
 use crate::state::AppState;
 use crate::table::{self, Cell, Column, Format, Table};
 use tthc_core::db::now_local;
@@ -660,19 +663,38 @@ pub struct TasksQuery {
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
     #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
+    /// Page size, 1–500 (default 50); JSON only: CSV and XLSX hold the whole list.
+    #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A task's position in the list's order (its deadline, then its id) as a cursor key.
+fn task_cursor_key(t: &Task) -> String {
+    format!("{}|{}", t.due_before, t.id)
+}
+
+/// The position a cursor of [`task_cursor_key`] holds.
+fn task_position(cursor: &str) -> Result<(NaiveDate, i64), ApiError> {
+    let key = decode_cursor(cursor)?;
+    key.split_once('|')
+        .and_then(|(due, id)| Some((due.parse().ok()?, id.parse().ok()?)))
+        .ok_or_else(ApiError::unknown_cursor)
 }
 
 /// List tasks
 ///
-/// The tasks with the caller's units' parts, by deadline: each part's state, its standing
-/// today, its evidence, and the target's figure. CSV or XLSX (`Accept` or `?format=`): one row
-/// per part.
+/// The tasks with the caller's units' parts, by deadline then id, keyset-paginated (`limit`,
+/// `cursor`): each part's state, its standing today, its evidence, and the target's figure.
+/// CSV or XLSX (`Accept` or `?format=`): the whole list, one row per part.
 #[utoipa::path(
     tag = "tasks",
     params(TasksQuery),
     responses(
-        (status = 200, description = "The tasks", content(
-            (TaskList = "application/json"),
+        (status = 200, description = "A page of tasks; CSV and XLSX hold them all", content(
+            (Page<TaskView> = "application/json"),
             (String = "text/csv"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
@@ -707,8 +729,11 @@ pub async fn list_tasks(
             })
         })
         .transpose()?;
+    let after = q.cursor.as_deref().map(task_position).transpose()?;
+    // A page of a JSON answer; the spreadsheets take the whole list.
+    let page = (format == Format::Json).then(|| q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT));
     let now = now_local();
-    let items = state
+    let (items, next_cursor) = state
         .run(move |conn| {
             let unit_id = match &q.unit {
                 Some(u) => Some(unit_in_scope(conn, &principal, u)?.id),
@@ -723,19 +748,42 @@ pub async fn list_tasks(
                 unit_id,
                 ..TaskFilter::default()
             };
-            let tasks = store::list(conn, &scope, &filter)?;
-            let mut items = views(conn, tasks, now)?;
+            // A year's tasks are hundreds: the list is read whole, filtered and cut here, and
+            // only the page's targets are measured.
+            let mut tasks = store::list(conn, &scope, &filter)?;
             if let Some(s) = standing {
-                for t in &mut items {
-                    t.parts.retain(|p| p.standing == s);
+                for t in &mut tasks {
+                    let due = t.due_before;
+                    t.parts.retain(|p| {
+                        task::judge(
+                            p.state,
+                            due,
+                            p.evidence.as_ref().map(|e| e.date),
+                            now.date(),
+                        ) == s
+                    });
                 }
-                items.retain(|t| !t.parts.is_empty());
+                tasks.retain(|t| !t.parts.is_empty());
             }
-            Ok(items)
+            if let Some(after) = after {
+                tasks.retain(|t| (t.due_before, t.id) > after);
+            }
+            let mut next_cursor = None;
+            if let Some(limit) = page.and_then(|l| usize::try_from(l).ok())
+                && tasks.len() > limit
+            {
+                tasks.truncate(limit);
+                next_cursor = tasks.last().map(|t| encode_cursor(&task_cursor_key(t)));
+            }
+            Ok((views(conn, tasks, now)?, next_cursor))
         })
         .await?;
     if format == Format::Json {
-        return Ok(HttpResponse::Ok().json(TaskList { items }));
+        return Ok(HttpResponse::Ok().json(Page {
+            items,
+            next_cursor,
+            total: None,
+        }));
     }
     table::download_table(format, "tasks", tasks_table(&items))
 }
