@@ -2,6 +2,7 @@
 //! seeds' dates, the notice's explanation list as a task (seed `004_…`), a target's figure from
 //! the 766 index, grants, the feed, and the yearly record beside the reporting duties.
 
+use base64::Engine as _;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use tthc_tests::{HttpMethod, Status, TestApp, read_xlsx};
@@ -690,11 +691,15 @@ fn two_changes_of_one_task_in_flight_are_both_kept() {
 fn the_task_list_comes_in_pages_by_deadline() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    // Seven tasks, two on each of three deadlines and one more: deadlines tie, ids do not.
-    let tasks: Vec<Value> = (0..7)
-        .map(|i| {
+    // Seven tasks on three deadlines, not in the order imported (ids): deadlines tie, ids do
+    // not. By deadline then id: 1, 2, 5 (20 October), 0, 4 (21), 3, 6 (22).
+    let days = [21, 20, 20, 22, 21, 20, 22];
+    let tasks: Vec<Value> = days
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
             json!({"key": format!("P#{i}"), "text": format!("Nhiệm vụ {i}"),
-                   "dueBefore": format!("2023-10-{:02}", 20 + i / 2),
+                   "dueBefore": format!("2023-10-{day}"),
                    "units": if i % 3 == 0 { json!(["STP"]) } else { json!(["P"]) }})
         })
         .collect();
@@ -725,7 +730,7 @@ fn the_task_list_comes_in_pages_by_deadline() {
         }
     }
     assert_eq!(pages, 3);
-    assert_eq!(seen, ["P#0", "P#1", "P#2", "P#3", "P#4", "P#5", "P#6"]);
+    assert_eq!(seen, ["P#1", "P#2", "P#5", "P#0", "P#4", "P#3", "P#6"]);
     // A filter pages the same way: STP's three (0, 3, 6), two then one.
     let first = app.get("/api/v1/tasks?unit=STP&limit=2", &admin);
     assert_eq!(keys(&first.body["items"]), ["P#0", "P#3"], "{}", first.text);
@@ -745,8 +750,20 @@ fn the_task_list_comes_in_pages_by_deadline() {
         csv.contains("Nhiệm vụ 0") && csv.contains("Nhiệm vụ 6"),
         "{csv}"
     );
-    app.get("/api/v1/tasks?cursor=not-a-cursor", &admin)
-        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    // Cursors this list never made: garbage, another list's (the audit trail's), and a
+    // petition list's instant and code.
+    let made = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    let audit = app.get("/api/v1/audit?limit=1", &admin);
+    let foreign = audit.body["nextCursor"].as_str().unwrap().to_owned();
+    for cursor in [
+        "not-a-cursor".to_owned(),
+        foreign,
+        made("k:2023-10-20T08:00:00|PAKN-1"),
+    ] {
+        let r = app.get(&format!("/api/v1/tasks?cursor={cursor}"), &admin);
+        r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+        assert_eq!(r.invalid_names(), ["cursor"], "{cursor}: {}", r.text);
+    }
     app.get("/api/v1/tasks?limit=0", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
 }

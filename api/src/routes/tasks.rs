@@ -663,7 +663,8 @@ pub struct TasksQuery {
     /// `json`, `csv` or `xlsx`; overrides the `Accept` header.
     #[param(pattern = "^(json|csv|xlsx)$")]
     pub format: Option<String>,
-    /// Page size, 1–500 (default 50); JSON only: CSV and XLSX hold the whole list.
+    /// Page size, 1–500 (default 50); JSON only: CSV and XLSX hold every task from the cursor
+    /// on (the whole list without one).
     #[validate(range(min = 1, max = 500))]
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -688,7 +689,8 @@ fn task_position(cursor: &str) -> Result<(NaiveDate, i64), ApiError> {
 ///
 /// The tasks with the caller's units' parts, by deadline then id, keyset-paginated (`limit`,
 /// `cursor`): each part's state, its standing today, its evidence, and the target's figure.
-/// CSV or XLSX (`Accept` or `?format=`): the whole list, one row per part.
+/// CSV or XLSX (`Accept` or `?format=`): the whole list (from the cursor on, if one is given),
+/// one row per part.
 #[utoipa::path(
     tag = "tasks",
     params(TasksQuery),
