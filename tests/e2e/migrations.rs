@@ -112,6 +112,68 @@ fn the_components_bit_is_backfilled_from_the_stored_components() {
     assert_eq!(fee_bits(&db), [0, 1 | 2 | 512, 0]);
 }
 
+/// Migration 000039 sets the "a result file is attached" facts bit (1 << 13) of the dossiers
+/// stored before it, from the results kept as pushed: an archive counts, as the portal sees it.
+#[test]
+fn the_result_file_bit_is_backfilled_from_the_stored_results() {
+    use diesel::prelude::*;
+    use serde_json::json;
+    use tthc_core::db::schema::dossiers as d;
+    use tthc_tests::{Status, TestApp};
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let dossier = |code: &str, results: serde_json::Value| {
+        json!({
+            "code": code, "procedureCode": "1.000001", "unit": "C1", "channel": "online",
+            "receivedAt": "2026-03-02T08:00:00+07:00",
+            "applicant": {"kind": "citizen", "name": "Phạm Thị Dung"}, "results": results,
+            "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]
+        })
+    };
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            dossier("C1-PDF", json!([{"name": "kq.pdf", "mediaType": "application/pdf", "sizeBytes": 10, "sha256": "aa"}])),
+            dossier("C1-ZIP", json!([{"name": "kq.zip", "mediaType": "application/zip", "sizeBytes": 10, "sha256": "bb"}])),
+            dossier("C1-NONE", json!([])),
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    // The result-file bit and the electronic-result bit (1 << 2), by code.
+    let bits = |db: &Database| -> Vec<(String, i32)> {
+        d::table
+            .select((d::code, d::facts))
+            .order(d::code.asc())
+            .load::<(String, i32)>(&mut *db.conn().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|(code, facts)| (code, facts & (8192 | 4)))
+            .collect()
+    };
+    let written = bits(&db);
+    assert_eq!(
+        written,
+        [
+            ("C1-NONE".to_owned(), 0),
+            ("C1-PDF".to_owned(), 8192 | 4),
+            ("C1-ZIP".to_owned(), 8192)
+        ]
+    );
+    drop(app);
+    let since_39 = migrations_since(&test_db, 39);
+    db.revert_last(since_39).unwrap();
+    assert_eq!(
+        bits(&db).iter().map(|(_, b)| *b).collect::<Vec<_>>(),
+        [0, 4, 0]
+    );
+    assert_eq!(db.migrate().unwrap(), since_39);
+    assert_eq!(bits(&db), written);
+}
+
 /// Migration 000035 ends, at their one unanswered supplement request, the dossiers stored open
 /// before it, as the service now judges them on a push: the same end, timing and span class.
 #[test]

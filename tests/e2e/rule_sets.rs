@@ -27,6 +27,7 @@ fn unrestricted(app: &TestApp, code: &str, from: &str) -> Value {
         "publicContentJudgedNow": false,
         "oneComponentFileDigitizes": false,
         "receivingSatisfactionSubtractsShares": false,
+        "anyResultFileCounts": false,
         "notApplicable": {}
     });
     set

@@ -747,11 +747,12 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         // citizen's store: A took a component from it, B (in person) saved its result to it,
         // of the 3 received (PORTAL_RULES 4.4), linear 4 × 2/3 → 2.67
         ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", 2, 3, 2.67),
-        // electronic result: A's PDF, not B's zip → 1 of 2 of 6 → 3
-        ("ORIGINAL_RESULT_AVAILABLE", 1, 2, 3.0),
-        // a file in the components and an electronic result: A (B's zip is none) → 1 of 2 of
-        // 4 → 2
-        ("SO_HOA_GIAY_TO_GIAI_QUYET", 1, 2, 2.0),
+        // a result file: A's PDF, and B's zip, which the portal counts as one (PORTAL_RULES
+        // 4.1, "a linked result file"; the flag `archiveResult` names it) → 2 of 2 of 6 → 6
+        ("ORIGINAL_RESULT_AVAILABLE", 2, 2, 6.0),
+        // a file in the components and a result file: A, and B (one of its two components
+        // scanned, its zip) → 2 of 2 of 4 → 4
+        ("SO_HOA_GIAY_TO_GIAI_QUYET", 2, 2, 4.0),
         // 100% − (0 late + 1/2 dissatisfied, B) = 50% of a 90% threshold: 6 × 50/90 = 3.33
         ("DOSSIER_RECEIVING_SATISFACTION", 1, 2, 3.33),
         // C1's procedures 1.000001 and 1.000001.P (same base code, both with fees): A was paid
@@ -802,11 +803,11 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     );
     assert_eq!(r.body["created"], 2, "{}", r.text);
     let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
-    // A file in the components is enough (PORTAL_RULES 4.2): A and D of A, B, D, E → 4 × 2/4 = 2
-    // (every component asked: A alone).
+    // A file in the components is enough (PORTAL_RULES 4.2): A, B and D of A, B, D, E → 4 ×
+    // 3/4 = 3 (every component asked: A alone).
     assert_eq!(
         counts(&s.body, "SO_HOA_GIAY_TO_GIAI_QUYET"),
-        (json!(2), json!(4), json!(2.0))
+        (json!(3), json!(4), json!(3.0))
     );
     // 100% − (2/4 late + 3/4 dissatisfied) < 0, so 0 (PORTAL_RULES 5.4): D and E cost twice
     // (counting the dossiers that are neither, A would give 1 of 4).

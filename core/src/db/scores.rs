@@ -372,7 +372,7 @@ pub fn observe(
                 rules,
                 online,
                 kind,
-                has(f::ELECTRONIC_RESULT),
+                counting::has_result(rules, g.facts),
             ));
             let (store_base, store_used) =
                 counting::personal_storage_counts(rules, online, has(f::CITIZEN_STORE));
@@ -395,11 +395,11 @@ pub fn observe(
                 rules,
                 kind,
                 counting::components_digitized(rules, g.facts),
-                has(f::ELECTRONIC_RESULT),
+                counting::has_result(rules, g.facts),
             );
             if paper_base {
                 n.result_base += w;
-                n.electronic += w * u64::from(has(f::ELECTRONIC_RESULT));
+                n.electronic += w * u64::from(counting::has_result(rules, g.facts));
             }
             n.digitized += w * u64::from(digitized);
             n.receiving.add(

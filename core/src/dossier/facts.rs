@@ -35,6 +35,9 @@ pub const COMPONENT_FILE: i32 = 1 << 11;
 /// The dossier lists its fees and every amount is zero: exempt, as the portal reads a synced fee
 /// list (PORTAL_RULES 3.6 leaves such dossiers out).
 pub const FEES_ALL_ZERO: i32 = 1 << 12;
+/// A result document is attached, whatever it holds (an archive, an empty file): what the
+/// portal sees of a result, "a linked result file" (PORTAL_RULES 4.1, 4.2).
+pub const RESULT_FILE: i32 = 1 << 13;
 /// Refused or withdrawn before it was received: not counted by any indicator. The highest bit,
 /// so that "counted" is `facts < NOT_RECEIVED`, a comparison every backend reads in an index.
 pub const NOT_RECEIVED: i32 = 1 << 30;
@@ -92,6 +95,7 @@ pub fn facts(input: &FactsInput<'_>) -> i32 {
         ),
         (input.fees_all_zero, FEES_ALL_ZERO),
         (electronic, ELECTRONIC_RESULT),
+        (!input.results.is_empty(), RESULT_FILE),
         (electronic && all_digitized, DIGITIZED),
         (all_digitized, COMPONENTS_DIGITIZED),
         (input.components.iter().any(|c| c.digitized), COMPONENT_FILE),
@@ -192,7 +196,7 @@ mod tests {
                 results: &pdf,
                 ..base
             }),
-            ELECTRONIC_RESULT | DIGITIZED | COMPONENTS_DIGITIZED | COMPONENT_FILE
+            ELECTRONIC_RESULT | RESULT_FILE | DIGITIZED | COMPONENTS_DIGITIZED | COMPONENT_FILE
         );
         assert_eq!(
             facts(&FactsInput {
@@ -200,7 +204,7 @@ mod tests {
                 results: &pdf,
                 ..base
             }),
-            ELECTRONIC_RESULT | COMPONENT_FILE
+            ELECTRONIC_RESULT | RESULT_FILE | COMPONENT_FILE
         );
         assert_eq!(
             facts(&FactsInput {
@@ -209,14 +213,15 @@ mod tests {
             }),
             0
         );
-        // An archive or an empty file is no electronic result; the components stay digitized.
+        // An archive or an empty file is no electronic result, but it is a result file as the
+        // portal sees one; the components stay digitized.
         assert_eq!(
             facts(&FactsInput {
                 components: &[scanned],
                 results: &[doc("kq.zip", 100), doc("kq.pdf", 0)],
                 ..base
             }),
-            COMPONENTS_DIGITIZED | COMPONENT_FILE
+            RESULT_FILE | COMPONENTS_DIGITIZED | COMPONENT_FILE
         );
         assert_eq!(
             facts(&FactsInput {
@@ -260,7 +265,7 @@ mod tests {
                 results: &saved,
                 ..base
             }),
-            ELECTRONIC_RESULT | CITIZEN_STORE
+            ELECTRONIC_RESULT | RESULT_FILE | CITIZEN_STORE
         );
     }
 }

@@ -39,6 +39,7 @@ pub enum LevelPolicy {
     "publicContentJudgedNow": true,
     "oneComponentFileDigitizes": true,
     "receivingSatisfactionSubtractsShares": true,
+    "anyResultFileCounts": true,
     "notApplicable": {"commune": {"PUBLIC_UPDATE_ON_TIME": "full", "PUBLIC_CONTENT_FULL": "full"}}
 })))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +88,12 @@ pub struct Counting {
     /// late + the share petitioned about or rated dissatisfied), so a dossier both late and
     /// disliked costs twice. Otherwise the share of the finished dossiers that are none of these.
     pub receiving_satisfaction_subtracts_shares: bool,
+    /// `ORIGINAL_RESULT_AVAILABLE`, `SO_HOA_GIAY_TO_GIAI_QUYET` and `ONLINE_DOSSIER_SUBMISSION`'s
+    /// paper-result condition (4.1, 4.2, 3.3): any result document attached counts, as the
+    /// portal sees "a linked result file", an archive or an empty file included (the quality
+    /// flags `archiveResult` and `emptyResult` still name them). Otherwise only a result that
+    /// is neither counts as electronic.
+    pub any_result_file_counts: bool,
     /// By unit level, the indicators that do not apply there and what they give instead
     /// (`Levels and what does not apply`: 1.2 and 1.3 are province-level only).
     #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, BTreeMap<String, LevelPolicy>>))]
@@ -110,6 +117,7 @@ impl Default for Counting {
             public_content_judged_now: true,
             one_component_file_digitizes: true,
             receiving_satisfaction_subtracts_shares: true,
+            any_result_file_counts: true,
             not_applicable: BTreeMap::from([(
                 UnitLevel::Commune,
                 BTreeMap::from([
@@ -138,6 +146,7 @@ impl Counting {
             public_content_judged_now: false,
             one_component_file_digitizes: false,
             receiving_satisfaction_subtracts_shares: false,
+            any_result_file_counts: false,
             not_applicable: BTreeMap::new(),
         }
     }
@@ -253,6 +262,18 @@ pub fn components_digitized(counting: &Counting, facts: i32) -> bool {
         COMPONENT_FILE
     } else {
         COMPONENTS_DIGITIZED
+    };
+    facts & bit != 0
+}
+
+/// Whether a dossier has a result for the result indicators and 3.3, from its facts bits: any
+/// result document, or only one that is neither an archive nor empty, as the rules say.
+pub fn has_result(counting: &Counting, facts: i32) -> bool {
+    use crate::dossier::facts::{ELECTRONIC_RESULT, RESULT_FILE};
+    let bit = if counting.any_result_file_counts {
+        RESULT_FILE
+    } else {
+        ELECTRONIC_RESULT
     };
     facts & bit != 0
 }
@@ -390,6 +411,18 @@ mod tests {
         let every = COMPONENT_FILE | COMPONENTS_DIGITIZED;
         assert!(components_digitized(&c, every) && components_digitized(&u, every));
         assert!(!components_digitized(&c, 0));
+    }
+
+    #[test]
+    fn any_result_file_counts_as_the_portal_sees_one() {
+        use crate::dossier::facts::{ELECTRONIC_RESULT, RESULT_FILE};
+        let (c, u) = (Counting::default(), Counting::unrestricted());
+        // A zip or an empty file: a result file, not an electronic result.
+        assert!(has_result(&c, RESULT_FILE));
+        assert!(!has_result(&u, RESULT_FILE));
+        let pdf = RESULT_FILE | ELECTRONIC_RESULT;
+        assert!(has_result(&c, pdf) && has_result(&u, pdf));
+        assert!(!has_result(&c, 0) && !has_result(&u, 0));
     }
 
     #[test]

@@ -1,0 +1,1 @@
+UPDATE dossiers SET facts = facts & ~8192;
