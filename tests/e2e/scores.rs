@@ -809,6 +809,11 @@ fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
         counts(&s.body, "SO_HOA_GIAY_TO_GIAI_QUYET"),
         (json!(3), json!(4), json!(3.0))
     );
+    // A result file: A's and D's PDFs, B's zip; not E → 6 × 3/4 = 4.5.
+    assert_eq!(
+        counts(&s.body, "ORIGINAL_RESULT_AVAILABLE"),
+        (json!(3), json!(4), json!(4.5))
+    );
     // 100% − (2/4 late + 3/4 dissatisfied) < 0, so 0 (PORTAL_RULES 5.4): D and E cost twice
     // (counting the dossiers that are neither, A would give 1 of 4).
     assert_eq!(

@@ -311,8 +311,9 @@ fn handled_groups(
 ///   store or saved a result to it (of all received, or of those received online, as the rule
 ///   set's counting says).
 /// - Of the dossiers finished (or returned) in the period: `ORIGINAL_RESULT_AVAILABLE` those with
-///   an electronic result; `SO_HOA_GIAY_TO_GIAI_QUYET` those with a component file (or every
-///   component digitized) and an electronic result; `DOSSIER_RECEIVING_SATISFACTION` 100% −
+///   a result (any result file, or one neither an archive nor empty, as the rule set's counting
+///   says); `SO_HOA_GIAY_TO_GIAI_QUYET` those with a component file (or every component
+///   digitized) and such a result; `DOSSIER_RECEIVING_SATISFACTION` 100% −
 ///   (the share handled late + the share rated dissatisfied or petitioned about), or those that
 ///   are none of these, as the rule set's counting says.
 /// - `PETITION_PROCESSING_ON_TIME` and `PETITION_HANDLING_SATISFACTION` from the petitions, as

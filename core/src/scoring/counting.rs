@@ -49,11 +49,12 @@ pub struct Counting {
     /// unit's sync ratio (`DOSSIER_SYNC`'s figures).
     pub online_submission_times_sync: bool,
     /// `ONLINE_DOSSIER_SUBMISSION` (3.3): an online dossier of a procedure whose result is a
-    /// paper document counts as online only with an electronic result attached.
+    /// paper document counts as online only with an electronic result attached (what counts as
+    /// one: `anyResultFileCounts`).
     pub paper_result_needs_electronic_result: bool,
     /// `ORIGINAL_RESULT_AVAILABLE` and `SO_HOA_GIAY_TO_GIAI_QUYET` (4.1, 4.2): the first counts
-    /// only the dossiers of procedures whose result is a paper document, and the second asks an
-    /// electronic result only of those (of the others, digitized components suffice).
+    /// only the dossiers of procedures whose result is a paper document, and the second asks a
+    /// result only of those (of the others, digitized components suffice).
     pub result_indicators_over_paper_result: bool,
     /// `CITIZEN_DATA_CONNECTED_DOSSIER` and `_FORMALITY` (4.5): counted over the procedures
     /// whose target subjects are citizens or foreigners (see `citizenSubjects`) and their
@@ -267,15 +268,18 @@ pub fn components_digitized(counting: &Counting, facts: i32) -> bool {
 }
 
 /// Whether a dossier has a result for the result indicators and 3.3, from its facts bits: any
-/// result document, or only one that is neither an archive nor empty, as the rules say.
+/// result document, or only one that is neither an archive nor empty, as the rules say. An
+/// electronic result is a result file too: a dossier written before `RESULT_FILE` existed (by
+/// an earlier instance, or before migration 000039, which sets the bit only where no
+/// electronic result does) carries only `ELECTRONIC_RESULT`.
 pub fn has_result(counting: &Counting, facts: i32) -> bool {
     use crate::dossier::facts::{ELECTRONIC_RESULT, RESULT_FILE};
-    let bit = if counting.any_result_file_counts {
-        RESULT_FILE
+    let bits = if counting.any_result_file_counts {
+        RESULT_FILE | ELECTRONIC_RESULT
     } else {
         ELECTRONIC_RESULT
     };
-    facts & bit != 0
+    facts & bits != 0
 }
 
 /// What a unit's finished dossiers give `DOSSIER_RECEIVING_SATISFACTION`.
@@ -423,6 +427,8 @@ mod tests {
         let pdf = RESULT_FILE | ELECTRONIC_RESULT;
         assert!(has_result(&c, pdf) && has_result(&u, pdf));
         assert!(!has_result(&c, 0) && !has_result(&u, 0));
+        // Written before the result-file bit: an electronic result alone still counts.
+        assert!(has_result(&c, ELECTRONIC_RESULT));
     }
 
     #[test]

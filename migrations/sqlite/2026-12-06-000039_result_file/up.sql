@@ -1,7 +1,9 @@
 -- Facts bit 1 << 13 (RESULT_FILE): a result document is attached, whatever it holds. The
 -- portal counts "a linked result file" for ORIGINAL_RESULT_AVAILABLE and
 -- SO_HOA_GIAY_TO_GIAI_QUYET (PORTAL_RULES 4.1, 4.2), an archive or an empty file included;
--- bit 1 << 2 (ELECTRONIC_RESULT, neither) stays for rule sets that ask it.
--- Backfilled from the results kept as pushed.
+-- bit 1 << 2 (ELECTRONIC_RESULT, neither) stays for rule sets that ask it. Backfilled from the
+-- results kept as pushed, only where no electronic result is: one is a result file too, and the
+-- counting reads either bit (a few percent of the rows, not every finished dossier).
 UPDATE dossiers SET facts = facts | 8192
-WHERE EXISTS (SELECT 1 FROM json_each(data, '$.results'));
+WHERE (facts & 4) = 0
+  AND EXISTS (SELECT 1 FROM json_each(data, '$.results'));
