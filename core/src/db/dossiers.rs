@@ -786,6 +786,97 @@ macro_rules! insert_many {
     };
 }
 
+/// Updates stored dossiers (by id) to their new columns. On PostgreSQL in one statement per
+/// [`UPDATE_CHUNK`] rows, each column sent as one array (`UPDATE … FROM unnest(…)`): a statement
+/// per row cost a round trip each, and pushing 100,000 stored dossiers again with one status
+/// change each ran at 2,032 dossiers/s against 10,076 on SQLite (README, "Ingest"). On SQLite
+/// a statement per row: it has no round trips to save, and its prepared statement is cached.
+fn update_many(conn: &mut DbConnection, rows: &[(i64, DossierColumns)]) -> StoreResult<()> {
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(UPDATE_CHUNK) {
+                update_on_pg(c, chunk)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for (id, columns) in rows {
+                diesel::update(dossiers::table.find(*id))
+                    .set(columns)
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows per `UPDATE … FROM unnest(…)` on PostgreSQL: a request's batch in a few statements,
+/// without one array of megabytes.
+const UPDATE_CHUNK: usize = 2_000;
+
+/// One `UPDATE … FROM unnest(…)` of `rows` on PostgreSQL: every column [`DossierColumns`]
+/// updates (all but `created_at`), each as an array bound once.
+fn update_on_pg(
+    c: &mut diesel::pg::PgConnection,
+    rows: &[(i64, DossierColumns)],
+) -> Result<usize, diesel::result::Error> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+    fn col<T: Clone>(rows: &[(i64, DossierColumns)], f: impl Fn(&DossierColumns) -> T) -> Vec<T> {
+        rows.iter().map(|(_, c)| f(c)).collect()
+    }
+    let at = |s: &Stamp| s.0;
+    let maybe = |s: &Option<Stamp>| s.as_ref().map(at);
+    diesel::sql_query(
+        "UPDATE dossiers AS d SET code = v.code, unit_id = v.unit_id, unit_path = v.unit_path, \
+         procedure_code = v.procedure_code, procedure_version = v.procedure_version, \
+         field = v.field, channel = v.channel, status = v.status, received_at = v.received_at, \
+         due_at = v.due_at, rule_due_at = v.rule_due_at, effective_due_at = v.effective_due_at, \
+         late_from = v.late_from, ended_at = v.ended_at, timing = v.timing, flags = v.flags, \
+         facts = v.facts, synced_at = v.synced_at, synced_status = v.synced_status, \
+         data = v.data, input_hash = v.input_hash, version = v.version, \
+         updated_at = v.updated_at, rating = v.rating, rated_at = v.rated_at, \
+         rating_channel = v.rating_channel, span_class = v.span_class \
+         FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
+         $6::int[], $7::text[], $8::text[], $9::text[], $10::timestamp[], $11::timestamp[], \
+         $12::timestamp[], $13::timestamp[], $14::timestamp[], $15::timestamp[], $16::text[], \
+         $17::int[], $18::int[], $19::timestamp[], $20::text[], $21::text[], $22::text[], \
+         $23::bigint[], $24::timestamp[], $25::text[], $26::timestamp[], $27::text[], \
+         $28::int[]) AS v(id, code, unit_id, unit_path, procedure_code, procedure_version, \
+         field, channel, status, received_at, due_at, rule_due_at, effective_due_at, late_from, \
+         ended_at, timing, flags, facts, synced_at, synced_status, data, input_hash, version, \
+         updated_at, rating, rated_at, rating_channel, span_class) \
+         WHERE d.id = v.id",
+    )
+    .bind::<Array<BigInt>, _>(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(col(rows, |c| c.code.clone()))
+    .bind::<Array<BigInt>, _>(col(rows, |c| c.unit_id))
+    .bind::<Array<Text>, _>(col(rows, |c| c.unit_path.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.procedure_code.clone()))
+    .bind::<Array<Nullable<Integer>>, _>(col(rows, |c| c.procedure_version))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.field.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.channel.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.status))
+    .bind::<Array<Timestamp>, _>(col(rows, |c| at(&c.received_at)))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.due_at)))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.rule_due_at)))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.effective_due_at)))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.late_from)))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.ended_at)))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.timing.clone()))
+    .bind::<Array<Integer>, _>(col(rows, |c| c.flags))
+    .bind::<Array<Integer>, _>(col(rows, |c| c.facts))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.synced_at)))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.synced_status.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.data.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.input_hash.clone()))
+    .bind::<Array<BigInt>, _>(col(rows, |c| c.version))
+    .bind::<Array<Timestamp>, _>(col(rows, |c| at(&c.updated_at)))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.rating.clone()))
+    .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.rated_at)))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.rating_channel.clone()))
+    .bind::<Array<Nullable<Integer>>, _>(col(rows, |c| c.span_class))
+    .execute(c)
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = dossier_events, treat_none_as_default_value = false)]
 struct EventRow {
@@ -819,6 +910,7 @@ fn store_prepared(
     }
     let mut outcomes = Vec::with_capacity(prepared.len());
     let mut new_rows = Vec::new();
+    let mut updated_rows: Vec<(i64, DossierColumns)> = Vec::new();
     let mut changed_ids: Vec<(usize, i64)> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         match existing.get(p.code.as_str()) {
@@ -826,11 +918,7 @@ fn store_prepared(
                 outcomes.push(Outcome::Unchanged)
             }
             Some((id, _, version)) => {
-                diesel::update(dossiers::table.find(*id))
-                    .set(columns(p, version + 1, now))
-                    .execute(conn)?;
-                diesel::delete(dossier_events::table.filter(dossier_events::dossier_id.eq(*id)))
-                    .execute(conn)?;
+                updated_rows.push((*id, columns(p, version + 1, now)));
                 changed_ids.push((i, *id));
                 outcomes.push(Outcome::Updated);
             }
@@ -839,6 +927,13 @@ fn store_prepared(
                 outcomes.push(Outcome::Created);
             }
         }
+    }
+    update_many(conn, &updated_rows)?;
+    // Their events are written again below, with the new ones'.
+    for chunk in updated_rows.chunks(CHUNK) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        diesel::delete(dossier_events::table.filter(dossier_events::dossier_id.eq_any(ids)))
+            .execute(conn)?;
     }
     insert_many!(conn, dossiers::table, new_rows);
     // The new rows' ids, to attach their events.
