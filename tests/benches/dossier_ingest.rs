@@ -5,7 +5,9 @@
 //! more with a webhook subscription delivering every dossier's change to a receiver on a
 //! loopback port while they are ingested (delivery throughput and lag).
 //!
-//! The bulk API and the dialect are each measured twice, in the order A B B A.
+//! The bulk API and the dialect are each measured twice, in the order A B B A. Each run of the
+//! bulk API then pushes its dossiers a second time, each with a status change (a sixth event:
+//! the result handed back), into the database it filled: the vendors' everyday write.
 //!
 //! `cargo bench -p tthc-tests --bench dossier_ingest` (`TTHC_BENCH_DOSSIERS`, default 100,000,
 //! each with 5 events, sent as NDJSON in batches of 10,000 over one connection; in the dialect,

@@ -789,8 +789,9 @@ macro_rules! insert_many {
 /// Updates stored dossiers (by id) to their new columns. On PostgreSQL in one statement per
 /// [`UPDATE_CHUNK`] rows, each column sent as one array (`UPDATE … FROM unnest(…)`): a statement
 /// per row cost a round trip each, and pushing 100,000 stored dossiers again with one status
-/// change each ran at 2,032 dossiers/s against 10,076 on SQLite (README, "Ingest"). On SQLite
-/// a statement per row: it has no round trips to save, and its prepared statement is cached.
+/// change each ran at 2,032 dossiers/s against 10,076 on SQLite (README, "Status changes pushed
+/// again"). On SQLite a statement per row: it has no round trips to save, and its prepared
+/// statement is cached.
 fn update_many(conn: &mut DbConnection, rows: &[(i64, DossierColumns)]) -> StoreResult<()> {
     match conn {
         DbConnection::Pg(c) => {
