@@ -63,20 +63,18 @@ impl Revocations {
     /// Refuses, 401, a token taken back since it was issued; 503 when the copy is older than
     /// [`TRUSTED_FOR`].
     pub fn check(&self, claims: &Claims) -> Result<(), ApiError> {
-        let age = self
-            .copy
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .at
-            .elapsed();
-        if age > TRUSTED_FOR {
+        let copy = self.copy.read().unwrap_or_else(|e| e.into_inner());
+        if copy.at.elapsed() > TRUSTED_FOR {
             return Err(ApiError::Unavailable(
                 "the revoked tokens could not be read from the database lately, so no token is \
                  taken; retry in a moment"
                     .into(),
             ));
         }
-        if self.is_revoked(claims) {
+        if copy
+            .revoked
+            .refuses(&claims.sub, &claims.jti, claims.generation)
+        {
             return Err(ApiError::Unauthorized {
                 code: "invalidToken",
                 detail: "the access token was revoked: its client or person was changed, \
@@ -114,8 +112,7 @@ impl Revocations {
     /// loaded meanwhile, say). A failure keeps the copy.
     pub fn refresh(&self, db: &Database) -> Result<(), StoreError> {
         let started = self.start();
-        let mut conn = db.conn()?;
-        self.keep(started, revocations::load(&mut conn)?);
+        self.keep(started, read(db)?);
         Ok(())
     }
 
@@ -125,11 +122,7 @@ impl Revocations {
     pub async fn reload(&self, db: &Database) {
         let started = self.start();
         let db = db.clone();
-        let loaded = web::block(move || {
-            let mut conn = db.conn()?;
-            revocations::load(&mut conn)
-        })
-        .await;
+        let loaded = web::block(move || read(&db)).await;
         match loaded {
             Ok(Ok(revoked)) => self.keep(started, revoked),
             Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
@@ -143,45 +136,41 @@ impl Revocations {
     /// a read still running after [`SLOW_READ`] is logged and waited for again. The connection
     /// is opened again after a failed read.
     pub async fn keep_current(self: std::sync::Arc<Self>, db: Database) {
-        type Read = std::pin::Pin<
-            Box<
-                dyn std::future::Future<
-                        Output = Result<
-                            Result<(DbConnection, Revoked), StoreError>,
-                            actix_web::error::BlockingError,
-                        >,
-                    >,
-            >,
-        >;
         let mut own: Option<DbConnection> = None;
-        let mut running: Option<((u64, Instant), Read)> = None;
         loop {
-            let (started, mut read) = running.take().unwrap_or_else(|| {
-                let (db, taken) = (db.clone(), own.take());
-                let read: Read = Box::pin(web::block(move || {
-                    let mut conn = match taken {
-                        Some(conn) => conn,
-                        None => db.dedicated()?,
-                    };
-                    let revoked = revocations::load(&mut conn)?;
-                    Ok((conn, revoked))
-                }));
-                (self.start(), read)
-            });
-            match actix_web::rt::time::timeout(SLOW_READ, &mut read).await {
-                Ok(Ok(Ok((conn, revoked)))) => {
+            let (db, taken) = (db.clone(), own.take());
+            let started = self.start();
+            let mut read = std::pin::pin!(web::block(move || {
+                let mut conn = match taken {
+                    Some(conn) => conn,
+                    None => db.dedicated()?,
+                };
+                let revoked = revocations::load(&mut conn)?;
+                Ok::<_, StoreError>((conn, revoked))
+            }));
+            let done = loop {
+                match actix_web::rt::time::timeout(SLOW_READ, read.as_mut()).await {
+                    Ok(done) => break done,
+                    Err(_) => {
+                        tracing::warn!("reading the revoked tokens is slow; still waiting for it")
+                    }
+                }
+            };
+            match done {
+                Ok(Ok((conn, revoked))) => {
                     own = Some(conn);
                     self.keep(started, revoked);
                 }
-                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens stopped"),
-                Err(_) => {
-                    tracing::warn!("reading the revoked tokens is slow; still waiting for it");
-                    running = Some((started, read));
-                    continue;
-                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "reading the revoked tokens failed"),
+                Err(e) => tracing::warn!(error = %e, "reading the revoked tokens stopped"),
             }
             actix_web::rt::time::sleep(RELOAD_EVERY).await;
         }
     }
+}
+
+/// The revoked tokens as the database holds them now, on a connection of the pool.
+fn read(db: &Database) -> Result<Revoked, StoreError> {
+    let mut conn = db.conn()?;
+    revocations::load(&mut conn)
 }

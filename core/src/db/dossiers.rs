@@ -821,7 +821,11 @@ fn update_on_pg(
     rows: &[(i64, DossierColumns)],
 ) -> Result<usize, diesel::result::Error> {
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-    fn col<T: Clone>(rows: &[(i64, DossierColumns)], f: impl Fn(&DossierColumns) -> T) -> Vec<T> {
+    // Borrowed where it can be: the rows' texts (their data JSON above all) are not copied.
+    fn col<'a, T>(
+        rows: &'a [(i64, DossierColumns)],
+        f: impl Fn(&'a DossierColumns) -> T,
+    ) -> Vec<T> {
         rows.iter().map(|(_, c)| f(c)).collect()
     }
     let at = |s: &Stamp| s.0;
@@ -848,13 +852,13 @@ fn update_on_pg(
          WHERE d.id = v.id",
     )
     .bind::<Array<BigInt>, _>(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(col(rows, |c| c.code.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.code.as_str()))
     .bind::<Array<BigInt>, _>(col(rows, |c| c.unit_id))
-    .bind::<Array<Text>, _>(col(rows, |c| c.unit_path.clone()))
-    .bind::<Array<Text>, _>(col(rows, |c| c.procedure_code.clone()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.unit_path.as_str()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.procedure_code.as_str()))
     .bind::<Array<Nullable<Integer>>, _>(col(rows, |c| c.procedure_version))
-    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.field.clone()))
-    .bind::<Array<Text>, _>(col(rows, |c| c.channel.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.field.as_deref()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.channel.as_str()))
     .bind::<Array<Text>, _>(col(rows, |c| c.status))
     .bind::<Array<Timestamp>, _>(col(rows, |c| at(&c.received_at)))
     .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.due_at)))
@@ -862,18 +866,18 @@ fn update_on_pg(
     .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.effective_due_at)))
     .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.late_from)))
     .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.ended_at)))
-    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.timing.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.timing.as_deref()))
     .bind::<Array<Integer>, _>(col(rows, |c| c.flags))
     .bind::<Array<Integer>, _>(col(rows, |c| c.facts))
     .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.synced_at)))
-    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.synced_status.clone()))
-    .bind::<Array<Text>, _>(col(rows, |c| c.data.clone()))
-    .bind::<Array<Text>, _>(col(rows, |c| c.input_hash.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.synced_status.as_deref()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.data.as_str()))
+    .bind::<Array<Text>, _>(col(rows, |c| c.input_hash.as_str()))
     .bind::<Array<BigInt>, _>(col(rows, |c| c.version))
     .bind::<Array<Timestamp>, _>(col(rows, |c| at(&c.updated_at)))
-    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.rating.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.rating.as_deref()))
     .bind::<Array<Nullable<Timestamp>>, _>(col(rows, |c| maybe(&c.rated_at)))
-    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.rating_channel.clone()))
+    .bind::<Array<Nullable<Text>>, _>(col(rows, |c| c.rating_channel.as_deref()))
     .bind::<Array<Nullable<Integer>>, _>(col(rows, |c| c.span_class))
     .execute(c)
 }
