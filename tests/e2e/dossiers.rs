@@ -393,6 +393,99 @@ fn events_of_one_instant_keep_the_order_they_were_pushed_in() {
     assert_eq!(again.body["result"], "unchanged", "{}", again.text);
 }
 
+/// A push that adds a status change to a stored dossier writes only the event it adds: the
+/// stored event rows stay as they were, written when they were. A push that changes a stored
+/// event writes them all again, and the dossier reads the same either way.
+#[test]
+fn a_status_change_adds_its_event_and_keeps_the_stored_ones() {
+    use diesel::prelude::*;
+    use tthc_core::db::schema::{dossier_events as e, dossiers as d};
+    use tthc_core::db::{Database, DatabaseUrl};
+
+    let test_db = tthc_tests::TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = seed(&app);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let code = "C1-260302-0013";
+    // The stored events' ids, places and receipt instants, in the order they were pushed.
+    let rows = || -> Vec<(String, i32, chrono::NaiveDateTime)> {
+        e::table
+            .inner_join(d::table.on(d::id.eq(e::dossier_id)))
+            .filter(d::code.eq(code))
+            .select((e::event_id, e::seq, e::received_at))
+            .order(e::seq.asc())
+            .load(&mut *db.conn().unwrap())
+            .unwrap()
+    };
+    let events = |n: usize| json!(finished_events().as_array().unwrap()[..n]);
+    let r = put_dossier(
+        &app,
+        &admin,
+        code,
+        &dossier(code, events(2), pdf(), Value::Null),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let first = rows();
+    assert_eq!(first.len(), 2);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    // Through the bulk API, which reads the stored events to weigh the push before storing it.
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([dossier(code, events(3), pdf(), Value::Null)]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["updated"], 1, "{}", r.text);
+    let second = rows();
+    assert_eq!(
+        second
+            .iter()
+            .map(|(id, seq, _)| (id.as_str(), *seq))
+            .collect::<Vec<_>>(),
+        [("1", 0), ("2", 1), ("3", 2)]
+    );
+    assert_eq!(
+        second[..2],
+        first[..],
+        "the stored events were written again"
+    );
+    assert!(second[2].2 > first[1].2, "{second:?}");
+    let stored = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body;
+    assert_eq!(stored["status"], "finished", "{stored}");
+    assert_eq!(stored["events"].as_array().unwrap().len(), 3, "{stored}");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    // The second event corrected: every event is written again, in the pushed order.
+    let mut corrected = events(3);
+    corrected[1]["note"] = json!("assigned to the land office");
+    let r = put_dossier(
+        &app,
+        &admin,
+        code,
+        &dossier(code, corrected, pdf(), Value::Null),
+    );
+    assert_eq!(r.body["result"], "updated", "{}", r.text);
+    let third = rows();
+    assert_eq!(
+        third
+            .iter()
+            .map(|(id, seq, _)| (id.as_str(), *seq))
+            .collect::<Vec<_>>(),
+        [("1", 0), ("2", 1), ("3", 2)]
+    );
+    assert!(
+        third.iter().all(|(_, _, at)| *at > second[2].2),
+        "{third:?} after {second:?}"
+    );
+    let stored = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body;
+    assert_eq!(
+        stored["events"][1]["note"], "assigned to the land office",
+        "{stored}"
+    );
+    assert_eq!(stored["status"], "finished", "{stored}");
+}
+
 /// A dossier holds at most 500 events however they arrive: each write judges and stores its
 /// whole history again, so events added one by one past a push's limit made every later write
 /// of it slower without end.

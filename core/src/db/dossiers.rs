@@ -221,8 +221,11 @@ struct Lookups {
     /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
     stored: HashMap<String, Option<StoredDue>>,
     /// Stored dossiers' events as [`intake::is_older_state`] compares them, by code (loaded for
-    /// the pushes weighed [`Overwrite::IfNewer`]).
+    /// the pushes weighed [`Overwrite::IfNewer`], and for every stored dossier a write changes).
     steps: HashMap<String, Vec<intake::StoredStep>>,
+    /// The same dossiers' event rows as stored, by code: a write keeps those it lists unchanged
+    /// ([`kept_events`]).
+    event_rows: HashMap<String, Vec<StoredEventRow>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
     petitioned: HashMap<String, Vec<String>>,
     /// Compute the rules' due instant again instead of keeping the stored one.
@@ -451,24 +454,24 @@ impl Lookups {
             .collect();
         let wanted: Vec<i64> = ids.keys().copied().collect();
         for chunk in wanted.chunks(CHUNK) {
-            let rows: Vec<(i64, String, String, NaiveDateTime)> = dossier_events::table
+            let rows: Vec<(i64, StoredEventRow)> = dossier_events::table
                 .filter(dossier_events::dossier_id.eq_any(chunk))
-                .select((
-                    dossier_events::dossier_id,
-                    dossier_events::event_id,
-                    dossier_events::status,
-                    dossier_events::at,
-                ))
+                .select((dossier_events::dossier_id, StoredEventRow::as_select()))
                 .load(conn)?;
             for &id in chunk {
                 self.steps.insert(ids[&id].to_owned(), Vec::new());
+                self.event_rows.insert(ids[&id].to_owned(), Vec::new());
             }
-            for (id, event_id, status, at) in rows {
+            for (id, row) in rows {
+                let code = ids[&id];
                 // A status tthc no longer knows is no step a push could list.
                 if let (Some(status), Some(steps)) =
-                    (Status::parse(&status), self.steps.get_mut(ids[&id]))
+                    (Status::parse(&row.event.status), self.steps.get_mut(code))
                 {
-                    steps.push((event_id, status, at));
+                    steps.push((row.event.event_id.clone(), status, row.event.at));
+                }
+                if let Some(rows) = self.event_rows.get_mut(code) {
+                    rows.push(row);
                 }
             }
         }
@@ -934,12 +937,6 @@ fn store_prepared(
         }
     }
     update_many(conn, &updated_rows)?;
-    // Their events are written again below, with the new ones'.
-    for chunk in updated_rows.chunks(CHUNK) {
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        diesel::delete(dossier_events::table.filter(dossier_events::dossier_id.eq_any(ids)))
-            .execute(conn)?;
-    }
     insert_many!(conn, dossiers::table, new_rows);
     // The new rows' ids, to attach their events.
     for chunk in prepared
@@ -962,16 +959,38 @@ fn store_prepared(
             }
         }
     }
-    let events: Vec<EventRow> = changed_ids
+    // An updated dossier keeps its stored events when the write lists them all unchanged, and
+    // gets only those it adds (a status change is one event more): deleting and writing again
+    // every event of every change was most of a re-push's cost on PostgreSQL. Any other change
+    // replaces them all.
+    let updated: Vec<&str> = changed_ids
         .iter()
-        .flat_map(|(i, id)| {
-            prepared[*i]
-                .judged
-                .write
-                .events
+        .filter(|(i, _)| outcomes[*i] == Outcome::Updated)
+        .map(|(i, _)| prepared[*i].code.as_str())
+        .collect();
+    lookups.preload_steps(conn, &updated)?;
+    let mut replaced: Vec<i64> = Vec::new();
+    let mut events: Vec<EventRow> = Vec::new();
+    for (i, id) in &changed_ids {
+        let p = &prepared[*i];
+        let pushed = &p.judged.write.events;
+        let kept = match outcomes[*i] {
+            Outcome::Updated => lookups
+                .event_rows
+                .get(&p.code)
+                .and_then(|stored| kept_events(stored, pushed)),
+            _ => None,
+        };
+        if kept.is_none() && outcomes[*i] == Outcome::Updated {
+            replaced.push(*id);
+        }
+        events.extend(
+            pushed
                 .iter()
                 .zip(0..)
-                .map(move |(e, seq)| EventRow {
+                .enumerate()
+                .filter(|(place, _)| kept.as_ref().is_none_or(|k| k.get(*place) != Some(&true)))
+                .map(|(_, (e, seq))| EventRow {
                     dossier_id: *id,
                     event_id: e.id.clone(),
                     status: e.status.as_str(),
@@ -982,9 +1001,13 @@ fn store_prepared(
                     payload: e.payload.clone(),
                     received_at: Stamp(now),
                     seq,
-                })
-        })
-        .collect();
+                }),
+        );
+    }
+    for chunk in replaced.chunks(CHUNK) {
+        diesel::delete(dossier_events::table.filter(dossier_events::dossier_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
     insert_many!(conn, dossier_events::table, events);
     for (i, id) in &changed_ids {
         if !prepared[*i].judged.refused.is_empty() {
@@ -1267,6 +1290,39 @@ impl StoredEvent {
             payload: self.payload,
         })
     }
+}
+
+/// A stored event row with its place in the write that stored it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = dossier_events)]
+struct StoredEventRow {
+    #[diesel(embed)]
+    event: StoredEvent,
+    seq: i32,
+}
+
+/// Which of the `pushed` events (by place) a write of a stored dossier keeps as `stored` holds
+/// them: every stored row must be one of them, unchanged and at its place, and the write then
+/// adds only the others, leaving the stored rows (and when each was written) as they are.
+/// `None` when a stored row was changed, moved or left out: the write replaces them all.
+fn kept_events(stored: &[StoredEventRow], pushed: &[Event]) -> Option<Vec<bool>> {
+    let mut kept = vec![false; pushed.len()];
+    for row in stored {
+        let place = usize::try_from(row.seq).ok()?;
+        let e = pushed.get(place)?;
+        let s = &row.event;
+        let same = e.id == s.event_id
+            && e.status.as_str() == s.status
+            && e.at == s.at
+            && e.new_due == s.new_due
+            && e.actor == s.actor
+            && e.note == s.note
+            && e.payload == s.payload;
+        if !same || std::mem::replace(&mut kept[place], true) {
+            return None;
+        }
+    }
+    Some(kept)
 }
 
 /// The stored events that `keep` selects of the dossiers of `codes`, by code.
@@ -2166,4 +2222,88 @@ pub fn record_relay_attempt(
         audit::record_many(conn, actor, "dossier", &changes)?;
         Ok(true)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .expect("a valid instant")
+    }
+
+    fn history() -> Vec<Event> {
+        vec![
+            Event::new("e1", Status::Received, at(8)),
+            Event::new("e2", Status::Processing, at(9)),
+            Event::new("e3", Status::Finished, at(10)),
+        ]
+    }
+
+    /// The rows a write of `events` stores.
+    fn rows(events: &[Event]) -> Vec<StoredEventRow> {
+        events
+            .iter()
+            .zip(0..)
+            .map(|(e, seq)| StoredEventRow {
+                event: StoredEvent {
+                    event_id: e.id.clone(),
+                    status: e.status.as_str().to_owned(),
+                    at: e.at,
+                    new_due: e.new_due,
+                    actor: e.actor.clone(),
+                    note: e.note.clone(),
+                    payload: e.payload.clone(),
+                },
+                seq,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_status_change_keeps_the_stored_events_and_adds_its_own() {
+        let stored = rows(&history());
+        let mut pushed = history();
+        pushed.push(Event::new("e4", Status::Returned, at(11)));
+        assert_eq!(
+            kept_events(&stored, &pushed),
+            Some(vec![true, true, true, false])
+        );
+        // The same events again (a change elsewhere in the dossier): all kept, none added.
+        assert_eq!(
+            kept_events(&stored, &history()),
+            Some(vec![true, true, true])
+        );
+        // Nothing stored: every event is added.
+        assert_eq!(kept_events(&[], &pushed), Some(vec![false; 4]));
+    }
+
+    #[test]
+    fn any_other_change_to_the_stored_events_replaces_them_all() {
+        let stored = rows(&history());
+        // An event taken back.
+        assert_eq!(kept_events(&stored, &history()[..2]), None);
+        // One changed in any column.
+        let mut noted = history();
+        noted[1].note = Some("corrected".into());
+        assert_eq!(kept_events(&stored, &noted), None);
+        let mut moved = history();
+        moved[2].at = at(12);
+        assert_eq!(kept_events(&stored, &moved), None);
+        let mut renamed = history();
+        renamed[0].id = "e0".into();
+        assert_eq!(kept_events(&stored, &renamed), None);
+        // One put before the stored ones: each stored row is now at another place, which orders
+        // the events of one instant.
+        let mut before = history();
+        before.insert(0, Event::new("e0", Status::NewlyRegistered, at(7)));
+        assert_eq!(kept_events(&stored, &before), None);
+        // Two stored rows at one place (not written by tthc): not trusted.
+        let mut twice = rows(&history());
+        twice[1].seq = 0;
+        twice[1].event = rows(&history()).remove(0).event;
+        assert_eq!(kept_events(&twice, &history()), None);
+    }
 }

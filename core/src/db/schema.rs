@@ -473,7 +473,8 @@ diesel::table! {
         actor -> Nullable<Text>,
         /// Note.
         note -> Nullable<Text>,
-        /// When tthc received it (UTC).
+        /// When tthc wrote this row: when the event was first received, unless a later push
+        /// changed one of the dossier's stored events and they were all written again.
         received_at -> Timestamp,
         /// What the vendor attached, as JSON text.
         payload -> Nullable<Text>,
