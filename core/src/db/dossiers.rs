@@ -1313,8 +1313,11 @@ fn kept_events(stored: &[StoredEventRow], pushed: &[Event]) -> Option<Vec<bool>>
         let s = &row.event;
         let same = e.id == s.event_id
             && e.status.as_str() == s.status
-            && e.at == s.at
-            && e.new_due == s.new_due
+            && stored_as(e.at, s.at)
+            && match (e.new_due, s.new_due) {
+                (Some(pushed), Some(stored)) => stored_as(pushed, stored),
+                (pushed, stored) => pushed == stored,
+            }
             && e.actor == s.actor
             && e.note == s.note
             && e.payload == s.payload;
@@ -1323,6 +1326,13 @@ fn kept_events(stored: &[StoredEventRow], pushed: &[Event]) -> Option<Vec<bool>>
         }
     }
     Some(kept)
+}
+
+/// Whether the instant `stored` is `pushed` as the backend stored it: PostgreSQL keeps
+/// microseconds, so a vendor writing seven digits (as .NET does) sends the stored instant again
+/// with a tenth of a microsecond more, which a write of it would cut off again.
+fn stored_as(pushed: NaiveDateTime, stored: NaiveDateTime) -> bool {
+    stored == pushed || stored == super::to_microseconds(pushed)
 }
 
 /// The stored events that `keep` selects of the dossiers of `codes`, by code.
@@ -2226,6 +2236,8 @@ pub fn record_relay_attempt(
 
 #[cfg(test)]
 mod tests {
+    use chrono::Timelike;
+
     use super::*;
 
     fn at(hour: u32) -> NaiveDateTime {
@@ -2278,6 +2290,28 @@ mod tests {
         );
         // Nothing stored: every event is added.
         assert_eq!(kept_events(&[], &pushed), Some(vec![false; 4]));
+    }
+
+    #[test]
+    fn an_instant_sent_to_the_tenth_of_a_microsecond_is_the_one_postgresql_kept() {
+        let tenths = |e: &mut Event, ns: u32| {
+            e.at = e.at.with_nanosecond(ns).expect("a valid fraction");
+        };
+        let mut pushed = history();
+        tenths(&mut pushed[1], 123_456_700);
+        // PostgreSQL keeps 123,456 µs; SQLite keeps what was sent.
+        let mut on_postgres = pushed.clone();
+        tenths(&mut on_postgres[1], 123_456_000);
+        assert_eq!(
+            kept_events(&rows(&on_postgres), &pushed),
+            Some(vec![true; 3])
+        );
+        assert_eq!(kept_events(&rows(&pushed), &pushed), Some(vec![true; 3]));
+        // A microsecond more is another instant.
+        let mut later = pushed.clone();
+        tenths(&mut later[1], 123_457_700);
+        assert_eq!(kept_events(&rows(&on_postgres), &later), None);
+        assert_eq!(kept_events(&rows(&pushed), &later), None);
     }
 
     #[test]
