@@ -969,6 +969,7 @@ fn store_prepared(
         .map(|(i, _)| prepared[*i].code.as_str())
         .collect();
     lookups.preload_steps(conn, &updated)?;
+    let in_microseconds = matches!(conn, DbConnection::Pg(_));
     let mut replaced: Vec<i64> = Vec::new();
     let mut events: Vec<EventRow> = Vec::new();
     for (i, id) in &changed_ids {
@@ -978,7 +979,7 @@ fn store_prepared(
             Outcome::Updated => lookups
                 .event_rows
                 .get(&p.code)
-                .and_then(|stored| kept_events(stored, pushed)),
+                .and_then(|stored| kept_events(stored, pushed, in_microseconds)),
             _ => None,
         };
         if kept.is_none() && outcomes[*i] == Outcome::Updated {
@@ -1305,7 +1306,20 @@ struct StoredEventRow {
 /// them: every stored row must be one of them, unchanged and at its place, and the write then
 /// adds only the others, leaving the stored rows (and when each was written) as they are.
 /// `None` when a stored row was changed, moved or left out: the write replaces them all.
-fn kept_events(stored: &[StoredEventRow], pushed: &[Event]) -> Option<Vec<bool>> {
+/// `in_microseconds`: the backend keeps instants to the microsecond (PostgreSQL), not as sent.
+fn kept_events(
+    stored: &[StoredEventRow],
+    pushed: &[Event],
+    in_microseconds: bool,
+) -> Option<Vec<bool>> {
+    let stored_as = |pushed: NaiveDateTime, stored: NaiveDateTime| {
+        stored
+            == if in_microseconds {
+                super::to_microseconds(pushed)
+            } else {
+                pushed
+            }
+    };
     let mut kept = vec![false; pushed.len()];
     for row in stored {
         let place = usize::try_from(row.seq).ok()?;
@@ -1326,13 +1340,6 @@ fn kept_events(stored: &[StoredEventRow], pushed: &[Event]) -> Option<Vec<bool>>
         }
     }
     Some(kept)
-}
-
-/// Whether the instant `stored` is `pushed` as the backend stored it: PostgreSQL keeps
-/// microseconds, so a vendor writing seven digits (as .NET does) sends the stored instant again
-/// with a tenth of a microsecond more, which a write of it would cut off again.
-fn stored_as(pushed: NaiveDateTime, stored: NaiveDateTime) -> bool {
-    stored == pushed || stored == super::to_microseconds(pushed)
 }
 
 /// The stored events that `keep` selects of the dossiers of `codes`, by code.
@@ -2280,64 +2287,69 @@ mod tests {
         let mut pushed = history();
         pushed.push(Event::new("e4", Status::Returned, at(11)));
         assert_eq!(
-            kept_events(&stored, &pushed),
+            kept_events(&stored, &pushed, false),
             Some(vec![true, true, true, false])
         );
         // The same events again (a change elsewhere in the dossier): all kept, none added.
         assert_eq!(
-            kept_events(&stored, &history()),
+            kept_events(&stored, &history(), false),
             Some(vec![true, true, true])
         );
         // Nothing stored: every event is added.
-        assert_eq!(kept_events(&[], &pushed), Some(vec![false; 4]));
+        assert_eq!(kept_events(&[], &pushed, false), Some(vec![false; 4]));
     }
 
     #[test]
     fn an_instant_sent_to_the_tenth_of_a_microsecond_is_the_one_postgresql_kept() {
-        let tenths = |e: &mut Event, ns: u32| {
-            e.at = e.at.with_nanosecond(ns).expect("a valid fraction");
+        let with_nanos = |events: &[Event], ns: u32| {
+            let mut events = events.to_vec();
+            events[1].at = events[1].at.with_nanosecond(ns).expect("a valid fraction");
+            events
         };
-        let mut pushed = history();
-        tenths(&mut pushed[1], 123_456_700);
-        // PostgreSQL keeps 123,456 µs; SQLite keeps what was sent.
-        let mut on_postgres = pushed.clone();
-        tenths(&mut on_postgres[1], 123_456_000);
+        let pushed = with_nanos(&history(), 123_456_700);
+        // PostgreSQL keeps 123,456 µs of it; SQLite keeps what was sent.
+        let on_postgres = with_nanos(&history(), 123_456_000);
         assert_eq!(
-            kept_events(&rows(&on_postgres), &pushed),
+            kept_events(&rows(&on_postgres), &pushed, true),
             Some(vec![true; 3])
         );
-        assert_eq!(kept_events(&rows(&pushed), &pushed), Some(vec![true; 3]));
-        // A microsecond more is another instant.
-        let mut later = pushed.clone();
-        tenths(&mut later[1], 123_457_700);
-        assert_eq!(kept_events(&rows(&on_postgres), &later), None);
-        assert_eq!(kept_events(&rows(&pushed), &later), None);
+        assert_eq!(
+            kept_events(&rows(&pushed), &pushed, false),
+            Some(vec![true; 3])
+        );
+        // On SQLite an instant stored to the microsecond and sent again with a tenth more is
+        // another instant: written again, it would be stored with it.
+        assert_eq!(kept_events(&rows(&on_postgres), &pushed, false), None);
+        // A microsecond more is another instant on either.
+        let later = with_nanos(&history(), 123_457_700);
+        assert_eq!(kept_events(&rows(&on_postgres), &later, true), None);
+        assert_eq!(kept_events(&rows(&pushed), &later, false), None);
     }
 
     #[test]
     fn any_other_change_to_the_stored_events_replaces_them_all() {
         let stored = rows(&history());
         // An event taken back.
-        assert_eq!(kept_events(&stored, &history()[..2]), None);
+        assert_eq!(kept_events(&stored, &history()[..2], false), None);
         // One changed in any column.
         let mut noted = history();
         noted[1].note = Some("corrected".into());
-        assert_eq!(kept_events(&stored, &noted), None);
+        assert_eq!(kept_events(&stored, &noted, false), None);
         let mut moved = history();
         moved[2].at = at(12);
-        assert_eq!(kept_events(&stored, &moved), None);
+        assert_eq!(kept_events(&stored, &moved, false), None);
         let mut renamed = history();
         renamed[0].id = "e0".into();
-        assert_eq!(kept_events(&stored, &renamed), None);
+        assert_eq!(kept_events(&stored, &renamed, false), None);
         // One put before the stored ones: each stored row is now at another place, which orders
         // the events of one instant.
         let mut before = history();
         before.insert(0, Event::new("e0", Status::NewlyRegistered, at(7)));
-        assert_eq!(kept_events(&stored, &before), None);
+        assert_eq!(kept_events(&stored, &before, false), None);
         // Two stored rows at one place (not written by tthc): not trusted.
         let mut twice = rows(&history());
         twice[1].seq = 0;
         twice[1].event = rows(&history()).remove(0).event;
-        assert_eq!(kept_events(&twice, &history()), None);
+        assert_eq!(kept_events(&twice, &history(), false), None);
     }
 }
