@@ -901,7 +901,8 @@ struct EventRow {
 }
 
 /// Stores checked dossiers inside the caller's transaction: new ones with multi-row inserts,
-/// changed ones updated, unchanged ones left alone. Audited.
+/// changed ones updated (their events added to those stored, or all written again:
+/// [`kept_events`]), unchanged ones left alone. Audited.
 fn store_prepared(
     conn: &mut DbConnection,
     actor: &Actor,
