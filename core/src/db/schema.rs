@@ -473,8 +473,9 @@ diesel::table! {
         actor -> Nullable<Text>,
         /// Note.
         note -> Nullable<Text>,
-        /// When tthc wrote this row: when the event was first received, unless a later push
-        /// changed one of the dossier's stored events and they were all written again.
+        /// When tthc wrote this row: when the event was first received, unless a later write
+        /// changed, moved or left out one of the dossier's stored events (or they were stored
+        /// before their places were kept) and they were all written again.
         received_at -> Timestamp,
         /// What the vendor attached, as JSON text.
         payload -> Nullable<Text>,
