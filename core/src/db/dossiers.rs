@@ -220,11 +220,9 @@ struct Lookups {
     calendars: HashMap<(Option<i64>, i32), Calendar>,
     /// Stored dossiers' receipt, procedure and rules' due instant, by code (`None`: not stored).
     stored: HashMap<String, Option<StoredDue>>,
-    /// Stored dossiers' events as [`intake::is_older_state`] compares them, by code (loaded for
-    /// the pushes weighed [`Overwrite::IfNewer`], and for every stored dossier a write changes).
-    steps: HashMap<String, Vec<intake::StoredStep>>,
-    /// The same dossiers' event rows as stored, by code: a write keeps those it lists unchanged
-    /// ([`kept_events`]).
+    /// Stored dossiers' event rows, by code (loaded for the pushes weighed
+    /// [`Overwrite::IfNewer`], and for every stored dossier a write changes): weighed as steps
+    /// ([`Lookups::steps`]), and kept by a write that lists them unchanged ([`kept_events`]).
     event_rows: HashMap<String, Vec<StoredEventRow>>,
     /// Of the dossiers looked up, those a petition names: the petitions' units' tree paths.
     petitioned: HashMap<String, Vec<String>>,
@@ -449,7 +447,7 @@ impl Lookups {
     fn preload_steps(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
         let ids: HashMap<i64, &str> = codes
             .iter()
-            .filter(|c| !self.steps.contains_key(**c))
+            .filter(|c| !self.event_rows.contains_key(**c))
             .filter_map(|c| self.stored.get(*c)?.as_ref().map(|s| (s.id, *c)))
             .collect();
         let wanted: Vec<i64> = ids.keys().copied().collect();
@@ -459,23 +457,30 @@ impl Lookups {
                 .select((dossier_events::dossier_id, StoredEventRow::as_select()))
                 .load(conn)?;
             for &id in chunk {
-                self.steps.insert(ids[&id].to_owned(), Vec::new());
                 self.event_rows.insert(ids[&id].to_owned(), Vec::new());
             }
             for (id, row) in rows {
-                let code = ids[&id];
-                // A status tthc no longer knows is no step a push could list.
-                if let (Some(status), Some(steps)) =
-                    (Status::parse(&row.event.status), self.steps.get_mut(code))
-                {
-                    steps.push((row.event.event_id.clone(), status, row.event.at));
-                }
-                if let Some(rows) = self.event_rows.get_mut(code) {
+                if let Some(rows) = self.event_rows.get_mut(ids[&id]) {
                     rows.push(row);
                 }
             }
         }
         Ok(())
+    }
+
+    /// A stored dossier's events as [`intake::is_older_state`] compares them (after
+    /// [`Lookups::preload_steps`]).
+    fn steps(&self, code: &str) -> Option<Vec<intake::StoredStep>> {
+        let rows = self.event_rows.get(code)?;
+        Some(
+            rows.iter()
+                // A status tthc no longer knows is no step a push could list.
+                .filter_map(|row| {
+                    let s = &row.event;
+                    Some((s.event_id.clone(), Status::parse(&s.status)?, s.at))
+                })
+                .collect(),
+        )
     }
 
     /// Whether `write` (prepared as `p`) is older than its stored dossier, the events `merged`
@@ -494,8 +499,8 @@ impl Lookups {
                 self.preload_steps(conn, &[code])?;
                 // The push's revision instant, or the stored one it carries forward.
                 let revised = p.judged.write.details.revised_at;
-                Ok(self.steps.get(code).is_some_and(|steps| {
-                    older(&write.events, revised, steps, stored.revised_at, merged)
+                Ok(self.steps(code).is_some_and(|steps| {
+                    older(&write.events, revised, &steps, stored.revised_at, merged)
                 }))
             }
             _ => Ok(false),
@@ -970,7 +975,7 @@ fn store_prepared(
         .map(|(i, _)| prepared[*i].code.as_str())
         .collect();
     lookups.preload_steps(conn, &updated)?;
-    let in_microseconds = matches!(conn, DbConnection::Pg(_));
+    let in_microseconds = keeps_microseconds(conn);
     let mut replaced: Vec<i64> = Vec::new();
     let mut events: Vec<EventRow> = Vec::new();
     for (i, id) in &changed_ids {
@@ -1330,6 +1335,12 @@ fn kept_events(
         }
     }
     Some(kept)
+}
+
+/// Whether `conn`'s backend keeps instants to the microsecond (PostgreSQL) rather than as sent
+/// (SQLite).
+fn keeps_microseconds(conn: &DbConnection) -> bool {
+    matches!(conn, DbConnection::Pg(_))
 }
 
 /// The instant `at` as the backend stores it: to the microsecond on PostgreSQL
@@ -1734,7 +1745,7 @@ pub fn add_event(
         let dossier = get(conn, scope, code)?;
         if let Some(existing) = dossier.events.iter().find(|e| e.id == event.id) {
             // Compared as stored: the same event sent again with seven digits is a duplicate.
-            let in_microseconds = matches!(conn, DbConnection::Pg(_));
+            let in_microseconds = keeps_microseconds(conn);
             let sent = Event {
                 at: as_stored(event.at, in_microseconds),
                 new_due: event.new_due.map(|d| as_stored(d, in_microseconds)),
