@@ -1333,6 +1333,213 @@ fn items_of_one_code_in_a_batch_are_taken_one_after_another() {
     assert_eq!(results_of(&again), ["stale", "unchanged"], "{}", again.text);
 }
 
+/// An item that a later item of its code replaces leaves on record what pushing it alone would
+/// have: its rating (the later of the two) and the events the rules refused. The batch leaves
+/// the dossier as the same pushes one after another do.
+#[test]
+fn a_replaced_batch_item_leaves_its_rating_and_refused_events() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let rated = |mut d: Value, value: &str, at: &str| {
+        d["rating"] = json!({"value": value, "at": format!("2026-03-{at}+07:00")});
+        d
+    };
+    let returned = || {
+        vec![
+            ev("1", "received", "02T08:00:00"),
+            ev("2", "finished", "03T08:00:00"),
+            ev("3", "returned", "03T09:00:00"),
+        ]
+    };
+    let with = |extra: Option<Value>| {
+        let mut events = returned();
+        events.extend(extra);
+        Value::Array(events)
+    };
+    let items = |code: &str| {
+        [
+            // Rated dissatisfied; processing after the return is refused.
+            rated(
+                dossier(
+                    code,
+                    with(Some(ev("4", "processing", "04T08:00:00"))),
+                    pdf(),
+                    Value::Null,
+                ),
+                "dissatisfied",
+                "04T11:00:00",
+            ),
+            // An earlier rating, which does not replace the later one; a receipt after the
+            // return is refused.
+            rated(
+                dossier(
+                    code,
+                    with(Some(ev("5", "received", "03T10:00:00"))),
+                    pdf(),
+                    Value::Null,
+                ),
+                "satisfied",
+                "03T11:00:00",
+            ),
+            // No rating; the sync came, and a step after the return, refused.
+            dossier(
+                code,
+                with(Some(ev("6", "processing", "05T08:00:00"))),
+                pdf(),
+                synced("returned"),
+            ),
+        ]
+    };
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!(items("C1-260302-0075")),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(results_of(&r), ["stale", "stale", "created"], "{}", r.text);
+    for (i, item) in items("C1-260302-0076").iter().enumerate() {
+        let r = put_dossier(&app, &admin, "C1-260302-0076", item);
+        assert!(r.status.is_success(), "item {i}: {}", r.text);
+    }
+    let kept = |code: &str| {
+        let d = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body;
+        let refused: Vec<(Value, Value, Value)> = d["refusedEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["id"].clone(), e["status"].clone(), e["reason"].clone()))
+            .collect();
+        (
+            d["rating"].clone(),
+            refused,
+            d["flags"].clone(),
+            d["status"].clone(),
+            d["events"].as_array().map(Vec::len),
+        )
+    };
+    let batch = kept("C1-260302-0075");
+    assert_eq!(
+        batch.0["value"], "dissatisfied",
+        "the later rating: {batch:?}"
+    );
+    assert_eq!(
+        batch
+            .1
+            .iter()
+            .map(|(id, _, _)| id.clone())
+            .collect::<Vec<_>>(),
+        [json!("4"), json!("5"), json!("6")],
+        "in the order pushed: {batch:?}"
+    );
+    assert!(
+        flagged(&json!({"flags": batch.2}), "refusedEvents"),
+        "{batch:?}"
+    );
+    assert_eq!(
+        batch,
+        kept("C1-260302-0076"),
+        "the batch and the same pushes one by one"
+    );
+    // The same input hash too: the last push again changes neither.
+    for code in ["C1-260302-0075", "C1-260302-0076"] {
+        let r = put_dossier(&app, &admin, code, &items(code)[2]);
+        assert_eq!(r.body["result"], "unchanged", "{code}: {}", r.text);
+    }
+}
+
+/// A batch that ends where the stored dossier is still records the events its earlier items
+/// had refused, as a change of the dossier; the same batch again changes nothing.
+#[test]
+fn a_batch_back_to_the_stored_state_still_records_what_it_refused() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let events = |extra: Option<Value>| {
+        let mut events = vec![
+            ev("1", "received", "02T08:00:00"),
+            ev("2", "finished", "03T08:00:00"),
+            ev("3", "returned", "03T09:00:00"),
+        ];
+        events.extend(extra);
+        Value::Array(events)
+    };
+    let stored = |code: &str| {
+        let mut d = dossier(code, events(None), pdf(), Value::Null);
+        d["rating"] = json!({"value": "satisfied", "at": "2026-03-04T11:00:00+07:00"});
+        d
+    };
+    let refusing = |code: &str| {
+        dossier(
+            code,
+            events(Some(ev("4", "processing", "04T08:00:00"))),
+            pdf(),
+            Value::Null,
+        )
+    };
+    let (batch, one_by_one) = ("C1-260302-0077", "C1-260302-0078");
+    for code in [batch, one_by_one] {
+        assert_eq!(
+            put_dossier(&app, &admin, code, &stored(code)).status,
+            Status::CREATED
+        );
+    }
+    let audited = || {
+        let r = app.get(
+            &format!("/api/v1/audit?resourceType=dossier&resourceId={batch}"),
+            &admin,
+        );
+        r.body["items"].as_array().map(Vec::len)
+    };
+    let push = || {
+        app.post(
+            "/api/v1/dossiers/bulk",
+            &admin,
+            &json!([refusing(batch), stored(batch)]),
+        )
+    };
+    let r = push();
+    assert_eq!(results_of(&r), ["stale", "updated"], "{}", r.text);
+    for d in [refusing(one_by_one), stored(one_by_one)] {
+        let r = put_dossier(&app, &admin, one_by_one, &d);
+        assert_eq!(r.body["result"], "updated", "{}", r.text);
+    }
+    let kept = |code: &str| {
+        let d = app.get(&format!("/api/v1/dossiers/{code}"), &admin).body;
+        let refused: Vec<Value> = d["refusedEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].clone())
+            .collect();
+        (
+            d["rating"]["value"].clone(),
+            refused,
+            d["flags"].clone(),
+            d["version"].clone(),
+        )
+    };
+    let after = kept(batch);
+    assert_eq!(after.1, [json!("4")], "{after:?}");
+    assert!(
+        flagged(&json!({"flags": after.2}), "refusedEvents"),
+        "{after:?}"
+    );
+    assert_eq!(
+        (&after.0, after.3.as_i64()),
+        (&json!("satisfied"), Some(2)),
+        "{after:?}"
+    );
+    let alone = kept(one_by_one);
+    assert_eq!(
+        (&after.0, &after.1, &after.2),
+        (&alone.0, &alone.1, &alone.2)
+    );
+    assert_eq!(audited(), Some(2), "created, then changed by the batch");
+    let again = push();
+    assert_eq!(results_of(&again), ["stale", "unchanged"], "{}", again.text);
+    assert_eq!(kept(batch), after, "nothing changed");
+    assert_eq!(audited(), Some(2));
+}
+
 #[test]
 fn a_dossier_moved_to_another_province_gets_that_province_due_date() {
     let app = TestApp::spawn();

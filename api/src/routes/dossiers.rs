@@ -841,7 +841,8 @@ pub async fn rate_dossier(
 /// `code`. Each is checked first and created, updated, unchanged, stale (an older state
 /// arriving late, as in `PUT`) or rejected with its reasons: a bad item never rejects its
 /// neighbours. Items of one code are taken as if pushed one after another (a change log's
-/// order): the last one taken is stored, and the earlier ones are `stale`. The
+/// order): the last one taken is stored, and the earlier ones are `stale`; the rating and the
+/// refused events of an earlier one taken stay on record, as those pushes would have left them. The
 /// accepted items are stored in one transaction, so a crash mid-batch leaves no half-written
 /// dossier.
 #[utoipa::path(

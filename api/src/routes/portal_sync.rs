@@ -79,7 +79,8 @@ pub struct PortalSyncItem {
     /// In words.
     pub message: String,
     /// `created`, `updated`, `unchanged`, `stale` (dossiers: an older sync arriving late, or an
-    /// item a later one of the same code replaces; nothing stored); `added`, `duplicate`, `setAside`
+    /// item a later one of the same code replaces, whose refused events the later one keeps;
+    /// nothing else of it is stored); `added`, `duplicate`, `setAside`
     /// (progress steps the transition rules refuse are kept on the dossier with the reason);
     /// `rejected`.
     pub result: String,

@@ -185,7 +185,7 @@ pub enum Outcome {
     Unchanged,
     /// Not stored: an older state of the dossier arriving late (a newer one is stored,
     /// [`intake::is_older_state`]), or an item of a batch that a later item of the same code
-    /// replaces.
+    /// replaces (its rating and refused events are kept with the later one).
     Stale,
 }
 
@@ -231,6 +231,9 @@ struct Lookups {
     /// The tree paths of the units whose dossiers are relayed to the national portal, held or
     /// not (loaded on first use).
     relayed: Option<Vec<String>>,
+    /// By code, the rating of the batch item last taken (merged with the stored one): a later
+    /// item of that code is judged with it as with a stored rating, as if pushed after it.
+    carried_ratings: HashMap<String, Rating>,
 }
 
 /// A stored dossier as a new write of it needs it: its row, whether the write changes it, and
@@ -575,6 +578,9 @@ struct Prepared {
     procedure_version: Option<i32>,
     field: Option<String>,
     judged: Judged,
+    /// The events the rules refused in the batch items of its code that this write replaces:
+    /// recorded with its own, as the pushes one after another would have recorded them.
+    carried_refused: Vec<(Event, String)>,
 }
 
 /// Checks a write and derives what is stored with it ([`intake`]): reads the unit, the
@@ -667,6 +673,10 @@ fn prepare(
         }
         _ => write,
     };
+    let stored_rating = intake::merged_rating(
+        lookups.carried_ratings.get(&code).copied(),
+        stored.and_then(|s| s.rating),
+    );
     let calendar = lookups.calendar(conn, &unit, on.year())?;
     let judged = intake::judge(
         write,
@@ -677,7 +687,7 @@ fn prepare(
                 .and_then(|(_, _, t)| *t)
                 .and_then(|t| TimeLimit::new(t.amount, t.measure).ok()),
             kept_rule_due,
-            stored_rating: stored.and_then(|s| s.rating),
+            stored_rating,
             petitioned,
             now,
             sent,
@@ -690,6 +700,7 @@ fn prepare(
         procedure_version: procedure.as_ref().map(|(seq, _, _)| *seq),
         field: procedure.map(|(_, field, _)| field),
         judged,
+        carried_refused: Vec::new(),
     })
 }
 
@@ -1017,16 +1028,43 @@ fn store_prepared(
     }
     insert_many!(conn, dossier_events::table, events);
     for (i, id) in &changed_ids {
-        if !prepared[*i].judged.refused.is_empty() {
-            record_refused(conn, *id, &prepared[*i].judged.refused, now_local())?;
+        // The replaced items' first, as the pushes one after another would record them.
+        for refused in [&prepared[*i].carried_refused, &prepared[*i].judged.refused] {
+            if !refused.is_empty() {
+                record_refused(conn, *id, refused, now_local())?;
+            }
+        }
+    }
+    // An unchanged item that carries the refused events of the items it replaced: recording
+    // them changes the dossier, as those pushes would have (a new version, audited); once.
+    for (i, p) in prepared.iter().enumerate() {
+        if outcomes[i] != Outcome::Unchanged || p.carried_refused.is_empty() {
+            continue;
+        }
+        let Some(&(id, _, version)) = existing.get(p.code.as_str()) else {
+            continue;
+        };
+        if record_refused(conn, id, &p.carried_refused, now_local())? {
+            diesel::update(dossiers::table.find(id))
+                .set((
+                    dossiers::version.eq(version + 1),
+                    dossiers::updated_at.eq(Stamp(now)),
+                ))
+                .execute(conn)?;
+            outcomes[i] = Outcome::Updated;
+            changed_ids.push((i, id));
         }
     }
     // A later push without the refused events does not clear the flag: they stay on record.
-    // Only an updated dossier pushed without refused events can lack it (a push with some was
-    // flagged when prepared, and a new dossier has no earlier ones).
+    // Only a dossier pushed without refused events can lack it (a push with some was flagged
+    // when prepared): an updated one, or a new one whose replaced batch items had some.
     let ids: Vec<i64> = changed_ids
         .iter()
-        .filter(|(i, _)| outcomes[*i] == Outcome::Updated && prepared[*i].judged.refused.is_empty())
+        .filter(|(i, _)| {
+            let p = &prepared[*i];
+            p.judged.refused.is_empty()
+                && (outcomes[*i] == Outcome::Updated || !p.carried_refused.is_empty())
+        })
         .map(|(_, id)| *id)
         .collect();
     flag_refused(conn, &ids, false)?;
@@ -1112,7 +1150,8 @@ pub fn put(
 /// Stores a batch of dossiers in one transaction. Each is checked first: a refused one gets its
 /// reasons and stores nothing, and never stops the others. Each is weighed
 /// [`Overwrite::IfNewer`]; the items of one code as if pushed one after another, so that the
-/// last one taken is stored and the earlier ones are `stale`.
+/// last one taken is stored and the earlier ones are `stale`, their rating and refused events
+/// kept with it.
 pub fn put_batch(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -1436,6 +1475,17 @@ fn put_batch_in(
     for (i, mut p) in checked {
         let write = &writes[i];
         let code = write.code.as_str();
+        // Judged again with the rating of the item taken before it, which a push after it would
+        // have found stored (the rating changes the facts and the hash).
+        let carried = taken
+            .get(code)
+            .and_then(|(earlier, _, _)| prepared[*earlier].as_ref()?.judged.rating);
+        if let Some(rating) = carried
+            && lookups.stored(conn, code)?.and_then(|s| s.rating) != Some(rating)
+        {
+            lookups.carried_ratings.insert(code.to_owned(), rating);
+            p = prepare(conn, &mut lookups, scope, write, now)?;
+        }
         // An item without a revision instant carries that of the item of its code taken before
         // it, as it would had they been pushed one after another.
         if let (None, Some((_, _, Some(before)))) = (write.details.revised_at, taken.get(code)) {
@@ -1466,7 +1516,10 @@ fn put_batch_in(
             .collect();
         let revised = p.judged.write.details.revised_at;
         if let Some((earlier, _, _)) = taken.insert(code, (prepared.len(), steps, revised)) {
-            prepared[earlier] = None;
+            if let Some(replaced) = prepared[earlier].take() {
+                p.carried_refused = replaced.carried_refused;
+                p.carried_refused.extend(replaced.judged.refused);
+            }
             results[slots[earlier]] = Some(Ok(Outcome::Stale));
         }
         prepared.push(Some(p));
