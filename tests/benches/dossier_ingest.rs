@@ -8,7 +8,9 @@
 //! The bulk API and the dialect are each measured twice, in the order A B B A. Each run of the
 //! bulk API then pushes its dossiers a second time, each with a status change (a sixth event:
 //! the result handed back), into the database it filled: the vendors' everyday write; it also
-//! counts the event rows that second push left as the first wrote them.
+//! counts the event rows that second push left as the first wrote them. Each run of the dialect
+//! then syncs a progress step of each dossier (`CapNhatTienDoHoSoMC`, untimed) and the whole
+//! dossiers again with the date their result was handed back, counted the same way.
 //!
 //! `cargo bench -p tthc-tests --bench dossier_ingest` (`TTHC_BENCH_DOSSIERS`, default 100,000,
 //! each with 5 events, sent as NDJSON in batches of 10,000 over one connection; in the dialect,
@@ -93,17 +95,46 @@ fn portal_dossier(i: usize) -> Value {
     })
 }
 
+/// Dossier `i` synced whole again after its result was handed back (a fifth date of its own, a
+/// sixth event stored): the steps
+/// synced one by one are kept after the dialect's own events.
+fn portal_returned(i: usize) -> Value {
+    let mut d = portal_dossier(i);
+    let finished = d["NgayKetThucXuLy"].as_str().unwrap().to_owned();
+    d["NgayTra"] = json!(format!("{}150000", &finished[..8]));
+    d["TrangThaiHoSo"] = json!(10);
+    d
+}
+
+/// The progress step of dossier `i` the vendor syncs one by one: processing on the receipt day.
+fn portal_step(i: usize) -> Value {
+    let d = portal_dossier(i);
+    let received = d["NgayTiepNhan"].as_str().unwrap();
+    json!({"MaHoSo": d["MaHoSo"], "NguoiXuLy": "Trần Thị Bình", "NoiDungXuLy": "Chuyển xử lý",
+           "ThoiDiemXuLy": format!("{}090000", &received[..8]), "TrangThai": 4})
+}
+
+/// The second pass of [`ingest`]: `steps` sent first and not timed (each answer counted by
+/// `added`), then `bodies`, the same dossiers with a status change each (each answer counted by
+/// `updated`).
+struct Again<A, U> {
+    steps: Vec<String>,
+    added: A,
+    bodies: Vec<String>,
+    updated: U,
+}
+
 /// Dossiers per second through `POST {path}` of `bodies` (each `content_type`, answering its
 /// dossiers created) into a fresh database, returned with it; `created` reads how many an
-/// answer created. Then, when `changes` holds bodies, the same dossiers pushed again with a
-/// status change each, per second, `updated` reading how many an answer updated.
+/// answer created. Then, when `again` holds bodies, its steps, and the same dossiers pushed
+/// again with a status change each, per second.
 fn ingest(
     n: usize,
     path: &str,
     content_type: &str,
     bodies: Vec<String>,
     created: impl Fn(&Value) -> usize,
-    (changes, updated): (Vec<String>, impl Fn(&Value) -> usize),
+    again: Again<impl Fn(&Value) -> usize, impl Fn(&Value) -> usize>,
 ) -> (f64, Option<Rewrite>, TestDb) {
     let test_db = TestDb::new();
     let mut cfg = config(&test_db.url);
@@ -130,9 +161,12 @@ fn ingest(
         n as f64 / started.elapsed().as_secs_f64()
     };
     let rate = push(bodies, &created);
-    let changed = (!changes.is_empty()).then(|| {
+    let changed = (!again.bodies.is_empty()).then(|| {
+        if !again.steps.is_empty() {
+            push(again.steps, &again.added);
+        }
         let before = tthc_core::db::now();
-        let rate = push(changes, &updated);
+        let rate = push(again.bodies, &again.updated);
         // Event rows written before the second push: those it left as stored.
         let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
         let conn = &mut *db.conn().unwrap();
@@ -438,34 +472,51 @@ fn main() {
             "application/x-ndjson",
             ndjson(),
             answered("created"),
-            (ndjson_of(returned_dossier), answered("updated")),
+            Again {
+                steps: Vec::new(),
+                added: |_: &Value| 0,
+                bodies: ndjson_of(returned_dossier),
+                updated: answered("updated"),
+            },
         );
         (created, changed.unwrap_or_default(), db)
     };
+    let portal_requests = |service: &str, one: fn(usize) -> Value| -> Vec<String> {
+        batches()
+            .map(|b| {
+                let data: Vec<Value> = b.map(one).collect();
+                json!({"service": service, "isUpdating": false, "data": data}).to_string()
+            })
+            .collect()
+    };
+    let portal_answered = |result: &'static str| {
+        move |v: &Value| {
+            assert_eq!(v["error_code"], 0, "{}", v["data"][0]);
+            let items = v["data"].as_array().unwrap();
+            items.iter().filter(|i| i["result"] == result).count()
+        }
+    };
+    // Created; then a progress step each, and each synced whole again with its return date.
     let dialect = || {
-        ingest(
+        let (created, changed, _) = ingest(
             n,
             "/api/v1/portal-sync?mirrorsPortal=true",
             "application/json",
-            batches()
-                .map(|b| {
-                    let data: Vec<Value> = b.map(portal_dossier).collect();
-                    json!({"service": "DongBoHoSoMC", "isUpdating": false, "data": data})
-                        .to_string()
-                })
-                .collect(),
-            |v| {
-                assert_eq!(v["error_code"], 0, "{}", v["data"][0]);
-                let items = v["data"].as_array().unwrap();
-                items.iter().filter(|i| i["result"] == "created").count()
+            portal_requests("DongBoHoSoMC", portal_dossier),
+            portal_answered("created"),
+            Again {
+                steps: portal_requests("CapNhatTienDoHoSoMC", portal_step),
+                added: portal_answered("added"),
+                bodies: portal_requests("DongBoHoSoMC", portal_returned),
+                updated: portal_answered("updated"),
             },
-            (Vec::new(), |_: &Value| 0),
-        )
+        );
+        (created, changed.unwrap_or_default())
     };
     // Each endpoint twice, in the order A B B A, so that a machine slowing down or speeding up
     // during the run weighs on both alike; the faster run of each is compared.
     let (native_1, changed_1, stored) = native();
-    let dialect_1 = dialect().0;
+    let (dialect_1, resynced_1) = dialect();
     let postgres = stored.is_postgres();
     let raw = if postgres {
         let (dossier_rows, all_rows) = copy_limit(n, &stored);
@@ -477,7 +528,7 @@ fn main() {
         raw_insert(n)
     };
     drop(stored);
-    let dialect_2 = dialect().0;
+    let (dialect_2, resynced_2) = dialect();
     let (native_2, changed_2, _) = native();
     let (http, dialect) = (native_1.max(native_2), dialect_1.max(dialect_2));
     let backend = if postgres { "PostgreSQL" } else { "SQLite" };
@@ -503,6 +554,14 @@ fn main() {
         "  the portal's dialect (POST /portal-sync, DongBoHoSoMC): {dialect_1:.0} and {dialect_2:.0} dossiers/s"
     );
     println!("  dialect / bulk API (faster runs): {:.2}", dialect / http);
+    println!(
+        "  after a progress step each, the same dossiers synced whole again with their return date (a sixth event): {:.0} and {:.0} dossiers/s ({:.2} of the first sync, faster runs); event rows left as stored: {} of {}",
+        resynced_1.rate,
+        resynced_2.rate,
+        resynced_1.rate.max(resynced_2.rate) / dialect,
+        resynced_1.kept,
+        resynced_1.all
+    );
     let hooks = webhooks_under_ingest(n, ndjson());
     println!("  with a webhook subscription delivering every dossier's change meanwhile:");
     println!(

@@ -678,3 +678,76 @@ fn progress_steps_kept_by_a_sync_do_not_decide_whether_it_is_older() {
     assert_eq!(after["status"], "returned");
     assert_eq!(after["results"].as_array().map(Vec::len), Some(1));
 }
+
+/// A whole sync that adds a date writes its event and keeps the stored rows, the progress steps
+/// kept after its own events among them: each is read by its instant, whatever its number.
+#[test]
+fn a_whole_sync_that_adds_a_date_keeps_the_stored_event_rows() {
+    use diesel::prelude::*;
+    use tthc_core::db::schema::{dossier_events as e, dossiers as d};
+    use tthc_core::db::{Database, DatabaseUrl};
+
+    let test_db = tthc_tests::TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = seed(&app);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let code = "C1-260302-0022";
+    // The stored rows: status, number and when each was written, by instant.
+    let rows = || -> Vec<(String, i32, chrono::NaiveDateTime)> {
+        e::table
+            .inner_join(d::table.on(d::id.eq(e::dossier_id)))
+            .filter(d::code.eq(code))
+            .select((e::status, e::seq, e::received_at))
+            .order((e::at.asc(), e::seq.asc()))
+            .load(&mut *db.conn().unwrap())
+            .unwrap()
+    };
+    let mut open = portal_dossier(code);
+    for key in ["NgayKetThucXuLy", "NgayTra"] {
+        open[key] = Value::Null;
+    }
+    open["DanhSachHoSoBoSung"] = json!([]);
+    open["DanhSachGiayToKetQua"] = json!([]);
+    open["TrangThaiHoSo"] = json!(4);
+    assert_eq!(
+        sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]))["data"][0]["result"],
+        "created"
+    );
+    let step = json!({"MaHoSo": code, "NguoiXuLy": "Trần Thị Bình", "ThoiDiemXuLy": "20260302090000",
+                      "NoiDungXuLy": "Chuyển xử lý", "TrangThai": 4});
+    let added = sync(&app, &admin, "CapNhatTienDoHoSoMC", json!([step]));
+    assert_eq!(added["data"][0]["result"], "added", "{added}");
+    let before = rows();
+    let statuses = |rows: &[(String, i32, chrono::NaiveDateTime)]| -> Vec<String> {
+        rows.iter().map(|(s, _, _)| s.clone()).collect()
+    };
+    assert_eq!(statuses(&before), ["received", "processing"], "{before:?}");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
+    // The finish date comes with the next whole sync; the step stays after the sync's events.
+    let mut finished = open.clone();
+    finished["NgayKetThucXuLy"] = json!("20260304100000");
+    finished["TrangThaiHoSo"] = json!(9);
+    let r = sync(&app, &admin, "DongBoHoSoMC", json!([finished.clone()]));
+    assert_eq!(r["data"][0]["result"], "updated", "{r}");
+    let after = rows();
+    assert_eq!(
+        statuses(&after),
+        ["received", "processing", "finished"],
+        "{after:?}"
+    );
+    assert_eq!(after[..2], before[..], "the stored rows were written again");
+    assert!(after[2].2 > before[1].2, "{after:?}");
+    let stored = dossier(&app, &admin, code);
+    let read: Vec<&str> = stored["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(read, ["received", "processing", "finished"], "{stored}");
+    assert_eq!(stored["status"], "finished");
+    // The same sync again: unchanged.
+    let again = sync(&app, &admin, "DongBoHoSoMC", json!([finished]));
+    assert_eq!(again["data"][0]["result"], "unchanged", "{again}");
+}

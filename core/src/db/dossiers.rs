@@ -1348,22 +1348,33 @@ struct StoredEventRow {
 }
 
 /// Which of the `pushed` events (by place) a write of a stored dossier keeps as `stored` holds
-/// them: every stored row must be one of them, unchanged and at its place, and the write then
-/// adds only the others, leaving the stored rows (and when each was written) as they are.
-/// `None` when a stored row was changed, moved or left out: the write replaces them all.
-/// `in_microseconds`: the backend keeps instants to the microsecond (PostgreSQL), not as sent.
+/// them: every stored row must be one of them (by id) unchanged, and the write then adds only
+/// the others, each numbered by its place, leaving the stored rows (their numbers, and when each
+/// was written) as they are. Events are read back by instant, then number: the rows are kept
+/// only when that reads the events in the order a rewrite numbering each by its place would, so
+/// that events may be added anywhere (a progress step kept after the portal's whole sync, a
+/// step put between two stored ones) as long as the events of one instant keep their order.
+/// `None` when a stored row was changed or left out, or the order would differ: the write
+/// replaces them all. `in_microseconds`: the backend keeps instants to the microsecond
+/// (PostgreSQL), not as sent.
 fn kept_events(
     stored: &[StoredEventRow],
     pushed: &[Event],
     in_microseconds: bool,
 ) -> Option<Vec<bool>> {
+    let mut place_of: HashMap<&str, usize> = HashMap::with_capacity(pushed.len());
+    for (place, e) in pushed.iter().enumerate() {
+        if place_of.insert(e.id.as_str(), place).is_some() {
+            return None;
+        }
+    }
     let mut kept = vec![false; pushed.len()];
+    let mut number: Vec<i64> = (0..).take(pushed.len()).collect();
     for row in stored {
-        let place = usize::try_from(row.seq).ok()?;
-        let e = pushed.get(place)?;
+        let place = *place_of.get(row.event.event_id.as_str())?;
+        let e = &pushed[place];
         let s = &row.event;
-        let same = e.id == s.event_id
-            && e.status.as_str() == s.status
+        let same = e.status.as_str() == s.status
             && s.at == as_stored(e.at, in_microseconds)
             && s.new_due == e.new_due.map(|d| as_stored(d, in_microseconds))
             && e.actor == s.actor
@@ -1372,8 +1383,19 @@ fn kept_events(
         if !same || std::mem::replace(&mut kept[place], true) {
             return None;
         }
+        number[place] = i64::from(row.seq);
     }
-    Some(kept)
+    let at = |place: usize| as_stored(pushed[place].at, in_microseconds);
+    let mut read: Vec<usize> = (0..pushed.len()).collect();
+    read.sort_by_key(|&place| (at(place), number[place]));
+    // Two events of one instant under one number would be read in the order of their ids, by
+    // the database's collation: not relied on.
+    let tied = read
+        .windows(2)
+        .any(|w| (at(w[0]), number[w[0]]) == (at(w[1]), number[w[1]]));
+    let mut rewritten: Vec<usize> = (0..pushed.len()).collect();
+    rewritten.sort_by_key(|&place| (at(place), place));
+    (!tied && read == rewritten).then_some(kept)
 }
 
 /// Whether `conn`'s backend keeps instants to the microsecond (PostgreSQL) rather than as sent
@@ -2372,6 +2394,47 @@ mod tests {
     }
 
     #[test]
+    fn an_event_added_anywhere_keeps_the_stored_ones_while_each_instant_keeps_its_order() {
+        let stored = rows(&history());
+        // The portal's whole sync adds a date before the progress step kept after its events:
+        // the step is read by its instant, and keeps its number.
+        let step = Event::new("p1", Status::Processing, at(9));
+        let mut synced = history()[..1].to_vec();
+        synced.push(step.clone());
+        let mut resynced = history()[..1].to_vec();
+        resynced.push(Event::new("e3", Status::Finished, at(10)));
+        resynced.push(step);
+        assert_eq!(
+            kept_events(&rows(&synced), &resynced, false),
+            Some(vec![true, false, true])
+        );
+        // A step put before the stored ones, at an earlier instant.
+        let mut before = history();
+        before.insert(0, Event::new("e0", Status::NewlyRegistered, at(7)));
+        assert_eq!(
+            kept_events(&stored, &before, false),
+            Some(vec![false, true, true, true])
+        );
+        // Rows stored before their places were kept (migration 000033), all at place 0, at
+        // instants of their own.
+        let mut unplaced = rows(&history());
+        for row in &mut unplaced {
+            row.seq = 0;
+        }
+        assert_eq!(
+            kept_events(&unplaced, &history(), false),
+            Some(vec![true; 3])
+        );
+        // Added after a stored event of its instant, numbered after it: kept.
+        let mut after = history();
+        after.insert(1, Event::new("e1b", Status::Processing, at(8)));
+        assert_eq!(
+            kept_events(&stored, &after, false),
+            Some(vec![true, false, true, true])
+        );
+    }
+
+    #[test]
     fn an_instant_sent_to_the_tenth_of_a_microsecond_is_the_one_postgresql_kept() {
         let with_nanos = |events: &[Event], ns: u32| {
             let mut events = events.to_vec();
@@ -2425,22 +2488,39 @@ mod tests {
         let mut renamed = history();
         renamed[0].id = "e0".into();
         assert_eq!(kept_events(&stored, &renamed, false), None);
-        // One put before the stored ones: each stored row is now at another place, which orders
-        // the events of one instant.
+        // One put before a stored one of its instant, which the stored one's number would read
+        // after it.
         let mut before = history();
-        before.insert(0, Event::new("e0", Status::NewlyRegistered, at(7)));
+        before.insert(0, Event::new("e0", Status::NewlyRegistered, at(8)));
         assert_eq!(kept_events(&stored, &before, false), None);
         // Rows stored before their places were kept (migration 000033) are all at place 0:
-        // written again with their places.
+        // two of one instant would be read by id, so they are written again with their places.
         let mut unplaced = rows(&history());
+        unplaced[1].event.at = at(8);
         for row in &mut unplaced {
             row.seq = 0;
         }
-        assert_eq!(kept_events(&unplaced, &history(), false), None);
-        // A place twice (not written by any tthc): not trusted either.
+        let mut same_instant = history();
+        same_instant[1].at = at(8);
+        assert_eq!(kept_events(&unplaced, &same_instant, false), None);
+        // One event stored twice (which the table's key forbids): not trusted either.
         let mut twice = rows(&history());
         twice[1].seq = 0;
         twice[1].event = rows(&history()).remove(0).event;
         assert_eq!(kept_events(&twice, &history(), false), None);
+        // Two events of one instant pushed the other way round: their numbers would read them
+        // in the stored order.
+        let pair = [
+            Event::new("a", Status::NewlyRegistered, at(8)),
+            Event::new("b", Status::Received, at(8)),
+        ];
+        let swapped = [pair[1].clone(), pair[0].clone()];
+        assert_eq!(kept_events(&rows(&pair), &swapped, false), None);
+        // An event added after a stored one of its instant, whose number is past the place the
+        // new event takes: it would be read first.
+        let mut numbered = rows(&pair[..1]);
+        numbered[0].seq = 5;
+        let added = [pair[0].clone(), Event::new("x", Status::Received, at(8))];
+        assert_eq!(kept_events(&numbered, &added, false), None);
     }
 }

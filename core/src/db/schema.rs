@@ -474,13 +474,14 @@ diesel::table! {
         /// Note.
         note -> Nullable<Text>,
         /// When tthc wrote this row: when the event was first received, unless a later write
-        /// changed, moved or left out one of the dossier's stored events (or they were stored
-        /// before their places were kept) and they were all written again.
+        /// changed or left out one of the dossier's stored events, or keeping them would read
+        /// them in another order (or by id), and they were all written again.
         received_at -> Timestamp,
         /// What the vendor attached, as JSON text.
         payload -> Nullable<Text>,
-        /// Its place in the order the dossier's events were pushed: events of one instant are
-        /// read in that order (0 for those stored before it was kept, read by id).
+        /// Its place in the write that stored it: events of one instant are read in that order
+        /// (0 for those stored before it was kept, read by id). A later write that keeps the row
+        /// keeps its number, and numbers the events it adds by their places in it.
         seq -> Integer,
     }
 }
