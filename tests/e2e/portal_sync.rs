@@ -34,6 +34,18 @@ fn portal_dossier(code: &str) -> Value {
     })
 }
 
+/// [`portal_dossier`] still open: received, handed to processing, nothing after.
+fn open_portal_dossier(code: &str) -> Value {
+    let mut open = portal_dossier(code);
+    for key in ["NgayKetThucXuLy", "NgayTra"] {
+        open[key] = Value::Null;
+    }
+    open["DanhSachHoSoBoSung"] = json!([]);
+    open["DanhSachGiayToKetQua"] = json!([]);
+    open["TrangThaiHoSo"] = json!(4);
+    open
+}
+
 /// The same dossier in tthc's own JSON.
 fn native_dossier(code: &str) -> Value {
     let at = |d: &str| format!("2026-03-{d}+07:00");
@@ -344,13 +356,7 @@ fn messy_vendor_histories_are_stored_flagged_and_reported_item_by_item() {
 fn progress_steps_arrive_in_any_order_and_outlive_the_next_whole_sync() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    let mut open = portal_dossier("C1-260302-0021");
-    for key in ["NgayKetThucXuLy", "NgayTra"] {
-        open[key] = Value::Null;
-    }
-    open["DanhSachHoSoBoSung"] = json!([]);
-    open["DanhSachGiayToKetQua"] = json!([]);
-    open["TrangThaiHoSo"] = json!(4);
+    let open = open_portal_dossier("C1-260302-0021");
     let first = sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]));
     assert_eq!(first["data"][0]["result"], "created");
     let step = |at: &str, status: i64, content: &str| {
@@ -702,13 +708,7 @@ fn a_whole_sync_that_adds_a_date_keeps_the_stored_event_rows() {
             .load(&mut *db.conn().unwrap())
             .unwrap()
     };
-    let mut open = portal_dossier(code);
-    for key in ["NgayKetThucXuLy", "NgayTra"] {
-        open[key] = Value::Null;
-    }
-    open["DanhSachHoSoBoSung"] = json!([]);
-    open["DanhSachGiayToKetQua"] = json!([]);
-    open["TrangThaiHoSo"] = json!(4);
+    let open = open_portal_dossier(code);
     assert_eq!(
         sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]))["data"][0]["result"],
         "created"
@@ -750,4 +750,40 @@ fn a_whole_sync_that_adds_a_date_keeps_the_stored_event_rows() {
     // The same sync again: unchanged.
     let again = sync(&app, &admin, "DongBoHoSoMC", json!([finished]));
     assert_eq!(again["data"][0]["result"], "unchanged", "{again}");
+}
+
+/// Two whole syncs of one dossier in one request, after a progress step: the later one taken
+/// keeps the step too, as when synced one after the other.
+#[test]
+fn every_whole_sync_of_a_code_in_a_request_keeps_the_progress_steps() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0023";
+    let open = open_portal_dossier(code);
+    sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]));
+    let step = json!({"MaHoSo": code, "ThoiDiemXuLy": "20260302090000", "TrangThai": 4,
+                      "NoiDungXuLy": "Chuyển xử lý"});
+    let added = sync(&app, &admin, "CapNhatTienDoHoSoMC", json!([step]));
+    assert_eq!(added["data"][0]["result"], "added", "{added}");
+    let mut finished = open.clone();
+    finished["NgayKetThucXuLy"] = json!("20260304100000");
+    finished["TrangThaiHoSo"] = json!(9);
+    let mut tidied = open.clone();
+    tidied["GhiChu"] = json!("đã rà soát");
+    let r = sync(&app, &admin, "DongBoHoSoMC", json!([tidied, finished]));
+    let results: Vec<&str> = r["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["stale", "updated"], "{r}");
+    let d = dossier(&app, &admin, code);
+    let statuses: Vec<&str> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["received", "processing", "finished"], "{d}");
 }

@@ -355,8 +355,14 @@ impl Lookups {
         Ok(())
     }
 
-    /// Reads the stored due instants of `codes` in a few queries, before a batch is prepared.
+    /// Reads the stored due instants of those of `codes` not read yet, in a few queries, before
+    /// a batch is prepared.
     fn preload_stored(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
+        let codes: Vec<&str> = codes
+            .iter()
+            .copied()
+            .filter(|c| !self.stored.contains_key(*c))
+            .collect();
         for chunk in codes.chunks(CHUNK) {
             for &code in chunk {
                 self.stored.insert(code.to_owned(), None);
@@ -446,7 +452,7 @@ impl Lookups {
     }
 
     /// Reads the stored events of those of `codes` that are stored and not read yet, in a few
-    /// queries (after [`Lookups::preload_stored`]).
+    /// queries (after [`Lookups::preload_stored`]), each dossier's in the order it reads them.
     fn preload_steps(&mut self, conn: &mut DbConnection, codes: &[&str]) -> StoreResult<()> {
         let ids: HashMap<i64, &str> = codes
             .iter()
@@ -457,6 +463,14 @@ impl Lookups {
         for chunk in wanted.chunks(CHUNK) {
             let rows: Vec<(i64, StoredEventRow)> = dossier_events::table
                 .filter(dossier_events::dossier_id.eq_any(chunk))
+                // As `dossiers_of` reads them: the portal's whole sync keeps steps in this order,
+                // and a history hashes and is judged alike.
+                .order((
+                    dossier_events::dossier_id.asc(),
+                    dossier_events::at.asc(),
+                    dossier_events::seq.asc(),
+                    dossier_events::event_id.asc(),
+                ))
                 .select((dossier_events::dossier_id, StoredEventRow::as_select()))
                 .load(conn)?;
             for &id in chunk {
@@ -1160,7 +1174,14 @@ pub fn put_batch(
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
         let scope = &lock_codes(conn, writes.iter().map(|w| w.code.as_str()), scope)?;
-        put_batch_in(conn, actor, scope, writes, Weighing::IfNewer(None))
+        put_batch_in(
+            conn,
+            actor,
+            scope,
+            writes,
+            Weighing::IfNewer(None),
+            Lookups::default(),
+        )
     })
 }
 
@@ -1176,10 +1197,29 @@ pub fn put_batch_keeping(
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
     write_tx(conn, |conn| {
         let scope = &lock_codes(conn, writes.iter().map(|w| w.code.as_str()), scope)?;
-        let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
-        let mut stored = stored_events(conn, &codes, keep)?;
+        // The stored events read once, for the steps kept here and for the weighing and
+        // storing after.
+        let mut lookups = Lookups::default();
+        {
+            let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
+            lookups.preload_stored(conn, &codes)?;
+            lookups.preload_steps(conn, &codes)?;
+        }
         for w in &mut writes {
-            for e in stored.remove(w.code.as_str()).unwrap_or_default() {
+            // Every item of a code, as if synced one after another. A dossier outside the
+            // grant lends nothing: it is answered as missing, whatever its steps.
+            let allowed = lookups
+                .stored
+                .get(w.code.as_str())
+                .and_then(Option::as_ref)
+                .is_some_and(|s| scope.allows(&s.unit_path));
+            let stored = lookups
+                .event_rows
+                .get(w.code.as_str())
+                .filter(|_| allowed)
+                .into_iter()
+                .flatten();
+            for e in stored.filter_map(|row| row.event.clone().event().filter(keep)) {
                 // The same step dated by both (a progress step and the whole sync's date) is
                 // one step.
                 if !w
@@ -1191,7 +1231,14 @@ pub fn put_batch_keeping(
                 }
             }
         }
-        put_batch_in(conn, actor, scope, &writes, Weighing::IfNewer(Some(keep)))
+        put_batch_in(
+            conn,
+            actor,
+            scope,
+            &writes,
+            Weighing::IfNewer(Some(keep)),
+            lookups,
+        )
     })
 }
 
@@ -1270,7 +1317,14 @@ pub fn add_progress(
                 results[result] = Ok(ProgressOutcome::SetAside(reason.clone()));
             }
         }
-        for outcome in put_batch_in(conn, actor, scope, &writes, Weighing::None)? {
+        for outcome in put_batch_in(
+            conn,
+            actor,
+            scope,
+            &writes,
+            Weighing::None,
+            Lookups::default(),
+        )? {
             outcome?;
         }
         Ok(results)
@@ -1311,7 +1365,7 @@ fn lock_codes<'a>(
 }
 
 /// A stored event row.
-#[derive(Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = dossier_events)]
 struct StoredEvent {
     event_id: String,
@@ -1415,44 +1469,16 @@ fn as_stored(at: NaiveDateTime, in_microseconds: bool) -> NaiveDateTime {
     }
 }
 
-/// The stored events that `keep` selects of the dossiers of `codes`, by code.
-fn stored_events(
-    conn: &mut DbConnection,
-    codes: &[&str],
-    keep: fn(&Event) -> bool,
-) -> StoreResult<HashMap<String, Vec<Event>>> {
-    let mut out: HashMap<String, Vec<Event>> = HashMap::new();
-    for chunk in codes.chunks(CHUNK) {
-        let found: Vec<(String, StoredEvent)> = dossier_events::table
-            .inner_join(dossiers::table.on(dossiers::id.eq(dossier_events::dossier_id)))
-            .filter(dossiers::code.eq_any(chunk))
-            // As `dossiers_of` reads them, so that a history hashes and is judged alike.
-            .order((
-                dossier_events::dossier_id.asc(),
-                dossier_events::at.asc(),
-                dossier_events::seq.asc(),
-                dossier_events::event_id.asc(),
-            ))
-            .select((dossiers::code, StoredEvent::as_select()))
-            .load(conn)?;
-        for (code, row) in found {
-            if let Some(event) = row.event().filter(keep) {
-                out.entry(code).or_default().push(event);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// [`put_batch`] inside the caller's transaction, its dossiers locked.
+/// [`put_batch`] inside the caller's transaction, its dossiers locked, with what `lookups`
+/// already read.
 fn put_batch_in(
     conn: &mut DbConnection,
     actor: &Actor,
     scope: &UnitScope,
     writes: &[DossierWrite],
     weighing: Weighing,
+    mut lookups: Lookups,
 ) -> StoreResult<Vec<StoreResult<Outcome>>> {
-    let mut lookups = Lookups::default();
     let codes: Vec<String> = writes.iter().map(|w| w.code.to_string()).collect();
     lookups.preload_stored(conn, &codes.iter().map(String::as_str).collect::<Vec<_>>())?;
     lookups.preload_units(
