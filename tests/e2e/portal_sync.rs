@@ -357,7 +357,7 @@ fn progress_steps_arrive_in_any_order_and_outlive_the_next_whole_sync() {
     let app = TestApp::spawn();
     let admin = seed(&app);
     let open = open_portal_dossier("C1-260302-0021");
-    let first = sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]));
+    let first = sync(&app, &admin, "DongBoHoSoMC", json!([open]));
     assert_eq!(first["data"][0]["result"], "created");
     let step = |at: &str, status: i64, content: &str| {
         json!({"MaHoSo": "C1-260302-0021", "NguoiXuLy": "Trần Thị Bình", "ChucDanh": "Công chức tư pháp",
@@ -710,7 +710,7 @@ fn a_whole_sync_that_adds_a_date_keeps_the_stored_event_rows() {
     };
     let open = open_portal_dossier(code);
     assert_eq!(
-        sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]))["data"][0]["result"],
+        sync(&app, &admin, "DongBoHoSoMC", json!([open]))["data"][0]["result"],
         "created"
     );
     let step = json!({"MaHoSo": code, "NguoiXuLy": "Trần Thị Bình", "ThoiDiemXuLy": "20260302090000",
@@ -725,7 +725,7 @@ fn a_whole_sync_that_adds_a_date_keeps_the_stored_event_rows() {
     std::thread::sleep(std::time::Duration::from_millis(20));
 
     // The finish date comes with the next whole sync; the step stays after the sync's events.
-    let mut finished = open.clone();
+    let mut finished = open;
     finished["NgayKetThucXuLy"] = json!("20260304100000");
     finished["TrangThaiHoSo"] = json!(9);
     let r = sync(&app, &admin, "DongBoHoSoMC", json!([finished.clone()]));
@@ -760,7 +760,7 @@ fn every_whole_sync_of_a_code_in_a_request_keeps_the_progress_steps() {
     let admin = seed(&app);
     let code = "C1-260302-0023";
     let open = open_portal_dossier(code);
-    sync(&app, &admin, "DongBoHoSoMC", json!([open.clone()]));
+    sync(&app, &admin, "DongBoHoSoMC", json!([open]));
     let step = json!({"MaHoSo": code, "ThoiDiemXuLy": "20260302090000", "TrangThai": 4,
                       "NoiDungXuLy": "Chuyển xử lý"});
     let added = sync(&app, &admin, "CapNhatTienDoHoSoMC", json!([step]));
@@ -768,7 +768,7 @@ fn every_whole_sync_of_a_code_in_a_request_keeps_the_progress_steps() {
     let mut finished = open.clone();
     finished["NgayKetThucXuLy"] = json!("20260304100000");
     finished["TrangThaiHoSo"] = json!(9);
-    let mut tidied = open.clone();
+    let mut tidied = open;
     tidied["GhiChu"] = json!("đã rà soát");
     let r = sync(&app, &admin, "DongBoHoSoMC", json!([tidied, finished]));
     let results: Vec<&str> = r["data"]
