@@ -787,3 +787,45 @@ fn every_whole_sync_of_a_code_in_a_request_keeps_the_progress_steps() {
         .collect();
     assert_eq!(statuses, ["received", "processing", "finished"], "{d}");
 }
+
+/// A client syncing a code stored under a unit outside its grant learns nothing of the stored
+/// dossier: the progress steps kept by a whole sync are not lent to it, so a dossier with 499
+/// steps is answered as one with none.
+#[test]
+fn a_dossier_outside_the_grant_lends_no_steps_to_a_whole_sync() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let (stepped, bare) = ("C1-260302-0024", "C1-260302-0025");
+    for code in [stepped, bare] {
+        sync(
+            &app,
+            &admin,
+            "DongBoHoSoMC",
+            json!([open_portal_dossier(code)]),
+        );
+    }
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let steps: Vec<Value> = (0..499)
+        .map(|i| {
+            let when = at + chrono::TimeDelta::minutes(i);
+            json!({"MaHoSo": stepped, "ThoiDiemXuLy": when.format("%Y%m%d%H%M%S").to_string(),
+                   "TrangThai": 4, "NoiDungXuLy": format!("Bước {i}")})
+        })
+        .collect();
+    let added = sync(&app, &admin, "CapNhatTienDoHoSoMC", json!(steps));
+    let results = added["data"].as_array().unwrap();
+    assert!(results.iter().all(|i| i["result"] == "added"), "{added}");
+    let (_, sttt) = app.client("vendor-sttt", &["dossiers:write"], &["STTTT"]);
+    let answer = |code: &str| {
+        let mut d = portal_dossier(code);
+        d["DonViXuLy"] = json!("STTTT");
+        let item = sync(&app, &sttt, "DongBoHoSoMC", json!([d]))["data"][0].to_string();
+        serde_json::from_str::<Value>(&item.replace(code, "CODE")).unwrap()
+    };
+    let (with_steps, without) = (answer(stepped), answer(bare));
+    assert_ne!(with_steps["result"], "created", "{with_steps}");
+    assert_eq!(with_steps, without, "told apart by its steps");
+}
