@@ -236,6 +236,14 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "database busy");
                 Self::Unavailable("the database is busy; retry in a moment".into())
             }
+            e if e.is_connection_lost() => {
+                tracing::warn!(error = %e, "database connection lost");
+                Self::Unavailable(
+                    "the connection to the database was lost: a change asked for may or may not \
+                     have been made; read it back, or retry with the same Idempotency-Key"
+                        .into(),
+                )
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -403,5 +411,49 @@ fn summary(invalid: &[InvalidParam]) -> String {
     match invalid {
         [one] => format!("{}: {}", one.name, one.reason),
         _ => format!("{} fields are invalid", invalid.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    use tthc_core::db::StoreError;
+
+    use super::ApiError;
+
+    fn answer(kind: DatabaseErrorKind, message: &str) -> StatusCode {
+        let e = StoreError::Database(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_owned()),
+        ));
+        ApiError::from(e).status_code()
+    }
+
+    /// A connection lost under a request is retryable (503); the kinds that also cover
+    /// other faults count as a loss only by libpq's words for one.
+    #[test]
+    fn a_lost_connection_is_answered_503_and_other_send_failures_500() {
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        let internal = StatusCode::INTERNAL_SERVER_ERROR;
+        let closed = "terminating connection due to administrator command";
+        assert_eq!(
+            answer(DatabaseErrorKind::ClosedConnection, closed),
+            unavailable
+        );
+        let gone = "no connection to the server\n";
+        assert_eq!(
+            answer(DatabaseErrorKind::UnableToSendCommand, gone),
+            unavailable
+        );
+        let eof = "server closed the connection unexpectedly\n";
+        assert_eq!(answer(DatabaseErrorKind::Unknown, eof), unavailable);
+        let busy = "another command is already in progress\n";
+        assert_eq!(
+            answer(DatabaseErrorKind::UnableToSendCommand, busy),
+            internal
+        );
+        assert_eq!(answer(DatabaseErrorKind::Unknown, "syntax error"), internal);
     }
 }

@@ -141,6 +141,70 @@ fn a_connection_closed_in_the_pool_is_replaced_before_use() {
     assert_ne!(first, second);
 }
 
+#[derive(QueryableByName)]
+struct Activity {
+    #[diesel(sql_type = Text)]
+    query: String,
+    #[diesel(sql_type = Text)]
+    state: String,
+}
+
+/// Lending a connection costs no round trip: the pool's check reads what the server already
+/// sent, and sends nothing, so the backend's last statement is still the last request's.
+#[test]
+fn lending_a_connection_sends_nothing_to_the_server() {
+    use diesel::Connection;
+    let test_db = TestDb::new();
+    let url = DatabaseUrl::parse(&test_db.url).unwrap();
+    if url.backend != tthc_core::db::Backend::Postgres {
+        return;
+    }
+    let db = Database::open(&url, 1).unwrap();
+    let pid = backend_of(&mut db.conn().unwrap());
+    let lent = db.conn().unwrap();
+    let mut admin = diesel::PgConnection::establish(&test_db.url).unwrap();
+    let activity = diesel::sql_query(
+        "SELECT query, coalesce(state, '') AS state FROM pg_stat_activity WHERE pid = $1",
+    )
+    .bind::<diesel::sql_types::Integer, _>(pid)
+    .get_result::<Activity>(&mut admin)
+    .unwrap();
+    assert_eq!(activity.query, "SELECT pg_backend_pid() AS pid");
+    assert_eq!(activity.state, "idle");
+    drop(lent);
+}
+
+/// A connection lost while a request holds it (what a server gone without closing its
+/// connections looks like to the request that finds out) fails that request as retryable (503),
+/// not as a fault; the pool replaces the connection before lending it again.
+#[test]
+fn a_connection_lost_under_a_request_is_answered_retry_and_replaced() {
+    use diesel::Connection;
+    let test_db = TestDb::new();
+    let url = DatabaseUrl::parse(&test_db.url).unwrap();
+    if url.backend != tthc_core::db::Backend::Postgres {
+        return;
+    }
+    let db = Database::open(&url, 1).unwrap();
+    let mut lent = db.conn().unwrap();
+    let first = backend_of(&mut lent);
+    let mut admin = diesel::PgConnection::establish(&test_db.url).unwrap();
+    diesel::sql_query("SELECT pg_terminate_backend($1, 5000) AS pid")
+        .bind::<diesel::sql_types::Integer, _>(first)
+        .execute(&mut admin)
+        .unwrap();
+    let lost = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Backend>(&mut *lent)
+        .map(|b| b.pid)
+        .map_err(tthc_core::db::StoreError::from)
+        .unwrap_err();
+    assert!(lost.is_connection_lost(), "{lost:?}");
+    assert!(!lost.is_busy(), "{lost:?}");
+    drop(lent);
+    let second = backend_of(&mut db.conn().unwrap());
+    assert_ne!(first, second);
+}
+
 /// A connection given back with a transaction still open on it is closed, which rolls the
 /// transaction back, and never lent again: what was written in it is gone, and what the next
 /// request writes is committed and seen by others.

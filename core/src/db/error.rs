@@ -79,6 +79,35 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the connection to the database was lost under a request: the pool lends a
+    /// connection without a round trip to check it, so one whose server went away without
+    /// closing it (a host's crash, a failover) fails its next request, and is replaced
+    /// afterwards. A retry gets a working connection; whether a write that failed so was made
+    /// is not known (the loss may have come with its commit).
+    pub fn is_connection_lost(&self) -> bool {
+        // diesel says `ClosedConnection` when libpq finds the connection bad after a statement;
+        // a send on a connection already gone, and a `COPY`, fail with other kinds, which also
+        // cover errors that are not a loss (a command already in progress, too many
+        // parameters): for those, libpq's words for a lost connection decide.
+        const LOST: [&str; 5] = [
+            "server closed the connection unexpectedly",
+            "no connection to the server",
+            "connection not open",
+            "SSL connection has been closed unexpectedly",
+            "SSL SYSCALL error: EOF detected",
+        ];
+        match self {
+            Self::Database(DieselError::DatabaseError(kind, info)) => match kind {
+                DatabaseErrorKind::ClosedConnection => true,
+                DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::Unknown => {
+                    LOST.iter().any(|m| info.message().contains(m))
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 /// Result of the storage layer.
