@@ -146,7 +146,7 @@ try {
     const who = (await page.textContent("#who")).trim();
     check(who === expected.user.name, `${width}px: signed in as ${who}`);
     const cookies = await context.cookies();
-    const session = cookies.find((c) => c.name === "tthc_session");
+    const session = cookies.find((c) => c.name === "__Host-tthc_session");
     check(session && session.httpOnly && session.sameSite === "Strict", `${width}px: the session cookie is HttpOnly and SameSite=Strict`);
     const scriptSees = await page.evaluate(() => document.cookie.includes("tthc_session"));
     check(!scriptSees, `${width}px: scripts cannot read the session`);

@@ -102,7 +102,7 @@ fn people_sign_in_and_their_session_acts_with_their_role_and_units() {
     assert_eq!(r.status, Status::OK, "{}", r.text);
     let set = r.header("set-cookie").unwrap().to_owned();
     for part in [
-        "tthc_session=",
+        "__Host-tthc_session=",
         "HttpOnly",
         "Secure",
         "SameSite=Strict",
@@ -110,6 +110,8 @@ fn people_sign_in_and_their_session_acts_with_their_role_and_units() {
     ] {
         assert!(set.contains(part), "{part} in {set}");
     }
+    // What the `__Host-` prefix asks of it, or browsers drop it: no Domain.
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert_eq!(
         (
@@ -240,7 +242,7 @@ fn people_sign_in_and_their_session_acts_with_their_role_and_units() {
     assert_eq!(out.status, Status::NO_CONTENT);
     let set = out.header("set-cookie").unwrap();
     assert!(
-        set.starts_with("tthc_session=;") && set.contains("Max-Age=0"),
+        set.starts_with("__Host-tthc_session=;") && set.contains("Max-Age=0"),
         "{set}"
     );
 

@@ -17,8 +17,11 @@ use crate::middleware::RequestId;
 use crate::state::AppState;
 
 /// The cookie that carries a person's session: the same signed token a client gets, HttpOnly
-/// (scripts cannot read it), `SameSite=Strict` (other sites' pages cannot send it).
-pub const SESSION_COOKIE: &str = "tthc_session";
+/// (scripts cannot read it), `SameSite=Strict` (other sites' pages cannot send it). The
+/// `__Host-` prefix makes browsers keep it only as set by this host over a secure origin, with
+/// `Secure`, `Path=/` and no `Domain`: a page of a sibling subdomain, or one served over plain
+/// HTTP on the network, cannot set a cookie of this name (a session of its choosing).
+pub const SESSION_COOKIE: &str = "__Host-tthc_session";
 
 /// The header a request authenticated by the session cookie must carry when it changes
 /// something (any method but GET, HEAD and OPTIONS). A page of another site cannot add it to a

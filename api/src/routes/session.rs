@@ -97,7 +97,7 @@ fn session_cookie(token: &str, seconds: i64) -> Cookie<'static> {
 /// Sign in
 ///
 /// A person's username and password for a session: answered with who they are and what they
-/// may do, and the session in the `tthc_session` cookie (HttpOnly, `SameSite=Strict`,
+/// may do, and the session in the `__Host-tthc_session` cookie (HttpOnly, `SameSite=Strict`,
 /// `Secure`, for the tokens' lifetime). With the cookie, the browser's requests are
 /// authenticated like a bearer token's; a change (any method but GET, HEAD, OPTIONS) must also
 /// carry the header `X-Requested-With`. Failed sign-ins are limited per user and per address.
@@ -106,7 +106,7 @@ fn session_cookie(token: &str, seconds: i64) -> Cookie<'static> {
     request_body = SignIn,
     responses(
         (status = 200, description = "Signed in; the session is in the Set-Cookie header", body = SessionView,
-         headers(("Set-Cookie" = String, description = "tthc_session=<token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<seconds>"))),
+         headers(("Set-Cookie" = String, description = "__Host-tthc_session=<token>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<seconds>"))),
         (status = 400, description = "Missing or invalid fields", body = Problem, content_type = PROBLEM),
         (status = 401, description = "Unknown user, wrong password, or disabled user", body = Problem, content_type = PROBLEM),
         (status = 429, description = "Too many failed sign-ins for this user or from this address; `Retry-After` says when to retry", body = Problem, content_type = PROBLEM,
@@ -209,7 +209,7 @@ pub async fn current_session(
     tag = "auth",
     responses(
         (status = 204, description = "Signed out; the Set-Cookie header expires the session",
-         headers(("Set-Cookie" = String, description = "tthc_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"))),
+         headers(("Set-Cookie" = String, description = "__Host-tthc_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"))),
     ),
     security(())
 )]
