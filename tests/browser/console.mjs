@@ -15,6 +15,8 @@ import { chromium } from "playwright-core";
 
 const [base, out, expectedJson] = process.argv.slice(2);
 const expected = JSON.parse(expectedJson);
+// The session cookie's name (`api/src/auth/principal.rs`, SESSION_COOKIE).
+const SESSION_COOKIE = "__Host-tthc_session";
 const failures = [];
 const check = (ok, what) => {
   if (!ok) failures.push(what);
@@ -146,7 +148,7 @@ try {
     const who = (await page.textContent("#who")).trim();
     check(who === expected.user.name, `${width}px: signed in as ${who}`);
     const cookies = await context.cookies();
-    const session = cookies.find((c) => c.name === "__Host-tthc_session");
+    const session = cookies.find((c) => c.name === SESSION_COOKIE);
     check(session && session.httpOnly && session.sameSite === "Strict", `${width}px: the session cookie is HttpOnly and SameSite=Strict`);
     const scriptSees = await page.evaluate(() => document.cookie.includes("tthc_session"));
     check(!scriptSees, `${width}px: scripts cannot read the session`);
@@ -214,7 +216,7 @@ try {
     await page.click("#sign-out");
     await page.waitForSelector("#sign-in-form", { state: "visible" });
     check(!(await page.isVisible("#losses")), `${width}px: signed out, the points lost are hidden`);
-    const left = (await context.cookies()).find((c) => c.name === "tthc_session");
+    const left = (await context.cookies()).find((c) => c.name === SESSION_COOKIE);
     check(!left, `${width}px: signing out removes the session cookie`);
     check(errors.length === 0, `${width}px signed in: errors in the page: ${errors.join("; ")}`);
     await context.close();
