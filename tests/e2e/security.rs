@@ -1148,6 +1148,11 @@ fn behind_a_trusted_proxy_each_caller_is_limited_by_its_own_address() {
     }
     token("admin", ADMIN_SECRET, "203.0.113.7")
         .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
+    // The guesser cannot escape by claiming another address to the left of its own. Asked at
+    // once: the address is forgiven a failure every 2 s, and two sign-ins of other callers
+    // first took longer than that on a busy machine.
+    token("admin", ADMIN_SECRET, "198.51.100.4, 203.0.113.7")
+        .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
     // Another caller through the same balancer signs in; one that writes the guesser's address
     // to the left of its own is still itself.
     assert_eq!(
@@ -1158,9 +1163,6 @@ fn behind_a_trusted_proxy_each_caller_is_limited_by_its_own_address() {
         token("admin", ADMIN_SECRET, "203.0.113.7, 198.51.100.5").status,
         Status::OK
     );
-    // The guesser cannot escape by claiming another address to the left of its own.
-    token("admin", ADMIN_SECRET, "198.51.100.4, 203.0.113.7")
-        .assert_problem(Status::TOO_MANY_REQUESTS, "tooManyRequests");
 }
 
 #[test]
