@@ -307,6 +307,49 @@ fn no_text(items: &[String]) -> bool {
     items.iter().all(|s| blank(s))
 }
 
+/// What the 766 index's counting reads of a procedure's stored content: whether a fee is above
+/// zero, whether the result is issued on paper, and who it is for. Read from the stored JSON
+/// without the rest: the content lists every unit that handles the procedure (for a commune-level
+/// one, every commune), and parsing it whole for each score took two fifths of the time the debug
+/// build spent loading the demo province. Lenient where [`ProcedureContent`] is strict (unknown
+/// fields, unit codes unchecked): what was stored was checked when it was written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountedContent {
+    #[serde(default)]
+    fees: Option<Vec<CountedFee>>,
+    #[serde(default)]
+    result: Option<CountedResult>,
+    /// Who the procedure is for.
+    #[serde(default)]
+    pub target_subjects: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CountedFee {
+    amount_vnd: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct CountedResult {
+    paper: bool,
+}
+
+impl CountedContent {
+    /// Whether any fee is above zero.
+    pub fn has_fees(&self) -> bool {
+        self.fees
+            .as_ref()
+            .is_some_and(|fees| fees.iter().any(|f| f.amount_vnd > 0))
+    }
+
+    /// Whether the result is issued on paper.
+    pub fn paper_result(&self) -> bool {
+        self.result.as_ref().is_some_and(|r| r.paper)
+    }
+}
+
 /// The required parts that `content` lacks (empty when it is complete).
 pub fn missing_parts(content: &ProcedureContent) -> Vec<ContentPart> {
     ContentPart::ALL
@@ -394,5 +437,40 @@ mod tests {
             ]
         );
         assert_eq!(missing_parts(&ProcedureContent::default()).len(), 10);
+    }
+
+    /// The counting's narrow read agrees with the whole content as stored.
+    #[test]
+    fn the_counted_read_of_stored_content_agrees_with_the_whole() {
+        let read = |c: &ProcedureContent| {
+            let stored = serde_json::to_string(c).unwrap();
+            let counted: CountedContent = serde_json::from_str(&stored).unwrap();
+            (
+                counted.has_fees(),
+                counted.paper_result(),
+                counted.target_subjects,
+            )
+        };
+        let subjects = vec!["Công dân Việt Nam".to_owned()];
+        assert_eq!(read(&complete()), (false, true, subjects.clone()));
+        let mut c = complete();
+        let fee = |amount_vnd| Fee {
+            name: "Lệ phí".into(),
+            amount_vnd,
+            fee_type: "charge".into(),
+            channel: None,
+        };
+        c.fees = Some(vec![fee(0), fee(8_000)]);
+        c.result = Some(ProcedureResult {
+            name: "Bản điện tử".into(),
+            paper: false,
+            electronic: true,
+        });
+        assert_eq!(read(&c), (true, false, subjects));
+        c.fees = Some(vec![fee(0)]);
+        c.result = None;
+        c.target_subjects = vec![];
+        assert_eq!(read(&c), (false, false, vec![]));
+        assert_eq!(read(&ProcedureContent::default()), (false, false, vec![]));
     }
 }

@@ -15,7 +15,7 @@ use super::timestamp::Stamp;
 use super::units::UnitRow;
 use super::{DbConnection, StoreResult};
 use crate::dossier::facts as f;
-use crate::procedure::{ContentPart, ProcedureCode, ProcedureContent};
+use crate::procedure::{ContentPart, CountedContent, ProcedureCode, ProcedureContent};
 use crate::scoring::catalogue::{
     Deadline, DossierUse, ProcedureFacts, Publication, judge_content, judge_deadlines,
     judge_procedures, tally,
@@ -240,59 +240,67 @@ fn content_by_code(
         .collect())
 }
 
-/// The procedures in force on `day` handled by a unit of `unit`'s subtree.
+/// The procedures in force on `day` handled by a unit of `unit`'s subtree, by code (bytewise),
+/// each with the first of its units there (by id).
 fn procedures_in_force(
     conn: &mut DbConnection,
     subtree: &[i64],
     day: NaiveDate,
     counting: &Counting,
 ) -> StoreResult<Vec<ProcedureFacts>> {
-    let rows: Vec<(String, String, Option<String>, String, i64)> = procedure_versions::table
-        .inner_join(procedures::table)
-        .inner_join(procedure_version_units::table)
+    // The versions first, once each with their first unit, then their contents: a commune-level
+    // procedure is handled by every commune, and reading it with each of its units read its
+    // content once per commune.
+    let first_units: Vec<(i64, Option<i64>)> = procedure_version_units::table
+        .inner_join(procedure_versions::table)
         .filter(procedure_version_units::unit_id.eq_any(subtree))
         .filter(super::procedures::in_force_on(day))
+        .group_by(procedure_version_units::version_id)
         .select((
+            procedure_version_units::version_id,
+            diesel::dsl::min(procedure_version_units::unit_id),
+        ))
+        .load(conn)?;
+    let first_unit: HashMap<i64, i64> = first_units
+        .into_iter()
+        .filter_map(|(version, unit)| Some((version, unit?)))
+        .collect();
+    let mut rows: Vec<(i64, String, String, Option<String>, String)> = procedure_versions::table
+        .inner_join(procedures::table)
+        .filter(procedure_versions::id.eq_any(first_unit.keys().copied().collect::<Vec<_>>()))
+        .select((
+            procedure_versions::id,
             procedures::code,
             procedures::base_code,
             procedure_versions::online_level,
             procedure_versions::content,
-            procedure_version_units::unit_id,
-        ))
-        .order((
-            procedures::code.asc(),
-            procedure_version_units::unit_id.asc(),
         ))
         .load(conn)?;
+    let unit_of = |version: &i64| first_unit.get(version).copied().unwrap_or(i64::MAX);
+    // Of a code with several versions in force, the one whose first unit comes first.
+    rows.sort_by(|a, b| (&a.1, unit_of(&a.0)).cmp(&(&b.1, unit_of(&b.0))));
+    rows.dedup_by(|later, first| later.1 == first.1);
     let serves_citizens = counting.citizen_matcher::<String>();
-    let mut out: Vec<ProcedureFacts> = Vec::new();
-    for (code, base, online, content, unit_id) in rows {
-        if out.last().is_some_and(|p| p.code == code) {
-            continue;
-        }
-        let content = serde_json::from_str::<ProcedureContent>(&content).ok();
-        let kind = ProcedureKind {
-            fees: content
-                .as_ref()
-                .and_then(|c| c.fees.as_ref())
-                .is_some_and(|fees| fees.iter().any(|f| f.amount_vnd > 0)),
-            paper_result: content
-                .as_ref()
-                .and_then(|c| c.result.as_ref())
-                .is_some_and(|r| r.paper),
-            citizen: content
-                .as_ref()
-                .is_some_and(|c| serves_citizens(&c.target_subjects)),
-        };
-        out.push(ProcedureFacts {
-            code,
-            base,
-            unit_id: Some(unit_id),
-            online: matches!(online.as_deref(), Some("partial" | "full")),
-            kind,
-        });
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(version, code, base, online, content)| {
+            let content = serde_json::from_str::<CountedContent>(&content).ok();
+            let kind = ProcedureKind {
+                fees: content.as_ref().is_some_and(CountedContent::has_fees),
+                paper_result: content.as_ref().is_some_and(CountedContent::paper_result),
+                citizen: content
+                    .as_ref()
+                    .is_some_and(|c| serves_citizens(&c.target_subjects)),
+            };
+            ProcedureFacts {
+                code,
+                base,
+                unit_id: first_unit.get(&version).copied(),
+                online: matches!(online.as_deref(), Some("partial" | "full")),
+                kind,
+            }
+        })
+        .collect())
 }
 
 /// The day a period `[start, end)` is judged on: its last day once it is over (`judged` at or
