@@ -310,9 +310,9 @@ fn no_text(items: &[String]) -> bool {
 /// What the 766 index's counting reads of a procedure's stored content: whether a fee is above
 /// zero, whether the result is issued on paper, and who it is for. Read from the stored JSON
 /// without the rest: the content lists every unit that handles the procedure (for a commune-level
-/// one, every commune), and parsing it whole for each score took two fifths of the time the debug
-/// build spent loading the demo province. Lenient where [`ProcedureContent`] is strict (unknown
-/// fields, unit codes unchecked): what was stored was checked when it was written.
+/// one, every commune), each checked when parsed whole, and a score reads every procedure in force
+/// in its unit's subtree. Lenient where [`ProcedureContent`] is strict (unknown fields, unit codes
+/// unchecked): what was stored was checked when it was written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CountedContent {

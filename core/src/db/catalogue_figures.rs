@@ -240,6 +240,10 @@ fn content_by_code(
         .collect())
 }
 
+/// A version in force as the counting reads it: its id, the procedure's code and base code, its
+/// online level and content, and its first unit in the subtree.
+type VersionInForce = (i64, String, String, Option<String>, String, Option<i64>);
+
 /// The procedures in force on `day` handled by a unit of `unit`'s subtree, by code (bytewise),
 /// each with the first of its units there (by id).
 fn procedures_in_force(
@@ -248,42 +252,31 @@ fn procedures_in_force(
     day: NaiveDate,
     counting: &Counting,
 ) -> StoreResult<Vec<ProcedureFacts>> {
-    // The versions first, once each with their first unit, then their contents: a commune-level
-    // procedure is handled by every commune, and reading it with each of its units read its
-    // content once per commune.
-    let first_units: Vec<(i64, Option<i64>)> = procedure_version_units::table
-        .inner_join(procedure_versions::table)
+    // One row per version, with its first unit: joined to every unit handling it and not
+    // grouped, a commune-level procedure came once per commune with its whole content.
+    let mut rows: Vec<VersionInForce> = procedure_versions::table
+        .inner_join(procedures::table)
+        .inner_join(procedure_version_units::table)
         .filter(procedure_version_units::unit_id.eq_any(subtree))
         .filter(super::procedures::in_force_on(day))
-        .group_by(procedure_version_units::version_id)
-        .select((
-            procedure_version_units::version_id,
-            diesel::dsl::min(procedure_version_units::unit_id),
-        ))
-        .load(conn)?;
-    let first_unit: HashMap<i64, i64> = first_units
-        .into_iter()
-        .filter_map(|(version, unit)| Some((version, unit?)))
-        .collect();
-    let mut rows: Vec<(i64, String, String, Option<String>, String)> = procedure_versions::table
-        .inner_join(procedures::table)
-        .filter(procedure_versions::id.eq_any(first_unit.keys().copied().collect::<Vec<_>>()))
+        .group_by((procedure_versions::id, procedures::id))
         .select((
             procedure_versions::id,
             procedures::code,
             procedures::base_code,
             procedure_versions::online_level,
             procedure_versions::content,
+            diesel::dsl::min(procedure_version_units::unit_id),
         ))
         .load(conn)?;
-    let unit_of = |version: &i64| first_unit.get(version).copied().unwrap_or(i64::MAX);
-    // Of a code with several versions in force, the one whose first unit comes first.
-    rows.sort_by(|a, b| (&a.1, unit_of(&a.0)).cmp(&(&b.1, unit_of(&b.0))));
+    // Of a code with several versions in force, the one whose first unit comes first (then the
+    // earlier version: one order on both backends).
+    rows.sort_by(|a, b| (&a.1, a.5, a.0).cmp(&(&b.1, b.5, b.0)));
     rows.dedup_by(|later, first| later.1 == first.1);
     let serves_citizens = counting.citizen_matcher::<String>();
     Ok(rows
         .into_iter()
-        .map(|(version, code, base, online, content)| {
+        .map(|(_, code, base, online, content, first_unit)| {
             let content = serde_json::from_str::<CountedContent>(&content).ok();
             let kind = ProcedureKind {
                 fees: content.as_ref().is_some_and(CountedContent::has_fees),
@@ -295,7 +288,7 @@ fn procedures_in_force(
             ProcedureFacts {
                 code,
                 base,
-                unit_id: first_unit.get(&version).copied(),
+                unit_id: first_unit,
                 online: matches!(online.as_deref(), Some("partial" | "full")),
                 kind,
             }

@@ -861,3 +861,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_dead_letters,
     token_revocations,
 );
+
+// The procedures in force of a subtree are grouped by version and procedure (their keys), the
+// rest of both rows read with them (`catalogue_figures::procedures_in_force`).
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    procedure_versions::id,
+    procedure_versions::online_level,
+    procedure_versions::content,
+    procedures::id,
+    procedures::code,
+    procedures::base_code,
+);

@@ -158,7 +158,7 @@ pub struct ProcedureFacts {
     pub code: String,
     /// Code without the province suffix (dossiers may name either).
     pub base: String,
-    /// A unit of the subtree that handles it (the first by code).
+    /// The unit of the subtree that handles it with the smallest id.
     pub unit_id: Option<i64>,
     /// Offers partial or full online service.
     pub online: bool,
