@@ -141,6 +141,19 @@ fn name_or_count(
 }
 
 /// A validator `length` error saying `message`, for the bounds a custom validator checks.
+/// Refuses a text of white space only: names and numbers are stored trimmed, and such a one
+/// would be stored empty.
+pub(crate) fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
+    // An empty one is refused by its length, named once.
+    if !text.is_empty() && text.trim().is_empty() {
+        let mut e = validator::ValidationError::new("blank");
+        e.message = Some("must not be blank".into());
+        Err(e)
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) fn length_error(message: String) -> validator::ValidationError {
     let mut e = validator::ValidationError::new("length");
     e.message = Some(message.into());

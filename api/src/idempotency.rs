@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tthc_core::InvalidParam;
 use tthc_core::db::idempotency::{self, Claim, StoredAnswer};
 
-use crate::bulk::MAX_BULK_BODY;
+use crate::bulk::body_limit;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -133,15 +133,24 @@ pub async fn replay(
     }
     let client = claims.sub;
 
-    // The body is read here to hash it, then handed on to the handler unchanged.
+    // The body is read here to hash it, then handed on to the handler unchanged; no further
+    // than the route reads one (a bulk route's limit for any route let one request hold 64 MiB).
+    let limit = body_limit(req.match_pattern().as_deref());
+    let too_large = || ApiError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Ok(req.error_response(too_large()));
+    }
     let mut payload = req.take_payload();
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
-        if body.len() + chunk.len() > MAX_BULK_BODY {
-            return Ok(req.error_response(ApiError::PayloadTooLarge(format!(
-                "a body is at most {MAX_BULK_BODY} bytes"
-            ))));
+        if body.len() + chunk.len() > limit {
+            return Ok(req.error_response(too_large()));
         }
         body.extend_from_slice(&chunk);
     }

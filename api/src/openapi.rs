@@ -86,6 +86,7 @@ fn generated() -> (utoipa::openapi::OpenApi, Value) {
     close_tagged_variants(&mut value);
     bound_dates(&mut value);
     shape_parameters(&mut value);
+    forbid_blank(&mut value);
     forbid_control_characters(&mut value);
     name_levels(&mut value);
     loosen_bulk_items(&mut value);
@@ -314,6 +315,35 @@ fn shape_parameters(doc: &mut Value) {
 const BODY_TEXT: &str = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$";
 /// Text in a query parameter, a form field or a path segment: no C0 control character, no DEL.
 const URL_TEXT: &str = r"^[^\x00-\x1F\x7F]*$";
+
+/// A name or number stored trimmed ([`crate::http::not_blank`]): [`BODY_TEXT`] with at least one
+/// character that is neither a control character nor white space as `char::is_whitespace`
+/// reads it (spelled out: JSON Schema's `\s` is another set).
+const NOT_BLANK_TEXT: &str = concat!(
+    r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*",
+    r"[^\x00-\x20\x7F\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
+);
+
+/// The extension that marks a field refused when blank, beside
+/// `#[validate(custom(function = "crate::http::not_blank"))]`:
+/// `#[schema(extensions(("x-not-blank" = json!(true))))]`. It is replaced by the pattern
+/// [`NOT_BLANK_TEXT`] (a `pattern` attribute takes only a literal).
+const NOT_BLANK: &str = "x-not-blank";
+
+/// Gives every schema marked [`NOT_BLANK`] the pattern [`NOT_BLANK_TEXT`].
+fn forbid_blank(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.remove(NOT_BLANK).is_some() {
+                map.insert("pattern".into(), json!(NOT_BLANK_TEXT));
+            }
+            map.values_mut().for_each(forbid_blank);
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_blank),
+        _ => {}
+    }
+}
 
 /// Says where control characters are refused (see `middleware::refuse_control_characters`
 /// and `http::parse_json`): every free-text string of a body, a query or a path gets the

@@ -435,6 +435,18 @@ fn decisions_are_validated_and_versioned() {
         r.invalid_names(),
         ["unit", "implements[0]", "items[0].content"]
     );
+    // One decision implemented twice (a 500 before: the links' primary key).
+    let r = app.post("/api/v1/announcements", &admin, &json!({"kind": "province", "number": "6/QĐ-UBND", "title": "x", "issuer": "P",
+        "signedOn": "2024-05-06", "unit": "STP", "implements": ["1/QĐ-BTC", "1/QĐ-BTC"], "items": [{"procedureCode": "1.000001", "action": "abolished"}]}));
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["implements[1]"], "{}", r.text);
+    // A number or title of white space only (stored trimmed, it was stored empty).
+    let r = app.post("/api/v1/announcements", &admin, &json!({"kind": "province", "number": "  ", "title": "\u{3000}", "issuer": "P",
+        "signedOn": "2024-05-06", "unit": "STP", "items": [{"procedureCode": "1.000001", "action": "abolished"}]}));
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    let mut names = r.invalid_names();
+    names.sort();
+    assert_eq!(names, ["number", "title"], "{}", r.text);
 
     let mut body = ministry(
         "1/QĐ-BTC",

@@ -24,6 +24,21 @@ fn dossier(code: &str, events: Value, results: Value, sync: Value) -> Value {
     })
 }
 
+/// Pushes dossier `code` with its receipt alone (received Monday 2 March 08:00).
+fn push_received(app: &TestApp, token: &str, code: &str) {
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        token,
+        &json!([dossier(
+            code,
+            json!([ev("1", "received", "02T08:00:00")]),
+            json!([]),
+            Value::Null
+        )]),
+    );
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+}
+
 /// `PUT /dossiers/{code}` of `body`.
 fn put_dossier(app: &TestApp, token: &str, code: &str, body: &Value) -> Reply {
     app.call(
@@ -882,16 +897,7 @@ fn one_batch_over_two_provinces_follows_each_province_calendar() {
 fn a_stored_due_date_does_not_move_when_the_calendar_is_edited() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    app.post(
-        "/api/v1/dossiers/bulk",
-        &admin,
-        &json!([dossier(
-            "C1-260302-0041",
-            json!([ev("1", "received", "02T08:00:00")]),
-            json!([]),
-            Value::Null
-        )]),
-    );
+    push_received(&app, &admin, "C1-260302-0041");
     let before = app.get("/api/v1/dossiers/C1-260302-0041", &admin);
     assert_eq!(before.body["dueAt"], "2026-03-05T08:00:00+07:00");
     // The province makes Tuesday 3 March a day off.
@@ -1012,16 +1018,7 @@ fn sync_failures_and_event_details_are_kept() {
 fn an_idempotency_key_replays_the_first_answer() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    app.post(
-        "/api/v1/dossiers/bulk",
-        &admin,
-        &json!([dossier(
-            "C1-260302-0061",
-            json!([ev("1", "received", "02T08:00:00")]),
-            json!([]),
-            Value::Null
-        )]),
-    );
+    push_received(&app, &admin, "C1-260302-0061");
     let event = ev("2", "processing", "02T09:00:00");
     let send = |body: &Value, key: &str| {
         app.call_with(
@@ -1077,16 +1074,7 @@ fn an_idempotency_key_replays_the_first_answer() {
         )
     };
     early("k-0062-a").assert_problem(Status::NOT_FOUND, "notFound");
-    app.post(
-        "/api/v1/dossiers/bulk",
-        &admin,
-        &json!([dossier(
-            "C1-260302-0062",
-            json!([ev("1", "received", "02T08:00:00")]),
-            json!([]),
-            Value::Null
-        )]),
-    );
+    push_received(&app, &admin, "C1-260302-0062");
     let landed = early("k-0062-a");
     assert_eq!(landed.body["result"], "added", "{}", landed.text);
     assert_eq!(landed.header("idempotent-replayed"), None);
@@ -1106,6 +1094,94 @@ fn an_idempotency_key_replays_the_first_answer() {
     assert_eq!(theirs.body["result"], "duplicate", "{}", theirs.text);
     // A key that is not a token of visible characters is refused.
     send(&event, "").assert_problem(Status::BAD_REQUEST, "validationFailed");
+}
+
+/// A raw HTTP/1.1 POST of `head`'s headers and then `body`, over a socket of its own, and the
+/// status line and headers of the answer (`None` if none came within 20 s).
+fn raw_post(app: &TestApp, head: &str, body: &[u8]) -> Option<String> {
+    use std::io::{Read, Write};
+    let base = app.url("");
+    let authority = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut socket = std::net::TcpStream::connect(authority).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    socket
+        .write_all(format!("{head}Host: {authority}\r\n\r\n").as_bytes())
+        .unwrap();
+    socket.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    (!answer.is_empty()).then(|| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[test]
+fn an_idempotent_request_is_refused_once_its_body_passes_the_routes_limit() {
+    // The idempotency middleware reads the body before the handler; it read up to the bulk
+    // limit (64 MiB) on every route, so any write route could hold that much per request.
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    push_received(&app, &admin, "C1-260302-0063");
+    let path = "/api/v1/dossiers/C1-260302-0063/events";
+    let head = |framing: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nAuthorization: Bearer {admin}\r\n\
+             Idempotency-Key: k-0063\r\nContent-Type: application/json\r\n{framing}"
+        )
+    };
+    // A declared length past the route's 1 MiB: refused before any of it is sent.
+    let declared = raw_post(&app, &head("Content-Length: 2000000\r\n"), b"")
+        .expect("no answer: the body was awaited");
+    assert!(declared.starts_with("HTTP/1.1 413"), "{declared}");
+    assert!(declared.contains("application/problem+json"), "{declared}");
+    // A chunked body is refused once it passes 1 MiB, not read on to its end.
+    let mut chunk = format!("{:x}\r\n", 1_100_000).into_bytes();
+    chunk.extend(std::iter::repeat_n(b' ', 1_100_000));
+    chunk.extend_from_slice(b"\r\n");
+    let streamed = raw_post(&app, &head("Transfer-Encoding: chunked\r\n"), &chunk)
+        .expect("no answer: the body was read on past the route's limit");
+    assert!(streamed.starts_with("HTTP/1.1 413"), "{streamed}");
+    // Nothing was kept under the key: a request that fits is answered afresh.
+    let fits = app.call_with(
+        HttpMethod::POST,
+        path,
+        Some(&admin),
+        Some(&ev("2", "processing", "02T09:00:00")),
+        &[("Idempotency-Key", "k-0063")],
+    );
+    assert_eq!(fits.status, Status::OK, "{}", fits.text);
+    assert_eq!(fits.body["result"], "added");
+    // A bulk route still takes a body past 1 MiB under a key.
+    let many: Vec<Value> = (0..2000)
+        .map(|i| {
+            let mut d = dossier(
+                &format!("C1-260302-{:04}", 2000 + i),
+                json!([ev("1", "received", "02T08:00:00")]),
+                json!([]),
+                Value::Null,
+            );
+            d["components"] = (1..=6)
+                .map(|k| json!({"name": format!("Thành phần {k}"), "sha256": FORM}))
+                .collect();
+            d
+        })
+        .collect();
+    assert!(json!(many).to_string().len() > 1024 * 1024);
+    let bulk = app.call_with(
+        HttpMethod::POST,
+        "/api/v1/dossiers/bulk",
+        Some(&admin),
+        Some(&json!(many)),
+        &[("Idempotency-Key", "k-bulk-0063")],
+    );
+    assert_eq!(bulk.status, Status::OK, "{}", bulk.text);
+    assert_eq!(bulk.body["created"], 2000, "{}", bulk.text);
 }
 
 #[test]

@@ -358,6 +358,17 @@ fn a_relay_is_set_by_a_relay_admin_over_its_units() {
     );
     assert_eq!(r.status, Status::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.invalid_names(), ["url"]);
+    // A session no header can carry: every delivery would fail to be built.
+    for session in ["abc\n", "phiên đăng nhập", "a b"] {
+        let r = app.call(
+            HttpMethod::PUT,
+            "/api/v1/portal-relays/P",
+            Some(&admin),
+            Some(&json!({"url": "https://dichvucong.gov.vn/api/sync", "session": session})),
+        );
+        r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        assert_eq!(r.invalid_names(), ["session"], "{}", r.text);
+    }
     app.get("/api/v1/portal-relays/P", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     let r = app.call(

@@ -332,7 +332,9 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
     let r = put(&json!({"figures": {
         "NOT_AN_INDICATOR": {"numerator": 1, "denominator": 2},
         "DOSSIER_SYNC": {"numerator": 11, "denominator": 10},
-        "ELECTRONIC_CERTIFIED_COPY": {"denominator": 10}
+        "ELECTRONIC_CERTIFIED_COPY": {"denominator": 10},
+        // Past what a 64-bit signed column holds: it was stored clamped.
+        "PUBLISH_ON_TIME": {"numerator": 1, "denominator": u64::MAX}
     }}));
     r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     let mut names = r.invalid_names();
@@ -342,7 +344,8 @@ fn entered_figures_complete_and_replace_counts_and_are_checked() {
         [
             "figures.DOSSIER_SYNC.numerator",
             "figures.ELECTRONIC_CERTIFIED_COPY.numerator",
-            "figures.NOT_AN_INDICATOR"
+            "figures.NOT_AN_INDICATOR",
+            "figures.PUBLISH_ON_TIME.denominator"
         ]
     );
     let kept = app.get("/api/v1/units/P/figures/2026-03", &admin);

@@ -378,6 +378,59 @@ fn a_unit_limited_client_decides_nothing_every_unit_shares() {
         "no oracle"
     );
 
+    // A procedure no unit handles is the province's: a unit-limited client made one by leaving
+    // its handling units out.
+    let mut province_wide = content("Thủ tục của tỉnh", "HT", "province", "STP", false);
+    province_wide["handlingUnits"] = json!([]);
+    let r = put(
+        &app,
+        &stp,
+        "/api/v1/procedures/1.009001",
+        &json!({"content": province_wide}),
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["content.handlingUnits"], "{}", r.text);
+    app.get("/api/v1/procedures/1.009001", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // Nor through a decision of its own unit that it applies.
+    let mut own = decision("4/QĐ-UBND", Some("STP"), &[]);
+    own["items"] = json!([{"procedureCode": "1.009002", "action": "new", "name": "Thủ tục",
+                           "content": province_wide}]);
+    let r = app.post("/api/v1/announcements", &stp, &own);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let own_id = r.body["id"].as_i64().unwrap();
+    let r = app.post(
+        &format!("/api/v1/announcements/{own_id}/apply"),
+        &stp,
+        &json!({}),
+    );
+    assert_eq!(r.status, Status::UNPROCESSABLE_ENTITY, "{}", r.text);
+    app.get("/api/v1/procedures/1.009002", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    // Its decision's publication marks only procedures it may change: applied by the
+    // province for a procedure STTTT handles too, it marks none.
+    own["items"][0]["content"]["handlingUnits"] = json!(["STP", "STTTT"]);
+    let r = put(
+        &app,
+        &admin,
+        &format!("/api/v1/announcements/{own_id}"),
+        &own,
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let r = app.post(
+        &format!("/api/v1/announcements/{own_id}/apply"),
+        &admin,
+        &json!({}),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    own["publishedOn"] = json!("2026-03-05");
+    put(&app, &stp, &format!("/api/v1/announcements/{own_id}"), &own)
+        .assert_problem(Status::FORBIDDEN, "outsideGrant");
+    assert_eq!(
+        app.get("/api/v1/procedures/1.009002", &admin).body["publishedOn"],
+        Value::Null
+    );
+
     // Duties: its own units as reporters; a duty binding others is not its to replace.
     let duty = |code: &str, reporters: &[&str]| {
         json!({"code": code, "name": format!("Báo cáo {code}"), "frequency": "monthly",

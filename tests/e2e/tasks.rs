@@ -84,12 +84,18 @@ fn a_letters_tasks_are_imported_and_each_units_part_judged_on_the_seeds_dates() 
     bad["tasks"][0]["dueBefore"] = json!("2023-08-01");
     bad["tasks"][1]["units"] = json!(["STP", "NOPE", "STP"]);
     bad["tasks"][1]["key"] = json!("3512#2");
+    // The key of a notice's explanations, taken before they are asked for, would stand in for
+    // them (`POST /tasks/explanations` answered with this task).
+    let mut third = plan()["tasks"][0].clone();
+    third["key"] = json!("explanations:P:2023-08");
+    bad["tasks"].as_array_mut().unwrap().push(third);
     let r = app.post("/api/v1/tasks/import", &admin, &bad);
     r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     assert_eq!(
         r.invalid_names(),
         [
             "tasks[0].dueBefore",
+            "tasks[2].key",
             "tasks[1].units[1]",
             "tasks[1].units[2]",
             "tasks[1].key"

@@ -168,6 +168,24 @@ fn duplicate_codes_and_unknown_parents_are_refused_and_nothing_is_stored() {
     );
     r.assert_problem(Status::BAD_REQUEST, "validationFailed");
     assert_eq!(r.invalid_names(), ["name"]);
+    // White space only: stored trimmed, it was stored empty.
+    for blank in [" ", "\u{a0}\t\u{2003}"] {
+        let r = app.post(
+            "/api/v1/units",
+            &token,
+            &json!({"code": "Y", "name": blank, "level": "commune", "parent": "P"}),
+        );
+        r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        assert_eq!(r.invalid_names(), ["name"]);
+        let r = app.call(
+            tthc_tests::HttpMethod::PATCH,
+            "/api/v1/units/P",
+            Some(&token),
+            Some(&json!({"name": blank})),
+        );
+        r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+        assert_eq!(r.invalid_names(), ["name"]);
+    }
     let r = app.post(
         "/api/v1/units",
         &token,

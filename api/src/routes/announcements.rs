@@ -51,8 +51,11 @@ pub struct ItemInput {
 #[serde(deny_unknown_fields)]
 pub struct ProcessInput {
     /// Decision number.
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[validate(
+        length(min = 1, max = 100),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 100, extensions(("x-not-blank" = json!(true))))]
     pub number: String,
     /// Signed on.
     pub date: NaiveDate,
@@ -72,16 +75,25 @@ pub struct DecisionInput {
     /// `ministry` or `province`.
     pub kind: DecisionKind,
     /// Decision number, unique.
-    #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[validate(
+        length(min = 1, max = 100),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 100, extensions(("x-not-blank" = json!(true))))]
     pub number: String,
     /// Title.
-    #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
+    #[validate(
+        length(min = 1, max = 1000),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 1000, extensions(("x-not-blank" = json!(true))))]
     pub title: String,
     /// The issuing ministry, or the province's code.
-    #[validate(length(min = 1, max = 300))]
-    #[schema(min_length = 1, max_length = 300)]
+    #[validate(
+        length(min = 1, max = 300),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 300, extensions(("x-not-blank" = json!(true))))]
     pub issuer: String,
     /// Signed on.
     pub signed_on: NaiveDate,

@@ -100,8 +100,11 @@ pub struct ClientCreate {
     #[schema(min_length = 3, max_length = 64)]
     pub id: String,
     /// Name.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200, extensions(("x-not-blank" = json!(true))))]
     pub name: String,
     /// Scopes: any of `units:read`, `units:write`, `clients:admin`, `audit:read`.
     pub scopes: Vec<String>,
@@ -119,8 +122,11 @@ pub struct ClientCreate {
 #[schema(example = json!({"scopes": ["units:read"], "disabled": false}))]
 pub struct ClientPatch {
     /// New name.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200, extensions(("x-not-blank" = json!(true))))]
     pub name: Option<String>,
     /// New scopes (replace the old).
     pub scopes: Option<Vec<String>>,

@@ -34,9 +34,10 @@ pub struct RelayPut {
     #[validate(length(min = 8, max = 2000))]
     #[schema(min_length = 8, max_length = 2000, format = Uri)]
     pub url: String,
-    /// The session token the portal's login gave, sent as the `session` header.
-    #[validate(length(min = 1, max = 2000))]
-    #[schema(min_length = 1, max_length = 2000)]
+    /// The session token the portal's login gave, sent as the `session` header: visible ASCII
+    /// characters, as a header value holds.
+    #[validate(length(min = 1, max = 2000), custom(function = "header_token"))]
+    #[schema(min_length = 1, max_length = 2000, pattern = r"^[!-~]+$")]
     pub session: String,
     /// Relay (`true`, the default) or hold the queue.
     #[serde(default = "yes")]
@@ -45,6 +46,18 @@ pub struct RelayPut {
 
 fn yes() -> bool {
     true
+}
+
+/// Refuses a session no header can carry: every delivery would fail to be sent.
+fn header_token(session: &str) -> Result<(), validator::ValidationError> {
+    if session.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        let mut e = validator::ValidationError::new("header");
+        e.message =
+            Some("must be visible ASCII characters only (it is sent as a header value)".into());
+        Err(e)
+    }
 }
 
 /// One unit's part of the relay's queue.

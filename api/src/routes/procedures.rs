@@ -779,8 +779,11 @@ pub async fn list_fields(state: web::Data<AppState>) -> Result<web::Json<FieldLi
 #[schema(example = json!({"name": "Hộ tịch"}))]
 pub struct FieldPut {
     /// Name.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200, extensions(("x-not-blank" = json!(true))))]
     pub name: String,
 }
 

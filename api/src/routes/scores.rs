@@ -146,6 +146,13 @@ fn check_figures(rule_set: &RuleSet, body: &FiguresBody) -> Result<(), ApiError>
             ));
             continue;
         }
+        // Stored as a signed 64-bit integer on both backends; larger, it was clamped silently.
+        if i64::try_from(figure.denominator).is_err() {
+            invalid.push(InvalidParam::new(
+                format!("{name}.denominator"),
+                format!("is larger than {}", i64::MAX),
+            ));
+        }
         match figure.numerator {
             Some(n) if n > figure.denominator => invalid.push(InvalidParam::new(
                 format!("{name}.numerator"),

@@ -80,6 +80,17 @@ fn task_problems(
             "must have 1 to 100 characters, without spaces",
         ));
     }
+    if let Some(key) = &item.key
+        && key.starts_with(app_tasks::EXPLANATION_KEY_PREFIX)
+    {
+        invalid.push(InvalidParam::new(
+            format!("{field}key"),
+            format!(
+                "may not begin with {}: those keys name the explanation tasks of monthly notices",
+                app_tasks::EXPLANATION_KEY_PREFIX
+            ),
+        ));
+    }
     if item.text.trim().is_empty() || item.text.chars().count() > 4000 {
         invalid.push(InvalidParam::new(
             format!("{field}text"),
@@ -585,7 +596,19 @@ pub async fn explanation_task(
             let unit = unit_in_scope(conn, &principal, &body.unit)?;
             let key = app_tasks::explanation_key(&unit.code, period);
             let (created, task) = match store::find_by_key(conn, &key)? {
-                Some(id) => (false, store::get(conn, &scope, id)?),
+                Some(id) => {
+                    let task = store::get(conn, &scope, id)?;
+                    // Imported before its prefix was reserved.
+                    if task.kind != TaskKind::Explanation {
+                        return Err(ApiError::Conflict(InvalidParam::new(
+                            "unit",
+                            format!(
+                                "another task holds the key {key} of this notice's explanations"
+                            ),
+                        )));
+                    }
+                    (false, task)
+                }
                 None => {
                     let form = app_tasks::explanation_task(
                         conn,

@@ -112,8 +112,11 @@ pub struct UnitCreate {
     /// Identifier code: 1–40 ASCII letters, digits, `.` and `-`.
     pub code: UnitCode,
     /// Official name.
-    #[validate(length(min = 1, max = 300))]
-    #[schema(min_length = 1, max_length = 300)]
+    #[validate(
+        length(min = 1, max = 300),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 300, extensions(("x-not-blank" = json!(true))))]
     pub name: String,
     /// Level.
     pub level: Level,
@@ -132,8 +135,11 @@ pub struct UnitCreate {
 #[schema(example = json!({"validTo": "2025-06-30"}))]
 pub struct UnitPatch {
     /// New name.
-    #[validate(length(min = 1, max = 300))]
-    #[schema(min_length = 1, max_length = 300)]
+    #[validate(
+        length(min = 1, max = 300),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 300, extensions(("x-not-blank" = json!(true))))]
     pub name: Option<String>,
     /// New level.
     pub level: Option<Level>,

@@ -96,8 +96,11 @@ pub struct UserCreate {
     #[schema(min_length = 3, max_length = 64, pattern = "^[a-z0-9._-]{3,64}$")]
     pub username: String,
     /// Full name.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200, extensions(("x-not-blank" = json!(true))))]
     pub name: String,
     /// The password: 12–200 characters (a sentence is easier to remember than symbols).
     #[validate(length(min = 12, max = 200))]
@@ -120,8 +123,11 @@ pub struct UserCreate {
 #[schema(example = json!({"role": "officer", "disabled": false}))]
 pub struct UserPatch {
     /// New name.
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::http::not_blank")
+    )]
+    #[schema(min_length = 1, max_length = 200, extensions(("x-not-blank" = json!(true))))]
     pub name: Option<String>,
     /// A new password (12–200 characters).
     #[validate(length(min = 12, max = 200))]

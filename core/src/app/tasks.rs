@@ -144,9 +144,13 @@ pub fn figures(
     Ok(out)
 }
 
+/// How the keys of explanation tasks begin: reserved, so that no imported task can take the
+/// key of a notice's explanations before they are asked for.
+pub const EXPLANATION_KEY_PREFIX: &str = "explanations:";
+
 /// The key of the explanation task of unit `code`'s notice for `period`.
 pub fn explanation_key(code: &str, period: Period) -> String {
-    format!("explanations:{code}:{period}")
+    format!("{EXPLANATION_KEY_PREFIX}{code}:{period}")
 }
 
 /// The task that asks the units with late dossiers in unit `code`'s notice for `period` to

@@ -471,6 +471,11 @@ fn check_write(
             _ => None,
         };
         match id {
+            // A second link to one decision broke the links' primary key: a 500.
+            Some(id) if links.contains(&id) => invalid.push(InvalidParam::new(
+                format!("implements[{i}]"),
+                format!("repeats {number}"),
+            )),
             Some(id) => links.push(id),
             None => invalid.push(InvalidParam::new(
                 format!("implements[{i}]"),
@@ -738,7 +743,7 @@ pub fn update(
                 .iter()
                 .map(|i| i.procedure_code.to_string())
                 .collect();
-            procedures::mark_published_in(conn, actor, &codes, on)?;
+            procedures::mark_published_in(conn, actor, scope, &codes, on)?;
         }
         let after = get(conn, &UnitScope::All, id)?;
         audit::record_in_unit(

@@ -384,6 +384,15 @@ fn check_content(
             format!("no field has the code {:?}", content.field),
         ));
     }
+    // A procedure no unit handles is the whole province's (`check_owned`): a client granted
+    // only some units may not make one.
+    if content.handling_units.is_empty() && !matches!(scope, UnitScope::All) {
+        invalid.push(InvalidParam::new(
+            "content.handlingUnits",
+            "must name a unit of your grant: a procedure no unit handles is the whole province's, \
+             which only a client granted every unit may create or make",
+        ));
+    }
     let mut unit_ids = Vec::new();
     for (i, code) in content.handling_units.iter().enumerate() {
         let unit: Option<(i64, String)> = units::table
@@ -656,10 +665,12 @@ pub fn abolish_in(
 }
 
 /// Marks procedures published on the national database on `on`, where not marked yet, each a
-/// new version. Audited, so that the change feed and webhooks carry it.
+/// new version. Audited, so that the change feed and webhooks carry it. Refused, as any change
+/// of them, unless `scope` covers every unit handling each one ([`check_owned`]).
 pub fn mark_published_in(
     conn: &mut DbConnection,
     actor: &Actor,
+    scope: &UnitScope,
     codes: &[String],
     on: NaiveDate,
 ) -> StoreResult<usize> {
@@ -669,6 +680,9 @@ pub fn mark_published_in(
         .filter(procedures::published_on.is_null())
         .select(ProcedureRow::as_select())
         .load(conn)?;
+    for row in &unmarked {
+        check_owned(conn, scope, &row.code)?;
+    }
     for row in &unmarked {
         let latest = latest_version(conn, row.id)?.ok_or_else(|| not_found(&row.code))?;
         let before = procedure_of(row.clone(), latest.clone())?;

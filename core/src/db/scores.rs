@@ -39,7 +39,7 @@ fn is_catalogue(code: &str) -> bool {
 pub struct EnteredFigure {
     /// The numerator; left out, tthc's own count is used (only for the indicators it observes).
     pub numerator: Option<u64>,
-    /// The denominator.
+    /// The denominator: at most 9223372036854775807, what a signed 64-bit column holds.
     pub denominator: u64,
     /// Where the figure comes from (a report's number, say).
     pub note: Option<String>,
