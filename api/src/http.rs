@@ -140,7 +140,6 @@ fn name_or_count(
     }
 }
 
-/// A validator `length` error saying `message`, for the bounds a custom validator checks.
 /// Refuses a text of white space only: names and numbers are stored trimmed, and such a one
 /// would be stored empty.
 pub(crate) fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
@@ -154,6 +153,7 @@ pub(crate) fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// A validator `length` error saying `message`, for the bounds a custom validator checks.
 pub(crate) fn length_error(message: String) -> validator::ValidationError {
     let mut e = validator::ValidationError::new("length");
     e.message = Some(message.into());
@@ -710,6 +710,40 @@ impl<T: ToSchema> Page<T> {
             items: rows.into_iter().map(view).collect(),
             next_cursor,
             total: None,
+        }
+    }
+}
+
+/// The rows of a keyset page of `limit` that `keep` lets through, and one more when there are
+/// more: `read(conn, after, n)` reads the next `n` rows after the key `after`, in key order.
+/// Rows are read on past those `keep` refuses, so that a page comes out full and its cursor
+/// right (a page filtered after one read came out short, its cursor lost, and what followed
+/// unlisted).
+pub fn kept_rows<C, R, E>(
+    conn: &mut C,
+    mut read: impl FnMut(&mut C, Option<&str>, i64) -> Result<Vec<R>, E>,
+    mut keep: impl FnMut(&mut C, &R) -> Result<bool, E>,
+    key: impl Fn(&R) -> String,
+    (mut after, limit): (Option<String>, i64),
+) -> Result<Vec<R>, E> {
+    let wanted = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let mut kept = Vec::new();
+    loop {
+        let rows = read(conn, after.as_deref(), limit.saturating_add(1))?;
+        let last_read = rows.len() < wanted;
+        after = rows.last().map(&key);
+        for row in rows {
+            if keep(conn, &row)? {
+                kept.push(row);
+                if kept.len() == wanted {
+                    return Ok(kept);
+                }
+            }
+        }
+        if last_read || after.is_none() {
+            return Ok(kept);
         }
     }
 }

@@ -287,6 +287,30 @@ fn units_outside_the_grant_do_not_exist_for_the_client() {
             .status,
         Status::OK
     );
+    // Not its own units' levels: a level decides the calendar (a province has its own) and
+    // how the scores are counted (a commune gets full marks where it is not scored).
+    for level in ["province", "commune"] {
+        app.patch("/api/v1/units/D1", &d1, &json!({"level": level}))
+            .assert_problem(Status::FORBIDDEN, "outsideGrant");
+    }
+    let r = app.post(
+        "/api/v1/units",
+        &d1,
+        &json!({"code": "N2", "name": "n", "level": "province", "parent": "D1"}),
+    );
+    r.assert_problem(Status::FORBIDDEN, "outsideGrant");
+    app.get("/api/v1/units/N2", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    assert_eq!(
+        app.get("/api/v1/units/D1", &admin).body["level"],
+        "department"
+    );
+    // The level it has, sent again, is no change.
+    let r = app.patch("/api/v1/units/D1", &d1, &json!({"level": "department"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    // A client granted every unit re-levels.
+    let r = app.patch("/api/v1/units/D1.1", &admin, &json!({"level": "commune"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
 }
 
 #[test]

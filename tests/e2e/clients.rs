@@ -163,6 +163,24 @@ fn bad_clients_are_refused_with_the_field_named() {
         &json!({"id": "good-id", "name": "n", "scopes": ["units:read", "everything"], "units": ["NOPE"]}),
     );
     assert_eq!(r.invalid_names(), ["scopes[1]", "units[0]"], "{}", r.text);
+    // A unit twice: stored so, the grant no longer matched its units one for one.
+    app.unit("P", "province", None);
+    let r = app.post(
+        "/api/v1/clients",
+        &admin,
+        &json!({"id": "twice", "name": "n", "scopes": ["units:read"], "units": ["P", "P"]}),
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["units[1]"], "{}", r.text);
+    // At most 1000 units (a list past SQLite's bound parameters was a 500).
+    let many: Vec<String> = (0..33_000).map(|_| "P".to_owned()).collect();
+    let r = app.post(
+        "/api/v1/users",
+        &admin,
+        &json!({"username": "many", "name": "n", "role": "viewer", "password": "mat-khau-dai-du-12", "units": many}),
+    );
+    r.assert_problem(Status::BAD_REQUEST, "validationFailed");
+    assert_eq!(r.invalid_names(), ["units"], "{}", r.text);
     let r = app.post(
         "/api/v1/clients",
         &admin,
@@ -271,4 +289,32 @@ fn a_clients_tokens_are_revoked_by_a_new_secret_another_grant_disabling_or_delet
     assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
     revoked(&fourth);
     assert!(works(&admin), "the administrator's own token is untouched");
+}
+
+/// A page of the clients a unit-limited administrator may manage is full, and its cursor leads
+/// on: the page was filtered after one read, so a page past clients it may not manage came out
+/// empty, without a cursor, and the clients after them were never listed.
+#[test]
+fn a_narrow_administrators_pages_skip_what_it_may_not_manage() {
+    let app = TestApp::spawn();
+    app.unit("P", "province", None);
+    app.unit("D1", "department", Some("P"));
+    app.unit("D2", "department", Some("P"));
+    app.client("b-other", &["units:read"], &["D2"]);
+    app.client("c-mine", &["units:read"], &["D1"]);
+    let (_, d1) = app.client("d1-admin", &["units:read", "clients:admin"], &["D1"]);
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/clients?limit=1".to_owned();
+    loop {
+        let page = app.get(&path, &d1);
+        assert_eq!(page.status, Status::OK, "{}", page.text);
+        let items = page.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "a full page: {}", page.text);
+        seen.push(items[0]["id"].as_str().unwrap().to_owned());
+        match page.body["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/clients?limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["c-mine", "d1-admin"]);
 }

@@ -288,6 +288,33 @@ fn a_portal_that_does_not_answer_or_fails_is_retried() {
         "{d}"
     );
     assert!(d["syncedAt"].is_null());
+    // An answer holding a NUL, which PostgreSQL's text refuses: recorded without it (it was not
+    // recorded at all, and the attempt's failure with it).
+    portal.answer(Answer::RefuseWith(502, "bad\0gateway"));
+    let d = wait_dossier(&app, &admin, "C1-A-0000", |d| {
+        d["syncError"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("502"))
+    });
+    let message = d["syncError"]["message"].as_str().unwrap();
+    assert!(message.contains("bad") && !message.contains('\0'), "{d}");
+    // The relay's own record of the attempt follows the dossiers'.
+    let started = std::time::Instant::now();
+    loop {
+        let relay = app.get("/api/v1/portal-relays/P", &admin);
+        if relay.body["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("502"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            relay.text
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     portal.answer(Answer::Take);
     let d = wait_dossier(&app, &admin, "C1-A-0000", |d| d["syncError"].is_null());
     assert_eq!(d["syncedStatus"], "received", "{d}");
@@ -359,7 +386,7 @@ fn a_relay_is_set_by_a_relay_admin_over_its_units() {
     assert_eq!(r.status, Status::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.invalid_names(), ["url"]);
     // A session no header can carry: every delivery would fail to be built.
-    for session in ["abc\n", "phiên đăng nhập", "a b"] {
+    for session in ["abc\n", "abc\r\nX-Injected: 1", "a\tb"] {
         let r = app.call(
             HttpMethod::PUT,
             "/api/v1/portal-relays/P",

@@ -320,6 +320,19 @@ fn an_administrator_grants_people_only_what_it_holds() {
     };
     assert_eq!(listed(&stp_admin), ["clerk"]);
     assert_eq!(listed(&admin), ["chief", "clerk"]);
+    // A person owns no subscription: its deliveries are read with a client's grant (one made
+    // from a session was held for ever, owned by no client).
+    let chief = session_of(&sign_in(&app, "chief", PASSWORD));
+    let r = with_session(
+        &app,
+        HttpMethod::POST,
+        "/api/v1/subscriptions",
+        &chief,
+        Some(&json!({"url": "https://example.com/hook"})),
+        true,
+    );
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(r.text.contains("API client"), "{}", r.text);
     app.get("/api/v1/users/chief", &stp_admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     app.patch("/api/v1/users/clerk", &stp_admin, &json!({"role": "admin"}))

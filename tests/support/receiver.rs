@@ -25,6 +25,8 @@ pub enum Answer {
     ErrorCode(i64),
     /// This status at once.
     Refuse(u16),
+    /// This status at once, with this body.
+    RefuseWith(u16, &'static str),
     /// As `Take`, after this long.
     Slowly(Duration),
     /// As `Take`, once the test calls [`Receiver::release`] (at once after that).
@@ -157,6 +159,9 @@ async fn receive(
         Answer::Refuse(status) => {
             HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
                 .body("not now")
+        }
+        Answer::RefuseWith(status, body) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(body)
         }
         Answer::ErrorCode(code) | Answer::ErrorCodeWhenReleased(code) => HttpResponse::Ok()
             .json(serde_json::json!({"error_code": code, "message": "Hệ thống đang bảo trì"})),

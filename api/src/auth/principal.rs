@@ -40,6 +40,12 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether a person signed in to the console acts (a session's subject is `user:…`), not
+    /// an API client.
+    pub fn is_person(&self) -> bool {
+        self.claims.sub.starts_with("user:")
+    }
+
     /// Refuses with 403 unless the token holds `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self

@@ -108,8 +108,10 @@ pub struct ClientCreate {
     pub name: String,
     /// Scopes: any of `units:read`, `units:write`, `clients:admin`, `audit:read`.
     pub scopes: Vec<String>,
-    /// Unit codes the client acts for, each with its subtree.
+    /// Unit codes the client acts for, each with its subtree (at most 1000).
     #[serde(default)]
+    #[validate(length(max = 1000))]
+    #[schema(max_items = 1000)]
     pub units: Vec<UnitCode>,
     /// Acts for every unit (a provincial office's own systems).
     #[serde(default)]
@@ -130,7 +132,9 @@ pub struct ClientPatch {
     pub name: Option<String>,
     /// New scopes (replace the old).
     pub scopes: Option<Vec<String>>,
-    /// New unit codes (replace the old).
+    /// New unit codes (replace the old; at most 1000).
+    #[validate(length(max = 1000))]
+    #[schema(max_items = 1000)]
     pub units: Option<Vec<UnitCode>>,
     /// Acts for every unit.
     pub all_units: Option<bool>,
@@ -199,6 +203,15 @@ pub(crate) fn check_grant(
         let wanted: Vec<String> = codes.iter().map(ToString::to_string).collect();
         let known = units::paths_of(conn, &wanted)?;
         for (i, code) in wanted.iter().enumerate() {
+            // Stored twice, the grant no longer matched its units' paths one for one, and only
+            // a client granted every unit could manage the client or person again.
+            if wanted[..i].contains(code) {
+                invalid.push(InvalidParam::new(
+                    format!("units[{i}]"),
+                    format!("{code} is listed twice"),
+                ));
+                continue;
+            }
             let suffix = format!("/{code}/");
             // A unit outside the giver's grant does not exist for it.
             if !known
@@ -317,17 +330,15 @@ pub async fn list_clients(
     let after = query.0.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = state
         .run(move |conn| {
-            let rows = store::list(conn, after.as_deref(), limit + 1)?;
-            // Only the clients the caller may manage; a page may so come out shorter than the
-            // limit, and its cursor still moves past every client read.
+            // Only the clients the caller may manage.
             let scope = principal.unit_scope(conn)?;
-            let mut kept = Vec::with_capacity(rows.len());
-            for c in rows {
-                if holds_grant_of(conn, &principal, &scope, &c)? {
-                    kept.push(c);
-                }
-            }
-            Ok(kept)
+            crate::http::kept_rows(
+                conn,
+                |conn, after, n| Ok(store::list(conn, after, n)?),
+                |conn, c| holds_grant_of(conn, &principal, &scope, c),
+                |c| c.id.clone(),
+                (after, limit),
+            )
         })
         .await?;
     Ok(web::Json(Page::from_rows(

@@ -424,7 +424,8 @@ pub struct PetitionQuery {
     /// Only petitions with this reaction.
     #[param(inline)]
     pub reaction: Option<Reaction>,
-    /// `-receivedAt` (default, newest first) or `lateFrom` (soonest deadline first).
+    /// `-receivedAt` (default, newest first) or `lateFrom` (soonest deadline first: the open
+    /// petitions with a deadline ahead or missed, so none that ended).
     #[param(pattern = "^(-receivedAt|lateFrom)$")]
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).

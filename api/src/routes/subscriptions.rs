@@ -359,7 +359,8 @@ pub async fn list_subscriptions(
 /// them, signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`: Standard Webhooks,
 /// HMAC-SHA256 with the secret). A batch the receiver does not take (no 2xx in time) is tried
 /// again with growing waits, then kept as a dead letter. Answers the subscription with its
-/// secret, shown this once. Audited (without the secret).
+/// secret, shown this once. Audited (without the secret). Owned by the API client that makes
+/// it: a person signed in to the console cannot make one (403).
 #[utoipa::path(
     tag = "webhooks",
     request_body = SubscriptionCreate,
@@ -378,6 +379,15 @@ pub async fn create_subscription(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::SubscriptionsWrite)?;
     principal.require(Scope::ChangesRead)?;
+    // Deliveries are read with the owning client's grant, which a person is not: one made
+    // from a console session was held for ever as owned by no client.
+    if principal.is_person() {
+        return Err(ApiError::Forbidden(
+            "a subscription belongs to an API client, whose grant its deliveries are read with; \
+             a person signed in to the console cannot own one"
+                .into(),
+        ));
+    }
     let b = body.0;
     let start = b
         .after

@@ -109,8 +109,10 @@ pub struct UserCreate {
     /// `viewer`, `officer` or `admin`.
     #[schema(pattern = "^(viewer|officer|admin)$")]
     pub role: String,
-    /// Unit codes the person acts for, each with its subtree.
+    /// Unit codes the person acts for, each with its subtree (at most 1000).
     #[serde(default)]
+    #[validate(length(max = 1000))]
+    #[schema(max_items = 1000)]
     pub units: Vec<UnitCode>,
     /// Acts for every unit (the provincial office).
     #[serde(default)]
@@ -136,7 +138,9 @@ pub struct UserPatch {
     /// New role.
     #[schema(pattern = "^(viewer|officer|admin)$")]
     pub role: Option<String>,
-    /// New unit codes (replace the old).
+    /// New unit codes (replace the old; at most 1000).
+    #[validate(length(max = 1000))]
+    #[schema(max_items = 1000)]
     pub units: Option<Vec<UnitCode>>,
     /// Acts for every unit.
     pub all_units: Option<bool>,
@@ -217,14 +221,14 @@ pub async fn list_users(
     let after = query.0.cursor.as_deref().map(decode_cursor).transpose()?;
     let rows = state
         .run(move |conn| {
-            let rows = store::list(conn, after.as_deref(), limit + 1)?;
-            let mut kept = Vec::with_capacity(rows.len());
-            for u in rows {
-                if manages(conn, &principal, &u)? {
-                    kept.push(u);
-                }
-            }
-            Ok(kept)
+            // Only the people the caller may manage.
+            crate::http::kept_rows(
+                conn,
+                |conn, after, n| Ok(store::list(conn, after, n)?),
+                |conn, u| manages(conn, &principal, u),
+                |u| u.username.clone(),
+                (after, limit),
+            )
         })
         .await?;
     Ok(web::Json(Page::from_rows(

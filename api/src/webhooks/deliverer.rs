@@ -355,9 +355,9 @@ impl Deliverer {
             .text()
             .await
             .map_err(|e| format!("reading the portal's answer: {}", e.without_url()))?;
-        let short: String = text.chars().take(200).collect();
+        let short = quoted(&text);
         if !status.is_success() {
-            return Err(format!("the portal answered {status}: {}", short.trim()));
+            return Err(format!("the portal answered {status}: {short}"));
         }
         let read: serde_json::Value = serde_json::from_str(&text)
             .map_err(|_| format!("the portal's answer is not JSON: {}", short.trim()))?;
@@ -370,12 +370,9 @@ impl Deliverer {
             Some(0) => Ok(()),
             Some(n) => Err(format!(
                 "the portal answered error_code {n}: {}",
-                read["message"].as_str().unwrap_or_default()
+                quoted(read["message"].as_str().unwrap_or_default())
             )),
-            None => Err(format!(
-                "the portal's answer has no error_code: {}",
-                short.trim()
-            )),
+            None => Err(format!("the portal's answer has no error_code: {short}")),
         }
     }
 
@@ -413,8 +410,7 @@ impl Deliverer {
             return Ok(());
         }
         let text = answer.text().await.unwrap_or_default();
-        let text: String = text.chars().take(200).collect();
-        Err(format!("the receiver answered {status}: {}", text.trim()))
+        Err(format!("the receiver answered {status}: {}", quoted(&text)))
     }
 
     /// Renews this instance's lease of `sub` before a request (`store::renew`): `Err` when it
@@ -669,4 +665,16 @@ pub fn measure_lag(
             .set(count);
     }
     Ok(())
+}
+
+/// The first 200 characters of a remote answer, trimmed, without control characters: it is
+/// stored as the error of a subscription, a dead letter and dossiers, and PostgreSQL's text
+/// refuses a NUL (a receiver answering one stopped its subscription's record of every attempt).
+fn quoted(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }

@@ -158,10 +158,12 @@ impl DayRules {
             ));
         }
         for (i, p) in self.periods.iter().enumerate() {
-            if p.end <= p.start {
+            // Counted in whole seconds: half a second was a working day of none, every
+            // deadline in working days due at once.
+            if p.end - p.start < chrono::TimeDelta::minutes(1) {
                 invalid.push(InvalidParam::new(
                     format!("periods[{i}].end"),
-                    "must be after start",
+                    "must be at least a minute after start",
                 ));
             }
             if i > 0 && p.start < self.periods[i - 1].end {

@@ -218,6 +218,25 @@ fn edited_rules_change_hours_and_cutoff() {
         ..DayRules::default()
     };
     assert!(bad.validate().is_err());
+    // A period of half a second is a working day of none.
+    let start = NaiveTime::from_hms_opt(7, 0, 0).unwrap();
+    let instant = DayRules {
+        periods: vec![Period {
+            start,
+            end: start + chrono::TimeDelta::milliseconds(500),
+        }],
+        ..DayRules::default()
+    };
+    let refused = instant.validate().unwrap_err();
+    assert_eq!(refused[0].name, "periods[0].end");
+    let minute = DayRules {
+        periods: vec![Period {
+            start,
+            end: start + chrono::TimeDelta::minutes(1),
+        }],
+        ..DayRules::default()
+    };
+    assert!(minute.validate().is_ok());
 }
 
 #[test]

@@ -372,6 +372,12 @@ fn parent_row(conn: &mut DbConnection, scope: &UnitScope, code: &UnitCode) -> St
         })
 }
 
+/// What a unit's level decides, why only a client granted every unit sets it: a unit of level
+/// province and its subtree keep its calendar, and each level's indicators are counted by the
+/// rule set's policy for it.
+const LEVEL_DECIDES: &str = "the level decides the calendar a unit's deadlines are counted on and \
+                             how its scores are counted";
+
 /// Creates a unit under a parent in `scope`, recording it in the audit trail.
 pub fn create(
     conn: &mut DbConnection,
@@ -384,6 +390,11 @@ pub fn create(
         // The parent's path is stored as read: no move meanwhile.
         super::hold_unit_tree(conn, false)?;
         let scope = &current_scope(conn, scope)?;
+        if form.level == UnitLevel::Province && !matches!(scope, UnitScope::All) {
+            return Err(StoreError::OutsideGrant(format!(
+                "only a client granted every unit may create a unit of level province: {LEVEL_DECIDES}"
+            )));
+        }
         let parent = form
             .parent
             .as_ref()
@@ -468,6 +479,11 @@ pub fn update(
             return Err(StoreError::VersionMismatch {
                 current: row.version,
             });
+        }
+        if form.level.is_some_and(|l| l.as_str() != row.level) && !matches!(scope, UnitScope::All) {
+            return Err(StoreError::OutsideGrant(format!(
+                "only a client granted every unit may change a unit's level: {LEVEL_DECIDES}"
+            )));
         }
         let valid_from = form.valid_from.unwrap_or(row.valid_from);
         let valid_to = form.valid_to.unwrap_or(row.valid_to);
