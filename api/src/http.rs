@@ -658,9 +658,36 @@ pub fn instant_cursor_key(at: chrono::NaiveDateTime, code: &str) -> String {
     format!("{}|{code}", at.format("%Y-%m-%dT%H:%M:%S%.f"))
 }
 
+/// [`instant_cursor_key`] of a list read in its other order (`order`, e.g. by due instant):
+/// the order is named in it, so that a cursor of one order is refused in the other rather than
+/// read as a position in it (a receipt instant taken for a due instant skipped or repeated
+/// rows).
+pub fn ordered_cursor_key(order: &str, at: chrono::NaiveDateTime, code: &str) -> String {
+    format!("{order}~{}", instant_cursor_key(at, code))
+}
+
+/// Reads a cursor made of [`instant_cursor_key`] (`order` `None`) or of [`ordered_cursor_key`]
+/// with `order`.
+pub fn parse_ordered_cursor(
+    cursor: &str,
+    order: Option<&str>,
+) -> Result<(chrono::NaiveDateTime, String), ApiError> {
+    let text = decode_cursor(cursor)?;
+    // An instant starts with a digit, an order's name with a letter.
+    let key = match order {
+        None if text.starts_with(|c: char| c.is_ascii_digit()) => Some(text.as_str()),
+        None => None,
+        Some(order) => text.strip_prefix(order).and_then(|t| t.strip_prefix('~')),
+    };
+    instant_of_key(key.ok_or_else(ApiError::unknown_cursor)?)
+}
+
 /// Reads a cursor made of [`instant_cursor_key`].
 pub fn parse_instant_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
-    let text = decode_cursor(cursor)?;
+    instant_of_key(&decode_cursor(cursor)?)
+}
+
+fn instant_of_key(text: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
     let bad = ApiError::unknown_cursor;
     let (at, code) = text.split_once('|').ok_or_else(bad)?;
     let at =
@@ -714,6 +741,9 @@ impl<T: ToSchema> Page<T> {
     }
 }
 
+/// How many rows [`kept_rows`] reads at a time, at least.
+const KEPT_ROWS_BATCH: i64 = 200;
+
 /// The rows of a keyset page of `limit` that `keep` lets through, and one more when there are
 /// more: `read(conn, after, n)` reads the next `n` rows after the key `after`, in key order.
 /// Rows are read on past those `keep` refuses, so that a page comes out full and its cursor
@@ -729,10 +759,12 @@ pub fn kept_rows<C, R, E>(
     let wanted = usize::try_from(limit)
         .unwrap_or(usize::MAX)
         .saturating_add(1);
+    // Read in batches of a few hundred however small the page: most rows may be refused.
+    let batch = limit.saturating_add(1).max(KEPT_ROWS_BATCH);
     let mut kept = Vec::new();
     loop {
-        let rows = read(conn, after.as_deref(), limit.saturating_add(1))?;
-        let last_read = rows.len() < wanted;
+        let rows = read(conn, after.as_deref(), batch)?;
+        let last_read = rows.len() < usize::try_from(batch).unwrap_or(usize::MAX);
         after = rows.last().map(&key);
         for row in rows {
             if keep(conn, &row)? {

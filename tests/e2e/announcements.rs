@@ -723,4 +723,36 @@ fn announcements_and_publications_count_in_the_transparency_group() {
             );
         }
     }
+    // The list's status filter follows each row's status (`abolished` was read as
+    // `published`, which listed the abolished ones too).
+    let listed = |status: &str| -> Vec<(String, String)> {
+        let r = app.get(
+            &format!("/api/v1/procedures?status={status}&validOn=2024-06-01&limit=500"),
+            &admin,
+        );
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["code"].as_str().unwrap().to_owned(),
+                    p["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let abolished = listed("abolished");
+    assert!(
+        abolished.contains(&("1.000001.P".to_owned(), "abolished".to_owned())),
+        "{abolished:?}"
+    );
+    for status in ["abolished", "published", "draft"] {
+        assert!(
+            listed(status).iter().all(|(_, s)| s == status),
+            "{status}: {:?}",
+            listed(status)
+        );
+    }
 }

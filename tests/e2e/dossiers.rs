@@ -587,6 +587,13 @@ fn events_arrive_in_any_order_and_forbidden_transitions_are_refused() {
     );
     // The refusal is kept on the dossier with its reason, once however often it is sent.
     post(ev("5", "received", "06T08:00:00")).assert_problem(Status::CONFLICT, "conflict");
+    // An event dated outside the window is refused as such, before the transition rules, and
+    // not kept (it was kept as a refused transition, with a 409).
+    for at in ["0001-01-01T00:00:00+07:00", "9999-01-01T00:00:00+07:00"] {
+        let r = post(json!({"id": "6", "status": "received", "at": at}));
+        r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+        assert_eq!(r.invalid_names(), ["at"], "{}", r.text);
+    }
     let kept = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
     let refused_events = kept.body["refusedEvents"].as_array().unwrap();
     assert_eq!(refused_events.len(), 1, "{}", kept.text);
@@ -824,8 +831,26 @@ fn timelines_explain_and_lists_answer_the_periods_questions() {
         "{}",
         second.text
     );
+    // A cursor of one order is refused in the other (a due instant read as a receipt instant
+    // skipped or repeated rows).
+    app.get(&format!("/api/v1/dossiers?limit=1&cursor={cursor}"), &admin)
+        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    let by_receipt = app.get("/api/v1/dossiers?limit=1", &admin);
+    let receipt_cursor = by_receipt.body["nextCursor"].as_str().unwrap();
+    app.get(
+        &format!("/api/v1/dossiers?sort=dueAt&limit=1&cursor={receipt_cursor}"),
+        &admin,
+    )
+    .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     app.get("/api/v1/dossiers?sort=name", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    // What dueWithinHours overrides is refused, not ignored.
+    let r = app.get(
+        "/api/v1/dossiers?dueWithinHours=8&dueBefore=2026-12-01T00:00:00%2B07:00&sort=-receivedAt",
+        &admin,
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["dueBefore", "sort"], "{}", r.text);
 }
 
 /// Province P edits its 2026 calendar: Tuesday 3 March becomes a day off.

@@ -324,6 +324,24 @@ fn bad_procedures_name_the_field_and_store_nothing() {
     assert_eq!(r.invalid_names(), ["content.handlingUnits[0]"]);
     let reader_view = app.get("/api/v1/procedures/1.000009", &reader);
     reader_view.assert_problem(Status::NOT_FOUND, "notFound");
+    // A unit named twice (a 500 before: the version's units' primary key).
+    let mut twice = content("x", "HT", "commune", "C1", true);
+    twice["handlingUnits"] = json!(["C1", "C1"]);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/procedures/1.000009",
+        Some(&admin),
+        Some(&json!({"content": twice})),
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(
+        r.invalid_names(),
+        ["content.handlingUnits[1]"],
+        "{}",
+        r.text
+    );
+    app.get("/api/v1/procedures/1.000009", &admin)
+        .assert_problem(Status::NOT_FOUND, "notFound");
 }
 
 #[test]

@@ -333,6 +333,17 @@ fn an_administrator_grants_people_only_what_it_holds() {
     );
     r.assert_problem(Status::FORBIDDEN, "insufficientScope");
     assert!(r.text.contains("API client"), "{}", r.text);
+    // Nor a relay to the national portal, which is one.
+    let r = with_session(
+        &app,
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/P",
+        &chief,
+        Some(&json!({"url": "https://dichvucong.gov.vn/api/sync", "session": "s"})),
+        true,
+    );
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(r.text.contains("API client"), "{}", r.text);
     app.get("/api/v1/users/chief", &stp_admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     app.patch("/api/v1/users/clerk", &stp_admin, &json!({"role": "admin"}))

@@ -554,6 +554,12 @@ fn a_unit_limited_subscriber_gets_its_units_changes_only() {
             "resourceTypes[1]",
         ),
         (json!({"url": receiver.url, "after": "bm9wZQ"}), "after"),
+        // A position past the newest change (k:9223372036854775807.0): never behind, the
+        // subscription delivered nothing.
+        (
+            json!({"url": receiver.url, "after": "azo5MjIzMzcyMDM2ODU0Nzc1ODA3LjA"}),
+            "after",
+        ),
     ] {
         let r = app.post("/api/v1/subscriptions", &c1, &body);
         assert_eq!(r.status, Status::UNPROCESSABLE_ENTITY, "{body}: {}", r.text);

@@ -46,6 +46,20 @@ impl Principal {
         self.claims.sub.starts_with("user:")
     }
 
+    /// Refuses with 403 a person signed in to the console: `what` (a subscription, a relay)
+    /// is owned by the API client that makes it and delivered with that client's grant, and
+    /// one owned by a person was held for ever, owned by no client.
+    pub fn require_client(&self, what: &str) -> Result<(), ApiError> {
+        if self.is_person() {
+            Err(ApiError::Forbidden(format!(
+                "{what} belongs to an API client, whose grant its deliveries are read with; a \
+                 person signed in to the console cannot own one"
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Refuses with 403 unless the token holds `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         if self

@@ -97,7 +97,7 @@ pub struct ClientWithSecret {
 pub struct ClientCreate {
     /// Client id: 3–64 lowercase letters, digits, `-`, `_` or `.`.
     #[validate(length(min = 3, max = 64), custom(function = "valid_client_id"))]
-    #[schema(min_length = 3, max_length = 64)]
+    #[schema(min_length = 3, max_length = 64, pattern = "^[a-z0-9._-]{3,64}$")]
     pub id: String,
     /// Name.
     #[validate(

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime};
 use serde::{Deserialize, Serialize};
+use tthc_core::InvalidParam;
 use tthc_core::calendar::{from_local, to_local};
 use tthc_core::db::DbConnection;
 use tthc_core::db::dossiers::{
@@ -24,7 +25,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::word;
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, etag, if_match,
-    instant_cursor_key, parse_instant_cursor, wants_csv,
+    instant_cursor_key, ordered_cursor_key, parse_ordered_cursor, wants_csv,
 };
 use crate::identity::IdentityKey;
 use crate::state::AppState;
@@ -1029,6 +1030,23 @@ pub async fn list_dossiers(
     let q = query.0;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let now = tthc_core::db::now_local();
+    if q.due_within_hours.is_some() {
+        // Either was ignored without a word.
+        let mut clash = Vec::new();
+        if q.due_before.is_some() {
+            clash.push(InvalidParam::new(
+                "dueBefore",
+                "give dueWithinHours or dueBefore, not both",
+            ));
+        }
+        if q.sort.as_deref() == Some("-receivedAt") {
+            clash.push(InvalidParam::new(
+                "sort",
+                "dueWithinHours lists by due instant, soonest first: leave sort out or give dueAt",
+            ));
+        }
+        ApiError::unless_rules(clash)?;
+    }
     let by_due = match q.sort.as_deref() {
         None | Some("-receivedAt") => q.due_within_hours.is_some(),
         Some("dueAt") => true,
@@ -1057,7 +1075,11 @@ pub async fn list_dossiers(
         synced: q.synced,
         timing: q.timing,
         by_due,
-        after: q.cursor.as_deref().map(parse_instant_cursor).transpose()?,
+        after: q
+            .cursor
+            .as_deref()
+            .map(|c| parse_ordered_cursor(c, by_due.then_some(BY_DUE)))
+            .transpose()?,
         limit: limit + 1,
     };
     let unit = q.unit;
@@ -1117,12 +1139,19 @@ pub async fn list_dossiers(
         .await?;
     let key = move |d: &DossierSummary| {
         let (at, code) = position(d);
-        instant_cursor_key(at, &code)
+        if by_due {
+            ordered_cursor_key(BY_DUE, at, &code)
+        } else {
+            instant_cursor_key(at, &code)
+        }
     };
     let mut page = Page::from_rows(rows, limit, key, SummaryView::from);
     page.total = total;
     Ok(HttpResponse::Ok().json(page))
 }
+
+/// The order named in the cursors of the dossier list read by due instant.
+const BY_DUE: &str = "dueAt";
 
 /// The columns of the dossier list's CSV.
 const CSV_HEADER: [&str; 12] = [

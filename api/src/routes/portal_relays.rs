@@ -222,6 +222,7 @@ pub async fn put_relay(
     body: ValidJson<RelayPut>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::RelayAdmin)?;
+    principal.require_client("a relay")?;
     let unit = unit.into_inner();
     let b = body.0;
     let (created, view) = state

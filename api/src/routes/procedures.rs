@@ -189,16 +189,18 @@ pub async fn list_procedures(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let drafts = caller.holds(Scope::ProceduresRead);
-    let published = match q.status {
+    // As each row's status reads: abolished once an abolition is recorded, else published or
+    // draft (`abolished` was read as `published`). Without procedures:read, published ones only.
+    let (published, abolished) = match q.status {
         Some(ProcedureStatus::Draft) if !drafts => {
             return Err(ApiError::Forbidden(
                 "draft procedures need the scope procedures:read".into(),
             ));
         }
-        Some(ProcedureStatus::Draft) => Some(false),
-        Some(_) => Some(true),
-        None if drafts => None,
-        None => Some(true),
+        Some(ProcedureStatus::Draft) => (Some(false), Some(false)),
+        Some(ProcedureStatus::Published) => (Some(true), Some(false)),
+        Some(ProcedureStatus::Abolished) => ((!drafts).then_some(true), Some(true)),
+        None => ((!drafts).then_some(true), None),
     };
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let mut filter = ProcedureFilter {
@@ -206,6 +208,7 @@ pub async fn list_procedures(
         level: q.level.as_ref().map(word),
         unit_path: None,
         published,
+        abolished,
         online_level: q.online_level.as_ref().map(word),
         localized: q.localized,
         complete: q.complete,

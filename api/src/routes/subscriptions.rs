@@ -379,15 +379,7 @@ pub async fn create_subscription(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::SubscriptionsWrite)?;
     principal.require(Scope::ChangesRead)?;
-    // Deliveries are read with the owning client's grant, which a person is not: one made
-    // from a console session was held for ever as owned by no client.
-    if principal.is_person() {
-        return Err(ApiError::Forbidden(
-            "a subscription belongs to an API client, whose grant its deliveries are read with; \
-             a person signed in to the console cannot own one"
-                .into(),
-        ));
-    }
+    principal.require_client("a subscription")?;
     let b = body.0;
     let start = b
         .after
@@ -406,10 +398,16 @@ pub async fn create_subscription(
                 b.unit.as_ref(),
                 b.secret.as_deref(),
             )?;
-            let start = match start {
-                Some(p) => p,
-                None => feed::newest(conn)?,
-            };
+            let newest = feed::newest(conn)?;
+            // Past the newest change: not a cursor the feed gave, and such a subscription
+            // was never behind, so nothing was ever delivered.
+            if start.is_some_and(|p| p > newest) {
+                return Err(ApiError::rule(
+                    "after",
+                    "is past the newest change: not a cursor of the change feed",
+                ));
+            }
+            let start = start.unwrap_or(newest);
             let form = SubscriptionInsertForm {
                 id: uuid::Uuid::new_v4().to_string(),
                 owner_client: principal.claims.sub.clone(),

@@ -278,7 +278,7 @@ fn with_etag(mut builder: actix_web::HttpResponseBuilder, unit: Unit) -> HttpRes
         (status = 201, description = "Created; `Location` names it", body = UnitView,
          headers(("Location" = String), ("ETag" = String))),
         (status = 400, description = "Invalid fields or unknown parent", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks units:write, or may not create a root", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks units:write, or may not create a root or a unit of level province (only a client granted every unit may)", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The code is taken", body = Problem, content_type = PROBLEM),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
     ),
@@ -324,7 +324,8 @@ pub async fn create_unit(
 
 /// Change a unit
 ///
-/// Renames, re-levels, moves (with its whole subtree) or closes a unit. A unit cannot move
+/// Renames, re-levels (a client granted every unit), moves (with its whole subtree) or closes a
+/// unit. A unit cannot move
 /// under itself or its descendants. A move carries the subtree's dossiers and petitions: from
 /// its commit they are listed, counted and granted under the new parent; writes of records
 /// wait for it (on PostgreSQL a move waits at most 2 s for writes in flight, then answers
@@ -341,6 +342,7 @@ pub async fn create_unit(
     responses(
         (status = 200, description = "The changed unit", body = UnitView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields, unknown parent, or a move under a descendant", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks units:write, or may not change the unit's level or make it a root (only a client granted every unit may)", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's units", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The unit changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = PROBLEM),

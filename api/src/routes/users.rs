@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tthc_core::InvalidParam;
 use tthc_core::db::DbConnection;
 use tthc_core::db::users::{self as store, User, UserInsertForm, UserUpdateForm};
-use tthc_core::unit::UnitCode;
+use tthc_core::unit::{UnitCode, UnitScope};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -175,10 +175,20 @@ fn managed(
 
 fn manages(conn: &mut DbConnection, principal: &Principal, user: &User) -> Result<bool, ApiError> {
     let scope = principal.unit_scope(conn)?;
+    manages_within(conn, principal, &scope, user)
+}
+
+/// [`manages`] with the caller's units read already (`scope`).
+fn manages_within(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    scope: &UnitScope,
+    user: &User,
+) -> Result<bool, ApiError> {
     holds_grant(
         conn,
         principal,
-        &scope,
+        scope,
         &role_scopes(&user.role),
         &user.units,
         user.all_units,
@@ -222,10 +232,11 @@ pub async fn list_users(
     let rows = state
         .run(move |conn| {
             // Only the people the caller may manage.
+            let scope = principal.unit_scope(conn)?;
             crate::http::kept_rows(
                 conn,
                 |conn, after, n| Ok(store::list(conn, after, n)?),
-                |conn, u| manages(conn, &principal, u),
+                |conn, u| manages_within(conn, &principal, &scope, u),
                 |u| u.username.clone(),
                 (after, limit),
             )

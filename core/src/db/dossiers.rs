@@ -1841,6 +1841,15 @@ pub fn add_event(
     code: &str,
     event: &Event,
 ) -> StoreResult<(EventOutcome, Option<Status>)> {
+    // Before the transition rules: a refused event is kept on the dossier, and one dated
+    // outside the window was kept so (with a 409 instead of this 422).
+    let outside: Vec<InvalidParam> = crate::window::happened("at", event.at, now_local())
+        .into_iter()
+        .chain(event.new_due.and_then(|d| crate::window::due("newDue", d)))
+        .collect();
+    if !outside.is_empty() {
+        return Err(StoreError::Invalid(outside));
+    }
     let added = write_tx(conn, |conn| {
         let scope = &lock_codes(conn, std::iter::once(code), scope)?;
         let dossier = get(conn, scope, code)?;

@@ -247,6 +247,9 @@ pub struct ProcedureFilter {
     pub unit_path: Option<String>,
     /// Only published (`Some(true)`) or draft (`Some(false)`) procedures.
     pub published: Option<bool>,
+    /// Only abolished (`Some(true)`: an abolition recorded, whatever its day) or not abolished
+    /// (`Some(false)`) procedures.
+    pub abolished: Option<bool>,
     /// Only this online service level.
     pub online_level: Option<String>,
     /// Only localized (`true`) or national (`false`) procedures.
@@ -298,6 +301,11 @@ pub fn list(conn: &mut DbConnection, filter: &ProcedureFilter) -> StoreResult<Ve
     match filter.published {
         Some(true) => q = q.filter(procedures::published_on.is_not_null()),
         Some(false) => q = q.filter(procedures::published_on.is_null()),
+        None => {}
+    }
+    match filter.abolished {
+        Some(true) => q = q.filter(procedures::abolished_on.is_not_null()),
+        Some(false) => q = q.filter(procedures::abolished_on.is_null()),
         None => {}
     }
     if let Some(level) = &filter.online_level {
@@ -395,6 +403,14 @@ fn check_content(
     }
     let mut unit_ids = Vec::new();
     for (i, code) in content.handling_units.iter().enumerate() {
+        // Twice, it broke the version's units' primary key: a 500.
+        if content.handling_units[..i].contains(code) {
+            invalid.push(InvalidParam::new(
+                format!("content.handlingUnits[{i}]"),
+                format!("{code} is listed twice"),
+            ));
+            continue;
+        }
         let unit: Option<(i64, String)> = units::table
             .filter(units::code.eq(code))
             .select((units::id, units::path))

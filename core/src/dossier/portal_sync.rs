@@ -30,6 +30,10 @@ pub const PROGRESS_PREFIX: &str = "dvcqg:progress:";
 pub const MAX_LIST: usize = 500;
 /// Largest JSON of the fields kept as sent (`portalFields`, a step's payload), in bytes.
 pub const MAX_KEPT_BYTES: usize = 8192;
+/// The longest actor of a progress step (`NguoiXuLy (ChucDanh)`), in characters, as an event's.
+const MAX_ACTOR: usize = 200;
+/// The longest note of a progress step (`NoiDungXuLy`), in characters, as an event's.
+const MAX_NOTE: usize = 2000;
 /// Deepest nesting of a field kept as sent: stored two levels further down (in the details,
 /// under `portalFields`), a value nested near serde_json's limit of 128 was stored and could
 /// not be read back, and its dossier answered 500 from then on.
@@ -788,13 +792,29 @@ pub fn progress_event(
     if let Some(reason) = kept_problem(&p.other) {
         invalid.push(InvalidParam::new(field("(other fields)"), reason));
     }
-    let (Some(code), Some(at), Some(status), true) = (code, at, status, invalid.is_empty()) else {
-        return Err(invalid);
-    };
+    // The bounds of an event pushed through `POST /dossiers/{code}/events` (actor 200
+    // characters, note 2000, payload 8 KiB of JSON): unbounded, a step's texts were stored
+    // whole, and the dossier could not be pushed back as read.
     let actor = match (text(p.officer.as_ref()), text(p.title.as_ref())) {
         (Some(o), Some(t)) => Some(format!("{o} ({t})")),
         (o, _) => o,
     };
+    if actor
+        .as_ref()
+        .is_some_and(|a| a.chars().count() > MAX_ACTOR)
+    {
+        invalid.push(InvalidParam::new(
+            field("NguoiXuLy"),
+            format!("with ChucDanh, is longer than {MAX_ACTOR} characters"),
+        ));
+    }
+    let note = text(p.content.as_ref());
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        invalid.push(InvalidParam::new(
+            field("NoiDungXuLy"),
+            format!("is longer than {MAX_NOTE} characters"),
+        ));
+    }
     let mut payload = serde_json::Map::new();
     for (key, value) in [
         ("PhongBanXuLy", p.department.as_ref()),
@@ -808,6 +828,19 @@ pub fn progress_event(
     for (key, value) in &p.other {
         payload.insert(key.clone(), value.clone());
     }
+    let payload = (!payload.is_empty()).then(|| Value::Object(payload).to_string());
+    if payload.as_ref().is_some_and(|p| p.len() > MAX_KEPT_BYTES) {
+        invalid.push(InvalidParam::new(
+            field("PhongBanXuLy"),
+            format!(
+                "with NgayBatDau, NgayKetThucTheoQuyDinh and the other fields, is larger than \
+                 {MAX_KEPT_BYTES} bytes as JSON"
+            ),
+        ));
+    }
+    let (Some(code), Some(at), Some(status), true) = (code, at, status, invalid.is_empty()) else {
+        return Err(invalid);
+    };
     Ok((
         code,
         Event {
@@ -820,8 +853,8 @@ pub fn progress_event(
             at,
             new_due: None,
             actor,
-            note: text(p.content.as_ref()),
-            payload: (!payload.is_empty()).then(|| Value::Object(payload).to_string()),
+            note,
+            payload,
         },
     ))
 }
@@ -1044,11 +1077,7 @@ mod tests {
         d["MaHoSo"] = "có dấu".into();
         d["NgayTiepNhan"] = "".into();
         d["DanhSachHoSoBoSung"] = serde_json::json!([{"NgayBoSung": "hôm qua"}]);
-        let names: Vec<String> = dossier_write(&portal(d), 4, no_identity)
-            .unwrap_err()
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let names = refused(dossier_write(&portal(d), 4, no_identity));
         assert_eq!(
             names,
             [
@@ -1057,6 +1086,11 @@ mod tests {
                 "data[4].DanhSachHoSoBoSung[0].NgayBoSung"
             ]
         );
+    }
+
+    /// The fields a refusal names.
+    fn refused<T: std::fmt::Debug>(r: Result<T, Vec<InvalidParam>>) -> Vec<String> {
+        r.unwrap_err().into_iter().map(|p| p.name).collect()
     }
 
     #[test]
@@ -1080,12 +1114,31 @@ mod tests {
         );
         let bad: PortalProgress =
             serde_json::from_value(serde_json::json!({"MaHoSo": "X", "TrangThai": 12})).unwrap();
-        let names: Vec<String> = progress_event(&bad, 1, at("2026-12-01 00:00"))
-            .unwrap_err()
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
+        let names = refused(progress_event(&bad, 1, at("2026-12-01 00:00")));
         assert_eq!(names, ["data[1].ThoiDiemXuLy", "data[1].TrangThai"]);
+        // Texts within an event's bounds (they were stored whole, however long).
+        let long: PortalProgress = serde_json::from_value(serde_json::json!({
+            "MaHoSo": "C1-260302-0001", "ThoiDiemXuLy": "20260303091500", "TrangThai": 4,
+            "NguoiXuLy": "B".repeat(150), "ChucDanh": "C".repeat(60),
+            "NoiDungXuLy": "N".repeat(2001), "PhongBanXuLy": "P".repeat(9000)
+        }))
+        .unwrap();
+        let names = refused(progress_event(&long, 2, at("2026-12-01 00:00")));
+        assert_eq!(
+            names,
+            [
+                "data[2].NguoiXuLy",
+                "data[2].NoiDungXuLy",
+                "data[2].PhongBanXuLy"
+            ]
+        );
+        let fits: PortalProgress = serde_json::from_value(serde_json::json!({
+            "MaHoSo": "C1-260302-0001", "ThoiDiemXuLy": "20260303091500", "TrangThai": 4,
+            "NguoiXuLy": "B".repeat(150), "ChucDanh": "C".repeat(47),
+            "NoiDungXuLy": "N".repeat(2000), "PhongBanXuLy": "P".repeat(8000)
+        }))
+        .unwrap();
+        assert!(progress_event(&fits, 2, at("2026-12-01 00:00")).is_ok());
     }
 
     #[test]

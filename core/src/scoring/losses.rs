@@ -60,8 +60,12 @@ pub fn apportion(parent: &Evaluation, children: &[&Evaluation]) -> (Vec<Share>, 
             .iter()
             .map(|c| misses(c, code).unwrap_or(0))
             .collect();
-        let sum: u64 = of_children.iter().sum();
-        let total = misses(parent, code).filter(|m| *m > 0 && sum <= *m);
+        // Wide: entered figures reach 2^63 - 1 each, and a u64 sum of three wrapped round
+        // (each child then carried about the whole loss; a debug build panicked).
+        let sum: u128 = of_children.iter().map(|m| u128::from(*m)).sum();
+        let total = misses(parent, code)
+            .map(u128::from)
+            .filter(|m| *m > 0 && sum <= *m);
         let base = match total {
             Some(m) => m,
             None if sum > 0 => sum,
@@ -120,6 +124,28 @@ mod tests {
         let all: f64 = shares.iter().map(|s| s.total).sum::<f64>() + own.total;
         let parent: f64 = on_time + sync;
         assert!((all - parent).abs() < 1e-9, "{all} vs {parent}");
+    }
+
+    #[test]
+    fn children_with_misses_past_any_sum_share_the_loss_without_wrapping() {
+        // Entered figures reach 2^63 - 1: three such children's misses do not fit a u64.
+        let big = i64::MAX.unsigned_abs();
+        let p = eval((60, 100), (90, 100));
+        let child = eval((0, big), (1, 1));
+        let (shares, own) = apportion(&p, &[&child, &child, &child]);
+        let on_time = lost(&p, "ON_TIME_PROCESSING");
+        let given: f64 = shares
+            .iter()
+            .map(|s| s.points["ON_TIME_PROCESSING"])
+            .sum::<f64>()
+            + own.points.get("ON_TIME_PROCESSING").copied().unwrap_or(0.0);
+        assert!((given - on_time).abs() < 1e-6, "{given} vs {on_time}");
+        assert!(
+            shares
+                .iter()
+                .all(|s| s.points["ON_TIME_PROCESSING"] <= on_time / 3.0 + 1e-6),
+            "no child carries more than its third"
+        );
     }
 
     #[test]
