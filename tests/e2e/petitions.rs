@@ -279,6 +279,25 @@ fn overdue_and_soon_due_lists_filters_pages_and_csv() {
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
     app.get("/api/v1/petitions?sort=code", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");
+    // What dueWithinDays overrides is refused, not ignored; a cursor serves only its order.
+    let r = app.get(
+        "/api/v1/petitions?dueWithinDays=30&sort=-receivedAt",
+        &admin,
+    );
+    r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(r.invalid_names(), ["sort"], "{}", r.text);
+    let by_deadline = app.get("/api/v1/petitions?dueWithinDays=30&limit=1", &admin);
+    let cursor = by_deadline.body["nextCursor"].as_str().unwrap();
+    app.get(
+        &format!("/api/v1/petitions?limit=1&cursor={cursor}"),
+        &admin,
+    )
+    .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    let next = app.get(
+        &format!("/api/v1/petitions?dueWithinDays=30&limit=1&cursor={cursor}"),
+        &admin,
+    );
+    assert_eq!(codes(&next), ["PAKN-NEW"], "{}", next.text);
 
     // Newest first, one per page, through every page.
     let mut seen = Vec::new();

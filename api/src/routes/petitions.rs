@@ -28,7 +28,7 @@ use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
-    parse_instant_cursor, wants_csv, word,
+    ordered_cursor_key, parse_ordered_cursor, wants_csv, word,
 };
 use crate::instant::local;
 use crate::state::AppState;
@@ -461,6 +461,13 @@ pub async fn list_petitions(
     let q = query.0;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let now = now_local();
+    if q.due_within_days.is_some() && q.sort.as_deref() == Some("-receivedAt") {
+        // It was ignored without a word.
+        return Err(ApiError::rule(
+            "sort",
+            "dueWithinDays lists by deadline, soonest first: leave sort out or give lateFrom",
+        ));
+    }
     let by_due = match q.sort.as_deref() {
         None | Some("-receivedAt") => q.due_within_days.is_some(),
         Some("lateFrom") => true,
@@ -487,7 +494,11 @@ pub async fn list_petitions(
         timing: q.timing,
         reaction: q.reaction,
         by_due,
-        after: q.cursor.as_deref().map(parse_instant_cursor).transpose()?,
+        after: q
+            .cursor
+            .as_deref()
+            .map(|c| parse_ordered_cursor(c, by_due.then_some(BY_DEADLINE)))
+            .transpose()?,
         limit: limit + 1,
     };
     let unit = q.unit;
@@ -529,11 +540,18 @@ pub async fn list_petitions(
         .await?;
     let key = move |p: &PetitionSummary| {
         let (at, code) = position(p);
-        instant_cursor_key(at, &code)
+        if by_due {
+            ordered_cursor_key(BY_DEADLINE, at, &code)
+        } else {
+            instant_cursor_key(at, &code)
+        }
     };
     let page = Page::from_rows(rows, limit, key, |p| summary_view(p, now));
     Ok(HttpResponse::Ok().json(page))
 }
+
+/// The order named in the cursors of the petition list read by deadline.
+const BY_DEADLINE: &str = "lateFrom";
 
 /// The columns of the petition list's CSV.
 const CSV_HEADER: [&str; 14] = [

@@ -208,6 +208,7 @@ fn view(conn: &mut DbConnection, sub: SubscriptionRow, path: &str) -> Result<Rel
         (status = 200, description = "The relay, changed", body = RelayView, headers(("ETag" = String))),
         (status = 201, description = "The relay, set up", body = RelayView, headers(("ETag" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks relay:admin, or is a person's console session (a relay belongs to an API client)", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such unit among the caller's", body = Problem, content_type = PROBLEM),
         (status = 409, description = "A unit above or below it has a relay", body = Problem, content_type = PROBLEM),
         (status = 422, description = "The URL is not an http or https URL", body = Problem, content_type = PROBLEM),

@@ -367,6 +367,7 @@ pub async fn list_subscriptions(
     responses(
         (status = 201, description = "Created, with its secret", body = SubscriptionWithSecret, headers(("Location" = String))),
         (status = 400, description = "Invalid fields", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks a scope, or is a person's console session (a subscription belongs to an API client)", body = Problem, content_type = PROBLEM),
         (status = 422, description = "A bad URL, kind, secret or cursor, or a unit outside the caller's", body = Problem, content_type = PROBLEM),
     ),
     security(("bearer" = ["subscriptions:write", "changes:read"]))

@@ -1841,15 +1841,6 @@ pub fn add_event(
     code: &str,
     event: &Event,
 ) -> StoreResult<(EventOutcome, Option<Status>)> {
-    // Before the transition rules: a refused event is kept on the dossier, and one dated
-    // outside the window was kept so (with a 409 instead of this 422).
-    let outside: Vec<InvalidParam> = crate::window::happened("at", event.at, now_local())
-        .into_iter()
-        .chain(event.new_due.and_then(|d| crate::window::due("newDue", d)))
-        .collect();
-    if !outside.is_empty() {
-        return Err(StoreError::Invalid(outside));
-    }
     let added = write_tx(conn, |conn| {
         let scope = &lock_codes(conn, std::iter::once(code), scope)?;
         let dossier = get(conn, scope, code)?;
@@ -1872,6 +1863,16 @@ pub fn add_event(
         }
         if dossier.events.len() >= MAX_EVENTS {
             return Err(StoreError::invalid(too_many_events("id")));
+        }
+        // After the duplicate (a retry is judged by what is stored, not by this instance's
+        // clock), before the transition rules: a refused event is kept on the dossier, and one
+        // dated outside the window was kept so (with a 409 instead of this 422).
+        let outside: Vec<InvalidParam> = crate::window::happened("at", event.at, now_local())
+            .into_iter()
+            .chain(event.new_due.and_then(|d| crate::window::due("newDue", d)))
+            .collect();
+        if !outside.is_empty() {
+            return Err(StoreError::Invalid(outside));
         }
         let mut write = write_of(&dossier)?;
         write.events.push(event.clone());

@@ -830,11 +830,16 @@ pub fn progress_event(
     }
     let payload = (!payload.is_empty()).then(|| Value::Object(payload).to_string());
     if payload.as_ref().is_some_and(|p| p.len() > MAX_KEPT_BYTES) {
+        let name = if p.department.is_some() {
+            "PhongBanXuLy"
+        } else {
+            "(other fields)"
+        };
         invalid.push(InvalidParam::new(
-            field("PhongBanXuLy"),
+            field(name),
             format!(
-                "with NgayBatDau, NgayKetThucTheoQuyDinh and the other fields, is larger than \
-                 {MAX_KEPT_BYTES} bytes as JSON"
+                "what the step keeps (PhongBanXuLy, NgayBatDau, NgayKetThucTheoQuyDinh and the \
+                 other fields) is larger than {MAX_KEPT_BYTES} bytes as JSON"
             ),
         ));
     }
