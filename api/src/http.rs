@@ -658,12 +658,15 @@ pub fn instant_cursor_key(at: chrono::NaiveDateTime, code: &str) -> String {
     format!("{}|{code}", at.format("%Y-%m-%dT%H:%M:%S%.f"))
 }
 
-/// [`instant_cursor_key`] of a list read in its other order (`order`, e.g. by due instant):
-/// the order is named in it, so that a cursor of one order is refused in the other rather than
-/// read as a position in it (a receipt instant taken for a due instant skipped or repeated
-/// rows).
-pub fn ordered_cursor_key(order: &str, at: chrono::NaiveDateTime, code: &str) -> String {
-    format!("{order}~{}", instant_cursor_key(at, code))
+/// [`instant_cursor_key`] of a list read in its default order (`order` `None`) or in another
+/// (`order`, e.g. by due instant), which is named in it, so that a cursor of one order is
+/// refused in the other rather than read as a position in it (a receipt instant taken for a due
+/// instant skipped or repeated rows).
+pub fn ordered_cursor_key(order: Option<&str>, at: chrono::NaiveDateTime, code: &str) -> String {
+    match order {
+        None => instant_cursor_key(at, code),
+        Some(order) => format!("{order}~{}", instant_cursor_key(at, code)),
+    }
 }
 
 /// Reads a cursor made of [`instant_cursor_key`] (`order` `None`) or of [`ordered_cursor_key`]

@@ -40,17 +40,15 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// Whether a person signed in to the console acts (a session's subject is `user:…`), not
-    /// an API client.
-    pub fn is_person(&self) -> bool {
-        self.claims.sub.starts_with("user:")
-    }
-
     /// Refuses with 403 a person signed in to the console: `what` (a subscription, a relay)
     /// is owned by the API client that makes it and delivered with that client's grant, and
     /// one owned by a person was held for ever, owned by no client.
     pub fn require_client(&self, what: &str) -> Result<(), ApiError> {
-        if self.is_person() {
+        if self
+            .claims
+            .sub
+            .starts_with(tthc_core::db::users::SUBJECT_PREFIX)
+        {
             Err(ApiError::Forbidden(format!(
                 "{what} belongs to an API client, whose grant its deliveries are read with; a \
                  person signed in to the console cannot own one"

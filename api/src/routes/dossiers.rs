@@ -25,7 +25,7 @@ use crate::error::{ApiError, Problem};
 use crate::http::word;
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, etag, if_match,
-    instant_cursor_key, ordered_cursor_key, parse_ordered_cursor, wants_csv,
+    ordered_cursor_key, parse_ordered_cursor, wants_csv,
 };
 use crate::identity::IdentityKey;
 use crate::state::AppState;
@@ -1052,6 +1052,8 @@ pub async fn list_dossiers(
         Some("dueAt") => true,
         Some(_) => return Err(ApiError::invalid("sort", "must be -receivedAt or dueAt")),
     };
+    // Named in the cursors of that order.
+    let order = by_due.then_some(BY_DUE);
     let due_before = match q.due_within_hours {
         Some(hours) => Some(
             tthc_core::calendar::Calendar::national(now.date().year(), now.date().year() + 1)
@@ -1078,7 +1080,7 @@ pub async fn list_dossiers(
         after: q
             .cursor
             .as_deref()
-            .map(|c| parse_ordered_cursor(c, by_due.then_some(BY_DUE)))
+            .map(|c| parse_ordered_cursor(c, order))
             .transpose()?,
         limit: limit + 1,
     };
@@ -1139,11 +1141,7 @@ pub async fn list_dossiers(
         .await?;
     let key = move |d: &DossierSummary| {
         let (at, code) = position(d);
-        if by_due {
-            ordered_cursor_key(BY_DUE, at, &code)
-        } else {
-            instant_cursor_key(at, &code)
-        }
+        ordered_cursor_key(order, at, &code)
     };
     let mut page = Page::from_rows(rows, limit, key, SummaryView::from);
     page.total = total;

@@ -27,8 +27,8 @@ use crate::bulk::{BulkResult, parse_items, read_bulk};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
-    ordered_cursor_key, parse_ordered_cursor, wants_csv, word,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, ordered_cursor_key,
+    parse_ordered_cursor, wants_csv, word,
 };
 use crate::instant::local;
 use crate::state::AppState;
@@ -473,6 +473,8 @@ pub async fn list_petitions(
         Some("lateFrom") => true,
         Some(_) => return Err(ApiError::invalid("sort", "must be -receivedAt or lateFrom")),
     };
+    // Named in the cursors of that order.
+    let order = by_due.then_some(BY_DEADLINE);
     let due_before = q.due_within_days.map(|days| {
         let calendar =
             tthc_core::calendar::Calendar::national(now.date().year(), now.date().year() + 1);
@@ -497,7 +499,7 @@ pub async fn list_petitions(
         after: q
             .cursor
             .as_deref()
-            .map(|c| parse_ordered_cursor(c, by_due.then_some(BY_DEADLINE)))
+            .map(|c| parse_ordered_cursor(c, order))
             .transpose()?,
         limit: limit + 1,
     };
@@ -540,11 +542,7 @@ pub async fn list_petitions(
         .await?;
     let key = move |p: &PetitionSummary| {
         let (at, code) = position(p);
-        if by_due {
-            ordered_cursor_key(BY_DEADLINE, at, &code)
-        } else {
-            instant_cursor_key(at, &code)
-        }
+        ordered_cursor_key(order, at, &code)
     };
     let page = Page::from_rows(rows, limit, key, |p| summary_view(p, now));
     Ok(HttpResponse::Ok().json(page))

@@ -66,7 +66,10 @@ pub struct SessionView {
 fn view(claims: &Claims, role: Option<String>) -> SessionView {
     SessionView {
         subject: claims.sub.clone(),
-        username: claims.sub.strip_prefix("user:").map(str::to_owned),
+        username: claims
+            .sub
+            .strip_prefix(users::SUBJECT_PREFIX)
+            .map(str::to_owned),
         name: claims.uname.clone(),
         role,
         scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
@@ -121,11 +124,11 @@ pub async fn sign_in(
     body: ValidJson<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
     let SignIn { username, password } = body.0;
-    let attempt = Attempt::start(&state, &format!("user:{username}"), &req, "user")?;
+    let attempt = Attempt::start(&state, &users::subject(&username), &req, "user")?;
     // Read with the row, as a client's sign-in does (routes::token).
     let found = state
         .run(move |conn| {
-            let generation = revocations::generation(conn, &format!("user:{username}"))?;
+            let generation = revocations::generation(conn, &users::subject(&username))?;
             Ok(users::find_row(conn, &username)?.map(|row| (row, generation)))
         })
         .await?;
@@ -143,7 +146,7 @@ pub async fn sign_in(
         .ok_or_else(|| ApiError::Internal(format!("user {} has an unknown role", row.username)))?;
     let (token, claims) = state.jwt.issue(Claims {
         iss: String::new(),
-        sub: format!("user:{}", row.username),
+        sub: users::subject(&row.username),
         iat: 0,
         exp: 0,
         jti: String::new(),
@@ -186,7 +189,7 @@ pub async fn current_session(
         return Ok(HttpResponse::NoContent().finish());
     };
     let claims = principal.claims;
-    let role = match claims.sub.strip_prefix("user:") {
+    let role = match claims.sub.strip_prefix(users::SUBJECT_PREFIX) {
         Some(username) => {
             let username = username.to_owned();
             state

@@ -11,6 +11,15 @@ use super::schema::users;
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::version::Versions;
 
+/// How the subject of a person's session token begins (`user:{username}`): an API client's id
+/// cannot hold a `:`, so the two never meet.
+pub const SUBJECT_PREFIX: &str = "user:";
+
+/// The subject of `username`'s session tokens, under which their revocations are kept.
+pub fn subject(username: &str) -> String {
+    format!("{SUBJECT_PREFIX}{username}")
+}
+
 /// A stored person.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -279,7 +288,7 @@ pub fn update(
             || after.all_units != before.all_units;
         if new_password || regranted || (after.disabled && !before.disabled) {
             // The sessions it holds were opened under what no longer stands.
-            revocations::revoke_subject(conn, &format!("user:{username}"))?;
+            revocations::revoke_subject(conn, &subject(username))?;
         }
         audit::record(
             conn,
