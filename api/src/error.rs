@@ -228,8 +228,7 @@ impl From<StoreError> for ApiError {
             // cross-field rules, the stored history); the document's rules are checked before.
             StoreError::Invalid(params) => Self::rules(params),
             StoreError::VersionMismatch { current } => Self::PreconditionFailed(format!(
-                "the resource has changed: its ETag is now {}; read it again and retry",
-                crate::http::etag(current)
+                "the resource has changed: its version is now {current}; read it again and retry"
             )),
             StoreError::OutsideGrant(detail) => Self::OutsideGrant(detail),
             e if e.is_busy() => {

@@ -566,11 +566,29 @@ pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
+/// The `ETag` of a resource shown as it stands on a day: its row version and the content
+/// version shown (`"7-2"`). The same row shows another content once a later version takes
+/// effect, so a tag of the row version alone would answer `304` with the content of the day
+/// it was read. `If-Match` reads the row version before the dash.
+pub fn etag_shown(version: i64, shown: i32) -> String {
+    format!("\"{version}-{shown}\"")
+}
+
 /// The versions an `If-Match` header accepts: `None` when it is absent or `*`. The header is
 /// a list of entity tags (RFC 9110 §13.1.1), weak or strong; a tag this service never returned
 /// (anything but a quoted version number) matches nothing, so the write answers 412. A bare
 /// number is read as the tag it was meant to be.
 pub fn if_match(req: &HttpRequest) -> Result<Option<Versions>, ApiError> {
+    versions_matched(req, false)
+}
+
+/// [`if_match`] of a resource whose `ETag` is [`etag_shown`]: its tags name the row version and
+/// the content shown, and the row version is what a write checks (a bare version is read too).
+pub fn if_match_shown(req: &HttpRequest) -> Result<Option<Versions>, ApiError> {
+    versions_matched(req, true)
+}
+
+fn versions_matched(req: &HttpRequest, shown: bool) -> Result<Option<Versions>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -592,6 +610,17 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<Versions>, ApiError> {
                 .strip_prefix('"')
                 .and_then(|t| t.strip_suffix('"'))
                 .unwrap_or(tag);
+            let tag = match tag.split_once('-') {
+                Some((version, seq))
+                    if shown
+                        && !seq.is_empty()
+                        && seq.len() <= 9
+                        && seq.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    version
+                }
+                _ => tag,
+            };
             (!tag.is_empty() && tag.len() <= 18 && tag.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| tag.parse::<i64>().ok())
                 .flatten()
@@ -683,11 +712,6 @@ pub fn parse_ordered_cursor(
         Some(order) => text.strip_prefix(order).and_then(|t| t.strip_prefix('~')),
     };
     instant_of_key(key.ok_or_else(ApiError::unknown_cursor)?)
-}
-
-/// Reads a cursor made of [`instant_cursor_key`].
-pub fn parse_instant_cursor(cursor: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {
-    instant_of_key(&decode_cursor(cursor)?)
 }
 
 fn instant_of_key(text: &str) -> Result<(chrono::NaiveDateTime, String), ApiError> {

@@ -231,7 +231,14 @@ pub struct Metrics {
     /// Changes a subscription has not delivered yet, by subscription and kind, set when
     /// scraped.
     pub delivery_waiting: prometheus::IntGaugeVec,
+    /// When the delivery gauges were last read from the database (shared by the clones, as the
+    /// gauges are).
+    delivery_measured: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
+
+/// How often a scrape reads the delivery gauges from the database; scrapes in between answer
+/// the gauges last read.
+pub const DELIVERY_MEASURE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Metrics {
     /// Creates the metrics; fails only if the definitions below are inconsistent.
@@ -302,7 +309,23 @@ impl Metrics {
             score_seconds,
             delivery_lag,
             delivery_waiting,
+            delivery_measured: std::sync::Arc::new(std::sync::Mutex::new(None)),
         })
+    }
+
+    /// Whether a scrape at `now` reads the delivery gauges from the database: at most once per
+    /// [`DELIVERY_MEASURE_INTERVAL`] on this instance. `/metrics` is anonymous and each reading
+    /// counts every subscription's waiting changes, so without it concurrent scrapes could hold
+    /// every pooled connection (until 2026-12-07 each scrape read them).
+    pub fn claim_delivery_measurement(&self, now: std::time::Instant) -> bool {
+        let Ok(mut last) = self.delivery_measured.lock() else {
+            return false;
+        };
+        if last.is_some_and(|at| now.saturating_duration_since(at) < DELIVERY_MEASURE_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -335,5 +358,24 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_gauges_are_read_at_most_once_an_interval() {
+        let metrics = Metrics::new().unwrap();
+        let t = std::time::Instant::now();
+        assert!(metrics.claim_delivery_measurement(t));
+        assert!(!metrics.claim_delivery_measurement(t), "a scrape at once");
+        assert!(!metrics.claim_delivery_measurement(t + DELIVERY_MEASURE_INTERVAL / 2));
+        assert!(metrics.claim_delivery_measurement(t + DELIVERY_MEASURE_INTERVAL));
+        assert!(
+            !metrics.claim_delivery_measurement(t),
+            "an instant before the last reading claims nothing"
+        );
     }
 }

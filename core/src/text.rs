@@ -32,7 +32,8 @@ pub fn same_input(stored: &str, new: &str) -> bool {
     stored == new || (stored.len() > new.len() && stored.starts_with(new))
 }
 
-/// Folds Vietnamese text for search: lowercase, tone marks and vowel marks removed, `đ` → `d`,
+/// Folds Vietnamese text for search: lowercase, tone marks and vowel marks removed, `đ` → `d`
+/// (and `ð`, which text converted from legacy encodings has for it),
 /// runs of white space collapsed. Works on precomposed (NFC) and decomposed (NFD) input alike.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -75,8 +76,10 @@ fn base_letter(c: char) -> char {
         ("ÙÚỤỦŨƯỪỨỰỬỮ", 'U'),
         ("ỳýỵỷỹ", 'y'),
         ("ỲÝỴỶỸ", 'Y'),
-        ("đ", 'd'),
-        ("Đ", 'D'),
+        // `Ð`/`ð` (U+00D0/U+00F0, the Eth) stand for `Đ`/`đ` in text converted from the
+        // legacy Vietnamese encodings.
+        ("đð", 'd'),
+        ("ĐÐ", 'D'),
     ];
     if c.is_ascii() {
         return c;
@@ -107,6 +110,11 @@ mod tests {
     #[test]
     fn folding_removes_marks_and_case() {
         assert_eq!(fold("Đăng ký khai sinh"), "dang ky khai sinh");
+        // The Eth of text converted from legacy encodings, in either case.
+        assert_eq!(
+            fold("Ðăng ký quyền sử dụng ðất"),
+            "dang ky quyen su dung dat"
+        );
         assert_eq!(fold("  THỦ TỤC   hành chính "), "thu tuc hanh chinh");
         assert_eq!(
             fold("Cấp Giấy chứng nhận quyền sử dụng đất"),

@@ -756,3 +756,39 @@ fn announcements_and_publications_count_in_the_transparency_group() {
         );
     }
 }
+
+/// A publication due on a month's last day and never made is late in that month once it is
+/// over (until 2026-12-07 it counted in no month: the running month had not missed it yet on
+/// its last day, and the next month does not count a deadline of the one before).
+#[test]
+fn a_deadline_on_a_months_last_day_left_unmet_is_late_in_that_month() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let q = create(
+        &app,
+        &admin,
+        &json!({
+        "kind": "province", "number": "900/QĐ-UBND", "title": "Công bố TTHC lĩnh vực Hộ tịch", "issuer": "P",
+        "signedOn": "2024-05-24", "unit": "STP",
+        "items": [{"procedureCode": "1.000001.P", "action": "amended",
+                   "content": content("Đăng ký khai sinh (2024)", "HT", "commune", "C1", true)}]}),
+    );
+    // 27, 28, 29, 30, 31 May.
+    assert_eq!(q["publicationDue"]["due"], "2024-05-31");
+    let may = app.get("/api/v1/units/P/scores/2024-05", &admin);
+    assert_eq!(may.status, Status::OK, "{}", may.text);
+    assert_eq!(
+        counts(&may.body, "PUBLIC_UPDATE_ON_TIME"),
+        (json!(0), json!(1), json!(0.0))
+    );
+    let missed = misses(&app, &admin, "P", "2024-05", "PUBLIC_UPDATE_ON_TIME");
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0]["code"], "1.000001.P");
+    assert_eq!(missed[0]["dueOn"], "2024-05-31");
+    assert_eq!(missed[0]["doneOn"], Value::Null);
+    let june = app.get("/api/v1/units/P/scores/2024-06", &admin);
+    assert_eq!(
+        counts(&june.body, "PUBLIC_UPDATE_ON_TIME"),
+        (json!(0), json!(0), Value::Null)
+    );
+}

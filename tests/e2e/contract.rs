@@ -62,6 +62,17 @@ fn a_get_whose_etag_is_current_answers_304_without_a_body() {
     let tag = first.header("etag").unwrap().to_owned();
     let r = app.patch("/api/v1/units/C1", &admin, &json!({"name": "Xã Một"}));
     assert_eq!(r.status, Status::OK, "{}", r.text);
+    // Only a procedure's tags also name the content shown (`"7-2"`): for a unit such a tag is
+    // one never returned, and matches nothing.
+    let shown_form = format!("\"{}-1\"", r.body["version"]);
+    app.call_with(
+        HttpMethod::PATCH,
+        "/api/v1/units/C1",
+        Some(&admin),
+        Some(&json!({"name": "Xã Hai"})),
+        &[("If-Match", &shown_form)],
+    )
+    .assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
     let after = app.call_with(
         HttpMethod::GET,
         "/api/v1/units/C1",

@@ -580,3 +580,62 @@ fn records_left_behind_by_an_old_move_follow_their_unit() {
     let (n, d, _) = crate::scores::counts(&score.body, "DOSSIER_RECEIVING_SATISFACTION");
     assert_eq!((n, d), (json!(1), json!(1)), "{}", score.text);
 }
+
+/// Migration 000040 refolds the search names stored before the fold mapped the Eth (`Ð`/`ð`,
+/// which text converted from legacy encodings has for `Đ`/`đ`) to `d`: such a name was stored
+/// with `ð`, and a search for "dang ky" did not find it.
+#[test]
+fn search_names_stored_with_the_eth_are_refolded() {
+    use diesel::prelude::*;
+    use serde_json::json;
+    use tthc_core::db::schema::{procedure_versions as v, procedures as p};
+    use tthc_tests::{HttpMethod, Status, TestApp};
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/procedures/1.000009",
+        Some(&admin),
+        Some(&json!({"content": crate::procedures::content("Ðăng ký kết hôn", "HT", "commune", "C1", true),
+            "validFrom": "2024-01-01", "decision": "9/QĐ-BTP", "publishedOn": "2024-01-10"})),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let found = |query: &str| {
+        crate::procedures::codes(&app.call(
+            HttpMethod::GET,
+            &format!("/api/v1/procedures?validOn=2024-06-01&q={query}"),
+            None,
+            None,
+        ))
+    };
+    // Found without marks, and a query typed with the Eth finds the `Đ` of the others.
+    assert_eq!(found("dang%20ky%20ket"), ["1.000009"]);
+    assert_eq!(
+        found("%C3%B0ang%20ky"),
+        ["1.000001", "1.000001.P", "1.000009"]
+    );
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let stored = |db: &Database| -> String {
+        v::table
+            .inner_join(p::table)
+            .filter(p::code.eq("1.000009"))
+            .select(v::search_name)
+            .first(&mut *db.conn().unwrap())
+            .unwrap()
+    };
+    assert_eq!(stored(&db), "dang ky ket hon");
+    let since_40 = migrations_since(&test_db, 40);
+    db.revert_last(since_40).unwrap();
+    // As the fold before 000040 stored it.
+    diesel::update(v::table)
+        .set(v::search_name.eq("ðang ky ket hon"))
+        .filter(v::search_name.eq("dang ky ket hon"))
+        .execute(&mut *db.conn().unwrap())
+        .unwrap();
+    assert!(found("dang%20ky%20ket").is_empty());
+    assert_eq!(db.migrate().unwrap(), since_40);
+    assert_eq!(stored(&db), "dang ky ket hon");
+    assert_eq!(found("dang%20ky%20ket"), ["1.000009"]);
+}

@@ -209,6 +209,43 @@ fn amendments_make_versions_and_identical_writes_change_nothing() {
         public(&app, "/api/v1/procedures/1.000001.P?validOn=2025-07-01").body["content"]["name"],
         "Đăng ký khai sinh (sửa đổi)"
     );
+    // The tag names the content shown with the row version: a tag read while the first
+    // version was in force is not current once the second is (until 2026-12-07 both days had
+    // the same tag, and the later one answered 304 with the old content).
+    let version = r.body["version"].as_i64().unwrap();
+    let earlier = public(&app, "/api/v1/procedures/1.000001.P?validOn=2025-06-30");
+    let tag = earlier.header("etag").unwrap().to_owned();
+    assert_eq!(tag, format!("\"{version}-1\""));
+    let conditional = |day: &str, tag: &str| {
+        app.call_with(
+            HttpMethod::GET,
+            &format!("/api/v1/procedures/1.000001.P?validOn={day}"),
+            None,
+            None,
+            &[("If-None-Match", tag)],
+        )
+    };
+    assert_eq!(conditional("2025-06-30", &tag).status, Status::NOT_MODIFIED);
+    let later = conditional("2025-07-01", &tag);
+    assert_eq!(later.status, Status::OK, "{}", later.text);
+    assert_eq!(later.body["versionSeq"], 2);
+    assert_eq!(
+        later.header("etag"),
+        Some(format!("\"{version}-2\"").as_str())
+    );
+    // `If-Match` takes the tag by its row version.
+    let write = |tag: &str| {
+        app.call_with(
+            HttpMethod::PUT,
+            "/api/v1/procedures/1.000001.P",
+            Some(&admin),
+            Some(&amended),
+            &[("If-Match", tag)],
+        )
+    };
+    assert_eq!(write(&tag).status, Status::OK, "the current row version");
+    write(&format!("\"{}-1\"", version - 1))
+        .assert_problem(Status::PRECONDITION_FAILED, "preconditionFailed");
 
     let backwards =
         json!({"content": content("x", "HT", "commune", "C1", true), "validFrom": "2025-01-01"});

@@ -28,6 +28,7 @@ fn unrestricted(app: &TestApp, code: &str, from: &str) -> Value {
         "oneComponentFileDigitizes": false,
         "receivingSatisfactionSubtractsShares": false,
         "anyResultFileCounts": false,
+        "communeOnlineServiceByLevel": false,
         "notApplicable": {}
     });
     set

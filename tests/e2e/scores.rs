@@ -468,6 +468,21 @@ fn misses_list_each_dossier_that_cost_points_and_what_it_costs() {
     );
     assert_eq!(second.body["items"][0]["code"], "C1-260302-0003");
     assert_eq!(second.body["nextCursor"], Value::Null);
+    // A cursor belongs to its list: another indicator's, period's or unit's refuses it (until
+    // 2026-12-07 it was read as a position there).
+    for other in [
+        format!("{base}/DOSSIER_SYNC/misses?cursor={cursor}"),
+        format!(
+            "/api/v1/units/P/scores/2026-04/indicators/ON_TIME_PROCESSING/misses?cursor={cursor}"
+        ),
+        format!(
+            "/api/v1/units/STP/scores/2026-03/indicators/ON_TIME_PROCESSING/misses?cursor={cursor}"
+        ),
+    ] {
+        let r = app.get(&other, &admin);
+        r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+        assert_eq!(r.invalid_names(), ["cursor"], "{other}");
+    }
     // A commune's department sees its own misses only.
     let stp = app.get(
         "/api/v1/units/STTTT/scores/2026-03/indicators/ON_TIME_PROCESSING/misses",
@@ -982,4 +997,58 @@ fn the_points_a_unit_lost_are_shared_among_its_children_by_their_misses() {
         text.lines().filter(|l| l.starts_with("STP,")).count() == 1,
         "{text}"
     );
+}
+
+/// PORTAL_RULES 3.1: a commune's online service share counts "procedures whose level is
+/// commune". A procedure of another level that the commune also handles counts at its
+/// department and province, not at the commune (until 2026-12-07 it counted there too), and a
+/// rule set may keep the old counting.
+#[test]
+fn a_communes_online_service_counts_the_procedures_of_commune_level() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    for (code, level) in [("1.000005", "province"), ("1.000006", "commune")] {
+        let mut content = crate::procedures::content("Thủ tục thử", "HT", level, "C1", false);
+        content["onlineLevel"] = json!("information");
+        let r = app.call(
+            HttpMethod::PUT,
+            &format!("/api/v1/procedures/{code}"),
+            Some(&admin),
+            Some(&json!({"content": content, "validFrom": "2024-01-01",
+                "decision": "5/QĐ-BTP", "publishedOn": "2024-01-10"})),
+        );
+        assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    }
+    let online = |unit: &str| {
+        let r = app.get(&format!("/api/v1/units/{unit}/scores/2026-03"), &admin);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        counts(&r.body, "ONLINE_SERVICE_PROVIDED")
+    };
+    // C1: 1.000001 and 1.000001.P online, 1.000006 not; 1.000005 is of province level.
+    assert_eq!(online("C1"), (json!(2), json!(3), json!(1.67)));
+    // Its department counts every procedure of its subtree.
+    assert_eq!(online("STP").1, json!(4));
+    let misses = app.get(
+        "/api/v1/units/C1/scores/2026-03/indicators/ONLINE_SERVICE_PROVIDED/misses",
+        &admin,
+    );
+    assert_eq!(misses.status, Status::OK, "{}", misses.text);
+    assert!(misses.text.contains("1.000006"), "{}", misses.text);
+    assert!(!misses.text.contains("1.000005"), "{}", misses.text);
+
+    // A rule set counting every procedure a commune handles, from March.
+    let mut set = app
+        .call(HttpMethod::GET, "/api/v1/rule-sets/qd766", None, None)
+        .body;
+    set["code"] = json!("tinh-2026-03");
+    set["appliesFrom"] = json!("2026-03-01");
+    set["counting"] = json!({"communeOnlineServiceByLevel": false});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/rule-sets/tinh-2026-03",
+        Some(&admin),
+        Some(&set),
+    );
+    assert!(r.status.is_success(), "{}", r.text);
+    assert_eq!(online("C1"), (json!(2), json!(4), json!(1.25)));
 }

@@ -97,7 +97,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
 /// dossiers pushed by channel and outcome (`tthc_dossiers_total`); the time to compute a score
 /// (`tthc_score_computation_seconds`); per subscription, the changes not delivered yet and the
 /// age of the oldest (`tthc_delivery_waiting_changes`, `tthc_delivery_lag_seconds`; kind
-/// `portal` is the relay's sync queue).
+/// `portal` is the relay's sync queue), read from the database at most once a second.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain",
@@ -106,12 +106,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, Api
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    // The delivery gauges are read from the database when scraped; the request metrics answer
-    // even when it is down.
+    // The delivery gauges are read from the database when scraped, at most once a second; the
+    // request metrics answer even when it is down.
     let metrics = state.metrics.clone();
-    if let Err(e) = state
-        .run(move |conn| Ok(measure_lag(conn, &metrics)?))
-        .await
+    if metrics.claim_delivery_measurement(std::time::Instant::now())
+        && let Err(e) = state
+            .run(move |conn| Ok(measure_lag(conn, &metrics)?))
+            .await
     {
         tracing::warn!(error = %e, "metrics: delivery gauges not read");
     }

@@ -21,7 +21,7 @@ use crate::bulk::{BulkItem, BulkResult, read_bulk};
 use crate::error::{ApiError, Problem};
 use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, csv_response,
-    decode_cursor, etag, if_match, today_or, wants_csv, word,
+    decode_cursor, etag_shown, if_match_shown, today_or, wants_csv, word,
 };
 use crate::state::AppState;
 use tthc_core::db::DbConnection;
@@ -70,7 +70,8 @@ pub struct ProcedureView {
     pub published_on: Option<NaiveDate>,
     /// Abolished on.
     pub abolished_on: Option<NaiveDate>,
-    /// Row version, also the `ETag`.
+    /// Row version, for `If-Match`. The `ETag` names it with the content version shown
+    /// (`"7-2"`), since the content shown changes when a later version takes effect.
     pub version: i64,
     /// Which version of the content this is (1, 2, …).
     pub version_seq: i32,
@@ -298,7 +299,8 @@ pub struct ValidOnQuery {
     tag = "procedures",
     params(("code" = String, Path, description = "Procedure code", example = "1.001193.H12"), ValidOnQuery),
     responses(
-        (status = 200, description = "The procedure", body = ProcedureView, headers(("ETag" = String))),
+        (status = 200, description = "The procedure", body = ProcedureView,
+         headers(("ETag" = String, description = "The row version and the content version shown (`\"7-2\"`): it changes when a later version takes effect; `If-Match` takes it"))),
         (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such procedure (or a draft without procedures:read)", body = Problem, content_type = PROBLEM),
     ),
@@ -318,7 +320,7 @@ pub async fn get_procedure(
         .run(move |conn| Ok(store::get(conn, &code, on, drafts)?))
         .await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(p.version)))
+        .insert_header((header::ETAG, etag_shown(p.version, p.current.seq)))
         .json(ProcedureView::from(p)))
 }
 
@@ -484,8 +486,8 @@ async fn write_procedure(
         ("X-Audit-Reason" = Option<String>, Header, description = "Why, for the audit trail"),
     ),
     responses(
-        (status = 200, description = "Updated or unchanged", body = ProcedureView, headers(("ETag" = String))),
-        (status = 201, description = "Created", body = ProcedureView, headers(("ETag" = String), ("Location" = String))),
+        (status = 200, description = "Updated or unchanged", body = ProcedureView, headers(("ETag" = String, description = "The row version and the content version shown (`\"7-2\"`)"))),
+        (status = 201, description = "Created", body = ProcedureView, headers(("ETag" = String, description = "The row version and the content version shown (`\"7-2\"`)"), ("Location" = String))),
         (status = 400, description = "Invalid content, unknown field or unit", body = Problem, content_type = PROBLEM),
         (status = 412, description = "The procedure changed since the ETag in If-Match", body = Problem, content_type = PROBLEM),
     ),
@@ -499,7 +501,7 @@ pub async fn put_procedure(
     code: web::Path<String>,
     body: ValidJson<ProcedurePut>,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&req)?;
+    let expected = if_match_shown(&req)?;
     let code =
         ProcedureCode::parse(&code.into_inner()).map_err(|r| ApiError::invalid("code", r))?;
     let (outcome, p) = write_procedure(&state, principal, code, body.0, expected).await?;
@@ -512,7 +514,7 @@ pub async fn put_procedure(
         res.insert_header((header::LOCATION, format!("/api/v1/procedures/{}", p.code)));
     }
     Ok(res
-        .insert_header((header::ETAG, etag(p.version)))
+        .insert_header((header::ETAG, etag_shown(p.version, p.current.seq)))
         .json(ProcedureView::from(p)))
 }
 
@@ -543,7 +545,7 @@ pub struct ProcedureCreate {
     tag = "procedures",
     request_body = ProcedureCreate,
     responses(
-        (status = 201, description = "Created", body = ProcedureView, headers(("ETag" = String), ("Location" = String))),
+        (status = 201, description = "Created", body = ProcedureView, headers(("ETag" = String, description = "The row version and the content version shown (`\"7-2\"`)"), ("Location" = String))),
         (status = 400, description = "Invalid content, unknown field or unit", body = Problem, content_type = PROBLEM),
         (status = 409, description = "The code exists", body = Problem, content_type = PROBLEM),
     ),
@@ -580,7 +582,7 @@ pub async fn create_procedure(
     })?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/procedures/{}", p.code)))
-        .insert_header((header::ETAG, etag(p.version)))
+        .insert_header((header::ETAG, etag_shown(p.version, p.current.seq)))
         .json(ProcedureView::from(p)))
 }
 

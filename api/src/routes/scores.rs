@@ -25,8 +25,8 @@ use crate::context::{SinceClose, period_in, period_of, rule_sets, scored, unit_i
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::{
-    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, instant_cursor_key,
-    parse_instant_cursor, wants_csv, word,
+    DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, ordered_cursor_key,
+    parse_ordered_cursor, wants_csv, word,
 };
 use crate::state::AppState;
 use tthc_core::db::now_local;
@@ -366,11 +366,14 @@ pub async fn list_misses(
     }
     let indicator = indicator.clone();
     let limit = query.0.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    // A cursor names the list it came from: one of another indicator, period or unit is refused
+    // rather than read as a position in this one (until 2026-12-07 it skipped or repeated rows).
+    let list = format!("{indicator_code}@{period}@{code}");
     let after = query
         .0
         .cursor
         .as_deref()
-        .map(parse_instant_cursor)
+        .map(|cursor| parse_ordered_cursor(cursor, Some(&list)))
         .transpose()?;
     let now = now_local();
     let points_each = move |count: Option<scores::Count>| {
@@ -450,7 +453,7 @@ pub async fn list_misses(
         .await?;
     let key = |m: &Miss| {
         let (at, code) = position(m);
-        instant_cursor_key(at, &code)
+        ordered_cursor_key(Some(&list), at, &code)
     };
     let page = Page::from_rows(rows, limit, key, view(points_each(count)));
     Ok(HttpResponse::Ok().json(page))

@@ -22,6 +22,7 @@ use crate::scoring::catalogue::{
 };
 use crate::scoring::counting::{Counting, ProcedureKind};
 use crate::scoring::registry::{self, Counted};
+use crate::unit::UnitLevel;
 
 /// A procedure that cost a catalogue indicator points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,8 +242,16 @@ fn content_by_code(
 }
 
 /// A version in force as the counting reads it: its id, the procedure's code and base code, its
-/// online level and content, and its first unit in the subtree.
-type VersionInForce = (i64, String, String, Option<String>, String, Option<i64>);
+/// online level, content and levels, and its first unit in the subtree.
+type VersionInForce = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+);
 
 /// The procedures in force on `day` handled by a unit of `unit`'s subtree, by code (bytewise),
 /// each with the first of its units there (by id).
@@ -266,17 +275,18 @@ fn procedures_in_force(
             procedures::base_code,
             procedure_versions::online_level,
             procedure_versions::content,
+            procedure_versions::levels,
             diesel::dsl::min(procedure_version_units::unit_id),
         ))
         .load(conn)?;
     // Of a code with several versions in force, the one whose first unit comes first (then the
     // earlier version: one order on both backends).
-    rows.sort_by(|a, b| (&a.1, a.5, a.0).cmp(&(&b.1, b.5, b.0)));
+    rows.sort_by(|a, b| (&a.1, a.6, a.0).cmp(&(&b.1, b.6, b.0)));
     rows.dedup_by(|later, first| later.1 == first.1);
     let serves_citizens = counting.citizen_matcher::<String>();
     Ok(rows
         .into_iter()
-        .map(|(_, code, base, online, content, first_unit)| {
+        .map(|(_, code, base, online, content, levels, first_unit)| {
             let content = serde_json::from_str::<CountedContent>(&content).ok();
             let kind = ProcedureKind {
                 fees: content.as_ref().is_some_and(CountedContent::has_fees),
@@ -290,6 +300,7 @@ fn procedures_in_force(
                 base,
                 unit_id: first_unit,
                 online: matches!(online.as_deref(), Some("partial" | "full")),
+                commune_level: levels.split_whitespace().any(|l| l == "commune"),
                 kind,
             }
         })
@@ -406,6 +417,9 @@ pub fn observe(
     subtree.sort_unstable();
     let (first, after) = (start.date(), end.date());
     let today = judged_day((start, end, judged));
+    // A period that is over is judged after its last day: a deadline due that day and not met
+    // was missed in it.
+    let deadline_day = if judged >= end { after } else { today };
     let (announce, publish, mut published) = deadlines(conn, unit, &subtree)?;
     let mut codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
     codes.sort_unstable();
@@ -434,7 +448,7 @@ pub fn observe(
         ),
         ("PUBLIC_UPDATE_ON_TIME", &publish, true),
     ] {
-        for v in judge_deadlines(list, first, after, today, undone_counts) {
+        for v in judge_deadlines(list, first, after, deadline_day, undone_counts) {
             met.push((indicator, v.missed.is_none()));
             if let Some(d) = v.missed {
                 let what = if indicator == "PUBLISH_ON_TIME" {
@@ -489,7 +503,8 @@ pub fn observe(
             dossier_uses(conn, unit, start, end.min(judged))?,
         ),
     };
-    for v in judge_procedures(&procedures, &uses, counting) {
+    let at_commune = unit.level.parse::<UnitLevel>() == Ok(UnitLevel::Commune);
+    for v in judge_procedures(&procedures, &uses, counting, at_commune) {
         met.push((v.indicator, v.miss.is_none()));
         if let Some(reason) = v.miss {
             out.misses.push(ProcedureMiss {

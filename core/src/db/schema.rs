@@ -868,6 +868,7 @@ diesel::allow_columns_to_appear_in_same_group_by_clause!(
     procedure_versions::id,
     procedure_versions::online_level,
     procedure_versions::content,
+    procedure_versions::levels,
     procedures::id,
     procedures::code,
     procedures::base_code,

@@ -15,7 +15,7 @@
 //!   period is judged (or, as a rule set may say, those published in the period) whose content
 //!   (the version in force) has every required part.
 //! - Of the procedures in force for the unit: `ONLINE_SERVICE_PROVIDED` those offering partial or
-//!   full online service; `ONLINE_SERVICE_WITH_DOSSIERS` of those, the ones that received an
+//!   full online service (at a commune, of those of commune level: PORTAL_RULES 3.1); `ONLINE_SERVICE_WITH_DOSSIERS` of those, the ones that received an
 //!   online dossier in the period; `ONLINE_PAYMENT_FORMALITY` of the procedures with fees, those
 //!   with a dossier paid online; `PAYMENT_INTEGRATED_FORMALITY` of the procedures with fees,
 //!   those with a dossier of the period synced to the portal with its fees (PORTAL_RULES 3.5);
@@ -50,8 +50,10 @@ pub struct Deadline {
 }
 
 impl Deadline {
-    /// Whether it counts in the period of days `[first, after)` judged on `today` (the period's
-    /// last day, or today when the period is not over), and if so whether it was met. With
+    /// Whether it counts in the period of days `[first, after)` judged on `today`, and if so
+    /// whether it was met. `today` is the day of judging while the period runs (a deadline due
+    /// that day is not missed yet) and `after` once it is over (a deadline due on its last day
+    /// and not met by then was missed in it, since no later period counts it). With
     /// `undone_counts`, a deadline that fell in the period unmet counts too, as late; without,
     /// only what was done in the period counts (the portal's `PUBLISH_ON_TIME`: a decision never
     /// made is not in the indicator).
@@ -88,7 +90,7 @@ pub struct Verdict<'a> {
 }
 
 /// The procedures that count for a deadline indicator in the period `[first, after)` judged on
-/// `today` (with `undone_counts` as [`Deadline::judge`] takes it), each with the deadline it
+/// `today` (`today` and `undone_counts` as [`Deadline::judge`] takes them), each with the deadline it
 /// missed if it missed one, ordered by procedure code.
 pub fn judge_deadlines(
     deadlines: &[Deadline],
@@ -162,6 +164,8 @@ pub struct ProcedureFacts {
     pub unit_id: Option<i64>,
     /// Offers partial or full online service.
     pub online: bool,
+    /// Commune is among the levels of its version in force.
+    pub commune_level: bool,
     /// What the counting reads of it (paper result, citizens served, fees).
     pub kind: ProcedureKind,
 }
@@ -205,12 +209,16 @@ pub struct ProcedureVerdict<'a> {
 
 /// Every procedure's standing for every procedure indicator it counts for, given the period's
 /// dossier uses by procedure code (full or base code); `CITIZEN_DATA_CONNECTED_FORMALITY` counts
-/// the procedures `counting` puts in the population-data indicators.
+/// the procedures `counting` puts in the population-data indicators. `at_commune`: the unit
+/// judged is a commune, whose `ONLINE_SERVICE_PROVIDED` counts the procedures of commune level
+/// only when `counting` says so.
 pub fn judge_procedures<'a>(
     procedures: &'a [ProcedureFacts],
     uses: &BTreeMap<String, DossierUse>,
     counting: &Counting,
+    at_commune: bool,
 ) -> Vec<ProcedureVerdict<'a>> {
+    let by_level = at_commune && counting.commune_online_service_by_level;
     let mut out = Vec::new();
     for p in procedures {
         let codes: BTreeSet<&str> = [p.code.as_str(), p.base.as_str()].into();
@@ -225,10 +233,13 @@ pub fn judge_procedures<'a>(
                 miss,
             });
         };
-        verdict(
-            "ONLINE_SERVICE_PROVIDED",
-            (!p.online).then_some("offers no online service"),
-        );
+        // PORTAL_RULES 3.1: a commune's competence is the procedures of commune level.
+        if !by_level || p.commune_level {
+            verdict(
+                "ONLINE_SERVICE_PROVIDED",
+                (!p.online).then_some("offers no online service"),
+            );
+        }
         if p.online {
             verdict(
                 "ONLINE_SERVICE_WITH_DOSSIERS",
@@ -297,7 +308,8 @@ mod tests {
     #[test]
     fn a_deadline_counts_where_it_was_done_or_where_it_fell_undone() {
         let (first, after) = (d("2026-03-01"), d("2026-04-01"));
-        let end = d("2026-03-31");
+        // March judged once it is over.
+        let end = after;
         // Done in March by its deadline: on time in March.
         assert_eq!(
             deadline("A", "2026-03-10", Some("2026-03-09")).judge(first, after, end, true),
@@ -312,14 +324,27 @@ mod tests {
         let late = deadline("A", "2026-03-20", Some("2026-04-02"));
         assert_eq!(late.judge(first, after, end, true), Some(false));
         assert_eq!(
-            late.judge(d("2026-04-01"), d("2026-05-01"), d("2026-04-30"), true),
+            late.judge(d("2026-04-01"), d("2026-05-01"), d("2026-05-01"), true),
             Some(false)
         );
         // Due in March, never done: late in March; not counted in April (nothing happened).
         let undone = deadline("A", "2026-03-20", None);
         assert_eq!(undone.judge(first, after, end, true), Some(false));
         assert_eq!(
-            undone.judge(d("2026-04-01"), d("2026-05-01"), d("2026-04-30"), true),
+            undone.judge(d("2026-04-01"), d("2026-05-01"), d("2026-05-01"), true),
+            None
+        );
+        // Due on March's last day, never done: late in March, once March is over, since April
+        // does not count it either (until 2026-12-07 it counted in no period).
+        let last_day = deadline("A", "2026-03-31", None);
+        assert_eq!(last_day.judge(first, after, end, true), Some(false));
+        assert_eq!(
+            last_day.judge(first, after, d("2026-03-31"), true),
+            None,
+            "on its last day, the running month has not missed it yet"
+        );
+        assert_eq!(
+            last_day.judge(d("2026-04-01"), d("2026-05-01"), d("2026-05-01"), true),
             None
         );
         // March not over: due tomorrow and not done yet is not judged; due yesterday is late.
@@ -403,6 +428,8 @@ mod tests {
             base: code.split('.').take(2).collect::<Vec<_>>().join("."),
             unit_id: None,
             online,
+            // 1.000002 is handled by the commune but is of another level.
+            commune_level: code != "1.000002",
             kind: ProcedureKind {
                 paper_result: false,
                 citizen: code != "1.000003",
@@ -441,7 +468,7 @@ mod tests {
                 },
             ),
         ]);
-        let v = judge_procedures(&procedures, &uses, &Counting::unrestricted());
+        let v = judge_procedures(&procedures, &uses, &Counting::unrestricted(), false);
         let t = tally(v.iter().map(|v| (v.indicator, v.miss.is_none())));
         assert_eq!(t["ONLINE_SERVICE_PROVIDED"], (2, 3));
         assert_eq!(t["ONLINE_SERVICE_WITH_DOSSIERS"], (1, 2));
@@ -458,9 +485,26 @@ mod tests {
             .unwrap();
         assert_eq!(miss.procedure.code, "1.000003");
         // Over citizens' procedures only (PORTAL_RULES 4.5), 1.000003 (businesses) leaves.
-        let v = judge_procedures(&procedures, &uses, &Counting::default());
+        let v = judge_procedures(&procedures, &uses, &Counting::default(), false);
         let t = tally(v.iter().map(|v| (v.indicator, v.miss.is_none())));
         assert_eq!(t["CITIZEN_DATA_CONNECTED_FORMALITY"], (1, 2));
         assert_eq!(t["ONLINE_SERVICE_PROVIDED"], (2, 3));
+        // At a commune (PORTAL_RULES 3.1), the online service share counts the procedures of
+        // commune level only; the other indicators keep every procedure it handles.
+        let at_commune = judge_procedures(&procedures, &uses, &Counting::default(), true);
+        let c = tally(at_commune.iter().map(|v| (v.indicator, v.miss.is_none())));
+        assert_eq!(c["ONLINE_SERVICE_PROVIDED"], (1, 2), "1.000002 leaves");
+        for other in [
+            "ONLINE_SERVICE_WITH_DOSSIERS",
+            "ONLINE_PAYMENT_FORMALITY",
+            "PAYMENT_INTEGRATED_FORMALITY",
+            "CITIZEN_DATA_CONNECTED_FORMALITY",
+        ] {
+            assert_eq!(c[other], t[other], "{other}");
+        }
+        // A rule set may count every procedure a commune handles.
+        let all = judge_procedures(&procedures, &uses, &Counting::unrestricted(), true);
+        let a = tally(all.iter().map(|v| (v.indicator, v.miss.is_none())));
+        assert_eq!(a["ONLINE_SERVICE_PROVIDED"], (2, 3));
     }
 }

@@ -40,6 +40,7 @@ pub enum LevelPolicy {
     "oneComponentFileDigitizes": true,
     "receivingSatisfactionSubtractsShares": true,
     "anyResultFileCounts": true,
+    "communeOnlineServiceByLevel": true,
     "notApplicable": {"commune": {"PUBLIC_UPDATE_ON_TIME": "full", "PUBLIC_CONTENT_FULL": "full"}}
 })))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +96,10 @@ pub struct Counting {
     /// flags `archiveResult` and `emptyResult` still name them). Otherwise only a result that
     /// is neither counts as electronic.
     pub any_result_file_counts: bool,
+    /// `ONLINE_SERVICE_PROVIDED` (3.1) at a commune: counted over the procedures in force it
+    /// handles whose levels include commune ("a commune: procedures whose level is commune").
+    /// Otherwise over every procedure it handles, as at the other levels.
+    pub commune_online_service_by_level: bool,
     /// By unit level, the indicators that do not apply there and what they give instead
     /// (`Levels and what does not apply`: 1.2 and 1.3 are province-level only).
     #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, BTreeMap<String, LevelPolicy>>))]
@@ -119,6 +124,7 @@ impl Default for Counting {
             one_component_file_digitizes: true,
             receiving_satisfaction_subtracts_shares: true,
             any_result_file_counts: true,
+            commune_online_service_by_level: true,
             not_applicable: BTreeMap::from([(
                 UnitLevel::Commune,
                 BTreeMap::from([
@@ -148,6 +154,7 @@ impl Counting {
             one_component_file_digitizes: false,
             receiving_satisfaction_subtracts_shares: false,
             any_result_file_counts: false,
+            commune_online_service_by_level: false,
             not_applicable: BTreeMap::new(),
         }
     }

@@ -117,7 +117,7 @@ pub const INDICATORS: [IndicatorEntry; 21] = [
         "ONLINE_SERVICE_PROVIDED",
         Catalogue,
         "PORTAL_RULES 3.1",
-        "procedures in force offering partial or full online service / procedures in force",
+        "procedures in force offering partial or full online service / procedures in force (at a commune, of commune level)",
         true,
         Some(Action::OfferOnline),
     ),
