@@ -15,9 +15,13 @@ pub const EARLIEST: NaiveDateTime = match NaiveDate::from_ymd_opt(MIN_YEAR, 1, 1
     None => NaiveDateTime::MIN,
 };
 
-/// The latest instant a deadline may carry: the end of the last year the calendar knows.
+/// The latest instant a deadline may carry: the end of the last year the calendar knows (its
+/// last day's last instant; until 2026-12-07 its first, which refused a due hour that day).
 pub const LATEST: NaiveDateTime = match NaiveDate::from_ymd_opt(MAX_YEAR, 12, 31) {
-    Some(d) => d.and_time(chrono::NaiveTime::MIN),
+    Some(d) => match chrono::NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999) {
+        Some(t) => d.and_time(t),
+        None => d.and_time(chrono::NaiveTime::MIN),
+    },
     None => NaiveDateTime::MAX,
 };
 
@@ -80,6 +84,9 @@ mod tests {
             Some("receivedAt".into())
         );
         assert!(due("dueAt", t("2100-12-31 00:00")).is_none());
+        // The last day's hours too (until 2026-12-07 they were refused).
+        assert!(due("dueAt", t("2100-12-31 17:00")).is_none());
+        assert!(due("dueAt", t("2100-12-31 23:59")).is_none());
         assert!(due("dueAt", t("2101-01-01 00:00")).is_some());
         assert!(due("dueAt", t("0002-01-01 00:00")).is_some());
     }

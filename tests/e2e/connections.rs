@@ -279,3 +279,42 @@ fn a_startup_step_that_fails_leaves_no_lock_behind() {
     );
     first.conn().unwrap().batch_execute("SELECT 1").unwrap();
 }
+
+/// `read_tx` reads one snapshot: a row another connection commits after its first read is not
+/// in its later reads. Closing a month counts every unit on it, so that a unit moved or
+/// dossiers pushed meanwhile are in every unit's figures or in none.
+#[test]
+fn a_read_transaction_reads_one_snapshot() {
+    use diesel::connection::SimpleConnection;
+    let test_db = TestDb::new();
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 2).unwrap();
+    let mut reader = db.conn().unwrap();
+    let mut writer = db.conn().unwrap();
+    reader
+        .batch_execute("CREATE TABLE snapshot_probe (n INTEGER)")
+        .unwrap();
+    let count = |c: &mut DbConnection| {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM snapshot_probe")
+            .get_result::<Count>(c)
+            .unwrap()
+            .n
+    };
+    let seen = tthc_core::db::read_tx(&mut reader, |r| {
+        let before = count(r);
+        writer
+            .batch_execute("INSERT INTO snapshot_probe VALUES (1)")
+            .unwrap();
+        Ok((before, count(r)))
+    })
+    .unwrap();
+    assert_eq!(seen, (0, 0), "the insert committed meanwhile is not seen");
+    assert_eq!(count(&mut reader), 1, "after the transaction it is");
+    // It only reads: on PostgreSQL a write inside it is refused.
+    if test_db.is_postgres() {
+        let write = tthc_core::db::read_tx(&mut reader, |r| {
+            Ok(r.batch_execute("INSERT INTO snapshot_probe VALUES (2)")?)
+        });
+        assert!(write.is_err());
+    }
+    reader.batch_execute("DROP TABLE snapshot_probe").unwrap();
+}

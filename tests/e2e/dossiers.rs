@@ -1829,3 +1829,52 @@ fn the_vendors_revision_instant_orders_its_pushes() {
     assert_eq!(results_of(&r), ["rejected"], "{}", r.text);
     assert_eq!(r.body["items"][0]["invalidParams"][0]["name"], "revisedAt");
 }
+
+/// A supplement request or an end of handling dated before the receipt is refused (409) and
+/// kept aside, sent alone or in a push (until 2026-12-07 a request typed in 2000 added 26 years
+/// of working time to the due instant, and the overdue dossier dropped out of `overdue=true`).
+#[test]
+fn a_clock_stop_dated_before_the_receipt_is_set_aside() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0013";
+    let mistyped =
+        json!({"id": "2", "status": "supplementRequested", "at": "2000-03-02T09:00:00+07:00"});
+    let post = |e: &Value| app.post(&format!("/api/v1/dossiers/{code}/events"), &admin, e);
+    let mut d = dossier(
+        code,
+        json!([ev("1", "received", "02T08:00:00")]),
+        pdf(),
+        Value::Null,
+    );
+    d.as_object_mut().unwrap().remove("code");
+    let r = put_dossier(&app, &admin, code, &d);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let refused = post(&mistyped);
+    refused.assert_problem(Status::CONFLICT, "conflict");
+    assert!(
+        refused.text.contains("before the receipt"),
+        "{}",
+        refused.text
+    );
+    // In a push: stored without it, flagged, and judged as if it had not been sent.
+    d["events"] = json!([ev("1", "received", "02T08:00:00"), mistyped]);
+    let r = put_dossier(&app, &admin, code, &d);
+    assert!(r.status.is_success(), "{}", r.text);
+    let kept = app.get(&format!("/api/v1/dossiers/{code}"), &admin);
+    assert_eq!(
+        kept.body["events"].as_array().unwrap().len(),
+        1,
+        "{}",
+        kept.text
+    );
+    assert_eq!(kept.body["refusedEvents"][0]["id"], "2", "{}", kept.text);
+    assert!(flagged(&kept.body, "refusedEvents"), "{}", kept.text);
+    assert_eq!(
+        kept.body["effectiveDueAt"], "2026-03-05T08:00:00+07:00",
+        "{}",
+        kept.text
+    );
+    let overdue = app.get("/api/v1/dossiers?overdue=true&limit=500", &admin);
+    assert!(overdue.text.contains(code), "{}", overdue.text);
+}

@@ -377,6 +377,40 @@ fn bad_procedures_name_the_field_and_store_nothing() {
         "{}",
         r.text
     );
+    // A time limit the due-date rules cannot take (until 2026-12-07 it was stored, and every
+    // dossier of the procedure was judged as having no limit, never late).
+    for (amount, measure, reason) in [
+        (
+            json!(5000),
+            "workingDays",
+            "must be a number above 0 and at most 1000",
+        ),
+        (
+            json!(-3),
+            "workingDays",
+            "must be a number above 0 and at most 1000",
+        ),
+        (json!(1.5), "calendarDays", "calendar days must be whole"),
+        (json!(1.234), "workingDays", "may have at most two decimals"),
+        (json!(0.000000001), "workingHours", "must be at least 0.01"),
+    ] {
+        let mut limited = content("x", "HT", "commune", "C1", true);
+        limited["timeLimit"] = json!({"amount": amount, "measure": measure});
+        let r = app.call(
+            HttpMethod::PUT,
+            "/api/v1/procedures/1.000009",
+            Some(&admin),
+            Some(&json!({"content": limited})),
+        );
+        assert!(r.status.is_client_error(), "{amount} {measure}: {}", r.text);
+        assert_eq!(
+            r.invalid_names(),
+            ["content.timeLimit.amount"],
+            "{amount} {measure}: {}",
+            r.text
+        );
+        assert!(r.text.contains(reason), "{amount} {measure}: {}", r.text);
+    }
     app.get("/api/v1/procedures/1.000009", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
 }

@@ -369,6 +369,11 @@ impl TimeLimit {
         if (amount * 100.0 - hundredths).abs() > 1e-6 {
             return Err(InvalidParam::new("amount", "may have at most two decimals"));
         }
+        // Above 0 but rounding to no hundredth (0.000000001 passed the check above): a limit
+        // that allows no time at all.
+        if hundredths < 1.0 {
+            return Err(InvalidParam::new("amount", "must be at least 0.01"));
+        }
         let hundredths = hundredths as i64;
         if measure == Measure::CalendarDays && hundredths % 100 != 0 {
             return Err(InvalidParam::new("amount", "calendar days must be whole"));

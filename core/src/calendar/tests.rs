@@ -154,6 +154,10 @@ fn calendar_days_ending_on_a_day_off_move_to_the_end_of_the_next_working_day() {
         at("2026-03-05 09:00")
     );
     assert!(TimeLimit::new(1.5, Measure::CalendarDays).is_err());
+    // Above zero but under a hundredth: no time at all (until 2026-12-07 it was taken as 0).
+    let tiny = TimeLimit::new(0.000000001, Measure::WorkingDays).unwrap_err();
+    assert_eq!(tiny.reason, "must be at least 0.01");
+    assert!(TimeLimit::new(0.01, Measure::WorkingHours).is_ok());
 }
 
 #[test]

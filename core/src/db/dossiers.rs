@@ -22,7 +22,9 @@ use crate::dossier::intake::{self, Judged};
 pub use crate::dossier::{
     Applicant, ComponentRecord, DossierDetails, DossierWrite, FeeRecord, Rating, SyncError,
 };
-use crate::dossier::{DossierCode, Event, Flag, Status, Timing, TimingInput, check_history};
+use crate::dossier::{
+    DossierCode, Event, Flag, Status, Timing, TimingInput, before_receipt, check_history,
+};
 use crate::procedure::{Channel, ProcedureContent};
 use crate::unit::UnitScope;
 use crate::version::Versions;
@@ -1310,7 +1312,7 @@ pub fn add_progress(
         // Judged with every step of the request: a later step may set an earlier one aside.
         let refused: Vec<Vec<(Event, String)>> = writes
             .iter()
-            .map(|w| intake::split_refused(&w.events).1)
+            .map(|w| intake::split_refused(w.received_at, &w.events).1)
             .collect();
         for (result, slot, id) in added {
             if let Some((_, reason)) = refused[slot].iter().find(|(e, _)| e.id == id) {
@@ -1875,6 +1877,9 @@ pub fn add_event(
             return Err(StoreError::Invalid(outside));
         }
         let mut write = write_of(&dossier)?;
+        if let Some(reason) = before_receipt(write.received_at, event) {
+            return Ok(Err(reason));
+        }
         write.events.push(event.clone());
         if let Err(f) = check_history(&write.events) {
             return Ok(Err(f.reason));

@@ -438,6 +438,25 @@ pub fn write_tx<T>(
     }
 }
 
+/// Runs `f`, which only reads, on one snapshot of the database, so that what it reads in many
+/// statements fits together (a unit moved, or dossiers pushed, meanwhile are seen in none of
+/// them or in all). On PostgreSQL a `REPEATABLE READ READ ONLY` transaction: it takes no
+/// transaction id, so it holds back neither writers nor the change feed; on SQLite a deferred
+/// transaction, whose snapshot is taken at its first read. Not inside another transaction: it
+/// would start one within [`write_tx`]'s on SQLite, and on PostgreSQL its isolation can only be
+/// chosen first.
+pub fn read_tx<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    conn.transaction(|conn| {
+        if matches!(conn, DbConnection::Pg(_)) {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        f(conn)
+    })
+}
+
 /// Runs `copy` (a `COPY` of many rows, inside the caller's transaction) with PostgreSQL's
 /// plan cache in its default mode, then back to [`PLAN_CACHE_MODE`]. Under that mode the
 /// foreign-key check `COPY` runs for each row would be planned per row; planned once instead,

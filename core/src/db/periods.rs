@@ -130,16 +130,24 @@ pub fn close(
     if let Some((_, at, _)) = closed_row(conn, &key)? {
         return Err(already_closed(&key, at.0));
     }
-    let all: Vec<UnitRow> = units::table
-        .order(units::path.asc())
-        .select(UnitRow::as_select())
-        .load(conn)?;
-    let mut frozen = Vec::with_capacity(all.len());
-    for unit in &all {
-        let counts = figures(conn, unit, period, now, &rule_set.counting)?;
-        let json = serde_json::to_string(&counts).map_err(|e| StoreError::Setup(e.to_string()))?;
-        frozen.push((unit.id, json));
-    }
+    // Every unit counted on one snapshot: counted statement by statement, a unit moved
+    // meanwhile was counted under its old path (its subtree frozen at zero, or its dossiers in
+    // two districts), and dossiers pushed meanwhile were in a department's figures and not in
+    // its province's (until 2026-12-07).
+    let frozen = super::read_tx(conn, |conn| {
+        let all: Vec<UnitRow> = units::table
+            .order(units::path.asc())
+            .select(UnitRow::as_select())
+            .load(conn)?;
+        let mut frozen = Vec::with_capacity(all.len());
+        for unit in &all {
+            let counts = figures(conn, unit, period, now, &rule_set.counting)?;
+            let json =
+                serde_json::to_string(&counts).map_err(|e| StoreError::Setup(e.to_string()))?;
+            frozen.push((unit.id, json));
+        }
+        Ok(frozen)
+    })?;
     let closed_by = match &actor.end_user_name {
         Some(name) => format!("{} ({name})", actor.client_id),
         None => actor.client_id.clone(),

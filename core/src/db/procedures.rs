@@ -8,6 +8,7 @@ use super::audit::{self, Actor, Change};
 use super::schema::{fields, procedure_version_units, procedure_versions, procedures, units};
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::InvalidParam;
+use crate::calendar::TimeLimit;
 use crate::procedure::{ContentPart, ProcedureCode, ProcedureContent, missing_parts};
 use crate::text::fold;
 use crate::unit::UnitScope;
@@ -391,6 +392,13 @@ fn check_content(
             "content.field",
             format!("no field has the code {:?}", content.field),
         ));
+    }
+    // Read with `TimeLimit::new` when a dossier is judged: a limit it refuses was stored, and
+    // every dossier of the procedure was then judged as having none, never late.
+    if let Some(limit) = content.time_limit
+        && let Err(e) = TimeLimit::new(limit.amount, limit.measure)
+    {
+        invalid.push(InvalidParam::new("content.timeLimit.amount", e.reason));
     }
     // A procedure no unit handles is the whole province's (`check_owned`): a client granted
     // only some units may not make one.

@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 
 use super::facts::{ComponentFacts, FactsInput, NOT_RECEIVED, facts};
 use super::record::{DossierDetails, DossierWrite, Rating};
-use super::{Event, Flag, QualityInput, Status, Timing, TimingInput, check_history, derive};
+use super::{
+    Event, Flag, QualityInput, Status, Timing, TimingInput, before_receipt, check_history, derive,
+};
 use crate::InvalidParam;
 use crate::calendar::{Calendar, TimeLimit};
 use crate::text::{input_hash, word};
@@ -86,12 +88,22 @@ pub fn problems(
     invalid
 }
 
-/// The events the transition rules accept, and those they refuse with the reason. An event the
-/// rules refuse is set aside and the rest of the history is stored and judged: only malformed
-/// input refuses a dossier.
-pub fn split_refused(events: &[Event]) -> (Vec<Event>, Vec<(Event, String)>) {
-    let mut kept = events.to_vec();
+/// The events the rules accept for a dossier received at `received_at`, and those they refuse
+/// with the reason: dated before the receipt ([`before_receipt`]), or breaking the transition
+/// rules. An event the rules refuse is set aside and the rest of the history is stored and
+/// judged: only malformed input refuses a dossier.
+pub fn split_refused(
+    received_at: NaiveDateTime,
+    events: &[Event],
+) -> (Vec<Event>, Vec<(Event, String)>) {
+    let mut kept = Vec::with_capacity(events.len());
     let mut refused = Vec::new();
+    for e in events {
+        match before_receipt(received_at, e) {
+            Some(reason) => refused.push((e.clone(), reason)),
+            None => kept.push(e.clone()),
+        }
+    }
     while let Err(f) = check_history(&kept) {
         match kept.iter().position(|e| e.id == f.event_id) {
             Some(i) => refused.push((kept.remove(i), f.reason)),
@@ -260,7 +272,7 @@ pub struct Judged {
 /// rating merged, the rules' due instant kept or computed, the input hashed, timing, flags and
 /// 766 facts derived.
 pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serde_json::Error> {
-    let (kept, refused) = split_refused(&write.events);
+    let (kept, refused) = split_refused(write.received_at, &write.events);
     // Hashed in the API's form, which names every field, so that hashes stored before the
     // compact stored form still match the same push.
     let data = serde_json::to_string(&context.sent.details)?;
@@ -489,7 +501,7 @@ mod tests {
         messy
             .events
             .push(ev("r2", Status::Received, "2026-03-05 08:00"));
-        let (kept, refused) = split_refused(&messy.events);
+        let (kept, refused) = split_refused(messy.received_at, &messy.events);
         assert_eq!(kept, clean.events);
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].0.id, "r2");
@@ -503,6 +515,52 @@ mod tests {
         assert!(!c.flags.contains(&Flag::RefusedEvents));
         assert_ne!(c.input_hash, j.input_hash);
         assert_eq!(judged(&messy, |_| {}).input_hash, j.input_hash);
+    }
+
+    #[test]
+    fn a_clock_stop_dated_before_the_receipt_is_set_aside() {
+        // Received 2 March 2026 08:00 (3 working days: due 5 March), finished 10 March: late.
+        // A supplement request typed in 2000 would have added 26 years of working time to the
+        // due instant (until 2026-12-07), and a finish before the receipt would make it early.
+        let clean = write(vec![
+            ev("n", Status::NewlyRegistered, "2026-03-01 20:00"),
+            ev("r", Status::Received, "2026-03-02 07:59"),
+            ev("f", Status::Finished, "2026-03-10 08:00"),
+        ]);
+        let mut messy = clean.clone();
+        messy
+            .events
+            .push(ev("s", Status::SupplementRequested, "2000-03-02 09:00"));
+        messy
+            .events
+            .push(ev("e", Status::Finished, "2026-03-01 21:00"));
+        // A step a few minutes early, within the clocks' slack, is kept.
+        let skewed = write(vec![
+            ev("r", Status::Received, "2026-03-02 07:50"),
+            ev("f", Status::Finished, "2026-03-02 07:55"),
+        ]);
+        assert!(
+            split_refused(skewed.received_at, &skewed.events)
+                .1
+                .is_empty()
+        );
+        let (kept, refused) = split_refused(messy.received_at, &messy.events);
+        assert_eq!(
+            kept, clean.events,
+            "the registration and a receipt step a moment early stay"
+        );
+        let refused: Vec<(&str, bool)> = refused
+            .iter()
+            .map(|(e, why)| (e.id.as_str(), why.contains("before the receipt")))
+            .collect();
+        assert_eq!(refused, [("s", true), ("e", true)]);
+        let (j, c) = (judged(&messy, |_| {}), judged(&clean, |_| {}));
+        assert!(j.flags.contains(&Flag::RefusedEvents));
+        assert_eq!(j.timing, Some(Timing::FinishedLate));
+        assert_eq!(
+            (j.timing, j.late_from, j.ended_at),
+            (c.timing, c.late_from, c.ended_at)
+        );
     }
 
     #[test]

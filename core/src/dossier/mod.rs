@@ -297,6 +297,27 @@ pub fn check_history(events: &[Event]) -> Result<(), Forbidden> {
     Ok(())
 }
 
+/// Why `event` cannot be on a dossier received at `received_at`, if it cannot: a supplement
+/// request, or an end of handling, dated before the receipt by more than the clocks of two
+/// systems differ ([`crate::window::CLOCK_SLACK`]). The clock had not started: a request before
+/// it added the working time since to the due instant (years, for a mistyped year), and an end
+/// before it made the dossier early. Other steps before the receipt (its registration, a refusal
+/// to receive, a "received" step before the instant sent as the receipt) are kept, and so is a
+/// step dated within the slack (a result issued at once by another system): set aside, it would
+/// leave a finished dossier open and late.
+pub fn before_receipt(received_at: NaiveDateTime, event: &Event) -> Option<String> {
+    let stops_the_clock = matches!(
+        event.status,
+        Status::SupplementRequested | Status::Finished | Status::Returned | Status::Stopped
+    );
+    (stops_the_clock && event.at < received_at - crate::window::CLOCK_SLACK).then(|| {
+        format!(
+            "{} at {} is before the receipt at {received_at}",
+            event.status, event.at
+        )
+    })
+}
+
 /// The current status: the last event's, in instant order.
 pub fn current_status(events: &[Event]) -> Option<Status> {
     ordered(events).last().map(|e| e.status)
