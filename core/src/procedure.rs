@@ -167,8 +167,8 @@ pub struct ProcedureResult {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TimeLimitSpec {
-    /// The amount: above 0, at most 1000, in hundredths (whole for calendar days).
-    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0, maximum = 1000))]
+    /// The amount: above 0, at most 1000, in hundredths (whole for calendar days); another is
+    /// refused when the procedure is stored (422).
     pub amount: f64,
     /// Its measure.
     pub measure: Measure,

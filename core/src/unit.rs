@@ -229,6 +229,12 @@ pub fn parent_in_path(path: &str) -> Option<&str> {
     codes.next()
 }
 
+/// The path of the parent of the unit at `path` (`/P/D1/` of `/P/D1/C1/`); `None` for a root.
+pub fn parent_path(path: &str) -> Option<&str> {
+    let cut = path.strip_suffix('/')?.rfind('/')?;
+    (cut > 0).then(|| &path[..=cut])
+}
+
 /// The path of the deepest unit whose subtree holds every one of `paths`; `None` when there are
 /// none or they lie in different trees.
 pub fn common_ancestor<'a>(paths: impl IntoIterator<Item = &'a str>) -> Option<String> {
@@ -318,6 +324,9 @@ mod tests {
     #[test]
     fn parent_is_read_from_the_path_and_scopes_cover_subtrees() {
         assert_eq!(parent_in_path("/P/D/C/"), Some("D"));
+        assert_eq!(parent_path("/P/D/C/"), Some("/P/D/"));
+        assert_eq!(parent_path("/P/D/"), Some("/P/"));
+        assert_eq!(parent_path("/P/"), None);
         assert_eq!(parent_in_path("/P/"), None);
         assert_eq!(code_in_path("/P/D/C/"), Some("C"));
         assert_eq!(code_in_path("/P/"), Some("P"));

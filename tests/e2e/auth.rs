@@ -311,6 +311,27 @@ fn units_outside_the_grant_do_not_exist_for_the_client() {
     // A client granted every unit re-levels.
     let r = app.patch("/api/v1/units/D1.1", &admin, &json!({"level": "commune"}));
     assert_eq!(r.status, Status::OK, "{}", r.text);
+
+    // A move needs the old parent in the grant as well as the new one (until 2026-12-07 a
+    // client granted D1.1 and D2 took D1.1 out of D1, which it was not granted), and only a
+    // client acting for every unit makes a unit a root.
+    let (_, two) = app.client("two-units", &["units:read", "units:write"], &["D1.1", "D2"]);
+    app.patch("/api/v1/units/D1.1", &two, &json!({"parent": "D2"}))
+        .assert_problem(Status::FORBIDDEN, "outsideGrant");
+    for client in [&two, &d1] {
+        app.patch("/api/v1/units/D1.1", client, &json!({"parent": null}))
+            .assert_problem(Status::FORBIDDEN, "insufficientScope");
+    }
+    assert_eq!(app.get("/api/v1/units/D1.1", &admin).body["parent"], "D1");
+    // Granted both parents, it moves.
+    let (_, both) = app.client(
+        "both-parents",
+        &["units:read", "units:write"],
+        &["D1", "D2"],
+    );
+    let r = app.patch("/api/v1/units/D1.1", &both, &json!({"parent": "D2"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(app.get("/api/v1/units/D1.1", &admin).body["parent"], "D2");
 }
 
 #[test]

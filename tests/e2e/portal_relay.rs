@@ -621,3 +621,79 @@ fn a_relay_whose_subscription_was_taken_over_stops_before_its_next_request() {
     let audit = audit_of(&app, &admin, "C1-B-0000");
     assert!(audit.iter().all(|e| e["action"] != "sync"), "{audit:?}");
 }
+
+/// A relay sends the dossiers of its unit as they are when it sends them: a dossier transferred
+/// out of its unit after the change was recorded is not sent (until 2026-12-07 the relay read
+/// the feed by the path a change was made under and sent the dossier as it now was elsewhere,
+/// and recorded its attempt on it).
+#[test]
+fn a_dossier_transferred_out_of_a_relays_unit_is_not_sent() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    let portal = Receiver::start();
+    let held = json!({"url": portal.url, "session": "s", "active": false});
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/STP",
+        Some(&admin),
+        Some(&held),
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    push(&app, &admin, "T", 2);
+    // C1-T-0001 moves to STTTT, outside the relay's unit, while the relay is held.
+    let mut moved = app.get("/api/v1/dossiers/C1-T-0001", &admin).body;
+    let moved = json!({"code": "C1-T-0001", "procedureCode": "1.000001", "unit": "STTTT",
+        "channel": "online", "receivedAt": moved["receivedAt"].take(),
+        "applicant": {"kind": "citizen", "name": "Nguyễn Văn An"},
+        "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]});
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &json!([moved]));
+    assert_eq!(r.body["updated"], 1, "{}", r.text);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/STP",
+        Some(&admin),
+        Some(&json!({"url": portal.url, "session": "s", "active": true})),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let kept = wait_dossier(&app, &admin, "C1-T-0000", |d| !d["syncedAt"].is_null());
+    assert!(!kept["syncedAt"].is_null(), "{kept}");
+    // Give the relay its chance at the rest of the queue.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let r = app.get("/api/v1/portal-relays/STP", &admin);
+        if r.body["waiting"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent: Vec<String> = taken_items(&portal)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert!(sent.contains(&"C1-T-0000".to_owned()), "{sent:?}");
+    assert!(!sent.contains(&"C1-T-0001".to_owned()), "{sent:?}");
+    let away = app.get("/api/v1/dossiers/C1-T-0001", &admin).body;
+    assert_eq!(away["unit"], "STTTT", "{away}");
+    assert!(
+        away["syncedAt"].is_null(),
+        "no attempt recorded on it: {away}"
+    );
+    assert!(away["syncError"].is_null(), "{away}");
+
+    // Whoever sets the relay owns it, and from then on its grant governs what is sent.
+    let owner = || {
+        app.get("/api/v1/subscriptions/portal-relay.STP", &admin)
+            .body["ownerClient"]
+            .clone()
+    };
+    assert_eq!(owner(), "admin");
+    let (_, stp) = app.client("stp-relay", &["relay:admin"], &["STP"]);
+    let r = app.call(
+        HttpMethod::PUT,
+        "/api/v1/portal-relays/STP",
+        Some(&stp),
+        Some(&json!({"url": portal.url, "session": "s2"})),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(owner(), "stp-relay");
+}

@@ -261,10 +261,14 @@ pub async fn put_relay(
             let (created, sub) = match created {
                 Some(sub) => (true, sub),
                 None => {
+                    // Whoever sets where the dossiers go owns the relay: its grant governs what
+                    // is sent from then on (until 2026-12-07 the creator's did, so a client that
+                    // pointed the relay at its server kept receiving after losing the unit).
                     let form = SubscriptionUpdateForm {
                         url: Some(b.url),
                         secret: Some(b.session),
                         active: Some(b.active),
+                        owner_client: Some(principal.claims.sub.clone()),
                         ..SubscriptionUpdateForm::default()
                     };
                     (false, store::update(conn, &actor, &id, &form, None)?)

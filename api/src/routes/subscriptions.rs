@@ -526,6 +526,7 @@ pub async fn patch_subscription(
                 unit_code: b.unit.map(|u| u.map(|c| c.to_string())),
                 active: b.active,
                 secret: b.secret,
+                owner_client: None,
             };
             Ok(store::update(
                 conn,

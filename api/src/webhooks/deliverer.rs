@@ -256,22 +256,39 @@ impl Deliverer {
                 codes.push(row.resource_id);
             }
         }
+        let relay_sub = sub.clone();
         let stored = self
             .db(move |conn| {
+                // Only the dossiers the relay may send now. The feed keeps the path each change
+                // was made under, so a dossier transferred, or whose unit moved, out of the
+                // relay's unit or its owner's grant since would be sent, and written to, as it
+                // now is elsewhere (until 2026-12-07).
+                let reading = match Reading::of(conn, &relay_sub)? {
+                    Ok(reading) => reading,
+                    Err(why) => return Ok(Err(why)),
+                };
                 let mut found = Vec::with_capacity(codes.len());
                 for code in codes {
-                    match dossiers::get(conn, &UnitScope::All, &code) {
-                        Ok(d) => found.push(d),
-                        Err(StoreError::NotFound { .. }) => {}
+                    let d = match dossiers::get(conn, &reading.scope, &code) {
+                        Ok(d) => d,
+                        Err(StoreError::NotFound { .. }) => continue,
                         Err(e) => return Err(e),
+                    };
+                    let inside = match &reading.within {
+                        None => true,
+                        Some(within) => units::find_row(conn, &d.unit)?
+                            .is_some_and(|u| tthc_core::unit::is_within(&u.path, within)),
+                    };
+                    if inside {
+                        found.push(d);
                     }
                 }
-                Ok(found)
+                Ok(Ok(found))
             })
             .await;
         let stored = match stored {
-            Ok(stored) => stored,
-            Err(e) => return Ok(Err(e)),
+            Ok(Ok(stored)) => stored,
+            Ok(Err(e)) | Err(e) => return Ok(Err(e)),
         };
         let (new, synced): (Vec<Dossier>, Vec<Dossier>) =
             stored.into_iter().partition(|d| d.synced_at.is_none());
@@ -291,6 +308,7 @@ impl Deliverer {
                         status: d.status,
                         received_at: d.received_at,
                         due_at: d.due_at,
+                        effective_due_at: d.effective_due_at,
                         events: &d.events,
                         details: &d.details,
                     })

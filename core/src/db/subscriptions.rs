@@ -224,6 +224,8 @@ pub struct SubscriptionUpdateForm {
     pub active: Option<bool>,
     /// New secret.
     pub secret: Option<String>,
+    /// New owner, whose grant and scopes govern what is delivered from then on.
+    pub owner_client: Option<String>,
 }
 
 fn not_found(id: &str) -> StoreError {
@@ -414,6 +416,8 @@ pub fn update(
                     .unwrap_or_else(|| row.unit_code.clone())),
                 subscriptions::active.eq(form.active.unwrap_or(row.active)),
                 subscriptions::secret.eq(form.secret.as_deref().unwrap_or(&row.secret)),
+                subscriptions::owner_client
+                    .eq(form.owner_client.as_deref().unwrap_or(&row.owner_client)),
                 subscriptions::version.eq(row.version + 1),
                 subscriptions::updated_at.eq(now),
             ))

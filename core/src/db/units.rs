@@ -8,7 +8,8 @@ use super::schema::units;
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 use crate::InvalidParam;
 use crate::unit::{
-    Unit, UnitCode, UnitLevel, UnitScope, check_move, check_validity, parent_in_path, tree_path,
+    Unit, UnitCode, UnitLevel, UnitScope, check_move, check_validity, parent_in_path, parent_path,
+    tree_path,
 };
 use crate::version::Versions;
 
@@ -503,6 +504,18 @@ pub fn update(
                 (parent.map(|p| p.id), path)
             }
         };
+        // A move takes the unit's records out of its old parent's figures and into the new
+        // one's: a client limited to some units needs its old parent in its grant too (the new
+        // one is checked above; making a unit a root, by the handler), until 2026-12-07 it
+        // moved a unit out of a parent it was not granted.
+        if path != row.path
+            && !matches!(scope, UnitScope::All)
+            && !parent_path(&row.path).is_some_and(|p| scope.allows(p))
+        {
+            return Err(StoreError::OutsideGrant(
+                "moving a unit needs its old parent and its new one in your grant".into(),
+            ));
+        }
         if path != row.path && !moving {
             // The unit moved between the first read and the hold: judged as no move, it holds
             // the tree shared only.

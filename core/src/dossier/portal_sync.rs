@@ -344,14 +344,21 @@ pub struct PortalProgress {
 /// Something of an item that tthc could not map, and what it did instead.
 pub type Gap = String;
 
-/// Reads a portal instant: `yyyyMMddHHmmss`, local time.
+/// Reads a portal instant: `yyyyMMddHHmmss`, local time: fourteen digits, since chrono's parser
+/// alone takes a field of fewer digits, or spaces between them (until 2026-12-07
+/// `"2026030208000"`, its seconds cut off, was read as 08:00:00).
 pub fn instant(name: &str, text: &str) -> Result<NaiveDateTime, InvalidParam> {
-    NaiveDateTime::parse_from_str(text.trim(), "%Y%m%d%H%M%S").map_err(|_| {
+    let text = text.trim();
+    let refused = || {
         InvalidParam::new(
             name,
             format!("{text:?} is not an instant written yyyyMMddHHmmss"),
         )
-    })
+    };
+    if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refused());
+    }
+    NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S").map_err(|_| refused())
 }
 
 /// An optional instant: absent or empty is none.
@@ -881,6 +888,8 @@ pub struct Outgoing<'a> {
     pub received_at: NaiveDateTime,
     /// Due instant used for timing (local time).
     pub due_at: Option<NaiveDateTime>,
+    /// The due instant after supplement time and apologies (local time).
+    pub effective_due_at: Option<NaiveDateTime>,
     /// The history, in instant order.
     pub events: &'a [Event],
     /// The rest.
@@ -907,22 +916,32 @@ pub fn outgoing(d: &Outgoing<'_>) -> PortalDossier {
             .find(|e| e.status == status)
             .map(|e| stamp(e.at))
     };
-    let supplements = d
+    let supplements: Vec<PortalSupplement> = d
         .events
         .iter()
         .enumerate()
         .filter(|(_, e)| e.status == Status::SupplementRequested)
-        .map(|(i, e)| PortalSupplement {
+        .enumerate()
+        .map(|(n, (i, e))| PortalSupplement {
             requested: Some(stamp(e.at)),
             completed: d.events[i + 1..]
                 .iter()
                 .find(|n| n.status != Status::SupplementRequested)
                 .map(|n| stamp(n.at)),
             state: None,
-            due_before: None,
+            // The due date before the first request, as `dossier_write` reads it back.
+            due_before: (n == 0).then_some(d.due_at).flatten().map(stamp),
             due_after: e.new_due.map(stamp),
         })
         .collect();
+    // After a supplement the portal's `NgayHenTra` is the moved due date, as `dossier_write`
+    // reads it (until 2026-12-07 the relay sent the date before the request, so a dossier
+    // finished between the two was late on the portal and on time in tthc).
+    let due = if supplements.is_empty() {
+        d.due_at
+    } else {
+        d.effective_due_at.or(d.due_at)
+    };
     let details = d.details;
     PortalDossier {
         code: Some(d.code.to_owned()),
@@ -937,7 +956,7 @@ pub fn outgoing(d: &Outgoing<'_>) -> PortalDossier {
         email: None,
         phone: None,
         received: Some(stamp(d.received_at)),
-        due: d.due_at.map(stamp),
+        due: due.map(stamp),
         status: PortalCode(d.status.map(|s| i64::from(s.code()))),
         returned: last(Status::Returned),
         finished: last(Status::Finished),
@@ -1022,6 +1041,16 @@ mod tests {
             at("2026-03-02 08:00")
         );
         assert_eq!(instant("x", "2026-03-02").unwrap_err().name, "x");
+        // Fourteen digits exactly: a stamp cut short, or spaced, is refused, not guessed.
+        for cut in [
+            "2026030208000",
+            "20260302 080000",
+            "2026 03 02 08 00 00",
+            "202603020800001",
+        ] {
+            assert!(instant("x", cut).is_err(), "{cut}");
+        }
+        assert!(instant("x", " 20260302080000 ").is_ok(), "trimmed");
     }
 
     #[test]
@@ -1153,9 +1182,9 @@ mod tests {
         assert_eq!(media_type("https://x/kq"), "application/octet-stream");
     }
 
-    /// The payload the relay sends for a stored write.
-    fn going_out(w: &DossierWrite) -> PortalDossier {
-        outgoing(&Outgoing {
+    /// What the relay reads of a stored write, its timing not stored.
+    fn outgoing_of(w: &DossierWrite) -> Outgoing<'_> {
+        Outgoing {
             code: w.code.as_str(),
             procedure_code: &w.procedure_code,
             unit: &w.unit,
@@ -1163,9 +1192,45 @@ mod tests {
             status: w.events.last().map(|e| e.status),
             received_at: w.received_at,
             due_at: w.details.vendor_due_at,
+            effective_due_at: None,
             events: &w.events,
             details: &w.details,
-        })
+        }
+    }
+
+    /// The payload the relay sends for a stored write.
+    fn going_out(w: &DossierWrite) -> PortalDossier {
+        outgoing(&outgoing_of(w))
+    }
+
+    #[test]
+    fn after_a_supplement_the_due_date_goes_out_moved_with_the_one_before() {
+        let mut d = base();
+        d["TrangThaiHoSo"] = 4.into();
+        d["NgayHenTra"] = "20260306090000".into();
+        d["DanhSachHoSoBoSung"] = serde_json::json!([{
+            "NgayBoSung": "20260303080000", "NgayTiepNhanBoSung": "20260304090000",
+            "NgayHenTraTruoc": "20260305080000", "NgayHenTraMoi": "20260306090000"
+        }]);
+        let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        assert_eq!(w.details.vendor_due_at, Some(at("2026-03-05 08:00")));
+        let mut out = going_out(&w);
+        // Without the moved date (a dossier whose timing is not stored), the date before.
+        assert_eq!(out.due.as_deref(), Some("20260305080000"));
+        out = outgoing(&Outgoing {
+            effective_due_at: Some(at("2026-03-06 09:00")),
+            ..outgoing_of(&w)
+        });
+        let json = serde_json::to_value(&out).unwrap();
+        assert_eq!(json["NgayHenTra"], "20260306090000");
+        assert_eq!(
+            json["DanhSachHoSoBoSung"][0]["NgayHenTraTruoc"],
+            "20260305080000"
+        );
+        // Read back, it is the same dossier: judged from the date before the request.
+        let again: PortalDossier = serde_json::from_value(json).unwrap();
+        let (back, _) = dossier_write(&again, 0, no_identity).unwrap();
+        assert_eq!(back.details.vendor_due_at, w.details.vendor_due_at);
     }
 
     #[test]
