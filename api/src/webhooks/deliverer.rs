@@ -48,8 +48,13 @@ enum Plan {
     Send {
         letter: Option<(DeadLetterRow, Vec<ChangeRow>)>,
         batch: Option<(Position, Vec<ChangeRow>)>,
+        reach: Box<Reach>,
     },
 }
+
+/// Where the records a subscription sends may lie now, as its plan read it: its owner's grant
+/// and its unit's path.
+type Reach = (UnitScope, Option<String>);
 
 impl Deliverer {
     /// A deliverer over `db`.
@@ -121,7 +126,7 @@ impl Deliverer {
             self.db(move |conn| plan(conn, &sub, newest)).await?
         };
         let (id, instance) = (sub.id.clone(), self.instance.clone());
-        let (letter, batch) = match plan {
+        let (letter, batch, reach) = match plan {
             Plan::Held(reason) => {
                 tracing::info!(subscription = %id, %reason, "webhook held");
                 self.db(move |conn| {
@@ -138,12 +143,16 @@ impl Deliverer {
                 .await?;
                 return Ok(false);
             }
-            Plan::Send { letter, batch } => (letter, batch),
+            Plan::Send {
+                letter,
+                batch,
+                reach,
+            } => (letter, batch, reach),
         };
         if let Some((letter, rows)) = letter {
             let (from, _) = letter.range();
             let outcome = match self
-                .send(&sub, &delivery_id(&sub.id, from), true, rows)
+                .send(&sub, &delivery_id(&sub.id, from), true, rows, &reach)
                 .await
             {
                 Ok(outcome) => outcome,
@@ -179,7 +188,13 @@ impl Deliverer {
             }
         }
         let outcome = match self
-            .send(&sub, &delivery_id(&sub.id, sub.cursor()), false, rows)
+            .send(
+                &sub,
+                &delivery_id(&sub.id, sub.cursor()),
+                false,
+                rows,
+                &reach,
+            )
             .await
         {
             Ok(outcome) => outcome,
@@ -229,6 +244,7 @@ impl Deliverer {
         id: &str,
         redelivery: bool,
         rows: Vec<ChangeRow>,
+        reach: &Reach,
     ) -> Result<Result<(), String>, LeaseLost> {
         match sub.kind() {
             Kind::Webhook => {
@@ -238,7 +254,7 @@ impl Deliverer {
                 }
                 Ok(self.post(sub, id, redelivery, changes).await)
             }
-            Kind::Portal => self.relay(sub, rows).await,
+            Kind::Portal => self.relay(sub, rows, reach).await,
         }
     }
 
@@ -249,6 +265,7 @@ impl Deliverer {
         &self,
         sub: &SubscriptionRow,
         rows: Vec<ChangeRow>,
+        reach: &Reach,
     ) -> Result<Result<(), String>, LeaseLost> {
         let mut codes: Vec<String> = Vec::new();
         for row in rows {
@@ -256,25 +273,21 @@ impl Deliverer {
                 codes.push(row.resource_id);
             }
         }
-        let relay_sub = sub.clone();
+        let (scope, within) = reach.clone();
         let stored = self
             .db(move |conn| {
-                // Only the dossiers the relay may send now. The feed keeps the path each change
-                // was made under, so a dossier transferred, or whose unit moved, out of the
-                // relay's unit or its owner's grant since would be sent, and written to, as it
-                // now is elsewhere (until 2026-12-07).
-                let reading = match Reading::of(conn, &relay_sub)? {
-                    Ok(reading) => reading,
-                    Err(why) => return Ok(Err(why)),
-                };
+                // Only the dossiers the relay may send now, by the grant and unit its plan read.
+                // The feed keeps the path each change was made under, so a dossier transferred,
+                // or whose unit moved, out of the relay's unit or its owner's grant since would
+                // be sent, and written to, as it now is elsewhere (until 2026-12-07).
                 let mut found = Vec::with_capacity(codes.len());
                 for code in codes {
-                    let d = match dossiers::get(conn, &reading.scope, &code) {
+                    let d = match dossiers::get(conn, &scope, &code) {
                         Ok(d) => d,
                         Err(StoreError::NotFound { .. }) => continue,
                         Err(e) => return Err(e),
                     };
-                    let inside = match &reading.within {
+                    let inside = match &within {
                         None => true,
                         Some(within) => units::find_row(conn, &d.unit)?
                             .is_some_and(|u| tthc_core::unit::is_within(&u.path, within)),
@@ -283,12 +296,12 @@ impl Deliverer {
                         found.push(d);
                     }
                 }
-                Ok(Ok(found))
+                Ok(found)
             })
             .await;
         let stored = match stored {
-            Ok(Ok(stored)) => stored,
-            Ok(Err(e)) | Err(e) => return Ok(Err(e)),
+            Ok(stored) => stored,
+            Err(e) => return Ok(Err(e)),
         };
         let (new, synced): (Vec<Dossier>, Vec<Dossier>) =
             stored.into_iter().partition(|d| d.synced_at.is_none());
@@ -654,7 +667,11 @@ fn plan(
     } else {
         None
     };
-    Ok(Plan::Send { letter, batch })
+    Ok(Plan::Send {
+        letter,
+        batch,
+        reach: Box::new((reading.scope, reading.within)),
+    })
 }
 
 /// Sets the delivery gauges of `metrics` from every active subscription: the changes it has not
