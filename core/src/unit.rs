@@ -273,6 +273,31 @@ impl UnitScope {
             Self::Within(roots) => roots.iter().any(|root| is_within(path, root)),
         }
     }
+
+    /// The part of this scope inside the subtree rooted at `root`: what both allow.
+    pub fn narrowed_to(&self, root: &str) -> Self {
+        match self {
+            Self::All => Self::Within(vec![root.to_owned()]),
+            Self::Within(roots) => {
+                let mut kept: Vec<String> = Vec::new();
+                for r in roots {
+                    // Either subtree holds the other, or they are apart; the smaller one is
+                    // what both allow.
+                    let inner = if is_within(root, r) {
+                        root
+                    } else if is_within(r, root) {
+                        r.as_str()
+                    } else {
+                        continue;
+                    };
+                    if !kept.iter().any(|k| k == inner) {
+                        kept.push(inner.to_owned());
+                    }
+                }
+                Self::Within(kept)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +334,24 @@ mod tests {
         assert!(check_move(&dept, &sub).is_err());
         assert!(check_move(&dept, &dept).is_err());
         assert!(check_move(&dept, &d10).is_ok());
+    }
+
+    #[test]
+    fn a_scope_narrowed_to_a_subtree_allows_what_both_allow() {
+        let (p, d1, d10) = ("/P/", "/P/D1/", "/P/D10/");
+        let c = "/P/D1/C1/";
+        let all = UnitScope::All.narrowed_to(d1);
+        assert!(all.allows(c) && all.allows(d1));
+        assert!(!all.allows(p) && !all.allows(d10));
+        // A grant over the province narrowed to a district is the district.
+        let wide = UnitScope::Within(vec![p.into()]).narrowed_to(d1);
+        assert!(wide.allows(c) && !wide.allows(d10));
+        // A grant over a commune narrowed to its district stays the commune.
+        let small = UnitScope::Within(vec![c.into(), d10.into()]).narrowed_to(d1);
+        assert!(small.allows(c) && !small.allows(d1) && !small.allows(d10));
+        // A grant apart from the subtree allows nothing.
+        let apart = UnitScope::Within(vec![d10.into()]).narrowed_to(d1);
+        assert!(!apart.allows(d1) && !apart.allows(c) && !apart.allows(d10));
     }
 
     #[test]

@@ -192,6 +192,58 @@ fn late_announcements_in_the_shape_of_the_monthly_notice() {
     assert_eq!(early.body["items"].as_array().unwrap().len(), 1);
 }
 
+/// A late list names the decision that announced a ministry decision whatever its unit (a
+/// legal document), but its notes only to a caller who sees its unit (until 2026-12-07 any
+/// caller who saw the ministry decision read them).
+#[test]
+fn an_announcing_decisions_notes_stay_in_its_unit() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    decisions(&app, &admin);
+    // M6, of no unit (the whole province's): signed Mon 6 May, due Mon 13 May; announced by
+    // STP's Q3 on Fri 17 May, 4 working days late.
+    let mut m6 = ministry(
+        "600/QĐ-BCT",
+        "Bộ Công Thương",
+        "2024-05-06",
+        None,
+        "STP",
+        "1.000001",
+    );
+    m6["unit"] = Value::Null;
+    create(&app, &admin, &m6);
+    create(
+        &app,
+        &admin,
+        &json!({
+        "kind": "province", "number": "900/QĐ-UBND", "title": "Công bố TTHC lĩnh vực Hộ tịch", "issuer": "P",
+        "signedOn": "2024-05-17", "unit": "STP", "implements": ["600/QĐ-BCT"],
+        "notes": "Tờ trình số 7/TTr-STP ngày 15/5/2024",
+        "items": [{"procedureCode": "1.000001.P", "action": "amended",
+                   "content": content("Đăng ký khai sinh (2024)", "HT", "commune", "C1", true)}]}),
+    );
+    let row = |token: &str| -> Value {
+        let r = app.get("/api/v1/announcements/late?asOf=2024-05-20", token);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["ministryDecision"]["number"] == "600/QĐ-BCT")
+            .cloned()
+            .unwrap_or_else(|| panic!("600/QĐ-BCT not late: {}", r.text))
+    };
+    let all = row(&admin);
+    assert_eq!(all["announcedBy"]["number"], "900/QĐ-UBND");
+    assert_eq!(all["workingDaysLate"], 4);
+    assert_eq!(all["notes"], "Tờ trình số 7/TTr-STP ngày 15/5/2024");
+    let (_, sttt) = app.client("sttt", &["procedures:read"], &["STTTT"]);
+    let seen = row(&sttt);
+    assert_eq!(seen["announcedBy"]["number"], "900/QĐ-UBND");
+    assert_eq!(seen["workingDaysLate"], 4);
+    assert_eq!(seen["notes"], Value::Null, "{seen}");
+}
+
 #[test]
 fn pending_decisions_are_sorted_by_urgency() {
     let app = TestApp::spawn();

@@ -267,6 +267,58 @@ fn the_due_date_before_a_supplement_is_the_one_judged() {
     assert_eq!(d["financialObligation"], true);
 }
 
+/// A vendor mirroring its progress steps to the portal (`?mirrorsPortal=true`): a dossier the
+/// portal holds is synced as of the step, and not left `syncBehind` (until 2026-12-07 it was);
+/// one the portal never received stays unsynced.
+#[test]
+fn mirrored_progress_steps_keep_a_synced_dossier_in_step() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let post = |path: &str, service: &str, data: Value| {
+        let r = app.post(path, &admin, &json!({"service": service, "data": data}));
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        assert_eq!(r.body["error_code"], 0, "{}", r.text);
+    };
+    let mirrored = "/api/v1/portal-sync?mirrorsPortal=true";
+    let step =
+        |code: &str| json!([{"MaHoSo": code, "ThoiDiemXuLy": "20260304100000", "TrangThai": 9}]);
+    let flags = |d: &Value| -> Vec<String> {
+        d["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Synced whole, then a step sent to tthc alone: behind the portal's record.
+    let (alone, both, never) = ("C1-260302-0051", "C1-260302-0052", "C1-260302-0053");
+    for code in [alone, both] {
+        post(mirrored, "DongBoHoSoMC", json!([open_portal_dossier(code)]));
+    }
+    post("/api/v1/portal-sync", "CapNhatTienDoHoSoMC", step(alone));
+    let d = dossier(&app, &admin, alone);
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["syncedStatus"], "received", "{d}");
+    assert!(flags(&d).contains(&"syncBehind".to_owned()), "{d}");
+    // The same step mirrored: synced as of it, with the status it gives.
+    post(mirrored, "CapNhatTienDoHoSoMC", step(both));
+    let d = dossier(&app, &admin, both);
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["syncedStatus"], "finished", "{d}");
+    assert_eq!(d["syncedAt"], "2026-03-04T10:00:00+07:00");
+    assert!(!flags(&d).contains(&"syncBehind".to_owned()), "{d}");
+    // Never synced: the portal holds no dossier to add the step to.
+    post(
+        "/api/v1/portal-sync",
+        "DongBoHoSoMC",
+        json!([open_portal_dossier(never)]),
+    );
+    post(mirrored, "CapNhatTienDoHoSoMC", step(never));
+    let d = dossier(&app, &admin, never);
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["syncedAt"], Value::Null, "{d}");
+}
+
 #[test]
 fn messy_vendor_histories_are_stored_flagged_and_reported_item_by_item() {
     let app = TestApp::spawn();

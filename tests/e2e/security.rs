@@ -278,6 +278,44 @@ fn a_commune_client_cannot_take_over_another_communes_petition() {
     assert_eq!(app.get("/api/v1/petitions/PAKN-1", &admin).body, before);
 }
 
+/// A petition outside the grant does not tell which dossier it links: a write naming that
+/// dossier is judged as one for a petition never stored (until 2026-12-07 the stored link was
+/// taken as judged, and the answer told the two apart).
+#[test]
+fn a_hidden_petitions_link_is_judged_as_any_new_one() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    assert_eq!(
+        push(&app, &admin, "T-1", "STTTT").status,
+        Status::CREATED,
+        "the dossier the hidden petition links"
+    );
+    // A client of C1 links its petition to a dossier it cannot see (answered as one not stored
+    // yet, so accepted).
+    let (_, c1) = app.client("commune-c1", &["petitions:write"], &["C1"]);
+    let mut linked = petition("C1");
+    linked["dossierCode"] = json!("T-1");
+    let r = put(&app, &c1, "/api/v1/petitions/PAKN-7", &linked);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    // A client of C2 and STTTT sees T-1 and not PAKN-7.
+    let (_, prober) = app.client("c2-sttttt", &["petitions:write"], &["C2", "STTTT"]);
+    let mut probe = petition("C2");
+    probe["dossierCode"] = json!("T-1");
+    let hidden = put(&app, &prober, "/api/v1/petitions/PAKN-7", &probe);
+    let never = put(&app, &prober, "/api/v1/petitions/PAKN-8", &probe);
+    never.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(hidden.status, never.status, "{}", hidden.text);
+    assert_eq!(
+        hidden.body["invalidParams"], never.body["invalidParams"],
+        "{}",
+        hidden.text
+    );
+    assert_eq!(
+        app.get("/api/v1/petitions/PAKN-7", &admin).body["unit"],
+        "C1"
+    );
+}
+
 /// What every unit shares is decided only by a client granted every unit: the announcement
 /// rules, the petition deadlines, the fields, a decision of no unit. A unit-limited client names
 /// only its own units: as a duty's reporters, as the ministry decisions its decision implements

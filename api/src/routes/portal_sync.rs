@@ -63,8 +63,10 @@ pub enum PortalService {
 pub struct PortalSyncQuery {
     /// `true` when the vendor sends the same payload to the portal (tthc is its second target):
     /// each dossier is recorded as synced as of its latest dated step, with the status its
-    /// steps give (the same payload again stays `unchanged`). Leave it out
-    /// when tthc is the only target: the dossiers are then not synced as far as tthc knows.
+    /// steps give (the same payload again stays `unchanged`). For progress steps
+    /// (`CapNhatTienDoHoSoMC`), only a dossier synced before is: the portal holds no other to
+    /// add a step to. Leave it out when tthc is the only target: the dossiers are then not
+    /// synced as far as tthc knows.
     pub mirrors_portal: Option<bool>,
 }
 
@@ -274,7 +276,15 @@ pub async fn sync_in_portal_dialect(
             )
             .await
         }
-        PortalService::Progress => progress(&state, principal, &request.data).await,
+        PortalService::Progress => {
+            progress(
+                &state,
+                principal,
+                &request.data,
+                query.0.mirrors_portal == Some(true),
+            )
+            .await
+        }
     }
     .map(web::Json)
 }
@@ -350,6 +360,7 @@ async fn progress(
     state: &AppState,
     principal: Principal,
     data: &[&RawValue],
+    mirrors_portal: bool,
 ) -> Result<PortalSyncAnswer, ApiError> {
     let now = now_local();
     let mut items: Vec<Option<PortalSyncItem>> = Vec::with_capacity(data.len());
@@ -376,6 +387,7 @@ async fn progress(
                 &principal.actor(),
                 &scope,
                 &steps,
+                mirrors_portal,
             )?)
         })
         .await?;

@@ -273,27 +273,22 @@ impl Deliverer {
                 codes.push(row.resource_id);
             }
         }
-        let (scope, within) = reach.clone();
+        // Only the dossiers the relay may send now: those under its unit, by its owner's grant,
+        // both as its plan read them. The feed keeps the path each change was made under, so a
+        // dossier transferred, or whose unit moved, out of the relay's unit or its owner's grant
+        // since would be sent, and written to, as it now is elsewhere (until 2026-12-07).
+        let scope = match &reach.1 {
+            None => reach.0.clone(),
+            Some(within) => reach.0.narrowed_to(within),
+        };
         let stored = self
             .db(move |conn| {
-                // Only the dossiers the relay may send now, by the grant and unit its plan read.
-                // The feed keeps the path each change was made under, so a dossier transferred,
-                // or whose unit moved, out of the relay's unit or its owner's grant since would
-                // be sent, and written to, as it now is elsewhere (until 2026-12-07).
                 let mut found = Vec::with_capacity(codes.len());
                 for code in codes {
-                    let d = match dossiers::get(conn, &scope, &code) {
-                        Ok(d) => d,
-                        Err(StoreError::NotFound { .. }) => continue,
+                    match dossiers::get(conn, &scope, &code) {
+                        Ok(d) => found.push(d),
+                        Err(StoreError::NotFound { .. }) => {}
                         Err(e) => return Err(e),
-                    };
-                    let inside = match &within {
-                        None => true,
-                        Some(within) => units::find_row(conn, &d.unit)?
-                            .is_some_and(|u| tthc_core::unit::is_within(&u.path, within)),
-                    };
-                    if inside {
-                        found.push(d);
                     }
                 }
                 Ok(found)

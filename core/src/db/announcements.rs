@@ -1047,15 +1047,20 @@ fn rows_of_kind(
         .collect()
 }
 
+/// A provincial decision announcing a ministry decision: its reference, notes and unit id.
+type Announcing = (DecisionRef, Option<String>, Option<i64>);
+
+/// The provincial decision that first announced ministry decision `ministry_id`.
 fn first_announcement(
     conn: &mut DbConnection,
     ministry_id: i64,
-) -> StoreResult<Option<(DecisionRef, Option<String>)>> {
+) -> StoreResult<Option<Announcing>> {
     let province_ids: Vec<i64> = announcement_links::table
         .filter(announcement_links::ministry_decision_id.eq(ministry_id))
         .select(announcement_links::province_decision_id)
         .load(conn)?;
-    let first: Option<(i64, String, NaiveDate, Option<String>)> = announcements::table
+    type First = (i64, String, NaiveDate, Option<String>, Option<i64>);
+    let first: Option<First> = announcements::table
         .filter(announcements::id.eq_any(province_ids))
         .order((announcements::signed_on.asc(), announcements::id.asc()))
         .select((
@@ -1063,10 +1068,11 @@ fn first_announcement(
             announcements::number,
             announcements::signed_on,
             announcements::notes,
+            announcements::unit_id,
         ))
         .first(conn)
         .optional()?;
-    Ok(first.map(|(id, number, signed_on, notes)| {
+    Ok(first.map(|(id, number, signed_on, notes, unit_id)| {
         (
             DecisionRef {
                 id,
@@ -1074,6 +1080,7 @@ fn first_announcement(
                 signed_on,
             },
             notes,
+            unit_id,
         )
     }))
 }
@@ -1120,21 +1127,32 @@ pub fn late(
     let rows = rows_of_kind(conn, scope, DecisionKind::Ministry)?;
     let (from, to) = years(today, &rows);
     let mut calendars = Calendars::new(from, to);
+    let seen = super::units::ids_in_scope(conn, scope)?;
     let mut out = Vec::new();
     for (row, unit) in rows {
         let Some(due) = row.announce_due else {
             continue;
         };
         let announced = first_announcement(conn, row.id)?;
-        let done = announced.as_ref().map_or(today, |(r, _)| r.signed_on);
+        let done = announced.as_ref().map_or(today, |(r, _, _)| r.signed_on);
         let calendar = calendars.of(conn, unit.as_ref())?;
         let days = working_days_late(calendar, due, done);
         if done <= due || days == 0 {
             continue;
         }
+        // The announcing decision is named (a legal document, published on the national
+        // database) whatever its unit; its notes, the office's own words, only to a caller who
+        // sees its unit (until 2026-12-07 to every caller who saw the ministry decision).
+        let notes_seen = |unit: &Option<i64>| match (&seen, unit) {
+            (None, _) | (_, None) => true,
+            (Some(ids), Some(id)) => ids.contains(id),
+        };
         let notes = [
             row.notes.clone(),
-            announced.as_ref().and_then(|(_, n)| n.clone()),
+            announced
+                .as_ref()
+                .filter(|(_, _, unit)| notes_seen(unit))
+                .and_then(|(_, n, _)| n.clone()),
         ]
         .into_iter()
         .flatten()
@@ -1146,7 +1164,7 @@ pub fn late(
             unit: unit_ref(unit.as_ref()),
             due,
             rule: row.announce_rule.unwrap_or_default(),
-            announced_by: announced.map(|(r, _)| r),
+            announced_by: announced.map(|(r, _, _)| r),
             working_days_late: days,
             notes: (!notes.is_empty()).then(|| notes.join("; ")),
         });

@@ -17,7 +17,7 @@ use super::{DbConnection, StoreResult};
 use crate::dossier::facts as f;
 use crate::procedure::{ContentPart, CountedContent, ProcedureCode, ProcedureContent};
 use crate::scoring::catalogue::{
-    Deadline, DossierUse, ProcedureFacts, Publication, judge_content, judge_deadlines,
+    self, Deadline, DossierUse, ProcedureFacts, Publication, judge_content, judge_deadlines,
     judge_procedures, tally,
 };
 use crate::scoring::counting::{Counting, ProcedureKind};
@@ -309,15 +309,6 @@ fn procedures_in_force(
 
 /// The day a period `[start, end)` is judged on: its last day once it is over (`judged` at or
 /// after its end), else the day of `judged`.
-fn judged_day((_, end, judged): (NaiveDateTime, NaiveDateTime, NaiveDateTime)) -> NaiveDate {
-    let after = end.date();
-    if judged >= end {
-        after.pred_opt().unwrap_or(after)
-    } else {
-        judged.date()
-    }
-}
-
 /// The procedures in force for `unit`'s subtree on the day the period `window` is judged, as
 /// the catalogue and the dossier indicators read them.
 pub(super) fn procedures_of(
@@ -328,7 +319,12 @@ pub(super) fn procedures_of(
 ) -> StoreResult<Vec<ProcedureFacts>> {
     let mut subtree = subtree_ids(conn, unit)?;
     subtree.sort_unstable();
-    procedures_in_force(conn, &subtree, judged_day(window), counting)
+    procedures_in_force(
+        conn,
+        &subtree,
+        catalogue::content_day(window.1, window.2),
+        counting,
+    )
 }
 
 /// Each procedure's kind by its code and by its base code (the first procedure of a base code
@@ -416,10 +412,8 @@ pub fn observe(
     let mut subtree = subtree_ids(conn, unit)?;
     subtree.sort_unstable();
     let (first, after) = (start.date(), end.date());
-    let today = judged_day((start, end, judged));
-    // A period that is over is judged after its last day: a deadline due that day and not met
-    // was missed in it.
-    let deadline_day = if judged >= end { after } else { today };
+    let today = catalogue::content_day(end, judged);
+    let deadline_day = catalogue::deadline_day(end, judged);
     let (announce, publish, mut published) = deadlines(conn, unit, &subtree)?;
     let mut codes: Vec<String> = published.iter().map(|p| p.procedure.clone()).collect();
     codes.sort_unstable();

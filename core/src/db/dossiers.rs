@@ -1265,6 +1265,7 @@ pub fn add_progress(
     actor: &Actor,
     scope: &UnitScope,
     steps: &[(String, Event)],
+    mirrors_portal: bool,
 ) -> StoreResult<Vec<StoreResult<ProgressOutcome>>> {
     write_tx(conn, |conn| {
         let scope = &lock_codes(conn, steps.iter().map(|(code, _)| code.as_str()), scope)?;
@@ -1314,9 +1315,24 @@ pub fn add_progress(
             .iter()
             .map(|w| intake::split_refused(w.received_at, &w.events).1)
             .collect();
-        for (result, slot, id) in added {
-            if let Some((_, reason)) = refused[slot].iter().find(|(e, _)| e.id == id) {
+        for &(result, slot, ref id) in &added {
+            if let Some((_, reason)) = refused[slot].iter().find(|(e, _)| e.id == *id) {
                 results[result] = Ok(ProgressOutcome::SetAside(reason.clone()));
+            }
+        }
+        if mirrors_portal {
+            // The portal received the same steps: a dossier it holds is synced as of its latest
+            // step, with the status its steps give, as a mirrored whole sync records it (until
+            // 2026-12-07 each mirrored step left the dossier `syncBehind`). One it never
+            // received stays unsynced: the portal has no dossier to add a step to.
+            for &(_, slot, _) in &added {
+                let w = &mut writes[slot];
+                if w.synced.is_none() {
+                    continue;
+                }
+                let at = w.events.iter().map(|e| e.at).max().unwrap_or(w.received_at);
+                let status = crate::dossier::current_status(&w.events).unwrap_or(Status::Received);
+                w.synced = Some((at, status));
             }
         }
         for outcome in put_batch_in(

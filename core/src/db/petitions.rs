@@ -271,10 +271,23 @@ fn prepare(
         .select((petitions::unit_id, petitions::dossier_code))
         .first(conn)
         .optional()?;
+    // A petition stored under a unit outside the grant does not exist for this caller: it is
+    // never taken over, whatever unit the write names.
+    let hidden = match &stored {
+        Some((unit_id, _)) => !super::units::paths_by_id(conn, [*unit_id])?
+            .get(unit_id)
+            .is_some_and(|p| scope.allows(p)),
+        None => false,
+    };
     // A link the petition already holds is not judged again: one a unit-limited client made to
     // another unit's dossier (answered as one not stored yet) must not stop the petition's later
-    // writes by a caller who sees that dossier (a status event from the national system).
-    let linked_before = stored.as_ref().and_then(|(_, linked)| linked.as_ref());
+    // writes by a caller who sees that dossier (a status event from the national system). A
+    // hidden petition's link is judged as any new one: skipping it would tell the caller which
+    // dossier the petition links (until 2026-12-07).
+    let linked_before = stored
+        .as_ref()
+        .filter(|_| !hidden)
+        .and_then(|(_, linked)| linked.as_ref());
     if let (Some(code), Some(unit)) = (&write.dossier_code, &unit)
         && linked_before != Some(code)
     {
@@ -305,13 +318,8 @@ fn prepare(
         (Some(unit), true) => unit,
         _ => return Err(StoreError::Invalid(invalid)),
     };
-    // A petition stored under a unit outside the grant does not exist for this caller: it is
-    // never taken over, whatever unit the write names.
-    if let Some((unit_id, _)) = stored {
-        let paths = super::units::paths_by_id(conn, [unit_id])?;
-        if !paths.get(&unit_id).is_some_and(|p| scope.allows(p)) {
-            return Err(not_found(write.code.as_str()));
-        }
+    if hidden {
+        return Err(not_found(write.code.as_str()));
     }
     let rules = lookups.rules(conn)?;
     let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&write.received_at))?;

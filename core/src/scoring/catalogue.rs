@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use super::counting::{Counting, ProcedureKind, in_population_data};
 use crate::procedure::ContentPart;
@@ -87,6 +87,29 @@ pub struct Verdict<'a> {
     pub procedure: &'a str,
     /// The first deadline (by due day) it missed in the period; `None` when on time.
     pub missed: Option<&'a Deadline>,
+}
+
+/// The day the catalogue is read on for the period ending at `end` (exclusive) judged at
+/// `judged`: the period's last day once it is over, else the day of `judged`.
+pub fn content_day(end: NaiveDateTime, judged: NaiveDateTime) -> NaiveDate {
+    let after = end.date();
+    if judged >= end {
+        after.pred_opt().unwrap_or(after)
+    } else {
+        judged.date()
+    }
+}
+
+/// The `today` a period's deadlines are judged on ([`judge_deadlines`]): the day after its last
+/// once it is over, so that a deadline due on its last day and not met is missed in it (the
+/// next period does not count an earlier period's deadline; until 2026-12-07 such a deadline
+/// counted in no period), else the day of `judged`.
+pub fn deadline_day(end: NaiveDateTime, judged: NaiveDateTime) -> NaiveDate {
+    if judged >= end {
+        end.date()
+    } else {
+        judged.date()
+    }
 }
 
 /// The procedures that count for a deadline indicator in the period `[first, after)` judged on
@@ -335,11 +358,18 @@ mod tests {
             None
         );
         // Due on March's last day, never done: late in March, once March is over, since April
-        // does not count it either (until 2026-12-07 it counted in no period).
+        // does not count it either (until 2026-12-07 it counted in no period: March over was
+        // judged on its last day).
         let last_day = deadline("A", "2026-03-31", None);
-        assert_eq!(last_day.judge(first, after, end, true), Some(false));
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let (march_end, over) = (at("2026-04-01 00:00"), at("2026-04-20 10:00"));
+        assert_eq!(deadline_day(march_end, over), after);
+        assert_eq!(content_day(march_end, over), d("2026-03-31"));
+        let day = deadline_day(march_end, over);
+        assert_eq!(last_day.judge(first, after, day, true), Some(false));
+        let running = deadline_day(march_end, at("2026-03-31 16:00"));
         assert_eq!(
-            last_day.judge(first, after, d("2026-03-31"), true),
+            last_day.judge(first, after, running, true),
             None,
             "on its last day, the running month has not missed it yet"
         );
