@@ -55,7 +55,7 @@ pub struct Config {
     /// `TTHC_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
     /// Webhook delivery: `TTHC_WEBHOOK_TIMEOUT`, `TTHC_WEBHOOK_RETRY_MS`,
-    /// `TTHC_WEBHOOK_ATTEMPTS`, `TTHC_DELIVERY_POLL_MS`.
+    /// `TTHC_WEBHOOK_ATTEMPTS`, `TTHC_DELIVERY_POLL_MS`, `TTHC_WEBHOOK_PRIVATE_NETWORKS`.
     pub webhooks: WebhookConfig,
     /// `TTHC_INDEX_UPKEEP_HOURS`: how often an instance on PostgreSQL looks for loose indexes
     /// and rebuilds them (`tthc_core::db::index_upkeep`; default 24, the first round ten
@@ -75,6 +75,11 @@ pub struct WebhookConfig {
     /// `TTHC_DELIVERY_POLL_MS`: how often an idle deliverer looks for new changes (default
     /// 1000).
     pub poll: Duration,
+    /// `TTHC_WEBHOOK_PRIVATE_NETWORKS`: `allow` lets webhooks and the relay deliver to
+    /// loopback, private, link-local and other non-public addresses (a receiver on the
+    /// province's own network); `deny`, the default, refuses them, so that a client cannot make
+    /// the service call its own host or network (a cloud's metadata address, an admin port).
+    pub private_networks: bool,
 }
 
 impl WebhookConfig {
@@ -252,6 +257,16 @@ impl Config {
                     .map_err(|_| err("TTHC_WEBHOOK_ATTEMPTS", "too large".into()))?,
             },
             poll: Duration::from_millis(number("TTHC_DELIVERY_POLL_MS", 1000, 20, 60_000)?),
+            private_networks: match get("TTHC_WEBHOOK_PRIVATE_NETWORKS").as_deref() {
+                None | Some("deny") => false,
+                Some("allow") => true,
+                Some(_) => {
+                    return Err(err(
+                        "TTHC_WEBHOOK_PRIVATE_NETWORKS",
+                        "must be allow or deny".into(),
+                    ));
+                }
+            },
         };
         let index_upkeep = match number("TTHC_INDEX_UPKEEP_HOURS", 24, 0, 8760)? {
             0 => None,
@@ -304,6 +319,9 @@ mod tests {
         assert_eq!(c.index_upkeep, Some(Duration::from_secs(24 * 3600)));
         let off = config(&[("TTHC_INDEX_UPKEEP_HOURS", "0")]).unwrap();
         assert_eq!(off.index_upkeep, None);
+        assert!(!c.webhooks.private_networks);
+        let inside = config(&[("TTHC_WEBHOOK_PRIVATE_NETWORKS", "allow")]).unwrap();
+        assert!(inside.webhooks.private_networks);
     }
 
     #[test]
@@ -325,6 +343,7 @@ mod tests {
             ("TTHC_WEBHOOK_RETRY_MS", "1"),
             ("TTHC_WEBHOOK_ATTEMPTS", "101"),
             ("TTHC_DELIVERY_POLL_MS", "soon"),
+            ("TTHC_WEBHOOK_PRIVATE_NETWORKS", "yes"),
             ("TTHC_JWT_SECRET_FILE", "/no/such/file"),
             ("TTHC_JWT_PREVIOUS_SECRETS", "short"),
         ];

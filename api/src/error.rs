@@ -89,6 +89,10 @@ pub enum ApiError {
     /// code, with `Retry-After`, so that a client tells "retry in a moment" from a refusal.
     #[error("{}", .0.reason)]
     KeyInFlight(InvalidParam),
+    /// The first request with this `Idempotency-Key` took effect but its answer was lost: kept
+    /// under the key, so that a retry does not make the change again.
+    #[error("{}", .0.reason)]
+    KeyTookEffect(InvalidParam),
     /// `If-Match` did not match the stored version.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -178,6 +182,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::KeyReused(_) => "idempotencyKeyReused",
             Self::KeyInFlight(_) => "idempotencyKeyInFlight",
+            Self::KeyTookEffect(_) => "idempotencyKeyTookEffect",
             Self::PreconditionFailed(_) => "preconditionFailed",
             Self::UnsupportedMediaType(_) => "unsupportedMediaType",
             Self::PayloadTooLarge(_) => "payloadTooLarge",
@@ -193,9 +198,10 @@ impl ApiError {
                 invalid, detail, ..
             }
             | Self::Unprocessable { invalid, detail } => (detail.clone(), invalid.clone()),
-            Self::Conflict(param) | Self::KeyReused(param) | Self::KeyInFlight(param) => {
-                (param.reason.clone(), vec![param.clone()])
-            }
+            Self::Conflict(param)
+            | Self::KeyReused(param)
+            | Self::KeyInFlight(param)
+            | Self::KeyTookEffect(param) => (param.reason.clone(), vec![param.clone()]),
             Self::Internal(_) => (
                 "The service failed to answer; the error is logged with this request's id.".into(),
                 Vec::new(),
@@ -264,7 +270,9 @@ impl ResponseError for ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) | Self::KeyInFlight(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::KeyInFlight(_) | Self::KeyTookEffect(_) => {
+                StatusCode::CONFLICT
+            }
             Self::KeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

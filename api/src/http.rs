@@ -991,13 +991,28 @@ where
 /// A text cell as a spreadsheet must read it: text that starts like a formula (`=`, `+`, `-`,
 /// `@`, a tab or a carriage return) gets a leading `'`, so that a unit or petitioner named
 /// `=HYPERLINK(…)` is shown, never run, when the CSV is opened. Numbers stay numbers.
+///
+/// So does each part of the text after a `;` or a tab: a spreadsheet whose list separator is
+/// `;` (Excel under Windows' Vietnamese settings, among others) splits the file on it, quoted
+/// or not, and `Khai sinh;=HYPERLINK(…)` would give a cell of its own to the formula (until
+/// 2026-12-07 it did).
 pub fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
-    let formula_like = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula_like && text.parse::<f64>().is_err() {
-        std::borrow::Cow::Owned(format!("'{text}"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
+    let formula_like = |part: &str| {
+        part.starts_with(['=', '+', '-', '@', '\t', '\r'])
+            && part.trim_end_matches([';', '\t']).parse::<f64>().is_err()
+    };
+    let parts = || text.split_inclusive([';', '\t']);
+    if !parts().any(formula_like) {
+        return std::borrow::Cow::Borrowed(text);
     }
+    let mut out = String::with_capacity(text.len() + 4);
+    for part in parts() {
+        if formula_like(part) {
+            out.push('\'');
+        }
+        out.push_str(part);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Text of an optional value for a CSV cell.
@@ -1129,6 +1144,13 @@ mod tests {
         assert_eq!(csv_text("+84 912"), "'+84 912");
         assert_eq!(csv_text("-12.5"), "-12.5");
         assert_eq!(csv_text("Phường 1"), "Phường 1");
+        // Split on `;` or a tab, as a spreadsheet whose list separator is `;` reads the file.
+        assert_eq!(csv_text("Khai sinh;=1+2*CMD;"), "Khai sinh;'=1+2*CMD;");
+        assert_eq!(csv_text("a\t@SUM(A1)"), "a\t'@SUM(A1)");
+        assert_eq!(csv_text("=1;=2"), "'=1;'=2");
+        assert_eq!(csv_text("3,5; -12.5; 7"), "3,5; -12.5; 7");
+        assert_eq!(csv_text("-12.5;-3"), "-12.5;-3");
+        assert_eq!(csv_text("\tx"), "'\tx");
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //!
 //! The caller's token must hold the operation's scope before anything is read, claimed or
 //! replayed; answers carrying a secret ([`SecretBearing`]) are never kept; a key whose request
-//! died unanswered is free again after [`idempotency::LEASE`].
+//! died unanswered is free again after [`idempotency::LEASE`]. A request whose write committed
+//! but whose answer is not kept (the connection to the database lost at the commit) leaves a
+//! 409 `idempotencyKeyTookEffect` under its key: its write transactions mark the key in the
+//! same transaction ([`current_mark`]), so a retry never makes the change twice.
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -16,7 +19,7 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tthc_core::InvalidParam;
-use tthc_core::db::idempotency::{self, Claim, StoredAnswer};
+use tthc_core::db::idempotency::{self, Claim, Mark, Released, StoredAnswer};
 
 use crate::bulk::body_limit;
 use crate::error::ApiError;
@@ -30,6 +33,41 @@ const LEASE_LOST: &str =
 
 /// The header marking a replayed answer.
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+tokio::task_local! {
+    /// The key the request being answered holds, for [`AppState::run`] to hand to its writes.
+    static MARK: Mark;
+}
+
+/// The key of the request whose handler is running, if it holds one: its write transactions
+/// mark it as having taken effect ([`idempotency::with_mark`]).
+pub fn current_mark() -> Option<Mark> {
+    MARK.try_with(Clone::clone).ok()
+}
+
+/// The answer kept under a key whose request took effect but failed to answer (the connection
+/// to the database broke as it committed, or a failure followed its write).
+async fn took_effect_answer() -> Option<StoredAnswer> {
+    let res = ApiError::KeyTookEffect(InvalidParam::new(
+        "Idempotency-Key",
+        "the first request with this key took effect, but its answer was lost (the \
+         connection to the database broke, or the request failed after its change was made): \
+         read what it changed instead of sending it again",
+    ))
+    .error_response();
+    let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = to_bytes(res.into_body()).await.ok()?;
+    Some(StoredAnswer {
+        status,
+        content_type,
+        body: body.to_vec(),
+    })
+}
 
 fn key_of(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(&KEY) else {
@@ -182,25 +220,45 @@ pub async fn replay(
         Err(e) => return Ok(req.error_response(e)),
     };
 
-    let forget = |state: web::Data<AppState>, client: String, key: String, lease| async move {
+    // `lost`: the answer failed (a 5xx, or none), so whether the request took effect is what
+    // the key must keep. Otherwise the request was answered on purpose: a refusal the records
+    // decided is judged again on a retry even when it recorded something (a refused event),
+    // and an answer carrying a secret is never kept.
+    let forget = |state: web::Data<AppState>, client: String, key: String, lease, lost| async move {
+        let answer = if lost {
+            took_effect_answer().await
+        } else {
+            None
+        };
         let released = state
-            .run(move |conn| Ok(idempotency::release(conn, &client, &key, &lease)?))
+            .run(move |conn| {
+                Ok(idempotency::release(
+                    conn,
+                    &client,
+                    &key,
+                    &lease,
+                    answer.as_ref(),
+                )?)
+            })
             .await;
         match released {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!("{LEASE_LOST}"),
+            Ok(Released::Forgotten) => {}
+            Ok(Released::TookEffect) => tracing::info!(
+                "an idempotency key's request took effect without a kept answer: a retry is told so"
+            ),
+            Ok(Released::LeaseLost) => tracing::warn!("{LEASE_LOST}"),
             Err(e) => tracing::warn!(error = %e, "could not release an idempotency key"),
         }
     };
-    let res = match next.call(req).await {
+    let res = match MARK.scope(lease.mark(&client, &key), next.call(req)).await {
         Ok(res) => res,
         Err(e) => {
-            forget(state, client, key, lease).await;
+            forget(state, client, key, lease, true).await;
             return Err(e);
         }
     };
     if res.response().extensions().contains::<SecretBearing>() {
-        forget(state, client, key, lease).await;
+        forget(state, client, key, lease, false).await;
         return Ok(res.map_into_boxed_body());
     }
     let (req, res) = res.into_parts();
@@ -214,7 +272,7 @@ pub async fn replay(
     let bytes = match to_bytes(body).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            forget(state, client, key, lease).await;
+            forget(state, client, key, lease, true).await;
             return Ok(ServiceResponse::new(
                 req,
                 ApiError::Internal("the answer's body could not be read".into()).error_response(),
@@ -224,8 +282,9 @@ pub async fn replay(
     if !decided_by_the_request(status) {
         // A retry may succeed: the key is not bound to a failure that the stored records
         // decided (an event's dossier not stored yet, a transition a later event allows) or
-        // that the service had.
-        forget(state, client, key, lease).await;
+        // that the service had. A 5xx that took effect all the same (its answer lost as the
+        // connection broke at its commit) keeps an answer saying so.
+        forget(state, client, key, lease, status.is_server_error()).await;
     } else {
         let answer = StoredAnswer {
             status: status.as_u16(),

@@ -558,7 +558,8 @@ fn common_responses(doc: &mut Value) {
                     op,
                     "409",
                     "The first request with this `Idempotency-Key` is still being answered \
-                     (`idempotencyKeyInFlight`, with `Retry-After`)",
+                     (`idempotencyKeyInFlight`, with `Retry-After`), or took effect without \
+                     an answer kept (`idempotencyKeyTookEffect`: read what it changed)",
                 );
                 add_or_mention(
                     op,

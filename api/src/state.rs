@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use tthc_core::db::{Database, DbConnection, PooledConnection};
+use tthc_core::db::{Database, DbConnection, PooledConnection, idempotency};
 
 use crate::auth::{Hasher, JwtKeys, Revocations, SignInLimits};
 use crate::config::Config;
@@ -41,9 +41,13 @@ impl AppState {
         f: impl FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let db = self.db.clone();
+        // The `Idempotency-Key` of the request this runs for, marked by its writes.
+        let mark = crate::idempotency::current_mark();
         web::block(move || {
-            let mut conn: PooledConnection = db.conn()?;
-            f(&mut conn)
+            idempotency::with_mark(mark, || {
+                let mut conn: PooledConnection = db.conn()?;
+                f(&mut conn)
+            })
         })
         .await?
     }

@@ -639,3 +639,68 @@ fn search_names_stored_with_the_eth_are_refolded() {
     assert_eq!(stored(&db), "dang ky ket hon");
     assert_eq!(found("dang%20ky%20ket"), ["1.000009"]);
 }
+
+/// Migration 000042 sets the population bit of the dossiers stored with the VNeID mark alone,
+/// which PORTAL_RULES 4.5 counts (stored before, they counted for neither 4.5 indicator); its
+/// reversal clears it from those only.
+#[test]
+fn dossiers_stored_with_the_vneid_mark_alone_are_marked_for_citizens_data() {
+    use diesel::prelude::*;
+    use serde_json::json;
+    use tthc_core::db::schema::dossiers as d;
+    use tthc_core::dossier::facts::POPULATION_DB;
+    use tthc_tests::{Status, TestApp};
+
+    let test_db = TestDb::new();
+    let app = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&app);
+    let at = "2026-05-04T08:00:00+07:00";
+    let pushed = |code: &str, marks: serde_json::Value| {
+        let mut body = crate::scores::dossier(
+            code,
+            "C1",
+            "online",
+            at,
+            json!([{"id": "1", "status": "received", "at": at}]),
+            true,
+        );
+        for (k, v) in marks.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let r = app.post(
+        "/api/v1/dossiers/bulk",
+        &admin,
+        &json!([
+            pushed("C1-1", json!({"vneidVerified": true})),
+            pushed(
+                "C1-2",
+                json!({"vneidVerified": true, "populationDbUsed": true})
+            ),
+            pushed("C1-3", json!({})),
+        ]),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    assert_eq!(r.body["created"], 3, "{}", r.text);
+    let db = Database::open(&DatabaseUrl::parse(&test_db.url).unwrap(), 1).unwrap();
+    let marked = |db: &Database| -> Vec<String> {
+        d::table
+            .filter(d::facts.ge(0))
+            .select((d::code, d::facts))
+            .order(d::code.asc())
+            .load::<(String, i32)>(&mut *db.conn().unwrap())
+            .unwrap()
+            .into_iter()
+            .filter(|(_, facts)| facts & POPULATION_DB != 0)
+            .map(|(code, _)| code)
+            .collect()
+    };
+    assert_eq!(marked(&db), ["C1-1", "C1-2"]);
+    let since_42 = migrations_since(&test_db, 42);
+    db.revert_last(since_42).unwrap();
+    // As stored before: the mark alone set nothing.
+    assert_eq!(marked(&db), ["C1-2"]);
+    assert_eq!(db.migrate().unwrap(), since_42);
+    assert_eq!(marked(&db), ["C1-1", "C1-2"]);
+}

@@ -707,6 +707,83 @@ fn trends_and_rankings_follow_the_months() {
     assert_eq!(items[0]["groupRanks"]["ONLINE_SERVICE"], 2);
 }
 
+/// PORTAL_RULES 3.2, 3.5 and 4.5 as the portal counts them, in the score and in its misses
+/// page alike: the VNeID mark alone connects a dossier to citizens' data; a synced fee list of
+/// zeros shows no fee; a dossier refused before receipt is no online dossier (until 2026-12-07
+/// the mark did not count, the zeros did, and the misses page counted the refused dossier).
+#[test]
+fn the_vneid_mark_zero_fees_and_refused_dossiers_count_as_the_portal_counts_them() {
+    let app = TestApp::spawn();
+    let admin = province(&app);
+    let at = |d: &str| format!("2026-05-{d}+07:00");
+    // V: in person, synced, the VNeID mark alone, an exempt applicant's fee list of zeros.
+    let mut v = dossier(
+        "C1-260504-0011",
+        "C1",
+        "inPerson",
+        &at("04T08:00:00"),
+        finished(&at("04T08:00:00"), &at("05T10:00:00")),
+        true,
+    );
+    v["vneidVerified"] = json!(true);
+    v["financialObligation"] = json!(true);
+    v["fees"] = json!([{"name": "Lệ phí", "amountVnd": 0}]);
+    // R: submitted online and refused at the desk, never received.
+    let r = dossier(
+        "C1-260504-0012",
+        "C1",
+        "online",
+        &at("04T08:00:00"),
+        json!([
+            ev("1", "newlyRegistered", &at("04T08:00:00")),
+            ev("2", "notAccepted", &at("04T09:00:00"))
+        ]),
+        false,
+    );
+    let pushed = app.post("/api/v1/dossiers/bulk", &admin, &json!([v, r]));
+    assert_eq!(pushed.body["created"], 2, "{}", pushed.text);
+    let s = app.get("/api/v1/units/C1/scores/2026-05", &admin);
+    assert_eq!(s.status, Status::OK, "{}", s.text);
+    // V of the one dossier received; both of C1's procedures (one base code) for citizens.
+    assert_eq!(
+        counts(&s.body, "CITIZEN_DATA_CONNECTED_DOSSIER"),
+        (json!(1), json!(1), json!(2.0))
+    );
+    assert_eq!(
+        counts(&s.body, "CITIZEN_DATA_CONNECTED_FORMALITY").0,
+        json!(2)
+    );
+    // V's synced fee list holds no amount.
+    assert_eq!(counts(&s.body, "PAYMENT_INTEGRATED_FORMALITY").0, json!(0));
+    // R was not received: neither online service had an online dossier.
+    assert_eq!(counts(&s.body, "ONLINE_SERVICE_WITH_DOSSIERS").0, json!(0));
+    let listed = |indicator: &str| -> Vec<String> {
+        let m = app.get(
+            &format!("/api/v1/units/C1/scores/2026-05/indicators/{indicator}/misses"),
+            &admin,
+        );
+        assert_eq!(m.status, Status::OK, "{}", m.text);
+        m.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed("ONLINE_SERVICE_WITH_DOSSIERS"),
+        ["1.000001", "1.000001.P"]
+    );
+    assert_eq!(
+        listed("PAYMENT_INTEGRATED_FORMALITY"),
+        ["1.000001", "1.000001.P"]
+    );
+    assert_eq!(
+        listed("CITIZEN_DATA_CONNECTED_FORMALITY"),
+        Vec::<String>::new()
+    );
+}
+
 #[test]
 fn payment_digitization_and_satisfaction_are_counted_from_dossier_details() {
     let app = TestApp::spawn();

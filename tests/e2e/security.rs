@@ -1033,9 +1033,131 @@ fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
     assert_eq!(send().header("idempotent-replayed"), Some("true"));
 }
 
+/// A request whose write committed but whose answer is not kept (the connection to the
+/// database lost as it committed, answered 503) leaves its key answered "took effect", so a
+/// retry with the same key does not write again; one whose write rolled back frees its key
+/// (until 2026-12-07 every such key was freed, and the retry wrote a second time).
+#[test]
+fn a_key_whose_write_committed_is_not_freed_for_a_second_write() {
+    use tthc_core::db::idempotency::{self, Claim, Released, StoredAnswer};
+    use tthc_core::db::{StoreError, write_tx};
+    let app = TestApp::spawn();
+    let mut conn = app.db.conn().unwrap();
+    let lost = StoredAnswer {
+        status: 409,
+        content_type: Some("application/problem+json".into()),
+        body: b"{\"code\":\"idempotencyKeyTookEffect\"}".to_vec(),
+    };
+    let claim = |conn: &mut tthc_core::db::DbConnection, key: &str| match idempotency::claim(
+        conn, "admin", key, "hash",
+    )
+    .unwrap()
+    {
+        Claim::New(lease) => lease,
+        other => panic!("{key}: {other:?}"),
+    };
+    let insert = |c: &mut tthc_core::db::DbConnection, key: &str| -> Result<(), StoreError> {
+        c.batch_execute(&format!(
+            "INSERT INTO settings (key, value) VALUES ('{key}', 'x')"
+        ))?;
+        Ok(())
+    };
+    // The write commits under the request's mark; its answer is then lost.
+    let lease = claim(&mut conn, "k-1");
+    idempotency::with_mark(Some(lease.mark("admin", "k-1")), || {
+        write_tx(&mut conn, |c| insert(c, "written"))
+    })
+    .unwrap();
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "k-1", &lease, Some(&lost)).unwrap(),
+        Released::TookEffect
+    );
+    assert_eq!(
+        idempotency::claim(&mut conn, "admin", "k-1", "hash").unwrap(),
+        Claim::Replay(lost.clone())
+    );
+    // A write rolled back marks nothing: the key is free for the retry.
+    let lease = claim(&mut conn, "k-2");
+    let failed = idempotency::with_mark(Some(lease.mark("admin", "k-2")), || {
+        write_tx(&mut conn, |c| {
+            insert(c, "rolled back")?;
+            Err::<(), _>(StoreError::Setup("refused after the insert".into()))
+        })
+    });
+    assert!(failed.is_err());
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "k-2", &lease, Some(&lost)).unwrap(),
+        Released::Forgotten
+    );
+    claim(&mut conn, "k-2");
+    // The mark ends with its request: a write after it marks nothing.
+    let lease = claim(&mut conn, "k-3");
+    idempotency::with_mark(Some(lease.mark("admin", "k-3")), || ());
+    write_tx(&mut conn, |c| insert(c, "after")).unwrap();
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "k-3", &lease, Some(&lost)).unwrap(),
+        Released::Forgotten
+    );
+    // An answer carrying a secret is never kept, even as "took effect".
+    let lease = claim(&mut conn, "k-4");
+    idempotency::with_mark(Some(lease.mark("admin", "k-4")), || {
+        write_tx(&mut conn, |c| insert(c, "secret"))
+    })
+    .unwrap();
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "k-4", &lease, None).unwrap(),
+        Released::Forgotten
+    );
+}
+
+/// Through the API: a POST's own write transaction marks its key, so the mark commits with the
+/// write; a POST refused by the stored records marks nothing, and its key is free again.
+#[test]
+fn a_posts_write_marks_its_key_in_its_own_transaction() {
+    let app = TestApp::spawn();
+    let (admin, _) = setup(&app);
+    let send = |path: &str, body: &Value, key: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            path,
+            Some(&admin),
+            Some(body),
+            &[("Idempotency-Key", key)],
+        )
+    };
+    let took_effect = |key: &str| -> Vec<bool> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            took_effect: bool,
+        }
+        diesel::sql_query(format!(
+            "SELECT took_effect FROM idempotency_keys WHERE idem_key = '{key}'"
+        ))
+        .load::<Row>(&mut *app.db.conn().unwrap())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.took_effect)
+        .collect()
+    };
+    let stored = send(
+        "/api/v1/dossiers/bulk",
+        &json!([dossier("C1-8", "C1")]),
+        "batch-1",
+    );
+    assert_eq!(stored.status, Status::OK, "{}", stored.text);
+    assert_eq!(took_effect("batch-1"), [true]);
+    // An event for a dossier not stored: refused by the records (404), nothing written.
+    let event = json!({"id": "3", "status": "finished", "at": "2026-03-02T10:00:00+07:00"});
+    let refused = send("/api/v1/dossiers/C1-404/events", &event, "event-1");
+    assert_eq!(refused.status, Status::NOT_FOUND, "{}", refused.text);
+    assert_eq!(took_effect("event-1"), Vec::<bool>::new());
+}
+
 #[test]
 fn a_request_that_outlived_its_lease_leaves_the_key_to_the_retry_that_took_it_over() {
-    use tthc_core::db::idempotency::{self, Claim, StoredAnswer};
+    use tthc_core::db::idempotency::{self, Claim, Released, StoredAnswer};
     let app = TestApp::spawn();
     let mut conn = app.db.conn().unwrap();
     let mut claim = || idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap();
@@ -1062,7 +1184,10 @@ fn a_request_that_outlived_its_lease_leaves_the_key_to_the_retry_that_took_it_ov
     };
     // The first request fails with a 5xx: it must not free the key while the retry runs, or a
     // third attempt would run beside the retry.
-    assert!(!idempotency::release(&mut conn, "admin", "batch-7", &stale).unwrap());
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "batch-7", &stale, Some(&answer(409))).unwrap(),
+        Released::LeaseLost
+    );
     assert_eq!(
         idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
         Claim::InFlight
@@ -1079,7 +1204,10 @@ fn a_request_that_outlived_its_lease_leaves_the_key_to_the_retry_that_took_it_ov
         Claim::Replay(answer(409))
     );
     // An answered key is never released.
-    assert!(!idempotency::release(&mut conn, "admin", "batch-7", &retry).unwrap());
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "batch-7", &retry, None).unwrap(),
+        Released::LeaseLost
+    );
 }
 
 #[test]

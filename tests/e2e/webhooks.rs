@@ -236,6 +236,116 @@ fn refused_until_dead(dossiers: usize) -> Refused {
     }
 }
 
+/// With private networks denied (the default), a subscription may not name the service's own
+/// host or network, and a name resolving there is refused when it is sent to: nothing arrives
+/// (until 2026-12-07 any address was called).
+#[test]
+fn deliveries_to_the_services_own_networks_are_refused_unless_allowed() {
+    let app = TestApp::spawn_configured(|url| {
+        let mut c = quick(url);
+        c.webhooks.private_networks = false;
+        c
+    });
+    let admin = seed(&app);
+    for url in [
+        "http://127.0.0.1:9/h",
+        "http://[::1]/h",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.8/h",
+        "http://LOCALHOST:8080/h",
+    ] {
+        let r = app.post(
+            "/api/v1/subscriptions",
+            &admin,
+            &json!({"url": url, "resourceTypes": ["dossier"]}),
+        );
+        r.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+        assert_eq!(r.body["invalidParams"][0]["name"], "url", "{}", r.text);
+    }
+    // A name of this machine, other than `localhost`: refused as it is resolved, if the
+    // machine's own name resolves to its loopback (as on CI's machines).
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let loopback = !name.is_empty()
+        && std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 80))
+            .is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()));
+    if !loopback {
+        eprintln!("skipped the resolved name: {name:?} does not resolve to loopback here");
+        return;
+    }
+    let receiver = Receiver::start();
+    let url = receiver.url.replace("127.0.0.1", &name);
+    let (id, _, _) = subscribe(
+        &app,
+        &admin,
+        &json!({"url": url, "resourceTypes": ["dossier"]}),
+    );
+    push_dossiers(&app, &admin, "N", 1);
+    let letters = wait_dead_letters(
+        &app,
+        &admin,
+        &format!("/api/v1/subscriptions/{id}/dead-letters"),
+    );
+    assert!(
+        letters[0]["lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("resolves to no public address")),
+        "{letters}"
+    );
+    assert!(receiver.deliveries().is_empty());
+}
+
+/// A refusing receiver that streams its answer without end is read no further than its start:
+/// each attempt ends at once, and the instance's memory holds a kilobyte of it (until
+/// 2026-12-07 the whole answer was read, until the receiver's time ran out).
+#[test]
+fn a_refusal_streamed_without_end_is_read_no_further_than_its_start() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut head = [0_u8; 65536];
+                let _ = stream.read(&mut head);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\n",
+                );
+                // 64 MiB, then silence with the connection open: a reader of the whole answer
+                // waits for the receiver's time to run out.
+                let chunk = "overflow ".repeat(7282);
+                for _ in 0..1024 {
+                    if stream.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(30));
+            });
+        }
+    });
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let (id, _, _) = subscribe(
+        &app,
+        &admin,
+        &json!({"url": url, "resourceTypes": ["dossier"]}),
+    );
+    push_dossiers(&app, &admin, "S", 1);
+    let letters = wait_dead_letters(
+        &app,
+        &admin,
+        &format!("/api/v1/subscriptions/{id}/dead-letters"),
+    );
+    let error = letters[0]["lastError"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("the receiver answered 503") && error.contains("overflow overflow"),
+        "{letters}"
+    );
+}
+
 #[test]
 fn a_failing_receiver_is_retried_then_dead_lettered_and_served_again() {
     let Refused {

@@ -226,10 +226,11 @@ pub async fn put_relay(
     principal.require_client("a relay")?;
     let unit = unit.into_inner();
     let b = body.0;
+    let private_networks = state.config.webhooks.private_networks;
     let (created, view) = state
         .run(move |conn| {
             let path = unit_path(conn, &principal, &unit)?;
-            if let Some(reason) = crate::webhooks::url_problem(&b.url) {
+            if let Some(reason) = crate::webhooks::url_problem(&b.url, private_networks) {
                 return Err(ApiError::rules(vec![InvalidParam::new("url", reason)]));
             }
             let id = relay_id(unit.as_str());

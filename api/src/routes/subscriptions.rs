@@ -283,9 +283,10 @@ fn check(
     types: Option<&[ResourceType]>,
     unit: Option<&UnitCode>,
     secret: Option<&str>,
+    private_networks: bool,
 ) -> Result<(), ApiError> {
     let mut invalid = Vec::new();
-    if let Some(reason) = url.and_then(crate::webhooks::url_problem) {
+    if let Some(reason) = url.and_then(|u| crate::webhooks::url_problem(u, private_networks)) {
         invalid.push(InvalidParam::new("url", reason));
     }
     for (i, t) in types.unwrap_or_default().iter().enumerate() {
@@ -389,6 +390,7 @@ pub async fn create_subscription(
         .transpose()?;
     let secret = b.secret.clone().unwrap_or_else(new_secret);
     let shown = secret.clone();
+    let private_networks = state.config.webhooks.private_networks;
     let row = state
         .run(move |conn| {
             check(
@@ -398,6 +400,7 @@ pub async fn create_subscription(
                 Some(&b.resource_types),
                 b.unit.as_ref(),
                 b.secret.as_deref(),
+                private_networks,
             )?;
             let newest = feed::newest(conn)?;
             // Past the newest change: not a cursor the feed gave, and such a subscription
@@ -504,6 +507,7 @@ pub async fn patch_subscription(
     }
     let expected = if_match(&req)?;
     let id = id.into_inner();
+    let private_networks = state.config.webhooks.private_networks;
     let row = state
         .run(move |conn| {
             if owned(conn, &principal, &id)?.kind() == Kind::Portal {
@@ -519,6 +523,7 @@ pub async fn patch_subscription(
                 b.resource_types.as_deref(),
                 b.unit.as_ref().and_then(Option::as_ref),
                 b.secret.as_deref(),
+                private_networks,
             )?;
             let form = SubscriptionUpdateForm {
                 url: b.url,

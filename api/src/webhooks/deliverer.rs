@@ -59,11 +59,15 @@ type Reach = (UnitScope, Option<String>);
 impl Deliverer {
     /// A deliverer over `db`.
     pub fn new(db: Database, config: WebhookConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tthc/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("tthc/", env!("CARGO_PKG_VERSION")));
+        if !config.private_networks {
+            http = http.dns_resolver(PublicOnly);
+        }
+        let http = http
             .build()
             .map_err(|e| format!("webhook HTTP client: {e}"))?;
         Ok(Self {
@@ -368,6 +372,9 @@ impl Deliverer {
         sub: &SubscriptionRow,
         body: &serde_json::Value,
     ) -> Result<(), String> {
+        if let Some(reason) = refused_target(&sub.url, self.config.private_networks) {
+            return Err(reason);
+        }
         let answer = self
             .http
             .post(&sub.url)
@@ -377,11 +384,16 @@ impl Deliverer {
             .await
             .map_err(|e| describe(e, self.config.timeout))?;
         let status = answer.status();
-        let text = answer
-            .text()
+        let (bytes, whole) = read_at_most(answer, PORTAL_ANSWER_LIMIT)
             .await
             .map_err(|e| format!("reading the portal's answer: {}", e.without_url()))?;
+        let text = String::from_utf8_lossy(&bytes);
         let short = quoted(&text);
+        if !whole {
+            return Err(format!(
+                "the portal answered {status} with more than {PORTAL_ANSWER_LIMIT} bytes: {short}"
+            ));
+        }
         if !status.is_success() {
             return Err(format!("the portal answered {status}: {short}"));
         }
@@ -420,6 +432,9 @@ impl Deliverer {
         let timestamp = Utc::now().timestamp();
         let signature = sign(&sub.secret, id, timestamp, &body)
             .ok_or("the subscription's secret cannot sign (not whsec_…)")?;
+        if let Some(reason) = refused_target(&sub.url, self.config.private_networks) {
+            return Err(reason);
+        }
         let answer = self
             .http
             .post(&sub.url)
@@ -435,8 +450,15 @@ impl Deliverer {
         if status.is_success() {
             return Ok(());
         }
-        let text = answer.text().await.unwrap_or_default();
-        Err(format!("the receiver answered {status}: {}", quoted(&text)))
+        // The start of the answer says enough, and a receiver streaming without end must not
+        // fill the instance's memory (until 2026-12-07 the whole body was read).
+        let (bytes, _) = read_at_most(answer, ERROR_ANSWER_LIMIT)
+            .await
+            .unwrap_or_default();
+        Err(format!(
+            "the receiver answered {status}: {}",
+            quoted(&String::from_utf8_lossy(&bytes))
+        ))
     }
 
     /// Renews this instance's lease of `sub` before a request (`store::renew`): `Err` when it
@@ -495,6 +517,16 @@ fn describe(e: reqwest::Error, timeout: Duration) -> String {
     if e.is_timeout() {
         format!("no answer within {} s", timeout.as_secs())
     } else if e.is_connect() {
+        // Named when it is the refusal of a private address ([`PublicOnly`]), which the
+        // subscriber can mend; other causes stay unnamed.
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            let why = c.to_string();
+            if why.contains("no public address") {
+                return format!("could not connect to the receiver: {why}");
+            }
+            cause = c.source();
+        }
         "could not connect to the receiver".into()
     } else {
         format!("the request failed: {}", e.without_url())
@@ -700,6 +732,70 @@ pub fn measure_lag(
 /// The first 200 characters of a remote answer, trimmed, without control characters: it is
 /// stored as the error of a subscription, a dead letter and dossiers, and PostgreSQL's text
 /// refuses a NUL (a receiver answering one stopped its subscription's record of every attempt).
+/// Resolves the names deliveries go to, keeping only public addresses
+/// ([`super::non_public`]): a name a client points at the service's own host or network is
+/// refused when it is sent to, whatever it resolved to when the URL was set.
+pub struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<std::net::SocketAddr> = found
+                .into_iter()
+                .filter(|a| !super::non_public(a.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no public address (TTHC_WEBHOOK_PRIVATE_NETWORKS=allow \
+                     permits others)"
+                )
+                .into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Why `url` may not be sent to now, when private networks are denied: its host is written as
+/// an address outside the public internet, or names this machine (a URL set before they were
+/// denied, or through the database). A name is checked as it is resolved ([`PublicOnly`]).
+fn refused_target(url: &str, private_networks: bool) -> Option<String> {
+    if private_networks {
+        return None;
+    }
+    let u = reqwest::Url::parse(url).ok()?;
+    super::private_host(&u).map(|reason| format!("the URL {reason}"))
+}
+
+/// How much of a refusing receiver's answer is read: its start, of which 200 characters are
+/// kept.
+const ERROR_ANSWER_LIMIT: usize = 1024;
+
+/// The longest answer of the portal's sync service read: it acknowledges a batch in a few
+/// hundred bytes.
+const PORTAL_ANSWER_LIMIT: usize = 1 << 20;
+
+/// The first `limit` bytes of `answer`'s body, and whether that is all of it. Reads no further:
+/// the rest is dropped with the connection.
+async fn read_at_most(
+    mut answer: reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = answer.chunk().await? {
+        let room = limit - out.len();
+        if chunk.len() > room {
+            out.extend_from_slice(&chunk[..room]);
+            return Ok((out, false));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok((out, true))
+}
+
 fn quoted(text: &str) -> String {
     text.chars()
         .take(200)

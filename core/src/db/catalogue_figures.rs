@@ -346,7 +346,9 @@ pub(super) fn use_of(channel: &str, facts: i32, synced: bool) -> DossierUse {
     DossierUse {
         online: channel == "online",
         paid_online: has(f::PAID_ONLINE),
-        synced_with_fees: obligation_synced && has(f::FEES_RECORDED),
+        // PORTAL_RULES 3.5: a synced fee list with a non-zero amount (until 2026-12-07 a list
+        // of zeros counted).
+        synced_with_fees: obligation_synced && has(f::FEES_RECORDED) && !has(f::FEES_ALL_ZERO),
         // PORTAL_RULES 4.5: the portal sees the mark on the dossiers synced to it.
         population: synced && has(f::POPULATION_DB),
     }
@@ -381,6 +383,9 @@ fn dossier_uses(
     // the period's dossiers into them.
     let rows: Vec<(String, String, i32, bool)> = dossiers::table
         .filter(super::subtree_by_time(conn, &format!("{}%", unit.path)))
+        // Only dossiers received, as the score reads them (until 2026-12-07 a misses page and
+        // the gains counted one refused before receipt, and disagreed with the score).
+        .filter(super::scores::counted())
         .filter(dossiers::received_at.ge(Stamp(start)))
         .filter(dossiers::received_at.lt(Stamp(end)))
         .select((

@@ -1,6 +1,8 @@
 //! Answers to POST requests sent with an `Idempotency-Key`, so that a client retrying on a flaky
 //! link gets the first answer again instead of a second effect.
 
+use std::cell::RefCell;
+
 use chrono::TimeDelta;
 use diesel::dsl::{Eq, Filter, Find, IsNull};
 use diesel::prelude::*;
@@ -47,6 +49,63 @@ pub enum Claim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     claimed: chrono::NaiveDateTime,
+}
+
+impl Lease {
+    /// The mark that the write transactions of the request holding `key` of `client` under
+    /// this lease set, while [`with_mark`] runs them.
+    pub fn mark(&self, client: &str, key: &str) -> Mark {
+        Mark {
+            client: client.to_owned(),
+            key: key.to_owned(),
+            lease: self.clone(),
+        }
+    }
+}
+
+/// A request's key, marked as having taken effect by the write transactions it commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    client: String,
+    key: String,
+    lease: Lease,
+}
+
+thread_local! {
+    /// The mark of the request whose database work runs on this thread now.
+    static MARK: RefCell<Option<Mark>> = const { RefCell::new(None) };
+}
+
+/// Puts back the mark a [`with_mark`] found, however it ends (a pooled thread runs other
+/// requests' work next).
+struct Restore(Option<Mark>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        MARK.with(|m| *m.borrow_mut() = previous);
+    }
+}
+
+/// Runs `f` with `mark` set: every write transaction ([`super::write_tx`]) committed meanwhile
+/// on this thread marks the key as having taken effect, in the same transaction, so that the
+/// mark is stored if and only if the write is.
+pub fn with_mark<T>(mark: Option<Mark>, f: impl FnOnce() -> T) -> T {
+    let _restore = Restore(MARK.with(|m| m.replace(mark)));
+    f()
+}
+
+/// Marks the key of the request running on this thread, if it holds one, as having taken
+/// effect: called by [`super::write_tx`] before it commits. A lease lost meanwhile marks
+/// nothing.
+pub(super) fn mark_took_effect(conn: &mut DbConnection) -> StoreResult<()> {
+    let Some(mark) = MARK.with(|m| m.borrow().clone()) else {
+        return Ok(());
+    };
+    diesel::update(held(&mark.client, &mark.key, &mark.lease))
+        .set(keys::took_effect.eq(true))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// An answer kept for replay.
@@ -168,16 +227,53 @@ pub fn complete(
     })
 }
 
-/// Forgets a key claimed with `lease` whose request failed in a way a retry may fix (a 5xx).
-/// Returns `false`, forgetting nothing, when the lease was lost to a retry still running.
+/// What [`release`] did with a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// Forgotten: a retry runs again.
+    Forgotten,
+    /// The request took effect (a write transaction of it committed), so the key keeps the
+    /// answer given for that case, and a retry gets it instead of making the write again.
+    TookEffect,
+    /// The lease was lost to a retry still running: nothing was done.
+    LeaseLost,
+}
+
+/// Lets go of a key claimed with `lease` whose answer is not kept: a failure a retry may
+/// fix (a 5xx, a refusal the stored records decide), or an answer carrying a secret.
+///
+/// `if_took_effect`, given for a request that failed to answer (a 5xx: the connection lost as
+/// it committed, a failure after its write), is kept as the key's answer when a write
+/// transaction of the request committed, so that a retry does not write again. Without it
+/// (a refusal, which a retry is judged again for; an answer with a secret, never kept) the key
+/// is forgotten whatever was written.
 pub fn release(
     conn: &mut DbConnection,
     client: &str,
     key: &str,
     lease: &Lease,
-) -> StoreResult<bool> {
+    if_took_effect: Option<&StoredAnswer>,
+) -> StoreResult<Released> {
     write_tx(conn, |conn| {
+        if let Some(answer) = if_took_effect {
+            // Waits, on PostgreSQL, for the row's lock while the request's own transaction is
+            // still being ended by the server: its mark is then read as it ended.
+            let kept = diesel::update(held(client, key, lease).filter(keys::took_effect))
+                .set((
+                    keys::status.eq(i32::from(answer.status)),
+                    keys::content_type.eq(answer.content_type.as_deref()),
+                    keys::body.eq(&answer.body),
+                ))
+                .execute(conn)?;
+            if kept == 1 {
+                return Ok(Released::TookEffect);
+            }
+        }
         let released = diesel::delete(held(client, key, lease)).execute(conn)?;
-        Ok(released == 1)
+        Ok(if released == 1 {
+            Released::Forgotten
+        } else {
+            Released::LeaseLost
+        })
     })
 }

@@ -419,6 +419,12 @@ pub fn write_tx<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
 ) -> StoreResult<T> {
+    // A request holding an `Idempotency-Key` marks it in the same transaction as its write.
+    let f = |conn: &mut DbConnection| {
+        let value = f(conn)?;
+        idempotency::mark_took_effect(conn)?;
+        Ok(value)
+    };
     if matches!(conn, DbConnection::Pg(_)) {
         return conn.transaction(f);
     }

@@ -503,6 +503,8 @@ diesel::table! {
         body -> Nullable<Binary>,
         /// When the key was first seen (UTC).
         created_at -> Timestamp,
+        /// Whether a write transaction of the request holding the key committed.
+        took_effect -> Bool,
     }
 }
 

@@ -386,7 +386,9 @@ pub fn facts_of(details: &DossierDetails, rating: Option<&Rating>, petitioned: b
         fees_all_zero: !details.fees.is_empty() && details.fees.iter().all(|f| f.amount_vnd == 0),
         components: &components,
         results: &details.results,
-        population_db_used: details.population_db_used,
+        // PORTAL_RULES 4.5: a dossier counts when it carries the VNeID mark or population
+        // database data (until 2026-12-07 the mark alone did not count).
+        population_db_used: details.population_db_used || details.vneid_verified,
         reuses_digitized_data: details.reuses_digitized_data,
         rating: rating.map(|r| r.value),
         petitioned,

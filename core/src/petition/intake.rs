@@ -87,10 +87,20 @@ pub fn reaction_problems(write: &PetitionWrite, now: NaiveDateTime) -> Vec<Inval
             "a satisfied petitioner files no further petition: say dissatisfied",
         ));
     }
-    match write.events.iter().find(|e| e.status == Status::Handled) {
+    // The answer as the timing reads it: the first handling, else the first publication (a
+    // vendor that sends only the publication has handled the petition by then; until
+    // 2026-12-07 its petitioner's reaction was refused).
+    let first = |status: Status| {
+        write
+            .events
+            .iter()
+            .filter(|e| e.status == status)
+            .min_by_key(|e| e.at)
+    };
+    match first(Status::Handled).or_else(|| first(Status::Published)) {
         None => invalid.push(InvalidParam::new(
             "reaction",
-            "the petition has no answer yet (no handled event) to react to",
+            "the petition has no answer yet (no handled or published event) to react to",
         )),
         Some(h) if r.at < h.at => invalid.push(InvalidParam::new(
             "reaction.at",
@@ -262,6 +272,21 @@ mod tests {
             )),
         );
         assert!(reaction_problems(&fine, at(NOW)).is_empty());
+        // Answered by its publication alone: the petitioner may react after it, not before.
+        let published = vec![
+            ev("1", Status::Received, "2026-03-02 08:00"),
+            ev("2", Status::Published, "2026-03-20 10:00"),
+        ];
+        let after = write(
+            published.clone(),
+            Some(reaction(Reaction::Satisfied, "2026-03-21 08:00", None)),
+        );
+        assert!(reaction_problems(&after, at(NOW)).is_empty());
+        let before = write(
+            published,
+            Some(reaction(Reaction::Satisfied, "2026-03-19 08:00", None)),
+        );
+        assert_eq!(names(reaction_problems(&before, at(NOW))), ["reaction.at"]);
     }
 
     #[test]

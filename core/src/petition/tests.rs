@@ -128,6 +128,44 @@ fn an_unanswered_request_stops_the_clock() {
 }
 
 #[test]
+fn a_request_after_the_handling_deadline_stops_no_clock() {
+    // Asked 3 March, answered 5 March: handling due Wednesday 25 March 08:00. Asked again on
+    // Friday 10 April, past that deadline: the petition stays overdue from 25 March, answered or
+    // not, and its deadline does not move.
+    let first = [
+        ev("1", Status::InfoRequested, "2026-03-03 08:00"),
+        ev("2", Status::InfoProvided, "2026-03-05 08:00"),
+        ev("3", Status::InfoRequested, "2026-04-10 08:00"),
+    ];
+    let open = judge(&first, "2026-04-20 08:00");
+    let handling = stage(&open, Stage::Handling);
+    assert_eq!(handling.due_at, Some(at("2026-03-25 08:00")));
+    assert_eq!(handling.state, StageState::Overdue);
+    assert_eq!(open.timing, Timing::OpenOverdue);
+    assert_eq!(open.late_from, Some(at("2026-03-25 08:00")));
+    assert_eq!(open.paused_seconds, 2 * 8 * 3600);
+    let mut answered = first.to_vec();
+    answered.push(ev("4", Status::InfoProvided, "2026-04-17 08:00"));
+    answered.push(ev("5", Status::Handled, "2026-04-20 08:00"));
+    let done = judge(&answered, "2026-04-21 08:00");
+    assert_eq!(
+        stage(&done, Stage::Handling).due_at,
+        Some(at("2026-03-25 08:00"))
+    );
+    assert_eq!(stage(&done, Stage::Handling).state, StageState::DoneLate);
+    // A second request before the deadline still pauses it.
+    let early = judge(
+        &[
+            ev("1", Status::InfoRequested, "2026-03-03 08:00"),
+            ev("2", Status::InfoProvided, "2026-03-05 08:00"),
+            ev("3", Status::InfoRequested, "2026-03-10 08:00"),
+        ],
+        "2026-04-20 08:00",
+    );
+    assert_eq!(stage(&early, Stage::Handling).state, StageState::Paused);
+}
+
+#[test]
 fn a_late_information_request_is_late() {
     let s = judge(
         &[
@@ -313,7 +351,8 @@ fn a_transfer_restarts_the_request_and_handling_deadlines() {
         Some(at("2026-03-23 08:00"))
     );
     // Without the transfer the same history is late: the request from 9 March 08:00, the
-    // handling from 25 March 08:00 (23 March and the two working days paused).
+    // handling from 23 March 08:00 (the request of 27 March came after that deadline, so it
+    // paused nothing).
     let untransferred: Vec<Event> = events
         .iter()
         .filter(|e| e.status != Status::TransferredIn)
@@ -322,8 +361,9 @@ fn a_transfer_restarts_the_request_and_handling_deadlines() {
     let s = judge(&untransferred, "2026-04-14 12:00");
     assert_eq!(stage(&s, Stage::InfoRequest).state, StageState::DoneLate);
     let handling = stage(&s, Stage::Handling);
-    assert_eq!(handling.due_at, Some(at("2026-03-25 08:00")));
+    assert_eq!(handling.due_at, Some(at("2026-03-23 08:00")));
     assert_eq!(handling.state, StageState::DoneLate);
+    assert_eq!(s.paused_seconds, 0);
     assert_eq!(s.late_from, Some(at("2026-03-09 08:00")));
 }
 

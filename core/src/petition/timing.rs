@@ -194,6 +194,12 @@ pub fn stages(
                 at,
             ));
         }
+        // A request after the handling deadline passed pauses nothing: the clock had run out
+        // (until 2026-12-07 it stopped a clock already past due, taking the petition off the
+        // overdue lists and moving its deadline by the pause).
+        if e.at > due(start, rules.handle_within, &pauses) {
+            break;
+        }
         match events.get(i + 1) {
             Some(next) => pauses.push((e.at, next.at)),
             None => open_pause = true,

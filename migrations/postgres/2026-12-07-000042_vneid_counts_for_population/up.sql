@@ -1,0 +1,7 @@
+-- PORTAL_RULES 4.5 counts a dossier carrying the VNeID mark or population-database data: the
+-- facts bit 1 << 6 (POPULATION_DB) is now set by either, and here for the dossiers stored with
+-- the mark alone. Closed months keep their snapshots. The LIKE spares parsing every row.
+UPDATE dossiers SET facts = facts | 64
+WHERE (facts & 64) = 0
+  AND data LIKE '%"vneidVerified":true%'
+  AND (data::jsonb ->> 'vneidVerified') = 'true';
