@@ -198,8 +198,22 @@ pub async fn replay(
 
     let claim = {
         let (client, key) = (client.clone(), key.clone());
+        let took_effect = took_effect_answer().await;
         state
-            .run(move |conn| Ok(idempotency::claim(conn, &client, &key, &hash)?))
+            .run(move |conn| {
+                let Some(took_effect) = took_effect else {
+                    return Err(ApiError::Internal(
+                        "the answer for a request that took effect could not be built".into(),
+                    ));
+                };
+                Ok(idempotency::claim(
+                    conn,
+                    &client,
+                    &key,
+                    &hash,
+                    &took_effect,
+                )?)
+            })
             .await
     };
     let lease = match claim {

@@ -838,3 +838,34 @@ fn a_petition_transferred_in_counts_from_the_latest_transfer() {
         "endedLate"
     );
 }
+
+/// A vendor that sends only the publication has answered the petition by then: its
+/// petitioner's reaction is taken after it and refused before it (until 2026-12-07 it was
+/// refused for want of a `handled` event).
+#[test]
+fn a_petition_answered_by_its_publication_alone_takes_a_reaction() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let mut body = petition(
+        "C1",
+        &t("03-02T08:00:00"),
+        json!([ev("1", "published", &t("03-20T10:00:00"))]),
+    );
+    body["reaction"] = json!({"value": "satisfied", "at": t("03-21T08:00:00")});
+    let r = put(&app, &admin, "PAKN-PUB-1", &body);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let stored = app.get("/api/v1/petitions/PAKN-PUB-1", &admin);
+    assert_eq!(
+        stored.body["reaction"]["value"], "satisfied",
+        "{}",
+        stored.text
+    );
+    body["reaction"]["at"] = json!(t("03-19T08:00:00"));
+    let early = put(&app, &admin, "PAKN-PUB-2", &body);
+    early.assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
+    assert_eq!(
+        early.body["invalidParams"][0]["name"], "reaction.at",
+        "{}",
+        early.text
+    );
+}

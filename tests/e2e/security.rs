@@ -1009,12 +1009,13 @@ fn an_idempotency_key_whose_request_died_is_free_after_its_lease() {
         )
     };
     assert_eq!(send().status, Status::OK);
-    // The instance dies after claiming the key, before answering: the row has no answer.
+    // The instance dies after claiming the key, before its write: the row has no answer,
+    // and no mark (one that died after its write: `a_key_whose_write_committed_is_not_freed…`).
     let forget_answer = |age: &str| {
         let mut conn = app.db.conn().unwrap();
         conn.batch_execute(&format!(
             "UPDATE idempotency_keys SET status = NULL, content_type = NULL, body = NULL, \
-             created_at = {}",
+             took_effect = FALSE, created_at = {}",
             ago(&app, age)
         ))
         .unwrap();
@@ -1049,7 +1050,7 @@ fn a_key_whose_write_committed_is_not_freed_for_a_second_write() {
         body: b"{\"code\":\"idempotencyKeyTookEffect\"}".to_vec(),
     };
     let claim = |conn: &mut tthc_core::db::DbConnection, key: &str| match idempotency::claim(
-        conn, "admin", key, "hash",
+        conn, "admin", key, "hash", &lost,
     )
     .unwrap()
     {
@@ -1073,7 +1074,7 @@ fn a_key_whose_write_committed_is_not_freed_for_a_second_write() {
         Released::TookEffect
     );
     assert_eq!(
-        idempotency::claim(&mut conn, "admin", "k-1", "hash").unwrap(),
+        idempotency::claim(&mut conn, "admin", "k-1", "hash", &lost).unwrap(),
         Claim::Replay(lost.clone())
     );
     // A write rolled back marks nothing: the key is free for the retry.
@@ -1108,10 +1109,41 @@ fn a_key_whose_write_committed_is_not_freed_for_a_second_write() {
         idempotency::release(&mut conn, "admin", "k-4", &lease, None).unwrap(),
         Released::Forgotten
     );
+    // A write transaction that wrote nothing (a duplicate, a refusal judged in it) marks
+    // nothing.
+    let lease = claim(&mut conn, "k-5");
+    idempotency::with_mark(Some(lease.mark("admin", "k-5")), || {
+        write_tx(&mut conn, |_| Ok(()))
+    })
+    .unwrap();
+    assert_eq!(
+        idempotency::release(&mut conn, "admin", "k-5", &lease, Some(&lost)).unwrap(),
+        Released::Forgotten
+    );
+    // A request that died after its write (its instance stopped before it answered): once its
+    // lease lapses, the retry is told it took effect rather than claiming the key to write again.
+    let lease = claim(&mut conn, "k-6");
+    idempotency::with_mark(Some(lease.mark("admin", "k-6")), || {
+        write_tx(&mut conn, |c| insert(c, "died"))
+    })
+    .unwrap();
+    assert_eq!(
+        idempotency::claim(&mut conn, "admin", "k-6", "hash", &lost).unwrap(),
+        Claim::InFlight
+    );
+    conn.batch_execute(&format!(
+        "UPDATE idempotency_keys SET created_at = {} WHERE idem_key = 'k-6'",
+        ago(&app, "10 minutes")
+    ))
+    .unwrap();
+    assert_eq!(
+        idempotency::claim(&mut conn, "admin", "k-6", "hash", &lost).unwrap(),
+        Claim::Replay(lost.clone())
+    );
 }
 
 /// Through the API: a POST's own write transaction marks its key, so the mark commits with the
-/// write; a POST refused by the stored records marks nothing, and its key is free again.
+/// write; one that writes nothing marks nothing.
 #[test]
 fn a_posts_write_marks_its_key_in_its_own_transaction() {
     let app = TestApp::spawn();
@@ -1148,11 +1180,15 @@ fn a_posts_write_marks_its_key_in_its_own_transaction() {
     );
     assert_eq!(stored.status, Status::OK, "{}", stored.text);
     assert_eq!(took_effect("batch-1"), [true]);
-    // An event for a dossier not stored: refused by the records (404), nothing written.
+    // An event added marks its key; the same event again, a duplicate, writes nothing and
+    // marks nothing (both answers are kept).
     let event = json!({"id": "3", "status": "finished", "at": "2026-03-02T10:00:00+07:00"});
-    let refused = send("/api/v1/dossiers/C1-404/events", &event, "event-1");
-    assert_eq!(refused.status, Status::NOT_FOUND, "{}", refused.text);
-    assert_eq!(took_effect("event-1"), Vec::<bool>::new());
+    let added = send("/api/v1/dossiers/C1-8/events", &event, "event-1");
+    assert_eq!(added.body["result"], "added", "{}", added.text);
+    assert_eq!(took_effect("event-1"), [true]);
+    let duplicate = send("/api/v1/dossiers/C1-8/events", &event, "event-2");
+    assert_eq!(duplicate.body["result"], "duplicate", "{}", duplicate.text);
+    assert_eq!(took_effect("event-2"), [false]);
 }
 
 #[test]
@@ -1160,7 +1196,12 @@ fn a_request_that_outlived_its_lease_leaves_the_key_to_the_retry_that_took_it_ov
     use tthc_core::db::idempotency::{self, Claim, Released, StoredAnswer};
     let app = TestApp::spawn();
     let mut conn = app.db.conn().unwrap();
-    let mut claim = || idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap();
+    let lost = StoredAnswer {
+        status: 409,
+        content_type: None,
+        body: Vec::new(),
+    };
+    let mut claim = || idempotency::claim(&mut conn, "admin", "batch-7", "hash", &lost).unwrap();
     let Claim::New(stale) = claim() else {
         panic!("a new key is claimed")
     };
@@ -1189,18 +1230,18 @@ fn a_request_that_outlived_its_lease_leaves_the_key_to_the_retry_that_took_it_ov
         Released::LeaseLost
     );
     assert_eq!(
-        idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
+        idempotency::claim(&mut conn, "admin", "batch-7", "hash", &lost).unwrap(),
         Claim::InFlight
     );
     // Nor is its answer kept: the retry's is.
     assert!(!idempotency::complete(&mut conn, "admin", "batch-7", &stale, &answer(201)).unwrap());
     assert_eq!(
-        idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
+        idempotency::claim(&mut conn, "admin", "batch-7", "hash", &lost).unwrap(),
         Claim::InFlight
     );
     assert!(idempotency::complete(&mut conn, "admin", "batch-7", &retry, &answer(409)).unwrap());
     assert_eq!(
-        idempotency::claim(&mut conn, "admin", "batch-7", "hash").unwrap(),
+        idempotency::claim(&mut conn, "admin", "batch-7", "hash", &lost).unwrap(),
         Claim::Replay(answer(409))
     );
     // An answered key is never released.

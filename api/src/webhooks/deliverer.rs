@@ -64,7 +64,19 @@ impl Deliverer {
             .connect_timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tthc/", env!("CARGO_PKG_VERSION")));
-        if !config.private_networks {
+        // Behind an outbound proxy the proxy resolves the receivers' names (and PublicOnly
+        // would judge the proxy's own, often private, name instead): it must do the refusing.
+        let proxied = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        if !config.private_networks && !proxied {
             http = http.dns_resolver(PublicOnly);
         }
         let http = http

@@ -20,13 +20,15 @@ pub const RETENTION: TimeDelta = TimeDelta::hours(24);
 /// largest size is stored in seconds.
 pub const LEASE: TimeDelta = TimeDelta::minutes(2);
 
-/// A stored key: request hash, status, media type, body, when it was claimed.
+/// A stored key: request hash, status, media type, body, when it was claimed, whether its
+/// request took effect.
 type KeyRow = (
     String,
     Option<i32>,
     Option<String>,
     Option<Vec<u8>>,
     chrono::NaiveDateTime,
+    bool,
 );
 
 /// What to do with a request carrying a key.
@@ -95,13 +97,48 @@ pub fn with_mark<T>(mark: Option<Mark>, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Marks the key of the request running on this thread, if it holds one, as having taken
-/// effect: called by [`super::write_tx`] before it commits. A lease lost meanwhile marks
-/// nothing.
-pub(super) fn mark_took_effect(conn: &mut DbConnection) -> StoreResult<()> {
-    let Some(mark) = MARK.with(|m| m.borrow().clone()) else {
+/// Rows changed so far, or whether the transaction took an id, as the backend tells.
+#[derive(diesel::QueryableByName)]
+struct Written {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn written(conn: &mut DbConnection) -> StoreResult<i64> {
+    let query = match conn {
+        // The rows this connection changed since it opened.
+        DbConnection::Sqlite(_) => "SELECT total_changes() AS n",
+        // Whether this transaction wrote: an id is assigned at its first write.
+        DbConnection::Pg(_) => {
+            "SELECT CAST(txid_current_if_assigned() IS NOT NULL AS integer)::bigint AS n"
+        }
+    };
+    Ok(diesel::sql_query(query).get_result::<Written>(conn)?.n)
+}
+
+/// Where a write transaction of a request holding a key started, to tell at its end whether
+/// it wrote; `None` for the other requests' (read before the transaction's work).
+pub(super) fn start(conn: &mut DbConnection) -> StoreResult<Option<i64>> {
+    if MARK.with(|m| m.borrow().is_none()) {
+        return Ok(None);
+    }
+    Ok(Some(match conn {
+        DbConnection::Sqlite(_) => written(conn)?,
+        DbConnection::Pg(_) => 0,
+    }))
+}
+
+/// Marks the key of the request running on this thread as having taken effect, when the write
+/// transaction that began at `start` wrote something: called by [`super::write_tx`] before it
+/// commits. One that wrote nothing (a duplicate, a refusal judged inside a write transaction)
+/// marks nothing, nor does a lease lost meanwhile.
+pub(super) fn mark_took_effect(conn: &mut DbConnection, start: Option<i64>) -> StoreResult<()> {
+    let (Some(before), Some(mark)) = (start, MARK.with(|m| m.borrow().clone())) else {
         return Ok(());
     };
+    if written(conn)? <= before {
+        return Ok(());
+    }
     diesel::update(held(&mark.client, &mark.key, &mark.lease))
         .set(keys::took_effect.eq(true))
         .execute(conn)?;
@@ -122,11 +159,16 @@ pub struct StoredAnswer {
 /// Claims `key` of `client` for a request whose hash is `request_hash`, forgetting keys older
 /// than [`RETENTION`] on the way. Safe across instances: the key is the primary key, so of two
 /// instances claiming it at once one sees [`Claim::InFlight`].
+///
+/// A key whose request died unanswered after its write committed (its instance stopped, or
+/// its key could not be released) is not claimed again: `if_took_effect` is kept as its
+/// answer and replayed, so that the retry does not write a second time.
 pub fn claim(
     conn: &mut DbConnection,
     client: &str,
     key: &str,
     request_hash: &str,
+    if_took_effect: &StoredAnswer,
 ) -> StoreResult<Claim> {
     write_tx(conn, |conn| {
         // The database's clock: instances whose clocks differ judge one lease alike.
@@ -140,17 +182,33 @@ pub fn claim(
                 keys::content_type,
                 keys::body,
                 keys::created_at,
+                keys::took_effect,
             ))
             .first(conn)
             .optional()?;
         Ok(match found {
-            Some((hash, _, _, _, _)) if hash != request_hash => Claim::Mismatch,
-            Some((_, Some(status), content_type, body, _)) => Claim::Replay(StoredAnswer {
+            Some((hash, _, _, _, _, _)) if hash != request_hash => Claim::Mismatch,
+            Some((_, Some(status), content_type, body, _, _)) => Claim::Replay(StoredAnswer {
                 status: u16::try_from(status).unwrap_or(500),
                 content_type,
                 body: body.unwrap_or_default(),
             }),
-            Some((_, None, _, _, claimed)) if claimed < now - LEASE => {
+            Some((_, None, _, _, claimed, true)) if claimed < now - LEASE => {
+                // It died after its write: its retry is told so, once and for all.
+                let kept = diesel::update(held(client, key, &Lease { claimed }))
+                    .set((
+                        keys::status.eq(i32::from(if_took_effect.status)),
+                        keys::content_type.eq(if_took_effect.content_type.as_deref()),
+                        keys::body.eq(&if_took_effect.body),
+                    ))
+                    .execute(conn)?;
+                if kept == 1 {
+                    Claim::Replay(if_took_effect.clone())
+                } else {
+                    Claim::InFlight
+                }
+            }
+            Some((_, None, _, _, claimed, false)) if claimed < now - LEASE => {
                 // The request holding it died unanswered: this one takes the key over. Of two
                 // instances doing so at once, one updates the row, the other finds it renewed.
                 let renewed = diesel::update(
@@ -167,7 +225,7 @@ pub fn claim(
                     Claim::InFlight
                 }
             }
-            Some((_, None, _, _, _)) => Claim::InFlight,
+            Some((_, None, _, _, _, _)) => Claim::InFlight,
             None => {
                 let inserted = diesel::insert_into(keys::table)
                     .values((

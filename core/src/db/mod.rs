@@ -421,8 +421,9 @@ pub fn write_tx<T>(
 ) -> StoreResult<T> {
     // A request holding an `Idempotency-Key` marks it in the same transaction as its write.
     let f = |conn: &mut DbConnection| {
+        let start = idempotency::start(conn)?;
         let value = f(conn)?;
-        idempotency::mark_took_effect(conn)?;
+        idempotency::mark_took_effect(conn, start)?;
         Ok(value)
     };
     if matches!(conn, DbConnection::Pg(_)) {

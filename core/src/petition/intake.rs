@@ -148,9 +148,10 @@ pub fn judge(
     );
     let data = serde_json::to_string(&write.details)?;
     let events = serde_json::to_string(&write.events)?;
-    // The rules are part of the hash, so that a push after they changed is judged again.
+    // The rules are part of the hash, so that a push after they changed is judged again; so is
+    // the judging's own version, so that a push after it changed is too.
     let input = format!(
-        "{}|{}|{}|{:?}|{:?}|{}|{}|{:?}|{:?}|{data}|{events}",
+        "{JUDGING}|{}|{}|{}|{:?}|{:?}|{}|{}|{:?}|{:?}|{data}|{events}",
         write.code,
         write.unit,
         word(&write.subject),
@@ -168,6 +169,11 @@ pub fn judge(
         input_hash: input_hash(&Sha256::digest(input.as_bytes())),
     })
 }
+
+/// The version of how a petition's stages are judged, part of its input hash: a stored
+/// petition pushed again after it changed is judged again rather than answered `unchanged`.
+/// 2: an information request after the handling deadline pauses nothing (2026-12-07).
+const JUDGING: &str = "2";
 
 #[cfg(test)]
 mod tests {
@@ -272,11 +278,10 @@ mod tests {
             )),
         );
         assert!(reaction_problems(&fine, at(NOW)).is_empty());
-        // Answered by its publication alone: the petitioner may react after it, not before.
-        let published = vec![
-            ev("1", Status::Received, "2026-03-02 08:00"),
-            ev("2", Status::Published, "2026-03-20 10:00"),
-        ];
+        // Answered by its publication alone (a history of one `published` event, which the
+        // vendors that send only the publication push): the petitioner may react after it, not
+        // before.
+        let published = vec![ev("2", Status::Published, "2026-03-20 10:00")];
         let after = write(
             published.clone(),
             Some(reaction(Reaction::Satisfied, "2026-03-21 08:00", None)),
