@@ -7,7 +7,7 @@ fn public(app: &TestApp, path: &str) -> Reply {
     app.call(HttpMethod::GET, path, None, None)
 }
 
-fn year_body(extra_day_off: Option<(&str, &str)>) -> Value {
+pub(crate) fn year_body(extra_day_off: Option<(&str, &str)>) -> Value {
     let mut days_off = vec![
         json!({"date": "2026-01-01", "name": "Tết Dương lịch", "kind": "holiday"}),
         json!({"date": "2026-02-17", "name": "Tết Nguyên đán (mùng 1)", "kind": "holiday"}),

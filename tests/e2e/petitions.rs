@@ -869,3 +869,54 @@ fn a_petition_answered_by_its_publication_alone_takes_a_reaction() {
         early.text
     );
 }
+
+/// A petition transferred in years after its receipt elsewhere has its deadlines counted on
+/// its province's calendar of the transfer's year (until 2026-12-07 only the two years after
+/// the receipt held the province's days; later ones were the national calendar's).
+#[test]
+fn a_deadline_years_after_the_receipt_counts_the_provinces_days_off() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // A provincial day off on Monday 2 March 2026.
+    let r = Reply::from(
+        app.raw()
+            .put(app.url("/api/v1/calendars/P/2026"))
+            .bearer_auth(&admin)
+            .header("If-Match", "\"0\"")
+            .header("X-Audit-Reason", "Ngày lễ của tỉnh")
+            .json(&crate::calendar::year_body(Some((
+                "2026-03-02",
+                "Ngày lễ tỉnh",
+            ))))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    let received = "2023-12-20T08:00:00+07:00";
+    let body = petition(
+        "C1",
+        received,
+        json!([
+            ev("1", "received", received),
+            ev("2", "transferredIn", &t("02-27T08:00:00"))
+        ]),
+    );
+    let r = put(&app, &admin, "PAKN-LONG", &body);
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let p = app.get("/api/v1/petitions/PAKN-LONG", &admin);
+    let due = stage(&p.body, "handling")["dueAt"].clone();
+    let calendar_due = |unit: &str| {
+        app.call(
+            HttpMethod::GET,
+            &format!(
+                "/api/v1/calendar/due?{unit}start=2026-02-27T08:00:00%2B07:00&amount=15&measure=workingDays"
+            ),
+            None,
+            None,
+        )
+        .body["due"]
+            .clone()
+    };
+    assert_eq!(due, calendar_due("unit=C1&"), "{}", p.text);
+    assert_ne!(due, calendar_due(""), "the province's day off counts");
+}

@@ -1189,6 +1189,47 @@ fn a_posts_write_marks_its_key_in_its_own_transaction() {
     let duplicate = send("/api/v1/dossiers/C1-8/events", &event, "event-2");
     assert_eq!(duplicate.body["result"], "duplicate", "{}", duplicate.text);
     assert_eq!(took_effect("event-2"), [false]);
+    // An event the rules refuse is kept on the dossier as refused, in a transaction of its own
+    // that is not the request's effect: its key stays unmarked, so that a retry after the
+    // request died is judged again (checked under the mark, before any release).
+    use tthc_core::db::idempotency::{self, Claim, StoredAnswer};
+    use tthc_core::dossier::{Event, Status as DossierStatus};
+    let mut conn = app.db.conn().unwrap();
+    let lost = StoredAnswer {
+        status: 409,
+        content_type: None,
+        body: Vec::new(),
+    };
+    let Claim::New(lease) = idempotency::claim(&mut conn, "admin", "event-3", "h", &lost).unwrap()
+    else {
+        panic!("a new key is claimed")
+    };
+    // A second receipt, before the first: refused by the transition rules.
+    let refused = Event::new(
+        "9",
+        DossierStatus::Received,
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+    );
+    let answer = idempotency::with_mark(Some(lease.mark("admin", "event-3")), || {
+        tthc_core::db::dossiers::add_event(
+            &mut conn,
+            &tthc_core::db::audit::Actor::default(),
+            &tthc_core::unit::UnitScope::All,
+            "C1-8",
+            &refused,
+        )
+    });
+    assert!(answer.is_err(), "{answer:?}");
+    assert_eq!(
+        app.get("/api/v1/dossiers/C1-8", &admin).body["refusedEvents"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(took_effect("event-3"), [false]);
 }
 
 #[test]

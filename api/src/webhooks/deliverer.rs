@@ -64,20 +64,10 @@ impl Deliverer {
             .connect_timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tthc/", env!("CARGO_PKG_VERSION")));
-        // Behind an outbound proxy the proxy resolves the receivers' names (and PublicOnly
-        // would judge the proxy's own, often private, name instead): it must do the refusing.
-        let proxied = [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-        ]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-        if !config.private_networks && !proxied {
-            http = http.dns_resolver(PublicOnly);
+        if !config.private_networks {
+            http = http.dns_resolver(PublicOnly {
+                proxies: proxy_hosts(|v| std::env::var(v).ok()),
+            });
         }
         let http = http
             .build()
@@ -746,18 +736,56 @@ pub fn measure_lag(
 /// refuses a NUL (a receiver answering one stopped its subscription's record of every attempt).
 /// Resolves the names deliveries go to, keeping only public addresses
 /// ([`super::non_public`]): a name a client points at the service's own host or network is
-/// refused when it is sent to, whatever it resolved to when the URL was set.
-pub struct PublicOnly;
+/// refused when it is sent to, whatever it resolved to when the URL was set. The outbound
+/// proxies' own names are resolved as they are (a proxy is often on the private network);
+/// the names a proxy carries are resolved by the proxy, which must refuse private ones.
+pub struct PublicOnly {
+    /// The hosts of the outbound proxies the environment names ([`proxy_hosts`]).
+    pub proxies: Vec<String>,
+}
+
+/// The hosts of the outbound proxies the environment names (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `ALL_PROXY`, either case), as `lookup` reads the variables.
+pub fn proxy_hosts(lookup: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        let Some(value) = lookup(var).filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let value = value.trim();
+        let url = if value.contains("://") {
+            value.to_owned()
+        } else {
+            format!("http://{value}")
+        };
+        if let Some(host) = reqwest::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()))
+            && !hosts.contains(&host)
+        {
+            hosts.push(host);
+        }
+    }
+    hosts
+}
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
+        let proxy = self.proxies.contains(&host.to_ascii_lowercase());
         Box::pin(async move {
             let found: Vec<std::net::SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<std::net::SocketAddr> = found
                 .into_iter()
-                .filter(|a| !super::non_public(a.ip()))
+                .filter(|a| proxy || !super::non_public(a.ip()))
                 .collect();
             if public.is_empty() {
                 return Err(format!(

@@ -141,6 +141,14 @@ mod tests {
             assert!(url_problem(private, false).is_some(), "{private}");
             assert_eq!(url_problem(private, true), None, "{private}");
         }
+        // The outbound proxies' hosts, which may be private, from the variables either case.
+        let env = |v: &str| match v {
+            "HTTPS_PROXY" => Some("http://Proxy.Internal:3128".to_owned()),
+            "http_proxy" => Some("10.0.0.5:8080".to_owned()),
+            "ALL_PROXY" => Some("  ".to_owned()),
+            _ => None,
+        };
+        assert_eq!(deliverer::proxy_hosts(env), ["proxy.internal", "10.0.0.5"]);
         for public in [
             "https://dichvucong.gov.vn/api",
             "http://203.0.113.7/h",

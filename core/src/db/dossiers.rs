@@ -1908,35 +1908,38 @@ pub fn add_event(
         Err(reason) => {
             // Refused, and kept on the dossier with its reason (a transaction of its own: the
             // answer is still the refusal), locked as any write of it. The same refusal again
-            // (a retry) changes nothing: no new version, audit entry or delivery.
-            write_tx(conn, |conn| {
-                let scope = &lock_codes(conn, std::iter::once(code), scope)?;
-                let row = row_of(conn, scope, code)?;
-                if !record_refused(
-                    conn,
-                    row.id,
-                    &[(event.clone(), reason.clone())],
-                    now_local(),
-                )? {
-                    return Ok(());
-                }
-                flag_refused(conn, &[row.id], true)?;
-                // A change of the dossier like any other: in the audit trail and the feed.
-                let paths = super::units::paths_by_id(conn, [row.unit_id])?;
-                audit::record_in_unit(
-                    conn,
-                    actor,
-                    paths.get(&row.unit_id).map(String::as_str),
-                    &audit::Change {
-                        action: "refuseEvent",
-                        resource_type: "dossier",
-                        resource_id: code,
-                        before: None,
-                        after: Some(&serde_json::json!({
-                            "eventId": event.id, "status": event.status.as_str(), "reason": reason
-                        })),
-                    },
-                )
+            // (a retry) changes nothing: no new version, audit entry or delivery. Not the
+            // request's effect for its `Idempotency-Key`: a retry is judged again.
+            super::idempotency::with_mark(None, || {
+                write_tx(conn, |conn| {
+                    let scope = &lock_codes(conn, std::iter::once(code), scope)?;
+                    let row = row_of(conn, scope, code)?;
+                    if !record_refused(
+                        conn,
+                        row.id,
+                        &[(event.clone(), reason.clone())],
+                        now_local(),
+                    )? {
+                        return Ok(());
+                    }
+                    flag_refused(conn, &[row.id], true)?;
+                    // A change of the dossier like any other: in the audit trail and the feed.
+                    let paths = super::units::paths_by_id(conn, [row.unit_id])?;
+                    audit::record_in_unit(
+                        conn,
+                        actor,
+                        paths.get(&row.unit_id).map(String::as_str),
+                        &audit::Change {
+                            action: "refuseEvent",
+                            resource_type: "dossier",
+                            resource_id: code,
+                            before: None,
+                            after: Some(&serde_json::json!({
+                                "eventId": event.id, "status": event.status.as_str(), "reason": reason
+                            })),
+                        },
+                    )
+                })
             })?;
             Err(StoreError::Conflict(InvalidParam::new("status", reason)))
         }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -164,7 +164,7 @@ pub enum Outcome {
 struct Lookups {
     units: HashMap<String, Option<UnitRow>>,
     procedures: HashMap<String, bool>,
-    calendars: HashMap<(i64, i32), Calendar>,
+    calendars: HashMap<(i64, (i32, i32)), Calendar>,
     rules: Option<PetitionRules>,
 }
 
@@ -190,22 +190,34 @@ impl Lookups {
         Ok(found)
     }
 
-    /// The calendar of `unit`'s province, for the years around `year`.
+    /// The calendar of `unit`'s province for a petition received at `received_at` with
+    /// `events`: from the year before the receipt to two years after its last event, where its
+    /// last deadline falls (until 2026-12-07 two years after the receipt, so a deadline after
+    /// a late transfer was counted on the national calendar, without the province's days).
     fn calendar(
         &mut self,
         conn: &mut DbConnection,
         unit: &UnitRow,
-        year: i32,
+        received_at: NaiveDateTime,
+        events: &[crate::petition::Event],
     ) -> StoreResult<&Calendar> {
-        Ok(match self.calendars.entry((unit.id, year)) {
+        let first = received_at.year();
+        let last = events
+            .iter()
+            .map(|e| e.at.year())
+            .max()
+            .unwrap_or(first)
+            .max(first);
+        let span = (first - 1, last + 2);
+        Ok(match self.calendars.entry((unit.id, span)) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let province = calendars::province_of(conn, unit)?;
                 e.insert(calendars::calendar_for(
                     conn,
                     province.as_ref(),
-                    year - 1,
-                    year + 2,
+                    span.0,
+                    span.1,
                 )?)
             }
         })
@@ -322,7 +334,7 @@ fn prepare(
         return Err(not_found(write.code.as_str()));
     }
     let rules = lookups.rules(conn)?;
-    let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&write.received_at))?;
+    let calendar = lookups.calendar(conn, &unit, write.received_at, &write.events)?;
     let judged = intake::judge(write, calendar, &rules, now)
         .map_err(|e| StoreError::Setup(e.to_string()))?;
     Ok(Prepared {
@@ -697,7 +709,7 @@ pub fn stages_of(
         .unit(conn, &petition.unit)?
         .ok_or_else(|| not_found(code))?;
     let rules = lookups.rules(conn)?;
-    let calendar = lookups.calendar(conn, &unit, chrono::Datelike::year(&petition.received_at))?;
+    let calendar = lookups.calendar(conn, &unit, petition.received_at, &petition.events)?;
     let s = stages(calendar, &rules, petition.received_at, &petition.events, at);
     Ok((petition, s))
 }
