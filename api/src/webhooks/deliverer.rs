@@ -800,14 +800,15 @@ impl reqwest::dns::Resolve for PublicOnly {
 }
 
 /// Why `url` may not be sent to now, when private networks are denied: its host is written as
-/// an address outside the public internet, or names this machine (a URL set before they were
-/// denied, or through the database). A name is checked as it is resolved ([`PublicOnly`]).
+/// an address outside the public internet, or names this machine or the outbound proxy (a URL
+/// set before they were denied, or through the database). A name is checked as it is resolved ([`PublicOnly`]).
 fn refused_target(url: &str, private_networks: bool) -> Option<String> {
     if private_networks {
         return None;
     }
     let u = reqwest::Url::parse(url).ok()?;
-    super::private_host(&u).map(|reason| format!("the URL {reason}"))
+    super::private_host(&u, &proxy_hosts(|v| std::env::var(v).ok()))
+        .map(|reason| format!("the URL {reason}"))
 }
 
 /// How much of a refusing receiver's answer is read: its start, of which 200 characters are

@@ -59,21 +59,29 @@ pub fn url_problem(url: &str, private_networks: bool) -> Option<String> {
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {
             Some("must not carry a user name or password".into())
         }
-        Ok(u) if !private_networks => private_host(&u),
+        Ok(u) if !private_networks => {
+            private_host(&u, &deliverer::proxy_hosts(|v| std::env::var(v).ok()))
+        }
         Ok(_) => None,
         Err(e) => Some(format!("is not a URL ({e})")),
     }
 }
 
-/// Why the host `u` names is refused while private networks are denied: `localhost`, or an
-/// address written in the URL that is not public. A name resolving to such an address is
-/// refused when it is sent to ([`deliverer::PublicOnly`]).
-pub(crate) fn private_host(u: &reqwest::Url) -> Option<String> {
+/// Why the host `u` names is refused while private networks are denied: `localhost`, an
+/// outbound proxy's host (`proxies`, which may be private: its name alone resolves to any
+/// address), or an address written in the URL that is not public. A name resolving to such an
+/// address is refused when it is sent to ([`deliverer::PublicOnly`]).
+pub(crate) fn private_host(u: &reqwest::Url, proxies: &[String]) -> Option<String> {
     let host = u.host_str()?;
     let name = host.trim_end_matches('.').to_ascii_lowercase();
     if name == "localhost" || name.ends_with(".localhost") {
         return Some(format!(
             "names {host}, this machine (TTHC_WEBHOOK_PRIVATE_NETWORKS=allow permits it)"
+        ));
+    }
+    if proxies.contains(&name) {
+        return Some(format!(
+            "names {host}, the outbound proxy (TTHC_WEBHOOK_PRIVATE_NETWORKS=allow permits it)"
         ));
     }
     let ip: IpAddr = host
@@ -148,7 +156,15 @@ mod tests {
             "ALL_PROXY" => Some("  ".to_owned()),
             _ => None,
         };
-        assert_eq!(deliverer::proxy_hosts(env), ["proxy.internal", "10.0.0.5"]);
+        let proxies = deliverer::proxy_hosts(env);
+        assert_eq!(proxies, ["proxy.internal", "10.0.0.5"]);
+        // The proxy's own host is no target, on any port or scheme.
+        for url in ["http://proxy.internal:6379/x", "https://PROXY.internal./x"] {
+            let u = reqwest::Url::parse(url).unwrap();
+            assert!(private_host(&u, &proxies).is_some(), "{url}");
+        }
+        let u = reqwest::Url::parse("https://dichvucong.gov.vn/api").unwrap();
+        assert_eq!(private_host(&u, &proxies), None);
         for public in [
             "https://dichvucong.gov.vn/api",
             "http://203.0.113.7/h",
