@@ -7,7 +7,7 @@ fn public(app: &TestApp, path: &str) -> Reply {
     app.call(HttpMethod::GET, path, None, None)
 }
 
-pub(crate) fn year_body(extra_day_off: Option<(&str, &str)>) -> Value {
+fn year_body(extra_day_off: Option<(&str, &str)>) -> Value {
     let mut days_off = vec![
         json!({"date": "2026-01-01", "name": "Tết Dương lịch", "kind": "holiday"}),
         json!({"date": "2026-02-17", "name": "Tết Nguyên đán (mùng 1)", "kind": "holiday"}),
@@ -22,6 +22,21 @@ pub(crate) fn year_body(extra_day_off: Option<(&str, &str)>) -> Value {
         "daysOff": days_off,
         "workingDays": [{"date": "2026-08-22", "name": "làm bù"}]
     })
+}
+
+/// Province P's 2026 edited, from its first version, with a provincial day off on Monday
+/// 2 March.
+pub(crate) fn day_off_on_2_march(app: &TestApp, admin: &str) -> Reply {
+    Reply::from(
+        app.raw()
+            .put(app.url("/api/v1/calendars/P/2026"))
+            .bearer_auth(admin)
+            .header("If-Match", "\"0\"")
+            .header("X-Audit-Reason", "Ngày lễ của tỉnh")
+            .json(&year_body(Some(("2026-03-02", "Ngày lễ tỉnh"))))
+            .send()
+            .unwrap(),
+    )
 }
 
 fn province(app: &TestApp) {
@@ -180,16 +195,7 @@ fn a_province_edits_its_calendar_and_its_units_follow_it() {
     public(&app, "/api/v1/calendars/D1/2026").assert_problem(Status::NOT_FOUND, "notFound");
 
     // A provincial day off on Monday 2 March 2026.
-    let r = Reply::from(
-        app.raw()
-            .put(app.url("/api/v1/calendars/P/2026"))
-            .bearer_auth(&admin)
-            .header("If-Match", "\"0\"")
-            .header("X-Audit-Reason", "Ngày lễ của tỉnh")
-            .json(&year_body(Some(("2026-03-02", "Ngày lễ tỉnh"))))
-            .send()
-            .unwrap(),
-    );
+    let r = day_off_on_2_march(&app, &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(
         (r.body["source"].as_str(), r.body["version"].as_i64()),

@@ -878,19 +878,7 @@ fn a_deadline_years_after_the_receipt_counts_the_provinces_days_off() {
     let app = TestApp::spawn();
     let admin = seed(&app);
     // A provincial day off on Monday 2 March 2026.
-    let r = Reply::from(
-        app.raw()
-            .put(app.url("/api/v1/calendars/P/2026"))
-            .bearer_auth(&admin)
-            .header("If-Match", "\"0\"")
-            .header("X-Audit-Reason", "Ngày lễ của tỉnh")
-            .json(&crate::calendar::year_body(Some((
-                "2026-03-02",
-                "Ngày lễ tỉnh",
-            ))))
-            .send()
-            .unwrap(),
-    );
+    let r = crate::calendar::day_off_on_2_march(&app, &admin);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     let received = "2023-12-20T08:00:00+07:00";
     let body = petition(

@@ -38,6 +38,8 @@ pub struct Deliverer {
     http: reqwest::Client,
     /// This instance, as lease owner.
     instance: String,
+    /// The outbound proxies' hosts, read from the environment at start-up ([`proxy_hosts`]).
+    proxies: Vec<String>,
 }
 
 /// What a subscription has to send, read before sending.
@@ -64,9 +66,10 @@ impl Deliverer {
             .connect_timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("tthc/", env!("CARGO_PKG_VERSION")));
+        let proxies = proxy_hosts(|v| std::env::var(v).ok());
         if !config.private_networks {
             http = http.dns_resolver(PublicOnly {
-                proxies: proxy_hosts(|v| std::env::var(v).ok()),
+                proxies: proxies.clone(),
             });
         }
         let http = http
@@ -77,6 +80,7 @@ impl Deliverer {
             config,
             http,
             instance: uuid::Uuid::new_v4().to_string(),
+            proxies,
         })
     }
 
@@ -374,7 +378,8 @@ impl Deliverer {
         sub: &SubscriptionRow,
         body: &serde_json::Value,
     ) -> Result<(), String> {
-        if let Some(reason) = refused_target(&sub.url, self.config.private_networks) {
+        if let Some(reason) = refused_target(&sub.url, self.config.private_networks, &self.proxies)
+        {
             return Err(reason);
         }
         let answer = self
@@ -434,7 +439,8 @@ impl Deliverer {
         let timestamp = Utc::now().timestamp();
         let signature = sign(&sub.secret, id, timestamp, &body)
             .ok_or("the subscription's secret cannot sign (not whsec_…)")?;
-        if let Some(reason) = refused_target(&sub.url, self.config.private_networks) {
+        if let Some(reason) = refused_target(&sub.url, self.config.private_networks, &self.proxies)
+        {
             return Err(reason);
         }
         let answer = self
@@ -802,13 +808,12 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// Why `url` may not be sent to now, when private networks are denied: its host is written as
 /// an address outside the public internet, or names this machine or the outbound proxy (a URL
 /// set before they were denied, or through the database). A name is checked as it is resolved ([`PublicOnly`]).
-fn refused_target(url: &str, private_networks: bool) -> Option<String> {
+fn refused_target(url: &str, private_networks: bool, proxies: &[String]) -> Option<String> {
     if private_networks {
         return None;
     }
     let u = reqwest::Url::parse(url).ok()?;
-    super::private_host(&u, &proxy_hosts(|v| std::env::var(v).ok()))
-        .map(|reason| format!("the URL {reason}"))
+    super::private_host(&u, proxies).map(|reason| format!("the URL {reason}"))
 }
 
 /// How much of a refusing receiver's answer is read: its start, of which 200 characters are
