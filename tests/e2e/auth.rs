@@ -442,6 +442,22 @@ fn bad_credentials_grants_and_scopes_are_refused() {
 }
 
 #[test]
+fn an_id_no_client_can_have_is_refused_before_it_counts_as_a_failed_sign_in() {
+    let app = TestApp::spawn();
+    // More than the 30 failures an address may have at once: ids no client can have are not
+    // counted (nor kept in the limiter's memory, whatever their length) and hash nothing.
+    for i in 0..40 {
+        let id = format!("{}{i}", "X".repeat(10_000));
+        app.token_for(&id, "wrong-secret", &[])
+            .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    }
+    app.token_for("a b", "wrong-secret", &[])
+        .assert_problem(Status::UNAUTHORIZED, "invalid_client");
+    let r = app.token_for("admin", ADMIN_SECRET, &[]);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+}
+
+#[test]
 fn disabled_deleted_and_rotated_clients_lose_their_secret() {
     let app = TestApp::spawn();
     let admin = app.admin_token();

@@ -881,3 +881,124 @@ fn a_dossier_outside_the_grant_lends_no_steps_to_a_whole_sync() {
     assert_ne!(with_steps["result"], "created", "{with_steps}");
     assert_eq!(with_steps, without, "told apart by its steps");
 }
+
+#[test]
+fn a_whole_sync_after_progress_steps_keeps_what_they_said() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let post = |path: &str, service: &str, data: Value| -> Vec<String> {
+        let r = app.post(path, &admin, &json!({"service": service, "data": data}));
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        assert_eq!(r.body["error_code"], 0, "{}", r.text);
+        r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["result"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mirrored = "/api/v1/portal-sync?mirrorsPortal=true";
+    let step = |code: &str, at: &str, status: i64, content: &str| {
+        json!({"MaHoSo": code, "NguoiXuLy": "Trần Thị Bình", "ChucDanh": "Công chức tư pháp",
+               "ThoiDiemXuLy": at, "PhongBanXuLy": "Bộ phận một cửa", "NoiDungXuLy": content,
+               "TrangThai": status})
+    };
+
+    // Both services mirrored; the steps arrive newest first; then the same whole sync again.
+    let x = "C1-260302-0061";
+    post(mirrored, "DongBoHoSoMC", json!([open_portal_dossier(x)]));
+    let added = post(
+        mirrored,
+        "CapNhatTienDoHoSoMC",
+        json!([
+            step(x, "20260304100000", 9, "Ký duyệt"),
+            step(x, "20260302090000", 4, "Chuyển xử lý"),
+        ]),
+    );
+    assert_eq!(added, ["added", "added"]);
+    let again = post(mirrored, "DongBoHoSoMC", json!([open_portal_dossier(x)]));
+    assert_eq!(again, ["unchanged"], "the same sync again, the steps kept");
+    let d = dossier(&app, &admin, x);
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["syncedStatus"], "finished", "{d}");
+    assert_eq!(d["syncedAt"], "2026-03-04T10:00:00+07:00");
+    assert!(
+        !d["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("syncBehind")),
+        "{d}"
+    );
+
+    // A finish sent as a step, then the whole sync that dates it: one finish, the step's.
+    let y = "C1-260302-0062";
+    post(
+        "/api/v1/portal-sync",
+        "DongBoHoSoMC",
+        json!([open_portal_dossier(y)]),
+    );
+    let added = post(
+        "/api/v1/portal-sync",
+        "CapNhatTienDoHoSoMC",
+        json!([step(y, "20260306100000", 9, "Ký duyệt")]),
+    );
+    assert_eq!(added, ["added"]);
+    let whole = post(
+        "/api/v1/portal-sync",
+        "DongBoHoSoMC",
+        json!([portal_dossier(y)]),
+    );
+    assert_eq!(whole, ["updated"]);
+    let d = dossier(&app, &admin, y);
+    assert_eq!(d["status"], "returned");
+    let finishes: Vec<&Value> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == "finished")
+        .collect();
+    assert_eq!(finishes.len(), 1, "{}", d["events"]);
+    assert_eq!(finishes[0]["actor"], "Trần Thị Bình (Công chức tư pháp)");
+    assert_eq!(finishes[0]["note"], "Ký duyệt");
+    assert_eq!(finishes[0]["payload"]["PhongBanXuLy"], "Bộ phận một cửa");
+    let whole = post(
+        "/api/v1/portal-sync",
+        "DongBoHoSoMC",
+        json!([portal_dossier(y)]),
+    );
+    assert_eq!(whole, ["unchanged"]);
+}
+
+#[test]
+fn a_late_step_that_contradicts_the_stored_ones_is_refused_and_they_stand() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0060";
+    sync(&app, &admin, "DongBoHoSoMC", json!([portal_dossier(code)]));
+    let before = dossier(&app, &admin, code);
+    assert_eq!(before["status"], "returned");
+    // Withdrawn on the 5th, a day before the stored finish: it would set the finish and the
+    // return aside.
+    let answer = sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([
+            {"MaHoSo": code, "ThoiDiemXuLy": "20260305090000", "TrangThai": 7},
+            {"MaHoSo": code, "ThoiDiemXuLy": "20260302090000", "TrangThai": 4}
+        ]),
+    );
+    assert_eq!(answer["error_code"], 1, "{answer}");
+    assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+    assert_eq!(
+        answer["data"][0]["invalidParams"][0]["name"],
+        "data[0].ThoiDiemXuLy"
+    );
+    // A step that contradicts nothing stored is still added.
+    assert_eq!(answer["data"][1]["result"], "added", "{answer}");
+    let after = dossier(&app, &admin, code);
+    assert_eq!(after["status"], "returned");
+    assert_eq!(after["endedAt"], before["endedAt"]);
+    assert_eq!(after["timing"], before["timing"]);
+    assert_eq!(after["refusedEvents"], before["refusedEvents"], "{after}");
+}

@@ -490,6 +490,38 @@ fn bulk_import_is_idempotent_per_item() {
 }
 
 #[test]
+fn a_bulk_item_the_database_could_not_write_fails_the_request_not_kept() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let items = json!([
+        {"code": "1.000010", "content": content("Một", "HT", "commune", "C1", true), "validFrom": "2024-02-01", "publishedOn": "2024-02-02"}
+    ]);
+    let send = || {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/procedures/bulk",
+            Some(&admin),
+            Some(&items),
+            &[("Idempotency-Key", "procedures-1")],
+        )
+    };
+    // The database keeps the writer waiting past its lock timeout (10 s).
+    let mut holder = app.hold("LOCK TABLE procedures IN EXCLUSIVE MODE");
+    send().assert_problem(Status::SERVICE_UNAVAILABLE, "unavailable");
+    diesel::connection::SimpleConnection::batch_execute(&mut *holder, "COMMIT").unwrap();
+    drop(holder);
+    // The retry the answer asks for is judged again, and stores the procedure.
+    let retry = send();
+    assert_eq!(retry.status, Status::OK, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_eq!(retry.body["created"], 1, "{}", retry.text);
+    assert_eq!(
+        app.get("/api/v1/procedures/1.000010", &admin).status,
+        Status::OK
+    );
+}
+
+#[test]
 fn base_procedures_not_localized_are_counted_by_field_and_unit() {
     let app = TestApp::spawn();
     let admin = seed(&app);

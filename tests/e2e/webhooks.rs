@@ -915,3 +915,68 @@ fn a_held_subscription_with_a_queued_letter_waits_out_its_hold() {
         "the queued letter went within seconds of the resume"
     );
 }
+
+#[test]
+fn a_deleted_clients_subscriptions_pass_to_no_client_created_later_under_its_id() {
+    let app = TestApp::spawn_configured(quick);
+    let admin = seed(&app);
+    let scopes = ["changes:read", "subscriptions:write"];
+    let (_, first) = app.client("dash", &scopes, &["C1"]);
+    let receiver = Receiver::start();
+    let body = json!({"url": receiver.url});
+    let subscribe_keyed = |token: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/subscriptions",
+            Some(token),
+            Some(&body),
+            &[("Idempotency-Key", "hook-1")],
+        )
+    };
+    let made = subscribe_keyed(&first);
+    assert_eq!(made.status, Status::CREATED, "{}", made.text);
+    let id = made.body["subscription"]["id"].as_str().unwrap().to_owned();
+
+    let r = app.call(
+        HttpMethod::DELETE,
+        "/api/v1/clients/dash",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+    // Another department's client, given the same id.
+    let (_, second) = app.client("dash", &scopes, &["STTTT"]);
+    app.get(&format!("/api/v1/subscriptions/{id}"), &second)
+        .assert_problem(Status::NOT_FOUND, "notFound");
+    let list = app.get("/api/v1/subscriptions", &second);
+    assert_eq!(list.body["items"], json!([]), "{}", list.text);
+    // The answer kept under the old client's key is not the new client's.
+    let again = subscribe_keyed(&second);
+    assert_eq!(again.status, Status::CREATED, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed"), None);
+    assert_ne!(again.body["subscription"]["id"], json!(id));
+
+    // Owned by no client: listed to the administrator, who may delete it; the change is audited.
+    let old = app.get(&format!("/api/v1/subscriptions/{id}"), &admin);
+    assert_eq!(old.status, Status::OK, "{}", old.text);
+    assert_eq!(old.body["ownerClient"], "deleted:dash");
+    let trail = app.get(
+        &format!("/api/v1/audit?resourceType=subscription&resourceId={id}"),
+        &admin,
+    );
+    assert_eq!(trail.status, Status::OK, "{}", trail.text);
+    let actions: Vec<&str> = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"update"), "{}", trail.text);
+    let r = app.call(
+        HttpMethod::DELETE,
+        &format!("/api/v1/subscriptions/{id}"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::NO_CONTENT, "{}", r.text);
+}

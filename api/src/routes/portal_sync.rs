@@ -402,6 +402,14 @@ async fn progress(
                 "setAside".into(),
                 vec![format!("kept on the dossier as a refused event: {reason}")],
             ),
+            Ok(ProgressOutcome::Contradicts(reason)) => PortalSyncItem::refused(
+                index,
+                Some(code),
+                ApiError::rule(
+                    format!("data[{index}].ThoiDiemXuLy"),
+                    format!("contradicts the steps stored after it: {reason}"),
+                ),
+            ),
             Err(e) => PortalSyncItem::refused(index, Some(code), e.into()),
         });
     }

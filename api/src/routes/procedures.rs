@@ -637,7 +637,14 @@ pub async fn bulk_procedures(
                 };
                 results.push(match store::write(conn, &actor, &scope, &write, None) {
                     Ok(outcome) => BulkItem::done(index, code, &outcome),
-                    Err(e) => BulkItem::rejected(index, code, e.into()),
+                    Err(e) => match ApiError::from(e) {
+                        // The database's state, not the item's: the request fails (503, not
+                        // kept under its Idempotency-Key). Until 2026-12-07 it was a 200
+                        // "rejected" item, kept and replayed to the retry the item's reason
+                        // asked for.
+                        e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => return Err(e),
+                        e => BulkItem::rejected(index, code, e),
+                    },
                 });
             }
             Ok(results)

@@ -175,6 +175,13 @@ async fn answer_token(
             detail: "send client_id and client_secret, in the form or with HTTP Basic".into(),
         });
     };
+    // No client can have another id: refused before the limiter keeps it (until 2026-12-07 an
+    // id of any length, up to the body's mebibyte, was kept as a key of the failures counted).
+    let possible =
+        (3..=64).contains(&client_id.len()) && super::clients::valid_client_id(&client_id).is_ok();
+    if !possible {
+        return Err(invalid_client());
+    }
     let attempt = Attempt::start(&state, &client_id, &req, "client")?;
     // The subject's revocation generation is read with its row: revoked after this read (say,
     // disabled while the secret is hashed), the token issued below is refused.

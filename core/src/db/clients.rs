@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::audit::{self, Actor, Change};
 use super::revocations;
-use super::schema::clients;
+use super::schema::{clients, idempotency_keys};
 use super::{DbConnection, StoreError, StoreResult, write_tx};
 
 /// A stored client row.
@@ -291,7 +291,8 @@ pub fn update(
     })
 }
 
-/// Deletes client `id`, and refuses the tokens it holds.
+/// Deletes client `id`, refuses the tokens it holds, and leaves its subscriptions owned by no
+/// client ([`super::subscriptions::disown`]).
 /// `checked_grant` is the grant the caller's right to delete it was judged on: changed since,
 /// the deletion is refused as a conflict.
 pub fn delete(
@@ -306,6 +307,11 @@ pub fn delete(
         super::grant_as_checked(checked_grant, &before.grant(), "client")?;
         diesel::delete(clients::table.find(id)).execute(conn)?;
         revocations::revoke_subject(conn, id)?;
+        // Nothing of it passes to a client created later under the same id: neither its
+        // deliveries nor the answers kept under its idempotency keys.
+        super::subscriptions::disown(conn, actor, id)?;
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::client_id.eq(id)))
+            .execute(conn)?;
         audit::record(
             conn,
             actor,

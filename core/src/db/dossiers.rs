@@ -1,8 +1,8 @@
 //! Storage of dossiers and their events: idempotent pushes, event intake with deduplication and
 //! the transition rules, derived timing and quality flags, and filtered keyset lists.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDateTime};
 use diesel::prelude::*;
@@ -1222,15 +1222,25 @@ pub fn put_batch_keeping(
                 .into_iter()
                 .flatten();
             for e in stored.filter_map(|row| row.event.clone().event().filter(keep)) {
-                // The same step dated by both (a progress step and the whole sync's date) is
-                // one step.
-                if !w
-                    .events
-                    .iter()
-                    .any(|mine| mine.id == e.id || same_step(mine, &e))
-                {
-                    w.events.push(e);
+                if w.events.iter().any(|mine| mine.id == e.id) {
+                    continue;
                 }
+                // The same step dated by both (a progress step and the whole sync's date) is one
+                // step: the progress step, which says who took it and why (until 2026-12-07 the
+                // sync's date took its place, and its officer, note and payload were lost).
+                match w.events.iter_mut().find(|mine| same_step(mine, &e)) {
+                    Some(mine) => *mine = e,
+                    None => w.events.push(e),
+                }
+            }
+            // In time order, however the steps arrived, so that the same sync again is the
+            // same write (until 2026-12-07 steps sent out of order made it `updated`).
+            w.events.sort_by_key(|e| e.at);
+            if w.synced.is_some() {
+                // Mirrored: the portal holds the steps too, so the dossier is synced as of the
+                // latest of them all (until 2026-12-07, of the sync's own dates only, which
+                // took the record back behind the steps and flagged it `syncBehind`).
+                w.synced = Some(synced_as_of_steps(w));
             }
         }
         put_batch_in(
@@ -1254,6 +1264,9 @@ pub enum ProgressOutcome {
     /// The transition rules refuse it: kept on the dossier with the reason, set aside from its
     /// history (flag `refusedEvents`).
     SetAside(String),
+    /// It would set aside steps already stored (dated before them, and contradicting them):
+    /// not stored, the stored history stands; the reason is the rules'.
+    Contradicts(String),
 }
 
 /// Adds progress steps (one event each) to stored dossiers in one transaction, each dossier
@@ -1273,12 +1286,16 @@ pub fn add_progress(
         let mut slot_of: HashMap<&str, usize> = HashMap::new();
         let mut results: Vec<StoreResult<ProgressOutcome>> = Vec::with_capacity(steps.len());
         let mut added: Vec<(usize, usize, String)> = Vec::new();
+        // The ids of each write's stored events, which a step may not set aside.
+        let mut stored_ids: Vec<HashSet<String>> = Vec::new();
         for (code, event) in steps {
             let slot = match slot_of.get(code.as_str()) {
                 Some(&slot) => slot,
                 None => match get(conn, scope, code) {
                     Ok(dossier) => {
-                        writes.push(write_of(&dossier)?);
+                        let write = write_of(&dossier)?;
+                        stored_ids.push(write.events.iter().map(|e| e.id.clone()).collect());
+                        writes.push(write);
                         slot_of.insert(code, writes.len() - 1);
                         writes.len() - 1
                     }
@@ -1289,6 +1306,7 @@ pub fn add_progress(
                     Err(e) => return Err(e),
                 },
             };
+            let received_at = writes[slot].received_at;
             let events = &mut writes[slot].events;
             match events.iter().position(|e| e.id == event.id) {
                 Some(i) if events[i] == *event => {
@@ -1305,7 +1323,26 @@ pub fn add_progress(
                     results.push(Err(StoreError::invalid(too_many_events("id"))));
                     continue;
                 }
-                None => events.push(event.clone()),
+                None => {
+                    let before: HashSet<String> = intake::split_refused(received_at, events)
+                        .1
+                        .into_iter()
+                        .map(|(e, _)| e.id)
+                        .collect();
+                    events.push(event.clone());
+                    // A step that sets aside stored steps (a withdrawal dated before a stored
+                    // finish) is refused, as `POST /dossiers/{code}/events` refuses it: until
+                    // 2026-12-07 it was stored, answered `added`, and the stored steps set aside.
+                    let overturned = intake::split_refused(received_at, events)
+                        .1
+                        .into_iter()
+                        .find(|(e, _)| stored_ids[slot].contains(&e.id) && !before.contains(&e.id));
+                    if let Some((_, reason)) = overturned {
+                        events.pop();
+                        results.push(Ok(ProgressOutcome::Contradicts(reason)));
+                        continue;
+                    }
+                }
             }
             results.push(Ok(ProgressOutcome::Added));
             added.push((results.len() - 1, slot, event.id.clone()));
@@ -1327,13 +1364,14 @@ pub fn add_progress(
             // received stays unsynced: the portal has no dossier to add a step to.
             for &(_, slot, _) in &added {
                 let w = &mut writes[slot];
-                if w.synced.is_none() {
-                    continue;
+                if w.synced.is_some() {
+                    w.synced = Some(synced_as_of_steps(w));
                 }
-                let at = w.events.iter().map(|e| e.at).max().unwrap_or(w.received_at);
-                let status = crate::dossier::current_status(&w.events).unwrap_or(Status::Received);
-                w.synced = Some((at, status));
             }
+        }
+        for w in &mut writes {
+            // In time order, as the whole sync stores them: the next one is then `unchanged`.
+            w.events.sort_by_key(|e| e.at);
         }
         for outcome in put_batch_in(
             conn,
@@ -1365,6 +1403,14 @@ fn too_many_events(field: &str) -> InvalidParam {
 /// Whether two events record the same step: the same status at the same instant.
 fn same_step(a: &Event, b: &Event) -> bool {
     a.status == b.status && a.at == b.at
+}
+
+/// What a write the portal mirrors is synced as: as of its latest step, with the status its
+/// steps give.
+fn synced_as_of_steps(w: &DossierWrite) -> (NaiveDateTime, Status) {
+    let at = w.events.iter().map(|e| e.at).max().unwrap_or(w.received_at);
+    let status = crate::dossier::current_status(&w.events).unwrap_or(Status::Received);
+    (at, status)
 }
 
 /// The lock keys of the dossiers of `codes`.

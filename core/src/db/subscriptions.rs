@@ -455,6 +455,37 @@ pub fn update(
     })
 }
 
+/// What a subscription of a deleted client is owned by: no client id can be it (ids hold no
+/// `:`), so a client created later with the same id does not inherit it.
+pub fn disowned_by(client: &str) -> String {
+    format!("deleted:{client}")
+}
+
+/// Leaves the subscriptions (and relays) of client `client`, deleted in the same transaction,
+/// owned by no client: held from then on, as an owner disabled or gone holds them, listed to
+/// the clients granted every unit, who may delete them (or, for a relay, make themselves its
+/// owner by its `PUT`). Until 2026-12-07 they kept the id, and a client created later under it
+/// took them over: their URLs, secrets and cursors, delivered under its own grant.
+pub fn disown(conn: &mut DbConnection, actor: &Actor, client: &str) -> StoreResult<()> {
+    let owned: Vec<SubscriptionRow> = subscriptions::table
+        .filter(subscriptions::owner_client.eq(client))
+        .select(SubscriptionRow::as_select())
+        .load(conn)?;
+    let owner = disowned_by(client);
+    for row in owned {
+        diesel::update(subscriptions::table.find(&row.id))
+            .set(subscriptions::owner_client.eq(&owner))
+            .execute(conn)?;
+        let before: Subscription = row.clone().into();
+        let after = Subscription {
+            owner_client: owner.clone(),
+            ..before.clone()
+        };
+        audited(conn, actor, "update", &row.id, Some(&before), Some(&after))?;
+    }
+    Ok(())
+}
+
 /// Deletes subscription `id` with its dead letters.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> StoreResult<()> {
     write_tx(conn, |conn| {

@@ -323,7 +323,15 @@ pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serd
             due_at,
             limit: context.limit,
             events: &write.events,
-            at: context.now,
+            // Judged once all its events have happened: one dated a little ahead of this
+            // clock (`CLOCK_SLACK`, a sender's fast clock) still ends the dossier. Until
+            // 2026-12-07 a finish dated seconds ahead was left out of the stored timing for good
+            // (the same push again is unchanged), and the dossier later counted as overdue.
+            at: write
+                .events
+                .iter()
+                .map(|e| e.at)
+                .fold(context.now, NaiveDateTime::max),
         },
         &QualityInput {
             events: &write.events,
@@ -517,6 +525,23 @@ mod tests {
         assert!(!c.flags.contains(&Flag::RefusedEvents));
         assert_ne!(c.input_hash, j.input_hash);
         assert_eq!(judged(&messy, |_| {}).input_hash, j.input_hash);
+    }
+
+    #[test]
+    fn a_finish_dated_a_little_ahead_of_this_clock_ends_the_dossier() {
+        // The sender's clock runs two minutes fast: its finish is dated after this service's
+        // now, within the slack `problems` accepts.
+        let w = write(vec![
+            ev("r", Status::Received, "2026-03-02 08:00"),
+            ev("f", Status::Finished, "2026-03-04 10:02"),
+        ]);
+        let now = at("2026-03-04 10:00");
+        assert!(problems(&w, true, true, now).is_empty());
+        let j = judged(&w, |c| c.now = now);
+        assert_eq!(j.status, Status::Finished);
+        assert_eq!(j.ended_at, Some(at("2026-03-04 10:02")));
+        assert_eq!(j.timing, Some(Timing::FinishedEarly));
+        assert_eq!(j.late_from, None);
     }
 
     #[test]

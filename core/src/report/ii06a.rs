@@ -91,10 +91,14 @@ pub struct Window {
 }
 
 impl Counts {
-    /// Adds a dossier handled in `window` (received before its end, not ended before its
-    /// start); others are ignored.
+    /// Adds a dossier handled in `window` (received in it, or before it and not ended before
+    /// its start); others are ignored.
     pub fn add(&mut self, d: &DossierFacts<'_>, window: Window) {
-        if d.received_at >= window.end || d.ended_at.is_some_and(|e| e < window.start) {
+        // One received in the window counts whatever its end, as the score counts it: a
+        // history may end minutes before its stated receipt (until 2026-12-07 such a dossier
+        // received on the 1st and ended the day before was in no month's form).
+        let ended_before = d.ended_at.is_some_and(|e| e < window.start);
+        if d.received_at >= window.end || (d.received_at < window.start && ended_before) {
             return;
         }
         if d.received_at < window.start {
@@ -330,5 +334,42 @@ mod tests {
             },
         );
         assert_eq!(over.in_progress.overdue, 1);
+    }
+
+    #[test]
+    fn a_dossier_received_in_the_window_counts_even_when_its_history_ends_before() {
+        let window = Window {
+            start: at(2, 0),
+            end: at(20, 0),
+            judged: at(20, 0),
+        };
+        let mut c = Counts::default();
+        // Received at 07:00 on the window's first day, withdrawn the evening before.
+        c.add(
+            &d(
+                at(2, 7),
+                Some(at(1, 16)),
+                Some("finishedEarly"),
+                None,
+                "inPerson",
+            ),
+            window,
+        );
+        assert_eq!(c.received.total, 1);
+        assert_eq!(c.received.in_person_or_postal, 1);
+        assert_eq!((c.resolved.total, c.resolved.early), (1, 1));
+        // One received before the window and ended before it is not the window's.
+        let mut before = Counts::default();
+        before.add(
+            &d(
+                at(1, 7),
+                Some(at(1, 16)),
+                Some("finishedEarly"),
+                None,
+                "inPerson",
+            ),
+            window,
+        );
+        assert_eq!(before.received.total, 0);
     }
 }
