@@ -4,7 +4,8 @@
 //! request alone decides are kept ([`decided_by_the_request`]).
 //!
 //! The caller's token must hold the operation's scope before anything is read, claimed or
-//! replayed; answers carrying a secret ([`SecretBearing`]) are never kept; a key whose request
+//! replayed; answers carrying a secret ([`SecretBearing`]), and those the database's state of
+//! the moment decided in part ([`Undecided`]), are never kept; a key whose request
 //! died unanswered is free again after [`idempotency::LEASE`]. A request whose write committed
 //! but whose answer is not kept (the connection to the database lost at the commit) leaves a
 //! 409 `idempotencyKeyTookEffect` under its key: its write transactions mark the key in the
@@ -111,6 +112,13 @@ fn decided_by_the_request(status: StatusCode) -> bool {
 /// for replay, so no other token, narrowed or not, can read it back with the same key.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretBearing;
+
+/// Marks an answer that the request alone did not decide: a bulk item the database could not
+/// write at that moment (busy, the connection lost). It is never kept, so that the retry its
+/// item asks for, under the same key, is judged again: what was stored meanwhile is then
+/// `unchanged`.
+#[derive(Debug, Clone, Copy)]
+pub struct Undecided;
 
 fn request_hash(req: &ServiceRequest, body: &[u8]) -> String {
     let mut hash = Sha256::new();
@@ -271,7 +279,11 @@ pub async fn replay(
             return Err(e);
         }
     };
-    if res.response().extensions().contains::<SecretBearing>() {
+    let never_kept = {
+        let marks = res.response().extensions();
+        marks.contains::<SecretBearing>() || marks.contains::<Undecided>()
+    };
+    if never_kept {
         forget(state, client, key, lease, false).await;
         return Ok(res.map_into_boxed_body());
     }

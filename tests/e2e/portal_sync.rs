@@ -84,6 +84,28 @@ fn dossier(app: &TestApp, token: &str, code: &str) -> Value {
     r.body
 }
 
+/// The statuses of a dossier's events, in order.
+fn statuses(d: &Value) -> Vec<&str> {
+    d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect()
+}
+
+/// The result of each item of a request in the portal's dialect to `path`.
+fn item_results(app: &TestApp, token: &str, path: &str, service: &str, data: Value) -> Vec<String> {
+    let r = app.post(path, token, &json!({"service": service, "data": data}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["result"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// What judging a dossier gave: everything but its code, ids and bookkeeping.
 fn judged(d: &Value) -> Value {
     let events: Vec<(Value, Value)> = d["events"]
@@ -831,13 +853,7 @@ fn every_whole_sync_of_a_code_in_a_request_keeps_the_progress_steps() {
         .collect();
     assert_eq!(results, ["stale", "updated"], "{r}");
     let d = dossier(&app, &admin, code);
-    let statuses: Vec<&str> = d["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["received", "processing", "finished"], "{d}");
+    assert_eq!(statuses(&d), ["received", "processing", "finished"], "{d}");
 }
 
 /// A client syncing a code stored under a unit outside its grant learns nothing of the stored
@@ -886,17 +902,8 @@ fn a_dossier_outside_the_grant_lends_no_steps_to_a_whole_sync() {
 fn a_whole_sync_after_progress_steps_keeps_what_they_said() {
     let app = TestApp::spawn();
     let admin = seed(&app);
-    let post = |path: &str, service: &str, data: Value| -> Vec<String> {
-        let r = app.post(path, &admin, &json!({"service": service, "data": data}));
-        assert_eq!(r.status, Status::OK, "{}", r.text);
-        assert_eq!(r.body["error_code"], 0, "{}", r.text);
-        r.body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["result"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let post =
+        |path: &str, service: &str, data: Value| item_results(&app, &admin, path, service, data);
     let mirrored = "/api/v1/portal-sync?mirrorsPortal=true";
     let step = |code: &str, at: &str, status: i64, content: &str| {
         json!({"MaHoSo": code, "NguoiXuLy": "Trần Thị Bình", "ChucDanh": "Công chức tư pháp",
@@ -1001,4 +1008,118 @@ fn a_late_step_that_contradicts_the_stored_ones_is_refused_and_they_stand() {
     assert_eq!(after["endedAt"], before["endedAt"]);
     assert_eq!(after["timing"], before["timing"]);
     assert_eq!(after["refusedEvents"], before["refusedEvents"], "{after}");
+}
+
+#[test]
+fn a_correction_after_a_finish_step_and_its_sync_is_stored_not_judged_stale() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0063";
+    let post = |service: &str, data: Value| -> String {
+        let body = sync(&app, &admin, service, data);
+        body["data"][0]["result"].as_str().unwrap().to_owned()
+    };
+    post("DongBoHoSoMC", json!([open_portal_dossier(code)]));
+    let finish = json!([{"MaHoSo": code, "ThoiDiemXuLy": "20260306100000", "TrangThai": 9,
+                          "NguoiXuLy": "Trần Thị Bình", "NoiDungXuLy": "Ký duyệt"}]);
+    assert_eq!(post("CapNhatTienDoHoSoMC", finish), "added");
+    // The whole sync dates the finish, and a supplement request by mistake.
+    let mut with_supplement = portal_dossier(code);
+    with_supplement["NgayTra"] = Value::Null;
+    with_supplement["TrangThaiHoSo"] = json!(9);
+    with_supplement["DanhSachHoSoBoSung"] = json!([{"NgayBoSung": "20260303090000"}]);
+    assert_eq!(post("DongBoHoSoMC", json!([with_supplement])), "updated");
+    // The vendor's correction drops the supplement request.
+    let mut corrected = with_supplement.clone();
+    corrected["DanhSachHoSoBoSung"] = json!([]);
+    assert_eq!(post("DongBoHoSoMC", json!([corrected])), "updated");
+    let d = dossier(&app, &admin, code);
+    assert!(!statuses(&d).contains(&"supplementRequested"), "{d}");
+    let finish = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == "finished")
+        .unwrap();
+    assert_eq!(finish["note"], "Ký duyệt", "{finish}");
+    assert_eq!(d["endedAt"], "2026-03-06T10:00:00+07:00");
+}
+
+#[test]
+fn steps_not_mirrored_never_count_as_synced_and_a_requests_order_does_not_decide() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let mirrored = "/api/v1/portal-sync?mirrorsPortal=true";
+    let post =
+        |path: &str, service: &str, data: Value| item_results(&app, &admin, path, service, data);
+    // Synced whole and mirrored; a finish sent to tthc alone; the same mirrored sync again:
+    // the portal still holds the open dossier.
+    let x = "C1-260302-0064";
+    post(mirrored, "DongBoHoSoMC", json!([open_portal_dossier(x)]));
+    let step = json!([{"MaHoSo": x, "ThoiDiemXuLy": "20260304100000", "TrangThai": 9}]);
+    assert_eq!(
+        post("/api/v1/portal-sync", "CapNhatTienDoHoSoMC", step),
+        ["added"]
+    );
+    post(mirrored, "DongBoHoSoMC", json!([open_portal_dossier(x)]));
+    let d = dossier(&app, &admin, x);
+    assert_eq!(d["status"], "finished");
+    assert_eq!(d["syncedStatus"], "received", "{d}");
+    assert!(
+        d["flags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("syncBehind")),
+        "{d}"
+    );
+
+    // Received, asked for a supplement, received again; two steps between the last two, in
+    // either order: the same answers, each judged against the stored history. A financial
+    // obligation alone would set the second receipt aside (it cannot follow one); a second
+    // supplement request alone is refused itself (one cannot follow another).
+    let supplemented = |code: &str| {
+        let mut d = portal_dossier(code);
+        for key in ["NgayKetThucXuLy", "NgayTra"] {
+            d[key] = Value::Null;
+        }
+        d["DanhSachGiayToKetQua"] = json!([]);
+        d["TrangThaiHoSo"] = json!(4);
+        d
+    };
+    let steps = |code: &str| {
+        vec![
+            json!({"MaHoSo": code, "ThoiDiemXuLy": "20260303120000", "TrangThai": 6}),
+            json!({"MaHoSo": code, "ThoiDiemXuLy": "20260303150000", "TrangThai": 5}),
+        ]
+    };
+    let (a, b) = ("C1-260302-0065", "C1-260302-0066");
+    post(
+        "/api/v1/portal-sync",
+        "DongBoHoSoMC",
+        json!([supplemented(a), supplemented(b)]),
+    );
+    let forward = post(
+        "/api/v1/portal-sync",
+        "CapNhatTienDoHoSoMC",
+        json!(steps(a)),
+    );
+    let mut reversed = steps(b);
+    reversed.reverse();
+    let mut backward = post(
+        "/api/v1/portal-sync",
+        "CapNhatTienDoHoSoMC",
+        json!(reversed),
+    );
+    backward.reverse();
+    assert_eq!(forward, backward);
+    assert_eq!(forward, ["rejected", "setAside"]);
+    let history = |code: &str| -> Vec<(Value, Value)> {
+        dossier(&app, &admin, code)["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["status"].clone(), e["at"].clone()))
+            .collect()
+    };
+    assert_eq!(history(a), history(b));
 }

@@ -920,7 +920,7 @@ fn a_held_subscription_with_a_queued_letter_waits_out_its_hold() {
 fn a_deleted_clients_subscriptions_pass_to_no_client_created_later_under_its_id() {
     let app = TestApp::spawn_configured(quick);
     let admin = seed(&app);
-    let scopes = ["changes:read", "subscriptions:write"];
+    let scopes = ["changes:read", "subscriptions:write", "dossiers:write"];
     let (_, first) = app.client("dash", &scopes, &["C1"]);
     let receiver = Receiver::start();
     let body = json!({"url": receiver.url});
@@ -936,6 +936,27 @@ fn a_deleted_clients_subscriptions_pass_to_no_client_created_later_under_its_id(
     let made = subscribe_keyed(&first);
     assert_eq!(made.status, Status::CREATED, "{}", made.text);
     let id = made.body["subscription"]["id"].as_str().unwrap().to_owned();
+    // An answer kept under one of its keys (an answer with a secret, as the subscription's, is
+    // never kept).
+    let dossier = json!([{"code": "C1-DASH-00001", "procedureCode": "1.000001", "unit": "C1",
+        "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
+        "applicant": {"kind": "citizen", "name": "An"},
+        "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]}]);
+    let push_keyed = |token: &str| {
+        app.call_with(
+            HttpMethod::POST,
+            "/api/v1/dossiers/bulk",
+            Some(token),
+            Some(&dossier),
+            &[("Idempotency-Key", "push-1")],
+        )
+    };
+    let pushed = push_keyed(&first);
+    assert_eq!(pushed.status, Status::OK, "{}", pushed.text);
+    assert_eq!(
+        push_keyed(&first).header("idempotent-replayed"),
+        Some("true")
+    );
 
     let r = app.call(
         HttpMethod::DELETE,
@@ -950,16 +971,21 @@ fn a_deleted_clients_subscriptions_pass_to_no_client_created_later_under_its_id(
         .assert_problem(Status::NOT_FOUND, "notFound");
     let list = app.get("/api/v1/subscriptions", &second);
     assert_eq!(list.body["items"], json!([]), "{}", list.text);
-    // The answer kept under the old client's key is not the new client's.
-    let again = subscribe_keyed(&second);
-    assert_eq!(again.status, Status::CREATED, "{}", again.text);
-    assert_eq!(again.header("idempotent-replayed"), None);
-    assert_ne!(again.body["subscription"]["id"], json!(id));
+    // The answer kept under the old client's key is not the new client's: judged again, the
+    // dossier is outside its grant.
+    let again = push_keyed(&second);
+    assert_eq!(again.header("idempotent-replayed"), None, "{}", again.text);
+    assert_eq!(
+        again.body["items"][0]["result"], "rejected",
+        "{}",
+        again.text
+    );
 
     // Owned by no client: listed to the administrator, who may delete it; the change is audited.
     let old = app.get(&format!("/api/v1/subscriptions/{id}"), &admin);
     assert_eq!(old.status, Status::OK, "{}", old.text);
     assert_eq!(old.body["ownerClient"], "deleted:dash");
+    assert_ne!(old.header("etag"), made.header("etag"), "{}", old.text);
     let trail = app.get(
         &format!("/api/v1/audit?resourceType=subscription&resourceId={id}"),
         &admin,

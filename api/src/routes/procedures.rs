@@ -23,6 +23,7 @@ use crate::http::{
     DEFAULT_LIMIT, MAX_LIMIT, Page, ValidJson, ValidQuery, cell, csv_list, csv_response,
     decode_cursor, etag_shown, if_match_shown, today_or, wants_csv, word,
 };
+use crate::idempotency::Undecided;
 use crate::state::AppState;
 use tthc_core::db::DbConnection;
 
@@ -610,15 +611,16 @@ pub async fn bulk_procedures(
     principal: Principal,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<web::Json<BulkResult>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     principal.require(Scope::ProceduresWrite)?;
     let items = read_bulk(&req, payload).await?;
     let today = today_or(None);
-    let results = state
+    let (results, undecided) = state
         .run(move |conn| {
             let scope: UnitScope = principal.unit_scope(conn)?;
             let actor = principal.actor();
             let mut results = Vec::with_capacity(items.len());
+            let mut undecided = false;
             for (index, raw) in items.into_iter().enumerate() {
                 let code = raw.code();
                 let item = match raw.parse::<ProcedureCreate>() {
@@ -638,19 +640,27 @@ pub async fn bulk_procedures(
                 results.push(match store::write(conn, &actor, &scope, &write, None) {
                     Ok(outcome) => BulkItem::done(index, code, &outcome),
                     Err(e) => match ApiError::from(e) {
-                        // The database's state, not the item's: the request fails (503, not
-                        // kept under its Idempotency-Key). Until 2026-12-07 it was a 200
-                        // "rejected" item, kept and replayed to the retry the item's reason
-                        // asked for.
-                        e @ (ApiError::Unavailable(_) | ApiError::Internal(_)) => return Err(e),
+                        e @ ApiError::Internal(_) => return Err(e),
+                        // The database's state at that moment, not the item's: rejected with
+                        // a reason that asks for a retry, and the answer is not kept under
+                        // the request's Idempotency-Key, so that the retry is judged again.
+                        // Until 2026-12-07 it was kept and replayed.
+                        e @ ApiError::Unavailable(_) => {
+                            undecided = true;
+                            BulkItem::rejected(index, code, e)
+                        }
                         e => BulkItem::rejected(index, code, e),
                     },
                 });
             }
-            Ok(results)
+            Ok((results, undecided))
         })
         .await?;
-    Ok(web::Json(BulkResult::from_items(results)))
+    let mut res = HttpResponse::Ok().json(BulkResult::from_items(results));
+    if undecided {
+        res.extensions_mut().insert(Undecided);
+    }
+    Ok(res)
 }
 
 /// Filters of the not-localized list.

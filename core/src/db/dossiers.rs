@@ -1207,6 +1207,12 @@ pub fn put_batch_keeping(
             lookups.preload_stored(conn, &codes)?;
             lookups.preload_steps(conn, &codes)?;
         }
+        let mirrored: Vec<&str> = writes
+            .iter()
+            .filter(|w| w.synced.is_some())
+            .map(|w| w.code.as_str())
+            .collect();
+        let synced_before = recorded_syncs(conn, &mirrored)?;
         for w in &mut writes {
             // Every item of a code, as if synced one after another. A dossier outside the
             // grant lends nothing: it is answered as missing, whatever its steps.
@@ -1221,26 +1227,41 @@ pub fn put_batch_keeping(
                 .filter(|_| allowed)
                 .into_iter()
                 .flatten();
-            for e in stored.filter_map(|row| row.event.clone().event().filter(keep)) {
+            for e in stored.filter_map(|row| row.event.clone().event()) {
+                if !keep(&e) {
+                    // A date the sync made before, which a progress step told more of: the
+                    // same date made again keeps who took it and why.
+                    if let Some(mine) = w.events.iter_mut().find(|mine| mine.id == e.id)
+                        && same_step(mine, &e)
+                    {
+                        take_details(mine, &e);
+                    }
+                    continue;
+                }
                 if w.events.iter().any(|mine| mine.id == e.id) {
                     continue;
                 }
                 // The same step dated by both (a progress step and the whole sync's date) is one
-                // step: the progress step, which says who took it and why (until 2026-12-07 the
-                // sync's date took its place, and its officer, note and payload were lost).
+                // step, the sync's, which takes who took it and why from the progress step
+                // (until 2026-12-07 they were lost).
                 match w.events.iter_mut().find(|mine| same_step(mine, &e)) {
-                    Some(mine) => *mine = e,
+                    Some(mine) => {
+                        take_details(mine, &e);
+                    }
                     None => w.events.push(e),
                 }
             }
             // In time order, however the steps arrived, so that the same sync again is the
             // same write (until 2026-12-07 steps sent out of order made it `updated`).
             w.events.sort_by_key(|e| e.at);
-            if w.synced.is_some() {
-                // Mirrored: the portal holds the steps too, so the dossier is synced as of the
-                // latest of them all (until 2026-12-07, of the sync's own dates only, which
-                // took the record back behind the steps and flagged it `syncBehind`).
-                w.synced = Some(synced_as_of_steps(w));
+            if let (Some(own), Some(&recorded)) = (w.synced, synced_before.get(w.code.as_str()))
+                && allowed
+                && recorded.0 > own.0
+            {
+                // Mirrored, and recorded synced later than the sync's own dates (by mirrored
+                // progress steps): the portal holds those steps too (until 2026-12-07 the sync
+                // took the record back behind them and flagged it `syncBehind`).
+                w.synced = Some(recorded);
             }
         }
         put_batch_in(
@@ -1286,15 +1307,21 @@ pub fn add_progress(
         let mut slot_of: HashMap<&str, usize> = HashMap::new();
         let mut results: Vec<StoreResult<ProgressOutcome>> = Vec::with_capacity(steps.len());
         let mut added: Vec<(usize, usize, String)> = Vec::new();
-        // The ids of each write's stored events, which a step may not set aside.
-        let mut stored_ids: Vec<HashSet<String>> = Vec::new();
+        // Each write's stored events, and those of them the rules set aside: a step may not set
+        // aside more of them.
+        let mut stored: Vec<(Vec<Event>, HashSet<String>)> = Vec::new();
         for (code, event) in steps {
             let slot = match slot_of.get(code.as_str()) {
                 Some(&slot) => slot,
                 None => match get(conn, scope, code) {
                     Ok(dossier) => {
                         let write = write_of(&dossier)?;
-                        stored_ids.push(write.events.iter().map(|e| e.id.clone()).collect());
+                        let refused = intake::split_refused(write.received_at, &write.events)
+                            .1
+                            .into_iter()
+                            .map(|(e, _)| e.id)
+                            .collect();
+                        stored.push((write.events.clone(), refused));
                         writes.push(write);
                         slot_of.insert(code, writes.len() - 1);
                         writes.len() - 1
@@ -1314,34 +1341,39 @@ pub fn add_progress(
                     continue;
                 }
                 Some(i) => events[i] = event.clone(),
-                // The step the whole sync already dated (same status, same instant).
+                // The step the whole sync already dated (same status, same instant): the same
+                // step, which takes who took it and why from this one (until 2026-12-07 they
+                // were dropped).
                 None if events.iter().any(|e| same_step(e, event)) => {
-                    results.push(Ok(ProgressOutcome::Duplicate));
-                    continue;
+                    let dated = events.iter_mut().find(|e| same_step(e, event));
+                    if !dated.is_some_and(|dated| take_details(dated, event)) {
+                        results.push(Ok(ProgressOutcome::Duplicate));
+                        continue;
+                    }
                 }
                 None if events.len() >= MAX_EVENTS => {
                     results.push(Err(StoreError::invalid(too_many_events("id"))));
                     continue;
                 }
                 None => {
-                    let before: HashSet<String> = intake::split_refused(received_at, events)
+                    // A step that, added to the stored history alone, sets aside stored steps
+                    // (a withdrawal dated before a stored finish) is refused, as `POST
+                    // /dossiers/{code}/events` refuses it; judged against the stored history
+                    // alone, so that the answer does not depend on the order of a request's
+                    // steps. Until 2026-12-07 it was stored, answered `added`, and the stored
+                    // steps set aside.
+                    let (history, refused) = &stored[slot];
+                    let mut alone = history.clone();
+                    alone.push(event.clone());
+                    let overturned = intake::split_refused(received_at, &alone)
                         .1
                         .into_iter()
-                        .map(|(e, _)| e.id)
-                        .collect();
-                    events.push(event.clone());
-                    // A step that sets aside stored steps (a withdrawal dated before a stored
-                    // finish) is refused, as `POST /dossiers/{code}/events` refuses it: until
-                    // 2026-12-07 it was stored, answered `added`, and the stored steps set aside.
-                    let overturned = intake::split_refused(received_at, events)
-                        .1
-                        .into_iter()
-                        .find(|(e, _)| stored_ids[slot].contains(&e.id) && !before.contains(&e.id));
+                        .find(|(e, _)| e.id != event.id && !refused.contains(&e.id));
                     if let Some((_, reason)) = overturned {
-                        events.pop();
                         results.push(Ok(ProgressOutcome::Contradicts(reason)));
                         continue;
                     }
+                    events.push(event.clone());
                 }
             }
             results.push(Ok(ProgressOutcome::Added));
@@ -1403,6 +1435,43 @@ fn too_many_events(field: &str) -> InvalidParam {
 /// Whether two events record the same step: the same status at the same instant.
 fn same_step(a: &Event, b: &Event) -> bool {
     a.status == b.status && a.at == b.at
+}
+
+/// Copies onto `dated` who took the step and why from `told`, where `dated` says nothing of
+/// it; whether anything was copied.
+fn take_details(dated: &mut Event, told: &Event) -> bool {
+    let mut taken = false;
+    for (mine, theirs) in [
+        (&mut dated.actor, &told.actor),
+        (&mut dated.note, &told.note),
+        (&mut dated.payload, &told.payload),
+    ] {
+        if mine.is_none() && theirs.is_some() {
+            mine.clone_from(theirs);
+            taken = true;
+        }
+    }
+    taken
+}
+
+/// When and with what status the stored dossiers of `codes` were last recorded synced, by code.
+fn recorded_syncs(
+    conn: &mut DbConnection,
+    codes: &[&str],
+) -> StoreResult<HashMap<String, (NaiveDateTime, Status)>> {
+    let mut found = HashMap::new();
+    for chunk in codes.chunks(CHUNK) {
+        let rows: Vec<(String, Option<NaiveDateTime>, Option<String>)> = dossiers::table
+            .filter(dossiers::code.eq_any(chunk))
+            .select((dossiers::code, dossiers::synced_at, dossiers::synced_status))
+            .load(conn)?;
+        for (code, at, status) in rows {
+            if let (Some(at), Some(status)) = (at, status.as_deref().and_then(Status::parse)) {
+                found.insert(code, (at, status));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// What a write the portal mirrors is synced as: as of its latest step, with the status its

@@ -467,21 +467,39 @@ pub fn disowned_by(client: &str) -> String {
 /// owner by its `PUT`). Until 2026-12-07 they kept the id, and a client created later under it
 /// took them over: their URLs, secrets and cursors, delivered under its own grant.
 pub fn disown(conn: &mut DbConnection, actor: &Actor, client: &str) -> StoreResult<()> {
-    let owned: Vec<SubscriptionRow> = subscriptions::table
+    let ids: Vec<String> = subscriptions::table
         .filter(subscriptions::owner_client.eq(client))
-        .select(SubscriptionRow::as_select())
+        .select(subscriptions::id)
         .load(conn)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    // As every writer of a subscription: one that read it before this transaction does not
+    // write its old owner back over this one.
+    let keys: Vec<String> = ids.iter().map(|id| format!("subscription:{id}")).collect();
+    super::lock_each(conn, &keys)?;
     let owner = disowned_by(client);
-    for row in owned {
-        diesel::update(subscriptions::table.find(&row.id))
-            .set(subscriptions::owner_client.eq(&owner))
-            .execute(conn)?;
-        let before: Subscription = row.clone().into();
-        let after = Subscription {
-            owner_client: owner.clone(),
-            ..before.clone()
+    let now = super::now();
+    for id in &ids {
+        let Some(row) = find_row(conn, id)?.filter(|r| r.owner_client == client) else {
+            continue;
         };
-        audited(conn, actor, "update", &row.id, Some(&before), Some(&after))?;
+        diesel::update(subscriptions::table.find(id))
+            .set((
+                subscriptions::owner_client.eq(&owner),
+                subscriptions::version.eq(row.version + 1),
+                subscriptions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let after = get(conn, id)?;
+        audited(
+            conn,
+            actor,
+            "update",
+            id,
+            Some(&row.into()),
+            Some(&after.into()),
+        )?;
     }
     Ok(())
 }
