@@ -81,6 +81,7 @@ pub fn prepare(config: Config) -> Result<Prepared, StartError> {
                 .map_err(|e| StartError(format!("starting the hashing thread: {e}")))?,
             sign_in_limits: Arc::default(),
             identity,
+            unit_paths: Arc::default(),
         },
         generated_admin_secret,
     })

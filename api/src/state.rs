@@ -32,6 +32,8 @@ pub struct AppState {
     pub sign_in_limits: Arc<SignInLimits>,
     /// The identity numbers' hashing key.
     pub identity: crate::identity::IdentityKey,
+    /// The units' tree paths as this instance last read them, for the lists.
+    pub unit_paths: Arc<crate::auth::UnitPaths>,
 }
 
 impl AppState {

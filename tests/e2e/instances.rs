@@ -326,3 +326,77 @@ fn resetting_the_admin_secret_at_start_revokes_the_admin_tokens() {
     let new = r.body["access_token"].as_str().unwrap();
     assert_eq!(reset.get("/api/v1/clients", new).status, Status::OK);
 }
+
+/// Pushes three dossiers of commune C1.
+fn three_dossiers_of_c1(app: &TestApp, admin: &str) {
+    use serde_json::json;
+    let items: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            json!({"code": format!("C1-MOVE-{i:05}"), "procedureCode": "1.000001", "unit": "C1",
+                   "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
+                   "applicant": {"kind": "citizen", "name": "An"},
+                   "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]})
+        })
+        .collect();
+    let r = app.post("/api/v1/dossiers/bulk", admin, &json!(items));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+}
+
+/// How many dossiers `app` lists to `token` for `query`.
+fn listed(app: &TestApp, token: &str, query: &str) -> usize {
+    let r = app.get(&format!("/api/v1/dossiers{query}"), token);
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    r.body["items"].as_array().unwrap().len()
+}
+
+#[test]
+fn a_list_read_after_another_instance_moved_its_unit_finds_the_records() {
+    use serde_json::json;
+    let test_db = TestDb::new();
+    let one = TestApp::spawn_on(&test_db.url);
+    let other = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&one);
+    one.unit("STP2", "department", Some("P"));
+    let (_, limited) = one.client("c1-reader", &["dossiers:read"], &["C1"]);
+    three_dossiers_of_c1(&one, &admin);
+    // Read once, so that this instance remembers where C1 is.
+    assert_eq!(listed(&one, &admin, "?unit=C1"), 3);
+    assert_eq!(listed(&one, &limited, ""), 3);
+    assert_eq!(listed(&one, &limited, "?unit=C1"), 3);
+
+    // The other instance moves C1's department under another one: C1's path changes.
+    let r = other.patch("/api/v1/units/STP", &admin, &json!({"parent": "STP2"}));
+    assert_eq!(r.status, Status::OK, "{}", r.text);
+    // This one still remembers the old path: its lists find the records where they are now.
+    assert_eq!(listed(&one, &admin, "?unit=C1"), 3);
+    assert_eq!(listed(&one, &limited, ""), 3);
+    assert_eq!(listed(&one, &limited, "?unit=C1"), 3);
+    assert_eq!(listed(&one, &admin, "?unit=STP2"), 3);
+    let counted = one.get("/api/v1/dossiers?unit=STP&count=true", &admin);
+    assert_eq!(counted.body["total"], 3, "{}", counted.text);
+}
+
+#[test]
+fn a_list_page_is_read_with_the_remembered_path_alone() {
+    let test_db = TestDb::new();
+    let one = TestApp::spawn_on(&test_db.url);
+    let admin = crate::procedures::seed(&one);
+    three_dossiers_of_c1(&one, &admin);
+    assert_eq!(listed(&one, &admin, "?unit=C1"), 3);
+    // Behind the service's back, C1's path is changed without its records' (which no move
+    // does): only a page read with the path remembered, and no lookup of the unit, still
+    // finds them.
+    let mut conn = one.db.conn().unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut *conn,
+        "UPDATE units SET path = '/P/STTTT/C1/' WHERE code = 'C1'",
+    )
+    .unwrap();
+    assert_eq!(listed(&one, &admin, "?unit=C1"), 3, "one statement");
+    let fresh = TestApp::spawn_on(&test_db.url);
+    assert_eq!(
+        listed(&fresh, &admin, "?unit=C1"),
+        0,
+        "the unit read afresh"
+    );
+}

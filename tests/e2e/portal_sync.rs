@@ -1072,6 +1072,19 @@ fn steps_not_mirrored_never_count_as_synced_and_a_requests_order_does_not_decide
             .contains(&json!("syncBehind")),
         "{d}"
     );
+    // The same sync without the flag: tthc does not know what the portal holds, and keeps
+    // what it recorded.
+    let unflagged = item_results(
+        &app,
+        &admin,
+        "/api/v1/portal-sync",
+        "DongBoHoSoMC",
+        json!([open_portal_dossier(x)]),
+    );
+    assert_eq!(unflagged, ["unchanged"]);
+    let after = dossier(&app, &admin, x);
+    assert_eq!(after["syncedStatus"], "received", "{after}");
+    assert_eq!(after["syncedAt"], d["syncedAt"], "{after}");
 
     // Received, asked for a supplement, received again; two steps between the last two, in
     // either order: the same answers, each judged against the stored history. A financial

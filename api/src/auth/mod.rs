@@ -14,13 +14,17 @@ pub mod roles;
 mod secrets;
 pub mod sign_in;
 mod token;
+mod unit_paths;
 
 pub use hasher::Hasher;
 pub use limiter::SignInLimits;
-pub use principal::{CSRF_HEADER, MaybePrincipal, Principal, SESSION_COOKIE, bearer_token};
+pub use principal::{
+    CSRF_HEADER, ListScope, MaybePrincipal, Principal, SESSION_COOKIE, bearer_token,
+};
 pub use revocations::{RELOAD_EVERY, Revocations};
 pub use secrets::{generate_secret, hash_secret, verify_secret};
 pub use token::{Claims, JwtKeys};
+pub use unit_paths::UnitPaths;
 
 /// A permission a client can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use tthc_core::db::audit::Actor;
 use tthc_core::db::{DbConnection, units};
 use tthc_core::unit::UnitScope;
 
-use super::{Claims, Scope};
+use super::{Claims, Scope, UnitPaths};
 use crate::error::ApiError;
 use crate::http::audit_reason;
 use crate::middleware::RequestId;
@@ -27,6 +27,23 @@ pub const SESSION_COOKIE: &str = "__Host-tthc_session";
 /// something (any method but GET, HEAD and OPTIONS). A page of another site cannot add it to a
 /// request without the service's CORS consent: a second guard against cross-site requests.
 pub const CSRF_HEADER: &str = "X-Requested-With";
+
+/// What a list reads within: the caller's units, and the tree path of the unit it is filtered
+/// to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListScope {
+    /// The caller's units.
+    pub scope: UnitScope,
+    /// The path of the unit the list is filtered to, if it is.
+    pub unit_path: Option<String>,
+}
+
+impl ListScope {
+    /// Whether it names no unit's path (every unit, no unit filter): none can be stale.
+    fn has_no_path(&self) -> bool {
+        self.scope == UnitScope::All && self.unit_path.is_none()
+    }
+}
 
 /// An authenticated caller: a client, its grant, and the end user it acts for.
 #[derive(Debug, Clone)]
@@ -112,18 +129,92 @@ impl Principal {
     }
 
     /// The caller's units, and the tree path of the unit a list is filtered to (`unit`, which
-    /// must exist: `None` when it does not, and so nothing matches).
+    /// must exist: `None` when it does not, and so nothing matches), read now and remembered in
+    /// `paths`.
     pub fn list_scope(
         &self,
         conn: &mut DbConnection,
         unit: Option<&tthc_core::unit::UnitCode>,
-    ) -> Result<Option<(UnitScope, Option<String>)>, ApiError> {
-        let scope = self.unit_scope(conn)?;
-        match unit {
-            None => Ok(Some((scope, None))),
-            Some(code) => {
-                Ok(units::find_row(conn, code.as_str())?.map(|row| (scope, Some(row.path))))
+        paths: &UnitPaths,
+    ) -> Result<Option<ListScope>, ApiError> {
+        let scope = if self.claims.all_units {
+            UnitScope::All
+        } else {
+            let found = units::codes_and_paths(conn, &self.claims.units)?;
+            for (code, path) in &found {
+                paths.remember(code, path);
             }
+            UnitScope::Within(found.into_iter().map(|(_, path)| path).collect())
+        };
+        let Some(code) = unit else {
+            return Ok(Some(ListScope {
+                scope,
+                unit_path: None,
+            }));
+        };
+        match units::find_row(conn, code.as_str())? {
+            Some(row) => {
+                paths.remember(&row.code, &row.path);
+                Ok(Some(ListScope {
+                    scope,
+                    unit_path: Some(row.path),
+                }))
+            }
+            None => {
+                paths.forget(code.as_str());
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`Principal::list_scope`] from the paths remembered in `paths`, without a query; `None`
+    /// when one is not remembered, or when the caller holds several units (a stale path among
+    /// them would leave a page short rather than empty: see [`UnitPaths`]).
+    fn remembered_list_scope(
+        &self,
+        unit: Option<&tthc_core::unit::UnitCode>,
+        paths: &UnitPaths,
+    ) -> Option<ListScope> {
+        let scope = if self.claims.all_units {
+            UnitScope::All
+        } else {
+            let [code] = self.claims.units.as_slice() else {
+                return None;
+            };
+            UnitScope::Within(vec![paths.get(code)?])
+        };
+        let unit_path = match unit {
+            None => None,
+            Some(code) => Some(paths.get(code.as_str())?),
+        };
+        Some(ListScope { scope, unit_path })
+    }
+
+    /// A list's page, read by `page` within the caller's units and the unit it is filtered to:
+    /// first with their paths as remembered in `paths` (the page's statement alone, where
+    /// reading the paths first cost a round trip or two more), and when that finds nothing,
+    /// which a stale path gives (and only an empty page), again with the paths read now if
+    /// they differ.
+    pub fn read_list<T>(
+        &self,
+        conn: &mut DbConnection,
+        unit: Option<&tthc_core::unit::UnitCode>,
+        paths: &UnitPaths,
+        mut page: impl FnMut(&mut DbConnection, ListScope) -> Result<Vec<T>, ApiError>,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut read_with = None;
+        if let Some(remembered) = self.remembered_list_scope(unit, paths) {
+            let rows = page(conn, remembered.clone())?;
+            if !rows.is_empty() || remembered.has_no_path() {
+                return Ok(rows);
+            }
+            read_with = Some(remembered);
+        }
+        match self.list_scope(conn, unit, paths)? {
+            // The same paths: the page read is the answer.
+            Some(now) if read_with.as_ref() == Some(&now) => Ok(Vec::new()),
+            Some(now) => page(conn, now),
+            None => Ok(Vec::new()),
         }
     }
 

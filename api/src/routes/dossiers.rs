@@ -1095,18 +1095,22 @@ pub async fn list_dossiers(
         (at, d.code.clone())
     };
     let start = filter.after.take();
-    let counting = q
-        .count
-        .unwrap_or(false)
-        .then(|| (filter.clone(), principal.clone(), unit.clone()));
+    let counting = q.count.unwrap_or(false).then(|| {
+        (
+            filter.clone(),
+            principal.clone(),
+            unit.clone(),
+            state.unit_paths.clone(),
+        )
+    });
+    let paths = state.unit_paths.clone();
     let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
-        let Some((scope, unit_path)) = principal.list_scope(conn, unit.as_ref())? else {
-            return Ok(Vec::new());
-        };
-        filter.unit_path = unit_path;
         filter.after = after.cloned();
         filter.limit = limit;
-        Ok(store::list(conn, &scope, &filter)?)
+        principal.read_list(conn, unit.as_ref(), &paths, |conn, within| {
+            filter.unit_path = within.unit_path;
+            Ok(store::list(conn, &within.scope, &filter)?)
+        })
     };
     if wants_csv(&req) {
         // The whole filtered list, page after page.
@@ -1126,11 +1130,11 @@ pub async fn list_dossiers(
             let rows = read(conn, start.as_ref(), limit + 1)?;
             let total = match counting {
                 None => None,
-                Some((mut filter, principal, unit)) => {
-                    match principal.list_scope(conn, unit.as_ref())? {
-                        Some((scope, unit_path)) => {
-                            filter.unit_path = unit_path;
-                            Some(store::count_matching(conn, &scope, &filter)?)
+                Some((mut filter, principal, unit, paths)) => {
+                    match principal.list_scope(conn, unit.as_ref(), &paths)? {
+                        Some(within) => {
+                            filter.unit_path = within.unit_path;
+                            Some(store::count_matching(conn, &within.scope, &filter)?)
                         }
                         None => Some(0),
                     }

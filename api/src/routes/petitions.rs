@@ -515,14 +515,14 @@ pub async fn list_petitions(
         (at, p.code.clone())
     };
     let start = filter.after.take();
+    let paths = state.unit_paths.clone();
     let read = move |conn: &mut DbConnection, after: Option<&(NaiveDateTime, String)>, limit| {
-        let Some((scope, unit_path)) = principal.list_scope(conn, unit.as_ref())? else {
-            return Ok(Vec::new());
-        };
-        filter.unit_path = unit_path;
         filter.after = after.cloned();
         filter.limit = limit;
-        Ok(store::list(conn, &scope, &filter)?)
+        principal.read_list(conn, unit.as_ref(), &paths, |conn, within| {
+            filter.unit_path = within.unit_path;
+            Ok(store::list(conn, &within.scope, &filter)?)
+        })
     };
     if wants_csv(&req) {
         // The whole filtered list, page after page.

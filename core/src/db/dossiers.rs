@@ -1207,12 +1207,8 @@ pub fn put_batch_keeping(
             lookups.preload_stored(conn, &codes)?;
             lookups.preload_steps(conn, &codes)?;
         }
-        let mirrored: Vec<&str> = writes
-            .iter()
-            .filter(|w| w.synced.is_some())
-            .map(|w| w.code.as_str())
-            .collect();
-        let synced_before = recorded_syncs(conn, &mirrored)?;
+        let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
+        let synced_before = recorded_syncs(conn, &codes)?;
         for w in &mut writes {
             // Every item of a code, as if synced one after another. A dossier outside the
             // grant lends nothing: it is answered as missing, whatever its steps.
@@ -1254,14 +1250,18 @@ pub fn put_batch_keeping(
             // In time order, however the steps arrived, so that the same sync again is the
             // same write (until 2026-12-07 steps sent out of order made it `updated`).
             w.events.sort_by_key(|e| e.at);
-            if let (Some(own), Some(&recorded)) = (w.synced, synced_before.get(w.code.as_str()))
-                && allowed
-                && recorded.0 > own.0
-            {
-                // Mirrored, and recorded synced later than the sync's own dates (by mirrored
-                // progress steps): the portal holds those steps too (until 2026-12-07 the sync
-                // took the record back behind them and flagged it `syncBehind`).
-                w.synced = Some(recorded);
+            if let Some(&recorded) = synced_before.get(w.code.as_str()).filter(|_| allowed) {
+                match w.synced {
+                    // Not mirrored: tthc does not know what the portal holds, and keeps what
+                    // it recorded (until 2026-12-07 such a sync erased it).
+                    None => w.synced = Some(recorded),
+                    // Mirrored, and recorded synced later than the sync's own dates (by
+                    // mirrored progress steps): the portal holds those steps too (until
+                    // 2026-12-07 the sync took the record back behind them and flagged it
+                    // `syncBehind`).
+                    Some(own) if recorded.0 > own.0 => w.synced = Some(recorded),
+                    Some(_) => {}
+                }
             }
         }
         put_batch_in(

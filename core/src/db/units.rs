@@ -251,6 +251,20 @@ pub fn current_scope(conn: &mut DbConnection, scope: &UnitScope) -> StoreResult<
     }
 }
 
+/// The codes and materialised paths of those of `codes` that exist, in no order.
+pub fn codes_and_paths(
+    conn: &mut DbConnection,
+    codes: &[String],
+) -> StoreResult<Vec<(String, String)>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(units::table
+        .filter(units::code.eq_any(codes))
+        .select((units::code, units::path))
+        .load(conn)?)
+}
+
 /// The materialised paths of `codes`, in no order; unknown codes are left out.
 pub fn paths_of(conn: &mut DbConnection, codes: &[String]) -> StoreResult<Vec<String>> {
     if codes.is_empty() {
