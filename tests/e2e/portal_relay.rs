@@ -697,3 +697,40 @@ fn a_dossier_transferred_out_of_a_relays_unit_is_not_sent() {
     assert_eq!(r.status, Status::OK, "{}", r.text);
     assert_eq!(owner(), "stp-relay");
 }
+
+#[test]
+fn a_vendors_same_sync_again_under_the_relay_is_unchanged_and_not_sent_again() {
+    let app = TestApp::spawn_configured(patient);
+    let admin = seed(&app);
+    let portal = Receiver::start();
+    relay(&app, &admin, &portal);
+    let code = "C1-260302-0070";
+    let sync = |mirrored: bool| -> String {
+        let path = if mirrored {
+            "/api/v1/portal-sync?mirrorsPortal=true"
+        } else {
+            "/api/v1/portal-sync"
+        };
+        let body = json!({"service": "DongBoHoSoMC",
+                          "data": [crate::portal_sync::open_portal_dossier(code)]});
+        let r = app.post(path, &admin, &body);
+        assert_eq!(r.status, Status::OK, "{}", r.text);
+        r.body["data"][0]["result"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(sync(false), "created");
+    let d = wait_dossier(&app, &admin, code, |d| !d["syncedAt"].is_null());
+    assert_eq!(d["syncedStatus"], "received", "{d}");
+    // The relay's record is not the vendor's change: the same sync again, flagged or not.
+    assert_eq!(sync(false), "unchanged");
+    assert_eq!(sync(true), "updated", "the flag is part of what was sent");
+    assert_eq!(sync(true), "unchanged");
+    std::thread::sleep(Duration::from_millis(800));
+    let sent = taken_items(&portal)
+        .into_iter()
+        .filter(|(c, _)| c == code)
+        .count();
+    assert!(
+        sent <= 2,
+        "sent {sent} times: the relay's records started it again"
+    );
+}

@@ -10,7 +10,7 @@ use crate::procedures::seed;
 /// A dossier of 1.000001 (3 working days) at C1 as a vendor syncs it to the portal: received
 /// Monday 2 March 08:00, a supplement requested Tuesday 09:00 and supplied Wednesday 10:00,
 /// finished Friday 6 March 10:00, returned at 15:00.
-fn portal_dossier(code: &str) -> Value {
+pub(crate) fn portal_dossier(code: &str) -> Value {
     json!({
         "MaHoSo": code, "MaTTHC": "1.000001", "TenTTHC": "Đăng ký khai sinh",
         "MaLinhVuc": "HT", "TenLinhVuc": "Hộ tịch", "ChuHoSo": "Nguyễn Văn An",
@@ -35,7 +35,7 @@ fn portal_dossier(code: &str) -> Value {
 }
 
 /// [`portal_dossier`] still open: received, handed to processing, nothing after.
-fn open_portal_dossier(code: &str) -> Value {
+pub(crate) fn open_portal_dossier(code: &str) -> Value {
     let mut open = portal_dossier(code);
     for key in ["NgayKetThucXuLy", "NgayTra"] {
         open[key] = Value::Null;
@@ -82,6 +82,17 @@ fn dossier(app: &TestApp, token: &str, code: &str) -> Value {
     let r = app.get(&format!("/api/v1/dossiers/{code}"), token);
     assert_eq!(r.status, Status::OK, "{}", r.text);
     r.body
+}
+
+/// A dossier's finish event.
+fn finish_of(d: &Value) -> Value {
+    d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["status"] == "finished")
+        .unwrap()
+        .clone()
 }
 
 /// The statuses of a dossier's events, in order.
@@ -467,13 +478,7 @@ fn progress_steps_arrive_in_any_order_and_outlive_the_next_whole_sync() {
     let d = dossier(&app, &admin, "C1-260302-0021");
     assert_eq!(d["status"], "finished");
     assert_eq!(d["timing"], "finishedEarly");
-    let finish = d["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["status"] == "finished")
-        .unwrap()
-        .clone();
+    let finish = finish_of(&d);
     assert_eq!(finish["actor"], "Trần Thị Bình (Công chức tư pháp)");
     assert_eq!(finish["note"], "Ký duyệt");
     assert_eq!(finish["payload"]["PhongBanXuLy"], "Bộ phận một cửa");
@@ -968,6 +973,28 @@ fn a_whole_sync_after_progress_steps_keeps_what_they_said() {
     assert_eq!(finishes[0]["actor"], "Trần Thị Bình (Công chức tư pháp)");
     assert_eq!(finishes[0]["note"], "Ký duyệt");
     assert_eq!(finishes[0]["payload"]["PhongBanXuLy"], "Bộ phận một cửa");
+    // The step corrected, after the sync dated it: what it says now replaces what it said.
+    let mut corrected = step(y, "20260306100000", 9, "Ký duyệt lại");
+    corrected["NguoiXuLy"] = json!("Lê Văn Cường");
+    let again = post(
+        "/api/v1/portal-sync",
+        "CapNhatTienDoHoSoMC",
+        json!([corrected.clone()]),
+    );
+    assert_eq!(again, ["added"]);
+    let d = dossier(&app, &admin, y);
+    let finish = finish_of(&d);
+    assert_eq!(
+        finish["actor"], "Lê Văn Cường (Công chức tư pháp)",
+        "{finish}"
+    );
+    assert_eq!(finish["note"], "Ký duyệt lại");
+    let again = post(
+        "/api/v1/portal-sync",
+        "CapNhatTienDoHoSoMC",
+        json!([corrected]),
+    );
+    assert_eq!(again, ["duplicate"]);
     let whole = post(
         "/api/v1/portal-sync",
         "DongBoHoSoMC",
@@ -1035,12 +1062,7 @@ fn a_correction_after_a_finish_step_and_its_sync_is_stored_not_judged_stale() {
     assert_eq!(post("DongBoHoSoMC", json!([corrected])), "updated");
     let d = dossier(&app, &admin, code);
     assert!(!statuses(&d).contains(&"supplementRequested"), "{d}");
-    let finish = d["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["status"] == "finished")
-        .unwrap();
+    let finish = finish_of(&d);
     assert_eq!(finish["note"], "Ký duyệt", "{finish}");
     assert_eq!(d["endedAt"], "2026-03-06T10:00:00+07:00");
 }
@@ -1135,4 +1157,35 @@ fn steps_not_mirrored_never_count_as_synced_and_a_requests_order_does_not_decide
             .collect()
     };
     assert_eq!(history(a), history(b));
+}
+
+#[test]
+fn steps_that_together_would_set_stored_ones_aside_are_refused_together() {
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    let code = "C1-260302-0067";
+    // Received, asked for a supplement on the 3rd (never received back), finished and returned
+    // on the 6th.
+    let mut d = portal_dossier(code);
+    d["DanhSachHoSoBoSung"] = json!([{"NgayBoSung": "20260303090000", "TrangThaiBoSung": 1}]);
+    sync(&app, &admin, "DongBoHoSoMC", json!([d]));
+    let before = dossier(&app, &admin, code);
+    assert_eq!(before["status"], "returned", "{before}");
+    // Processing alone fits; a refusal to receive alone is set aside by itself; together they
+    // would set the stored finish and return aside (nothing may follow the refusal).
+    let results = item_results(
+        &app,
+        &admin,
+        "/api/v1/portal-sync",
+        "CapNhatTienDoHoSoMC",
+        json!([
+            {"MaHoSo": code, "ThoiDiemXuLy": "20260303120000", "TrangThai": 4},
+            {"MaHoSo": code, "ThoiDiemXuLy": "20260303150000", "TrangThai": 3}
+        ]),
+    );
+    assert_eq!(results, ["rejected", "rejected"]);
+    let after = dossier(&app, &admin, code);
+    assert_eq!(after["status"], "returned");
+    assert_eq!(after["endedAt"], before["endedAt"]);
+    assert_eq!(after["events"], before["events"]);
 }

@@ -1250,16 +1250,34 @@ pub fn put_batch_keeping(
             // In time order, however the steps arrived, so that the same sync again is the
             // same write (until 2026-12-07 steps sent out of order made it `updated`).
             w.events.sort_by_key(|e| e.at);
-            if let Some(&recorded) = synced_before.get(w.code.as_str()).filter(|_| allowed) {
+            // Under the relay tthc records the syncs itself and puts its record in place of
+            // what a write reports (`prepare`): the record must not become what the vendor
+            // sent, whose hash says whether the same sync came again.
+            let relayed = match lookups
+                .stored
+                .get(w.code.as_str())
+                .and_then(Option::as_ref)
+                .map(|s| s.unit_path.clone())
+            {
+                Some(path) if allowed => lookups.relayed(conn, &path)?,
+                _ => true,
+            };
+            if let Some(&recorded) = synced_before.get(w.code.as_str()).filter(|_| !relayed) {
                 match w.synced {
                     // Not mirrored: tthc does not know what the portal holds, and keeps what
                     // it recorded (until 2026-12-07 such a sync erased it).
                     None => w.synced = Some(recorded),
-                    // Mirrored, and recorded synced later than the sync's own dates (by
-                    // mirrored progress steps): the portal holds those steps too (until
-                    // 2026-12-07 the sync took the record back behind them and flagged it
-                    // `syncBehind`).
-                    Some(own) if recorded.0 > own.0 => w.synced = Some(recorded),
+                    // Mirrored, and recorded synced as of a mirrored progress step kept here,
+                    // later than the sync's own dates: the portal holds that step too (until
+                    // 2026-12-07 the sync took the record back behind it and flagged the
+                    // dossier `syncBehind`). A record of an earlier whole sync is not kept: a
+                    // correction may move its dates back.
+                    Some(own)
+                        if recorded.0 > own.0
+                            && w.events.iter().any(|e| keep(e) && e.at == recorded.0) =>
+                    {
+                        w.synced = Some(recorded);
+                    }
                     Some(_) => {}
                 }
             }
@@ -1379,6 +1397,25 @@ pub fn add_progress(
             results.push(Ok(ProgressOutcome::Added));
             added.push((results.len() - 1, slot, event.id.clone()));
         }
+        // Steps each harmless alone may together set aside stored steps (a processing step,
+        // then a refusal to receive that nothing may follow, before a stored finish): then
+        // none of the request's steps of that dossier is stored.
+        for (slot, (history, refused_before)) in stored.iter().enumerate() {
+            let w = &mut writes[slot];
+            let overturned = intake::split_refused(w.received_at, &w.events)
+                .1
+                .into_iter()
+                .find(|(e, _)| {
+                    !refused_before.contains(&e.id) && history.iter().any(|h| h.id == e.id)
+                });
+            if let Some((_, reason)) = overturned {
+                w.events.clone_from(history);
+                for &(result, _, _) in added.iter().filter(|(_, s, _)| *s == slot) {
+                    results[result] = Ok(ProgressOutcome::Contradicts(reason.clone()));
+                }
+                added.retain(|(_, s, _)| *s != slot);
+            }
+        }
         // Judged with every step of the request: a later step may set an earlier one aside.
         let refused: Vec<Vec<(Event, String)>> = writes
             .iter()
@@ -1437,21 +1474,21 @@ fn same_step(a: &Event, b: &Event) -> bool {
     a.status == b.status && a.at == b.at
 }
 
-/// Copies onto `dated` who took the step and why from `told`, where `dated` says nothing of
-/// it; whether anything was copied.
+/// Copies onto `dated` who took the step and why, as far as `told` says it (a corrected step
+/// replaces what it says again); whether anything changed.
 fn take_details(dated: &mut Event, told: &Event) -> bool {
-    let mut taken = false;
+    let mut changed = false;
     for (mine, theirs) in [
         (&mut dated.actor, &told.actor),
         (&mut dated.note, &told.note),
         (&mut dated.payload, &told.payload),
     ] {
-        if mine.is_none() && theirs.is_some() {
+        if theirs.is_some() && mine != theirs {
             mine.clone_from(theirs);
-            taken = true;
+            changed = true;
         }
     }
-    taken
+    changed
 }
 
 /// When and with what status the stored dossiers of `codes` were last recorded synced, by code.
