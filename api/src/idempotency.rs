@@ -115,7 +115,7 @@ pub struct SecretBearing;
 
 /// Marks an answer that the request alone did not decide: a bulk item the database could not
 /// write at that moment (busy, the connection lost). It is never kept, so that the retry its
-/// item asks for, under the same key, is judged again: what was stored meanwhile is then
+/// item asks for, under the same key, is judged again: what the first attempt stored is then
 /// `unchanged`.
 #[derive(Debug, Clone, Copy)]
 pub struct Undecided;

@@ -327,21 +327,6 @@ fn resetting_the_admin_secret_at_start_revokes_the_admin_tokens() {
     assert_eq!(reset.get("/api/v1/clients", new).status, Status::OK);
 }
 
-/// Pushes three dossiers of commune C1.
-fn three_dossiers_of_c1(app: &TestApp, admin: &str) {
-    use serde_json::json;
-    let items: Vec<serde_json::Value> = (0..3)
-        .map(|i| {
-            json!({"code": format!("C1-MOVE-{i:05}"), "procedureCode": "1.000001", "unit": "C1",
-                   "channel": "online", "receivedAt": "2026-03-02T08:00:00+07:00",
-                   "applicant": {"kind": "citizen", "name": "An"},
-                   "events": [{"id": "1", "status": "received", "at": "2026-03-02T08:00:00+07:00"}]})
-        })
-        .collect();
-    let r = app.post("/api/v1/dossiers/bulk", admin, &json!(items));
-    assert_eq!(r.status, Status::OK, "{}", r.text);
-}
-
 /// How many dossiers `app` lists to `token` for `query`.
 fn listed(app: &TestApp, token: &str, query: &str) -> usize {
     let r = app.get(&format!("/api/v1/dossiers{query}"), token);
@@ -358,7 +343,7 @@ fn a_list_read_after_another_instance_moved_its_unit_finds_the_records() {
     let admin = crate::procedures::seed(&one);
     one.unit("STP2", "department", Some("P"));
     let (_, limited) = one.client("c1-reader", &["dossiers:read"], &["C1"]);
-    three_dossiers_of_c1(&one, &admin);
+    crate::webhooks::push_dossiers(&one, &admin, "MOVE", 3);
     // Read once, so that this instance remembers where C1 is.
     assert_eq!(listed(&one, &admin, "?unit=C1"), 3);
     assert_eq!(listed(&one, &limited, ""), 3);
@@ -381,7 +366,7 @@ fn a_list_page_is_read_with_the_remembered_path_alone() {
     let test_db = TestDb::new();
     let one = TestApp::spawn_on(&test_db.url);
     let admin = crate::procedures::seed(&one);
-    three_dossiers_of_c1(&one, &admin);
+    crate::webhooks::push_dossiers(&one, &admin, "MOVE", 3);
     assert_eq!(listed(&one, &admin, "?unit=C1"), 3);
     // Behind the service's back, C1's path is changed without its records' (which no move
     // does): only a page read with the path remembered, and no lookup of the unit, still

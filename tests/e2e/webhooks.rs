@@ -47,7 +47,7 @@ fn subscribe(app: &TestApp, token: &str, body: &Value) -> (String, String, Strin
 }
 
 /// Pushes `n` new dossiers of commune C1 in one request: `n` changes.
-fn push_dossiers(app: &TestApp, token: &str, prefix: &str, n: usize) {
+pub(crate) fn push_dossiers(app: &TestApp, token: &str, prefix: &str, n: usize) {
     let items: Vec<Value> = (0..n)
         .map(|i| {
             json!({"code": format!("C1-{prefix}-{i:05}"), "procedureCode": "1.000001", "unit": "C1",

@@ -255,6 +255,8 @@ struct StoredDue {
     /// The vendor's revision instant (`revisedAt`) stored in its details: a push without one
     /// carries it forward, and pushes are weighed by it.
     revised_at: Option<NaiveDateTime>,
+    /// When and with what status it was last recorded synced.
+    synced: Option<(NaiveDateTime, Status)>,
 }
 
 /// Of a stored dossier's details (`data`), what a new write of it needs.
@@ -374,6 +376,7 @@ impl Lookups {
                 Option<NaiveDateTime>,
                 (Option<String>, Option<NaiveDateTime>, Option<String>),
                 String,
+                (Option<NaiveDateTime>, Option<String>),
             );
             let rows: Vec<StoredColumns> = dossiers::table
                 .filter(dossiers::code.eq_any(chunk))
@@ -394,6 +397,7 @@ impl Lookups {
                         dossiers::rating_channel,
                     ),
                     dossiers::data,
+                    (dossiers::synced_at, dossiers::synced_status),
                 ))
                 .load(conn)?;
             self.petitioned
@@ -404,6 +408,7 @@ impl Lookups {
                 rule_due_at,
                 (rating, rated_at, rating_channel),
                 data,
+                (synced_at, synced_status),
             ) in rows
             {
                 let revised_at = serde_json::from_str::<StoredRevision>(&data)
@@ -422,6 +427,7 @@ impl Lookups {
                         rule_due_at,
                         rating: rating_of(rating.as_deref(), rated_at, rating_channel.as_deref()),
                         revised_at,
+                        synced: synced_at.zip(synced_status.as_deref().and_then(Status::parse)),
                     }),
                 );
             }
@@ -1207,8 +1213,6 @@ pub fn put_batch_keeping(
             lookups.preload_stored(conn, &codes)?;
             lookups.preload_steps(conn, &codes)?;
         }
-        let codes: Vec<&str> = writes.iter().map(|w| w.code.as_str()).collect();
-        let synced_before = recorded_syncs(conn, &codes)?;
         for w in &mut writes {
             // Every item of a code, as if synced one after another. A dossier outside the
             // grant lends nothing: it is answered as missing, whatever its steps.
@@ -1253,16 +1257,16 @@ pub fn put_batch_keeping(
             // Under the relay tthc records the syncs itself and puts its record in place of
             // what a write reports (`prepare`): the record must not become what the vendor
             // sent, whose hash says whether the same sync came again.
-            let relayed = match lookups
+            let Some((path, Some(recorded))) = lookups
                 .stored
                 .get(w.code.as_str())
                 .and_then(Option::as_ref)
-                .map(|s| s.unit_path.clone())
-            {
-                Some(path) if allowed => lookups.relayed(conn, &path)?,
-                _ => true,
+                .filter(|_| allowed)
+                .map(|s| (s.unit_path.clone(), s.synced))
+            else {
+                continue;
             };
-            if let Some(&recorded) = synced_before.get(w.code.as_str()).filter(|_| !relayed) {
+            if !lookups.relayed(conn, &path)? {
                 match w.synced {
                     // Not mirrored: tthc does not know what the portal holds, and keeps what
                     // it recorded (until 2026-12-07 such a sync erased it).
@@ -1489,26 +1493,6 @@ fn take_details(dated: &mut Event, told: &Event) -> bool {
         }
     }
     changed
-}
-
-/// When and with what status the stored dossiers of `codes` were last recorded synced, by code.
-fn recorded_syncs(
-    conn: &mut DbConnection,
-    codes: &[&str],
-) -> StoreResult<HashMap<String, (NaiveDateTime, Status)>> {
-    let mut found = HashMap::new();
-    for chunk in codes.chunks(CHUNK) {
-        let rows: Vec<(String, Option<NaiveDateTime>, Option<String>)> = dossiers::table
-            .filter(dossiers::code.eq_any(chunk))
-            .select((dossiers::code, dossiers::synced_at, dossiers::synced_status))
-            .load(conn)?;
-        for (code, at, status) in rows {
-            if let (Some(at), Some(status)) = (at, status.as_deref().and_then(Status::parse)) {
-                found.insert(code, (at, status));
-            }
-        }
-    }
-    Ok(found)
 }
 
 /// What a write the portal mirrors is synced as: as of its latest step, with the status its

@@ -457,7 +457,7 @@ pub fn update(
 
 /// What a subscription of a deleted client is owned by: no client id can be it (ids hold no
 /// `:`), so a client created later with the same id does not inherit it.
-pub fn disowned_by(client: &str) -> String {
+fn disowned_by(client: &str) -> String {
     format!("deleted:{client}")
 }
 

@@ -267,13 +267,10 @@ pub fn codes_and_paths(
 
 /// The materialised paths of `codes`, in no order; unknown codes are left out.
 pub fn paths_of(conn: &mut DbConnection, codes: &[String]) -> StoreResult<Vec<String>> {
-    if codes.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(units::table
-        .filter(units::code.eq_any(codes))
-        .select(units::path)
-        .load(conn)?)
+    Ok(codes_and_paths(conn, codes)?
+        .into_iter()
+        .map(|(_, path)| path)
+        .collect())
 }
 
 /// The ids of the units in `scope`; `None` for every unit.
