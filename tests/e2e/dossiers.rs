@@ -742,6 +742,47 @@ fn vendors_act_only_for_their_units() {
 }
 
 #[test]
+fn a_timeline_counts_a_finish_dated_a_little_ahead_as_the_stored_timing_does() {
+    use chrono::Timelike;
+    let app = TestApp::spawn();
+    let admin = seed(&app);
+    // The sender's clock runs two minutes fast: its finish is dated ahead of the service's.
+    let now = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap())
+        .with_nanosecond(0)
+        .unwrap();
+    let received = (now - chrono::TimeDelta::days(1)).to_rfc3339();
+    let finished = (now + chrono::TimeDelta::minutes(2)).to_rfc3339();
+    let mut d = dossier(
+        "C1-261206-0041",
+        json!([
+            {"id": "1", "status": "received", "at": received},
+            {"id": "2", "status": "finished", "at": finished}
+        ]),
+        pdf(),
+        Value::Null,
+    );
+    d["receivedAt"] = json!(received);
+    let r = app.post("/api/v1/dossiers/bulk", &admin, &json!([d]));
+    assert_eq!(r.body["created"], 1, "{}", r.text);
+    let stored = app.get("/api/v1/dossiers/C1-261206-0041", &admin).body;
+    assert!(stored["endedAt"].is_string(), "{stored}");
+    let t = app.get("/api/v1/dossiers/C1-261206-0041/timeline", &admin);
+    assert_eq!(t.status, Status::OK, "{}", t.text);
+    // Until 2026-12-07 the timeline judged at now and left the finish out: open, no timing.
+    assert_eq!(t.body["endedAt"], stored["endedAt"], "{}", t.text);
+    assert_eq!(t.body["timing"], stored["timing"], "{}", t.text);
+    assert!(
+        t.body["timing"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("finished")),
+        "{}",
+        t.text
+    );
+    assert_eq!(t.body["at"], stored["endedAt"], "judged at the finish");
+}
+
+#[test]
 fn timelines_explain_and_lists_answer_the_periods_questions() {
     let app = TestApp::spawn();
     let admin = seed(&app);

@@ -407,6 +407,45 @@ fn messy_vendor_histories_are_stored_flagged_and_reported_item_by_item() {
     assert_eq!(names, ["data[2].NgayTiepNhan", "data[2].TrangThaiHoSo"]);
     assert_eq!(items[3]["error_code"], 1);
     assert_eq!(items[3]["MaHoSo"], Value::Null);
+    // What only storage can judge is named in the portal's terms too (until 2026-12-07 as
+    // tthc's: `procedureCode`, `receivedAt`, `events[1].at`), before or after storage looks.
+    let mut unknown = portal_dossier("C1-260302-0015");
+    unknown["MaTTHC"] = json!("9.999999");
+    let mut ahead = portal_dossier("C1-260302-0016");
+    ahead["NgayTiepNhan"] = json!("20990302080000");
+    let mut finished_ahead = portal_dossier("C1-260302-0017");
+    finished_ahead["NgayKetThucXuLy"] = json!("20990304100000");
+    let answer = sync(
+        &app,
+        &admin,
+        "DongBoHoSoMC",
+        json!([unknown, ahead, finished_ahead]),
+    );
+    let named: Vec<(&str, &str)> = answer["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["invalidParams"].as_array().unwrap())
+        .map(|p| (p["name"].as_str().unwrap(), p["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("data[0].MaTTHC", "no procedure has the code 9.999999"),
+            ("data[1].NgayTiepNhan", "is in the future"),
+            ("data[2].NgayKetThucXuLy", "is in the future"),
+        ],
+        "{answer}"
+    );
+    // A step of a dossier tthc does not hold: the step named whole.
+    let answer = sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([{"MaHoSo": "C1-260302-0099", "ThoiDiemXuLy": "20260305090000", "TrangThai": 4}]),
+    );
+    assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+    assert_eq!(answer["data"][0]["invalidParams"][0]["name"], "data[0]");
     // Nothing of the refused items was stored.
     app.get("/api/v1/dossiers/C1-260302-0013", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
@@ -514,7 +553,11 @@ fn grants_the_mirror_flag_and_the_envelope() {
         json!([portal_dossier("C1-260302-0031")]),
     );
     assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
-    assert_eq!(answer["data"][0]["invalidParams"][0]["name"], "unit");
+    // Named as the vendor sent it, not as tthc stores it (`unit` until 2026-12-07).
+    assert_eq!(
+        answer["data"][0]["invalidParams"][0]["name"],
+        "data[0].DonViXuLy"
+    );
     app.get("/api/v1/dossiers/C1-260302-0031", &admin)
         .assert_problem(Status::NOT_FOUND, "notFound");
     // The same payload sent to the portal too: synced now, with its status.
@@ -654,6 +697,8 @@ fn a_sync_request_is_bounded_as_it_is_read() {
         answer.to_string().contains("at most 500 events"),
         "{answer}"
     );
+    // No one field of the item holds its events: the item is named whole.
+    assert_eq!(answer["data"][0]["invalidParams"][0]["name"], "data[0]");
     // As deep as the dialect's own limit allows: stored and read back.
     deep["X"] = serde_json::from_str(&format!("{}{}", "[".repeat(32), "]".repeat(32))).unwrap();
     let answer = sync(&app, &admin, "DongBoHoSoMC", json!([deep]));

@@ -403,6 +403,35 @@ fn the_monthly_notice_in_the_order_of_the_seed_as_json_xlsx_and_html() {
             .contains("<td class=\"c\">STP</td>")
     );
     assert!(html.contains("trước ngày 17/04/2026"));
+    assert!(
+        html.contains("tthc (số liệu hiện tại), Đơn vị P đạt 38,17 điểm")
+            && !html.contains("đã chốt"),
+        "{html}"
+    );
+    // Closed, the scores come from the snapshot and the letter says so; appendix 3 is still
+    // counted from the records, and the letter says that too.
+    let r = app.call(
+        HttpMethod::POST,
+        "/api/v1/periods/2026-03/close",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, Status::CREATED, "{}", r.text);
+    let closed = app.call_with(
+        HttpMethod::GET,
+        "/api/v1/reports/notice?unit=P&period=2026-03",
+        Some(&admin),
+        None,
+        &[("Accept", "text/html")],
+    );
+    let html = &closed.text;
+    assert!(
+        html.contains("tthc (số liệu đã chốt), Đơn vị P đạt 38,17 điểm")
+            && html.contains("tại Phụ lục 3 (số liệu hiện tại) kèm theo"),
+        "{html}"
+    );
+    let json = app.get("/api/v1/reports/notice?unit=P&period=2026-03", &admin);
+    assert_eq!(json.body["basis"], "snapshot");
     // A notice needs a rule set.
     app.get("/api/v1/reports/notice?unit=P&period=2021-03", &admin)
         .assert_problem(Status::BAD_REQUEST, "validationFailed");

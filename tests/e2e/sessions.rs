@@ -243,9 +243,12 @@ fn people_sign_in_and_their_session_acts_with_their_role_and_units() {
         "/api/v1/auth/session",
         None,
         None,
-        &[("Cookie", cookie.as_str())],
+        &[
+            ("Cookie", cookie.as_str()),
+            ("X-Requested-With", "tthc-console"),
+        ],
     );
-    assert_eq!(out.status, Status::NO_CONTENT);
+    assert_eq!(out.status, Status::NO_CONTENT, "{}", out.text);
     let set = out.header("set-cookie").unwrap();
     assert!(
         set.starts_with("__Host-tthc_session=;") && set.contains("Max-Age=0"),
@@ -431,21 +434,32 @@ fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
         r.assert_problem(Status::UNAUTHORIZED, "invalidToken");
         assert!(r.text.contains("revoked"), "{}", r.text);
     };
-    let sign_out = |cookie: &str| {
+    let sign_out_with = |cookie: &str, guard: bool| {
+        let mut headers = vec![("Cookie", cookie)];
+        if guard {
+            headers.push(("X-Requested-With", "tthc-console"));
+        }
         app.call_with(
             HttpMethod::DELETE,
             "/api/v1/auth/session",
             None,
             None,
-            &[("Cookie", cookie)],
+            &headers,
         )
     };
+    let sign_out = |cookie: &str| sign_out_with(cookie, true);
     let change = |body: Value| {
         let r = app.patch("/api/v1/users/lan", &admin, &body);
         assert_eq!(r.status, Status::OK, "{}", r.text);
     };
     let (here, there) = (open(PASSWORD), open(PASSWORD));
     assert!(works(&here) && works(&there));
+    // Ending a live session is a change made with the cookie: without the header, refused and
+    // the session goes on (until 2026-12-07 it was ended).
+    let r = sign_out_with(&here, false);
+    r.assert_problem(Status::FORBIDDEN, "insufficientScope");
+    assert!(r.text.contains("X-Requested-With"), "{}", r.text);
+    assert!(works(&here));
 
     let out = sign_out(&here);
     assert_eq!(out.status, Status::NO_CONTENT, "{}", out.text);
@@ -455,8 +469,8 @@ fn sessions_are_revoked_by_signing_out_a_new_password_or_disabling() {
     // and signing out with it again and again records nothing more.
     revoked(&here);
     let recorded = revocation_rows(&app);
-    for _ in 0..3 {
-        let again = sign_out(&here);
+    for guard in [true, false, true] {
+        let again = sign_out_with(&here, guard);
         assert_eq!(again.status, Status::NO_CONTENT, "{}", again.text);
     }
     assert_eq!(revocation_rows(&app), recorded);

@@ -121,7 +121,38 @@ impl PortalSyncItem {
     }
 
     fn refused(index: usize, code: Option<String>, error: ApiError) -> Self {
-        let item = BulkItem::rejected(index, code.clone(), error);
+        Self::refused_naming(index, code, error, |_| {})
+    }
+
+    /// An item storage refused: the fields it names are tthc's (`unit`, `receivedAt`), put in
+    /// the portal's terms by `portal_name` (until 2026-12-07 they went out as tthc's).
+    fn refused_by_store(
+        index: usize,
+        code: String,
+        error: ApiError,
+        portal_name: fn(&str) -> Option<&'static str>,
+    ) -> Self {
+        Self::refused_naming(index, Some(code), error, |p| match portal_name(&p.name) {
+            Some(field) => p.name = format!("data[{index}].{field}"),
+            None => {
+                // The reason says which part, in tthc's words (`events: a dossier holds at
+                // most 500 events`), since the name is now the item's.
+                if p.name != "item" {
+                    p.reason = format!("{}: {}", p.name, p.reason);
+                }
+                p.name = format!("data[{index}]");
+            }
+        })
+    }
+
+    fn refused_naming(
+        index: usize,
+        code: Option<String>,
+        error: ApiError,
+        rename: impl Fn(&mut InvalidParamView),
+    ) -> Self {
+        let mut item = BulkItem::rejected(index, code.clone(), error);
+        item.invalid_params.iter_mut().for_each(rename);
         Self {
             code,
             error_code: 1,
@@ -136,6 +167,25 @@ impl PortalSyncItem {
             invalid_params: item.invalid_params,
         }
     }
+}
+
+/// The field of a whole sync (`DongBoHoSoMC`) that a field storage names stands for; `None`
+/// for what no one field of the item holds (the dossier's events together, say): the item is
+/// named whole. Only what storage alone can judge is here: the instants it checks were checked
+/// under the portal's names before (`dialect::dossier_write`).
+fn dossier_field(tthc: &str) -> Option<&'static str> {
+    match tthc {
+        "unit" => Some("DonViXuLy"),
+        "procedureCode" => Some("MaTTHC"),
+        "receivedAt" => Some("NgayTiepNhan"),
+        _ => None,
+    }
+}
+
+/// A progress step (`CapNhatTienDoHoSoMC`) is refused by storage as a whole (its dossier is
+/// not held, or holds as many events as a dossier may): no one field is named.
+fn step_field(_: &str) -> Option<&'static str> {
+    None
 }
 
 /// The `MaHoSo` of an item, when it has a textual one.
@@ -295,12 +345,13 @@ async fn whole_dossiers(
     data: &[&RawValue],
     mirrors_portal: bool,
 ) -> Result<PortalSyncAnswer, ApiError> {
+    let now = now_local();
     let mut items: Vec<Option<PortalSyncItem>> = Vec::with_capacity(data.len());
     let mut slots: Vec<(usize, String, Vec<String>)> = Vec::new();
     let mut writes: Vec<DossierWrite> = Vec::new();
     for (index, raw) in data.iter().enumerate() {
         let mapped = parse::<PortalDossier>(raw, index).and_then(|d| {
-            dialect::dossier_write(&d, index, |n| {
+            dialect::dossier_write(&d, index, now, |n| {
                 let digest = state.identity.digest(n);
                 (digest.hash, digest.last4)
             })
@@ -342,7 +393,7 @@ async fn whole_dossiers(
     for ((index, code, gaps), outcome) in slots.into_iter().zip(outcomes) {
         items[index] = Some(match outcome {
             Ok(o) => PortalSyncItem::stored(code, word(&o), gaps),
-            Err(e) => PortalSyncItem::refused(index, Some(code), e.into()),
+            Err(e) => PortalSyncItem::refused_by_store(index, code, e.into(), dossier_field),
         });
     }
     let items: Vec<PortalSyncItem> = items.into_iter().flatten().collect();
@@ -410,7 +461,7 @@ async fn progress(
                     format!("contradicts the steps stored after it: {reason}"),
                 ),
             ),
-            Err(e) => PortalSyncItem::refused(index, Some(code), e.into()),
+            Err(e) => PortalSyncItem::refused_by_store(index, code, e.into(), step_field),
         });
     }
     Ok(answer(items.into_iter().flatten().collect()))

@@ -434,7 +434,9 @@ pub struct Notice {
     pub official: Option<NoticeOfficial>,
     /// tthc's score for the province.
     pub score: f64,
-    /// `snapshot` for a closed month, else `live`.
+    /// Where the scores (the province's and appendices 1 and 2) come from: `snapshot` for a
+    /// closed month, else `live`. Appendix 3 (`processing`) is always counted from the records
+    /// as they are now.
     pub basis: String,
     /// Appendix 1: the departments, ranked.
     pub departments: Vec<NoticeScore>,
@@ -733,13 +735,16 @@ pub async fn notice(
             }
         },
     ];
+    // Appendix 3 is counted from the records as they are now, also for a closed month (its
+    // snapshot holds scores, not form II.06a): a closed notice says so of that appendix
+    // (until 2026-12-07 the whole notice was labelled as closed figures).
+    let (scores_basis, processing_basis) = if notice.basis == "snapshot" {
+        ("số liệu đã chốt", " (số liệu hiện tại)")
+    } else {
+        ("số liệu hiện tại", "")
+    };
     summary.push(format!(
-        "Theo số liệu của hệ thống tthc ({}), {} đạt {} điểm. Chỉ số của các sở, ngành tại Phụ lục 1, của UBND cấp huyện, cấp xã tại Phụ lục 2, tình hình giải quyết hồ sơ tại Phụ lục 3 kèm theo.",
-        if notice.basis == "snapshot" {
-            "số liệu đã chốt"
-        } else {
-            "số liệu hiện tại"
-        },
+        "Theo số liệu của hệ thống tthc ({scores_basis}), {} đạt {} điểm. Chỉ số của các sở, ngành tại Phụ lục 1, của UBND cấp huyện, cấp xã tại Phụ lục 2, tình hình giải quyết hồ sơ tại Phụ lục 3{processing_basis} kèm theo.",
         unit.name,
         table::vn_decimal(notice.score)
     ));

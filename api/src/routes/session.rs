@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::auth::roles::Role;
 use crate::auth::sign_in::Attempt;
-use crate::auth::{Claims, MaybePrincipal, SESSION_COOKIE};
+use crate::auth::{CSRF_HEADER, Claims, MaybePrincipal, SESSION_COOKIE};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidJson;
@@ -207,12 +207,14 @@ pub async fn current_session(
 /// Ends the session in this browser: the token the cookie held is revoked (refused from now on,
 /// by every instance within a second) and the cookie is replaced by an expired one. The
 /// person's sessions in other browsers go on. Without a cookie, or with one this service did
-/// not sign, only the cookie is expired.
+/// not sign or already refuses, only the cookie is expired. Ending a live session needs the
+/// header `X-Requested-With`, as every change made with the cookie.
 #[utoipa::path(
     tag = "auth",
     responses(
         (status = 204, description = "Signed out; the Set-Cookie header expires the session",
          headers(("Set-Cookie" = String, description = "__Host-tthc_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"))),
+        (status = 403, description = "A live session's cookie without the header `X-Requested-With`", body = Problem, content_type = PROBLEM),
     ),
     security(())
 )]
@@ -227,6 +229,13 @@ pub async fn sign_out(
         && let Ok(claims) = state.jwt.verify(cookie.value())
         && !state.revocations.is_revoked(&claims)
     {
+        // Ending a live session is a change made with the cookie, guarded as every other one
+        // (until 2026-12-07 a sign-out without the header was taken).
+        if !req.headers().contains_key(CSRF_HEADER) {
+            return Err(ApiError::Forbidden(format!(
+                "a change made with the session cookie must carry the header {CSRF_HEADER}"
+            )));
+        }
         let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
             .unwrap_or_else(Utc::now)
             .naive_utc();

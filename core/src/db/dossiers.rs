@@ -2369,12 +2369,15 @@ pub struct Timeline {
     pub at: NaiveDateTime,
 }
 
-/// The timeline of dossier `code`, its timing judged at `at`.
+/// The timeline of dossier `code`, its timing judged at `now`, or at its latest event when that
+/// is a little ahead of `now` ([`crate::dossier::judged_at`], as its stored timing is judged;
+/// until 2026-12-07 a finish dated a minute ahead was left out here while the stored timing
+/// counted it).
 pub fn timeline(
     conn: &mut DbConnection,
     scope: &UnitScope,
     code: &str,
-    at: NaiveDateTime,
+    now: NaiveDateTime,
 ) -> StoreResult<Timeline> {
     let row = row_of(conn, scope, code)?;
     let unit: UnitRow = super::schema::units::table
@@ -2382,6 +2385,7 @@ pub fn timeline(
         .select(UnitRow::as_select())
         .first(conn)?;
     let dossier = dossier_of(conn, row)?;
+    let at = crate::dossier::judged_at(&dossier.events, now);
     let calendar = calendar_for_unit(conn, &unit, dossier.received_at.date().year())?;
     let spec = procedure_at(conn, &dossier.procedure_code, dossier.received_at.date())?
         .and_then(|(_, c)| c.time_limit);

@@ -327,11 +327,7 @@ pub fn judge(write: &DossierWrite, context: &Context<'_>) -> Result<Judged, serd
             // clock (`CLOCK_SLACK`, a sender's fast clock) still ends the dossier. Until
             // 2026-12-07 a finish dated seconds ahead was left out of the stored timing for good
             // (the same push again is unchanged), and the dossier later counted as overdue.
-            at: write
-                .events
-                .iter()
-                .map(|e| e.at)
-                .fold(context.now, NaiveDateTime::max),
+            at: super::judged_at(&write.events, context.now),
         },
         &QualityInput {
             events: &write.events,

@@ -318,6 +318,13 @@ pub fn before_receipt(received_at: NaiveDateTime, event: &Event) -> Option<Strin
     })
 }
 
+/// The instant a dossier with `events` is judged at when `now` is the clock's: the later of the
+/// two, so that an event dated a little ahead of this clock ([`crate::window::CLOCK_SLACK`], a
+/// sender's fast clock, which storage accepts) counts, as it will a minute later.
+pub fn judged_at(events: &[Event], now: NaiveDateTime) -> NaiveDateTime {
+    events.iter().map(|e| e.at).fold(now, NaiveDateTime::max)
+}
+
 /// The current status: the last event's, in instant order.
 pub fn current_status(events: &[Event]) -> Option<Status> {
     ordered(events).last().map(|e| e.status)

@@ -371,6 +371,25 @@ fn optional_instant(
     instant(name, text).map_err(|p| invalid.push(p)).ok()
 }
 
+/// An instant that [`optional_instant`] reads, refused by the window's rules (`window`) under
+/// the portal's own name: storage checks the same, but would name tthc's fields (`receivedAt`,
+/// `events[2].at`), which a vendor speaking the portal's dialect never sent.
+fn checked(
+    name: &str,
+    text: Option<&str>,
+    rule: impl Fn(&str, NaiveDateTime) -> Option<InvalidParam>,
+    invalid: &mut Vec<InvalidParam>,
+) -> Option<NaiveDateTime> {
+    let at = optional_instant(name, text, invalid)?;
+    match rule(name, at) {
+        Some(p) => {
+            invalid.push(p);
+            None
+        }
+        None => Some(at),
+    }
+}
+
 fn text(value: Option<&String>) -> Option<String> {
     value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -404,14 +423,18 @@ fn media_type(link: &str) -> &'static str {
 }
 
 /// A dossier write mapped from a whole-dossier sync, with what could not be mapped. `index`
-/// names the item in the problems (`data[3].NgayTiepNhan`); `identity` turns an identity number
+/// names the item in the problems (`data[3].NgayTiepNhan`); an instant that happened must not
+/// be after `now` (with the clock slack storage allows) nor before 2000, and a due one must be
+/// within the calendar's years, as storage checks them; `identity` turns an identity number
 /// into its keyed hash and last 4 characters.
 pub fn dossier_write(
     d: &PortalDossier,
     index: usize,
+    now: NaiveDateTime,
     identity: impl Fn(&str) -> (String, String),
 ) -> Result<(DossierWrite, Vec<Gap>), Vec<InvalidParam>> {
     let field = |name: &str| format!("data[{index}].{name}");
+    let happened = |name: &str, at| crate::window::happened(name, at, now);
     let mut invalid = Vec::new();
     let mut gaps = Vec::new();
     let code = match text(d.code.as_ref()) {
@@ -442,9 +465,12 @@ pub fn dossier_write(
             ));
             None
         }
-        Some(t) => instant(&field("NgayTiepNhan"), &t)
-            .map_err(|p| invalid.push(p))
-            .ok(),
+        Some(t) => checked(
+            &field("NgayTiepNhan"),
+            Some(t.as_str()),
+            happened,
+            &mut invalid,
+        ),
     };
     // After a supplement the portal's `NgayHenTra` is the moved due date (`NgayHenTraMoi`);
     // tthc adds the supplement time itself, so it takes the due date before the first request.
@@ -454,12 +480,18 @@ pub fn dossier_write(
         .and_then(|s| s.due_before.as_deref())
         .filter(|t| !t.trim().is_empty());
     let due = match due_before {
-        Some(t) => optional_instant(
+        Some(t) => checked(
             &field("DanhSachHoSoBoSung[0].NgayHenTraTruoc"),
             Some(t),
+            crate::window::due,
             &mut invalid,
         ),
-        None => optional_instant(&field("NgayHenTra"), d.due.as_deref(), &mut invalid),
+        None => checked(
+            &field("NgayHenTra"),
+            d.due.as_deref(),
+            crate::window::due,
+            &mut invalid,
+        ),
     };
     for (name, len) in [
         ("TaiLieuNop", d.components.len()),
@@ -535,12 +567,18 @@ pub fn dossier_write(
     if let Some(reason) = kept_problem(&d.other) {
         invalid.push(InvalidParam::new(field("(other fields)"), reason));
     }
-    let finished = optional_instant(
+    let finished = checked(
         &field("NgayKetThucXuLy"),
         d.finished.as_deref(),
+        happened,
         &mut invalid,
     );
-    let returned = optional_instant(&field("NgayTra"), d.returned.as_deref(), &mut invalid);
+    let returned = checked(
+        &field("NgayTra"),
+        d.returned.as_deref(),
+        happened,
+        &mut invalid,
+    );
     let status = match d.status.0 {
         None => None,
         Some(c) => match u8::try_from(c).ok().and_then(Status::from_code) {
@@ -557,14 +595,16 @@ pub fn dossier_write(
     let mut events = Vec::new();
     let mut supplements = Vec::new();
     for (i, s) in d.supplements.iter().enumerate() {
-        let requested = optional_instant(
+        let requested = checked(
             &field(&format!("DanhSachHoSoBoSung[{i}].NgayBoSung")),
             s.requested.as_deref(),
+            happened,
             &mut invalid,
         );
-        let completed = optional_instant(
+        let completed = checked(
             &field(&format!("DanhSachHoSoBoSung[{i}].NgayTiepNhanBoSung")),
             s.completed.as_deref(),
+            happened,
             &mut invalid,
         );
         supplements.push((i, requested, completed));
@@ -1022,6 +1062,11 @@ mod tests {
         })
     }
 
+    /// When the tests' dossiers are mapped: after every instant they name.
+    fn now() -> NaiveDateTime {
+        at("2026-12-01 00:00")
+    }
+
     fn no_identity(_: &str) -> (String, String) {
         unreachable!("no identity number in these payloads")
     }
@@ -1058,7 +1103,7 @@ mod tests {
         let mut d = base();
         d["NgayKetThucXuLy"] = "20260304100000".into();
         d["TrangThaiHoSo"] = 8.into();
-        let (w, gaps) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let (w, gaps) = dossier_write(&portal(d), 0, now(), no_identity).unwrap();
         let events: Vec<(&str, Status)> =
             w.events.iter().map(|e| (e.id.as_str(), e.status)).collect();
         assert_eq!(
@@ -1074,7 +1119,7 @@ mod tests {
         // Not accepted: never received.
         let mut refused = base();
         refused["TrangThaiHoSo"] = 3.into();
-        let (w, gaps) = dossier_write(&portal(refused), 0, no_identity).unwrap();
+        let (w, gaps) = dossier_write(&portal(refused), 0, now(), no_identity).unwrap();
         let statuses: Vec<Status> = w.events.iter().map(|e| e.status).collect();
         assert_eq!(statuses, [Status::NewlyRegistered, Status::NotAccepted]);
         assert_eq!(gaps.len(), 1);
@@ -1088,7 +1133,7 @@ mod tests {
             {"TenPhiLePhi": "Phí", "Gia": ""},
             {"TenPhiLePhi": "Phí in", "Gia": 0}
         ]);
-        let (w, gaps) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let (w, gaps) = dossier_write(&portal(d), 0, now(), no_identity).unwrap();
         let kept: Vec<(&str, i64)> = w
             .details
             .fees
@@ -1111,7 +1156,7 @@ mod tests {
         d["MaHoSo"] = "có dấu".into();
         d["NgayTiepNhan"] = "".into();
         d["DanhSachHoSoBoSung"] = serde_json::json!([{"NgayBoSung": "hôm qua"}]);
-        let names = refused(dossier_write(&portal(d), 4, no_identity));
+        let names = refused(dossier_write(&portal(d), 4, now(), no_identity));
         assert_eq!(
             names,
             [
@@ -1119,6 +1164,30 @@ mod tests {
                 "data[4].NgayTiepNhan",
                 "data[4].DanhSachHoSoBoSung[0].NgayBoSung"
             ]
+        );
+    }
+
+    #[test]
+    fn instants_outside_the_window_are_refused_under_the_portals_names() {
+        let mut d = base();
+        d["NgayTiepNhan"] = "19990302080000".into();
+        d["NgayHenTra"] = "29990302080000".into();
+        d["NgayKetThucXuLy"] = "20261201001100".into();
+        d["NgayTra"] = "20261201000900".into();
+        d["DanhSachHoSoBoSung"] = serde_json::json!([
+            {"NgayBoSung": "20270101000000", "NgayTiepNhanBoSung": "20270102000000"}
+        ]);
+        let names = refused(dossier_write(&portal(d), 2, now(), no_identity));
+        assert_eq!(
+            names,
+            [
+                "data[2].NgayTiepNhan",
+                "data[2].NgayHenTra",
+                "data[2].NgayKetThucXuLy",
+                "data[2].DanhSachHoSoBoSung[0].NgayBoSung",
+                "data[2].DanhSachHoSoBoSung[0].NgayTiepNhanBoSung"
+            ],
+            "NgayTra, 9 minutes ahead, is within the clock's slack"
         );
     }
 
@@ -1212,7 +1281,7 @@ mod tests {
             "NgayBoSung": "20260303080000", "NgayTiepNhanBoSung": "20260304090000",
             "NgayHenTraTruoc": "20260305080000", "NgayHenTraMoi": "20260306090000"
         }]);
-        let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let (w, _) = dossier_write(&portal(d), 0, now(), no_identity).unwrap();
         assert_eq!(w.details.vendor_due_at, Some(at("2026-03-05 08:00")));
         let mut out = going_out(&w);
         // Without the moved date (a dossier whose timing is not stored), the date before.
@@ -1229,7 +1298,7 @@ mod tests {
         );
         // Read back, it is the same dossier: judged from the date before the request.
         let again: PortalDossier = serde_json::from_value(json).unwrap();
-        let (back, _) = dossier_write(&again, 0, no_identity).unwrap();
+        let (back, _) = dossier_write(&again, 0, now(), no_identity).unwrap();
         assert_eq!(back.details.vendor_due_at, w.details.vendor_due_at);
     }
 
@@ -1247,7 +1316,7 @@ mod tests {
             {"TenTepDinhKem": "cccd.pdf", "DuocLayTuKhoDMQG": 1},
             {"TenTepDinhKem": "ban-sao.pdf", "DuongDanTaiTepTin": "https://x/ban-sao.pdf"}
         ]);
-        let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let (w, _) = dossier_write(&portal(d), 0, now(), no_identity).unwrap();
         let out = going_out(&w);
         let json = serde_json::to_value(&out).unwrap();
         assert_eq!(json["MaHoSo"], "C1-260302-0001");
@@ -1271,7 +1340,7 @@ mod tests {
         );
         assert!(json.get("Email").is_none());
         // And read again, it is the same dossier.
-        let (again, _) = dossier_write(&out, 0, no_identity).unwrap();
+        let (again, _) = dossier_write(&out, 0, now(), no_identity).unwrap();
         assert_eq!(again.events, w.events);
         assert_eq!(again.channel, w.channel);
         assert_eq!(again.details.fees, w.details.fees);
@@ -1282,18 +1351,18 @@ mod tests {
         // comes back.
         let mut d = base();
         d["HoSoCoThanhPhanSoHoa"] = 1.into();
-        let (w, gaps) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let (w, gaps) = dossier_write(&portal(d), 0, now(), no_identity).unwrap();
         assert!(w.details.reuses_digitized_data);
         assert!(w.details.components.is_empty());
         assert!(gaps.is_empty(), "{gaps:?}");
         let out = going_out(&w);
         let json = serde_json::to_value(&out).unwrap();
         assert_eq!(json["HoSoCoThanhPhanSoHoa"], 1);
-        let (again, _) = dossier_write(&out, 0, no_identity).unwrap();
+        let (again, _) = dossier_write(&out, 0, now(), no_identity).unwrap();
         assert!(again.details.reuses_digitized_data);
         let mut d = base();
         d["HoSoCoThanhPhanSoHoa"] = 0.into();
-        let (w, _) = dossier_write(&portal(d), 0, no_identity).unwrap();
+        let (w, _) = dossier_write(&portal(d), 0, now(), no_identity).unwrap();
         assert!(!w.details.reuses_digitized_data);
     }
 }
