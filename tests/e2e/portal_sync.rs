@@ -699,6 +699,42 @@ fn a_sync_request_is_bounded_as_it_is_read() {
     );
     // No one field of the item holds its events: the item is named whole.
     assert_eq!(answer["data"][0]["invalidParams"][0]["name"], "data[0]");
+    // A dossier holding 500 events takes no step more: the step named whole, the reason saying
+    // the events are what is full (until 2026-12-07 it said `id`).
+    many["MaHoSo"] = json!("C1-260302-0038");
+    many["DanhSachHoSoBoSung"] = json!(
+        (0..249)
+            .map(|i| {
+                let at = |m: u32| format!("20260303{:02}{:02}00", 8 + m / 60, m % 60);
+                // The last request unanswered: 3 dated steps and 497 supplement events.
+                if i == 248 {
+                    json!({"NgayBoSung": at(2 * i)})
+                } else {
+                    json!({"NgayBoSung": at(2 * i), "NgayTiepNhanBoSung": at(2 * i + 1)})
+                }
+            })
+            .collect::<Vec<_>>()
+    );
+    let answer = sync(&app, &admin, "DongBoHoSoMC", json!([many]));
+    assert_eq!(answer["data"][0]["result"], "created", "{answer}");
+    let answer = sync(
+        &app,
+        &admin,
+        "CapNhatTienDoHoSoMC",
+        json!([{"MaHoSo": "C1-260302-0038", "ThoiDiemXuLy": "20260305090000", "TrangThai": 4}]),
+    );
+    assert_eq!(answer["data"][0]["result"], "rejected", "{answer}");
+    assert_eq!(
+        (
+            &answer["data"][0]["invalidParams"][0]["name"],
+            &answer["data"][0]["invalidParams"][0]["reason"]
+        ),
+        (
+            &json!("data[0]"),
+            &json!("events: a dossier holds at most 500 events")
+        ),
+        "{answer}"
+    );
     // As deep as the dialect's own limit allows: stored and read back.
     deep["X"] = serde_json::from_str(&format!("{}{}", "[".repeat(32), "]".repeat(32))).unwrap();
     let answer = sync(&app, &admin, "DongBoHoSoMC", json!([deep]));

@@ -1254,7 +1254,8 @@ pub struct TimelineView {
     pub effective_due_at: Option<DateTime<FixedOffset>>,
     /// How the rules' due instant was computed: days skipped and why.
     pub due_explanation: Vec<crate::routes::calendar::ExplanationItem>,
-    /// The instant the timing is judged at (now).
+    /// The instant the timing is judged at: now, or the latest event when a sender's fast
+    /// clock dated it up to 10 minutes ahead (as the stored timing is judged).
     pub at: DateTime<FixedOffset>,
     /// The timing.
     pub timing: Timing,
@@ -1273,7 +1274,8 @@ pub struct TimelineView {
 /// Explain a dossier's timing
 ///
 /// Its due date (the procedure's limit, the cut-off, the days skipped) and its timing
-/// classification (end, supplement time, apologies), step by step, judged now.
+/// classification (end, supplement time, apologies), step by step, judged now (or at the latest
+/// event, when a sender's fast clock dated it up to 10 minutes ahead).
 #[utoipa::path(
     tag = "dossiers",
     params(("code" = String, Path, description = "Dossier code", example = "000.21.30.H12-260302-0001")),

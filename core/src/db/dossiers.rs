@@ -1374,7 +1374,8 @@ pub fn add_progress(
                     }
                 }
                 None if events.len() >= MAX_EVENTS => {
-                    results.push(Err(StoreError::invalid(too_many_events("id"))));
+                    // The dossier's events together, not the step's id, are what is full.
+                    results.push(Err(StoreError::invalid(too_many_events("events"))));
                     continue;
                 }
                 None => {

@@ -318,11 +318,18 @@ pub fn before_receipt(received_at: NaiveDateTime, event: &Event) -> Option<Strin
     })
 }
 
-/// The instant a dossier with `events` is judged at when `now` is the clock's: the later of the
-/// two, so that an event dated a little ahead of this clock ([`crate::window::CLOCK_SLACK`], a
-/// sender's fast clock, which storage accepts) counts, as it will a minute later.
+/// The instant a dossier with `events` is judged at when `now` is the clock's: the later of
+/// `now` and its latest event within [`crate::window::CLOCK_SLACK`] of it, so that an event dated
+/// a little ahead of this clock (a sender's fast clock, which storage accepts) counts, as it
+/// will a minute later. An event further ahead (only in rows stored before storage refused
+/// them) is not judged as if it had happened.
 pub fn judged_at(events: &[Event], now: NaiveDateTime) -> NaiveDateTime {
-    events.iter().map(|e| e.at).fold(now, NaiveDateTime::max)
+    let horizon = now + crate::window::CLOCK_SLACK;
+    events
+        .iter()
+        .map(|e| e.at)
+        .filter(|at| *at <= horizon)
+        .fold(now, NaiveDateTime::max)
 }
 
 /// The current status: the last event's, in instant order.

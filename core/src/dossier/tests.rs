@@ -54,6 +54,22 @@ fn with(mut events: Vec<Event>, more: &[Event]) -> Vec<Event> {
 const DUE: Option<&str> = Some("2026-03-05 08:00");
 
 #[test]
+fn a_dossier_is_judged_at_its_latest_event_within_the_clocks_slack_and_no_further() {
+    let now = at("2026-03-04 10:00");
+    let events = |finish: &str| with(received(), &[ev("f", Status::Finished, finish)]);
+    assert_eq!(judged_at(&received(), now), now);
+    assert_eq!(judged_at(&events("2026-03-04 09:00"), now), now);
+    assert_eq!(
+        judged_at(&events("2026-03-04 10:10"), now),
+        at("2026-03-04 10:10"),
+        "ten minutes ahead: a fast clock"
+    );
+    // Further ahead (a row stored before such instants were refused): not judged as happened.
+    assert_eq!(judged_at(&events("2026-03-04 10:11"), now), now);
+    assert_eq!(judged_at(&events("2099-03-04 10:00"), now), now);
+}
+
+#[test]
 fn finished_dossiers_are_early_on_time_or_late() {
     let early = with(received(), &[ev("f", Status::Finished, "2026-03-04 10:00")]);
     assert_eq!(
