@@ -857,9 +857,9 @@ const CSV_CLIENT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Hands `chunk` to the response; `false` when the client went away or has taken nothing for
 /// `wait` ([`CSV_CLIENT_WAIT`]: the export then stops, and its thread ends).
-fn send_or_give_up(
-    tx: &tokio::sync::mpsc::Sender<actix_web::web::Bytes>,
-    mut chunk: actix_web::web::Bytes,
+fn send_or_give_up<T>(
+    tx: &tokio::sync::mpsc::Sender<T>,
+    mut chunk: T,
     wait: std::time::Duration,
 ) -> bool {
     use tokio::sync::mpsc::error::TrySendError;
@@ -884,7 +884,8 @@ fn send_or_give_up(
 /// a byte-order mark, `header` first). `next_page` reads the next page of rows on a database
 /// connection taken for that page, and answers `None` when the list is done. The pages are read
 /// on a thread of their own; a client that stops reading stops the export. A failure after the
-/// first bytes can only cut the file short: it is logged.
+/// first bytes is logged and breaks the response off ([`csv_body`]): the client sees a
+/// transfer that did not finish, never a short file that looks whole.
 pub fn csv_stream<F>(
     state: &crate::state::AppState,
     name: &str,
@@ -897,7 +898,7 @@ where
         + 'static,
 {
     use actix_web::web::Bytes;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<CsvChunk>(4);
     let first = {
         let mut writer = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         let _ = writer.write_record(header);
@@ -909,7 +910,7 @@ where
         .name("tthc-csv".into())
         .spawn(move || {
             let result = (|| -> Result<(), ApiError> {
-                if !send_or_give_up(&tx, Bytes::from(first), CSV_CLIENT_WAIT) {
+                if !send_or_give_up(&tx, Ok(Bytes::from(first)), CSV_CLIENT_WAIT) {
                     return Ok(());
                 }
                 loop {
@@ -926,7 +927,7 @@ where
                     let chunk = writer
                         .into_inner()
                         .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
-                    if !send_or_give_up(&tx, Bytes::from(chunk), CSV_CLIENT_WAIT) {
+                    if !send_or_give_up(&tx, Ok(Bytes::from(chunk)), CSV_CLIENT_WAIT) {
                         return Ok(());
                     }
                 }
@@ -934,23 +935,48 @@ where
             })();
             if let Err(e) = result {
                 tracing::error!(error = %e, export, "a CSV export stopped short");
+                // Until 2026-12-07 the stream then ended as a whole file does.
+                send_or_give_up(&tx, Err(StoppedShort), CSV_CLIENT_WAIT);
             }
         });
     if let Err(e) = spawned {
         return ApiError::Unavailable(format!("no thread for the export: {e}")).error_response();
     }
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (Ok::<_, actix_web::Error>(chunk), rx))
-    });
     actix_web::HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}.csv\""),
         ))
-        .streaming(body)
+        .streaming(csv_body(rx))
+}
+
+/// A CSV export's piece: the next bytes, or word that the export stopped short.
+type CsvChunk = Result<actix_web::web::Bytes, StoppedShort>;
+
+/// An export that could not read on (the reason is logged, never sent).
+#[derive(Debug)]
+struct StoppedShort;
+
+impl std::fmt::Display for StoppedShort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the export stopped short")
+    }
+}
+
+impl actix_web::ResponseError for StoppedShort {}
+
+/// The response body of the chunks `rx` receives: a [`StoppedShort`] is an error of the body,
+/// on which the server breaks the connection off without the chunked encoding's last chunk,
+/// so that the client's download fails rather than ends.
+fn csv_body(
+    rx: tokio::sync::mpsc::Receiver<CsvChunk>,
+) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (chunk.map_err(actix_web::Error::from), rx))
+    })
 }
 
 /// [`csv_stream`] of a keyset-paginated list: `read(conn, after, limit)` reads up to `limit`
@@ -992,16 +1018,21 @@ where
 /// `@`, a tab or a carriage return) gets a leading `'`, so that a unit or petitioner named
 /// `=HYPERLINK(…)` is shown, never run, when the CSV is opened. Numbers stay numbers.
 ///
-/// So does each part of the text after a `;` or a tab: a spreadsheet whose list separator is
-/// `;` (Excel under Windows' Vietnamese settings, among others) splits the file on it, quoted
-/// or not, and `Khai sinh;=HYPERLINK(…)` would give a cell of its own to the formula (until
-/// 2026-12-07 it did).
+/// So does each part of the text after a `;`, a tab or a line break: a spreadsheet whose list
+/// separator is `;` (Excel under Windows' Vietnamese settings, among others) splits the file on
+/// it, quoted or not, and `Khai sinh;=HYPERLINK(…)` would give a cell of its own to the formula;
+/// read so, the file's quotes no longer hold a line break in its cell either, and the line after
+/// it starts a row of its own (until 2026-12-07 the first did, and the line break still does).
 pub fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
+    const BREAKS: [char; 4] = [';', '\t', '\n', '\r'];
     let formula_like = |part: &str| {
+        let cell = part.trim_end_matches(BREAKS);
+        // A lone line break (`\r` of `\r\n`) is no cell: what follows it is judged itself.
         part.starts_with(['=', '+', '-', '@', '\t', '\r'])
-            && part.trim_end_matches([';', '\t']).parse::<f64>().is_err()
+            && !(cell.is_empty() && part.starts_with('\r'))
+            && cell.parse::<f64>().is_err()
     };
-    let parts = || text.split_inclusive([';', '\t']);
+    let parts = || text.split_inclusive(BREAKS);
     if !parts().any(formula_like) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -1147,6 +1178,11 @@ mod tests {
         // Split on `;` or a tab, as a spreadsheet whose list separator is `;` reads the file.
         assert_eq!(csv_text("Khai sinh;=1+2*CMD;"), "Khai sinh;'=1+2*CMD;");
         assert_eq!(csv_text("a\t@SUM(A1)"), "a\t'@SUM(A1)");
+        // After a line break, as after a `;`: the line is a row of its own there.
+        assert_eq!(
+            csv_text("12/BC\n=cmd|' /C calc'!A0\r\n@x\n-3"),
+            "12/BC\n'=cmd|' /C calc'!A0\r\n'@x\n-3"
+        );
         assert_eq!(csv_text("=1;=2"), "'=1;'=2");
         assert_eq!(csv_text("3,5; -12.5; 7"), "3,5; -12.5; 7");
         assert_eq!(csv_text("-12.5;-3"), "-12.5;-3");
@@ -1214,6 +1250,30 @@ mod tests {
         let names = invalid_names(e);
         assert_eq!(names[0].0, "displayName");
         assert_ne!(names[0].1, BODY_YEARS_REASON);
+    }
+
+    #[actix_web::test]
+    async fn a_csv_export_that_stops_short_fails_its_body_rather_than_ending_it() {
+        use actix_web::body::{BodyStream, to_bytes};
+        use actix_web::web::Bytes;
+        let whole = |chunks: Vec<CsvChunk>| async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<CsvChunk>(4);
+            for c in chunks {
+                tx.try_send(c).unwrap();
+            }
+            drop(tx);
+            to_bytes(BodyStream::new(csv_body(rx))).await
+        };
+        let done = whole(vec![
+            Ok(Bytes::from_static(b"a,b\n")),
+            Ok(Bytes::from_static(b"1,2\n")),
+        ]);
+        assert_eq!(done.await.unwrap(), Bytes::from_static(b"a,b\n1,2\n"));
+        let cut = whole(vec![Ok(Bytes::from_static(b"a,b\n")), Err(StoppedShort)]);
+        assert!(
+            cut.await.is_err(),
+            "a cut body is an error, not a shorter file"
+        );
     }
 
     #[test]

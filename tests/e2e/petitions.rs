@@ -258,6 +258,20 @@ fn overdue_and_soon_due_lists_filters_pages_and_csv() {
         codes(&app.get("/api/v1/petitions?overdue=false", &admin)),
         ["PAKN-NEW"]
     );
+    // The open timings list what `overdue` does (until 2026-12-07 they listed nothing).
+    assert_eq!(
+        codes(&app.get("/api/v1/petitions?timing=openOverdue", &admin)),
+        ["PAKN-OLD"]
+    );
+    assert_eq!(
+        codes(&app.get(
+            "/api/v1/petitions?timing=openWithinTime&overdue=false",
+            &admin
+        )),
+        ["PAKN-NEW"]
+    );
+    app.get("/api/v1/petitions?timing=openOverdue&overdue=false", &admin)
+        .assert_problem(Status::BAD_REQUEST, "validationFailed");
     // Soonest deadline first: the overdue one, then today's (15 working days away).
     assert_eq!(
         codes(&app.get("/api/v1/petitions?dueWithinDays=30", &admin)),
@@ -498,6 +512,20 @@ fn petitions_count_in_the_satisfaction_group_as_worked_out_by_hand() {
         put(&app, &admin, "F", &stray).invalid_names(),
         ["dossierCode"]
     );
+    // Nor can A keep C1's dossier when it moves to STTTT: a link held before is judged again
+    // under a new unit (until 2026-12-07 it was kept, and C1 won the dossier's point back).
+    let mut a_moved = petition(
+        "STTTT",
+        &t("03-02T08:00:00"),
+        json!([
+            ev("1", "handled", &t("03-20T10:00:00")),
+            ev("2", "published", &t("03-23T09:00:00"))
+        ]),
+    );
+    a_moved["dossierCode"] = json!("C1-260302-0001");
+    let r = put(&app, &admin, "A", &a_moved);
+    assert_eq!(r.invalid_names(), ["dossierCode"], "{}", r.text);
+    assert_eq!(app.get("/api/v1/petitions/A", &admin).body["unit"], "C1");
 
     let f = app.get("/api/v1/units/P/petition-figures/2026-03", &admin);
     assert_eq!(f.status, Status::OK, "{}", f.text);

@@ -418,7 +418,9 @@ pub struct PetitionQuery {
     #[validate(range(min = 1, max = 60))]
     #[param(minimum = 1, maximum = 60)]
     pub due_within_days: Option<u32>,
-    /// Only petitions that ended with this timing.
+    /// Only petitions with this timing: one they ended with, or `openOverdue` / `openWithinTime`
+    /// for the open ones past a deadline now or not (as `overdue=true` / `false`; until
+    /// 2026-12-07 these two listed nothing).
     #[param(inline)]
     pub timing: Option<Timing>,
     /// Only petitions with this reaction.
@@ -482,6 +484,21 @@ pub async fn list_petitions(
             .shift_working_days(now.date(), i64::from(days))
             .and_time(now.time())
     });
+    // Only final timings are stored; an open one is judged now, as `overdue` is.
+    let (timing, open_overdue) = match q.timing {
+        Some(Timing::OpenOverdue) => (None, Some(true)),
+        Some(Timing::OpenWithinTime) => (None, Some(false)),
+        ended => (ended, None),
+    };
+    let overdue = match (q.overdue, open_overdue) {
+        (Some(asked), Some(open)) if asked != open => {
+            return Err(ApiError::invalid(
+                "timing",
+                format!("contradicts overdue={asked}"),
+            ));
+        }
+        (asked, open) => asked.or(open),
+    };
     let mut filter = PetitionFilter {
         unit_path: None,
         subject: q.subject,
@@ -491,9 +508,9 @@ pub async fn list_petitions(
         dossier: q.dossier,
         received_from: q.received_from.map(local),
         received_to: q.received_to.map(local),
-        overdue_at: q.overdue.map(|o| (o, now)),
+        overdue_at: overdue.map(|o| (o, now)),
         due_before,
-        timing: q.timing,
+        timing,
         reaction: q.reaction,
         by_due,
         after: q

@@ -295,10 +295,12 @@ fn prepare(
     // another unit's dossier (answered as one not stored yet) must not stop the petition's later
     // writes by a caller who sees that dossier (a status event from the national system). A
     // hidden petition's link is judged as any new one: skipping it would tell the caller which
-    // dossier the petition links (until 2026-12-07).
+    // dossier the petition links (until 2026-12-07). So is a link the petition takes to another
+    // unit: the dossier must be under the new one (until 2026-12-07 the link was kept, and
+    // the old unit no longer counted the dossier as petitioned).
     let linked_before = stored
         .as_ref()
-        .filter(|_| !hidden)
+        .filter(|(unit_id, _)| !hidden && unit.as_ref().is_some_and(|u| u.id == *unit_id))
         .and_then(|(_, linked)| linked.as_ref());
     if let (Some(code), Some(unit)) = (&write.dossier_code, &unit)
         && linked_before != Some(code)
