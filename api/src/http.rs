@@ -897,6 +897,7 @@ where
         + Send
         + 'static,
 {
+    use CsvChunk::{Data, Done};
     use actix_web::web::Bytes;
     let (tx, rx) = tokio::sync::mpsc::channel::<CsvChunk>(4);
     let first = {
@@ -910,7 +911,7 @@ where
         .name("tthc-csv".into())
         .spawn(move || {
             let result = (|| -> Result<(), ApiError> {
-                if !send_or_give_up(&tx, Ok(Bytes::from(first)), CSV_CLIENT_WAIT) {
+                if !send_or_give_up(&tx, Data(Bytes::from(first)), CSV_CLIENT_WAIT) {
                     return Ok(());
                 }
                 loop {
@@ -927,16 +928,18 @@ where
                     let chunk = writer
                         .into_inner()
                         .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
-                    if !send_or_give_up(&tx, Ok(Bytes::from(chunk)), CSV_CLIENT_WAIT) {
+                    if !send_or_give_up(&tx, Data(Bytes::from(chunk)), CSV_CLIENT_WAIT) {
                         return Ok(());
                     }
                 }
+                send_or_give_up(&tx, Done, CSV_CLIENT_WAIT);
                 Ok(())
             })();
+            // Without `Done` (an error, a panic, a client that took nothing for a minute) the
+            // body fails when `tx` is dropped here ([`csv_body`]); until 2026-12-07 it then
+            // ended as a whole file does.
             if let Err(e) = result {
                 tracing::error!(error = %e, export, "a CSV export stopped short");
-                // Until 2026-12-07 the stream then ended as a whole file does.
-                send_or_give_up(&tx, Err(StoppedShort), CSV_CLIENT_WAIT);
             }
         });
     if let Err(e) = spawned {
@@ -951,10 +954,13 @@ where
         .streaming(csv_body(rx))
 }
 
-/// A CSV export's piece: the next bytes, or word that the export stopped short.
-type CsvChunk = Result<actix_web::web::Bytes, StoppedShort>;
+/// A CSV export's piece: the next bytes, or word that the file is whole.
+enum CsvChunk {
+    Data(actix_web::web::Bytes),
+    Done,
+}
 
-/// An export that could not read on (the reason is logged, never sent).
+/// An export that ended before its last page (the reason is logged, never sent).
 #[derive(Debug)]
 struct StoppedShort;
 
@@ -966,16 +972,20 @@ impl std::fmt::Display for StoppedShort {
 
 impl actix_web::ResponseError for StoppedShort {}
 
-/// The response body of the chunks `rx` receives: a [`StoppedShort`] is an error of the body,
-/// on which the server breaks the connection off without the chunked encoding's last chunk,
-/// so that the client's download fails rather than ends.
+/// The response body of the chunks `rx` receives. It ends at [`CsvChunk::Done`]; the sender
+/// gone before it is an error of the body ([`StoppedShort`]), on which the server breaks the
+/// connection off without the chunked encoding's last chunk, so that the client's download
+/// fails rather than ends.
 fn csv_body(
     rx: tokio::sync::mpsc::Receiver<CsvChunk>,
 ) -> impl futures_util::Stream<Item = Result<actix_web::web::Bytes, actix_web::Error>> {
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (chunk.map_err(actix_web::Error::from), rx))
+    futures_util::stream::unfold(Some(rx), |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(CsvChunk::Data(bytes)) => Some((Ok(bytes), Some(rx))),
+            Some(CsvChunk::Done) => None,
+            None => Some((Err(StoppedShort.into()), None)),
+        }
     })
 }
 
@@ -1015,7 +1025,7 @@ where
 }
 
 /// A text cell as a spreadsheet must read it: text that starts like a formula (`=`, `+`, `-`,
-/// `@`, a tab or a carriage return) gets a leading `'`, so that a unit or petitioner named
+/// `@` or a tab) gets a leading `'`, so that a unit or petitioner named
 /// `=HYPERLINK(…)` is shown, never run, when the CSV is opened. Numbers stay numbers.
 ///
 /// So does each part of the text after a `;`, a tab or a line break: a spreadsheet whose list
@@ -1026,11 +1036,10 @@ where
 pub fn csv_text(text: &str) -> std::borrow::Cow<'_, str> {
     const BREAKS: [char; 4] = [';', '\t', '\n', '\r'];
     let formula_like = |part: &str| {
-        let cell = part.trim_end_matches(BREAKS);
-        // A lone line break (`\r` of `\r\n`) is no cell: what follows it is judged itself.
-        part.starts_with(['=', '+', '-', '@', '\t', '\r'])
-            && !(cell.is_empty() && part.starts_with('\r'))
-            && cell.parse::<f64>().is_err()
+        // A line break ends its part, so no part starts with one: what follows a break is a
+        // part of its own, judged itself.
+        part.starts_with(['=', '+', '-', '@', '\t'])
+            && part.trim_end_matches(BREAKS).parse::<f64>().is_err()
     };
     let parts = || text.split_inclusive(BREAKS);
     if !parts().any(formula_like) {
@@ -1256,20 +1265,24 @@ mod tests {
     async fn a_csv_export_that_stops_short_fails_its_body_rather_than_ending_it() {
         use actix_web::body::{BodyStream, to_bytes};
         use actix_web::web::Bytes;
-        let whole = |chunks: Vec<CsvChunk>| async move {
+        let body = |chunks: Vec<CsvChunk>| async move {
             let (tx, rx) = tokio::sync::mpsc::channel::<CsvChunk>(4);
             for c in chunks {
-                tx.try_send(c).unwrap();
+                tx.try_send(c).ok().unwrap();
             }
             drop(tx);
             to_bytes(BodyStream::new(csv_body(rx))).await
         };
-        let done = whole(vec![
-            Ok(Bytes::from_static(b"a,b\n")),
-            Ok(Bytes::from_static(b"1,2\n")),
+        let (head, row) = (Bytes::from_static(b"a,b\n"), Bytes::from_static(b"1,2\n"));
+        let whole = body(vec![
+            CsvChunk::Data(head.clone()),
+            CsvChunk::Data(row),
+            CsvChunk::Done,
         ]);
-        assert_eq!(done.await.unwrap(), Bytes::from_static(b"a,b\n1,2\n"));
-        let cut = whole(vec![Ok(Bytes::from_static(b"a,b\n")), Err(StoppedShort)]);
+        assert_eq!(whole.await.unwrap(), Bytes::from_static(b"a,b\n1,2\n"));
+        // The export's thread gone without saying the file is whole (a page it could not
+        // read, a panic, a client that took nothing for a minute): an error, not a short file.
+        let cut = body(vec![CsvChunk::Data(head)]);
         assert!(
             cut.await.is_err(),
             "a cut body is an error, not a shorter file"

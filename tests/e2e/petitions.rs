@@ -271,7 +271,7 @@ fn overdue_and_soon_due_lists_filters_pages_and_csv() {
         ["PAKN-NEW"]
     );
     app.get("/api/v1/petitions?timing=openOverdue&overdue=false", &admin)
-        .assert_problem(Status::BAD_REQUEST, "validationFailed");
+        .assert_problem(Status::UNPROCESSABLE_ENTITY, "ruleViolated");
     // Soonest deadline first: the overdue one, then today's (15 working days away).
     assert_eq!(
         codes(&app.get("/api/v1/petitions?dueWithinDays=30", &admin)),

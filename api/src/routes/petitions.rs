@@ -492,7 +492,7 @@ pub async fn list_petitions(
     };
     let overdue = match (q.overdue, open_overdue) {
         (Some(asked), Some(open)) if asked != open => {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
                 "timing",
                 format!("contradicts overdue={asked}"),
             ));
