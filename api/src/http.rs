@@ -883,11 +883,28 @@ fn send_or_give_up<T>(
 /// A CSV download of a whole list, streamed page by page while the client reads it (UTF-8 with
 /// a byte-order mark, `header` first). `next_page` reads the next page of rows on a database
 /// connection taken for that page, and answers `None` when the list is done. The pages are read
-/// on a thread of their own; a client that stops reading stops the export. A failure after the
-/// first bytes is logged and breaks the response off ([`csv_body`]): the client sees a
-/// transfer that did not finish, never a short file that looks whole.
-pub fn csv_stream<F>(
+/// on a thread of their own; a client that stops reading stops the export. The first page is
+/// read before the answer starts, so that its failure is the answer (503 for a busy database;
+/// until 2026-12-07 a 200 with a broken body); a failure after the first bytes is logged and
+/// breaks the response off ([`csv_body`]): the client sees a transfer that did not finish,
+/// never a short file that looks whole.
+pub async fn csv_stream<F>(
     state: &crate::state::AppState,
+    name: &str,
+    header: &[&str],
+    next_page: F,
+) -> actix_web::HttpResponse
+where
+    F: FnMut(&mut tthc_core::db::DbConnection) -> Result<Option<Vec<Vec<String>>>, ApiError>
+        + Send
+        + 'static,
+{
+    csv_stream_on(state.db.clone(), name, header, next_page).await
+}
+
+/// [`csv_stream`] over the pool `db`.
+async fn csv_stream_on<F>(
+    db: tthc_core::db::Database,
     name: &str,
     header: &[&str],
     mut next_page: F,
@@ -897,37 +914,44 @@ where
         + Send
         + 'static,
 {
-    use CsvChunk::{Data, Done};
+    use CsvChunk::{Data, Done, Failed};
     use actix_web::web::Bytes;
-    let (tx, rx) = tokio::sync::mpsc::channel::<CsvChunk>(4);
-    let first = {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<CsvChunk>(4);
+    let head = {
         let mut writer = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         let _ = writer.write_record(header);
         writer.into_inner().unwrap_or_default()
     };
-    let db = state.db.clone();
     let export = name.to_owned();
     let spawned = std::thread::Builder::new()
         .name("tthc-csv".into())
         .spawn(move || {
+            let answered = std::cell::Cell::new(false);
             let result = (|| -> Result<(), ApiError> {
-                if !send_or_give_up(&tx, Data(Bytes::from(first)), CSV_CLIENT_WAIT) {
-                    return Ok(());
-                }
+                // The header goes out with the first page.
+                let mut chunk = head;
                 loop {
                     // A connection per page, given back before the page is sent (the statement
                     // ends here): a client that reads slowly, or not at all, holds none.
                     let page = next_page(&mut *db.conn()?)?;
                     let Some(rows) = page else { break };
-                    let mut writer = csv::Writer::from_writer(Vec::new());
+                    let mut writer = csv::Writer::from_writer(std::mem::take(&mut chunk));
                     for row in rows {
                         writer
                             .write_record(row.iter().map(|cell| csv_text(cell).into_owned()))
                             .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
                     }
-                    let chunk = writer
+                    let bytes = writer
                         .into_inner()
                         .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+                    answered.set(true);
+                    if !send_or_give_up(&tx, Data(Bytes::from(bytes)), CSV_CLIENT_WAIT) {
+                        return Ok(());
+                    }
+                }
+                if !chunk.is_empty() {
+                    // An empty list: the header alone.
+                    answered.set(true);
                     if !send_or_give_up(&tx, Data(Bytes::from(chunk)), CSV_CLIENT_WAIT) {
                         return Ok(());
                     }
@@ -940,24 +964,39 @@ where
             // ended as a whole file does.
             if let Err(e) = result {
                 tracing::error!(error = %e, export, "a CSV export stopped short");
+                if !answered.get() {
+                    send_or_give_up(&tx, Failed(e), CSV_CLIENT_WAIT);
+                }
             }
         });
     if let Err(e) = spawned {
         return ApiError::Unavailable(format!("no thread for the export: {e}")).error_response();
     }
+    let first = match rx.recv().await {
+        Some(Data(bytes)) => bytes,
+        Some(Failed(e)) => return e.error_response(),
+        // The thread ended before its first page without a word: a panic.
+        Some(Done) | None => {
+            return ApiError::Internal(format!("the {name} export ended before its first page"))
+                .error_response();
+        }
+    };
+    let first = futures_util::stream::once(std::future::ready(Ok(first)));
     actix_web::HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}.csv\""),
         ))
-        .streaming(csv_body(rx))
+        .streaming(futures_util::StreamExt::chain(first, csv_body(rx)))
 }
 
-/// A CSV export's piece: the next bytes, or word that the file is whole.
+/// A CSV export's piece: the next bytes, word that the file is whole, or why its first page
+/// could not be read (the answer then, before any byte of the file).
 enum CsvChunk {
     Data(actix_web::web::Bytes),
     Done,
+    Failed(ApiError),
 }
 
 /// An export that ended before its last page (the reason is logged, never sent).
@@ -984,7 +1023,7 @@ fn csv_body(
         match rx.recv().await {
             Some(CsvChunk::Data(bytes)) => Some((Ok(bytes), Some(rx))),
             Some(CsvChunk::Done) => None,
-            None => Some((Err(StoppedShort.into()), None)),
+            Some(CsvChunk::Failed(_)) | None => Some((Err(StoppedShort.into()), None)),
         }
     })
 }
@@ -992,7 +1031,7 @@ fn csv_body(
 /// [`csv_stream`] of a keyset-paginated list: `read(conn, after, limit)` reads up to `limit`
 /// rows after the position `after` (from `start`, the cursor the request named); `position`
 /// names a row's place in the order, and `row` makes its cells.
-pub fn csv_list<R, K, Read, Pos, Row>(
+pub async fn csv_list<R, K, Read, Pos, Row>(
     state: &crate::state::AppState,
     name: &str,
     header: &[&str],
@@ -1022,6 +1061,7 @@ where
         after = rows.last().map(&position);
         Ok((!rows.is_empty()).then(|| rows.into_iter().map(&row).collect()))
     })
+    .await
 }
 
 /// A text cell as a spreadsheet must read it: text that starts like a formula (`=`, `+`, `-`,
@@ -1287,6 +1327,49 @@ mod tests {
             cut.await.is_err(),
             "a cut body is an error, not a shorter file"
         );
+    }
+
+    #[actix_web::test]
+    async fn a_csv_export_answers_its_first_pages_failure_and_breaks_off_on_a_later_one() {
+        use actix_web::body::{MessageBody, to_bytes};
+        let file = std::env::temp_dir().join(format!("tthc-csv-{}.db", std::process::id()));
+        let url =
+            tthc_core::db::DatabaseUrl::parse(&format!("sqlite://{}", file.display())).unwrap();
+        let db = tthc_core::db::Database::open(&url, 1).unwrap();
+        // `pages` answers: a page of one row, the end, or the database busy.
+        let export = |pages: Vec<Option<Option<&'static str>>>| {
+            let mut pages = pages.into_iter();
+            csv_stream_on(db.clone(), "x", &["a"], move |_| {
+                match pages.next().flatten() {
+                    Some(Some(cell)) => Ok(Some(vec![vec![cell.to_owned()]])),
+                    Some(None) => Ok(None),
+                    None => Err(ApiError::Unavailable("the database is busy".into())),
+                }
+            })
+        };
+        let body = |r: actix_web::HttpResponse| async move {
+            to_bytes(r.into_body().boxed()).await.map(|b| b.to_vec())
+        };
+        let head = b"\xEF\xBB\xBFa\n".to_vec();
+        // Whole: the header with the first page, then the rest.
+        let r = export(vec![Some(Some("1")), Some(Some("2")), Some(None)]).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            body(r).await.unwrap(),
+            [head.as_slice(), b"1\n2\n"].concat()
+        );
+        // An empty list: the header alone.
+        let r = export(vec![Some(None)]).await;
+        assert_eq!(body(r).await.unwrap(), head);
+        // The first page failing is the answer: 503, no file.
+        let r = export(vec![None]).await;
+        assert_eq!(r.status(), 503);
+        // A later page failing breaks the body off.
+        let r = export(vec![Some(Some("1")), None]).await;
+        assert_eq!(r.status(), 200);
+        assert!(body(r).await.is_err());
+        drop(db);
+        let _ = std::fs::remove_file(&file);
     }
 
     #[test]

@@ -1122,7 +1122,8 @@ pub async fn list_dossiers(
             read,
             position,
             |d| csv_row(&SummaryView::from(d)),
-        ));
+        )
+        .await);
     }
     let mut read = read;
     let (rows, total) = state

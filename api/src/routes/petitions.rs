@@ -551,7 +551,8 @@ pub async fn list_petitions(
             read,
             position,
             move |p| csv_row(&summary_view(p, now)),
-        ));
+        )
+        .await);
     }
     let mut read = read;
     let rows = state

@@ -242,7 +242,8 @@ pub async fn list_procedures(
             read,
             |p: &Procedure| p.code.to_string(),
             |p| csv_row(&ProcedureView::from(p)),
-        ));
+        )
+        .await);
     }
     let mut read = read;
     let rows = state

@@ -435,7 +435,8 @@ pub async fn list_misses(
             read,
             position,
             move |m| miss_row(&view(m)),
-        ));
+        )
+        .await);
     }
     // The figure and the first page together: a catalogue indicator's are one reading.
     let (count, rows) = state
