@@ -962,9 +962,12 @@ where
             // Without `Done` (an error, a panic, a client that took nothing for a minute) the
             // body fails when `tx` is dropped here ([`csv_body`]); until 2026-12-07 it then
             // ended as a whole file does.
+            // A failure before the first bytes is the answer itself (logged as any error
+            // answer is); after them, only the log says why the download broke off.
             if let Err(e) = result {
-                tracing::error!(error = %e, export, "a CSV export stopped short");
-                if !answered.get() {
+                if answered.get() {
+                    tracing::error!(error = %e, export, "a CSV export stopped short");
+                } else {
                     send_or_give_up(&tx, Failed(e), CSV_CLIENT_WAIT);
                 }
             }
@@ -1360,10 +1363,12 @@ mod tests {
         );
         // An empty list: the header alone.
         let r = export(vec![Some(None)]).await;
+        assert_eq!(r.status(), 200);
         assert_eq!(body(r).await.unwrap(), head);
-        // The first page failing is the answer: 503, no file.
+        // The first page failing is the answer: 503 with `Retry-After`, no file.
         let r = export(vec![None]).await;
         assert_eq!(r.status(), 503);
+        assert_eq!(r.headers().get("retry-after").unwrap(), "1");
         // A later page failing breaks the body off.
         let r = export(vec![Some(Some("1")), None]).await;
         assert_eq!(r.status(), 200);
