@@ -20,6 +20,7 @@ pub use hasher::Hasher;
 pub use limiter::SignInLimits;
 pub use principal::{
     CSRF_HEADER, ListScope, MaybePrincipal, Principal, SESSION_COOKIE, bearer_token,
+    require_csrf_header,
 };
 pub use revocations::{RELOAD_EVERY, Revocations};
 pub use secrets::{generate_secret, hash_secret, verify_secret};

@@ -28,6 +28,17 @@ pub const SESSION_COOKIE: &str = "__Host-tthc_session";
 /// request without the service's CORS consent: a second guard against cross-site requests.
 pub const CSRF_HEADER: &str = "X-Requested-With";
 
+/// Refuses a change made with the session cookie without [`CSRF_HEADER`].
+pub fn require_csrf_header(req: &HttpRequest) -> Result<(), ApiError> {
+    if req.headers().contains_key(CSRF_HEADER) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a change made with the session cookie must carry the header {CSRF_HEADER}"
+        )))
+    }
+}
+
 /// What a list reads within: the caller's units, and the tree path of the unit it is filtered
 /// to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,10 +269,8 @@ impl Principal {
             )
         })?;
         let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-        if !safe && !req.headers().contains_key(CSRF_HEADER) {
-            return Err(ApiError::Forbidden(format!(
-                "a change made with the session cookie must carry the header {CSRF_HEADER}"
-            )));
+        if !safe {
+            require_csrf_header(req)?;
         }
         let claims = state.jwt.verify(cookie.value())?;
         state.revocations.check(&claims)?;

@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::auth::roles::Role;
 use crate::auth::sign_in::Attempt;
-use crate::auth::{CSRF_HEADER, Claims, MaybePrincipal, SESSION_COOKIE};
+use crate::auth::{Claims, MaybePrincipal, SESSION_COOKIE, require_csrf_header};
 use crate::error::PROBLEM_JSON as PROBLEM;
 use crate::error::{ApiError, Problem};
 use crate::http::ValidJson;
@@ -231,11 +231,7 @@ pub async fn sign_out(
     {
         // Ending a live session is a change made with the cookie, guarded as every other one
         // (until 2026-12-07 a sign-out without the header was taken).
-        if !req.headers().contains_key(CSRF_HEADER) {
-            return Err(ApiError::Forbidden(format!(
-                "a change made with the session cookie must carry the header {CSRF_HEADER}"
-            )));
-        }
+        require_csrf_header(&req)?;
         let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
             .unwrap_or_else(Utc::now)
             .naive_utc();

@@ -806,19 +806,12 @@ pub fn progress_event(
             invalid.push(InvalidParam::new(field("ThoiDiemXuLy"), "is required"));
             None
         }
-        Some(t) => match instant(&field("ThoiDiemXuLy"), &t) {
-            Ok(at) => match crate::window::happened(&field("ThoiDiemXuLy"), at, now) {
-                Some(p) => {
-                    invalid.push(p);
-                    None
-                }
-                None => Some(at),
-            },
-            Err(e) => {
-                invalid.push(e);
-                None
-            }
-        },
+        Some(t) => checked(
+            &field("ThoiDiemXuLy"),
+            Some(t.as_str()),
+            |name, at| crate::window::happened(name, at, now),
+            &mut invalid,
+        ),
     };
     let status = match p.status.0 {
         None => {
